@@ -1,0 +1,559 @@
+//! Form values checked and parsed into an account configuration, or per-field errors.
+
+use atrs_host_sdk::{FieldError, FormValues};
+use url::{Host, Url};
+
+use crate::{cloud::Cloud, fields, secret::Secret};
+
+/// Which directory accounts sign in from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tenant {
+    /// A tenant GUID (lower-cased).
+    Id(String),
+    /// A verified domain (lower-cased), e.g. `contoso.onmicrosoft.com`.
+    Domain(String),
+    /// `organizations`, `common` or `consumers`.
+    Audience(&'static str),
+}
+
+impl Tenant {
+    /// The path segment used in endpoint URLs.
+    pub fn segment(&self) -> &str {
+        match self {
+            Tenant::Id(s) | Tenant::Domain(s) => s,
+            Tenant::Audience(s) => s,
+        }
+    }
+}
+
+/// A checked account configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountConfig {
+    /// The account name (trimmed).
+    pub account_name: String,
+    /// The Application (client) ID, lower-cased.
+    pub client_id: String,
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The client secret, for confidential apps.
+    pub client_secret: Option<Secret>,
+    /// The cloud.
+    pub cloud: Cloud,
+    /// The authority override, if any.
+    pub authority_override: Option<Url>,
+    /// The permissions to request.
+    pub scopes: Vec<String>,
+}
+
+impl AccountConfig {
+    /// Checks `values`; every problem found is returned, one per field.
+    pub fn parse(values: &FormValues) -> Result<AccountConfig, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for value in values.iter() {
+            if !fields::ALL_KEYS.contains(&value.key()) {
+                errors.push(
+                    FieldError::new(
+                        value.key(),
+                        format!(
+                            "There is no field `{}` in the Office 365 form.",
+                            value.key()
+                        ),
+                    )
+                    .with_hint(format!("The fields are: {}.", fields::ALL_KEYS.join(", "))),
+                );
+            }
+        }
+        let account_name = collect(
+            &mut errors,
+            parse_account_name(values.get(fields::ACCOUNT_NAME)),
+        );
+        let client_id = collect(&mut errors, parse_client_id(values.get(fields::CLIENT_ID)));
+        let tenant = collect(&mut errors, parse_tenant(values.get(fields::TENANT_ID)));
+        let client_secret = collect(
+            &mut errors,
+            parse_client_secret(values.get(fields::CLIENT_SECRET)),
+        );
+        let cloud = collect(&mut errors, parse_cloud(values.get(fields::CLOUD)));
+        let authority_override =
+            collect(&mut errors, parse_authority(values.get(fields::AUTHORITY)));
+        let scopes = collect(&mut errors, parse_scopes(values.get(fields::SCOPES)));
+        if let (Some(client), Some(Tenant::Id(tenant))) = (&client_id, &tenant) {
+            if client == tenant {
+                errors.push(
+                    FieldError::new(fields::CLIENT_ID, "Client ID and Tenant ID are the same.")
+                        .with_hint("The Client ID is the Application (client) ID; the Tenant ID is the Directory (tenant) ID. Both are on the app's Overview page."),
+                );
+            }
+        }
+        match (
+            account_name,
+            client_id,
+            tenant,
+            client_secret,
+            cloud,
+            authority_override,
+            scopes,
+        ) {
+            (
+                Some(account_name),
+                Some(client_id),
+                Some(tenant),
+                Some(client_secret),
+                Some(cloud),
+                Some(authority_override),
+                Some(scopes),
+            ) if errors.is_empty() => Ok(AccountConfig {
+                account_name,
+                client_id,
+                tenant,
+                client_secret,
+                cloud,
+                authority_override,
+                scopes,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// The sign-in authority (scheme and host, no tenant) in effect.
+    pub fn authority(&self) -> String {
+        match &self.authority_override {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => self.cloud.authority().to_owned(),
+        }
+    }
+}
+
+fn collect<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+fn blank(value: Option<&str>) -> Option<&str> {
+    value
+        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
+        .filter(|v| !v.is_empty())
+}
+
+const MAX_ACCOUNT_NAME: usize = 100;
+
+fn parse_account_name(value: Option<&str>) -> Result<String, FieldError> {
+    let field = fields::ACCOUNT_NAME;
+    let Some(name) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Err(FieldError::new(field, "Account name is empty.").with_hint(
+            "Type a name to recognise this account by, for example \"Reports mailbox\".",
+        ));
+    };
+    if name.chars().count() > MAX_ACCOUNT_NAME {
+        return Err(FieldError::new(
+            field,
+            format!("Account name is longer than {MAX_ACCOUNT_NAME} characters."),
+        )
+        .with_hint("Use a shorter name."));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || " -_.@()'&+,".contains(*c)))
+    {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "Account name contains `{}`, which is not allowed.",
+                bad.escape_default()
+            ),
+        )
+        .with_hint("Use letters, digits, spaces and - _ . @ ( ) ' & + ,"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Whether `s` is a GUID in the 8-4-4-4-12 hex form.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn strip_braces(s: &str) -> &str {
+    s.strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(s)
+}
+
+fn parse_client_id(value: Option<&str>) -> Result<String, FieldError> {
+    let field = fields::CLIENT_ID;
+    let hint = "Copy the Application (client) ID from Azure portal → App registrations → your app → Overview; it looks like 4a1aa1d5-c567-49d0-ad0b-cd957a47f842.";
+    let Some(id) = blank(value) else {
+        return Err(FieldError::new(field, "Client ID is empty.").with_hint(hint));
+    };
+    let id = strip_braces(id);
+    if is_guid(id) {
+        return Ok(id.to_ascii_lowercase());
+    }
+    let message = if id.contains('~') || (id.len() >= 34 && !id.contains('-')) {
+        "Client ID looks like a client secret, not an ID."
+    } else if id.contains("://") {
+        "Client ID is a web address, not an ID."
+    } else {
+        "Client ID is not a GUID."
+    };
+    Err(FieldError::new(field, message).with_hint(hint))
+}
+
+const AUDIENCES: [&str; 3] = ["organizations", "common", "consumers"];
+
+fn parse_tenant(value: Option<&str>) -> Result<Tenant, FieldError> {
+    let field = fields::TENANT_ID;
+    let hint = "Enter the Directory (tenant) ID from the app's Overview page (a GUID), a verified domain such as contoso.onmicrosoft.com, or organizations, common or consumers.";
+    let Some(raw) = blank(value) else {
+        return Err(FieldError::new(field, "Tenant ID is empty.").with_hint(hint));
+    };
+    let tenant = strip_braces(raw).to_ascii_lowercase();
+    if is_guid(&tenant) {
+        return Ok(Tenant::Id(tenant));
+    }
+    if let Some(audience) = AUDIENCES.iter().find(|a| **a == tenant) {
+        return Ok(Tenant::Audience(audience));
+    }
+    if tenant.contains("://") || tenant.contains('/') {
+        return Err(FieldError::new(field, "Tenant ID is a web address.")
+            .with_hint("Enter only the tenant's ID or domain, not a URL: for https://login.microsoftonline.com/contoso.onmicrosoft.com enter contoso.onmicrosoft.com."));
+    }
+    if let Some((_, domain)) = tenant.split_once('@') {
+        return Err(FieldError::new(field, "Tenant ID is an e-mail address.")
+            .with_hint(format!("Enter the domain part only: {domain}.")));
+    }
+    if is_domain(&tenant) {
+        return Ok(Tenant::Domain(tenant));
+    }
+    Err(FieldError::new(field, "Tenant ID is neither a GUID nor a domain name.").with_hint(hint))
+}
+
+fn is_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    labels.len() >= 2
+        && s.len() <= 253
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+fn parse_client_secret(value: Option<&str>) -> Result<Option<Secret>, FieldError> {
+    let Some(secret) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if is_guid(secret) {
+        return Err(FieldError::new(fields::CLIENT_SECRET, "Client secret looks like the secret's ID, not its value.")
+            .with_hint("In Certificates & secrets, copy the Value column (shown only right after creating the secret), not the Secret ID."));
+    }
+    if secret.chars().any(char::is_whitespace) {
+        return Err(
+            FieldError::new(fields::CLIENT_SECRET, "Client secret contains spaces.")
+                .with_hint("Paste the secret's Value exactly as the Azure portal shows it."),
+        );
+    }
+    Ok(Some(Secret::new(secret)))
+}
+
+fn parse_cloud(value: Option<&str>) -> Result<Cloud, FieldError> {
+    let Some(v) = blank(value) else {
+        return Ok(Cloud::Global);
+    };
+    Cloud::parse(v).ok_or_else(|| {
+        FieldError::new(fields::CLOUD, format!("Unknown cloud `{v}`."))
+            .with_hint("Choose global, usgov or china.")
+    })
+}
+
+fn parse_authority(value: Option<&str>) -> Result<Option<Url>, FieldError> {
+    let field = fields::AUTHORITY;
+    let Some(raw) = blank(value) else {
+        return Ok(None);
+    };
+    let url = Url::parse(raw).map_err(|e| {
+        FieldError::new(
+            field,
+            format!("Authority URL is not a valid address ({e})."),
+        )
+        .with_hint("Enter a full address such as https://login.microsoftonline.com.")
+    })?;
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(FieldError::new(
+            field,
+            "Authority URL must not carry a user name, password, query or fragment.",
+        )
+        .with_hint(
+            "Enter only the scheme and host, for example https://login.microsoftonline.com.",
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(FieldError::new(
+                field,
+                "Authority URL uses plain http on a non-loopback host.",
+            )
+            .with_hint("Use https; plain http is allowed only for 127.0.0.1, [::1] or localhost."))
+        }
+        other => {
+            return Err(FieldError::new(
+                field,
+                format!("Authority URL uses `{other}`, which is not supported."),
+            )
+            .with_hint("Use an https address."))
+        }
+    }
+    Ok(Some(url))
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn parse_scopes(value: Option<&str>) -> Result<Vec<String>, FieldError> {
+    let field = fields::SCOPES;
+    let raw = blank(value).unwrap_or(fields::DEFAULT_SCOPES);
+    if raw.contains(',') || raw.contains(';') {
+        return Err(FieldError::new(field, "Scopes are separated by commas or semicolons.")
+            .with_hint("Separate scopes with spaces, for example: openid profile offline_access User.Read Mail.Send"));
+    }
+    let scopes: Vec<String> = raw.split_whitespace().map(str::to_owned).collect();
+    if let Some(bad) = scopes.iter().find(|s| !is_scope(s)) {
+        return Err(FieldError::new(field, format!("`{bad}` is not a well-formed scope."))
+            .with_hint("Use permission names such as User.Read, or full URIs such as https://graph.microsoft.com/Mail.Send."));
+    }
+    if scopes.iter().any(|s| s.ends_with("/.default"))
+        && scopes
+            .iter()
+            .any(|s| !is_oidc(s) && !s.ends_with("/.default"))
+    {
+        return Err(FieldError::new(field, "A `.default` scope cannot be mixed with individual permissions.")
+            .with_hint("Request either https://graph.microsoft.com/.default or individual permissions, not both."));
+    }
+    if !scopes.iter().any(|s| s == "offline_access") {
+        return Err(FieldError::new(field, "Scopes lack offline_access.")
+            .with_hint("Add offline_access: ATRS needs a refresh token to send scheduled reports while you are away."));
+    }
+    let mut unique = Vec::new();
+    for s in scopes {
+        if !unique.iter().any(|u: &String| u.eq_ignore_ascii_case(&s)) {
+            unique.push(s);
+        }
+    }
+    Ok(unique)
+}
+
+fn is_oidc(scope: &str) -> bool {
+    matches!(scope, "openid" | "profile" | "email" | "offline_access")
+}
+
+fn is_scope(scope: &str) -> bool {
+    let printable = scope
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '<' | '>'));
+    if !printable {
+        return false;
+    }
+    if scope.contains("://") {
+        return Url::parse(scope).is_ok_and(|u| u.has_host());
+    }
+    scope.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scope
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUID: &str = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    fn valid() -> FormValues {
+        FormValues::new()
+            .with(fields::ACCOUNT_NAME, "Reports")
+            .with(fields::CLIENT_ID, GUID)
+            .with(fields::TENANT_ID, TENANT)
+    }
+
+    fn errors_for(values: FormValues) -> Vec<(String, String)> {
+        AccountConfig::parse(&values)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.field().to_owned(), e.message().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_minimal_form_parses_with_defaults() {
+        let c = AccountConfig::parse(&valid()).unwrap();
+        assert_eq!(c.account_name, "Reports");
+        assert_eq!(c.tenant, Tenant::Id(TENANT.into()));
+        assert_eq!(c.cloud, Cloud::Global);
+        assert_eq!(
+            c.scopes,
+            vec![
+                "openid",
+                "profile",
+                "offline_access",
+                "User.Read",
+                "Mail.Send"
+            ]
+        );
+        assert_eq!(c.authority(), "https://login.microsoftonline.com");
+        assert!(c.client_secret.is_none());
+    }
+
+    #[test]
+    fn empty_form_names_every_required_field() {
+        let fields: Vec<String> = errors_for(FormValues::new())
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            fields,
+            vec![fields::ACCOUNT_NAME, fields::CLIENT_ID, fields::TENANT_ID]
+        );
+    }
+
+    #[test]
+    fn client_id_mistakes_are_explained() {
+        let e = errors_for(valid().with(fields::CLIENT_ID, "not-a-guid"));
+        assert_eq!(
+            e,
+            vec![(fields::CLIENT_ID.into(), "Client ID is not a GUID.".into())]
+        );
+        let e =
+            errors_for(valid().with(fields::CLIENT_ID, "Abc8Q~xyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyz"));
+        assert!(e[0].1.contains("client secret"), "{e:?}");
+        let e = errors_for(valid().with(fields::CLIENT_ID, TENANT));
+        assert!(e[0].1.contains("same"), "{e:?}");
+        let c = AccountConfig::parse(
+            &valid().with(fields::CLIENT_ID, &format!(" {{{}}} ", GUID.to_uppercase())),
+        )
+        .unwrap();
+        assert_eq!(c.client_id, GUID);
+    }
+
+    #[test]
+    fn tenants_accept_guid_domain_and_audiences() {
+        for (input, expected) in [
+            (
+                "Contoso.onmicrosoft.com",
+                Tenant::Domain("contoso.onmicrosoft.com".into()),
+            ),
+            ("organizations", Tenant::Audience("organizations")),
+            ("COMMON", Tenant::Audience("common")),
+            ("consumers", Tenant::Audience("consumers")),
+        ] {
+            let c = AccountConfig::parse(&valid().with(fields::TENANT_ID, input)).unwrap();
+            assert_eq!(c.tenant, expected);
+        }
+        for bad in [
+            "https://login.microsoftonline.com/x",
+            "adele@contoso.com",
+            "contoso",
+            "-bad-.com",
+        ] {
+            let e = errors_for(valid().with(fields::TENANT_ID, bad));
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert_eq!(e[0].0, fields::TENANT_ID);
+        }
+    }
+
+    #[test]
+    fn authority_is_https_or_loopback_http() {
+        for ok in [
+            "https://login.example.com",
+            "http://127.0.0.1:8080",
+            "http://[::1]:9",
+            "http://localhost:1234/",
+        ] {
+            assert!(
+                AccountConfig::parse(&valid().with(fields::AUTHORITY, ok)).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "http://login.example.com",
+            "ftp://x",
+            "https://u:p@x.com",
+            "https://x.com/?a=b",
+            "nope",
+        ] {
+            let e = errors_for(valid().with(fields::AUTHORITY, bad));
+            assert_eq!(e.len(), 1, "{bad}");
+            assert_eq!(e[0].0, fields::AUTHORITY);
+        }
+        let c = AccountConfig::parse(&valid().with(fields::AUTHORITY, "http://127.0.0.1:8080/"))
+            .unwrap();
+        assert_eq!(c.authority(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn scopes_must_be_well_formed() {
+        let c = AccountConfig::parse(&valid().with(
+            fields::SCOPES,
+            "openid offline_access https://graph.microsoft.com/Mail.Send User.Read user.read",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.scopes.len(),
+            4,
+            "duplicates differing in case are dropped"
+        );
+        for bad in [
+            "openid,offline_access",
+            "offline_access Mail\"Send",
+            "User.Read",
+            "offline_access https://graph.microsoft.com/.default User.Read",
+        ] {
+            let e = errors_for(valid().with(fields::SCOPES, bad));
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert_eq!(e[0].0, fields::SCOPES);
+        }
+    }
+
+    #[test]
+    fn secret_id_pasted_as_secret_is_caught_without_echoing_it() {
+        let e = AccountConfig::parse(&valid().with(fields::CLIENT_SECRET, GUID)).unwrap_err();
+        assert_eq!(e[0].field(), fields::CLIENT_SECRET);
+        assert!(!format!("{e:?}").contains(GUID));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_names_are_reported() {
+        let e = errors_for(
+            valid()
+                .with("tenant", "x")
+                .with(fields::ACCOUNT_NAME, "a/b"),
+        );
+        let fields: Vec<&str> = e.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, vec!["tenant", fields::ACCOUNT_NAME]);
+        assert!(errors_for(valid().with(fields::CLOUD, "mars"))[0]
+            .1
+            .contains("mars"));
+    }
+}

@@ -1,0 +1,109 @@
+//! The Office 365 account form: field keys and the fields as the host shows them.
+
+use atrs_host_sdk::{ChoiceOption, FieldKind, FormField};
+
+use crate::cloud::Cloud;
+
+/// The name the user recognises the account by; also the key it is saved under.
+pub const ACCOUNT_NAME: &str = "account_name";
+/// The Application (client) ID of the app registration.
+pub const CLIENT_ID: &str = "client_id";
+/// The Directory (tenant) ID, a verified domain, or organizations/common/consumers.
+pub const TENANT_ID: &str = "tenant_id";
+/// The client secret's value, for confidential (web) registrations.
+pub const CLIENT_SECRET: &str = "client_secret";
+/// Which national cloud.
+pub const CLOUD: &str = "cloud";
+/// Advanced: replaces the cloud's sign-in host (for example a local mock).
+pub const AUTHORITY: &str = "authority";
+/// Advanced: the permissions to request.
+pub const SCOPES: &str = "scopes";
+
+/// Every key the form knows.
+pub const ALL_KEYS: [&str; 7] = [
+    ACCOUNT_NAME,
+    CLIENT_ID,
+    TENANT_ID,
+    CLIENT_SECRET,
+    CLOUD,
+    AUTHORITY,
+    SCOPES,
+];
+
+/// The permissions requested when the user does not choose others.
+pub const DEFAULT_SCOPES: &str = "openid profile offline_access User.Read Mail.Send";
+
+/// The form, in display order.
+pub fn describe() -> Vec<FormField> {
+    vec![
+        FormField::new(ACCOUNT_NAME, "Account name", FieldKind::Text)
+            .required()
+            .with_placeholder("Reports mailbox")
+            .with_help("A name to recognise this account by in ATRS."),
+        FormField::new(CLIENT_ID, "Client ID", FieldKind::Text)
+            .required()
+            .with_placeholder("00000000-0000-0000-0000-000000000000")
+            .with_help(
+                "Azure portal → App registrations → your app → Overview → Application (client) ID.",
+            ),
+        FormField::new(TENANT_ID, "Tenant ID", FieldKind::Text)
+            .required()
+            .with_placeholder("00000000-0000-0000-0000-000000000000 or contoso.onmicrosoft.com")
+            .with_help(
+                "Overview → Directory (tenant) ID; a verified domain also works, \
+                 or organizations / common / consumers.",
+            ),
+        FormField::new(CLIENT_SECRET, "Client secret", FieldKind::Secret).with_help(
+            "Only for apps registered with a Web redirect: Certificates & secrets → \
+                 the secret's Value (not its Secret ID). Leave empty for desktop apps.",
+        ),
+        FormField::new(
+            CLOUD,
+            "Cloud",
+            FieldKind::Choice {
+                options: Cloud::ALL
+                    .iter()
+                    .map(|c| ChoiceOption::new(c.key(), c.label()))
+                    .collect(),
+            },
+        )
+        .required()
+        .with_default(Cloud::Global.key())
+        .with_help("The Microsoft cloud your tenant lives in."),
+        FormField::new(AUTHORITY, "Authority URL override", FieldKind::Text)
+            .advanced()
+            .with_placeholder("https://login.microsoftonline.com")
+            .with_help(
+                "Replaces the cloud's sign-in host. https only; plain http is allowed for \
+                 loopback addresses (a local test server).",
+            ),
+        FormField::new(SCOPES, "Scopes", FieldKind::Text)
+            .advanced()
+            .with_default(DEFAULT_SCOPES)
+            .with_help("Delegated permissions to request, separated by spaces."),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_are_unique_and_match_all_keys() {
+        let fields = describe();
+        let keys: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ALL_KEYS.to_vec());
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), keys.len());
+    }
+
+    #[test]
+    fn only_the_client_secret_is_secret() {
+        let secret: Vec<String> = describe()
+            .iter()
+            .filter(|f| f.is_secret())
+            .map(|f| f.key.to_string())
+            .collect();
+        assert_eq!(secret, vec![CLIENT_SECRET.to_string()]);
+    }
+}

@@ -1,0 +1,188 @@
+//! The Office 365 integration as the host drives it: form, validation, verify, save.
+
+use std::sync::{Arc, Mutex};
+
+use atrs_host_sdk::{
+    FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, Settings,
+    VerificationSession, VerifyMethod,
+};
+
+use crate::{config::AccountConfig, fields, saved, secret::Secret};
+
+/// The plugin id, unique among integrations.
+pub const PLUGIN_ID: &str = "office365";
+
+/// What a successful verification leaves behind: the exact values verified and what
+/// saving them needs.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The configuration that was verified.
+    pub config: AccountConfig,
+    /// The refresh token obtained, if any.
+    pub refresh_token: Option<Secret>,
+    /// Non-secret facts to save with the settings (who signed in, …).
+    pub facts: Settings,
+}
+
+/// One Office 365 integration instance.
+pub struct Office365 {
+    host: Host,
+    verified: Arc<Mutex<Option<Verified>>>,
+}
+
+impl Office365 {
+    fn verified(&self) -> Option<Verified> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Integration for Office365 {
+    fn manifest() -> Manifest {
+        Manifest::new(
+            PLUGIN_ID,
+            "Office 365",
+            env!("CARGO_PKG_VERSION"),
+            "ATRS",
+            "Sends reports through an Office 365 / Microsoft Entra ID account (Microsoft Graph).",
+        )
+    }
+
+    fn new(host: Host) -> Result<Self, PluginError> {
+        Ok(Office365 {
+            host,
+            verified: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    fn describe(&self) -> Vec<FormField> {
+        fields::describe()
+    }
+
+    fn validate(&self, values: &FormValues) -> Vec<FieldError> {
+        AccountConfig::parse(values).err().unwrap_or_default()
+    }
+
+    fn start_verification(
+        &mut self,
+        values: &FormValues,
+        method: VerifyMethod,
+    ) -> Result<Box<dyn VerificationSession>, PluginError> {
+        let _config = AccountConfig::parse(values).map_err(first_error)?;
+        Err(PluginError::unsupported(format!(
+            "Verification by {} is not available in this build of the Office 365 plugin.",
+            method.name()
+        ))
+        .with_hint("Update the Office 365 plugin to a build that supports it."))
+    }
+
+    fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
+        let config = AccountConfig::parse(values).map_err(first_error)?;
+        let verified = self.verified().filter(|v| v.config == config).ok_or_else(|| {
+            PluginError::invalid_input("These values have not been verified.")
+                .with_hint("Click Verify (changing Account name, Client ID, Tenant ID, cloud or authority needs a new verification), then Save & Close.")
+        })?;
+        saved::write(
+            &self.host,
+            &verified.config,
+            verified.refresh_token.as_ref(),
+            &verified.facts,
+        )?;
+        self.host.info(&format!(
+            "Saved Office 365 account \"{}\".",
+            config.account_name
+        ));
+        Ok(())
+    }
+
+    fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {
+        saved::read_values(&self.host, account)
+    }
+
+    fn remove_account(&mut self, account: &str) -> Result<(), PluginError> {
+        saved::remove(&self.host, account)
+    }
+
+    fn close(&mut self) {
+        *self.verified.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// The first per-field error as a call error (the full list comes from `validate`).
+fn first_error(errors: Vec<FieldError>) -> PluginError {
+    let count = errors.len();
+    let Some(first) = errors.into_iter().next() else {
+        return PluginError::internal("Validation failed without saying why.");
+    };
+    let mut e = PluginError::invalid_input(first.message()).with_field(first.field());
+    let hint = match (first.hint(), count) {
+        (Some(h), 1) => h.to_owned(),
+        (Some(h), n) => format!("{h} ({} more field(s) need attention.)", n - 1),
+        (None, _) => "Correct the field and try again.".to_owned(),
+    };
+    e = e.with_hint(hint);
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atrs_host_sdk::{testing::MemoryHost, ErrorKind};
+
+    fn values() -> FormValues {
+        FormValues::new()
+            .with(fields::ACCOUNT_NAME, "Reports")
+            .with(fields::CLIENT_ID, "4a1aa1d5-c567-49d0-ad0b-cd957a47f842")
+            .with(fields::TENANT_ID, "contoso.onmicrosoft.com")
+    }
+
+    #[test]
+    fn save_is_refused_until_verified() {
+        let mut plugin = Office365::new(MemoryHost::new().handle()).unwrap();
+        let e = plugin.save(&values()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("not been verified"));
+    }
+
+    #[test]
+    fn saving_the_verified_values_writes_them_and_a_rename_is_refused() {
+        let memory = MemoryHost::new();
+        let mut plugin = Office365::new(memory.handle()).unwrap();
+        let config = AccountConfig::parse(&values()).unwrap();
+        *plugin.verified.lock().unwrap() = Some(Verified {
+            config,
+            refresh_token: Some(Secret::new("rt")),
+            facts: Settings::new(),
+        });
+        let renamed = values().with(fields::ACCOUNT_NAME, "Renamed");
+        assert!(plugin
+            .save(&renamed)
+            .unwrap_err()
+            .message()
+            .contains("not been verified"));
+        plugin.save(&values()).unwrap();
+        assert!(memory.settings_of("Reports").is_some());
+        assert_eq!(
+            memory
+                .secrets_of("Reports")
+                .get("refresh_token")
+                .map(String::as_str),
+            Some("rt")
+        );
+    }
+
+    #[test]
+    fn invalid_values_fail_verification_with_the_field_named() {
+        let mut plugin = Office365::new(MemoryHost::new().handle()).unwrap();
+        let e = plugin
+            .start_verification(
+                &values().with(fields::CLIENT_ID, "x"),
+                VerifyMethod::DeviceCode,
+            )
+            .err()
+            .unwrap();
+        assert_eq!(e.field(), Some(fields::CLIENT_ID));
+    }
+}
