@@ -377,6 +377,22 @@ impl SessionHandle {
     }
 }
 
+/// Creates an instance of the in-process integration `T`, through the same ABI adapter
+/// a loaded library uses: for host tests and hosts that link a plugin statically.
+pub fn instantiate_in_process<T: crate::Integration>(
+    services: impl HostServices,
+) -> Result<IntegrationHandle, PluginError> {
+    let module = crate::plugin::root_module_for::<T>();
+    let inner = (module.instantiate())(into_abi(services)).into_result()?;
+    Ok(IntegrationHandle { inner })
+}
+
+/// The manifest of the in-process integration `T`, as a host would read it.
+pub fn manifest_in_process<T: crate::Integration>() -> Result<Manifest, PluginError> {
+    let module = crate::plugin::root_module_for::<T>();
+    (module.manifest())().into_result()
+}
+
 /// The interface version this host speaks, for messages.
 pub fn host_interface_version() -> &'static str {
     INTERFACE_VERSION

@@ -1,1 +1,29 @@
-//! placeholder
+//! # atrs-test-host — the reference ATRS host
+//!
+//! Loads integration plugins from a folder (through `atrs-host-sdk`'s loader), lends
+//! them host services backed by an account store, and drives them from the command
+//! line or an interactive Integrations menu. Modules, by concept:
+//!
+//! - [`cli`]: the command line; [`commands`]: one module per command;
+//! - [`catalog`]: the plugins folder; [`context`]: what every command gets;
+//! - [`store`]: settings and secrets on disk; [`services`]: host services per plugin;
+//! - [`menu`]: the interactive Integrations menu, over a [`menu::Prompter`];
+//! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
+//! - [`error`] and [`exit`]: failures and exit codes.
+//!
+//! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
+//! [`mock_idp`].
+
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod exit;
+pub mod form_input;
+pub mod menu;
+pub mod output;
+pub mod services;
+pub mod store;
+
+pub use atrs_mock_idp as mock_idp;

@@ -1,1 +1,79 @@
-fn main() {}
+//! `atrs-test-host`: the reference ATRS host binary.
+
+use std::{io::IsTerminal, process::ExitCode};
+
+use atrs_test_host::{
+    catalog::default_plugins_dir,
+    cli::{Cli, Command},
+    commands,
+    context::Context,
+    error::CommandError,
+    exit::Exit,
+    menu,
+    output::Output,
+    services::{Browser, LogConfig},
+    store::Store,
+};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let ctx = Context {
+        output: Output::new(cli.json),
+        plugins_dir: cli.plugins_dir.clone().unwrap_or_else(default_plugins_dir),
+        store_dir: cli.store_dir.clone().unwrap_or_else(Store::default_dir),
+        log: LogConfig::from_verbosity(cli.verbose),
+        browser: if cli.no_browser {
+            Browser::Disabled
+        } else {
+            Browser::System
+        },
+    };
+    let (name, result) = match &cli.command {
+        Some(Command::Plugins) => ("plugins", commands::plugins::run(&ctx)),
+        Some(Command::Form { plugin }) => ("form", commands::form::run(&ctx, plugin)),
+        Some(Command::Validate { plugin, set }) => ("validate", commands::validate::run(&ctx, plugin, set)),
+        Some(Command::Menu) => ("menu", menu::run_on_terminal(&ctx)),
+        None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+            ("menu", menu::run_on_terminal(&ctx))
+        }
+        None => (
+            "menu",
+            Err(CommandError::usage("No command given, and there is no terminal for the Integrations menu.")
+                .with_hint("Run a command (see `atrs-test-host --help`), or run it in a terminal for the menu.")),
+        ),
+    };
+    match result {
+        Ok(()) => Exit::Success.into(),
+        Err(e) => {
+            ctx.output.failure(name, &e);
+            e.exit.into()
+        }
+    }
+}
+
+/// Prints a command-line error (as a JSON result line under `--json`) and exits 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return Exit::Success.into();
+    }
+    if std::env::args().any(|a| a == "--json") {
+        let message = e
+            .kind()
+            .as_str()
+            .unwrap_or("invalid command line")
+            .to_owned();
+        let error = CommandError::usage(format!("Invalid command line: {message}."))
+            .with_hint("Run `atrs-test-host --help` for the commands and flags.");
+        Output::new(true).failure("usage", &error);
+        let _ = e.print();
+        return Exit::InvalidInput.into();
+    }
+    let _ = e.print();
+    Exit::InvalidInput.into()
+}

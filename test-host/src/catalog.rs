@@ -1,0 +1,102 @@
+//! The plugins folder: what loaded, what was refused, and finding a plugin by id.
+
+use std::path::{Path, PathBuf};
+
+use atrs_host_sdk::loader::{self, LoadOutcome, PluginLibrary};
+use serde_json::{json, Value};
+
+use crate::error::CommandError;
+
+/// The folder used when neither `--plugins-dir` nor `ATRS_PLUGINS_DIR` is given: the
+/// running binary's own folder, so `target/release/atrs-test-host` finds
+/// `target/release/libatrs_office365.so`.
+pub fn default_plugins_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Every library of one plugins folder, loaded or refused.
+#[derive(Debug)]
+pub struct Catalog {
+    dir: PathBuf,
+    outcomes: Vec<LoadOutcome>,
+}
+
+impl Catalog {
+    /// Loads every library in `dir`.
+    pub fn load(dir: &Path) -> Result<Catalog, CommandError> {
+        let outcomes = loader::load_dir(dir).map_err(|e| {
+            CommandError::usage(format!("Cannot read the plugins folder {}: {e}.", dir.display()))
+                .with_hint("Point --plugins-dir (or ATRS_PLUGINS_DIR) at the folder that holds the plugin libraries.")
+        })?;
+        Ok(Catalog {
+            dir: dir.to_owned(),
+            outcomes,
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// One outcome per library file, in file-name order.
+    pub fn outcomes(&self) -> &[LoadOutcome] {
+        &self.outcomes
+    }
+
+    /// The plugins that loaded.
+    pub fn plugins(&self) -> impl Iterator<Item = &PluginLibrary> {
+        self.outcomes.iter().filter_map(|o| o.result.as_ref().ok())
+    }
+
+    /// The loaded plugin with `id`, or an error that lists what is there.
+    pub fn find(&self, id: &str) -> Result<&PluginLibrary, CommandError> {
+        if let Some(p) = self.plugins().find(|p| p.manifest().id.as_str() == id) {
+            return Ok(p);
+        }
+        let loaded: Vec<String> = self
+            .plugins()
+            .map(|p| p.manifest().id.to_string())
+            .collect();
+        let refused = self.outcomes.iter().filter(|o| o.result.is_err()).count();
+        let listing = if loaded.is_empty() {
+            "none".to_owned()
+        } else {
+            loaded.join(", ")
+        };
+        Err(CommandError::usage(format!(
+            "No plugin with id `{id}` is loaded from {} (loaded: {listing}; refused: {refused}).",
+            self.dir.display()
+        ))
+        .with_hint("Run `atrs-test-host plugins` to see every library and why any was refused."))
+    }
+}
+
+/// One outcome as JSON.
+pub fn outcome_json(outcome: &LoadOutcome) -> Value {
+    match &outcome.result {
+        Ok(p) => {
+            let m = p.manifest();
+            json!({
+                "path": outcome.path,
+                "status": "loaded",
+                "id": m.id.as_str(),
+                "name": m.display_name.as_str(),
+                "version": m.plugin_version.as_str(),
+                "vendor": m.vendor.as_str(),
+                "description": m.description.as_str(),
+                "sdk_version": m.sdk_version.as_str(),
+            })
+        }
+        Err(r) => json!({
+            "path": outcome.path,
+            "status": "refused",
+            "reason": r.code(),
+            "message": r.to_string(),
+            "hint": r.hint(),
+        }),
+    }
+}

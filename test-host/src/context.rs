@@ -1,0 +1,51 @@
+//! What every command gets: output, folders, logging and browser settings.
+
+use std::path::PathBuf;
+
+use atrs_host_sdk::loader::{IntegrationHandle, PluginLibrary};
+
+use crate::{
+    catalog::Catalog,
+    error::CommandError,
+    output::Output,
+    services::{Browser, LogConfig, PluginServices},
+    store::Store,
+};
+
+/// The settings shared by every command.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// How to print.
+    pub output: Output,
+    /// Where plugin libraries are.
+    pub plugins_dir: PathBuf,
+    /// Where accounts are saved.
+    pub store_dir: PathBuf,
+    /// Which plugin log lines to show.
+    pub log: LogConfig,
+    /// How to open URLs.
+    pub browser: Browser,
+}
+
+impl Context {
+    /// Loads the plugins folder.
+    pub fn catalog(&self) -> Result<Catalog, CommandError> {
+        Catalog::load(&self.plugins_dir)
+    }
+
+    /// Opens the account store.
+    pub fn store(&self) -> Result<Store, CommandError> {
+        Ok(Store::open(&self.store_dir)?)
+    }
+
+    /// Creates an instance of `plugin` lending it this host's services.
+    pub fn open(&self, plugin: &PluginLibrary) -> Result<IntegrationHandle, CommandError> {
+        let services = PluginServices::new(
+            plugin.manifest().id.as_str(),
+            self.store()?,
+            self.log,
+            self.browser.clone(),
+        );
+        Ok(plugin.instantiate(services)?)
+    }
+}

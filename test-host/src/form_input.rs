@@ -1,0 +1,114 @@
+//! Form values from the command line (`--set KEY=VALUE`), and forms as text or JSON.
+
+use atrs_host_sdk::{FieldKind, FormField, FormValues};
+use serde_json::{json, Value};
+
+use crate::error::CommandError;
+
+/// Parses `KEY=VALUE` pairs into values, marking the form's secret fields as secret.
+pub fn values_from_pairs(pairs: &[String], form: &[FormField]) -> Result<FormValues, CommandError> {
+    let mut values = FormValues::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(CommandError::usage(format!("`--set {}` has no `=`.", redact_pair(pair)))
+                .with_hint("Write --set KEY=VALUE, for example --set client_id=4a1aa1d5-c567-49d0-ad0b-cd957a47f842."));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(CommandError::usage("`--set` has an empty key.")
+                .with_hint("Write --set KEY=VALUE."));
+        }
+        if form.iter().any(|f| f.key.as_str() == key && f.is_secret()) {
+            values.set_secret(key, value);
+        } else {
+            values.set(key, value);
+        }
+    }
+    Ok(values)
+}
+
+/// Adds each field's default where the user gave no value.
+pub fn with_defaults(mut values: FormValues, form: &[FormField]) -> FormValues {
+    for field in form {
+        if values.get(field.key.as_str()).is_none() {
+            if let Some(default) = field.default.as_ref().into_option() {
+                values.set(field.key.as_str(), default.as_str());
+            }
+        }
+    }
+    values
+}
+
+/// Shows at most the key of a malformed pair: its value may be a secret.
+fn redact_pair(pair: &str) -> String {
+    if pair.len() > 24 {
+        format!("{}…", pair.chars().take(8).collect::<String>())
+    } else {
+        pair.to_owned()
+    }
+}
+
+/// The kind's short name (`text`, `secret`, `choice`).
+pub fn kind_name(field: &FormField) -> &'static str {
+    if !field.kind_is_known() {
+        return "text";
+    }
+    match field.kind() {
+        FieldKind::Secret => "secret",
+        FieldKind::Choice { .. } => "choice",
+        _ => "text",
+    }
+}
+
+/// One field as JSON.
+pub fn field_json(field: &FormField) -> Value {
+    let options: Vec<Value> = match field.kind() {
+        FieldKind::Choice { options } => options
+            .iter()
+            .map(|o| json!({"value": o.value.as_str(), "label": o.label.as_str()}))
+            .collect(),
+        _ => Vec::new(),
+    };
+    json!({
+        "key": field.key.as_str(),
+        "label": field.label.as_str(),
+        "kind": kind_name(field),
+        "options": options,
+        "required": field.required,
+        "default": field.default.as_ref().map(|d| d.as_str()).into_option(),
+        "placeholder": field.placeholder.as_ref().map(|d| d.as_str()).into_option(),
+        "help": field.help.as_ref().map(|d| d.as_str()).into_option(),
+        "advanced": field.advanced,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> Vec<FormField> {
+        vec![
+            FormField::new("name", "Name", FieldKind::Text).required(),
+            FormField::new("pw", "Password", FieldKind::Secret),
+            FormField::new("cloud", "Cloud", FieldKind::Text).with_default("global"),
+        ]
+    }
+
+    #[test]
+    fn pairs_parse_and_secrets_are_marked() {
+        let v = values_from_pairs(&["name=a=b".into(), "pw=hunter2".into()], &form()).unwrap();
+        assert_eq!(v.get("name"), Some("a=b"));
+        assert!(v.iter().find(|f| f.key() == "pw").unwrap().is_secret());
+        assert!(!format!("{v:?}").contains("hunter2"));
+        let v = with_defaults(v, &form());
+        assert_eq!(v.get("cloud"), Some("global"));
+    }
+
+    #[test]
+    fn a_pair_without_equals_is_a_usage_error_that_does_not_echo_long_values() {
+        let e =
+            values_from_pairs(&["client_secret_value_that_is_long".into()], &form()).unwrap_err();
+        assert_eq!(e.exit.code(), 2);
+        assert!(!e.message.contains("that_is_long"), "{}", e.message);
+    }
+}

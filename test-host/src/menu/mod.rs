@@ -1,0 +1,115 @@
+//! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Remove →
+//! the form → Verify or Verify ▾ With Browser → Save & Close or Close.
+
+mod form_editor;
+pub mod prompter;
+mod terminal;
+mod verify_view;
+
+use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
+
+use crate::{context::Context, error::CommandError};
+
+pub use prompter::{Answer, Back, Prompter, ScriptedPrompter};
+pub use terminal::TerminalPrompter;
+pub use verify_view::{drive_session, SessionEnd};
+
+/// What the menu needs of one loaded plugin.
+pub struct MenuPlugin<'a> {
+    /// Who it is.
+    pub manifest: Manifest,
+    /// Creates a fresh instance.
+    pub open: Box<dyn Fn() -> Result<IntegrationHandle, CommandError> + 'a>,
+    /// Names of its saved accounts.
+    pub accounts: Box<dyn Fn() -> Result<Vec<String>, CommandError> + 'a>,
+}
+
+/// Runs the menu on the terminal over the plugins of `ctx`.
+pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
+    let catalog = ctx.catalog()?;
+    let mut prompter = TerminalPrompter::new();
+    for outcome in catalog.outcomes() {
+        if let Err(r) = &outcome.result {
+            prompter.say(&format!("(skipped {}: {r})", outcome.path.display()));
+        }
+    }
+    let plugins: Vec<MenuPlugin<'_>> = catalog
+        .plugins()
+        .map(|p| {
+            let id = p.manifest().id.to_string();
+            MenuPlugin {
+                manifest: p.manifest().clone(),
+                open: Box::new(move || ctx.open(p)),
+                accounts: Box::new(move || Ok(ctx.store()?.list(&id)?)),
+            }
+        })
+        .collect();
+    run(&mut prompter, &plugins)
+}
+
+/// Runs the menu with `prompter` over `plugins` until the user quits.
+pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), CommandError> {
+    if plugins.is_empty() {
+        return Err(CommandError::usage("No integration plugin is loaded, so the menu has nothing to show.")
+            .with_hint("Run `atrs-test-host plugins` to see the plugins folder and why libraries were refused."));
+    }
+    loop {
+        let mut items: Vec<String> = Vec::new();
+        for plugin in plugins {
+            let count = (plugin.accounts)().map(|a| a.len()).unwrap_or(0);
+            items.push(format!(
+                "{} ({} account{})",
+                plugin.manifest.display_name,
+                count,
+                if count == 1 { "" } else { "s" }
+            ));
+        }
+        items.push("Quit".into());
+        match p.select("Integrations", &items, 0) {
+            Ok(i) if i < plugins.len() => integration_screen(p, &plugins[i])?,
+            _ => return Ok(()),
+        }
+    }
+}
+
+fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
+    loop {
+        let accounts = (plugin.accounts)()?;
+        let mut items = vec!["Add".to_owned()];
+        items.extend(accounts.iter().map(|a| format!("Edit \"{a}\"")));
+        items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
+        items.push("Back".into());
+        let title = format!("Integrations › {}", plugin.manifest.display_name);
+        let Ok(choice) = p.select(&title, &items, 0) else {
+            return Ok(());
+        };
+        let n = accounts.len();
+        match choice {
+            0 => {
+                let mut integration = (plugin.open)()?;
+                form_editor::edit_account(p, &mut integration, FormValues::new())?;
+            }
+            i if i <= n => {
+                let mut integration = (plugin.open)()?;
+                match integration.load_account(&accounts[i - 1]) {
+                    Ok(values) => form_editor::edit_account(p, &mut integration, values)?,
+                    Err(e) => form_editor::show_error(p, &e.into()),
+                }
+            }
+            i if i <= 2 * n => {
+                let account = &accounts[i - 1 - n];
+                if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) {
+                    let mut integration = (plugin.open)()?;
+                    match integration.remove_account(account) {
+                        Ok(()) => p.say(&format!("Removed \"{account}\".")),
+                        Err(e) => form_editor::show_error(p, &e.into()),
+                    }
+                }
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+use std::cell::RefCell;
+
+use atrs_host_sdk::{loader, Integration};
+use atrs_office365::Office365;
+
+use super::*;
+use crate::{
+    services::{Browser, LogConfig, PluginServices},
+    store::Store,
+};
+
+fn plugin<'a>(store: &'a Store) -> MenuPlugin<'a> {
+    MenuPlugin {
+        manifest: Office365::manifest(),
+        open: Box::new(move || {
+            let services = PluginServices::new(
+                "office365",
+                store.clone(),
+                LogConfig::from_verbosity(0),
+                Browser::Disabled,
+            );
+            Ok(loader::instantiate_in_process::<Office365>(services)?)
+        }),
+        accounts: Box::new(move || Ok(store.list("office365")?)),
+    }
+}
+
+fn run_script(answers: Vec<Answer>) -> (Vec<String>, Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let transcript = RefCell::new(Vec::new());
+    {
+        let plugins = vec![plugin(&store)];
+        let mut p = ScriptedPrompter::new(answers);
+        run(&mut p, &plugins).unwrap();
+        *transcript.borrow_mut() = p.transcript;
+    }
+    (transcript.into_inner(), store, dir)
+}
+
+fn t(s: &str) -> Answer {
+    Answer::Type(s.into())
+}
+
+fn pick(s: &str) -> Answer {
+    Answer::Pick(s.into())
+}
+
+#[test]
+fn add_shows_inline_errors_refuses_unverified_save_and_close_discards() {
+    let (transcript, store, _dir) = run_script(vec![
+        pick("Office 365"),
+        pick("Add"),
+        t("Reports"),
+        t("not-a-guid"),
+        t("4a1aa1d5-c567-49d0-ad0b-cd957a47f842"),
+        t("contoso.onmicrosoft.com"),
+        t(""),
+        pick("Global"),
+        pick("Save & Close"),
+        pick("Close"),
+        Answer::Esc,
+        pick("Quit"),
+    ]);
+    let text = transcript.join("\n");
+    assert!(text.contains("✗ Client ID is not a GUID."), "{text}");
+    assert!(text.contains("have not been verified"), "{text}");
+    assert!(text.contains("Closed without saving."), "{text}");
+    assert!(store.list("office365").unwrap().is_empty());
+}
+
+#[test]
+fn esc_at_the_first_question_backs_out_cleanly() {
+    let (transcript, store, _dir) = run_script(vec![
+        pick("Office 365"),
+        pick("Add"),
+        Answer::Esc,
+        Answer::Esc,
+        Answer::Esc,
+    ]);
+    assert!(
+        transcript.iter().any(|l| l == "Closed without saving."),
+        "{transcript:?}"
+    );
+    assert!(store.list("office365").unwrap().is_empty());
+}

@@ -1,0 +1,101 @@
+//! What a command prints: human text, or (with `--json`) JSON lines on stdout.
+//!
+//! With `--json`, stdout carries one JSON object per line and nothing else; the last
+//! line is the result (`"type": "result"`). Human text then goes to stderr.
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use crate::error::CommandError;
+
+/// The printer for one command run.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    json: bool,
+}
+
+impl Output {
+    /// A printer; `json` selects JSON lines.
+    pub fn new(json: bool) -> Self {
+        Output { json }
+    }
+
+    /// Whether stdout is JSON lines.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Human text: stdout normally, stderr under `--json`.
+    pub fn say(&self, text: impl AsRef<str>) {
+        let line = format!("{}\n", text.as_ref());
+        if self.json {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        }
+    }
+
+    /// Human text that is never part of the result (progress, prompts): always stderr.
+    pub fn note(&self, text: impl AsRef<str>) {
+        let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+    }
+
+    /// An event line (JSON mode only): `{"type": kind, ...fields}`.
+    pub fn event(&self, kind: &str, mut fields: Value) {
+        if self.json {
+            fields["type"] = json!(kind);
+            self.line(&fields);
+        }
+    }
+
+    /// The result line (JSON mode only): `{"type": "result", "ok": true, ...fields}`.
+    pub fn result(&self, command: &str, mut fields: Value) {
+        if self.json {
+            fields["type"] = json!("result");
+            fields["ok"] = json!(true);
+            fields["command"] = json!(command);
+            self.line(&fields);
+        }
+    }
+
+    /// A failure: a result line with `"ok": false` under `--json`, else text on stderr.
+    pub fn failure(&self, command: &str, error: &CommandError) {
+        if self.json {
+            self.line(&json!({"type": "result", "ok": false, "command": command, "error": error.to_json()}));
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for f in &error.field_errors {
+            let _ = writeln!(err, "  {}: {}", f.field(), f.message());
+            if let Some(h) = f.hint() {
+                let _ = writeln!(err, "      fix: {h}");
+            }
+        }
+        let _ = writeln!(err, "error: {}", error.message);
+        if let Some(p) = &error.plugin_error {
+            let ids: Vec<String> = [
+                p.provider_code().map(|c| format!("code {c}")),
+                p.trace_id().map(|t| format!("trace {t}")),
+                p.correlation_id().map(|c| format!("correlation {c}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !ids.is_empty() {
+                let _ = writeln!(err, "  ({})", ids.join(", "));
+            }
+        }
+        if let Some(h) = &error.hint {
+            let _ = writeln!(err, "  fix: {h}");
+        }
+    }
+
+    fn line(&self, value: &Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+        let _ = out.flush();
+    }
+}

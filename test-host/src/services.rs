@@ -1,0 +1,204 @@
+//! The host services lent to each plugin: store-backed settings and secrets, a log on
+//! stderr, and a browser opener.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
+use atrs_host_sdk::{HostServices, LogLevel, PluginError, Settings};
+
+use crate::store::{Store, StoreError};
+
+/// Where plugin log lines go and how many of them.
+#[derive(Debug, Clone, Copy)]
+pub struct LogConfig {
+    /// Lines less important than this are dropped.
+    pub min_level: LogLevel,
+}
+
+impl LogConfig {
+    /// Warnings and errors by default; `-v` adds info, `-vv` debug.
+    pub fn from_verbosity(verbose: u8) -> Self {
+        let min_level = match verbose {
+            0 => LogLevel::Warn,
+            1 => LogLevel::Info,
+            _ => LogLevel::Debug,
+        };
+        LogConfig { min_level }
+    }
+}
+
+/// How the host opens a URL for a plugin.
+#[derive(Debug, Clone)]
+pub enum Browser {
+    /// `$BROWSER` if set (a command; the URL is its last argument), else `xdg-open`.
+    System,
+    /// Never open anything; the URL is shown to the user instead.
+    Disabled,
+}
+
+impl Browser {
+    /// Opens `url`, or says why it could not.
+    pub fn open(&self, url: &str) -> Result<(), PluginError> {
+        let cannot = |why: String| {
+            PluginError::new(
+                atrs_host_sdk::ErrorKind::Unsupported,
+                format!("Could not open a browser: {why}."),
+            )
+            .with_hint("Open the address yourself in any browser.")
+        };
+        match self {
+            Browser::Disabled => Err(cannot(
+                "opening a browser is turned off (--no-browser)".into(),
+            )),
+            Browser::System => {
+                let command = std::env::var("BROWSER")
+                    .ok()
+                    .filter(|b| !b.trim().is_empty());
+                let (program, mut args) = match &command {
+                    Some(c) => {
+                        let mut parts = c.split_whitespace().map(str::to_owned);
+                        let program = parts.next().unwrap_or_default();
+                        (program, parts.collect::<Vec<_>>())
+                    }
+                    None => ("xdg-open".to_owned(), Vec::new()),
+                };
+                args.push(url.to_owned());
+                Command::new(&program)
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map(drop)
+                    .map_err(|e| cannot(format!("`{program}` did not start ({e})")))
+            }
+        }
+    }
+}
+
+/// The services one plugin instance gets: its own slice of the store.
+#[derive(Debug, Clone)]
+pub struct PluginServices {
+    plugin_id: String,
+    store: Store,
+    log: LogConfig,
+    browser: Browser,
+}
+
+impl PluginServices {
+    /// Services for `plugin_id` over `store`.
+    pub fn new(
+        plugin_id: impl Into<String>,
+        store: Store,
+        log: LogConfig,
+        browser: Browser,
+    ) -> Self {
+        PluginServices {
+            plugin_id: plugin_id.into(),
+            store,
+            log,
+            browser,
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> PluginError {
+    let hint = e.hint();
+    PluginError::internal(format!("The host's account store failed: {e}.")).with_hint(hint)
+}
+
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+        _ => "log",
+    }
+}
+
+impl HostServices for PluginServices {
+    fn log(&self, level: LogLevel, message: &str) {
+        if level <= self.log.min_level {
+            let line = format!("[{}] {}: {}\n", self.plugin_id, level_name(level), message);
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+    }
+
+    fn open_url(&self, url: &str) -> Result<(), PluginError> {
+        self.browser.open(url)
+    }
+
+    fn settings_list(&self) -> Result<Vec<String>, PluginError> {
+        self.store.list(&self.plugin_id).map_err(store_error)
+    }
+
+    fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
+        self.store
+            .read_settings(&self.plugin_id, account)
+            .map_err(store_error)
+    }
+
+    fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
+        self.store
+            .write_settings(&self.plugin_id, account, settings)
+            .map_err(store_error)
+    }
+
+    fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
+        self.store
+            .remove_settings(&self.plugin_id, account)
+            .map_err(store_error)
+    }
+
+    fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
+        self.store
+            .read_secret(&self.plugin_id, account, name)
+            .map_err(store_error)
+    }
+
+    fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
+        self.store
+            .write_secret(&self.plugin_id, account, name, value)
+            .map_err(store_error)
+    }
+
+    fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
+        self.store
+            .remove_secrets(&self.plugin_id, account)
+            .map_err(store_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atrs_host_sdk::Host;
+
+    #[test]
+    fn each_plugin_sees_only_its_own_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let log = LogConfig::from_verbosity(0);
+        let a = Host::from_services(PluginServices::new(
+            "a",
+            store.clone(),
+            log,
+            Browser::Disabled,
+        ));
+        let b = Host::from_services(PluginServices::new("b", store, log, Browser::Disabled));
+        a.settings_write("acct", &Settings::new()).unwrap();
+        a.secret_write("acct", "s", "v").unwrap();
+        assert_eq!(a.settings_list().unwrap(), vec!["acct"]);
+        assert!(b.settings_list().unwrap().is_empty());
+        assert_eq!(b.secret_read("acct", "s").unwrap(), None);
+    }
+
+    #[test]
+    fn a_disabled_browser_says_what_to_do() {
+        let e = Browser::Disabled.open("https://example.test").unwrap_err();
+        assert!(e.hint().unwrap().contains("yourself"));
+    }
+}
