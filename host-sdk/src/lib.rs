@@ -111,6 +111,7 @@ mod host;
 pub mod loader;
 mod manifest;
 pub mod plugin;
+mod preflight;
 mod secret;
 pub mod testing;
 mod verify;

@@ -202,6 +202,7 @@ pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
 
 /// Loads and checks one library.
 pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
+    crate::preflight::check(path).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
     let header = lib_header_from_path(path).map_err(refusal_of)?;
     let module = header
         .init_root_module::<PluginModuleRef>()
@@ -267,15 +268,40 @@ fn refusal_of(error: LibraryError) -> Refusal {
     }
 }
 
-/// The first few non-empty lines of abi_stable's (very long) layout report.
+/// The gist of abi_stable's (very long) layout report: what was expected, what was
+/// found, and the kinds of error.
 fn summarize(report: &str) -> String {
-    let lines: Vec<&str> = report
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(4)
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let described_after = |heading: &str| -> Option<String> {
+        let start = lines.iter().position(|l| *l == heading)?;
+        let section = &lines[start + 1..];
+        let ty = section.iter().find_map(|l| l.strip_prefix("type:"))?;
+        let package = section
+            .iter()
+            .find_map(|l| l.strip_prefix("package:"))
+            .unwrap_or("?");
+        Some(format!("{ty} ({})", package.replace('\'', "")))
+    };
+    let mut errors: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("Error:"))
         .collect();
-    lines.join(" | ")
+    errors.dedup();
+    match (
+        described_after("Layout of expected type:"),
+        described_after("Layout of found type:"),
+    ) {
+        (Some(expected), Some(found)) => {
+            format!("expected {expected}, found {found}: {}", errors.join("; "))
+        }
+        _ => lines
+            .iter()
+            .filter(|l| !l.is_empty())
+            .take(4)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" | "),
+    }
 }
 
 /// The host's handle to one integration instance.
@@ -414,7 +440,20 @@ mod tests {
         assert_eq!(outcomes.len(), 1, "only library files are tried");
         let refusal = outcomes[0].result.as_ref().unwrap_err();
         assert_eq!(refusal.code(), "not_a_plugin");
-        assert!(refusal.to_string().contains("could not load"), "{refusal}");
+        assert!(
+            refusal.to_string().contains("not an ELF shared library"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn layout_reports_are_summarized_to_their_gist() {
+        let report = "Compared <this>:\n  type:PrefixRef\nLayout of expected type:\n    type:PluginModule\n    package:'atrs-host-sdk' version:'1.0.0'\nLayout of found type:\n    type:SkewedModule\n    package:'fixture' version:'0.1.0'\nError:mismatched type\nError:mismatched type\n";
+        assert_eq!(
+            summarize(report),
+            "expected PluginModule (atrs-host-sdk version:1.0.0), found SkewedModule (fixture version:0.1.0): mismatched type"
+        );
+        assert_eq!(summarize("a\n\nb"), "a | b");
     }
 
     #[test]
