@@ -7,7 +7,7 @@
 use std::fmt;
 
 use abi_stable::{
-    std_types::{ROption, RString, RVec},
+    std_types::{RBox, ROption, RString, RVec},
     StableAbi,
 };
 
@@ -67,10 +67,18 @@ impl fmt::Display for ErrorKind {
 ///
 /// `message` is for the user and says what went wrong; `hint` says how to fix it.
 /// Neither may contain a secret. Provider codes and trace ids are kept so support
-/// can find the request in the provider's logs.
+/// can find the request in the provider's logs. One pointer wide: the fields live in
+/// an `RBox`, so `Result<_, PluginError>` stays small.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq)]
 pub struct PluginError {
+    fields: RBox<ErrorFields>,
+}
+
+/// The fields of a [`PluginError`], frozen for interface 1.x.
+#[repr(C)]
+#[derive(StableAbi, Clone, PartialEq)]
+struct ErrorFields {
     kind: ErrorKind_NE,
     message: RString,
     hint: ROption<RString>,
@@ -86,14 +94,16 @@ impl PluginError {
     /// An error of `kind` with a message for the user.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         PluginError {
-            kind: ErrorKind_NE::new(kind),
-            message: RString::from(message.into()),
-            hint: ROption::RNone,
-            field: ROption::RNone,
-            provider_code: ROption::RNone,
-            trace_id: ROption::RNone,
-            correlation_id: ROption::RNone,
-            details: RVec::new(),
+            fields: RBox::new(ErrorFields {
+                kind: ErrorKind_NE::new(kind),
+                message: RString::from(message.into()),
+                hint: ROption::RNone,
+                field: ROption::RNone,
+                provider_code: ROption::RNone,
+                trace_id: ROption::RNone,
+                correlation_id: ROption::RNone,
+                details: RVec::new(),
+            }),
         }
     }
 
@@ -119,63 +129,72 @@ impl PluginError {
 
     /// Adds how to fix it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = ROption::RSome(RString::from(hint.into()));
+        self.fields.hint = ROption::RSome(RString::from(hint.into()));
         self
     }
 
     /// Names the form field the error concerns.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.field = ROption::RSome(RString::from(field.into()));
+        self.fields.field = ROption::RSome(RString::from(field.into()));
         self
     }
 
     /// Keeps the provider's own error code (for example `AADSTS70020`).
     pub fn with_provider_code(mut self, code: impl Into<String>) -> Self {
-        self.provider_code = ROption::RSome(RString::from(code.into()));
+        self.fields.provider_code = ROption::RSome(RString::from(code.into()));
         self
     }
 
     /// Keeps the provider's trace id.
     pub fn with_trace_id(mut self, id: impl Into<String>) -> Self {
-        self.trace_id = ROption::RSome(RString::from(id.into()));
+        self.fields.trace_id = ROption::RSome(RString::from(id.into()));
         self
     }
 
     /// Keeps the provider's correlation id.
     pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
-        self.correlation_id = ROption::RSome(RString::from(id.into()));
+        self.fields.correlation_id = ROption::RSome(RString::from(id.into()));
         self
     }
 
     /// Adds an extra named fact (never a secret).
     pub fn with_detail(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.details.push(KeyValue::new(key, value));
+        self.fields.details.push(KeyValue::new(key, value));
         self
     }
 
     /// The kind; a kind this host does not know is reported as [`ErrorKind::Internal`].
     pub fn kind(&self) -> ErrorKind {
-        self.kind.as_enum().copied().unwrap_or(ErrorKind::Internal)
+        self.fields
+            .kind
+            .as_enum()
+            .copied()
+            .unwrap_or(ErrorKind::Internal)
     }
 
     /// What went wrong, for the user.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.fields.message
     }
 
     /// How to fix it, when the plugin knows.
     pub fn hint(&self) -> Option<&str> {
-        self.hint.as_ref().map(RString::as_str).into_option()
+        self.fields.hint.as_ref().map(RString::as_str).into_option()
     }
 
     /// The form field concerned, if any.
     pub fn field(&self) -> Option<&str> {
-        self.field.as_ref().map(RString::as_str).into_option()
+        self.fields
+            .field
+            .as_ref()
+            .map(RString::as_str)
+            .into_option()
     }
 
     /// The provider's own code, if the provider sent one.
     pub fn provider_code(&self) -> Option<&str> {
-        self.provider_code
+        self.fields
+            .provider_code
             .as_ref()
             .map(RString::as_str)
             .into_option()
@@ -183,12 +202,17 @@ impl PluginError {
 
     /// The provider's trace id, if any.
     pub fn trace_id(&self) -> Option<&str> {
-        self.trace_id.as_ref().map(RString::as_str).into_option()
+        self.fields
+            .trace_id
+            .as_ref()
+            .map(RString::as_str)
+            .into_option()
     }
 
     /// The provider's correlation id, if any.
     pub fn correlation_id(&self) -> Option<&str> {
-        self.correlation_id
+        self.fields
+            .correlation_id
             .as_ref()
             .map(RString::as_str)
             .into_option()
@@ -196,7 +220,7 @@ impl PluginError {
 
     /// Extra named facts.
     pub fn details(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.details.iter().map(|kv| (kv.key(), kv.value()))
+        self.fields.details.iter().map(|kv| (kv.key(), kv.value()))
     }
 }
 
@@ -253,6 +277,14 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "The device code expired. Click Verify again."
+        );
+    }
+
+    #[test]
+    fn results_stay_small() {
+        assert_eq!(
+            std::mem::size_of::<PluginError>(),
+            std::mem::size_of::<usize>() * 2
         );
     }
 

@@ -10,7 +10,7 @@ use super::prompter::Prompter;
 #[derive(Debug, Clone)]
 pub enum SessionEnd {
     /// Signed in and confirmed.
-    Verified(VerifiedAccount),
+    Verified(Box<VerifiedAccount>),
     /// Declined, expired, cancelled, or failed.
     Failed(PluginError),
 }
@@ -70,7 +70,7 @@ pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEn
             }
             SessionState::Verified(account) => {
                 summarize(p, account);
-                return SessionEnd::Verified((**account).clone());
+                return SessionEnd::Verified(Box::new((**account).clone()));
             }
             SessionState::Failed(e) => {
                 show(p, e);
