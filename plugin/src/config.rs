@@ -451,7 +451,7 @@ mod tests {
         let e = errors_for(valid().with(fields::CLIENT_ID, TENANT));
         assert!(e[0].1.contains("same"), "{e:?}");
         let c = AccountConfig::parse(
-            &valid().with(fields::CLIENT_ID, &format!(" {{{}}} ", GUID.to_uppercase())),
+            &valid().with(fields::CLIENT_ID, format!(" {{{}}} ", GUID.to_uppercase())),
         )
         .unwrap();
         assert_eq!(c.client_id, GUID);

@@ -1,41 +1,90 @@
 //! The Office 365 integration as the host drives it: form, validation, verify, save.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use atrs_host_sdk::{
-    FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, Settings,
+    FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, SessionState,
     VerificationSession, VerifyMethod,
 };
 
-use crate::{config::AccountConfig, fields, saved, secret::Secret};
+use crate::{
+    config::{is_loopback, AccountConfig},
+    device_code, fields,
+    http::{Http, Limits},
+    runtime::Runtime,
+    saved,
+    session::{Control, Session, Success},
+};
+
+pub use crate::verified::Verified;
 
 /// The plugin id, unique among integrations.
 pub const PLUGIN_ID: &str = "office365";
-
-/// What a successful verification leaves behind: the exact values verified and what
-/// saving them needs.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    /// The configuration that was verified.
-    pub config: AccountConfig,
-    /// The refresh token obtained, if any.
-    pub refresh_token: Option<Secret>,
-    /// Non-secret facts to save with the settings (who signed in, …).
-    pub facts: Settings,
-}
 
 /// One Office 365 integration instance.
 pub struct Office365 {
     host: Host,
     verified: Arc<Mutex<Option<Verified>>>,
+    runtime: Runtime,
+    limits: Limits,
+    current: Option<Control>,
 }
 
 impl Office365 {
+    fn slot(&self) -> MutexGuard<'_, Option<Verified>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn verified(&self) -> Option<Verified> {
-        self.verified
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.slot().clone()
+    }
+
+    /// Replaces the network limits (time-outs, answer size) for later verifications;
+    /// for in-process hosts and tests that exercise slow servers.
+    pub fn set_network_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Stops the running verification, if any, so it can no longer mark values verified.
+    fn cancel_current(&mut self) {
+        if let Some(control) = self.current.take() {
+            control.cancel();
+        }
+    }
+
+    fn start_device_code(
+        &mut self,
+        config: AccountConfig,
+    ) -> Result<Box<dyn VerificationSession>, PluginError> {
+        let loopback = config.authority_override.as_ref().is_some_and(is_loopback);
+        let http = Http::new(self.limits, loopback)?;
+        let host = self.host.clone();
+        let slot = self.verified.clone();
+        let first = SessionState::Working {
+            message: "Starting device code sign-in…".into(),
+        };
+        let (session, control) = Session::start(
+            &self.runtime,
+            self.host.clone(),
+            first,
+            move |reporter| async move {
+                let (account, verified) = device_code::verify(config, http, host, reporter).await?;
+                Ok(Success {
+                    account,
+                    commit: Box::new(move || {
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(verified);
+                    }),
+                })
+            },
+        )?;
+        self.current = Some(control);
+        Ok(Box::new(session))
+    }
+}
+
+impl Drop for Office365 {
+    fn drop(&mut self) {
+        self.cancel_current();
     }
 }
 
@@ -54,6 +103,9 @@ impl Integration for Office365 {
         Ok(Office365 {
             host,
             verified: Arc::new(Mutex::new(None)),
+            runtime: Runtime::new(),
+            limits: Limits::default(),
+            current: None,
         })
     }
 
@@ -70,12 +122,18 @@ impl Integration for Office365 {
         values: &FormValues,
         method: VerifyMethod,
     ) -> Result<Box<dyn VerificationSession>, PluginError> {
-        let _config = AccountConfig::parse(values).map_err(first_error)?;
-        Err(PluginError::unsupported(format!(
-            "Verification by {} is not available in this build of the Office 365 plugin.",
-            method.name()
-        ))
-        .with_hint("Update the Office 365 plugin to a build that supports it."))
+        let config = AccountConfig::parse(values).map_err(first_error)?;
+        // A new attempt replaces the previous one: it must not mark values verified later.
+        self.cancel_current();
+        *self.slot() = None;
+        match method {
+            VerifyMethod::DeviceCode => self.start_device_code(config),
+            other => Err(PluginError::unsupported(format!(
+                "Verification by {} is not available in this build of the Office 365 plugin.",
+                other.name()
+            ))
+            .with_hint("Use Verify (device code) instead, or update the plugin to a build that supports it.")),
+        }
     }
 
     fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
@@ -106,7 +164,8 @@ impl Integration for Office365 {
     }
 
     fn close(&mut self) {
-        *self.verified.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.cancel_current();
+        *self.slot() = None;
     }
 }
 
@@ -129,7 +188,8 @@ fn first_error(errors: Vec<FieldError>) -> PluginError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use atrs_host_sdk::{testing::MemoryHost, ErrorKind};
+    use crate::secret::Secret;
+    use atrs_host_sdk::{testing::MemoryHost, ErrorKind, Settings};
 
     fn values() -> FormValues {
         FormValues::new()

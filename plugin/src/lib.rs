@@ -7,13 +7,34 @@
 //! - [`cloud`]: national clouds; [`saved`]: how accounts are kept in the host's stores;
 //! - [`secret`]: the redacting wrapper for secrets;
 //! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives.
+//!
+//! Verification (shared by every sign-in method):
+//!
+//! - [`runtime`]: the plugin's own tokio runtime; [`http`]: the bounded, typed HTTP client;
+//! - [`discovery`]: endpoints from the tenant's OpenID configuration;
+//! - [`aadsts`]: provider errors and the AADSTS table (plain message and fix per code);
+//! - [`token`]: token answers and `oauth2` request errors;
+//! - [`session`]: the [`atrs_host_sdk::VerificationSession`] state machine (poll, cancel);
+//! - [`confirm`]: who signed in (Graph `/me`, userinfo, ID token);
+//!   [`scopes`]: granted versus requested; [`verified`]: what a success leaves for Save;
+//! - [`device_code`]: the device code sign-in (RFC 8628).
 
+pub mod aadsts;
 pub mod cloud;
 pub mod config;
+pub mod confirm;
+pub mod device_code;
+pub mod discovery;
 pub mod fields;
+pub mod http;
 pub mod integration;
+pub mod runtime;
 pub mod saved;
+pub mod scopes;
 pub mod secret;
+pub mod session;
+pub mod token;
+pub mod verified;
 
 pub use integration::Office365;
 

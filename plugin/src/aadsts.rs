@@ -1,0 +1,445 @@
+//! Provider errors: the OAuth error object as Entra ID sends it, and the AADSTS codes
+//! mapped to a plain message and a fix.
+//!
+//! Following Entra's own guidance, code branches on `error` and on the numeric codes
+//! in `error_codes`, never on `error_description` (which is prose for humans and is
+//! not copied into our messages).
+
+use std::fmt;
+
+use atrs_host_sdk::{ErrorKind, PluginError};
+use serde::{Deserialize, Serialize};
+
+use crate::fields;
+
+/// An OAuth error answer with Entra's extra fields (`error_codes`, ids, `suberror`).
+///
+/// `oauth2`'s `StandardErrorResponse` drops these, so this type is used as the
+/// client's error response type instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ProviderError {
+    /// The OAuth error string (`invalid_grant`, `authorization_pending`, …).
+    pub error: String,
+    /// Prose for humans; never branched on nor shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// AADSTS numbers, most specific first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_codes: Vec<u64>,
+    /// Where the request can be found in Microsoft's logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The id tying the request to the client's session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// A finer reason (`consent_required`, `basic_action`, `bad_token` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suberror: Option<String>,
+    /// A help page for the code, when Microsoft has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
+    /// When it happened (`YYYY-MM-DD HH:MM:SSZ`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error)?;
+        if let Some(code) = self.error_codes.first() {
+            write!(f, " (AADSTS{code})")?;
+        }
+        Ok(())
+    }
+}
+
+impl oauth2::ErrorResponse for ProviderError {}
+
+impl ProviderError {
+    /// An error with just the OAuth `error` string (for tests and synthetic errors).
+    pub fn new(error: impl Into<String>) -> Self {
+        ProviderError {
+            error: error.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds an AADSTS code.
+    pub fn with_code(mut self, code: u64) -> Self {
+        self.error_codes.push(code);
+        self
+    }
+
+    /// Whether any of the AADSTS codes is `code`.
+    pub fn has_code(&self, code: u64) -> bool {
+        self.error_codes.contains(&code)
+    }
+
+    /// The user-facing error: the plain message and fix for its code, with the
+    /// provider code, trace and correlation ids and suberror kept.
+    pub fn to_plugin_error(&self) -> PluginError {
+        let known = self
+            .error_codes
+            .iter()
+            .find_map(|c| lookup(*c).map(|row| (*c, row)));
+        let mut e = match known {
+            Some((_, row)) => {
+                let mut e = PluginError::new(row.kind, row.message).with_hint(row.hint);
+                if let Some(field) = row.field {
+                    e = e.with_field(field);
+                }
+                e
+            }
+            None => self.by_error_string(),
+        };
+        if let Some(code) = known.map(|(c, _)| c).or(self.error_codes.first().copied()) {
+            e = e.with_provider_code(format!("AADSTS{code}"));
+        }
+        if let Some(id) = &self.trace_id {
+            e = e.with_trace_id(id.as_str());
+        }
+        if let Some(id) = &self.correlation_id {
+            e = e.with_correlation_id(id.as_str());
+        }
+        e = e.with_detail("error", self.error.as_str());
+        if let Some(sub) = &self.suberror {
+            e = e.with_detail("suberror", sub.as_str());
+        }
+        if self.error_codes.len() > 1 {
+            let all: Vec<String> = self
+                .error_codes
+                .iter()
+                .map(|c| format!("AADSTS{c}"))
+                .collect();
+            e = e.with_detail("error_codes", all.join(" "));
+        }
+        if let Some(uri) = &self.error_uri {
+            e = e.with_detail("error_uri", uri.as_str());
+        }
+        if let Some(ts) = &self.timestamp {
+            e = e.with_detail("timestamp", ts.as_str());
+        }
+        e
+    }
+
+    /// The fallback when no code is known: the standard OAuth meaning of `error`.
+    fn by_error_string(&self) -> PluginError {
+        let code = self
+            .error_codes
+            .first()
+            .map(|c| format!(" (AADSTS{c})"))
+            .unwrap_or_default();
+        let look_up = match self.error_codes.first() {
+            Some(c) => format!(
+                " Look up AADSTS{c} at https://login.microsoftonline.com/error?code={c}; give your administrator the trace ID."
+            ),
+            None => " Give your administrator the trace ID.".to_owned(),
+        };
+        let (kind, message, hint) = match self.error.as_str() {
+            "authorization_declined" | "access_denied" => (
+                ErrorKind::AuthorizationRefused,
+                "The sign-in was declined.".to_owned(),
+                "Click Verify again and approve the sign-in, or ask your administrator why it was refused.".to_owned(),
+            ),
+            "expired_token" => (
+                ErrorKind::TimedOut,
+                "The sign-in code expired before the sign-in was finished.".to_owned(),
+                "Click Verify again and enter the new code before the time shown runs out.".to_owned(),
+            ),
+            "bad_verification_code" => (
+                ErrorKind::Provider,
+                "The sign-in service did not recognise the device code.".to_owned(),
+                "Click Verify again to get a new code.".to_owned(),
+            ),
+            "invalid_client" => (
+                ErrorKind::Provider,
+                format!("The sign-in service refused the app's credentials{code}."),
+                format!("Check the Client ID, the client secret and the app registration's Authentication settings.{look_up}"),
+            ),
+            "unauthorized_client" => (
+                ErrorKind::Provider,
+                format!("The app is not allowed to sign in this way{code}."),
+                format!("Check the Client ID, Tenant ID and cloud, and that 'Allow public client flows' is on.{look_up}"),
+            ),
+            "invalid_scope" => (
+                ErrorKind::InvalidInput,
+                format!("The sign-in service refused the requested scopes{code}."),
+                "Fix the Scopes field: use permission names such as User.Read or full URIs such as https://graph.microsoft.com/Mail.Send.".to_owned(),
+            ),
+            "invalid_tenant" => (
+                ErrorKind::InvalidInput,
+                format!("The tenant was not found{code}."),
+                "Check the Tenant ID (or domain) and the cloud.".to_owned(),
+            ),
+            "invalid_grant" | "interaction_required" | "consent_required" | "login_required" => (
+                ErrorKind::AuthorizationRefused,
+                format!("The sign-in service refused the sign-in{code}."),
+                format!("Click Verify again and complete every step of the sign-in.{look_up}"),
+            ),
+            "temporarily_unavailable" | "server_error" => (
+                ErrorKind::Provider,
+                format!("The sign-in service is having trouble{code}."),
+                "Try again in a few minutes.".to_owned(),
+            ),
+            _ => (
+                ErrorKind::Provider,
+                format!(
+                    "The sign-in service answered with the error `{}`{code}.",
+                    printable(&self.error)
+                ),
+                format!("Click Verify again; if it happens again, ask your administrator.{look_up}"),
+            ),
+        };
+        let mut e = PluginError::new(kind, message).with_hint(hint);
+        if kind == ErrorKind::InvalidInput {
+            let field = if self.error == "invalid_scope" {
+                fields::SCOPES
+            } else {
+                fields::TENANT_ID
+            };
+            e = e.with_field(field);
+        }
+        e
+    }
+}
+
+/// Keeps an unknown `error` string short and printable before it is shown.
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(60)
+        .collect()
+}
+
+/// One row of the AADSTS table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// The AADSTS number.
+    pub code: u64,
+    /// How hosts should treat it.
+    pub kind: ErrorKind,
+    /// What went wrong, in plain words.
+    pub message: &'static str,
+    /// How to fix it.
+    pub hint: &'static str,
+    /// The form field to fix, when one is at fault.
+    pub field: Option<&'static str>,
+}
+
+const fn row(
+    code: u64,
+    kind: ErrorKind,
+    message: &'static str,
+    hint: &'static str,
+    field: Option<&'static str>,
+) -> Row {
+    Row {
+        code,
+        kind,
+        message,
+        hint,
+        field,
+    }
+}
+
+const REFUSED: ErrorKind = ErrorKind::AuthorizationRefused;
+const PROVIDER: ErrorKind = ErrorKind::Provider;
+const INPUT: ErrorKind = ErrorKind::InvalidInput;
+const TIMED_OUT: ErrorKind = ErrorKind::TimedOut;
+const CLIENT: Option<&str> = Some(fields::CLIENT_ID);
+const TENANT: Option<&str> = Some(fields::TENANT_ID);
+const SECRET: Option<&str> = Some(fields::CLIENT_SECRET);
+const SCOPES: Option<&str> = Some(fields::SCOPES);
+const BUG: &str = "This is a bug in the Office 365 plugin; report it with the trace ID.";
+
+/// Every AADSTS code the plugin explains: the reference's table and the device code,
+/// tenant and refresh codes around it.
+pub const TABLE: &[Row] = &[
+    // Device code flow.
+    row(70016, PROVIDER, "The sign-in is still waiting for you to finish it.", "Finish signing in on the page shown, then wait a moment.", None),
+    row(70018, REFUSED, "The code typed on the sign-in page was wrong.", "Click Verify again and type the new code exactly as shown.", None),
+    row(70019, TIMED_OUT, "The sign-in code expired before it was entered.", "Click Verify again and enter the new code before the time shown runs out.", None),
+    row(70020, TIMED_OUT, "The sign-in code expired before the sign-in was finished.", "Click Verify again and enter the new code before the time shown runs out.", None),
+    row(90119, REFUSED, "No code was typed on the sign-in page.", "Click Verify again and type the code shown.", None),
+    row(90120, REFUSED, "This sign-in code was already approved or declined.", "Click Verify again to get a new code.", None),
+    // The reference's table (section 5).
+    row(50011, PROVIDER, "The app's sign-in return address (redirect URI) is not registered.", "An administrator must add the redirect URI exactly (same case, trailing slash and platform) under App registrations → your app → Authentication.", None),
+    row(50020, REFUSED, "The account you signed in with is not a member or guest of this organization.", "Sign in with an account of this organization, or ask its administrator for a guest invitation.", None),
+    row(50034, REFUSED, "The account was not found in this tenant.", "Check the user name you signed in with and the Tenant ID.", TENANT),
+    row(50053, REFUSED, "The account is temporarily locked (too many wrong passwords, or a suspicious location).", "Wait a few minutes and try again, or contact your administrator.", None),
+    row(50076, REFUSED, "Multi-factor authentication is now required for this account.", "Click Verify again and complete multi-factor authentication when asked.", None),
+    row(50079, REFUSED, "The account must register for multi-factor authentication.", "Set up multi-factor authentication for the account, then click Verify again.", None),
+    row(50126, REFUSED, "Wrong user name or password.", "Click Verify again and check the user name and password.", None),
+    row(50158, REFUSED, "Your organization's extra security verification was not completed.", "Click Verify again and complete the extra verification your organization asks for.", None),
+    row(65001, REFUSED, "The app has not been given permission (consent) for the requested scopes.", "Click Verify again and accept the permission prompt, or ask an administrator to grant admin consent under App registrations → your app → API permissions.", None),
+    row(65004, REFUSED, "The permission prompt was declined.", "The app needs these permissions to send reports: click Verify again and accept them.", None),
+    row(70000, REFUSED, "The sign-in grant was invalid or not valid for the requested scopes.", "Click Verify again to sign in anew.", None),
+    row(70008, TIMED_OUT, "The sign-in has expired from inactivity.", "Click Verify again to sign in anew.", None),
+    row(700082, TIMED_OUT, "The saved sign-in expired after a long time unused.", "Click Verify again to sign in anew.", None),
+    row(70011, INPUT, "A requested scope is malformed or unknown.", "Fix the Scopes field: use permission names such as User.Read or full URIs such as https://graph.microsoft.com/Mail.Send.", SCOPES),
+    row(700016, INPUT, "No app with this Client ID exists in this tenant or cloud.", "Check the Client ID, the Tenant ID and the cloud: the app must be registered in that directory.", CLIENT),
+    row(7000218, PROVIDER, "The app registration requires a client secret: public client flows are not allowed for it.", "In Azure portal → App registrations → your app → Authentication, set 'Allow public client flows' to Yes (and use a Mobile and desktop platform), then click Verify again.", None),
+    row(7000215, INPUT, "The client secret is wrong.", "Enter the secret's Value (not its Secret ID) from App registrations → your app → Certificates & secrets.", SECRET),
+    row(700025, INPUT, "This app is a public client, so it must not be given a client secret.", "Clear the Client secret field and click Verify again.", SECRET),
+    row(90002, INPUT, "The tenant was not found.", "Check the Tenant ID (or domain) and the cloud.", TENANT),
+    row(900144, PROVIDER, "The sign-in request lacked a required parameter.", BUG, None),
+    row(500011, PROVIDER, "The requested service (resource) is not enabled in this tenant.", "An administrator must enable the service in the tenant and consent to the app's permissions.", None),
+    row(54005, PROVIDER, "The sign-in code was already used.", "Click Verify again to sign in anew.", None),
+    row(501481, PROVIDER, "The sign-in code's proof (PKCE verifier) did not match.", BUG, None),
+    row(9002327, PROVIDER, "The app's redirect URI is registered as a single-page application.", "Register the redirect URI under Mobile and desktop applications, not Single-page application.", None),
+    // Tenant segment, secrets and refresh.
+    row(9002326, PROVIDER, "The app's redirect URI only allows sign-in from a browser page (single-page application).", "Register the redirect URI under Mobile and desktop applications, not Single-page application.", None),
+    row(9002332, INPUT, "The app does not accept personal Microsoft accounts, so the tenant `consumers` cannot be used.", "Enter the Directory (tenant) ID or `organizations`, or change the app's supported account types.", TENANT),
+    row(50194, INPUT, "The app is single-tenant, so it cannot sign in through `common` or `organizations`.", "Enter the app's Directory (tenant) ID or a verified domain instead.", TENANT),
+    row(9001023, INPUT, "This sign-in method cannot use the `common` or `consumers` tenant.", "Enter the Directory (tenant) ID or a verified domain instead.", TENANT),
+    row(7000222, INPUT, "The client secret has expired.", "Create a new secret under App registrations → your app → Certificates & secrets and enter its Value.", SECRET),
+    row(50173, REFUSED, "The sign-in was revoked (for example after a password change).", "Click Verify again to sign in anew.", None),
+    row(700084, TIMED_OUT, "The sign-in expired: single-page application sign-ins last only 24 hours.", "Click Verify again; register the app as Mobile and desktop so sign-ins last longer.", None),
+    row(70043, REFUSED, "Your organization's sign-in frequency policy requires signing in again.", "Click Verify again to sign in anew.", None),
+    row(53003, REFUSED, "Access was blocked by your organization's Conditional Access policies.", "Ask your administrator which policy blocked the sign-in (give them the trace ID).", None),
+    row(50105, REFUSED, "The account is not assigned to this app.", "Ask an administrator to assign the account to the app under Enterprise applications → your app → Users and groups.", None),
+    row(50057, REFUSED, "The account is disabled.", "Ask your administrator to enable the account, or sign in with another one.", None),
+    row(50055, REFUSED, "The account's password has expired.", "Change the password, then click Verify again.", None),
+    row(7000112, PROVIDER, "The app is disabled in this tenant.", "Ask an administrator to enable the app under Enterprise applications → your app → Properties.", None),
+    row(50059, INPUT, "The sign-in service could not tell which tenant to use.", "Enter the Directory (tenant) ID or a verified domain instead of `common`.", TENANT),
+];
+
+/// The table row for an AADSTS number.
+pub fn lookup(code: u64) -> Option<&'static Row> {
+    TABLE.iter().find(|r| r.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference's section 5 table plus the codes named in issue 4.
+    const REQUIRED: &[u64] = &[
+        50011, 50020, 50034, 50053, 50076, 50079, 50126, 50158, 65001, 65004, 70000, 70008, 700082,
+        70011, 700016, 7000218, 7000215, 700025, 90002, 900144, 500011, 54005, 501481, 9002327,
+        70016, 70020, 7000222, 9002332, 50194, 9001023, 50173, 700084, 70043,
+    ];
+
+    #[test]
+    fn every_required_code_has_a_row() {
+        for code in REQUIRED {
+            assert!(lookup(*code).is_some(), "AADSTS{code} has no row");
+        }
+    }
+
+    #[test]
+    fn rows_are_unique_and_well_written() {
+        for (i, r) in TABLE.iter().enumerate() {
+            assert!(
+                TABLE[i + 1..].iter().all(|o| o.code != r.code),
+                "AADSTS{} twice",
+                r.code
+            );
+            assert!(r.message.ends_with('.'), "AADSTS{}: {}", r.code, r.message);
+            assert!(
+                r.hint.ends_with('.') || r.hint.ends_with(')'),
+                "AADSTS{}",
+                r.code
+            );
+            assert!(!r.message.contains("AADSTS"), "message repeats the code");
+            if r.kind == ErrorKind::InvalidInput {
+                assert!(
+                    r.field.is_some(),
+                    "AADSTS{}: input errors name a field",
+                    r.code
+                );
+            }
+        }
+    }
+
+    fn parsed(json: &str) -> ProviderError {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_full_entra_error_keeps_code_ids_and_suberror() {
+        let e = parsed(
+            r#"{"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented.\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: x",
+                "error_codes":[65001],"timestamp":"2024-01-01 00:00:00Z","trace_id":"0c8f-trace","correlation_id":"9a1b-corr",
+                "suberror":"consent_required","error_uri":"https://login.microsoftonline.com/error?code=65001"}"#,
+        )
+        .to_plugin_error();
+        assert_eq!(e.kind(), ErrorKind::AuthorizationRefused);
+        assert_eq!(
+            e.message(),
+            "The app has not been given permission (consent) for the requested scopes."
+        );
+        assert!(e.hint().unwrap().contains("admin consent"));
+        assert_eq!(e.provider_code(), Some("AADSTS65001"));
+        assert_eq!(e.trace_id(), Some("0c8f-trace"));
+        assert_eq!(e.correlation_id(), Some("9a1b-corr"));
+        let details: Vec<(&str, &str)> = e.details().collect();
+        assert!(details.contains(&("suberror", "consent_required")));
+        assert!(details.contains(&("error", "invalid_grant")));
+        assert!(!format!("{e:?} {e}").contains("The user or administrator"));
+    }
+
+    #[test]
+    fn the_first_known_code_wins_and_all_are_kept() {
+        let e = ProviderError::new("invalid_grant")
+            .with_code(1)
+            .with_code(54005)
+            .to_plugin_error();
+        assert_eq!(e.provider_code(), Some("AADSTS54005"));
+        assert!(e
+            .details()
+            .any(|(k, v)| k == "error_codes" && v == "AADSTS1 AADSTS54005"));
+    }
+
+    #[test]
+    fn codes_decide_not_descriptions() {
+        let mut e = ProviderError::new("invalid_request").with_code(90002);
+        e.error_description = Some("AADSTS700016: misleading text".into());
+        let shown = e.to_plugin_error();
+        assert_eq!(shown.message(), "The tenant was not found.");
+        assert_eq!(shown.field(), Some(fields::TENANT_ID));
+    }
+
+    #[test]
+    fn device_outcomes_by_error_string() {
+        for (error, kind) in [
+            ("authorization_declined", ErrorKind::AuthorizationRefused),
+            ("access_denied", ErrorKind::AuthorizationRefused),
+            ("expired_token", ErrorKind::TimedOut),
+            ("bad_verification_code", ErrorKind::Provider),
+        ] {
+            let e = ProviderError::new(error).to_plugin_error();
+            assert_eq!(e.kind(), kind, "{error}");
+            assert!(e.hint().is_some());
+            assert_eq!(e.provider_code(), None);
+        }
+    }
+
+    #[test]
+    fn unknown_codes_point_to_the_lookup_page() {
+        let e = ProviderError::new("invalid_grant")
+            .with_code(123456)
+            .to_plugin_error();
+        assert_eq!(e.kind(), ErrorKind::AuthorizationRefused);
+        assert_eq!(e.provider_code(), Some("AADSTS123456"));
+        assert!(e.message().contains("AADSTS123456"));
+        assert!(e.hint().unwrap().contains("error?code=123456"));
+        let odd = ProviderError::new("weird\u{7}thing<script>").to_plugin_error();
+        assert_eq!(odd.kind(), ErrorKind::Provider);
+        assert!(!odd.message().contains('\u{7}'));
+    }
+
+    #[test]
+    fn seven_digit_codes_map_to_their_fields() {
+        let e = ProviderError::new("invalid_client")
+            .with_code(7000222)
+            .to_plugin_error();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.field(), Some(fields::CLIENT_SECRET));
+        assert_eq!(e.message(), "The client secret has expired.");
+        let e = ProviderError::new("invalid_client")
+            .with_code(7000218)
+            .to_plugin_error();
+        assert!(e.hint().unwrap().contains("Allow public client flows"));
+    }
+}

@@ -1,0 +1,250 @@
+//! Device code sign-in (RFC 8628): ask for a code through `oauth2`, show it, poll the
+//! token endpoint at the given interval (+5 s on `slow_down`) until the user approves,
+//! declines, or the code expires.
+//!
+//! The polling loop is ours rather than `oauth2`'s: that one keeps only the standard
+//! error fields (losing AADSTS codes and trace ids) and retries transport failures
+//! until the code expires, where we want a typed error at once.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
+use oauth2::{
+    AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, DeviceCode,
+    ExtraDeviceAuthorizationFields, Scope, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::{
+    aadsts::ProviderError,
+    config::AccountConfig,
+    discovery::{self, Endpoints},
+    http::{host_of, parse_json, Http},
+    session::Reporter,
+    token::{request_error, EntraClient, EntraTokenResponse, Tokens},
+    verified::{conclude, Verified},
+};
+
+/// The grant type of a device code poll.
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Polls never come closer than this, whatever the provider says (guards against a
+/// busy loop when `interval` is 0).
+const MIN_INTERVAL: Duration = Duration::from_millis(250);
+/// What RFC 8628 adds to the interval on `slow_down`.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// The longest code lifetime honoured; Entra's is 15 minutes.
+const MAX_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Entra's extra field in the device authorization answer: ready-made instructions.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct DeviceCodeExtra {
+    /// The provider's message for the user (localized with `mkt`).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl ExtraDeviceAuthorizationFields for DeviceCodeExtra {}
+
+/// Runs the whole device code verification of `config`, reporting through `reporter`.
+pub async fn verify(
+    config: AccountConfig,
+    http: Http,
+    host: Host,
+    reporter: Reporter,
+) -> Result<(VerifiedAccount, Verified), PluginError> {
+    reporter.working(format!(
+        "Contacting the sign-in service at {}…",
+        host_of(&config.authority())
+    ));
+    let endpoints = discovery::discover(&http, &config).await?;
+    let tokens = sign_in(&config, &http, &host, &reporter, &endpoints).await?;
+    reporter.working("Signed in; confirming the account…");
+    conclude(&http, &host, &config, &endpoints, tokens).await
+}
+
+/// Obtains tokens by device code from the discovered `endpoints`.
+pub async fn sign_in(
+    config: &AccountConfig,
+    http: &Http,
+    host: &Host,
+    reporter: &Reporter,
+    endpoints: &Endpoints,
+) -> Result<Tokens, PluginError> {
+    let device_url = endpoints.device_authorization.clone().ok_or_else(|| {
+        PluginError::unsupported("This sign-in service does not offer device code sign-in.")
+            .with_hint("Use Verify ▾ With Browser instead.")
+    })?;
+    let device_host = host_of(device_url.as_str());
+    // A public client: no secret is sent in this flow (the reference, §2).
+    let client = EntraClient::new(ClientId::new(config.client_id.clone()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
+        .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url));
+    host.info(&format!("Asking {device_host} for a device code."));
+    let details: DeviceAuthorizationResponse<DeviceCodeExtra> = client
+        .exchange_device_code()
+        .add_scopes(config.scopes.iter().map(|s| Scope::new(s.clone())))
+        .request_async(http)
+        .await
+        .map_err(|e| request_error(e, &device_host, "device code request"))?;
+    let lifetime = details
+        .expires_in()
+        .clamp(Duration::from_secs(1), MAX_LIFETIME);
+    let deadline = Instant::now() + lifetime;
+    let verification_uri = details.verification_uri().to_string();
+    let message = details
+        .extra_fields()
+        .message
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "To sign in, open {verification_uri} and enter the code {} to authenticate.",
+                details.user_code().secret()
+            )
+        });
+    reporter.show(SessionState::ShowCode {
+        user_code: details.user_code().secret().as_str().into(),
+        verification_uri: verification_uri.as_str().into(),
+        message: message.into(),
+        expires_at: unix_now() + lifetime.as_secs() as i64,
+    });
+    host.info(&format!(
+        "Showing the device code; waiting for the user at {verification_uri} (the code expires in {} s, polling every {} s).",
+        lifetime.as_secs(),
+        details.interval().as_secs()
+    ));
+    let poll = Poll {
+        http,
+        host,
+        token_url: client.token_uri().url(),
+        client_id: &config.client_id,
+        device_code: details.device_code(),
+    };
+    poll.until_done(details.interval(), deadline).await
+}
+
+/// The token endpoint polling of one device code.
+struct Poll<'a> {
+    http: &'a Http,
+    host: &'a Host,
+    token_url: &'a Url,
+    client_id: &'a str,
+    device_code: &'a DeviceCode,
+}
+
+/// What one poll said.
+enum Answer {
+    Tokens(Box<Tokens>),
+    Pending,
+    SlowDown,
+}
+
+impl Poll<'_> {
+    /// Polls every `interval` until tokens come, the provider says stop, or `deadline`.
+    async fn until_done(
+        &self,
+        interval: Duration,
+        deadline: Instant,
+    ) -> Result<Tokens, PluginError> {
+        let mut interval = interval.max(MIN_INTERVAL);
+        loop {
+            let next = Instant::now() + interval;
+            tokio::time::sleep_until(next.min(deadline)).await;
+            if Instant::now() >= deadline {
+                return Err(expired());
+            }
+            match self.once().await? {
+                Answer::Tokens(tokens) => return Ok(*tokens),
+                Answer::Pending => {}
+                Answer::SlowDown => {
+                    interval += SLOW_DOWN_STEP;
+                    self.host.info(&format!(
+                        "The sign-in service asked to slow down; polling every {:.1} s now.",
+                        interval.as_secs_f64()
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn once(&self) -> Result<Answer, PluginError> {
+        let host = host_of(self.token_url.as_str());
+        let response = self
+            .http
+            .post_form(
+                self.token_url,
+                &[
+                    ("grant_type", DEVICE_GRANT),
+                    ("client_id", self.client_id),
+                    ("device_code", self.device_code.secret()),
+                ],
+            )
+            .await
+            .map_err(|e| e.to_plugin_error())?;
+        if response.status().is_success() {
+            let tokens: EntraTokenResponse =
+                parse_json(&response, &host).map_err(|e| e.to_plugin_error())?;
+            return Ok(Answer::Tokens(Box::new(tokens.into())));
+        }
+        // `Http::oauth` lets a failure through only as an OAuth error object.
+        let error: ProviderError = parse_json(&response, &host).map_err(|e| e.to_plugin_error())?;
+        match error.error.as_str() {
+            "authorization_pending" => Ok(Answer::Pending),
+            "slow_down" => Ok(Answer::SlowDown),
+            _ if error.has_code(70016) => Ok(Answer::Pending),
+            _ => Err(error.to_plugin_error()),
+        }
+    }
+}
+
+/// Our own deadline passed: the same outcome as the provider's `expired_token`.
+fn expired() -> PluginError {
+    PluginError::new(
+        ErrorKind::TimedOut,
+        "The sign-in code expired before the sign-in was finished.",
+    )
+    .with_hint("Click Verify again and enter the new code before the time shown runs out.")
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_answer_keeps_entra_s_message() {
+        let d: DeviceAuthorizationResponse<DeviceCodeExtra> = serde_json::from_str(
+            r#"{"device_code":"DC-SECRET","user_code":"ABCD-EFGH","verification_uri":"https://microsoft.com/devicelogin",
+                "expires_in":900,"interval":5,"message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate."}"#,
+        )
+        .unwrap();
+        assert!(d
+            .extra_fields()
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("ABCD-EFGH"));
+        assert_eq!(d.interval(), Duration::from_secs(5));
+        assert!(!format!("{d:?}").contains("DC-SECRET"));
+    }
+
+    #[test]
+    fn our_deadline_reads_like_the_provider_s_expiry() {
+        let ours = expired();
+        let theirs = ProviderError::new("expired_token")
+            .with_code(70020)
+            .to_plugin_error();
+        assert_eq!(ours.kind(), ErrorKind::TimedOut);
+        assert_eq!(ours.kind(), theirs.kind());
+        assert_eq!(ours.message(), theirs.message());
+    }
+}

@@ -1,0 +1,122 @@
+//! What a successful sign-in leaves: the account shown to the user, and the exact
+//! values verified with the refresh token and facts that Save stores.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use atrs_host_sdk::{ErrorKind, Host, PluginError, Settings, VerifiedAccount};
+
+use crate::{
+    config::{AccountConfig, Tenant},
+    confirm::{self, Account},
+    discovery::Endpoints,
+    http::Http,
+    scopes,
+    secret::Secret,
+    token::Tokens,
+};
+
+/// Settings key: the signed-in user's principal name.
+pub const FACT_USER_PRINCIPAL_NAME: &str = "user_principal_name";
+/// Settings key: the signed-in user's display name.
+pub const FACT_DISPLAY_NAME: &str = "display_name";
+/// Settings key: the mailbox address (Graph `mail`, else the UPN).
+pub const FACT_MAIL: &str = "mail";
+/// Settings key: the provider's stable user id.
+pub const FACT_USER_ID: &str = "user_id";
+/// Settings key: the tenant GUID the token was issued by (`tenant_id` is the form's value).
+pub const FACT_VERIFIED_TENANT_ID: &str = "verified_tenant_id";
+/// Settings key: the scopes granted, space-separated.
+pub const FACT_GRANTED_SCOPES: &str = "granted_scopes";
+/// Settings key: when the account was verified (Unix seconds).
+pub const FACT_VERIFIED_AT: &str = "verified_at";
+
+/// The exact values verified and what saving them needs.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The configuration that was verified.
+    pub config: AccountConfig,
+    /// The refresh token obtained, if any.
+    pub refresh_token: Option<Secret>,
+    /// Non-secret facts to save with the settings (who signed in, …).
+    pub facts: Settings,
+}
+
+/// Confirms who signed in with `tokens` and what was granted, for `config`.
+pub async fn conclude(
+    http: &Http,
+    host: &Host,
+    config: &AccountConfig,
+    endpoints: &Endpoints,
+    tokens: Tokens,
+) -> Result<(VerifiedAccount, Verified), PluginError> {
+    let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
+        PluginError::new(
+            ErrorKind::Provider,
+            "The sign-in succeeded, but no refresh token came with it, so ATRS could not send reports while you are away.",
+        )
+        .with_hint("Keep offline_access in the Scopes field and make sure your organization allows it, then click Verify again.")
+    })?;
+    let account = confirm::confirm(http, host, endpoints, &tokens).await?;
+    let graph_host = endpoints.graph.as_ref().and_then(|g| {
+        g.host_str().map(|h| match g.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_owned(),
+        })
+    });
+    let granted = scopes::compare(
+        &config.scopes,
+        tokens.scope.as_deref(),
+        graph_host.as_deref(),
+    );
+    let tenant_id = account
+        .tenant_id
+        .clone()
+        .or_else(|| match &config.tenant {
+            Tenant::Id(id) => Some(id.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| config.tenant.segment().to_owned());
+    let shown = VerifiedAccount {
+        account_name: config.account_name.as_str().into(),
+        user_principal_name: account.user_principal_name.as_str().into(),
+        display_name: account.display_name.as_str().into(),
+        user_id: account.user_id.clone().map(Into::into).into(),
+        tenant_id: tenant_id.as_str().into(),
+        granted_scopes: granted.granted.iter().map(|s| s.as_str().into()).collect(),
+        missing_scopes: granted.missing.into_iter().collect(),
+    };
+    host.info(&format!(
+        "Confirmed the account from {}: {} ({} scope(s) granted, {} missing).",
+        account.source,
+        account.user_principal_name,
+        shown.granted_scopes.len(),
+        shown.missing_scopes.len()
+    ));
+    let verified = Verified {
+        config: config.clone(),
+        refresh_token: Some(refresh_token),
+        facts: facts(&account, &tenant_id, &granted.granted),
+    };
+    Ok((shown, verified))
+}
+
+fn facts(account: &Account, tenant_id: &str, granted: &[String]) -> Settings {
+    let mut facts = Settings::new();
+    facts.insert(
+        FACT_USER_PRINCIPAL_NAME.into(),
+        account.user_principal_name.clone(),
+    );
+    facts.insert(FACT_DISPLAY_NAME.into(), account.display_name.clone());
+    facts.insert(FACT_MAIL.into(), account.mail.clone());
+    if let Some(id) = &account.user_id {
+        facts.insert(FACT_USER_ID.into(), id.clone());
+    }
+    facts.insert(FACT_VERIFIED_TENANT_ID.into(), tenant_id.to_owned());
+    facts.insert(FACT_GRANTED_SCOPES.into(), granted.join(" "));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    facts.insert(FACT_VERIFIED_AT.into(), now.to_string());
+    facts
+}
