@@ -58,4 +58,46 @@ pub enum Command {
     },
     /// Open the interactive Integrations menu.
     Menu,
+    /// Add an account: fill the form, verify, and save (Add → Verify → Save & Close).
+    Add {
+        /// The plugin id.
+        plugin: String,
+        /// A form value; repeat for each field.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// How to verify.
+        #[arg(long, value_enum, default_value_t = VerifyArg::Device)]
+        verify: VerifyArg,
+        /// With --verify browser: also catch the redirect on a loopback port.
+        #[arg(long)]
+        loopback: bool,
+        /// With --verify browser: the final browser address (`-` reads it from stdin).
+        #[arg(long, value_name = "ADDRESS|-")]
+        paste: Option<String>,
+        /// Verify only; do not save.
+        #[arg(long)]
+        no_save: bool,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+        timeout: u64,
+    },
+    /// List saved accounts (never their secrets).
+    Accounts,
+    /// Remove a saved account and its secrets.
+    Remove {
+        /// The account name.
+        account: String,
+        /// The plugin, when several have an account of that name.
+        #[arg(long)]
+        plugin: Option<String>,
+    },
+}
+
+/// How `add` verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyArg {
+    /// Show a code and a URL; sign in on any device.
+    Device,
+    /// Sign in in a browser, then paste the final address (or catch it on loopback).
+    Browser,
 }

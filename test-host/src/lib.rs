@@ -9,7 +9,7 @@
 //! - [`store`]: settings and secrets on disk; [`services`]: host services per plugin;
 //! - [`menu`]: the interactive Integrations menu, over a [`menu::Prompter`];
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
-//! - [`error`] and [`exit`]: failures and exit codes.
+//! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag.
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -21,6 +21,7 @@ pub mod context;
 pub mod error;
 pub mod exit;
 pub mod form_input;
+pub mod interrupt;
 pub mod menu;
 pub mod output;
 pub mod services;

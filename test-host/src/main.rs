@@ -1,11 +1,13 @@
 //! `atrs-test-host`: the reference ATRS host binary.
 
-use std::{io::IsTerminal, process::ExitCode};
+use std::{io::IsTerminal, process::ExitCode, time::Duration};
+
+use atrs_host_sdk::VerifyMethod;
 
 use atrs_test_host::{
     catalog::default_plugins_dir,
-    cli::{Cli, Command},
-    commands,
+    cli::{Cli, Command, VerifyArg},
+    commands::{self, add::AddRequest},
     context::Context,
     error::CommandError,
     exit::Exit,
@@ -37,6 +39,22 @@ fn main() -> ExitCode {
         Some(Command::Form { plugin }) => ("form", commands::form::run(&ctx, plugin)),
         Some(Command::Validate { plugin, set }) => ("validate", commands::validate::run(&ctx, plugin, set)),
         Some(Command::Menu) => ("menu", menu::run_on_terminal(&ctx)),
+        Some(Command::Add { plugin, set, verify, loopback, paste, no_save, timeout }) => {
+            let request = AddRequest {
+                plugin: plugin.clone(),
+                set: set.clone(),
+                method: match verify {
+                    VerifyArg::Device => VerifyMethod::DeviceCode,
+                    VerifyArg::Browser => VerifyMethod::Browser { loopback: *loopback },
+                },
+                paste: paste.clone(),
+                no_save: *no_save,
+                timeout: Duration::from_secs(*timeout),
+            };
+            ("add", commands::add::run(&ctx, &request))
+        }
+        Some(Command::Accounts) => ("accounts", commands::accounts::run(&ctx)),
+        Some(Command::Remove { account, plugin }) => ("remove", commands::remove::run(&ctx, account, plugin.as_deref())),
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
             ("menu", menu::run_on_terminal(&ctx))
         }

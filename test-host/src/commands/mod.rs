@@ -1,5 +1,8 @@
 //! One module per `atrs-test-host` command.
 
+pub mod accounts;
+pub mod add;
 pub mod form;
 pub mod plugins;
+pub mod remove;
 pub mod validate;
