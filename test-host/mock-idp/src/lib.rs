@@ -1,1 +1,153 @@
-//! placeholder
+//! A local look-alike of the Microsoft identity platform (Entra ID, v2.0 endpoints) and of
+//! Microsoft Graph's `/me`, for offline demos and tests. It binds to 127.0.0.1 only.
+//!
+//! A client written for `https://login.microsoftonline.com` works against it unchanged when
+//! pointed at [`MockIdp::base_url`] as its authority host: discovery, device code,
+//! authorization code with PKCE, refresh with rotation, Entra's error JSON and AADSTS codes.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), atrs_mock_idp::MockError> {
+//! use atrs_mock_idp::{defaults, Endpoint, Fault, MockConfig, MockIdp};
+//! let idp = MockIdp::start(MockConfig {
+//!     auto_approve_delay: std::time::Duration::ZERO,
+//!     device_interval_secs: 0,
+//!     ..MockConfig::default()
+//! })
+//! .await?;
+//! let discovery = format!(
+//!     "{}/{}/v2.0/.well-known/openid-configuration",
+//!     idp.base_url(),
+//!     defaults::TENANT_ID
+//! );
+//! idp.set_fault_times(Endpoint::Token, Fault::Status { status: 503, retry_after: Some(1) }, 1);
+//! // … run the client …
+//! assert_eq!(idp.stats().count(Endpoint::Graph), 0);
+//! # let _ = discovery; Ok(()) }
+//! ```
+//!
+//! # Endpoints
+//!
+//! `{tenant}` is a tenant GUID, a verified domain, `organizations`, `common` or `consumers`;
+//! anything else gets `400 invalid_tenant` AADSTS90002 (an error page at /authorize).
+//!
+//! | Path | |
+//! |---|---|
+//! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | discovery; every URL points back here, `msgraph_host` is `127.0.0.1:PORT` |
+//! | `GET /{tenant}/discovery/v2.0/keys` | a key set naming kid `mock` |
+//! | `POST /{tenant}/oauth2/v2.0/devicecode` | device authorization; `verification_uri` is `/devicelogin` |
+//! | `GET /{tenant}/oauth2/v2.0/authorize` | authorization code (+ PKCE S256/plain), `response_mode` query/fragment/form_post |
+//! | `POST /{tenant}/oauth2/v2.0/token` | grants device code, authorization_code, refresh_token |
+//! | `GET /{tenant}/oauth2/v2.0/logout` | signed-out page |
+//! | `GET,POST /devicelogin`, `GET,POST /login/{txn}` | manual-mode pages: code, sign in, MFA, consent |
+//! | `GET /v1.0/me` | Graph user (bearer token with `User.Read`), `$select` supported |
+//! | `GET /oidc/userinfo` | OIDC claims (bearer token with `openid`) |
+//!
+//! # Control over HTTP (`/_mock`)
+//!
+//! For a server running in another process (the CLI). Bodies are JSON; answers are
+//! `{"ok":true,…}` or `{"ok":false,"error":"…"}` with 400/404/409.
+//!
+//! | Request | Effect |
+//! |---|---|
+//! | `GET /_mock/stats` · `DELETE /_mock/stats` | the [`Stats`] snapshot · reset it |
+//! | `POST /_mock/faults` `{"endpoint":"token","fault":{"kind":"status","status":503,"retry_after":5},"times":1}` | arm a [`Fault`] (`times` omitted = until cleared) |
+//! | `DELETE /_mock/faults` | clear every fault |
+//! | `POST /_mock/outcome` (or `/_mock/outcome/device`) `{"outcome":"decline"}` | [`MockIdp::set_device_outcome`] |
+//! | `POST /_mock/outcome/browser` `{"outcome":"approve_as","upn":"…"}` | [`MockIdp::set_browser_outcome`] |
+//! | `POST /_mock/device/{user_code}/approve` `{"upn":"…"}` (optional) | approve a device code |
+//! | `POST /_mock/device/{user_code}/decline` · `…/expire` | decline it · make it expire now |
+//! | `POST /_mock/refresh-tokens/expire` · `/_mock/access-tokens/expire` | expire all issued refresh / access tokens |
+//! | `GET /_mock/directory` | the directory JSON |
+//!
+//! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
+//! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
+//! `{"kind":"reset"}`, `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`.
+//! Endpoint names: `discovery`, `device_code`, `authorize`, `token`, `graph`, `user_info`,
+//! `keys`, `device_login`, `sign_in`, `logout`.
+//!
+//! # Errors it produces
+//!
+//! Token-endpoint errors carry Entra's full body (`error`, `error_description` starting
+//! `AADSTSnnnn:` with trace id, correlation id and timestamp lines, `error_codes`, `timestamp`,
+//! `trace_id`, `correlation_id`, `error_uri`, `suberror` where Entra sends one), with
+//! `application/json; charset=utf-8` and `Cache-Control: no-store, no-cache`; grant errors are
+//! 400 and `invalid_client` is 401.
+//!
+//! | AADSTS | `error` | How to reach it |
+//! |---|---|---|
+//! | 70016 | `authorization_pending` | poll before the user approved |
+//! | — (65004 in the mock) | `authorization_declined` | the user declined the device code |
+//! | 70020 | `expired_token` | poll after `expires_in` (or [`MockIdp::expire_device_code`]) |
+//! | 70000 | `bad_verification_code` | unknown or already redeemed device code |
+//! | — | `slow_down` | [`Fault::SlowDown`] on [`Endpoint::Token`] |
+//! | 7000218 | `invalid_client` 401 | no secret: web redirect, or public client flows off after approval |
+//! | 7000215 | `invalid_client` 401 | wrong secret, e.g. the secret's id |
+//! | 7000222 | `invalid_client` 401 | expired secret |
+//! | 700025 | `invalid_client` 401 | a public client (desktop redirect, device code) sends a secret |
+//! | 700016 | `unauthorized_client` | unknown client id (error page at /authorize) |
+//! | 90002 | `invalid_tenant` | unknown tenant |
+//! | 50194 | `invalid_request` | single-tenant app on `/common` or `/organizations` |
+//! | 9002332 | `invalid_request` | work-or-school app on `/consumers` |
+//! | 50011 | error page / `invalid_client` 401 | redirect URI not registered / differs at /token |
+//! | 54005 | `invalid_grant` | authorization code redeemed twice |
+//! | 70008 | `invalid_grant` | authorization code older than [`MockConfig::code_lifetime`] |
+//! | 501481 | `invalid_grant` | PKCE verifier missing or wrong |
+//! | 50149, 501491 | `invalid_request` (redirect) | bad `code_challenge_method` / challenge size |
+//! | 65001 | `invalid_grant` + `suberror: consent_required` (`consent_required` at /authorize) | refresh or `prompt=none` asking for unconsented or admin-only scopes |
+//! | 65004 | `access_denied` (redirect) | consent declined |
+//! | 50058 | `login_required` (redirect) | `prompt=none` in manual mode |
+//! | 700082 | `invalid_grant` | refresh token expired ([`MockIdp::expire_refresh_tokens`], `--refresh-expired`) |
+//! | 70011 | `invalid_scope` | unknown scope, or `.default` mixed with others |
+//! | 900144 | `invalid_request` | missing parameter |
+//! | 70003 | `unsupported_grant_type` | other grant types |
+//! | 900561 | `invalid_request` | GET on a POST-only endpoint |
+//! | 9002327 / 9002326 | `invalid_request` | SPA redirect redeemed without / non-SPA with `Origin` |
+//! | 50034, 50126, 70018, 70019, 90119, 90120 | on the pages | unknown user, wrong password, wrong/expired/empty/used user code |
+//!
+//! # What is simplified
+//!
+//! - Access and refresh tokens are opaque random strings. ID tokens are JWTs whose signature
+//!   bytes are random: **the mock does not sign**, so do not verify signatures against it.
+//! - `scope` in token responses lists the Graph permissions granted, then `profile openid
+//!   email`; like Entra it never lists `offline_access`. Permissions the app is not configured
+//!   for, or that need a missing admin consent, are left out silently in interactive flows.
+//! - Authorization codes are spent only by a successful redemption.
+//! - Manual mode keeps no browser session: `prompt=none` answers `login_required`.
+
+mod authorize;
+pub mod cli;
+mod client_auth;
+mod config;
+mod connection;
+mod control;
+pub mod defaults;
+mod device_code;
+mod directory;
+mod discovery;
+mod errors;
+mod faults;
+mod graph;
+mod ids;
+mod issuance;
+mod login;
+mod pages;
+mod params;
+mod redirect;
+mod reply;
+mod scopes;
+mod server;
+mod state;
+mod stats;
+mod token;
+
+pub use config::{ApproveMode, DeviceOutcome, MockConfig};
+pub use directory::{
+    AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
+};
+pub use errors::MockError;
+pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};
+pub use server::MockIdp;
+pub use stats::{RequestRecord, Stats};
+
+/// The device code grant's `grant_type` value (RFC 8628).
+pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";

@@ -1,0 +1,136 @@
+//! The `atrs-test-host mock-idp` command: run the server until interrupted.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::config::{ApproveMode, MockConfig};
+use crate::directory::Directory;
+use crate::server::MockIdp;
+
+/// Arguments of `mock-idp`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct MockIdpArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// `auto`: the simulated user approves by itself; `manual`: use the HTML pages.
+    #[arg(long, value_enum, default_value_t = ApproveMode::Auto)]
+    pub approve: ApproveMode,
+    /// A directory JSON file (tenants, apps, users) instead of the built-in Contoso one.
+    #[arg(long, value_name = "FILE")]
+    pub directory: Option<PathBuf>,
+    /// Device-code polling interval in seconds.
+    #[arg(long, value_name = "S", default_value_t = 5)]
+    pub interval: u64,
+    /// Device-code lifetime in seconds.
+    #[arg(long = "expires-in", value_name = "S", default_value_t = 900)]
+    pub expires_in: u64,
+    /// How long the auto-mode user takes to approve a device code, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub approve_delay_ms: u64,
+    /// Treat every refresh token as expired (refresh answers AADSTS700082).
+    #[arg(long)]
+    pub refresh_expired: bool,
+}
+
+/// Run the server: print one JSON line (`base_url`, `approve`, `directory`) on stdout, log to
+/// stderr, stop on SIGINT or SIGTERM and exit 0. Must not be called inside a tokio runtime.
+pub fn run(args: MockIdpArgs) -> ExitCode {
+    let directory = match &args.directory {
+        Some(path) => match Directory::from_file(path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("mock-idp: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Directory::default(),
+    };
+    let config = MockConfig {
+        port: args.port,
+        approve: args.approve,
+        directory,
+        device_interval_secs: args.interval,
+        device_expires_in_secs: args.expires_in,
+        auto_approve_delay: Duration::from_millis(args.approve_delay_ms),
+        refresh_tokens_expired: args.refresh_expired,
+        verbose: true,
+        ..MockConfig::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mock-idp: cannot start a runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve_until_signal(config))
+}
+
+/// Start, announce, and wait for a stop signal.
+async fn serve_until_signal(config: MockConfig) -> ExitCode {
+    let approve = config.approve;
+    let idp = match MockIdp::start(config).await {
+        Ok(idp) => idp,
+        Err(e) => {
+            eprintln!("mock-idp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let announce = json!({
+        "base_url": idp.base_url(),
+        "approve": approve,
+        "directory": idp.directory().to_json(),
+    });
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{announce}")
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    drop(out);
+    eprintln!(
+        "[mock-idp] listening on {} ({approve:?} approval); Ctrl-C stops",
+        idp.base_url()
+    );
+    eprintln!(
+        "[mock-idp] discovery: {}/organizations/v2.0/.well-known/openid-configuration",
+        idp.base_url()
+    );
+    wait_for_signal().await;
+    eprintln!("[mock-idp] stopping");
+    idp.shutdown();
+    ExitCode::SUCCESS
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,229 @@
+//! Per-connection control, so a fault can cut a response short or reset the socket.
+//!
+//! Every accepted socket is wrapped in a [`ConnStream`] whose writes obey its
+//! [`ConnControl`]; handlers reach the control through the [`ConnHandle`]
+//! connect-info extension.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A TCP listener whose connections can be cut by faults.
+pub(crate) struct ConnListener(pub TcpListener);
+
+impl Listener for ConnListener {
+    type Io = ConnStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let control = Arc::new(ConnControl::default());
+                    return (ConnStream { stream, control }, addr);
+                }
+                // Out of file descriptors and similar: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// What the next response written on a connection should suffer.
+#[derive(Debug, Default)]
+enum WriteMode {
+    /// Write normally.
+    #[default]
+    Pass,
+    /// Write nothing; close with a TCP reset.
+    Reset,
+    /// Write the head and `body_left` body bytes, then fail so the connection closes.
+    Truncate {
+        /// The last four bytes seen while looking for the blank line after the head.
+        window: [u8; 4],
+        /// Whether the head has been written.
+        in_body: bool,
+        /// Body bytes still allowed.
+        body_left: usize,
+    },
+}
+
+/// Shared switch between a connection's socket and the handlers serving it.
+#[derive(Debug, Default)]
+pub(crate) struct ConnControl {
+    mode: Mutex<WriteMode>,
+}
+
+/// Handle to the current connection's [`ConnControl`], available as `ConnectInfo<ConnHandle>`.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnHandle(Arc<ConnControl>);
+
+impl ConnHandle {
+    /// Drop the connection without writing a response, with a TCP RST.
+    pub fn reset(&self) {
+        *self.0.mode.lock().unwrap_or_else(|e| e.into_inner()) = WriteMode::Reset;
+    }
+
+    /// Send the next response's head and only `keep` bytes of its body, then close.
+    pub fn truncate_body(&self, keep: usize) {
+        *self.0.mode.lock().unwrap_or_else(|e| e.into_inner()) = WriteMode::Truncate {
+            window: [0; 4],
+            in_body: false,
+            body_left: keep,
+        };
+    }
+}
+
+impl Connected<IncomingStream<'_, ConnListener>> for ConnHandle {
+    fn connect_info(stream: IncomingStream<'_, ConnListener>) -> Self {
+        ConnHandle(stream.io().control.clone())
+    }
+}
+
+/// An accepted socket plus its control.
+pub(crate) struct ConnStream {
+    stream: TcpStream,
+    control: Arc<ConnControl>,
+}
+
+impl ConnStream {
+    /// Arrange for the socket's close to send RST instead of FIN.
+    fn arm_reset(&self) {
+        // SO_LINGER with a zero timeout never blocks: close() discards unsent data and
+        // sends RST at once. The deprecation warns about non-zero timeouts only.
+        #[allow(deprecated)]
+        let _ = self.stream.set_linger(Some(Duration::ZERO));
+    }
+}
+
+/// How many of `buf`'s bytes a truncating connection may still write.
+fn allowance(window: [u8; 4], in_body: bool, body_left: usize, buf: &[u8]) -> usize {
+    if in_body {
+        return body_left.min(buf.len());
+    }
+    let mut w = window;
+    for (i, b) in buf.iter().enumerate() {
+        w = [w[1], w[2], w[3], *b];
+        if &w == b"\r\n\r\n" {
+            return i + 1 + body_left.min(buf.len() - i - 1);
+        }
+    }
+    buf.len()
+}
+
+/// Account for `written` bytes in the truncation state.
+fn advance(window: &mut [u8; 4], in_body: &mut bool, body_left: &mut usize, written: &[u8]) {
+    for b in written {
+        if *in_body {
+            *body_left -= 1;
+        } else {
+            *window = [window[1], window[2], window[3], *b];
+            *in_body = window == b"\r\n\r\n";
+        }
+    }
+}
+
+impl AsyncRead for ConnStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ConnStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let mut mode = this.control.mode.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *mode {
+            WriteMode::Pass => Pin::new(&mut this.stream).poll_write(cx, buf),
+            WriteMode::Reset => {
+                this.arm_reset();
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "mock-idp fault: connection reset",
+                )))
+            }
+            WriteMode::Truncate {
+                window,
+                in_body,
+                body_left,
+            } => {
+                let allowed = allowance(*window, *in_body, *body_left, buf);
+                if allowed == 0 && !buf.is_empty() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "mock-idp fault: response truncated",
+                    )));
+                }
+                let result = Pin::new(&mut this.stream).poll_write(cx, &buf[..allowed]);
+                if let Poll::Ready(Ok(n)) = result {
+                    advance(window, in_body, body_left, &buf[..n]);
+                }
+                result
+            }
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let reset = matches!(
+            *self.control.mode.lock().unwrap_or_else(|e| e.into_inner()),
+            WriteMode::Reset
+        );
+        if reset {
+            // A FIN before the RST would look like a clean close.
+            self.arm_reset();
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowance_lets_the_head_through_and_counts_body_bytes() {
+        let resp = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789";
+        let head = resp.len() - 10;
+        assert_eq!(allowance([0; 4], false, 4, resp), head + 4);
+        let (mut w, mut b, mut left) = ([0; 4], false, 4usize);
+        advance(&mut w, &mut b, &mut left, &resp[..head + 4]);
+        assert!(b);
+        assert_eq!(left, 0);
+        assert_eq!(allowance(w, b, left, b"rest"), 0);
+    }
+
+    #[test]
+    fn allowance_handles_a_head_split_across_writes() {
+        let (mut w, mut b, mut left) = ([0; 4], false, 2usize);
+        let first = b"HTTP/1.1 200 OK\r\n\r";
+        assert_eq!(allowance(w, b, left, first), first.len());
+        advance(&mut w, &mut b, &mut left, first);
+        assert_eq!(allowance(w, b, left, b"\nabcdef"), 3);
+    }
+}

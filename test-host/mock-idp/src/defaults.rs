@@ -1,0 +1,179 @@
+//! The default directory: the fixed Contoso tenant, its app registrations and users.
+//!
+//! The demo and the tests code against these names; the values never change.
+
+use crate::directory::{
+    AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
+};
+
+/// Contoso's tenant id.
+pub const TENANT_ID: &str = "4b1a9d2e-7c3f-4e85-9a60-2f1d8c7b5e34";
+/// Contoso's verified domain, usable as the tenant segment.
+pub const TENANT_DOMAIN: &str = "contoso.onmicrosoft.com";
+/// Contoso's display name.
+pub const TENANT_NAME: &str = "Contoso";
+
+/// The desktop app the demo uses: public client flows on, `http://localhost` and the
+/// native-client URI (Mobile & desktop), multi-tenant, no secrets.
+pub const DESKTOP_CLIENT_ID: &str = "0f4e6c1a-5b2d-4f3e-8a9c-7d6e5f4a3b21";
+/// The desktop app's display name.
+pub const DESKTOP_APP_NAME: &str = "ATRS Reports (desktop)";
+/// The native-client redirect URI for embedded web views.
+pub const NATIVE_CLIENT_REDIRECT_URI: &str =
+    "https://login.microsoftonline.com/common/oauth2/nativeclient";
+
+/// A confidential web app: `http://localhost` under Web, public client flows off.
+pub const WEB_CLIENT_ID: &str = "2a7c9e1b-3d4f-4a6b-8c0d-1e2f3a4b5c6d";
+/// The web app's valid secret *value*.
+pub const WEB_CLIENT_SECRET: &str = "mS8Q~Xw2vKp9LrT4nZbY7cHd1FgJ5aEs3uWq6o0i";
+/// The valid secret's *id* (sending it instead of the value gives AADSTS7000215).
+pub const WEB_CLIENT_SECRET_ID: &str = "7e1d3c5b-9a8f-4e2d-b6c4-0a1b2c3d4e5f";
+/// An expired secret value of the web app (AADSTS7000222).
+pub const WEB_CLIENT_EXPIRED_SECRET: &str = "Zp3Q~oLd.SeCrEt-Expired_2023~aB4cD5eF6gH7";
+/// The expired secret's id.
+pub const WEB_CLIENT_EXPIRED_SECRET_ID: &str = "c3b2a190-8f7e-4d6c-9b5a-4e3d2c1b0a99";
+
+/// An app with public client flows off and only a desktop redirect: device-code polls fail with AADSTS7000218.
+pub const NO_PUBLIC_FLOWS_CLIENT_ID: &str = "5c3e7a9b-1d2f-4b6a-9e8c-3f4a5b6c7d8e";
+
+/// A single-tenant app created after October 2018: `/common` gives AADSTS50194.
+pub const SINGLE_TENANT_CLIENT_ID: &str = "9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+
+/// An app whose `Mail.Send` needs admin consent that was never given.
+pub const ADMIN_CONSENT_CLIENT_ID: &str = "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d";
+
+/// The default (simulated) user.
+pub const USER_UPN: &str = "adele.vance@contoso.onmicrosoft.com";
+/// The default user's object id.
+pub const USER_ID: &str = "87d349ed-44d7-43e1-9a83-5f2406dee5bd";
+/// The default user's display name.
+pub const USER_DISPLAY_NAME: &str = "Adele Vance";
+/// The default user's mail address.
+pub const USER_MAIL: &str = "AdeleV@contoso.onmicrosoft.com";
+/// The default user's password.
+pub const USER_PASSWORD: &str = "Contoso-Adele-2024!";
+/// The default user's MFA code, "sent to the phone" in manual mode.
+pub const USER_MFA_CODE: &str = "246810";
+
+/// A user whose Graph `mail` is `null`.
+pub const NO_MAIL_USER_UPN: &str = "megan.bowen@contoso.onmicrosoft.com";
+/// That user's object id.
+pub const NO_MAIL_USER_ID: &str = "48d31887-5fad-4d73-a9f5-3c356e68a038";
+/// That user's display name.
+pub const NO_MAIL_USER_DISPLAY_NAME: &str = "Megan Bowen";
+/// That user's password.
+pub const NO_MAIL_USER_PASSWORD: &str = "Contoso-Megan-2024!";
+/// That user's MFA code.
+pub const NO_MAIL_USER_MFA_CODE: &str = "135790";
+
+/// The delegated scopes every default app may be granted.
+pub const APP_SCOPES: [&str; 7] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "User.Read",
+    "Mail.Send",
+    "Files.ReadWrite",
+];
+
+/// The default directory built from the constants above.
+pub fn directory() -> Directory {
+    let app = |client_id: &str, name: &str| AppRegistration {
+        client_id: client_id.to_owned(),
+        display_name: name.to_owned(),
+        home_tenant: TENANT_ID.to_owned(),
+        audience: SignInAudience::AzureADMultipleOrgs,
+        created: "2024-01-15".to_owned(),
+        public_client: true,
+        redirect_uris: vec![RedirectUri {
+            uri: "http://localhost".to_owned(),
+            platform: Platform::Desktop,
+        }],
+        secrets: Vec::new(),
+        scopes: APP_SCOPES.iter().map(|s| s.to_string()).collect(),
+        admin_consent_scopes: Vec::new(),
+        admin_consented: false,
+    };
+    let desktop = AppRegistration {
+        redirect_uris: vec![
+            RedirectUri {
+                uri: "http://localhost".to_owned(),
+                platform: Platform::Desktop,
+            },
+            RedirectUri {
+                uri: NATIVE_CLIENT_REDIRECT_URI.to_owned(),
+                platform: Platform::Desktop,
+            },
+        ],
+        ..app(DESKTOP_CLIENT_ID, DESKTOP_APP_NAME)
+    };
+    let web = AppRegistration {
+        public_client: false,
+        redirect_uris: vec![RedirectUri {
+            uri: "http://localhost".to_owned(),
+            platform: Platform::Web,
+        }],
+        secrets: vec![
+            ClientSecret {
+                id: WEB_CLIENT_SECRET_ID.to_owned(),
+                value: WEB_CLIENT_SECRET.to_owned(),
+                expired: false,
+            },
+            ClientSecret {
+                id: WEB_CLIENT_EXPIRED_SECRET_ID.to_owned(),
+                value: WEB_CLIENT_EXPIRED_SECRET.to_owned(),
+                expired: true,
+            },
+        ],
+        ..app(WEB_CLIENT_ID, "ATRS Reports (web)")
+    };
+    let no_public = AppRegistration {
+        public_client: false,
+        ..app(NO_PUBLIC_FLOWS_CLIENT_ID, "ATRS Reports (public flows off)")
+    };
+    let single = AppRegistration {
+        audience: SignInAudience::AzureADMyOrg,
+        created: "2023-06-01".to_owned(),
+        ..app(SINGLE_TENANT_CLIENT_ID, "ATRS Reports (single tenant)")
+    };
+    let admin = AppRegistration {
+        admin_consent_scopes: vec!["Mail.Send".to_owned()],
+        ..app(ADMIN_CONSENT_CLIENT_ID, "ATRS Reports (admin consent)")
+    };
+    Directory {
+        tenants: vec![Tenant {
+            id: TENANT_ID.to_owned(),
+            display_name: TENANT_NAME.to_owned(),
+            domains: vec![TENANT_DOMAIN.to_owned()],
+            region: "NA".to_owned(),
+        }],
+        apps: vec![desktop, web, no_public, single, admin],
+        users: vec![
+            User {
+                id: USER_ID.to_owned(),
+                upn: USER_UPN.to_owned(),
+                display_name: USER_DISPLAY_NAME.to_owned(),
+                given_name: Some("Adele".to_owned()),
+                surname: Some("Vance".to_owned()),
+                mail: Some(USER_MAIL.to_owned()),
+                job_title: Some("Retail Manager".to_owned()),
+                password: USER_PASSWORD.to_owned(),
+                mfa_code: Some(USER_MFA_CODE.to_owned()),
+                tenant: TENANT_ID.to_owned(),
+            },
+            User {
+                id: NO_MAIL_USER_ID.to_owned(),
+                upn: NO_MAIL_USER_UPN.to_owned(),
+                display_name: NO_MAIL_USER_DISPLAY_NAME.to_owned(),
+                given_name: Some("Megan".to_owned()),
+                surname: Some("Bowen".to_owned()),
+                mail: None,
+                job_title: Some("Marketing Manager".to_owned()),
+                password: NO_MAIL_USER_PASSWORD.to_owned(),
+                mfa_code: Some(NO_MAIL_USER_MFA_CODE.to_owned()),
+                tenant: TENANT_ID.to_owned(),
+            },
+        ],
+    }
+}

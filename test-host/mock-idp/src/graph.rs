@@ -1,0 +1,124 @@
+//! Microsoft Graph `GET /v1.0/me` and OIDC `GET /oidc/userinfo`, both behind a bearer token.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::directory::User;
+use crate::errors::GraphError;
+use crate::params::Params;
+use crate::state::{AccessToken, Shared};
+use crate::{ids, issuance, reply};
+
+/// Scopes that let a token read `/me`.
+const ME_SCOPES: [&str; 5] = [
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "Directory.Read.All",
+];
+
+/// `GET /v1.0/me` with optional `$select=a,b`.
+pub(crate) async fn me(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let (user, _) = match bearer(&shared, &headers, &ME_SCOPES) {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    let mut body = json!({
+        "@odata.context": format!("{}/v1.0/$metadata#users/$entity", shared.base_url),
+        "businessPhones": [],
+        "displayName": user.display_name,
+        "givenName": user.given_name,
+        "jobTitle": user.job_title,
+        "mail": user.mail,
+        "mobilePhone": null,
+        "officeLocation": null,
+        "preferredLanguage": "en-US",
+        "surname": user.surname,
+        "userPrincipalName": user.upn,
+        "id": user.id,
+    });
+    if let Some(select) = Params::parse(q.unwrap_or_default().as_bytes()).get("$select") {
+        let keep: Vec<&str> = select.split(',').map(str::trim).collect();
+        if let Some(map) = body.as_object_mut() {
+            map.retain(|k, _| {
+                k == "@odata.context" || keep.iter().any(|s| s.eq_ignore_ascii_case(k))
+            });
+        }
+    }
+    let mut response = reply::json(StatusCode::OK, &body);
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        reply::GRAPH_JSON.parse().expect("static header"),
+    );
+    headers.insert("request-id", ids::guid().parse().expect("GUID header"));
+    response
+}
+
+/// `GET /oidc/userinfo` (needs `openid`).
+pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let (user, token) = match bearer(&shared, &headers, &["openid"]) {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    let mut body = json!({
+        "sub": issuance::pairwise_subject(&user.id, &token.client_id),
+        "name": user.display_name,
+        "family_name": user.surname,
+        "given_name": user.given_name,
+        "picture": format!("{}/v1.0/me/photo/$value", shared.base_url),
+    });
+    if let (true, Some(mail)) = (token.grant.has("email"), &user.mail) {
+        body["email"] = json!(mail);
+    }
+    reply::json(StatusCode::OK, &body)
+}
+
+/// The user and token record behind the request's bearer token, if it is valid and has one of `any_of`.
+fn bearer(
+    shared: &Shared,
+    headers: &HeaderMap,
+    any_of: &[&str],
+) -> Result<(User, AccessToken), GraphError> {
+    let raw = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let token = raw
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .unwrap_or("");
+    if token.is_empty() {
+        return Err(GraphError::unauthenticated("Access token is empty."));
+    }
+    let store = shared.store();
+    let entry = store.access.get(token).ok_or_else(|| {
+        GraphError::unauthenticated("CompactToken parsing failed with error code: 80049217")
+    })?;
+    if Instant::now() >= entry.expires {
+        return Err(GraphError::unauthenticated(
+            "Lifetime validation failed, the token is expired.",
+        ));
+    }
+    if !any_of.iter().any(|s| entry.grant.has(s)) {
+        return Err(GraphError::access_denied());
+    }
+    let user = shared
+        .dir()
+        .user_by_id(&entry.user)
+        .cloned()
+        .ok_or_else(|| GraphError::unauthenticated("Access token validation failure."))?;
+    Ok((user, entry.clone()))
+}

@@ -1,0 +1,279 @@
+//! [`MockIdp`]: binding, routing, running and stopping the server.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{DeviceOutcome, MockConfig};
+use crate::connection::{ConnHandle, ConnListener};
+use crate::directory::Directory;
+use crate::errors::MockError;
+use crate::faults::{Endpoint, Fault};
+use crate::state::Shared;
+use crate::stats::Stats;
+use crate::{authorize, control, device_code, discovery, faults, graph, login, reply, token};
+
+/// How long in-flight requests may finish after a stop before they are dropped.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+/// A running mock identity platform on 127.0.0.1. Dropping it stops the server.
+pub struct MockIdp {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MockIdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockIdp")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockIdp {
+    /// Bind 127.0.0.1 and serve on the caller's tokio runtime.
+    pub async fn start(config: MockConfig) -> Result<MockIdp, MockError> {
+        let (listener, shared, stop) = bind(config).await?;
+        tokio::spawn(serve(listener, shared.clone()));
+        Ok(MockIdp {
+            shared,
+            stop,
+            thread: None,
+        })
+    }
+
+    /// Bind 127.0.0.1 and serve from a background thread with its own runtime (for sync callers).
+    pub fn spawn(config: MockConfig) -> Result<MockIdp, MockError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("mock-idp".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(MockError::Runtime(e)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match bind(config).await {
+                        Ok((listener, shared, stop)) => {
+                            let _ = tx.send(Ok((shared.clone(), stop)));
+                            serve(listener, shared).await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(MockError::Runtime)?;
+        let (shared, stop) = rx.recv().map_err(|_| {
+            MockError::Runtime(std::io::Error::other("the mock-idp thread ended early"))
+        })??;
+        Ok(MockIdp {
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` — the authority host clients use (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.shared
+            .graph_host
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// `base_url/{tenant}`, the authority for a tenant segment.
+    pub fn authority(&self, tenant: &str) -> String {
+        format!("{}/{tenant}", self.shared.base_url)
+    }
+
+    /// The directory in use.
+    pub fn directory(&self) -> &Directory {
+        self.shared.dir()
+    }
+
+    /// A snapshot of the request counters and log.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Forget the request counters and log.
+    pub fn reset_stats(&self) {
+        self.shared.stats.reset()
+    }
+
+    /// Inject `fault` into every request to `endpoint` until cleared (replacing any other fault
+    /// there). [`Fault::SlowDown`] instead runs out after its own `times`.
+    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
+        self.shared.faults.set(endpoint, fault, None)
+    }
+
+    /// Inject `fault` into the next `times` requests to `endpoint`, then stop.
+    pub fn set_fault_times(&self, endpoint: Endpoint, fault: Fault, times: u32) {
+        self.shared.faults.set(endpoint, fault, Some(times))
+    }
+
+    /// Remove the fault on one endpoint.
+    pub fn clear_fault(&self, endpoint: Endpoint) {
+        self.shared.faults.clear(Some(endpoint))
+    }
+
+    /// Remove every fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear(None)
+    }
+
+    /// What the auto-mode user does with device codes not yet decided (default: approve).
+    pub fn set_device_outcome(&self, outcome: DeviceOutcome) {
+        self.shared.store().device_outcome = outcome;
+    }
+
+    /// What the auto-mode user does at /authorize: approve (default), approve as someone,
+    /// decline consent (`access_denied`), or ignore (the sign-in page is shown and left).
+    pub fn set_browser_outcome(&self, outcome: DeviceOutcome) {
+        self.shared.store().browser_outcome = outcome;
+    }
+
+    /// Approve the device code with this user code as `upn` (either mode).
+    pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), MockError> {
+        control::approve_device(&self.shared, user_code, Some(upn))
+    }
+
+    /// Decline the device code with this user code.
+    pub fn decline_device_code(&self, user_code: &str) -> Result<(), MockError> {
+        control::decline_device(&self.shared, user_code)
+    }
+
+    /// Make the device code with this user code expire now (polls get `expired_token`).
+    pub fn expire_device_code(&self, user_code: &str) -> Result<(), MockError> {
+        control::expire_device(&self.shared, user_code)
+    }
+
+    /// Make every refresh token issued so far expire from inactivity (AADSTS700082).
+    pub fn expire_refresh_tokens(&self) {
+        control::expire_refresh_tokens(&self.shared);
+    }
+
+    /// Make every access token issued so far expired (Graph answers 401).
+    pub fn expire_access_tokens(&self) {
+        control::expire_access_tokens(&self.shared);
+    }
+
+    /// Stop the server (dropping it does the same).
+    pub fn shutdown(self) {
+        drop(self)
+    }
+}
+
+impl Drop for MockIdp {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Check the directory, bind 127.0.0.1 and build the shared state.
+async fn bind(
+    config: MockConfig,
+) -> Result<(ConnListener, Arc<Shared>, watch::Sender<bool>), MockError> {
+    config.directory.validate()?;
+    let port = config.port;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .map_err(|source| MockError::Bind { port, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| MockError::Bind { port, source })?
+        .port();
+    let (stop, stopped) = watch::channel(false);
+    let shared = Arc::new(Shared::new(config, bound, stopped));
+    Ok((ConnListener(listener), shared, stop))
+}
+
+/// Serve until stopped; requests still running `STOP_GRACE` after the stop are dropped.
+async fn serve(listener: ConnListener, shared: Arc<Shared>) {
+    let app = router(shared.clone());
+    let mut graceful = shared.shutdown.clone();
+    let mut hard = shared.shutdown.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<ConnHandle>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|s| *s).await;
+    });
+    tokio::select! {
+        _ = server => {}
+        _ = async move {
+            let _ = hard.wait_for(|s| *s).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => {}
+    }
+    shared.log("stopped");
+}
+
+/// Every route, behind the fault-and-stats middleware.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(device_code::devicecode).fallback(token::post_only),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(token::token).fallback(token::post_only),
+        )
+        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
+        .route("/{tenant}/oauth2/v2.0/logout", get(discovery::logout))
+        .route(
+            "/devicelogin",
+            get(device_code::entry_page).post(device_code::submit_code),
+        )
+        .route("/login/{txn}", get(login::show).post(login::submit))
+        .route("/v1.0/me", get(graph::me))
+        .route("/oidc/userinfo", get(graph::userinfo))
+        .nest("/_mock", control::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            faults::intercept,
+        ))
+        .with_state(shared)
+}
+
+/// Anything else.
+async fn not_found() -> Response {
+    reply::json(
+        StatusCode::NOT_FOUND,
+        &serde_json::json!({"error": "not_found", "error_description": "No such endpoint on the mock identity platform."}),
+    )
+}

@@ -1,0 +1,248 @@
+//! The running server's shared state: settings, directory, and everything issued so far.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::config::{DeviceOutcome, MockConfig};
+use crate::directory::{Directory, Platform, Segment};
+use crate::faults::FaultTable;
+use crate::login::Login;
+use crate::scopes::{Grant, Requested};
+use crate::stats::StatsLog;
+
+/// Whether a client authenticates (confidential) or must not (public).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientKind {
+    /// Mobile & desktop, SPA, or device code with public client flows on.
+    Public,
+    /// Web platform, or device code with public client flows off.
+    Confidential,
+}
+
+impl ClientKind {
+    /// The client type a redirect URI's platform implies.
+    pub fn of_platform(p: Platform) -> Self {
+        match p {
+            Platform::Web => ClientKind::Confidential,
+            Platform::Desktop | Platform::Spa => ClientKind::Public,
+        }
+    }
+}
+
+/// Where a device code stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DeviceState {
+    /// Waiting for the user.
+    Pending,
+    /// The user signed in and approved.
+    Approved {
+        /// The user's object id.
+        user: String,
+        /// What was granted.
+        grant: Grant,
+    },
+    /// The user declined.
+    Declined,
+    /// Tokens were issued; the code cannot be used again.
+    Redeemed,
+}
+
+impl DeviceState {
+    /// A word for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeviceState::Pending => "pending",
+            DeviceState::Approved { .. } => "approved",
+            DeviceState::Declined => "declined",
+            DeviceState::Redeemed => "redeemed",
+        }
+    }
+}
+
+/// An issued device code.
+#[derive(Clone, Debug)]
+pub(crate) struct DeviceEntry {
+    /// The long code the client polls with.
+    pub device_code: String,
+    /// The short code the user types.
+    pub user_code: String,
+    /// The app.
+    pub client_id: String,
+    /// The tenant segment of the request.
+    pub segment: Segment,
+    /// Scopes asked for.
+    pub requested: Requested,
+    /// When it was issued.
+    pub issued: Instant,
+    /// When it stops working.
+    pub expires: Instant,
+    /// Where it stands.
+    pub state: DeviceState,
+}
+
+/// An issued authorization code.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthCode {
+    /// The app.
+    pub client_id: String,
+    /// The redirect URI sent to /authorize, verbatim.
+    pub redirect_uri: String,
+    /// The platform of the registration it matched.
+    pub platform: Platform,
+    /// PKCE challenge and method (`S256` or `plain`).
+    pub challenge: Option<(String, String)>,
+    /// What was granted.
+    pub grant: Grant,
+    /// The user's object id.
+    pub user: String,
+    /// The OIDC nonce to echo in the ID token.
+    pub nonce: Option<String>,
+    /// When it was issued.
+    pub issued: Instant,
+    /// Whether it was redeemed.
+    pub used: bool,
+}
+
+/// An issued access token.
+#[derive(Clone, Debug)]
+pub(crate) struct AccessToken {
+    /// The app it was issued to.
+    pub client_id: String,
+    /// The user's object id.
+    pub user: String,
+    /// What it is valid for.
+    pub grant: Grant,
+    /// When it expires.
+    pub expires: Instant,
+}
+
+/// An issued refresh token.
+#[derive(Clone, Debug)]
+pub(crate) struct RefreshToken {
+    /// The app it belongs to.
+    pub client_id: String,
+    /// The user's object id.
+    pub user: String,
+    /// What it may be redeemed for.
+    pub grant: Grant,
+    /// Whether redeeming it needs the client secret.
+    pub kind: ClientKind,
+    /// When it was issued (for the 700082 message).
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// Whether it has expired from inactivity.
+    pub expired: bool,
+}
+
+/// Everything issued, and the simulated user's current intentions.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    /// Device codes by device code.
+    pub devices: HashMap<String, DeviceEntry>,
+    /// Device codes by (upper-case) user code.
+    pub user_codes: HashMap<String, String>,
+    /// Authorization codes.
+    pub auth_codes: HashMap<String, AuthCode>,
+    /// Access tokens.
+    pub access: HashMap<String, AccessToken>,
+    /// Refresh tokens.
+    pub refresh: HashMap<String, RefreshToken>,
+    /// Permissions each user consented to, per (client id, user object id).
+    pub consents: HashMap<(String, String), BTreeSet<String>>,
+    /// Sign-ins in progress on the HTML pages.
+    pub logins: HashMap<String, Login>,
+    /// What the auto-mode user does with device codes.
+    pub device_outcome: DeviceOutcome,
+    /// What the auto-mode user does at /authorize.
+    pub browser_outcome: DeviceOutcome,
+}
+
+impl Store {
+    /// The device code behind a user code (case-insensitive, dashes and spaces ignored).
+    pub fn device_by_user_code(&mut self, user_code: &str) -> Option<&mut DeviceEntry> {
+        let key: String = user_code
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let device_code = self.user_codes.get(&key)?.clone();
+        self.devices.get_mut(&device_code)
+    }
+
+    /// Record that `user` consented to `grant` for `client_id`.
+    pub fn consent(&mut self, client_id: &str, user: &str, grant: &Grant) {
+        self.consents
+            .entry((client_id.to_ascii_lowercase(), user.to_owned()))
+            .or_default()
+            .extend(grant.graph.iter().cloned());
+    }
+
+    /// The permissions `user` consented to for `client_id`.
+    pub fn consented(&self, client_id: &str, user: &str) -> BTreeSet<String> {
+        self.consents
+            .get(&(client_id.to_ascii_lowercase(), user.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// State shared by every handler of one server.
+pub(crate) struct Shared {
+    /// The settings it was started with.
+    pub config: MockConfig,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// `127.0.0.1:PORT`, the `msgraph_host`.
+    pub graph_host: String,
+    /// Everything issued.
+    store: Mutex<Store>,
+    /// Armed faults.
+    pub faults: FaultTable,
+    /// Request log.
+    pub stats: StatsLog,
+    /// Flips to `true` when the server stops.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// New state for a server listening on `port`.
+    pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
+        Self {
+            base_url: format!("http://127.0.0.1:{port}"),
+            graph_host: format!("127.0.0.1:{port}"),
+            config,
+            store: Mutex::new(Store::default()),
+            faults: FaultTable::default(),
+            stats: StatsLog::default(),
+            shutdown,
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Directory {
+        &self.config.directory
+    }
+
+    /// Lock the store (a poisoned lock is still usable: every update is a single step).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A human log line on stderr when verbose.
+    pub fn log(&self, line: impl std::fmt::Display) {
+        if self.config.verbose {
+            eprintln!("[mock-idp] {line}");
+        }
+    }
+
+    /// Wait for `d`, or less if the server is stopping.
+    pub async fn pause(&self, d: Duration) {
+        let mut stop = self.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+}
