@@ -81,6 +81,15 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 900)]
         timeout: u64,
     },
+    /// The whole flow against the embedded mock identity platform, no account needed.
+    Demo {
+        /// Drive the menu yourself (on a terminal) instead of watching it play.
+        #[arg(long)]
+        interactive: bool,
+        /// Seconds the simulated user takes to approve the sign-in.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+        approve_after: u64,
+    },
     /// List saved accounts (never their secrets).
     Accounts,
     /// Remove a saved account and its secrets.

@@ -8,7 +8,7 @@ mod verify_view;
 
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
-use crate::{context::Context, error::CommandError};
+use crate::{catalog::Catalog, context::Context, error::CommandError};
 
 pub use prompter::{Answer, Back, Prompter, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
@@ -22,6 +22,8 @@ pub struct MenuPlugin<'a> {
     pub open: Box<dyn Fn() -> Result<IntegrationHandle, CommandError> + 'a>,
     /// Names of its saved accounts.
     pub accounts: Box<dyn Fn() -> Result<Vec<String>, CommandError> + 'a>,
+    /// Values Add starts from (empty, or the demo's pre-filled directory).
+    pub prefill: FormValues,
 }
 
 /// Runs the menu on the terminal over the plugins of `ctx`.
@@ -33,18 +35,28 @@ pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
             prompter.say(&format!("(skipped {}: {r})", outcome.path.display()));
         }
     }
-    let plugins: Vec<MenuPlugin<'_>> = catalog
+    let plugins = menu_plugins(ctx, &catalog, |_| FormValues::new());
+    run(&mut prompter, &plugins)
+}
+
+/// The menu entries for every loaded plugin of `catalog`; `prefill` gives Add's start values.
+pub fn menu_plugins<'a>(
+    ctx: &'a Context,
+    catalog: &'a Catalog,
+    prefill: impl Fn(&str) -> FormValues,
+) -> Vec<MenuPlugin<'a>> {
+    catalog
         .plugins()
         .map(|p| {
             let id = p.manifest().id.to_string();
             MenuPlugin {
                 manifest: p.manifest().clone(),
+                prefill: prefill(&id),
                 open: Box::new(move || ctx.open(p)),
                 accounts: Box::new(move || Ok(ctx.store()?.list(&id)?)),
             }
         })
-        .collect();
-    run(&mut prompter, &plugins)
+        .collect()
 }
 
 /// Runs the menu with `prompter` over `plugins` until the user quits.
@@ -87,7 +99,7 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
         match choice {
             0 => {
                 let mut integration = (plugin.open)()?;
-                form_editor::edit_account(p, &mut integration, FormValues::new())?;
+                form_editor::edit_account(p, &mut integration, plugin.prefill.clone())?;
             }
             i if i <= n => {
                 let mut integration = (plugin.open)()?;

@@ -33,10 +33,12 @@ pub enum Answer {
     Esc,
 }
 
-/// A prompter that answers from a script and records what was shown (for tests).
+/// A prompter that answers from a script and records what was shown: for tests, and
+/// (narrating) for the self-playing demo.
 #[derive(Debug, Default)]
 pub struct ScriptedPrompter {
     answers: VecDeque<Answer>,
+    narrate: bool,
     /// Every line shown and every prompt asked, in order.
     pub transcript: Vec<String>,
 }
@@ -46,28 +48,50 @@ impl ScriptedPrompter {
     pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
         ScriptedPrompter {
             answers: answers.into_iter().collect(),
+            narrate: false,
             transcript: Vec::new(),
         }
     }
 
+    /// Like [`ScriptedPrompter::new`], but also prints each line and answer on stdout
+    /// as a person would see them.
+    pub fn narrating(answers: impl IntoIterator<Item = Answer>) -> Self {
+        ScriptedPrompter {
+            narrate: true,
+            ..Self::new(answers)
+        }
+    }
+
+    fn record(&mut self, line: String) {
+        if self.narrate {
+            println!("{line}");
+        }
+        self.transcript.push(line);
+    }
+
     fn next(&mut self, prompt: &str) -> Answer {
         let answer = self.answers.pop_front().unwrap_or(Answer::Esc);
-        self.transcript.push(format!("? {prompt} -> {answer:?}"));
+        let shown = match &answer {
+            Answer::Pick(p) => format!("? {prompt} › {p}"),
+            Answer::Type(t) => format!("? {prompt} › {t}"),
+            Answer::Yes(y) => format!("? {prompt} › {}", if *y { "yes" } else { "no" }),
+            Answer::Esc => format!("? {prompt} › (Esc)"),
+        };
+        self.record(shown);
         answer
     }
 }
 
 impl Prompter for ScriptedPrompter {
     fn select(&mut self, prompt: &str, items: &[String], _default: usize) -> Result<usize, Back> {
-        match self.next(&format!("{prompt} {items:?}")) {
-            Answer::Pick(prefix) => items
-                .iter()
-                .position(|i| i.starts_with(&prefix))
-                .ok_or(Back)
-                .inspect_err(|_| {
-                    self.transcript
-                        .push(format!("! no item starts with {prefix:?}"))
-                }),
+        match self.next(&format!("{prompt} [{}]", items.join(" | "))) {
+            Answer::Pick(prefix) => {
+                let found = items.iter().position(|i| i.starts_with(&prefix));
+                if found.is_none() {
+                    self.record(format!("! no item starts with {prefix:?}"));
+                }
+                found.ok_or(Back)
+            }
             _ => Err(Back),
         }
     }
@@ -82,7 +106,10 @@ impl Prompter for ScriptedPrompter {
     fn secret(&mut self, prompt: &str) -> Result<String, Back> {
         match self.answers.pop_front().unwrap_or(Answer::Esc) {
             Answer::Type(text) => {
-                self.transcript.push(format!("? {prompt} -> <secret>"));
+                self.record(format!(
+                    "? {prompt} › {}",
+                    if text.is_empty() { "" } else { "********" }
+                ));
                 Ok(text)
             }
             _ => Err(Back),
@@ -98,6 +125,6 @@ impl Prompter for ScriptedPrompter {
     }
 
     fn say(&mut self, text: &str) {
-        self.transcript.push(text.to_owned());
+        self.record(text.to_owned());
     }
 }

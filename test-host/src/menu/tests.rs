@@ -1,6 +1,6 @@
 use std::cell::RefCell;
 
-use atrs_host_sdk::{loader, Integration};
+use atrs_host_sdk::{loader, FormValues, Integration};
 use atrs_office365::Office365;
 
 use super::*;
@@ -22,6 +22,7 @@ fn plugin<'a>(store: &'a Store) -> MenuPlugin<'a> {
             Ok(loader::instantiate_in_process::<Office365>(services)?)
         }),
         accounts: Box::new(move || Ok(store.list("office365")?)),
+        prefill: FormValues::new(),
     }
 }
 

@@ -1,0 +1,159 @@
+//! `atrs-test-host demo`: the whole Add → Verify → Save & Close flow against the
+//! embedded mock identity platform, with no Microsoft account.
+//!
+//! By default the menu plays itself (every question and answer is printed) while the
+//! mock's simulated user signs in and approves; with `--interactive`, on a terminal, a
+//! person drives the same menu with the mock's directory filled in.
+
+use std::{io::IsTerminal, time::Duration};
+
+use atrs_host_sdk::FormValues;
+use atrs_mock_idp::{defaults, Endpoint, MockConfig, MockIdp};
+use serde_json::json;
+
+use crate::{
+    context::Context,
+    error::CommandError,
+    exit::Exit,
+    menu::{self, Answer, ScriptedPrompter, TerminalPrompter},
+};
+
+/// The account the demo adds.
+pub const DEMO_ACCOUNT: &str = "Contoso reports";
+
+/// How the demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// A person drives the menu instead of the script.
+    pub interactive: bool,
+    /// How long the simulated user takes to approve the sign-in.
+    pub approve_after: Duration,
+}
+
+/// Runs the demo; `ctx.store_dir` should be a scratch folder unless the user chose one.
+pub fn run(ctx: &Context, options: &DemoOptions) -> Result<(), CommandError> {
+    let mock = MockIdp::spawn(MockConfig {
+        auto_approve_delay: options.approve_after,
+        device_interval_secs: 1,
+        ..MockConfig::default()
+    })
+    .map_err(|e| {
+        CommandError::new(
+            Exit::Unavailable,
+            format!("The mock identity platform did not start: {e}."),
+        )
+        .with_hint("Check that 127.0.0.1 accepts local connections.")
+    })?;
+    let authority = mock.base_url();
+    let catalog = ctx.catalog()?;
+    catalog.find("office365")?;
+    let prefill = |id: &str| {
+        if id == "office365" {
+            demo_values(&authority)
+        } else {
+            FormValues::new()
+        }
+    };
+    let plugins = menu::menu_plugins(ctx, &catalog, prefill);
+
+    println!("ATRS demo — Integrations → Office 365 → Add → Verify → Save & Close");
+    println!("Sign-in is simulated by a local Microsoft Entra ID look-alike at {authority}");
+    println!(
+        "(tenant {}, app {}, user {} who approves after {} s).\n",
+        defaults::TENANT_DOMAIN,
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::USER_UPN,
+        options.approve_after.as_secs()
+    );
+    if options.interactive {
+        if !std::io::stdin().is_terminal() {
+            return Err(CommandError::usage("--interactive needs a terminal.")
+                .with_hint("Run the demo without --interactive to watch it play itself."));
+        }
+        menu::run(&mut TerminalPrompter::new(), &plugins)?;
+    } else {
+        let mut prompter = ScriptedPrompter::narrating(script(&authority));
+        menu::run(&mut prompter, &plugins)?;
+    }
+    summarize(ctx, &mock)
+}
+
+/// The form as the demo fills it in.
+pub fn demo_values(authority: &str) -> FormValues {
+    FormValues::new()
+        .with("account_name", DEMO_ACCOUNT)
+        .with("client_id", defaults::DESKTOP_CLIENT_ID)
+        .with("tenant_id", defaults::TENANT_ID)
+        .with("cloud", "global")
+        .with("authority", authority)
+}
+
+fn script(authority: &str) -> Vec<Answer> {
+    let pick = |s: &str| Answer::Pick(s.into());
+    let typed = |s: &str| Answer::Type(s.into());
+    vec![
+        pick("Office 365"),
+        pick("Add"),
+        typed(DEMO_ACCOUNT),
+        typed(defaults::DESKTOP_CLIENT_ID),
+        typed(defaults::TENANT_ID),
+        typed(""),
+        pick("Global"),
+        pick("Advanced settings"),
+        typed(authority),
+        typed(""),
+        pick("Verify"),
+        pick("Save & Close"),
+        pick("Back"),
+        pick("Quit"),
+    ]
+}
+
+fn summarize(ctx: &Context, mock: &MockIdp) -> Result<(), CommandError> {
+    let store = ctx.store()?;
+    let saved = store.read_settings("office365", DEMO_ACCOUNT)?;
+    let stats = mock.stats();
+    println!("\nSummary");
+    match &saved {
+        Some(settings) => {
+            println!(
+                "  ✓ \"{DEMO_ACCOUNT}\" is saved in {}",
+                store.dir().display()
+            );
+            for (k, v) in settings {
+                println!("      {k}: {v}");
+            }
+            let has_refresh = store
+                .read_secret("office365", DEMO_ACCOUNT, "refresh_token")?
+                .is_some();
+            println!(
+                "    secrets (client secret, refresh token) are in secrets.json, owner-only{}",
+                if has_refresh {
+                    "; a refresh token is stored"
+                } else {
+                    ""
+                }
+            );
+        }
+        None => println!("  ✗ \"{DEMO_ACCOUNT}\" was not saved."),
+    }
+    println!(
+        "  mock identity platform: {} requests (discovery {}, devicecode {}, token {}, Graph {})",
+        stats.total(),
+        stats.count(Endpoint::Discovery),
+        stats.count(Endpoint::DeviceCode),
+        stats.count(Endpoint::Token),
+        stats.count(Endpoint::Graph),
+    );
+    ctx.output.result(
+        "demo",
+        json!({"account_name": DEMO_ACCOUNT, "saved": saved.is_some()}),
+    );
+    if saved.is_none() {
+        return Err(
+            CommandError::new(Exit::Failure, "The demo ended without saving the account.")
+                .with_hint("Run it again with -v to see the plugin's log."),
+        );
+    }
+    Ok(())
+}
