@@ -90,6 +90,9 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 3)]
         approve_after: u64,
     },
+    /// Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout
+    /// line is JSON with `base_url` and the directory (tenants, apps, users).
+    MockIdp(atrs_mock_idp::cli::MockIdpArgs),
     /// List saved accounts (never their secrets).
     Accounts,
     /// Remove a saved account and its secrets.

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
             Browser::System
         },
     };
+    if let Some(Command::MockIdp(args)) = cli.command {
+        return atrs_mock_idp::cli::run(args);
+    }
     let (name, result) = match &cli.command {
         Some(Command::Plugins) => ("plugins", commands::plugins::run(&ctx)),
         Some(Command::Form { plugin }) => ("form", commands::form::run(&ctx, plugin)),
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
             ("demo", run_demo(&ctx, cli.store_dir.is_some(), &options))
         }
         Some(Command::Accounts) => ("accounts", commands::accounts::run(&ctx)),
+        Some(Command::MockIdp(_)) => unreachable!("handled above"),
         Some(Command::Remove { account, plugin }) => ("remove", commands::remove::run(&ctx, account, plugin.as_deref())),
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
             ("menu", menu::run_on_terminal(&ctx))
