@@ -83,6 +83,9 @@ impl ProviderError {
             .iter()
             .find_map(|c| lookup(*c).map(|row| (*c, row)));
         let mut e = match known {
+            // These device-flow outcomes have one meaning whatever code comes with them
+            // (Entra's codes for them are undocumented; the mock sends 65004 on decline).
+            _ if DEVICE_OUTCOMES.contains(&self.error.as_str()) => self.by_error_string(),
             Some((_, row)) => {
                 let mut e = PluginError::new(row.kind, row.message).with_hint(row.hint);
                 if let Some(field) = row.field {
@@ -122,7 +125,8 @@ impl ProviderError {
         e
     }
 
-    /// The fallback when no code is known: the standard OAuth meaning of `error`.
+    /// The meaning of `error` alone: the fallback when no code is known, and the rule
+    /// for the device-flow outcomes.
     fn by_error_string(&self) -> PluginError {
         let code = self
             .error_codes
@@ -176,8 +180,9 @@ impl ProviderError {
                 format!("The sign-in service refused the sign-in{code}."),
                 format!("Click Verify again and complete every step of the sign-in.{look_up}"),
             ),
+            // Transient trouble on the service's side, like a 5xx: a network-class fault.
             "temporarily_unavailable" | "server_error" => (
-                ErrorKind::Provider,
+                ErrorKind::Network,
                 format!("The sign-in service is having trouble{code}."),
                 "Try again in a few minutes.".to_owned(),
             ),
@@ -202,6 +207,13 @@ impl ProviderError {
         e
     }
 }
+
+/// `error` values whose meaning does not depend on the AADSTS code sent with them.
+const DEVICE_OUTCOMES: [&str; 3] = [
+    "authorization_declined",
+    "expired_token",
+    "bad_verification_code",
+];
 
 /// Keeps an unknown `error` string short and printable before it is shown.
 fn printable(s: &str) -> String {
@@ -301,6 +313,7 @@ pub const TABLE: &[Row] = &[
     row(50057, REFUSED, "The account is disabled.", "Ask your administrator to enable the account, or sign in with another one.", None),
     row(50055, REFUSED, "The account's password has expired.", "Change the password, then click Verify again.", None),
     row(7000112, PROVIDER, "The app is disabled in this tenant.", "Ask an administrator to enable the app under Enterprise applications → your app → Properties.", None),
+    row(90033, ErrorKind::Network, "The sign-in service is temporarily unavailable.", "Try again in a few minutes.", None),
     row(50059, INPUT, "The sign-in service could not tell which tenant to use.", "Enter the Directory (tenant) ID or a verified domain instead of `common`.", TENANT),
 ];
 
@@ -412,6 +425,36 @@ mod tests {
             assert_eq!(e.kind(), kind, "{error}");
             assert!(e.hint().is_some());
             assert_eq!(e.provider_code(), None);
+        }
+    }
+
+    #[test]
+    fn device_outcomes_win_over_their_codes() {
+        let declined = ProviderError::new("authorization_declined")
+            .with_code(65004)
+            .to_plugin_error();
+        assert_eq!(declined.kind(), ErrorKind::AuthorizationRefused);
+        assert_eq!(declined.message(), "The sign-in was declined.");
+        assert_eq!(declined.provider_code(), Some("AADSTS65004"));
+        let consent = ProviderError::new("access_denied")
+            .with_code(65004)
+            .to_plugin_error();
+        assert_eq!(consent.message(), "The permission prompt was declined.");
+        let unknown = ProviderError::new("bad_verification_code")
+            .with_code(70000)
+            .to_plugin_error();
+        assert!(unknown.message().contains("device code"), "{unknown}");
+    }
+
+    #[test]
+    fn transient_service_errors_are_network_class() {
+        for e in [
+            ProviderError::new("temporarily_unavailable").with_code(90033),
+            ProviderError::new("server_error"),
+        ] {
+            let shown = e.to_plugin_error();
+            assert_eq!(shown.kind(), ErrorKind::Network, "{shown}");
+            assert!(shown.hint().unwrap().contains("Try again"));
         }
     }
 

@@ -34,6 +34,8 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
 /// What RFC 8628 adds to the interval on `slow_down`.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// Network-class failures in a row that polling rides out before giving up.
+const POLL_RETRIES: u32 = 2;
 /// The longest code lifetime honoured; Entra's is 15 minutes.
 const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -150,22 +152,34 @@ impl Poll<'_> {
         deadline: Instant,
     ) -> Result<Tokens, PluginError> {
         let mut interval = interval.max(MIN_INTERVAL);
+        let mut failures = 0;
         loop {
             let next = Instant::now() + interval;
             tokio::time::sleep_until(next.min(deadline)).await;
             if Instant::now() >= deadline {
                 return Err(expired());
             }
-            match self.once().await? {
-                Answer::Tokens(tokens) => return Ok(*tokens),
-                Answer::Pending => {}
-                Answer::SlowDown => {
+            match self.once().await {
+                Ok(Answer::Tokens(tokens)) => return Ok(*tokens),
+                Ok(Answer::Pending) => failures = 0,
+                Ok(Answer::SlowDown) => {
+                    failures = 0;
                     interval += SLOW_DOWN_STEP;
                     self.host.info(&format!(
                         "The sign-in service asked to slow down; polling every {:.1} s now.",
                         interval.as_secs_f64()
                     ));
                 }
+                // A blip should not cost the user their code; a lasting fault ends the
+                // sign-in after a few intervals.
+                Err(e) if e.kind() == ErrorKind::Network && failures < POLL_RETRIES => {
+                    failures += 1;
+                    self.host.warn(&format!(
+                        "Polling for the sign-in failed ({}); trying again ({failures} of {POLL_RETRIES}).",
+                        e.message()
+                    ));
+                }
+                Err(e) => return Err(e),
             }
         }
     }

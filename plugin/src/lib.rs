@@ -19,6 +19,8 @@
 //!   [`scopes`]: granted versus requested; [`verified`]: what a success leaves for Save;
 //! - [`device_code`]: the device code sign-in (RFC 8628).
 
+#![warn(missing_docs)]
+
 pub mod aadsts;
 pub mod cloud;
 pub mod config;
@@ -38,4 +40,9 @@ pub mod verified;
 
 pub use integration::Office365;
 
-atrs_host_sdk::export_plugin!(Office365);
+// abi_stable's export attribute adds an undocumented static next to the documented
+// root-module function.
+#[allow(missing_docs)]
+mod export {
+    atrs_host_sdk::export_plugin!(super::Office365);
+}
