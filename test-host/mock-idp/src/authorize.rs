@@ -45,7 +45,7 @@ enum Refusal {
     /// The redirect can't be trusted: show Microsoft's error page, send nothing to the app.
     Page(EntraError),
     /// Send the error to the app's redirect URI.
-    Redirect(Target, EntraError),
+    Redirect(Box<Target>, EntraError),
 }
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`.
@@ -88,7 +88,7 @@ fn validate(shared: &Shared, tenant: &str, p: &Params) -> Result<AuthorizeReques
         mode: ResponseMode::parse(p.get("response_mode")).unwrap_or(ResponseMode::Query),
         state: p.get("state").map(str::to_owned),
     };
-    let fail = |e: EntraError| Refusal::Redirect(target.clone(), e);
+    let fail = |e: EntraError| Refusal::Redirect(Box::new(target.clone()), e);
     app_check.map_err(fail)?;
     let response_type = p.require("response_type").map_err(fail)?;
     if response_type != "code" {

@@ -184,7 +184,8 @@ fn refresh(
         .ok_or_else(EntraError::invalid_grant)?;
     client_auth::check(app, entry.kind, presented.secret.as_deref())?;
     if entry.expired || shared.config.refresh_tokens_expired {
-        let issued = entry.issued_at.format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string();
+        // Entra prints seven fractional digits; chrono offers six.
+        let issued = format!("{}0Z", entry.issued_at.format("%Y-%m-%dT%H:%M:%S%.6f"));
         return Err(EntraError::refresh_expired(&issued));
     }
     let user = shared

@@ -1,0 +1,11 @@
+//! Plain-HTTP tests of every endpoint, error and fault of the mock, plus flows driven by the
+//! `oauth2` crate as an independent client. One test binary keeps linking cheap.
+
+mod browser;
+mod common;
+mod control;
+mod device;
+mod discovery;
+mod faults;
+mod graph;
+mod oauth2_client;
