@@ -13,7 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atrs_host_sdk::{Host, PluginError, SessionState, VerificationSession, VerifiedAccount};
+use atrs_host_sdk::{
+    Host, LogLevel, PluginError, SessionState, VerificationSession, VerifiedAccount,
+};
 use tokio::task::AbortHandle;
 
 use crate::runtime::Runtime;
@@ -66,26 +68,36 @@ impl Core {
     }
 
     fn finish(&self, result: Result<Success, PluginError>) {
-        let mut inner = self.lock();
-        if inner.state.is_terminal() {
-            return;
-        }
-        inner.state = match result {
-            Ok(success) => {
-                (success.commit)();
-                self.host.info(&format!(
-                    "Verification succeeded: signed in as {}.",
-                    success.account.user_principal_name
-                ));
-                SessionState::verified(success.account)
+        let (level, line) = {
+            let mut inner = self.lock();
+            if inner.state.is_terminal() {
+                return;
             }
-            Err(e) => {
-                self.host.warn(&describe_failure(&e));
-                SessionState::failed(e)
-            }
+            // The commit runs under the lock, so a concurrent cancel either comes
+            // first (and nothing is committed) or finds the session ended.
+            let (state, log) = match result {
+                Ok(success) => {
+                    (success.commit)();
+                    let line = format!(
+                        "Verification succeeded: signed in as {}.",
+                        success.account.user_principal_name
+                    );
+                    (
+                        SessionState::verified(success.account),
+                        (LogLevel::Info, line),
+                    )
+                }
+                Err(e) => {
+                    let line = describe_failure(&e);
+                    (SessionState::failed(e), (LogLevel::Warn, line))
+                }
+            };
+            inner.state = state;
+            inner.version += 1;
+            self.changed.notify_all();
+            log
         };
-        inner.version += 1;
-        self.changed.notify_all();
+        self.host.log(level, &line);
     }
 
     fn task_ended(&self) {

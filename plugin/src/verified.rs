@@ -120,3 +120,53 @@ fn facts(account: &Account, tenant_id: &str, granted: &[String]) -> Settings {
     facts.insert(FACT_VERIFIED_AT.into(), now.to_string());
     facts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields;
+    use atrs_host_sdk::FormValues;
+
+    #[test]
+    fn debug_output_never_shows_the_refresh_token_or_client_secret() {
+        let config = AccountConfig::parse(
+            &FormValues::new()
+                .with(fields::ACCOUNT_NAME, "Reports")
+                .with(fields::CLIENT_ID, "4a1aa1d5-c567-49d0-ad0b-cd957a47f842")
+                .with(fields::TENANT_ID, "contoso.onmicrosoft.com")
+                .with(fields::CLIENT_SECRET, "cs~SECRET-value"),
+        )
+        .unwrap();
+        let v = Verified {
+            config,
+            refresh_token: Some(Secret::new("rt-SECRET-value")),
+            facts: Settings::new(),
+        };
+        let shown = format!("{v:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn facts_fall_back_and_carry_no_secret() {
+        let account = Account {
+            user_principal_name: "u@x.test".into(),
+            display_name: "U".into(),
+            mail: "u@x.test".into(),
+            user_id: None,
+            tenant_id: None,
+            source: "id_token",
+        };
+        let f = facts(&account, "t-1", &["User.Read".into()]);
+        assert_eq!(
+            f.get(FACT_VERIFIED_TENANT_ID).map(String::as_str),
+            Some("t-1")
+        );
+        assert_eq!(
+            f.get(FACT_GRANTED_SCOPES).map(String::as_str),
+            Some("User.Read")
+        );
+        assert!(!f.contains_key(FACT_USER_ID));
+        assert!(f.contains_key(FACT_VERIFIED_AT));
+    }
+}

@@ -35,7 +35,7 @@ fn values(idp: &MockIdp, client_id: &str, tenant: &str) -> FormValues {
         .with(fields::ACCOUNT_NAME, "Reports mailbox")
         .with(fields::CLIENT_ID, client_id)
         .with(fields::TENANT_ID, tenant)
-        .with(fields::AUTHORITY, &idp.base_url())
+        .with(fields::AUTHORITY, idp.base_url())
 }
 
 fn contoso(idp: &MockIdp) -> FormValues {
@@ -602,4 +602,51 @@ fn browser_verification_is_not_offered_yet() {
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.hint().unwrap().contains("device code"));
     assert_eq!(idp.stats().total(), 0, "nothing was sent");
+}
+
+#[test]
+fn dropping_the_integration_mid_sign_in_cancels_the_session_cleanly() {
+    let idp = quick_idp();
+    idp.set_device_outcome(DeviceOutcome::Ignore);
+    let (_memory, mut plugin) = plugin();
+    let session = plugin
+        .start_verification(&contoso(&idp), VerifyMethod::DeviceCode)
+        .unwrap();
+    wait_for("a poll", DEADLINE, || {
+        session.poll(Duration::from_millis(20));
+        device_polls(&idp) >= 1
+    });
+    drop(plugin);
+    let polls = device_polls(&idp);
+    match session.poll(Duration::ZERO) {
+        SessionState::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    drop(session);
+    assert_eq!(
+        device_polls(&idp),
+        polls,
+        "no poll after the integration went away"
+    );
+}
+
+#[test]
+fn a_new_verification_replaces_the_running_one() {
+    let idp = quick_idp();
+    idp.set_device_outcome(DeviceOutcome::Ignore);
+    let (_memory, mut plugin) = plugin();
+    let form = contoso(&idp);
+    let first = plugin
+        .start_verification(&form, VerifyMethod::DeviceCode)
+        .unwrap();
+    idp.set_device_outcome(DeviceOutcome::Approve);
+    let second = plugin
+        .start_verification(&form, VerifyMethod::DeviceCode)
+        .unwrap();
+    assert!(matches!(
+        first.poll(Duration::ZERO),
+        SessionState::Failed(e) if e.kind() == ErrorKind::Cancelled
+    ));
+    drive(second.as_ref(), DEADLINE).verified();
+    plugin.save(&form).unwrap();
 }
