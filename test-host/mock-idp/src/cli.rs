@@ -85,11 +85,7 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let announce = json!({
-        "base_url": idp.base_url(),
-        "approve": approve,
-        "directory": idp.directory().to_json(),
-    });
+    let announce = announcement(&idp, approve);
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{announce}")
         .and_then(|()| out.flush())
@@ -112,6 +108,15 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The first stdout line: where the server is and everything a tester needs to sign in.
+fn announcement(idp: &MockIdp, approve: ApproveMode) -> serde_json::Value {
+    json!({
+        "base_url": idp.base_url(),
+        "approve": approve,
+        "directory": idp.directory().to_json(),
+    })
+}
+
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
 async fn wait_for_signal() {
     #[cfg(unix)]
@@ -132,5 +137,63 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: MockIdpArgs,
+    }
+
+    #[test]
+    fn flags_parse_with_issue_defaults() {
+        let a = Cli::parse_from(["x"]).args;
+        assert_eq!(
+            (a.port, a.approve, a.interval, a.expires_in),
+            (0, ApproveMode::Auto, 5, 900)
+        );
+        let a = Cli::parse_from([
+            "x",
+            "--port",
+            "4100",
+            "--approve",
+            "manual",
+            "--directory",
+            "d.json",
+            "--interval",
+            "1",
+            "--expires-in",
+            "60",
+            "--refresh-expired",
+        ])
+        .args;
+        assert_eq!(a.port, 4100);
+        assert_eq!(a.approve, ApproveMode::Manual);
+        assert_eq!(a.directory.as_deref(), Some(std::path::Path::new("d.json")));
+        assert_eq!((a.interval, a.expires_in, a.refresh_expired), (1, 60, true));
+        assert!(Cli::try_parse_from(["x", "--approve", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn announcement_has_base_url_and_sign_in_data() {
+        let idp = MockIdp::spawn(MockConfig::default()).unwrap();
+        let a = announcement(&idp, ApproveMode::Auto);
+        assert_eq!(a["base_url"], idp.base_url());
+        assert_eq!(a["approve"], "auto");
+        let dir = &a["directory"];
+        assert_eq!(dir["tenants"][0]["id"], crate::defaults::TENANT_ID);
+        assert_eq!(dir["users"][0]["password"], crate::defaults::USER_PASSWORD);
+        assert_eq!(dir["users"][0]["mfa_code"], crate::defaults::USER_MFA_CODE);
+        assert_eq!(
+            dir["apps"][1]["secrets"][0]["value"],
+            crate::defaults::WEB_CLIENT_SECRET
+        );
     }
 }

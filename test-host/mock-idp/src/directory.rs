@@ -444,6 +444,18 @@ mod tests {
     }
 
     #[test]
+    fn loads_from_a_file_and_names_a_missing_one() {
+        let path = std::env::temp_dir().join(format!("mock-idp-dir-{}.json", crate::ids::guid()));
+        std::fs::write(&path, Directory::default().to_json().to_string()).unwrap();
+        let loaded = Directory::from_file(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.unwrap(), Directory::default());
+        let err = Directory::from_file(&path).unwrap_err();
+        assert!(matches!(err, MockError::DirectoryIo { .. }));
+        assert!(err.to_string().contains("mock-idp-dir-"));
+    }
+
+    #[test]
     fn segments_resolve_by_id_domain_and_keyword() {
         let dir = Directory::default();
         assert_eq!(dir.segment(defaults::TENANT_ID), Some(Segment::Tenant(0)));

@@ -114,6 +114,8 @@
 //! - Authorization codes are spent only by a successful redemption.
 //! - Manual mode keeps no browser session: `prompt=none` answers `login_required`.
 
+#![warn(missing_docs)]
+
 mod authorize;
 pub mod cli;
 mod client_auth;

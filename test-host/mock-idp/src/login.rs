@@ -188,7 +188,7 @@ fn password(
     login.user = Some(user.id.clone());
     if let Some(code) = &user.mfa_code {
         eprintln!(
-            "[mock-idp] MFA: we sent a code to the phone of {}: {code}",
+            "[mock-idp] MFA: code sent to the phone of {}: {code}",
             user.upn
         );
         login.step = Step::Mfa;

@@ -73,7 +73,7 @@ pub(crate) fn mfa(txn: &str, upn: &str, error: Option<&str>) -> String {
     layout(
         "Enter code",
         &format!(
-            "<p>{upn}</p><p>We texted your phone +X XXXXXXXX. Please enter the code to sign in.</p>{err}\
+            "<p>{upn}</p><p>We sent a code to your phone +X XXXXXXXX. Enter the code to sign in.</p>{err}\
 <form method=\"post\" action=\"/login/{txn}\"><input type=\"hidden\" name=\"step\" value=\"mfa\">\
 <label>Code<input name=\"otc\" inputmode=\"numeric\" autocomplete=\"one-time-code\" autofocus></label>\
 <button type=\"submit\">Verify</button></form>",

@@ -340,7 +340,7 @@ async fn devicelogin_pages_sign_in_with_mfa_and_approve() {
         ],
     )
     .await;
-    assert!(html.contains("We texted your phone"), "{html}");
+    assert!(html.contains("We sent a code to your phone"), "{html}");
     let html = page(&login, &[("otc", "000000")]).await;
     assert!(html.contains("Check the code and try again"), "{html}");
     let html = page(&login, &[("otc", defaults::USER_MFA_CODE)]).await;
