@@ -111,7 +111,8 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    /// The user-facing error: what happened and what to do, kind [`ErrorKind::Network`].
+    /// The user-facing error: what happened and what to do; kind [`ErrorKind::Network`]
+    /// (a slow server included: [`ErrorKind::TimedOut`] is kept for expired codes).
     pub fn to_plugin_error(&self) -> PluginError {
         let check_network = "Check the network connection, the cloud and the authority URL; a proxy or firewall may be blocking the sign-in service.";
         let try_later = "Try again in a few minutes; if it keeps happening, check the authority URL and any proxy in between.";
@@ -174,7 +175,12 @@ impl HttpError {
                 "This is a bug in the Office 365 plugin; report it.".to_owned(),
             ),
         };
-        PluginError::new(ErrorKind::Network, message).with_hint(hint)
+        // A request we could not build is our bug, not the network's.
+        let kind = match self {
+            HttpError::Build { .. } => ErrorKind::Internal,
+            _ => ErrorKind::Network,
+        };
+        PluginError::new(kind, message).with_hint(hint)
     }
 }
 
