@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, options: &DemoOptions) -> Result<(), CommandError> {
             return Err(CommandError::usage("--interactive needs a terminal.")
                 .with_hint("Run the demo without --interactive to watch it play itself."));
         }
-        menu::run(&mut TerminalPrompter::new(), &plugins)?;
+        menu::run(&mut TerminalPrompter::new(ctx.browser.clone()), &plugins)?;
     } else {
         let mut prompter = ScriptedPrompter::narrating(script(&authority));
         menu::run(&mut prompter, &plugins)?;

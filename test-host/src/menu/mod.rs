@@ -10,7 +10,7 @@ use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
 use crate::{catalog::Catalog, context::Context, error::CommandError};
 
-pub use prompter::{Answer, Back, Prompter, ScriptedPrompter};
+pub use prompter::{Answer, Back, Key, Prompter, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
 pub use verify_view::{drive_session, SessionEnd};
 
@@ -29,7 +29,7 @@ pub struct MenuPlugin<'a> {
 /// Runs the menu on the terminal over the plugins of `ctx`.
 pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
     let catalog = ctx.catalog()?;
-    let mut prompter = TerminalPrompter::new();
+    let mut prompter = TerminalPrompter::new(ctx.browser.clone());
     for outcome in catalog.outcomes() {
         if let Err(r) = &outcome.result {
             prompter.say(&format!("(skipped {}: {r})", outcome.path.display()));

@@ -6,6 +6,15 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Back;
 
+/// A key that means something while a verification is waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// Open the sign-in page in the browser (`O`).
+    Open,
+    /// Cancel the verification (Esc or Ctrl-C).
+    Cancel,
+}
+
 /// How the menu talks to a person.
 pub trait Prompter {
     /// Picks one of `items`; `Err(Back)` on Esc.
@@ -18,6 +27,21 @@ pub trait Prompter {
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back>;
     /// Shows a line of text.
     fn say(&mut self, text: &str);
+    /// A waiting phase starts: from now until [`Prompter::end_wait`], keys are read
+    /// with [`Prompter::key`] and a live line with [`Prompter::status`].
+    fn begin_wait(&mut self) {}
+    /// The waiting phase ends.
+    fn end_wait(&mut self) {}
+    /// Replaces the live status line (spinner, countdown).
+    fn status(&mut self, _line: &str) {}
+    /// A key pressed since the last call, if any (only while waiting).
+    fn key(&mut self) -> Option<Key> {
+        None
+    }
+    /// Opens `url` in the user's browser.
+    fn open_url(&mut self, _url: &str) -> Result<(), String> {
+        Err("this prompter cannot open a browser".into())
+    }
 }
 
 /// One scripted answer.
@@ -31,6 +55,8 @@ pub enum Answer {
     Yes(bool),
     /// Press Esc.
     Esc,
+    /// Press a key while a verification waits.
+    Press(Key),
 }
 
 /// A prompter that answers from a script and records what was shown: for tests, and
@@ -75,7 +101,7 @@ impl ScriptedPrompter {
             Answer::Pick(p) => format!("? {prompt} › {p}"),
             Answer::Type(t) => format!("? {prompt} › {t}"),
             Answer::Yes(y) => format!("? {prompt} › {}", if *y { "yes" } else { "no" }),
-            Answer::Esc => format!("? {prompt} › (Esc)"),
+            Answer::Esc | Answer::Press(_) => format!("? {prompt} › (Esc)"),
         };
         self.record(shown);
         answer
@@ -126,5 +152,22 @@ impl Prompter for ScriptedPrompter {
 
     fn say(&mut self, text: &str) {
         self.record(text.to_owned());
+    }
+
+    fn key(&mut self) -> Option<Key> {
+        match self.answers.front() {
+            Some(Answer::Press(key)) => {
+                let key = *key;
+                self.answers.pop_front();
+                self.record(format!("(presses {key:?})"));
+                Some(key)
+            }
+            _ => None,
+        }
+    }
+
+    fn open_url(&mut self, url: &str) -> Result<(), String> {
+        self.record(format!("(opens {url} in the browser)"));
+        Ok(())
     }
 }

@@ -1,26 +1,46 @@
 //! The real prompter: dialoguer on the terminal (stderr), Esc to go back.
 
+use std::{io::Write, time::Duration};
+
+use crossterm::{
+    event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers},
+    terminal,
+};
 use dialoguer::{theme::ColorfulTheme, Confirm, Input, Password, Select};
 
-use super::prompter::{Back, Prompter};
+use super::prompter::{Back, Key, Prompter};
+use crate::services::Browser;
 
-/// Asks on the terminal.
+/// Asks on the terminal; while a verification waits, reads single keys in raw mode.
 pub struct TerminalPrompter {
     theme: ColorfulTheme,
+    browser: Browser,
+    raw: bool,
+    status_shown: bool,
 }
 
 impl TerminalPrompter {
-    /// A prompter on the current terminal.
-    pub fn new() -> Self {
+    /// A prompter on the current terminal that opens URLs with `browser`.
+    pub fn new(browser: Browser) -> Self {
         TerminalPrompter {
             theme: ColorfulTheme::default(),
+            browser,
+            raw: false,
+            status_shown: false,
+        }
+    }
+
+    fn clear_status(&mut self) {
+        if self.status_shown {
+            eprint!("\r\x1b[2K");
+            self.status_shown = false;
         }
     }
 }
 
-impl Default for TerminalPrompter {
-    fn default() -> Self {
-        Self::new()
+impl Drop for TerminalPrompter {
+    fn drop(&mut self) {
+        self.end_wait();
     }
 }
 
@@ -64,6 +84,61 @@ impl Prompter for TerminalPrompter {
     }
 
     fn say(&mut self, text: &str) {
-        eprintln!("{text}");
+        self.clear_status();
+        // Raw mode needs an explicit carriage return at each line end.
+        let text = if self.raw {
+            text.replace('\n', "\r\n")
+        } else {
+            text.to_owned()
+        };
+        eprint!("{text}{}", if self.raw { "\r\n" } else { "\n" });
+    }
+
+    fn begin_wait(&mut self) {
+        self.raw = terminal::enable_raw_mode().is_ok();
+    }
+
+    fn end_wait(&mut self) {
+        self.clear_status();
+        if self.raw {
+            let _ = terminal::disable_raw_mode();
+            self.raw = false;
+        }
+    }
+
+    fn status(&mut self, line: &str) {
+        eprint!("\r\x1b[2K{line}");
+        let _ = std::io::stderr().flush();
+        self.status_shown = true;
+    }
+
+    fn key(&mut self) -> Option<Key> {
+        if !self.raw {
+            return None;
+        }
+        while event::poll(Duration::ZERO).unwrap_or(false) {
+            let Ok(Event::Key(KeyEvent {
+                code,
+                modifiers,
+                kind: KeyEventKind::Press,
+                ..
+            })) = event::read()
+            else {
+                continue;
+            };
+            match code {
+                KeyCode::Esc => return Some(Key::Cancel),
+                KeyCode::Char('c') if modifiers.contains(KeyModifiers::CONTROL) => {
+                    return Some(Key::Cancel)
+                }
+                KeyCode::Char('o' | 'O') => return Some(Key::Open),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn open_url(&mut self, url: &str) -> Result<(), String> {
+        self.browser.open(url).map_err(|e| e.to_string())
     }
 }

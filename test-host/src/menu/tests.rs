@@ -85,3 +85,98 @@ fn esc_at_the_first_question_backs_out_cleanly() {
     );
     assert!(store.list("office365").unwrap().is_empty());
 }
+
+mod with_mock {
+    use std::time::Duration;
+
+    use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
+
+    use super::*;
+
+    fn mock() -> MockIdp {
+        MockIdp::spawn(MockConfig {
+            device_interval_secs: 1,
+            auto_approve_delay: Duration::ZERO,
+            ..MockConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn fill(authority: &str, name: &str) -> Vec<Answer> {
+        vec![
+            t(name),
+            t(defaults::DESKTOP_CLIENT_ID),
+            t(defaults::TENANT_ID),
+            t(""),
+            pick("Global"),
+            pick("Advanced settings"),
+            t(authority),
+            t(""),
+        ]
+    }
+
+    #[test]
+    fn esc_cancels_a_waiting_verification_and_a_second_one_saves() {
+        let mock = mock();
+        mock.set_device_outcome(DeviceOutcome::Ignore);
+        let url = mock.base_url();
+        let mut script = vec![pick("Office 365"), pick("Add")];
+        script.extend(fill(&url, "Reports"));
+        script.extend([pick("Verify"), Answer::Press(Key::Cancel)]);
+        let (transcript, _store, _dir) = run_script(script);
+        let text = transcript.join("\n");
+        assert!(text.contains("(presses Cancel)"), "{text}");
+        assert!(text.contains("✗ Verification was cancelled."), "{text}");
+        assert!(text.contains("Closed without saving."), "{text}");
+
+        mock.set_device_outcome(DeviceOutcome::Approve);
+        let mut script = vec![pick("Office 365"), pick("Add")];
+        script.extend(fill(&url, "Reports"));
+        script.extend([
+            pick("Verify"),
+            pick("Save & Close"),
+            pick("Back"),
+            pick("Quit"),
+        ]);
+        let (transcript, store, _dir) = run_script(script);
+        let text = transcript.join("\n");
+        assert!(
+            text.contains("✓ Verified: signed in as Adele Vance"),
+            "{text}"
+        );
+        assert!(text.contains("✓ Saved."), "{text}");
+        assert_eq!(store.list("office365").unwrap(), vec!["Reports"]);
+    }
+
+    #[test]
+    fn renaming_after_verify_refuses_save_until_verified_again() {
+        let mock = mock();
+        let url = mock.base_url();
+        let mut script = vec![pick("Office 365"), pick("Add")];
+        script.extend(fill(&url, "Reports"));
+        script.push(pick("Verify"));
+        script.push(pick("Edit fields"));
+        script.extend([
+            t("Renamed"),
+            t(defaults::DESKTOP_CLIENT_ID),
+            t(defaults::TENANT_ID),
+            t(""),
+            pick("Global"),
+        ]);
+        script.extend([
+            pick("Save & Close"),
+            pick("Verify"),
+            pick("Save & Close"),
+            pick("Back"),
+            pick("Quit"),
+        ]);
+        let (transcript, store, _dir) = run_script(script);
+        let text = transcript.join("\n");
+        let refused = text
+            .find("have not been verified")
+            .expect("save refused after the rename");
+        let saved = text.find("✓ Saved.").expect("saved after verifying again");
+        assert!(refused < saved, "{text}");
+        assert_eq!(store.list("office365").unwrap(), vec!["Renamed"]);
+    }
+}

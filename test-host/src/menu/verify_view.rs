@@ -1,10 +1,12 @@
-//! Drives a verification session for a person: shows what to do, waits, reports.
+//! Drives a verification session for a person: shows what to do (the code large, the
+//! address, a countdown and a spinner), takes keys (O opens the browser, Esc or
+//! Ctrl-C cancels), and reports how it ended.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
 
-use super::prompter::Prompter;
+use super::prompter::{Key, Prompter};
 
 /// How a verification ended.
 #[derive(Debug, Clone)]
@@ -16,57 +18,88 @@ pub enum SessionEnd {
 }
 
 /// How long one poll may block the menu.
-const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(200);
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// Shows each new state of `session` until it ends.
 pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
+    p.begin_wait();
+    let end = wait(p, session);
+    p.end_wait();
+    end
+}
+
+/// What the person is currently asked to do, for the status line and the O key.
+#[derive(Default)]
+struct Waiting {
+    url: Option<String>,
+    expires_at: Option<i64>,
+    what: String,
+}
+
+fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
     let mut last: Option<SessionState> = None;
+    let mut waiting = Waiting {
+        what: "Working".into(),
+        ..Waiting::default()
+    };
+    let mut tick = 0usize;
     loop {
+        match p.key() {
+            Some(Key::Cancel) => session.cancel(),
+            Some(Key::Open) => open(p, waiting.url.as_deref()),
+            None => {}
+        }
         let state = session.poll(POLL);
         if last.as_ref() == Some(&state) {
+            tick += 1;
+            p.status(&status_line(&waiting, tick));
             continue;
         }
         match &state {
-            SessionState::Working { message } => p.say(&format!("… {message}")),
+            SessionState::Working { message } => {
+                p.say(&format!("… {message}"));
+                waiting.what = message.to_string();
+            }
             SessionState::ShowCode {
                 user_code,
                 verification_uri,
                 message,
-                ..
+                expires_at,
             } => {
                 p.say("");
-                p.say(&format!("    Code:  {user_code}"));
-                p.say(&format!("    Open:  {verification_uri}"));
-                p.say(&format!("    {message}"));
-                p.say("");
+                for line in big_code(user_code) {
+                    p.say(&line);
+                }
+                p.say(&format!(
+                    "  Open {verification_uri} and enter the code above."
+                ));
+                p.say(&format!("  {message}"));
+                p.say("  Press O to open the page in your browser, Esc to cancel.");
+                waiting = Waiting {
+                    url: Some(verification_uri.to_string()),
+                    expires_at: Some(*expires_at),
+                    what: "Waiting for you to sign in".into(),
+                };
             }
             SessionState::OpenBrowser {
                 url,
                 message,
+                expires_at,
                 listening,
-                ..
             } => {
-                p.say(&format!(
-                    "Open this address in a browser and sign in:\n    {url}"
-                ));
-                p.say(message);
-                if let Some(l) = listening.as_ref().into_option() {
-                    p.say(&format!(
-                        "(listening on {l}: the browser's final redirect is caught by itself)"
-                    ));
-                }
-                match p.input(
-                    "Paste the final browser address (or press Enter to keep waiting)",
-                    "",
-                ) {
-                    Ok(text) if !text.trim().is_empty() => {
-                        if let Err(e) = session.submit(&text) {
-                            show(p, &e);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => session.cancel(),
-                }
+                waiting = Waiting {
+                    url: Some(url.to_string()),
+                    expires_at: Some(*expires_at),
+                    what: "Waiting for the browser sign-in".into(),
+                };
+                browser_step(
+                    p,
+                    session,
+                    url,
+                    message,
+                    listening.as_ref().map(|l| l.as_str()).into_option(),
+                );
             }
             SessionState::Verified(account) => {
                 summarize(p, account);
@@ -80,6 +113,94 @@ pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEn
         }
         last = Some(state);
     }
+}
+
+fn open(p: &mut dyn Prompter, url: Option<&str>) {
+    let Some(url) = url else { return };
+    match p.open_url(url) {
+        Ok(()) => p.say(&format!("  Opened {url} in your browser.")),
+        Err(e) => p.say(&format!("  {e} Open {url} yourself.")),
+    }
+}
+
+/// The browser step: offer to open the address, then take the pasted final address
+/// (Enter alone keeps waiting, which is all that is needed when loopback catches it).
+fn browser_step(
+    p: &mut dyn Prompter,
+    session: &SessionHandle,
+    url: &str,
+    message: &str,
+    listening: Option<&str>,
+) {
+    p.say("Sign in with your browser at:");
+    p.say(&format!("  {url}"));
+    p.say(&format!("  {message}"));
+    p.end_wait();
+    if p.confirm("Open it in your browser now?", true) == Ok(true) {
+        open(p, Some(url));
+    }
+    if let Some(l) = listening {
+        p.say(&format!(
+            "  Listening on {l}: when the browser finishes, this window continues by itself."
+        ));
+    }
+    loop {
+        let prompt = if listening.is_some() {
+            "Paste the final browser address (or press Enter to wait for the browser)"
+        } else {
+            "Paste the final browser address"
+        };
+        match p.input(prompt, "") {
+            Ok(text) if text.trim().is_empty() && listening.is_some() => break,
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => match session.submit(&text) {
+                Ok(()) => break,
+                Err(e) => show(p, &e),
+            },
+            Err(_) => {
+                session.cancel();
+                break;
+            }
+        }
+    }
+    p.begin_wait();
+}
+
+fn status_line(waiting: &Waiting, tick: usize) -> String {
+    let spinner = SPINNER[tick % SPINNER.len()];
+    let left = waiting.expires_at.map(|at| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(at);
+        let secs = (at - now).max(0);
+        format!(" · expires in {}:{:02}", secs / 60, secs % 60)
+    });
+    let keys = if waiting.url.is_some() {
+        " · O: open browser · Esc: cancel"
+    } else {
+        " · Esc: cancel"
+    };
+    format!(
+        "{spinner} {}…{}{keys}",
+        waiting.what,
+        left.unwrap_or_default()
+    )
+}
+
+/// The user code, letter-spaced in a box, so it reads at a glance.
+fn big_code(code: &str) -> Vec<String> {
+    let spaced: String = code
+        .chars()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let width = spaced.chars().count() + 6;
+    vec![
+        format!("  ┌{}┐", "─".repeat(width)),
+        format!("  │   {spaced}   │"),
+        format!("  └{}┘", "─".repeat(width)),
+    ]
 }
 
 fn show(p: &mut dyn Prompter, e: &PluginError) {
@@ -102,5 +223,35 @@ fn summarize(p: &mut dyn Prompter, account: &VerifiedAccount) {
             "  ! Permission {} was not granted: {}",
             missing.scope, missing.hint
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_is_boxed_and_spaced() {
+        let lines = big_code("AB12");
+        assert_eq!(lines[1], "  │   A B 1 2   │");
+        assert_eq!(lines[0].chars().count(), lines[1].chars().count());
+    }
+
+    #[test]
+    fn the_status_line_counts_down_and_names_the_keys() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let w = Waiting {
+            url: Some("u".into()),
+            expires_at: Some(now + 125),
+            what: "Waiting".into(),
+        };
+        let line = status_line(&w, 1);
+        assert!(
+            line.contains("expires in 2:0") && line.contains("O: open browser"),
+            "{line}"
+        );
     }
 }
