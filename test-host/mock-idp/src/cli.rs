@@ -95,8 +95,9 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
     }
     drop(out);
     eprintln!(
-        "[mock-idp] listening on {} ({approve:?} approval); Ctrl-C stops",
-        idp.base_url()
+        "[mock-idp] listening on {} ({} approval); Ctrl-C stops",
+        idp.base_url(),
+        format!("{approve:?}").to_lowercase()
     );
     eprintln!(
         "[mock-idp] discovery: {}/organizations/v2.0/.well-known/openid-configuration",
