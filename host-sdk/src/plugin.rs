@@ -287,10 +287,20 @@ pub fn root_module_for<T: Integration>() -> PluginModuleRef {
 #[macro_export]
 macro_rules! export_plugin {
     ($integration:ty) => {
-        /// The plugin's root module, found by the host's loader.
-        #[::abi_stable::export_root_module]
-        pub fn atrs_plugin_root_module() -> $crate::abi::PluginModuleRef {
-            $crate::plugin::root_module_for::<$integration>()
+        // A private module: abi_stable's attribute adds an undocumented static, which
+        // must not trip the plugin crate's `missing_docs`. The symbol is exported all
+        // the same.
+        #[doc(hidden)]
+        #[allow(missing_docs)]
+        mod __atrs_plugin_export {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The plugin's root module, found by the host's loader.
+            #[::abi_stable::export_root_module]
+            pub fn atrs_plugin_root_module() -> $crate::abi::PluginModuleRef {
+                $crate::plugin::root_module_for::<$integration>()
+            }
         }
     };
 }

@@ -40,9 +40,4 @@ pub mod verified;
 
 pub use integration::Office365;
 
-// abi_stable's export attribute adds an undocumented static next to the documented
-// root-module function.
-#[allow(missing_docs)]
-mod export {
-    atrs_host_sdk::export_plugin!(super::Office365);
-}
+atrs_host_sdk::export_plugin!(Office365);

@@ -322,7 +322,7 @@ fn the_demo_runs_the_whole_flow_and_saves_the_account() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(stdout.contains("Code:"), "{stdout}");
+    assert!(stdout.contains("enter the code above"), "{stdout}");
     assert!(
         stdout.contains("✓ Verified: signed in as Adele Vance"),
         "{stdout}"
