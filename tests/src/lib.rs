@@ -168,3 +168,137 @@ pub fn json_result(output: &Output) -> Value {
     );
     last
 }
+
+/// A running host process whose JSON lines are read as they come, with deadlines.
+pub struct HostProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stdin: Option<std::process::ChildStdin>,
+    /// Every stdout line read so far.
+    pub seen: Vec<String>,
+}
+
+impl HostProcess {
+    /// Starts the host binary with `args` and `env`, stdin and stdout piped.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> HostProcess {
+        let mut command = Command::new(host_binary());
+        command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        command
+            .env_remove("ATRS_PLUGINS_DIR")
+            .env_remove("ATRS_STORE_DIR")
+            .env_remove("BROWSER");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("host starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        HostProcess {
+            child,
+            lines,
+            stdin,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next JSON line whose `type` is `kind`, waiting at most `within`.
+    pub fn next_of_type(&mut self, kind: &str, within: std::time::Duration) -> Value {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no `{kind}` line within {within:?}; seen: {:#?}", self.seen)
+            });
+            self.seen.push(line.clone());
+            let value: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if value["type"] == kind {
+                return value;
+            }
+        }
+    }
+
+    /// Writes one line to the host's stdin.
+    pub fn write_line(&mut self, text: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{text}").expect("host reads stdin");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits at most `within` for the process to end; its exit code.
+    pub fn wait(&mut self, within: std::time::Duration) -> Option<i32> {
+        self.stdin = None;
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "host still running after {within:?}; seen: {:#?}",
+                    self.seen
+                );
+            }
+            std::thread::park_timeout(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET to a loopback URL (no redirect following): status and the
+/// `Location` header, if any. For playing the browser's part in tests.
+pub fn http_get_location(url: &str) -> (u16, Option<String>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("loopback http URL");
+    let (authority, path) = rest
+        .split_once('/')
+        .map(|(a, p)| (a, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let mut lines = response.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let location = lines.take_while(|l| !l.is_empty()).find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.trim().to_owned())
+    });
+    (status, location)
+}
