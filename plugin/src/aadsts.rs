@@ -78,10 +78,16 @@ impl ProviderError {
     /// The user-facing error: the plain message and fix for its code, with the
     /// provider code, trace and correlation ids and suberror kept.
     pub fn to_plugin_error(&self) -> PluginError {
+        self.to_plugin_error_in(Flow::Any)
+    }
+
+    /// [`ProviderError::to_plugin_error`] for an error met in `flow`, whose fix for
+    /// some codes differs (see [`lookup_in`]).
+    pub fn to_plugin_error_in(&self, flow: Flow) -> PluginError {
         let known = self
             .error_codes
             .iter()
-            .find_map(|c| lookup(*c).map(|row| (*c, row)));
+            .find_map(|c| lookup_in(flow, *c).map(|row| (*c, row)));
         let mut e = match known {
             // These device-flow outcomes have one meaning whatever code comes with them
             // (Entra's codes for them are undocumented; the mock sends 65004 on decline).
@@ -290,9 +296,9 @@ pub const TABLE: &[Row] = &[
     row(700082, TIMED_OUT, "The saved sign-in expired after a long time unused.", "Click Verify again to sign in anew.", None),
     row(70011, INPUT, "A requested scope is malformed or unknown.", "Fix the Scopes field: use permission names such as User.Read or full URIs such as https://graph.microsoft.com/Mail.Send.", SCOPES),
     row(700016, INPUT, "No app with this Client ID exists in this tenant or cloud.", "Check the Client ID, the Tenant ID and the cloud: the app must be registered in that directory.", CLIENT),
-    row(7000218, PROVIDER, "The app registration requires a client secret: public client flows are not allowed for it.", "In Azure portal → App registrations → your app → Authentication, set 'Allow public client flows' to Yes (and use a Mobile and desktop platform), then click Verify again.", None),
-    row(7000215, INPUT, "The client secret is wrong.", "Enter the secret's Value (not its Secret ID) from App registrations → your app → Certificates & secrets.", SECRET),
-    row(700025, INPUT, "This app is a public client, so it must not be given a client secret.", "Clear the Client secret field and click Verify again.", SECRET),
+    row(7000218, PROVIDER, "The app registration requires a client secret: public client flows are not allowed for it.", "Turn on 'Allow public client flows': in Azure portal → App registrations → your app → Authentication, set 'Allow public client flows' to Yes (the app needs a Mobile and desktop platform), then click Verify again.", None),
+    row(7000215, INPUT, "The client secret is wrong (often the secret's ID was entered instead of its value).", "Use the secret's Value, not its Secret ID: in Azure portal → App registrations → your app → Certificates & secrets, copy the Value column into Client secret (it is shown only right after the secret is created; if it is hidden, create a new secret), then click Verify again.", SECRET),
+    row(700025, INPUT, "This app signs in as a public client (Mobile and desktop), so it must not be given a client secret.", "Remove the secret: clear the Client secret field, then click Verify again.", SECRET),
     row(90002, INPUT, "The tenant was not found.", "Check the Tenant ID (or domain) and the cloud.", TENANT),
     row(900144, PROVIDER, "The sign-in request lacked a required parameter.", BUG, None),
     row(500011, PROVIDER, "The requested service (resource) is not enabled in this tenant.", "An administrator must enable the service in the tenant and consent to the app's permissions.", None),
@@ -304,7 +310,7 @@ pub const TABLE: &[Row] = &[
     row(9002332, INPUT, "The app does not accept personal Microsoft accounts, so the tenant `consumers` cannot be used.", "Enter the Directory (tenant) ID or `organizations`, or change the app's supported account types.", TENANT),
     row(50194, INPUT, "The app is single-tenant, so it cannot sign in through `common` or `organizations`.", "Enter the app's Directory (tenant) ID or a verified domain instead.", TENANT),
     row(9001023, INPUT, "This sign-in method cannot use the `common` or `consumers` tenant.", "Enter the Directory (tenant) ID or a verified domain instead.", TENANT),
-    row(7000222, INPUT, "The client secret has expired.", "Create a new secret under App registrations → your app → Certificates & secrets and enter its Value.", SECRET),
+    row(7000222, INPUT, "The client secret has expired.", "Create a new secret: in Azure portal → App registrations → your app → Certificates & secrets, add a client secret, enter its Value in Client secret, then click Verify again.", SECRET),
     row(50173, REFUSED, "The sign-in was revoked (for example after a password change).", "Click Verify again to sign in anew.", None),
     row(700084, TIMED_OUT, "The sign-in expired: single-page application sign-ins last only 24 hours.", "Click Verify again; register the app as Mobile and desktop so sign-ins last longer.", None),
     row(70043, REFUSED, "Your organization's sign-in frequency policy requires signing in again.", "Click Verify again to sign in anew.", None),
@@ -320,6 +326,34 @@ pub const TABLE: &[Row] = &[
 /// The table row for an AADSTS number.
 pub fn lookup(code: u64) -> Option<&'static Row> {
     TABLE.iter().find(|r| r.code == code)
+}
+
+/// Where a provider error was met, for the codes whose fix depends on the sign-in method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Any request (discovery, device code, refresh): the general table.
+    Any,
+    /// Redeeming a browser sign-in's authorization code.
+    Browser,
+}
+
+/// Rows that replace [`TABLE`]'s for a browser sign-in (authorization code + PKCE).
+///
+/// There the redirect URI's platform decides the client type (the reference, §3): an
+/// app whose redirect is registered under Web is confidential even with public client
+/// flows on, so AADSTS7000218 means "enter the secret, or register the redirect under
+/// Mobile and desktop", not just "allow public client flows".
+pub const BROWSER_TABLE: &[Row] = &[
+    row(7000218, INPUT, "The app registration treats this sign-in as a confidential (web) app, so it requires a client secret.", "Enter the secret's Value in the Client secret field; or, to sign in without a secret, register the redirect URI under Authentication → Mobile and desktop applications (not Web) and turn on 'Allow public client flows'. Then click Verify again.", SECRET),
+];
+
+/// The row for an AADSTS number met in `flow`: its own row first, else the general one.
+pub fn lookup_in(flow: Flow, code: u64) -> Option<&'static Row> {
+    let own = match flow {
+        Flow::Any => None,
+        Flow::Browser => BROWSER_TABLE.iter().find(|r| r.code == code),
+    };
+    own.or_else(|| lookup(code))
 }
 
 #[cfg(test)]
@@ -484,5 +518,45 @@ mod tests {
             .with_code(7000218)
             .to_plugin_error();
         assert!(e.hint().unwrap().contains("Allow public client flows"));
+    }
+
+    /// Each secret-related code names the one fix that applies to it.
+    #[test]
+    fn secret_codes_name_their_fix() {
+        let hint = |flow, code| {
+            let e = ProviderError::new("invalid_client")
+                .with_code(code)
+                .to_plugin_error_in(flow);
+            assert_eq!(e.provider_code(), Some(format!("AADSTS{code}").as_str()));
+            e.hint().unwrap().to_owned()
+        };
+        assert!(hint(Flow::Any, 7000218).starts_with("Turn on 'Allow public client flows'"));
+        assert!(hint(Flow::Any, 7000215).starts_with("Use the secret's Value, not its Secret ID"));
+        assert!(hint(Flow::Any, 7000222).starts_with("Create a new secret"));
+        assert!(hint(Flow::Any, 700025).starts_with("Remove the secret"));
+        let browser = hint(Flow::Browser, 7000218);
+        assert!(browser.starts_with("Enter the secret's Value"), "{browser}");
+        assert!(browser.contains("Allow public client flows"), "{browser}");
+        for code in [7000215, 7000222, 700025] {
+            assert_eq!(hint(Flow::Browser, code), hint(Flow::Any, code));
+        }
+        let e = ProviderError::new("invalid_client")
+            .with_code(7000218)
+            .to_plugin_error_in(Flow::Browser);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.field(), Some(fields::CLIENT_SECRET));
+    }
+
+    #[test]
+    fn browser_rows_are_well_written() {
+        for r in BROWSER_TABLE {
+            assert!(
+                lookup(r.code).is_some(),
+                "AADSTS{} overrides a general row",
+                r.code
+            );
+            assert!(r.message.ends_with('.') && r.hint.ends_with('.'));
+            assert!(r.kind != ErrorKind::InvalidInput || r.field.is_some());
+        }
     }
 }

@@ -1,19 +1,24 @@
 //! The Office 365 integration as the host drives it: form, validation, verify, save.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex, MutexGuard},
+};
 
 use atrs_host_sdk::{
     FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, SessionState,
-    VerificationSession, VerifyMethod,
+    VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
+    browser,
     config::{is_loopback, AccountConfig},
     device_code, fields,
     http::{Http, Limits},
+    inbox::Inbox,
     runtime::Runtime,
     saved,
-    session::{Control, Session, Success},
+    session::{Control, Reporter, Session, Submitter, Success},
 };
 
 pub use crate::verified::Verified;
@@ -56,29 +61,68 @@ impl Office365 {
         &mut self,
         config: AccountConfig,
     ) -> Result<Box<dyn VerificationSession>, PluginError> {
+        self.start(
+            config,
+            "Starting device code sign-in…",
+            None,
+            device_code::verify,
+        )
+    }
+
+    fn start_browser(
+        &mut self,
+        config: AccountConfig,
+        loopback: bool,
+    ) -> Result<Box<dyn VerificationSession>, PluginError> {
+        let inbox = Inbox::new();
+        let submitter = browser::submitter(inbox.clone(), self.host.clone());
+        self.start(
+            config,
+            "Starting browser sign-in…",
+            Some(submitter),
+            move |config, http, host, reporter| {
+                browser::verify(config, http, host, reporter, inbox, loopback)
+            },
+        )
+    }
+
+    /// Runs `flow` in a new session whose success marks the values verified.
+    fn start<F, Fut>(
+        &mut self,
+        config: AccountConfig,
+        first: &str,
+        submitter: Option<Submitter>,
+        flow: F,
+    ) -> Result<Box<dyn VerificationSession>, PluginError>
+    where
+        F: FnOnce(AccountConfig, Http, Host, Reporter) -> Fut,
+        Fut: Future<Output = Result<(VerifiedAccount, Verified), PluginError>> + Send + 'static,
+    {
         let loopback = config.authority_override.as_ref().is_some_and(is_loopback);
         let http = Http::new(self.limits, loopback)?;
         let host = self.host.clone();
         let slot = self.verified.clone();
         let first = SessionState::Working {
-            message: "Starting device code sign-in…".into(),
+            message: first.into(),
         };
-        let (session, control) = Session::start(
-            &self.runtime,
-            self.host.clone(),
-            first,
-            move |reporter| async move {
-                let (account, verified) = device_code::verify(config, http, host, reporter).await?;
-                Ok(Success {
-                    account,
-                    commit: Box::new(move || {
-                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(verified);
-                    }),
-                })
-            },
-        )?;
+        let (session, control) =
+            Session::start(&self.runtime, self.host.clone(), first, move |reporter| {
+                let run = flow(config, http, host, reporter);
+                async move {
+                    let (account, verified) = run.await?;
+                    Ok(Success {
+                        account,
+                        commit: Box::new(move || {
+                            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(verified);
+                        }),
+                    })
+                }
+            })?;
         self.current = Some(control);
-        Ok(Box::new(session))
+        Ok(Box::new(match submitter {
+            Some(submitter) => session.accepting(submitter),
+            None => session,
+        }))
     }
 }
 
@@ -128,11 +172,12 @@ impl Integration for Office365 {
         *self.slot() = None;
         match method {
             VerifyMethod::DeviceCode => self.start_device_code(config),
+            VerifyMethod::Browser { loopback } => self.start_browser(config, loopback),
             other => Err(PluginError::unsupported(format!(
                 "Verification by {} is not available in this build of the Office 365 plugin.",
                 other.name()
             ))
-            .with_hint("Use Verify (device code) instead, or update the plugin to a build that supports it.")),
+            .with_hint("Use Verify (device code) or Verify ▾ With Browser instead, or update the plugin to a build that supports it.")),
         }
     }
 

@@ -17,11 +17,17 @@
 //! - [`session`]: the [`atrs_host_sdk::VerificationSession`] state machine (poll, cancel);
 //! - [`confirm`]: who signed in (Graph `/me`, userinfo, ID token);
 //!   [`scopes`]: granted versus requested; [`verified`]: what a success leaves for Save;
-//! - [`device_code`]: the device code sign-in (RFC 8628).
+//! - [`device_code`]: the device code sign-in (RFC 8628);
+//! - [`browser`]: the browser sign-in (authorization code + PKCE), with
+//!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
+//!   [`paste`] (the pasted final address), [`loopback`] (the listener that catches it)
+//!   and [`inbox`] (where either way delivers it, once).
 
 #![warn(missing_docs)]
 
 pub mod aadsts;
+pub mod auth_state;
+pub mod browser;
 pub mod cloud;
 pub mod config;
 pub mod confirm;
@@ -29,7 +35,11 @@ pub mod device_code;
 pub mod discovery;
 pub mod fields;
 pub mod http;
+pub mod inbox;
 pub mod integration;
+pub mod loopback;
+pub mod paste;
+pub mod redirect;
 pub mod runtime;
 pub mod saved;
 pub mod scopes;

@@ -195,9 +195,14 @@ impl Control {
     }
 }
 
+/// Takes text the user pasted, for flows that accept it (the browser sign-in).
+pub type Submitter = Box<dyn Fn(&str) -> Result<(), PluginError> + Send + Sync>;
+
 /// A running verification; implements [`VerificationSession`] for the host.
 pub struct Session {
     core: Arc<Core>,
+    /// Where pasted text goes; without one, `submit` says the flow takes none.
+    submitter: Option<Submitter>,
     /// Keeps the runtime alive while the host holds the session.
     _runtime: Runtime,
 }
@@ -252,10 +257,17 @@ impl Session {
         Ok((
             Session {
                 core: core.clone(),
+                submitter: None,
                 _runtime: runtime.clone(),
             },
             Control { core },
         ))
+    }
+
+    /// Lets the session take pasted text: `submit` hands it to `submitter`.
+    pub fn accepting(mut self, submitter: Submitter) -> Self {
+        self.submitter = Some(submitter);
+        self
     }
 }
 
@@ -280,6 +292,16 @@ impl VerificationSession for Session {
         }
         inner.reported = inner.version;
         inner.state.clone()
+    }
+
+    fn submit(&self, pasted: &str) -> Result<(), PluginError> {
+        match &self.submitter {
+            Some(submit) => submit(pasted),
+            None => Err(PluginError::unsupported(
+                "This verification does not take pasted text.",
+            )
+            .with_hint("Follow the instructions shown; only Verify ▾ With Browser asks for the final browser address.")),
+        }
     }
 
     fn cancel(&self) {

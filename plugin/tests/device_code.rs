@@ -592,19 +592,6 @@ fn secrets_never_reach_logs_states_or_errors() {
 }
 
 #[test]
-fn browser_verification_is_not_offered_yet() {
-    let idp = quick_idp();
-    let (_memory, mut plugin) = plugin();
-    let e = plugin
-        .start_verification(&contoso(&idp), VerifyMethod::Browser { loopback: false })
-        .err()
-        .expect("refused");
-    assert_eq!(e.kind(), ErrorKind::Unsupported);
-    assert!(e.hint().unwrap().contains("device code"));
-    assert_eq!(idp.stats().total(), 0, "nothing was sent");
-}
-
-#[test]
 fn dropping_the_integration_mid_sign_in_cancels_the_session_cleanly() {
     let idp = quick_idp();
     idp.set_device_outcome(DeviceOutcome::Ignore);

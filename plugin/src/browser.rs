@@ -1,0 +1,322 @@
+//! Verify with browser: authorization code + PKCE (S256) with a single-use, expiring
+//! `state`. The user signs in at the address shown; the final address comes back as a
+//! paste or through the loopback listener; the code is redeemed with the verifier (and
+//! the client secret when one is given). Then the same confirmation, scope comparison
+//! and save rules as the device code path ([`crate::verified::conclude`]).
+
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
+use oauth2::{
+    basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse},
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardRevocableToken, TokenUrl,
+};
+use tokio::{sync::oneshot, time::Instant};
+use url::Url;
+
+use crate::{
+    aadsts::{Flow, ProviderError},
+    auth_state::AuthState,
+    config::AccountConfig,
+    discovery::{self, Endpoints},
+    fields,
+    http::{host_of, Http},
+    inbox::Inbox,
+    loopback::Listener,
+    paste::Answer,
+    redirect::RedirectUri,
+    secret::Secret,
+    session::{Reporter, Submitter},
+    token::{request_error, EntraTokenResponse, Tokens},
+    verified::{conclude, Verified, FACT_USER_PRINCIPAL_NAME},
+};
+
+/// How long one sign-in attempt (its address, state and listener) stays open; Entra's
+/// authorization codes live about as long.
+pub const ATTEMPT_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The `oauth2` client of a browser sign-in: authorization and token endpoints set.
+type BrowserClient = oauth2::Client<
+    ProviderError,
+    EntraTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// Runs the whole browser verification of `config`; answers arrive through `inbox`.
+pub async fn verify(
+    config: AccountConfig,
+    http: Http,
+    host: Host,
+    reporter: Reporter,
+    inbox: Arc<Inbox>,
+    loopback: bool,
+) -> Result<(VerifiedAccount, Verified), PluginError> {
+    reporter.working(format!(
+        "Contacting the sign-in service at {}…",
+        host_of(&config.authority())
+    ));
+    let endpoints = discovery::discover(&http, &config).await?;
+    let attempt = Attempt {
+        config: &config,
+        http: &http,
+        host: &host,
+        reporter: &reporter,
+        endpoints: &endpoints,
+    };
+    let tokens = attempt.sign_in(inbox, loopback).await?;
+    reporter.working("Signed in; confirming the account…");
+    conclude(&http, &host, &config, &endpoints, tokens).await
+}
+
+/// Hands pasted text to `inbox`, logging the outcome (never the text).
+pub fn submitter(inbox: Arc<Inbox>, host: Host) -> Submitter {
+    Box::new(move |pasted| match inbox.submit(pasted) {
+        Ok(()) => {
+            host.info("Took the pasted browser address.");
+            Ok(())
+        }
+        Err(e) => {
+            host.info(&format!("The pasted text was not used: {}", e.message()));
+            Err(e)
+        }
+    })
+}
+
+/// One browser sign-in against discovered endpoints.
+struct Attempt<'a> {
+    config: &'a AccountConfig,
+    http: &'a Http,
+    host: &'a Host,
+    reporter: &'a Reporter,
+    endpoints: &'a Endpoints,
+}
+
+impl Attempt<'_> {
+    /// Shows the sign-in address, waits for the answer, and redeems the code.
+    async fn sign_in(&self, inbox: Arc<Inbox>, loopback: bool) -> Result<Tokens, PluginError> {
+        let listener = if loopback { self.listen().await } else { None };
+        let redirect = match &listener {
+            Some(l) => l.redirect().clone(),
+            None => RedirectUri::for_paste(&self.config.authority()),
+        };
+        let client = self.client(&redirect);
+        let state = AuthState::new(ATTEMPT_LIFETIME);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let url = self.authorize_url(&client, &state, challenge);
+        let deadline = state.deadline();
+        let answer = inbox.open(redirect.clone(), state);
+        let listening = listener.as_ref().map(|l| l.redirect().as_str().into());
+        self.reporter.show(SessionState::OpenBrowser {
+            url: url.as_str().into(),
+            message: instructions(&redirect, listening.is_some()).into(),
+            expires_at: unix_now() + ATTEMPT_LIFETIME.as_secs() as i64,
+            listening: listening.into(),
+        });
+        self.host.info(&format!(
+            "Showing the browser sign-in address at {}; waiting up to {} s for the browser to return to {redirect}{}.",
+            host_of(url.as_str()),
+            ATTEMPT_LIFETIME.as_secs(),
+            if listener.is_some() { " (listening on 127.0.0.1; a paste works too)" } else { " (by paste)" },
+        ));
+        let code = match self.answer(answer, listener, inbox, deadline).await? {
+            Answer::Code(code) => code,
+            Answer::Error(e) => return Err(e.to_plugin_error_in(Flow::Browser)),
+        };
+        self.reporter
+            .working("Signed in; redeeming the sign-in code…");
+        self.redeem(&client, code, verifier).await
+    }
+
+    /// The loopback listener, or none (then the user pastes) when it cannot be bound.
+    async fn listen(&self) -> Option<Listener> {
+        match Listener::bind().await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                self.host.warn(&format!(
+                    "Could not listen on 127.0.0.1 for the browser's redirect ({}); the final address must be pasted.",
+                    e.kind()
+                ));
+                None
+            }
+        }
+    }
+
+    fn client(&self, redirect: &RedirectUri) -> BrowserClient {
+        let client = oauth2::Client::new(ClientId::new(self.config.client_id.clone()))
+            .set_auth_uri(AuthUrl::from_url(self.endpoints.authorization.clone()))
+            .set_token_uri(TokenUrl::from_url(self.endpoints.token.clone()))
+            .set_redirect_uri(RedirectUrl::from_url(redirect.url().clone()))
+            // As Entra's docs and oauth2's msgraph example do: the secret in the body.
+            .set_auth_type(AuthType::RequestBody);
+        // Only confidential apps get a secret: a public client sending one is refused
+        // (AADSTS700025), which tells the user to remove it.
+        match &self.config.client_secret {
+            Some(secret) => client.set_client_secret(ClientSecret::new(secret.expose().to_owned())),
+            None => client,
+        }
+    }
+
+    fn authorize_url(
+        &self,
+        client: &BrowserClient,
+        state: &AuthState,
+        challenge: PkceCodeChallenge,
+    ) -> Url {
+        let value = state.value().expose().to_owned();
+        let request = client
+            .authorize_url(move || CsrfToken::new(value))
+            .add_scopes(self.config.scopes.iter().map(|s| Scope::new(s.clone())))
+            .set_pkce_challenge(challenge)
+            .add_extra_param("response_mode", "query");
+        // Re-verifying a saved account: pre-fill who it was. Otherwise let the user pick
+        // the account, so a browser signed in to another one does not choose for them.
+        let request = match login_hint(self.host, self.config) {
+            Some(upn) => request.add_extra_param("login_hint", upn),
+            None => request.add_extra_param("prompt", "select_account"),
+        };
+        request.url().0
+    }
+
+    /// Waits for the answer: a paste or the listener, whichever comes first, until `deadline`.
+    async fn answer(
+        &self,
+        answer: oneshot::Receiver<Answer>,
+        listener: Option<Listener>,
+        inbox: Arc<Inbox>,
+        deadline: Instant,
+    ) -> Result<Answer, PluginError> {
+        let host = self.host.clone();
+        // Dropped (closing the port) as soon as this function returns.
+        let listen = async move {
+            match listener {
+                Some(l) => l.serve(inbox, host).await,
+                None => std::future::pending::<Infallible>().await,
+            }
+        };
+        tokio::select! {
+            answer = answer => answer.map_err(|_| {
+                PluginError::internal("The browser's answer was lost before the sign-in could use it.")
+                    .with_hint("This is a bug in the Office 365 plugin; report it. Click Verify ▾ With Browser to try again.")
+            }),
+            never = listen => match never {},
+            () = tokio::time::sleep_until(deadline) => Err(expired()),
+        }
+    }
+
+    /// Redeems `code` with the PKCE verifier (and the secret, when given) for tokens.
+    async fn redeem(
+        &self,
+        client: &BrowserClient,
+        code: Secret,
+        verifier: PkceCodeVerifier,
+    ) -> Result<Tokens, PluginError> {
+        let token_host = host_of(self.endpoints.token.as_str());
+        self.host
+            .info(&format!("Redeeming the sign-in code at {token_host}."));
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.expose().to_owned()))
+            .set_pkce_verifier(verifier)
+            // A Microsoft extension: the scopes the tokens are for.
+            .add_extra_param("scope", self.config.scopes.join(" "))
+            .request_async(self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(provider) => {
+                    provider.to_plugin_error_in(Flow::Browser)
+                }
+                other => request_error(other, &token_host, "sign-in code redemption"),
+            })?;
+        Ok(response.into())
+    }
+}
+
+/// What the user must do, for the redirect in use.
+fn instructions(redirect: &RedirectUri, listening: bool) -> String {
+    if listening {
+        format!(
+            "Sign in with your browser at the address shown. When you have signed in, the browser returns to {redirect} and the verification continues by itself. If the browser cannot reach that address (for example, it runs on another computer), copy the address it ends on and paste it here. The app registration must list http://localhost as a redirect URI."
+        )
+    } else if redirect.is_loopback() {
+        format!(
+            "Sign in with your browser at the address shown. Afterwards the browser opens {redirect} and says it cannot connect: that is expected. Copy the whole address from its address bar (it starts with {redirect}?code=) and paste it here. The app registration must list http://localhost as a redirect URI."
+        )
+    } else {
+        format!(
+            "Sign in with your browser at the address shown. The browser ends on a blank page: copy the whole address from its address bar (it starts with {redirect}?code=) and paste it here. The app registration must list {redirect} under Authentication → Mobile and desktop applications."
+        )
+    }
+}
+
+/// The signed-in user of the saved account being verified again, if it is the same app.
+fn login_hint(host: &Host, config: &AccountConfig) -> Option<String> {
+    let saved = host.settings_read(&config.account_name).ok().flatten()?;
+    let same_app = saved.get(fields::CLIENT_ID) == Some(&config.client_id)
+        && saved.get(fields::TENANT_ID).map(String::as_str) == Some(config.tenant.segment());
+    if !same_app {
+        return None;
+    }
+    saved
+        .get(FACT_USER_PRINCIPAL_NAME)
+        .filter(|upn| !upn.is_empty() && upn.len() <= 256)
+        .cloned()
+}
+
+/// The attempt's own deadline passed.
+fn expired() -> PluginError {
+    PluginError::new(
+        ErrorKind::TimedOut,
+        format!(
+            "The browser sign-in was not finished within {} minutes.",
+            ATTEMPT_LIFETIME.as_secs() / 60
+        ),
+    )
+    .with_hint(
+        "Click Verify ▾ With Browser again and finish signing in before the time shown runs out.",
+    )
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_name_the_redirect_to_register() {
+        let native = RedirectUri::for_paste("https://login.microsoftonline.com");
+        let text = instructions(&native, false);
+        assert!(text.contains("blank page"), "{text}");
+        assert!(text.contains("https://login.microsoftonline.com/common/oauth2/nativeclient"));
+        let local = RedirectUri::for_paste("http://127.0.0.1:9");
+        assert!(instructions(&local, false).contains("cannot connect"));
+        let listening = instructions(&RedirectUri::loopback(5000), true);
+        assert!(listening.contains("http://localhost:5000/"), "{listening}");
+        assert!(listening.contains("continues by itself"));
+    }
+
+    #[test]
+    fn our_deadline_is_a_timeout_with_a_fix() {
+        let e = expired();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        assert!(e.message().contains("10 minutes"));
+        assert!(e.hint().unwrap().contains("With Browser"));
+    }
+}

@@ -1,0 +1,187 @@
+//! Where a browser sign-in's answer arrives: pasted by the user or caught by the
+//! loopback listener, checked once against the running attempt, then handed to the flow.
+//!
+//! Both ways share one [`Inbox`], so the attempt's single-use state is spent by
+//! whichever answer comes first, and the other way then refuses with "already used".
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use atrs_host_sdk::PluginError;
+use tokio::sync::oneshot;
+
+use crate::{
+    auth_state::AuthState,
+    paste::{self, Answer, Expect, Refusal},
+    redirect::RedirectUri,
+};
+
+/// The answer box of one browser sign-in.
+#[derive(Default)]
+pub struct Inbox {
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+enum Slot {
+    /// The sign-in address is not shown yet.
+    #[default]
+    Preparing,
+    /// Waiting for the browser's answer.
+    Open(Open),
+}
+
+struct Open {
+    redirect: RedirectUri,
+    state: AuthState,
+    /// Taken with the first accepted answer.
+    flow: Option<oneshot::Sender<Answer>>,
+}
+
+/// An accepted answer not yet handed to the flow (the listener answers the browser first).
+pub struct Delivery {
+    answer: Answer,
+    flow: oneshot::Sender<Answer>,
+}
+
+impl Delivery {
+    /// What was accepted.
+    pub fn answer(&self) -> &Answer {
+        &self.answer
+    }
+
+    /// Hands the answer to the flow; false when the flow has already ended.
+    pub fn deliver(self) -> bool {
+        self.flow.send(self.answer).is_ok()
+    }
+}
+
+impl Inbox {
+    /// An inbox whose attempt is still being prepared.
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts taking answers for the attempt with `redirect` and `state`; the flow
+    /// receives the first accepted one.
+    pub fn open(&self, redirect: RedirectUri, state: AuthState) -> oneshot::Receiver<Answer> {
+        let (tx, rx) = oneshot::channel();
+        *self.lock() = Slot::Open(Open {
+            redirect,
+            state,
+            flow: Some(tx),
+        });
+        rx
+    }
+
+    /// Checks `text` (a pasted address, or the address the listener was asked for) and,
+    /// when it is this attempt's answer, spends the state and returns it for delivery.
+    pub fn take(&self, text: &str) -> Result<Delivery, PluginError> {
+        let mut slot = self.lock();
+        let Slot::Open(open) = &mut *slot else {
+            return Err(not_ready());
+        };
+        if open.state.is_expired() && !open.state.is_spent() {
+            return Err(Refusal::Expired.to_plugin_error(&open.redirect));
+        }
+        let expect = Expect {
+            redirect: &open.redirect,
+            state: &open.state,
+        };
+        let answer = paste::parse(text, &expect).map_err(|r| r.to_plugin_error(&open.redirect))?;
+        let Some(flow) = open.flow.take().filter(|tx| !tx.is_closed()) else {
+            return Err(ended());
+        };
+        open.state.spend();
+        Ok(Delivery { answer, flow })
+    }
+
+    /// Takes pasted text and hands it to the flow at once.
+    pub fn submit(&self, text: &str) -> Result<(), PluginError> {
+        if self.take(text)?.deliver() {
+            Ok(())
+        } else {
+            Err(ended())
+        }
+    }
+}
+
+fn not_ready() -> PluginError {
+    PluginError::invalid_input("The sign-in address is not ready yet.").with_hint(
+        "Wait until the sign-in address is shown, sign in there, then paste the address the browser ends on.",
+    )
+}
+
+fn ended() -> PluginError {
+    PluginError::invalid_input(
+        "This sign-in has already ended, so the pasted address was not used.",
+    )
+    .with_hint("Click Verify ▾ With Browser to start a new sign-in.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const STATE: &str = "the-state-value-0123456789";
+    const CODE: &str = "0.AXoAcode-value-0123456789abcdef";
+
+    fn address() -> String {
+        format!("http://localhost:4000/?code={CODE}&state={STATE}")
+    }
+
+    fn opened(lifetime: Duration) -> (Arc<Inbox>, oneshot::Receiver<Answer>) {
+        let inbox = Inbox::new();
+        let rx = inbox.open(
+            RedirectUri::loopback(4000),
+            AuthState::with_value(STATE, lifetime),
+        );
+        (inbox, rx)
+    }
+
+    #[test]
+    fn nothing_is_taken_before_the_address_is_shown() {
+        let e = Inbox::new().submit(&address()).unwrap_err();
+        assert!(e.message().contains("not ready"), "{e}");
+    }
+
+    #[test]
+    fn the_first_answer_wins_and_later_ones_are_already_used() {
+        let (inbox, mut rx) = opened(Duration::from_secs(600));
+        inbox.submit(&address()).unwrap();
+        match rx.try_recv() {
+            Ok(Answer::Code(c)) => assert_eq!(c.expose(), CODE),
+            _ => panic!("the flow got the code"),
+        }
+        for again in [address(), CODE.to_owned()] {
+            let e = inbox.submit(&again).unwrap_err();
+            assert!(e.message().contains("already received"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_leaves_the_attempt_open() {
+        let (inbox, mut rx) = opened(Duration::from_secs(600));
+        let e = inbox
+            .submit(&address().replace(STATE, "other"))
+            .unwrap_err();
+        assert!(e.message().contains("different sign-in attempt"), "{e}");
+        inbox.submit(&address()).unwrap();
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn an_ended_flow_or_an_expired_attempt_takes_nothing() {
+        let (inbox, rx) = opened(Duration::from_secs(600));
+        drop(rx);
+        let e = inbox.submit(&address()).unwrap_err();
+        assert!(e.message().contains("already ended"), "{e}");
+        let (inbox, _rx) = opened(Duration::ZERO);
+        let e = inbox.submit(&address()).unwrap_err();
+        assert_eq!(e.kind(), atrs_host_sdk::ErrorKind::TimedOut);
+    }
+}

@@ -1,0 +1,776 @@
+//! The pasted final browser address: the code (or the provider's error) it carries, or
+//! why it cannot be used.
+//!
+//! Accepted forms, after trimming whitespace, quotes and angle brackets (and removing
+//! line breaks a terminal or mail client put inside): the full redirect address, the
+//! address without its scheme, just its query string (`?code=…&state=…` or
+//! `code=…&state=…`), or a bare code. [`parse`] is a pure function of the text and the
+//! attempt it is checked against, and never panics, whatever the input.
+
+use std::borrow::Cow;
+
+use atrs_host_sdk::{ErrorKind, PluginError};
+use url::{Position, Url};
+
+use crate::{aadsts::ProviderError, auth_state::AuthState, redirect::RedirectUri, secret::Secret};
+
+/// The most text looked at; a real redirect address is 1–3 KB.
+pub const MAX_PASTE_BYTES: usize = 16 * 1024;
+/// The shortest text taken for a bare code (Entra's are hundreds of characters; this
+/// keeps "ok" or a user name from being sent as one).
+const MIN_BARE_CODE: usize = 20;
+/// The longest code accepted.
+const MAX_CODE: usize = 8 * 1024;
+/// Characters trimmed from both ends: quotes (straight and typographic) and angle brackets.
+const WRAPPERS: &[char] = &[
+    '"', '\'', '`', '<', '>', '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}', '\u{ab}', '\u{bb}',
+    '\u{2039}', '\u{203a}',
+];
+
+/// What a pasted address is checked against: the attempt's redirect URI and state.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    /// Where the browser is sent back to.
+    pub redirect: &'a RedirectUri,
+    /// The attempt's single-use state.
+    pub state: &'a AuthState,
+}
+
+/// What a usable paste carries.
+#[derive(Debug)]
+pub enum Answer {
+    /// An authorization code: from an address whose state matched, or pasted bare.
+    Code(Secret),
+    /// The provider sent the browser back with an error (`error=…`).
+    Error(ProviderError),
+}
+
+/// Why pasted text cannot be used; each says what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing but whitespace and quotes.
+    Empty,
+    /// More than [`MAX_PASTE_BYTES`].
+    TooLong,
+    /// Neither an address, a query string nor something shaped like a code.
+    Unrecognized,
+    /// Starts like an address but is not a valid one.
+    NotAnAddress,
+    /// The sign-in page's own address (the one to open, not the one to paste).
+    SignInPage,
+    /// An address elsewhere than the redirect URI; `found` is its scheme, host and path.
+    WrongAddress {
+        /// The pasted address up to its path, shortened and printable.
+        found: String,
+    },
+    /// An address without `code=` (or `error=`).
+    NoCode,
+    /// A code with characters no code has, or absurdly long.
+    BadCode,
+    /// A code without the `state` sent with the sign-in.
+    NoState,
+    /// A `state` other than this attempt's.
+    StateMismatch,
+    /// `code`, `state` or `error` given more than once.
+    Ambiguous,
+    /// The attempt already took an answer.
+    AlreadyUsed,
+    /// The attempt expired.
+    Expired,
+}
+
+impl Refusal {
+    /// The error shown to the user; `redirect` is the address the paste should start with.
+    pub fn to_plugin_error(&self, redirect: &RedirectUri) -> PluginError {
+        let expected = redirect.as_str();
+        let copy_again = format!(
+            "After signing in, copy the whole address from the browser's address bar (it starts with {expected}) and paste it here."
+        );
+        let (kind, message, hint) = match self {
+            Refusal::Empty => (
+                ErrorKind::InvalidInput,
+                "Nothing was pasted.".to_owned(),
+                copy_again,
+            ),
+            Refusal::TooLong => (
+                ErrorKind::InvalidInput,
+                format!("The pasted text is too long to be a sign-in address (more than {} KB).", MAX_PASTE_BYTES / 1024),
+                copy_again,
+            ),
+            Refusal::Unrecognized => (
+                ErrorKind::InvalidInput,
+                "The pasted text is neither a browser address nor a sign-in code.".to_owned(),
+                copy_again,
+            ),
+            Refusal::NotAnAddress => (
+                ErrorKind::InvalidInput,
+                "The pasted address is not a valid web address.".to_owned(),
+                copy_again,
+            ),
+            Refusal::SignInPage => (
+                ErrorKind::InvalidInput,
+                "The pasted address is the sign-in page itself, not the address the sign-in ended on.".to_owned(),
+                format!("Open that address in a browser and sign in; then paste the address the browser ends on (it starts with {expected})."),
+            ),
+            Refusal::WrongAddress { found } => (
+                ErrorKind::InvalidInput,
+                format!("The pasted address goes to {found}, not to this sign-in's return address {expected}."),
+                format!("Paste the address the browser shows once the sign-in has finished; it starts with {expected}. If the browser ended anywhere else, the sign-in did not complete: click Verify ▾ With Browser and try again."),
+            ),
+            Refusal::NoCode => (
+                ErrorKind::InvalidInput,
+                "The pasted address carries no sign-in code.".to_owned(),
+                "Finish signing in in the browser first; then copy the address it ends on (it contains code=…) and paste it here.".to_owned(),
+            ),
+            Refusal::BadCode => (
+                ErrorKind::InvalidInput,
+                "The sign-in code in the pasted text is damaged (it has characters a code never has, or is far too long).".to_owned(),
+                copy_again,
+            ),
+            Refusal::NoState => (
+                ErrorKind::InvalidInput,
+                "The pasted address has a sign-in code but no state, so it cannot be checked against this sign-in.".to_owned(),
+                "Copy the whole address again (it may have been cut short): it contains both code= and state=.".to_owned(),
+            ),
+            Refusal::StateMismatch => (
+                ErrorKind::InvalidInput,
+                "The pasted address belongs to a different sign-in attempt (its state does not match this one).".to_owned(),
+                "Use the address from the sign-in started here: open the sign-in address shown, sign in, and paste the address the browser ends on. Addresses from earlier attempts or other windows do not work.".to_owned(),
+            ),
+            Refusal::Ambiguous => (
+                ErrorKind::InvalidInput,
+                "The pasted address carries more than one code, state or error.".to_owned(),
+                copy_again,
+            ),
+            Refusal::AlreadyUsed => (
+                ErrorKind::InvalidInput,
+                "This sign-in has already received its browser address, so the pasted text was not used.".to_owned(),
+                "Wait for the result. A sign-in address works only once: to sign in again, click Verify ▾ With Browser.".to_owned(),
+            ),
+            Refusal::Expired => (
+                ErrorKind::TimedOut,
+                "This browser sign-in has expired.".to_owned(),
+                "Click Verify ▾ With Browser to start a new sign-in, and finish it within 10 minutes.".to_owned(),
+            ),
+        };
+        PluginError::new(kind, message).with_hint(hint)
+    }
+}
+
+/// Reads pasted text as checked against `expect`: a code, the provider's error, or why not.
+pub fn parse(pasted: &str, expect: &Expect<'_>) -> Result<Answer, Refusal> {
+    if pasted.len() > MAX_PASTE_BYTES {
+        return Err(Refusal::TooLong);
+    }
+    let text = clean(pasted);
+    if text.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    let params = match form_of(&text, expect.redirect)? {
+        Form::Address(url) => params_of_address(&url, expect.redirect)?,
+        Form::Query(query) => Params::parse(query),
+        Form::Bare(code) => return bare_code(code, expect),
+    };
+    answer(&params, expect)
+}
+
+/// Trims whitespace, quotes and angle brackets from the ends, and drops whitespace and
+/// invisible characters inside (a wrapped line, a zero-width space from a chat app).
+fn clean(pasted: &str) -> String {
+    let invisible = |c: char| {
+        c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+    };
+    pasted
+        .trim_matches(|c: char| invisible(c) || WRAPPERS.contains(&c))
+        .chars()
+        .filter(|c| !invisible(*c))
+        .collect()
+}
+
+/// The shapes pasted text comes in.
+enum Form<'a> {
+    Address(Url),
+    Query(&'a str),
+    Bare(&'a str),
+}
+
+fn form_of<'a>(text: &'a str, redirect: &RedirectUri) -> Result<Form<'a>, Refusal> {
+    if let Some(query) = text.strip_prefix('?').or_else(|| text.strip_prefix('#')) {
+        return Ok(Form::Query(query));
+    }
+    if has_scheme(text) {
+        return Url::parse(text)
+            .map(Form::Address)
+            .map_err(|_| Refusal::NotAnAddress);
+    }
+    // `localhost:53123/?code=…`: an address whose scheme the browser hid.
+    if let Some(q) = text.find('?') {
+        let before = &text[..q];
+        if !before.contains('=') && before.contains(['/', ':', '.']) {
+            let scheme = redirect.url().scheme();
+            return Url::parse(&format!("{scheme}://{text}"))
+                .map(Form::Address)
+                .map_err(|_| Refusal::NotAnAddress);
+        }
+    }
+    if text.contains('=') {
+        return Ok(Form::Query(text));
+    }
+    Ok(Form::Bare(text))
+}
+
+/// Whether `text` starts with `scheme://`.
+fn has_scheme(text: &str) -> bool {
+    let Some(end) = text.find("://") else {
+        return false;
+    };
+    let scheme = &text[..end];
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// The parameters of an address that is the redirect URI.
+fn params_of_address(url: &Url, redirect: &RedirectUri) -> Result<Params, Refusal> {
+    if is_sign_in_page(url) {
+        return Err(Refusal::SignInPage);
+    }
+    if !redirect.matches(url) {
+        return Err(Refusal::WrongAddress {
+            found: shown_address(url),
+        });
+    }
+    let query = Params::parse(url.query().unwrap_or(""));
+    // We ask for response_mode=query; a fragment answer is read all the same.
+    match url.fragment() {
+        Some(fragment) if !query.has_answer() => Ok(Params::parse(fragment)),
+        _ => Ok(query),
+    }
+}
+
+fn is_sign_in_page(url: &Url) -> bool {
+    let path = url.path().to_ascii_lowercase();
+    path.ends_with("/oauth2/v2.0/authorize") || path.ends_with("/oauth2/authorize")
+}
+
+/// Scheme, host, port and path of `url`, printable and at most 100 characters.
+fn shown_address(url: &Url) -> String {
+    let head = &url[..Position::AfterPath];
+    let mut shown: String = head
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(100)
+        .collect();
+    if head.chars().count() > 100 {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Query or fragment parameters, decoded.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: &str) -> Self {
+        Params(
+            url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`; `Ambiguous` when it is given twice with different values.
+    fn one(&self, name: &str) -> Result<Option<&str>, Refusal> {
+        let mut found: Option<&str> = None;
+        for (_, v) in self.0.iter().filter(|(k, _)| k == name) {
+            match found {
+                Some(seen) if seen != v => return Err(Refusal::Ambiguous),
+                _ => found = Some(v),
+            }
+        }
+        Ok(found)
+    }
+
+    /// The first value of `name`, for fields only shown.
+    fn first(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_answer(&self) -> bool {
+        self.0.iter().any(|(k, _)| k == "code" || k == "error")
+    }
+}
+
+/// The answer in an address's or query string's parameters.
+fn answer(params: &Params, expect: &Expect<'_>) -> Result<Answer, Refusal> {
+    let code = params.one("code")?.filter(|c| !c.is_empty());
+    let state = params.one("state")?;
+    let error = params.one("error")?.filter(|e| !e.is_empty());
+    if let Some(error) = error {
+        // Real error redirects carry the state; one without cannot be checked, but can
+        // only end this attempt, never sign anyone in.
+        if state.is_some_and(|s| !expect.state.matches(s)) {
+            return Err(Refusal::StateMismatch);
+        }
+        if expect.state.is_spent() {
+            return Err(Refusal::AlreadyUsed);
+        }
+        return Ok(Answer::Error(provider_error(error, params)));
+    }
+    let Some(code) = code else {
+        return Err(Refusal::NoCode);
+    };
+    let Some(state) = state else {
+        return Err(Refusal::NoState);
+    };
+    if !expect.state.matches(state) {
+        return Err(Refusal::StateMismatch);
+    }
+    if expect.state.is_spent() {
+        return Err(Refusal::AlreadyUsed);
+    }
+    checked_code(code).map(Answer::Code)
+}
+
+/// A code pasted on its own: no state to check, so only its shape is.
+fn bare_code(text: &str, expect: &Expect<'_>) -> Result<Answer, Refusal> {
+    let shaped = (MIN_BARE_CODE..=MAX_CODE).contains(&text.len())
+        && text.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '*' | '!' | '$' | '%')
+        });
+    if !shaped {
+        return Err(Refusal::Unrecognized);
+    }
+    if expect.state.is_spent() {
+        return Err(Refusal::AlreadyUsed);
+    }
+    // Copied out of an address bar, it may still be percent-encoded.
+    let decoded: Cow<'_, str> = url::form_urlencoded::parse(format!("c={text}").as_bytes())
+        .next()
+        .map(|(_, v)| Cow::Owned(v.into_owned()))
+        .unwrap_or(Cow::Borrowed(text));
+    checked_code(&decoded).map(Answer::Code)
+}
+
+fn checked_code(code: &str) -> Result<Secret, Refusal> {
+    if code.is_empty() || code.len() > MAX_CODE || !code.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Refusal::BadCode);
+    }
+    Ok(Secret::new(code))
+}
+
+/// The provider's error redirect as a [`ProviderError`]: the `error`, the AADSTS code
+/// from the description's `AADSTSnnnn:` prefix, and the trace and correlation ids, each
+/// cut down to what such a value can hold (the text came from a paste, not the provider).
+fn provider_error(error: &str, params: &Params) -> ProviderError {
+    let description = params.first("error_description").unwrap_or("");
+    let mut e = ProviderError::new(keep(error, |c| c.is_ascii_alphanumeric() || c == '_', 60));
+    e.error_codes = aadsts_code(description).into_iter().collect();
+    let id = |param: &str, label: &str| {
+        params
+            .first(param)
+            .or_else(|| labelled(description, label))
+            .map(|v| keep(v, |c| c.is_ascii_alphanumeric() || c == '-', 64))
+            .filter(|v| !v.is_empty())
+    };
+    e.trace_id = id("trace_id", "traceid");
+    e.correlation_id = id("correlation_id", "correlationid");
+    e.timestamp = params
+        .first("timestamp")
+        .or_else(|| labelled(description, "timestamp"))
+        .map(|v| {
+            keep(
+                v,
+                |c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | ' ' | '.'),
+                40,
+            )
+        })
+        .filter(|v| !v.is_empty());
+    e.suberror = params
+        .first("error_subcode")
+        .or_else(|| params.first("suberror"))
+        .map(|v| keep(v, |c| c.is_ascii_alphanumeric() || c == '_', 60))
+        .filter(|v| !v.is_empty());
+    e.error_uri = params
+        .first("error_uri")
+        .filter(|u| u.len() <= 200)
+        .and_then(|u| Url::parse(u).ok())
+        .filter(|u| u.scheme() == "https")
+        .map(String::from);
+    e
+}
+
+/// `nnnn` of a description starting `AADSTSnnnn:`.
+fn aadsts_code(description: &str) -> Option<u64> {
+    let digits: String = description
+        .trim_start()
+        .strip_prefix("AADSTS")?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if digits.is_empty() || digits.len() > 10 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The value of a `Label: value` line of a description; `label` is lower case without
+/// spaces (`traceid` matches `Trace ID:`).
+fn labelled<'a>(description: &'a str, label: &str) -> Option<&'a str> {
+    description.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        let key: String = key
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        (key == label).then(|| value.trim())
+    })
+}
+
+/// At most `max` characters of `s` that pass `allowed`.
+fn keep(s: &str, allowed: impl Fn(char) -> bool, max: usize) -> String {
+    s.chars().filter(|c| allowed(*c)).take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const STATE: &str = "st4te-Xy_z0123456789abcdefghijklmnopqrstuv";
+    const CODE: &str = "0.AXoA1b2c3d-e4f5_g6h7.i8j9k0AbCdEfGhIjKlMnOpQrStUvWxYz";
+
+    fn state() -> AuthState {
+        AuthState::with_value(STATE, Duration::from_secs(600))
+    }
+
+    fn loopback() -> RedirectUri {
+        RedirectUri::loopback(53123)
+    }
+
+    fn native() -> RedirectUri {
+        RedirectUri::for_paste("https://login.microsoftonline.com")
+    }
+
+    fn run(text: &str, redirect: &RedirectUri, state: &AuthState) -> Result<Answer, Refusal> {
+        parse(text, &Expect { redirect, state })
+    }
+
+    /// What a parse came to, comparable in a table.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Got {
+        Code(String),
+        Error(String, Vec<u64>),
+        Refused(Refusal),
+    }
+
+    fn got(r: Result<Answer, Refusal>) -> Got {
+        match r {
+            Ok(Answer::Code(c)) => Got::Code(c.expose().to_owned()),
+            Ok(Answer::Error(e)) => Got::Error(e.error, e.error_codes),
+            Err(r) => Got::Refused(r),
+        }
+    }
+
+    fn code() -> Got {
+        Got::Code(CODE.to_owned())
+    }
+
+    fn refused(r: Refusal) -> Got {
+        Got::Refused(r)
+    }
+
+    #[test]
+    fn accepted_and_refused_forms_against_a_loopback_redirect() {
+        let full = format!("http://localhost:53123/?code={CODE}&state={STATE}&session_state=x");
+        let query = format!("code={CODE}&state={STATE}");
+        let wrong_state = format!("http://localhost:53123/?code={CODE}&state=other");
+        let cases: Vec<(&str, String, Got)> = vec![
+            ("full address", full.clone(), code()),
+            ("wrapped in spaces and quotes", format!("  \"{full}\"\n"), code()),
+            ("in angle brackets", format!("<{full}>"), code()),
+            ("typographic quotes", format!("\u{201c}{full}\u{201d}"), code()),
+            ("line-wrapped by a terminal", format!("{}\n{}", &full[..40], &full[40..]), code()),
+            ("zero-width space inside", full.replacen("code", "co\u{200b}de", 1), code()),
+            ("any port on loopback", full.replace("53123", "8080"), code()),
+            ("no trailing slash", full.replace(":53123/?", ":53123?"), code()),
+            ("scheme hidden", full.replace("http://", ""), code()),
+            ("query with ?", format!("?{query}"), code()),
+            ("query without ?", query.clone(), code()),
+            ("query as a fragment", format!("#{query}"), code()),
+            ("state first", format!("state={STATE}&code={CODE}"), code()),
+            ("answer in the fragment", format!("http://localhost:53123/#{query}"), code()),
+            ("code repeated identically", format!("{query}&code={CODE}"), code()),
+            ("bare code", CODE.to_owned(), code()),
+            ("bare code in quotes", format!("'{CODE}'"), code()),
+            ("bare code percent-encoded", CODE.replace('.', "%2E"), code()),
+            ("empty", String::new(), refused(Refusal::Empty)),
+            ("only quotes and spaces", " \" ' \t\n ".into(), refused(Refusal::Empty)),
+            ("wrong state", wrong_state, refused(Refusal::StateMismatch)),
+            ("state missing", format!("http://localhost:53123/?code={CODE}"), refused(Refusal::NoState)),
+            ("empty state", format!("code={CODE}&state="), refused(Refusal::StateMismatch)),
+            ("no code", format!("http://localhost:53123/?state={STATE}"), refused(Refusal::NoCode)),
+            ("empty code", format!("code=&state={STATE}"), refused(Refusal::NoCode)),
+            ("two different codes", format!("{query}&code=other"), refused(Refusal::Ambiguous)),
+            ("two different states", format!("{query}&state=other"), refused(Refusal::Ambiguous)),
+            ("127.0.0.1 instead of localhost", full.replace("localhost", "127.0.0.1"), refused(Refusal::WrongAddress { found: "http://127.0.0.1:53123/".into() })),
+            ("https instead of http", full.replace("http://", "https://"), refused(Refusal::WrongAddress { found: "https://localhost:53123/".into() })),
+            ("another path", full.replace(":53123/", ":53123/callback"), refused(Refusal::WrongAddress { found: "http://localhost:53123/callback".into() })),
+            ("another host", format!("https://evil.example/?code={CODE}&state={STATE}"), refused(Refusal::WrongAddress { found: "https://evil.example/".into() })),
+            ("the sign-in page", format!("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=x&state={STATE}"), refused(Refusal::SignInPage)),
+            ("not a valid address", "http://[::1/?code=x".into(), refused(Refusal::NotAnAddress)),
+            ("a word", "hello".into(), refused(Refusal::Unrecognized)),
+            ("a sentence", "I signed in, now what?".into(), refused(Refusal::Unrecognized)),
+            ("short token", "0.AXoA".into(), refused(Refusal::Unrecognized)),
+            ("code with a control character", format!("code=ab%07cd&state={STATE}"), refused(Refusal::BadCode)),
+            ("code with unicode", format!("code=%C3%A9t%C3%A9&state={STATE}"), refused(Refusal::BadCode)),
+            ("unicode host", format!("http://lоcalhost:53123/?code={CODE}&state={STATE}"), refused(Refusal::WrongAddress { found: "http://xn--lcalhost-nbh:53123/".into() })),
+            ("emoji", "🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑".into(), refused(Refusal::Unrecognized)),
+            ("too long", "a".repeat(MAX_PASTE_BYTES + 1), refused(Refusal::TooLong)),
+        ];
+        for (what, text, expected) in cases {
+            assert_eq!(
+                got(run(&text, &loopback(), &state())),
+                expected,
+                "{what}: {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_native_client_redirect_must_match_exactly() {
+        let base = "https://login.microsoftonline.com/common/oauth2/nativeclient";
+        let ok = format!("{base}?code={CODE}&state={STATE}");
+        assert_eq!(got(run(&ok, &native(), &state())), code());
+        assert_eq!(
+            got(run(&ok.replace("http", "HTTP"), &native(), &state())),
+            code(),
+            "scheme and host are case-insensitive"
+        );
+        for (bad, found) in [
+            (
+                ok.replace("nativeclient", "NativeClient"),
+                "https://login.microsoftonline.com/common/oauth2/NativeClient",
+            ),
+            (
+                ok.replace(".com/", ".com:8443/"),
+                "https://login.microsoftonline.com:8443/common/oauth2/nativeclient",
+            ),
+            (
+                ok.replace("https://", "http://"),
+                "http://login.microsoftonline.com/common/oauth2/nativeclient",
+            ),
+            (
+                ok.replace(".com", ".us"),
+                "https://login.microsoftonline.us/common/oauth2/nativeclient",
+            ),
+            (
+                format!("http://localhost/?code={CODE}&state={STATE}"),
+                "http://localhost/",
+            ),
+        ] {
+            assert_eq!(
+                got(run(&bad, &native(), &state())),
+                refused(Refusal::WrongAddress {
+                    found: found.into()
+                }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_redirect_keeps_the_aadsts_code_and_ids() {
+        let description = "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: 0c8f1e2d-aaaa-bbbb-cccc-000000000001\r\nCorrelation ID: 9a1b2c3d-dddd-eeee-ffff-000000000002\r\nTimestamp: 2024-05-01 10:00:00Z";
+        let address = Url::parse_with_params(
+            "http://localhost:53123/",
+            [
+                ("error", "access_denied"),
+                ("error_description", description),
+                (
+                    "error_uri",
+                    "https://login.microsoftonline.com/error?code=65004",
+                ),
+                ("state", STATE),
+            ],
+        )
+        .unwrap();
+        let Ok(Answer::Error(e)) = run(address.as_str(), &loopback(), &state()) else {
+            panic!("an error answer");
+        };
+        assert_eq!(e.error, "access_denied");
+        assert_eq!(e.error_codes, vec![65004]);
+        assert_eq!(
+            e.trace_id.as_deref(),
+            Some("0c8f1e2d-aaaa-bbbb-cccc-000000000001")
+        );
+        assert_eq!(
+            e.correlation_id.as_deref(),
+            Some("9a1b2c3d-dddd-eeee-ffff-000000000002")
+        );
+        assert_eq!(e.timestamp.as_deref(), Some("2024-05-01 10:00:00Z"));
+        assert!(e.error_uri.is_some());
+        let shown = e.to_plugin_error();
+        assert_eq!(shown.kind(), ErrorKind::AuthorizationRefused);
+        assert_eq!(shown.provider_code(), Some("AADSTS65004"));
+        assert_eq!(
+            shown.trace_id(),
+            Some("0c8f1e2d-aaaa-bbbb-cccc-000000000001")
+        );
+    }
+
+    #[test]
+    fn error_redirects_are_checked_too() {
+        let with_state =
+            |s: &str| format!("?error=access_denied&error_description=AADSTS65004%3A+x&state={s}");
+        assert_eq!(
+            got(run(&with_state("other"), &loopback(), &state())),
+            refused(Refusal::StateMismatch)
+        );
+        assert_eq!(
+            got(run(&with_state(STATE), &loopback(), &state())),
+            Got::Error("access_denied".into(), vec![65004])
+        );
+        assert_eq!(
+            got(run("error=login_required", &loopback(), &state())),
+            Got::Error("login_required".into(), vec![]),
+            "no state: accepted, it can only end the attempt"
+        );
+        let odd = got(run(
+            "error=%1b%5B31mevil%3Cb%3E&error_description=AADSTS99999999999999%3A&state="
+                .replace("state=", &format!("state={STATE}"))
+                .as_str(),
+            &loopback(),
+            &state(),
+        ));
+        assert_eq!(
+            odd,
+            Got::Error("31mevilb".into(), vec![]),
+            "printable, bounded"
+        );
+    }
+
+    #[test]
+    fn a_spent_state_refuses_every_later_answer() {
+        let mut s = state();
+        s.spend();
+        let full = format!("http://localhost:53123/?code={CODE}&state={STATE}");
+        assert_eq!(
+            got(run(&full, &loopback(), &s)),
+            refused(Refusal::AlreadyUsed)
+        );
+        assert_eq!(
+            got(run(CODE, &loopback(), &s)),
+            refused(Refusal::AlreadyUsed)
+        );
+        assert_eq!(
+            got(run(
+                &format!("error=access_denied&state={STATE}"),
+                &loopback(),
+                &s
+            )),
+            refused(Refusal::AlreadyUsed)
+        );
+        assert_eq!(
+            got(run(&full.replace(STATE, "other"), &loopback(), &s)),
+            refused(Refusal::StateMismatch),
+            "another attempt's address is still called that"
+        );
+    }
+
+    #[test]
+    fn every_refusal_says_what_to_do_without_quoting_secrets() {
+        let redirect = loopback();
+        for r in [
+            Refusal::Empty,
+            Refusal::TooLong,
+            Refusal::Unrecognized,
+            Refusal::NotAnAddress,
+            Refusal::SignInPage,
+            Refusal::WrongAddress {
+                found: "https://evil.example/".into(),
+            },
+            Refusal::NoCode,
+            Refusal::BadCode,
+            Refusal::NoState,
+            Refusal::StateMismatch,
+            Refusal::Ambiguous,
+            Refusal::AlreadyUsed,
+            Refusal::Expired,
+        ] {
+            let e = r.to_plugin_error(&redirect);
+            assert!(e.message().ends_with('.'), "{r:?}: {e}");
+            let hint = e.hint().expect("a hint");
+            assert!(hint.ends_with('.'), "{r:?}: {hint}");
+            assert!(!format!("{e:?}").contains(STATE) && !format!("{e:?}").contains(CODE));
+        }
+        let e = Refusal::WrongAddress {
+            found: "https://evil.example/".into(),
+        }
+        .to_plugin_error(&redirect);
+        assert!(e.message().contains("https://evil.example/"), "{e}");
+        assert!(
+            e.hint().unwrap().contains("http://localhost:53123/"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn absurd_inputs_never_panic() {
+        let long_unicode = "é".repeat(MAX_PASTE_BYTES / 2);
+        let inputs: Vec<String> = vec![
+            "\0".into(),
+            "?".into(),
+            "#".into(),
+            "=".into(),
+            "&&&&".into(),
+            "://".into(),
+            "a://".into(),
+            "?code".into(),
+            "code=%".into(),
+            "code=%ZZ&state=%".into(),
+            "http://".into(),
+            "http://localhost:99999/?code=x".into(),
+            "http://localhost:53123/?code=x&state=y#code=z".into(),
+            "localhost?".into(),
+            "=?".into(),
+            "\u{feff}\u{200b}".into(),
+            "<>".into(),
+            "\"\"\"".into(),
+            "AADSTS".into(),
+            "😀://x?code=1".into(),
+            "\u{202e}http://localhost:53123/?code=x&state=y".into(),
+            long_unicode,
+            format!("?{}", "code=a&".repeat(2000)),
+            format!("http://localhost:53123/?{}", "x=1&".repeat(3000)),
+            (0u8..=255).map(char::from).collect(),
+        ];
+        for text in &inputs {
+            let _ = run(text, &loopback(), &state());
+            let _ = run(text, &native(), &state());
+        }
+        // Every char boundary of a mixed string, as a truncated paste would be.
+        let mixed = format!("“http://localhost:53123/?code={CODE}&state={STATE}&x=é😀”");
+        for (i, _) in mixed.char_indices() {
+            let _ = run(&mixed[..i], &loopback(), &state());
+            let _ = run(&mixed[i..], &loopback(), &state());
+        }
+    }
+
+    #[test]
+    fn aadsts_codes_and_labels_are_read_leniently() {
+        assert_eq!(aadsts_code("AADSTS50011: x"), Some(50011));
+        assert_eq!(aadsts_code("  AADSTS7000218:"), Some(7000218));
+        assert_eq!(aadsts_code("aadsts1"), None);
+        assert_eq!(aadsts_code("AADSTS:"), None);
+        assert_eq!(aadsts_code("AADSTS123456789012"), None);
+        assert_eq!(labelled("a\nTrace ID: t-1\n", "traceid"), Some("t-1"));
+        assert_eq!(labelled("TraceID:t-2", "traceid"), Some("t-2"));
+        assert_eq!(labelled("no labels here", "traceid"), None);
+    }
+}
