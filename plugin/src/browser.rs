@@ -131,7 +131,8 @@ impl Attempt<'_> {
             ATTEMPT_LIFETIME.as_secs(),
             if listener.is_some() { " (listening on 127.0.0.1; a paste works too)" } else { " (by paste)" },
         ));
-        let code = match self.answer(answer, listener, inbox, deadline).await? {
+        let answer = wait_for_answer(answer, listener, inbox, self.host.clone(), deadline).await;
+        let code = match answer? {
             Answer::Code(code) => code,
             Answer::Error(e) => return Err(e.to_plugin_error_in(Flow::Browser)),
         };
@@ -190,32 +191,6 @@ impl Attempt<'_> {
         request.url().0
     }
 
-    /// Waits for the answer: a paste or the listener, whichever comes first, until `deadline`.
-    async fn answer(
-        &self,
-        answer: oneshot::Receiver<Answer>,
-        listener: Option<Listener>,
-        inbox: Arc<Inbox>,
-        deadline: Instant,
-    ) -> Result<Answer, PluginError> {
-        let host = self.host.clone();
-        // Dropped (closing the port) as soon as this function returns.
-        let listen = async move {
-            match listener {
-                Some(l) => l.serve(inbox, host).await,
-                None => std::future::pending::<Infallible>().await,
-            }
-        };
-        tokio::select! {
-            answer = answer => answer.map_err(|_| {
-                PluginError::internal("The browser's answer was lost before the sign-in could use it.")
-                    .with_hint("This is a bug in the Office 365 plugin; report it. Click Verify ▾ With Browser to try again.")
-            }),
-            never = listen => match never {},
-            () = tokio::time::sleep_until(deadline) => Err(expired()),
-        }
-    }
-
     /// Redeems `code` with the PKCE verifier (and the secret, when given) for tokens.
     async fn redeem(
         &self,
@@ -240,6 +215,31 @@ impl Attempt<'_> {
                 other => request_error(other, &token_host, "sign-in code redemption"),
             })?;
         Ok(response.into())
+    }
+}
+
+/// Waits for the answer — a paste or the listener, whichever comes first — until
+/// `deadline`; the listener is dropped (its port closed) when this returns.
+async fn wait_for_answer(
+    answer: oneshot::Receiver<Answer>,
+    listener: Option<Listener>,
+    inbox: Arc<Inbox>,
+    host: Host,
+    deadline: Instant,
+) -> Result<Answer, PluginError> {
+    let listen = async move {
+        match listener {
+            Some(l) => l.serve(inbox, host).await,
+            None => std::future::pending::<Infallible>().await,
+        }
+    };
+    tokio::select! {
+        answer = answer => answer.map_err(|_| {
+            PluginError::internal("The browser's answer was lost before the sign-in could use it.")
+                .with_hint("This is a bug in the Office 365 plugin; report it. Click Verify ▾ With Browser to try again.")
+        }),
+        never = listen => match never {},
+        () = tokio::time::sleep_until(deadline) => Err(expired()),
     }
 }
 
@@ -310,6 +310,34 @@ mod tests {
         let listening = instructions(&RedirectUri::loopback(5000), true);
         assert!(listening.contains("http://localhost:5000/"), "{listening}");
         assert!(listening.contains("continues by itself"));
+    }
+
+    #[test]
+    fn the_listener_closes_when_the_attempt_expires() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = rt.block_on(async {
+            let listener = Listener::bind().await.unwrap();
+            let redirect = listener.redirect().clone();
+            let port = redirect.url().port().unwrap();
+            let inbox = Inbox::new();
+            let rx = inbox.open(
+                redirect,
+                AuthState::with_value("s", Duration::from_secs(600)),
+            );
+            let host = atrs_host_sdk::testing::MemoryHost::new().handle();
+            let deadline = Instant::now() + Duration::from_millis(50);
+            let result = wait_for_answer(rx, Some(listener), inbox, host, deadline).await;
+            (result, port)
+        });
+        let (result, port) = result;
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::TimedOut);
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the port is closed"
+        );
     }
 
     #[test]
