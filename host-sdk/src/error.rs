@@ -222,6 +222,14 @@ impl PluginError {
     pub fn details(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields.details.iter().map(|kv| (kv.key(), kv.value()))
     }
+
+    /// Whether this reports a panic caught at the boundary (by this SDK or, from
+    /// plugins built before the `panicked_in` detail existed, by its message).
+    pub fn is_panic(&self) -> bool {
+        self.kind() == ErrorKind::Internal
+            && (self.details().any(|(k, _)| k == crate::guard::PANICKED_IN)
+                || self.message().starts_with("The plugin panicked in `"))
+    }
 }
 
 impl fmt::Debug for PluginError {

@@ -21,10 +21,15 @@ pub(crate) fn guarded<R>(
 
 /// The error reported for a panic in `call` on `side`.
 pub(crate) fn panicked(side: &str, call: &str) -> PluginError {
-    PluginError::internal(format!("The {side} panicked in `{call}`.")).with_hint(format!(
-        "This is a bug in the {side}; report it to its vendor. Nothing else was affected."
-    ))
+    PluginError::internal(format!("The {side} panicked in `{call}`."))
+        .with_hint(format!(
+            "This is a bug in the {side}; report it to its vendor. Nothing else was affected."
+        ))
+        .with_detail(PANICKED_IN, call)
 }
+
+/// The detail key naming the call that panicked (see [`PluginError::is_panic`]).
+pub(crate) const PANICKED_IN: &str = "panicked_in";
 
 #[cfg(test)]
 mod tests {
@@ -38,6 +43,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Internal);
         assert!(e.message().contains("describe"));
         assert!(!format!("{e:?} {e}").contains("abc123"));
+        assert!(e.is_panic());
     }
 
     #[test]

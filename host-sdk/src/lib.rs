@@ -6,53 +6,39 @@
 //!
 //! ## A complete plugin
 //!
+//! This is `examples/hello_plugin.rs`, the template to copy (it is compiled as a test
+//! of these docs, and built and loaded by the end-to-end tests):
+//!
 //! ```
-//! use atrs_host_sdk::{
-//!     export_plugin, FieldError, FieldKind, FixedSession, FormField, FormValues, Host,
-//!     Integration, Manifest, PluginError, SessionState, VerificationSession,
-//!     VerifiedAccount, VerifyMethod,
-//! };
-//!
-//! pub struct Hello { host: Host }
-//!
-//! impl Integration for Hello {
-//!     fn manifest() -> Manifest {
-//!         Manifest::new("hello", "Hello", "0.1.0", "Example Ltd", "Says hello to an account.")
-//!     }
-//!     fn new(host: Host) -> Result<Self, PluginError> { Ok(Hello { host }) }
-//!     fn describe(&self) -> Vec<FormField> {
-//!         vec![FormField::new("account_name", "Account name", FieldKind::Text).required()]
-//!     }
-//!     fn validate(&self, values: &FormValues) -> Vec<FieldError> {
-//!         match values.get_trimmed("account_name") {
-//!             Some(_) => vec![],
-//!             None => vec![FieldError::new("account_name", "Account name is empty.")
-//!                 .with_hint("Type a name to recognise this account by.")],
-//!         }
-//!     }
-//!     fn start_verification(&mut self, values: &FormValues, _: VerifyMethod)
-//!         -> Result<Box<dyn VerificationSession>, PluginError> {
-//!         let name = values.get_trimmed("account_name").unwrap_or_default();
-//!         let account = VerifiedAccount {
-//!             account_name: name.into(), user_principal_name: name.into(),
-//!             display_name: name.into(), user_id: None.into(), tenant_id: "local".into(),
-//!             granted_scopes: Default::default(), missing_scopes: Default::default(),
-//!         };
-//!         Ok(Box::new(FixedSession::new(SessionState::verified(account))))
-//!     }
-//!     fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
-//!         let name = values.get_trimmed("account_name").unwrap_or_default();
-//!         self.host.settings_write(name, &Default::default())
-//!     }
-//! }
-//!
-//! export_plugin!(Hello);
+#![doc = include_str!("../examples/hello_plugin.rs")]
 //! # fn main() {}
 //! ```
 //!
-//! Its `Cargo.toml` says `crate-type = ["cdylib"]` and depends on `atrs-host-sdk = "1"`
-//! and `abi_stable = "0.11"` (the export attribute names it). Try it with
-//! `atrs-test-host --plugins-dir <folder with the .so> plugins`.
+//! ## Write your first plugin
+//!
+//! 1. `cargo new --lib my-plugin`, then in its `Cargo.toml`:
+//!    ```toml
+//!    [lib]
+//!    crate-type = ["cdylib"]
+//!
+//!    [dependencies]
+//!    atrs-host-sdk = "1"
+//!    abi_stable = "0.11"   # the export attribute names it
+//!    ```
+//! 2. Copy the plugin above into `src/lib.rs` and make it yours: a unique lower-case
+//!    `id` in the [`Manifest`]; the fields in `describe` (mark anything secret
+//!    [`FieldKind::Secret`], give every key once); per-field messages with a fix in
+//!    `validate`; your sign-in in `start_verification`, returning a
+//!    [`VerificationSession`] that the host polls and may cancel at any time
+//!    ([`FixedSession`] when there is nothing to wait for); refuse `save` for values
+//!    that were not verified. Keep settings and secrets in the host's stores through
+//!    [`Host`], never in files of your own. Calls may come from any thread; a panic
+//!    becomes an internal error for the host, but is still a bug.
+//! 3. `cargo build --release`, then try it with the reference host:
+//!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
+//!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
+//!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
+//!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
 //!
 //! ## What crosses the boundary
 //!
@@ -65,7 +51,9 @@
 //! | errors | both | [`PluginError`] (kind, message, hint, field, provider code, trace and correlation ids) |
 //!
 //! Every exported call, on both sides, catches panics and returns an internal
-//! [`PluginError`] instead: nothing unwinds or aborts across the boundary.
+//! [`PluginError`] instead: nothing unwinds or aborts across the boundary. The host
+//! side bounds every call by a timeout ([`loader::set_default_call_timeout`]), so a
+//! plugin that blocks costs the host one abandoned thread, not its responsiveness.
 //!
 //! ## Evolution rules
 //!
@@ -76,21 +64,33 @@
 //!    trait, and new fields after the marked field of the root module — never
 //!    between, never removed, never reordered.
 //! 2. Every method added after 1.0 has a default body in [`Integration`] /
-//!    [`VerificationSession`] and in the ABI trait, so a 1.0 plugin loaded by a 1.y
-//!    host answers with the default, and a 1.y plugin in a 1.0 host is simply not
-//!    asked.
+//!    [`VerificationSession`] and in the ABI trait. A host calling it on a plugin
+//!    built before it existed runs that default; a host built before it existed
+//!    never calls it.
 //! 3. Root-module fields added after 1.0 are read through the optional accessors the
 //!    prefix type generates; a host treats a missing one as "not supported".
 //! 4. Enums that may grow ([`ErrorKind`], [`FieldKind`], [`VerifyMethod`],
-//!    [`SessionState`], [`LogLevel`]) cross as `abi_stable` non-exhaustive enums. A
-//!    side that receives a variant it does not know falls back as documented on each
-//!    (an unknown field kind is shown as text, an unknown error kind is internal).
+//!    [`SessionState`], [`LogLevel`]) cross as `abi_stable` non-exhaustive enums and
+//!    only gain variants at the end. A side that receives a variant it does not know
+//!    falls back as documented on each (an unknown field kind is shown as text, an
+//!    unknown error kind is internal, an unknown method is unsupported).
 //! 5. Structs passed by value ([`Manifest`], [`FormField`], [`PluginError`], …) are
 //!    frozen in 1.x; new data goes in new methods or in `details` key/values.
 //! 6. Anything else is a breaking change and needs interface `2.0.0`; the loader
 //!    refuses a plugin of another major with a message naming both versions.
+//! 7. Each released minor version is frozen in `tests/compat/` (1.0 in
+//!    `tests/compat/sdk-1.0`); the compatibility matrix builds hosts and plugins
+//!    against the frozen copies and the live crate and loads every pairing.
+//!
+//! `abi_stable` on its own only accepts a library built against the same or a *newer*
+//! minor version than the host. The loader also accepts an *older* one, after checking
+//! the layouts the other way round — the host's types must extend the plugin's — which
+//! rules 1–4 guarantee (see `compatibility.rs`).
 //!
 //! ## Compatibility
+//!
+//! What the matrix (`tests/tests/compat_matrix.rs`) proves with separately built
+//! binaries, "1.1" being 1.0 plus one appended method and one appended field kind:
 //!
 //! | plugin built against | host built against | result |
 //! |---|---|---|
@@ -104,6 +104,8 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+mod bounded;
+mod compatibility;
 mod error;
 mod form;
 mod guard;

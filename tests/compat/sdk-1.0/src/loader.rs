@@ -1,0 +1,478 @@
+//! The host's side: find plugin libraries in a folder, check them, and drive them.
+//!
+//! Each library is opened with `lib_header_from_path` and checked with
+//! `init_root_module`, never with the cached `RootModule::load_from*` (which hands back
+//! the first library loaded for every later call). Every file gets its own outcome:
+//! loaded, or refused with a [`Refusal`] that says why and what to do.
+
+use std::{
+    collections::HashMap,
+    ffi::OsStr,
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use abi_stable::library::{lib_header_from_path, LibraryError, RootModuleError};
+
+use crate::{
+    abi::{IntegrationAbiBox, PluginModuleRef, SessionAbiBox},
+    error::PluginError,
+    form::{FieldError, FormField, FormValues},
+    host::{into_abi, HostServices},
+    manifest::Manifest,
+    verify::{AccessToken, SessionState, VerifyMethod, VerifyMethod_NE},
+    version::INTERFACE_VERSION,
+};
+
+/// Why a library was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The file is not a loadable library, or exports no ATRS plugin.
+    #[error("not an ATRS plugin: {detail}")]
+    NotAPlugin {
+        /// What the system or the check said.
+        detail: String,
+    },
+    /// Built against another major interface version.
+    #[error("built against plugin interface {found}, but this host speaks interface {expected} (major {major} only)", major = expected.split('.').next().unwrap_or("?"))]
+    IncompatibleVersion {
+        /// The host's interface version.
+        expected: String,
+        /// The library's interface version.
+        found: String,
+    },
+    /// Same version number, but the types differ: built against a changed SDK.
+    #[error("its interface types do not match this host's: {detail}")]
+    LayoutMismatch {
+        /// The first lines of abi_stable's report.
+        detail: String,
+    },
+    /// The library's initialisation panicked.
+    #[error("it panicked while initialising")]
+    InitPanicked,
+    /// The library's initialisation returned an error.
+    #[error("its initialisation failed: {detail}")]
+    InitFailed {
+        /// What it reported.
+        detail: String,
+    },
+    /// The manifest could not be read or is incomplete.
+    #[error("its manifest is unusable: {detail}")]
+    InvalidManifest {
+        /// What is wrong.
+        detail: String,
+    },
+    /// Another library already registered this plugin id.
+    #[error("plugin id `{id}` is already provided by {}", first.display())]
+    DuplicateId {
+        /// The id both claim.
+        id: String,
+        /// The library that was loaded first (and kept).
+        first: PathBuf,
+    },
+}
+
+impl Refusal {
+    /// A stable machine name for the reason (`not_a_plugin`, `incompatible_version`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotAPlugin { .. } => "not_a_plugin",
+            Refusal::IncompatibleVersion { .. } => "incompatible_version",
+            Refusal::LayoutMismatch { .. } => "layout_mismatch",
+            Refusal::InitPanicked => "init_panicked",
+            Refusal::InitFailed { .. } => "init_failed",
+            Refusal::InvalidManifest { .. } => "invalid_manifest",
+            Refusal::DuplicateId { .. } => "duplicate_id",
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Refusal::NotAPlugin { .. } => {
+                "Remove the file from the plugins folder, or replace it with a plugin built with atrs-host-sdk.".into()
+            }
+            Refusal::IncompatibleVersion { expected, .. } => format!(
+                "Install a build of the plugin made with atrs-host-sdk {}.x, or a host that speaks its interface.",
+                expected.split('.').next().unwrap_or("?")
+            ),
+            Refusal::LayoutMismatch { .. } => {
+                "Rebuild the plugin against a released atrs-host-sdk; its interface was changed without a new version.".into()
+            }
+            Refusal::InitPanicked | Refusal::InitFailed { .. } | Refusal::InvalidManifest { .. } => {
+                "This is a bug in the plugin; report it to its vendor.".into()
+            }
+            Refusal::DuplicateId { .. } => {
+                "Keep one build of each plugin in the plugins folder and remove the other.".into()
+            }
+        }
+    }
+}
+
+/// The result of trying one file.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    /// The file tried.
+    pub path: PathBuf,
+    /// The plugin, or why it was refused.
+    pub result: Result<PluginLibrary, Refusal>,
+}
+
+/// A loaded, checked plugin library.
+pub struct PluginLibrary {
+    path: PathBuf,
+    manifest: Manifest,
+    module: PluginModuleRef,
+}
+
+impl fmt::Debug for PluginLibrary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginLibrary")
+            .field("path", &self.path)
+            .field("manifest", &self.manifest)
+            .finish()
+    }
+}
+
+impl PluginLibrary {
+    /// Where it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What it says about itself.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Creates an integration instance lending it `services`.
+    pub fn instantiate(
+        &self,
+        services: impl HostServices,
+    ) -> Result<IntegrationHandle, PluginError> {
+        let instantiate = self.module.instantiate();
+        let inner = instantiate(into_abi(services)).into_result()?;
+        Ok(IntegrationHandle { inner })
+    }
+}
+
+/// Whether `path` has the file name ending of a dynamic library on this platform.
+pub fn is_library_file(path: &Path) -> bool {
+    path.extension() == Some(OsStr::new(std::env::consts::DLL_EXTENSION))
+}
+
+/// Loads every library in `dir` (sorted by file name), one outcome per library file.
+///
+/// Files without the platform's library ending are skipped. When two libraries claim
+/// one plugin id, the first keeps it and the second is refused.
+pub fn load_dir(dir: &Path) -> std::io::Result<Vec<LoadOutcome>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_library_file(p))
+        .collect();
+    paths.sort();
+    Ok(load_all(paths))
+}
+
+/// Loads the given libraries in order, refusing later duplicates of a plugin id.
+pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    paths
+        .into_iter()
+        .map(|path| {
+            let result = load_file(&path).and_then(|library| {
+                let id = library.manifest.id.to_string();
+                match seen.get(&id) {
+                    Some(first) => Err(Refusal::DuplicateId {
+                        id,
+                        first: first.clone(),
+                    }),
+                    None => {
+                        seen.insert(id, path.clone());
+                        Ok(library)
+                    }
+                }
+            });
+            LoadOutcome { path, result }
+        })
+        .collect()
+}
+
+/// Loads and checks one library.
+pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
+    crate::preflight::check(path).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
+    let header = lib_header_from_path(path).map_err(refusal_of)?;
+    let module = header
+        .init_root_module::<PluginModuleRef>()
+        .map_err(refusal_of)?;
+    let manifest = (module.manifest())()
+        .into_result()
+        .map_err(|e| Refusal::InvalidManifest {
+            detail: e.message().to_owned(),
+        })?;
+    let missing = manifest.missing_fields();
+    if !missing.is_empty() {
+        return Err(Refusal::InvalidManifest {
+            detail: format!("empty {}", missing.join(", ")),
+        });
+    }
+    Ok(PluginLibrary {
+        path: path.to_owned(),
+        manifest,
+        module,
+    })
+}
+
+fn refusal_of(error: LibraryError) -> Refusal {
+    match error {
+        LibraryError::OpenError { err, .. } => Refusal::NotAPlugin {
+            detail: format!("the system could not load it ({err})"),
+        },
+        LibraryError::GetSymbolError { .. } => Refusal::NotAPlugin {
+            detail: "it is a library, but exports no ATRS plugin root module".into(),
+        },
+        LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
+            Refusal::NotAPlugin {
+                detail: "it was built with an incompatible abi_stable".into(),
+            }
+        }
+        LibraryError::ParseVersionError(e) => Refusal::InvalidManifest {
+            detail: format!("its interface version is unreadable ({e})"),
+        },
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => Refusal::IncompatibleVersion {
+            expected: expected_version.to_string(),
+            found: actual_version.to_string(),
+        },
+        LibraryError::AbiInstability(e) => Refusal::LayoutMismatch {
+            detail: summarize(&e.to_string()),
+        },
+        LibraryError::RootModule {
+            err: RootModuleError::Unwound,
+            ..
+        } => Refusal::InitPanicked,
+        LibraryError::RootModule {
+            err: RootModuleError::Returned(e),
+            ..
+        } => Refusal::InitFailed {
+            detail: e.to_string(),
+        },
+        other => Refusal::NotAPlugin {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// The gist of abi_stable's (very long) layout report: what was expected, what was
+/// found, and the kinds of error.
+fn summarize(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let described_after = |heading: &str| -> Option<String> {
+        let start = lines.iter().position(|l| *l == heading)?;
+        let section = &lines[start + 1..];
+        let ty = section.iter().find_map(|l| l.strip_prefix("type:"))?;
+        let package = section
+            .iter()
+            .find_map(|l| l.strip_prefix("package:"))
+            .unwrap_or("?");
+        Some(format!("{ty} ({})", package.replace('\'', "")))
+    };
+    let mut errors: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("Error:"))
+        .collect();
+    errors.dedup();
+    match (
+        described_after("Layout of expected type:"),
+        described_after("Layout of found type:"),
+    ) {
+        (Some(expected), Some(found)) => {
+            format!("expected {expected}, found {found}: {}", errors.join("; "))
+        }
+        _ => lines
+            .iter()
+            .filter(|l| !l.is_empty())
+            .take(4)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" | "),
+    }
+}
+
+/// The host's handle to one integration instance.
+pub struct IntegrationHandle {
+    inner: IntegrationAbiBox,
+}
+
+impl fmt::Debug for IntegrationHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IntegrationHandle { .. }")
+    }
+}
+
+impl IntegrationHandle {
+    /// The form fields, in display order.
+    pub fn describe(&self) -> Result<Vec<FormField>, PluginError> {
+        Ok(self.inner.describe().into_result()?.into_vec())
+    }
+
+    /// Per-field problems with `values`.
+    pub fn validate(&self, values: &FormValues) -> Result<Vec<FieldError>, PluginError> {
+        Ok(self.inner.validate(values).into_result()?.into_vec())
+    }
+
+    /// Starts verifying `values` with `method`.
+    pub fn start_verification(
+        &mut self,
+        values: &FormValues,
+        method: VerifyMethod,
+    ) -> Result<SessionHandle, PluginError> {
+        let inner = self
+            .inner
+            .start_verification(values, VerifyMethod_NE::new(method))
+            .into_result()?;
+        Ok(SessionHandle { inner })
+    }
+
+    /// Saves `values` (refused unless exactly these values were verified).
+    pub fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
+        self.inner.save(values).into_result()
+    }
+
+    /// The saved values of `account`, secrets left out.
+    pub fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {
+        self.inner.load_account(account.into()).into_result()
+    }
+
+    /// Deletes `account` and its secrets.
+    pub fn remove_account(&mut self, account: &str) -> Result<(), PluginError> {
+        self.inner.remove_account(account.into()).into_result()
+    }
+
+    /// An access token for the saved `account`.
+    pub fn access_token(&self, account: &str) -> Result<AccessToken, PluginError> {
+        self.inner.access_token(account.into()).into_result()
+    }
+
+    /// Discards unsaved changes.
+    pub fn close(&mut self) -> Result<(), PluginError> {
+        self.inner.close().into_result()
+    }
+}
+
+/// The host's handle to a running verification; share it (`Arc`) to cancel from
+/// another thread.
+pub struct SessionHandle {
+    inner: SessionAbiBox,
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionHandle { .. }")
+    }
+}
+
+impl SessionHandle {
+    /// Waits up to `timeout` for a change, then returns the current state.
+    ///
+    /// A state this host does not know is reported as [`SessionState::Working`].
+    pub fn poll(&self, timeout: Duration) -> SessionState {
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let state = self.inner.poll(millis);
+        state
+            .as_enum()
+            .cloned()
+            .unwrap_or_else(|_| SessionState::Working {
+                message: "Working… (this plugin reports a state this host does not know)".into(),
+            })
+    }
+
+    /// Hands over the address the user pasted.
+    pub fn submit(&self, pasted: &str) -> Result<(), PluginError> {
+        self.inner.submit(pasted.into()).into_result()
+    }
+
+    /// Stops the verification at once.
+    pub fn cancel(&self) {
+        self.inner.cancel();
+    }
+}
+
+/// Creates an instance of the in-process integration `T`, through the same ABI adapter
+/// a loaded library uses: for host tests and hosts that link a plugin statically.
+pub fn instantiate_in_process<T: crate::Integration>(
+    services: impl HostServices,
+) -> Result<IntegrationHandle, PluginError> {
+    let module = crate::plugin::root_module_for::<T>();
+    let inner = (module.instantiate())(into_abi(services)).into_result()?;
+    Ok(IntegrationHandle { inner })
+}
+
+/// The manifest of the in-process integration `T`, as a host would read it.
+pub fn manifest_in_process<T: crate::Integration>() -> Result<Manifest, PluginError> {
+    let module = crate::plugin::root_module_for::<T>();
+    (module.manifest())().into_result()
+}
+
+/// The interface version this host speaks, for messages.
+pub fn host_interface_version() -> &'static str {
+    INTERFACE_VERSION
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_file_named_like_a_library_is_not_a_plugin() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir
+            .path()
+            .join(format!("fake.{}", std::env::consts::DLL_EXTENSION));
+        std::fs::write(&fake, b"this is not ELF").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
+        let outcomes = load_dir(dir.path()).unwrap();
+        assert_eq!(outcomes.len(), 1, "only library files are tried");
+        let refusal = outcomes[0].result.as_ref().unwrap_err();
+        assert_eq!(refusal.code(), "not_a_plugin");
+        assert!(
+            refusal.to_string().contains("not an ELF shared library"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn layout_reports_are_summarized_to_their_gist() {
+        let report = "Compared <this>:\n  type:PrefixRef\nLayout of expected type:\n    type:PluginModule\n    package:'atrs-host-sdk' version:'1.0.0'\nLayout of found type:\n    type:SkewedModule\n    package:'fixture' version:'0.1.0'\nError:mismatched type\nError:mismatched type\n";
+        assert_eq!(
+            summarize(report),
+            "expected PluginModule (atrs-host-sdk version:1.0.0), found SkewedModule (fixture version:0.1.0): mismatched type"
+        );
+        assert_eq!(summarize("a\n\nb"), "a | b");
+    }
+
+    #[test]
+    fn handles_can_move_to_other_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<SessionHandle>();
+        send::<IntegrationHandle>();
+        send::<PluginLibrary>();
+    }
+
+    #[test]
+    fn refusal_messages_name_both_versions() {
+        let r = Refusal::IncompatibleVersion {
+            expected: "1.0.0".into(),
+            found: "2.0.0".into(),
+        };
+        let text = r.to_string();
+        assert!(text.contains("2.0.0") && text.contains("1.0.0"), "{text}");
+        assert!(r.hint().contains("1.x"));
+    }
+}
