@@ -248,6 +248,10 @@ impl HostProcess {
         let deadline = std::time::Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                // The reader thread ends at EOF: keep every line the process printed.
+                while let Ok(line) = self.lines.recv_timeout(std::time::Duration::from_secs(5)) {
+                    self.seen.push(line);
+                }
                 return status.code();
             }
             if std::time::Instant::now() >= deadline {
