@@ -1,37 +1,63 @@
-//! How an account is kept in the host's stores: settings (plain) and secrets (apart).
+//! How an account is kept in the host's stores: settings (plain) and secrets (apart),
+//! and how settings written by earlier releases are brought to the current layout.
+//!
+//! Settings layouts (the `schema_version` setting):
+//! - `1` (release 0.1.0): the form's values and what verification found
+//!   (`user_principal_name`, `mail`, …) side by side.
+//! - `2`: what verification found moves under `verified.`, so that no form field can
+//!   ever collide with it (a future "mail" field for the sender, say), and `written_by`
+//!   names the plugin version that saved the account.
+//!
+//! Reading accepts every earlier layout ([`migrate`]); a layout from a newer release is
+//! refused with a way out instead of being misread.
 
 use atrs_host_sdk::{FormValues, Host, PluginError, Settings};
 
-use crate::{config::AccountConfig, fields, secret::Secret};
+use crate::{config::AccountConfig, fields, integration::PLUGIN_VERSION, secret::Secret};
 
-/// The settings layout written by this plugin; bump it and add a migration when it changes.
-pub const SCHEMA_VERSION: &str = "1";
+/// The current settings layout; bump it and add a step to [`migrate`] when it changes.
+pub const SCHEMA_VERSION: &str = "2";
 const SCHEMA_KEY: &str = "schema_version";
+
+/// Settings key (layout 2): the plugin version that saved the account.
+pub const WRITTEN_BY: &str = "written_by";
+/// Settings key prefix (layout 2) of what verification found.
+pub const VERIFIED_PREFIX: &str = "verified.";
+
+/// The form values an account keeps in its settings (the client secret goes apart).
+const FORM_KEYS: [&str; 5] = [
+    fields::CLIENT_ID,
+    fields::TENANT_ID,
+    fields::CLOUD,
+    fields::AUTHORITY,
+    fields::SCOPES,
+];
 
 /// Secret name of the client secret in the secrets store.
 pub const SECRET_CLIENT_SECRET: &str = "client_secret";
 /// Secret name of the refresh token in the secrets store.
 pub const SECRET_REFRESH_TOKEN: &str = "refresh_token";
 
+/// The layout this build writes: the current one, unless the build was made with
+/// `ATRS_OFFICE365_WRITE_LAYOUT=1`, which makes this source write what release 0.1.0
+/// wrote. The drop-in update test builds its stand-in for that release this way
+/// (see `tests/src/releases.rs`) instead of compiling the old release and its whole
+/// dependency tree a second time.
+pub fn written_layout() -> &'static str {
+    match option_env!("ATRS_OFFICE365_WRITE_LAYOUT") {
+        Some("1") => "1",
+        _ => SCHEMA_VERSION,
+    }
+}
+
 /// Writes a verified account: settings first, then secrets.
 pub fn write(
     host: &Host,
     config: &AccountConfig,
     refresh_token: Option<&Secret>,
-    extra: &Settings,
+    facts: &Settings,
 ) -> Result<(), PluginError> {
-    let mut settings = extra.clone();
-    settings.insert(SCHEMA_KEY.into(), SCHEMA_VERSION.into());
-    settings.insert(fields::CLIENT_ID.into(), config.client_id.clone());
-    settings.insert(fields::TENANT_ID.into(), config.tenant.segment().to_owned());
-    settings.insert(fields::CLOUD.into(), config.cloud.key().into());
-    settings.insert(fields::SCOPES.into(), config.scopes.join(" "));
-    if let Some(authority) = &config.authority_override {
-        settings.insert(
-            fields::AUTHORITY.into(),
-            authority.as_str().trim_end_matches('/').to_owned(),
-        );
-    }
+    let settings = settings_in_layout(config, facts, written_layout());
     let account = &config.account_name;
     host.settings_write(account, &settings)?;
     host.secrets_remove(account)?;
@@ -42,6 +68,30 @@ pub fn write(
         host.secret_write(account, SECRET_REFRESH_TOKEN, token.expose())?;
     }
     Ok(())
+}
+
+/// The settings of a verified account, in `layout` (`"1"` or the current one).
+fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) -> Settings {
+    let mut settings = Settings::new();
+    settings.insert(SCHEMA_KEY.into(), layout.into());
+    settings.insert(fields::CLIENT_ID.into(), config.client_id.clone());
+    settings.insert(fields::TENANT_ID.into(), config.tenant.segment().to_owned());
+    settings.insert(fields::CLOUD.into(), config.cloud.key().into());
+    settings.insert(fields::SCOPES.into(), config.scopes.join(" "));
+    if let Some(authority) = &config.authority_override {
+        settings.insert(
+            fields::AUTHORITY.into(),
+            authority.as_str().trim_end_matches('/').to_owned(),
+        );
+    }
+    let prefix = if layout == "1" { "" } else { VERIFIED_PREFIX };
+    for (key, value) in facts {
+        settings.insert(format!("{prefix}{key}"), value.clone());
+    }
+    if layout != "1" {
+        settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
+    }
+    settings
 }
 
 /// The saved form values of `account` (secrets left out), migrated to the current layout.
@@ -65,19 +115,46 @@ pub fn read_values(host: &Host, account: &str) -> Result<FormValues, PluginError
     Ok(values)
 }
 
-/// Brings settings written by any earlier plugin version to the current layout.
-pub fn migrate(settings: Settings) -> Result<Settings, PluginError> {
-    match settings.get(SCHEMA_KEY).map(String::as_str) {
-        Some(SCHEMA_VERSION) => Ok(settings),
-        Some(newer) => Err(PluginError::unsupported(format!(
-            "This account was saved by a newer Office 365 plugin (settings layout {newer})."
-        ))
-        .with_hint("Install that plugin version again, or remove the account and add it anew.")),
-        None => Err(
-            PluginError::internal("This account's settings carry no layout version.")
-                .with_hint("Remove the account and add it again."),
-        ),
+/// Brings settings written by any earlier plugin version to the current layout, one
+/// layout at a time.
+pub fn migrate(mut settings: Settings) -> Result<Settings, PluginError> {
+    loop {
+        match settings.get(SCHEMA_KEY).map(String::as_str) {
+            Some(SCHEMA_VERSION) => return Ok(settings),
+            Some("1") => settings = from_layout_1(settings),
+            Some(other) => return Err(unknown_layout(other)),
+            None => {
+                return Err(PluginError::internal(
+                    "This account's settings carry no layout version.",
+                )
+                .with_hint("Remove the account and add it again."))
+            }
+        }
     }
+}
+
+/// Layout 1 → 2: everything that is not a form value or the layout moves under
+/// `verified.`; `written_by` stays unknown (absent).
+fn from_layout_1(settings: Settings) -> Settings {
+    settings
+        .into_iter()
+        .map(|(key, value)| match key.as_str() {
+            SCHEMA_KEY => (key, "2".to_owned()),
+            k if FORM_KEYS.contains(&k) => (key, value),
+            _ => (format!("{VERIFIED_PREFIX}{key}"), value),
+        })
+        .collect()
+}
+
+fn unknown_layout(layout: &str) -> PluginError {
+    let newer = layout.parse::<u32>().ok() > SCHEMA_VERSION.parse::<u32>().ok();
+    let message = if newer {
+        format!("This account was saved by a newer Office 365 plugin (settings layout {layout}).")
+    } else {
+        format!("This account's settings have a layout this plugin does not know ({layout:?}).")
+    };
+    PluginError::unsupported(message)
+        .with_hint("Install that plugin version again, or remove the account and add it anew.")
 }
 
 /// Deletes `account` and its secrets.
@@ -158,8 +235,54 @@ mod tests {
     fn newer_layouts_are_refused_with_a_way_out() {
         let mut s = Settings::new();
         s.insert(SCHEMA_KEY.into(), "99".into());
-        let e = migrate(s).unwrap_err();
+        let e = migrate(s.clone()).unwrap_err();
         assert!(e.message().contains("newer"), "{e}");
         assert!(e.hint().is_some());
+        s.insert(SCHEMA_KEY.into(), "x".into());
+        assert!(migrate(s).unwrap_err().message().contains("does not know"));
+    }
+
+    fn facts() -> Settings {
+        Settings::from([
+            ("mail".to_owned(), "ada@contoso.example".to_owned()),
+            ("verified_at".to_owned(), "1700000000".to_owned()),
+        ])
+    }
+
+    #[test]
+    fn the_current_layout_keeps_what_verification_found_apart_and_names_the_writer() {
+        let s = settings_in_layout(&config(), &facts(), SCHEMA_VERSION);
+        assert_eq!(s[SCHEMA_KEY], "2");
+        assert_eq!(s["verified.mail"], "ada@contoso.example");
+        assert_eq!(s[WRITTEN_BY], PLUGIN_VERSION);
+        assert!(!s.contains_key("mail"));
+        assert_eq!(
+            migrate(s.clone()).unwrap(),
+            s,
+            "the current layout needs no step"
+        );
+    }
+
+    #[test]
+    fn layout_1_as_release_0_1_0_wrote_it_migrates_to_the_current_one() {
+        let old = settings_in_layout(&config(), &facts(), "1");
+        assert_eq!(old[SCHEMA_KEY], "1");
+        assert_eq!(old["mail"], "ada@contoso.example");
+        assert!(!old.contains_key(WRITTEN_BY));
+
+        let migrated = migrate(old.clone()).unwrap();
+        let mut expected = settings_in_layout(&config(), &facts(), SCHEMA_VERSION);
+        expected.remove(WRITTEN_BY);
+        assert_eq!(migrated, expected);
+
+        let memory = MemoryHost::new();
+        memory.handle().settings_write("Reports", &old).unwrap();
+        let values = read_values(&memory.handle(), "Reports").unwrap();
+        assert_eq!(
+            values.get(fields::CLIENT_ID),
+            Some("4a1aa1d5-c567-49d0-ad0b-cd957a47f842")
+        );
+        assert_eq!(values.get(fields::AUTHORITY), Some("http://127.0.0.1:9"));
+        assert_eq!(values.get("mail"), None, "facts are not form values");
     }
 }
