@@ -253,9 +253,20 @@ fn refusal_of(error: LibraryError) -> Refusal {
         LibraryError::OpenError { err, .. } => Refusal::NotAPlugin {
             detail: format!("the system could not load it ({err})"),
         },
-        LibraryError::GetSymbolError { .. } => Refusal::NotAPlugin {
-            detail: "it is a library, but exports no ATRS plugin root module".into(),
-        },
+        LibraryError::GetSymbolError {
+            library, symbol, ..
+        } => {
+            let expected = String::from_utf8_lossy(&symbol);
+            let expected = expected.trim_end_matches('\0');
+            let lookalikes = crate::preflight::root_module_lookalikes(&library, expected);
+            let detail = match lookalikes.first() {
+                None => "it is a library, but exports no ATRS plugin root module".to_owned(),
+                Some(found) => format!(
+                    "it exports no root module named `{expected}`, only `{found}`, which looks like one under a mangled name (built without `export_plugin!`, or with another abi_stable)"
+                ),
+            };
+            Refusal::NotAPlugin { detail }
+        }
         LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
             Refusal::NotAPlugin {
                 detail: "it was built with an incompatible abi_stable".into(),

@@ -68,6 +68,68 @@ fn check_elf(bytes: &[u8]) -> Result<(), NotLoadable> {
     Ok(())
 }
 
+const SHT_DYNSYM: u32 = 11;
+
+/// Exported symbols of the library at `path` that look like an ATRS root module but are
+/// not named `expected` — the mark of a lost `#[no_mangle]` or of another abi_stable.
+/// Empty when the file cannot be read as ELF.
+pub(crate) fn root_module_lookalikes(path: &Path, expected: &str) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    dynamic_symbols(&bytes)
+        .into_iter()
+        .filter(|name| name != expected && name.contains("root_bmodule"))
+        .take(3)
+        .collect()
+}
+
+/// The names of the defined dynamic symbols of an ELF64 little-endian file.
+fn dynamic_symbols(bytes: &[u8]) -> Vec<String> {
+    let read = |at: usize, len: usize| bytes.get(at..at.checked_add(len)?);
+    let u16_at = |at| read(at, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at| read(at, 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+    let u64_at = |at| read(at, 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let section = |index: usize| -> Option<(u32, usize, usize, u32, usize)> {
+        let shoff = usize::try_from(u64_at(40)?).ok()?;
+        let at = shoff.checked_add(index.checked_mul(usize::from(u16_at(58)?))?)?;
+        Some((
+            u32_at(at + 4)?,
+            usize::try_from(u64_at(at + 24)?).ok()?,
+            usize::try_from(u64_at(at + 32)?).ok()?,
+            u32_at(at + 40)?,
+            usize::try_from(u64_at(at + 56)?).ok()?,
+        ))
+    };
+    let mut names = Vec::new();
+    if read(0, 4) != Some(b"\x7fELF") {
+        return names;
+    }
+    for index in 0..usize::from(u16_at(60).unwrap_or(0)) {
+        let Some((SHT_DYNSYM, offset, size, link, entsize)) = section(index) else {
+            continue;
+        };
+        let Some((_, strings, strings_size, _, _)) = section(link as usize) else {
+            continue;
+        };
+        for sym in (offset..offset.saturating_add(size)).step_by(entsize.max(24)) {
+            let (Some(name), Some(shndx)) = (u32_at(sym), u16_at(sym + 6)) else {
+                break;
+            };
+            let start = strings.saturating_add(name as usize);
+            let end = strings.saturating_add(strings_size);
+            let Some(text) = bytes.get(start..end.min(bytes.len())) else {
+                continue;
+            };
+            let text = &text[..text.iter().position(|&b| b == 0).unwrap_or(text.len())];
+            if shndx != 0 && !text.is_empty() {
+                names.push(String::from_utf8_lossy(text).into_owned());
+            }
+        }
+    }
+    names
+}
+
 fn host_machine() -> u16 {
     match std::env::consts::ARCH {
         "x86_64" => 62,
@@ -107,6 +169,18 @@ mod tests {
                 "{cut}: {}",
                 e.0
             );
+        }
+    }
+
+    #[test]
+    fn reading_symbols_never_fails_on_garbage_or_cut_files() {
+        // Real names are checked end to end with the `mangled-root` fixture library.
+        assert!(dynamic_symbols(b"not elf at all").is_empty());
+        let whole = this_test_binary();
+        let names = dynamic_symbols(&whole);
+        assert!(names.iter().all(|n| !n.is_empty()));
+        for cut in [64, whole.len() / 2, whole.len() - 1] {
+            let _ = dynamic_symbols(&whole[..cut]);
         }
     }
 

@@ -5,7 +5,16 @@
 //! from a fresh clone with no earlier build:
 //! - the workspace's plugin and host with the same cargo and target folder as the tests;
 //! - the deliberately broken fixture plugins (`tests/fixtures`, a workspace of their
-//!   own) into `target/fixtures`, so they never sit next to the real host.
+//!   own) into `target/fixtures`, so they never sit next to the real host;
+//! - the SDK's example plugin ([`hello_plugin`]);
+//! - the compatibility matrix's hosts and plugins ([`compat`], into `target/compat`);
+//! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
+//!
+//! [`elf`] makes damaged copies of real libraries for the loader's preflight.
+
+pub mod compat;
+pub mod elf;
+pub mod releases;
 
 use std::{
     collections::BTreeMap,
@@ -42,10 +51,31 @@ impl Artifacts {
     }
 }
 
+impl Artifacts {
+    /// Adds what another build produced.
+    fn merge(&mut self, other: Artifacts) {
+        self.by_name.extend(other.by_name);
+    }
+}
+
+/// Build-time switches of the Office 365 plugin (see [`releases`]): cleared for every
+/// build unless a caller sets them, so a stray variable never stamps the plain build.
+const RELEASE_SWITCHES: [&str; 2] = ["ATRS_OFFICE365_VERSION", "ATRS_OFFICE365_WRITE_LAYOUT"];
+
 /// Runs `cargo build` with `args` and collects the artifacts from its JSON messages.
 fn cargo_build(args: &[&str]) -> Artifacts {
+    cargo_build_with_env(args, &[])
+}
+
+/// [`cargo_build`] with extra environment variables for the compiler.
+fn cargo_build_with_env(args: &[&str], env: &[(&str, &str)]) -> Artifacts {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    for switch in RELEASE_SWITCHES {
+        command.env_remove(switch);
+    }
+    let output = command
+        .envs(env.iter().copied())
         .arg("build")
         .arg("--message-format=json-render-diagnostics")
         .args(args)
@@ -97,6 +127,14 @@ pub fn office365_library() -> &'static Path {
 /// The built `atrs-test-host` binary.
 pub fn host_binary() -> &'static Path {
     workspace().get("atrs_test_host")
+}
+
+/// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.
+pub fn hello_plugin() -> &'static Path {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["-p", "atrs-host-sdk", "--example", "hello_plugin"]))
+        .get("hello_plugin")
 }
 
 /// The fixture plugins, built once.

@@ -3,23 +3,24 @@
 //! every call once, and prints one tab-separated line per step on stdout:
 //!
 //! ```text
-//! host       1.1.0
-//! loaded     probe 1.0.0 sdk 1.0.0           (or: refused <code> <message>)
-//! form       account_name:text token:secret region:choice homepage:text(unknown kind)
-//! call       describe ok
-//! ...
-//! default    help_url                        (a 1.1 call the plugin lacks gave its default)
-//! done       9 calls
+//! host     1.1.0
+//! loaded   probe 1.0.0 sdk 1.0.0        (or: refused <code> <message>)
+//! form     account_name:text token:secret region:choice homepage:text(unknown kind)
+//! call     describe ok                  (or: call <name> <error kind>: <message>)
+//! default  help_url                     (a 1.1 call the plugin lacks gave its default)
+//! done     10 calls  10 ok  0 internal
 //! ```
 //!
-//! It exits 0 when every call answered, 3 when the library was refused, 1 otherwise.
+//! A call that answers with a typed error still works across the boundary; only an
+//! internal error (a panic, a timeout) counts as broken. It exits 0 when nothing broke,
+//! 3 when the library was refused, 1 otherwise.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use atrs_host_sdk::{
     loader::{self, IntegrationHandle},
     testing::MemoryHost,
-    FieldKind, FormField, FormValues, PluginError, SessionState, VerifyMethod,
+    ErrorKind, FieldKind, FormField, FormValues, PluginError, SessionState, VerifyMethod,
     INTERFACE_VERSION,
 };
 
@@ -45,21 +46,28 @@ fn main() -> ExitCode {
     let memory = MemoryHost::new();
     match library.instantiate(memory) {
         Ok(mut integration) => drive(&mut integration, &mut calls),
-        Err(e) => calls.failed("instantiate", &e),
+        Err(e) => {
+            calls.count += 1;
+            calls.failed("instantiate", &e);
+        }
     }
-    println!("done\t{} calls, {} failed", calls.count, calls.failed);
-    if calls.failed == 0 {
+    println!(
+        "done\t{} calls\t{} ok\t{} internal",
+        calls.count, calls.ok, calls.internal
+    );
+    if calls.internal == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
 
-/// Counts the calls made and failed.
+/// Counts the calls made, answered with success, and broken.
 #[derive(Default)]
 struct Calls {
     count: usize,
-    failed: usize,
+    ok: usize,
+    internal: usize,
 }
 
 impl Calls {
@@ -67,7 +75,8 @@ impl Calls {
         self.count += 1;
         match result {
             Ok(value) => {
-                println!("call\t{name} ok");
+                self.ok += 1;
+                println!("call\t{name}\tok");
                 Some(value)
             }
             Err(e) => {
@@ -78,8 +87,10 @@ impl Calls {
     }
 
     fn failed(&mut self, name: &str, e: &PluginError) {
-        self.failed += 1;
-        println!("call\t{name} failed: {} ({})", e.message(), e.kind());
+        if e.kind() == ErrorKind::Internal {
+            self.internal += 1;
+        }
+        println!("call\t{name}\t{}: {}", e.kind(), e.message());
     }
 }
 
@@ -108,7 +119,9 @@ fn drive(integration: &mut IntegrationHandle, calls: &mut Calls) {
             SessionState::Failed(e) => Err((**e).clone()),
             other => Ok(format!("still {other:?}")),
         };
-        calls.record("poll", outcome).map(|o| println!("verify\t{o}"));
+        if let Some(outcome) = calls.record("poll", outcome) {
+            println!("verify\t{outcome}");
+        }
         session.cancel();
     }
     calls.record("save", integration.save(&values));
@@ -130,10 +143,10 @@ fn drive(integration: &mut IntegrationHandle, calls: &mut Calls) {
 /// with the documented default (`None`).
 #[cfg(feature = "interface_1_1")]
 fn ask_what_1_1_added(integration: &IntegrationHandle, calls: &mut Calls) {
-    calls.count += 1;
-    match integration.help_url() {
-        Some(url) => println!("call\thelp_url ok\nhelp_url\t{url}"),
-        None => println!("call\thelp_url ok\ndefault\thelp_url"),
+    let url = calls.record("help_url", Ok(integration.help_url()));
+    match url.flatten() {
+        Some(url) => println!("help_url\t{url}"),
+        None => println!("default\thelp_url"),
     }
 }
 
