@@ -121,7 +121,8 @@ mod version;
 
 pub use error::{ErrorKind, ErrorKind_NE, PluginError};
 pub use form::{
-    ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField, FormValues, KeyValue,
+    form_problems, ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField,
+    FormValues, KeyValue,
 };
 pub use host::{Host, HostServices, LogLevel, LogLevel_NE, Settings};
 pub use manifest::Manifest;

@@ -1,6 +1,6 @@
 //! The command line: a contract scripts and tests rely on.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +32,10 @@ pub struct Cli {
     /// Never open a browser; show addresses instead.
     #[arg(long, global = true)]
     pub no_browser: bool,
+
+    /// Give up on a plugin call after this many seconds [default: 60; `check`: 5].
+    #[arg(long, env = "ATRS_CALL_TIMEOUT", global = true, value_name = "SECONDS", value_parser = seconds)]
+    pub call_timeout: Option<Duration>,
 
     /// What to do; with none, on a terminal, the Integrations menu opens.
     #[command(subcommand)]
@@ -103,6 +107,23 @@ pub enum Command {
         #[arg(long)]
         plugin: Option<String>,
     },
+    /// Check a plugin library for conformance, check by check (for plugin authors);
+    /// exit 0 when all pass, 1 when any fails.
+    Check {
+        /// The plugin library file (`lib<name>.so`).
+        library: PathBuf,
+        /// A form value for the verification the check starts; repeat for each field.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+}
+
+/// Parses a positive number of seconds (fractions allowed).
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
 }
 
 /// How `add` verifies.

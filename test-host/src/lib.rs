@@ -9,7 +9,8 @@
 //! - [`store`]: settings and secrets on disk; [`services`]: host services per plugin;
 //! - [`menu`]: the interactive Integrations menu, over a [`menu::Prompter`];
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
-//! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag.
+//! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
+//! - [`conformance`]: the checks behind `check`, for plugin authors.
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -17,6 +18,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod conformance;
 pub mod context;
 pub mod error;
 pub mod exit;

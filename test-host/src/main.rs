@@ -37,6 +37,15 @@ fn main() -> ExitCode {
     if let Some(Command::MockIdp(args)) = cli.command {
         return atrs_mock_idp::cli::run(args);
     }
+    if let Some(timeout) = cli.call_timeout {
+        atrs_host_sdk::loader::set_default_call_timeout(Some(timeout));
+    }
+    if let Some(Command::Check { library, set }) = &cli.command {
+        let timeout = cli
+            .call_timeout
+            .unwrap_or(commands::check::DEFAULT_CALL_TIMEOUT);
+        return commands::check::run(&ctx, library, set, timeout);
+    }
     let (name, result) = match &cli.command {
         Some(Command::Plugins) => ("plugins", commands::plugins::run(&ctx)),
         Some(Command::Form { plugin }) => ("form", commands::form::run(&ctx, plugin)),
@@ -61,7 +70,7 @@ fn main() -> ExitCode {
             ("demo", run_demo(&ctx, cli.store_dir.is_some(), &options))
         }
         Some(Command::Accounts) => ("accounts", commands::accounts::run(&ctx)),
-        Some(Command::MockIdp(_)) => unreachable!("handled above"),
+        Some(Command::MockIdp(_) | Command::Check { .. }) => unreachable!("handled above"),
         Some(Command::Remove { account, plugin }) => ("remove", commands::remove::run(&ctx, account, plugin.as_deref())),
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
             ("menu", menu::run_on_terminal(&ctx))

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod add;
+pub mod check;
 pub mod demo;
 pub mod form;
 pub mod plugins;
