@@ -1,0 +1,220 @@
+//! `atrs-test-host check <library>` through the real host binary: our plugins pass every
+//! check; a fixture that gets several things wrong fails exactly those, each with why
+//! and how to fix it; a library that does not load, or a missing file, end the run.
+
+use std::{path::Path, process::Output};
+
+use atrs_e2e::{fixture, hello_plugin, json_result, office365_library, run_host};
+use atrs_mock_idp::{defaults, ApproveMode, MockConfig, MockIdp};
+use serde_json::Value;
+
+const ALL_CHECKS: [&str; 8] = [
+    "loads",
+    "manifest",
+    "form_keys",
+    "secrets",
+    "validation",
+    "start_cancel",
+    "close",
+    "odd_input",
+];
+
+fn check(library: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["check", library.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run_host(&args, &[])
+}
+
+fn check_json(library: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    let out = check(library, &args);
+    (out.status.code(), json_result(&out))
+}
+
+fn ids(result: &Value, passed: bool) -> Vec<String> {
+    result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == passed)
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A mock sign-in service whose user never approves, so verifications wait until the
+/// check cancels them. The check's values point the plugin at it.
+fn office365_values(mock: &MockIdp) -> Vec<String> {
+    vec![
+        format!("client_id={}", defaults::DESKTOP_CLIENT_ID),
+        format!("tenant_id={}", defaults::TENANT_ID),
+        format!("authority={}", mock.base_url()),
+    ]
+    .into_iter()
+    .flat_map(|v| ["--set".to_owned(), v])
+    .collect()
+}
+
+fn waiting_mock() -> MockIdp {
+    MockIdp::spawn(MockConfig {
+        approve: ApproveMode::Manual,
+        ..MockConfig::default()
+    })
+    .expect("mock starts")
+}
+
+#[test]
+fn our_office365_plugin_passes_every_check() {
+    let mock = waiting_mock();
+    let values = office365_values(&mock);
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+
+    let human = check(office365_library(), &values);
+    println!("{}", text(&human));
+    assert_eq!(human.status.code(), Some(0), "{}", text(&human));
+    assert!(text(&human).contains("All 8 checks passed."));
+
+    let (code, result) = check_json(office365_library(), &values);
+    println!("{result:#}");
+    assert_eq!(code, Some(0));
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["command"], "check");
+    assert_eq!(result["plugin"]["id"], "office365");
+    assert_eq!(ids(&result, true), ALL_CHECKS);
+    assert_eq!(
+        (result["passed"].as_u64(), result["failed"].as_u64()),
+        (Some(8), Some(0))
+    );
+}
+
+#[test]
+fn the_example_plugin_passes_every_check() {
+    let (code, result) = check_json(hello_plugin(), &[]);
+    assert_eq!(code, Some(0), "{result:#}");
+    assert_eq!(ids(&result, true), ALL_CHECKS);
+}
+
+#[test]
+fn a_nonconforming_plugin_fails_several_checks_each_with_why_and_fix() {
+    let library = fixture("nonconforming");
+    let human = check(library, &[]);
+    println!("{}", text(&human));
+    assert_eq!(human.status.code(), Some(1));
+    let shown = text(&human);
+    for line in [
+        "✗ manifest complete",
+        "✗ secret fields marked secret",
+        "    why: `api_token` looks secret but is plain text",
+        "    fix: Declare these fields with FieldKind::Secret",
+        "6 of 8 checks failed.",
+    ] {
+        assert!(shown.contains(line), "missing {line:?} in:\n{shown}");
+    }
+
+    let (code, result) = check_json(library, &[]);
+    println!("{result:#}");
+    assert_eq!(code, Some(1));
+    assert_eq!(result["type"], "result");
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["error"]["exit_code"], 1);
+    assert_eq!(ids(&result, true), ["loads", "form_keys"]);
+    assert_eq!(
+        ids(&result, false),
+        [
+            "manifest",
+            "secrets",
+            "validation",
+            "start_cancel",
+            "close",
+            "odd_input"
+        ]
+    );
+    let why = |id: &str| -> String {
+        let c = result["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert!(c["fix"].as_str().is_some_and(|f| !f.is_empty()), "{c}");
+        c["why"].as_str().unwrap().to_owned()
+    };
+    assert!(why("manifest").contains("\"Non Conforming\""));
+    assert!(why("manifest").contains("\"latest\""));
+    assert!(why("validation").contains("nothing reported for empty `account_name`"));
+    assert!(why("start_cancel").contains("after cancel the session still reports working"));
+    assert!(why("close").contains("still reports working"));
+    let odd = why("odd_input");
+    assert!(
+        odd.contains("validate with every field 100 000 characters long panicked"),
+        "{odd}"
+    );
+    assert!(
+        odd.contains("load_account with an empty account name panicked"),
+        "{odd}"
+    );
+}
+
+#[test]
+fn a_malformed_form_and_a_blocking_plugin_fail_their_checks() {
+    let (code, result) = check_json(fixture("malformed-form"), &[]);
+    assert_eq!(code, Some(1));
+    let form = &result["checks"][2];
+    assert_eq!(form["id"], "form_keys");
+    assert_eq!(form["passed"], false);
+    let why = form["why"].as_str().unwrap();
+    assert!(
+        why.contains("field 2 (\"Nameless\") has an empty key"),
+        "{why}"
+    );
+    assert!(
+        why.contains("key `account_name` is used by fields 1 and 3"),
+        "{why}"
+    );
+    assert!(why.contains("choice `region` has no options"), "{why}");
+
+    let (code, result) = check_json(fixture("blocker"), &["--call-timeout", "0.5"]);
+    assert_eq!(code, Some(1));
+    let failed = ids(&result, false);
+    assert!(failed.contains(&"odd_input".to_owned()), "{result:#}");
+    let odd = result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "odd_input")
+        .unwrap();
+    assert!(
+        odd["why"]
+            .as_str()
+            .unwrap()
+            .contains("validate with no values did not return in time"),
+        "{odd}"
+    );
+}
+
+#[test]
+fn a_library_that_does_not_load_stops_the_run_and_a_missing_file_is_a_usage_error() {
+    let (code, result) = check_json(fixture("wrong-version"), &[]);
+    assert_eq!(code, Some(1));
+    let checks = result["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{result:#}");
+    assert_eq!(checks[0]["id"], "loads");
+    let why = checks[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("incompatible_version") && why.contains("2.0.0"),
+        "{why}"
+    );
+    assert!(checks[0]["fix"].as_str().unwrap().contains("1.x"));
+
+    let (code, result) = check_json(Path::new("/nonexistent/libnothing.so"), &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(result["ok"], false);
+    assert!(result["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("There is no file /nonexistent/libnothing.so"));
+}
