@@ -38,13 +38,14 @@ pub const SECRET_CLIENT_SECRET: &str = "client_secret";
 /// Secret name of the refresh token in the secrets store.
 pub const SECRET_REFRESH_TOKEN: &str = "refresh_token";
 
-/// The layout this build writes: the current one, unless the build was made with
-/// `ATRS_OFFICE365_WRITE_LAYOUT=1`, which makes this source write what release 0.1.0
-/// wrote. The drop-in update test builds its stand-in for that release this way
-/// (see `tests/src/releases.rs`) instead of compiling the old release and its whole
-/// dependency tree a second time.
-pub fn written_layout() -> &'static str {
-    match option_env!("ATRS_OFFICE365_WRITE_LAYOUT") {
+/// The newest settings layout this build knows — the one it writes and the newest it
+/// reads: [`SCHEMA_VERSION`], unless the build was made with
+/// `ATRS_OFFICE365_SETTINGS_LAYOUT=1`, which makes this source keep settings as release
+/// 0.1.0 did (write layout 1, refuse later ones). The drop-in update test builds its
+/// stand-in for that release this way (see `tests/src/releases.rs`) instead of
+/// compiling the old release and its whole dependency tree a second time.
+pub fn layout() -> &'static str {
+    match option_env!("ATRS_OFFICE365_SETTINGS_LAYOUT") {
         Some("1") => "1",
         _ => SCHEMA_VERSION,
     }
@@ -57,7 +58,7 @@ pub fn write(
     refresh_token: Option<&Secret>,
     facts: &Settings,
 ) -> Result<(), PluginError> {
-    let settings = settings_in_layout(config, facts, written_layout());
+    let settings = settings_in_layout(config, facts, layout());
     let account = &config.account_name;
     host.settings_write(account, &settings)?;
     host.secrets_remove(account)?;
@@ -84,9 +85,12 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
             authority.as_str().trim_end_matches('/').to_owned(),
         );
     }
-    let prefix = if layout == "1" { "" } else { VERIFIED_PREFIX };
     for (key, value) in facts {
-        settings.insert(format!("{prefix}{key}"), value.clone());
+        let key = match layout {
+            "1" => key.clone(),
+            _ => fact_key(key),
+        };
+        settings.insert(key, value.clone());
     }
     if layout != "1" {
         settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
@@ -115,14 +119,18 @@ pub fn read_values(host: &Host, account: &str) -> Result<FormValues, PluginError
     Ok(values)
 }
 
-/// Brings settings written by any earlier plugin version to the current layout, one
-/// layout at a time.
-pub fn migrate(mut settings: Settings) -> Result<Settings, PluginError> {
+/// Brings settings written by any earlier plugin version to this build's [`layout`],
+/// one layout at a time.
+pub fn migrate(settings: Settings) -> Result<Settings, PluginError> {
+    migrate_to(settings, layout())
+}
+
+fn migrate_to(mut settings: Settings, newest: &str) -> Result<Settings, PluginError> {
     loop {
         match settings.get(SCHEMA_KEY).map(String::as_str) {
-            Some(SCHEMA_VERSION) => return Ok(settings),
+            Some(current) if current == newest => return Ok(settings),
             Some("1") => settings = from_layout_1(settings),
-            Some(other) => return Err(unknown_layout(other)),
+            Some(other) => return Err(unknown_layout(other, newest)),
             None => {
                 return Err(PluginError::internal(
                     "This account's settings carry no layout version.",
@@ -134,20 +142,26 @@ pub fn migrate(mut settings: Settings) -> Result<Settings, PluginError> {
 }
 
 /// Layout 1 → 2: everything that is not a form value or the layout moves under
-/// `verified.`; `written_by` stays unknown (absent).
+/// `verified.` (see [`fact_key`]); `written_by` stays unknown (absent).
 fn from_layout_1(settings: Settings) -> Settings {
     settings
         .into_iter()
         .map(|(key, value)| match key.as_str() {
             SCHEMA_KEY => (key, "2".to_owned()),
             k if FORM_KEYS.contains(&k) => (key, value),
-            _ => (format!("{VERIFIED_PREFIX}{key}"), value),
+            _ => (fact_key(&key), value),
         })
         .collect()
 }
 
-fn unknown_layout(layout: &str) -> PluginError {
-    let newer = layout.parse::<u32>().ok() > SCHEMA_VERSION.parse::<u32>().ok();
+/// Where layout 2 keeps a fact: `verified_at` → `verified.at`, `mail` → `verified.mail`.
+fn fact_key(fact: &str) -> String {
+    let name = fact.strip_prefix("verified_").unwrap_or(fact);
+    format!("{VERIFIED_PREFIX}{name}")
+}
+
+fn unknown_layout(layout: &str, newest: &str) -> PluginError {
+    let newer = layout.parse::<u32>().ok() > newest.parse::<u32>().ok();
     let message = if newer {
         format!("This account was saved by a newer Office 365 plugin (settings layout {layout}).")
     } else {
@@ -242,6 +256,18 @@ mod tests {
         assert!(migrate(s).unwrap_err().message().contains("does not know"));
     }
 
+    #[test]
+    fn a_build_that_knows_layout_1_only_refuses_layout_2_as_release_0_1_0_did() {
+        let current = settings_in_layout(&config(), &facts(), SCHEMA_VERSION);
+        let e = migrate_to(current, "1").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "This account was saved by a newer Office 365 plugin (settings layout 2)."
+        );
+        let old = settings_in_layout(&config(), &facts(), "1");
+        assert_eq!(migrate_to(old.clone(), "1").unwrap(), old);
+    }
+
     fn facts() -> Settings {
         Settings::from([
             ("mail".to_owned(), "ada@contoso.example".to_owned()),
@@ -254,6 +280,7 @@ mod tests {
         let s = settings_in_layout(&config(), &facts(), SCHEMA_VERSION);
         assert_eq!(s[SCHEMA_KEY], "2");
         assert_eq!(s["verified.mail"], "ada@contoso.example");
+        assert_eq!(s["verified.at"], "1700000000");
         assert_eq!(s[WRITTEN_BY], PLUGIN_VERSION);
         assert!(!s.contains_key("mail"));
         assert_eq!(

@@ -60,7 +60,7 @@ impl Artifacts {
 
 /// Build-time switches of the Office 365 plugin (see [`releases`]): cleared for every
 /// build unless a caller sets them, so a stray variable never stamps the plain build.
-const RELEASE_SWITCHES: [&str; 2] = ["ATRS_OFFICE365_VERSION", "ATRS_OFFICE365_WRITE_LAYOUT"];
+const RELEASE_SWITCHES: [&str; 2] = ["ATRS_OFFICE365_VERSION", "ATRS_OFFICE365_SETTINGS_LAYOUT"];
 
 /// Runs `cargo build` with `args` and collects the artifacts from its JSON messages.
 fn cargo_build(args: &[&str]) -> Artifacts {

@@ -4,8 +4,8 @@
 //! would compile the plugin's whole dependency tree again in a second target folder
 //! (minutes on two cores). Instead the plugin reads two compile-time switches:
 //! `ATRS_OFFICE365_VERSION` stamps the manifest version, as a release pipeline does,
-//! and `ATRS_OFFICE365_WRITE_LAYOUT=1` makes it write the settings layout release
-//! 0.1.0 wrote (see `plugin/src/saved.rs`). Cargo tracks both (`option_env!`), so each
+//! and `ATRS_OFFICE365_SETTINGS_LAYOUT=1` makes it keep settings as release 0.1.0 did
+//! — write layout 1 and refuse later layouts (see `plugin/src/saved.rs`). Cargo tracks both (`option_env!`), so each
 //! release build recompiles the plugin crate alone, incrementally — seconds. The plain
 //! build is restored afterwards, so tests that load the workspace's plugin find it as
 //! usual.
@@ -22,7 +22,7 @@ use crate::{cargo_build, cargo_build_with_env, repo_root};
 pub struct Release {
     /// The version in its manifest.
     pub version: &'static str,
-    /// The settings layout it writes.
+    /// The settings layout it writes (and the newest it reads).
     pub writes_layout: &'static str,
     /// `target/releases/<version>/libatrs_office365.so`.
     pub library: PathBuf,
@@ -44,7 +44,7 @@ pub fn previous_and_next() -> &'static (Release, Release) {
 fn build(version: &'static str, layout: &'static str) -> Release {
     let mut env = vec![("ATRS_OFFICE365_VERSION", version)];
     if layout == "1" {
-        env.push(("ATRS_OFFICE365_WRITE_LAYOUT", "1"));
+        env.push(("ATRS_OFFICE365_SETTINGS_LAYOUT", "1"));
     }
     // The same packages as the plain build, so features resolve the same and only the
     // plugin crate is rebuilt.
