@@ -2,11 +2,11 @@
 //! and how settings written by earlier releases are brought to the current layout.
 //!
 //! Settings layouts (the `schema_version` setting):
-//! - `1` (release 0.1.0): the form's values and what verification found
-//!   (`user_principal_name`, `mail`, …) side by side.
-//! - `2`: what verification found moves under `verified.`, so that no form field can
-//!   ever collide with it (a future "mail" field for the sender, say), and `written_by`
-//!   names the plugin version that saved the account.
+//! - `1` (release 0.1.x): the form's values and what verification found
+//!   (`user_principal_name`, `mail`, …).
+//! - `2`: adds `written_by`, the plugin version that saved the account, so support can
+//!   tell which build wrote it and later migrations can depend on it. From layout 1 it
+//!   becomes `0.1.x`, the only releases that wrote layout 1.
 //!
 //! Reading accepts every earlier layout ([`migrate`]); a layout from a newer release is
 //! refused with a way out instead of being misread.
@@ -21,8 +21,8 @@ const SCHEMA_KEY: &str = "schema_version";
 
 /// Settings key (layout 2): the plugin version that saved the account.
 pub const WRITTEN_BY: &str = "written_by";
-/// Settings key prefix (layout 2) of what verification found.
-pub const VERIFIED_PREFIX: &str = "verified.";
+/// What `written_by` says of accounts migrated from layout 1.
+const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
 const FORM_KEYS: [&str; 5] = [
@@ -86,11 +86,7 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
         );
     }
     for (key, value) in facts {
-        let key = match layout {
-            "1" => key.clone(),
-            _ => fact_key(key),
-        };
-        settings.insert(key, value.clone());
+        settings.insert(key.clone(), value.clone());
     }
     if layout != "1" {
         settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
@@ -105,13 +101,7 @@ pub fn read_values(host: &Host, account: &str) -> Result<FormValues, PluginError
         .ok_or_else(|| not_found(account))?;
     let settings = migrate(settings)?;
     let mut values = FormValues::new().with(fields::ACCOUNT_NAME, account);
-    for key in [
-        fields::CLIENT_ID,
-        fields::TENANT_ID,
-        fields::CLOUD,
-        fields::AUTHORITY,
-        fields::SCOPES,
-    ] {
+    for key in FORM_KEYS {
         if let Some(v) = settings.get(key) {
             values.set(key, v.as_str());
         }
@@ -141,23 +131,11 @@ fn migrate_to(mut settings: Settings, newest: &str) -> Result<Settings, PluginEr
     }
 }
 
-/// Layout 1 → 2: everything that is not a form value or the layout moves under
-/// `verified.` (see [`fact_key`]); `written_by` stays unknown (absent).
-fn from_layout_1(settings: Settings) -> Settings {
+/// Layout 1 → 2: `written_by` is added.
+fn from_layout_1(mut settings: Settings) -> Settings {
+    settings.insert(SCHEMA_KEY.into(), "2".into());
+    settings.insert(WRITTEN_BY.into(), LAYOUT_1_WRITER.into());
     settings
-        .into_iter()
-        .map(|(key, value)| match key.as_str() {
-            SCHEMA_KEY => (key, "2".to_owned()),
-            k if FORM_KEYS.contains(&k) => (key, value),
-            _ => (fact_key(&key), value),
-        })
-        .collect()
-}
-
-/// Where layout 2 keeps a fact: `verified_at` → `verified.at`, `mail` → `verified.mail`.
-fn fact_key(fact: &str) -> String {
-    let name = fact.strip_prefix("verified_").unwrap_or(fact);
-    format!("{VERIFIED_PREFIX}{name}")
 }
 
 fn unknown_layout(layout: &str, newest: &str) -> PluginError {
@@ -276,13 +254,11 @@ mod tests {
     }
 
     #[test]
-    fn the_current_layout_keeps_what_verification_found_apart_and_names_the_writer() {
+    fn the_current_layout_names_the_version_that_wrote_it() {
         let s = settings_in_layout(&config(), &facts(), SCHEMA_VERSION);
         assert_eq!(s[SCHEMA_KEY], "2");
-        assert_eq!(s["verified.mail"], "ada@contoso.example");
-        assert_eq!(s["verified.at"], "1700000000");
+        assert_eq!(s["mail"], "ada@contoso.example");
         assert_eq!(s[WRITTEN_BY], PLUGIN_VERSION);
-        assert!(!s.contains_key("mail"));
         assert_eq!(
             migrate(s.clone()).unwrap(),
             s,
@@ -294,12 +270,11 @@ mod tests {
     fn layout_1_as_release_0_1_0_wrote_it_migrates_to_the_current_one() {
         let old = settings_in_layout(&config(), &facts(), "1");
         assert_eq!(old[SCHEMA_KEY], "1");
-        assert_eq!(old["mail"], "ada@contoso.example");
         assert!(!old.contains_key(WRITTEN_BY));
 
         let migrated = migrate(old.clone()).unwrap();
         let mut expected = settings_in_layout(&config(), &facts(), SCHEMA_VERSION);
-        expected.remove(WRITTEN_BY);
+        expected.insert(WRITTEN_BY.into(), "0.1.x".into());
         assert_eq!(migrated, expected);
 
         let memory = MemoryHost::new();
