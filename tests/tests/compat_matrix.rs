@@ -373,3 +373,54 @@ fn the_live_sdk_still_matches_the_frozen_1_0_interface() {
         );
     }
 }
+
+/// FNV-1a of each file of the frozen copy, taken when interface 1.0 was frozen.
+const FROZEN_1_0: [(&str, u64); 14] = [
+    ("abi.rs", 0x727a28885906c667),
+    ("error.rs", 0xabee850a4fa34601),
+    ("form.rs", 0xb80839b23be924a5),
+    ("guard.rs", 0x6d720da727ac4b65),
+    ("host.rs", 0xed830f0d3e1ed85d),
+    ("lib.rs", 0xa0c5f0a90756118e),
+    ("loader.rs", 0x1d329875716adc0d),
+    ("manifest.rs", 0x967909475ff5eeb5),
+    ("plugin.rs", 0x6008f146444a0bfe),
+    ("preflight.rs", 0x17c8ad59995506a9),
+    ("secret.rs", 0x3cd0d5f12ed3b476),
+    ("testing.rs", 0xf0e5b2f0c18da7ed),
+    ("verify.rs", 0x46821d699f212fcf),
+    ("version.rs", 0x1cd21f1ecb26bc9c),
+];
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[test]
+fn the_frozen_1_0_description_is_never_edited() {
+    // It describes the ABI released as 1.0; the matrix is only a proof while it stays
+    // exactly that. Changes belong in host-sdk (within the evolution rules).
+    let dir = atrs_e2e::repo_root().join("tests/compat/sdk-1.0/src");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let expected: Vec<&str> = FROZEN_1_0.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        files,
+        expected,
+        "files were added to or removed from {}",
+        dir.display()
+    );
+    for (file, hash) in FROZEN_1_0 {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        assert_eq!(
+            fnv1a(&bytes),
+            hash,
+            "tests/compat/sdk-1.0/src/{file} was edited"
+        );
+    }
+}
