@@ -1,9 +1,14 @@
 //! The host's side: find plugin libraries in a folder, check them, and drive them.
 //!
-//! Each library is opened with `lib_header_from_path` and checked with
-//! `init_root_module`, never with the cached `RootModule::load_from*` (which hands back
-//! the first library loaded for every later call). Every file gets its own outcome:
-//! loaded, or refused with a [`Refusal`] that says why and what to do.
+//! Each library is checked before `dlopen` (a cut or foreign file is refused from its
+//! headers), opened with `lib_header_from_path` and checked against this host's types —
+//! never with the cached `RootModule::load_from*`, which hands back the first library
+//! loaded for every later call. A plugin built against an older 1.x is checked in the
+//! direction that fits it (see the crate docs). Every file gets its own outcome: loaded,
+//! or refused with a [`Refusal`] that says why and what to do.
+//!
+//! Every call into a loaded plugin is bounded by the call timeout
+//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]).
 
 use std::{
     collections::HashMap,
