@@ -14,7 +14,7 @@ const START_TITLE: &str = "a verification starts and is cancelled promptly";
 const CLOSE_TITLE: &str = "close releases everything";
 
 /// How long a call that should be immediate (cancel, close, drop) may take.
-const PROMPT: Duration = Duration::from_secs(1);
+const PROMPT: Duration = Duration::from_secs(2);
 /// How long a session may take to report its end after cancel or close.
 const SETTLE: Duration = Duration::from_secs(3);
 /// How long threads may take to end after the instance is dropped.
