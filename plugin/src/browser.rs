@@ -262,7 +262,9 @@ fn instructions(redirect: &RedirectUri, listening: bool) -> String {
 
 /// The signed-in user of the saved account being verified again, if it is the same app.
 fn login_hint(host: &Host, config: &AccountConfig) -> Option<String> {
-    let saved = host.settings_read(&config.account_name).ok().flatten()?;
+    let saved = crate::saved::read(host, &config.account_name)
+        .ok()
+        .flatten()?;
     let same_app = saved.get(fields::CLIENT_ID) == Some(&config.client_id)
         && saved.get(fields::TENANT_ID).map(String::as_str) == Some(config.tenant.segment());
     if !same_app {

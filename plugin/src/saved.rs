@@ -94,12 +94,15 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
     settings
 }
 
+/// The saved settings of `account`, migrated to this build's layout; `None` when
+/// there is no such account. Every read of saved settings goes through here.
+pub fn read(host: &Host, account: &str) -> Result<Option<Settings>, PluginError> {
+    host.settings_read(account)?.map(migrate).transpose()
+}
+
 /// The saved form values of `account` (secrets left out), migrated to the current layout.
 pub fn read_values(host: &Host, account: &str) -> Result<FormValues, PluginError> {
-    let settings = host
-        .settings_read(account)?
-        .ok_or_else(|| not_found(account))?;
-    let settings = migrate(settings)?;
+    let settings = read(host, account)?.ok_or_else(|| not_found(account))?;
     let mut values = FormValues::new().with(fields::ACCOUNT_NAME, account);
     for key in FORM_KEYS {
         if let Some(v) = settings.get(key) {
