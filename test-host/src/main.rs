@@ -66,8 +66,12 @@ fn main() -> ExitCode {
             ("add", commands::add::run(&ctx, &request))
         }
         Some(Command::Demo { interactive, approve_after }) => {
-            let options = DemoOptions { interactive: *interactive, approve_after: Duration::from_secs(*approve_after) };
-            ("demo", run_demo(&ctx, cli.store_dir.is_some(), &options))
+            let options = DemoOptions {
+                interactive: *interactive,
+                approve_after: Duration::from_secs(*approve_after),
+                keep_store: cli.store_dir.is_some(),
+            };
+            ("demo", commands::demo::run(&ctx, &options))
         }
         Some(Command::Accounts) => ("accounts", commands::accounts::run(&ctx)),
         Some(Command::MockIdp(_) | Command::Check { .. }) => unreachable!("handled above"),
@@ -88,28 +92,6 @@ fn main() -> ExitCode {
             e.exit.into()
         }
     }
-}
-
-/// Runs the demo in a scratch store unless the user chose a store.
-fn run_demo(ctx: &Context, store_chosen: bool, options: &DemoOptions) -> Result<(), CommandError> {
-    if store_chosen {
-        return commands::demo::run(ctx, options);
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("atrs-demo-")
-        .tempdir()
-        .map_err(|e| {
-            CommandError::new(
-                Exit::Failure,
-                format!("Cannot create a scratch folder for the demo: {e}."),
-            )
-            .with_hint("Pass --store DIR to use a folder of your choice.")
-        })?;
-    let ctx = Context {
-        store_dir: scratch.path().to_owned(),
-        ..ctx.clone()
-    };
-    commands::demo::run(&ctx, options)
 }
 
 /// Prints a command-line error (as a JSON result line under `--json`) and exits 2.

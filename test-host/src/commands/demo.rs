@@ -28,10 +28,33 @@ pub struct DemoOptions {
     pub interactive: bool,
     /// How long the simulated user takes to approve the sign-in.
     pub approve_after: Duration,
+    /// Use (and keep) the store of `ctx`; otherwise a scratch store removed at the end.
+    pub keep_store: bool,
 }
 
-/// Runs the demo; `ctx.store_dir` should be a scratch folder unless the user chose one.
+/// Runs the demo, in a scratch store unless `options.keep_store`.
 pub fn run(ctx: &Context, options: &DemoOptions) -> Result<(), CommandError> {
+    if options.keep_store {
+        return run_in(ctx, options, false);
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("atrs-demo-")
+        .tempdir()
+        .map_err(|e| {
+            CommandError::new(
+                Exit::Failure,
+                format!("Cannot create a scratch folder for the demo: {e}."),
+            )
+            .with_hint("Pass --store DIR to use a folder of your choice.")
+        })?;
+    let ctx = Context {
+        store_dir: scratch.path().to_owned(),
+        ..ctx.clone()
+    };
+    run_in(&ctx, options, true)
+}
+
+fn run_in(ctx: &Context, options: &DemoOptions, scratch: bool) -> Result<(), CommandError> {
     let mock = MockIdp::spawn(MockConfig {
         auto_approve_delay: options.approve_after,
         device_interval_secs: 1,
@@ -75,7 +98,7 @@ pub fn run(ctx: &Context, options: &DemoOptions) -> Result<(), CommandError> {
         let mut prompter = ScriptedPrompter::narrating(script(&authority));
         menu::run(&mut prompter, &plugins)?;
     }
-    summarize(ctx, &mock)
+    summarize(ctx, &mock, scratch)
 }
 
 /// The form as the demo fills it in.
@@ -109,15 +132,20 @@ fn script(authority: &str) -> Vec<Answer> {
     ]
 }
 
-fn summarize(ctx: &Context, mock: &MockIdp) -> Result<(), CommandError> {
+fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), CommandError> {
     let store = ctx.store()?;
     let saved = store.read_settings("office365", DEMO_ACCOUNT)?;
     let stats = mock.stats();
     println!("\nSummary");
     match &saved {
         Some(settings) => {
+            let lifetime = if scratch {
+                " (a scratch store, removed when the demo ends; pass --store DIR to keep it)"
+            } else {
+                ""
+            };
             println!(
-                "  ✓ \"{DEMO_ACCOUNT}\" is saved in {}",
+                "  ✓ \"{DEMO_ACCOUNT}\" is saved in {}{lifetime}",
                 store.dir().display()
             );
             for (k, v) in settings {
