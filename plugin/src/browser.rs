@@ -4,11 +4,7 @@
 //! the client secret when one is given). Then the same confirmation, scope comparison
 //! and save rules as the device code path ([`crate::verified::conclude`]).
 
-use std::{
-    convert::Infallible,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
 use oauth2::{
@@ -23,6 +19,7 @@ use url::Url;
 use crate::{
     aadsts::{Flow, ProviderError},
     auth_state::AuthState,
+    clock::unix_now,
     config::AccountConfig,
     discovery::{self, Endpoints},
     fields,
@@ -288,13 +285,6 @@ fn expired() -> PluginError {
     .with_hint(
         "Click Verify ▾ With Browser again and finish signing in before the time shown runs out.",
     )
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

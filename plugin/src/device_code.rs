@@ -6,7 +6,7 @@
 //! error fields (losing AADSTS codes and trace ids) and retries transport failures
 //! until the code expires, where we want a typed error at once.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
 use oauth2::{
@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::{
     aadsts::ProviderError,
+    clock::unix_now,
     config::AccountConfig,
     discovery::{self, Endpoints},
     http::{host_of, parse_json, Http},
@@ -221,13 +222,6 @@ fn expired() -> PluginError {
         "The sign-in code expired before the sign-in was finished.",
     )
     .with_hint("Click Verify again and enter the new code before the time shown runs out.")
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! Verification (shared by every sign-in method):
 //!
 //! - [`runtime`]: the plugin's own tokio runtime; [`http`]: the bounded, typed HTTP client;
+//! - [`clock`]: Unix time for expiries and the verified-at fact;
 //! - [`discovery`]: endpoints from the tenant's OpenID configuration;
 //! - [`aadsts`]: provider errors and the AADSTS table (plain message and fix per code);
 //! - [`token`]: token answers and `oauth2` request errors;
@@ -28,6 +29,7 @@
 pub mod aadsts;
 pub mod auth_state;
 pub mod browser;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod confirm;

@@ -1,11 +1,10 @@
 //! What a successful sign-in leaves: the account shown to the user, and the exact
 //! values verified with the refresh token and facts that Save stores.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use atrs_host_sdk::{ErrorKind, Host, PluginError, Settings, VerifiedAccount};
 
 use crate::{
+    clock::unix_now,
     config::{AccountConfig, Tenant},
     confirm::{self, Account},
     discovery::Endpoints,
@@ -113,11 +112,7 @@ fn facts(account: &Account, tenant_id: &str, granted: &[String]) -> Settings {
     }
     facts.insert(FACT_VERIFIED_TENANT_ID.into(), tenant_id.to_owned());
     facts.insert(FACT_GRANTED_SCOPES.into(), granted.join(" "));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    facts.insert(FACT_VERIFIED_AT.into(), now.to_string());
+    facts.insert(FACT_VERIFIED_AT.into(), unix_now().to_string());
     facts
 }
 
