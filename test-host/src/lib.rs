@@ -9,6 +9,7 @@
 //! - [`store`]: settings and secrets on disk; [`services`]: host services per plugin;
 //! - [`menu`]: the interactive Integrations menu, over a [`menu::Prompter`];
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
+//!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
 //! - [`conformance`]: the checks behind `check`, for plugin authors.
 //!
@@ -26,6 +27,7 @@ pub mod form_input;
 pub mod interrupt;
 pub mod menu;
 pub mod output;
+pub mod present;
 pub mod services;
 pub mod store;
 

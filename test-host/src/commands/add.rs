@@ -19,6 +19,7 @@ use crate::{
     form_input::{values_from_pairs, with_defaults},
     interrupt::Interrupt,
     output::Output,
+    present::{plugin_error_lines, verified_lines},
 };
 
 /// What `add` was asked to do.
@@ -137,9 +138,8 @@ fn paste_source(paste: Option<&str>) -> mpsc::Receiver<String> {
 }
 
 fn show_paste_refusal(out: Output, e: &PluginError) {
-    out.note(format!("✗ {}", e.message()));
-    if let Some(h) = e.hint() {
-        out.note(format!("  fix: {h}"));
+    for line in plugin_error_lines(e) {
+        out.note(line);
     }
     out.event(
         "paste_refused",
@@ -210,15 +210,8 @@ fn show_state(out: Output, state: &SessionState) {
 }
 
 fn report(out: Output, account: &VerifiedAccount, saved: bool) {
-    out.say(format!(
-        "✓ Verified \"{}\": signed in as {} ({}), tenant {}.",
-        account.account_name, account.display_name, account.user_principal_name, account.tenant_id
-    ));
-    for m in account.missing_scopes.iter() {
-        out.say(format!(
-            "  ! Permission {} was not granted: {}",
-            m.scope, m.hint
-        ));
+    for line in verified_lines(account) {
+        out.say(line);
     }
     out.say(if saved {
         "✓ Saved."

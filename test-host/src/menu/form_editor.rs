@@ -6,7 +6,7 @@ use super::{
     prompter::{Back, Prompter},
     verify_view::{drive_session, SessionEnd},
 };
-use crate::{error::CommandError, form_input::with_defaults};
+use crate::{error::CommandError, form_input::with_defaults, present::plugin_error_lines};
 
 const VERIFY: &str = "Verify";
 const VERIFY_BROWSER: &str = "Verify ▾ With Browser";
@@ -14,14 +14,6 @@ const EDIT: &str = "Edit fields";
 const ADVANCED: &str = "Advanced settings";
 const SAVE: &str = "Save & Close";
 const CLOSE: &str = "Close";
-
-/// Shows an error with its fix.
-pub(super) fn show_error(p: &mut dyn Prompter, e: &CommandError) {
-    p.say(&format!("✗ {}", e.message));
-    if let Some(h) = &e.hint {
-        p.say(&format!("  fix: {h}"));
-    }
-}
 
 /// Runs the account form for `integration`, starting from `initial`.
 pub(super) fn edit_account(
@@ -67,7 +59,7 @@ pub(super) fn edit_account(
                     p.say("✓ Saved.");
                     return Ok(());
                 }
-                Err(e) => show_error(p, &e.into()),
+                Err(e) => p.say_all(&plugin_error_lines(&e)),
             },
             _ => return close(p, integration),
         }
@@ -89,7 +81,7 @@ fn verify(
     match integration.start_verification(values, method) {
         Ok(session) => matches!(drive_session(p, &session), SessionEnd::Verified(_)),
         Err(e) => {
-            show_error(p, &e.into());
+            p.say_all(&plugin_error_lines(&e));
             false
         }
     }

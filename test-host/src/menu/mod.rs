@@ -8,7 +8,7 @@ mod verify_view;
 
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
-use crate::{catalog::Catalog, context::Context, error::CommandError};
+use crate::{catalog::Catalog, context::Context, error::CommandError, present::plugin_error_lines};
 
 pub use prompter::{Answer, Back, Key, Prompter, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
@@ -105,7 +105,7 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                 let mut integration = (plugin.open)()?;
                 match integration.load_account(&accounts[i - 1]) {
                     Ok(values) => form_editor::edit_account(p, &mut integration, values)?,
-                    Err(e) => form_editor::show_error(p, &e.into()),
+                    Err(e) => p.say_all(&plugin_error_lines(&e)),
                 }
             }
             i if i <= 2 * n => {
@@ -114,7 +114,7 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                     let mut integration = (plugin.open)()?;
                     match integration.remove_account(account) {
                         Ok(()) => p.say(&format!("Removed \"{account}\".")),
-                        Err(e) => form_editor::show_error(p, &e.into()),
+                        Err(e) => p.say_all(&plugin_error_lines(&e)),
                     }
                 }
             }

@@ -27,6 +27,12 @@ pub trait Prompter {
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back>;
     /// Shows a line of text.
     fn say(&mut self, text: &str);
+    /// Shows several lines of text.
+    fn say_all(&mut self, lines: &[String]) {
+        for line in lines {
+            self.say(line);
+        }
+    }
     /// A waiting phase starts: from now until [`Prompter::end_wait`], keys are read
     /// with [`Prompter::key`] and a live line with [`Prompter::status`].
     fn begin_wait(&mut self) {}

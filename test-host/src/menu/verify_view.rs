@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
 
 use super::prompter::{Key, Prompter};
+use crate::present::{plugin_error_lines, verified_lines};
 
 /// How a verification ended.
 #[derive(Debug, Clone)]
@@ -102,11 +103,11 @@ fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
                 );
             }
             SessionState::Verified(account) => {
-                summarize(p, account);
+                p.say_all(&verified_lines(account));
                 return SessionEnd::Verified(Box::new((**account).clone()));
             }
             SessionState::Failed(e) => {
-                show(p, e);
+                p.say_all(&plugin_error_lines(e));
                 return SessionEnd::Failed((**e).clone());
             }
             _ => p.say("… working"),
@@ -155,7 +156,7 @@ fn browser_step(
             Ok(text) if text.trim().is_empty() => continue,
             Ok(text) => match session.submit(&text) {
                 Ok(()) => break,
-                Err(e) => show(p, &e),
+                Err(e) => p.say_all(&plugin_error_lines(&e)),
             },
             Err(_) => {
                 session.cancel();
@@ -201,29 +202,6 @@ fn big_code(code: &str) -> Vec<String> {
         format!("  │   {spaced}   │"),
         format!("  └{}┘", "─".repeat(width)),
     ]
-}
-
-fn show(p: &mut dyn Prompter, e: &PluginError) {
-    p.say(&format!("✗ {}", e.message()));
-    if let Some(h) = e.hint() {
-        p.say(&format!("  fix: {h}"));
-    }
-    if let Some(code) = e.provider_code() {
-        p.say(&format!("  ({code})"));
-    }
-}
-
-fn summarize(p: &mut dyn Prompter, account: &VerifiedAccount) {
-    p.say(&format!(
-        "✓ Verified: signed in as {} ({}) in tenant {}.",
-        account.display_name, account.user_principal_name, account.tenant_id
-    ));
-    for missing in account.missing_scopes.iter() {
-        p.say(&format!(
-            "  ! Permission {} was not granted: {}",
-            missing.scope, missing.hint
-        ));
-    }
 }
 
 #[cfg(test)]
