@@ -344,3 +344,29 @@ pub fn http_get_location(url: &str) -> (u16, Option<String>) {
     });
     (status, location)
 }
+
+/// The `add office365` command line for signing in against a test server at
+/// `authority`: `--set` for each value (plus `client_secret` when given), then
+/// `--verify METHOD --timeout 60`. Append further flags to the returned list.
+pub fn add_office365_args(
+    account: &str,
+    client_id: &str,
+    tenant: &str,
+    client_secret: Option<&str>,
+    authority: &str,
+    method: &str,
+) -> Vec<String> {
+    let mut values = vec![
+        format!("account_name={account}"),
+        format!("client_id={client_id}"),
+        format!("tenant_id={tenant}"),
+        format!("authority={authority}"),
+    ];
+    values.extend(client_secret.map(|s| format!("client_secret={s}")));
+    let mut args = vec!["add".to_owned(), "office365".to_owned()];
+    for value in values {
+        args.extend(["--set".to_owned(), value]);
+    }
+    args.extend(["--verify", method, "--timeout", "60"].map(String::from));
+    args
+}

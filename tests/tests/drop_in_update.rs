@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use atrs_e2e::{host_binary, json_result, releases::previous_and_next};
+use atrs_e2e::{add_office365_args, host_binary, json_result, releases::previous_and_next};
 use atrs_host_sdk::loader;
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use atrs_test_host::{
@@ -82,26 +82,16 @@ impl Installation {
     }
 
     fn add(&mut self, account: &str, mock: &MockIdp) -> Value {
-        let name = format!("account_name={account}");
-        let client = format!("client_id={}", defaults::DESKTOP_CLIENT_ID);
-        let tenant = format!("tenant_id={}", defaults::TENANT_ID);
-        let authority = format!("authority={}", mock.base_url());
-        let (output, result) = self.run(&[
-            "add",
-            "office365",
-            "--set",
-            &name,
-            "--set",
-            &client,
-            "--set",
-            &tenant,
-            "--set",
-            &authority,
-            "--verify",
+        let args = add_office365_args(
+            account,
+            defaults::DESKTOP_CLIENT_ID,
+            defaults::TENANT_ID,
+            None,
+            &mock.base_url(),
             "device",
-            "--timeout",
-            "60",
-        ]);
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (output, result) = self.run(&args);
         assert_eq!(output.status.code(), Some(0), "{result}");
         assert_eq!(result["saved"], true);
         self.note(format!(

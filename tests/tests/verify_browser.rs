@@ -5,7 +5,8 @@
 use std::{path::Path, process::Command, time::Duration};
 
 use atrs_e2e::{
-    http_get_location, json_result, office365_library, plugins_dir, run_host, HostProcess,
+    add_office365_args, http_get_location, json_result, office365_library, plugins_dir, run_host,
+    HostProcess,
 };
 use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
 use serde_json::Value;
@@ -35,12 +36,6 @@ impl Setup {
     fn start(&self, client_id: &str, secret: Option<&str>, extra: &[&str]) -> HostProcess {
         let plugins = path(self.plugins.path());
         let store = path(self.store.path());
-        let sets = [
-            "account_name=Browser".to_owned(),
-            format!("client_id={client_id}"),
-            format!("tenant_id={}", defaults::TENANT_ID),
-            format!("authority={}", self.mock.base_url()),
-        ];
         let mut args: Vec<String> = vec![
             "--plugins-dir".into(),
             plugins,
@@ -48,19 +43,14 @@ impl Setup {
             store,
             "--json".into(),
         ];
-        args.extend(["add".into(), "office365".into()]);
-        for s in sets
-            .iter()
-            .chain(secret.map(|s| format!("client_secret={s}")).iter())
-        {
-            args.extend(["--set".into(), s.clone()]);
-        }
-        args.extend([
-            "--verify".into(),
-            "browser".into(),
-            "--timeout".into(),
-            "60".into(),
-        ]);
+        args.extend(add_office365_args(
+            "Browser",
+            client_id,
+            defaults::TENANT_ID,
+            secret,
+            &self.mock.base_url(),
+            "browser",
+        ));
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         HostProcess::spawn(&args, &[])

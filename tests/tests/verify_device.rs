@@ -4,7 +4,9 @@
 
 use std::{path::Path, time::Duration};
 
-use atrs_e2e::{json_lines, json_result, office365_library, plugins_dir, run_host};
+use atrs_e2e::{
+    add_office365_args, json_lines, json_result, office365_library, plugins_dir, run_host,
+};
 use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
 use serde_json::Value;
 
@@ -52,28 +54,18 @@ impl Setup {
         tenant: &str,
         extra: &[&str],
     ) -> std::process::Output {
-        let authority = format!("authority={}", self.mock.base_url());
-        let name = format!("account_name={account}");
-        let client = format!("client_id={client_id}");
-        let tenant = format!("tenant_id={tenant}");
-        let mut args = vec![
-            "add",
-            "office365",
-            "--set",
-            &name,
-            "--set",
-            &client,
-            "--set",
-            &tenant,
-            "--set",
-            &authority,
-            "--verify",
-            "device",
-        ];
-        if !extra.contains(&"--timeout") {
-            args.extend_from_slice(&["--timeout", "60"]);
+        let authority = self.mock.base_url();
+        let mut args = add_office365_args(account, client_id, tenant, None, &authority, "device");
+        if extra.contains(&"--timeout") {
+            // The test's own timeout replaces the default one.
+            let default = args
+                .iter()
+                .position(|a| a == "--timeout")
+                .expect("a default");
+            args.drain(default..default + 2);
         }
-        args.extend_from_slice(extra);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.host(&args)
     }
 }
