@@ -34,61 +34,67 @@ fn main() -> ExitCode {
             Browser::System
         },
     };
-    if let Some(Command::MockIdp(args)) = cli.command {
-        return atrs_mock_idp::cli::run(args);
-    }
     if let Some(timeout) = cli.call_timeout {
         atrs_host_sdk::loader::set_default_call_timeout(Some(timeout));
     }
-    if let Some(Command::Check { library, set }) = &cli.command {
-        let timeout = cli
-            .call_timeout
-            .unwrap_or(commands::check::DEFAULT_CALL_TIMEOUT);
-        return commands::check::run(&ctx, library, set, timeout);
-    }
-    let (name, result) = match &cli.command {
-        Some(Command::Plugins) => ("plugins", commands::plugins::run(&ctx)),
-        Some(Command::Form { plugin }) => ("form", commands::form::run(&ctx, plugin)),
-        Some(Command::Validate { plugin, set }) => ("validate", commands::validate::run(&ctx, plugin, set)),
-        Some(Command::Menu) => ("menu", menu::run_on_terminal(&ctx)),
+    let keep_store = cli.store_dir.is_some();
+    match cli.command {
+        // These two print their own results: the server's first line, the checks table.
+        Some(Command::MockIdp(args)) => atrs_mock_idp::cli::run(args),
+        Some(Command::Check { library, set }) => {
+            let timeout = cli.call_timeout.unwrap_or(commands::check::DEFAULT_CALL_TIMEOUT);
+            commands::check::run(&ctx, &library, &set, timeout)
+        }
+        Some(Command::Plugins) => finish(&ctx, "plugins", commands::plugins::run(&ctx)),
+        Some(Command::Form { plugin }) => finish(&ctx, "form", commands::form::run(&ctx, &plugin)),
+        Some(Command::Validate { plugin, set }) => {
+            finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set))
+        }
+        Some(Command::Menu) => finish(&ctx, "menu", menu::run_on_terminal(&ctx)),
         Some(Command::Add { plugin, set, verify, loopback, paste, no_save, timeout }) => {
             let request = AddRequest {
-                plugin: plugin.clone(),
-                set: set.clone(),
+                plugin,
+                set,
                 method: match verify {
                     VerifyArg::Device => VerifyMethod::DeviceCode,
-                    VerifyArg::Browser => VerifyMethod::Browser { loopback: *loopback },
+                    VerifyArg::Browser => VerifyMethod::Browser { loopback },
                 },
-                paste: paste.clone(),
-                no_save: *no_save,
-                timeout: Duration::from_secs(*timeout),
+                paste,
+                no_save,
+                timeout: Duration::from_secs(timeout),
             };
-            ("add", commands::add::run(&ctx, &request))
+            finish(&ctx, "add", commands::add::run(&ctx, &request))
         }
         Some(Command::Demo { interactive, approve_after }) => {
             let options = DemoOptions {
-                interactive: *interactive,
-                approve_after: Duration::from_secs(*approve_after),
-                keep_store: cli.store_dir.is_some(),
+                interactive,
+                approve_after: Duration::from_secs(approve_after),
+                keep_store,
             };
-            ("demo", commands::demo::run(&ctx, &options))
+            finish(&ctx, "demo", commands::demo::run(&ctx, &options))
         }
-        Some(Command::Accounts) => ("accounts", commands::accounts::run(&ctx)),
-        Some(Command::MockIdp(_) | Command::Check { .. }) => unreachable!("handled above"),
-        Some(Command::Remove { account, plugin }) => ("remove", commands::remove::run(&ctx, account, plugin.as_deref())),
+        Some(Command::Accounts) => finish(&ctx, "accounts", commands::accounts::run(&ctx)),
+        Some(Command::Remove { account, plugin }) => {
+            finish(&ctx, "remove", commands::remove::run(&ctx, &account, plugin.as_deref()))
+        }
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
-            ("menu", menu::run_on_terminal(&ctx))
+            finish(&ctx, "menu", menu::run_on_terminal(&ctx))
         }
-        None => (
+        None => finish(
+            &ctx,
             "menu",
             Err(CommandError::usage("No command given, and there is no terminal for the Integrations menu.")
                 .with_hint("Run a command (see `atrs-test-host --help`), or run it in a terminal for the menu.")),
         ),
-    };
+    }
+}
+
+/// Prints a command's failure (a result line under `--json`) and gives its exit code.
+fn finish(ctx: &Context, command: &str, result: Result<(), CommandError>) -> ExitCode {
     match result {
         Ok(()) => Exit::Success.into(),
         Err(e) => {
-            ctx.output.failure(name, &e);
+            ctx.output.failure(command, &e);
             e.exit.into()
         }
     }
