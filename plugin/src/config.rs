@@ -412,11 +412,8 @@ fn parse_scopes(value: Option<&str>) -> Result<Vec<String>, FieldError> {
     Ok(unique)
 }
 
-/// Microsoft Graph's application id, which prefixes its scopes in `{id}/Permission` form.
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-
 /// The resources `scopes` ask for, in order, each once: `Microsoft Graph` for bare names
-/// and Graph's URIs, else the scheme and host (or application id) before the permission.
+/// and Graph's URIs, else the scheme and host before the permission.
 fn resources_of(scopes: &[String]) -> Vec<String> {
     let graph = "Microsoft Graph".to_owned();
     let mut resources: Vec<String> = Vec::new();
@@ -436,10 +433,7 @@ fn resources_of(scopes: &[String]) -> Vec<String> {
                 Err(_) => scope.clone(),
             }
         } else {
-            match scope.split_once('/') {
-                Some((id, _)) if !id.eq_ignore_ascii_case(GRAPH_APP_ID) => id.to_ascii_lowercase(),
-                _ => graph.clone(),
-            }
+            graph.clone()
         };
         if !resources.contains(&resource) {
             resources.push(resource);
@@ -679,7 +673,7 @@ mod tests {
             .to_owned();
         assert!(hint.contains("AADSTS28000"), "{hint}");
         for one in [
-            "offline_access User.Read https://graph.microsoft.com/Mail.Send 00000003-0000-0000-c000-000000000000/Files.Read",
+            "offline_access User.Read https://graph.microsoft.com/Mail.Send",
             "openid offline_access https://outlook.office.com/SMTP.Send https://outlook.office.com/IMAP.AccessAsUser.All",
         ] {
             assert!(AccountConfig::parse(&valid().with(fields::SCOPES, one)).is_ok(), "{one}");

@@ -60,7 +60,11 @@ impl Issuer {
         let segments: Vec<&str> = url.path().trim_matches('/').split('/').collect();
         let belongs = match segments.as_slice() {
             [segment, "v2.0"] => {
-                let segment = segment.to_ascii_lowercase();
+                // The address keeps `{` and `}` percent-encoded.
+                let segment = segment
+                    .to_ascii_lowercase()
+                    .replace("%7b", "{")
+                    .replace("%7d", "}");
                 segment == tenant.segment()
                     || match tenant {
                         Tenant::Id(_) => false,

@@ -37,6 +37,7 @@ pub mod device_code;
 pub mod discovery;
 pub mod fields;
 pub mod http;
+pub mod id_token;
 pub mod inbox;
 pub mod integration;
 pub mod issuer;
