@@ -11,14 +11,14 @@ use std::time::Duration;
 use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
 use oauth2::{
     AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, DeviceCode,
-    ExtraDeviceAuthorizationFields, Scope, TokenUrl,
+    ExtraDeviceAuthorizationFields, RequestTokenError, Scope, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
 use crate::{
-    aadsts::ProviderError,
+    aadsts::{Flow, ProviderError},
     clock::unix_now,
     config::AccountConfig,
     discovery::{self, Endpoints},
@@ -93,7 +93,12 @@ pub async fn sign_in(
         .add_scopes(config.scopes.iter().map(|s| Scope::new(s.clone())))
         .request_async(http)
         .await
-        .map_err(|e| request_error(e, &device_host, "device code request"))?;
+        .map_err(|e| match e {
+            RequestTokenError::ServerResponse(provider) => {
+                provider.to_plugin_error_in(Flow::Device)
+            }
+            other => request_error(other, &device_host, "device code request"),
+        })?;
     let lifetime = details
         .expires_in()
         .clamp(Duration::from_secs(1), MAX_LIFETIME);
@@ -218,7 +223,7 @@ impl Poll<'_> {
             "authorization_pending" => Ok(Answer::Pending),
             "slow_down" => Ok(Answer::SlowDown),
             _ if error.has_code(70016) => Ok(Answer::Pending),
-            _ => Err(error.to_plugin_error()),
+            _ => Err(error.to_plugin_error_in(Flow::Device)),
         }
     }
 }

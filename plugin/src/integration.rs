@@ -11,7 +11,7 @@ use atrs_host_sdk::{
 };
 
 use crate::{
-    browser,
+    aadsts, browser,
     config::{is_loopback, AccountConfig},
     device_code, fields,
     http::{Http, Limits},
@@ -114,6 +114,11 @@ impl Office365 {
                 .with_hint("Fix the Extra trusted certificates field, or the SSL_CERT_FILE environment variable: each must name a PEM file of certificate authorities.")
         })?;
         let http = Http::trusting(self.limits, loopback, roots)?;
+        let consent = aadsts::admin_consent_address(
+            &config.authority(),
+            config.tenant.segment(),
+            &config.client_id,
+        );
         let host = self.host.clone();
         let slot = self.verified.clone();
         let first = SessionState::Working {
@@ -124,7 +129,9 @@ impl Office365 {
                 let ids = http.clone();
                 let run = flow(config, http, host, reporter);
                 async move {
-                    let (account, verified) = run.await.map_err(|e| ids.annotate(e))?;
+                    let (account, verified) = run.await.map_err(|e| {
+                        aadsts::with_admin_consent_address(ids.annotate(e), &consent)
+                    })?;
                     Ok(Success {
                         account,
                         commit: Box::new(move || {
