@@ -131,6 +131,7 @@ mod guard;
 mod host;
 #[cfg(feature = "host")]
 pub mod loader;
+mod log_level;
 mod manifest;
 pub mod plugin;
 #[cfg(feature = "host")]
@@ -152,7 +153,8 @@ pub use form::{
     form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
     KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostLock, HostServices, LogLevel, Secrets, Settings};
+pub use host::{Host, HostLock, HostServices, Secrets, Settings};
+pub use log_level::LogLevel;
 pub use manifest::Manifest;
 pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
 pub use verified_values::VerifiedValues;

@@ -47,7 +47,7 @@ pub use crate::{
     delivery::{ConflictBehavior_NE, DeliveryKind_NE},
     error::ErrorKind_NE,
     form::FieldKind_NE,
-    host::LogLevel_NE,
+    log_level::LogLevel_NE,
     verify::{SessionState_NE, VerifyMethod_NE},
 };
 
