@@ -2,6 +2,16 @@
 
 use atrs_host_sdk::{PluginError, VerifiedAccount};
 
+/// `text` cut to at most `width` characters, ending in `…` when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// A failure as lines: what went wrong, the fix, and the provider's code.
 pub fn error_lines(message: &str, hint: Option<&str>, provider_code: Option<&str>) -> Vec<String> {
     let mut lines = vec![format!("✗ {message}")];
@@ -34,6 +44,13 @@ pub fn verified_lines(account: &VerifiedAccount) -> Vec<String> {
 mod tests {
     use super::*;
     use atrs_host_sdk::{ErrorKind, MissingScope};
+
+    #[test]
+    fn fit_cuts_long_lines_to_the_width() {
+        assert_eq!(fit("⠋ Waiting", 20), "⠋ Waiting");
+        assert_eq!(fit("⠋ Waiting for the browser", 10), "⠋ Waiting…");
+        assert_eq!(fit("⠋ Waiting for the browser", 10).chars().count(), 10);
+    }
 
     #[test]
     fn errors_read_what_fix_code() {
