@@ -96,6 +96,7 @@ pub enum Command {
     },
     /// Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout
     /// line is JSON with `base_url` and the directory (tenants, apps, users).
+    #[command(after_help = atrs_mock_idp::cli::CONTROL_HELP)]
     MockIdp(atrs_mock_idp::cli::MockIdpArgs),
     /// List saved accounts (never their secrets).
     Accounts,
@@ -116,6 +117,20 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+}
+
+/// `atrs-test-host mock-idp`, parsed on its own: only its own flags apply there.
+#[derive(Debug, Parser)]
+#[command(
+    name = "atrs-test-host mock-idp",
+    bin_name = "atrs-test-host mock-idp",
+    about = "Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout line is JSON with `base_url` and the directory (tenants, apps, users).",
+    after_help = atrs_mock_idp::cli::CONTROL_HELP
+)]
+pub struct MockIdpCli {
+    /// The server's settings.
+    #[command(flatten)]
+    pub args: atrs_mock_idp::cli::MockIdpArgs,
 }
 
 /// Parses a positive number of seconds (fractions allowed).

@@ -6,7 +6,7 @@ use atrs_host_sdk::VerifyMethod;
 
 use atrs_test_host::{
     catalog::default_plugins_dir,
-    cli::{Cli, Command, VerifyArg},
+    cli::{Cli, Command, MockIdpCli, VerifyArg},
     commands::{self, add::AddRequest, demo::DemoOptions},
     context::Context,
     error::CommandError,
@@ -19,6 +19,13 @@ use atrs_test_host::{
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `mock-idp` has flags of its own only: the host's global flags do nothing there.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "mock-idp") {
+        return match MockIdpCli::try_parse_from(std::env::args_os().skip(1)) {
+            Ok(cli) => atrs_mock_idp::cli::run(cli.args),
+            Err(e) => usage_error(e),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),

@@ -50,7 +50,7 @@ impl TerminalPrompter {
 
     fn clear_status(&mut self) {
         if self.status_shown {
-            eprint!("\r\x1b[2K");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
             self.status_shown = false;
         }
     }
