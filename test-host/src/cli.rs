@@ -25,7 +25,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Show plugin log lines (-v info, -vv debug).
+    /// Show plugin log lines (-v warnings and info, -vv debug); errors are always shown.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -69,6 +69,13 @@ pub enum Command {
         /// A form value; repeat for each field.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// A secret field read from standard input (one line each, in order), or from a
+        /// hidden prompt on a terminal, so the secret never appears in the command line.
+        #[arg(long = "set-secret", value_name = "KEY")]
+        set_secret: Vec<String>,
+        /// Replace a saved account of the same name (without it, that is refused).
+        #[arg(long)]
+        replace: bool,
         /// How to verify.
         #[arg(long, value_enum, default_value_t = VerifyArg::Device)]
         verify: VerifyArg,
@@ -99,7 +106,11 @@ pub enum Command {
     #[command(after_help = atrs_mock_idp::cli::CONTROL_HELP)]
     MockIdp(atrs_mock_idp::cli::MockIdpArgs),
     /// List saved accounts (never their secrets).
-    Accounts,
+    Accounts {
+        /// Also show the plugin's internal settings (layout version, writer).
+        #[arg(long)]
+        all: bool,
+    },
     /// Remove a saved account and its secrets.
     Remove {
         /// The account name.

@@ -58,10 +58,17 @@ fn main() -> ExitCode {
             finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set))
         }
         Some(Command::Menu) => finish(&ctx, "menu", menu::run_on_terminal(&ctx)),
-        Some(Command::Add { plugin, set, verify, loopback, paste, no_save, timeout }) => {
+        Some(Command::Add { plugin, set, set_secret, replace, verify, loopback, paste, no_save, timeout }) => {
+            if paste.as_deref() == Some("-") && !set_secret.is_empty() {
+                let e = CommandError::usage("--paste - and --set-secret both read standard input.")
+                    .with_hint("Give the address with --paste ADDRESS, or use --loopback.");
+                return finish(&ctx, "add", Err(e));
+            }
             let request = AddRequest {
                 plugin,
                 set,
+                set_secret,
+                replace,
                 method: match verify {
                     VerifyArg::Device => VerifyMethod::DeviceCode,
                     VerifyArg::Browser => VerifyMethod::Browser { loopback },
@@ -80,7 +87,7 @@ fn main() -> ExitCode {
             };
             finish(&ctx, "demo", commands::demo::run(&ctx, &options))
         }
-        Some(Command::Accounts) => finish(&ctx, "accounts", commands::accounts::run(&ctx)),
+        Some(Command::Accounts { all }) => finish(&ctx, "accounts", commands::accounts::run(&ctx, all)),
         Some(Command::Remove { account, plugin }) => {
             finish(&ctx, "remove", commands::remove::run(&ctx, &account, plugin.as_deref()))
         }

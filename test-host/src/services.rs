@@ -18,10 +18,11 @@ pub struct LogConfig {
 }
 
 impl LogConfig {
-    /// Warnings and errors by default; `-v` adds info, `-vv` debug.
+    /// Errors by default (a failure the plugin also returns is then shown once, by the
+    /// host); `-v` adds warnings and info, `-vv` debug.
     pub fn from_verbosity(verbose: u8) -> Self {
         let min_level = match verbose {
-            0 => LogLevel::Warn,
+            0 => LogLevel::Error,
             1 => LogLevel::Info,
             _ => LogLevel::Debug,
         };
