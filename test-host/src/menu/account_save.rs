@@ -40,10 +40,7 @@ pub(super) fn save_account(
     target: &SaveTarget<'_>,
 ) -> Result<(), PluginError> {
     match target.renames() {
-        Some(previous) => {
-            integration.save(values)?;
-            integration.remove_account(previous)
-        }
+        Some(previous) => integration.save_replacing(values, previous),
         None => integration.save(values),
     }
 }
