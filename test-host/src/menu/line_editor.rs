@@ -60,7 +60,9 @@ impl LineEditor {
     pub fn apply(&mut self, key: KeyEvent) -> Edit {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            // Ctrl-J is a line feed: Enter typed ahead while the terminal was not raw.
             KeyCode::Enter => return Edit::Submit,
+            KeyCode::Char('j') if ctrl => return Edit::Submit,
             KeyCode::Esc => return Edit::Back,
             KeyCode::Char('c' | 'd') if ctrl => return Edit::Interrupt,
             KeyCode::Char('u') if ctrl => {

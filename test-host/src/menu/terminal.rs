@@ -140,14 +140,15 @@ impl Prompter for TerminalPrompter {
             let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
             match key.code {
                 KeyCode::Enter => break Ok(chosen),
+                KeyCode::Char('j') if ctrl => break Ok(chosen),
                 KeyCode::Esc => break Err(Back),
                 KeyCode::Char('c' | 'd') if ctrl => break Err(self.interrupt()),
-                KeyCode::Up | KeyCode::Char('k') => {
+                KeyCode::Up | KeyCode::Char('k') if !ctrl => {
                     chosen = chosen
                         .checked_sub(1)
                         .unwrap_or(items.len().saturating_sub(1))
                 }
-                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab if !ctrl => {
                     chosen = if chosen + 1 >= items.len() {
                         0
                     } else {
@@ -187,6 +188,7 @@ impl Prompter for TerminalPrompter {
             let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
             match key.code {
                 KeyCode::Enter => break Ok(default),
+                KeyCode::Char('j') if ctrl => break Ok(default),
                 KeyCode::Char('y' | 'Y') => break Ok(true),
                 KeyCode::Char('n' | 'N') => break Ok(false),
                 KeyCode::Esc => break Err(Back),
