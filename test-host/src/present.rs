@@ -77,9 +77,9 @@ pub fn duration_words(secs: i64) -> String {
     }
 }
 
-/// `secs` relative to `now`: `in 3 days` or `3 days ago`.
+/// `secs` relative to `now`: `in 3 days`, or `3 days ago` (`0 s ago` for now).
 pub fn relative_time(secs: i64, now: i64) -> String {
-    if secs >= now {
+    if secs > now {
         format!("in {}", duration_words(secs - now))
     } else {
         format!("{} ago", duration_words(now - secs))
