@@ -233,7 +233,7 @@ impl Shared {
     /// A human log line on stderr when verbose.
     pub fn log(&self, line: impl std::fmt::Display) {
         if self.config.verbose {
-            eprintln!("[mock-idp] {line}");
+            log_line(format_args!("[mock-idp] {line}"));
         }
     }
 
@@ -245,4 +245,11 @@ impl Shared {
             _ = stop.wait_for(|s| *s) => {}
         }
     }
+}
+
+/// Prints a line on stderr; a closed stderr (a pipe whose reader is gone) is not
+/// worth dying for.
+pub(crate) fn log_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
