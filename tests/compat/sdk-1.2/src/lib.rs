@@ -3,7 +3,9 @@
 //! The released interface 1.1 plus what a minor version may add:
 //! [`abi::IntegrationAbi::help_url`] (appended after the last 1.1 method, with a
 //! default) and [`FieldKind::Url`] (appended to a non-exhaustive enum). The changed
-//! modules live here; every other module is the frozen 1.1 file, included by path.
+//! modules live here; every other module is the frozen 1.1 file, included by path —
+//! except `compatibility`, the live SDK's rule for loading plugins built against an
+//! older minor version, which the next minor ships and the matrix exists to prove.
 
 #![warn(missing_docs)]
 
@@ -12,7 +14,7 @@ pub mod abi;
 mod account;
 #[path = "../../sdk-1.1/src/bounded.rs"]
 mod bounded;
-#[path = "../../sdk-1.1/src/compatibility.rs"]
+#[path = "../../../../host-sdk/src/compatibility.rs"]
 mod compatibility;
 #[path = "../../sdk-1.1/src/delivery.rs"]
 mod delivery;
