@@ -118,6 +118,7 @@ mod secret;
 pub mod testing;
 mod verify;
 mod version;
+mod workers;
 
 pub use error::{ErrorKind, ErrorKind_NE, PluginError};
 pub use form::{
