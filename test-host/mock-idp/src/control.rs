@@ -13,11 +13,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::DeviceOutcome;
-use crate::device_code;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
 use crate::reply;
 use crate::state::Shared;
+use crate::{delivery_control, device_code};
 
 /// The `/_mock` routes.
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -33,6 +33,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/refresh-tokens/expire", post(expire_refresh))
         .route("/access-tokens/expire", post(expire_access))
         .route("/directory", get(directory))
+        .merge(delivery_control::router())
 }
 
 /// Approve a device code as `upn` (the directory's first user when `None`).
