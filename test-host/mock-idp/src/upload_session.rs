@@ -303,7 +303,7 @@ fn check_fragment(s: &Session, start: u64, len: u64, total: u64) -> Result<(), (
         }
     } else if len > DRIVE_MAX_FRAGMENT {
         return plain(invalid_range("A fragment may be at most 60 MiB."));
-    } else if !last && len % DRIVE_FRAGMENT_UNIT != 0 {
+    } else if !last && !len.is_multiple_of(DRIVE_FRAGMENT_UNIT) {
         return plain(invalid_range(
             "Fragments other than the last must be a multiple of 320 KiB (327,680 bytes).",
         ));
