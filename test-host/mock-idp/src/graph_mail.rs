@@ -63,7 +63,12 @@ pub(crate) async fn create_draft(
             Some(r) => r.email_address.address.clone(),
             None => own,
         };
-        let mut message = wire.into_message(&user, from, "draft", Vec::new())?;
+        let attachments = wire
+            .attachments
+            .iter()
+            .map(AttachmentWire::store)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut message = wire.into_message(&user, from, "draft", attachments)?;
         message.id = ids::opaque(48);
         let answer = json!({
             "id": message.id,
