@@ -428,7 +428,14 @@ fn transient_faults_stop_at_the_stated_bound_and_permanent_ones_are_never_retrie
 
 /// One refusal to reach: what, the token's permissions, the user, the request, Graph's code,
 /// and a word the fix must contain.
-type Case<'a> = (&'a str, Vec<&'a str>, &'a str, DeliveryRequest, &'a str, &'a str);
+type Case<'a> = (
+    &'a str,
+    Vec<&'a str>,
+    &'a str,
+    DeliveryRequest,
+    &'a str,
+    &'a str,
+);
 
 /// Every mapped refusal: the message, the fix, Graph's code and both request ids.
 #[test]
