@@ -1,7 +1,7 @@
 //! # atrs-host-sdk — the stable ABI between ATRS hosts and integration plugins
 //!
 //! A plugin is a `cdylib` that implements [`Integration`] and calls
-//! [`export_plugin!`] once. A host loads it at run time with [`loader`]. Both sides
+//! [`export_plugin!`] once. A host loads it at run time with `loader` (the `host` feature). Both sides
 //! compile against this crate only; the ABI is checked by `abi_stable` when loading.
 //!
 //! ## A complete plugin
@@ -27,18 +27,29 @@
 //!    ```
 //! 2. Copy the plugin above into `src/lib.rs` and make it yours: a unique lower-case
 //!    `id` in the [`Manifest`]; the fields in `describe` (mark anything secret
-//!    [`FieldKind::Secret`], give every key once); per-field messages with a fix in
-//!    `validate`; your sign-in in `start_verification`, returning a
-//!    [`VerificationSession`] that the host polls and may cancel at any time
-//!    ([`FixedSession`] when there is nothing to wait for); refuse `save` for values
-//!    that were not verified. Keep settings and secrets in the host's stores through
-//!    [`Host`], never in files of your own. Calls may come from any thread; a panic
-//!    becomes an internal error for the host, but is still a bug.
+//!    [`FieldKind::Secret`], give every key once; the default `validate` already
+//!    names empty required fields); your sign-in in `start_verification`, written as
+//!    straight-line code in [`session::Session::spawn`] — report with
+//!    `working` / `show_code` / `open_browser`, wait with `pause` / `wait_for_paste`
+//!    (they end at once when the host cancels), return a [`session::Success`] — and
+//!    let [`VerifiedValues`] refuse `save` for values that were not verified. Keep
+//!    settings and secrets in the host's stores through [`Host`], never in files of
+//!    your own. Calls may come from any thread; a panic becomes an internal error for
+//!    the host, but is still a bug.
 //! 3. `cargo build --release`, then try it with the reference host:
 //!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
 //!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
 //!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
 //!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
+//!
+//! ## Two sides, two surfaces
+//!
+//! | you write | you use | turn on |
+//! |---|---|---|
+//! | a plugin | the crate root ([`prelude`]): [`Integration`], [`export_plugin!`], the form, error, verification, account and delivery types, [`session`], [`VerifiedValues`], [`Host`]; [`testing`] for unit tests; the `atrs-conformance` crate for the host's checks in your `cargo test` | nothing |
+//! | a host | `loader` (load a folder, bounded calls into plugins, handles for sessions and deliveries) and [`HostServices`] | the `host` feature |
+//!
+//! [`abi`] is what crosses the boundary; neither side writes its types by hand.
 //!
 //! ## What crosses the boundary
 //!
@@ -46,18 +57,21 @@
 //! |---|---|---|
 //! | root module: manifest + constructor | plugin → host | [`abi::PluginModule`] (prefix type) |
 //! | integration: describe, validate, start verification, save, load, remove, access token, close | host → plugin | [`abi::IntegrationAbi`] (`sabi_trait`) |
+//! | *1.1:* token (cache or refresh), account health, save replacing (rename), delivery kinds, start delivery | host → plugin | [`abi::IntegrationAbi`], after the 1.0 cut |
 //! | verification session: poll, submit pasted text, cancel | host → plugin | [`abi::SessionAbi`] (`sabi_trait`) |
+//! | *1.1:* delivery job: poll (progress, receipt), cancel | host → plugin | [`abi::DeliveryAbi`] (`sabi_trait`) |
 //! | host services: log, open URL, settings store, secrets store | plugin → host | [`abi::HostAbi`] (`sabi_trait`) |
+//! | *1.1:* one-transaction account write (and rename), locks shared across processes | plugin → host | [`abi::HostAbi`], after the 1.0 cut |
 //! | errors | both | [`PluginError`] (kind, message, hint, field, provider code, trace and correlation ids) |
 //!
 //! Every exported call, on both sides, catches panics and returns an internal
 //! [`PluginError`] instead: nothing unwinds or aborts across the boundary. The host
-//! side bounds every call by a timeout ([`loader::set_default_call_timeout`]), so a
+//! side bounds every call by a timeout (`loader::set_default_call_timeout`), so a
 //! plugin that blocks costs the host one abandoned thread, not its responsiveness.
 //!
 //! ## Evolution rules
 //!
-//! The interface version is [`INTERFACE_VERSION`] (`1.0.0`), set by hand. Within
+//! The interface version is [`INTERFACE_VERSION`] (`1.1.0`), set by hand. Within
 //! major version 1:
 //!
 //! 1. New methods go **after** the method marked `#[sabi(last_prefix_field)]` in a
@@ -79,7 +93,7 @@
 //! 6. Anything else is a breaking change and needs interface `2.0.0`; the loader
 //!    refuses a plugin of another major with a message naming both versions.
 //! 7. Each released minor version is frozen in `tests/compat/` (1.0 in
-//!    `tests/compat/sdk-1.0`); the compatibility matrix builds hosts and plugins
+//!    `tests/compat/sdk-1.0`, 1.1 in `tests/compat/sdk-1.1`); the compatibility matrix builds hosts and plugins
 //!    against the frozen copies and the live crate and loads every pairing.
 //!
 //! `abi_stable` on its own only accepts a library built against the same or a *newer*
@@ -90,7 +104,8 @@
 //! ## Compatibility
 //!
 //! What the matrix (`tests/tests/compat_matrix.rs`) proves with separately built
-//! binaries, "1.1" being 1.0 plus one appended method and one appended field kind:
+//! binaries — 1.0 and 1.1 as released, and a stand-in "next minor" (1.1 plus one
+//! appended method and one appended field kind):
 //!
 //! | plugin built against | host built against | result |
 //! |---|---|---|
@@ -104,31 +119,58 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+mod account;
+#[cfg(feature = "host")]
 mod bounded;
+#[cfg(feature = "host")]
 mod compatibility;
+mod delivery;
 mod error;
 mod form;
 mod guard;
 mod host;
+#[cfg(feature = "host")]
 pub mod loader;
+mod log_level;
 mod manifest;
 pub mod plugin;
+#[cfg(feature = "host")]
 mod preflight;
 mod secret;
+pub mod session;
 pub mod testing;
+mod verified_values;
 mod verify;
 mod version;
+mod workers;
 
-pub use error::{ErrorKind, ErrorKind_NE, PluginError};
+pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
+pub use delivery::{
+    Attachment, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt, DeliveryRequest,
+    DeliveryState, FileRequest, MailRequest,
+};
+pub use error::{ErrorKind, PluginError};
 pub use form::{
-    form_problems, ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField,
-    FormValues, KeyValue,
+    form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
+    KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostServices, LogLevel, LogLevel_NE, Settings};
+pub use host::{Host, HostLock, HostServices, Secrets, Settings};
+pub use log_level::LogLevel;
 pub use manifest::Manifest;
-pub use plugin::{FixedSession, Integration, VerificationSession};
-pub use verify::{
-    AccessToken, MissingScope, SessionState, SessionState_NE, VerifiedAccount, VerifyMethod,
-    VerifyMethod_NE,
-};
+pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
+pub use verified_values::VerifiedValues;
+pub use verify::{AccessToken, MissingScope, SessionState, VerifiedAccount, VerifyMethod};
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
+
+/// Everything an integration's author uses, in one import:
+/// `use atrs_host_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::{
+        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
+        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
+        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
+        ACCOUNT_NAME,
+    };
+}

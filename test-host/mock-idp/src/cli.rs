@@ -10,6 +10,30 @@ use serde_json::json;
 use crate::config::{ApproveMode, MockConfig};
 use crate::directory::Directory;
 use crate::server::MockIdp;
+use crate::state::log_line;
+
+/// The `/_mock` control endpoints, for `mock-idp --help`.
+pub const CONTROL_HELP: &str = "\
+Control endpoints (HTTP, under the printed base_url):
+  GET    /_mock/stats                          requests per endpoint (DELETE resets)
+  GET    /_mock/directory                      tenants, apps and users
+  POST   /_mock/outcome/device                 what the simulated user does with device codes:
+                                               {\"outcome\":\"approve\"|\"decline\"|\"ignore\"}
+                                               or {\"outcome\":\"approve_as\",\"upn\":\"...\"}
+  POST   /_mock/outcome/browser                the same for browser sign-ins
+  POST   /_mock/device/{user_code}/approve     approve one code now (body {\"upn\":\"...\"} optional)
+  POST   /_mock/device/{user_code}/decline     decline one code now
+  POST   /_mock/device/{user_code}/expire      let one code expire now
+  POST   /_mock/faults                         make an endpoint fail: {\"endpoint\":\"token\",
+                                               \"fault\":{\"kind\":\"status\",\"status\":503,\"retry_after\":2},
+                                               \"times\":1}; kinds: delay {ms}, status, html,
+                                               html_error {status}, truncated, reset, oversized,
+                                               slow_down {times} (DELETE clears all)
+  POST   /_mock/refresh-tokens/expire          every refresh token issued so far expires
+  POST   /_mock/access-tokens/expire           every access token issued so far expires
+
+Endpoints: discovery, device_code, authorize, token, graph, user_info, keys,
+device_login, sign_in, logout.";
 
 /// Arguments of `mock-idp`.
 #[derive(Clone, Debug, clap::Args)]
@@ -55,7 +79,7 @@ pub fn run(args: MockIdpArgs) -> ExitCode {
         Some(path) => match Directory::from_file(path) {
             Ok(d) => d,
             Err(e) => {
-                eprintln!("mock-idp: {e}");
+                log_line(format_args!("mock-idp: {e}"));
                 return ExitCode::from(2);
             }
         },
@@ -82,7 +106,7 @@ pub fn run(args: MockIdpArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mock-idp: cannot start a runtime: {e}");
+            log_line(format_args!("mock-idp: cannot start a runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -95,7 +119,7 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
     let idp = match MockIdp::start(config).await {
         Ok(idp) => idp,
         Err(e) => {
-            eprintln!("mock-idp: {e}");
+            log_line(format_args!("mock-idp: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -108,17 +132,17 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
         return ExitCode::FAILURE;
     }
     drop(out);
-    eprintln!(
+    log_line(format_args!(
         "[mock-idp] listening on {} ({} approval); Ctrl-C stops",
         idp.base_url(),
         format!("{approve:?}").to_lowercase()
-    );
-    eprintln!(
+    ));
+    log_line(format_args!(
         "[mock-idp] discovery: {}/organizations/v2.0/.well-known/openid-configuration",
         idp.base_url()
-    );
+    ));
     wait_for_signal().await;
-    eprintln!("[mock-idp] stopping");
+    log_line(format_args!("[mock-idp] stopping"));
     idp.shutdown();
     ExitCode::SUCCESS
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::{DeviceOutcome, MockConfig};
+use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
 use crate::login::Login;
@@ -219,6 +220,8 @@ pub(crate) struct Shared {
     pub graph_host: String,
     /// Everything issued.
     store: Mutex<Store>,
+    /// Everything delivered through Graph.
+    deliveries: Mutex<DeliveryStore>,
     /// Armed faults.
     pub faults: FaultTable,
     /// Request log.
@@ -238,6 +241,7 @@ impl Shared {
             graph_host: format!("127.0.0.1:{port}"),
             config,
             store: Mutex::new(Store::default()),
+            deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
             stats: StatsLog::default(),
             shutdown,
@@ -254,10 +258,15 @@ impl Shared {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Lock the delivery store (every update is a single step, so a poisoned lock is usable).
+    pub fn deliveries(&self) -> MutexGuard<'_, DeliveryStore> {
+        self.deliveries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// A human log line on stderr when verbose.
     pub fn log(&self, line: impl std::fmt::Display) {
         if self.config.verbose {
-            eprintln!("[mock-idp] {line}");
+            log_line(format_args!("[mock-idp] {line}"));
         }
     }
 
@@ -269,4 +278,11 @@ impl Shared {
             _ = stop.wait_for(|s| *s) => {}
         }
     }
+}
+
+/// Prints a line on stderr; a closed stderr (a pipe whose reader is gone) is not
+/// worth dying for.
+pub(crate) fn log_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
