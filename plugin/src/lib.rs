@@ -8,7 +8,7 @@
 //! - [`cloud`]: national clouds and Microsoft's sign-in hosts; [`saved`]: how accounts are
 //!   kept in the host's stores;
 //! - [`secret`]: the redacting wrapper for secrets;
-//! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives.
+//! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives; [`version`]: its version.
 //!
 //! Verification (shared by every sign-in method):
 //!
@@ -77,6 +77,7 @@ pub mod token;
 pub mod trust;
 pub mod upload_session;
 pub mod verified;
+pub mod version;
 
 pub use integration::Office365;
 
