@@ -28,7 +28,7 @@
 //!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
 //!   [`paste`] (the pasted final address, checked for state and RFC 9207 `iss`),
 //!   [`loopback`] (the listener that catches it, by query or form post, on 127.0.0.1 and
-//!   [::1]) and [`inbox`] (where either way delivers it, once).
+//!   `[::1]`) and [`inbox`] (where either way delivers it, once).
 //!
 //! Delivery through a saved account (interface 1.1):
 //!
