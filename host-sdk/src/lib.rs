@@ -142,6 +142,7 @@ pub mod testing;
 mod verified_values;
 mod verify;
 mod version;
+#[cfg(feature = "host")]
 mod workers;
 
 pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};

@@ -134,15 +134,8 @@ pub fn host_binary() -> &'static Path {
 /// benchmarks, which should measure what users run.
 pub fn release_workspace() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        cargo_build(&[
-            "--release",
-            "-p",
-            "atrs-office365",
-            "-p",
-            "atrs-test-host",
-        ])
-    })
+    BUILT
+        .get_or_init(|| cargo_build(&["--release", "-p", "atrs-office365", "-p", "atrs-test-host"]))
 }
 
 /// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.

@@ -151,7 +151,12 @@ fn drive(integration: &mut IntegrationHandle, memory: &MemoryHost, calls: &mut C
         "start_verification",
         integration.start_verification(&values, VerifyMethod::DeviceCode),
     ) {
-        let state = session.poll(Duration::from_secs(5));
+        // Poll until the session ends (a device code shows first), within a deadline.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut state = session.poll(Duration::from_secs(5));
+        while !state.is_terminal() && std::time::Instant::now() < deadline {
+            state = session.poll(Duration::from_secs(5));
+        }
         let outcome = match &state {
             SessionState::Verified(a) => Ok(format!("verified {}", a.account_name)),
             SessionState::Failed(e) => Err((**e).clone()),
