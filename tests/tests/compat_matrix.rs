@@ -741,7 +741,7 @@ const FROZEN_1_1: [(&str, u64); 25] = [
     ("src/form.rs", 0x2382fddaa678058e),
     ("src/guard.rs", 0xd247a5ad1fd8f42f),
     ("src/host.rs", 0x5816b7509f4dec42),
-    ("src/lib.rs", 0x9a4ad4e3ac31cb17),
+    ("src/lib.rs", 0xca19d97e61b88c7a),
     ("src/loader.rs", 0xb7971dfa0ddacd2c),
     ("src/log_level.rs", 0x952a4fffad67b5bb),
     ("src/manifest.rs", 0x967909475ff5eeb5),
