@@ -6,18 +6,21 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, SessionState,
-    VerificationSession, VerifiedAccount, VerifyMethod,
+    DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField, FormValues, Host,
+    Integration, Manifest, PluginError, SessionState, TokenRequest, VerificationSession,
+    VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
     aadsts, browser,
     config::{is_loopback, AccountConfig},
-    device_code, fields,
+    delivery, device_code, fields,
+    graph::TokenFn,
     http::{Http, Limits},
     inbox::Inbox,
     runtime::Runtime,
     saved,
+    secret::Secret,
     session::{Control, Reporter, Session, Submitter, Success},
     trust,
 };
@@ -233,6 +236,32 @@ impl Integration for Office365 {
     fn close(&mut self) {
         self.cancel_current();
         *self.slot() = None;
+    }
+
+    fn delivery_kinds(&self) -> Vec<DeliveryKind> {
+        vec![DeliveryKind::Mail, DeliveryKind::File]
+    }
+
+    fn start_delivery(
+        &self,
+        account: &str,
+        request: DeliveryRequest,
+    ) -> Result<Box<dyn DeliveryJob>, PluginError> {
+        let values = saved::read_values(&self.host, account)?;
+        let config = AccountConfig::parse(&values).map_err(|errors| {
+            let e = first_error(errors);
+            PluginError::invalid_input(format!(
+                "The saved account \"{account}\" has settings this plugin cannot use: {}",
+                e.message()
+            ))
+            .with_hint("Open the account, correct it, click Verify and Save & Close.")
+        })?;
+        let grant = self.token(account, &TokenRequest::saved_scopes())?;
+        let token = Secret::new(grant.token.token.as_str());
+        let token_fn: TokenFn = Arc::new(move |_refresh| Ok(token.clone()));
+        let job =
+            delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
+        Ok(Box::new(job))
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::ConnHandle;
 use crate::errors::{EntraError, GraphError};
+use crate::graph_call::Call;
 use crate::state::Shared;
 use crate::stats::RequestRecord;
 use crate::{pages, reply, DEVICE_CODE_GRANT_TYPE};
@@ -41,6 +42,8 @@ pub enum Endpoint {
     SignIn,
     /// `/{tenant}/oauth2/v2.0/logout`.
     Logout,
+    /// Upload URLs (`/upload/{id}`) of attachment and drive upload sessions.
+    Upload,
 }
 
 impl Endpoint {
@@ -58,6 +61,8 @@ impl Endpoint {
             Endpoint::Logout
         } else if path.ends_with("/discovery/v2.0/keys") {
             Endpoint::Keys
+        } else if path.starts_with("/upload/") {
+            Endpoint::Upload
         } else if path.starts_with("/v1.0/") {
             Endpoint::Graph
         } else if path == "/oidc/userinfo" {
@@ -352,7 +357,7 @@ async fn apply(
         Fault::Status {
             status,
             retry_after,
-        } => status_reply(endpoint, *status, *retry_after),
+        } => status_reply(endpoint, *status, *retry_after, &Call::of(req.headers())),
         Fault::Html => reply::html(StatusCode::OK, pages::proxy_sign_in()),
         Fault::HtmlError { status } => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -369,11 +374,16 @@ async fn apply(
 }
 
 /// The endpoint's own error shape for an injected status.
-fn status_reply(endpoint: Endpoint, status: u16, retry_after: Option<u64>) -> Response {
+fn status_reply(
+    endpoint: Endpoint,
+    status: u16,
+    retry_after: Option<u64>,
+    call: &Call,
+) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match endpoint {
-        Endpoint::Graph | Endpoint::UserInfo => {
-            GraphError::injected(status, retry_after).into_response()
+        Endpoint::Graph | Endpoint::UserInfo | Endpoint::Upload => {
+            call.fail(GraphError::injected(status, retry_after))
         }
         Endpoint::Authorize | Endpoint::DeviceLogin | Endpoint::SignIn | Endpoint::Logout => {
             let mut r = reply::html(status, pages::gateway_error(status));

@@ -7,20 +7,24 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::connection::{ConnHandle, ConnListener};
+use crate::delivery_store::{DeliveryFaults, DriveItem, Message, UploadCounters};
 use crate::directory::Directory;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
 use crate::state::Shared;
 use crate::stats::Stats;
 use crate::tls::Tls;
-use crate::{authorize, control, device_code, discovery, faults, graph, login, reply, token};
+use crate::{
+    authorize, control, delivery_control, device_code, discovery, faults, graph, graph_drive,
+    graph_mail, login, reply, token, upload_session,
+};
 
 /// How long in-flight requests may finish after a stop before they are dropped.
 const STOP_GRACE: Duration = Duration::from_millis(500);
@@ -204,6 +208,46 @@ impl MockIdp {
         control::expire_access_tokens(&self.shared);
     }
 
+    /// Messages sent so far (through `sendMail` or a sent draft), oldest first.
+    pub fn sent_items(&self) -> Vec<Message> {
+        self.shared.deliveries().sent.clone()
+    }
+
+    /// Drafts not sent (nor deleted).
+    pub fn drafts(&self) -> Vec<Message> {
+        self.shared.deliveries().drafts.values().cloned().collect()
+    }
+
+    /// Files stored in any drive.
+    pub fn drive_items(&self) -> Vec<DriveItem> {
+        self.shared.deliveries().items.values().cloned().collect()
+    }
+
+    /// Upload counters (bytes received and accepted, fragments, sessions).
+    pub fn upload_counters(&self) -> UploadCounters {
+        self.shared.deliveries().counters.clone()
+    }
+
+    /// Upload sessions still open (neither completed nor cancelled).
+    pub fn open_upload_sessions(&self) -> usize {
+        self.shared.deliveries().sessions.len()
+    }
+
+    /// Arm delivery faults (replacing those armed before).
+    pub fn set_delivery_faults(&self, faults: DeliveryFaults) {
+        self.shared.deliveries().faults = faults;
+    }
+
+    /// Forget every draft, sent item, drive item, upload session, counter and delivery fault.
+    pub fn reset_deliveries(&self) {
+        delivery_control::reset_deliveries(&self.shared)
+    }
+
+    /// An access token for `upn` that carries exactly `scopes` (Graph permission names).
+    pub fn issue_access_token(&self, upn: &str, scopes: &[&str]) -> Result<String, MockError> {
+        delivery_control::mint_token(&self.shared, upn, scopes)
+    }
+
     /// Stop the server (dropping it does the same).
     pub fn shutdown(self) {
         drop(self)
@@ -312,6 +356,26 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/login/{txn}", get(login::show).post(login::submit))
         .route("/v1.0/me", get(graph::me))
         .route("/oidc/userinfo", get(graph::userinfo))
+        .route("/v1.0/me/sendMail", post(graph_mail::send_mail_me))
+        .route(
+            "/v1.0/users/{mailbox}/sendMail",
+            post(graph_mail::send_mail_as),
+        )
+        .route("/v1.0/me/messages", post(graph_mail::create_draft))
+        .route("/v1.0/me/messages/{id}", delete(graph_mail::delete_draft))
+        .route(
+            "/v1.0/me/messages/{id}/attachments/createUploadSession",
+            post(graph_mail::attachment_session),
+        )
+        .route("/v1.0/me/messages/{id}/send", post(graph_mail::send_draft))
+        .route("/v1.0/me/drive/{*rest}", any(graph_drive::me_drive))
+        .route("/v1.0/sites/{*rest}", any(graph_drive::sites))
+        .route(
+            "/upload/{id}",
+            put(upload_session::fragment)
+                .get(upload_session::status)
+                .delete(upload_session::cancel),
+        )
         .nest("/_mock", control::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

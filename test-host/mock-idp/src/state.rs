@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::{DeviceOutcome, MockConfig};
+use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
 use crate::login::Login;
@@ -219,6 +220,8 @@ pub(crate) struct Shared {
     pub graph_host: String,
     /// Everything issued.
     store: Mutex<Store>,
+    /// Everything delivered through Graph.
+    deliveries: Mutex<DeliveryStore>,
     /// Armed faults.
     pub faults: FaultTable,
     /// Request log.
@@ -238,6 +241,7 @@ impl Shared {
             graph_host: format!("127.0.0.1:{port}"),
             config,
             store: Mutex::new(Store::default()),
+            deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
             stats: StatsLog::default(),
             shutdown,
@@ -252,6 +256,11 @@ impl Shared {
     /// Lock the store (a poisoned lock is still usable: every update is a single step).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the delivery store (every update is a single step, so a poisoned lock is usable).
+    pub fn deliveries(&self) -> MutexGuard<'_, DeliveryStore> {
+        self.deliveries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A human log line on stderr when verbose.
