@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
 
 use super::prompter::{Key, Prompter};
-use crate::present::{plugin_error_lines, verified_lines};
+use crate::{
+    live_line::SPINNER,
+    present::{plugin_error_lines, verified_lines},
+};
 
 /// How a verification ended.
 #[derive(Debug, Clone)]
@@ -20,7 +23,6 @@ pub enum SessionEnd {
 
 /// How long one poll may block the menu.
 const POLL: Duration = Duration::from_millis(200);
-const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// Shows each new state of `session` until it ends.
 pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
