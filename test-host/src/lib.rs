@@ -12,7 +12,6 @@
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
 //!   [`live_line`]: the line redrawn in place on a terminal;
-//! - [`conformance`]: the checks behind `check`, for plugin authors.
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -20,7 +19,6 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
-pub mod conformance;
 pub mod context;
 pub mod error;
 pub mod exit;

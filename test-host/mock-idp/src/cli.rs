@@ -59,9 +59,20 @@ pub struct MockIdpArgs {
     /// Treat every refresh token as expired (refresh answers AADSTS700082).
     #[arg(long)]
     pub refresh_expired: bool,
+    /// Serve HTTPS with a certificate made at start; the first line names its CA file.
+    #[arg(long)]
+    pub tls: bool,
+    /// The `prompt` values to support, comma-separated; others are refused with
+    /// `invalid_request` (leave out select_account to play a server without it).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = crate::config::ENTRA_PROMPT_VALUES.map(String::from))]
+    pub prompt_values: Vec<String>,
+    /// Send RFC 9207's `iss` in authorization responses and advertise it in discovery.
+    #[arg(long)]
+    pub response_iss: bool,
 }
 
-/// Run the server: print one JSON line (`base_url`, `approve`, `directory`) on stdout, log to
+/// Run the server: print one JSON line (`base_url`, `approve`, `ca_file` — the CA to trust
+/// with `--tls`, else null —, `directory`) on stdout, log to
 /// stderr, stop on SIGINT or SIGTERM and exit 0. Must not be called inside a tokio runtime.
 pub fn run(args: MockIdpArgs) -> ExitCode {
     let directory = match &args.directory {
@@ -83,6 +94,9 @@ pub fn run(args: MockIdpArgs) -> ExitCode {
         auto_approve_delay: Duration::from_millis(args.approve_delay_ms),
         refresh_tokens_expired: args.refresh_expired,
         verbose: true,
+        tls: args.tls,
+        prompt_values_supported: args.prompt_values,
+        authorization_response_iss: args.response_iss,
         ..MockConfig::default()
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -138,6 +152,7 @@ fn announcement(idp: &MockIdp, approve: ApproveMode) -> serde_json::Value {
     json!({
         "base_url": idp.base_url(),
         "approve": approve,
+        "ca_file": idp.ca_file(),
         "directory": idp.directory().to_json(),
     })
 }
@@ -204,6 +219,17 @@ mod tests {
         assert_eq!(a.directory.as_deref(), Some(std::path::Path::new("d.json")));
         assert_eq!((a.interval, a.expires_in, a.refresh_expired), (1, 60, true));
         assert!(Cli::try_parse_from(["x", "--approve", "sometimes"]).is_err());
+        assert_eq!(a.prompt_values.len(), 5);
+        let a = Cli::parse_from([
+            "x",
+            "--tls",
+            "--response-iss",
+            "--prompt-values",
+            "none,login",
+        ])
+        .args;
+        assert!(a.tls && a.response_iss);
+        assert_eq!(a.prompt_values, vec!["none", "login"]);
     }
 
     #[test]
@@ -212,6 +238,7 @@ mod tests {
         let a = announcement(&idp, ApproveMode::Auto);
         assert_eq!(a["base_url"], idp.base_url());
         assert_eq!(a["approve"], "auto");
+        assert!(a["ca_file"].is_null());
         let dir = &a["directory"];
         assert_eq!(dir["tenants"][0]["id"], crate::defaults::TENANT_ID);
         assert_eq!(dir["users"][0]["password"], crate::defaults::USER_PASSWORD);

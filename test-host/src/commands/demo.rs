@@ -129,6 +129,8 @@ fn script(authority: &str) -> Vec<Answer> {
         pick("Advanced settings"),
         typed(authority),
         typed(""),
+        pick("In the address"),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),

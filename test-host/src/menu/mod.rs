@@ -5,6 +5,7 @@ mod account_save;
 mod form_editor;
 mod line_editor;
 pub mod prompter;
+mod send_test_view;
 mod terminal;
 mod verify_view;
 
@@ -120,11 +121,19 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
 }
 
 fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
+    let can_send = (plugin.open)().is_ok_and(|i| send_test_view::can_send(&i));
     loop {
         let accounts = (plugin.accounts)()?;
         let mut items = vec!["Add".to_owned()];
         items.extend(accounts.iter().map(|a| format!("Edit \"{a}\"")));
         items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
+        if can_send {
+            items.extend(
+                accounts
+                    .iter()
+                    .map(|a| format!("Send test message from \"{a}\"")),
+            );
+        }
         items.push("Back".into());
         let title = format!("Integrations › {}", plugin.manifest.display_name);
         let Ok(choice) = p.select(&title, &items, 0) else {
@@ -166,6 +175,10 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                         Err(e) => p.say_all(&plugin_error_lines(&e)),
                     }
                 }
+            }
+            i if can_send && i <= 3 * n => {
+                let integration = (plugin.open)()?;
+                send_test_view::send_test(p, &integration, &accounts[i - 1 - 2 * n]);
             }
             _ => return Ok(()),
         }
