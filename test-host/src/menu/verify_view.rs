@@ -188,10 +188,11 @@ fn status_line(waiting: &Waiting, tick: usize, can_open: bool) -> String {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(at);
         let secs = (at - now).max(0);
-        format!(" · expires in {}:{:02}", secs / 60, secs % 60)
+        format!(" · {}:{:02} left", secs / 60, secs % 60)
     });
+    // Most important first: a narrow terminal cuts the end of the line.
     let keys = if waiting.url.is_some() && can_open {
-        " · O: open browser · Esc: cancel"
+        " · Esc: cancel · O: open browser"
     } else {
         " · Esc: cancel"
     };
@@ -241,8 +242,11 @@ mod tests {
         };
         let line = status_line(&w, 1, true);
         assert!(!status_line(&w, 1, false).contains("O: open"));
+        // At 60 columns the cut keeps the countdown and Esc.
+        let cut = crate::present::fit(&line, 59);
+        assert!(cut.contains("left · Esc: cancel"), "{cut}");
         assert!(
-            line.contains("expires in 2:0") && line.contains("O: open browser"),
+            line.contains("2:0") && line.contains(" left · Esc: cancel · O: open browser"),
             "{line}"
         );
     }
