@@ -12,7 +12,7 @@ use atrs_host_sdk::{
 };
 
 use crate::{
-    browser,
+    aadsts, browser,
     config::{is_loopback, AccountConfig},
     delivery, device_code, fields,
     graph::TokenFn,
@@ -22,6 +22,7 @@ use crate::{
     saved,
     secret::Secret,
     session::{Control, Reporter, Session, Submitter, Success},
+    trust,
 };
 
 pub use crate::verified::Verified;
@@ -110,7 +111,17 @@ impl Office365 {
         Fut: Future<Output = Result<(VerifiedAccount, Verified), PluginError>> + Send + 'static,
     {
         let loopback = config.authority_override.as_ref().is_some_and(is_loopback);
-        let http = Http::new(self.limits, loopback)?;
+        let roots = trust::extra_roots(config.ca_file.as_deref()).map_err(|e| {
+            PluginError::invalid_input(format!("The extra trusted certificates could not be loaded: {e}."))
+                .with_field(fields::CA_FILE)
+                .with_hint("Fix the Extra trusted certificates field, or the SSL_CERT_FILE environment variable: each must name a PEM file of certificate authorities.")
+        })?;
+        let http = Http::trusting(self.limits, loopback, roots)?;
+        let consent = aadsts::admin_consent_address(
+            &config.authority(),
+            config.tenant.segment(),
+            &config.client_id,
+        );
         let host = self.host.clone();
         let slot = self.verified.clone();
         let first = SessionState::Working {
@@ -118,9 +129,12 @@ impl Office365 {
         };
         let (session, control) =
             Session::start(&self.runtime, self.host.clone(), first, move |reporter| {
+                let ids = http.clone();
                 let run = flow(config, http, host, reporter);
                 async move {
-                    let (account, verified) = run.await?;
+                    let (account, verified) = run.await.map_err(|e| {
+                        aadsts::with_admin_consent_address(ids.annotate(e), &consent)
+                    })?;
                     Ok(Success {
                         account,
                         commit: Box::new(move || {

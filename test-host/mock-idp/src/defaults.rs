@@ -80,8 +80,9 @@ pub const SITE_PATH: &str = "/sites/Reports";
 pub const SITE_ID: &str =
     "contoso.sharepoint.com,5a58bb09-1fba-41c1-8125-69da264370a0,9f2ec1da-0be4-4a74-9254-973f0add78fd";
 
-/// The delegated scopes every default app may be granted.
-pub const APP_SCOPES: [&str; 7] = [
+/// The delegated scopes every default app may be granted: Graph's by name, the Outlook
+/// resource's by full URI.
+pub const APP_SCOPES: [&str; 9] = [
     "openid",
     "profile",
     "email",
@@ -89,6 +90,8 @@ pub const APP_SCOPES: [&str; 7] = [
     "User.Read",
     "Mail.Send",
     "Files.ReadWrite",
+    "https://outlook.office.com/SMTP.Send",
+    "https://outlook.office.com/IMAP.AccessAsUser.All",
 ];
 
 /// The default directory built from the constants above.

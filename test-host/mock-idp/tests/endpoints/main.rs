@@ -10,3 +10,4 @@ mod discovery;
 mod faults;
 mod graph;
 mod oauth2_client;
+mod standards;
