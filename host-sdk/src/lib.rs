@@ -142,6 +142,7 @@ pub mod testing;
 mod verified_values;
 mod verify;
 mod version;
+mod workers;
 
 pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
 pub use delivery::{

@@ -142,6 +142,20 @@ pub enum Command {
     },
 }
 
+/// `atrs-test-host mock-idp`, parsed on its own: only its own flags apply there.
+#[derive(Debug, Parser)]
+#[command(
+    name = "atrs-test-host mock-idp",
+    bin_name = "atrs-test-host mock-idp",
+    about = "Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout line is JSON with `base_url` and the directory (tenants, apps, users).",
+    after_help = atrs_mock_idp::cli::CONTROL_HELP
+)]
+pub struct MockIdpCli {
+    /// The server's settings.
+    #[command(flatten)]
+    pub args: atrs_mock_idp::cli::MockIdpArgs,
+}
+
 /// `send`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct SendCli {
@@ -206,20 +220,6 @@ pub enum ConflictArg {
     Rename,
     /// Refuse.
     Fail,
-}
-
-/// `atrs-test-host mock-idp`, parsed on its own: only its own flags apply there.
-#[derive(Debug, Parser)]
-#[command(
-    name = "atrs-test-host mock-idp",
-    bin_name = "atrs-test-host mock-idp",
-    about = "Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout line is JSON with `base_url` and the directory (tenants, apps, users).",
-    after_help = atrs_mock_idp::cli::CONTROL_HELP
-)]
-pub struct MockIdpCli {
-    /// The server's settings.
-    #[command(flatten)]
-    pub args: atrs_mock_idp::cli::MockIdpArgs,
 }
 
 /// Parses a positive number of seconds (fractions allowed).

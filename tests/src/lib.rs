@@ -130,6 +130,14 @@ pub fn host_binary() -> &'static Path {
     workspace().get("atrs_test_host")
 }
 
+/// The Office 365 plugin and the host built with the release profile, once: for
+/// benchmarks, which should measure what users run.
+pub fn release_workspace() -> &'static Artifacts {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["--release", "-p", "atrs-office365", "-p", "atrs-test-host"]))
+}
+
 /// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.
 pub fn hello_plugin() -> &'static Path {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();

@@ -68,13 +68,13 @@
 //! | `POST /_mock/device/{user_code}/decline` · `…/expire` | decline it · make it expire now |
 //! | `POST /_mock/refresh-tokens/expire` · `/_mock/access-tokens/expire` | expire all issued refresh / access tokens |
 //! | `GET /_mock/directory` | the directory JSON |
+//! | `POST /_mock/discovery` `{"issuer":"https://elsewhere.test/v2.0","code_challenge_methods_supported":null}` | [`MockIdp::override_discovery`]: members set, `null` removes |
+//! | `POST /_mock/id-token` `{"aud":"someone-else","exp":1}` | [`MockIdp::override_id_token`]: claims of ID tokens from now on |
 //! | `GET /_mock/sent` · `/_mock/drafts` · `/_mock/drive` | sent items · drafts · drive items (each with size and SHA-256 of every attachment or file) |
 //! | `GET /_mock/uploads` | [`UploadCounters`] (bytes received and accepted, fragments, 416s, sessions) and `open_sessions` |
 //! | `POST /_mock/delivery-faults` `{"fail_chunk_at":N,"quota_bytes":N,"locked":["Reports/x.pdf"]}` · `DELETE` | arm [`DeliveryFaults`] · clear them |
 //! | `DELETE /_mock/deliveries` | forget all deliveries, counters and delivery faults |
 //! | `POST /_mock/tokens` `{"upn":"…","scopes":"Mail.Send Files.ReadWrite"}` | an access token with exactly those permissions |
-//! | `POST /_mock/discovery` `{"issuer":"https://elsewhere.test/v2.0","code_challenge_methods_supported":null}` | [`MockIdp::override_discovery`]: members set, `null` removes |
-//! | `POST /_mock/id-token` `{"aud":"someone-else","exp":1}` | [`MockIdp::override_id_token`]: claims of ID tokens from now on |
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,

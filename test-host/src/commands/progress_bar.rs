@@ -43,15 +43,13 @@ impl ProgressBar {
 /// `[#####-----]  42%  25.2 / 60.0 MB  Uploading…`, cut to `width - 1` columns.
 pub fn render(message: &str, sent: u64, total: u64, width: usize) -> String {
     let width = width.saturating_sub(1).max(10);
-    let figures = if total > 0 {
-        format!(
-            "{:>3}%  {:.1} / {:.1} MB",
-            sent.saturating_mul(100) / total,
+    let figures = match sent.saturating_mul(100).checked_div(total) {
+        Some(percent) => format!(
+            "{percent:>3}%  {:.1} / {:.1} MB",
             sent as f64 / 1e6,
             total as f64 / 1e6
-        )
-    } else {
-        String::new()
+        ),
+        None => String::new(),
     };
     let cells = (width / 3).clamp(10, 40);
     let mut line = if total > 0 && width >= cells + 2 + figures.len() {
