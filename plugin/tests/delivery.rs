@@ -731,3 +731,20 @@ fn the_token_never_shows_in_errors_or_debug() {
     let shown = format!("{e:?} {} {}", e.message(), e.hint().unwrap_or(""));
     assert!(!shown.contains(&token));
 }
+
+#[test]
+fn a_message_over_the_tenants_size_limit_is_refused_at_send_and_its_draft_deleted() {
+    let idp = idp();
+    let dir = tempfile::tempdir().unwrap();
+    let (big, _) = content(dir.path(), "big.pdf", 4 * MB);
+    idp.set_delivery_faults(DeliveryFaults {
+        max_message_bytes: Some(5 * MB),
+        ..DeliveryFaults::default()
+    });
+    let e = deliver(&idp, &ALL, mail("boss@contoso.com", &[(&big, "big.pdf")])).unwrap_err();
+    eprintln!("size: {} | {}", e.message(), e.hint().unwrap_or(""));
+    assert_eq!(e.provider_code(), Some("ErrorMessageSizeExceeded"));
+    assert!(e.hint().unwrap().contains("150 MB"), "{:?}", e.hint());
+    assert!(idp.drafts().is_empty(), "the unsendable draft was deleted");
+    assert!(idp.sent_items().is_empty());
+}

@@ -60,7 +60,12 @@ fn setup() -> Setup {
 
 impl Setup {
     fn args<'a>(&'a self, json: bool, args: &[&'a str]) -> Vec<&'a str> {
-        let mut all = vec!["--plugins-dir", path(self.plugins.path()), "--store", path(self.store.path())];
+        let mut all = vec![
+            "--plugins-dir",
+            path(self.plugins.path()),
+            "--store",
+            path(self.store.path()),
+        ];
         if json {
             all.push("--json");
         }
@@ -94,7 +99,10 @@ impl Setup {
 }
 
 fn sha256(p: &Path) -> String {
-    let out = std::process::Command::new("sha256sum").arg(p).output().expect("sha256sum runs");
+    let out = std::process::Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum runs");
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .next()
@@ -103,14 +111,23 @@ fn sha256(p: &Path) -> String {
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn progress(lines: &[Value]) -> Vec<(u64, u64)> {
     lines
         .iter()
         .filter(|l| l["type"] == "progress")
-        .map(|l| (l["bytes_sent"].as_u64().unwrap(), l["bytes_total"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["bytes_sent"].as_u64().unwrap(),
+                l["bytes_total"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -125,11 +142,16 @@ fn send_test_proves_sending_works_in_text_and_json() {
     assert!(shown.contains("request-id: "), "{shown}");
 
     let out = s.host(true, &["send-test", ACCOUNT, "--to", "me@example.com"]);
-    println!("$ atrs-test-host --json send-test {ACCOUNT} --to me@example.com\n{}", String::from_utf8_lossy(&out.stdout));
+    println!(
+        "$ atrs-test-host --json send-test {ACCOUNT} --to me@example.com\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let r = json_result(&out);
     assert_eq!(r["ok"], true);
     assert_eq!(r["receipt"]["kind"], "mail");
-    assert!(r["receipt"]["details"]["client-request-id"].as_str().is_some());
+    assert!(r["receipt"]["details"]["client-request-id"]
+        .as_str()
+        .is_some());
     let sent = s.mock.sent_items();
     assert_eq!(sent.len(), 2);
     assert!(sent[0].subject.contains(ACCOUNT) && sent[0].to[0].address == "me@example.com");
@@ -141,14 +163,30 @@ fn a_large_send_streams_attachments_and_reports_progress() {
     let big = s.file("sales.pdf", 10 * MB);
     let out = s.host(
         true,
-        &["send", ACCOUNT, "--to", "boss@contoso.com", "--cc", "team@contoso.com", "--subject", "Sales", "--body", "Attached.", "--attach", path(&big)],
+        &[
+            "send",
+            ACCOUNT,
+            "--to",
+            "boss@contoso.com",
+            "--cc",
+            "team@contoso.com",
+            "--subject",
+            "Sales",
+            "--body",
+            "Attached.",
+            "--attach",
+            path(&big),
+        ],
     );
     println!("$ atrs-test-host --json send {ACCOUNT} --to boss@contoso.com --cc team@contoso.com --subject Sales --body Attached. --attach sales.pdf\n{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let lines = json_lines(&out);
     let p = progress(&lines);
     assert!(p.len() >= 2, "progress events: {p:?}");
-    assert!(p.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows: {p:?}");
+    assert!(
+        p.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress only grows: {p:?}"
+    );
     assert_eq!(p.last().unwrap(), &(10 * MB, 10 * MB));
     let r = json_result(&out);
     assert_eq!(r["receipt"]["bytes"], 10 * MB);
@@ -156,29 +194,74 @@ fn a_large_send_streams_attachments_and_reports_progress() {
     assert_eq!(sent[0].attachments[0].sha256, sha256(&big));
     assert_eq!(sent[0].via, "draft");
 
-    let out = s.host(false, &["send", ACCOUNT, "--to", "boss@contoso.com", "--subject", "Sales", "--attach", path(&big)]);
+    let out = s.host(
+        false,
+        &[
+            "send",
+            ACCOUNT,
+            "--to",
+            "boss@contoso.com",
+            "--subject",
+            "Sales",
+            "--attach",
+            path(&big),
+        ],
+    );
     println!("$ atrs-test-host send {ACCOUNT} --to boss@contoso.com --subject Sales --attach sales.pdf\n{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Sent to boss@contoso.com with 1 attachment (10.5 MB)."));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("Sent to boss@contoso.com with 1 attachment (10.5 MB)."));
 }
 
 #[test]
 fn upload_puts_a_60_mb_file_in_onedrive_and_a_sharepoint_site() {
     let s = setup();
     let big = s.file("archive.bin", 60 * MB);
-    let out = s.host(true, &["upload", ACCOUNT, path(&big), "--to-folder", "Reports/2026", "--conflict", "fail"]);
+    let out = s.host(
+        true,
+        &[
+            "upload",
+            ACCOUNT,
+            path(&big),
+            "--to-folder",
+            "Reports/2026",
+            "--conflict",
+            "fail",
+        ],
+    );
     println!("$ atrs-test-host --json upload {ACCOUNT} archive.bin --to-folder Reports/2026 --conflict fail\n{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = json_result(&out);
-    assert!(r["receipt"]["web_url"].as_str().unwrap().ends_with("/Reports/2026/archive.bin"));
+    assert!(r["receipt"]["web_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/Reports/2026/archive.bin"));
     let item = s.mock.drive_items().into_iter().next().unwrap();
     assert_eq!(item.sha256, sha256(&big));
     assert_eq!(s.mock.upload_counters().bytes_received, 60 * MB);
 
     let site = format!("https://{}{}", defaults::SITE_HOST, defaults::SITE_PATH);
-    let out = s.host(false, &["upload", ACCOUNT, path(&big), "--to-folder", "Archive", "--site", &site]);
-    println!("$ atrs-test-host upload {ACCOUNT} archive.bin --to-folder Archive --site {site}\n{}", String::from_utf8_lossy(&out.stdout));
+    let out = s.host(
+        false,
+        &[
+            "upload",
+            ACCOUNT,
+            path(&big),
+            "--to-folder",
+            "Archive",
+            "--site",
+            &site,
+        ],
+    );
+    println!(
+        "$ atrs-test-host upload {ACCOUNT} archive.bin --to-folder Archive --site {site}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(s.mock.drive_items().iter().any(|i| i.drive == defaults::SITE_ID && i.sha256 == item.sha256));
+    assert!(s
+        .mock
+        .drive_items()
+        .iter()
+        .any(|i| i.drive == defaults::SITE_ID && i.sha256 == item.sha256));
 }
 
 /// Refusals reach the person with what to do, the provider code and the request ids.
@@ -187,9 +270,36 @@ fn refusals_are_shown_with_their_fix() {
     let s = setup();
     let small = s.file("a.csv", 1000);
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
-        (vec!["send", ACCOUNT, "--to", "x@unresolved.invalid"], 2, "ErrorInvalidRecipients"),
-        (vec!["send", ACCOUNT, "--to", "a@b.com", "--from", defaults::SEND_AS_DENIED_MAILBOX], 3, "ErrorSendAsDenied"),
-        (vec!["upload", ACCOUNT, path(&small), "--to-folder", "R", "--site", "https://contoso.sharepoint.com/sites/Nope"], 2, "itemNotFound"),
+        (
+            vec!["send", ACCOUNT, "--to", "x@unresolved.invalid"],
+            2,
+            "ErrorInvalidRecipients",
+        ),
+        (
+            vec![
+                "send",
+                ACCOUNT,
+                "--to",
+                "a@b.com",
+                "--from",
+                defaults::SEND_AS_DENIED_MAILBOX,
+            ],
+            3,
+            "ErrorSendAsDenied",
+        ),
+        (
+            vec![
+                "upload",
+                ACCOUNT,
+                path(&small),
+                "--to-folder",
+                "R",
+                "--site",
+                "https://contoso.sharepoint.com/sites/Nope",
+            ],
+            2,
+            "itemNotFound",
+        ),
     ];
     for (args, code, provider) in cases {
         let out = s.host(false, &args);
@@ -197,14 +307,42 @@ fn refusals_are_shown_with_their_fix() {
         println!("$ atrs-test-host {}\n{err}", args.join(" "));
         assert_eq!(out.status.code(), Some(code), "{err}");
         assert!(err.contains("fix: ") && err.contains(provider), "{err}");
-        assert!(err.contains("trace ") && err.contains("correlation "), "request ids shown: {err}");
+        assert!(
+            err.contains("trace ") && err.contains("correlation "),
+            "request ids shown: {err}"
+        );
     }
-    let out = s.host(false, &["upload", ACCOUNT, path(&small), "--to-folder", "R", "--conflict", "fail"]);
+    let out = s.host(
+        false,
+        &[
+            "upload",
+            ACCOUNT,
+            path(&small),
+            "--to-folder",
+            "R",
+            "--conflict",
+            "fail",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
-    let out = s.host(true, &["upload", ACCOUNT, path(&small), "--to-folder", "R", "--conflict", "fail"]);
+    let out = s.host(
+        true,
+        &[
+            "upload",
+            ACCOUNT,
+            path(&small),
+            "--to-folder",
+            "R",
+            "--conflict",
+            "fail",
+        ],
+    );
     let r = json_result(&out);
     assert_eq!(r["ok"], false);
-    println!("$ atrs-test-host --json upload {ACCOUNT} a.csv --to-folder R --conflict fail\n{}", String::from_utf8_lossy(&out.stdout));
+    println!(
+        "$ atrs-test-host --json upload {ACCOUNT} a.csv --to-folder R --conflict fail\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(out.status.code(), Some(2));
     let out = s.host(false, &["send-test", "Nobody", "--to", "a@b.com"]);
     assert_eq!(out.status.code(), Some(2));
@@ -217,8 +355,12 @@ fn refusals_are_shown_with_their_fix() {
 fn ctrl_c_mid_upload_cancels_and_leaves_nothing() {
     let s = setup();
     let big = s.file("big.bin", 40 * MB);
-    s.mock.set_fault(Endpoint::Upload, Fault::Delay(Duration::from_millis(300)));
-    let args = s.args(true, &["upload", ACCOUNT, path(&big), "--to-folder", "Reports"]);
+    s.mock
+        .set_fault(Endpoint::Upload, Fault::Delay(Duration::from_millis(300)));
+    let args = s.args(
+        true,
+        &["upload", ACCOUNT, path(&big), "--to-folder", "Reports"],
+    );
     let mut host = HostProcess::spawn(&args, &[]);
     loop {
         let p = host.next_of_type("progress", Duration::from_secs(30));
