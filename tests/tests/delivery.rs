@@ -344,6 +344,44 @@ fn refusals_are_shown_with_their_fix() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(out.status.code(), Some(2));
+    s.mock.set_delivery_faults(atrs_mock_idp::DeliveryFaults {
+        quota_bytes: Some(10),
+        locked: ["R/locked.csv".to_owned()].into(),
+        max_message_bytes: Some(1000),
+        ..Default::default()
+    });
+    let big = s.file("big.pdf", 4 * MB);
+    let more: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["upload", ACCOUNT, path(&small), "--to-folder", "R", "--name", "new.csv"], 3, "quotaLimitReached"),
+        (vec!["upload", ACCOUNT, path(&small), "--to-folder", "R", "--name", "locked.csv"], 3, "resourceLocked"),
+        (vec!["send", ACCOUNT, "--to", "a@b.com", "--attach", path(&big)], 3, "ErrorMessageSizeExceeded"),
+    ];
+    for (args, code, provider) in more {
+        let out = s.host(false, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        println!("$ atrs-test-host {}\n{err}", args.join(" "));
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert!(err.contains("fix: ") && err.contains(provider), "{err}");
+    }
+    assert!(s.mock.drafts().is_empty(), "the refused message's draft was deleted");
+    // An account whose token lacks Files.ReadWrite (the default scopes).
+    let mut args = add_office365_args(
+        "Mail only",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        None,
+        &s.mock.base_url(),
+        "device",
+    );
+    args.push("--json".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(s.host(false, &args).status.code(), Some(0));
+    let up = ["upload", "Mail only", path(&small), "--to-folder", "R"];
+    let out = s.host(false, &up);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("$ atrs-test-host {}\n{err}", up.join(" "));
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("Files.ReadWrite") && err.contains("no admin consent needed"), "{err}");
     let out = s.host(false, &["send-test", "Nobody", "--to", "a@b.com"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no saved account named \"Nobody\""));
