@@ -352,9 +352,37 @@ fn refusals_are_shown_with_their_fix() {
     });
     let big = s.file("big.pdf", 4 * MB);
     let more: Vec<(Vec<&str>, i32, &str)> = vec![
-        (vec!["upload", ACCOUNT, path(&small), "--to-folder", "R", "--name", "new.csv"], 3, "quotaLimitReached"),
-        (vec!["upload", ACCOUNT, path(&small), "--to-folder", "R", "--name", "locked.csv"], 3, "resourceLocked"),
-        (vec!["send", ACCOUNT, "--to", "a@b.com", "--attach", path(&big)], 3, "ErrorMessageSizeExceeded"),
+        (
+            vec![
+                "upload",
+                ACCOUNT,
+                path(&small),
+                "--to-folder",
+                "R",
+                "--name",
+                "new.csv",
+            ],
+            3,
+            "quotaLimitReached",
+        ),
+        (
+            vec![
+                "upload",
+                ACCOUNT,
+                path(&small),
+                "--to-folder",
+                "R",
+                "--name",
+                "locked.csv",
+            ],
+            3,
+            "resourceLocked",
+        ),
+        (
+            vec!["send", ACCOUNT, "--to", "a@b.com", "--attach", path(&big)],
+            3,
+            "ErrorMessageSizeExceeded",
+        ),
     ];
     for (args, code, provider) in more {
         let out = s.host(false, &args);
@@ -363,7 +391,10 @@ fn refusals_are_shown_with_their_fix() {
         assert_eq!(out.status.code(), Some(code), "{err}");
         assert!(err.contains("fix: ") && err.contains(provider), "{err}");
     }
-    assert!(s.mock.drafts().is_empty(), "the refused message's draft was deleted");
+    assert!(
+        s.mock.drafts().is_empty(),
+        "the refused message's draft was deleted"
+    );
     // An account whose token lacks Files.ReadWrite (the default scopes).
     let mut args = add_office365_args(
         "Mail only",
@@ -381,7 +412,10 @@ fn refusals_are_shown_with_their_fix() {
     let err = String::from_utf8_lossy(&out.stderr);
     println!("$ atrs-test-host {}\n{err}", up.join(" "));
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("Files.ReadWrite") && err.contains("no admin consent needed"), "{err}");
+    assert!(
+        err.contains("Files.ReadWrite") && err.contains("no admin consent needed"),
+        "{err}"
+    );
     let out = s.host(false, &["send-test", "Nobody", "--to", "a@b.com"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no saved account named \"Nobody\""));
