@@ -281,6 +281,15 @@ impl HostProcess {
         }
     }
 
+    /// Sends the process SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed");
+    }
+
     /// Writes one line to the host's stdin.
     pub fn write_line(&mut self, text: &str) {
         use std::io::Write;
