@@ -18,7 +18,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 fn folder_of(library: &Path, copies: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     for i in 0..copies {
-        let name = format!("libatrs_office365_{i:02}.{}", std::env::consts::DLL_EXTENSION);
+        let name = format!(
+            "libatrs_office365_{i:02}.{}",
+            std::env::consts::DLL_EXTENSION
+        );
         std::fs::copy(library, dir.path().join(name)).expect("copy library");
     }
     dir

@@ -11,9 +11,12 @@
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
 //! [`elf`] makes damaged copies of real libraries for the loader's preflight.
+//! [`proxy`] is the corporate network: a `CONNECT` proxy and an HTTPS origin with a
+//! private certificate authority.
 
 pub mod compat;
 pub mod elf;
+pub mod proxy;
 pub mod releases;
 
 use std::{
@@ -133,15 +136,8 @@ pub fn host_binary() -> &'static Path {
 /// benchmarks, which should measure what users run.
 pub fn release_workspace() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        cargo_build(&[
-            "--release",
-            "-p",
-            "atrs-office365",
-            "-p",
-            "atrs-test-host",
-        ])
-    })
+    BUILT
+        .get_or_init(|| cargo_build(&["--release", "-p", "atrs-office365", "-p", "atrs-test-host"]))
 }
 
 /// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.

@@ -58,7 +58,12 @@ fn assert_killed_by(how: &str, signal: i32, output: &Output, took: Duration) -> 
         took.as_millis(),
         stderr.trim()
     );
-    assert_eq!(output.status.code(), None, "no exit code: {}", output.status);
+    assert_eq!(
+        output.status.code(),
+        None,
+        "no exit code: {}",
+        output.status
+    );
     assert_eq!(output.status.signal(), Some(signal), "{}", output.status);
     assert!(
         !String::from_utf8_lossy(&output.stdout).contains("\"type\":\"result\""),
