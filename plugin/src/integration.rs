@@ -6,19 +6,23 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, SessionState,
-    VerificationSession, VerifiedAccount, VerifyMethod,
+    DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField, FormValues, Host,
+    Integration, Manifest, PluginError, SessionState, TokenRequest, VerificationSession,
+    VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
-    browser,
+    aadsts, browser,
     config::{is_loopback, AccountConfig},
-    device_code, fields,
+    delivery, device_code, fields,
+    graph::TokenFn,
     http::{Http, Limits},
     inbox::Inbox,
     runtime::Runtime,
     saved,
+    secret::Secret,
     session::{Control, Reporter, Session, Submitter, Success},
+    trust,
 };
 
 pub use crate::verified::Verified;
@@ -107,7 +111,17 @@ impl Office365 {
         Fut: Future<Output = Result<(VerifiedAccount, Verified), PluginError>> + Send + 'static,
     {
         let loopback = config.authority_override.as_ref().is_some_and(is_loopback);
-        let http = Http::new(self.limits, loopback)?;
+        let roots = trust::extra_roots(config.ca_file.as_deref()).map_err(|e| {
+            PluginError::invalid_input(format!("The extra trusted certificates could not be loaded: {e}."))
+                .with_field(fields::CA_FILE)
+                .with_hint("Fix the Extra trusted certificates field, or the SSL_CERT_FILE environment variable: each must name a PEM file of certificate authorities.")
+        })?;
+        let http = Http::trusting(self.limits, loopback, roots)?;
+        let consent = aadsts::admin_consent_address(
+            &config.authority(),
+            config.tenant.segment(),
+            &config.client_id,
+        );
         let host = self.host.clone();
         let slot = self.verified.clone();
         let first = SessionState::Working {
@@ -115,9 +129,12 @@ impl Office365 {
         };
         let (session, control) =
             Session::start(&self.runtime, self.host.clone(), first, move |reporter| {
+                let ids = http.clone();
                 let run = flow(config, http, host, reporter);
                 async move {
-                    let (account, verified) = run.await?;
+                    let (account, verified) = run.await.map_err(|e| {
+                        aadsts::with_admin_consent_address(ids.annotate(e), &consent)
+                    })?;
                     Ok(Success {
                         account,
                         commit: Box::new(move || {
@@ -219,6 +236,32 @@ impl Integration for Office365 {
     fn close(&mut self) {
         self.cancel_current();
         *self.slot() = None;
+    }
+
+    fn delivery_kinds(&self) -> Vec<DeliveryKind> {
+        vec![DeliveryKind::Mail, DeliveryKind::File]
+    }
+
+    fn start_delivery(
+        &self,
+        account: &str,
+        request: DeliveryRequest,
+    ) -> Result<Box<dyn DeliveryJob>, PluginError> {
+        let values = saved::read_values(&self.host, account)?;
+        let config = AccountConfig::parse(&values).map_err(|errors| {
+            let e = first_error(errors);
+            PluginError::invalid_input(format!(
+                "The saved account \"{account}\" has settings this plugin cannot use: {}",
+                e.message()
+            ))
+            .with_hint("Open the account, correct it, click Verify and Save & Close.")
+        })?;
+        let grant = self.token(account, &TokenRequest::saved_scopes())?;
+        let token = Secret::new(grant.token.token.as_str());
+        let token_fn: TokenFn = Arc::new(move |_refresh| Ok(token.clone()));
+        let job =
+            delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
+        Ok(Box::new(job))
     }
 }
 

@@ -23,6 +23,16 @@
 //!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
 //!   [`paste`] (the pasted final address), [`loopback`] (the listener that catches it)
 //!   and [`inbox`] (where either way delivers it, once).
+//!
+//! Delivery through a saved account (interface 1.1):
+//!
+//! - [`delivery`]: the [`atrs_host_sdk::DeliveryJob`] the host polls and cancels;
+//!   [`progress`]: bytes sent of total and the cancel signal;
+//! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After);
+//!   [`delivery_error`]: Graph's refusals mapped to what to do;
+//! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
+//!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
+//!   [`upload_session`]: fragments from disk, resumed from the server's ranges.
 
 #![warn(missing_docs)]
 
@@ -33,21 +43,33 @@ pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod confirm;
+pub mod delivery;
+pub mod delivery_error;
 pub mod device_code;
 pub mod discovery;
+pub mod drive;
 pub mod fields;
+pub mod graph;
 pub mod http;
+pub mod id_token;
 pub mod inbox;
 pub mod integration;
+pub mod issuer;
 pub mod loopback;
+pub mod mail;
 pub mod paste;
+pub mod progress;
 pub mod redirect;
+pub mod request_id;
+pub mod response_mode;
 pub mod runtime;
 pub mod saved;
 pub mod scopes;
 pub mod secret;
 pub mod session;
 pub mod token;
+pub mod trust;
+pub mod upload_session;
 pub mod verified;
 
 pub use integration::Office365;

@@ -18,6 +18,7 @@ pub mod compat;
 pub mod elf;
 pub mod proxy;
 pub mod releases;
+pub mod tmux;
 
 use std::{
     collections::BTreeMap,

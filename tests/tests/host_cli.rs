@@ -74,7 +74,7 @@ fn plugins_lists_each_library_loaded_or_refused_with_its_reason() {
     }
     let office = &result["plugins"][0];
     assert_eq!(office["name"], "Office 365");
-    assert_eq!(office["sdk_version"], "1.0.0");
+    assert_eq!(office["sdk_version"], atrs_host_sdk::INTERFACE_VERSION);
 }
 
 #[test]
@@ -117,7 +117,9 @@ fn form_describes_every_field_as_json() {
             "client_secret",
             "cloud",
             "authority",
-            "scopes"
+            "scopes",
+            "response_mode",
+            "ca_file"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

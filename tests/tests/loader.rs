@@ -33,7 +33,9 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "client_secret",
             "cloud",
             "authority",
-            "scopes"
+            "scopes",
+            "response_mode",
+            "ca_file"
         ]
     );
     assert!(form
@@ -91,7 +93,7 @@ fn every_bad_library_is_refused_with_its_reason() {
     assert_eq!(
         refusal("libfixture_wrong_version.so"),
         Refusal::IncompatibleVersion {
-            expected: "1.0.0".into(),
+            expected: atrs_host_sdk::INTERFACE_VERSION.into(),
             found: "2.0.0".into()
         }
     );

@@ -13,11 +13,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::DeviceOutcome;
-use crate::device_code;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
 use crate::reply;
 use crate::state::Shared;
+use crate::{delivery_control, device_code};
 
 /// The `/_mock` routes.
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -33,6 +33,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/refresh-tokens/expire", post(expire_refresh))
         .route("/access-tokens/expire", post(expire_access))
         .route("/directory", get(directory))
+        .route("/discovery", post(override_discovery))
+        .route("/id-token", post(override_id_token))
+        .merge(delivery_control::router())
 }
 
 /// Approve a device code as `upn` (the directory's first user when `None`).
@@ -196,6 +199,27 @@ async fn expire_refresh(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn expire_access(State(shared): State<Arc<Shared>>) -> Response {
     answer(Ok(json!({"expired": expire_access_tokens(&shared)})))
+}
+
+/// A JSON object body, for the override routes.
+fn members(
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, (StatusCode, String)> {
+    body::<serde_json::Map<String, serde_json::Value>>(bytes)
+}
+
+async fn override_discovery(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(members(&bytes).map(|m| {
+        shared.store().discovery_overrides.extend(m);
+        json!({})
+    }))
+}
+
+async fn override_id_token(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(members(&bytes).map(|m| {
+        shared.store().id_token_overrides.extend(m);
+        json!({})
+    }))
 }
 
 async fn directory(State(shared): State<Arc<Shared>>) -> Response {

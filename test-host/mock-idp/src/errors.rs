@@ -22,6 +22,17 @@ pub enum MockError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The TLS certificate or configuration could not be made (`--tls`).
+    #[error("could not set up TLS: {0}")]
+    Tls(String),
+    /// The generated CA certificate could not be written.
+    #[error("could not write the CA certificate to {path}: {source}")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// The background runtime or thread could not be started.
     #[error("could not start the mock server's runtime: {0}")]
     Runtime(std::io::Error),
@@ -151,6 +162,25 @@ impl EntraError {
             format!(
                 "Application '{client_id}'({name}) is configured for use by Azure Active Directory users only. Please do not use the /consumers endpoint to serve this request."
             ),
+        )
+    }
+
+    /// A `prompt` value this server does not support (`invalid_request`, as OpenID
+    /// providers without it answer).
+    pub fn unsupported_prompt(value: &str) -> Self {
+        Self::bad(
+            "invalid_request",
+            90023,
+            format!("Unsupported prompt value requested: '{value}'."),
+        )
+    }
+
+    /// AADSTS28000: the scopes name more than one resource.
+    pub fn multiple_resources(scope: &str) -> Self {
+        Self::bad(
+            "invalid_request",
+            28000,
+            format!("Provided value for the input parameter scope is not valid because it contains more than one resource. Scope {scope} is not valid."),
         )
     }
 
@@ -523,6 +553,16 @@ impl GraphError {
         }
     }
 
+    /// Any Graph error: `status`, Graph's `code` and its `message`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
     /// An injected failure with Graph's code for the status.
     pub fn injected(status: StatusCode, retry_after: Option<u64>) -> Self {
         let (code, message) = match status.as_u16() {
@@ -541,9 +581,14 @@ impl GraphError {
         }
     }
 
-    /// Graph's error JSON.
+    /// Graph's error JSON with a fresh request id.
     pub fn body(&self) -> serde_json::Value {
         let request_id = guid();
+        self.body_for(&request_id, &request_id)
+    }
+
+    /// Graph's error JSON naming this request's ids.
+    pub fn body_for(&self, request_id: &str, client_request_id: &str) -> serde_json::Value {
         json!({
             "error": {
                 "code": self.code,
@@ -551,16 +596,30 @@ impl GraphError {
                 "innerError": {
                     "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
                     "request-id": request_id,
-                    "client-request-id": request_id,
+                    "client-request-id": client_request_id,
                 }
             }
         })
     }
 }
 
-impl IntoResponse for GraphError {
-    fn into_response(self) -> Response {
-        let mut response = reply::json(self.status, &self.body());
+impl GraphError {
+    /// The response for a request with these ids (also sent as headers).
+    pub fn response_for(self, request_id: &str, client_request_id: &str) -> Response {
+        let mut response = reply::json(self.status, &self.body_for(request_id, client_request_id));
+        for (name, value) in [
+            ("request-id", request_id),
+            ("client-request-id", client_request_id),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+        self.decorate(response)
+    }
+
+    /// `WWW-Authenticate` on a 401, `Retry-After` when set.
+    fn decorate(self, mut response: Response) -> Response {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
@@ -575,6 +634,13 @@ impl IntoResponse for GraphError {
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let response = reply::json(self.status, &self.body());
+        self.decorate(response)
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::ConnHandle;
 use crate::errors::{EntraError, GraphError};
+use crate::graph_call::Call;
 use crate::state::Shared;
 use crate::stats::RequestRecord;
 use crate::{pages, reply, DEVICE_CODE_GRANT_TYPE};
@@ -41,6 +42,8 @@ pub enum Endpoint {
     SignIn,
     /// `/{tenant}/oauth2/v2.0/logout`.
     Logout,
+    /// Upload URLs (`/upload/{id}`) of attachment and drive upload sessions.
+    Upload,
 }
 
 impl Endpoint {
@@ -58,6 +61,8 @@ impl Endpoint {
             Endpoint::Logout
         } else if path.ends_with("/discovery/v2.0/keys") {
             Endpoint::Keys
+        } else if path.starts_with("/upload/") {
+            Endpoint::Upload
         } else if path.starts_with("/v1.0/") {
             Endpoint::Graph
         } else if path == "/oidc/userinfo" {
@@ -279,6 +284,12 @@ pub(crate) async fn intercept(
     }
     let method = req.method().to_string();
     let endpoint = Endpoint::classify(&path);
+    // Like Entra: a client's `client-request-id` is kept and echoed back.
+    let client_request_id = req
+        .headers()
+        .get("client-request-id")
+        .cloned()
+        .filter(|v| v.len() <= 64);
     let (req, grant_type) = if endpoint == Some(Endpoint::Token) {
         match read_grant_type(req).await {
             Ok(pair) => pair,
@@ -288,10 +299,15 @@ pub(crate) async fn intercept(
         (req, None)
     };
     let fault = endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref()));
-    let response = match (&fault, endpoint) {
+    let mut response = match (&fault, endpoint) {
         (Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
         _ => next.run(req).await,
     };
+    if let Some(id) = &client_request_id {
+        response
+            .headers_mut()
+            .insert("client-request-id", id.clone());
+    }
     let status = (fault != Some(Fault::Reset)).then(|| response.status().as_u16());
     shared.log(format_args!(
         "{method} {path} -> {}{}",
@@ -307,6 +323,7 @@ pub(crate) async fn intercept(
         grant_type,
         status,
         fault: fault.map(|f| f.kind().to_owned()),
+        client_request_id: client_request_id.and_then(|v| v.to_str().ok().map(str::to_owned)),
     });
     response
 }
@@ -340,7 +357,7 @@ async fn apply(
         Fault::Status {
             status,
             retry_after,
-        } => status_reply(endpoint, *status, *retry_after),
+        } => status_reply(endpoint, *status, *retry_after, &Call::of(req.headers())),
         Fault::Html => reply::html(StatusCode::OK, pages::proxy_sign_in()),
         Fault::HtmlError { status } => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -357,11 +374,16 @@ async fn apply(
 }
 
 /// The endpoint's own error shape for an injected status.
-fn status_reply(endpoint: Endpoint, status: u16, retry_after: Option<u64>) -> Response {
+fn status_reply(
+    endpoint: Endpoint,
+    status: u16,
+    retry_after: Option<u64>,
+    call: &Call,
+) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match endpoint {
-        Endpoint::Graph | Endpoint::UserInfo => {
-            GraphError::injected(status, retry_after).into_response()
+        Endpoint::Graph | Endpoint::UserInfo | Endpoint::Upload => {
+            call.fail(GraphError::injected(status, retry_after))
         }
         Endpoint::Authorize | Endpoint::DeviceLogin | Endpoint::SignIn | Endpoint::Logout => {
             let mut r = reply::html(status, pages::gateway_error(status));

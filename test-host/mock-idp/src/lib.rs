@@ -2,7 +2,8 @@
 //! Microsoft Graph's `/me`, for offline demos and tests. It binds to 127.0.0.1 only.
 //!
 //! A client written for `https://login.microsoftonline.com` works against it unchanged when
-//! pointed at [`MockIdp::base_url`] as its authority host: discovery, device code,
+//! pointed at [`MockIdp::base_url`] as its authority host (with [`MockConfig::tls`] over
+//! HTTPS, trusting [`MockIdp::ca_file`], for clients that insist on it): discovery, device code,
 //! authorization code with PKCE, refresh with rotation, Entra's error JSON and AADSTS codes.
 //!
 //! ```no_run
@@ -34,13 +35,22 @@
 //! |---|---|
 //! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | discovery; every URL points back here, `msgraph_host` is `127.0.0.1:PORT` |
 //! | `GET /{tenant}/discovery/v2.0/keys` | a key set naming kid `mock` |
+//! | `GET /common/discovery/instance?authorization_endpoint=…` | instance discovery (MSAL): the tenant's discovery address, this host as its only alias |
 //! | `POST /{tenant}/oauth2/v2.0/devicecode` | device authorization; `verification_uri` is `/devicelogin` |
-//! | `GET /{tenant}/oauth2/v2.0/authorize` | authorization code (+ PKCE S256/plain), `response_mode` query/fragment/form_post |
-//! | `POST /{tenant}/oauth2/v2.0/token` | grants device code, authorization_code, refresh_token |
+//! | `GET /{tenant}/oauth2/v2.0/authorize` | authorization code (+ PKCE S256/plain), `response_mode` query/fragment/form_post; `prompt` values outside [`MockConfig::prompt_values_supported`] refused (`invalid_request`); RFC 9207 `iss` with [`MockConfig::authorization_response_iss`] |
+//! | `POST /{tenant}/oauth2/v2.0/token` | grants device code, authorization_code, refresh_token; `client_info` with `client_info=1` |
 //! | `GET /{tenant}/oauth2/v2.0/logout` | signed-out page |
 //! | `GET,POST /devicelogin`, `GET,POST /login/{txn}` | manual-mode pages: code, sign in, MFA, consent |
 //! | `GET /v1.0/me` | Graph user (bearer token with `User.Read`), `$select` supported |
 //! | `GET /oidc/userinfo` | OIDC claims (bearer token with `openid`) |
+//! | `POST /v1.0/me/sendMail` · `/v1.0/users/{mailbox}/sendMail` | 202; `Mail.Send`; inline `fileAttachment`s; Send As allowed on [`defaults::SEND_AS_MAILBOX`] only |
+//! | `POST /v1.0/me/messages` · `DELETE /v1.0/me/messages/{id}` | a draft (201) · delete it (204); `Mail.ReadWrite` |
+//! | `POST /v1.0/me/messages/{id}/attachments/createUploadSession` | `{"AttachmentItem":{…,"size"}}` → `uploadUrl`, `nextExpectedRanges: ["0"]` |
+//! | `POST /v1.0/me/messages/{id}/send` | sends the draft (202); `Mail.Send` |
+//! | `PUT /v1.0/me/drive/root:/{path}:/content` | simple upload, `?@microsoft.graph.conflictBehavior=`; `Files.ReadWrite` |
+//! | `POST /v1.0/me/drive/root:/{path}:/createUploadSession` | `{"item":{"@microsoft.graph.conflictBehavior":…}}` → `uploadUrl`, `["0-"]` |
+//! | `GET /v1.0/sites/{host}:/{path}` · `/v1.0/sites/{site-id}/drive/root:/…` | the one site ([`defaults::SITE_HOST`] [`defaults::SITE_PATH`]) · its drive; `Sites.ReadWrite.All` |
+//! | `PUT /upload/{id}` · `GET` · `DELETE` | a fragment (`Content-Range`, in order, no `Authorization`; drive: multiples of 320 KiB, ≤ 60 MiB, 202 then 201/200 driveItem; mail: ≤ 4 MB, 200 then 201 + `Location`; 416 for a range already received) · `nextExpectedRanges` · cancel |
 //!
 //! # Control over HTTP (`/_mock`)
 //!
@@ -58,12 +68,29 @@
 //! | `POST /_mock/device/{user_code}/decline` · `…/expire` | decline it · make it expire now |
 //! | `POST /_mock/refresh-tokens/expire` · `/_mock/access-tokens/expire` | expire all issued refresh / access tokens |
 //! | `GET /_mock/directory` | the directory JSON |
+//! | `POST /_mock/discovery` `{"issuer":"https://elsewhere.test/v2.0","code_challenge_methods_supported":null}` | [`MockIdp::override_discovery`]: members set, `null` removes |
+//! | `POST /_mock/id-token` `{"aud":"someone-else","exp":1}` | [`MockIdp::override_id_token`]: claims of ID tokens from now on |
+//! | `GET /_mock/sent` · `/_mock/drafts` · `/_mock/drive` | sent items · drafts · drive items (each with size and SHA-256 of every attachment or file) |
+//! | `GET /_mock/uploads` | [`UploadCounters`] (bytes received and accepted, fragments, 416s, sessions) and `open_sessions` |
+//! | `POST /_mock/delivery-faults` `{"fail_chunk_at":N,"quota_bytes":N,"locked":["Reports/x.pdf"]}` · `DELETE` | arm [`DeliveryFaults`] · clear them |
+//! | `DELETE /_mock/deliveries` | forget all deliveries, counters and delivery faults |
+//! | `POST /_mock/tokens` `{"upn":"…","scopes":"Mail.Send Files.ReadWrite"}` | an access token with exactly those permissions |
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
 //! `{"kind":"reset"}`, `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`.
 //! Endpoint names: `discovery`, `device_code`, `authorize`, `token`, `graph`, `user_info`,
-//! `keys`, `device_login`, `sign_in`, `logout`.
+//! `keys`, `device_login`, `sign_in`, `logout`, `upload` (upload URLs). A status fault on
+//! `graph` or `upload` answers Graph's error JSON (e.g. 429 `activityLimitReached` with
+//! `Retry-After`).
+//!
+//! Graph errors for deliveries: `ErrorAccessDenied` 403 (mail without `Mail.Send` /
+//! `Mail.ReadWrite`), `accessDenied` 403 (drive or site without a Files/Sites permission),
+//! `MailboxNotEnabledForRESTAPI` 404 (a user without mail, e.g. [`defaults::NO_MAIL_USER_UPN`]),
+//! `ErrorSendAsDenied` 403, `ErrorInvalidRecipients` 400 (no `@`, or
+//! [`defaults::UNRESOLVED_DOMAIN`]), `nameAlreadyExists` 409, `resourceLocked` 423,
+//! `quotaLimitReached` 507, `itemNotFound` 404 (site, session), `invalidRange` 400/416. Every one
+//! carries `innerError` with `date`, `request-id` and the `client-request-id` sent.
 //!
 //! # Errors it produces
 //!
@@ -98,6 +125,8 @@
 //! | 50058 | `login_required` (redirect) | `prompt=none` in manual mode |
 //! | 700082 | `invalid_grant` | refresh token expired ([`MockIdp::expire_refresh_tokens`], `--refresh-expired`) |
 //! | 70011 | `invalid_scope` | unknown scope, or `.default` mixed with others |
+//! | 28000 | `invalid_request` | Graph and Outlook (`https://outlook.office.com/SMTP.Send`, `IMAP.AccessAsUser.All`, `POP.AccessAsUser.All`) permissions in one request |
+//! | 90023 | `invalid_request` (redirect) | a `prompt` value not in `prompt_values_supported` |
 //! | 900144 | `invalid_request` | missing parameter |
 //! | 70003 | `unsupported_grant_type` | other grant types |
 //! | 900561 | `invalid_request` | GET on a POST-only endpoint |
@@ -117,18 +146,24 @@
 #![warn(missing_docs)]
 
 mod authorize;
+mod bearer;
 pub mod cli;
 mod client_auth;
 mod config;
 mod connection;
 mod control;
 pub mod defaults;
+mod delivery_control;
+mod delivery_store;
 mod device_code;
 mod directory;
 mod discovery;
 mod errors;
 mod faults;
 mod graph;
+mod graph_call;
+mod graph_drive;
+mod graph_mail;
 mod ids;
 mod issuance;
 mod login;
@@ -140,9 +175,14 @@ mod scopes;
 mod server;
 mod state;
 mod stats;
+mod tls;
 mod token;
+mod upload_session;
 
-pub use config::{ApproveMode, DeviceOutcome, MockConfig};
+pub use config::{ApproveMode, DeviceOutcome, MockConfig, ENTRA_PROMPT_VALUES};
+pub use delivery_store::{
+    DeliveryFaults, DriveItem, Message, Recipient, StoredAttachment, UploadCounters,
+};
 pub use directory::{
     AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
 };

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::{DeviceOutcome, MockConfig};
+use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
 use crate::login::Login;
@@ -157,6 +158,27 @@ pub(crate) struct Store {
     pub device_outcome: DeviceOutcome,
     /// What the auto-mode user does at /authorize.
     pub browser_outcome: DeviceOutcome,
+    /// Members replacing (or, when `null`, removing) those of the discovery document.
+    pub discovery_overrides: serde_json::Map<String, serde_json::Value>,
+    /// Claims replacing (or, when `null`, removing) those of every ID token issued.
+    pub id_token_overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `target` with each member of `overrides` set, or removed where it is `null`.
+pub(crate) fn overridden(
+    mut target: serde_json::Value,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    if let Some(object) = target.as_object_mut() {
+        for (key, value) in overrides {
+            if value.is_null() {
+                object.remove(key);
+            } else {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    target
 }
 
 impl Store {
@@ -192,12 +214,14 @@ impl Store {
 pub(crate) struct Shared {
     /// The settings it was started with.
     pub config: MockConfig,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub base_url: String,
     /// `127.0.0.1:PORT`, the `msgraph_host`.
     pub graph_host: String,
     /// Everything issued.
     store: Mutex<Store>,
+    /// Everything delivered through Graph.
+    deliveries: Mutex<DeliveryStore>,
     /// Armed faults.
     pub faults: FaultTable,
     /// Request log.
@@ -210,10 +234,14 @@ impl Shared {
     /// New state for a server listening on `port`.
     pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
         Self {
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: format!(
+                "{}://127.0.0.1:{port}",
+                if config.tls { "https" } else { "http" }
+            ),
             graph_host: format!("127.0.0.1:{port}"),
             config,
             store: Mutex::new(Store::default()),
+            deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
             stats: StatsLog::default(),
             shutdown,
@@ -230,10 +258,15 @@ impl Shared {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Lock the delivery store (every update is a single step, so a poisoned lock is usable).
+    pub fn deliveries(&self) -> MutexGuard<'_, DeliveryStore> {
+        self.deliveries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// A human log line on stderr when verbose.
     pub fn log(&self, line: impl std::fmt::Display) {
         if self.config.verbose {
-            eprintln!("[mock-idp] {line}");
+            log_line(format_args!("[mock-idp] {line}"));
         }
     }
 
@@ -245,4 +278,11 @@ impl Shared {
             _ = stop.wait_for(|s| *s) => {}
         }
     }
+}
+
+/// Prints a line on stderr; a closed stderr (a pipe whose reader is gone) is not
+/// worth dying for.
+pub(crate) fn log_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

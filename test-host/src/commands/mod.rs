@@ -3,8 +3,12 @@
 pub mod accounts;
 pub mod add;
 pub mod check;
+pub mod deliver;
 pub mod demo;
 pub mod form;
 pub mod plugins;
+pub mod progress_bar;
 pub mod remove;
+pub mod send;
+pub mod upload;
 pub mod validate;

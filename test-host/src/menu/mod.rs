@@ -1,14 +1,23 @@
 //! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Remove →
 //! the form → Verify or Verify ▾ With Browser → Save & Close or Close.
 
+mod account_save;
 mod form_editor;
+pub mod line_editor;
 pub mod prompter;
+mod send_test_view;
 mod terminal;
 mod verify_view;
 
+use std::io::IsTerminal;
+
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
-use crate::{catalog::Catalog, context::Context, error::CommandError, present::plugin_error_lines};
+use crate::{
+    catalog::Catalog, context::Context, error::CommandError, exit::Exit,
+    present::plugin_error_lines,
+};
+use form_editor::Purpose;
 
 pub use prompter::{Answer, Back, Key, Prompter, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
@@ -28,6 +37,9 @@ pub struct MenuPlugin<'a> {
 
 /// Runs the menu on the terminal over the plugins of `ctx`.
 pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
+    require_terminal("The Integrations menu")?;
+    // A damaged store is reported before the menu opens, never as "0 accounts".
+    ctx.store()?;
     let catalog = ctx.catalog()?;
     let mut prompter = TerminalPrompter::new(ctx.browser.clone());
     for outcome in catalog.outcomes() {
@@ -36,7 +48,31 @@ pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
         }
     }
     let plugins = menu_plugins(ctx, &catalog, |_| FormValues::new());
-    run(&mut prompter, &plugins)
+    run_interactive(&mut prompter, &plugins)
+}
+
+/// Runs the menu with a person at `prompter`: Ctrl-C ends it as cancelled (exit 4).
+pub fn run_interactive(
+    p: &mut dyn Prompter,
+    plugins: &[MenuPlugin<'_>],
+) -> Result<(), CommandError> {
+    run(p, plugins)?;
+    if p.interrupted() {
+        return Err(
+            CommandError::new(Exit::CancelledOrTimedOut, "Stopped (Ctrl-C).")
+                .with_hint("Nothing unsaved was kept; run the menu again to go on."),
+        );
+    }
+    Ok(())
+}
+
+/// `Err` (exit 2) unless stdin and stderr are a terminal, which `what` needs.
+pub fn require_terminal(what: &str) -> Result<(), CommandError> {
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return Ok(());
+    }
+    Err(CommandError::usage(format!("{what} needs a terminal, and standard input or error is not one."))
+        .with_hint("Run it in a terminal, or use the scripted commands (`atrs-test-host add`, `accounts`, `remove`; see --help)."))
 }
 
 /// The menu entries for every loaded plugin of `catalog`; `prefill` gives Add's start values.
@@ -68,7 +104,7 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
     loop {
         let mut items: Vec<String> = Vec::new();
         for plugin in plugins {
-            let count = (plugin.accounts)().map(|a| a.len()).unwrap_or(0);
+            let count = (plugin.accounts)()?.len();
             items.push(format!(
                 "{} ({} account{})",
                 plugin.manifest.display_name,
@@ -85,11 +121,19 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
 }
 
 fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
+    let can_send = (plugin.open)().is_ok_and(|i| send_test_view::can_send(&i));
     loop {
         let accounts = (plugin.accounts)()?;
         let mut items = vec!["Add".to_owned()];
         items.extend(accounts.iter().map(|a| format!("Edit \"{a}\"")));
         items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
+        if can_send {
+            items.extend(
+                accounts
+                    .iter()
+                    .map(|a| format!("Send test message from \"{a}\"")),
+            );
+        }
         items.push("Back".into());
         let title = format!("Integrations › {}", plugin.manifest.display_name);
         let Ok(choice) = p.select(&title, &items, 0) else {
@@ -99,12 +143,26 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
         match choice {
             0 => {
                 let mut integration = (plugin.open)()?;
-                form_editor::edit_account(p, &mut integration, plugin.prefill.clone())?;
+                let start = plugin.prefill.clone();
+                form_editor::edit_account(
+                    p,
+                    &mut integration,
+                    start,
+                    Purpose::Add,
+                    &plugin.accounts,
+                )?;
             }
             i if i <= n => {
+                let account = &accounts[i - 1];
                 let mut integration = (plugin.open)()?;
-                match integration.load_account(&accounts[i - 1]) {
-                    Ok(values) => form_editor::edit_account(p, &mut integration, values)?,
+                match integration.load_account(account) {
+                    Ok(values) => form_editor::edit_account(
+                        p,
+                        &mut integration,
+                        values,
+                        Purpose::Edit(account),
+                        &plugin.accounts,
+                    )?,
                     Err(e) => p.say_all(&plugin_error_lines(&e)),
                 }
             }
@@ -117,6 +175,10 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                         Err(e) => p.say_all(&plugin_error_lines(&e)),
                     }
                 }
+            }
+            i if can_send && i <= 3 * n => {
+                let integration = (plugin.open)()?;
+                send_test_view::send_test(p, &integration, &accounts[i - 1 - 2 * n]);
             }
             _ => return Ok(()),
         }

@@ -4,8 +4,10 @@
 mod browser;
 mod common;
 mod control;
+mod delivery;
 mod device;
 mod discovery;
 mod faults;
 mod graph;
 mod oauth2_client;
+mod standards;
