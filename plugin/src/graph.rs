@@ -460,8 +460,10 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A success as a [`Reply`], an error status as [`GraphFailure::Refused`].
-fn answer(
+/// A success as a [`Reply`], an error status as [`GraphFailure::Refused`] (with
+/// Graph's error code and message when the body is Graph's). Also what the fuzz target
+/// `graph_error` drives.
+pub fn answer(
     status: StatusCode,
     headers: &HeaderMap,
     bytes: &[u8],

@@ -11,9 +11,12 @@
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
 //! [`elf`] makes damaged copies of real libraries for the loader's preflight.
+//! [`proxy`] is the corporate network: a `CONNECT` proxy and an HTTPS origin with a
+//! private certificate authority.
 
 pub mod compat;
 pub mod elf;
+pub mod proxy;
 pub mod releases;
 pub mod tmux;
 
