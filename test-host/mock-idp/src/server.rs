@@ -304,8 +304,11 @@ async fn bind(config: MockConfig) -> Result<Bound, MockError> {
         (None, None)
     };
     let (stop, stopped) = watch::channel(false);
-    let shared = Arc::new(Shared::new(config, bound, stopped));
-    Ok((ConnListener::new(listener, acceptor), shared, stop, ca_file))
+    let (go_down, gone) = watch::channel(false);
+    let listener = ConnListener::new(listener, acceptor, gone)
+        .map_err(|source| MockError::Bind { port, source })?;
+    let shared = Arc::new(Shared::new(config, bound, stopped, go_down));
+    Ok((listener, shared, stop, ca_file))
 }
 
 /// Serve until stopped; requests still running `STOP_GRACE` after the stop are dropped.

@@ -228,11 +228,18 @@ pub(crate) struct Shared {
     pub stats: StatsLog,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
+    /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
+    pub go_down: watch::Sender<bool>,
 }
 
 impl Shared {
     /// New state for a server listening on `port`.
-    pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        config: MockConfig,
+        port: u16,
+        shutdown: watch::Receiver<bool>,
+        go_down: watch::Sender<bool>,
+    ) -> Self {
         Self {
             base_url: format!(
                 "{}://127.0.0.1:{port}",
@@ -245,6 +252,7 @@ impl Shared {
             faults: FaultTable::default(),
             stats: StatsLog::default(),
             shutdown,
+            go_down,
         }
     }
 
