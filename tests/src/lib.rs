@@ -10,11 +10,13 @@
 //! - the compatibility matrix's hosts and plugins ([`compat`], into `target/compat`);
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
-//! [`elf`] makes damaged copies of real libraries for the loader's preflight.
+//! [`elf`] makes damaged copies of real libraries for the loader's preflight;
+//! [`sandbox`] gives a test its own mock, plugins folder and store, with bounded host runs.
 
 pub mod compat;
 pub mod elf;
 pub mod releases;
+pub mod sandbox;
 pub mod tmux;
 
 use std::{
