@@ -191,7 +191,7 @@ pub use directory::{
 };
 pub use errors::MockError;
 pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};
-pub use server::MockIdp;
+pub use server::{MockIdp, SecretsSeen};
 pub use stats::{RequestRecord, Stats};
 
 /// The device code grant's `grant_type` value (RFC 8628).

@@ -150,6 +150,8 @@ pub(crate) struct Store {
     pub access: HashMap<String, AccessToken>,
     /// Refresh tokens.
     pub refresh: HashMap<String, RefreshToken>,
+    /// PKCE verifiers received at the token endpoint.
+    pub code_verifiers: BTreeSet<String>,
     /// Permissions each user consented to, per (client id, user object id).
     pub consents: HashMap<(String, String), BTreeSet<String>>,
     /// Sign-ins in progress on the HTML pages.
