@@ -11,12 +11,14 @@
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
 //! [`elf`] makes damaged copies of real libraries for the loader's preflight;
-//! [`sandbox`] gives a test its own mock, plugins folder and store, with bounded host runs.
+//! [`sandbox`] gives a test its own mock, plugins folder and store, with bounded host runs;
+//! [`store_churn`] is the known transaction sequence the store crash test kills mid-way.
 
 pub mod compat;
 pub mod elf;
 pub mod releases;
 pub mod sandbox;
+pub mod store_churn;
 pub mod tmux;
 
 use std::{

@@ -331,7 +331,10 @@ fn sign_in_by_browser(sandbox: &Sandbox, bound: Duration) -> Finished {
 fn judge(sandbox: &Sandbox, before: &StoreFiles, run: &Finished, bound: Duration) -> Outcome {
     let mut problems = Vec::new();
     let result = run.result();
-    let error = result.as_ref().map(|r| r["error"].clone()).unwrap_or(Value::Null);
+    let error = result
+        .as_ref()
+        .map(|r| r["error"].clone())
+        .unwrap_or(Value::Null);
     let message = error["message"].as_str().unwrap_or_default().to_owned();
     let kind = match (error["kind"].as_str(), run.code) {
         (Some(k), _) => k.to_owned(),
@@ -441,7 +444,9 @@ fn every_fault_at_every_endpoint_ends_in_a_typed_error_within_its_bound() {
         })
         .collect();
     for worker in workers {
-        worker.join().expect("a cell's set-up failed (see its panic above)");
+        worker
+            .join()
+            .expect("a cell's set-up failed (see its panic above)");
     }
     let results = results.lock().unwrap();
     print_table(&results);
@@ -453,18 +458,37 @@ fn every_fault_at_every_endpoint_ends_in_a_typed_error_within_its_bound() {
     let failures: Vec<String> = results
         .iter()
         .filter(|(_, o)| !o.problems.is_empty())
-        .map(|((k, t), o)| format!("{} at {}: {} — {}", k.name(), t.name(), o.problems.join("; "), o))
+        .map(|((k, t), o)| {
+            format!(
+                "{} at {}: {} — {}",
+                k.name(),
+                t.name(),
+                o.problems.join("; "),
+                o
+            )
+        })
         .collect();
-    assert!(failures.is_empty(), "cells broke the rules:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "cells broke the rules:\n{}",
+        failures.join("\n")
+    );
 }
 
 fn print_table(results: &BTreeMap<(Kind, Target), Outcome>) {
-    println!("\n| fault | {} |", Target::ALL.map(Target::name).join(" | "));
+    println!(
+        "\n| fault | {} |",
+        Target::ALL.map(Target::name).join(" | ")
+    );
     println!("|---|{}", "---|".repeat(Target::ALL.len()));
     for kind in Kind::ALL {
         let cells: Vec<String> = Target::ALL
             .iter()
-            .map(|t| results.get(&(kind, *t)).map_or("—".into(), |o| o.to_string()))
+            .map(|t| {
+                results
+                    .get(&(kind, *t))
+                    .map_or("—".into(), |o| o.to_string())
+            })
             .collect();
         println!("| {} | {} |", kind.name(), cells.join(" | "));
     }

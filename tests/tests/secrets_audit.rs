@@ -116,7 +116,9 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
     let args = sandbox.add_args("Loopback", "browser", &["--loopback"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut loopback = sandbox.spawn(&args);
-    let action = loopback.next_of_type("action", WAIT).expect("an action line");
+    let action = loopback
+        .next_of_type("action", WAIT)
+        .expect("an action line");
     let redirect = follow(action["url"].as_str().expect("url"));
     let (status, _) = atrs_e2e::http_get_location(&redirect);
     assert_eq!(status, 200, "the loopback listener takes the redirect");
@@ -141,13 +143,22 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
         .collect();
     // Each kind was really produced, so the search below cannot pass for want of values.
     assert!(seen.device_codes.len() >= 2, "device codes issued");
-    assert!(seen.authorization_codes.len() >= 2, "authorization codes issued");
+    assert!(
+        seen.authorization_codes.len() >= 2,
+        "authorization codes issued"
+    );
     assert!(seen.code_verifiers.len() >= 2, "PKCE verifiers received");
     assert!(seen.access_tokens.len() >= 4, "access tokens issued");
     assert!(seen.refresh_tokens.len() >= 4, "refresh tokens issued");
-    assert_eq!(stored_refresh.len(), 2, "refresh tokens kept in secrets.json");
+    assert_eq!(
+        stored_refresh.len(),
+        2,
+        "refresh tokens kept in secrets.json"
+    );
     assert!(
-        stored_refresh.iter().all(|r| seen.refresh_tokens.contains(r)),
+        stored_refresh
+            .iter()
+            .all(|r| seen.refresh_tokens.contains(r)),
         "secrets.json holds tokens the mock issued"
     );
 

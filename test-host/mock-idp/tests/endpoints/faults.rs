@@ -270,7 +270,10 @@ async fn reset_mid_body_sends_the_head_and_part_of_the_body_then_a_reset() {
         .expect("content-length");
     assert!(body.len() < declared, "{} of {declared}", body.len());
     assert_eq!(end.unwrap_err().kind(), std::io::ErrorKind::ConnectionReset);
-    assert_eq!(idp.stats().requests[0].fault.as_deref(), Some("reset_mid_body"));
+    assert_eq!(
+        idp.stats().requests[0].fault.as_deref(),
+        Some("reset_mid_body")
+    );
 }
 
 #[tokio::test]
