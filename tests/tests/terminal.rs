@@ -100,6 +100,10 @@ impl Menu {
         t.answer(authority);
         t.wait_for_prompt("? Scopes");
         t.press(&["Enter"]);
+        t.wait_for("? Browser answer");
+        t.press(&["Enter"]);
+        t.wait_for_prompt("? Extra trusted certificates");
+        t.press(&["Enter"]);
     }
 
     /// Moves the list's marker to the item starting with `item` and picks it.
