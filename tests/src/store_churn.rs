@@ -33,7 +33,7 @@ pub enum Op {
 /// Operation `n` (from 1).
 pub fn op(n: u64) -> Op {
     let account = format!("churn-{}", n % ACCOUNTS);
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         Op::Remove { account }
     } else {
         Op::Write { account, gen: n }

@@ -68,7 +68,7 @@ impl Listener for ConnListener {
                 _ = self.gone.wait_for(|g| *g) => Step::GoDown,
                 accepted = tcp.accept() => Step::Accepted(accepted),
                 Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
-                    Step::Handshaken(done.ok().flatten())
+                    Step::Handshaken(done.ok().flatten().map(|(s, a)| (Box::new(s), a)))
                 }
             };
             match step {
@@ -86,7 +86,7 @@ impl Listener for ConnListener {
                 // Out of file descriptors and similar: back off instead of spinning.
                 Step::Accepted(Err(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
                 Step::Handshaken(Some((stream, addr))) => {
-                    return (ConnStream::new(Io::Tls(Box::new(stream))), addr);
+                    return (ConnStream::new(Io::Tls(stream)), addr);
                 }
                 Step::Handshaken(None) => {}
             }
@@ -105,7 +105,7 @@ enum Step {
     /// A TCP connection (or an accept error).
     Accepted(io::Result<(TcpStream, SocketAddr)>),
     /// A TLS handshake that ended (`None`: it failed or took too long).
-    Handshaken(Option<(TlsStream<TcpStream>, SocketAddr)>),
+    Handshaken(Option<(Box<TlsStream<TcpStream>>, SocketAddr)>),
 }
 
 /// What the next response written on a connection should suffer.
