@@ -54,6 +54,18 @@ impl Default for RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The defaults, with the exchange time of [`crate::http::REQUEST_TIMEOUT_VAR`] when set.
+    pub fn from_env() -> Self {
+        let default = RetryPolicy::default();
+        RetryPolicy {
+            request_timeout: crate::http::request_timeout_from_env()
+                .unwrap_or(default.request_timeout),
+            ..default
+        }
+    }
+}
+
 /// The ids support needs to find a call: Graph's `request-id`, ours, and Graph's date.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallIds {

@@ -165,7 +165,7 @@ impl Integration for Office365 {
             host,
             verified: Arc::new(Mutex::new(None)),
             runtime: Runtime::new(),
-            limits: Limits::default(),
+            limits: Limits::from_env(),
             current: None,
         })
     }

@@ -28,7 +28,8 @@ Control endpoints (HTTP, under the printed base_url):
                                                \"fault\":{\"kind\":\"status\",\"status\":503,\"retry_after\":2},
                                                \"times\":1}; kinds: delay {ms}, status, html,
                                                html_error {status}, truncated, reset, oversized,
-                                               slow_down {times} (DELETE clears all)
+                                               slow_down {times}, reset_mid_body, flood {bytes},
+                                               go_down (DELETE clears all)
   POST   /_mock/refresh-tokens/expire          every refresh token issued so far expires
   POST   /_mock/access-tokens/expire           every access token issued so far expires
 
