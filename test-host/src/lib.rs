@@ -12,6 +12,7 @@
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
 //!   [`live_line`]: the line redrawn in place on a terminal;
+//! - [`session_driver`]: runs a verification session for the menu and `add` alike;
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -29,6 +30,7 @@ pub mod menu;
 pub mod output;
 pub mod present;
 pub mod services;
+pub mod session_driver;
 pub mod store;
 
 pub use atrs_mock_idp as mock_idp;

@@ -24,6 +24,7 @@ use crate::{
     output::Output,
     present::{command_line_hint, error_lines, local_time, verified_lines},
     services::Browser,
+    session_driver::{self, Control, Ended, Input, SessionView},
 };
 
 /// What `add` was asked to do.
@@ -47,9 +48,6 @@ pub struct AddRequest {
     /// Give up after this long.
     pub timeout: Duration,
 }
-
-/// How long one poll may block before the command checks its deadline and Ctrl-C.
-const POLL: Duration = Duration::from_millis(200);
 
 /// Runs the flow; the result line carries who signed in and whether it was saved.
 pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
@@ -167,77 +165,113 @@ fn wait_for_outcome(
     request: &AddRequest,
     form: &[FormField],
 ) -> Result<VerifiedAccount, CommandError> {
-    let interrupt = Interrupt::install();
     let started = Instant::now();
-    let deadline = started + request.timeout;
-    let mut pasted: Option<mpsc::Receiver<Pasted>> = None;
-    let mut last: Option<SessionState> = None;
-    let mut progress = Progress::default();
-    let mut spinner = Spinner::on_terminal();
-    loop {
-        if interrupt.is_set() {
-            session.cancel();
-            spinner.clear();
-            return Err(CommandError::new(
-                Exit::CancelledOrTimedOut,
-                "Verification cancelled (Ctrl-C).",
-            )
-            .with_hint("Run the command again to verify."));
-        }
-        if Instant::now() >= deadline {
-            session.cancel();
-            spinner.clear();
-            return Err(timed_out(request.timeout, &progress));
-        }
-        match pasted.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            Some(Pasted::Line(text)) => match session.submit(&text) {
-                Ok(()) => progress.taken = true,
-                Err(e) => {
-                    spinner.clear();
-                    progress.refused = true;
-                    show_paste_refusal(out, &e, form);
-                }
-            },
+    let mut view = CommandView {
+        out,
+        form,
+        paste: request.paste.as_deref(),
+        interrupt: Interrupt::install(),
+        pasted: None,
+        progress: Progress::default(),
+        spinner: Spinner::on_terminal(),
+        started,
+        gave_up: None,
+    };
+    let ended = session_driver::drive(session, Some(started + request.timeout), &mut view);
+    view.spinner.clear();
+    match ended {
+        Ended::Verified(account) => Ok(*account),
+        Ended::Failed(e) => Err(command_line_error(e, form)),
+        Ended::TimedOut => Err(timed_out(request.timeout, &view.progress)),
+        Ended::Abandoned => Err(view.gave_up.unwrap_or_else(cancelled_by_ctrl_c)),
+    }
+}
+
+fn cancelled_by_ctrl_c() -> CommandError {
+    CommandError::new(
+        Exit::CancelledOrTimedOut,
+        "Verification cancelled (Ctrl-C).",
+    )
+    .with_hint("Run the command again to verify.")
+}
+
+/// The command line's view of a session: printed lines and JSON events, pasted
+/// addresses from `--paste` or stdin, Ctrl-C, a spinner while nothing changes.
+struct CommandView<'a> {
+    out: Output,
+    form: &'a [FormField],
+    paste: Option<&'a str>,
+    interrupt: Interrupt,
+    pasted: Option<mpsc::Receiver<Pasted>>,
+    progress: Progress,
+    spinner: Spinner,
+    started: Instant,
+    /// Why the view abandoned the session, when not for Ctrl-C.
+    gave_up: Option<CommandError>,
+}
+
+impl SessionView for CommandView<'_> {
+    fn interrupted(&mut self) -> bool {
+        self.interrupt.is_set()
+    }
+
+    fn input(&mut self) -> Input {
+        match self.pasted.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            Some(Pasted::Line(text)) => Input::Paste(text),
             Some(Pasted::End) => {
-                pasted = None;
-                if let Some(e) = input_ended(&progress) {
-                    session.cancel();
-                    spinner.clear();
-                    return Err(e);
+                self.pasted = None;
+                match input_ended(&self.progress) {
+                    Some(e) => {
+                        self.gave_up = Some(e);
+                        Input::Abandon
+                    }
+                    None => Input::Nothing,
                 }
             }
-            None => {}
+            None => Input::Nothing,
         }
-        let state = session.poll(POLL);
-        if last.as_ref() == Some(&state) {
-            if !progress.asked {
-                spinner.show(progress.working.as_deref().unwrap_or("Working"), started);
+    }
+
+    fn pasted(&mut self, result: Result<(), PluginError>) {
+        match result {
+            Ok(()) => self.progress.taken = true,
+            Err(e) => {
+                self.spinner.clear();
+                self.progress.refused = true;
+                show_paste_refusal(self.out, &e, self.form);
             }
-            continue;
         }
-        spinner.clear();
-        match &state {
-            SessionState::Verified(account) => return Ok((**account).clone()),
-            SessionState::Failed(e) => return Err(command_line_error((**e).clone(), form)),
+    }
+
+    fn unchanged(&mut self) {
+        if !self.progress.asked {
+            let what = self.progress.working.as_deref().unwrap_or("Working");
+            self.spinner.show(what, self.started);
+        }
+    }
+
+    fn changed(&mut self, state: &SessionState, _session: &Control<'_>) {
+        self.spinner.clear();
+        match state {
+            SessionState::Verified(_) | SessionState::Failed(_) => {}
             SessionState::OpenBrowser { listening, .. } => {
-                progress.asked = true;
-                progress.listening = listening.is_some();
-                show_state(out, &state);
-                if pasted.is_none() && !progress.taken {
-                    pasted = Some(paste_source(request.paste.as_deref()));
+                self.progress.asked = true;
+                self.progress.listening = listening.is_some();
+                show_state(self.out, state);
+                if self.pasted.is_none() && !self.progress.taken {
+                    self.pasted = Some(paste_source(self.paste));
                 }
             }
             SessionState::ShowCode { .. } => {
-                progress.asked = true;
-                show_state(out, &state);
+                self.progress.asked = true;
+                show_state(self.out, state);
             }
             SessionState::Working { message } => {
-                progress.working = Some(message.to_string());
-                show_state(out, &state);
+                self.progress.working = Some(message.to_string());
+                show_state(self.out, state);
             }
-            _ => show_state(out, &state),
+            _ => show_state(self.out, state),
         }
-        last = Some(state);
     }
 }
 

@@ -2,7 +2,7 @@
 //! address, a countdown and a spinner), takes keys (O opens the browser, Esc or
 //! Ctrl-C cancels), and reports how it ended.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
 
@@ -10,6 +10,7 @@ use super::prompter::{Key, Prompter};
 use crate::{
     live_line::SPINNER,
     present::{plugin_error_lines, verified_lines},
+    session_driver::{self, Control, Ended, Input, SessionView},
 };
 
 /// How a verification ended.
@@ -21,13 +22,26 @@ pub enum SessionEnd {
     Failed(PluginError),
 }
 
-/// How long one poll may block the menu.
-const POLL: Duration = Duration::from_millis(200);
-
 /// Shows each new state of `session` until it ends.
 pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
     p.begin_wait();
-    let end = wait(p, session);
+    let mut view = MenuView {
+        p: &mut *p,
+        waiting: Waiting {
+            what: "Working".into(),
+            ..Waiting::default()
+        },
+        tick: 0,
+    };
+    let end = match session_driver::drive(session, None, &mut view) {
+        Ended::Verified(account) => SessionEnd::Verified(account),
+        Ended::Failed(e) => SessionEnd::Failed(e),
+        // The menu sets no deadline and never abandons: Esc cancels, and the plugin
+        // answers with its own Failed state.
+        Ended::Abandoned | Ended::TimedOut => {
+            SessionEnd::Failed(PluginError::cancelled("Verification cancelled."))
+        }
+    };
     p.end_wait();
     end
 }
@@ -40,29 +54,43 @@ struct Waiting {
     what: String,
 }
 
-fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
-    let mut last: Option<SessionState> = None;
-    let mut waiting = Waiting {
-        what: "Working".into(),
-        ..Waiting::default()
-    };
-    let mut tick = 0usize;
-    loop {
-        match p.key() {
-            Some(Key::Cancel) => session.cancel(),
-            Some(Key::Open) => open(p, waiting.url.as_deref()),
-            None => {}
+/// The menu's view of a session: keys between polls, a status line while nothing changes.
+struct MenuView<'p> {
+    p: &'p mut dyn Prompter,
+    waiting: Waiting,
+    tick: usize,
+}
+
+impl SessionView for MenuView<'_> {
+    fn input(&mut self) -> Input {
+        match self.p.key() {
+            Some(Key::Cancel) => Input::Cancel,
+            Some(Key::Open) => {
+                open(self.p, self.waiting.url.as_deref());
+                Input::Nothing
+            }
+            None => Input::Nothing,
         }
-        let state = session.poll(POLL);
-        if last.as_ref() == Some(&state) {
-            tick += 1;
-            p.status(&status_line(&waiting, tick, p.can_open_browser()));
-            continue;
+    }
+
+    fn pasted(&mut self, result: Result<(), PluginError>) {
+        if let Err(e) = result {
+            self.p.say_all(&plugin_error_lines(&e));
         }
-        match &state {
+    }
+
+    fn unchanged(&mut self) {
+        self.tick += 1;
+        let line = status_line(&self.waiting, self.tick, self.p.can_open_browser());
+        self.p.status(&line);
+    }
+
+    fn changed(&mut self, state: &SessionState, session: &Control<'_>) {
+        let p = &mut *self.p;
+        match state {
             SessionState::Working { message } => {
                 p.say(&format!("… {message}"));
-                waiting.what = message.to_string();
+                self.waiting.what = message.to_string();
             }
             SessionState::ShowCode {
                 user_code,
@@ -81,7 +109,7 @@ fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
                 if let Some(keys) = key_help(p) {
                     p.say(&format!("  {keys}"));
                 }
-                waiting = Waiting {
+                self.waiting = Waiting {
                     url: Some(verification_uri.to_string()),
                     expires_at: Some(*expires_at),
                     what: "Waiting for you to sign in".into(),
@@ -93,7 +121,7 @@ fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
                 expires_at,
                 listening,
             } => {
-                waiting = Waiting {
+                self.waiting = Waiting {
                     url: Some(url.to_string()),
                     expires_at: Some(*expires_at),
                     what: "Waiting for the browser sign-in".into(),
@@ -106,17 +134,10 @@ fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
                     listening.as_ref().map(|l| l.as_str()).into_option(),
                 );
             }
-            SessionState::Verified(account) => {
-                p.say_all(&verified_lines(account));
-                return SessionEnd::Verified(Box::new((**account).clone()));
-            }
-            SessionState::Failed(e) => {
-                p.say_all(&plugin_error_lines(e));
-                return SessionEnd::Failed((**e).clone());
-            }
+            SessionState::Verified(account) => p.say_all(&verified_lines(account)),
+            SessionState::Failed(e) => p.say_all(&plugin_error_lines(e)),
             _ => p.say("… working"),
         }
-        last = Some(state);
     }
 }
 
@@ -132,7 +153,7 @@ fn open(p: &mut dyn Prompter, url: Option<&str>) {
 /// (Enter alone keeps waiting, which is all that is needed when loopback catches it).
 fn browser_step(
     p: &mut dyn Prompter,
-    session: &SessionHandle,
+    session: &Control<'_>,
     url: &str,
     message: &str,
     listening: Option<&str>,
