@@ -9,6 +9,7 @@ use std::fmt;
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use crate::fields;
 
@@ -398,6 +399,79 @@ pub fn lookup_in(flow: Flow, code: u64) -> Option<&'static Row> {
     own.or_else(|| lookup(code))
 }
 
+impl ProviderError {
+    /// The error an authorization redirect carries (`error=…` and the parameters
+    /// `param` looks up by name): the `error`, the AADSTS code from the description's
+    /// `AADSTSnnnn:` prefix, and the trace and correlation ids, each cut down to what
+    /// such a value can hold (the text came from a paste, not the provider).
+    pub fn from_redirect<'a>(error: &str, param: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let description = param("error_description").unwrap_or("");
+        let mut e = ProviderError::new(keep(error, |c| c.is_ascii_alphanumeric() || c == '_', 60));
+        e.error_codes = aadsts_code(description).into_iter().collect();
+        let id = |param_name: &str, label: &str| {
+            param(param_name)
+                .or_else(|| labelled(description, label))
+                .map(|v| keep(v, |c| c.is_ascii_alphanumeric() || c == '-', 64))
+                .filter(|v| !v.is_empty())
+        };
+        e.trace_id = id("trace_id", "traceid");
+        e.correlation_id = id("correlation_id", "correlationid");
+        e.timestamp = param("timestamp")
+            .or_else(|| labelled(description, "timestamp"))
+            .map(|v| {
+                keep(
+                    v,
+                    |c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | ' ' | '.'),
+                    40,
+                )
+            })
+            .filter(|v| !v.is_empty());
+        e.suberror = param("error_subcode")
+            .or_else(|| param("suberror"))
+            .map(|v| keep(v, |c| c.is_ascii_alphanumeric() || c == '_', 60))
+            .filter(|v| !v.is_empty());
+        e.error_uri = param("error_uri")
+            .filter(|u| u.len() <= 200)
+            .and_then(|u| Url::parse(u).ok())
+            .filter(|u| u.scheme() == "https")
+            .map(String::from);
+        e
+    }
+}
+
+/// `nnnn` of a description starting `AADSTSnnnn:`.
+fn aadsts_code(description: &str) -> Option<u64> {
+    let digits: String = description
+        .trim_start()
+        .strip_prefix("AADSTS")?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if digits.is_empty() || digits.len() > 10 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The value of a `Label: value` line of a description; `label` is lower case without
+/// spaces (`traceid` matches `Trace ID:`).
+fn labelled<'a>(description: &'a str, label: &str) -> Option<&'a str> {
+    description.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        let key: String = key
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        (key == label).then(|| value.trim())
+    })
+}
+
+/// At most `max` characters of `s` that pass `allowed`.
+fn keep(s: &str, allowed: impl Fn(char) -> bool, max: usize) -> String {
+    s.chars().filter(|c| allowed(*c)).take(max).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,5 +724,17 @@ mod tests {
             assert!(r.message.ends_with('.') && r.hint.ends_with('.'));
             assert!(r.kind != ErrorKind::InvalidInput || r.field.is_some());
         }
+    }
+
+    #[test]
+    fn aadsts_codes_and_labels_are_read_leniently() {
+        assert_eq!(aadsts_code("AADSTS50011: x"), Some(50011));
+        assert_eq!(aadsts_code("  AADSTS7000218:"), Some(7000218));
+        assert_eq!(aadsts_code("aadsts1"), None);
+        assert_eq!(aadsts_code("AADSTS:"), None);
+        assert_eq!(aadsts_code("AADSTS123456789012"), None);
+        assert_eq!(labelled("a\nTrace ID: t-1\n", "traceid"), Some("t-1"));
+        assert_eq!(labelled("TraceID:t-2", "traceid"), Some("t-2"));
+        assert_eq!(labelled("no labels here", "traceid"), None);
     }
 }
