@@ -40,7 +40,7 @@ use crate::{
     http::{host_of, Http},
     inbox::Inbox,
     loopback::Listener,
-    paste::{Answer, IssuerRule},
+    paste::{AuthorizationResponse, IssuerRule},
     redirect::RedirectUri,
     secret::Secret,
     session::{Reporter, Submitter},
@@ -181,8 +181,8 @@ impl Attempt<'_> {
         ));
         let answer = wait_for_answer(answer, listener, inbox, self.host.clone(), deadline).await;
         let code = match answer? {
-            Answer::Code(code) => code,
-            Answer::Error(e) => return Err(e.to_plugin_error_in(Flow::Browser)),
+            AuthorizationResponse::Code(code) => code,
+            AuthorizationResponse::Error(e) => return Err(e.to_plugin_error_in(Flow::Browser)),
         };
         self.reporter
             .working("Signed in; redeeming the sign-in code…");
@@ -319,12 +319,12 @@ pub fn authorize_params(
 /// Waits for the answer — a paste or the listener, whichever comes first — until
 /// `deadline`; the listener is dropped (its port closed) when this returns.
 async fn wait_for_answer(
-    answer: oneshot::Receiver<Answer>,
+    answer: oneshot::Receiver<AuthorizationResponse>,
     listener: Option<Listener>,
     inbox: Arc<Inbox>,
     host: Host,
     deadline: Instant,
-) -> Result<Answer, PluginError> {
+) -> Result<AuthorizationResponse, PluginError> {
     let listen = async move {
         match listener {
             Some(l) => l.serve(inbox, host).await,

@@ -80,14 +80,14 @@ pub async fn confirm(
         match graph_me(http, graph, tokens).await {
             Ok(me) => return from_me(me, claims.as_ref(), token_tenant),
             // Without User.Read Graph refuses; the other sources may still say who it is.
-            Err(Refusal::Denied(e)) => {
+            Err(LookupFailure::Denied(e)) => {
                 host.warn(&format!(
                     "Microsoft Graph refused /me ({}); trying other sources.",
                     e.message()
                 ));
                 graph_refusal = Some(e);
             }
-            Err(Refusal::Failed(e)) => return Err(e),
+            Err(LookupFailure::Failed(e)) => return Err(e),
         }
     }
     if let Some(userinfo) = &endpoints.userinfo {
@@ -99,8 +99,8 @@ pub async fn confirm(
                     return Ok(account);
                 }
             }
-            Err(Refusal::Denied(e)) => graph_refusal = graph_refusal.or(Some(e)),
-            Err(Refusal::Failed(e)) => return Err(e),
+            Err(LookupFailure::Denied(e)) => graph_refusal = graph_refusal.or(Some(e)),
+            Err(LookupFailure::Failed(e)) => return Err(e),
         }
     }
     if let Some(c) = &claims {
@@ -115,14 +115,14 @@ pub async fn confirm(
 }
 
 /// Why a source gave no answer: refused (try the next), or failed (stop).
-enum Refusal {
+enum LookupFailure {
     Denied(PluginError),
     Failed(PluginError),
 }
 
-async fn graph_me(http: &Http, graph: &Url, tokens: &Tokens) -> Result<Me, Refusal> {
+async fn graph_me(http: &Http, graph: &Url, tokens: &Tokens) -> Result<Me, LookupFailure> {
     let url = graph.join("v1.0/me").map_err(|_| {
-        Refusal::Failed(PluginError::internal(
+        LookupFailure::Failed(PluginError::internal(
             "The Graph address could not be built.",
         ))
     })?;
@@ -130,16 +130,17 @@ async fn graph_me(http: &Http, graph: &Url, tokens: &Tokens) -> Result<Me, Refus
     let response = http
         .get_json(&url, Some(&tokens.access_token))
         .await
-        .map_err(|e| Refusal::Failed(e.to_plugin_error()))?;
+        .map_err(|e| LookupFailure::Failed(e.to_plugin_error()))?;
     let status = response.status().as_u16();
     if status == 200 {
-        return parse_json(&response, &host).map_err(|e| Refusal::Failed(e.to_plugin_error()));
+        return parse_json(&response, &host)
+            .map_err(|e| LookupFailure::Failed(e.to_plugin_error()));
     }
     let body: GraphErrorBody = serde_json::from_slice(response.body()).unwrap_or_default();
     let error = graph_error(status, &body.error, &host);
     match status {
-        401 | 403 => Err(Refusal::Denied(error)),
-        _ => Err(Refusal::Failed(error)),
+        401 | 403 => Err(LookupFailure::Denied(error)),
+        _ => Err(LookupFailure::Failed(error)),
     }
 }
 
@@ -187,23 +188,23 @@ fn graph_error(status: u16, e: &GraphError, host: &str) -> PluginError {
     error
 }
 
-async fn userinfo_claims(http: &Http, url: &Url, tokens: &Tokens) -> Result<Claims, Refusal> {
+async fn userinfo_claims(http: &Http, url: &Url, tokens: &Tokens) -> Result<Claims, LookupFailure> {
     let host = host_of(url.as_str());
     let response = http
         .get_json(url, Some(&tokens.access_token))
         .await
-        .map_err(|e| Refusal::Failed(e.to_plugin_error()))?;
+        .map_err(|e| LookupFailure::Failed(e.to_plugin_error()))?;
     let status = response.status().as_u16();
     match status {
-        200 => parse_json(&response, &host).map_err(|e| Refusal::Failed(e.to_plugin_error())),
-        401 | 403 => Err(Refusal::Denied(
+        200 => parse_json(&response, &host).map_err(|e| LookupFailure::Failed(e.to_plugin_error())),
+        401 | 403 => Err(LookupFailure::Denied(
             PluginError::new(
                 ErrorKind::AuthorizationRefused,
                 format!("{host} refused to say who signed in (userinfo, HTTP {status})."),
             )
             .with_hint("Add the openid and profile scopes, then click Verify again."),
         )),
-        _ => Err(Refusal::Failed(
+        _ => Err(LookupFailure::Failed(
             crate::http::HttpError::Status { host, status }.to_plugin_error(),
         )),
     }

@@ -151,7 +151,7 @@ struct Poll<'a> {
 }
 
 /// What one poll said.
-enum Answer {
+enum PollOutcome {
     Tokens(Box<Tokens>),
     Pending,
     SlowDown,
@@ -173,9 +173,9 @@ impl Poll<'_> {
                 return Err(expired());
             }
             match self.once().await {
-                Ok(Answer::Tokens(tokens)) => return Ok(*tokens),
-                Ok(Answer::Pending) => failures = 0,
-                Ok(Answer::SlowDown) => {
+                Ok(PollOutcome::Tokens(tokens)) => return Ok(*tokens),
+                Ok(PollOutcome::Pending) => failures = 0,
+                Ok(PollOutcome::SlowDown) => {
                     failures = 0;
                     interval += SLOW_DOWN_STEP;
                     self.host.info(&format!(
@@ -197,7 +197,7 @@ impl Poll<'_> {
         }
     }
 
-    async fn once(&self) -> Result<Answer, PluginError> {
+    async fn once(&self) -> Result<PollOutcome, PluginError> {
         let host = host_of(self.token_url.as_str());
         let mut form = vec![
             ("grant_type", DEVICE_GRANT),
@@ -215,14 +215,14 @@ impl Poll<'_> {
         if response.status().is_success() {
             let tokens: EntraTokenResponse =
                 parse_json(&response, &host).map_err(|e| e.to_plugin_error())?;
-            return Ok(Answer::Tokens(Box::new(tokens.into())));
+            return Ok(PollOutcome::Tokens(Box::new(tokens.into())));
         }
         // `Http::oauth` lets a failure through only as an OAuth error object.
         let error: ProviderError = parse_json(&response, &host).map_err(|e| e.to_plugin_error())?;
         match error.error.as_str() {
-            "authorization_pending" => Ok(Answer::Pending),
-            "slow_down" => Ok(Answer::SlowDown),
-            _ if error.has_code(70016) => Ok(Answer::Pending),
+            "authorization_pending" => Ok(PollOutcome::Pending),
+            "slow_down" => Ok(PollOutcome::SlowDown),
+            _ if error.has_code(70016) => Ok(PollOutcome::Pending),
             _ => Err(error.to_plugin_error_in(Flow::Device)),
         }
     }

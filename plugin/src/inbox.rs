@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::{
     auth_state::AuthState,
-    paste::{self, Answer, Expect, IssuerRule, Refusal, Via},
+    paste::{self, AuthorizationResponse, Expect, IssuerRule, PasteRejection, Via},
     redirect::RedirectUri,
 };
 
@@ -37,18 +37,18 @@ struct Open {
     /// Whether a paste can carry the answer (not with `form_post`).
     pastable: bool,
     /// Taken with the first accepted answer.
-    flow: Option<oneshot::Sender<Answer>>,
+    flow: Option<oneshot::Sender<AuthorizationResponse>>,
 }
 
 /// An accepted answer not yet handed to the flow (the listener answers the browser first).
 pub struct Delivery {
-    answer: Answer,
-    flow: oneshot::Sender<Answer>,
+    answer: AuthorizationResponse,
+    flow: oneshot::Sender<AuthorizationResponse>,
 }
 
 impl Delivery {
     /// What was accepted.
-    pub fn answer(&self) -> &Answer {
+    pub fn answer(&self) -> &AuthorizationResponse {
         &self.answer
     }
 
@@ -76,7 +76,7 @@ impl Inbox {
         state: AuthState,
         issuer: IssuerRule,
         pastable: bool,
-    ) -> oneshot::Receiver<Answer> {
+    ) -> oneshot::Receiver<AuthorizationResponse> {
         let (tx, rx) = oneshot::channel();
         *self.lock() = Slot::Open(Open {
             redirect,
@@ -99,7 +99,7 @@ impl Inbox {
             return Err(not_pastable());
         }
         if open.state.is_expired() && !open.state.is_spent() {
-            return Err(Refusal::Expired.to_plugin_error(&open.redirect));
+            return Err(PasteRejection::Expired.to_plugin_error(&open.redirect));
         }
         let expect = Expect {
             redirect: &open.redirect,
@@ -170,7 +170,10 @@ mod tests {
         }
     }
 
-    fn opened_as(lifetime: Duration, pastable: bool) -> (Arc<Inbox>, oneshot::Receiver<Answer>) {
+    fn opened_as(
+        lifetime: Duration,
+        pastable: bool,
+    ) -> (Arc<Inbox>, oneshot::Receiver<AuthorizationResponse>) {
         let inbox = Inbox::new();
         let rx = inbox.open(
             RedirectUri::loopback(4000),
@@ -181,7 +184,7 @@ mod tests {
         (inbox, rx)
     }
 
-    fn opened(lifetime: Duration) -> (Arc<Inbox>, oneshot::Receiver<Answer>) {
+    fn opened(lifetime: Duration) -> (Arc<Inbox>, oneshot::Receiver<AuthorizationResponse>) {
         opened_as(lifetime, true)
     }
 
@@ -206,7 +209,7 @@ mod tests {
         let (inbox, mut rx) = opened(Duration::from_secs(600));
         inbox.submit(&address()).unwrap();
         match rx.try_recv() {
-            Ok(Answer::Code(c)) => assert_eq!(c.expose(), CODE),
+            Ok(AuthorizationResponse::Code(c)) => assert_eq!(c.expose(), CODE),
             _ => panic!("the flow got the code"),
         }
         for again in [address(), CODE.to_owned()] {

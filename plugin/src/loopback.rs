@@ -32,7 +32,7 @@ use crate::{
     aadsts::Flow,
     config::ResponseMode,
     inbox::{Delivery, Inbox},
-    paste::{Answer, Via},
+    paste::{AuthorizationResponse, Via},
     redirect::RedirectUri,
 };
 
@@ -228,8 +228,10 @@ impl Connection {
         match self.inbox.take(address.as_str(), Via::Listener) {
             Ok(delivery) => {
                 let reply = match delivery.answer() {
-                    Answer::Code(_) => signed_in(),
-                    Answer::Error(e) => sign_in_failed(&e.to_plugin_error_in(Flow::Browser)),
+                    AuthorizationResponse::Code(_) => signed_in(),
+                    AuthorizationResponse::Error(e) => {
+                        sign_in_failed(&e.to_plugin_error_in(Flow::Browser))
+                    }
                 };
                 (reply, Some(delivery))
             }

@@ -66,7 +66,7 @@ pub struct Expect<'a> {
 
 /// What a usable paste carries.
 #[derive(Debug)]
-pub enum Answer {
+pub enum AuthorizationResponse {
     /// An authorization code: from an address whose state matched, or pasted bare.
     Code(Secret),
     /// The provider sent the browser back with an error (`error=…`).
@@ -75,7 +75,7 @@ pub enum Answer {
 
 /// Why pasted text cannot be used; each says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub enum PasteRejection {
     /// Nothing but whitespace and quotes.
     Empty,
     /// More than [`MAX_PASTE_BYTES`].
@@ -114,7 +114,7 @@ pub enum Refusal {
     Expired,
 }
 
-impl Refusal {
+impl PasteRejection {
     /// The error shown to the user; `redirect` is the address the paste should start with.
     pub fn to_plugin_error(&self, redirect: &RedirectUri) -> PluginError {
         let expected = redirect.as_str();
@@ -122,77 +122,77 @@ impl Refusal {
             "After signing in, copy the whole address from the browser's address bar (it starts with {expected}) and paste it here."
         );
         let (kind, message, hint) = match self {
-            Refusal::Empty => (
+            PasteRejection::Empty => (
                 ErrorKind::InvalidInput,
                 "Nothing was pasted.".to_owned(),
                 copy_again,
             ),
-            Refusal::TooLong => (
+            PasteRejection::TooLong => (
                 ErrorKind::InvalidInput,
                 format!("The pasted text is too long to be a sign-in address (more than {} KB).", MAX_PASTE_BYTES / 1024),
                 copy_again,
             ),
-            Refusal::Unrecognized => (
+            PasteRejection::Unrecognized => (
                 ErrorKind::InvalidInput,
                 "The pasted text is neither a browser address nor a sign-in code.".to_owned(),
                 copy_again,
             ),
-            Refusal::NotAnAddress => (
+            PasteRejection::NotAnAddress => (
                 ErrorKind::InvalidInput,
                 "The pasted address is not a valid web address.".to_owned(),
                 copy_again,
             ),
-            Refusal::SignInPage => (
+            PasteRejection::SignInPage => (
                 ErrorKind::InvalidInput,
                 "The pasted address is the sign-in page itself, not the address the sign-in ended on.".to_owned(),
                 format!("Open that address in a browser and sign in; then paste the address the browser ends on (it starts with {expected})."),
             ),
-            Refusal::WrongAddress { found } => (
+            PasteRejection::WrongAddress { found } => (
                 ErrorKind::InvalidInput,
                 format!("The pasted address goes to {found}, not to this sign-in's return address {expected}."),
                 format!("Paste the address the browser shows once the sign-in has finished; it starts with {expected}. If the browser ended anywhere else, the sign-in did not complete: click Verify ▾ With Browser and try again."),
             ),
-            Refusal::NoCode => (
+            PasteRejection::NoCode => (
                 ErrorKind::InvalidInput,
                 "The pasted address carries no sign-in code.".to_owned(),
                 "Finish signing in in the browser first; then copy the address it ends on (it contains code=…) and paste it here.".to_owned(),
             ),
-            Refusal::BadCode => (
+            PasteRejection::BadCode => (
                 ErrorKind::InvalidInput,
                 "The sign-in code in the pasted text is damaged (it has characters a code never has, or is far too long).".to_owned(),
                 copy_again,
             ),
-            Refusal::NoState => (
+            PasteRejection::NoState => (
                 ErrorKind::InvalidInput,
                 "The pasted address has a sign-in code but no state, so it cannot be checked against this sign-in.".to_owned(),
                 "Copy the whole address again (it may have been cut short): it contains both code= and state=.".to_owned(),
             ),
-            Refusal::StateMismatch => (
+            PasteRejection::StateMismatch => (
                 ErrorKind::InvalidInput,
                 "The pasted address belongs to a different sign-in attempt (its state does not match this one).".to_owned(),
                 "Use the address from the sign-in started here: open the sign-in address shown, sign in, and paste the address the browser ends on. Addresses from earlier attempts or other windows do not work.".to_owned(),
             ),
-            Refusal::WrongIssuer { found } => (
+            PasteRejection::WrongIssuer { found } => (
                 ErrorKind::InvalidInput,
                 format!("The browser's answer says it comes from {found}, not from the sign-in service this sign-in started at (a sign-in mix-up, RFC 9207)."),
                 "Click Verify ▾ With Browser to start again, open only the sign-in address ATRS shows, and paste only the address that sign-in ends on.".to_owned(),
             ),
-            Refusal::NoIssuer => (
+            PasteRejection::NoIssuer => (
                 ErrorKind::InvalidInput,
                 "The browser's answer does not say which sign-in service sent it (no iss), though this sign-in service always says so.".to_owned(),
                 format!("Paste the whole address the browser ends on (it starts with {expected} and contains iss=…), not just the code."),
             ),
-            Refusal::Ambiguous => (
+            PasteRejection::Ambiguous => (
                 ErrorKind::InvalidInput,
                 "The pasted address carries more than one code, state or error.".to_owned(),
                 copy_again,
             ),
-            Refusal::AlreadyUsed => (
+            PasteRejection::AlreadyUsed => (
                 ErrorKind::InvalidInput,
                 "This sign-in has already received its browser address, so the pasted text was not used.".to_owned(),
                 "Wait for the result. A sign-in address works only once: to sign in again, click Verify ▾ With Browser.".to_owned(),
             ),
-            Refusal::Expired => (
+            PasteRejection::Expired => (
                 ErrorKind::TimedOut,
                 "This browser sign-in has expired.".to_owned(),
                 "Click Verify ▾ With Browser to start a new sign-in, and finish it within 10 minutes.".to_owned(),
@@ -203,13 +203,13 @@ impl Refusal {
 }
 
 /// Reads pasted text as checked against `expect`: a code, the provider's error, or why not.
-pub fn parse(pasted: &str, expect: &Expect<'_>) -> Result<Answer, Refusal> {
+pub fn parse(pasted: &str, expect: &Expect<'_>) -> Result<AuthorizationResponse, PasteRejection> {
     if pasted.len() > MAX_PASTE_BYTES {
-        return Err(Refusal::TooLong);
+        return Err(PasteRejection::TooLong);
     }
     let text = clean(pasted);
     if text.is_empty() {
-        return Err(Refusal::Empty);
+        return Err(PasteRejection::Empty);
     }
     let params = match form_of(&text, expect.redirect)? {
         Form::Address(url) => params_of_address(&url, expect.redirect)?,
@@ -239,14 +239,14 @@ enum Form<'a> {
     Bare(&'a str),
 }
 
-fn form_of<'a>(text: &'a str, redirect: &RedirectUri) -> Result<Form<'a>, Refusal> {
+fn form_of<'a>(text: &'a str, redirect: &RedirectUri) -> Result<Form<'a>, PasteRejection> {
     if let Some(query) = text.strip_prefix('?').or_else(|| text.strip_prefix('#')) {
         return Ok(Form::Query(query));
     }
     if has_scheme(text) {
         return Url::parse(text)
             .map(Form::Address)
-            .map_err(|_| Refusal::NotAnAddress);
+            .map_err(|_| PasteRejection::NotAnAddress);
     }
     // `localhost:53123/?code=…`: an address whose scheme the browser hid.
     if let Some(q) = text.find('?') {
@@ -255,7 +255,7 @@ fn form_of<'a>(text: &'a str, redirect: &RedirectUri) -> Result<Form<'a>, Refusa
             let scheme = redirect.url().scheme();
             return Url::parse(&format!("{scheme}://{text}"))
                 .map(Form::Address)
-                .map_err(|_| Refusal::NotAnAddress);
+                .map_err(|_| PasteRejection::NotAnAddress);
         }
     }
     if text.contains('=') {
@@ -277,12 +277,12 @@ fn has_scheme(text: &str) -> bool {
 }
 
 /// The parameters of an address that is the redirect URI.
-fn params_of_address(url: &Url, redirect: &RedirectUri) -> Result<Params, Refusal> {
+fn params_of_address(url: &Url, redirect: &RedirectUri) -> Result<Params, PasteRejection> {
     if is_sign_in_page(url) {
-        return Err(Refusal::SignInPage);
+        return Err(PasteRejection::SignInPage);
     }
     if !redirect.matches(url) {
-        return Err(Refusal::WrongAddress {
+        return Err(PasteRejection::WrongAddress {
             found: shown_address(url),
         });
     }
@@ -326,11 +326,11 @@ impl Params {
     }
 
     /// The value of `name`; `Ambiguous` when it is given twice with different values.
-    fn one(&self, name: &str) -> Result<Option<&str>, Refusal> {
+    fn one(&self, name: &str) -> Result<Option<&str>, PasteRejection> {
         let mut found: Option<&str> = None;
         for (_, v) in self.0.iter().filter(|(k, _)| k == name) {
             match found {
-                Some(seen) if seen != v => return Err(Refusal::Ambiguous),
+                Some(seen) if seen != v => return Err(PasteRejection::Ambiguous),
                 _ => found = Some(v),
             }
         }
@@ -351,7 +351,7 @@ impl Params {
 }
 
 /// The answer in an address's or query string's parameters.
-fn answer(params: &Params, expect: &Expect<'_>) -> Result<Answer, Refusal> {
+fn answer(params: &Params, expect: &Expect<'_>) -> Result<AuthorizationResponse, PasteRejection> {
     let code = params.one("code")?.filter(|c| !c.is_empty());
     let state = params.one("state")?;
     let error = params.one("error")?.filter(|e| !e.is_empty());
@@ -360,77 +360,78 @@ fn answer(params: &Params, expect: &Expect<'_>) -> Result<Answer, Refusal> {
         // checked, but can only end this attempt, never sign anyone in; the listener,
         // which any page can reach, ignores it.
         match state {
-            Some(s) if !expect.state.matches(s) => return Err(Refusal::StateMismatch),
-            None if expect.via == Via::Listener => return Err(Refusal::NoState),
+            Some(s) if !expect.state.matches(s) => return Err(PasteRejection::StateMismatch),
+            None if expect.via == Via::Listener => return Err(PasteRejection::NoState),
             _ => {}
         }
         check_issuer(params.one("iss")?, expect.issuer)?;
         if expect.state.is_spent() {
-            return Err(Refusal::AlreadyUsed);
+            return Err(PasteRejection::AlreadyUsed);
         }
-        return Ok(Answer::Error(ProviderError::from_redirect(error, |name| {
-            params.first(name)
-        })));
+        return Ok(AuthorizationResponse::Error(ProviderError::from_redirect(
+            error,
+            |name| params.first(name),
+        )));
     }
     let Some(code) = code else {
-        return Err(Refusal::NoCode);
+        return Err(PasteRejection::NoCode);
     };
     let Some(state) = state else {
-        return Err(Refusal::NoState);
+        return Err(PasteRejection::NoState);
     };
     if !expect.state.matches(state) {
-        return Err(Refusal::StateMismatch);
+        return Err(PasteRejection::StateMismatch);
     }
     check_issuer(params.one("iss")?, expect.issuer)?;
     if expect.state.is_spent() {
-        return Err(Refusal::AlreadyUsed);
+        return Err(PasteRejection::AlreadyUsed);
     }
-    checked_code(code).map(Answer::Code)
+    checked_code(code).map(AuthorizationResponse::Code)
 }
 
 /// RFC 9207 §2.4: an `iss` must be the issuer; none at all only where the server does
 /// not promise one.
-fn check_issuer(iss: Option<&str>, rule: &IssuerRule) -> Result<(), Refusal> {
+fn check_issuer(iss: Option<&str>, rule: &IssuerRule) -> Result<(), PasteRejection> {
     match iss {
         Some(iss) if rule.issuer.matches(iss, None) => Ok(()),
-        Some(iss) => Err(Refusal::WrongIssuer {
+        Some(iss) => Err(PasteRejection::WrongIssuer {
             found: iss
                 .chars()
                 .filter(char::is_ascii_graphic)
                 .take(100)
                 .collect(),
         }),
-        None if rule.required => Err(Refusal::NoIssuer),
+        None if rule.required => Err(PasteRejection::NoIssuer),
         None => Ok(()),
     }
 }
 
 /// A code pasted on its own: no state to check, so only its shape is.
-fn bare_code(text: &str, expect: &Expect<'_>) -> Result<Answer, Refusal> {
+fn bare_code(text: &str, expect: &Expect<'_>) -> Result<AuthorizationResponse, PasteRejection> {
     let shaped = (MIN_BARE_CODE..=MAX_CODE).contains(&text.len())
         && text.chars().all(|c| {
             c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '*' | '!' | '$' | '%')
         });
     if !shaped {
-        return Err(Refusal::Unrecognized);
+        return Err(PasteRejection::Unrecognized);
     }
     if expect.issuer.required {
-        return Err(Refusal::NoIssuer);
+        return Err(PasteRejection::NoIssuer);
     }
     if expect.state.is_spent() {
-        return Err(Refusal::AlreadyUsed);
+        return Err(PasteRejection::AlreadyUsed);
     }
     // Copied out of an address bar, it may still be percent-encoded.
     let decoded: Cow<'_, str> = url::form_urlencoded::parse(format!("c={text}").as_bytes())
         .next()
         .map(|(_, v)| Cow::Owned(v.into_owned()))
         .unwrap_or(Cow::Borrowed(text));
-    checked_code(&decoded).map(Answer::Code)
+    checked_code(&decoded).map(AuthorizationResponse::Code)
 }
 
-fn checked_code(code: &str) -> Result<Secret, Refusal> {
+fn checked_code(code: &str) -> Result<Secret, PasteRejection> {
     if code.is_empty() || code.len() > MAX_CODE || !code.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(Refusal::BadCode);
+        return Err(PasteRejection::BadCode);
     }
     Ok(Secret::new(code))
 }
@@ -469,7 +470,11 @@ mod tests {
         IssuerRule { issuer, required }
     }
 
-    fn run(text: &str, redirect: &RedirectUri, state: &AuthState) -> Result<Answer, Refusal> {
+    fn run(
+        text: &str,
+        redirect: &RedirectUri,
+        state: &AuthState,
+    ) -> Result<AuthorizationResponse, PasteRejection> {
         let issuer = rule(false);
         parse(
             text,
@@ -482,7 +487,11 @@ mod tests {
         )
     }
 
-    fn run_with(text: &str, issuer: &IssuerRule, via: Via) -> Result<Answer, Refusal> {
+    fn run_with(
+        text: &str,
+        issuer: &IssuerRule,
+        via: Via,
+    ) -> Result<AuthorizationResponse, PasteRejection> {
         parse(
             text,
             &Expect {
@@ -511,26 +520,26 @@ mod tests {
                     &rule(required),
                     Via::Paste
                 )),
-                refused(Refusal::WrongIssuer {
+                refused(PasteRejection::WrongIssuer {
                     found: "https://evil.test/v2.0".into()
                 })
             );
             let error = format!("?error=access_denied&state={STATE}&iss=https%3A%2F%2Fevil.test");
             assert!(matches!(
                 run_with(&error, &rule(required), Via::Paste),
-                Err(Refusal::WrongIssuer { .. })
+                Err(PasteRejection::WrongIssuer { .. })
             ));
         }
         assert_eq!(got(run_with(&plain, &rule(false), Via::Paste)), code());
         assert_eq!(
             got(run_with(&plain, &rule(true), Via::Paste)),
-            refused(Refusal::NoIssuer)
+            refused(PasteRejection::NoIssuer)
         );
         assert_eq!(
             got(run_with(CODE, &rule(true), Via::Paste)),
-            refused(Refusal::NoIssuer)
+            refused(PasteRejection::NoIssuer)
         );
-        let e = Refusal::WrongIssuer {
+        let e = PasteRejection::WrongIssuer {
             found: "https://evil.test/v2.0".into(),
         }
         .to_plugin_error(&loopback());
@@ -545,7 +554,7 @@ mod tests {
                 &rule(false),
                 Via::Listener
             )),
-            refused(Refusal::NoState)
+            refused(PasteRejection::NoState)
         );
         assert_eq!(
             got(run_with(
@@ -553,7 +562,7 @@ mod tests {
                 &rule(false),
                 Via::Listener
             )),
-            refused(Refusal::StateMismatch)
+            refused(PasteRejection::StateMismatch)
         );
         assert_eq!(
             got(run_with(
@@ -570,13 +579,13 @@ mod tests {
     enum Got {
         Code(String),
         Error(String, Vec<u64>),
-        Refused(Refusal),
+        Refused(PasteRejection),
     }
 
-    fn got(r: Result<Answer, Refusal>) -> Got {
+    fn got(r: Result<AuthorizationResponse, PasteRejection>) -> Got {
         match r {
-            Ok(Answer::Code(c)) => Got::Code(c.expose().to_owned()),
-            Ok(Answer::Error(e)) => Got::Error(e.error, e.error_codes),
+            Ok(AuthorizationResponse::Code(c)) => Got::Code(c.expose().to_owned()),
+            Ok(AuthorizationResponse::Error(e)) => Got::Error(e.error, e.error_codes),
             Err(r) => Got::Refused(r),
         }
     }
@@ -585,7 +594,7 @@ mod tests {
         Got::Code(CODE.to_owned())
     }
 
-    fn refused(r: Refusal) -> Got {
+    fn refused(r: PasteRejection) -> Got {
         Got::Refused(r)
     }
 
@@ -613,29 +622,29 @@ mod tests {
             ("bare code", CODE.to_owned(), code()),
             ("bare code in quotes", format!("'{CODE}'"), code()),
             ("bare code percent-encoded", CODE.replace('.', "%2E"), code()),
-            ("empty", String::new(), refused(Refusal::Empty)),
-            ("only quotes and spaces", " \" ' \t\n ".into(), refused(Refusal::Empty)),
-            ("wrong state", wrong_state, refused(Refusal::StateMismatch)),
-            ("state missing", format!("http://localhost:53123/?code={CODE}"), refused(Refusal::NoState)),
-            ("empty state", format!("code={CODE}&state="), refused(Refusal::StateMismatch)),
-            ("no code", format!("http://localhost:53123/?state={STATE}"), refused(Refusal::NoCode)),
-            ("empty code", format!("code=&state={STATE}"), refused(Refusal::NoCode)),
-            ("two different codes", format!("{query}&code=other"), refused(Refusal::Ambiguous)),
-            ("two different states", format!("{query}&state=other"), refused(Refusal::Ambiguous)),
-            ("127.0.0.1 instead of localhost", full.replace("localhost", "127.0.0.1"), refused(Refusal::WrongAddress { found: "http://127.0.0.1:53123/".into() })),
-            ("https instead of http", full.replace("http://", "https://"), refused(Refusal::WrongAddress { found: "https://localhost:53123/".into() })),
-            ("another path", full.replace(":53123/", ":53123/callback"), refused(Refusal::WrongAddress { found: "http://localhost:53123/callback".into() })),
-            ("another host", format!("https://evil.example/?code={CODE}&state={STATE}"), refused(Refusal::WrongAddress { found: "https://evil.example/".into() })),
-            ("the sign-in page", format!("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=x&state={STATE}"), refused(Refusal::SignInPage)),
-            ("not a valid address", "http://[::1/?code=x".into(), refused(Refusal::NotAnAddress)),
-            ("a word", "hello".into(), refused(Refusal::Unrecognized)),
-            ("a sentence", "I signed in, now what?".into(), refused(Refusal::Unrecognized)),
-            ("short token", "0.AXoA".into(), refused(Refusal::Unrecognized)),
-            ("code with a control character", format!("code=ab%07cd&state={STATE}"), refused(Refusal::BadCode)),
-            ("code with unicode", format!("code=%C3%A9t%C3%A9&state={STATE}"), refused(Refusal::BadCode)),
-            ("unicode host", format!("http://lоcalhost:53123/?code={CODE}&state={STATE}"), refused(Refusal::WrongAddress { found: "http://xn--lcalhost-nbh:53123/".into() })),
-            ("emoji", "🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑".into(), refused(Refusal::Unrecognized)),
-            ("too long", "a".repeat(MAX_PASTE_BYTES + 1), refused(Refusal::TooLong)),
+            ("empty", String::new(), refused(PasteRejection::Empty)),
+            ("only quotes and spaces", " \" ' \t\n ".into(), refused(PasteRejection::Empty)),
+            ("wrong state", wrong_state, refused(PasteRejection::StateMismatch)),
+            ("state missing", format!("http://localhost:53123/?code={CODE}"), refused(PasteRejection::NoState)),
+            ("empty state", format!("code={CODE}&state="), refused(PasteRejection::StateMismatch)),
+            ("no code", format!("http://localhost:53123/?state={STATE}"), refused(PasteRejection::NoCode)),
+            ("empty code", format!("code=&state={STATE}"), refused(PasteRejection::NoCode)),
+            ("two different codes", format!("{query}&code=other"), refused(PasteRejection::Ambiguous)),
+            ("two different states", format!("{query}&state=other"), refused(PasteRejection::Ambiguous)),
+            ("127.0.0.1 instead of localhost", full.replace("localhost", "127.0.0.1"), refused(PasteRejection::WrongAddress { found: "http://127.0.0.1:53123/".into() })),
+            ("https instead of http", full.replace("http://", "https://"), refused(PasteRejection::WrongAddress { found: "https://localhost:53123/".into() })),
+            ("another path", full.replace(":53123/", ":53123/callback"), refused(PasteRejection::WrongAddress { found: "http://localhost:53123/callback".into() })),
+            ("another host", format!("https://evil.example/?code={CODE}&state={STATE}"), refused(PasteRejection::WrongAddress { found: "https://evil.example/".into() })),
+            ("the sign-in page", format!("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=x&state={STATE}"), refused(PasteRejection::SignInPage)),
+            ("not a valid address", "http://[::1/?code=x".into(), refused(PasteRejection::NotAnAddress)),
+            ("a word", "hello".into(), refused(PasteRejection::Unrecognized)),
+            ("a sentence", "I signed in, now what?".into(), refused(PasteRejection::Unrecognized)),
+            ("short token", "0.AXoA".into(), refused(PasteRejection::Unrecognized)),
+            ("code with a control character", format!("code=ab%07cd&state={STATE}"), refused(PasteRejection::BadCode)),
+            ("code with unicode", format!("code=%C3%A9t%C3%A9&state={STATE}"), refused(PasteRejection::BadCode)),
+            ("unicode host", format!("http://lоcalhost:53123/?code={CODE}&state={STATE}"), refused(PasteRejection::WrongAddress { found: "http://xn--lcalhost-nbh:53123/".into() })),
+            ("emoji", "🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑".into(), refused(PasteRejection::Unrecognized)),
+            ("too long", "a".repeat(MAX_PASTE_BYTES + 1), refused(PasteRejection::TooLong)),
         ];
         for (what, text, expected) in cases {
             assert_eq!(
@@ -680,7 +689,7 @@ mod tests {
         ] {
             assert_eq!(
                 got(run(&bad, &native(), &state())),
-                refused(Refusal::WrongAddress {
+                refused(PasteRejection::WrongAddress {
                     found: found.into()
                 }),
                 "{bad}"
@@ -704,7 +713,8 @@ mod tests {
             ],
         )
         .unwrap();
-        let Ok(Answer::Error(e)) = run(address.as_str(), &loopback(), &state()) else {
+        let Ok(AuthorizationResponse::Error(e)) = run(address.as_str(), &loopback(), &state())
+        else {
             panic!("an error answer");
         };
         assert_eq!(e.error, "access_denied");
@@ -734,7 +744,7 @@ mod tests {
             |s: &str| format!("?error=access_denied&error_description=AADSTS65004%3A+x&state={s}");
         assert_eq!(
             got(run(&with_state("other"), &loopback(), &state())),
-            refused(Refusal::StateMismatch)
+            refused(PasteRejection::StateMismatch)
         );
         assert_eq!(
             got(run(&with_state(STATE), &loopback(), &state())),
@@ -766,11 +776,11 @@ mod tests {
         let full = format!("http://localhost:53123/?code={CODE}&state={STATE}");
         assert_eq!(
             got(run(&full, &loopback(), &s)),
-            refused(Refusal::AlreadyUsed)
+            refused(PasteRejection::AlreadyUsed)
         );
         assert_eq!(
             got(run(CODE, &loopback(), &s)),
-            refused(Refusal::AlreadyUsed)
+            refused(PasteRejection::AlreadyUsed)
         );
         assert_eq!(
             got(run(
@@ -778,11 +788,11 @@ mod tests {
                 &loopback(),
                 &s
             )),
-            refused(Refusal::AlreadyUsed)
+            refused(PasteRejection::AlreadyUsed)
         );
         assert_eq!(
             got(run(&full.replace(STATE, "other"), &loopback(), &s)),
-            refused(Refusal::StateMismatch),
+            refused(PasteRejection::StateMismatch),
             "another attempt's address is still called that"
         );
     }
@@ -791,25 +801,25 @@ mod tests {
     fn every_refusal_says_what_to_do_without_quoting_secrets() {
         let redirect = loopback();
         for r in [
-            Refusal::Empty,
-            Refusal::TooLong,
-            Refusal::Unrecognized,
-            Refusal::NotAnAddress,
-            Refusal::SignInPage,
-            Refusal::WrongAddress {
+            PasteRejection::Empty,
+            PasteRejection::TooLong,
+            PasteRejection::Unrecognized,
+            PasteRejection::NotAnAddress,
+            PasteRejection::SignInPage,
+            PasteRejection::WrongAddress {
                 found: "https://evil.example/".into(),
             },
-            Refusal::NoCode,
-            Refusal::BadCode,
-            Refusal::NoState,
-            Refusal::WrongIssuer {
+            PasteRejection::NoCode,
+            PasteRejection::BadCode,
+            PasteRejection::NoState,
+            PasteRejection::WrongIssuer {
                 found: "https://evil.example/".into(),
             },
-            Refusal::NoIssuer,
-            Refusal::StateMismatch,
-            Refusal::Ambiguous,
-            Refusal::AlreadyUsed,
-            Refusal::Expired,
+            PasteRejection::NoIssuer,
+            PasteRejection::StateMismatch,
+            PasteRejection::Ambiguous,
+            PasteRejection::AlreadyUsed,
+            PasteRejection::Expired,
         ] {
             let e = r.to_plugin_error(&redirect);
             assert!(e.message().ends_with('.'), "{r:?}: {e}");
@@ -817,7 +827,7 @@ mod tests {
             assert!(hint.ends_with('.'), "{r:?}: {hint}");
             assert!(!format!("{e:?}").contains(STATE) && !format!("{e:?}").contains(CODE));
         }
-        let e = Refusal::WrongAddress {
+        let e = PasteRejection::WrongAddress {
             found: "https://evil.example/".into(),
         }
         .to_plugin_error(&redirect);

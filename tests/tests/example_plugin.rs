@@ -6,7 +6,7 @@ use atrs_e2e::{hello_plugin, json_result, office365_library, plugins_dir, run_ho
 use atrs_host_sdk::FormValues;
 use atrs_test_host::{
     context::Context,
-    menu::{self, Answer, ScriptedPrompter},
+    menu::{self, ScriptedAnswer, ScriptedPrompter},
     output::Output,
     services::{Browser, LogConfig},
 };
@@ -24,8 +24,8 @@ fn the_menu_lists_the_example_beside_office365_and_adds_an_account_with_it() {
     };
     let catalog = ctx.catalog().unwrap();
     let entries = menu::menu_plugins(&ctx, &catalog, |_| FormValues::new());
-    let pick = |s: &str| Answer::Pick(s.into());
-    let typed = |s: &str| Answer::Type(s.into());
+    let pick = |s: &str| ScriptedAnswer::Pick(s.into());
+    let typed = |s: &str| ScriptedAnswer::Type(s.into());
     let mut prompter = ScriptedPrompter::new([
         pick("Hello"),
         pick("Add"),

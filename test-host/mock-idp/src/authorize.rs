@@ -41,7 +41,7 @@ pub(crate) struct AuthorizeRequest {
 }
 
 /// Why a request was refused.
-enum Refusal {
+enum AuthorizeRejection {
     /// The redirect can't be trusted: show Microsoft's error page, send nothing to the app.
     Page(EntraError),
     /// Send the error to the app's redirect URI.
@@ -56,32 +56,40 @@ pub(crate) async fn authorize(
 ) -> Response {
     let p = Params::parse(query.unwrap_or_default().as_bytes());
     match validate(&shared, &tenant, &p) {
-        Err(Refusal::Page(e)) => {
+        Err(AuthorizeRejection::Page(e)) => {
             shared.log(format_args!("authorize refused: {}", e.headline()));
             reply::html(StatusCode::BAD_REQUEST, pages::sign_in_error(&e.headline()))
         }
-        Err(Refusal::Redirect(target, e)) => target.send(e.redirect_params()),
+        Err(AuthorizeRejection::Redirect(target, e)) => target.send(e.redirect_params()),
         Ok(req) => proceed(&shared, req),
     }
 }
 
 /// Check the request in Entra's order: tenant, client and redirect URI first (an error page),
 /// then everything else (an error redirect).
-fn validate(shared: &Shared, tenant: &str, p: &Params) -> Result<AuthorizeRequest, Refusal> {
+fn validate(
+    shared: &Shared,
+    tenant: &str,
+    p: &Params,
+) -> Result<AuthorizeRequest, AuthorizeRejection> {
     let dir = shared.dir();
     let seg = dir
         .segment(tenant)
-        .ok_or_else(|| Refusal::Page(EntraError::unknown_tenant(tenant)))?;
-    let client_id = p.require("client_id").map_err(Refusal::Page)?;
+        .ok_or_else(|| AuthorizeRejection::Page(EntraError::unknown_tenant(tenant)))?;
+    let client_id = p.require("client_id").map_err(AuthorizeRejection::Page)?;
     let app_check = dir.check_app(client_id, &seg, tenant);
     let app = match &app_check {
         Ok(app) => *app,
-        Err(e) if e.code == Some(700016) => return Err(Refusal::Page(e.clone())),
-        Err(e) => dir.app(client_id).ok_or_else(|| Refusal::Page(e.clone()))?,
+        Err(e) if e.code == Some(700016) => return Err(AuthorizeRejection::Page(e.clone())),
+        Err(e) => dir
+            .app(client_id)
+            .ok_or_else(|| AuthorizeRejection::Page(e.clone()))?,
     };
-    let redirect_uri = p.require("redirect_uri").map_err(Refusal::Page)?;
+    let redirect_uri = p
+        .require("redirect_uri")
+        .map_err(AuthorizeRejection::Page)?;
     let registration = redirect::registered(app, redirect_uri).ok_or_else(|| {
-        Refusal::Page(EntraError::redirect_mismatch(redirect_uri, &app.client_id))
+        AuthorizeRejection::Page(EntraError::redirect_mismatch(redirect_uri, &app.client_id))
     })?;
     let target = Target {
         redirect_uri: redirect_uri.to_owned(),
@@ -92,7 +100,7 @@ fn validate(shared: &Shared, tenant: &str, p: &Params) -> Result<AuthorizeReques
             .authorization_response_iss
             .then(|| discovery::issuer(shared, &seg)),
     };
-    let fail = |e: EntraError| Refusal::Redirect(Box::new(target.clone()), e);
+    let fail = |e: EntraError| AuthorizeRejection::Redirect(Box::new(target.clone()), e);
     app_check.map_err(fail)?;
     if let Some(prompt) = p.get("prompt") {
         let supported = &shared.config.prompt_values_supported;

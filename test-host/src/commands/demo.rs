@@ -15,7 +15,7 @@ use crate::{
     context::Context,
     error::CommandError,
     exit::Exit,
-    menu::{self, Answer, ScriptedPrompter, TerminalPrompter},
+    menu::{self, ScriptedAnswer, ScriptedPrompter, TerminalPrompter},
 };
 
 /// The account the demo adds.
@@ -115,9 +115,9 @@ pub fn demo_values(authority: &str) -> FormValues {
         .with("authority", authority)
 }
 
-fn script(authority: &str) -> Vec<Answer> {
-    let pick = |s: &str| Answer::Pick(s.into());
-    let typed = |s: &str| Answer::Type(s.into());
+fn script(authority: &str) -> Vec<ScriptedAnswer> {
+    let pick = |s: &str| ScriptedAnswer::Pick(s.into());
+    let typed = |s: &str| ScriptedAnswer::Type(s.into());
     vec![
         pick("Office 365"),
         pick("Add"),

@@ -19,7 +19,7 @@ use crate::{
 };
 use form_editor::Purpose;
 
-pub use prompter::{Answer, Back, Key, Prompter, ScriptedPrompter};
+pub use prompter::{Back, Key, Prompter, ScriptedAnswer, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
 pub use verify_view::{drive_session, SessionEnd};
 

@@ -67,7 +67,7 @@ pub trait Prompter {
 
 /// One scripted answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub enum ScriptedAnswer {
     /// Pick the item whose text starts with this.
     Pick(String),
     /// Type this.
@@ -84,7 +84,7 @@ pub enum Answer {
 /// (narrating) for the self-playing demo.
 #[derive(Debug, Default)]
 pub struct ScriptedPrompter {
-    answers: VecDeque<Answer>,
+    answers: VecDeque<ScriptedAnswer>,
     narrate: Option<Output>,
     /// Every line shown and every prompt asked, in order.
     pub transcript: Vec<String>,
@@ -92,7 +92,7 @@ pub struct ScriptedPrompter {
 
 impl ScriptedPrompter {
     /// A prompter that gives `answers` in order, then backs out of everything.
-    pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
+    pub fn new(answers: impl IntoIterator<Item = ScriptedAnswer>) -> Self {
         ScriptedPrompter {
             answers: answers.into_iter().collect(),
             narrate: None,
@@ -102,7 +102,7 @@ impl ScriptedPrompter {
 
     /// Like [`ScriptedPrompter::new`], but also prints each line and answer with
     /// `out` as a person would see them (on stderr under `--json`).
-    pub fn narrating(answers: impl IntoIterator<Item = Answer>, out: Output) -> Self {
+    pub fn narrating(answers: impl IntoIterator<Item = ScriptedAnswer>, out: Output) -> Self {
         ScriptedPrompter {
             narrate: Some(out),
             ..Self::new(answers)
@@ -116,13 +116,13 @@ impl ScriptedPrompter {
         self.transcript.push(line);
     }
 
-    fn next(&mut self, prompt: &str) -> Answer {
-        let answer = self.answers.pop_front().unwrap_or(Answer::Esc);
+    fn next(&mut self, prompt: &str) -> ScriptedAnswer {
+        let answer = self.answers.pop_front().unwrap_or(ScriptedAnswer::Esc);
         let shown = match &answer {
-            Answer::Pick(p) => format!("? {prompt} › {p}"),
-            Answer::Type(t) => format!("? {prompt} › {t}"),
-            Answer::Yes(y) => format!("? {prompt} › {}", if *y { "yes" } else { "no" }),
-            Answer::Esc | Answer::Press(_) => format!("? {prompt} › (Esc)"),
+            ScriptedAnswer::Pick(p) => format!("? {prompt} › {p}"),
+            ScriptedAnswer::Type(t) => format!("? {prompt} › {t}"),
+            ScriptedAnswer::Yes(y) => format!("? {prompt} › {}", if *y { "yes" } else { "no" }),
+            ScriptedAnswer::Esc | ScriptedAnswer::Press(_) => format!("? {prompt} › (Esc)"),
         };
         self.record(shown);
         answer
@@ -132,7 +132,7 @@ impl ScriptedPrompter {
 impl Prompter for ScriptedPrompter {
     fn select(&mut self, prompt: &str, items: &[String], _default: usize) -> Result<usize, Back> {
         match self.next(&format!("{prompt} [{}]", items.join(" | "))) {
-            Answer::Pick(prefix) => {
+            ScriptedAnswer::Pick(prefix) => {
                 let found = items.iter().position(|i| i.starts_with(&prefix));
                 if found.is_none() {
                     self.record(format!("! no item starts with {prefix:?}"));
@@ -145,14 +145,14 @@ impl Prompter for ScriptedPrompter {
 
     fn input(&mut self, prompt: &str, _initial: &str) -> Result<String, Back> {
         match self.next(prompt) {
-            Answer::Type(text) => Ok(text),
+            ScriptedAnswer::Type(text) => Ok(text),
             _ => Err(Back),
         }
     }
 
     fn secret(&mut self, prompt: &str) -> Result<String, Back> {
-        match self.answers.pop_front().unwrap_or(Answer::Esc) {
-            Answer::Type(text) => {
+        match self.answers.pop_front().unwrap_or(ScriptedAnswer::Esc) {
+            ScriptedAnswer::Type(text) => {
                 self.record(format!(
                     "? {prompt} › {}",
                     if text.is_empty() { "" } else { "********" }
@@ -165,8 +165,8 @@ impl Prompter for ScriptedPrompter {
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back> {
         match self.next(prompt) {
-            Answer::Yes(yes) => Ok(yes),
-            Answer::Type(t) if t.is_empty() => Ok(default),
+            ScriptedAnswer::Yes(yes) => Ok(yes),
+            ScriptedAnswer::Type(t) if t.is_empty() => Ok(default),
             _ => Err(Back),
         }
     }
@@ -177,7 +177,7 @@ impl Prompter for ScriptedPrompter {
 
     fn key(&mut self) -> Option<Key> {
         match self.answers.front() {
-            Some(Answer::Press(key)) => {
+            Some(ScriptedAnswer::Press(key)) => {
                 let key = *key;
                 self.answers.pop_front();
                 self.record(format!("(presses {key:?})"));

@@ -26,7 +26,7 @@ fn plugin<'a>(store: &'a Store) -> MenuPlugin<'a> {
     }
 }
 
-fn run_script(answers: Vec<Answer>) -> (Vec<String>, Store, tempfile::TempDir) {
+fn run_script(answers: Vec<ScriptedAnswer>) -> (Vec<String>, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let transcript = RefCell::new(Vec::new());
@@ -39,12 +39,12 @@ fn run_script(answers: Vec<Answer>) -> (Vec<String>, Store, tempfile::TempDir) {
     (transcript.into_inner(), store, dir)
 }
 
-fn t(s: &str) -> Answer {
-    Answer::Type(s.into())
+fn t(s: &str) -> ScriptedAnswer {
+    ScriptedAnswer::Type(s.into())
 }
 
-fn pick(s: &str) -> Answer {
-    Answer::Pick(s.into())
+fn pick(s: &str) -> ScriptedAnswer {
+    ScriptedAnswer::Pick(s.into())
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn add_shows_inline_errors_refuses_unverified_save_and_close_discards() {
         pick("Global"),
         pick("Save & Close"),
         pick("Close"),
-        Answer::Esc,
+        ScriptedAnswer::Esc,
         pick("Quit"),
     ]);
     let text = transcript.join("\n");
@@ -75,9 +75,9 @@ fn esc_at_the_first_question_backs_out_cleanly() {
     let (transcript, store, _dir) = run_script(vec![
         pick("Office 365"),
         pick("Add"),
-        Answer::Esc,
-        Answer::Esc,
-        Answer::Esc,
+        ScriptedAnswer::Esc,
+        ScriptedAnswer::Esc,
+        ScriptedAnswer::Esc,
     ]);
     assert!(
         transcript.iter().any(|l| l == "Closed without saving."),
@@ -102,7 +102,7 @@ mod with_mock {
         .unwrap()
     }
 
-    fn fill(authority: &str, name: &str) -> Vec<Answer> {
+    fn fill(authority: &str, name: &str) -> Vec<ScriptedAnswer> {
         vec![
             t(name),
             t(defaults::DESKTOP_CLIENT_ID),
@@ -124,7 +124,7 @@ mod with_mock {
         let url = mock.base_url();
         let mut script = vec![pick("Office 365"), pick("Add")];
         script.extend(fill(&url, "Reports"));
-        script.extend([pick("Verify"), Answer::Press(Key::Cancel)]);
+        script.extend([pick("Verify"), ScriptedAnswer::Press(Key::Cancel)]);
         let (transcript, _store, _dir) = run_script(script);
         let text = transcript.join("\n");
         assert!(text.contains("(presses Cancel)"), "{text}");
