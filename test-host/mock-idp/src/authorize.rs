@@ -8,37 +8,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::config::{ApproveMode, DeviceOutcome};
-use crate::directory::{Platform, Segment, User};
+use crate::directory::User;
 use crate::errors::EntraError;
-use crate::login::{self, Purpose};
 use crate::params::Params;
 use crate::redirect::{self, ResponseMode, Target};
-use crate::scopes::{self, Grant, Requested};
+use crate::scopes::{self, Grant};
+use crate::sign_in::{AuthorizeRequest, Purpose};
+use crate::sign_in_page;
 use crate::state::{AuthCode, Shared, Store};
 use crate::{discovery, ids, pages, reply};
-
-/// A validated authorization request.
-#[derive(Clone, Debug)]
-pub(crate) struct AuthorizeRequest {
-    /// The app.
-    pub client_id: String,
-    /// The tenant segment.
-    pub segment: Segment,
-    /// Where the answer goes.
-    pub target: Target,
-    /// The platform of the matched redirect registration.
-    pub platform: Platform,
-    /// OIDC nonce.
-    pub nonce: Option<String>,
-    /// PKCE challenge and method.
-    pub challenge: Option<(String, String)>,
-    /// Scopes asked for.
-    pub requested: Requested,
-    /// `login_hint`.
-    pub login_hint: Option<String>,
-    /// `prompt`.
-    pub prompt: Option<String>,
-}
 
 /// Why a request was refused.
 enum AuthorizeRejection {
@@ -170,7 +148,7 @@ fn proceed(shared: &Shared, req: AuthorizeRequest) -> Response {
         let hint = req.login_hint.clone();
         let client_id = req.client_id.clone();
         let seg = req.segment.clone();
-        return login::start(
+        return sign_in_page::start(
             shared,
             &mut store,
             Purpose::Authorize(Box::new(req)),
@@ -197,7 +175,7 @@ fn proceed(shared: &Shared, req: AuthorizeRequest) -> Response {
     let Some(user) = user else {
         let (client_id, seg) = (req.client_id.clone(), req.segment.clone());
         let error = "AADSTS50034: We couldn't find an account with that username.".to_owned();
-        return login::start(
+        return sign_in_page::start(
             shared,
             &mut store,
             Purpose::Authorize(Box::new(req)),

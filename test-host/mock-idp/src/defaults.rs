@@ -96,6 +96,13 @@ pub const APP_SCOPES: [&str; 11] = [
     "https://outlook.office.com/IMAP.AccessAsUser.All",
 ];
 
+/// The default directory is Contoso's ([`directory`]).
+impl Default for Directory {
+    fn default() -> Self {
+        directory()
+    }
+}
+
 /// The default directory built from the constants above.
 pub fn directory() -> Directory {
     let app = |client_id: &str, name: &str| AppRegistration {

@@ -14,9 +14,10 @@ use crate::client_auth;
 use crate::config::{ApproveMode, DeviceOutcome};
 use crate::directory::{AppRegistration, Segment, User};
 use crate::errors::{EntraError, MockError};
-use crate::login::{self, Purpose};
 use crate::params::Params;
 use crate::scopes::{self, Grant};
+use crate::sign_in::Purpose;
+use crate::sign_in_page;
 use crate::state::{ClientKind, DeviceEntry, DeviceState, Shared, Store};
 use crate::{ids, pages, reply};
 
@@ -254,5 +255,5 @@ pub(crate) async fn submit_code(State(shared): State<Arc<Shared>>, body: Bytes) 
         device_code: entry.device_code.clone(),
     };
     let (client_id, seg) = (entry.client_id.clone(), entry.segment.clone());
-    login::start(&shared, &mut store, purpose, &client_id, seg, None, None)
+    sign_in_page::start(&shared, &mut store, purpose, &client_id, seg, None, None)
 }

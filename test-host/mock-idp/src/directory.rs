@@ -165,12 +165,6 @@ pub(crate) enum Segment {
     Consumers,
 }
 
-impl Default for Directory {
-    fn default() -> Self {
-        crate::defaults::directory()
-    }
-}
-
 impl Directory {
     /// Load and check a directory from a JSON file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MockError> {

@@ -1,22 +1,14 @@
-//! Fault injection per endpoint, and the middleware that applies faults and logs requests.
+//! Fault injection per endpoint: the faults, their JSON, and what is armed where. The
+//! middleware that applies them is [`crate::fault_injection`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::connection::ConnHandle;
-use crate::errors::{EntraError, GraphError};
-use crate::graph_call::Call;
-use crate::state::Shared;
-use crate::stats::RequestRecord;
-use crate::{pages, reply, DEVICE_CODE_GRANT_TYPE};
+use crate::DEVICE_CODE_GRANT_TYPE;
 
 /// An endpoint of the mock, as a fault target and a stats key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,16 +78,18 @@ impl Endpoint {
 /// `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`, `{"kind":"reset_mid_body"}`,
 /// `{"kind":"flood","bytes":10485760}`, `{"kind":"go_down"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "FaultWire", into = "FaultWire")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
     /// Wait this long, then answer normally.
-    Delay(Duration),
+    Delay(#[serde(with = "delay_ms")] Duration),
     /// Answer with this status and the endpoint's error body (Entra JSON, Graph JSON, or an
     /// HTML page at /authorize), with `Retry-After` when given.
     Status {
         /// HTTP status, e.g. 500 or 503.
+        #[serde(deserialize_with = "http_status")]
         status: u16,
         /// Seconds for `Retry-After`.
+        #[serde(default)]
         retry_after: Option<u64>,
     },
     /// `200 OK` with an HTML page where JSON was expected (a captive portal or proxy).
@@ -103,6 +97,7 @@ pub enum Fault {
     /// An HTML error page with this status (a gateway's 502/503 page).
     HtmlError {
         /// HTTP status.
+        #[serde(deserialize_with = "http_status")]
         status: u16,
     },
     /// The real response with `Content-Length` as declared but only half the body, then close.
@@ -152,91 +147,35 @@ impl Fault {
     }
 }
 
-/// The JSON form of [`Fault`].
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum FaultWire {
-    Delay {
+/// `{"ms": …}`: how [`Fault::Delay`]'s duration is written.
+mod delay_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Ms {
         ms: u64,
-    },
-    Status {
-        status: u16,
-        #[serde(default)]
-        retry_after: Option<u64>,
-    },
-    Html,
-    HtmlError {
-        status: u16,
-    },
-    Truncated,
-    Reset,
-    Oversized,
-    SlowDown {
-        times: u32,
-    },
-    ResetMidBody,
-    Flood {
-        bytes: usize,
-    },
-    GoDown,
-}
-
-impl TryFrom<FaultWire> for Fault {
-    type Error = String;
-    fn try_from(w: FaultWire) -> Result<Self, String> {
-        let valid = |s: u16| {
-            StatusCode::from_u16(s)
-                .map(|_| s)
-                .map_err(|_| format!("{s} is not an HTTP status"))
-        };
-        Ok(match w {
-            FaultWire::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
-            FaultWire::Status {
-                status,
-                retry_after,
-            } => Fault::Status {
-                status: valid(status)?,
-                retry_after,
-            },
-            FaultWire::Html => Fault::Html,
-            FaultWire::HtmlError { status } => Fault::HtmlError {
-                status: valid(status)?,
-            },
-            FaultWire::Truncated => Fault::Truncated,
-            FaultWire::Reset => Fault::Reset,
-            FaultWire::Oversized => Fault::Oversized,
-            FaultWire::SlowDown { times } => Fault::SlowDown { times },
-            FaultWire::ResetMidBody => Fault::ResetMidBody,
-            FaultWire::Flood { bytes } => Fault::Flood { bytes },
-            FaultWire::GoDown => Fault::GoDown,
-        })
     }
-}
 
-impl From<Fault> for FaultWire {
-    fn from(f: Fault) -> Self {
-        match f {
-            Fault::Delay(d) => FaultWire::Delay {
-                ms: d.as_millis() as u64,
-            },
-            Fault::Status {
-                status,
-                retry_after,
-            } => FaultWire::Status {
-                status,
-                retry_after,
-            },
-            Fault::Html => FaultWire::Html,
-            Fault::HtmlError { status } => FaultWire::HtmlError { status },
-            Fault::Truncated => FaultWire::Truncated,
-            Fault::Reset => FaultWire::Reset,
-            Fault::Oversized => FaultWire::Oversized,
-            Fault::SlowDown { times } => FaultWire::SlowDown { times },
-            Fault::ResetMidBody => FaultWire::ResetMidBody,
-            Fault::Flood { bytes } => FaultWire::Flood { bytes },
-            Fault::GoDown => FaultWire::GoDown,
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        Ms {
+            ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
         }
+        .serialize(s)
     }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ms::deserialize(d).map(|m| Duration::from_millis(m.ms))
+    }
+}
+
+/// An HTTP status code, refused unless it is one.
+fn http_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let s = u16::deserialize(d)?;
+    StatusCode::from_u16(s)
+        .map(|_| s)
+        .map_err(|_| serde::de::Error::custom(format!("{s} is not an HTTP status")))
 }
 
 /// A fault armed on an endpoint.
@@ -279,7 +218,7 @@ impl FaultTable {
     }
 
     /// The fault this request suffers, counting it against the armed number.
-    fn take(&self, endpoint: Endpoint, grant_type: Option<&str>) -> Option<Fault> {
+    pub(crate) fn take(&self, endpoint: Endpoint, grant_type: Option<&str>) -> Option<Fault> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let armed = map.get_mut(&endpoint)?;
         if matches!(armed.fault, Fault::SlowDown { .. })
@@ -296,199 +235,6 @@ impl FaultTable {
         }
         Some(fault)
     }
-}
-
-/// Middleware: classify the request, apply an armed fault, and log it (never secrets).
-pub(crate) async fn intercept(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<ConnHandle>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let path = req.uri().path().to_owned();
-    if path.starts_with("/_mock") {
-        return next.run(req).await;
-    }
-    let method = req.method().to_string();
-    let endpoint = Endpoint::classify(&path);
-    // Like Entra: a client's `client-request-id` is kept and echoed back.
-    let client_request_id = req
-        .headers()
-        .get("client-request-id")
-        .cloned()
-        .filter(|v| v.len() <= 64);
-    let (req, grant_type) = if endpoint == Some(Endpoint::Token) {
-        match read_grant_type(req).await {
-            Ok(pair) => pair,
-            Err(response) => return response,
-        }
-    } else {
-        (req, None)
-    };
-    let fault = endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref()));
-    let mut response = match (&fault, endpoint) {
-        (Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
-        _ => next.run(req).await,
-    };
-    if let Some(id) = &client_request_id {
-        response
-            .headers_mut()
-            .insert("client-request-id", id.clone());
-    }
-    let status = (fault != Some(Fault::Reset)).then(|| response.status().as_u16());
-    shared.log(format_args!(
-        "{method} {path} -> {}{}",
-        status.map_or("reset".to_owned(), |s| s.to_string()),
-        fault
-            .as_ref()
-            .map_or(String::new(), |f| format!(" (fault: {})", f.kind()))
-    ));
-    shared.stats.record(RequestRecord {
-        method,
-        path,
-        endpoint,
-        grant_type,
-        status,
-        fault: fault.map(|f| f.kind().to_owned()),
-        client_request_id: client_request_id.and_then(|v| v.to_str().ok().map(str::to_owned)),
-    });
-    response
-}
-
-/// Buffer a token request's body to learn its `grant_type`, then rebuild the request.
-async fn read_grant_type(req: Request) -> Result<(Request, Option<String>), Response> {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response())?;
-    let grant = url::form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == "grant_type")
-        .map(|(_, v)| v.into_owned());
-    Ok((Request::from_parts(parts, Body::from(bytes)), grant))
-}
-
-/// Answer `req` the way `fault` says.
-async fn apply(
-    shared: &Shared,
-    conn: &ConnHandle,
-    fault: &Fault,
-    endpoint: Endpoint,
-    req: Request,
-    next: Next,
-) -> Response {
-    match fault {
-        Fault::Delay(d) => {
-            shared.pause(*d).await;
-            next.run(req).await
-        }
-        Fault::Status {
-            status,
-            retry_after,
-        } => status_reply(endpoint, *status, *retry_after, &Call::of(req.headers())),
-        Fault::Html => reply::html(StatusCode::OK, pages::proxy_sign_in()),
-        Fault::HtmlError { status } => {
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
-            reply::html(status, pages::gateway_error(status))
-        }
-        Fault::Truncated => truncate(conn, next.run(req).await, false).await,
-        Fault::ResetMidBody => truncate(conn, next.run(req).await, true).await,
-        Fault::Flood { bytes } => flood(*bytes),
-        Fault::GoDown => {
-            let mut response = next.run(req).await;
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            shared.go_down.send_replace(true);
-            response
-        }
-        Fault::Reset => {
-            conn.reset();
-            StatusCode::OK.into_response()
-        }
-        Fault::Oversized => oversized(),
-        Fault::SlowDown { .. } => EntraError::slow_down().into_response(),
-    }
-}
-
-/// The endpoint's own error shape for an injected status.
-fn status_reply(
-    endpoint: Endpoint,
-    status: u16,
-    retry_after: Option<u64>,
-    call: &Call,
-) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match endpoint {
-        Endpoint::Graph | Endpoint::UserInfo | Endpoint::Upload => {
-            call.fail(GraphError::injected(status, retry_after))
-        }
-        Endpoint::Authorize | Endpoint::DeviceLogin | Endpoint::SignIn | Endpoint::Logout => {
-            let mut r = reply::html(status, pages::gateway_error(status));
-            if let Some(secs) = retry_after {
-                r.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, secs.into());
-            }
-            r
-        }
-        _ => EntraError::injected(status, retry_after).into_response(),
-    }
-}
-
-/// Keep the real response's head (and its full `Content-Length`) but only half its body,
-/// then close the connection (`reset`: with a TCP reset).
-async fn truncate(conn: &ConnHandle, response: Response, reset: bool) -> Response {
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    conn.truncate_body(bytes.len() / 2, reset);
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// `bytes` of a JSON-looking object, `{"padding":"xxxx…`, in 64 KiB chunks, never closed:
-/// a client that does not count will read all of it.
-fn flood(bytes: usize) -> Response {
-    const CHUNK: usize = 64 * 1024;
-    let chunk = Bytes::from(vec![b'x'; CHUNK]);
-    let head = Bytes::from_static(br#"{"padding":""#);
-    let mut left = bytes.saturating_sub(head.len());
-    let tail = std::iter::from_fn(move || {
-        (left > 0).then(|| {
-            let n = left.min(CHUNK);
-            left -= n;
-            chunk.slice(..n)
-        })
-    });
-    let chunks = std::iter::once(head)
-        .chain(tail)
-        .map(Ok::<Bytes, std::convert::Infallible>);
-    (
-        StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, reply::JSON_UTF8)],
-        Body::from_stream(futures_util::stream::iter(chunks)),
-    )
-        .into_response()
-}
-
-/// A 20 MiB JSON object: `{"padding":"xxxx…"}`.
-fn oversized() -> Response {
-    static BODY: OnceLock<Bytes> = OnceLock::new();
-    let body = BODY.get_or_init(|| {
-        let head = br#"{"padding":""#;
-        let tail = br#""}"#;
-        let mut v = Vec::with_capacity(OVERSIZED_BYTES);
-        v.extend_from_slice(head);
-        v.resize(OVERSIZED_BYTES - tail.len(), b'x');
-        v.extend_from_slice(tail);
-        Bytes::from(v)
-    });
-    (
-        StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, reply::JSON_UTF8)],
-        body.clone(),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

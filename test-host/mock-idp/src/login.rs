@@ -1,5 +1,6 @@
 //! The sign-in pages behind `/login/{txn}`: user name and password, the MFA code
-//! "sent to the phone", and consent — shared by the browser and device flows.
+//! "sent to the phone", and consent — shared by the browser and device flows, and begun
+//! by [`crate::sign_in_page`].
 
 use std::sync::Arc;
 
@@ -8,94 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::authorize::{self, AuthorizeRequest};
+use crate::authorize;
 use crate::device_code;
-use crate::directory::Segment;
 use crate::errors::EntraError;
 use crate::params::Params;
 use crate::scopes::{self, Grant};
+use crate::sign_in::{Login, Purpose, Step};
+use crate::sign_in_page::app_name;
 use crate::state::{Shared, Store};
-use crate::{ids, pages, reply};
-
-/// What the sign-in is for.
-#[derive(Clone, Debug)]
-pub(crate) enum Purpose {
-    /// A browser sign-in that ends in a redirect to the app.
-    Authorize(Box<AuthorizeRequest>),
-    /// A device code approval.
-    Device {
-        /// The device code being approved.
-        device_code: String,
-    },
-}
-
-/// Which page the person is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// User name and password.
-    Password,
-    /// MFA code.
-    Mfa,
-    /// Consent (browser) or "Are you trying to sign in?" (device).
-    Consent,
-}
-
-/// A sign-in in progress.
-#[derive(Clone, Debug)]
-pub(crate) struct Login {
-    /// What it is for.
-    pub purpose: Purpose,
-    /// The app.
-    pub client_id: String,
-    /// The tenant segment.
-    pub segment: Segment,
-    /// The signed-in user's object id, after the password step.
-    pub user: Option<String>,
-    /// The current page.
-    pub step: Step,
-    /// What approving will grant (set at the consent step).
-    pub grant: Grant,
-}
-
-/// Begin a sign-in and show the sign-in page.
-pub(crate) fn start(
-    shared: &Shared,
-    store: &mut Store,
-    purpose: Purpose,
-    client_id: &str,
-    segment: Segment,
-    login_hint: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let txn = ids::opaque(24);
-    store.logins.insert(
-        txn.clone(),
-        Login {
-            purpose,
-            client_id: client_id.to_owned(),
-            segment,
-            user: None,
-            step: Step::Password,
-            grant: Grant::default(),
-        },
-    );
-    let page = pages::sign_in(
-        &txn,
-        &app_name(shared, client_id),
-        login_hint.as_deref(),
-        error.as_deref(),
-    );
-    reply::html(StatusCode::OK, page)
-}
-
-/// The app's display name.
-fn app_name(shared: &Shared, client_id: &str) -> String {
-    shared
-        .dir()
-        .app(client_id)
-        .map(|a| a.display_name.clone())
-        .unwrap_or_default()
-}
+use crate::{pages, reply};
 
 /// The page for a sign-in that no longer exists.
 fn gone() -> Response {

@@ -22,8 +22,8 @@ use crate::state::Shared;
 use crate::stats::Stats;
 use crate::tls::Tls;
 use crate::{
-    authorize, control, delivery_control, device_code, discovery, faults, graph, graph_drive,
-    graph_mail, login, reply, token, upload_session,
+    authorize, control, delivery_control, device_code, discovery, fault_injection, graph,
+    graph_drive, graph_mail, login, reply, token, upload_session,
 };
 
 /// The secret values a server issued or received ([`MockIdp::secrets_seen`]), each list
@@ -418,7 +418,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
-            faults::intercept,
+            fault_injection::intercept,
         ))
         .with_state(shared)
 }

@@ -10,8 +10,8 @@ use crate::config::{DeviceOutcome, MockConfig};
 use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
-use crate::login::Login;
 use crate::scopes::{Grant, Requested};
+use crate::sign_in::Login;
 use crate::stats::StatsLog;
 
 /// Whether a client authenticates (confidential) or must not (public).
