@@ -16,6 +16,7 @@ use crate::connection::{ConnHandle, ConnListener};
 use crate::directory::Directory;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
+use crate::refresh_rules::{PolicyChange, RefreshFailure, RefreshPolicy};
 use crate::state::Shared;
 use crate::stats::Stats;
 use crate::{authorize, control, device_code, discovery, faults, graph, login, reply, token};
@@ -179,6 +180,27 @@ impl MockIdp {
     /// Make every access token issued so far expired (Graph answers 401).
     pub fn expire_access_tokens(&self) {
         control::expire_access_tokens(&self.shared);
+    }
+
+    /// The refresh-token policy in force (lifetimes, rotation).
+    pub fn refresh_policy(&self) -> RefreshPolicy {
+        self.shared.rules.policy()
+    }
+
+    /// Replace the refresh-token policy for tokens issued and redeemed from now on.
+    pub fn set_refresh_policy(&self, policy: RefreshPolicy) {
+        self.shared.rules.change(&PolicyChange::from(policy));
+    }
+
+    /// Refuse the next `times` refreshes of the account `upn` (`None` = until cleared) the way
+    /// `failure` says.
+    pub fn set_refresh_failure(&self, upn: &str, failure: RefreshFailure, times: Option<u32>) {
+        self.shared.rules.arm(upn, failure, times)
+    }
+
+    /// Forget the refresh failure armed for `upn`, or every one (`None`).
+    pub fn clear_refresh_failures(&self, upn: Option<&str>) {
+        self.shared.rules.clear(upn)
     }
 
     /// Stop the server (dropping it does the same).

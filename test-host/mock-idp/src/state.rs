@@ -10,6 +10,7 @@ use crate::config::{DeviceOutcome, MockConfig};
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
 use crate::login::Login;
+use crate::refresh_rules::RefreshRules;
 use crate::scopes::{Grant, Requested};
 use crate::stats::StatsLog;
 
@@ -132,8 +133,12 @@ pub(crate) struct RefreshToken {
     pub kind: ClientKind,
     /// When it was issued (for the 700082 message).
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// When it was issued (for the inactivity lifetime).
+    pub issued: Instant,
     /// Whether it has expired from inactivity.
     pub expired: bool,
+    /// Whether a refresh replaced it with a newer refresh token (rotation).
+    pub replaced: bool,
 }
 
 /// Everything issued, and the simulated user's current intentions.
@@ -202,6 +207,8 @@ pub(crate) struct Shared {
     pub faults: FaultTable,
     /// Request log.
     pub stats: StatsLog,
+    /// Refresh-token policy and the refusals armed per account.
+    pub rules: RefreshRules,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -209,12 +216,14 @@ pub(crate) struct Shared {
 impl Shared {
     /// New state for a server listening on `port`.
     pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
+        let rules = RefreshRules::new(config.refresh_policy);
         Self {
             base_url: format!("http://127.0.0.1:{port}"),
             graph_host: format!("127.0.0.1:{port}"),
             config,
             store: Mutex::new(Store::default()),
             faults: FaultTable::default(),
+            rules,
             stats: StatsLog::default(),
             shutdown,
         }

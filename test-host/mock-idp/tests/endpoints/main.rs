@@ -9,3 +9,4 @@ mod discovery;
 mod faults;
 mod graph;
 mod oauth2_client;
+mod refresh;
