@@ -23,10 +23,19 @@
 //!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
 //!   [`paste`] (the pasted final address), [`loopback`] (the listener that catches it)
 //!   and [`inbox`] (where either way delivers it, once).
+//!
+//! Saved accounts at work:
+//!
+//! - access tokens for the host: the shared [`token_cache`], one
+//!   [`refresh`] per account across threads and processes;
+//! - [`refresh_error`]: refused for good, transient, or other; [`admin_consent`]: the
+//!   address for an administrator; [`refresh_facts`]: what refreshes leave in the settings;
+//! - [`health`]: healthy, expiring soon or needs signing in again.
 
 #![warn(missing_docs)]
 
 pub mod aadsts;
+pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;
 pub mod clock;
@@ -36,18 +45,23 @@ pub mod confirm;
 pub mod device_code;
 pub mod discovery;
 pub mod fields;
+pub mod health;
 pub mod http;
 pub mod inbox;
 pub mod integration;
 pub mod loopback;
 pub mod paste;
 pub mod redirect;
+pub mod refresh;
+pub mod refresh_error;
+pub mod refresh_facts;
 pub mod runtime;
 pub mod saved;
 pub mod scopes;
 pub mod secret;
 pub mod session;
 pub mod token;
+pub mod token_cache;
 pub mod verified;
 
 pub use integration::Office365;

@@ -25,8 +25,9 @@ pub const WRITTEN_BY: &str = "written_by";
 const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
-const FORM_KEYS: [&str; 5] = [
+const FORM_KEYS: [&str; 6] = [
     fields::CLIENT_ID,
+    fields::CLIENT_SECRET_EXPIRES,
     fields::TENANT_ID,
     fields::CLOUD,
     fields::AUTHORITY,
@@ -79,6 +80,9 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
     settings.insert(fields::TENANT_ID.into(), config.tenant.segment().to_owned());
     settings.insert(fields::CLOUD.into(), config.cloud.key().into());
     settings.insert(fields::SCOPES.into(), config.scopes.join(" "));
+    if let Some(day) = &config.client_secret_expires {
+        settings.insert(fields::CLIENT_SECRET_EXPIRES.into(), day.clone());
+    }
     if let Some(authority) = &config.authority_override {
         settings.insert(
             fields::AUTHORITY.into(),
@@ -161,7 +165,24 @@ pub fn remove(host: &Host, account: &str) -> Result<(), PluginError> {
     host.settings_remove(account)
 }
 
-fn not_found(account: &str) -> PluginError {
+/// The configuration `account` was saved with, its client secret included.
+pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
+    let mut values = read_values(host, account)?;
+    if let Some(secret) = host.secret_read(account, SECRET_CLIENT_SECRET)? {
+        values.set_secret(fields::CLIENT_SECRET, secret.as_str());
+    }
+    AccountConfig::parse(&values).map_err(|errors| {
+        let fields: Vec<&str> = errors.iter().map(|e| e.field()).collect();
+        PluginError::internal(format!(
+            "The saved settings of \"{account}\" are no longer valid ({}).",
+            fields.join(", ")
+        ))
+        .with_hint("Open the account, correct it and verify it again.")
+    })
+}
+
+/// The error for an account name with no saved account.
+pub fn not_found(account: &str) -> PluginError {
     PluginError::invalid_input(format!(
         "There is no saved Office 365 account named \"{account}\"."
     ))
