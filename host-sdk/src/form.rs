@@ -255,6 +255,10 @@ impl fmt::Debug for FieldValue {
     }
 }
 
+/// The form key that holds an account's name, the name its settings and secrets are
+/// saved under (by convention every integration's first field).
+pub const ACCOUNT_NAME: &str = "account_name";
+
 /// The values of a form, in entry order; secret values are redacted by `Debug`.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Eq, Default)]

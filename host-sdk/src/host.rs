@@ -6,7 +6,7 @@
 //!
 //! A host implements [`HostServices`]; a plugin receives a [`Host`] handle.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use abi_stable::{
     sabi_trait::TD_Opaque,
@@ -40,6 +40,9 @@ pub enum LogLevel {
 /// A plugin's settings document: plain, non-secret values by name.
 pub type Settings = BTreeMap<String, String>;
 
+/// The secrets of one account by name (never logged, never shown).
+pub type Secrets = BTreeMap<String, String>;
+
 /// What a host implements to lend services to a plugin (one value per plugin).
 ///
 /// Panics in these methods are caught before they reach the plugin.
@@ -62,6 +65,38 @@ pub trait HostServices: Send + Sync + 'static {
     fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError>;
     /// Deletes every secret of `account`.
     fn secrets_remove(&self, account: &str) -> Result<(), PluginError>;
+
+    /// Added in 1.1: replaces the settings and every secret of `account`, and removes
+    /// the account `replaces` if given, as one transaction (a reader sees all of it or
+    /// none). The default says `unsupported`, and plugins fall back to separate writes:
+    /// implement it.
+    fn account_write(
+        &self,
+        account: &str,
+        settings: &Settings,
+        secrets: &Secrets,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let _ = (account, settings, secrets, replaces);
+        Err(PluginError::unsupported(
+            "This host does not write an account's settings and secrets as one transaction.",
+        ))
+    }
+
+    /// Added in 1.1: takes the lock `name`, shared by every process that uses these
+    /// stores, waiting up to `wait`; a holder that dies must release it. Returns a
+    /// token for [`HostServices::unlock`]. The default says `unsupported`.
+    fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
+        let _ = (name, wait);
+        Err(PluginError::unsupported(
+            "This host does not offer locks shared between processes.",
+        ))
+    }
+
+    /// Added in 1.1: releases a lock taken with [`HostServices::lock`].
+    fn unlock(&self, token: u64) {
+        let _ = token;
+    }
 }
 
 /// Carries a host's [`HostServices`] across the boundary, catching its panics.
@@ -172,6 +207,38 @@ impl<S: HostServices> HostAbi for HostAdapter<S> {
         })
         .into()
     }
+
+    fn account_write(
+        &self,
+        account: RStr<'_>,
+        settings: RVec<KeyValue>,
+        secrets: RVec<KeyValue>,
+        replaces: ROption<RStr<'_>>,
+    ) -> RResult<(), PluginError> {
+        guarded(HOST, "account_write", || {
+            self.0.account_write(
+                account.as_str(),
+                &from_pairs(&settings),
+                &from_pairs(&secrets),
+                replaces.into_option().map(|r| r.as_str()),
+            )
+        })
+        .into()
+    }
+
+    fn lock(&self, name: RStr<'_>, wait_ms: u64) -> RResult<u64, PluginError> {
+        guarded(HOST, "lock", || {
+            self.0.lock(name.as_str(), Duration::from_millis(wait_ms))
+        })
+        .into()
+    }
+
+    fn unlock(&self, token: u64) {
+        let _ = guarded(HOST, "unlock", || {
+            self.0.unlock(token);
+            Ok(())
+        });
+    }
 }
 
 /// Wraps a host's services for passing to a plugin's `instantiate`.
@@ -272,5 +339,77 @@ impl Host {
     /// Deletes every secret of `account`.
     pub fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
         self.inner.secrets_remove(account.into()).into_result()
+    }
+
+    /// Replaces the settings and every secret of `account`, and removes the account
+    /// `replaces` if given (a rename), as one transaction.
+    ///
+    /// On a host that cannot (a 1.0 host) it falls back to separate writes: secrets
+    /// first, then settings (which make the account exist), then the replaced account.
+    pub fn account_write(
+        &self,
+        account: &str,
+        settings: &Settings,
+        secrets: &Secrets,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let replaces_abi = replaces.map(RStr::from).into();
+        match self
+            .inner
+            .account_write(
+                account.into(),
+                to_pairs(settings),
+                to_pairs(secrets),
+                replaces_abi,
+            )
+            .into_result()
+        {
+            Err(e) if e.kind() == crate::ErrorKind::Unsupported => {
+                self.secrets_remove(account)?;
+                for (name, value) in secrets {
+                    self.secret_write(account, name, value)?;
+                }
+                self.settings_write(account, settings)?;
+                if let Some(old) = replaces.filter(|old| *old != account) {
+                    self.settings_remove(old)?;
+                    self.secrets_remove(old)?;
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Takes the host's lock `name` (shared by every process on these stores), waiting
+    /// up to `wait`; released when the guard drops, or by the host when this process
+    /// dies. An `unsupported` error means the host has no such locks (a 1.0 host).
+    pub fn lock(&self, name: &str, wait: Duration) -> Result<HostLock, PluginError> {
+        let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let token = self.inner.lock(name.into(), millis).into_result()?;
+        Ok(HostLock {
+            host: self.clone(),
+            token,
+        })
+    }
+}
+
+/// A lock held through [`Host::lock`]; dropping it releases the lock.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct HostLock {
+    host: Host,
+    token: u64,
+}
+
+impl std::fmt::Debug for HostLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostLock")
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl Drop for HostLock {
+    fn drop(&mut self) {
+        self.host.inner.unlock(self.token);
     }
 }

@@ -46,8 +46,11 @@
 //! |---|---|---|
 //! | root module: manifest + constructor | plugin → host | [`abi::PluginModule`] (prefix type) |
 //! | integration: describe, validate, start verification, save, load, remove, access token, close | host → plugin | [`abi::IntegrationAbi`] (`sabi_trait`) |
+//! | *1.1:* token (cache or refresh), account health, save replacing (rename), delivery kinds, start delivery | host → plugin | [`abi::IntegrationAbi`], after the 1.0 cut |
 //! | verification session: poll, submit pasted text, cancel | host → plugin | [`abi::SessionAbi`] (`sabi_trait`) |
+//! | *1.1:* delivery job: poll (progress, receipt), cancel | host → plugin | [`abi::DeliveryAbi`] (`sabi_trait`) |
 //! | host services: log, open URL, settings store, secrets store | plugin → host | [`abi::HostAbi`] (`sabi_trait`) |
+//! | *1.1:* one-transaction account write (and rename), locks shared across processes | plugin → host | [`abi::HostAbi`], after the 1.0 cut |
 //! | errors | both | [`PluginError`] (kind, message, hint, field, provider code, trace and correlation ids) |
 //!
 //! Every exported call, on both sides, catches panics and returns an internal
@@ -57,7 +60,7 @@
 //!
 //! ## Evolution rules
 //!
-//! The interface version is [`INTERFACE_VERSION`] (`1.0.0`), set by hand. Within
+//! The interface version is [`INTERFACE_VERSION`] (`1.1.0`), set by hand. Within
 //! major version 1:
 //!
 //! 1. New methods go **after** the method marked `#[sabi(last_prefix_field)]` in a
@@ -79,7 +82,7 @@
 //! 6. Anything else is a breaking change and needs interface `2.0.0`; the loader
 //!    refuses a plugin of another major with a message naming both versions.
 //! 7. Each released minor version is frozen in `tests/compat/` (1.0 in
-//!    `tests/compat/sdk-1.0`); the compatibility matrix builds hosts and plugins
+//!    `tests/compat/sdk-1.0`, 1.1 in `tests/compat/sdk-1.1`); the compatibility matrix builds hosts and plugins
 //!    against the frozen copies and the live crate and loads every pairing.
 //!
 //! `abi_stable` on its own only accepts a library built against the same or a *newer*
@@ -90,7 +93,8 @@
 //! ## Compatibility
 //!
 //! What the matrix (`tests/tests/compat_matrix.rs`) proves with separately built
-//! binaries, "1.1" being 1.0 plus one appended method and one appended field kind:
+//! binaries — 1.0 and 1.1 as released, and a stand-in "next minor" (1.1 plus one
+//! appended method and one appended field kind):
 //!
 //! | plugin built against | host built against | result |
 //! |---|---|---|
@@ -104,8 +108,10 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+mod account;
 mod bounded;
 mod compatibility;
+mod delivery;
 mod error;
 mod form;
 mod guard;
@@ -119,12 +125,20 @@ pub mod testing;
 mod verify;
 mod version;
 
+pub use account::{
+    AccountHealth, HealthState, HealthState_NE, TokenGrant, TokenRequest, TokenSource,
+    TokenSource_NE,
+};
+pub use delivery::{
+    Attachment, ConflictBehavior, ConflictBehavior_NE, DeliveryJob, DeliveryKind, DeliveryKind_NE,
+    DeliveryReceipt, DeliveryRequest, DeliveryState, FileRequest, MailRequest,
+};
 pub use error::{ErrorKind, ErrorKind_NE, PluginError};
 pub use form::{
     form_problems, ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField,
-    FormValues, KeyValue,
+    FormValues, KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostServices, LogLevel, LogLevel_NE, Settings};
+pub use host::{Host, HostLock, HostServices, LogLevel, LogLevel_NE, Secrets, Settings};
 pub use manifest::Manifest;
 pub use plugin::{FixedSession, Integration, VerificationSession};
 pub use verify::{

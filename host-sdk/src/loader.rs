@@ -25,8 +25,13 @@ use abi_stable::{
 };
 
 use crate::{
-    abi::{HostAbiBox, IntegrationAbiBox, PluginModuleRef, SessionAbiBox},
+    abi::{
+        unknown_delivery_state, DeliveryAbiBox, DeliveryRequestAbi, DeliveryRequestAbi_NE,
+        HostAbiBox, IntegrationAbiBox, PluginModuleRef, SessionAbiBox, TokenRequestAbi,
+    },
+    account::{AccountHealth, TokenGrant, TokenRequest},
     bounded::{call_once, Bounded},
+    delivery::{DeliveryKind, DeliveryRequest, DeliveryState},
     error::PluginError,
     form::{form_problems, FieldError, FormField, FormValues},
     host::{into_abi, HostServices},
@@ -474,6 +479,92 @@ impl IntegrationHandle {
         })
     }
 
+    /// Added in 1.1: an access token for the saved `account` (from the plugin's cache,
+    /// or refreshed). A 1.0 plugin answers `unsupported`.
+    pub fn token(&self, account: &str, request: &TokenRequest) -> Result<TokenGrant, PluginError> {
+        let account = account.to_owned();
+        let request = TokenRequestAbi::from(request);
+        self.inner.call("token", Duration::ZERO, move |i| {
+            Ok(instance(i)
+                .token(account.as_str().into(), &request)
+                .into_result()?
+                .into())
+        })
+    }
+
+    /// Added in 1.1: how the saved `account` stands. A 1.0 plugin answers
+    /// `unsupported`.
+    pub fn account_health(&self, account: &str) -> Result<AccountHealth, PluginError> {
+        let account = account.to_owned();
+        self.inner.call("account_health", Duration::ZERO, move |i| {
+            Ok(instance(i)
+                .account_health(account.as_str().into())
+                .into_result()?
+                .into())
+        })
+    }
+
+    /// Added in 1.1: saves `values` in place of the saved account `previous` (a rename
+    /// is a move). A 1.0 plugin, which lacks the call, gets [`IntegrationHandle::save`]
+    /// and then, when the name changed, [`IntegrationHandle::remove_account`].
+    pub fn save_replacing(
+        &mut self,
+        values: &FormValues,
+        previous: &str,
+    ) -> Result<(), PluginError> {
+        let owned = values.clone();
+        let previous_owned = previous.to_owned();
+        let result = self.inner.call("save_replacing", Duration::ZERO, move |i| {
+            instance(i)
+                .save_replacing(&owned, previous_owned.as_str().into())
+                .into_result()
+        });
+        match result {
+            Err(e) if is_missing_call(&e) => {
+                self.save(values)?;
+                if values.get_trimmed(crate::form::ACCOUNT_NAME) != Some(previous) {
+                    self.remove_account(previous)?;
+                }
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Added in 1.1: the kinds of delivery the integration offers (none for a 1.0
+    /// plugin, or when the call fails).
+    pub fn delivery_kinds(&self) -> Vec<DeliveryKind> {
+        self.inner
+            .call("delivery_kinds", Duration::ZERO, |i| {
+                Ok(instance(i)
+                    .delivery_kinds()
+                    .into_iter()
+                    .filter_map(|k| k.as_enum().ok().copied())
+                    .collect())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Added in 1.1: starts delivering `request` through the saved `account`.
+    pub fn start_delivery(
+        &self,
+        account: &str,
+        request: &DeliveryRequest,
+    ) -> Result<DeliveryHandle, PluginError> {
+        let account = account.to_owned();
+        let request = DeliveryRequestAbi_NE::new(DeliveryRequestAbi::try_from(request)?);
+        let job = self
+            .inner
+            .call("start_delivery", Duration::ZERO, move |i| {
+                instance(i)
+                    .start_delivery(account.as_str().into(), &request)
+                    .into_result()
+            })?;
+        let mut inner = Bounded::new(job);
+        inner.set_timeout(self.inner.timeout());
+        Ok(DeliveryHandle { inner })
+    }
+
     /// Discards unsaved changes.
     pub fn close(&mut self) -> Result<(), PluginError> {
         self.inner.call("close", Duration::ZERO, |i| {
@@ -529,6 +620,52 @@ impl SessionHandle {
             .inner
             .call_even_if_stuck("cancel", Duration::ZERO, |s| {
                 s.cancel();
+                Ok(())
+            });
+    }
+}
+
+/// Whether `error` is the default answer of a call the plugin was built without.
+fn is_missing_call(error: &PluginError) -> bool {
+    error.kind() == crate::ErrorKind::Unsupported
+        && error.details().any(|(k, _)| k == "missing_call")
+}
+
+/// The host's handle to a running delivery (added in 1.1); share it (`Arc`) to cancel
+/// from another thread. Calls are bounded like the integration's that started it.
+pub struct DeliveryHandle {
+    inner: Bounded<DeliveryAbiBox>,
+}
+
+impl fmt::Debug for DeliveryHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeliveryHandle { .. }")
+    }
+}
+
+impl DeliveryHandle {
+    /// Waits up to `timeout` for progress, then returns the current state.
+    ///
+    /// A state this host does not know is reported as still running; a plugin that
+    /// does not answer within `timeout` plus the call timeout ends the delivery as
+    /// [`DeliveryState::Failed`] with a `timed_out` error.
+    pub fn poll(&self, timeout: Duration) -> DeliveryState {
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let state = self.inner.call("poll", timeout, move |d| {
+            Ok(d.poll(millis)
+                .into_enum()
+                .map(DeliveryState::from)
+                .unwrap_or_else(|_| unknown_delivery_state()))
+        });
+        state.unwrap_or_else(DeliveryState::Failed)
+    }
+
+    /// Stops the delivery at once. Tried even while another call is stuck.
+    pub fn cancel(&self) {
+        let _ = self
+            .inner
+            .call_even_if_stuck("cancel", Duration::ZERO, |d| {
+                d.cancel();
                 Ok(())
             });
     }

@@ -1,13 +1,14 @@
 //! An in-memory host for plugin unit tests: stores, log and opened URLs you can inspect.
 
 use std::{
-    collections::BTreeMap,
-    sync::{Arc, Mutex, MutexGuard},
+    collections::{BTreeMap, BTreeSet},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    time::{Duration, Instant},
 };
 
 use crate::{
     error::PluginError,
-    host::{Host, HostServices, LogLevel, Settings},
+    host::{Host, HostServices, LogLevel, Secrets, Settings},
 };
 
 #[derive(Default)]
@@ -16,12 +17,17 @@ struct State {
     opened: Vec<String>,
     settings: BTreeMap<String, Settings>,
     secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Named locks held, and the token each was handed out with.
+    locks: BTreeMap<u64, String>,
+    next_lock: u64,
+    account_writes: usize,
 }
 
 /// Host services kept in memory; clones share one state.
 #[derive(Clone, Default)]
 pub struct MemoryHost {
     state: Arc<Mutex<State>>,
+    lock_released: Arc<Condvar>,
 }
 
 impl MemoryHost {
@@ -55,6 +61,16 @@ impl MemoryHost {
     /// The saved settings of `account`.
     pub fn settings_of(&self, account: &str) -> Option<Settings> {
         self.lock().settings.get(account).cloned()
+    }
+
+    /// How many [`HostServices::account_write`] transactions were made.
+    pub fn account_writes(&self) -> usize {
+        self.lock().account_writes
+    }
+
+    /// The names of the locks held now.
+    pub fn held_locks(&self) -> BTreeSet<String> {
+        self.lock().locks.values().cloned().collect()
     }
 
     /// The saved secrets of `account`.
@@ -117,6 +133,52 @@ impl HostServices for MemoryHost {
         self.lock().secrets.remove(account);
         Ok(())
     }
+
+    fn account_write(
+        &self,
+        account: &str,
+        settings: &Settings,
+        secrets: &Secrets,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let mut state = self.lock();
+        if let Some(old) = replaces.filter(|old| *old != account) {
+            state.settings.remove(old);
+            state.secrets.remove(old);
+        }
+        state.settings.insert(account.to_owned(), settings.clone());
+        state.secrets.insert(account.to_owned(), secrets.clone());
+        state.account_writes += 1;
+        Ok(())
+    }
+
+    fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
+        let deadline = Instant::now() + wait;
+        let mut state = self.lock();
+        while state.locks.values().any(|held| held == name) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(PluginError::new(
+                    crate::ErrorKind::TimedOut,
+                    format!("The lock `{name}` is still held by someone else."),
+                ));
+            }
+            state = self
+                .lock_released
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        state.next_lock += 1;
+        let token = state.next_lock;
+        state.locks.insert(token, name.to_owned());
+        Ok(token)
+    }
+
+    fn unlock(&self, token: u64) {
+        self.lock().locks.remove(&token);
+        self.lock_released.notify_all();
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +214,91 @@ mod tests {
             memory.opened_urls(),
             vec!["https://example.test/".to_string()]
         );
+    }
+
+    #[test]
+    fn an_account_write_is_one_transaction_that_can_rename() {
+        let memory = MemoryHost::new();
+        let host = memory.handle();
+        let settings = Settings::from([("client_id".to_string(), "c".to_string())]);
+        let secrets = Secrets::from([("refresh_token".to_string(), "r".to_string())]);
+        host.account_write("old", &settings, &secrets, None)
+            .unwrap();
+        host.account_write("new", &settings, &Secrets::new(), Some("old"))
+            .unwrap();
+        assert_eq!(memory.account_writes(), 2);
+        assert_eq!(host.settings_list().unwrap(), vec!["new".to_string()]);
+        assert!(memory.secrets_of("old").is_empty() && memory.secrets_of("new").is_empty());
+    }
+
+    #[test]
+    fn a_lock_is_exclusive_until_its_guard_drops() {
+        let memory = MemoryHost::new();
+        let host = memory.handle();
+        let held = host.lock("refresh/a", Duration::ZERO).unwrap();
+        let e = host
+            .lock("refresh/a", Duration::from_millis(20))
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::TimedOut);
+        let other = host.lock("refresh/b", Duration::ZERO).unwrap();
+        assert_eq!(memory.held_locks().len(), 2);
+        let waiter = {
+            let host = host.clone();
+            std::thread::spawn(move || host.lock("refresh/a", Duration::from_secs(10)).map(drop))
+        };
+        drop(held);
+        waiter.join().unwrap().unwrap();
+        drop(other);
+        assert!(memory.held_locks().is_empty());
+    }
+
+    #[test]
+    fn a_host_without_transactions_gets_separate_writes() {
+        // A 1.0-style host: only the 1.0 services (the 1.1 ones keep their defaults).
+        #[derive(Clone, Default)]
+        struct Plain(MemoryHost);
+        impl HostServices for Plain {
+            fn log(&self, l: LogLevel, m: &str) {
+                self.0.log(l, m)
+            }
+            fn open_url(&self, u: &str) -> Result<(), PluginError> {
+                self.0.open_url(u)
+            }
+            fn settings_list(&self) -> Result<Vec<String>, PluginError> {
+                self.0.settings_list()
+            }
+            fn settings_read(&self, a: &str) -> Result<Option<Settings>, PluginError> {
+                self.0.settings_read(a)
+            }
+            fn settings_write(&self, a: &str, s: &Settings) -> Result<(), PluginError> {
+                self.0.settings_write(a, s)
+            }
+            fn settings_remove(&self, a: &str) -> Result<(), PluginError> {
+                self.0.settings_remove(a)
+            }
+            fn secret_read(&self, a: &str, n: &str) -> Result<Option<String>, PluginError> {
+                self.0.secret_read(a, n)
+            }
+            fn secret_write(&self, a: &str, n: &str, v: &str) -> Result<(), PluginError> {
+                self.0.secret_write(a, n, v)
+            }
+            fn secrets_remove(&self, a: &str) -> Result<(), PluginError> {
+                self.0.secrets_remove(a)
+            }
+        }
+        let plain = Plain::default();
+        let host = Host::from_services(plain.clone());
+        let secrets = Secrets::from([("s".to_string(), "v".to_string())]);
+        host.account_write("old", &Settings::new(), &secrets, None)
+            .unwrap();
+        host.account_write("new", &Settings::new(), &secrets, Some("old"))
+            .unwrap();
+        assert_eq!(plain.0.account_writes(), 0, "no transaction was offered");
+        assert_eq!(host.settings_list().unwrap(), vec!["new".to_string()]);
+        assert_eq!(plain.0.secrets_of("new"), secrets);
+        assert!(plain.0.secrets_of("old").is_empty());
+        let e = host.lock("x", Duration::ZERO).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Unsupported);
     }
 
     #[test]

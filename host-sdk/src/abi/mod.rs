@@ -14,6 +14,16 @@
 // and impls inside const blocks (non_local_definitions).
 #![allow(non_camel_case_types, missing_docs, non_local_definitions)]
 
+mod account;
+mod delivery;
+
+pub use account::{AccountHealthAbi, TokenGrantAbi, TokenRequestAbi};
+pub(crate) use delivery::unknown_delivery_state;
+pub use delivery::{
+    AttachmentAbi, DeliveryReceiptAbi, DeliveryRequestAbi, DeliveryRequestAbi_NE, DeliveryStateAbi,
+    DeliveryStateAbi_NE, FileRequestAbi, MailRequestAbi,
+};
+
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
@@ -24,6 +34,7 @@ use abi_stable::{
 };
 
 use crate::{
+    delivery::DeliveryKind_NE,
     error::PluginError,
     form::{FieldError, FormField, FormValues, KeyValue},
     host::LogLevel_NE,
@@ -77,6 +88,53 @@ pub trait HostAbi: Send + Sync {
     /// Last method of interface 1.0: methods added in 1.x go below, with defaults.
     #[sabi(last_prefix_field)]
     fn secrets_remove(&self, account: RStr<'_>) -> RResult<(), PluginError>;
+
+    /// Added in 1.1: replaces the settings and every secret of `account`, and removes
+    /// the account `replaces` (a rename), as one transaction: a reader sees all of it
+    /// or none of it.
+    ///
+    /// The default (a 1.0 host, whose vtable lacks it) is `unsupported`; the plugin's
+    /// [`crate::Host::account_write`] then falls back to separate writes.
+    fn account_write(
+        &self,
+        account: RStr<'_>,
+        settings: RVec<KeyValue>,
+        secrets: RVec<KeyValue>,
+        replaces: ROption<RStr<'_>>,
+    ) -> RResult<(), PluginError> {
+        let _ = (account, settings, secrets, replaces);
+        RResult::RErr(not_in_host("account_write"))
+    }
+
+    /// Added in 1.1: takes the lock `name`, shared by every process on this host's
+    /// stores, waiting up to `wait_ms`; returns a token for [`HostAbi::unlock`]. A
+    /// holder that dies releases it.
+    fn lock(&self, name: RStr<'_>, wait_ms: u64) -> RResult<u64, PluginError> {
+        let _ = (name, wait_ms);
+        RResult::RErr(not_in_host("lock"))
+    }
+
+    /// Added in 1.1: releases a lock taken with [`HostAbi::lock`].
+    fn unlock(&self, token: u64) {
+        let _ = token;
+    }
+}
+
+/// What a 1.1 call answers on a host built before it existed.
+fn not_in_host(call: &str) -> PluginError {
+    PluginError::unsupported(format!(
+        "This host does not offer `{call}` (it was built against plugin interface 1.0)."
+    ))
+    .with_detail("missing_call", call)
+}
+
+/// What a 1.1 call answers on a plugin built before it existed.
+fn not_in_plugin(call: &str) -> PluginError {
+    PluginError::unsupported(format!(
+        "This plugin does not offer `{call}` (it was built against an older plugin interface, or does not support it)."
+    ))
+    .with_hint("Update the plugin to a version that supports it.")
+    .with_detail("missing_call", call)
 }
 
 /// The host services as they cross the boundary.
@@ -134,7 +192,66 @@ pub trait IntegrationAbi: Send {
     /// Last method of interface 1.0: methods added in 1.x go below, with defaults.
     #[sabi(last_prefix_field)]
     fn close(&mut self) -> RResult<(), PluginError>;
+
+    /// Added in 1.1: an access token for the saved `account` (cache or refresh).
+    fn token(
+        &self,
+        account: RStr<'_>,
+        request: &TokenRequestAbi,
+    ) -> RResult<TokenGrantAbi, PluginError> {
+        let _ = (account, request);
+        RResult::RErr(not_in_plugin("token"))
+    }
+
+    /// Added in 1.1: how the saved `account` stands.
+    fn account_health(&self, account: RStr<'_>) -> RResult<AccountHealthAbi, PluginError> {
+        let _ = account;
+        RResult::RErr(not_in_plugin("account_health"))
+    }
+
+    /// Added in 1.1: saves `values` in place of the saved account `previous` (a
+    /// rename is a move), refused unless exactly these values were verified.
+    fn save_replacing(
+        &mut self,
+        values: &FormValues,
+        previous: RStr<'_>,
+    ) -> RResult<(), PluginError> {
+        let _ = (values, previous);
+        RResult::RErr(not_in_plugin("save_replacing"))
+    }
+
+    /// Added in 1.1: the kinds of delivery this integration offers.
+    fn delivery_kinds(&self) -> RVec<DeliveryKind_NE> {
+        RVec::new()
+    }
+
+    /// Added in 1.1: starts delivering `request` through the saved `account`.
+    fn start_delivery(
+        &self,
+        account: RStr<'_>,
+        request: &DeliveryRequestAbi_NE,
+    ) -> RResult<DeliveryAbiBox, PluginError> {
+        let _ = (account, request);
+        RResult::RErr(not_in_plugin("start_delivery"))
+    }
 }
+
+/// A running delivery (added in 1.1), driven by the host like a verification session.
+#[sabi_trait]
+pub trait DeliveryAbi: Send + Sync {
+    /// Waits up to `timeout_ms` for progress, then returns the current state.
+    fn poll(&self, timeout_ms: u64) -> DeliveryStateAbi_NE;
+
+    /// Stops the delivery at once, leaving nothing half-delivered.
+    ///
+    /// Last method of this trait in interface 1.1: methods added later go below, with
+    /// defaults.
+    #[sabi(last_prefix_field)]
+    fn cancel(&self);
+}
+
+/// A running delivery as it crosses the boundary.
+pub type DeliveryAbiBox = DeliveryAbi_TO<'static, RBox<()>>;
 
 /// An integration instance as it crosses the boundary.
 pub type IntegrationAbiBox = IntegrationAbi_TO<'static, RBox<()>>;
