@@ -6,16 +6,19 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    FieldError, FormField, FormValues, Host, Integration, Manifest, PluginError, SessionState,
+    AccessToken, AccountHealth, FieldError, FormField, FormValues, HealthState, Host, Integration,
+    Manifest, PluginError, SessionState, TokenGrant, TokenRequest, TokenSource,
     VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
+    account_token::{AccountTokens, Issued, Origin},
     browser,
     config::{is_loopback, AccountConfig},
-    device_code, fields,
+    device_code, fields, health,
     http::{Http, Limits},
     inbox::Inbox,
+    refresh::RetryBound,
     runtime::Runtime,
     saved,
     session::{Control, Reporter, Session, Submitter, Success},
@@ -41,6 +44,7 @@ pub struct Office365 {
     runtime: Runtime,
     limits: Limits,
     current: Option<Control>,
+    tokens: AccountTokens,
 }
 
 impl Office365 {
@@ -52,10 +56,41 @@ impl Office365 {
         self.slot().clone()
     }
 
-    /// Replaces the network limits (time-outs, answer size) for later verifications;
-    /// for in-process hosts and tests that exercise slow servers.
+    /// Replaces the network limits (time-outs, answer size) for later verifications and
+    /// token renewals; for in-process hosts and tests that exercise slow servers.
     pub fn set_network_limits(&mut self, limits: Limits) {
         self.limits = limits;
+        self.tokens.set_limits(limits);
+    }
+
+    /// Replaces the bound on retrying transient faults of token renewals.
+    pub fn set_retry_bound(&mut self, bound: RetryBound) {
+        self.tokens.set_retry_bound(bound);
+    }
+
+    /// Saves the verified `values`, in place of `replaces` when given.
+    fn save_verified(
+        &mut self,
+        values: &FormValues,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let config = AccountConfig::parse(values).map_err(first_error)?;
+        let verified = self.verified().filter(|v| v.config == config).ok_or_else(|| {
+            PluginError::invalid_input("These values have not been verified.")
+                .with_hint("Click Verify (changing Account name, Client ID, Tenant ID, cloud, authority, scopes or the client secret needs a new verification), then Save & Close.")
+        })?;
+        saved::write(
+            &self.host,
+            &verified.config,
+            verified.refresh_token.as_ref(),
+            &verified.facts,
+            replaces,
+        )?;
+        self.host.info(&format!(
+            "Saved Office 365 account \"{}\".",
+            config.account_name
+        ));
+        Ok(())
     }
 
     /// Stops the running verification, if any, so it can no longer mark values verified.
@@ -152,10 +187,12 @@ impl Integration for Office365 {
     }
 
     fn new(host: Host) -> Result<Self, PluginError> {
+        let runtime = Runtime::new();
         Ok(Office365 {
+            tokens: AccountTokens::new(host.clone(), runtime.clone(), Limits::default()),
             host,
             verified: Arc::new(Mutex::new(None)),
-            runtime: Runtime::new(),
+            runtime,
             limits: Limits::default(),
             current: None,
         })
@@ -190,22 +227,43 @@ impl Integration for Office365 {
     }
 
     fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
-        let config = AccountConfig::parse(values).map_err(first_error)?;
-        let verified = self.verified().filter(|v| v.config == config).ok_or_else(|| {
-            PluginError::invalid_input("These values have not been verified.")
-                .with_hint("Click Verify (changing Account name, Client ID, Tenant ID, cloud or authority needs a new verification), then Save & Close.")
-        })?;
-        saved::write(
-            &self.host,
-            &verified.config,
-            verified.refresh_token.as_ref(),
-            &verified.facts,
-        )?;
-        self.host.info(&format!(
-            "Saved Office 365 account \"{}\".",
-            config.account_name
-        ));
-        Ok(())
+        self.save_verified(values, None)
+    }
+
+    fn save_replacing(&mut self, values: &FormValues, previous: &str) -> Result<(), PluginError> {
+        self.save_verified(values, Some(previous))
+    }
+
+    fn access_token(&self, account: &str) -> Result<AccessToken, PluginError> {
+        self.tokens
+            .token(account, &[], false)
+            .map(|i| access_token(i).token)
+    }
+
+    fn token(&self, account: &str, request: &TokenRequest) -> Result<TokenGrant, PluginError> {
+        self.tokens
+            .token(account, &request.scopes, request.force_refresh)
+            .map(access_token)
+    }
+
+    fn account_health(&self, account: &str) -> Result<AccountHealth, PluginError> {
+        let h = health::of(&self.host, account)?;
+        let state = match h.state {
+            health::State::Healthy => HealthState::Healthy,
+            health::State::ExpiringSoon => HealthState::ExpiringSoon,
+            health::State::NeedsSignIn => HealthState::NeedsSignIn,
+        };
+        let mut out = AccountHealth::new(state);
+        out.reason = h.reason;
+        out.fix = h.fix;
+        out.verified_at = h.verified_at;
+        out.access_token_expires_at = h.access_token_expires_at;
+        out.last_refresh_at = h.last_refresh_at;
+        out.last_refresh_error = h.last_refresh_error;
+        out.refresh_token_rotated_at = h.refresh_token_rotated_at;
+        out.lapses_at = h.lapses_at;
+        out.secret_expires_at = h.secret_expires_at;
+        Ok(out)
     }
 
     fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {
@@ -219,6 +277,26 @@ impl Integration for Office365 {
     fn close(&mut self) {
         self.cancel_current();
         *self.slot() = None;
+    }
+}
+
+/// A token handed out, as the SDK carries it.
+fn access_token(issued: Issued) -> TokenGrant {
+    TokenGrant {
+        token: AccessToken {
+            token: issued.token.token.expose().into(),
+            expires_at: issued.token.expires_at,
+            scopes: issued
+                .token
+                .scopes
+                .iter()
+                .map(|s| s.as_str().into())
+                .collect(),
+        },
+        source: match issued.origin {
+            Origin::Cache => TokenSource::Cache,
+            Origin::Refreshed => TokenSource::Refreshed,
+        },
     }
 }
 

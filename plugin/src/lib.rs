@@ -26,7 +26,7 @@
 //!
 //! Saved accounts at work:
 //!
-//! - access tokens for the host: the shared [`token_cache`], one
+//! - [`account_token`]: access tokens for the host — the shared [`token_cache`], one
 //!   [`refresh`] per account across threads and processes;
 //! - [`refresh_error`]: refused for good, transient, or other; [`admin_consent`]: the
 //!   address for an administrator; [`refresh_facts`]: what refreshes leave in the settings;
@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod aadsts;
+pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;

@@ -179,12 +179,9 @@ fn sign_in_again(p: &ProviderError, config: &AccountConfig) -> PluginError {
                 .trim_end_matches(", then click Verify again.")
         )
     } else if p.has_code(53003) {
-        format!("Ask your administrator which Conditional Access policy blocks the sign-in (give them the trace ID), then {}", lower_first(re_verify))
+        format!("Ask your administrator which Conditional Access policy blocks the sign-in (give them the trace ID), then {re_verify}")
     } else if p.has_code(50079) {
-        format!(
-            "Set up multi-factor authentication for the account, then {}",
-            lower_first(re_verify)
-        )
+        format!("Set up multi-factor authentication for the account, then {re_verify}")
     } else {
         re_verify.to_owned()
     };

@@ -11,7 +11,7 @@
 //! Reading accepts every earlier layout ([`migrate`]); a layout from a newer release is
 //! refused with a way out instead of being misread.
 
-use atrs_host_sdk::{FormValues, Host, PluginError, Settings};
+use atrs_host_sdk::{FormValues, Host, PluginError, Secrets, Settings};
 
 use crate::{config::AccountConfig, fields, integration::PLUGIN_VERSION, secret::Secret};
 
@@ -52,24 +52,25 @@ pub fn layout() -> &'static str {
     }
 }
 
-/// Writes a verified account: settings first, then secrets.
+/// Writes a verified account — settings and every secret, in place of the account
+/// `replaces` when given (a rename) — as one store transaction. Nothing of an earlier
+/// sign-in under either name is kept: no cached token, no refresh facts.
 pub fn write(
     host: &Host,
     config: &AccountConfig,
     refresh_token: Option<&Secret>,
     facts: &Settings,
+    replaces: Option<&str>,
 ) -> Result<(), PluginError> {
     let settings = settings_in_layout(config, facts, layout());
-    let account = &config.account_name;
-    host.settings_write(account, &settings)?;
-    host.secrets_remove(account)?;
+    let mut secrets = Secrets::new();
     if let Some(secret) = &config.client_secret {
-        host.secret_write(account, SECRET_CLIENT_SECRET, secret.expose())?;
+        secrets.insert(SECRET_CLIENT_SECRET.into(), secret.expose().into());
     }
     if let Some(token) = refresh_token {
-        host.secret_write(account, SECRET_REFRESH_TOKEN, token.expose())?;
+        secrets.insert(SECRET_REFRESH_TOKEN.into(), token.expose().into());
     }
-    Ok(())
+    host.account_write(&config.account_name, &settings, &secrets, replaces)
 }
 
 /// The settings of a verified account, in `layout` (`"1"` or the current one).
@@ -216,6 +217,7 @@ mod tests {
             &config(),
             Some(&Secret::new("rt-1")),
             &Settings::new(),
+            None,
         )
         .unwrap();
         let settings = memory.settings_of("Reports").unwrap();
