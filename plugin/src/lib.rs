@@ -54,6 +54,7 @@ pub mod loopback;
 pub mod paste;
 pub mod redirect;
 pub mod refresh;
+pub mod release;
 pub mod refresh_error;
 pub mod refresh_facts;
 pub mod runtime;

@@ -13,7 +13,7 @@
 
 use atrs_host_sdk::{FormValues, Host, PluginError, Secrets, Settings};
 
-use crate::{config::AccountConfig, fields, integration::PLUGIN_VERSION, secret::Secret};
+use crate::{config::AccountConfig, fields, release::PLUGIN_VERSION, secret::Secret};
 
 /// The current settings layout; bump it and add a step to [`migrate`] when it changes.
 pub const SCHEMA_VERSION: &str = "2";
