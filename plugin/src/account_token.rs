@@ -86,9 +86,11 @@ impl AccountTokens {
     }
 
     /// How long an asker waits for another process's refresh of the same account: the
-    /// longest a refresh can take (its retries and one more request), plus a margin.
+    /// longest a refresh can take (retries within the bound, then one last request); with
+    /// the default limits 50 s, inside the host's default call bound of 60 s. A holder
+    /// that dies releases the lock at once (the host's duty), so nobody waits for it.
     pub fn lock_wait(&self) -> Duration {
-        self.bound.total + self.limits.request_timeout + self.limits.connect_timeout
+        self.bound.total + self.limits.request_timeout
     }
 
     /// A token for `account` carrying `scopes` (empty: the scopes saved with it).
@@ -194,7 +196,7 @@ impl AccountTokens {
             Err(e) => {
                 let error = e.to_plugin_error(config);
                 let for_good = matches!(e, RefreshError::SignInAgain(_));
-                facts.failed(now, StoredFailure::new(&error, for_good));
+                facts.failed(now, StoredFailure::new(&error, &e.reason(), for_good));
                 let mut settings = settings;
                 facts.write(&mut settings);
                 self.host.settings_write(account, &settings)?;

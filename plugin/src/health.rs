@@ -107,7 +107,7 @@ pub fn assess(
     let (state, reason, fix) = if let Some(failure) = facts.needs_sign_in() {
         (
             State::NeedsSignIn,
-            failure.message.clone(),
+            failure.reason.clone(),
             failure.hint.clone(),
         )
     } else if !has_refresh_token {
@@ -231,11 +231,11 @@ mod tests {
         )
         .with_hint("Re-verify.");
         let mut facts = RefreshFacts::default();
-        facts.failed(NOW, StoredFailure::new(&e, true));
+        facts.failed(NOW, StoredFailure::new(&e, "Revoked.", true));
         facts.write(&mut s);
         let h = assess(&s, None, true, NOW);
         assert_eq!(h.state, State::NeedsSignIn);
-        assert_eq!(h.reason, e.message());
+        assert_eq!(h.reason, "Revoked.");
         assert_eq!(h.fix.as_deref(), Some("Re-verify."));
         assert_eq!(h.last_refresh_error.unwrap().message(), e.message());
         assert_eq!(

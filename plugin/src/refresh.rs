@@ -22,7 +22,7 @@ use crate::{
 /// How long and how often transient faults are retried.
 ///
 /// The defaults: at most 3 attempts; between them the `Retry-After` the service asked for
-/// (at most 10 s), else 1 s then 2 s; no wait that would end after 30 s from the start.
+/// (at most 10 s), else 1 s then 2 s; no wait that would end after 20 s from the start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryBound {
     /// Attempts in all, the first one included.
@@ -41,7 +41,7 @@ impl Default for RetryBound {
             attempts: 3,
             first_backoff: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(10),
-            total: Duration::from_secs(30),
+            total: Duration::from_secs(20),
         }
     }
 }

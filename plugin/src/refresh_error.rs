@@ -109,6 +109,30 @@ impl RefreshError {
         }
     }
 
+    /// Why, in one plain sentence that does not name the account.
+    pub fn reason(&self) -> String {
+        let message = match self {
+            RefreshError::SignInAgain(p) | RefreshError::Other(OtherCause::Provider(p)) => {
+                p.to_plugin_error().message().to_owned()
+            }
+            RefreshError::Transient {
+                error: TransientCause::Provider(p),
+                ..
+            } => p.to_plugin_error().message().to_owned(),
+            RefreshError::Transient {
+                error: TransientCause::Network(e),
+                ..
+            }
+            | RefreshError::Other(OtherCause::Network(e)) => {
+                e.to_plugin_error().message().to_owned()
+            }
+            RefreshError::Other(OtherCause::Unusable(host)) => {
+                format!("{host} answered the token renewal with JSON that lacks expected fields.")
+            }
+        };
+        message
+    }
+
     /// Whether it is worth trying again shortly.
     pub fn is_transient(&self) -> bool {
         matches!(self, RefreshError::Transient { .. })

@@ -28,8 +28,11 @@ pub const KEYS: [&str; 4] = [
 pub struct StoredFailure {
     /// [`ErrorKind::as_str`] of the error.
     pub kind: String,
-    /// What went wrong.
+    /// What went wrong, as the error said it.
     pub message: String,
+    /// Why, in one plain sentence that does not name the account (for its health).
+    #[serde(default)]
+    pub reason: String,
     /// What to do.
     #[serde(default)]
     pub hint: Option<String>,
@@ -41,11 +44,12 @@ pub struct StoredFailure {
 }
 
 impl StoredFailure {
-    /// Keeps `error`; `needs_sign_in` when it was a refusal for good.
-    pub fn new(error: &PluginError, needs_sign_in: bool) -> Self {
+    /// Keeps `error` and its `reason`; `needs_sign_in` when it was a refusal for good.
+    pub fn new(error: &PluginError, reason: &str, needs_sign_in: bool) -> Self {
         StoredFailure {
             kind: error.kind().as_str().to_owned(),
             message: error.message().to_owned(),
+            reason: reason.to_owned(),
             hint: error.hint().map(str::to_owned),
             provider_code: error.provider_code().map(str::to_owned),
             needs_sign_in,
@@ -165,7 +169,7 @@ mod tests {
         let e = PluginError::new(ErrorKind::AuthorizationRefused, "Revoked.")
             .with_hint("Sign in again.")
             .with_provider_code("AADSTS50173");
-        facts.failed(200, StoredFailure::new(&e, true));
+        facts.failed(200, StoredFailure::new(&e, "Revoked.", true));
         facts.write(&mut settings);
         assert_eq!(settings["client_id"], "c");
         let back = RefreshFacts::read(&settings);

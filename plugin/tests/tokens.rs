@@ -69,6 +69,13 @@ fn policy(access_token_secs: u64) -> RefreshPolicy {
     }
 }
 
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 fn saved() -> TokenRequest {
     TokenRequest::saved_scopes()
 }
@@ -204,7 +211,16 @@ fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store()
         }
         let health = plugin.account_health(ACCOUNT).unwrap();
         assert_eq!(health.state, HealthState::NeedsSignIn, "{failure:?}");
-        assert_eq!(health.reason, e.message());
+        assert!(
+            !health.reason.is_empty() && !health.reason.contains(ACCOUNT),
+            "{}",
+            health.reason
+        );
+        assert!(
+            e.message().ends_with(&lower_first(&health.reason)),
+            "{e} / {}",
+            health.reason
+        );
         assert_eq!(health.fix.as_deref(), e.hint());
         // Nothing removed: every secret is still there, every setting but the facts too.
         assert_eq!(memory.secrets_of(ACCOUNT), before_secrets, "{failure:?}");

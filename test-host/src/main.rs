@@ -7,7 +7,7 @@ use atrs_host_sdk::VerifyMethod;
 use atrs_test_host::{
     catalog::default_plugins_dir,
     cli::{Cli, Command, VerifyArg},
-    commands::{self, add::AddRequest, demo::DemoOptions},
+    commands::{self, add::AddRequest, demo::DemoOptions, refresh::RefreshArgs, token::TokenArgs},
     context::Context,
     error::CommandError,
     exit::Exit,
@@ -74,6 +74,14 @@ fn main() -> ExitCode {
             finish(&ctx, "demo", commands::demo::run(&ctx, &options))
         }
         Some(Command::Accounts) => finish(&ctx, "accounts", commands::accounts::run(&ctx)),
+        Some(Command::Token { account, plugin, scopes, show_token, force }) => {
+            let args = TokenArgs { account, plugin, scopes, show_token, force };
+            finish(&ctx, "token", commands::token::run(&ctx, &args))
+        }
+        Some(Command::Refresh { account, all: _, plugin, force }) => {
+            let args = RefreshArgs { account, plugin, force };
+            finish(&ctx, "refresh", commands::refresh::run(&ctx, &args))
+        }
         Some(Command::Remove { account, plugin }) => {
             finish(&ctx, "remove", commands::remove::run(&ctx, &account, plugin.as_deref()))
         }

@@ -1,8 +1,26 @@
-//! `atrs-test-host accounts`: saved accounts and their settings, never their secrets.
+//! `atrs-test-host accounts`: saved accounts, their settings and health, never their
+//! secrets.
 
+use std::collections::BTreeMap;
+
+use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth};
 use serde_json::json;
 
-use crate::{context::Context, error::CommandError};
+use crate::{context::Context, error::CommandError, health_view};
+
+/// The health of `account` from its plugin, when the plugin loads and reports it.
+fn health_of(
+    ctx: &Context,
+    handles: &mut BTreeMap<String, Option<IntegrationHandle>>,
+    plugin: &str,
+    account: &str,
+) -> Option<AccountHealth> {
+    let handle = handles.entry(plugin.to_owned()).or_insert_with(|| {
+        let catalog = ctx.catalog().ok()?;
+        ctx.open(catalog.find(plugin).ok()?).ok()
+    });
+    handle.as_ref()?.account_health(account).ok()
+}
 
 /// Lists every saved account of every plugin.
 pub fn run(ctx: &Context) -> Result<(), CommandError> {
@@ -13,6 +31,8 @@ pub fn run(ctx: &Context) -> Result<(), CommandError> {
         out.say(format!("No saved accounts in {}.", store.dir().display()));
     }
     let mut listed = Vec::new();
+    let mut handles = BTreeMap::new();
+    let now = health_view::unix_now();
     for a in &accounts {
         let settings = store
             .read_settings(&a.plugin, &a.account)?
@@ -21,7 +41,14 @@ pub fn run(ctx: &Context) -> Result<(), CommandError> {
         for (k, v) in &settings {
             out.say(format!("    {k}: {v}"));
         }
-        listed.push(json!({"plugin": a.plugin, "account": a.account, "settings": settings}));
+        let health = health_of(ctx, &mut handles, &a.plugin, &a.account);
+        for line in health.iter().flat_map(|h| health_view::lines(h, now)) {
+            out.say(line);
+        }
+        listed.push(
+            json!({"plugin": a.plugin, "account": a.account, "settings": settings,
+            "health": health.as_ref().map(health_view::to_json)}),
+        );
     }
     out.result(
         "accounts",
