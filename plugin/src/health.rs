@@ -107,7 +107,10 @@ pub fn assess(
     let (state, reason, fix) = if let Some(failure) = facts.needs_sign_in() {
         (
             State::NeedsSignIn,
-            failure.reason.clone(),
+            match failure.reason.is_empty() {
+                true => failure.message.clone(),
+                false => failure.reason.clone(),
+            },
             failure.hint.clone(),
         )
     } else if !has_refresh_token {
