@@ -27,13 +27,15 @@
 //!    ```
 //! 2. Copy the plugin above into `src/lib.rs` and make it yours: a unique lower-case
 //!    `id` in the [`Manifest`]; the fields in `describe` (mark anything secret
-//!    [`FieldKind::Secret`], give every key once); per-field messages with a fix in
-//!    `validate`; your sign-in in `start_verification`, returning a
-//!    [`VerificationSession`] that the host polls and may cancel at any time
-//!    ([`FixedSession`] when there is nothing to wait for); refuse `save` for values
-//!    that were not verified. Keep settings and secrets in the host's stores through
-//!    [`Host`], never in files of your own. Calls may come from any thread; a panic
-//!    becomes an internal error for the host, but is still a bug.
+//!    [`FieldKind::Secret`], give every key once; the default `validate` already
+//!    names empty required fields); your sign-in in `start_verification`, written as
+//!    straight-line code in [`session::Session::spawn`] — report with
+//!    `working` / `show_code` / `open_browser`, wait with `pause` / `wait_for_paste`
+//!    (they end at once when the host cancels), return a [`session::Success`] — and
+//!    let [`VerifiedValues`] refuse `save` for values that were not verified. Keep
+//!    settings and secrets in the host's stores through [`Host`], never in files of
+//!    your own. Calls may come from any thread; a panic becomes an internal error for
+//!    the host, but is still a bug.
 //! 3. `cargo build --release`, then try it with the reference host:
 //!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
 //!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
@@ -121,7 +123,9 @@ mod manifest;
 pub mod plugin;
 mod preflight;
 mod secret;
+pub mod session;
 pub mod testing;
+mod verified_values;
 mod verify;
 mod version;
 
@@ -140,9 +144,23 @@ pub use form::{
 };
 pub use host::{Host, HostLock, HostServices, LogLevel, LogLevel_NE, Secrets, Settings};
 pub use manifest::Manifest;
-pub use plugin::{FixedSession, Integration, VerificationSession};
+pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
+pub use verified_values::VerifiedValues;
 pub use verify::{
     AccessToken, MissingScope, SessionState, SessionState_NE, VerifiedAccount, VerifyMethod,
     VerifyMethod_NE,
 };
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
+
+/// Everything an integration's author uses, in one import:
+/// `use atrs_host_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::{
+        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
+        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
+        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
+        ACCOUNT_NAME,
+    };
+}

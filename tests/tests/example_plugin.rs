@@ -111,7 +111,8 @@ fn the_scripted_commands_drive_the_example_too() {
     assert_eq!(invalid.status.code(), Some(2));
     let errors = &json_result(&invalid)["error"]["field_errors"];
     assert_eq!(errors[0]["field"], "account_name");
-    assert_eq!(errors[1]["message"], "Unknown greeting `howdy`.");
+    assert_eq!(errors[1]["message"], "Greeting cannot be `howdy`.");
+    assert_eq!(errors[1]["hint"], "Choose one of: Hello, Hi.");
 
     let added = host(&[
         "add",
