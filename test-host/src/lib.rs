@@ -26,6 +26,7 @@ pub mod exit;
 pub mod form_input;
 pub mod health_view;
 pub mod interrupt;
+pub mod locks;
 pub mod menu;
 pub mod output;
 pub mod present;

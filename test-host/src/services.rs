@@ -4,11 +4,16 @@
 use std::{
     io::Write,
     process::{Command, Stdio},
+    sync::Arc,
+    time::Duration,
 };
 
 use atrs_host_sdk::{HostServices, LogLevel, PluginError, Settings};
 
-use crate::store::{Store, StoreError};
+use crate::{
+    locks::{LockError, NamedLocks},
+    store::{Store, StoreError},
+};
 
 /// Where plugin log lines go and how many of them.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +90,7 @@ pub struct PluginServices {
     store: Store,
     log: LogConfig,
     browser: Browser,
+    locks: Arc<NamedLocks>,
 }
 
 impl PluginServices {
@@ -97,6 +103,7 @@ impl PluginServices {
     ) -> Self {
         PluginServices {
             plugin_id: plugin_id.into(),
+            locks: Arc::new(NamedLocks::new(store.dir())),
             store,
             log,
             browser,
@@ -169,6 +176,22 @@ impl HostServices for PluginServices {
         self.store
             .remove_secrets(&self.plugin_id, account)
             .map_err(store_error)
+    }
+
+    fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
+        self.locks.lock(name, wait).map_err(|e| match e {
+            LockError::Busy { .. } => PluginError::new(
+                atrs_host_sdk::ErrorKind::TimedOut,
+                format!("Another program using this account store is busy: {e}."),
+            )
+            .with_hint("Try again in a minute; if it keeps happening, look for a stuck atrs-test-host process."),
+            LockError::Io { .. } => PluginError::internal(format!("The host could not take a lock: {e}."))
+                .with_hint("Check that you may write to the store folder, or choose another with --store."),
+        })
+    }
+
+    fn unlock(&self, token: u64) {
+        self.locks.unlock(token)
     }
 }
 
