@@ -147,7 +147,7 @@ impl RefreshError {
                     TransientCause::Network(e) => e.to_plugin_error(),
                     TransientCause::Provider(e) => e.to_plugin_error(),
                 };
-                PluginError::new(
+                let e = PluginError::new(
                     ErrorKind::Network,
                     format!(
                         "Could not renew the access token of \"{}\": {}",
@@ -155,8 +155,11 @@ impl RefreshError {
                         lower_first(cause.message())
                     ),
                 )
-                .with_hint("Nothing was changed; the account keeps working once the service answers again. Try again in a few minutes.")
-                .with_provider_code(cause.provider_code().unwrap_or_default())
+                .with_hint("Nothing was changed; the account keeps working once the service answers again. Try again in a few minutes.");
+                match cause.provider_code() {
+                    Some(code) => e.with_provider_code(code),
+                    None => e,
+                }
             }
             RefreshError::Other(OtherCause::Provider(p)) => p.to_plugin_error(),
             RefreshError::Other(OtherCause::Network(e)) => e.to_plugin_error(),

@@ -136,6 +136,13 @@ impl MockIdp {
         self.shared.faults.set(endpoint, fault, Some(times))
     }
 
+    /// Whether a fault is still armed on `endpoint`: one armed with
+    /// [`MockIdp::set_fault_times`] is gone as soon as its last request arrived (before
+    /// that request is answered), so a test can tell a request is in flight.
+    pub fn fault_armed(&self, endpoint: Endpoint) -> bool {
+        self.shared.faults.is_armed(endpoint)
+    }
+
     /// Remove the fault on one endpoint.
     pub fn clear_fault(&self, endpoint: Endpoint) {
         self.shared.faults.clear(Some(endpoint))
