@@ -1,5 +1,6 @@
-//! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Remove →
-//! the form → Verify or Verify ▾ With Browser → Save & Close or Close.
+//! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Re-verify /
+//! Remove (each account with its health) → the form → Verify or Verify ▾ With Browser →
+//! Save & Close or Close.
 
 mod form_editor;
 pub mod prompter;
@@ -8,7 +9,10 @@ mod verify_view;
 
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
-use crate::{catalog::Catalog, context::Context, error::CommandError, present::plugin_error_lines};
+use crate::{
+    catalog::Catalog, context::Context, error::CommandError, health_view,
+    present::plugin_error_lines,
+};
 
 pub use prompter::{Answer, Back, Key, Prompter, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
@@ -87,8 +91,15 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
 fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
     loop {
         let accounts = (plugin.accounts)()?;
+        let status = statuses(plugin, &accounts);
         let mut items = vec!["Add".to_owned()];
-        items.extend(accounts.iter().map(|a| format!("Edit \"{a}\"")));
+        items.extend(
+            accounts
+                .iter()
+                .zip(&status)
+                .map(|(a, s)| format!("Edit \"{a}\"{s}")),
+        );
+        items.extend(accounts.iter().map(|a| format!("Re-verify \"{a}\"")));
         items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
         items.push("Back".into());
         let title = format!("Integrations › {}", plugin.manifest.display_name);
@@ -110,6 +121,15 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
             }
             i if i <= 2 * n => {
                 let account = &accounts[i - 1 - n];
+                p.say(&format!("Re-verify \"{account}\": click Verify and sign in again, then Save & Close; its name and settings are kept."));
+                let mut integration = (plugin.open)()?;
+                match integration.load_account(account) {
+                    Ok(values) => form_editor::edit_account(p, &mut integration, values)?,
+                    Err(e) => p.say_all(&plugin_error_lines(&e)),
+                }
+            }
+            i if i <= 3 * n => {
+                let account = &accounts[i - 1 - 2 * n];
                 if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) {
                     let mut integration = (plugin.open)()?;
                     match integration.remove_account(account) {
@@ -121,6 +141,28 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
             _ => return Ok(()),
         }
     }
+}
+
+/// Each account's health as a suffix for its menu line (` — ✓ healthy`); empty when
+/// the plugin does not report health.
+fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
+    let integration = (plugin.open)().ok();
+    accounts
+        .iter()
+        .map(|a| {
+            integration
+                .as_ref()
+                .and_then(|i| i.account_health(a).ok())
+                .map(|h| {
+                    format!(
+                        " — {} {}",
+                        health_view::state_mark(h.state),
+                        health_view::state_words(h.state)
+                    )
+                })
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[cfg(test)]
