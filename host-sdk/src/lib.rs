@@ -1,7 +1,7 @@
 //! # atrs-host-sdk — the stable ABI between ATRS hosts and integration plugins
 //!
 //! A plugin is a `cdylib` that implements [`Integration`] and calls
-//! [`export_plugin!`] once. A host loads it at run time with [`loader`]. Both sides
+//! [`export_plugin!`] once. A host loads it at run time with `loader` (the `host` feature). Both sides
 //! compile against this crate only; the ABI is checked by `abi_stable` when loading.
 //!
 //! ## A complete plugin
@@ -42,6 +42,15 @@
 //!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
 //!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
 //!
+//! ## Two sides, two surfaces
+//!
+//! | you write | you use | turn on |
+//! |---|---|---|
+//! | a plugin | the crate root ([`prelude`]): [`Integration`], [`export_plugin!`], the form, error, verification, account and delivery types, [`session`], [`VerifiedValues`], [`Host`]; [`testing`] for unit tests; the `atrs-conformance` crate for the host's checks in your `cargo test` | nothing |
+//! | a host | `loader` (load a folder, bounded calls into plugins, handles for sessions and deliveries) and [`HostServices`] | the `host` feature |
+//!
+//! [`abi`] is what crosses the boundary; neither side writes its types by hand.
+//!
 //! ## What crosses the boundary
 //!
 //! | item | direction | type |
@@ -57,7 +66,7 @@
 //!
 //! Every exported call, on both sides, catches panics and returns an internal
 //! [`PluginError`] instead: nothing unwinds or aborts across the boundary. The host
-//! side bounds every call by a timeout ([`loader::set_default_call_timeout`]), so a
+//! side bounds every call by a timeout (`loader::set_default_call_timeout`), so a
 //! plugin that blocks costs the host one abandoned thread, not its responsiveness.
 //!
 //! ## Evolution rules
@@ -111,16 +120,21 @@
 
 pub mod abi;
 mod account;
+#[cfg(feature = "host")]
 mod bounded;
+#[cfg(feature = "host")]
 mod compatibility;
 mod delivery;
 mod error;
 mod form;
 mod guard;
 mod host;
+#[cfg(feature = "host")]
 pub mod loader;
+mod log_level;
 mod manifest;
 pub mod plugin;
+#[cfg(feature = "host")]
 mod preflight;
 mod secret;
 pub mod session;
@@ -129,27 +143,22 @@ mod verified_values;
 mod verify;
 mod version;
 
-pub use account::{
-    AccountHealth, HealthState, HealthState_NE, TokenGrant, TokenRequest, TokenSource,
-    TokenSource_NE,
-};
+pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
 pub use delivery::{
-    Attachment, ConflictBehavior, ConflictBehavior_NE, DeliveryJob, DeliveryKind, DeliveryKind_NE,
-    DeliveryReceipt, DeliveryRequest, DeliveryState, FileRequest, MailRequest,
+    Attachment, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt, DeliveryRequest,
+    DeliveryState, FileRequest, MailRequest,
 };
-pub use error::{ErrorKind, ErrorKind_NE, PluginError};
+pub use error::{ErrorKind, PluginError};
 pub use form::{
-    form_problems, ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField,
-    FormValues, KeyValue, ACCOUNT_NAME,
+    form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
+    KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostLock, HostServices, LogLevel, LogLevel_NE, Secrets, Settings};
+pub use host::{Host, HostLock, HostServices, Secrets, Settings};
+pub use log_level::LogLevel;
 pub use manifest::Manifest;
 pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
 pub use verified_values::VerifiedValues;
-pub use verify::{
-    AccessToken, MissingScope, SessionState, SessionState_NE, VerifiedAccount, VerifyMethod,
-    VerifyMethod_NE,
-};
+pub use verify::{AccessToken, MissingScope, SessionState, VerifiedAccount, VerifyMethod};
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
 
 /// Everything an integration's author uses, in one import:

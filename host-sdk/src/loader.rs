@@ -26,8 +26,8 @@ use abi_stable::{
 
 use crate::{
     abi::{
-        unknown_delivery_state, DeliveryAbiBox, DeliveryRequestAbi, DeliveryRequestAbi_NE,
-        HostAbiBox, IntegrationAbiBox, PluginModuleRef, SessionAbiBox, TokenRequestAbi,
+        DeliveryAbiBox, DeliveryRequestAbi, DeliveryRequestAbi_NE, HostAbiBox, IntegrationAbiBox,
+        PluginModuleRef, SessionAbiBox, TokenRequestAbi,
     },
     account::{AccountHealth, TokenGrant, TokenRequest},
     bounded::{call_once, Bounded},
@@ -622,6 +622,15 @@ impl SessionHandle {
                 s.cancel();
                 Ok(())
             });
+    }
+}
+
+/// The state a host shows for a delivery state it does not know.
+fn unknown_delivery_state() -> DeliveryState {
+    DeliveryState::Running {
+        message: "Delivering… (this plugin reports a state this host does not know)".into(),
+        bytes_sent: 0,
+        bytes_total: 0,
     }
 }
 

@@ -17,7 +17,8 @@ use std::{
 
 use crate::{
     error::PluginError,
-    host::{Host, LogLevel},
+    host::Host,
+    log_level::LogLevel,
     plugin::VerificationSession,
     verify::{SessionState, VerifiedAccount},
 };

@@ -282,7 +282,7 @@ pub const TABLE: &[Row] = &[
     row(90120, REFUSED, "This sign-in code was already approved or declined.", "Click Verify again to get a new code.", None),
     // The reference's table (section 5).
     row(50011, PROVIDER, "The app's sign-in return address (redirect URI) is not registered.", "An administrator must add the redirect URI exactly (same case, trailing slash and platform) under App registrations → your app → Authentication.", None),
-    row(50020, REFUSED, "The account you signed in with is not a member or guest of this organization.", "Sign in with an account of this organization, or ask its administrator for a guest invitation.", None),
+    row(50020, REFUSED, "The account you signed in with is from another organization (or is a personal Microsoft account) and is not a guest of this one.", "Sign in with an account of this organization, or ask its administrator for a guest invitation; for personal accounts the app must allow them and the Tenant ID must be common or consumers.", None),
     row(50034, REFUSED, "The account was not found in this tenant.", "Check the user name you signed in with and the Tenant ID.", TENANT),
     row(50053, REFUSED, "The account is temporarily locked (too many wrong passwords, or a suspicious location).", "Wait a few minutes and try again, or contact your administrator.", None),
     row(50076, REFUSED, "Multi-factor authentication is now required for this account.", "Click Verify again and complete multi-factor authentication when asked.", None),
@@ -321,7 +321,34 @@ pub const TABLE: &[Row] = &[
     row(7000112, PROVIDER, "The app is disabled in this tenant.", "Ask an administrator to enable the app under Enterprise applications → your app → Properties.", None),
     row(90033, ErrorKind::Network, "The sign-in service is temporarily unavailable.", "Try again in a few minutes.", None),
     row(50059, INPUT, "The sign-in service could not tell which tenant to use.", "Enter the Directory (tenant) ID or a verified domain instead of `common`.", TENANT),
+    // Admin consent, resources and Conditional Access.
+    row(90094, REFUSED, "An administrator must consent to the permissions this app asks for before anyone can use it.", ADMIN_CONSENT, None),
+    row(90095, REFUSED, "Your organization requires an administrator to approve this app (the admin consent workflow) before you can use it.", "Send the approval request the sign-in page offers and wait for an administrator to approve it, then click Verify again.", None),
+    row(28000, INPUT, "The scopes name more than one resource (for example Microsoft Graph and Outlook), and one sign-in gets a token for one resource only.", "Keep one resource's permissions in the Scopes field: Microsoft Graph's (User.Read Mail.Send …) or Outlook's (https://outlook.office.com/SMTP.Send …), not both.", SCOPES),
+    row(50097, REFUSED, "Your organization requires device authentication: this sign-in must come from a device registered with it.", "Sign in on a device registered with your organization (or ask your administrator to register this one), then click Verify again.", None),
+    row(53000, REFUSED, "Your organization's Conditional Access requires a compliant or managed device, and this one is not.", "Sign in on a device your organization manages, or ask your administrator to enrol this one; then click Verify again.", None),
+    row(53001, REFUSED, "Your organization's Conditional Access requires a device joined to its domain.", "Sign in on a domain-joined device, or ask your administrator which devices are allowed.", None),
+    row(53002, REFUSED, "Your organization's Conditional Access allows only approved client apps, and this app is not one of them.", "Ask your administrator to approve this app for your organization.", None),
+    row(53004, REFUSED, "The account must finish registering its security information (multi-factor authentication) before it can sign in here.", "Register at https://aka.ms/mysecurityinfo from a trusted location or device, then click Verify again.", None),
+    row(530032, REFUSED, "The sign-in was blocked by a security policy of your organization.", "Ask your administrator which security policy blocked the sign-in (give them the trace ID).", None),
 ];
+
+/// The fix of AADSTS90094 without the app's own admin consent address (see
+/// [`crate::admin_consent::address`], which the flows add).
+const ADMIN_CONSENT: &str = "Ask an administrator to grant admin consent: Azure portal → Enterprise applications → your app → Permissions → Grant admin consent; then click Verify again.";
+
+/// `e` with the admin consent address in its fix, when it is AADSTS90094 or 90095.
+pub fn with_admin_consent_address(e: PluginError, address: &str) -> PluginError {
+    match e.provider_code() {
+        Some("AADSTS90094") | Some("AADSTS90095") => {
+            let hint = format!(
+                "Ask an administrator to open {address} and grant consent for the organization (or, with the admin consent workflow, to approve your request); then click Verify again."
+            );
+            e.with_hint(hint)
+        }
+        _ => e,
+    }
+}
 
 /// The table row for an AADSTS number.
 pub fn lookup(code: u64) -> Option<&'static Row> {
@@ -335,6 +362,8 @@ pub enum Flow {
     Any,
     /// Redeeming a browser sign-in's authorization code.
     Browser,
+    /// Asking for and polling a device code.
+    Device,
 }
 
 /// Rows that replace [`TABLE`]'s for a browser sign-in (authorization code + PKCE).
@@ -347,11 +376,19 @@ pub const BROWSER_TABLE: &[Row] = &[
     row(7000218, INPUT, "The app registration treats this sign-in as a confidential (web) app, so it requires a client secret.", "Enter the secret's Value in the Client secret field; or, to sign in without a secret, register the redirect URI under Authentication → Mobile and desktop applications (not Web) and turn on 'Allow public client flows'. Then click Verify again.", SECRET),
 ];
 
+/// Rows that replace [`TABLE`]'s for a device code sign-in: Conditional Access often
+/// blocks the device code flow alone (it is a common phishing route), so the browser
+/// sign-in may still be allowed.
+pub const DEVICE_TABLE: &[Row] = &[
+    row(53003, REFUSED, "Your organization's Conditional Access blocked this device code sign-in.", "Use Verify ▾ With Browser instead; if that is blocked too, ask your administrator which policy blocked the sign-in (give them the trace ID).", None),
+];
+
 /// The row for an AADSTS number met in `flow`: its own row first, else the general one.
 pub fn lookup_in(flow: Flow, code: u64) -> Option<&'static Row> {
     let own = match flow {
         Flow::Any => None,
         Flow::Browser => BROWSER_TABLE.iter().find(|r| r.code == code),
+        Flow::Device => DEVICE_TABLE.iter().find(|r| r.code == code),
     };
     own.or_else(|| lookup(code))
 }
@@ -365,7 +402,52 @@ mod tests {
         50011, 50020, 50034, 50053, 50076, 50079, 50126, 50158, 65001, 65004, 70000, 70008, 700082,
         70011, 700016, 7000218, 7000215, 700025, 90002, 900144, 500011, 54005, 501481, 9002327,
         70016, 70020, 7000222, 9002332, 50194, 9001023, 50173, 700084, 70043,
+        // Issue 11.
+        90094, 90095, 28000, 50097, 53000, 53001, 53002, 53003, 53004, 530032,
     ];
+
+    #[test]
+    fn conditional_access_on_the_device_path_points_to_the_browser() {
+        let e = ProviderError::new("invalid_grant").with_code(53003);
+        let device = e.to_plugin_error_in(Flow::Device);
+        assert!(
+            device
+                .hint()
+                .unwrap()
+                .starts_with("Use Verify ▾ With Browser instead"),
+            "{device}"
+        );
+        assert_eq!(device.provider_code(), Some("AADSTS53003"));
+        let browser = e.to_plugin_error_in(Flow::Browser);
+        assert!(
+            !browser.hint().unwrap().contains("With Browser"),
+            "{browser}"
+        );
+    }
+
+    #[test]
+    fn admin_consent_errors_name_the_app_s_consent_address() {
+        let address = "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/adminconsent?client_id=4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
+        for code in [90094, 90095] {
+            let e = ProviderError::new("invalid_grant")
+                .with_code(code)
+                .to_plugin_error();
+            let e = with_admin_consent_address(e, address);
+            assert!(e.hint().unwrap().contains(address), "{e}");
+        }
+        let other = with_admin_consent_address(
+            ProviderError::new("invalid_grant")
+                .with_code(65001)
+                .to_plugin_error(),
+            address,
+        );
+        assert!(!other.hint().unwrap().contains("adminconsent"));
+        let mixed = ProviderError::new("invalid_request")
+            .with_code(28000)
+            .to_plugin_error();
+        assert_eq!(mixed.field(), Some(fields::SCOPES));
+        assert_eq!(mixed.kind(), ErrorKind::InvalidInput);
+    }
 
     #[test]
     fn every_required_code_has_a_row() {

@@ -17,10 +17,11 @@ use atrs_host_sdk::{ErrorKind, Host, HostLock, PluginError, Settings};
 use url::Url;
 
 use crate::{
+    account_http,
     clock::unix_now,
-    config::{is_loopback, AccountConfig},
+    config::AccountConfig,
     discovery,
-    http::{Http, Limits},
+    http::Limits,
     refresh::{self, Renewed, RetryBound},
     refresh_error::RefreshError,
     refresh_facts::{RefreshFacts, StoredFailure},
@@ -176,7 +177,7 @@ impl AccountTokens {
             .map(crate::secret::Secret::new)
             .ok_or_else(|| no_refresh_token(account))?;
         let token_url = self.token_url(config)?;
-        let http = Http::new(self.limits, loopback(config))?;
+        let http = account_http::client(config, self.limits)?;
         let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
         let outcome = self.run(async move {
             refresh::renew(
@@ -254,7 +255,7 @@ impl AccountTokens {
         {
             return Ok(url.clone());
         }
-        let http = Http::new(self.limits, loopback(config))?;
+        let http = account_http::client(config, self.limits)?;
         let config = config.clone();
         let endpoints = self.run(async move { discovery::discover(&http, &config).await })??;
         self.token_urls
@@ -278,10 +279,6 @@ impl AccountTokens {
                 .with_hint("Try again; if it keeps happening, restart the program.")
         })
     }
-}
-
-fn loopback(config: &AccountConfig) -> bool {
-    config.authority_override.as_ref().is_some_and(is_loopback)
 }
 
 fn no_refresh_token(account: &str) -> PluginError {

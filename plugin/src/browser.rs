@@ -1,8 +1,21 @@
 //! Verify with browser: authorization code + PKCE (S256) with a single-use, expiring
-//! `state`. The user signs in at the address shown; the final address comes back as a
-//! paste or through the loopback listener; the code is redeemed with the verifier (and
-//! the client secret when one is given). Then the same confirmation, scope comparison
-//! and save rules as the device code path ([`crate::verified::conclude`]).
+//! `state` and a `nonce`. The user signs in at the address shown; the final address
+//! comes back as a paste or through the loopback listener (checked for the state and,
+//! RFC 9207, the issuer); the code is redeemed with the verifier (and the client secret
+//! when one is given). Then the same confirmation, scope comparison and save rules as
+//! the device code path ([`crate::verified::conclude`]), with the ID token's nonce.
+//!
+//! Only what the server supports is sent: Microsoft's own parameters (`prompt` without
+//! an advertised list, `response_mode` without one, `scope` at the token endpoint) go
+//! only to Microsoft's sign-in hosts; any other server gets the standard parameters its
+//! discovery document advertises.
+//!
+//! `response_mode`: `form_post` (RFC 9700 §4.3.1: the code stays out of the address bar
+//! and history) only when the account's Browser answer asks for it, the listener runs and
+//! the server offers it — then nothing can be pasted. Otherwise `query`, so the final
+//! address can always be pasted. The Integrations menu verifies with the listener on and
+//! the default `query`, because its paste fallback must keep working when the browser
+//! runs on another computer.
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -21,12 +34,13 @@ use crate::{
     auth_state::AuthState,
     clock::unix_now,
     config::AccountConfig,
-    discovery::{self, Endpoints},
+    config::ResponseMode,
+    discovery::{self, Endpoints, Server},
     fields,
     http::{host_of, Http},
     inbox::Inbox,
     loopback::Listener,
-    paste::Answer,
+    paste::{Answer, IssuerRule},
     redirect::RedirectUri,
     secret::Secret,
     session::{Reporter, Submitter},
@@ -66,6 +80,9 @@ pub async fn verify(
         host_of(&config.authority())
     ));
     let endpoints = discovery::discover(&http, &config).await?;
+    endpoints
+        .server
+        .require_s256(&host_of(endpoints.authorization.as_str()))?;
     let attempt = Attempt {
         config: &config,
         http: &http,
@@ -73,10 +90,14 @@ pub async fn verify(
         reporter: &reporter,
         endpoints: &endpoints,
     };
-    let tokens = attempt.sign_in(inbox, loopback).await?;
+    let nonce = Secret::new(CsrfToken::new_random_len(NONCE_BYTES).into_secret());
+    let tokens = attempt.sign_in(inbox, loopback, &nonce).await?;
     reporter.working("Signed in; confirming the account…");
-    conclude(&http, &host, &config, &endpoints, tokens).await
+    conclude(&http, &host, &config, &endpoints, tokens, Some(&nonce)).await
 }
+
+/// Random bytes in a nonce (base64url-encoded, 43 characters).
+const NONCE_BYTES: u32 = 32;
 
 /// Hands pasted text to `inbox`, logging the outcome (never the text).
 pub fn submitter(inbox: Arc<Inbox>, host: Host) -> Submitter {
@@ -103,8 +124,15 @@ struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// Shows the sign-in address, waits for the answer, and redeems the code.
-    async fn sign_in(&self, inbox: Arc<Inbox>, loopback: bool) -> Result<Tokens, PluginError> {
+    async fn sign_in(
+        &self,
+        inbox: Arc<Inbox>,
+        loopback: bool,
+        nonce: &Secret,
+    ) -> Result<Tokens, PluginError> {
         let listener = if loopback { self.listen().await } else { None };
+        let mode = self.response_mode(listener.is_some());
+        let listener = listener.map(|l| l.expecting(mode));
         let redirect = match &listener {
             Some(l) => l.redirect().clone(),
             None => RedirectUri::for_paste(&self.config.authority()),
@@ -112,21 +140,44 @@ impl Attempt<'_> {
         let client = self.client(&redirect);
         let state = AuthState::new(ATTEMPT_LIFETIME);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let url = self.authorize_url(&client, &state, challenge);
+        let url = self.authorize_url(&client, &state, challenge, mode, nonce);
         let deadline = state.deadline();
-        let answer = inbox.open(redirect.clone(), state);
+        let issuer = IssuerRule {
+            issuer: self.endpoints.issuer.clone(),
+            required: self.endpoints.server.iss_in_responses,
+        };
+        let pastable = mode == ResponseMode::Query;
+        let answer = inbox.open(redirect.clone(), state, issuer, pastable);
         let listening = listener.as_ref().map(|l| l.redirect().as_str().into());
         self.reporter.show(SessionState::OpenBrowser {
             url: url.as_str().into(),
-            message: instructions(&redirect, listening.is_some()).into(),
+            message: instructions(&redirect, listening.is_some(), mode).into(),
             expires_at: unix_now() + ATTEMPT_LIFETIME.as_secs() as i64,
             listening: listening.into(),
         });
+        let how = match (&listener, mode) {
+            (Some(l), ResponseMode::FormPost) => format!(
+                " (response_mode=form_post to the listener on {}; no paste)",
+                if l.has_ipv6() {
+                    "127.0.0.1 and [::1]"
+                } else {
+                    "127.0.0.1"
+                }
+            ),
+            (Some(l), ResponseMode::Query) => format!(
+                " (listening on {}; a paste works too)",
+                if l.has_ipv6() {
+                    "127.0.0.1 and [::1]"
+                } else {
+                    "127.0.0.1"
+                }
+            ),
+            (None, _) => " (by paste)".to_owned(),
+        };
         self.host.info(&format!(
-            "Showing the browser sign-in address at {}; waiting up to {} s for the browser to return to {redirect}{}.",
+            "Showing the browser sign-in address at {}; waiting up to {} s for the browser to return to {redirect}{how}.",
             host_of(url.as_str()),
             ATTEMPT_LIFETIME.as_secs(),
-            if listener.is_some() { " (listening on 127.0.0.1; a paste works too)" } else { " (by paste)" },
         ));
         let answer = wait_for_answer(answer, listener, inbox, self.host.clone(), deadline).await;
         let code = match answer? {
@@ -167,24 +218,41 @@ impl Attempt<'_> {
         }
     }
 
+    /// `form_post` when asked for, the listener runs and the server offers it; else `query`.
+    fn response_mode(&self, listening: bool) -> ResponseMode {
+        if self.config.response_mode != ResponseMode::FormPost {
+            return ResponseMode::Query;
+        }
+        let why_not = if !listening {
+            "the loopback listener is not running"
+        } else if !self.endpoints.server.names_response_mode("form_post") {
+            "the sign-in service does not offer it"
+        } else {
+            return ResponseMode::FormPost;
+        };
+        self.host.info(&format!(
+            "Browser answer form_post was asked for, but {why_not}: using query, so the final address can be pasted."
+        ));
+        ResponseMode::Query
+    }
+
     fn authorize_url(
         &self,
         client: &BrowserClient,
         state: &AuthState,
         challenge: PkceCodeChallenge,
+        mode: ResponseMode,
+        nonce: &Secret,
     ) -> Url {
         let value = state.value().expose().to_owned();
-        let request = client
+        let mut request = client
             .authorize_url(move || CsrfToken::new(value))
             .add_scopes(self.config.scopes.iter().map(|s| Scope::new(s.clone())))
-            .set_pkce_challenge(challenge)
-            .add_extra_param("response_mode", "query");
-        // Re-verifying a saved account: pre-fill who it was. Otherwise let the user pick
-        // the account, so a browser signed in to another one does not choose for them.
-        let request = match login_hint(self.host, self.config) {
-            Some(upn) => request.add_extra_param("login_hint", upn),
-            None => request.add_extra_param("prompt", "select_account"),
-        };
+            .set_pkce_challenge(challenge);
+        let hint = login_hint(self.host, self.config);
+        for (name, value) in authorize_params(&self.endpoints.server, mode, hint, nonce) {
+            request = request.add_extra_param(name, value);
+        }
         request.url().0
     }
 
@@ -198,11 +266,14 @@ impl Attempt<'_> {
         let token_host = host_of(self.endpoints.token.as_str());
         self.host
             .info(&format!("Redeeming the sign-in code at {token_host}."));
-        let response = client
+        let mut request = client
             .exchange_code(AuthorizationCode::new(code.expose().to_owned()))
-            .set_pkce_verifier(verifier)
+            .set_pkce_verifier(verifier);
+        if self.endpoints.server.microsoft.is_some() {
             // A Microsoft extension: the scopes the tokens are for.
-            .add_extra_param("scope", self.config.scopes.join(" "))
+            request = request.add_extra_param("scope", self.config.scopes.join(" "));
+        }
+        let response = request
             .request_async(self.http)
             .await
             .map_err(|e| match e {
@@ -213,6 +284,36 @@ impl Attempt<'_> {
             })?;
         Ok(response.into())
     }
+}
+
+/// The authorization request's parameters beyond `oauth2`'s (client id, redirect, scope,
+/// state, PKCE): only what `server` supports.
+///
+/// - `nonce`, always (OpenID Connect Core §3.1.2.1; checked in the ID token).
+/// - `response_mode`, when the server names the mode (Microsoft's service names all);
+///   `query` is the default for `code` and may go unsaid.
+/// - `login_hint` (standard) when re-verifying a saved account; otherwise
+///   `prompt=select_account`, so a browser signed in to another account does not choose
+///   for the user — where the server supports that value (Microsoft's does; others only
+///   if `prompt_values_supported` lists it).
+pub fn authorize_params(
+    server: &Server,
+    mode: ResponseMode,
+    login_hint: Option<String>,
+    nonce: &Secret,
+) -> Vec<(&'static str, String)> {
+    let mut params = vec![("nonce", nonce.expose().to_owned())];
+    if server.names_response_mode(mode.key()) {
+        params.push(("response_mode", mode.key().to_owned()));
+    }
+    match login_hint {
+        Some(upn) => params.push(("login_hint", upn)),
+        None if server.supports_prompt("select_account") => {
+            params.push(("prompt", "select_account".to_owned()))
+        }
+        None => {}
+    }
+    params
 }
 
 /// Waits for the answer — a paste or the listener, whichever comes first — until
@@ -241,8 +342,12 @@ async fn wait_for_answer(
 }
 
 /// What the user must do, for the redirect in use.
-fn instructions(redirect: &RedirectUri, listening: bool) -> String {
-    if listening {
+fn instructions(redirect: &RedirectUri, listening: bool, mode: ResponseMode) -> String {
+    if listening && mode == ResponseMode::FormPost {
+        format!(
+            "Sign in with your browser at the address shown, on this computer. When you have signed in, the browser hands the sign-in to {redirect} by itself (by form post: the code never appears in the address bar) and the verification continues. Nothing needs to be pasted, and nothing can be. The app registration must list http://localhost as a redirect URI."
+        )
+    } else if listening {
         format!(
             "Sign in with your browser at the address shown. When you have signed in, the browser returns to {redirect} and the verification continues by itself. If the browser cannot reach that address (for example, it runs on another computer), copy the address it ends on and paste it here. The app registration must list http://localhost as a redirect URI."
         )
@@ -294,14 +399,49 @@ mod tests {
     #[test]
     fn instructions_name_the_redirect_to_register() {
         let native = RedirectUri::for_paste("https://login.microsoftonline.com");
-        let text = instructions(&native, false);
+        let text = instructions(&native, false, ResponseMode::Query);
         assert!(text.contains("blank page"), "{text}");
         assert!(text.contains("https://login.microsoftonline.com/common/oauth2/nativeclient"));
         let local = RedirectUri::for_paste("http://127.0.0.1:9");
-        assert!(instructions(&local, false).contains("cannot connect"));
-        let listening = instructions(&RedirectUri::loopback(5000), true);
+        assert!(instructions(&local, false, ResponseMode::Query).contains("cannot connect"));
+        let listening = instructions(&RedirectUri::loopback(5000), true, ResponseMode::Query);
         assert!(listening.contains("http://localhost:5000/"), "{listening}");
         assert!(listening.contains("continues by itself"));
+        let posted = instructions(&RedirectUri::loopback(5000), true, ResponseMode::FormPost);
+        assert!(posted.contains("nothing can be"), "{posted}");
+    }
+
+    fn names(params: &[(&'static str, String)]) -> Vec<&'static str> {
+        params.iter().map(|(k, _)| *k).collect()
+    }
+
+    #[test]
+    fn microsoft_s_parameters_go_only_to_microsoft() {
+        let nonce = Secret::new("n");
+        let microsoft = Server {
+            microsoft: Some(crate::cloud::Cloud::Global),
+            ..Server::default()
+        };
+        let params = authorize_params(&microsoft, ResponseMode::Query, None, &nonce);
+        assert_eq!(names(&params), ["nonce", "response_mode", "prompt"]);
+        assert_eq!(params[2].1, "select_account");
+        let standard = Server::default();
+        let params = authorize_params(&standard, ResponseMode::Query, None, &nonce);
+        assert_eq!(
+            names(&params),
+            ["nonce"],
+            "a bare server gets only standard parameters"
+        );
+        let listed = Server {
+            prompt_values: Some(vec!["login".into(), "select_account".into()]),
+            response_modes: Some(vec!["query".into(), "form_post".into()]),
+            ..Server::default()
+        };
+        let params = authorize_params(&listed, ResponseMode::FormPost, None, &nonce);
+        assert_eq!(names(&params), ["nonce", "response_mode", "prompt"]);
+        assert_eq!(params[1].1, "form_post");
+        let params = authorize_params(&listed, ResponseMode::Query, Some("a@b.c".into()), &nonce);
+        assert_eq!(names(&params), ["nonce", "response_mode", "login_hint"]);
     }
 
     #[test]
@@ -318,6 +458,17 @@ mod tests {
             let rx = inbox.open(
                 redirect,
                 AuthState::with_value("s", Duration::from_secs(600)),
+                IssuerRule {
+                    issuer: crate::issuer::Issuer::of_discovery(
+                        Some("http://127.0.0.1:9/t.example/v2.0"),
+                        &Url::parse("http://127.0.0.1:9").unwrap(),
+                        &crate::config::Tenant::Domain("t.example".into()),
+                        "h",
+                    )
+                    .unwrap(),
+                    required: false,
+                },
+                true,
             );
             let host = atrs_host_sdk::testing::MemoryHost::new().handle();
             let deadline = Instant::now() + Duration::from_millis(50);

@@ -1,6 +1,12 @@
 //! National clouds: where each one signs in, and where its Microsoft Graph lives.
+//!
+//! The host lists are MSAL's known authorities (their aliases included): a host here is
+//! Microsoft's sign-in service, which gets Microsoft's own authorize parameters, and two
+//! hosts of one cloud may hand a sign-in to each other.
 
 use std::fmt;
+
+use url::Url;
 
 /// A Microsoft cloud instance. Tokens never cross clouds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +50,38 @@ impl Cloud {
         }
     }
 
+    /// The host names of this cloud's sign-in service (the first is [`Cloud::authority`]'s).
+    pub fn sign_in_hosts(self) -> &'static [&'static str] {
+        match self {
+            Cloud::Global => &[
+                "login.microsoftonline.com",
+                "login.windows.net",
+                "login.microsoft.com",
+                "sts.windows.net",
+            ],
+            Cloud::UsGovernment => &["login.microsoftonline.us", "login.usgovcloudapi.net"],
+            Cloud::China => &["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+        }
+    }
+
+    /// The host names of this cloud's Microsoft Graph.
+    pub fn graph_hosts(self) -> &'static [&'static str] {
+        match self {
+            Cloud::Global => &["graph.microsoft.com"],
+            Cloud::UsGovernment => &["graph.microsoft.us", "dod-graph.microsoft.us"],
+            Cloud::China => &["microsoftgraph.chinacloudapi.cn"],
+        }
+    }
+
+    /// The cloud whose sign-in service `host` is, if it is Microsoft's.
+    pub fn of_sign_in_host(host: &str) -> Option<Cloud> {
+        Cloud::ALL.into_iter().find(|c| {
+            c.sign_in_hosts()
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host.trim_end_matches('.')))
+        })
+    }
+
     /// Parses a stored or typed value (`global`, `usgov`, `china`, case-insensitive).
     pub fn parse(value: &str) -> Option<Cloud> {
         let v = value.trim().to_ascii_lowercase();
@@ -58,6 +96,25 @@ impl Cloud {
                 }
         })
     }
+}
+
+/// Whether `a` and `b` are the same sign-in service: the same scheme, host and port, or
+/// two of Microsoft's sign-in hosts of one cloud (https both).
+pub fn same_sign_in_service(a: &Url, b: &Url) -> bool {
+    if a.scheme() == b.scheme()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.host_str()
+            .zip(b.host_str())
+            .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
+    {
+        return true;
+    }
+    let cloud = |u: &Url| {
+        (u.scheme() == "https" && u.port_or_known_default() == Some(443))
+            .then(|| u.host_str().and_then(Cloud::of_sign_in_host))
+            .flatten()
+    };
+    cloud(a).is_some_and(|c| cloud(b) == Some(c))
 }
 
 impl fmt::Display for Cloud {
@@ -78,5 +135,52 @@ mod tests {
         assert_eq!(Cloud::parse(" USGov "), Some(Cloud::UsGovernment));
         assert_eq!(Cloud::parse("21vianet"), Some(Cloud::China));
         assert_eq!(Cloud::parse("mars"), None);
+    }
+
+    #[test]
+    fn sign_in_hosts_name_their_cloud() {
+        for c in Cloud::ALL {
+            let host = c.authority().trim_start_matches("https://");
+            assert_eq!(c.sign_in_hosts()[0], host);
+            assert_eq!(Cloud::of_sign_in_host(host), Some(c));
+        }
+        assert_eq!(
+            Cloud::of_sign_in_host("LOGIN.windows.net"),
+            Some(Cloud::Global)
+        );
+        assert_eq!(
+            Cloud::of_sign_in_host("login.microsoftonline.com.evil.test"),
+            None
+        );
+        assert_eq!(Cloud::of_sign_in_host("127.0.0.1"), None);
+    }
+
+    #[test]
+    fn one_service_is_one_origin_or_one_microsoft_cloud() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_sign_in_service(
+            &u("http://127.0.0.1:9/a"),
+            &u("http://127.0.0.1:9/b")
+        ));
+        assert!(!same_sign_in_service(
+            &u("http://127.0.0.1:9/"),
+            &u("http://127.0.0.1:8/")
+        ));
+        assert!(!same_sign_in_service(
+            &u("http://127.0.0.1:9/"),
+            &u("https://127.0.0.1:9/")
+        ));
+        assert!(same_sign_in_service(
+            &u("https://login.windows.net/x"),
+            &u("https://login.microsoftonline.com/y")
+        ));
+        assert!(!same_sign_in_service(
+            &u("https://login.microsoftonline.us/"),
+            &u("https://login.microsoftonline.com/")
+        ));
+        assert!(!same_sign_in_service(
+            &u("https://login.microsoftonline.com/"),
+            &u("https://login.microsoftonline.co/")
+        ));
     }
 }

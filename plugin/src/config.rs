@@ -1,9 +1,13 @@
 //! Form values checked and parsed into an account configuration, or per-field errors.
 
+use std::path::PathBuf;
+
 use atrs_host_sdk::{FieldError, FormValues};
 use url::{Host, Url};
 
-use crate::{cloud::Cloud, fields, secret::Secret};
+use crate::{cloud::Cloud, fields, secret::Secret, trust};
+
+pub use crate::response_mode::ResponseMode;
 
 /// Which directory accounts sign in from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +49,10 @@ pub struct AccountConfig {
     pub authority_override: Option<Url>,
     /// The permissions to request.
     pub scopes: Vec<String>,
+    /// How a browser sign-in with the loopback listener asks for its answer.
+    pub response_mode: ResponseMode,
+    /// Extra certificate authorities to trust (checked to hold PEM certificates).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl AccountConfig {
@@ -83,6 +91,11 @@ impl AccountConfig {
         let authority_override =
             collect(&mut errors, parse_authority(values.get(fields::AUTHORITY)));
         let scopes = collect(&mut errors, parse_scopes(values.get(fields::SCOPES)));
+        let response_mode = collect(
+            &mut errors,
+            parse_response_mode(values.get(fields::RESPONSE_MODE)),
+        );
+        let ca_file = collect(&mut errors, parse_ca_file(values.get(fields::CA_FILE)));
         if let (Some(client), Some(Tenant::Id(tenant))) = (&client_id, &tenant) {
             if client == tenant {
                 errors.push(
@@ -100,6 +113,8 @@ impl AccountConfig {
             cloud,
             authority_override,
             scopes,
+            response_mode,
+            ca_file,
         ) {
             (
                 Some(account_name),
@@ -110,6 +125,8 @@ impl AccountConfig {
                 Some(cloud),
                 Some(authority_override),
                 Some(scopes),
+                Some(response_mode),
+                Some(ca_file),
             ) if errors.is_empty() => Ok(AccountConfig {
                 account_name,
                 client_id,
@@ -119,6 +136,8 @@ impl AccountConfig {
                 cloud,
                 authority_override,
                 scopes,
+                response_mode,
+                ca_file,
             }),
             _ => Err(errors),
         }
@@ -341,6 +360,28 @@ fn parse_authority(value: Option<&str>) -> Result<Option<Url>, FieldError> {
             .with_hint("Use an https address."))
         }
     }
+    let path = url.path().trim_end_matches('/');
+    if !path.is_empty() {
+        let shown: String = path
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(80)
+            .collect();
+        let origin = url[..url::Position::BeforePath].to_owned();
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        let tenant_hint = if parse_tenant(Some(first)).is_ok() {
+            format!(" and put {first} in the Tenant ID field")
+        } else {
+            String::new()
+        };
+        return Err(FieldError::new(
+            field,
+            format!("Authority URL has a path (`{shown}`), but it takes only the scheme and host."),
+        )
+        .with_hint(format!(
+            "Enter {origin}{tenant_hint}: the tenant and the endpoints' paths are added by the sign-in itself."
+        )));
+    }
     Ok(Some(url))
 }
 
@@ -378,6 +419,14 @@ fn parse_scopes(value: Option<&str>) -> Result<Vec<String>, FieldError> {
         return Err(FieldError::new(field, "Scopes lack offline_access.")
             .with_hint("Add offline_access: ATRS needs a refresh token to send scheduled reports while you are away."));
     }
+    let resources = resources_of(&scopes);
+    if resources.len() > 1 {
+        return Err(FieldError::new(
+            field,
+            format!("Scopes name more than one resource: {}.", resources.join(" and ")),
+        )
+        .with_hint("A sign-in gets a token for one resource only, and Entra refuses such a request (AADSTS28000). Keep one resource's permissions: Microsoft Graph's (User.Read Mail.Send …) or, for example, Outlook's (https://outlook.office.com/SMTP.Send), not both."));
+    }
     let mut unique = Vec::new();
     for s in scopes {
         if !unique.iter().any(|u: &String| u.eq_ignore_ascii_case(&s)) {
@@ -385,6 +434,64 @@ fn parse_scopes(value: Option<&str>) -> Result<Vec<String>, FieldError> {
         }
     }
     Ok(unique)
+}
+
+/// The resources `scopes` ask for, in order, each once: `Microsoft Graph` for bare names
+/// and Graph's URIs, else the scheme and host before the permission.
+fn resources_of(scopes: &[String]) -> Vec<String> {
+    let graph = "Microsoft Graph".to_owned();
+    let mut resources: Vec<String> = Vec::new();
+    for scope in scopes.iter().filter(|s| !is_oidc(s)) {
+        let resource = if scope.contains("://") {
+            match Url::parse(scope) {
+                Ok(u)
+                    if u.host_str().is_some_and(|h| {
+                        Cloud::ALL
+                            .iter()
+                            .any(|c| c.graph_hosts().iter().any(|g| g.eq_ignore_ascii_case(h)))
+                    }) =>
+                {
+                    graph.clone()
+                }
+                Ok(u) => u[..url::Position::BeforePath].to_ascii_lowercase(),
+                Err(_) => scope.clone(),
+            }
+        } else {
+            graph.clone()
+        };
+        if !resources.contains(&resource) {
+            resources.push(resource);
+        }
+    }
+    resources
+}
+
+fn parse_response_mode(value: Option<&str>) -> Result<ResponseMode, FieldError> {
+    let Some(v) = blank(value) else {
+        return Ok(ResponseMode::Query);
+    };
+    ResponseMode::ALL
+        .into_iter()
+        .find(|m| m.key().eq_ignore_ascii_case(v))
+        .ok_or_else(|| {
+            FieldError::new(
+                fields::RESPONSE_MODE,
+                format!("Unknown browser answer `{v}`."),
+            )
+            .with_hint("Choose query or form_post.")
+        })
+}
+
+fn parse_ca_file(value: Option<&str>) -> Result<Option<PathBuf>, FieldError> {
+    let Some(raw) = blank(value) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(raw);
+    trust::certificates_in(&path).map_err(|e| {
+        FieldError::new(fields::CA_FILE, format!("The certificate file {e}."))
+            .with_hint("Name a PEM file of certificate authorities (lines starting -----BEGIN CERTIFICATE-----), or leave the field empty.")
+    })?;
+    Ok(Some(path))
 }
 
 fn is_oidc(scope: &str) -> bool {
@@ -526,6 +633,8 @@ mod tests {
             "https://u:p@x.com",
             "https://x.com/?a=b",
             "nope",
+            "https://login.microsoftonline.com/common",
+            "http://127.0.0.1:9/tenant/v2.0",
         ] {
             let e = errors_for(valid().with(fields::AUTHORITY, bad));
             assert_eq!(e.len(), 1, "{bad}");
@@ -534,6 +643,81 @@ mod tests {
         let c = AccountConfig::parse(&valid().with(fields::AUTHORITY, "http://127.0.0.1:8080/"))
             .unwrap();
         assert_eq!(c.authority(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn an_authority_with_a_path_is_refused_with_the_fix() {
+        let e = AccountConfig::parse(&valid().with(
+            fields::AUTHORITY,
+            "https://login.microsoftonline.com/common/",
+        ))
+        .unwrap_err();
+        assert_eq!(e[0].field(), fields::AUTHORITY);
+        assert!(
+            e[0].message().contains("has a path (`/common`)"),
+            "{:?}",
+            e[0]
+        );
+        assert_eq!(
+            e[0].hint(),
+            Some("Enter https://login.microsoftonline.com and put common in the Tenant ID field: the tenant and the endpoints' paths are added by the sign-in itself.")
+        );
+        let e = AccountConfig::parse(&valid().with(fields::AUTHORITY, "https://idp.example/x/y"))
+            .unwrap_err();
+        assert!(
+            e[0].hint()
+                .unwrap()
+                .starts_with("Enter https://idp.example:"),
+            "{:?}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn scopes_of_two_resources_are_refused_with_the_reason() {
+        let e = errors_for(valid().with(
+            fields::SCOPES,
+            "openid offline_access User.Read https://outlook.office.com/SMTP.Send",
+        ));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0],
+            (
+                fields::SCOPES.into(),
+                "Scopes name more than one resource: Microsoft Graph and https://outlook.office.com.".into()
+            )
+        );
+        let hint = AccountConfig::parse(&valid().with(
+            fields::SCOPES,
+            "offline_access https://graph.microsoft.com/Mail.Send https://outlook.office.com/IMAP.AccessAsUser.All",
+        ))
+        .unwrap_err()[0]
+            .hint()
+            .unwrap()
+            .to_owned();
+        assert!(hint.contains("AADSTS28000"), "{hint}");
+        for one in [
+            "offline_access User.Read https://graph.microsoft.com/Mail.Send",
+            "openid offline_access https://outlook.office.com/SMTP.Send https://outlook.office.com/IMAP.AccessAsUser.All",
+        ] {
+            assert!(AccountConfig::parse(&valid().with(fields::SCOPES, one)).is_ok(), "{one}");
+        }
+    }
+
+    #[test]
+    fn response_mode_and_ca_file_are_checked() {
+        let c = AccountConfig::parse(&valid()).unwrap();
+        assert_eq!((c.response_mode, c.ca_file), (ResponseMode::Query, None));
+        let c = AccountConfig::parse(&valid().with(fields::RESPONSE_MODE, "form_post")).unwrap();
+        assert_eq!(c.response_mode, ResponseMode::FormPost);
+        let e = errors_for(valid().with(fields::RESPONSE_MODE, "fragment"));
+        assert_eq!(e[0].0, fields::RESPONSE_MODE);
+        let e = errors_for(valid().with(fields::CA_FILE, "/nonexistent/ca.pem"));
+        assert_eq!(e[0].0, fields::CA_FILE);
+        assert!(
+            e[0].1.contains("/nonexistent/ca.pem could not be read"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! userinfo endpoint, else the ID token's claims.
 
 use atrs_host_sdk::{ErrorKind, Host, PluginError};
-use base64::Engine as _;
 use serde::Deserialize;
 use url::Url;
 
 use crate::{
     discovery::Endpoints,
     http::{host_of, parse_json, Http},
-    token::{IdToken, Tokens},
+    id_token::Claims,
+    token::Tokens,
 };
 
 /// The signed-in account, as confirmed.
@@ -27,32 +27,6 @@ pub struct Account {
     pub tenant_id: Option<String>,
     /// Where the facts came from (`graph`, `userinfo`, `id_token`).
     pub source: &'static str,
-}
-
-/// ID token claims we read (Entra v2.0 names).
-#[derive(Debug, Default, Deserialize)]
-pub struct Claims {
-    /// The user's object id.
-    #[serde(default)]
-    pub oid: Option<String>,
-    /// The subject (pairwise per app in Entra; used only without `oid`).
-    #[serde(default)]
-    pub sub: Option<String>,
-    /// The tenant id.
-    #[serde(default)]
-    pub tid: Option<String>,
-    /// The sign-in name.
-    #[serde(default)]
-    pub preferred_username: Option<String>,
-    /// The UPN (optional claim).
-    #[serde(default)]
-    pub upn: Option<String>,
-    /// The e-mail address (when `email` was requested).
-    #[serde(default)]
-    pub email: Option<String>,
-    /// The display name.
-    #[serde(default)]
-    pub name: Option<String>,
 }
 
 /// Graph's `/me` with the properties we read.
@@ -88,25 +62,15 @@ struct GraphInner {
     client_request_id: Option<String>,
 }
 
-/// Confirms who signed in with `tokens`, using the best source `endpoints` offer.
+/// Confirms who signed in with `tokens`, using the best source `endpoints` offer;
+/// `claims` are the ID token's, already checked ([`crate::id_token::check`]).
 pub async fn confirm(
     http: &Http,
     host: &Host,
     endpoints: &Endpoints,
     tokens: &Tokens,
+    claims: Option<Claims>,
 ) -> Result<Account, PluginError> {
-    let claims = tokens
-        .id_token
-        .as_ref()
-        .and_then(|t| match decode_claims(t) {
-            Ok(c) => Some(c),
-            Err(why) => {
-                host.warn(&format!(
-                    "The ID token could not be read ({why}); continuing without it."
-                ));
-                None
-            }
-        });
     let token_tenant = claims
         .as_ref()
         .and_then(|c| c.tid.clone())
@@ -306,40 +270,15 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// The claims of an ID token, read without checking its signature.
-///
-/// No signature check is needed here: the token came straight from the token
-/// endpoint named by the discovery document, over TLS (or loopback), in answer to our
-/// own request, which OpenID Connect Core §3.1.3.7 accepts in place of a signature
-/// check. The claims are only shown to the user and stored as facts; nothing is
-/// authorized on their strength (Graph checks the access token itself).
-pub fn decode_claims(token: &IdToken) -> Result<Claims, &'static str> {
-    let payload = token.expose().split('.').nth(1).ok_or("not a JWT")?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| "payload is not base64url")?;
-    serde_json::from_slice(&bytes).map_err(|_| "payload is not a JSON object of claims")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn jwt(claims: &str) -> IdToken {
-        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        serde_json::from_value(serde_json::Value::String(format!(
-            "{}.{}.sig",
-            b64(r#"{"alg":"RS256"}"#),
-            b64(claims)
-        )))
-        .unwrap()
-    }
-
     #[test]
-    fn id_token_claims_decode_without_a_signature_check() {
-        let c = decode_claims(&jwt(
+    fn an_account_comes_from_id_token_claims() {
+        let c: Claims = serde_json::from_str(
             r#"{"oid":"u-1","tid":"t-1","preferred_username":"adele@contoso.com","name":"Adele Vance"}"#,
-        ))
+        )
         .unwrap();
         assert_eq!(c.oid.as_deref(), Some("u-1"));
         assert_eq!(c.tid.as_deref(), Some("t-1"));
@@ -348,7 +287,6 @@ mod tests {
         assert_eq!(a.display_name, "Adele Vance");
         assert_eq!(a.mail, "adele@contoso.com");
         assert_eq!(a.tenant_id.as_deref(), Some("t-1"));
-        assert!(decode_claims(&jwt("not json")).is_err());
     }
 
     #[test]

@@ -11,18 +11,19 @@ use std::time::Duration;
 use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
 use oauth2::{
     AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, DeviceCode,
-    ExtraDeviceAuthorizationFields, Scope, TokenUrl,
+    ExtraDeviceAuthorizationFields, RequestTokenError, Scope, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
 use crate::{
-    aadsts::ProviderError,
+    aadsts::{Flow, ProviderError},
     clock::unix_now,
     config::AccountConfig,
     discovery::{self, Endpoints},
     http::{host_of, parse_json, Http},
+    secret::Secret,
     session::Reporter,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
     verified::{conclude, Verified},
@@ -64,7 +65,7 @@ pub async fn verify(
     let endpoints = discovery::discover(&http, &config).await?;
     let tokens = sign_in(&config, &http, &host, &reporter, &endpoints).await?;
     reporter.working("Signed in; confirming the account…");
-    conclude(&http, &host, &config, &endpoints, tokens).await
+    conclude(&http, &host, &config, &endpoints, tokens, None).await
 }
 
 /// Obtains tokens by device code from the discovered `endpoints`.
@@ -80,7 +81,8 @@ pub async fn sign_in(
             .with_hint("Use Verify ▾ With Browser instead.")
     })?;
     let device_host = host_of(device_url.as_str());
-    // A public client: no secret is sent in this flow (the reference, §2).
+    // The device code request itself never carries a secret; the polls do when one is
+    // given (below).
     let client = EntraClient::new(ClientId::new(config.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
@@ -91,7 +93,12 @@ pub async fn sign_in(
         .add_scopes(config.scopes.iter().map(|s| Scope::new(s.clone())))
         .request_async(http)
         .await
-        .map_err(|e| request_error(e, &device_host, "device code request"))?;
+        .map_err(|e| match e {
+            RequestTokenError::ServerResponse(provider) => {
+                provider.to_plugin_error_in(Flow::Device)
+            }
+            other => request_error(other, &device_host, "device code request"),
+        })?;
     let lifetime = details
         .expires_in()
         .clamp(Duration::from_secs(1), MAX_LIFETIME);
@@ -124,6 +131,7 @@ pub async fn sign_in(
         host,
         token_url: client.token_uri().url(),
         client_id: &config.client_id,
+        client_secret: config.client_secret.as_ref(),
         device_code: details.device_code(),
     };
     poll.until_done(details.interval(), deadline).await
@@ -135,6 +143,10 @@ struct Poll<'a> {
     host: &'a Host,
     token_url: &'a Url,
     client_id: &'a str,
+    /// Sent with every poll when given, so the token endpoint checks it (RFC 8628 §3.4
+    /// with RFC 6749 §2.3): a secret Save stores has been accepted, not merely typed. A
+    /// public client's app is told to drop it (AADSTS700025), a wrong one to fix it.
+    client_secret: Option<&'a Secret>,
     device_code: &'a DeviceCode,
 }
 
@@ -187,16 +199,17 @@ impl Poll<'_> {
 
     async fn once(&self) -> Result<Answer, PluginError> {
         let host = host_of(self.token_url.as_str());
+        let mut form = vec![
+            ("grant_type", DEVICE_GRANT),
+            ("client_id", self.client_id),
+            ("device_code", self.device_code.secret().as_str()),
+        ];
+        if let Some(secret) = self.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
         let response = self
             .http
-            .post_form(
-                self.token_url,
-                &[
-                    ("grant_type", DEVICE_GRANT),
-                    ("client_id", self.client_id),
-                    ("device_code", self.device_code.secret()),
-                ],
-            )
+            .post_form(self.token_url, &form)
             .await
             .map_err(|e| e.to_plugin_error())?;
         if response.status().is_success() {
@@ -210,7 +223,7 @@ impl Poll<'_> {
             "authorization_pending" => Ok(Answer::Pending),
             "slow_down" => Ok(Answer::SlowDown),
             _ if error.has_code(70016) => Ok(Answer::Pending),
-            _ => Err(error.to_plugin_error()),
+            _ => Err(error.to_plugin_error_in(Flow::Device)),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use atrs_host_sdk::{ChoiceOption, FieldKind, FormField};
 
-use crate::cloud::Cloud;
+use crate::{cloud::Cloud, response_mode::ResponseMode};
 
 /// The name the user recognises the account by; also the key it is saved under.
 pub const ACCOUNT_NAME: &str = "account_name";
@@ -20,9 +20,14 @@ pub const CLOUD: &str = "cloud";
 pub const AUTHORITY: &str = "authority";
 /// Advanced: the permissions to request.
 pub const SCOPES: &str = "scopes";
+/// Advanced: how the browser hands the sign-in back (`query` or `form_post`).
+pub const RESPONSE_MODE: &str = "response_mode";
+/// Advanced: a PEM file of extra certificate authorities to trust (a TLS-inspecting
+/// proxy's, or a local test server's).
+pub const CA_FILE: &str = "ca_file";
 
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 8] = [
+pub const ALL_KEYS: [&str; 10] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -31,6 +36,8 @@ pub const ALL_KEYS: [&str; 8] = [
     CLOUD,
     AUTHORITY,
     SCOPES,
+    RESPONSE_MODE,
+    CA_FILE,
 ];
 
 /// The permissions requested when the user does not choose others.
@@ -94,6 +101,36 @@ pub fn describe() -> Vec<FormField> {
             .advanced()
             .with_default(DEFAULT_SCOPES)
             .with_help("Delegated permissions to request, separated by spaces."),
+        FormField::new(
+            RESPONSE_MODE,
+            "Browser answer",
+            FieldKind::Choice {
+                options: ResponseMode::ALL
+                    .iter()
+                    .map(|m| ChoiceOption::new(m.key(), m.label()))
+                    .collect(),
+            },
+        )
+        .advanced()
+        .with_default(ResponseMode::Query.key())
+        .with_help(
+            "How Verify ▾ With Browser gets the sign-in back. query: in the address the \
+             browser ends on, which can also be pasted. form_post: posted straight to \
+             ATRS's loopback listener, so the code never appears in the address bar or \
+             history (RFC 9700), but nothing can be pasted; used only where the sign-in \
+             service offers it and the listener runs.",
+        ),
+        FormField::new(
+            CA_FILE,
+            "Extra trusted certificates (PEM file)",
+            FieldKind::Text,
+        )
+        .advanced()
+        .with_placeholder("/etc/ssl/certs/corporate-proxy.pem")
+        .with_help(
+            "Certificate authorities to trust besides the public ones, for a proxy that \
+                 inspects TLS or a local test server. SSL_CERT_FILE is honoured as well.",
+        ),
     ]
 }
 

@@ -15,7 +15,10 @@ use oauth2::http::{
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::secret::Secret;
+use crate::{
+    request_id::{self, LastFailure, RequestIds},
+    secret::Secret,
+};
 
 /// A request as built by `oauth2` or by us.
 pub type HttpRequest = oauth2::HttpRequest;
@@ -208,6 +211,7 @@ fn describe_content_type(content_type: &str) -> String {
 pub struct Http {
     client: reqwest::Client,
     limits: Limits,
+    last_failure: LastFailure,
 }
 
 impl fmt::Debug for Http {
@@ -221,6 +225,16 @@ impl fmt::Debug for Http {
 impl Http {
     /// A client within `limits`; `loopback_only` skips system proxies (a local test server).
     pub fn new(limits: Limits, loopback_only: bool) -> Result<Self, PluginError> {
+        Self::trusting(limits, loopback_only, Vec::new())
+    }
+
+    /// [`Http::new`] that also trusts the certificate authorities `roots` (see
+    /// [`crate::trust`]).
+    pub fn trusting(
+        limits: Limits,
+        loopback_only: bool,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self, PluginError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.request_timeout)
@@ -230,12 +244,24 @@ impl Http {
         if loopback_only {
             builder = builder.no_proxy();
         }
+        for root in roots {
+            builder = builder.add_root_certificate(root);
+        }
         let client = builder.build().map_err(|e| {
             PluginError::internal(format!("The HTTP client could not be set up ({e}).")).with_hint(
                 "This is a bug in the Office 365 plugin or a broken TLS setup; report it.",
             )
         })?;
-        Ok(Http { client, limits })
+        Ok(Http {
+            client,
+            limits,
+            last_failure: LastFailure::default(),
+        })
+    }
+
+    /// `e` with the ids of the last exchange, if it failed (see [`crate::request_id`]).
+    pub fn annotate(&self, e: PluginError) -> PluginError {
+        self.last_failure.annotate(e)
     }
 
     /// The limits in force.
@@ -244,13 +270,38 @@ impl Http {
     }
 
     /// Sends `request` and reads the whole answer, within the limits.
-    pub async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+    /// Every request carries a fresh `client-request-id`.
+    pub async fn execute(&self, mut request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let host = host_of(&request.uri().to_string());
         let limit = self.limits.request_timeout;
-        match tokio::time::timeout(limit, self.exchange(request, &host)).await {
+        let id = request_id::new_id();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            let headers = request.headers_mut();
+            headers.insert(request_id::CLIENT_REQUEST_ID, value);
+            headers.insert(
+                request_id::RETURN_CLIENT_REQUEST_ID,
+                HeaderValue::from_static("true"),
+            );
+        }
+        let result = match tokio::time::timeout(limit, self.exchange(request, &host)).await {
             Ok(result) => result,
             Err(_) => Err(HttpError::Timeout { host, after: limit }),
-        }
+        };
+        let trace_id = result.as_ref().ok().and_then(|r| {
+            r.headers()
+                .get(request_id::MS_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .and_then(request_id::printable)
+        });
+        let failed = result.as_ref().map_or(true, |r| !r.status().is_success());
+        self.last_failure.record(
+            RequestIds {
+                client_request_id: id,
+                trace_id,
+            },
+            failed,
+        );
+        result
     }
 
     async fn exchange(&self, request: HttpRequest, host: &str) -> Result<HttpResponse, HttpError> {

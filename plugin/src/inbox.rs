@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::{
     auth_state::AuthState,
-    paste::{self, Answer, Expect, Refusal},
+    paste::{self, Answer, Expect, IssuerRule, Refusal, Via},
     redirect::RedirectUri,
 };
 
@@ -33,6 +33,9 @@ enum Slot {
 struct Open {
     redirect: RedirectUri,
     state: AuthState,
+    issuer: IssuerRule,
+    /// Whether a paste can carry the answer (not with `form_post`).
+    pastable: bool,
     /// Taken with the first accepted answer.
     flow: Option<oneshot::Sender<Answer>>,
 }
@@ -65,13 +68,21 @@ impl Inbox {
         self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts taking answers for the attempt with `redirect` and `state`; the flow
-    /// receives the first accepted one.
-    pub fn open(&self, redirect: RedirectUri, state: AuthState) -> oneshot::Receiver<Answer> {
+    /// Starts taking answers for the attempt with `redirect`, `state` and `issuer`; the
+    /// flow receives the first accepted one. Pastes are refused unless `pastable`.
+    pub fn open(
+        &self,
+        redirect: RedirectUri,
+        state: AuthState,
+        issuer: IssuerRule,
+        pastable: bool,
+    ) -> oneshot::Receiver<Answer> {
         let (tx, rx) = oneshot::channel();
         *self.lock() = Slot::Open(Open {
             redirect,
             state,
+            issuer,
+            pastable,
             flow: Some(tx),
         });
         rx
@@ -79,17 +90,22 @@ impl Inbox {
 
     /// Checks `text` (a pasted address, or the address the listener was asked for) and,
     /// when it is this attempt's answer, spends the state and returns it for delivery.
-    pub fn take(&self, text: &str) -> Result<Delivery, PluginError> {
+    pub fn take(&self, text: &str, via: Via) -> Result<Delivery, PluginError> {
         let mut slot = self.lock();
         let Slot::Open(open) = &mut *slot else {
             return Err(not_ready());
         };
+        if via == Via::Paste && !open.pastable {
+            return Err(not_pastable());
+        }
         if open.state.is_expired() && !open.state.is_spent() {
             return Err(Refusal::Expired.to_plugin_error(&open.redirect));
         }
         let expect = Expect {
             redirect: &open.redirect,
             state: &open.state,
+            issuer: &open.issuer,
+            via,
         };
         let answer = paste::parse(text, &expect).map_err(|r| r.to_plugin_error(&open.redirect))?;
         let Some(flow) = open.flow.take().filter(|tx| !tx.is_closed()) else {
@@ -101,7 +117,7 @@ impl Inbox {
 
     /// Takes pasted text and hands it to the flow at once.
     pub fn submit(&self, text: &str) -> Result<(), PluginError> {
-        if self.take(text)?.deliver() {
+        if self.take(text, Via::Paste)?.deliver() {
             Ok(())
         } else {
             Err(ended())
@@ -113,6 +129,13 @@ fn not_ready() -> PluginError {
     PluginError::invalid_input("The sign-in address is not ready yet.").with_hint(
         "Wait until the sign-in address is shown, sign in there, then paste the address the browser ends on.",
     )
+}
+
+fn not_pastable() -> PluginError {
+    PluginError::invalid_input(
+        "This sign-in comes back by form post to ATRS's loopback listener, so there is no address to paste.",
+    )
+    .with_hint("Finish signing in in a browser on this computer: it hands the sign-in to ATRS by itself. To sign in from another computer and paste, set Browser answer to query (Advanced) and click Verify ▾ With Browser again.")
 }
 
 fn ended() -> PluginError {
@@ -134,13 +157,42 @@ mod tests {
         format!("http://localhost:4000/?code={CODE}&state={STATE}")
     }
 
-    fn opened(lifetime: Duration) -> (Arc<Inbox>, oneshot::Receiver<Answer>) {
+    pub(crate) fn any_issuer() -> IssuerRule {
+        IssuerRule {
+            issuer: crate::issuer::Issuer::of_discovery(
+                Some("http://127.0.0.1:4000/contoso.com/v2.0"),
+                &url::Url::parse("http://127.0.0.1:4000").unwrap(),
+                &crate::config::Tenant::Domain("contoso.com".into()),
+                "h",
+            )
+            .unwrap(),
+            required: false,
+        }
+    }
+
+    fn opened_as(lifetime: Duration, pastable: bool) -> (Arc<Inbox>, oneshot::Receiver<Answer>) {
         let inbox = Inbox::new();
         let rx = inbox.open(
             RedirectUri::loopback(4000),
             AuthState::with_value(STATE, lifetime),
+            any_issuer(),
+            pastable,
         );
         (inbox, rx)
+    }
+
+    fn opened(lifetime: Duration) -> (Arc<Inbox>, oneshot::Receiver<Answer>) {
+        opened_as(lifetime, true)
+    }
+
+    #[test]
+    fn a_form_post_attempt_takes_no_paste_but_the_listener_s_answer() {
+        let (inbox, mut rx) = opened_as(Duration::from_secs(600), false);
+        let e = inbox.submit(&address()).unwrap_err();
+        assert!(e.message().contains("no address to paste"), "{e}");
+        assert!(e.hint().unwrap().contains("Browser answer to query"));
+        assert!(inbox.take(&address(), Via::Listener).unwrap().deliver());
+        assert!(rx.try_recv().is_ok());
     }
 
     #[test]

@@ -12,9 +12,10 @@ use atrs_host_sdk::{
 };
 
 use crate::{
+    aadsts, account_http,
     account_token::{AccountTokens, Issued, Origin},
-    browser,
-    config::{is_loopback, AccountConfig},
+    admin_consent, browser,
+    config::AccountConfig,
     device_code, fields, health,
     http::{Http, Limits},
     inbox::Inbox,
@@ -132,8 +133,8 @@ impl Office365 {
         F: FnOnce(AccountConfig, Http, Host, Reporter) -> Fut,
         Fut: Future<Output = Result<(VerifiedAccount, Verified), PluginError>> + Send + 'static,
     {
-        let loopback = config.authority_override.as_ref().is_some_and(is_loopback);
-        let http = Http::new(self.limits, loopback)?;
+        let http = account_http::client(&config, self.limits)?;
+        let consent = admin_consent::address(&config);
         let host = self.host.clone();
         let slot = self.verified.clone();
         let first = SessionState::Working {
@@ -141,9 +142,12 @@ impl Office365 {
         };
         let (session, control) =
             Session::start(&self.runtime, self.host.clone(), first, move |reporter| {
+                let ids = http.clone();
                 let run = flow(config, http, host, reporter);
                 async move {
-                    let (account, verified) = run.await?;
+                    let (account, verified) = run.await.map_err(|e| {
+                        aadsts::with_admin_consent_address(ids.annotate(e), &consent)
+                    })?;
                     Ok(Success {
                         account,
                         commit: Box::new(move || {

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod aadsts;
+pub mod account_http;
 pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;
@@ -48,8 +49,10 @@ pub mod discovery;
 pub mod fields;
 pub mod health;
 pub mod http;
+pub mod id_token;
 pub mod inbox;
 pub mod integration;
+pub mod issuer;
 pub mod loopback;
 pub mod paste;
 pub mod redirect;
@@ -57,6 +60,8 @@ pub mod refresh;
 pub mod refresh_error;
 pub mod refresh_facts;
 pub mod release;
+pub mod request_id;
+pub mod response_mode;
 pub mod runtime;
 pub mod saved;
 pub mod scopes;
@@ -64,6 +69,7 @@ pub mod secret;
 pub mod session;
 pub mod token;
 pub mod token_cache;
+pub mod trust;
 pub mod verified;
 
 pub use integration::Office365;

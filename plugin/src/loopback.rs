@@ -1,14 +1,24 @@
 //! The loopback listener: catches the browser's redirect to `http://localhost:PORT/` so
 //! the user need not paste anything.
 //!
-//! It listens on 127.0.0.1 only, on an ephemeral port, and speaks just enough HTTP/1.1
-//! for a browser's GET: the request line is read (with a bounded head and time per
-//! connection), the address is offered to the [`Inbox`], and a small page tells the
-//! user what happened. Requests that are not the answer (a favicon, another path, a
-//! wrong state) are answered and ignored; the listener keeps going until its owner drops
-//! it (on success, cancel or timeout), which closes the port.
+//! It listens on 127.0.0.1 and on [::1] (where the system has IPv6) on the same
+//! ephemeral port — `localhost` may resolve to either — and speaks just enough HTTP/1.1
+//! for a browser: with `response_mode=query` a GET whose address carries the answer,
+//! with `form_post` a POST whose form body does (RFC 9700 §4.3.1: the code then stays
+//! out of the address bar and history). The request is read with a bounded size and
+//! time per connection, offered to the [`Inbox`] (as [`Via::Listener`]: an error
+//! without this attempt's state is ignored, so no web page can end the sign-in), and a
+//! small page tells the user what happened. Requests that are not the answer (a
+//! favicon, another path, a wrong state) are answered and ignored; the listener keeps
+//! going until its owner drops it (on success, cancel or timeout), which closes the port.
 
-use std::{convert::Infallible, io, net::Ipv4Addr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    io,
+    net::{Ipv4Addr, Ipv6Addr},
+    sync::Arc,
+    time::Duration,
+};
 
 use atrs_host_sdk::{Host, PluginError};
 use tokio::{
@@ -20,13 +30,18 @@ use url::Url;
 
 use crate::{
     aadsts::Flow,
+    config::ResponseMode,
     inbox::{Delivery, Inbox},
-    paste::Answer,
+    paste::{Answer, Via},
     redirect::RedirectUri,
 };
 
 /// The largest request head read (request line and headers); a redirect is ~2 KB.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The largest form body read (a `form_post` answer is a few KB).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Ports tried before giving up on one free on both 127.0.0.1 and [::1].
+const BIND_ATTEMPTS: usize = 8;
 /// How long a connection may take to send its request head.
 const READ_TIME: Duration = Duration::from_secs(10);
 /// How long writing the answer page may take.
@@ -36,19 +51,46 @@ const MAX_CONNECTIONS: usize = 32;
 
 /// A bound listener and the redirect URI that reaches it.
 pub struct Listener {
-    listener: TcpListener,
+    v4: TcpListener,
+    /// The same port on [::1]; none where the system has no IPv6 loopback.
+    v6: Option<TcpListener>,
     redirect: RedirectUri,
+    mode: ResponseMode,
 }
 
 impl Listener {
-    /// Listens on 127.0.0.1 on a port the system picks.
+    /// Listens on 127.0.0.1, and on [::1] at the same port, on a port the system picks;
+    /// answers arrive as `query` until [`Listener::expecting`] says otherwise.
     pub async fn bind() -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let port = listener.local_addr()?.port();
-        Ok(Listener {
-            listener,
-            redirect: RedirectUri::loopback(port),
-        })
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let port = v4.local_addr()?.port();
+            let v6 = match TcpListener::bind((Ipv6Addr::LOCALHOST, port)).await {
+                Ok(l) => Some(l),
+                // Taken on [::1] by someone else: another port, so that `localhost`
+                // never reaches a stranger.
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && attempts < BIND_ATTEMPTS => {
+                    continue
+                }
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
+                // No IPv6 loopback here: 127.0.0.1 alone.
+                Err(_) => None,
+            };
+            return Ok(Listener {
+                v4,
+                v6,
+                redirect: RedirectUri::loopback(port),
+                mode: ResponseMode::Query,
+            });
+        }
+    }
+
+    /// The listener taking answers as `mode` (a GET's query, or a POST's form).
+    pub fn expecting(mut self, mode: ResponseMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// `http://localhost:PORT/`.
@@ -56,28 +98,53 @@ impl Listener {
         &self.redirect
     }
 
+    /// Whether it also listens on [::1].
+    pub fn has_ipv6(&self) -> bool {
+        self.v6.is_some()
+    }
+
     /// Answers browsers until dropped, offering each redirect to `inbox`.
     pub async fn serve(self, inbox: Arc<Inbox>, host: Host) -> Infallible {
         // Dropping the set (with this future) aborts connections still being served.
         let mut connections = JoinSet::new();
+        let v6 = self.v6.as_ref();
         loop {
+            let accept_v6 = async {
+                match v6 {
+                    Some(l) => l.accept().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) if connections.len() < MAX_CONNECTIONS => {
-                        let job = Connection {
-                            inbox: inbox.clone(),
-                            host: host.clone(),
-                            redirect: self.redirect.clone(),
-                        };
-                        connections.spawn(job.serve(stream));
-                    }
-                    // Too many at once: closed unanswered; a browser retries.
-                    Ok(_) => {}
-                    // Out of descriptors, for example: wait a moment rather than spin.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-                },
+                accepted = self.v4.accept() => self.accepted(accepted, &mut connections, &inbox, &host).await,
+                accepted = accept_v6 => self.accepted(accepted, &mut connections, &inbox, &host).await,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
+        }
+    }
+
+    /// Serves an accepted connection (or backs off after a failed accept).
+    async fn accepted<A>(
+        &self,
+        accepted: io::Result<(TcpStream, A)>,
+        connections: &mut JoinSet<()>,
+        inbox: &Arc<Inbox>,
+        host: &Host,
+    ) {
+        match accepted {
+            Ok((stream, _)) if connections.len() < MAX_CONNECTIONS => {
+                let job = Connection {
+                    inbox: inbox.clone(),
+                    host: host.clone(),
+                    redirect: self.redirect.clone(),
+                    mode: self.mode,
+                };
+                connections.spawn(job.serve(stream));
+            }
+            // Too many at once: closed unanswered; a browser retries.
+            Ok(_) => {}
+            // Out of descriptors, for example: wait a moment rather than spin.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
 }
@@ -87,6 +154,7 @@ struct Connection {
     inbox: Arc<Inbox>,
     host: Host,
     redirect: RedirectUri,
+    mode: ResponseMode,
 }
 
 /// A reply to the browser.
@@ -97,8 +165,8 @@ struct Reply {
 
 impl Connection {
     async fn serve(self, mut stream: TcpStream) {
-        let head = match tokio::time::timeout(READ_TIME, read_head(&mut stream)).await {
-            Ok(Ok(head)) => head,
+        let request = match tokio::time::timeout(READ_TIME, read_request(&mut stream)).await {
+            Ok(Ok(request)) => request,
             Ok(Err(Head::TooLarge)) => {
                 let reply = Reply {
                     status: "431 Request Header Fields Too Large",
@@ -113,7 +181,7 @@ impl Connection {
             // Closed, broken or too slow: nothing to answer.
             Ok(Err(Head::Closed)) | Err(_) => return,
         };
-        let (reply, delivery) = self.handle(&head);
+        let (reply, delivery) = self.handle(&request);
         write_reply(&mut stream, &reply).await;
         // The page is out before the flow hears of it: the flow then closes the listener.
         if let Some(delivery) = delivery {
@@ -123,17 +191,21 @@ impl Connection {
         }
     }
 
-    fn handle(&self, head: &[u8]) -> (Reply, Option<Delivery>) {
-        let Some((method, target)) = request_line(head) else {
+    fn handle(&self, request: &Request) -> (Reply, Option<Delivery>) {
+        let Some((method, target)) = request_line(&request.head) else {
             return (bad_request(), None);
         };
-        let Some(address) = self.address_of(target) else {
+        let Some(mut address) = self.address_of(target) else {
             return (bad_request(), None);
         };
         if !self.redirect.matches(&address) {
             return (not_found(), None);
         }
-        if method != "GET" {
+        let expected = match self.mode {
+            ResponseMode::Query => "GET",
+            ResponseMode::FormPost => "POST",
+        };
+        if method != expected {
             let reply = Reply {
                 status: "405 Method Not Allowed",
                 body: page(
@@ -143,7 +215,17 @@ impl Connection {
             };
             return (reply, None);
         }
-        match self.inbox.take(address.as_str()) {
+        if self.mode == ResponseMode::FormPost {
+            // The form's fields are the answer, as a query would carry it.
+            let Ok(form) = std::str::from_utf8(&request.body) else {
+                return (bad_request(), None);
+            };
+            if !is_form(&request.head) {
+                return (bad_request(), None);
+            }
+            address.set_query(Some(form));
+        }
+        match self.inbox.take(address.as_str(), Via::Listener) {
             Ok(delivery) => {
                 let reply = match delivery.answer() {
                     Answer::Code(_) => signed_in(),
@@ -171,34 +253,91 @@ impl Connection {
     }
 }
 
-/// Why no request head came.
+/// Why no request came.
 enum Head {
     Closed,
     TooLarge,
 }
 
-/// Reads up to the blank line ending the request head, within [`MAX_HEAD_BYTES`].
-async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, Head> {
-    let mut head = Vec::with_capacity(2048);
+/// A request's head (request line and headers) and its body (only a POST's).
+struct Request {
+    head: Vec<u8>,
+    body: Vec<u8>,
+}
+
+/// Reads the request head, within [`MAX_HEAD_BYTES`], and the body its
+/// `Content-Length` announces, within [`MAX_BODY_BYTES`].
+async fn read_request(stream: &mut TcpStream) -> Result<Request, Head> {
+    let mut bytes = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
-    loop {
+    let end = loop {
         let n = stream.read(&mut chunk).await.map_err(|_| Head::Closed)?;
         if n == 0 {
             return Err(Head::Closed);
         }
-        let from = head.len().saturating_sub(3);
-        head.extend_from_slice(&chunk[..n]);
-        if ends_head(&head[from..]) {
-            return Ok(head);
+        let from = bytes.len().saturating_sub(3);
+        bytes.extend_from_slice(&chunk[..n]);
+        if let Some(end) = head_end(&bytes, from) {
+            break end;
         }
-        if head.len() > MAX_HEAD_BYTES {
+        if bytes.len() > MAX_HEAD_BYTES {
             return Err(Head::TooLarge);
         }
+    };
+    let mut body = bytes.split_off(end);
+    let length = content_length(&bytes).unwrap_or(0);
+    if length > MAX_BODY_BYTES {
+        return Err(Head::TooLarge);
+    }
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await.map_err(|_| Head::Closed)?;
+        if n == 0 {
+            return Err(Head::Closed);
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(Request { head: bytes, body })
+}
+
+/// Where the head ends (after its blank line), looking from `from` on.
+fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let tail = &bytes[from..];
+    let crlf = tail
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let lf = tail.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(from + a.min(b)),
+        (a, b) => a.or(b).map(|i| from + i),
     }
 }
 
-fn ends_head(bytes: &[u8]) -> bool {
-    bytes.windows(4).any(|w| w == b"\r\n\r\n") || bytes.windows(2).any(|w| w == b"\n\n")
+/// The value of the header `name` (case-insensitive) in a request head.
+fn header<'h>(head: &'h [u8], name: &str) -> Option<&'h str> {
+    std::str::from_utf8(head)
+        .ok()?
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+}
+
+fn content_length(head: &[u8]) -> Option<usize> {
+    header(head, "content-length")?.parse().ok()
+}
+
+/// Whether the body is a URL-encoded form, as `form_post` sends it.
+fn is_form(head: &[u8]) -> bool {
+    header(head, "content-type").is_some_and(|ct| {
+        ct.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    })
 }
 
 /// The method and target of an HTTP/1.x request line (`GET /?code=… HTTP/1.1`).
@@ -360,9 +499,18 @@ mod tests {
 
     #[test]
     fn heads_end_at_a_blank_line() {
-        assert!(ends_head(b"GET / HTTP/1.1\r\n\r\n"));
-        assert!(ends_head(b"GET / HTTP/1.0\n\n"));
-        assert!(!ends_head(b"GET / HTTP/1.1\r\nHost: x\r\n"));
+        let ends = |b: &[u8]| head_end(b, 0).is_some();
+        assert!(ends(b"GET / HTTP/1.1\r\n\r\n"));
+        assert!(ends(b"GET / HTTP/1.0\n\n"));
+        assert!(!ends(b"GET / HTTP/1.1\r\nHost: x\r\n"));
+        let post = b"POST / HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded; charset=UTF-8\r\ncontent-length: 9\r\n\r\ncode=x&s=";
+        let end = head_end(post, 0).unwrap();
+        assert_eq!(&post[end..], b"code=x&s=");
+        assert_eq!(content_length(&post[..end]), Some(9));
+        assert!(is_form(&post[..end]));
+        assert!(!is_form(
+            b"POST / HTTP/1.1\r\nContent-Type: text/plain\r\n\r\n"
+        ));
     }
 
     #[test]

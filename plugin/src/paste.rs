@@ -12,7 +12,10 @@ use std::borrow::Cow;
 use atrs_host_sdk::{ErrorKind, PluginError};
 use url::{Position, Url};
 
-use crate::{aadsts::ProviderError, auth_state::AuthState, redirect::RedirectUri, secret::Secret};
+use crate::{
+    aadsts::ProviderError, auth_state::AuthState, issuer::Issuer, redirect::RedirectUri,
+    secret::Secret,
+};
 
 /// The most text looked at; a real redirect address is 1–3 KB.
 pub const MAX_PASTE_BYTES: usize = 16 * 1024;
@@ -27,13 +30,38 @@ const WRAPPERS: &[char] = &[
     '\u{2039}', '\u{203a}',
 ];
 
-/// What a pasted address is checked against: the attempt's redirect URI and state.
+/// RFC 9207 (mix-up defence): the issuer an answer's `iss` must name, and whether the
+/// server promised to send it (`authorization_response_iss_parameter_supported`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerRule {
+    /// The discovery document's issuer.
+    pub issuer: Issuer,
+    /// An answer without `iss` is refused.
+    pub required: bool,
+}
+
+/// Where the text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Pasted by the user, who saw the sign-in through.
+    Paste,
+    /// Sent to the loopback listener by whatever browser tab or page reached it: an
+    /// error without this attempt's state is ignored there, so no web page can end the
+    /// sign-in with an `<img>` tag.
+    Listener,
+}
+
+/// What a pasted address is checked against: the attempt's redirect URI, state and issuer.
 #[derive(Debug, Clone, Copy)]
 pub struct Expect<'a> {
     /// Where the browser is sent back to.
     pub redirect: &'a RedirectUri,
     /// The attempt's single-use state.
     pub state: &'a AuthState,
+    /// What `iss` must be.
+    pub issuer: &'a IssuerRule,
+    /// Where the text came from.
+    pub via: Via,
 }
 
 /// What a usable paste carries.
@@ -71,6 +99,13 @@ pub enum Refusal {
     NoState,
     /// A `state` other than this attempt's.
     StateMismatch,
+    /// An `iss` other than the discovery document's issuer (RFC 9207).
+    WrongIssuer {
+        /// The `iss` given, shortened and printable.
+        found: String,
+    },
+    /// No `iss`, from a server that always sends it (RFC 9207).
+    NoIssuer,
     /// `code`, `state` or `error` given more than once.
     Ambiguous,
     /// The attempt already took an answer.
@@ -136,6 +171,16 @@ impl Refusal {
                 ErrorKind::InvalidInput,
                 "The pasted address belongs to a different sign-in attempt (its state does not match this one).".to_owned(),
                 "Use the address from the sign-in started here: open the sign-in address shown, sign in, and paste the address the browser ends on. Addresses from earlier attempts or other windows do not work.".to_owned(),
+            ),
+            Refusal::WrongIssuer { found } => (
+                ErrorKind::InvalidInput,
+                format!("The browser's answer says it comes from {found}, not from the sign-in service this sign-in started at (a sign-in mix-up, RFC 9207)."),
+                "Click Verify ▾ With Browser to start again, open only the sign-in address ATRS shows, and paste only the address that sign-in ends on.".to_owned(),
+            ),
+            Refusal::NoIssuer => (
+                ErrorKind::InvalidInput,
+                "The browser's answer does not say which sign-in service sent it (no iss), though this sign-in service always says so.".to_owned(),
+                format!("Paste the whole address the browser ends on (it starts with {expected} and contains iss=…), not just the code."),
             ),
             Refusal::Ambiguous => (
                 ErrorKind::InvalidInput,
@@ -311,11 +356,15 @@ fn answer(params: &Params, expect: &Expect<'_>) -> Result<Answer, Refusal> {
     let state = params.one("state")?;
     let error = params.one("error")?.filter(|e| !e.is_empty());
     if let Some(error) = error {
-        // Real error redirects carry the state; one without cannot be checked, but can
-        // only end this attempt, never sign anyone in.
-        if state.is_some_and(|s| !expect.state.matches(s)) {
-            return Err(Refusal::StateMismatch);
+        // Real error redirects carry the state. A pasted one without it cannot be
+        // checked, but can only end this attempt, never sign anyone in; the listener,
+        // which any page can reach, ignores it.
+        match state {
+            Some(s) if !expect.state.matches(s) => return Err(Refusal::StateMismatch),
+            None if expect.via == Via::Listener => return Err(Refusal::NoState),
+            _ => {}
         }
+        check_issuer(params.one("iss")?, expect.issuer)?;
         if expect.state.is_spent() {
             return Err(Refusal::AlreadyUsed);
         }
@@ -330,10 +379,24 @@ fn answer(params: &Params, expect: &Expect<'_>) -> Result<Answer, Refusal> {
     if !expect.state.matches(state) {
         return Err(Refusal::StateMismatch);
     }
+    check_issuer(params.one("iss")?, expect.issuer)?;
     if expect.state.is_spent() {
         return Err(Refusal::AlreadyUsed);
     }
     checked_code(code).map(Answer::Code)
+}
+
+/// RFC 9207 §2.4: an `iss` must be the issuer; none at all only where the server does
+/// not promise one.
+fn check_issuer(iss: Option<&str>, rule: &IssuerRule) -> Result<(), Refusal> {
+    match iss {
+        Some(iss) if rule.issuer.matches(iss, None) => Ok(()),
+        Some(iss) => Err(Refusal::WrongIssuer {
+            found: keep(iss, |c| c.is_ascii_graphic(), 100),
+        }),
+        None if rule.required => Err(Refusal::NoIssuer),
+        None => Ok(()),
+    }
 }
 
 /// A code pasted on its own: no state to check, so only its shape is.
@@ -344,6 +407,9 @@ fn bare_code(text: &str, expect: &Expect<'_>) -> Result<Answer, Refusal> {
         });
     if !shaped {
         return Err(Refusal::Unrecognized);
+    }
+    if expect.issuer.required {
+        return Err(Refusal::NoIssuer);
     }
     if expect.state.is_spent() {
         return Err(Refusal::AlreadyUsed);
@@ -457,8 +523,114 @@ mod tests {
         RedirectUri::for_paste("https://login.microsoftonline.com")
     }
 
+    const ISSUER: &str =
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0";
+
+    fn rule(required: bool) -> IssuerRule {
+        let issuer = Issuer::of_discovery(
+            Some(ISSUER),
+            &Url::parse("https://login.microsoftonline.com").unwrap(),
+            &crate::config::Tenant::Domain("contoso.com".into()),
+            "h",
+        )
+        .unwrap();
+        IssuerRule { issuer, required }
+    }
+
     fn run(text: &str, redirect: &RedirectUri, state: &AuthState) -> Result<Answer, Refusal> {
-        parse(text, &Expect { redirect, state })
+        let issuer = rule(false);
+        parse(
+            text,
+            &Expect {
+                redirect,
+                state,
+                issuer: &issuer,
+                via: Via::Paste,
+            },
+        )
+    }
+
+    fn run_with(text: &str, issuer: &IssuerRule, via: Via) -> Result<Answer, Refusal> {
+        parse(
+            text,
+            &Expect {
+                redirect: &loopback(),
+                state: &state(),
+                issuer,
+                via,
+            },
+        )
+    }
+
+    #[test]
+    fn rfc_9207_iss_must_be_the_issuer_and_present_when_promised() {
+        let iss = url::form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect::<String>();
+        let with_iss =
+            |v: &str| format!("http://localhost:53123/?code={CODE}&state={STATE}&iss={v}");
+        let plain = format!("http://localhost:53123/?code={CODE}&state={STATE}");
+        for required in [false, true] {
+            assert_eq!(
+                got(run_with(&with_iss(&iss), &rule(required), Via::Paste)),
+                code()
+            );
+            assert_eq!(
+                got(run_with(
+                    &with_iss("https%3A%2F%2Fevil.test%2Fv2.0"),
+                    &rule(required),
+                    Via::Paste
+                )),
+                refused(Refusal::WrongIssuer {
+                    found: "https://evil.test/v2.0".into()
+                })
+            );
+            let error = format!("?error=access_denied&state={STATE}&iss=https%3A%2F%2Fevil.test");
+            assert!(matches!(
+                run_with(&error, &rule(required), Via::Paste),
+                Err(Refusal::WrongIssuer { .. })
+            ));
+        }
+        assert_eq!(got(run_with(&plain, &rule(false), Via::Paste)), code());
+        assert_eq!(
+            got(run_with(&plain, &rule(true), Via::Paste)),
+            refused(Refusal::NoIssuer)
+        );
+        assert_eq!(
+            got(run_with(CODE, &rule(true), Via::Paste)),
+            refused(Refusal::NoIssuer)
+        );
+        let e = Refusal::WrongIssuer {
+            found: "https://evil.test/v2.0".into(),
+        }
+        .to_plugin_error(&loopback());
+        assert!(e.message().contains("mix-up"), "{e}");
+    }
+
+    #[test]
+    fn the_listener_ignores_an_error_without_this_attempt_s_state() {
+        assert_eq!(
+            got(run_with(
+                "?error=access_denied",
+                &rule(false),
+                Via::Listener
+            )),
+            refused(Refusal::NoState)
+        );
+        assert_eq!(
+            got(run_with(
+                "?error=access_denied&state=forged",
+                &rule(false),
+                Via::Listener
+            )),
+            refused(Refusal::StateMismatch)
+        );
+        assert_eq!(
+            got(run_with(
+                &format!("?error=access_denied&state={STATE}"),
+                &rule(false),
+                Via::Listener
+            )),
+            Got::Error("access_denied".into(), vec![])
+        );
     }
 
     /// What a parse came to, comparable in a table.
@@ -698,6 +870,10 @@ mod tests {
             Refusal::NoCode,
             Refusal::BadCode,
             Refusal::NoState,
+            Refusal::WrongIssuer {
+                found: "https://evil.example/".into(),
+            },
+            Refusal::NoIssuer,
             Refusal::StateMismatch,
             Refusal::Ambiguous,
             Refusal::AlreadyUsed,

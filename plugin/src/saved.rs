@@ -13,7 +13,12 @@
 
 use atrs_host_sdk::{FormValues, Host, PluginError, Secrets, Settings};
 
-use crate::{config::AccountConfig, fields, release::PLUGIN_VERSION, secret::Secret};
+use crate::{
+    config::{AccountConfig, ResponseMode},
+    fields,
+    release::PLUGIN_VERSION,
+    secret::Secret,
+};
 
 /// The current settings layout; bump it and add a step to [`migrate`] when it changes.
 pub const SCHEMA_VERSION: &str = "2";
@@ -25,13 +30,15 @@ pub const WRITTEN_BY: &str = "written_by";
 const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
-const FORM_KEYS: [&str; 6] = [
+const FORM_KEYS: [&str; 8] = [
     fields::CLIENT_ID,
     fields::CLIENT_SECRET_EXPIRES,
     fields::TENANT_ID,
     fields::CLOUD,
     fields::AUTHORITY,
     fields::SCOPES,
+    fields::RESPONSE_MODE,
+    fields::CA_FILE,
 ];
 
 /// Secret name of the client secret in the secrets store.
@@ -89,6 +96,15 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
             fields::AUTHORITY.into(),
             authority.as_str().trim_end_matches('/').to_owned(),
         );
+    }
+    if config.response_mode != ResponseMode::Query {
+        settings.insert(
+            fields::RESPONSE_MODE.into(),
+            config.response_mode.key().into(),
+        );
+    }
+    if let Some(path) = &config.ca_file {
+        settings.insert(fields::CA_FILE.into(), path.to_string_lossy().into_owned());
     }
     for (key, value) in facts {
         settings.insert(key.clone(), value.clone());

@@ -8,7 +8,8 @@ use crate::{
     config::{AccountConfig, Tenant},
     confirm::{self, Account},
     discovery::Endpoints,
-    http::Http,
+    http::{host_of, Http},
+    id_token::{self, Claims},
     scopes,
     secret::Secret,
     token::Tokens,
@@ -40,13 +41,15 @@ pub struct Verified {
     pub facts: Settings,
 }
 
-/// Confirms who signed in with `tokens` and what was granted, for `config`.
+/// Confirms who signed in with `tokens` and what was granted, for `config`; the ID
+/// token must pass [`id_token::check`] (with `nonce`, the one the browser sign-in sent).
 pub async fn conclude(
     http: &Http,
     host: &Host,
     config: &AccountConfig,
     endpoints: &Endpoints,
     tokens: Tokens,
+    nonce: Option<&Secret>,
 ) -> Result<(VerifiedAccount, Verified), PluginError> {
     let refresh_token = tokens.refresh_token.clone().ok_or_else(|| {
         PluginError::new(
@@ -55,7 +58,8 @@ pub async fn conclude(
         )
         .with_hint("Keep offline_access in the Scopes field and make sure your organization allows it, then click Verify again.")
     })?;
-    let account = confirm::confirm(http, host, endpoints, &tokens).await?;
+    let claims = checked_claims(config, endpoints, &tokens, nonce)?;
+    let account = confirm::confirm(http, host, endpoints, &tokens, claims).await?;
     let graph_host = endpoints.graph.as_ref().and_then(|g| {
         g.host_str().map(|h| match g.port() {
             Some(p) => format!("{h}:{p}"),
@@ -97,6 +101,34 @@ pub async fn conclude(
         facts: facts(&account, &tenant_id, &granted.granted),
     };
     Ok((shown, verified))
+}
+
+/// The ID token's claims, checked; an `openid` sign-in without one is refused, since
+/// its nonce (and who issued it) could not be checked.
+fn checked_claims(
+    config: &AccountConfig,
+    endpoints: &Endpoints,
+    tokens: &Tokens,
+    nonce: Option<&Secret>,
+) -> Result<Option<Claims>, PluginError> {
+    let token_host = host_of(endpoints.token.as_str());
+    let Some(token) = &tokens.id_token else {
+        if config.scopes.iter().any(|s| s == "openid") {
+            return Err(PluginError::new(
+                ErrorKind::Provider,
+                format!("{token_host} answered the openid sign-in without an ID token, so who signed in cannot be checked."),
+            )
+            .with_hint("Check the authority URL: it must point at an OpenID Connect sign-in service."));
+        }
+        return Ok(None);
+    };
+    let expected = id_token::Expected {
+        issuer: &endpoints.issuer,
+        client_id: &config.client_id,
+        nonce: nonce.map(Secret::expose),
+        now: unix_now(),
+    };
+    id_token::check(token, &expected, &token_host).map(Some)
 }
 
 fn facts(account: &Account, tenant_id: &str, granted: &[String]) -> Settings {

@@ -561,9 +561,11 @@ fn a_one_off_fault_while_polling_is_ridden_out() {
 #[test]
 fn secrets_never_reach_logs_states_or_errors() {
     let idp = quick_idp();
-    let client_secret = "Qx8Q~never-shown-client-secret-value-0123456789";
+    // A confidential app: the polls carry its secret, which the token endpoint checks.
+    let client_secret = defaults::WEB_CLIENT_SECRET;
     let (memory, mut plugin) = plugin();
-    let form = contoso(&idp).with(fields::CLIENT_SECRET, client_secret);
+    let form = values(&idp, defaults::WEB_CLIENT_ID, defaults::TENANT_ID)
+        .with(fields::CLIENT_SECRET, client_secret);
     let run = verify(&mut plugin, &form);
     run.verified();
     plugin.save(&form).unwrap();
@@ -636,4 +638,51 @@ fn a_new_verification_replaces_the_running_one() {
     ));
     drive(second.as_ref(), DEADLINE).verified();
     plugin.save(&form).unwrap();
+}
+
+#[test]
+fn a_client_secret_is_checked_by_the_token_endpoint_before_save_keeps_it() {
+    let idp = quick_idp();
+    let wrong = "Wr0ngQ~this-is-not-the-secret-value-0123456";
+    let web = |secret: &str| {
+        values(&idp, defaults::WEB_CLIENT_ID, defaults::TENANT_ID)
+            .with(fields::CLIENT_SECRET, secret)
+    };
+    // Before: device code never sent the secret, so any typed secret was saved as verified.
+    for (what, form, code, fix) in [
+        (
+            "a desktop (public) app given a secret",
+            contoso(&idp).with(fields::CLIENT_SECRET, wrong),
+            "AADSTS700025",
+            "Remove the secret",
+        ),
+        (
+            "a web app given a wrong secret",
+            web(wrong),
+            "AADSTS7000215",
+            "Use the secret's Value",
+        ),
+    ] {
+        let (memory, mut plugin) = plugin();
+        let run = verify(&mut plugin, &form);
+        let e = run.failed();
+        assert_eq!(e.provider_code(), Some(code), "{what}: {e:?}");
+        assert_eq!(e.field(), Some(fields::CLIENT_SECRET), "{what}");
+        assert!(e.hint().unwrap().starts_with(fix), "{what}: {e:?}");
+        let refused = plugin.save(&form).unwrap_err();
+        assert!(refused.message().contains("not been verified"), "{what}");
+        assert!(memory.secrets_of("Reports mailbox").is_empty(), "{what}");
+    }
+    let (memory, mut plugin) = plugin();
+    let form = web(defaults::WEB_CLIENT_SECRET);
+    verify(&mut plugin, &form).verified();
+    plugin.save(&form).unwrap();
+    assert_eq!(
+        memory
+            .secrets_of("Reports mailbox")
+            .get("client_secret")
+            .map(String::as_str),
+        Some(defaults::WEB_CLIENT_SECRET),
+        "the secret the token endpoint accepted is saved"
+    );
 }

@@ -25,7 +25,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Show plugin log lines (-v info, -vv debug).
+    /// Show plugin log lines (-v warnings and info, -vv debug); errors are always shown.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -69,6 +69,13 @@ pub enum Command {
         /// A form value; repeat for each field.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// A secret field read from standard input (one line each, in order), or from a
+        /// hidden prompt on a terminal, so the secret never appears in the command line.
+        #[arg(long = "set-secret", value_name = "KEY")]
+        set_secret: Vec<String>,
+        /// Replace a saved account of the same name (without it, that is refused).
+        #[arg(long)]
+        replace: bool,
         /// How to verify.
         #[arg(long, value_enum, default_value_t = VerifyArg::Device)]
         verify: VerifyArg,
@@ -96,9 +103,14 @@ pub enum Command {
     },
     /// Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout
     /// line is JSON with `base_url` and the directory (tenants, apps, users).
+    #[command(after_help = atrs_mock_idp::cli::CONTROL_HELP)]
     MockIdp(atrs_mock_idp::cli::MockIdpArgs),
     /// List saved accounts (never their secrets).
-    Accounts,
+    Accounts {
+        /// Also show the plugin's internal settings (layout version, writer).
+        #[arg(long)]
+        all: bool,
+    },
     /// An access token for a saved account: expiry, scopes, from cache or refreshed.
     Token {
         /// The account name.
@@ -149,6 +161,20 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+}
+
+/// `atrs-test-host mock-idp`, parsed on its own: only its own flags apply there.
+#[derive(Debug, Parser)]
+#[command(
+    name = "atrs-test-host mock-idp",
+    bin_name = "atrs-test-host mock-idp",
+    about = "Run the mock identity platform on 127.0.0.1 until interrupted; the first stdout line is JSON with `base_url` and the directory (tenants, apps, users).",
+    after_help = atrs_mock_idp::cli::CONTROL_HELP
+)]
+pub struct MockIdpCli {
+    /// The server's settings.
+    #[command(flatten)]
+    pub args: atrs_mock_idp::cli::MockIdpArgs,
 }
 
 /// Parses a positive number of seconds (fractions allowed).

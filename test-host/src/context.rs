@@ -33,9 +33,12 @@ impl Context {
         Catalog::load(&self.plugins_dir)
     }
 
-    /// Opens the account store.
+    /// Opens the account store and reads both its files, so a damaged file or one
+    /// from a newer version is reported before anything else happens (a sign-in).
     pub fn store(&self) -> Result<Store, CommandError> {
-        Ok(Store::open(&self.store_dir)?)
+        let store = Store::open(&self.store_dir)?;
+        store.check()?;
+        Ok(store)
     }
 
     /// Creates an instance of `plugin` lending it this host's services.

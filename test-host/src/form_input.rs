@@ -5,6 +5,16 @@ use serde_json::{json, Value};
 
 use crate::error::CommandError;
 
+/// The form key that, by this host's convention, holds the account's name.
+pub const ACCOUNT_NAME_KEY: &str = "account_name";
+
+/// The account name the values give, if the form has the conventional field.
+pub fn account_name(values: &FormValues) -> Option<&str> {
+    values
+        .get_trimmed(ACCOUNT_NAME_KEY)
+        .filter(|n| !n.is_empty())
+}
+
 /// Parses `KEY=VALUE` pairs into values, marking the form's secret fields as secret.
 pub fn values_from_pairs(pairs: &[String], form: &[FormField]) -> Result<FormValues, CommandError> {
     let mut values = FormValues::new();

@@ -11,7 +11,6 @@
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
-//! - [`conformance`]: the checks behind `check`, for plugin authors.
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -19,14 +18,12 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
-pub mod conformance;
 pub mod context;
 pub mod error;
 pub mod exit;
 pub mod form_input;
 pub mod health_view;
 pub mod interrupt;
-pub mod locks;
 pub mod menu;
 pub mod output;
 pub mod present;

@@ -6,7 +6,7 @@ use atrs_host_sdk::VerifyMethod;
 
 use atrs_test_host::{
     catalog::default_plugins_dir,
-    cli::{Cli, Command, VerifyArg},
+    cli::{Cli, Command, MockIdpCli, VerifyArg},
     commands::{self, add::AddRequest, demo::DemoOptions, refresh::RefreshArgs, token::TokenArgs},
     context::Context,
     error::CommandError,
@@ -19,6 +19,13 @@ use atrs_test_host::{
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `mock-idp` has flags of its own only: the host's global flags do nothing there.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "mock-idp") {
+        return match MockIdpCli::try_parse_from(std::env::args_os().skip(1)) {
+            Ok(cli) => atrs_mock_idp::cli::run(cli.args),
+            Err(e) => usage_error(e),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -51,10 +58,17 @@ fn main() -> ExitCode {
             finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set))
         }
         Some(Command::Menu) => finish(&ctx, "menu", menu::run_on_terminal(&ctx)),
-        Some(Command::Add { plugin, set, verify, loopback, paste, no_save, timeout }) => {
+        Some(Command::Add { plugin, set, set_secret, replace, verify, loopback, paste, no_save, timeout }) => {
+            if paste.as_deref() == Some("-") && !set_secret.is_empty() {
+                let e = CommandError::usage("--paste - and --set-secret both read standard input.")
+                    .with_hint("Give the address with --paste ADDRESS, or use --loopback.");
+                return finish(&ctx, "add", Err(e));
+            }
             let request = AddRequest {
                 plugin,
                 set,
+                set_secret,
+                replace,
                 method: match verify {
                     VerifyArg::Device => VerifyMethod::DeviceCode,
                     VerifyArg::Browser => VerifyMethod::Browser { loopback },
@@ -73,7 +87,7 @@ fn main() -> ExitCode {
             };
             finish(&ctx, "demo", commands::demo::run(&ctx, &options))
         }
-        Some(Command::Accounts) => finish(&ctx, "accounts", commands::accounts::run(&ctx)),
+        Some(Command::Accounts { all }) => finish(&ctx, "accounts", commands::accounts::run(&ctx, all)),
         Some(Command::Token { account, plugin, scopes, show_token, force }) => {
             let args = TokenArgs { account, plugin, scopes, show_token, force };
             finish(&ctx, "token", commands::token::run(&ctx, &args))

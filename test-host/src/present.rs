@@ -1,6 +1,137 @@
 //! How outcomes are worded for a person, the same in the menu and in scripted commands.
 
-use atrs_host_sdk::{PluginError, VerifiedAccount};
+use atrs_host_sdk::{FormField, PluginError, VerifiedAccount};
+use chrono::{Local, TimeZone};
+
+/// A hint written for the menu ("Click Verify again", "the Client secret field"), in
+/// the words of the command line: run the command again, `--set KEY=VALUE`.
+pub fn command_line_hint(hint: &str, form: &[FormField]) -> String {
+    let mut text = hint.to_owned();
+    for (menu, command) in [
+        (
+            "Click Verify ▾ With Browser again and",
+            "Run the command again with --verify browser and",
+        ),
+        (
+            "click Verify ▾ With Browser again",
+            "run the command again with --verify browser",
+        ),
+        (
+            "Click Verify ▾ With Browser",
+            "Run the command again with --verify browser",
+        ),
+        (
+            "click Verify ▾ With Browser",
+            "run the command again with --verify browser",
+        ),
+        ("Click Verify again", "Run the command again"),
+        ("click Verify again", "run the command again"),
+        ("Click Verify to", "Run the command again to"),
+        ("Click Verify", "Run the command again"),
+        ("click Verify", "run the command again"),
+        ("then Save & Close", "then save it"),
+    ] {
+        text = text.replace(menu, command);
+    }
+    for field in form {
+        let key = field.key.as_str();
+        let label = field.label.as_str();
+        text = text
+            .replace(
+                &format!("clear the {label} field"),
+                &format!("leave out --set {key}"),
+            )
+            .replace(
+                &format!("in the {label} field"),
+                &format!("with --set {key}=VALUE"),
+            )
+            .replace(&format!("the {label} field"), &format!("--set {key}"))
+            .replace(&format!("into {label}"), &format!("into --set {key}=VALUE"))
+            .replace(&format!("in {label},"), &format!("with --set {key}=VALUE,"));
+    }
+    text
+}
+
+/// Unix seconds as a local date and time, `2026-12-01 22:30 (+01:00)`.
+pub fn local_time(secs: i64) -> String {
+    match Local.timestamp_opt(secs, 0).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M (%:z)").to_string(),
+        None => format!("{secs} (Unix seconds)"),
+    }
+}
+
+/// A span of seconds in words: `45 s`, `12 min`, `3 h 5 min`, `4 days`.
+pub fn duration_words(secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => match secs % 3600 / 60 {
+            0 => format!("{} h", secs / 3600),
+            m => format!("{} h {m} min", secs / 3600),
+        },
+        _ => match secs / 86_400 {
+            1 => "1 day".to_owned(),
+            d => format!("{d} days"),
+        },
+    }
+}
+
+/// `secs` relative to `now`: `in 3 days`, or `3 days ago` (`0 s ago` for now).
+pub fn relative_time(secs: i64, now: i64) -> String {
+    if secs > now {
+        format!("in {}", duration_words(secs - now))
+    } else {
+        format!("{} ago", duration_words(now - secs))
+    }
+}
+
+/// Settings a plugin keeps for itself (its layout version, which build wrote it, what
+/// its refreshes found — shown as the account's health instead): shown by
+/// `accounts --all` only.
+pub const INTERNAL_SETTINGS: [&str; 6] = [
+    "schema_version",
+    "written_by",
+    "last_refresh_at",
+    "last_refresh_ok_at",
+    "last_refresh_error",
+    "refresh_token_rotated_at",
+];
+
+/// One saved account as a person reads it: `plugin / name`, then its settings; a
+/// `*_at` setting holding Unix seconds as a local date and how long ago (or until).
+pub fn account_lines(
+    plugin: &str,
+    account: &str,
+    settings: &std::collections::BTreeMap<String, String>,
+    all: bool,
+    now: i64,
+) -> Vec<String> {
+    let mut lines = vec![format!("{plugin} / {account}")];
+    for (key, value) in settings {
+        if !all && INTERNAL_SETTINGS.contains(&key.as_str()) {
+            continue;
+        }
+        let shown = match value.parse::<i64>() {
+            Ok(secs) if key.ends_with("_at") => {
+                format!("{} ({})", local_time(secs), relative_time(secs, now))
+            }
+            _ => value.clone(),
+        };
+        lines.push(format!("    {key}: {shown}"));
+    }
+    lines
+}
+
+/// `text` cut to at most `width` characters, ending in `…` when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
 
 /// A failure as lines: what went wrong, the fix, and the provider's code.
 pub fn error_lines(message: &str, hint: Option<&str>, provider_code: Option<&str>) -> Vec<String> {
@@ -34,6 +165,74 @@ pub fn verified_lines(account: &VerifiedAccount) -> Vec<String> {
 mod tests {
     use super::*;
     use atrs_host_sdk::{ErrorKind, MissingScope};
+
+    #[test]
+    fn fit_cuts_long_lines_to_the_width() {
+        assert_eq!(fit("⠋ Waiting", 20), "⠋ Waiting");
+        assert_eq!(fit("⠋ Waiting for the browser", 10), "⠋ Waiting…");
+        assert_eq!(fit("⠋ Waiting for the browser", 10).chars().count(), 10);
+    }
+
+    #[test]
+    fn menu_hints_read_as_command_line_hints() {
+        use atrs_host_sdk::FieldKind;
+        let form = vec![FormField::new(
+            "client_secret",
+            "Client secret",
+            FieldKind::Secret,
+        )];
+        assert_eq!(
+            command_line_hint(
+                "Remove the secret: clear the Client secret field, then click Verify again.",
+                &form
+            ),
+            "Remove the secret: leave out --set client_secret, then run the command again."
+        );
+        assert_eq!(
+            command_line_hint("Click Verify ▾ With Browser to start a new sign-in.", &form),
+            "Run the command again with --verify browser to start a new sign-in."
+        );
+        assert_eq!(command_line_hint("Wait a minute.", &form), "Wait a minute.");
+    }
+
+    #[test]
+    fn durations_and_relative_times_read_as_words() {
+        assert_eq!(duration_words(45), "45 s");
+        assert_eq!(duration_words(720), "12 min");
+        assert_eq!(duration_words(3 * 3600 + 300), "3 h 5 min");
+        assert_eq!(duration_words(86_400), "1 day");
+        assert_eq!(relative_time(100, 100 + 4 * 86_400), "4 days ago");
+        assert_eq!(relative_time(200, 140), "in 1 min");
+        assert!(
+            local_time(1_795_000_000).starts_with("2026-11-1"),
+            "{}",
+            local_time(1_795_000_000)
+        );
+    }
+
+    #[test]
+    fn an_account_shows_dates_and_hides_internal_keys_unless_all() {
+        let settings = [
+            ("client_id", "abc"),
+            ("schema_version", "2"),
+            ("verified_at", "1000"),
+            ("written_by", "0.2.0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let lines = account_lines("office365", "Reports", &settings, false, 1000 + 3 * 86_400);
+        assert_eq!(lines[0], "office365 / Reports");
+        assert_eq!(lines[1], "    client_id: abc");
+        assert!(
+            lines[2].starts_with("    verified_at: 1970-01-01"),
+            "{lines:?}"
+        );
+        assert!(lines[2].ends_with("(3 days ago)"), "{lines:?}");
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        let all = account_lines("office365", "Reports", &settings, true, 0);
+        assert!(all.iter().any(|l| l == "    written_by: 0.2.0"), "{all:?}");
+    }
 
     #[test]
     fn errors_read_what_fix_code() {

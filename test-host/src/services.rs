@@ -2,18 +2,19 @@
 //! stderr, and a browser opener.
 
 use std::{
+    collections::HashMap,
     io::Write,
     process::{Command, Stdio},
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
-use atrs_host_sdk::{HostServices, LogLevel, PluginError, Settings};
+use atrs_host_sdk::{ErrorKind, HostServices, LogLevel, PluginError, Secrets, Settings};
 
-use crate::{
-    locks::{LockError, NamedLocks},
-    store::{Store, StoreError},
-};
+use crate::store::{NamedLock, Store, StoreError};
 
 /// Where plugin log lines go and how many of them.
 #[derive(Debug, Clone, Copy)]
@@ -23,10 +24,11 @@ pub struct LogConfig {
 }
 
 impl LogConfig {
-    /// Warnings and errors by default; `-v` adds info, `-vv` debug.
+    /// Errors by default (a failure the plugin also returns is then shown once, by the
+    /// host); `-v` adds warnings and info, `-vv` debug.
     pub fn from_verbosity(verbose: u8) -> Self {
         let min_level = match verbose {
-            0 => LogLevel::Warn,
+            0 => LogLevel::Error,
             1 => LogLevel::Info,
             _ => LogLevel::Debug,
         };
@@ -83,15 +85,19 @@ impl Browser {
     }
 }
 
-/// The services one plugin instance gets: its own slice of the store.
+/// The services one plugin instance gets: its own slice of the store, and the
+/// store's named locks.
 #[derive(Debug, Clone)]
 pub struct PluginServices {
     plugin_id: String,
     store: Store,
     log: LogConfig,
     browser: Browser,
-    locks: Arc<NamedLocks>,
+    locks: Arc<Mutex<HashMap<u64, NamedLock>>>,
 }
+
+/// Lock tokens, unique in the process.
+static NEXT_LOCK_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 impl PluginServices {
     /// Services for `plugin_id` over `store`.
@@ -103,17 +109,26 @@ impl PluginServices {
     ) -> Self {
         PluginServices {
             plugin_id: plugin_id.into(),
-            locks: Arc::new(NamedLocks::new(store.dir())),
             store,
             log,
             browser,
+            locks: Arc::default(),
         }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, NamedLock>> {
+        self.locks.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 fn store_error(e: StoreError) -> PluginError {
     let hint = e.hint();
-    PluginError::internal(format!("The host's account store failed: {e}.")).with_hint(hint)
+    let kind = match e {
+        StoreError::LockBusy { .. } => ErrorKind::TimedOut,
+        StoreError::LockName => ErrorKind::InvalidInput,
+        _ => ErrorKind::Internal,
+    };
+    PluginError::new(kind, format!("The host's account store failed: {e}.")).with_hint(hint)
 }
 
 fn level_name(level: LogLevel) -> &'static str {
@@ -178,20 +193,27 @@ impl HostServices for PluginServices {
             .map_err(store_error)
     }
 
+    fn account_write(
+        &self,
+        account: &str,
+        settings: &Settings,
+        secrets: &Secrets,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        self.store
+            .write_account(&self.plugin_id, account, settings, secrets, replaces)
+            .map_err(store_error)
+    }
+
     fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
-        self.locks.lock(name, wait).map_err(|e| match e {
-            LockError::Busy { .. } => PluginError::new(
-                atrs_host_sdk::ErrorKind::TimedOut,
-                format!("Another program using this account store is busy: {e}."),
-            )
-            .with_hint("Try again in a minute; if it keeps happening, look for a stuck atrs-test-host process."),
-            LockError::Io { .. } => PluginError::internal(format!("The host could not take a lock: {e}."))
-                .with_hint("Check that you may write to the store folder, or choose another with --store."),
-        })
+        let lock = self.store.lock_named(name, wait).map_err(store_error)?;
+        let token = NEXT_LOCK_TOKEN.fetch_add(1, Ordering::Relaxed);
+        self.held().insert(token, lock);
+        Ok(token)
     }
 
     fn unlock(&self, token: u64) {
-        self.locks.unlock(token)
+        self.held().remove(&token);
     }
 }
 
@@ -217,6 +239,51 @@ mod tests {
         assert_eq!(a.settings_list().unwrap(), vec!["acct"]);
         assert!(b.settings_list().unwrap().is_empty());
         assert_eq!(b.secret_read("acct", "s").unwrap(), None);
+    }
+
+    #[test]
+    fn an_account_write_is_one_transaction_that_moves_a_renamed_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let host = Host::from_services(PluginServices::new(
+            "p",
+            store.clone(),
+            LogConfig::from_verbosity(0),
+            Browser::Disabled,
+        ));
+        let secrets: Secrets = [("client_secret".to_owned(), "s".to_owned())].into();
+        host.account_write("Old", &Settings::new(), &secrets, None)
+            .unwrap();
+        host.account_write("New", &Settings::new(), &Secrets::new(), Some("Old"))
+            .unwrap();
+        assert_eq!(host.settings_list().unwrap(), vec!["New"]);
+        assert_eq!(host.secret_read("Old", "client_secret").unwrap(), None);
+        assert_eq!(
+            store.read_secret("p", "New", "client_secret").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn locks_exclude_other_instances_until_the_guard_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let open = || {
+            Host::from_services(PluginServices::new(
+                "p",
+                store.clone(),
+                LogConfig::from_verbosity(0),
+                Browser::Disabled,
+            ))
+        };
+        let (a, b) = (open(), open());
+        let held = a.lock("p/refresh/A", Duration::ZERO).unwrap();
+        let e = b
+            .lock("p/refresh/A", Duration::from_millis(20))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        drop(held);
+        let _held = b.lock("p/refresh/A", Duration::ZERO).unwrap();
     }
 
     #[test]

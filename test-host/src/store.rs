@@ -1,19 +1,30 @@
 //! The account store: settings and secrets in two files under one folder.
 //!
 //! `settings.json` holds plain values; `secrets.json` (mode 0600) holds secrets. Both
-//! map plugin id → account name → name → value. Every change is a read-modify-write
-//! under an exclusive lock on `.lock`, written to a temporary file, fsynced and renamed
-//! into place, so two processes writing at once lose nothing and a crash never leaves
-//! a half-written file.
+//! map plugin id → account name → name → value. Every change is one transaction under
+//! an exclusive lock on `.lock`: the changed files are written next to the live ones
+//! (`*.next`, fsynced), a `.commit` marker says both are complete, then each is renamed
+//! into place and the marker removed. Whoever opens the store next finishes a commit
+//! that a crash interrupted (marker present) or drops its leftovers (no marker), so a
+//! reader — or a crash at any point — sees all of a change or none of it, never new
+//! settings beside old secrets. Reads take a shared lock; on a store the user may not
+//! write (read-only folder or media), reads still work.
+//!
+//! [`Store::lock_named`] gives named locks shared by every process on the store.
+
+mod named_lock;
 
 use std::{
     collections::BTreeMap,
     fs::{self, File, OpenOptions},
     io::Write,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use serde::{Deserialize, Serialize};
+
+pub use named_lock::NamedLock;
 
 /// Plain values of one account, by name.
 pub type Values = BTreeMap<String, String>;
@@ -28,8 +39,16 @@ pub enum StoreError {
         action: &'static str,
         /// The file or folder.
         path: PathBuf,
+        /// The store folder it belongs to.
+        folder: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The store path names something that is not a folder.
+    #[error("{} is not a folder", path.display())]
+    NotAFolder {
+        /// The path given.
+        path: PathBuf,
     },
     /// A store file is not what this host writes.
     #[error("{} is damaged: {detail}", path.display())]
@@ -39,41 +58,79 @@ pub enum StoreError {
         /// What the parser said.
         detail: String,
     },
+    /// A store file was written by a newer version of this host.
+    #[error("{} was written by a newer version of atrs-test-host (store layout {version}; this version reads layout {FILE_VERSION})", path.display())]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// Its layout version.
+        version: u64,
+    },
+    /// A named lock stayed held by someone else for the whole wait.
+    #[error("the lock \"{name}\" is still held by another process after {} s", waited.as_secs_f64())]
+    LockBusy {
+        /// The lock.
+        name: String,
+        /// How long it was waited for.
+        waited: Duration,
+    },
+    /// A named lock was asked for with an empty name.
+    #[error("a lock needs a name")]
+    LockName,
 }
 
 impl StoreError {
     /// How to fix it.
     pub fn hint(&self) -> String {
         match self {
-            StoreError::Io { path, .. } => format!(
-                "Check that {} exists and that you may write to it, or choose another folder with --store.",
-                path.parent().unwrap_or(path).display()
+            StoreError::Io { folder, source, .. } => match source.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    format!(
+                        "You may not change the store folder {}: make it writable for your user, or choose another folder with --store DIR.",
+                        folder.display()
+                    )
+                }
+                _ => format!(
+                    "Check that the store folder {} exists and that you may write to it, or choose another folder with --store DIR.",
+                    folder.display()
+                ),
+            },
+            StoreError::NotAFolder { path } => format!(
+                "Give --store (or ATRS_STORE_DIR) a folder; {} is a file.",
+                path.display()
             ),
             StoreError::Corrupt { path, .. } => format!(
                 "Restore {} from a backup, or move it aside to start with no saved accounts.",
                 path.display()
             ),
+            StoreError::Newer { .. } => "Use the newer atrs-test-host that wrote it, or choose another folder with --store DIR.".to_owned(),
+            StoreError::LockBusy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),
         }
     }
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, Clone, PartialEq)]
 struct StoreFile {
-    version: u32,
+    version: u64,
     plugins: BTreeMap<String, BTreeMap<String, Values>>,
 }
 
-const FILE_VERSION: u32 = 1;
+const FILE_VERSION: u64 = 1;
 const SETTINGS_FILE: &str = "settings.json";
 const SECRETS_FILE: &str = "secrets.json";
 const LOCK_FILE: &str = ".lock";
+const COMMIT_MARKER: &str = ".commit";
+const NEXT_SUFFIX: &str = ".next";
 
 /// Which of the two files.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Settings,
     Secrets,
 }
+
+const KINDS: [Kind; 2] = [Kind::Settings, Kind::Secrets];
 
 impl Kind {
     fn file_name(self) -> &'static str {
@@ -87,6 +144,21 @@ impl Kind {
         match self {
             Kind::Settings => 0o644,
             Kind::Secrets => 0o600,
+        }
+    }
+}
+
+/// Both files as one change works on them.
+struct Files {
+    settings: StoreFile,
+    secrets: StoreFile,
+}
+
+impl Files {
+    fn get(&self, kind: Kind) -> &StoreFile {
+        match kind {
+            Kind::Settings => &self.settings,
+            Kind::Secrets => &self.secrets,
         }
     }
 }
@@ -106,6 +178,12 @@ pub struct AccountRef {
     pub account: String,
 }
 
+/// How a lock on the store is held.
+enum LockMode {
+    Shared,
+    Exclusive,
+}
+
 impl Store {
     /// The folder used when neither `--store` nor `ATRS_STORE_DIR` is given.
     pub fn default_dir() -> PathBuf {
@@ -114,21 +192,44 @@ impl Store {
             .join("atrs-test-host")
     }
 
-    /// Opens (creating if needed, owner-only) the store in `dir`.
+    /// Opens the store in `dir`; a folder that does not exist yet is created,
+    /// owner-only. An existing folder keeps its permissions.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Store, StoreError> {
-        let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
-            action: "create",
-            path: dir.clone(),
-            source,
-        })?;
-        set_mode(&dir, 0o700)?;
+        let given = dir.into();
+        let dir = std::path::absolute(&given).unwrap_or(given);
+        match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(StoreError::NotAFolder { path: dir }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+                    action: "create",
+                    path: dir.clone(),
+                    folder: dir.clone(),
+                    source,
+                })?;
+                set_mode(&dir, 0o700)?;
+            }
+            Err(source) => {
+                return Err(StoreError::Io {
+                    action: "open",
+                    path: dir.clone(),
+                    folder: dir,
+                    source,
+                })
+            }
+        }
         Ok(Store { dir })
     }
 
     /// The folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Reads both files: a damaged file, or one written by a newer version, is found
+    /// here, before anything else is done with the store.
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.read_both().map(drop)
     }
 
     /// Account names of `plugin` with saved settings, sorted.
@@ -158,12 +259,7 @@ impl Store {
 
     /// The settings of one account.
     pub fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        Ok(self
-            .read(Kind::Settings)?
-            .plugins
-            .get(plugin)
-            .and_then(|a| a.get(account))
-            .cloned())
+        Ok(account_of(&self.read(Kind::Settings)?, plugin, account).cloned())
     }
 
     /// Replaces the settings of one account.
@@ -173,17 +269,14 @@ impl Store {
         account: &str,
         values: &Values,
     ) -> Result<(), StoreError> {
-        self.update(Kind::Settings, |file| {
-            file.plugins
-                .entry(plugin.to_owned())
-                .or_default()
-                .insert(account.to_owned(), values.clone());
+        self.transact(|files| {
+            put_account(&mut files.settings, plugin, account, values.clone());
         })
     }
 
     /// Deletes the settings of one account.
     pub fn remove_settings(&self, plugin: &str, account: &str) -> Result<(), StoreError> {
-        self.update(Kind::Settings, |file| remove_account(file, plugin, account))
+        self.transact(|files| remove_account(&mut files.settings, plugin, account))
     }
 
     /// One secret of one account.
@@ -194,12 +287,7 @@ impl Store {
         name: &str,
     ) -> Result<Option<String>, StoreError> {
         let file = self.read(Kind::Secrets)?;
-        Ok(file
-            .plugins
-            .get(plugin)
-            .and_then(|a| a.get(account))
-            .and_then(|s| s.get(name))
-            .cloned())
+        Ok(account_of(&file, plugin, account).and_then(|s| s.get(name).cloned()))
     }
 
     /// Stores one secret of one account.
@@ -210,33 +298,130 @@ impl Store {
         name: &str,
         value: &str,
     ) -> Result<(), StoreError> {
-        self.update(Kind::Secrets, |file| {
-            let account = file
+        self.transact(|files| {
+            files
+                .secrets
                 .plugins
                 .entry(plugin.to_owned())
                 .or_default()
                 .entry(account.to_owned())
-                .or_default();
-            account.insert(name.to_owned(), value.to_owned());
+                .or_default()
+                .insert(name.to_owned(), value.to_owned());
         })
     }
 
     /// Deletes every secret of one account.
     pub fn remove_secrets(&self, plugin: &str, account: &str) -> Result<(), StoreError> {
-        self.update(Kind::Secrets, |file| remove_account(file, plugin, account))
+        self.transact(|files| remove_account(&mut files.secrets, plugin, account))
+    }
+
+    /// One transaction: `account` gets exactly `settings` and `secrets`, and the
+    /// account `replaces` (a rename's old name), if given, is removed with all its
+    /// secrets. Every reader and every crash sees all of it or none of it.
+    pub fn write_account(
+        &self,
+        plugin: &str,
+        account: &str,
+        settings: &Values,
+        secrets: &Values,
+        replaces: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.transact(|files| {
+            if let Some(old) = replaces.filter(|old| *old != account) {
+                remove_account(&mut files.settings, plugin, old);
+                remove_account(&mut files.secrets, plugin, old);
+            }
+            put_account(&mut files.settings, plugin, account, settings.clone());
+            if secrets.is_empty() {
+                remove_account(&mut files.secrets, plugin, account);
+            } else {
+                put_account(&mut files.secrets, plugin, account, secrets.clone());
+            }
+        })
+    }
+
+    /// Removes an account's settings and secrets in one transaction.
+    pub fn remove_account(&self, plugin: &str, account: &str) -> Result<(), StoreError> {
+        self.transact(|files| {
+            remove_account(&mut files.settings, plugin, account);
+            remove_account(&mut files.secrets, plugin, account);
+        })
+    }
+
+    /// Takes the named lock `name`, shared by every process on this store, waiting at
+    /// most `wait`; released when the returned guard is dropped or this process ends.
+    pub fn lock_named(&self, name: &str, wait: Duration) -> Result<NamedLock, StoreError> {
+        named_lock::acquire(&self.dir, name, wait)
     }
 
     fn path(&self, kind: Kind) -> PathBuf {
         self.dir.join(kind.file_name())
     }
 
+    fn next_path(&self, kind: Kind) -> PathBuf {
+        self.dir.join(format!("{}{NEXT_SUFFIX}", kind.file_name()))
+    }
+
+    fn io(&self, action: &'static str, path: PathBuf, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            action,
+            path,
+            folder: self.dir.clone(),
+            source,
+        }
+    }
+
     fn read(&self, kind: Kind) -> Result<StoreFile, StoreError> {
-        let _lock = self.lock()?;
+        let _lock = self.lock(LockMode::Shared)?;
+        self.settle();
         self.read_unlocked(kind)
     }
 
+    fn read_both(&self) -> Result<Files, StoreError> {
+        let _lock = self.lock(LockMode::Shared)?;
+        self.settle();
+        Ok(Files {
+            settings: self.read_unlocked(Kind::Settings)?,
+            secrets: self.read_unlocked(Kind::Secrets)?,
+        })
+    }
+
+    /// Finishes a commit a crash interrupted, or drops the leftovers of one that never
+    /// got its marker. Best effort: on a store nobody may write, reads fall back to
+    /// reading a committed `.next` file in place (see [`Store::live_path`]).
+    fn settle(&self) {
+        let marker = self.dir.join(COMMIT_MARKER);
+        if marker.exists() {
+            let finished =
+                KINDS.iter().all(
+                    |&kind| match fs::rename(self.next_path(kind), self.path(kind)) {
+                        Ok(()) => true,
+                        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+                    },
+                );
+            if finished && fs::remove_file(&marker).is_ok() {
+                let _ = sync_dir(&self.dir);
+            }
+        } else {
+            for kind in KINDS {
+                let _ = fs::remove_file(self.next_path(kind));
+            }
+        }
+    }
+
+    /// The file that holds `kind`'s committed content: its `.next` while a commit's
+    /// marker is still there, else the file itself.
+    fn live_path(&self, kind: Kind) -> PathBuf {
+        let next = self.next_path(kind);
+        if self.dir.join(COMMIT_MARKER).exists() && next.exists() {
+            next
+        } else {
+            self.path(kind)
+        }
+    }
+
     fn read_unlocked(&self, kind: Kind) -> Result<StoreFile, StoreError> {
-        let path = self.path(kind);
+        let path = self.live_path(kind);
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -245,80 +430,170 @@ impl Store {
                     ..Default::default()
                 })
             }
-            Err(source) => {
-                return Err(StoreError::Io {
-                    action: "read",
-                    path,
-                    source,
-                })
+            Err(source) => return Err(self.io("read", self.path(kind), source)),
+        };
+        parse(&text, &self.path(kind))
+    }
+
+    /// Reads both files, applies `change`, and commits the files it changed.
+    fn transact(&self, change: impl FnOnce(&mut Files)) -> Result<(), StoreError> {
+        let _lock = self.lock(LockMode::Exclusive)?;
+        self.settle();
+        let before = Files {
+            settings: self.read_unlocked(Kind::Settings)?,
+            secrets: self.read_unlocked(Kind::Secrets)?,
+        };
+        let mut after = Files {
+            settings: before.settings.clone(),
+            secrets: before.secrets.clone(),
+        };
+        change(&mut after);
+        let changed: Vec<Kind> = KINDS
+            .into_iter()
+            .filter(|&k| before.get(k) != after.get(k))
+            .collect();
+        match changed.as_slice() {
+            [] => Ok(()),
+            // One file: its rename alone is atomic.
+            [kind] => {
+                let temp = self.write_temp(*kind, after.get(*kind))?;
+                let path = self.path(*kind);
+                temp.persist(&path)
+                    .map_err(|e| self.io("write", path, e.error))?;
+                sync_dir(&self.dir).map_err(|e| self.io("write", self.dir.clone(), e))
             }
-        };
-        let file: StoreFile = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            // Only where it broke: serde_json's own message may quote the content (a secret).
-            detail: format!("unreadable JSON at line {} column {}", e.line(), e.column()),
-        })?;
-        if file.version != FILE_VERSION {
-            return Err(StoreError::Corrupt {
-                path,
-                detail: format!(
-                    "layout version {} is not the supported {FILE_VERSION}",
-                    file.version
-                ),
-            });
+            kinds => self.commit(kinds, &after),
         }
-        Ok(file)
     }
 
-    fn update(&self, kind: Kind, change: impl FnOnce(&mut StoreFile)) -> Result<(), StoreError> {
-        let _lock = self.lock()?;
-        let mut file = self.read_unlocked(kind)?;
-        change(&mut file);
-        file.version = FILE_VERSION;
-        self.write_atomically(kind, &file)
+    fn commit(&self, kinds: &[Kind], files: &Files) -> Result<(), StoreError> {
+        let sync = |e| self.io("write", self.dir.clone(), e);
+        for &kind in kinds {
+            let next = self.next_path(kind);
+            self.write_temp(kind, files.get(kind))?
+                .persist(&next)
+                .map_err(|e| self.io("write", next, e.error))?;
+        }
+        sync_dir(&self.dir).map_err(sync)?;
+        let marker = self.dir.join(COMMIT_MARKER);
+        let temp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(|e| self.io("create", self.dir.clone(), e))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| self.io("write", marker.clone(), e))?;
+        temp.persist(&marker)
+            .map_err(|e| self.io("write", marker.clone(), e.error))?;
+        sync_dir(&self.dir).map_err(sync)?;
+        for &kind in kinds {
+            fs::rename(self.next_path(kind), self.path(kind))
+                .map_err(|e| self.io("write", self.path(kind), e))?;
+        }
+        sync_dir(&self.dir).map_err(sync)?;
+        fs::remove_file(&marker).map_err(|e| self.io("write", marker, e))?;
+        sync_dir(&self.dir).map_err(sync)
     }
 
-    fn write_atomically(&self, kind: Kind, file: &StoreFile) -> Result<(), StoreError> {
+    /// `file` written and fsynced to a temporary file in the folder, mode set first.
+    fn write_temp(
+        &self,
+        kind: Kind,
+        file: &StoreFile,
+    ) -> Result<tempfile::NamedTempFile, StoreError> {
         let path = self.path(kind);
-        let io = |action, source| StoreError::Io {
-            action,
-            path: path.clone(),
-            source,
-        };
-        let text = serde_json::to_string_pretty(file).expect("a map of strings always serializes");
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| io("create", e))?;
+        let mut file = file.clone();
+        file.version = FILE_VERSION;
+        let text = serde_json::to_string_pretty(&file).expect("a map of strings always serializes");
+        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(|e| self.io("create", self.dir.clone(), e))?;
         // Permissions first, content second: a secret is never readable by others, not even briefly.
-        set_file_mode(temp.as_file(), &path, kind.mode())?;
+        set_file_mode(temp.as_file(), &path, kind.mode(), &self.dir)?;
         temp.write_all(text.as_bytes())
-            .map_err(|e| io("write", e))?;
-        temp.as_file().sync_all().map_err(|e| io("write", e))?;
-        temp.persist(&path).map_err(|e| io("write", e.error))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io("write", e))?;
-        Ok(())
+            .map_err(|e| self.io("write", path.clone(), e))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| self.io("write", path, e))?;
+        Ok(temp)
     }
 
-    fn lock(&self) -> Result<File, StoreError> {
+    /// The store lock; `None` for a shared lock on a store whose lock file cannot be
+    /// created (nobody may write there, so there is no writer to wait for).
+    fn lock(&self, mode: LockMode) -> Result<Option<File>, StoreError> {
         let path = self.dir.join(LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|source| StoreError::Io {
-                action: "lock",
-                path: path.clone(),
-                source,
-            })?;
-        file.lock().map_err(|source| StoreError::Io {
-            action: "lock",
-            path,
-            source,
-        })?;
+        let opened = match mode {
+            LockMode::Exclusive => OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path),
+            LockMode::Shared => match File::open(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path),
+                other => other,
+            },
+        };
+        let file = match (opened, &mode) {
+            (Ok(file), _) => file,
+            (Err(e), LockMode::Shared) if cannot_write(&e) => return Ok(None),
+            (Err(e), _) => return Err(self.io("lock", path, e)),
+        };
+        match mode {
+            LockMode::Shared => file.lock_shared(),
+            LockMode::Exclusive => file.lock(),
+        }
+        .map_err(|e| self.io("lock", path, e))?;
         // Unlocked when the file is closed (dropped).
-        Ok(file)
+        Ok(Some(file))
     }
+}
+
+fn cannot_write(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// Parses a store file, telling a newer layout apart from a damaged file.
+fn parse(text: &str, path: &Path) -> Result<StoreFile, StoreError> {
+    // Only where it broke: serde_json's own message may quote the content (a secret).
+    let damaged = |e: serde_json::Error| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("unreadable JSON at line {} column {}", e.line(), e.column()),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(damaged)?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(FILE_VERSION) => {}
+        Some(version) if version > FILE_VERSION => {
+            return Err(StoreError::Newer {
+                path: path.to_owned(),
+                version,
+            })
+        }
+        _ => {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "it has no valid layout version".into(),
+            })
+        }
+    }
+    serde_json::from_value(value).map_err(|_| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: "its accounts are not a map of names to text values".into(),
+    })
+}
+
+fn account_of<'a>(file: &'a StoreFile, plugin: &str, account: &str) -> Option<&'a Values> {
+    file.plugins.get(plugin).and_then(|a| a.get(account))
+}
+
+fn put_account(file: &mut StoreFile, plugin: &str, account: &str, values: Values) {
+    file.plugins
+        .entry(plugin.to_owned())
+        .or_default()
+        .insert(account.to_owned(), values);
 }
 
 fn remove_account(file: &mut StoreFile, plugin: &str, account: &str) {
@@ -330,12 +605,17 @@ fn remove_account(file: &mut StoreFile, plugin: &str, account: &str) {
     }
 }
 
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|source| StoreError::Io {
         action: "protect",
         path: path.to_owned(),
+        folder: path.to_owned(),
         source,
     })
 }
@@ -346,117 +626,21 @@ fn set_mode(_path: &Path, _mode: u32) -> Result<(), StoreError> {
 }
 
 #[cfg(unix)]
-fn set_file_mode(file: &File, path: &Path, mode: u32) -> Result<(), StoreError> {
+fn set_file_mode(file: &File, path: &Path, mode: u32, folder: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(fs::Permissions::from_mode(mode))
         .map_err(|source| StoreError::Io {
             action: "protect",
             path: path.to_owned(),
+            folder: folder.to_owned(),
             source,
         })
 }
 
 #[cfg(not(unix))]
-fn set_file_mode(_file: &File, _path: &Path, _mode: u32) -> Result<(), StoreError> {
+fn set_file_mode(_file: &File, _path: &Path, _mode: u32, _folder: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn values(pairs: &[(&str, &str)]) -> Values {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn settings_and_secrets_live_in_separate_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("s")).unwrap();
-        store
-            .write_settings("office365", "Reports", &values(&[("client_id", "abc")]))
-            .unwrap();
-        store
-            .write_secret("office365", "Reports", "refresh_token", "rt-secret")
-            .unwrap();
-        let settings = fs::read_to_string(store.dir().join(SETTINGS_FILE)).unwrap();
-        let secrets = fs::read_to_string(store.dir().join(SECRETS_FILE)).unwrap();
-        assert!(settings.contains("abc") && !settings.contains("rt-secret"));
-        assert!(secrets.contains("rt-secret") && !secrets.contains("abc"));
-        assert_eq!(store.list("office365").unwrap(), vec!["Reports"]);
-        assert_eq!(
-            store
-                .read_secret("office365", "Reports", "refresh_token")
-                .unwrap()
-                .as_deref(),
-            Some("rt-secret")
-        );
-        store.remove_secrets("office365", "Reports").unwrap();
-        store.remove_settings("office365", "Reports").unwrap();
-        assert!(store.all_accounts().unwrap().is_empty());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn secrets_file_is_owner_only() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store.write_secret("p", "a", "n", "v").unwrap();
-        let mode = fs::metadata(store.dir().join(SECRETS_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let dir_mode = fs::metadata(store.dir()).unwrap().permissions().mode();
-        assert_eq!(dir_mode & 0o777, 0o700);
-    }
-
-    #[test]
-    fn concurrent_writers_lose_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_owned();
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let path = path.clone();
-                std::thread::spawn(move || {
-                    // A store per thread: separate lock handles, as separate processes have.
-                    let store = Store::open(&path).unwrap();
-                    for i in 0..10 {
-                        let account = format!("acct-{t}-{i}");
-                        store
-                            .write_settings("p", &account, &values(&[("i", "x")]))
-                            .unwrap();
-                        store.write_secret("p", &account, "s", "v").unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.list("p").unwrap().len(), 80);
-        let secrets: StoreFile =
-            serde_json::from_str(&fs::read_to_string(path.join(SECRETS_FILE)).unwrap()).unwrap();
-        assert_eq!(secrets.plugins["p"].len(), 80);
-    }
-
-    #[test]
-    fn a_damaged_file_is_reported_without_its_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        fs::write(
-            dir.path().join(SECRETS_FILE),
-            "{\"version\":1,\"plugins\":{\"p\":\"topsecret\"",
-        )
-        .unwrap();
-        let e = store.read_secret("p", "a", "n").unwrap_err();
-        assert!(matches!(e, StoreError::Corrupt { .. }));
-        assert!(!e.to_string().contains("topsecret"), "{e}");
-        assert!(e.hint().contains("move it aside"));
-    }
-}
+mod tests;

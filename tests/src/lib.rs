@@ -15,6 +15,7 @@
 pub mod compat;
 pub mod elf;
 pub mod releases;
+pub mod tmux;
 
 use std::{
     collections::BTreeMap,

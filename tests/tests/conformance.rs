@@ -218,3 +218,19 @@ fn a_library_that_does_not_load_stops_the_run_and_a_missing_file_is_a_usage_erro
         .unwrap()
         .contains("There is no file /nonexistent/libnothing.so"));
 }
+
+/// The same checks as a library, the way a plugin author runs them from `cargo test`.
+#[test]
+fn an_author_runs_the_checks_from_cargo_test() {
+    use atrs_conformance::{run, Options};
+    run(&Options::new(hello_plugin())).assert_all_passed();
+
+    let report = run(&Options::new(fixture("nonconforming")));
+    assert!(report.failed() >= 3, "{report}");
+    let panic = std::panic::catch_unwind(|| report.assert_all_passed()).unwrap_err();
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        text.contains("checks failed") && text.contains("FAIL") && text.contains("fix:"),
+        "{text}"
+    );
+}

@@ -117,7 +117,9 @@ fn form_describes_every_field_as_json() {
             "client_secret",
             "cloud",
             "authority",
-            "scopes"
+            "scopes",
+            "response_mode",
+            "ca_file"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

@@ -33,7 +33,9 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "client_secret",
             "cloud",
             "authority",
-            "scopes"
+            "scopes",
+            "response_mode",
+            "ca_file"
         ]
     );
     assert!(form

@@ -253,15 +253,6 @@ impl From<DeliveryStateAbi> for DeliveryState {
     }
 }
 
-/// The state a host shows for a delivery state it does not know.
-pub(crate) fn unknown_delivery_state() -> DeliveryState {
-    DeliveryState::Running {
-        message: "Delivering… (this plugin reports a state this host does not know)".into(),
-        bytes_sent: 0,
-        bytes_total: 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

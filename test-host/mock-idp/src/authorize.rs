@@ -15,7 +15,7 @@ use crate::params::Params;
 use crate::redirect::{self, ResponseMode, Target};
 use crate::scopes::{self, Grant, Requested};
 use crate::state::{AuthCode, Shared, Store};
-use crate::{ids, pages, reply};
+use crate::{discovery, ids, pages, reply};
 
 /// A validated authorization request.
 #[derive(Clone, Debug)]
@@ -87,9 +87,22 @@ fn validate(shared: &Shared, tenant: &str, p: &Params) -> Result<AuthorizeReques
         redirect_uri: redirect_uri.to_owned(),
         mode: ResponseMode::parse(p.get("response_mode")).unwrap_or(ResponseMode::Query),
         state: p.get("state").map(str::to_owned),
+        issuer: shared
+            .config
+            .authorization_response_iss
+            .then(|| discovery::issuer(shared, &seg)),
     };
     let fail = |e: EntraError| Refusal::Redirect(Box::new(target.clone()), e);
     app_check.map_err(fail)?;
+    if let Some(prompt) = p.get("prompt") {
+        let supported = &shared.config.prompt_values_supported;
+        if let Some(bad) = prompt
+            .split(' ')
+            .find(|v| !supported.iter().any(|s| s == v))
+        {
+            return Err(fail(EntraError::unsupported_prompt(bad)));
+        }
+    }
     let response_type = p.require("response_type").map_err(fail)?;
     if response_type != "code" {
         return Err(fail(EntraError::bad(
@@ -99,8 +112,8 @@ fn validate(shared: &Shared, tenant: &str, p: &Params) -> Result<AuthorizeReques
         )));
     }
     let raw_scope = p.require("scope").map_err(fail)?;
-    let requested = scopes::parse(raw_scope, &shared.graph_host)
-        .map_err(|raw| fail(EntraError::invalid_scope(&raw)))?;
+    let requested =
+        scopes::parse(raw_scope, &shared.graph_host).map_err(|e| fail(EntraError::from(e)))?;
     let challenge = pkce_challenge(p).map_err(fail)?;
     Ok(AuthorizeRequest {
         client_id: app.client_id.clone(),
@@ -259,6 +272,10 @@ pub(crate) fn complete(
         "authorization code issued to {} for {}",
         req.client_id, user.upn
     ));
-    req.target
-        .send(vec![("code", code), ("session_state", ids::guid())])
+    let mut target = req.target.clone();
+    // Entra's issuer template names the tenant once the user is known.
+    target.issuer = target
+        .issuer
+        .map(|iss| iss.replace("{tenantid}", &user.tenant));
+    target.send(vec![("code", code), ("session_state", ids::guid())])
 }

@@ -11,6 +11,30 @@ use crate::config::{ApproveMode, MockConfig};
 use crate::directory::Directory;
 use crate::refresh_rules::{RefreshPolicy, NINETY_DAYS_SECS};
 use crate::server::MockIdp;
+use crate::state::log_line;
+
+/// The `/_mock` control endpoints, for `mock-idp --help`.
+pub const CONTROL_HELP: &str = "\
+Control endpoints (HTTP, under the printed base_url):
+  GET    /_mock/stats                          requests per endpoint (DELETE resets)
+  GET    /_mock/directory                      tenants, apps and users
+  POST   /_mock/outcome/device                 what the simulated user does with device codes:
+                                               {\"outcome\":\"approve\"|\"decline\"|\"ignore\"}
+                                               or {\"outcome\":\"approve_as\",\"upn\":\"...\"}
+  POST   /_mock/outcome/browser                the same for browser sign-ins
+  POST   /_mock/device/{user_code}/approve     approve one code now (body {\"upn\":\"...\"} optional)
+  POST   /_mock/device/{user_code}/decline     decline one code now
+  POST   /_mock/device/{user_code}/expire      let one code expire now
+  POST   /_mock/faults                         make an endpoint fail: {\"endpoint\":\"token\",
+                                               \"fault\":{\"kind\":\"status\",\"status\":503,\"retry_after\":2},
+                                               \"times\":1}; kinds: delay {ms}, status, html,
+                                               html_error {status}, truncated, reset, oversized,
+                                               slow_down {times} (DELETE clears all)
+  POST   /_mock/refresh-tokens/expire          every refresh token issued so far expires
+  POST   /_mock/access-tokens/expire           every access token issued so far expires
+
+Endpoints: discovery, device_code, authorize, token, graph, user_info, keys,
+device_login, sign_in, logout.";
 
 /// Arguments of `mock-idp`.
 #[derive(Clone, Debug, clap::Args)]
@@ -48,16 +72,27 @@ pub struct MockIdpArgs {
     /// Refuse a refresh token once rotation replaced it.
     #[arg(long)]
     pub refuse_rotated: bool,
+    /// Serve HTTPS with a certificate made at start; the first line names its CA file.
+    #[arg(long)]
+    pub tls: bool,
+    /// The `prompt` values to support, comma-separated; others are refused with
+    /// `invalid_request` (leave out select_account to play a server without it).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = crate::config::ENTRA_PROMPT_VALUES.map(String::from))]
+    pub prompt_values: Vec<String>,
+    /// Send RFC 9207's `iss` in authorization responses and advertise it in discovery.
+    #[arg(long)]
+    pub response_iss: bool,
 }
 
-/// Run the server: print one JSON line (`base_url`, `approve`, `directory`) on stdout, log to
+/// Run the server: print one JSON line (`base_url`, `approve`, `ca_file` — the CA to trust
+/// with `--tls`, else null —, `directory`) on stdout, log to
 /// stderr, stop on SIGINT or SIGTERM and exit 0. Must not be called inside a tokio runtime.
 pub fn run(args: MockIdpArgs) -> ExitCode {
     let directory = match &args.directory {
         Some(path) => match Directory::from_file(path) {
             Ok(d) => d,
             Err(e) => {
-                eprintln!("mock-idp: {e}");
+                log_line(format_args!("mock-idp: {e}"));
                 return ExitCode::from(2);
             }
         },
@@ -78,6 +113,9 @@ pub fn run(args: MockIdpArgs) -> ExitCode {
             refuse_rotated: args.refuse_rotated,
         },
         verbose: true,
+        tls: args.tls,
+        prompt_values_supported: args.prompt_values,
+        authorization_response_iss: args.response_iss,
         ..MockConfig::default()
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -87,7 +125,7 @@ pub fn run(args: MockIdpArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mock-idp: cannot start a runtime: {e}");
+            log_line(format_args!("mock-idp: cannot start a runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -100,7 +138,7 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
     let idp = match MockIdp::start(config).await {
         Ok(idp) => idp,
         Err(e) => {
-            eprintln!("mock-idp: {e}");
+            log_line(format_args!("mock-idp: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -113,17 +151,17 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
         return ExitCode::FAILURE;
     }
     drop(out);
-    eprintln!(
+    log_line(format_args!(
         "[mock-idp] listening on {} ({} approval); Ctrl-C stops",
         idp.base_url(),
         format!("{approve:?}").to_lowercase()
-    );
-    eprintln!(
+    ));
+    log_line(format_args!(
         "[mock-idp] discovery: {}/organizations/v2.0/.well-known/openid-configuration",
         idp.base_url()
-    );
+    ));
     wait_for_signal().await;
-    eprintln!("[mock-idp] stopping");
+    log_line(format_args!("[mock-idp] stopping"));
     idp.shutdown();
     ExitCode::SUCCESS
 }
@@ -133,6 +171,7 @@ fn announcement(idp: &MockIdp, approve: ApproveMode) -> serde_json::Value {
     json!({
         "base_url": idp.base_url(),
         "approve": approve,
+        "ca_file": idp.ca_file(),
         "directory": idp.directory().to_json(),
     })
 }
@@ -206,6 +245,17 @@ mod tests {
             (30, true, false)
         );
         assert!(Cli::try_parse_from(["x", "--approve", "sometimes"]).is_err());
+        assert_eq!(a.prompt_values.len(), 5);
+        let a = Cli::parse_from([
+            "x",
+            "--tls",
+            "--response-iss",
+            "--prompt-values",
+            "none,login",
+        ])
+        .args;
+        assert!(a.tls && a.response_iss);
+        assert_eq!(a.prompt_values, vec!["none", "login"]);
     }
 
     #[test]
@@ -214,6 +264,7 @@ mod tests {
         let a = announcement(&idp, ApproveMode::Auto);
         assert_eq!(a["base_url"], idp.base_url());
         assert_eq!(a["approve"], "auto");
+        assert!(a["ca_file"].is_null());
         let dir = &a["directory"];
         assert_eq!(dir["tenants"][0]["id"], crate::defaults::TENANT_ID);
         assert_eq!(dir["users"][0]["password"], crate::defaults::USER_PASSWORD);

@@ -59,7 +59,19 @@ pub struct MockConfig {
     pub refresh_tokens_expired: bool,
     /// Write a line per request and per sign-in event to stderr.
     pub verbose: bool,
+    /// The `prompt` values discovery advertises (`prompt_values_supported`) and /authorize
+    /// accepts; any other value is refused with `error=invalid_request`. Leaving out
+    /// `select_account` makes a server like the OpenID providers that lack it.
+    pub prompt_values_supported: Vec<String>,
+    /// RFC 9207: put `iss` in every authorization response and advertise
+    /// `authorization_response_iss_parameter_supported` (Entra does neither).
+    pub authorization_response_iss: bool,
+    /// Serve HTTPS with a certificate generated at start (see [`crate::MockIdp::ca_file`]).
+    pub tls: bool,
 }
+
+/// The `prompt` values Entra accepts.
+pub const ENTRA_PROMPT_VALUES: [&str; 5] = ["none", "login", "consent", "select_account", "create"];
 
 impl Default for MockConfig {
     fn default() -> Self {
@@ -74,6 +86,9 @@ impl Default for MockConfig {
             refresh_policy: RefreshPolicy::default(),
             refresh_tokens_expired: false,
             verbose: false,
+            prompt_values_supported: ENTRA_PROMPT_VALUES.iter().map(|v| v.to_string()).collect(),
+            authorization_response_iss: false,
+            tls: false,
         }
     }
 }

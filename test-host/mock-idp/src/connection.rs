@@ -2,7 +2,8 @@
 //!
 //! Every accepted socket is wrapped in a [`ConnStream`] whose writes obey its
 //! [`ConnControl`]; handlers reach the control through the [`ConnHandle`]
-//! connect-info extension.
+//! connect-info extension. With TLS (`--tls`) the control sits above the TLS session,
+//! so a truncated body is cut inside the encrypted stream, as a real server's would be.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,9 +16,30 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
-/// A TCP listener whose connections can be cut by faults.
-pub(crate) struct ConnListener(pub TcpListener);
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// A TCP listener (plain or TLS) whose connections can be cut by faults.
+pub(crate) struct ConnListener {
+    tcp: TcpListener,
+    tls: Option<TlsAcceptor>,
+    /// TLS handshakes under way: one slow client must not hold up the others.
+    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
+}
+
+impl ConnListener {
+    /// Serves plain HTTP on `tcp`, or HTTPS when `tls` is given.
+    pub fn new(tcp: TcpListener, tls: Option<TlsAcceptor>) -> Self {
+        ConnListener {
+            tcp,
+            tls,
+            handshakes: JoinSet::new(),
+        }
+    }
+}
 
 impl Listener for ConnListener {
     type Io = ConnStream;
@@ -25,20 +47,32 @@ impl Listener for ConnListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            match self.0.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let control = Arc::new(ConnControl::default());
-                    return (ConnStream { stream, control }, addr);
+            tokio::select! {
+                accepted = self.tcp.accept() => match accepted {
+                    Ok((stream, addr)) => {
+                        let _ = stream.set_nodelay(true);
+                        let Some(acceptor) = self.tls.clone() else {
+                            return (ConnStream::new(Io::Plain(stream)), addr);
+                        };
+                        self.handshakes.spawn(async move {
+                            let tls = tokio::time::timeout(HANDSHAKE_TIME, acceptor.accept(stream));
+                            tls.await.ok()?.ok().map(|s| (s, addr))
+                        });
+                    }
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                },
+                Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
+                    if let Ok(Some((stream, addr))) = done {
+                        return (ConnStream::new(Io::Tls(Box::new(stream))), addr);
+                    }
                 }
-                // Out of file descriptors and similar: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
         }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
+        self.tcp.local_addr()
     }
 }
 
@@ -93,19 +127,81 @@ impl Connected<IncomingStream<'_, ConnListener>> for ConnHandle {
     }
 }
 
+/// The socket under a connection: plain TCP, or a TLS session over it.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Io {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
 /// An accepted socket plus its control.
 pub(crate) struct ConnStream {
-    stream: TcpStream,
+    stream: Io,
     control: Arc<ConnControl>,
 }
 
 impl ConnStream {
+    fn new(stream: Io) -> Self {
+        ConnStream {
+            stream,
+            control: Arc::new(ConnControl::default()),
+        }
+    }
+
     /// Arrange for the socket's close to send RST instead of FIN.
     fn arm_reset(&self) {
         // SO_LINGER with a zero timeout never blocks: close() discards unsent data and
         // sends RST at once. The deprecation warns about non-zero timeouts only.
         #[allow(deprecated)]
-        let _ = self.stream.set_linger(Some(Duration::ZERO));
+        let _ = self.stream.tcp().set_linger(Some(Duration::ZERO));
+    }
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 

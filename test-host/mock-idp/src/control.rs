@@ -42,6 +42,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             "/refresh-failures",
             post(set_refresh_failure).delete(clear_refresh_failures),
         )
+        .route("/discovery", post(override_discovery))
+        .route("/id-token", post(override_id_token))
 }
 
 /// Approve a device code as `upn` (the directory's first user when `None`).
@@ -205,6 +207,27 @@ async fn expire_refresh(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn expire_access(State(shared): State<Arc<Shared>>) -> Response {
     answer(Ok(json!({"expired": expire_access_tokens(&shared)})))
+}
+
+/// A JSON object body, for the override routes.
+fn members(
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, (StatusCode, String)> {
+    body::<serde_json::Map<String, serde_json::Value>>(bytes)
+}
+
+async fn override_discovery(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(members(&bytes).map(|m| {
+        shared.store().discovery_overrides.extend(m);
+        json!({})
+    }))
+}
+
+async fn override_id_token(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(members(&bytes).map(|m| {
+        shared.store().id_token_overrides.extend(m);
+        json!({})
+    }))
 }
 
 async fn directory(State(shared): State<Arc<Shared>>) -> Response {

@@ -66,8 +66,9 @@ pub const NO_MAIL_USER_PASSWORD: &str = "Contoso-Megan-2024!";
 /// That user's MFA code.
 pub const NO_MAIL_USER_MFA_CODE: &str = "135790";
 
-/// The delegated scopes every default app may be granted.
-pub const APP_SCOPES: [&str; 7] = [
+/// The delegated scopes every default app may be granted: Graph's by name, the Outlook
+/// resource's by full URI.
+pub const APP_SCOPES: [&str; 9] = [
     "openid",
     "profile",
     "email",
@@ -75,6 +76,8 @@ pub const APP_SCOPES: [&str; 7] = [
     "User.Read",
     "Mail.Send",
     "Files.ReadWrite",
+    "https://outlook.office.com/SMTP.Send",
+    "https://outlook.office.com/IMAP.AccessAsUser.All",
 ];
 
 /// The default directory built from the constants above.

@@ -41,8 +41,7 @@ fn issue(shared: &Shared, tenant: &str, p: &Params) -> Result<serde_json::Value,
     let app = shared
         .dir()
         .check_app(p.require("client_id")?, &seg, tenant)?;
-    let requested = scopes::parse(p.require("scope")?, &shared.graph_host)
-        .map_err(|raw| EntraError::invalid_scope(&raw))?;
+    let requested = scopes::parse(p.require("scope")?, &shared.graph_host)?;
     let device_code = format!("DAQABAAEAAA{}", ids::opaque(150));
     let verification_uri = format!("{}/devicelogin", shared.base_url);
     let expires_in = shared.config.device_expires_in_secs;

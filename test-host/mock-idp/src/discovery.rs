@@ -2,14 +2,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::directory::Segment;
 use crate::errors::EntraError;
-use crate::state::Shared;
+use crate::state::{overridden, Shared};
 use crate::{ids, pages, reply};
 
 /// The tenant id Entra uses for personal Microsoft accounts.
@@ -23,30 +24,77 @@ pub(crate) async fn openid_configuration(
     let Some(seg) = shared.dir().segment(&tenant) else {
         return EntraError::unknown_tenant(&tenant).into_response();
     };
-    reply::json(StatusCode::OK, &document(&shared, &seg, &tenant))
+    let document = document(&shared, &seg, &tenant);
+    let document = overridden(document, &shared.store().discovery_overrides);
+    reply::json(StatusCode::OK, &document)
+}
+
+/// The issuer discovery names for a tenant segment: the tenant's own, the personal
+/// accounts' tenant for `consumers`, Entra's `{tenantid}` template for `common` and
+/// `organizations`.
+pub(crate) fn issuer(shared: &Shared, seg: &Segment) -> String {
+    let tenant = match seg {
+        Segment::Tenant(i) => shared.dir().tenants[*i].id.clone(),
+        Segment::Consumers => CONSUMERS_TENANT_ID.to_owned(),
+        Segment::Common | Segment::Organizations => "{tenantid}".to_owned(),
+    };
+    format!("{}/{tenant}/v2.0", shared.base_url)
+}
+
+/// Query of `GET /common/discovery/instance`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct InstanceQuery {
+    /// The authorization endpoint of the authority being checked.
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+}
+
+/// `GET /common/discovery/instance` (MSAL's instance discovery): where the tenant's
+/// discovery document is, and this host as the only alias of itself. An authorization
+/// endpoint on another host is an unknown instance, as Entra answers one
+/// (`invalid_instance`, AADSTS50049).
+pub(crate) async fn instance(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<InstanceQuery>,
+) -> Response {
+    let base = &shared.base_url;
+    let tenant = query
+        .authorization_endpoint
+        .as_deref()
+        .and_then(|a| a.strip_prefix(base.as_str()))
+        .and_then(|path| path.trim_start_matches('/').split('/').next())
+        .filter(|t| !t.is_empty());
+    let Some(tenant) = tenant else {
+        return EntraError::bad("invalid_instance", 50049, "Unknown or invalid instance.")
+            .into_response();
+    };
+    reply::json(
+        StatusCode::OK,
+        &json!({
+            "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+            "api-version": "1.1",
+            "metadata": [{
+                "preferred_network": shared.graph_host,
+                "preferred_cache": shared.graph_host,
+                "aliases": [shared.graph_host],
+            }],
+        }),
+    )
 }
 
 /// The discovery document, with every URL pointing back at this server.
 fn document(shared: &Shared, seg: &Segment, raw: &str) -> serde_json::Value {
     let base = &shared.base_url;
-    let (path_tenant, issuer_tenant, region) = match seg {
+    let (path_tenant, region) = match seg {
         Segment::Tenant(i) => {
             let t = &shared.dir().tenants[*i];
-            (t.id.clone(), t.id.clone(), json!(t.region))
+            (t.id.clone(), json!(t.region))
         }
-        Segment::Consumers => (
-            "consumers".to_owned(),
-            CONSUMERS_TENANT_ID.to_owned(),
-            json!(null),
-        ),
-        Segment::Common | Segment::Organizations => (
-            raw.to_ascii_lowercase(),
-            "{tenantid}".to_owned(),
-            json!(null),
-        ),
+        Segment::Consumers => ("consumers".to_owned(), json!(null)),
+        Segment::Common | Segment::Organizations => (raw.to_ascii_lowercase(), json!(null)),
     };
     let t = format!("{base}/{path_tenant}");
-    json!({
+    let mut document = json!({
         "token_endpoint": format!("{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{t}/discovery/v2.0/keys"),
@@ -55,7 +103,9 @@ fn document(shared: &Shared, seg: &Segment, raw: &str) -> serde_json::Value {
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": format!("{base}/{issuer_tenant}/v2.0"),
+        "issuer": issuer(shared, seg),
+        "code_challenge_methods_supported": ["plain", "S256"],
+        "prompt_values_supported": shared.config.prompt_values_supported,
         "request_uri_parameter_supported": false,
         "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "authorization_endpoint": format!("{t}/oauth2/v2.0/authorize"),
@@ -72,7 +122,11 @@ fn document(shared: &Shared, seg: &Segment, raw: &str) -> serde_json::Value {
         "cloud_graph_host_name": "graph.windows.net",
         "msgraph_host": shared.graph_host,
         "rbac_url": "https://pas.windows.net",
-    })
+    });
+    if shared.config.authorization_response_iss {
+        document["authorization_response_iss_parameter_supported"] = json!(true);
+    }
+    document
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`: a key set naming the `mock` key. Tokens are not really

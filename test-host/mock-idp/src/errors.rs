@@ -22,6 +22,17 @@ pub enum MockError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The TLS certificate or configuration could not be made (`--tls`).
+    #[error("could not set up TLS: {0}")]
+    Tls(String),
+    /// The generated CA certificate could not be written.
+    #[error("could not write the CA certificate to {path}: {source}")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// The background runtime or thread could not be started.
     #[error("could not start the mock server's runtime: {0}")]
     Runtime(std::io::Error),
@@ -151,6 +162,25 @@ impl EntraError {
             format!(
                 "Application '{client_id}'({name}) is configured for use by Azure Active Directory users only. Please do not use the /consumers endpoint to serve this request."
             ),
+        )
+    }
+
+    /// A `prompt` value this server does not support (`invalid_request`, as OpenID
+    /// providers without it answer).
+    pub fn unsupported_prompt(value: &str) -> Self {
+        Self::bad(
+            "invalid_request",
+            90023,
+            format!("Unsupported prompt value requested: '{value}'."),
+        )
+    }
+
+    /// AADSTS28000: the scopes name more than one resource.
+    pub fn multiple_resources(scope: &str) -> Self {
+        Self::bad(
+            "invalid_request",
+            28000,
+            format!("Provided value for the input parameter scope is not valid because it contains more than one resource. Scope {scope} is not valid."),
         )
     }
 

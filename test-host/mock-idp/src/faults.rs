@@ -288,6 +288,12 @@ pub(crate) async fn intercept(
     }
     let method = req.method().to_string();
     let endpoint = Endpoint::classify(&path);
+    // Like Entra: a client's `client-request-id` is kept and echoed back.
+    let client_request_id = req
+        .headers()
+        .get("client-request-id")
+        .cloned()
+        .filter(|v| v.len() <= 64);
     let (req, grant_type) = if endpoint == Some(Endpoint::Token) {
         match read_grant_type(req).await {
             Ok(pair) => pair,
@@ -297,10 +303,15 @@ pub(crate) async fn intercept(
         (req, None)
     };
     let fault = endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref()));
-    let response = match (&fault, endpoint) {
+    let mut response = match (&fault, endpoint) {
         (Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
         _ => next.run(req).await,
     };
+    if let Some(id) = &client_request_id {
+        response
+            .headers_mut()
+            .insert("client-request-id", id.clone());
+    }
     let status = (fault != Some(Fault::Reset)).then(|| response.status().as_u16());
     shared.log(format_args!(
         "{method} {path} -> {}{}",
@@ -316,6 +327,7 @@ pub(crate) async fn intercept(
         grant_type,
         status,
         fault: fault.map(|f| f.kind().to_owned()),
+        client_request_id: client_request_id.and_then(|v| v.to_str().ok().map(str::to_owned)),
     });
     response
 }

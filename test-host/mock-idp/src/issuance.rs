@@ -15,7 +15,16 @@ use sha2::{Digest, Sha256};
 use crate::directory::{AppRegistration, User};
 use crate::ids;
 use crate::scopes::Grant;
-use crate::state::{AccessToken, ClientKind, RefreshToken, Shared, Store};
+use crate::state::{overridden, AccessToken, ClientKind, RefreshToken, Shared, Store};
+
+/// What a token request asked for beyond the grant itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extras<'a> {
+    /// The `nonce` of the authorization request, echoed in the ID token.
+    pub nonce: Option<&'a str>,
+    /// `client_info=1`: add MSAL's `client_info` (the user's `uid` and `utid`).
+    pub client_info: bool,
+}
 
 /// Issue tokens for `user` on `app` and return the token response JSON.
 pub(crate) fn mint(
@@ -25,7 +34,7 @@ pub(crate) fn mint(
     user: &User,
     grant: &Grant,
     kind: ClientKind,
-    nonce: Option<&str>,
+    extras: Extras<'_>,
 ) -> serde_json::Value {
     let lifetime = shared.rules.policy().access_token_secs;
     let access_token = ids::opaque(96);
@@ -63,19 +72,27 @@ pub(crate) fn mint(
         body["refresh_token"] = json!(refresh_token);
     }
     if grant.openid() {
-        body["id_token"] = json!(id_token(shared, app, user, grant, nonce));
+        let claims = overridden(
+            claims(shared, app, user, grant, extras.nonce),
+            &store.id_token_overrides,
+        );
+        body["id_token"] = json!(id_token(&claims));
+    }
+    if extras.client_info {
+        let info = json!({"uid": user.id, "utid": user.tenant});
+        body["client_info"] = json!(URL_SAFE_NO_PAD.encode(info.to_string()));
     }
     body
 }
 
-/// An unsigned-in-effect ID token (random signature bytes) with Entra's v2.0 claims.
-fn id_token(
+/// Entra's v2.0 ID token claims for `user` signing in to `app`.
+fn claims(
     shared: &Shared,
     app: &AppRegistration,
     user: &User,
     grant: &Grant,
     nonce: Option<&str>,
-) -> String {
+) -> serde_json::Value {
     let now = chrono::Utc::now().timestamp();
     let mut claims = json!({
         "aud": app.client_id,
@@ -96,6 +113,11 @@ fn id_token(
     if let (true, Some(mail)) = (grant.has("email"), &user.mail) {
         claims["email"] = json!(mail);
     }
+    claims
+}
+
+/// An unsigned-in-effect ID token (random signature bytes) carrying `claims`.
+fn id_token(claims: &serde_json::Value) -> String {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": "mock"});
     format!(
         "{}.{}.{}",

@@ -2,7 +2,8 @@
 //! Microsoft Graph's `/me`, for offline demos and tests. It binds to 127.0.0.1 only.
 //!
 //! A client written for `https://login.microsoftonline.com` works against it unchanged when
-//! pointed at [`MockIdp::base_url`] as its authority host: discovery, device code,
+//! pointed at [`MockIdp::base_url`] as its authority host (with [`MockConfig::tls`] over
+//! HTTPS, trusting [`MockIdp::ca_file`], for clients that insist on it): discovery, device code,
 //! authorization code with PKCE, refresh with rotation, Entra's error JSON and AADSTS codes.
 //!
 //! ```no_run
@@ -34,9 +35,10 @@
 //! |---|---|
 //! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | discovery; every URL points back here, `msgraph_host` is `127.0.0.1:PORT` |
 //! | `GET /{tenant}/discovery/v2.0/keys` | a key set naming kid `mock` |
+//! | `GET /common/discovery/instance?authorization_endpoint=…` | instance discovery (MSAL): the tenant's discovery address, this host as its only alias |
 //! | `POST /{tenant}/oauth2/v2.0/devicecode` | device authorization; `verification_uri` is `/devicelogin` |
-//! | `GET /{tenant}/oauth2/v2.0/authorize` | authorization code (+ PKCE S256/plain), `response_mode` query/fragment/form_post |
-//! | `POST /{tenant}/oauth2/v2.0/token` | grants device code, authorization_code, refresh_token |
+//! | `GET /{tenant}/oauth2/v2.0/authorize` | authorization code (+ PKCE S256/plain), `response_mode` query/fragment/form_post; `prompt` values outside [`MockConfig::prompt_values_supported`] refused (`invalid_request`); RFC 9207 `iss` with [`MockConfig::authorization_response_iss`] |
+//! | `POST /{tenant}/oauth2/v2.0/token` | grants device code, authorization_code, refresh_token; `client_info` with `client_info=1` |
 //! | `GET /{tenant}/oauth2/v2.0/logout` | signed-out page |
 //! | `GET,POST /devicelogin`, `GET,POST /login/{txn}` | manual-mode pages: code, sign in, MFA, consent |
 //! | `GET /v1.0/me` | Graph user (bearer token with `User.Read`), `$select` supported |
@@ -61,6 +63,8 @@
 //! | `GET /_mock/refresh-policy` · `POST` `{"access_token_secs":60,"refresh_token_secs":600,"rotate":true,"refuse_rotated":true}` | the [`RefreshPolicy`] · change some of its fields |
 //! | `POST /_mock/refresh-failures` `{"upn":"…","failure":{"kind":"aadsts","code":50173},"times":1}` | refuse that account's refreshes ([`RefreshFailure`]; `times` omitted = until cleared) |
 //! | `DELETE /_mock/refresh-failures` `{"upn":"…"}` (or `{}` for all) | stop refusing |
+//! | `POST /_mock/discovery` `{"issuer":"https://elsewhere.test/v2.0","code_challenge_methods_supported":null}` | [`MockIdp::override_discovery`]: members set, `null` removes |
+//! | `POST /_mock/id-token` `{"aud":"someone-else","exp":1}` | [`MockIdp::override_id_token`]: claims of ID tokens from now on |
 //!
 //! Refresh failure JSON: `{"kind":"aadsts","code":N}` for N in 700082, 70008, 50173, 70043,
 //! 50076, 50079, 65001, 53003, 7000215, 7000222; `{"kind":"invalid_grant"}` and
@@ -109,6 +113,8 @@
 //! | 70000 | `invalid_grant` | a refresh token replaced by rotation, when [`RefreshPolicy::refuse_rotated`] |
 //! | any of [`RefreshFailure::CODES`] | Entra's `error` for it | [`MockIdp::set_refresh_failure`] |
 //! | 70011 | `invalid_scope` | unknown scope, or `.default` mixed with others |
+//! | 28000 | `invalid_request` | Graph and Outlook (`https://outlook.office.com/SMTP.Send`, `IMAP.AccessAsUser.All`, `POP.AccessAsUser.All`) permissions in one request |
+//! | 90023 | `invalid_request` (redirect) | a `prompt` value not in `prompt_values_supported` |
 //! | 900144 | `invalid_request` | missing parameter |
 //! | 70003 | `unsupported_grant_type` | other grant types |
 //! | 900561 | `invalid_request` | GET on a POST-only endpoint |
@@ -152,9 +158,10 @@ mod scopes;
 mod server;
 mod state;
 mod stats;
+mod tls;
 mod token;
 
-pub use config::{ApproveMode, DeviceOutcome, MockConfig};
+pub use config::{ApproveMode, DeviceOutcome, MockConfig, ENTRA_PROMPT_VALUES};
 pub use directory::{
     AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
 };

@@ -187,10 +187,10 @@ fn password(
     }
     login.user = Some(user.id.clone());
     if let Some(code) = &user.mfa_code {
-        eprintln!(
+        crate::state::log_line(format_args!(
             "[mock-idp] MFA: code sent to the phone of {}: {code}",
             user.upn
-        );
+        ));
         login.step = Step::Mfa;
         store.logins.insert(txn.to_owned(), login);
         return reply::html(StatusCode::OK, pages::mfa(txn, &user.upn, None));

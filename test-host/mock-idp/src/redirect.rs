@@ -39,6 +39,8 @@ pub(crate) struct Target {
     pub mode: ResponseMode,
     /// The app's `state`, returned unchanged.
     pub state: Option<String>,
+    /// RFC 9207's `iss`, sent with every answer when set.
+    pub issuer: Option<String>,
 }
 
 impl Target {
@@ -46,6 +48,9 @@ impl Target {
     pub fn send(&self, mut params: Vec<(&'static str, String)>) -> Response {
         if let Some(s) = &self.state {
             params.push(("state", s.clone()));
+        }
+        if let Some(iss) = &self.issuer {
+            params.push(("iss", iss.clone()));
         }
         let Ok(mut url) = Url::parse(&self.redirect_uri) else {
             return reply::html(
@@ -142,6 +147,7 @@ mod tests {
             redirect_uri: "http://localhost:1234/cb?x=1".into(),
             mode: ResponseMode::Query,
             state: Some("s t".into()),
+            issuer: None,
         };
         let r = t.send(vec![("code", "abc".into())]);
         assert_eq!(r.status(), StatusCode::FOUND);

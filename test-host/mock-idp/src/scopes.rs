@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::directory::AppRegistration;
+use crate::errors::EntraError;
 
 /// OpenID Connect scopes, in the order Entra lists them in a token response.
 const OIDC: [&str; 4] = ["profile", "openid", "email", "offline_access"];
@@ -32,6 +33,29 @@ const GRAPH: &[&str] = &[
 /// Graph's well-known application id, usable as a scope prefix.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
+/// The Outlook resource (Exchange Online's SMTP, IMAP and POP), a resource apart from Graph.
+pub(crate) const OUTLOOK: &str = "https://outlook.office.com";
+/// Outlook's delegated permissions the mock knows (canonical spelling).
+const OUTLOOK_SCOPES: &[&str] = &["SMTP.Send", "IMAP.AccessAsUser.All", "POP.AccessAsUser.All"];
+
+/// Why a `scope` value is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ScopeError {
+    /// Malformed, unknown, or `.default` mixed with others (AADSTS70011).
+    Invalid(String),
+    /// Permissions of more than one resource (AADSTS28000).
+    MultipleResources(String),
+}
+
+impl From<ScopeError> for EntraError {
+    fn from(e: ScopeError) -> Self {
+        match e {
+            ScopeError::Invalid(raw) => EntraError::invalid_scope(&raw),
+            ScopeError::MultipleResources(raw) => EntraError::multiple_resources(&raw),
+        }
+    }
+}
+
 /// A parsed `scope` parameter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Requested {
@@ -41,6 +65,8 @@ pub(crate) struct Requested {
     pub graph: Vec<&'static str>,
     /// `.default`: everything configured on the registration.
     pub default: bool,
+    /// Outlook permissions asked for (canonical short names), instead of Graph's.
+    pub outlook: Vec<&'static str>,
 }
 
 /// What a token is valid for.
@@ -85,8 +111,9 @@ impl Grant {
     }
 }
 
-/// Parse a space-separated `scope` value. `Err` carries the raw value for AADSTS70011.
-pub(crate) fn parse(raw: &str, graph_host: &str) -> Result<Requested, String> {
+/// Parse a space-separated `scope` value.
+pub(crate) fn parse(raw: &str, graph_host: &str) -> Result<Requested, ScopeError> {
+    let invalid = || ScopeError::Invalid(raw.to_owned());
     let mut out = Requested::default();
     let mut other_graph = false;
     for word in raw.split_whitespace() {
@@ -94,7 +121,17 @@ pub(crate) fn parse(raw: &str, graph_host: &str) -> Result<Requested, String> {
             out.oidc.insert(o);
             continue;
         }
-        let name = strip_graph_prefix(word, graph_host).ok_or_else(|| raw.to_owned())?;
+        if let Some(name) = strip_prefix_ignoring_case(word, &format!("{OUTLOOK}/")) {
+            let canonical = OUTLOOK_SCOPES
+                .iter()
+                .find(|o| o.eq_ignore_ascii_case(name))
+                .ok_or_else(invalid)?;
+            if !out.outlook.contains(canonical) {
+                out.outlook.push(canonical);
+            }
+            continue;
+        }
+        let name = strip_graph_prefix(word, graph_host).ok_or_else(invalid)?;
         if name.eq_ignore_ascii_case(".default") {
             out.default = true;
             continue;
@@ -102,16 +139,27 @@ pub(crate) fn parse(raw: &str, graph_host: &str) -> Result<Requested, String> {
         let canonical = GRAPH
             .iter()
             .find(|g| g.eq_ignore_ascii_case(name))
-            .ok_or_else(|| raw.to_owned())?;
+            .ok_or_else(invalid)?;
         other_graph = true;
         if !out.graph.contains(canonical) {
             out.graph.push(canonical);
         }
     }
     if out.default && other_graph {
-        return Err(raw.to_owned());
+        return Err(invalid());
+    }
+    if (out.default || other_graph) && !out.outlook.is_empty() {
+        return Err(ScopeError::MultipleResources(raw.to_owned()));
     }
     Ok(out)
+}
+
+/// `word` without `prefix` (compared ignoring case), when it starts with it and goes on.
+fn strip_prefix_ignoring_case<'a>(word: &'a str, prefix: &str) -> Option<&'a str> {
+    (word.len() > prefix.len()
+        && word.is_char_boundary(prefix.len())
+        && word[..prefix.len()].eq_ignore_ascii_case(prefix))
+    .then(|| &word[prefix.len()..])
 }
 
 /// The permission name of a Graph scope written short or as a resource URI.
@@ -122,10 +170,11 @@ fn strip_graph_prefix<'a>(word: &'a str, graph_host: &str) -> Option<&'a str> {
         format!("http://{graph_host}/"),
         format!("{GRAPH_APP_ID}/"),
     ];
-    for p in &prefixes {
-        if word.len() > p.len() && word[..p.len()].eq_ignore_ascii_case(p) {
-            return Some(&word[p.len()..]);
-        }
+    if let Some(rest) = prefixes
+        .iter()
+        .find_map(|p| strip_prefix_ignoring_case(word, p))
+    {
+        return Some(rest);
     }
     if word.contains('/') || word.contains(':') {
         None
@@ -169,12 +218,20 @@ pub(crate) fn silent(
     })
 }
 
-/// The Graph permissions a request names, with `.default` expanded to the configured ones.
+/// The permissions a request names, with `.default` expanded to the configured ones;
+/// Outlook's by their full URI, as the app's configuration and token answers list them.
 fn wanted(app: &AppRegistration, req: &Requested) -> Vec<String> {
+    if !req.outlook.is_empty() {
+        return req
+            .outlook
+            .iter()
+            .map(|s| format!("{OUTLOOK}/{s}"))
+            .collect();
+    }
     if req.default {
         app.scopes
             .iter()
-            .filter(|s| !OIDC.iter().any(|o| o.eq_ignore_ascii_case(s)))
+            .filter(|s| !OIDC.iter().any(|o| o.eq_ignore_ascii_case(s)) && !s.contains("://"))
             .cloned()
             .collect()
     } else {
@@ -216,6 +273,28 @@ mod tests {
                 .unwrap()
                 .default
         );
+    }
+
+    #[test]
+    fn outlook_scopes_are_a_resource_of_their_own() {
+        let r = parse(
+            "openid offline_access https://outlook.office.com/smtp.send",
+            "h",
+        )
+        .unwrap();
+        assert_eq!(r.outlook, vec!["SMTP.Send"]);
+        let g = interactive(&app(defaults::DESKTOP_CLIENT_ID), &r);
+        assert_eq!(g.graph, vec!["https://outlook.office.com/SMTP.Send"]);
+        assert!(parse("https://outlook.office.com/Fly.Away", "h").is_err());
+        for mixed in [
+            "User.Read https://outlook.office.com/SMTP.Send",
+            "https://graph.microsoft.com/.default https://outlook.office.com/IMAP.AccessAsUser.All",
+        ] {
+            assert!(
+                matches!(parse(mixed, "h"), Err(ScopeError::MultipleResources(_))),
+                "{mixed}"
+            );
+        }
     }
 
     #[test]

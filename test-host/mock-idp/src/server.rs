@@ -1,6 +1,7 @@
 //! [`MockIdp`]: binding, routing, running and stopping the server.
 
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::faults::{Endpoint, Fault};
 use crate::refresh_rules::{PolicyChange, RefreshFailure, RefreshPolicy};
 use crate::state::Shared;
 use crate::stats::Stats;
+use crate::tls::Tls;
 use crate::{authorize, control, device_code, discovery, faults, graph, login, reply, token};
 
 /// How long in-flight requests may finish after a stop before they are dropped.
@@ -29,6 +31,7 @@ pub struct MockIdp {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for MockIdp {
@@ -42,12 +45,13 @@ impl std::fmt::Debug for MockIdp {
 impl MockIdp {
     /// Bind 127.0.0.1 and serve on the caller's tokio runtime.
     pub async fn start(config: MockConfig) -> Result<MockIdp, MockError> {
-        let (listener, shared, stop) = bind(config).await?;
+        let (listener, shared, stop, ca_file) = bind(config).await?;
         tokio::spawn(serve(listener, shared.clone()));
         Ok(MockIdp {
             shared,
             stop,
             thread: None,
+            ca_file,
         })
     }
 
@@ -69,8 +73,8 @@ impl MockIdp {
                 };
                 runtime.block_on(async move {
                     match bind(config).await {
-                        Ok((listener, shared, stop)) => {
-                            let _ = tx.send(Ok((shared.clone(), stop)));
+                        Ok((listener, shared, stop, ca_file)) => {
+                            let _ = tx.send(Ok((shared.clone(), stop, ca_file)));
                             serve(listener, shared).await;
                         }
                         Err(e) => {
@@ -80,17 +84,36 @@ impl MockIdp {
                 });
             })
             .map_err(MockError::Runtime)?;
-        let (shared, stop) = rx.recv().map_err(|_| {
+        let (shared, stop, ca_file) = rx.recv().map_err(|_| {
             MockError::Runtime(std::io::Error::other("the mock-idp thread ended early"))
         })??;
         Ok(MockIdp {
             shared,
             stop,
             thread: Some(thread),
+            ca_file,
         })
     }
 
-    /// `http://127.0.0.1:PORT` — the authority host clients use (no trailing slash).
+    /// With [`MockConfig::tls`]: the PEM file of the certificate authority that signed the
+    /// server's certificate (for a client's trusted roots); removed when the server stops.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// Sets members of the discovery document (a `null` value removes one), to play a
+    /// server that advertises something else, for example another host's endpoints.
+    pub fn override_discovery(&self, members: serde_json::Value) {
+        merge_into(&mut self.shared.store().discovery_overrides, members);
+    }
+
+    /// Sets claims of every ID token issued from now on (a `null` value removes one), to
+    /// play a forged or broken token: another `iss`, `aud` or `nonce`, a past `exp`.
+    pub fn override_id_token(&self, claims: serde_json::Value) {
+        merge_into(&mut self.shared.store().id_token_overrides, claims);
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with TLS) — the authority host clients use (no trailing slash).
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }
@@ -222,13 +245,33 @@ impl Drop for MockIdp {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        if let Some(path) = &self.ca_file {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
-/// Check the directory, bind 127.0.0.1 and build the shared state.
-async fn bind(
-    config: MockConfig,
-) -> Result<(ConnListener, Arc<Shared>, watch::Sender<bool>), MockError> {
+/// Adds the members of `object` (a JSON object) to `overrides`.
+fn merge_into(
+    overrides: &mut serde_json::Map<String, serde_json::Value>,
+    object: serde_json::Value,
+) {
+    if let serde_json::Value::Object(members) = object {
+        overrides.extend(members);
+    }
+}
+
+/// What [`bind`] sets up.
+type Bound = (
+    ConnListener,
+    Arc<Shared>,
+    watch::Sender<bool>,
+    Option<PathBuf>,
+);
+
+/// Check the directory, bind 127.0.0.1, make the TLS certificate when asked, and build the
+/// shared state.
+async fn bind(config: MockConfig) -> Result<Bound, MockError> {
     config.directory.validate()?;
     let port = config.port;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
@@ -238,9 +281,16 @@ async fn bind(
         .local_addr()
         .map_err(|source| MockError::Bind { port, source })?
         .port();
+    let (acceptor, ca_file) = if config.tls {
+        let tls = Tls::generate()?;
+        let path = tls.write_ca(&std::env::temp_dir(), bound)?;
+        (Some(tls.acceptor), Some(path))
+    } else {
+        (None, None)
+    };
     let (stop, stopped) = watch::channel(false);
     let shared = Arc::new(Shared::new(config, bound, stopped));
-    Ok((ConnListener(listener), shared, stop))
+    Ok((ConnListener::new(listener, acceptor), shared, stop, ca_file))
 }
 
 /// Serve until stopped; requests still running `STOP_GRACE` after the stop are dropped.
@@ -273,6 +323,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
+        .route("/common/discovery/instance", get(discovery::instance))
         .route(
             "/{tenant}/oauth2/v2.0/devicecode",
             post(device_code::devicecode).fallback(token::post_only),

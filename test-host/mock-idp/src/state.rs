@@ -162,6 +162,27 @@ pub(crate) struct Store {
     pub device_outcome: DeviceOutcome,
     /// What the auto-mode user does at /authorize.
     pub browser_outcome: DeviceOutcome,
+    /// Members replacing (or, when `null`, removing) those of the discovery document.
+    pub discovery_overrides: serde_json::Map<String, serde_json::Value>,
+    /// Claims replacing (or, when `null`, removing) those of every ID token issued.
+    pub id_token_overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `target` with each member of `overrides` set, or removed where it is `null`.
+pub(crate) fn overridden(
+    mut target: serde_json::Value,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    if let Some(object) = target.as_object_mut() {
+        for (key, value) in overrides {
+            if value.is_null() {
+                object.remove(key);
+            } else {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    target
 }
 
 impl Store {
@@ -197,7 +218,7 @@ impl Store {
 pub(crate) struct Shared {
     /// The settings it was started with.
     pub config: MockConfig,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub base_url: String,
     /// `127.0.0.1:PORT`, the `msgraph_host`.
     pub graph_host: String,
@@ -218,7 +239,10 @@ impl Shared {
     pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
         let rules = RefreshRules::new(config.refresh_policy);
         Self {
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: format!(
+                "{}://127.0.0.1:{port}",
+                if config.tls { "https" } else { "http" }
+            ),
             graph_host: format!("127.0.0.1:{port}"),
             config,
             store: Mutex::new(Store::default()),
@@ -242,7 +266,7 @@ impl Shared {
     /// A human log line on stderr when verbose.
     pub fn log(&self, line: impl std::fmt::Display) {
         if self.config.verbose {
-            eprintln!("[mock-idp] {line}");
+            log_line(format_args!("[mock-idp] {line}"));
         }
     }
 
@@ -254,4 +278,11 @@ impl Shared {
             _ = stop.wait_for(|s| *s) => {}
         }
     }
+}
+
+/// Prints a line on stderr; a closed stderr (a pipe whose reader is gone) is not
+/// worth dying for.
+pub(crate) fn log_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

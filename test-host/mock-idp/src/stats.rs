@@ -25,6 +25,8 @@ pub struct RequestRecord {
     pub status: Option<u16>,
     /// The fault injected into this request (`delay`, `status`, `html`, …).
     pub fault: Option<String>,
+    /// The `client-request-id` header the client sent (a GUID; not a secret).
+    pub client_request_id: Option<String>,
 }
 
 /// A snapshot of the counters and the request log.
@@ -135,6 +137,7 @@ mod tests {
             grant_type: Some("refresh_token".into()),
             status: Some(200),
             fault: None,
+            client_request_id: None,
         });
         let s = log.snapshot();
         assert_eq!(s.count(Endpoint::Token), 1);

@@ -16,9 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::client_auth::{self, Presented};
 use crate::directory::{AppRegistration, Platform, Segment};
 use crate::errors::EntraError;
+use crate::issuance::{self, Extras};
 use crate::params::Params;
 use crate::state::{ClientKind, Shared};
-use crate::{device_code, issuance, redirect, reply, scopes, DEVICE_CODE_GRANT_TYPE};
+use crate::{device_code, redirect, reply, scopes, DEVICE_CODE_GRANT_TYPE};
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) async fn token(
@@ -89,8 +90,22 @@ fn device(
         .count_account(&user.upn, DEVICE_CODE_GRANT_TYPE, false);
     let mut store = shared.store();
     Ok(issuance::mint(
-        shared, &mut store, app, user, &grant, kind, None,
+        shared,
+        &mut store,
+        app,
+        user,
+        &grant,
+        kind,
+        extras(p, None),
     ))
+}
+
+/// The token request's `client_info=1`, with the authorization request's nonce.
+fn extras<'a>(p: &Params, nonce: Option<&'a str>) -> Extras<'a> {
+    Extras {
+        nonce,
+        client_info: p.get("client_info") == Some("1"),
+    }
 }
 
 /// Authorization code grant with PKCE and Entra's redirect and secret rules.
@@ -151,7 +166,7 @@ fn authorization_code(
         user,
         &entry.grant,
         kind,
-        entry.nonce.as_deref(),
+        extras(p, entry.nonce.as_deref()),
     ))
 }
 
@@ -216,8 +231,7 @@ fn refresh(
     let mut grant = match p.get("scope") {
         None => entry.grant.clone(),
         Some(raw) => {
-            let requested = scopes::parse(raw, &shared.graph_host)
-                .map_err(|raw| EntraError::invalid_scope(&raw))?;
+            let requested = scopes::parse(raw, &shared.graph_host)?;
             let mut consented = store.consented(&app.client_id, &user.id);
             consented.extend(entry.grant.graph.iter().cloned());
             scopes::silent(app, &consented, &requested)
@@ -225,7 +239,15 @@ fn refresh(
         }
     };
     grant.oidc.insert("offline_access");
-    let mut body = issuance::mint(shared, &mut store, app, user, &grant, entry.kind, None);
+    let mut body = issuance::mint(
+        shared,
+        &mut store,
+        app,
+        user,
+        &grant,
+        entry.kind,
+        extras(p, None),
+    );
     if policy.rotate {
         if let Some(old) = store.refresh.get_mut(token) {
             old.replaced = true;

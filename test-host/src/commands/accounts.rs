@@ -1,12 +1,12 @@
-//! `atrs-test-host accounts`: saved accounts, their settings and health, never their
-//! secrets.
+//! `atrs-test-host accounts [--all]`: saved accounts, their settings and health, never
+//! their secrets; times as local dates with how long ago, internal keys only with `--all`.
 
 use std::collections::BTreeMap;
 
 use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth};
 use serde_json::json;
 
-use crate::{context::Context, error::CommandError, health_view};
+use crate::{context::Context, error::CommandError, health_view, present::account_lines};
 
 /// The health of `account` from its plugin, when the plugin loads and reports it.
 fn health_of(
@@ -23,7 +23,7 @@ fn health_of(
 }
 
 /// Lists every saved account of every plugin.
-pub fn run(ctx: &Context) -> Result<(), CommandError> {
+pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     let store = ctx.store()?;
     let accounts = store.all_accounts()?;
     let out = ctx.output;
@@ -37,9 +37,8 @@ pub fn run(ctx: &Context) -> Result<(), CommandError> {
         let settings = store
             .read_settings(&a.plugin, &a.account)?
             .unwrap_or_default();
-        out.say(format!("{} / {}", a.plugin, a.account));
-        for (k, v) in &settings {
-            out.say(format!("    {k}: {v}"));
+        for line in account_lines(&a.plugin, &a.account, &settings, all, now) {
+            out.say(line);
         }
         let health = health_of(ctx, &mut handles, &a.plugin, &a.account);
         for line in health.iter().flat_map(|h| health_view::lines(h, now)) {

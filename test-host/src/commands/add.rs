@@ -2,13 +2,14 @@
 //! → Save & Close flow, scripted.
 
 use std::{
-    io::BufRead,
+    io::{BufRead, IsTerminal, Write},
     sync::mpsc,
     time::{Duration, Instant},
 };
 
 use atrs_host_sdk::{
-    loader::SessionHandle, PluginError, SessionState, VerifiedAccount, VerifyMethod,
+    loader::SessionHandle, FormField, FormValues, PluginError, SessionState, VerifiedAccount,
+    VerifyMethod,
 };
 use serde_json::{json, Value};
 
@@ -16,10 +17,12 @@ use crate::{
     context::Context,
     error::CommandError,
     exit::Exit,
-    form_input::{values_from_pairs, with_defaults},
+    form_input::{account_name, values_from_pairs, with_defaults},
     interrupt::Interrupt,
+    menu::{Prompter, TerminalPrompter},
     output::Output,
-    present::{plugin_error_lines, verified_lines},
+    present::{command_line_hint, error_lines, fit, local_time, verified_lines},
+    services::Browser,
 };
 
 /// What `add` was asked to do.
@@ -29,12 +32,17 @@ pub struct AddRequest {
     pub plugin: String,
     /// `KEY=VALUE` pairs.
     pub set: Vec<String>,
+    /// Secret fields whose values come from stdin (one line each, in order), or from a
+    /// hidden prompt on a terminal: never from the command line.
+    pub set_secret: Vec<String>,
     /// How to verify.
     pub method: VerifyMethod,
     /// A pasted final browser address (`-` reads it from stdin).
     pub paste: Option<String>,
     /// Verify only; do not save.
     pub no_save: bool,
+    /// Replace a saved account of the same name.
+    pub replace: bool,
     /// Give up after this long.
     pub timeout: Duration,
 }
@@ -48,35 +56,127 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
     let plugin = catalog.find(&request.plugin)?;
     let mut integration = ctx.open(plugin)?;
     let form = integration.describe()?;
-    let values = with_defaults(values_from_pairs(&request.set, &form)?, &form);
+    let mut values = values_from_pairs(&request.set, &form)?;
+    read_secrets(&request.set_secret, &form, &mut values)?;
+    let values = with_defaults(values, &form);
     let errors = integration.validate(&values)?;
     if !errors.is_empty() {
         return Err(CommandError::invalid_form(errors));
     }
-    let session = integration.start_verification(&values, request.method.clone())?;
-    let account = wait_for_outcome(ctx.output, &session, request)?;
+    let saved = ctx.store()?.list(&request.plugin)?;
+    if let Some(name) = account_name(&values) {
+        refuse_overwrite(request, &saved, name)?;
+    }
+    let on_command_line = |e: PluginError| command_line_error(e, &form);
+    let session = integration
+        .start_verification(&values, request.method.clone())
+        .map_err(on_command_line)?;
+    let account = wait_for_outcome(ctx.output, &session, request, &form)?;
     let saved = if request.no_save {
         false
     } else {
-        integration.save(&values)?;
+        refuse_overwrite(request, &saved, &account.account_name)?;
+        integration.save(&values).map_err(on_command_line)?;
         true
     };
     report(ctx.output, &account, saved);
     Ok(())
 }
 
+/// Exit 2 when `name` is saved already and `--replace` was not given (nor `--no-save`).
+fn refuse_overwrite(
+    request: &AddRequest,
+    saved: &[String],
+    name: &str,
+) -> Result<(), CommandError> {
+    if request.replace || request.no_save || !saved.iter().any(|s| s == name) {
+        return Ok(());
+    }
+    Err(CommandError::usage(format!(
+        "An account named \"{name}\" is already saved for {}.",
+        request.plugin
+    ))
+    .with_hint("Give it another name with --set account_name=NAME, or add --replace to replace the saved one."))
+}
+
+/// A plugin error with its hint in command-line words.
+fn command_line_error(e: PluginError, form: &[FormField]) -> CommandError {
+    let mut error = CommandError::from(e);
+    error.hint = error.hint.map(|h| command_line_hint(&h, form));
+    error
+}
+
+/// Reads the value of each `--set-secret KEY`: a hidden prompt on a terminal, else
+/// one line of stdin each.
+fn read_secrets(
+    keys: &[String],
+    form: &[FormField],
+    values: &mut FormValues,
+) -> Result<(), CommandError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut prompter = on_terminal.then(|| TerminalPrompter::new(Browser::Disabled));
+    let mut lines = std::io::stdin().lock().lines();
+    for key in keys {
+        let Some(field) = form.iter().find(|f| f.key.as_str() == key) else {
+            return Err(CommandError::usage(format!(
+                "The form has no field `{key}` for --set-secret."
+            ))
+            .with_hint("Run `atrs-test-host form PLUGIN` to see the field keys."));
+        };
+        let value = match prompter.as_mut() {
+            Some(p) => p
+                .secret(&format!("{} [hidden]", field.label))
+                .map_err(|_| CommandError::new(Exit::CancelledOrTimedOut, "Cancelled at the secret prompt."))?,
+            None => match lines.next() {
+                Some(Ok(line)) => line.trim_end_matches('\r').to_owned(),
+                _ => {
+                    return Err(CommandError::usage(format!(
+                        "Standard input ended before the value of --set-secret {key}."
+                    ))
+                    .with_hint("Give the value on standard input, one line per --set-secret, for example: printf '%s\\n' \"$SECRET\" | atrs-test-host add …"))
+                }
+            },
+        };
+        values.set_secret(key.as_str(), value);
+    }
+    Ok(())
+}
+
+/// Where the browser step stands, for ending at the right moment with the right words.
+#[derive(Default)]
+struct Progress {
+    /// A code or address was shown: the person had something to do.
+    asked: bool,
+    /// The loopback listener catches the redirect, so pasting is optional.
+    listening: bool,
+    /// A pasted address was refused.
+    refused: bool,
+    /// A pasted address was taken.
+    taken: bool,
+    /// What the plugin said it was doing last.
+    working: Option<String>,
+}
+
 fn wait_for_outcome(
     out: Output,
     session: &SessionHandle,
     request: &AddRequest,
+    form: &[FormField],
 ) -> Result<VerifiedAccount, CommandError> {
     let interrupt = Interrupt::install();
-    let deadline = Instant::now() + request.timeout;
-    let mut pasted: Option<mpsc::Receiver<String>> = None;
+    let started = Instant::now();
+    let deadline = started + request.timeout;
+    let mut pasted: Option<mpsc::Receiver<Pasted>> = None;
     let mut last: Option<SessionState> = None;
+    let mut progress = Progress::default();
+    let mut spinner = Spinner::on_terminal();
     loop {
         if interrupt.is_set() {
             session.cancel();
+            spinner.clear();
             return Err(CommandError::new(
                 Exit::CancelledOrTimedOut,
                 "Verification cancelled (Ctrl-C).",
@@ -85,30 +185,54 @@ fn wait_for_outcome(
         }
         if Instant::now() >= deadline {
             session.cancel();
-            return Err(CommandError::new(
-                Exit::CancelledOrTimedOut,
-                format!(
-                    "Verification did not finish within {} s.",
-                    request.timeout.as_secs()
-                ),
-            )
-            .with_hint("Sign in sooner, or give more time with --timeout SECONDS."));
+            spinner.clear();
+            return Err(timed_out(request.timeout, &progress));
         }
-        if let Some(text) = pasted.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            if let Err(e) = session.submit(&text) {
-                show_paste_refusal(out, &e);
+        match pasted.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            Some(Pasted::Line(text)) => match session.submit(&text) {
+                Ok(()) => progress.taken = true,
+                Err(e) => {
+                    spinner.clear();
+                    progress.refused = true;
+                    show_paste_refusal(out, &e, form);
+                }
+            },
+            Some(Pasted::End) => {
+                pasted = None;
+                if let Some(e) = input_ended(&progress) {
+                    session.cancel();
+                    spinner.clear();
+                    return Err(e);
+                }
             }
+            None => {}
         }
         let state = session.poll(POLL);
         if last.as_ref() == Some(&state) {
+            if !progress.asked {
+                spinner.show(progress.working.as_deref().unwrap_or("Working"), started);
+            }
             continue;
         }
+        spinner.clear();
         match &state {
             SessionState::Verified(account) => return Ok((**account).clone()),
-            SessionState::Failed(e) => return Err((**e).clone().into()),
-            SessionState::OpenBrowser { .. } if pasted.is_none() => {
+            SessionState::Failed(e) => return Err(command_line_error((**e).clone(), form)),
+            SessionState::OpenBrowser { listening, .. } => {
+                progress.asked = true;
+                progress.listening = listening.is_some();
                 show_state(out, &state);
-                pasted = Some(paste_source(request.paste.as_deref()));
+                if pasted.is_none() && !progress.taken {
+                    pasted = Some(paste_source(request.paste.as_deref()));
+                }
+            }
+            SessionState::ShowCode { .. } => {
+                progress.asked = true;
+                show_state(out, &state);
+            }
+            SessionState::Working { message } => {
+                progress.working = Some(message.to_string());
+                show_state(out, &state);
             }
             _ => show_state(out, &state),
         }
@@ -116,34 +240,129 @@ fn wait_for_outcome(
     }
 }
 
+/// How the wait ends when no more addresses can be pasted, if it must.
+fn input_ended(progress: &Progress) -> Option<CommandError> {
+    if progress.taken || progress.listening {
+        return None;
+    }
+    Some(if progress.refused {
+        CommandError::usage("The pasted address was refused, and no other followed before the input ended.")
+            .with_hint("Paste the address the browser shows once the sign-in has finished (see the fix above), or run the command again with --loopback.")
+    } else {
+        CommandError::new(
+            Exit::CancelledOrTimedOut,
+            "Standard input ended before the final browser address was pasted.",
+        )
+        .with_hint("Give the address with --paste ADDRESS or on standard input, or run the command again with --loopback to catch it.")
+    })
+}
+
+/// The timeout, in words that fit what had happened by then.
+fn timed_out(timeout: Duration, progress: &Progress) -> CommandError {
+    let secs = timeout.as_secs();
+    if progress.asked {
+        return CommandError::new(
+            Exit::CancelledOrTimedOut,
+            format!("Verification did not finish within {secs} s."),
+        )
+        .with_hint("Sign in sooner, or give more time with --timeout SECONDS.");
+    }
+    let doing = progress
+        .working
+        .as_deref()
+        .map(|w| format!(" (last step: {})", w.trim_end_matches(['.', '…'])))
+        .unwrap_or_default();
+    CommandError::new(
+        Exit::CancelledOrTimedOut,
+        format!("The sign-in did not start within {secs} s: the identity platform did not answer in time{doing}."),
+    )
+    .with_hint("Check the network and the authority address (-v shows each step), or give more time with --timeout SECONDS.")
+}
+
+/// A pasted address, or the end of the input.
+enum Pasted {
+    Line(String),
+    End,
+}
+
 /// Where pasted addresses come from: the `--paste` value, or stdin lines.
-fn paste_source(paste: Option<&str>) -> mpsc::Receiver<String> {
+fn paste_source(paste: Option<&str>) -> mpsc::Receiver<Pasted> {
     let (tx, rx) = mpsc::channel();
     match paste {
         Some(text) if text != "-" => {
-            let _ = tx.send(text.to_owned());
+            let _ = tx.send(Pasted::Line(text.to_owned()));
+            let _ = tx.send(Pasted::End);
         }
         _ => {
             std::thread::spawn(move || {
                 for line in std::io::stdin().lock().lines() {
                     let Ok(line) = line else { break };
-                    if !line.trim().is_empty() && tx.send(line).is_err() {
-                        break;
+                    if !line.trim().is_empty() && tx.send(Pasted::Line(line)).is_err() {
+                        return;
                     }
                 }
+                let _ = tx.send(Pasted::End);
             });
         }
     }
     rx
 }
 
-fn show_paste_refusal(out: Output, e: &PluginError) {
-    for line in plugin_error_lines(e) {
+/// A progress line on a terminal while nothing else is shown: redrawn in place, cut to
+/// the terminal's width. Nothing at all when stderr is not a terminal.
+struct Spinner {
+    on: bool,
+    shown: bool,
+    tick: usize,
+}
+
+impl Spinner {
+    fn on_terminal() -> Self {
+        Spinner {
+            on: std::io::stderr().is_terminal(),
+            shown: false,
+            tick: 0,
+        }
+    }
+
+    fn show(&mut self, what: &str, since: Instant) {
+        if !self.on {
+            return;
+        }
+        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        self.tick += 1;
+        let line = format!(
+            "{} {} ({} s)",
+            FRAMES[self.tick % FRAMES.len()],
+            what.trim_end_matches(['.', '…']),
+            since.elapsed().as_secs()
+        );
+        let width = crossterm::terminal::size()
+            .map(|(w, _)| usize::from(w))
+            .unwrap_or(80)
+            .saturating_sub(1);
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r\x1b[2K{}", fit(&line, width));
+        let _ = err.flush();
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+fn show_paste_refusal(out: Output, e: &PluginError, form: &[FormField]) {
+    let hint = e.hint().map(|h| command_line_hint(h, form));
+    for line in error_lines(e.message(), hint.as_deref(), e.provider_code()) {
         out.note(line);
     }
     out.event(
         "paste_refused",
-        json!({"message": e.message(), "hint": e.hint(), "provider_code": e.provider_code()}),
+        json!({"message": e.message(), "hint": hint, "provider_code": e.provider_code()}),
     );
 }
 
@@ -165,7 +384,7 @@ fn show_state(out: Output, state: &SessionState) {
             out.say(format!("  {message}"));
             out.say(format!(
                 "  (the code expires at {})",
-                format_unix(*expires_at)
+                local_time(*expires_at)
             ));
             out.event(
                 "action",
@@ -237,36 +456,61 @@ pub fn result_json(account: &VerifiedAccount, saved: bool) -> Value {
     })
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn format_unix(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm), valid for the whole i64 day range we meet.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn unix_times_format_as_utc() {
-        assert_eq!(format_unix(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_unix(1_795_000_000), "2026-11-18 11:06:40 UTC");
-        assert_eq!(format_unix(951_782_400), "2000-02-29 00:00:00 UTC");
+    fn the_end_of_input_ends_the_wait_unless_the_browser_can_still_come_back() {
+        let refused = Progress {
+            asked: true,
+            refused: true,
+            ..Progress::default()
+        };
+        assert_eq!(input_ended(&refused).unwrap().exit.code(), 2);
+        let nothing = Progress {
+            asked: true,
+            ..Progress::default()
+        };
+        assert_eq!(input_ended(&nothing).unwrap().exit.code(), 4);
+        let listening = Progress {
+            listening: true,
+            refused: true,
+            ..Progress::default()
+        };
+        assert!(input_ended(&listening).is_none());
+        let taken = Progress {
+            taken: true,
+            ..Progress::default()
+        };
+        assert!(input_ended(&taken).is_none());
+    }
+
+    #[test]
+    fn a_timeout_before_any_code_does_not_ask_to_sign_in_sooner() {
+        let early = Progress {
+            working: Some("Looking up the tenant…".into()),
+            ..Progress::default()
+        };
+        let e = timed_out(Duration::from_secs(20), &early);
+        assert!(
+            e.message.contains("did not start within 20 s"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("Looking up the tenant)"),
+            "{}",
+            e.message
+        );
+        assert!(!e.hint.unwrap().contains("Sign in sooner"));
+        let late = Progress {
+            asked: true,
+            ..Progress::default()
+        };
+        assert!(timed_out(Duration::from_secs(20), &late)
+            .hint
+            .unwrap()
+            .contains("Sign in sooner"));
     }
 }

@@ -8,13 +8,9 @@ use std::{path::Path, process::ExitCode, time::Duration};
 
 use serde_json::{json, Value};
 
-use crate::{
-    conformance::{self, Options, Outcome, Report},
-    context::Context,
-    error::CommandError,
-    exit::Exit,
-    output::Output,
-};
+use atrs_conformance::{self as conformance, Options, Outcome, Report};
+
+use crate::{context::Context, error::CommandError, exit::Exit, output::Output};
 
 /// How long one call may take during a check unless `--call-timeout` says otherwise:
 /// short, because every call a host makes from its UI thread should be quick.

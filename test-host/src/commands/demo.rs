@@ -5,7 +5,7 @@
 //! mock's simulated user signs in and approves; with `--interactive`, on a terminal, a
 //! person drives the same menu with the mock's directory filled in.
 
-use std::{io::IsTerminal, time::Duration};
+use std::time::Duration;
 
 use atrs_host_sdk::FormValues;
 use atrs_mock_idp::{defaults, Endpoint, MockConfig, MockIdp};
@@ -55,6 +55,12 @@ pub fn run(ctx: &Context, options: &DemoOptions) -> Result<(), CommandError> {
 }
 
 fn run_in(ctx: &Context, options: &DemoOptions, scratch: bool) -> Result<(), CommandError> {
+    if options.interactive {
+        menu::require_terminal("demo --interactive").map_err(|e| {
+            e.with_hint("Run the demo without --interactive to watch it play itself.")
+        })?;
+    }
+    let out = ctx.output;
     let mock = MockIdp::spawn(MockConfig {
         auto_approve_delay: options.approve_after,
         device_interval_secs: 1,
@@ -79,23 +85,21 @@ fn run_in(ctx: &Context, options: &DemoOptions, scratch: bool) -> Result<(), Com
     };
     let plugins = menu::menu_plugins(ctx, &catalog, prefill);
 
-    println!("ATRS demo — Integrations → Office 365 → Add → Verify → Save & Close");
-    println!("Sign-in is simulated by a local Microsoft Entra ID look-alike at {authority}");
-    println!(
+    out.say("ATRS demo — Integrations → Office 365 → Add → Verify → Save & Close");
+    out.say(format!(
+        "Sign-in is simulated by a local Microsoft Entra ID look-alike at {authority}"
+    ));
+    out.say(format!(
         "(tenant {}, app {}, user {} who approves after {} s).\n",
         defaults::TENANT_DOMAIN,
         defaults::DESKTOP_CLIENT_ID,
         defaults::USER_UPN,
         options.approve_after.as_secs()
-    );
+    ));
     if options.interactive {
-        if !std::io::stdin().is_terminal() {
-            return Err(CommandError::usage("--interactive needs a terminal.")
-                .with_hint("Run the demo without --interactive to watch it play itself."));
-        }
-        menu::run(&mut TerminalPrompter::new(ctx.browser.clone()), &plugins)?;
+        menu::run_interactive(&mut TerminalPrompter::new(ctx.browser.clone()), &plugins)?;
     } else {
-        let mut prompter = ScriptedPrompter::narrating(script(&authority));
+        let mut prompter = ScriptedPrompter::narrating(script(&authority), ctx.output);
         menu::run(&mut prompter, &plugins)?;
     }
     summarize(ctx, &mock, scratch)
@@ -126,6 +130,8 @@ fn script(authority: &str) -> Vec<Answer> {
         pick("Advanced settings"),
         typed(authority),
         typed(""),
+        pick("In the address"),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),
@@ -134,10 +140,11 @@ fn script(authority: &str) -> Vec<Answer> {
 }
 
 fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), CommandError> {
+    let out = ctx.output;
     let store = ctx.store()?;
     let saved = store.read_settings("office365", DEMO_ACCOUNT)?;
     let stats = mock.stats();
-    println!("\nSummary");
+    out.say("\nSummary");
     match &saved {
         Some(settings) => {
             let lifetime = if scratch {
@@ -145,35 +152,35 @@ fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), Command
             } else {
                 ""
             };
-            println!(
+            out.say(format!(
                 "  ✓ \"{DEMO_ACCOUNT}\" is saved in {}{lifetime}",
                 store.dir().display()
-            );
+            ));
             for (k, v) in settings {
-                println!("      {k}: {v}");
+                out.say(format!("      {k}: {v}"));
             }
             let has_refresh = store
                 .read_secret("office365", DEMO_ACCOUNT, "refresh_token")?
                 .is_some();
-            println!(
+            out.say(format!(
                 "    secrets (client secret, refresh token) are in secrets.json, owner-only{}",
                 if has_refresh {
                     "; a refresh token is stored"
                 } else {
                     ""
                 }
-            );
+            ));
         }
-        None => println!("  ✗ \"{DEMO_ACCOUNT}\" was not saved."),
+        None => out.say(format!("  ✗ \"{DEMO_ACCOUNT}\" was not saved.")),
     }
-    println!(
+    out.say(format!(
         "  mock identity platform: {} requests (discovery {}, devicecode {}, token {}, Graph {})",
         stats.total(),
         stats.count(Endpoint::Discovery),
         stats.count(Endpoint::DeviceCode),
         stats.count(Endpoint::Token),
         stats.count(Endpoint::Graph),
-    );
+    ));
     ctx.output.result(
         "demo",
         json!({"account_name": DEMO_ACCOUNT, "saved": saved.is_some()}),

@@ -15,7 +15,8 @@ use crate::{
     context::Context,
     error::CommandError,
     exit::Exit,
-    health_view::{to_json, unix_now, utc},
+    health_view::{to_json, unix_now},
+    present::local_time,
     store::AccountRef,
 };
 
@@ -140,7 +141,7 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
     if !due {
         let line = format!(
             "not due (the sign-in lapses on {} if unused)",
-            lapses_at.map(utc).unwrap_or_default()
+            lapses_at.map(local_time).unwrap_or_default()
         );
         return (Outcome::NotDue, line, health.as_ref().map(to_json));
     }
@@ -151,11 +152,11 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
         Ok(grant) => {
             let lapse = after
                 .and_then(|h| h.lapses_at)
-                .map(|t| format!("; the sign-in now lapses on {} if unused", utc(t)))
+                .map(|t| format!("; the sign-in now lapses on {} if unused", local_time(t)))
                 .unwrap_or_default();
             let line = format!(
                 "renewed (access token valid until {}{lapse})",
-                utc(grant.token.expires_at)
+                local_time(grant.token.expires_at)
             );
             (Outcome::Renewed, line, detail)
         }

@@ -1,12 +1,22 @@
 //! Add / Edit: fill the form with inline validation, then Verify, Save & Close or Close.
+//!
+//! Saving an edited account under a new name is a move: one account afterwards, under
+//! the new name, with what was verified again ([`super::account_save`]). Saving under
+//! the name of another saved account asks first. An Edit that changes nothing saves
+//! nothing and needs no verification.
 
 use atrs_host_sdk::{loader::IntegrationHandle, FieldKind, FormField, FormValues, VerifyMethod};
 
 use super::{
+    account_save::{save_account, SaveTarget},
     prompter::{Back, Prompter},
     verify_view::{drive_session, SessionEnd},
 };
-use crate::{error::CommandError, form_input::with_defaults, present::plugin_error_lines};
+use crate::{
+    error::CommandError,
+    form_input::{account_name, with_defaults},
+    present::plugin_error_lines,
+};
 
 const VERIFY: &str = "Verify";
 const VERIFY_BROWSER: &str = "Verify ▾ With Browser";
@@ -15,25 +25,50 @@ const ADVANCED: &str = "Advanced settings";
 const SAVE: &str = "Save & Close";
 const CLOSE: &str = "Close";
 
-/// Runs the account form for `integration`, starting from `initial`.
+const KEEP_SECRET: &str = "Keep the saved one";
+const NEW_SECRET: &str = "Type a new one";
+const CLEAR_SECRET: &str = "Clear it";
+
+/// What the form is for.
+pub(super) enum Purpose<'a> {
+    /// A new account.
+    Add,
+    /// The saved account of this name.
+    Edit(&'a str),
+}
+
+/// Runs the account form for `integration`, starting from `initial`; `saved` lists
+/// the names of the saved accounts.
 pub(super) fn edit_account(
     p: &mut dyn Prompter,
     integration: &mut IntegrationHandle,
     initial: FormValues,
+    purpose: Purpose<'_>,
+    saved: &dyn Fn() -> Result<Vec<String>, CommandError>,
 ) -> Result<(), CommandError> {
     let form = integration.describe()?;
     let mut values = with_defaults(initial, &form);
+    let as_saved = values.clone();
     if fill(p, integration, &form, &mut values, false).is_err() {
         return close(p, integration);
     }
-    let mut verified = false;
+    let mut verified: Option<String> = None;
     loop {
+        let unchanged = matches!(purpose, Purpose::Edit(_)) && values == as_saved;
+        let status = match (&verified, unchanged) {
+            (Some(_), _) => "verified",
+            (None, true) => "saved, unchanged",
+            (None, false) => "not verified",
+        };
         let actions = [VERIFY, VERIFY_BROWSER, EDIT, ADVANCED, SAVE, CLOSE].map(String::from);
-        let status = if verified { "verified" } else { "not verified" };
         let Ok(choice) = p.select(
             &format!("Account ({status})"),
             &actions,
-            if verified { 4 } else { 0 },
+            if verified.is_some() || unchanged {
+                4
+            } else {
+                0
+            },
         ) else {
             return close(p, integration);
         };
@@ -46,21 +81,48 @@ pub(super) fn edit_account(
                 };
                 verified = verify(p, integration, &values, method);
             }
-            EDIT => {
-                let _ = fill(p, integration, &form, &mut values, false);
-                verified = false;
-            }
-            ADVANCED => {
-                let _ = fill(p, integration, &form, &mut values, true);
-                verified = false;
-            }
-            SAVE => match integration.save(&values) {
-                Ok(()) => {
-                    p.say("✓ Saved.");
-                    return Ok(());
+            EDIT | ADVANCED => {
+                let before = values.clone();
+                let _ = fill(p, integration, &form, &mut values, choice == 3);
+                if values != before {
+                    verified = None;
                 }
-                Err(e) => p.say_all(&plugin_error_lines(&e)),
-            },
+            }
+            SAVE if unchanged && verified.is_none() => {
+                p.say("Nothing changed; the saved account stays as it was.");
+                integration.close()?;
+                return Ok(());
+            }
+            SAVE => {
+                let name = verified
+                    .clone()
+                    .or_else(|| account_name(&values).map(str::to_owned))
+                    .unwrap_or_default();
+                let previous = match purpose {
+                    Purpose::Edit(previous) => Some(previous),
+                    Purpose::Add => None,
+                };
+                let target = SaveTarget {
+                    name: &name,
+                    previous,
+                };
+                if target.overwrites(&saved()?)
+                    && p.confirm(
+                        &format!("An account named \"{name}\" is already saved. Replace it?"),
+                        false,
+                    ) != Ok(true)
+                {
+                    p.say("Not saved: choose Edit fields to give the account another name.");
+                    continue;
+                }
+                match save_account(integration, &values, &target) {
+                    Ok(()) => {
+                        p.say(&target.saved_line());
+                        return Ok(());
+                    }
+                    Err(e) => p.say_all(&plugin_error_lines(&e)),
+                }
+            }
             _ => return close(p, integration),
         }
     }
@@ -72,17 +134,21 @@ fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<()
     Ok(())
 }
 
+/// Verifies `values`; the verified account's name on success.
 fn verify(
     p: &mut dyn Prompter,
     integration: &mut IntegrationHandle,
     values: &FormValues,
     method: VerifyMethod,
-) -> bool {
+) -> Option<String> {
     match integration.start_verification(values, method) {
-        Ok(session) => matches!(drive_session(p, &session), SessionEnd::Verified(_)),
+        Ok(session) => match drive_session(p, &session) {
+            SessionEnd::Verified(account) => Some(account.account_name.to_string()),
+            SessionEnd::Failed(_) => None,
+        },
         Err(e) => {
             p.say_all(&plugin_error_lines(&e));
-            false
+            None
         }
     }
 }
@@ -125,14 +191,21 @@ fn ask(p: &mut dyn Prompter, field: &FormField, values: &mut FormValues) -> Resu
     }
     match field.kind() {
         FieldKind::Secret => {
-            let had = values.get(key).is_some_and(|v| !v.is_empty());
-            let prompt = if had {
-                format!("{label} [hidden; Enter keeps it]")
+            if values.get(key).is_some_and(|v| !v.is_empty()) {
+                let choices = [KEEP_SECRET, NEW_SECRET, CLEAR_SECRET].map(String::from);
+                match p.select(&format!("{label} (hidden)"), &choices, 0)? {
+                    0 => return Ok(()),
+                    2 => {
+                        values.remove(key);
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+            let typed = p.secret(&format!("{label} [hidden]"))?;
+            if typed.is_empty() {
+                values.remove(key);
             } else {
-                format!("{label} [hidden]")
-            };
-            let typed = p.secret(&prompt)?;
-            if !typed.is_empty() || !had {
                 values.set_secret(key, typed);
             }
         }
@@ -150,7 +223,11 @@ fn ask(p: &mut dyn Prompter, field: &FormField, values: &mut FormValues) -> Resu
                 p.say(&format!("  {help}"));
             }
             let typed = p.input(&label, values.get(key).unwrap_or(""))?;
-            values.set(key, typed);
+            if typed.is_empty() {
+                values.remove(key);
+            } else {
+                values.set(key, typed);
+            }
         }
     }
     Ok(())

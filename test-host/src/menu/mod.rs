@@ -2,17 +2,22 @@
 //! Remove (each account with its health) → the form → Verify or Verify ▾ With Browser →
 //! Save & Close or Close.
 
+mod account_save;
 mod form_editor;
+pub mod line_editor;
 pub mod prompter;
 mod terminal;
 mod verify_view;
 
+use std::io::IsTerminal;
+
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
 use crate::{
-    catalog::Catalog, context::Context, error::CommandError, health_view,
+    catalog::Catalog, context::Context, error::CommandError, exit::Exit, health_view,
     present::plugin_error_lines,
 };
+use form_editor::Purpose;
 
 pub use prompter::{Answer, Back, Key, Prompter, ScriptedPrompter};
 pub use terminal::TerminalPrompter;
@@ -32,6 +37,9 @@ pub struct MenuPlugin<'a> {
 
 /// Runs the menu on the terminal over the plugins of `ctx`.
 pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
+    require_terminal("The Integrations menu")?;
+    // A damaged store is reported before the menu opens, never as "0 accounts".
+    ctx.store()?;
     let catalog = ctx.catalog()?;
     let mut prompter = TerminalPrompter::new(ctx.browser.clone());
     for outcome in catalog.outcomes() {
@@ -40,7 +48,31 @@ pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
         }
     }
     let plugins = menu_plugins(ctx, &catalog, |_| FormValues::new());
-    run(&mut prompter, &plugins)
+    run_interactive(&mut prompter, &plugins)
+}
+
+/// Runs the menu with a person at `prompter`: Ctrl-C ends it as cancelled (exit 4).
+pub fn run_interactive(
+    p: &mut dyn Prompter,
+    plugins: &[MenuPlugin<'_>],
+) -> Result<(), CommandError> {
+    run(p, plugins)?;
+    if p.interrupted() {
+        return Err(
+            CommandError::new(Exit::CancelledOrTimedOut, "Stopped (Ctrl-C).")
+                .with_hint("Nothing unsaved was kept; run the menu again to go on."),
+        );
+    }
+    Ok(())
+}
+
+/// `Err` (exit 2) unless stdin and stderr are a terminal, which `what` needs.
+pub fn require_terminal(what: &str) -> Result<(), CommandError> {
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return Ok(());
+    }
+    Err(CommandError::usage(format!("{what} needs a terminal, and standard input or error is not one."))
+        .with_hint("Run it in a terminal, or use the scripted commands (`atrs-test-host add`, `accounts`, `remove`; see --help)."))
 }
 
 /// The menu entries for every loaded plugin of `catalog`; `prefill` gives Add's start values.
@@ -72,7 +104,7 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
     loop {
         let mut items: Vec<String> = Vec::new();
         for plugin in plugins {
-            let count = (plugin.accounts)().map(|a| a.len()).unwrap_or(0);
+            let count = (plugin.accounts)()?.len();
             items.push(format!(
                 "{} ({} account{})",
                 plugin.manifest.display_name,
@@ -110,23 +142,20 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
         match choice {
             0 => {
                 let mut integration = (plugin.open)()?;
-                form_editor::edit_account(p, &mut integration, plugin.prefill.clone())?;
+                let start = plugin.prefill.clone();
+                form_editor::edit_account(
+                    p,
+                    &mut integration,
+                    start,
+                    Purpose::Add,
+                    &plugin.accounts,
+                )?;
             }
-            i if i <= n => {
-                let mut integration = (plugin.open)()?;
-                match integration.load_account(&accounts[i - 1]) {
-                    Ok(values) => form_editor::edit_account(p, &mut integration, values)?,
-                    Err(e) => p.say_all(&plugin_error_lines(&e)),
-                }
-            }
+            i if i <= n => edit(p, plugin, &accounts[i - 1])?,
             i if i <= 2 * n => {
                 let account = &accounts[i - 1 - n];
                 p.say(&format!("Re-verify \"{account}\": click Verify and sign in again, then Save & Close; its name and settings are kept."));
-                let mut integration = (plugin.open)()?;
-                match integration.load_account(account) {
-                    Ok(values) => form_editor::edit_account(p, &mut integration, values)?,
-                    Err(e) => p.say_all(&plugin_error_lines(&e)),
-                }
+                edit(p, plugin, account)?;
             }
             i if i <= 3 * n => {
                 let account = &accounts[i - 1 - 2 * n];
@@ -139,6 +168,24 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                 }
             }
             _ => return Ok(()),
+        }
+    }
+}
+
+/// Opens the saved `account` in the form editor (Edit, and Re-verify).
+fn edit(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>, account: &str) -> Result<(), CommandError> {
+    let mut integration = (plugin.open)()?;
+    match integration.load_account(account) {
+        Ok(values) => form_editor::edit_account(
+            p,
+            &mut integration,
+            values,
+            Purpose::Edit(account),
+            &plugin.accounts,
+        ),
+        Err(e) => {
+            p.say_all(&plugin_error_lines(&e));
+            Ok(())
         }
     }
 }

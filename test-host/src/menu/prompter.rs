@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 
+use crate::output::Output;
+
 /// The user backed out (Esc) or input ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Back;
@@ -48,6 +50,19 @@ pub trait Prompter {
     fn open_url(&mut self, _url: &str) -> Result<(), String> {
         Err("this prompter cannot open a browser".into())
     }
+    /// Whether [`Prompter::key`] reads a person's keys (so the menu may offer them).
+    fn reads_keys(&self) -> bool {
+        false
+    }
+    /// Whether [`Prompter::open_url`] may open a browser (not with `--no-browser`).
+    fn can_open_browser(&self) -> bool {
+        false
+    }
+    /// Whether the person asked to stop everything (Ctrl-C): from then on every
+    /// question backs out, so the menu unwinds and the command ends as cancelled.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// One scripted answer.
@@ -70,7 +85,7 @@ pub enum Answer {
 #[derive(Debug, Default)]
 pub struct ScriptedPrompter {
     answers: VecDeque<Answer>,
-    narrate: bool,
+    narrate: Option<Output>,
     /// Every line shown and every prompt asked, in order.
     pub transcript: Vec<String>,
 }
@@ -80,23 +95,23 @@ impl ScriptedPrompter {
     pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
         ScriptedPrompter {
             answers: answers.into_iter().collect(),
-            narrate: false,
+            narrate: None,
             transcript: Vec::new(),
         }
     }
 
-    /// Like [`ScriptedPrompter::new`], but also prints each line and answer on stdout
-    /// as a person would see them.
-    pub fn narrating(answers: impl IntoIterator<Item = Answer>) -> Self {
+    /// Like [`ScriptedPrompter::new`], but also prints each line and answer with
+    /// `out` as a person would see them (on stderr under `--json`).
+    pub fn narrating(answers: impl IntoIterator<Item = Answer>, out: Output) -> Self {
         ScriptedPrompter {
-            narrate: true,
+            narrate: Some(out),
             ..Self::new(answers)
         }
     }
 
     fn record(&mut self, line: String) {
-        if self.narrate {
-            println!("{line}");
+        if let Some(out) = self.narrate {
+            out.say(&line);
         }
         self.transcript.push(line);
     }
@@ -175,5 +190,14 @@ impl Prompter for ScriptedPrompter {
     fn open_url(&mut self, url: &str) -> Result<(), String> {
         self.record(format!("(opens {url} in the browser)"));
         Ok(())
+    }
+
+    /// A test script can press keys; the narrated demo cannot, so it offers none.
+    fn reads_keys(&self) -> bool {
+        self.narrate.is_none()
+    }
+
+    fn can_open_browser(&self) -> bool {
+        self.narrate.is_none()
     }
 }

@@ -1,119 +1,253 @@
-//! The real prompter: dialoguer on the terminal (stderr), Esc to go back.
+//! The real prompter: the menu's questions drawn on the terminal (stderr) in raw mode.
+//!
+//! Every line it redraws (a list, a line being typed, the waiting line) is cut to the
+//! terminal's width, measured at each draw, so a redraw replaces it in place. The
+//! terminal is put back (cooked mode, cursor shown) after each question, when the
+//! prompter is dropped (a normal end or an error), and by a panic hook. Esc backs out
+//! of any question; Ctrl-C backs out of every question from then on, so the menu
+//! unwinds and the command ends with "cancelled" (see [`Prompter::interrupted`]).
 
-use std::{io::Write, time::Duration};
+use std::{
+    io::{Stderr, Write},
+    sync::Once,
+    time::Duration,
+};
 
 use crossterm::{
+    cursor,
     event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers},
-    terminal,
+    queue,
+    terminal::{self, Clear, ClearType},
 };
-use dialoguer::{theme::ColorfulTheme, Confirm, Input, Password, Select};
 
-use super::prompter::{Back, Key, Prompter};
-use crate::services::Browser;
+use super::{
+    line_editor::{Edit, LineEditor},
+    prompter::{Back, Key, Prompter},
+};
+use crate::{interrupt::Interrupt, present::fit, services::Browser};
 
 /// Asks on the terminal; while a verification waits, reads single keys in raw mode.
 pub struct TerminalPrompter {
-    theme: ColorfulTheme,
     browser: Browser,
-    raw: bool,
+    waiting: bool,
     status_shown: bool,
+    interrupted: bool,
+    signal: Interrupt,
 }
 
 impl TerminalPrompter {
     /// A prompter on the current terminal that opens URLs with `browser`.
     pub fn new(browser: Browser) -> Self {
+        restore_on_panic();
         TerminalPrompter {
-            theme: ColorfulTheme::default(),
             browser,
-            raw: false,
+            waiting: false,
             status_shown: false,
+            interrupted: false,
+            signal: Interrupt::install(),
         }
     }
 
     fn clear_status(&mut self) {
         if self.status_shown {
-            eprint!("\r\x1b[2K");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
             self.status_shown = false;
         }
+    }
+
+    /// Starts a question: `Err(Back)` at once after Ctrl-C; else raw mode is on.
+    fn begin_question(&mut self) -> Result<Stderr, Back> {
+        if self.interrupted() {
+            return Err(Back);
+        }
+        self.clear_status();
+        terminal::enable_raw_mode().map_err(|_| Back)?;
+        Ok(std::io::stderr())
+    }
+
+    /// Ends a question: cooked mode and a visible cursor again (raw stays on while a
+    /// verification waits, for its keys).
+    fn end_question(&mut self, err: &mut Stderr) {
+        let _ = queue!(err, cursor::Show);
+        let _ = err.flush();
+        if !self.waiting {
+            let _ = terminal::disable_raw_mode();
+        }
+    }
+
+    /// The next key press; `None` when the terminal cannot be read (treated as Esc).
+    fn read_key(&mut self) -> Option<KeyEvent> {
+        loop {
+            match event::read() {
+                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => return Some(key),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn interrupt(&mut self) -> Back {
+        self.interrupted = true;
+        Back
+    }
+
+    /// Reads a line, echoing it as typed or masked.
+    fn line(&mut self, prompt: &str, initial: &str, masked: bool) -> Result<String, Back> {
+        let mut err = self.begin_question()?;
+        let mut editor = LineEditor::new(initial);
+        let outcome = loop {
+            draw_line(&mut err, prompt, &editor, masked);
+            let Some(key) = self.read_key() else {
+                break Err(Back);
+            };
+            match editor.apply(key) {
+                Edit::Continue => {}
+                Edit::Submit => break Ok(editor.text()),
+                Edit::Back => break Err(Back),
+                Edit::Interrupt => break Err(self.interrupt()),
+            }
+        };
+        let shown = match (&outcome, masked) {
+            (Ok(text), true) if !text.is_empty() => "********".to_owned(),
+            (Ok(text), _) => text.clone(),
+            (Err(_), _) => "(back)".to_owned(),
+        };
+        finish(&mut err, &format!("? {prompt} › {shown}"), 1);
+        self.end_question(&mut err);
+        outcome
     }
 }
 
 impl Drop for TerminalPrompter {
     fn drop(&mut self) {
-        self.end_wait();
+        self.waiting = false;
+        self.clear_status();
+        restore_terminal();
     }
 }
 
 impl Prompter for TerminalPrompter {
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize, Back> {
-        Select::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .items(items)
-            .default(default.min(items.len().saturating_sub(1)))
-            .interact_opt()
-            .ok()
-            .flatten()
-            .ok_or(Back)
+        let mut err = self.begin_question()?;
+        let _ = queue!(err, cursor::Hide);
+        let mut chosen = default.min(items.len().saturating_sub(1));
+        let mut drawn = 0;
+        let outcome = loop {
+            drawn = draw_list(&mut err, drawn, prompt, items, chosen);
+            let Some(key) = self.read_key() else {
+                break Err(Back);
+            };
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            match key.code {
+                KeyCode::Enter => break Ok(chosen),
+                KeyCode::Char('j') if ctrl => break Ok(chosen),
+                KeyCode::Esc => break Err(Back),
+                KeyCode::Char('c' | 'd') if ctrl => break Err(self.interrupt()),
+                KeyCode::Up | KeyCode::Char('k') if !ctrl => {
+                    chosen = chosen
+                        .checked_sub(1)
+                        .unwrap_or(items.len().saturating_sub(1))
+                }
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab if !ctrl => {
+                    chosen = if chosen + 1 >= items.len() {
+                        0
+                    } else {
+                        chosen + 1
+                    }
+                }
+                KeyCode::Home => chosen = 0,
+                KeyCode::End => chosen = items.len().saturating_sub(1),
+                _ => {}
+            }
+        };
+        let answer = match outcome {
+            Ok(i) => items[i].clone(),
+            Err(_) => "(back)".into(),
+        };
+        finish(&mut err, &format!("? {prompt} › {answer}"), drawn);
+        self.end_question(&mut err);
+        outcome
     }
 
     fn input(&mut self, prompt: &str, initial: &str) -> Result<String, Back> {
-        Input::<String>::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .with_initial_text(initial)
-            .allow_empty(true)
-            .interact_text()
-            .map_err(|_| Back)
+        self.line(prompt, initial, false)
     }
 
     fn secret(&mut self, prompt: &str) -> Result<String, Back> {
-        Password::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .allow_empty_password(true)
-            .interact()
-            .map_err(|_| Back)
+        self.line(prompt, "", true)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back> {
-        Confirm::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .default(default)
-            .interact_opt()
-            .ok()
-            .flatten()
-            .ok_or(Back)
+        let mut err = self.begin_question()?;
+        let question = format!("? {prompt} {}", if default { "(Y/n)" } else { "(y/N)" });
+        let outcome = loop {
+            finish_in_place(&mut err, &question, 1);
+            let Some(key) = self.read_key() else {
+                break Err(Back);
+            };
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            match key.code {
+                KeyCode::Enter => break Ok(default),
+                KeyCode::Char('j') if ctrl => break Ok(default),
+                KeyCode::Char('y' | 'Y') => break Ok(true),
+                KeyCode::Char('n' | 'N') => break Ok(false),
+                KeyCode::Esc => break Err(Back),
+                KeyCode::Char('c' | 'd') if ctrl => break Err(self.interrupt()),
+                _ => {}
+            }
+        };
+        let answer = match outcome {
+            Ok(true) => "yes",
+            Ok(false) => "no",
+            Err(_) => "(back)",
+        };
+        finish(&mut err, &format!("? {prompt} › {answer}"), 1);
+        self.end_question(&mut err);
+        outcome
     }
 
     fn say(&mut self, text: &str) {
         self.clear_status();
         // Raw mode needs an explicit carriage return at each line end.
-        let text = if self.raw {
+        let text = if self.waiting {
             text.replace('\n', "\r\n")
         } else {
             text.to_owned()
         };
-        eprint!("{text}{}", if self.raw { "\r\n" } else { "\n" });
+        let _ = write!(
+            std::io::stderr(),
+            "{text}{}",
+            if self.waiting { "\r\n" } else { "\n" }
+        );
     }
 
     fn begin_wait(&mut self) {
-        self.raw = terminal::enable_raw_mode().is_ok();
+        self.waiting = terminal::enable_raw_mode().is_ok();
     }
 
     fn end_wait(&mut self) {
         self.clear_status();
-        if self.raw {
+        if self.waiting {
             let _ = terminal::disable_raw_mode();
-            self.raw = false;
+            self.waiting = false;
         }
     }
 
     fn status(&mut self, line: &str) {
-        eprint!("\r\x1b[2K{line}");
-        let _ = std::io::stderr().flush();
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r\x1b[2K{}", fit(line, width()));
+        let _ = err.flush();
         self.status_shown = true;
     }
 
     fn key(&mut self) -> Option<Key> {
-        if !self.raw {
+        if self.signal.is_set() {
+            self.interrupted = true;
+        }
+        if self.interrupted {
+            return Some(Key::Cancel);
+        }
+        if !self.waiting {
             return None;
         }
         while event::poll(Duration::ZERO).unwrap_or(false) {
@@ -128,17 +262,131 @@ impl Prompter for TerminalPrompter {
             };
             match code {
                 KeyCode::Esc => return Some(Key::Cancel),
-                KeyCode::Char('c') if modifiers.contains(KeyModifiers::CONTROL) => {
-                    return Some(Key::Cancel)
+                KeyCode::Char('c' | 'd') if modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.interrupted = true;
+                    return Some(Key::Cancel);
                 }
-                KeyCode::Char('o' | 'O') => return Some(Key::Open),
+                KeyCode::Char('o' | 'O') if self.can_open_browser() => return Some(Key::Open),
                 _ => {}
             }
         }
         None
     }
 
+    fn reads_keys(&self) -> bool {
+        true
+    }
+
+    fn can_open_browser(&self) -> bool {
+        !matches!(self.browser, Browser::Disabled)
+    }
+
     fn open_url(&mut self, url: &str) -> Result<(), String> {
         self.browser.open(url).map_err(|e| e.to_string())
     }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted || self.signal.is_set()
+    }
+}
+
+/// Columns a redrawn line may use: one less than the terminal's width, so writing
+/// the last column never wraps the cursor to a new row.
+fn width() -> usize {
+    terminal::size()
+        .map(|(w, _)| usize::from(w))
+        .unwrap_or(80)
+        .saturating_sub(1)
+        .max(10)
+}
+
+/// Rows the list may use.
+fn height() -> usize {
+    terminal::size().map(|(_, h)| usize::from(h)).unwrap_or(24)
+}
+
+/// Moves to the first of the `drawn` rows last drawn and clears them.
+fn rewind(err: &mut Stderr, drawn: usize) {
+    let _ = queue!(err, cursor::MoveToColumn(0));
+    if drawn > 1 {
+        let _ = queue!(err, cursor::MoveUp((drawn - 1) as u16));
+    }
+    let _ = queue!(err, Clear(ClearType::FromCursorDown));
+}
+
+/// Replaces the `drawn` rows with `line`, the cursor left at its end.
+fn finish_in_place(err: &mut Stderr, line: &str, drawn: usize) {
+    rewind(err, drawn);
+    let _ = write!(err, "{}", fit(line, width()));
+    let _ = err.flush();
+}
+
+/// Replaces the `drawn` rows with the answered question, then a new line.
+fn finish(err: &mut Stderr, line: &str, drawn: usize) {
+    finish_in_place(err, line, drawn);
+    let _ = write!(err, "\r\n");
+    let _ = err.flush();
+}
+
+fn draw_line(err: &mut Stderr, prompt: &str, editor: &LineEditor, masked: bool) {
+    let width = width();
+    let head = fit(&format!("? {prompt} › "), width.saturating_sub(8).max(4));
+    let room = width.saturating_sub(head.chars().count()).max(1);
+    let text: Vec<char> = if masked {
+        vec!['•'; editor.len()]
+    } else {
+        editor.text().chars().collect()
+    };
+    // Scroll so the cursor stays in view.
+    let start = editor.cursor().saturating_sub(room.saturating_sub(1));
+    let visible: String = text[start..].iter().take(room).collect();
+    rewind(err, 1);
+    let _ = write!(err, "{head}{visible}");
+    let column = head.chars().count() + editor.cursor() - start;
+    let _ = queue!(err, cursor::MoveToColumn(column as u16), cursor::Show);
+    let _ = err.flush();
+}
+
+/// Draws the question and a window of its items; returns the rows drawn.
+fn draw_list(
+    err: &mut Stderr,
+    drawn: usize,
+    prompt: &str,
+    items: &[String],
+    chosen: usize,
+) -> usize {
+    let width = width();
+    let rows = height().saturating_sub(2).clamp(3, 12).min(items.len());
+    let first = chosen
+        .saturating_sub(rows.saturating_sub(1))
+        .min(items.len() - rows);
+    let mut lines = vec![fit(&format!("? {prompt} (↑↓ Enter, Esc: back)"), width)];
+    for (i, item) in items.iter().enumerate().skip(first).take(rows) {
+        let mark = if i == chosen { "❯ " } else { "  " };
+        lines.push(fit(&format!("{mark}{item}"), width));
+    }
+    rewind(err, drawn);
+    let _ = write!(err, "{}", lines.join("\r\n"));
+    let _ = err.flush();
+    lines.len()
+}
+
+/// Cooked mode and a visible cursor.
+fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let mut err = std::io::stderr();
+    let _ = queue!(err, cursor::Show);
+    let _ = err.flush();
+}
+
+/// A panic puts the terminal back before its message is printed.
+fn restore_on_panic() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            previous(info);
+        }));
+    });
 }

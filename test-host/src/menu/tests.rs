@@ -114,6 +114,8 @@ mod with_mock {
             pick("Advanced settings"),
             t(authority),
             t(""),
+            pick("In the address"),
+            t(""),
         ]
     }
 

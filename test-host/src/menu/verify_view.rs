@@ -54,7 +54,7 @@ fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
         let state = session.poll(POLL);
         if last.as_ref() == Some(&state) {
             tick += 1;
-            p.status(&status_line(&waiting, tick));
+            p.status(&status_line(&waiting, tick, p.can_open_browser()));
             continue;
         }
         match &state {
@@ -76,7 +76,9 @@ fn wait(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
                     "  Open {verification_uri} and enter the code above."
                 ));
                 p.say(&format!("  {message}"));
-                p.say("  Press O to open the page in your browser, Esc to cancel.");
+                if let Some(keys) = key_help(p) {
+                    p.say(&format!("  {keys}"));
+                }
                 waiting = Waiting {
                     url: Some(verification_uri.to_string()),
                     expires_at: Some(*expires_at),
@@ -137,7 +139,7 @@ fn browser_step(
     p.say(&format!("  {url}"));
     p.say(&format!("  {message}"));
     p.end_wait();
-    if p.confirm("Open it in your browser now?", true) == Ok(true) {
+    if p.can_open_browser() && p.confirm("Open it in your browser now?", true) == Ok(true) {
         open(p, Some(url));
     }
     if let Some(l) = listening {
@@ -167,7 +169,16 @@ fn browser_step(
     p.begin_wait();
 }
 
-fn status_line(waiting: &Waiting, tick: usize) -> String {
+/// The keys the waiting view reads, as a sentence; `None` where nothing reads keys.
+fn key_help(p: &dyn Prompter) -> Option<&'static str> {
+    match (p.reads_keys(), p.can_open_browser()) {
+        (false, _) => None,
+        (true, true) => Some("Press O to open the page in your browser, Esc to cancel."),
+        (true, false) => Some("Press Esc to cancel."),
+    }
+}
+
+fn status_line(waiting: &Waiting, tick: usize, can_open: bool) -> String {
     let spinner = SPINNER[tick % SPINNER.len()];
     let left = waiting.expires_at.map(|at| {
         let now = SystemTime::now()
@@ -177,7 +188,7 @@ fn status_line(waiting: &Waiting, tick: usize) -> String {
         let secs = (at - now).max(0);
         format!(" · expires in {}:{:02}", secs / 60, secs % 60)
     });
-    let keys = if waiting.url.is_some() {
+    let keys = if waiting.url.is_some() && can_open {
         " · O: open browser · Esc: cancel"
     } else {
         " · Esc: cancel"
@@ -226,7 +237,8 @@ mod tests {
             expires_at: Some(now + 125),
             what: "Waiting".into(),
         };
-        let line = status_line(&w, 1);
+        let line = status_line(&w, 1, true);
+        assert!(!status_line(&w, 1, false).contains("O: open"));
         assert!(
             line.contains("expires in 2:0") && line.contains("O: open browser"),
             "{line}"

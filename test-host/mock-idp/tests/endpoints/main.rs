@@ -10,3 +10,4 @@ mod faults;
 mod graph;
 mod oauth2_client;
 mod refresh;
+mod standards;

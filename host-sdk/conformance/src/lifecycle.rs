@@ -21,7 +21,7 @@ const SETTLE: Duration = Duration::from_secs(3);
 const THREADS_SETTLE: Duration = Duration::from_secs(5);
 
 /// Starts a verification with values that validate, cancels it, and expects the
-/// session to end as cancelled within [`SETTLE`].
+/// session to end as cancelled within a few seconds.
 pub fn start_and_cancel(probe: &Probe<'_>, fields: &[FormField]) -> Check {
     match try_start_and_cancel(probe, fields) {
         Ok(detail) => Check::pass("start_cancel", START_TITLE, detail),

@@ -1,6 +1,18 @@
-//! Conformance checks for plugin authors (`atrs-test-host check <library>`): the
-//! library is loaded through the SDK's loader and driven the way hosts drive it, and
-//! each check reports whether it passed, and if not, why and how to fix it.
+//! # atrs-conformance — the checks behind `atrs-test-host check`, for an author's
+//! `cargo test`
+//!
+//! The library is loaded through the SDK's loader and driven the way hosts drive it,
+//! and each check reports whether it passed, and if not, why and how to fix it. In a
+//! plugin crate, with `atrs-conformance` as a dev-dependency:
+//!
+//! ```no_run
+//! #[test]
+//! fn the_plugin_conforms() {
+//!     // Build the cdylib first (`cargo build`), then point the checks at it.
+//!     let library = std::path::Path::new("target/debug/libmy_plugin.so");
+//!     atrs_conformance::run(&atrs_conformance::Options::new(library)).assert_all_passed();
+//! }
+//! ```
 //!
 //! Checks, by module: [`manifest`] (loads, manifest complete); [`form`] (keys, secrets,
 //! validation of empty required fields); [`lifecycle`] (a verification starts and is
@@ -31,6 +43,24 @@ pub struct Options {
     pub values: Vec<(String, String)>,
     /// How long one call may take before it counts as blocked.
     pub call_timeout: Duration,
+}
+
+impl Options {
+    /// Checks `library` with made-up values and a 5-second bound on each call.
+    pub fn new(library: impl Into<PathBuf>) -> Self {
+        Options {
+            library: library.into(),
+            values: Vec::new(),
+            call_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The same options, using `value` for the form field `key` in the checks that
+    /// fill in the form (a test server's address, say).
+    pub fn with_value(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.values.push((key.into(), value.into()));
+        self
+    }
 }
 
 /// The result of one check.
@@ -116,6 +146,35 @@ impl Report {
     /// How many checks failed.
     pub fn failed(&self) -> usize {
         self.checks.iter().filter(|c| !c.passed()).count()
+    }
+
+    /// Panics with every failed check, its why and its fix: for `cargo test`.
+    #[track_caller]
+    pub fn assert_all_passed(&self) {
+        if self.failed() > 0 {
+            panic!("{self}");
+        }
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{}: {} of {} checks failed",
+            self.library.display(),
+            self.failed(),
+            self.checks.len()
+        )?;
+        for check in &self.checks {
+            match &check.outcome {
+                Outcome::Pass(seen) => writeln!(f, "  pass  {}: {seen}", check.title)?,
+                Outcome::Fail { why, fix } => {
+                    writeln!(f, "  FAIL  {}: {why}\n        fix: {fix}", check.title)?
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -58,7 +58,7 @@ pub fn keys(fields: &[FormField]) -> Check {
     )
 }
 
-/// Fields whose key says "secret", "password", "token" … are [`FieldKind::Secret`].
+/// Fields whose key says "secret", "password", "token" … are [`atrs_host_sdk::FieldKind::Secret`].
 pub fn secrets(fields: &[FormField]) -> Check {
     let plain: Vec<&str> = fields
         .iter()

@@ -11,6 +11,18 @@ use super::{Check, Options};
 const LOADS: &str = "loads and opens in this host";
 const COMPLETE: &str = "manifest complete";
 
+/// What a plugin author does about a refusal: the loader's own hint speaks of the
+/// plugins folder, but `check` is given a file anywhere.
+fn check_fix(refusal: &loader::Refusal, library: &std::path::Path) -> String {
+    match refusal {
+        loader::Refusal::NotAPlugin { .. } => format!(
+            "Give `check` the plugin library your build made (target/release/lib<name>.so, built with crate-type = [\"cdylib\"] and atrs-host-sdk); {} is not one.",
+            library.display()
+        ),
+        other => other.hint(),
+    }
+}
+
 /// Loads the library and opens one instance; `None` (with a failed check) when either
 /// fails, since no other check can run then.
 pub fn load(options: &Options, checks: &mut Vec<Check>) -> Option<PluginLibrary> {
@@ -21,7 +33,7 @@ pub fn load(options: &Options, checks: &mut Vec<Check>) -> Option<PluginLibrary>
                 "loads",
                 LOADS,
                 format!("refused ({}): {refusal}", refusal.code()),
-                refusal.hint(),
+                check_fix(&refusal, &options.library),
             ));
             return None;
         }

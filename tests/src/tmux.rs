@@ -1,0 +1,193 @@
+//! A real terminal for the end-to-end tests: the host binary runs in a tmux pane of a
+//! given size on a private tmux server; tests type keys and read the screen.
+//!
+//! `.ci/run` installs Debian's `tmux`. Every wait polls the screen until a condition
+//! holds or a deadline passes.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
+
+/// Whether tmux is installed (the terminal tests need it).
+pub fn available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// One program in a tmux pane of its own server.
+pub struct Terminal {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+    /// The pane's width in columns.
+    pub width: usize,
+}
+
+/// The line the wrapper prints when the program ends: `[exit N]`.
+const EXIT_MARK: &str = "[exit ";
+
+impl Terminal {
+    /// Starts `program args` in a `width` × `height` pane with `env` added; when the
+    /// program ends, the pane shows `[exit N]` and stays open.
+    pub fn start(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        width: u16,
+        height: u16,
+    ) -> Terminal {
+        assert!(
+            available(),
+            "the terminal tests need tmux (Debian: apt-get install tmux; .ci/run installs it)"
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("tmux.sock");
+        let mut script = String::from("\"$@\"; echo \"[exit $?]\"; exec sleep 3600");
+        for (k, v) in env.iter().rev() {
+            script = format!("export {k}={}; {script}", quote(v));
+        }
+        let mut command = Command::new("tmux");
+        command
+            .arg("-S")
+            .arg(&socket)
+            .args(["-f", "/dev/null", "new-session", "-d", "-s", "t"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .args(["sh", "-c", &script, "sh"])
+            .arg(program)
+            .args(args)
+            .env_remove("ATRS_PLUGINS_DIR")
+            .env_remove("ATRS_STORE_DIR")
+            .env_remove("BROWSER")
+            .env("TERM", "xterm-256color");
+        let output = command.output().expect("tmux runs");
+        assert!(output.status.success(), "tmux did not start: {output:?}");
+        let terminal = Terminal {
+            socket,
+            _dir: dir,
+            width: usize::from(width),
+        };
+        // The pane size holds even with no client attached.
+        terminal.tmux(&["set-option", "-t", "t", "window-size", "manual"]);
+        terminal.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+        terminal
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// The visible screen, one string per row (trailing spaces cut).
+    pub fn rows(&self) -> Vec<String> {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "t"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end().to_owned())
+            .collect()
+    }
+
+    /// The visible screen as one text.
+    pub fn screen(&self) -> String {
+        self.rows().join("\n")
+    }
+
+    /// Waits until `ready` holds for the screen; the screen then.
+    pub fn wait_until(&self, what: &str, within: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {within:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the screen shows `text`.
+    pub fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), Duration::from_secs(30), |s| {
+            s.contains(text)
+        })
+    }
+
+    /// Waits until the last non-empty row starts with `prefix` (the prompt in focus).
+    pub fn wait_for_prompt(&self, prefix: &str) -> String {
+        self.wait_until(
+            &format!("a prompt starting {prefix:?}"),
+            Duration::from_secs(30),
+            |s| {
+                s.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .is_some_and(|l| l.starts_with(prefix))
+            },
+        )
+    }
+
+    /// Presses keys by tmux name (`Enter`, `Escape`, `C-c`, `Down`, `C-u`).
+    pub fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        let out = self.tmux(&args);
+        assert!(out.status.success(), "send-keys failed: {out:?}");
+    }
+
+    /// Types `text` literally.
+    pub fn type_text(&self, text: &str) {
+        let out = self.tmux(&["send-keys", "-t", "t", "-l", text]);
+        assert!(out.status.success(), "send-keys failed: {out:?}");
+    }
+
+    /// Types `text`, then Enter.
+    pub fn answer(&self, text: &str) {
+        self.type_text(text);
+        self.press(&["Enter"]);
+    }
+
+    /// Waits for the program to end; its exit code.
+    pub fn exit_code(&self) -> i32 {
+        let screen = self.wait_for(EXIT_MARK);
+        let at = screen.rfind(EXIT_MARK).expect("exit mark") + EXIT_MARK.len();
+        screen[at..]
+            .split(']')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no exit code on the screen:\n{screen}"))
+    }
+
+    /// Whether the terminal shows its cursor.
+    pub fn cursor_visible(&self) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", "t", "#{cursor_flag}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// `text` as one single-quoted shell word.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}

@@ -1,0 +1,385 @@
+//! The Integrations menu in a real terminal (tmux) at 60 and 120 columns, against the
+//! mock identity platform: Add → Verify → Save & Close, Edit → rename → Verify → Save,
+//! Esc and Ctrl-C at each kind of prompt, line editing, the waiting line on one row,
+//! and the terminal given back (cursor shown) however the menu ends.
+
+use std::time::Duration;
+
+use atrs_e2e::{host_binary, office365_library, plugins_dir, tmux::Terminal};
+use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
+use atrs_test_host::store::Store;
+
+/// The end of a list's title: a list is waiting for a choice.
+const LIST: &str = "(↑↓ Enter, Esc: back)";
+
+/// A mock whose simulated user approves a device code after `approve_after`.
+fn mock(approve_after: Duration) -> MockIdp {
+    MockIdp::spawn(MockConfig {
+        device_interval_secs: 1,
+        auto_approve_delay: approve_after,
+        ..MockConfig::default()
+    })
+    .expect("mock starts")
+}
+
+/// The menu in a `width`-column terminal, with the real plugin and a fresh store.
+struct Menu {
+    term: Terminal,
+    store: tempfile::TempDir,
+    _plugins: tempfile::TempDir,
+}
+
+impl Menu {
+    fn open(width: u16, extra: &[&str]) -> Menu {
+        let plugins = plugins_dir(&[office365_library()]);
+        let store = tempfile::tempdir().unwrap();
+        let mut args = extra.to_vec();
+        args.push("menu");
+        let term = Terminal::start(
+            host_binary(),
+            &args,
+            &[
+                ("ATRS_PLUGINS_DIR", plugins.path().to_str().unwrap()),
+                ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
+            ],
+            width,
+            30,
+        );
+        Menu {
+            term,
+            store,
+            _plugins: plugins,
+        }
+    }
+
+    fn accounts(&self) -> Vec<String> {
+        Store::open(self.store.path())
+            .unwrap()
+            .list("office365")
+            .unwrap()
+    }
+
+    fn secrets_file(&self) -> String {
+        std::fs::read_to_string(self.store.path().join("secrets.json")).unwrap_or_default()
+    }
+
+    /// Waits for the list titled `title` to be the one waiting for a choice.
+    fn wait_for_list(&self, title: &str) -> String {
+        self.term.wait_for(&format!("{title} {LIST}"))
+    }
+
+    /// Integrations → Office 365 → Add, from either list.
+    fn add(&self) {
+        let screen = self.term.wait_for(LIST);
+        let title = screen
+            .lines()
+            .rfind(|l| l.contains(LIST))
+            .unwrap_or_default();
+        if title.starts_with("? Integrations (") {
+            self.term.press(&["Enter"]);
+            self.term.wait_for("? Integrations › Office 365 (↑↓");
+        }
+        self.choose("Add");
+    }
+
+    /// Fills the basic fields, then Advanced settings with the mock's address.
+    fn fill(&self, name: &str, authority: &str) {
+        let t = &self.term;
+        t.wait_for_prompt("? Account name ›");
+        t.answer(name);
+        t.wait_for_prompt("? Client ID ›");
+        t.answer(defaults::DESKTOP_CLIENT_ID);
+        t.wait_for_prompt("? Tenant ID ›");
+        t.answer(defaults::TENANT_ID);
+        t.wait_for_prompt("? Client secret");
+        t.press(&["Enter"]);
+        t.wait_for("❯ Global");
+        t.press(&["Enter"]);
+        self.choose("Advanced settings");
+        t.wait_for_prompt("? Authority URL override");
+        t.answer(authority);
+        t.wait_for_prompt("? Scopes");
+        t.press(&["Enter"]);
+    }
+
+    /// Moves the list's marker to the item starting with `item` and picks it.
+    fn choose(&self, item: &str) {
+        let t = &self.term;
+        let marked = format!("❯ {item}");
+        t.wait_for(LIST);
+        for _ in 0..12 {
+            if t.screen().lines().any(|l| l.starts_with(&marked)) {
+                t.press(&["Enter"]);
+                return;
+            }
+            let before = t.screen();
+            t.press(&["Down"]);
+            t.wait_until("the marker to move", Duration::from_secs(10), |s| {
+                s != before
+            });
+        }
+        panic!("no item {item:?}; the screen:\n{}", t.screen());
+    }
+
+    /// Verify with a device code, checking the waiting line stays on one row.
+    fn verify_watching_the_waiting_line(&self) {
+        let t = &self.term;
+        self.choose("Verify");
+        let first = t.wait_for("Waiting for you to sign in");
+        let second = t.wait_until(
+            "the waiting line to be redrawn",
+            Duration::from_secs(20),
+            |s| s != first && s.contains("Waiting for you to sign in"),
+        );
+        for screen in [&first, &second] {
+            let rows: Vec<&str> = screen
+                .lines()
+                .filter(|l| l.contains("Waiting for you to sign in"))
+                .collect();
+            assert_eq!(rows.len(), 1, "the waiting line is on one row:\n{screen}");
+            assert!(
+                rows[0].chars().count() < t.width,
+                "the waiting line fits in {} columns: {:?}",
+                t.width,
+                rows[0]
+            );
+        }
+        t.wait_for("✓ Verified: signed in as");
+    }
+
+    /// Leaves the menu with Esc from the integration screen; asserts exit 0.
+    fn quit(&self) {
+        let t = &self.term;
+        t.wait_for("❯ Add");
+        t.press(&["Escape"]);
+        t.wait_for("❯ Office 365");
+        t.press(&["Escape"]);
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        assert!(t.cursor_visible(), "cursor hidden after exit");
+    }
+}
+
+fn add_verify_save(width: u16) {
+    let mock = mock(Duration::from_secs(3));
+    let menu = Menu::open(width, &[]);
+    menu.add();
+    menu.fill("Reports", &mock.base_url());
+    menu.verify_watching_the_waiting_line();
+    let screen = menu.wait_for_list("? Account (verified)");
+    assert!(screen.contains("❯ Save & Close"), "{screen}");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("✓ Saved.");
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Reports"]);
+}
+
+#[test]
+fn add_verify_save_and_close_at_60_columns() {
+    add_verify_save(60);
+}
+
+#[test]
+fn add_verify_save_and_close_at_120_columns() {
+    add_verify_save(120);
+}
+
+#[test]
+fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
+    let mock = mock(Duration::from_millis(500));
+    let menu = Menu::open(120, &[]);
+    menu.add();
+    menu.fill("Sales mailbox", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("✓ Saved.");
+
+    // An Edit that changes nothing saves nothing and needs no verification.
+    menu.choose("Edit \"Sales mailbox\"");
+    for prompt in [
+        "? Account name",
+        "? Client ID",
+        "? Tenant ID",
+        "? Client secret",
+    ] {
+        menu.term.wait_for_prompt(prompt);
+        menu.term.press(&["Enter"]);
+    }
+    menu.term.wait_for("❯ Global");
+    menu.term.press(&["Enter"]);
+    let screen = menu.wait_for_list("? Account (saved, unchanged)");
+    assert!(screen.contains("❯ Save & Close"), "{screen}");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("Nothing changed");
+
+    // Rename: Ctrl-U clears the old name.
+    menu.choose("Edit \"Sales mailbox\"");
+    menu.term.wait_for_prompt("? Account name › Sales mailbox");
+    menu.term.press(&["C-u"]);
+    menu.term.answer("Sales reports");
+    for prompt in ["? Client ID", "? Tenant ID", "? Client secret"] {
+        menu.term.wait_for_prompt(prompt);
+        menu.term.press(&["Enter"]);
+    }
+    menu.term.wait_for("❯ Global");
+    menu.term.press(&["Enter"]);
+    menu.wait_for_list("? Account (not verified)");
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    menu.term.press(&["Enter"]);
+    menu.term
+        .wait_for("✓ Saved as \"Sales reports\" (renamed from \"Sales mailbox\").");
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Sales reports"]);
+}
+
+#[test]
+fn adding_an_existing_name_asks_before_replacing() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    for answer in ["n", "y"] {
+        menu.add();
+        menu.fill("Reports", &mock.base_url());
+        menu.choose("Verify");
+        menu.wait_for_list("? Account (verified)");
+        menu.term.press(&["Enter"]);
+        if menu.accounts().is_empty() {
+            menu.term.wait_for("✓ Saved.");
+            continue;
+        }
+        menu.term
+            .wait_for("An account named \"Reports\" is already saved. Replace it? (y/N)");
+        menu.term.type_text(answer);
+        if answer == "n" {
+            menu.term.wait_for("Not saved: choose Edit fields");
+            menu.choose("Close");
+            menu.term.wait_for("Closed without saving.");
+        } else {
+            menu.term.wait_for("✓ Saved.");
+        }
+    }
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Reports"]);
+}
+
+#[test]
+fn esc_goes_back_from_text_and_secret_prompts_and_nothing_typed_is_stored() {
+    let menu = Menu::open(60, &[]);
+    menu.add();
+    let t = &menu.term;
+    t.wait_for_prompt("? Account name ›");
+    // Ctrl-W deletes the word before the cursor; control keys insert nothing.
+    t.type_text("Sales reports");
+    t.press(&["C-w"]);
+    t.press(&["C-g"]);
+    t.wait_for_prompt("? Account name › Sales");
+    assert!(!t.screen().contains("reports"), "{}", t.screen());
+    t.press(&["Escape"]);
+    t.wait_for("Closed without saving.");
+
+    menu.add();
+    t.wait_for_prompt("? Account name ›");
+    t.answer("Reports");
+    t.wait_for_prompt("? Client ID ›");
+    t.answer(defaults::DESKTOP_CLIENT_ID);
+    t.wait_for_prompt("? Tenant ID ›");
+    t.answer(defaults::TENANT_ID);
+    t.wait_for_prompt("? Client secret");
+    t.type_text("abc");
+    t.press(&["Escape"]);
+    t.wait_for("Closed without saving.");
+    menu.quit();
+    assert!(menu.accounts().is_empty());
+    assert!(
+        !menu.secrets_file().contains("abc"),
+        "{}",
+        menu.secrets_file()
+    );
+}
+
+/// Ctrl-C at a prompt ends the menu as cancelled (exit 4) with the cursor shown.
+fn ctrl_c_ends_the_menu(menu: &Menu) {
+    menu.term.press(&["C-c"]);
+    let code = menu.term.exit_code();
+    let screen = menu.term.screen();
+    assert_eq!(code, 4, "{screen}");
+    assert!(screen.contains("Stopped (Ctrl-C)."), "{screen}");
+    assert!(
+        menu.term.cursor_visible(),
+        "cursor hidden after Ctrl-C:\n{screen}"
+    );
+}
+
+#[test]
+fn ctrl_c_at_a_list_ends_the_menu_with_the_cursor_shown() {
+    let menu = Menu::open(60, &[]);
+    menu.term.wait_for("❯ Office 365");
+    ctrl_c_ends_the_menu(&menu);
+}
+
+#[test]
+fn ctrl_c_at_a_text_prompt_ends_the_menu() {
+    let menu = Menu::open(120, &[]);
+    menu.add();
+    menu.term.wait_for_prompt("? Account name ›");
+    menu.term.type_text("Half typed");
+    ctrl_c_ends_the_menu(&menu);
+    assert!(menu.accounts().is_empty());
+}
+
+#[test]
+fn ctrl_c_at_a_secret_prompt_ends_the_menu_and_stores_nothing() {
+    let menu = Menu::open(60, &[]);
+    menu.add();
+    let t = &menu.term;
+    t.wait_for_prompt("? Account name ›");
+    t.answer("Reports");
+    t.wait_for_prompt("? Client ID ›");
+    t.answer(defaults::DESKTOP_CLIENT_ID);
+    t.wait_for_prompt("? Tenant ID ›");
+    t.answer(defaults::TENANT_ID);
+    t.wait_for_prompt("? Client secret");
+    t.type_text("s3cret");
+    ctrl_c_ends_the_menu(&menu);
+    assert!(!menu.secrets_file().contains("s3cret"));
+}
+
+#[test]
+fn esc_cancels_a_waiting_verification_and_ctrl_c_ends_the_menu() {
+    let mock = mock(Duration::from_secs(3));
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    let menu = Menu::open(60, &[]);
+    menu.add();
+    menu.fill("Reports", &mock.base_url());
+    menu.choose("Verify");
+    menu.term.wait_for("Waiting for you to sign in");
+    menu.term.press(&["Escape"]);
+    menu.term.wait_for("✗ Verification was cancelled.");
+    menu.wait_for_list("? Account (not verified)");
+    menu.choose("Verify");
+    menu.term
+        .wait_until("a second waiting line", Duration::from_secs(20), |s| {
+            s.matches("Open ").count() >= 2 && s.contains("Waiting for you to sign in")
+        });
+    ctrl_c_ends_the_menu(&menu);
+    assert!(menu.accounts().is_empty());
+}
+
+#[test]
+fn with_no_browser_the_menu_never_offers_to_open_one() {
+    let mock = mock(Duration::from_secs(3));
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    let menu = Menu::open(120, &["--no-browser"]);
+    menu.add();
+    menu.fill("Reports", &mock.base_url());
+    menu.choose("Verify ▾ With Browser");
+    let screen = menu.term.wait_for("? Paste the final browser address");
+    assert!(!screen.contains("Open it in your browser"), "{screen}");
+    menu.term.press(&["Escape"]);
+    menu.wait_for_list("? Account (not verified)");
+    menu.choose("Verify");
+    let screen = menu.term.wait_for("Waiting for you to sign in");
+    assert!(!screen.contains("Press O"), "{screen}");
+    assert!(!screen.contains("O: open browser"), "{screen}");
+    ctrl_c_ends_the_menu(&menu);
+}
