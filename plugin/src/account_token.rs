@@ -177,6 +177,10 @@ impl AccountTokens {
             .map(crate::secret::Secret::new)
             .ok_or_else(|| no_refresh_token(account))?;
         let token_url = self.token_url(config)?;
+        self.host.info(&format!(
+            "Renewing the access token of \"{account}\" at {}.",
+            crate::http::host_of(token_url.as_str())
+        ));
         let http = account_http::client(config, self.limits)?;
         let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
         let outcome = self.run(async move {
@@ -193,10 +197,16 @@ impl AccountTokens {
         let now = unix_now();
         match outcome {
             Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
-            Err(e) if e.is_transient() => Err(e.to_plugin_error(config)),
+            Err(e) if e.is_transient() => {
+                self.host
+                    .warn(&format!("Renewing \"{account}\" failed for now: {e}."));
+                Err(e.to_plugin_error(config))
+            }
             Err(e) => {
                 let error = e.to_plugin_error(config);
                 let for_good = matches!(e, RefreshError::SignInAgain(_));
+                self.host
+                    .warn(&format!("Renewing \"{account}\" failed: {e}."));
                 facts.failed(now, StoredFailure::new(&error, &e.reason(), for_good));
                 let mut settings = settings;
                 facts.write(&mut settings);
@@ -238,6 +248,14 @@ impl AccountTokens {
         facts.write(&mut settings);
         self.host
             .account_write(account, &settings, &secrets, None)?;
+        let rotated = match renewed.refresh_token {
+            Some(_) => " (the new refresh token stored)",
+            None => "",
+        };
+        self.host.info(&format!(
+            "Renewed \"{account}\"{rotated}; the access token is valid until {} (Unix time).",
+            token.expires_at
+        ));
         Ok(Issued {
             token,
             origin: Origin::Refreshed,

@@ -111,7 +111,7 @@ impl RefreshError {
 
     /// Why, in one plain sentence that does not name the account.
     pub fn reason(&self) -> String {
-        let message = match self {
+        match self {
             RefreshError::SignInAgain(p) | RefreshError::Other(OtherCause::Provider(p)) => {
                 p.to_plugin_error().message().to_owned()
             }
@@ -129,8 +129,7 @@ impl RefreshError {
             RefreshError::Other(OtherCause::Unusable(host)) => {
                 format!("{host} answered the token renewal with JSON that lacks expected fields.")
             }
-        };
-        message
+        }
     }
 
     /// Whether it is worth trying again shortly.

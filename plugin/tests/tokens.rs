@@ -83,7 +83,7 @@ fn saved() -> TokenRequest {
 #[test]
 fn a_cache_hit_makes_no_request_and_a_subset_of_scopes_is_served_from_it() {
     let idp = idp();
-    let (_memory, plugin) = saved_account(&idp);
+    let (memory, plugin) = saved_account(&idp);
     let first = plugin.token(ACCOUNT, &saved()).unwrap();
     assert_eq!(first.source, TokenSource::Refreshed);
     assert!(first.token.expires_at > atrs_office365::clock::unix_now() + 3000);
@@ -99,7 +99,7 @@ fn a_cache_hit_makes_no_request_and_a_subset_of_scopes_is_served_from_it() {
     assert_eq!(refreshes(&idp), 1);
 
     // A second plugin instance on the same store (as another process would be) hits too.
-    let other = Office365::new(_memory.handle()).unwrap();
+    let other = Office365::new(memory.handle()).unwrap();
     assert_eq!(
         other.token(ACCOUNT, &saved()).unwrap().source,
         TokenSource::Cache
@@ -108,6 +108,24 @@ fn a_cache_hit_makes_no_request_and_a_subset_of_scopes_is_served_from_it() {
     let forced = plugin.token(ACCOUNT, &saved().forced()).unwrap();
     assert_eq!(forced.source, TokenSource::Refreshed);
     assert_ne!(forced.token.token, first.token.token);
+
+    // What was logged names the account and the host, never a token.
+    let logged: Vec<String> = memory.log_lines().into_iter().map(|(_, l)| l).collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.starts_with("Renewed \"Reports mailbox\"")),
+        "{logged:?}"
+    );
+    let secrets = memory.secrets_of(ACCOUNT);
+    for line in &logged {
+        for token in [first.token.token.as_str(), forced.token.token.as_str()]
+            .into_iter()
+            .chain(secrets.get(saved::SECRET_REFRESH_TOKEN).map(String::as_str))
+        {
+            assert!(!line.contains(token), "a token in the log: {line}");
+        }
+    }
 }
 
 #[test]
