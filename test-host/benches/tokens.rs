@@ -14,8 +14,8 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    loader, testing::MemoryHost, FormValues, Host, HostServices, Integration, Secrets,
-    SessionState, TokenRequest, VerifyMethod,
+    loader, testing::MemoryHost, FormValues, Host, Integration, Secrets, SessionState,
+    TokenRequest, VerifyMethod,
 };
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use atrs_office365::{fields, saved, token_cache::SECRET_ACCESS_TOKENS, Office365};
