@@ -13,7 +13,7 @@
 //! (`tests/tests/compat_matrix.rs`) proves it with separately built 1.0 and 1.1 binaries.
 
 use abi_stable::{
-    abi_stability::abi_checking::check_layout_compatibility,
+    abi_stability::abi_checking::{check_layout_compatibility_with_globals, CheckingGlobals},
     library::{LibHeader, LibraryError, RootModule},
     sabi_types::VersionNumber,
     std_types::RBoxError,
@@ -38,8 +38,18 @@ pub(crate) fn init_root_module(header: &LibHeader) -> Result<PluginModuleRef, Li
             &"the library carries no description of its types, so they cannot be checked",
         )));
     };
-    check_layout_compatibility(library_layout, <PluginModuleRef as StableAbi>::LAYOUT)
-        .map_err(|e| LibraryError::AbiInstability(RBoxError::from_fmt(&e)))?;
+    // Checked against fresh globals: abi_stable merges every prefix type and trait
+    // object it checks into process-wide tables and compares later libraries with what
+    // it merged. Recorded the other way round, an older plugin's types would stand in
+    // for the host's there, and the next plugin built against this host's own version
+    // would be refused as a layout mismatch.
+    let globals = CheckingGlobals::new();
+    check_layout_compatibility_with_globals(
+        library_layout,
+        <PluginModuleRef as StableAbi>::LAYOUT,
+        &globals,
+    )
+    .map_err(|e| LibraryError::AbiInstability(RBoxError::from_fmt(&e)))?;
     // SAFETY: the layouts were just checked, in the direction that fits an older plugin
     // (see the module docs); the version is checked again inside.
     unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }

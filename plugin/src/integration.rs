@@ -6,9 +6,9 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    AccessToken, AccountHealth, FieldError, FormField, FormValues, HealthState, Host, Integration,
-    Manifest, PluginError, SessionState, TokenGrant, TokenRequest, TokenSource,
-    VerificationSession, VerifiedAccount, VerifyMethod,
+    AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField,
+    FormValues, HealthState, Host, Integration, Manifest, PluginError, SessionState, TokenGrant,
+    TokenRequest, TokenSource, VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
@@ -16,18 +16,22 @@ use crate::{
     account_token::{AccountTokens, Issued, Origin},
     admin_consent, browser,
     config::AccountConfig,
-    device_code, fields, health,
+    delivery, device_code, fields,
+    graph::TokenFn,
+    health,
     http::{Http, Limits},
     inbox::Inbox,
     refresh::RetryBound,
     runtime::Runtime,
     saved,
+    secret::Secret,
     session::{Control, Reporter, Session, Submitter, Success},
 };
 
-pub use crate::verified::Verified;
+pub use crate::{verified::Verified, version::PLUGIN_VERSION};
 
-pub use crate::release::{PLUGIN_ID, PLUGIN_VERSION};
+/// The plugin id, unique among integrations.
+pub const PLUGIN_ID: &str = "office365";
 
 /// One Office 365 integration instance.
 pub struct Office365 {
@@ -184,11 +188,11 @@ impl Integration for Office365 {
     fn new(host: Host) -> Result<Self, PluginError> {
         let runtime = Runtime::new();
         Ok(Office365 {
-            tokens: AccountTokens::new(host.clone(), runtime.clone(), Limits::default()),
+            tokens: AccountTokens::new(host.clone(), runtime.clone(), Limits::from_env()),
             host,
             verified: Arc::new(Mutex::new(None)),
             runtime,
-            limits: Limits::default(),
+            limits: Limits::from_env(),
             current: None,
         })
     }
@@ -272,6 +276,32 @@ impl Integration for Office365 {
     fn close(&mut self) {
         self.cancel_current();
         *self.slot() = None;
+    }
+
+    fn delivery_kinds(&self) -> Vec<DeliveryKind> {
+        vec![DeliveryKind::Mail, DeliveryKind::File]
+    }
+
+    fn start_delivery(
+        &self,
+        account: &str,
+        request: DeliveryRequest,
+    ) -> Result<Box<dyn DeliveryJob>, PluginError> {
+        let values = saved::read_values(&self.host, account)?;
+        let config = AccountConfig::parse(&values).map_err(|errors| {
+            let e = first_error(errors);
+            PluginError::invalid_input(format!(
+                "The saved account \"{account}\" has settings this plugin cannot use: {}",
+                e.message()
+            ))
+            .with_hint("Open the account, correct it, click Verify and Save & Close.")
+        })?;
+        let grant = self.token(account, &TokenRequest::saved_scopes())?;
+        let token = Secret::new(grant.token.token.as_str());
+        let token_fn: TokenFn = Arc::new(move |_refresh| Ok(token.clone()));
+        let job =
+            delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
+        Ok(Box::new(job))
     }
 }
 

@@ -152,6 +152,18 @@ pub enum Command {
         #[arg(long)]
         plugin: Option<String>,
     },
+    /// Send an e-mail through a saved account (attachments streamed from disk).
+    Send(SendCli),
+    /// Send a short test message through a saved account, to prove sending works.
+    SendTest {
+        /// The account name.
+        account: String,
+        /// Who gets it.
+        #[arg(long, value_name = "ADDR")]
+        to: String,
+    },
+    /// Upload a file to a OneDrive or SharePoint folder through a saved account.
+    Upload(UploadCli),
     /// Check a plugin library for conformance, check by check (for plugin authors);
     /// exit 0 when all pass, 1 when any fails.
     Check {
@@ -175,6 +187,72 @@ pub struct MockIdpCli {
     /// The server's settings.
     #[command(flatten)]
     pub args: atrs_mock_idp::cli::MockIdpArgs,
+}
+
+/// `send`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct SendCli {
+    /// The account name.
+    pub account: String,
+    /// A recipient; repeat for more.
+    #[arg(long, value_name = "ADDR", required = true)]
+    pub to: Vec<String>,
+    /// A copy recipient; repeat for more.
+    #[arg(long, value_name = "ADDR")]
+    pub cc: Vec<String>,
+    /// A blind-copy recipient; repeat for more.
+    #[arg(long, value_name = "ADDR")]
+    pub bcc: Vec<String>,
+    /// Send as this mailbox (one the account may send as).
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+    /// The subject line.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// The body text.
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the body from this file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// The body is HTML.
+    #[arg(long)]
+    pub html: bool,
+    /// A file to attach; repeat for more.
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+}
+
+/// `upload`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct UploadCli {
+    /// The account name.
+    pub account: String,
+    /// The file to upload.
+    pub file: PathBuf,
+    /// The destination folder, e.g. Reports/2026.
+    #[arg(long, value_name = "PATH")]
+    pub to_folder: String,
+    /// A SharePoint site address (default: the account's OneDrive).
+    #[arg(long, value_name = "URL")]
+    pub site: Option<String>,
+    /// The name in the folder [default: the file's].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What to do when the name is taken.
+    #[arg(long, value_enum, default_value_t = ConflictArg::Rename)]
+    pub conflict: ConflictArg,
+}
+
+/// `upload --conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConflictArg {
+    /// Overwrite the existing file.
+    Replace,
+    /// Keep both; the new file gets a free name.
+    Rename,
+    /// Refuse.
+    Fail,
 }
 
 /// Parses a positive number of seconds (fractions allowed).

@@ -87,6 +87,11 @@ fn main() -> ExitCode {
             };
             finish(&ctx, "demo", commands::demo::run(&ctx, &options))
         }
+        Some(Command::Send(args)) => finish(&ctx, "send", commands::send::run(&ctx, &args.into())),
+        Some(Command::SendTest { account, to }) => {
+            finish(&ctx, "send-test", commands::send::run_test(&ctx, &account, &to))
+        }
+        Some(Command::Upload(args)) => finish(&ctx, "upload", commands::upload::run(&ctx, &args.into())),
         Some(Command::Accounts { all }) => finish(&ctx, "accounts", commands::accounts::run(&ctx, all)),
         Some(Command::Token { account, plugin, scopes, show_token, force }) => {
             let args = TokenArgs { account, plugin, scopes, show_token, force };

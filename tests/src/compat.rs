@@ -1,9 +1,10 @@
 //! The compatibility matrix's builds and what its probe hosts report.
 //!
-//! `tests/compat` holds one cargo workspace per interface version — the frozen 1.0 SDK,
-//! a 1.1 and a 2.0 — each with a probe host and a probe plugin built from the shared
-//! sources in `tests/compat/probe`. They build into one target folder,
-//! `target/compat`, so abi_stable is compiled once for all three.
+//! `tests/compat` holds one cargo workspace per interface version — the frozen 1.0 and
+//! 1.1 SDKs, the stand-in next minor 1.2 and a breaking 2.0 — each with a probe host
+//! (not 2.0) and a probe plugin built from the shared sources in `tests/compat/probe`.
+//! They build into one target folder, `target/compat`, so abi_stable is compiled once
+//! for all of them.
 
 use std::{
     path::{Path, PathBuf},
@@ -14,8 +15,12 @@ use std::{
 use crate::{cargo_build, repo_root, Artifacts};
 
 /// The interface versions of `tests/compat`, by folder.
-pub const INTERFACES: [(&str, &str); 3] =
-    [("1.0", "sdk-1.0"), ("1.1", "sdk-1.1"), ("2.0", "sdk-2.0")];
+pub const INTERFACES: [(&str, &str); 4] = [
+    ("1.0", "sdk-1.0"),
+    ("1.1", "sdk-1.1"),
+    ("1.2", "sdk-1.2"),
+    ("2.0", "sdk-2.0"),
+];
 
 /// Every probe host and plugin, built once per test binary.
 pub fn builds() -> &'static Artifacts {
@@ -41,12 +46,13 @@ pub fn builds() -> &'static Artifacts {
     })
 }
 
-/// The probe host built against interface `version` (`"1.0"`, `"1.1"`).
+/// The probe host built against interface `version` (`"1.0"`, `"1.1"`, `"1.2"`).
 pub fn probe_host(version: &str) -> &'static Path {
     builds().get(&format!("compat_host_{}", version.replace('.', "_")))
 }
 
-/// The probe plugin built against interface `version` (`"1.0"`, `"1.1"`, `"2.0"`).
+/// The probe plugin built against interface `version` (`"1.0"`, `"1.1"`, `"1.2"`,
+/// `"2.0"`).
 pub fn probe_plugin(version: &str) -> &'static Path {
     builds().get(&format!("compat_plugin_{}", version.replace('.', "_")))
 }
@@ -102,6 +108,24 @@ impl ProbeReport {
             .iter()
             .filter(|(s, _)| s == "call")
             .filter_map(|(_, v)| v.split_once('\t'))
+            .collect()
+    }
+
+    /// The calls the plugin lacks, answered with the SDK's default (`default` lines).
+    pub fn defaults(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(s, _)| s == "default")
+            .map(|(_, v)| v.split('\t').next().unwrap_or_default())
+            .collect()
+    }
+
+    /// The values of every line of `step`, in order.
+    pub fn values(&self, step: &str) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(s, _)| s == step)
+            .map(|(_, v)| v.as_str())
             .collect()
     }
 

@@ -11,10 +11,17 @@
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
 //! [`elf`] makes damaged copies of real libraries for the loader's preflight.
+//! [`proxy`] is the corporate network: a `CONNECT` proxy and an HTTPS origin with a
+//! private certificate authority.
+//! [`sandbox`] gives a test its own mock, plugins folder and store, with bounded host runs;
+//! [`store_churn`] is the known transaction sequence the store crash test kills mid-way.
 
 pub mod compat;
 pub mod elf;
+pub mod proxy;
 pub mod releases;
+pub mod sandbox;
+pub mod store_churn;
 pub mod tmux;
 
 use std::{
@@ -128,6 +135,14 @@ pub fn office365_library() -> &'static Path {
 /// The built `atrs-test-host` binary.
 pub fn host_binary() -> &'static Path {
     workspace().get("atrs_test_host")
+}
+
+/// The Office 365 plugin and the host built with the release profile, once: for
+/// benchmarks, which should measure what users run.
+pub fn release_workspace() -> &'static Artifacts {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["--release", "-p", "atrs-office365", "-p", "atrs-test-host"]))
 }
 
 /// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.
@@ -271,6 +286,15 @@ impl HostProcess {
                 return value;
             }
         }
+    }
+
+    /// Sends the process SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed");
     }
 
     /// Writes one line to the host's stdin.

@@ -74,7 +74,7 @@ fn plugins_lists_each_library_loaded_or_refused_with_its_reason() {
     }
     let office = &result["plugins"][0];
     assert_eq!(office["name"], "Office 365");
-    assert_eq!(office["sdk_version"], "1.0.0");
+    assert_eq!(office["sdk_version"], atrs_host_sdk::INTERFACE_VERSION);
 }
 
 #[test]

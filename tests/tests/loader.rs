@@ -93,7 +93,7 @@ fn every_bad_library_is_refused_with_its_reason() {
     assert_eq!(
         refusal("libfixture_wrong_version.so"),
         Refusal::IncompatibleVersion {
-            expected: "1.0.0".into(),
+            expected: atrs_host_sdk::INTERFACE_VERSION.into(),
             found: "2.0.0".into()
         }
     );

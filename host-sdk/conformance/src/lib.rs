@@ -275,10 +275,12 @@ fn made_up_value(field: &FormField) -> String {
             .unwrap_or_default(),
         FieldKind::Secret if !field.required => String::new(),
         FieldKind::Secret => "conformance-secret".into(),
+        // An optional field is left empty, as a person would leave it first; a
+        // placeholder is an example, used only where something must be typed.
+        _ if !field.required => String::new(),
         _ => match field.placeholder.as_ref().into_option() {
             Some(p) => p.to_string(),
-            None if field.required => "conformance".into(),
-            None => String::new(),
+            None => "conformance".into(),
         },
     }
 }

@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::DeviceOutcome;
-use crate::device_code;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
 use crate::refresh_rules::{PolicyChange, RefreshFailure};
 use crate::reply;
 use crate::state::Shared;
+use crate::{delivery_control, device_code};
 
 /// The `/_mock` routes.
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -44,6 +44,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route("/discovery", post(override_discovery))
         .route("/id-token", post(override_id_token))
+        .merge(delivery_control::router())
 }
 
 /// Approve a device code as `upn` (the directory's first user when `None`).

@@ -66,16 +66,32 @@ pub const NO_MAIL_USER_PASSWORD: &str = "Contoso-Megan-2024!";
 /// That user's MFA code.
 pub const NO_MAIL_USER_MFA_CODE: &str = "135790";
 
+/// A shared mailbox the default user may send as (Send As right granted).
+pub const SEND_AS_MAILBOX: &str = "reports@contoso.onmicrosoft.com";
+/// A shared mailbox the default user may not send as (`ErrorSendAsDenied`).
+pub const SEND_AS_DENIED_MAILBOX: &str = "finance@contoso.onmicrosoft.com";
+/// Recipients at this domain are refused (`ErrorInvalidRecipients`).
+pub const UNRESOLVED_DOMAIN: &str = "unresolved.invalid";
+/// The SharePoint host of the mock's one site.
+pub const SITE_HOST: &str = "contoso.sharepoint.com";
+/// The server-relative path of the mock's one site.
+pub const SITE_PATH: &str = "/sites/Reports";
+/// The site's Graph id (`host,site collection id,web id`).
+pub const SITE_ID: &str =
+    "contoso.sharepoint.com,5a58bb09-1fba-41c1-8125-69da264370a0,9f2ec1da-0be4-4a74-9254-973f0add78fd";
+
 /// The delegated scopes every default app may be granted: Graph's by name, the Outlook
 /// resource's by full URI.
-pub const APP_SCOPES: [&str; 9] = [
+pub const APP_SCOPES: [&str; 11] = [
     "openid",
     "profile",
     "email",
     "offline_access",
     "User.Read",
     "Mail.Send",
+    "Mail.ReadWrite",
     "Files.ReadWrite",
+    "Sites.ReadWrite.All",
     "https://outlook.office.com/SMTP.Send",
     "https://outlook.office.com/IMAP.AccessAsUser.All",
 ];

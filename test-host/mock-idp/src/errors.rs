@@ -569,6 +569,16 @@ impl GraphError {
         }
     }
 
+    /// Any Graph error: `status`, Graph's `code` and its `message`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
     /// An injected failure with Graph's code for the status.
     pub fn injected(status: StatusCode, retry_after: Option<u64>) -> Self {
         let (code, message) = match status.as_u16() {
@@ -587,9 +597,14 @@ impl GraphError {
         }
     }
 
-    /// Graph's error JSON.
+    /// Graph's error JSON with a fresh request id.
     pub fn body(&self) -> serde_json::Value {
         let request_id = guid();
+        self.body_for(&request_id, &request_id)
+    }
+
+    /// Graph's error JSON naming this request's ids.
+    pub fn body_for(&self, request_id: &str, client_request_id: &str) -> serde_json::Value {
         json!({
             "error": {
                 "code": self.code,
@@ -597,16 +612,30 @@ impl GraphError {
                 "innerError": {
                     "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
                     "request-id": request_id,
-                    "client-request-id": request_id,
+                    "client-request-id": client_request_id,
                 }
             }
         })
     }
 }
 
-impl IntoResponse for GraphError {
-    fn into_response(self) -> Response {
-        let mut response = reply::json(self.status, &self.body());
+impl GraphError {
+    /// The response for a request with these ids (also sent as headers).
+    pub fn response_for(self, request_id: &str, client_request_id: &str) -> Response {
+        let mut response = reply::json(self.status, &self.body_for(request_id, client_request_id));
+        for (name, value) in [
+            ("request-id", request_id),
+            ("client-request-id", client_request_id),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+        self.decorate(response)
+    }
+
+    /// `WWW-Authenticate` on a 401, `Retry-After` when set.
+    fn decorate(self, mut response: Response) -> Response {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
@@ -621,6 +650,13 @@ impl IntoResponse for GraphError {
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let response = reply::json(self.status, &self.body());
+        self.decorate(response)
     }
 }
 

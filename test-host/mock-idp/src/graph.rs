@@ -1,18 +1,16 @@
 //! Microsoft Graph `GET /v1.0/me` and OIDC `GET /oidc/userinfo`, both behind a bearer token.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::directory::User;
-use crate::errors::GraphError;
+use crate::bearer::bearer;
 use crate::params::Params;
-use crate::state::{AccessToken, Shared};
+use crate::state::Shared;
 use crate::{ids, issuance, reply};
 
 /// Scopes that let a token read `/me`.
@@ -83,42 +81,4 @@ pub(crate) async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderM
         body["email"] = json!(mail);
     }
     reply::json(StatusCode::OK, &body)
-}
-
-/// The user and token record behind the request's bearer token, if it is valid and has one of `any_of`.
-fn bearer(
-    shared: &Shared,
-    headers: &HeaderMap,
-    any_of: &[&str],
-) -> Result<(User, AccessToken), GraphError> {
-    let raw = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let token = raw
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .unwrap_or("");
-    if token.is_empty() {
-        return Err(GraphError::unauthenticated("Access token is empty."));
-    }
-    let store = shared.store();
-    let entry = store.access.get(token).ok_or_else(|| {
-        GraphError::unauthenticated("CompactToken parsing failed with error code: 80049217")
-    })?;
-    if Instant::now() >= entry.expires {
-        return Err(GraphError::unauthenticated(
-            "Lifetime validation failed, the token is expired.",
-        ));
-    }
-    if !any_of.iter().any(|s| entry.grant.has(s)) {
-        return Err(GraphError::access_denied());
-    }
-    let user = shared
-        .dir()
-        .user_by_id(&entry.user)
-        .cloned()
-        .ok_or_else(|| GraphError::unauthenticated("Access token validation failure."))?;
-    Ok((user, entry.clone()))
 }

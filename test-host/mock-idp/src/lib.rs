@@ -43,6 +43,14 @@
 //! | `GET,POST /devicelogin`, `GET,POST /login/{txn}` | manual-mode pages: code, sign in, MFA, consent |
 //! | `GET /v1.0/me` | Graph user (bearer token with `User.Read`), `$select` supported |
 //! | `GET /oidc/userinfo` | OIDC claims (bearer token with `openid`) |
+//! | `POST /v1.0/me/sendMail` · `/v1.0/users/{mailbox}/sendMail` | 202; `Mail.Send`; inline `fileAttachment`s; Send As allowed on [`defaults::SEND_AS_MAILBOX`] only |
+//! | `POST /v1.0/me/messages` · `DELETE /v1.0/me/messages/{id}` | a draft (201) · delete it (204); `Mail.ReadWrite` |
+//! | `POST /v1.0/me/messages/{id}/attachments/createUploadSession` | `{"AttachmentItem":{…,"size"}}` → `uploadUrl`, `nextExpectedRanges: ["0"]` |
+//! | `POST /v1.0/me/messages/{id}/send` | sends the draft (202); `Mail.Send` |
+//! | `PUT /v1.0/me/drive/root:/{path}:/content` | simple upload, `?@microsoft.graph.conflictBehavior=`; `Files.ReadWrite` |
+//! | `POST /v1.0/me/drive/root:/{path}:/createUploadSession` | `{"item":{"@microsoft.graph.conflictBehavior":…}}` → `uploadUrl`, `["0-"]` |
+//! | `GET /v1.0/sites/{host}:/{path}` · `/v1.0/sites/{site-id}/drive/root:/…` | the one site ([`defaults::SITE_HOST`] [`defaults::SITE_PATH`]) · its drive; `Sites.ReadWrite.All` |
+//! | `PUT /upload/{id}` · `GET` · `DELETE` | a fragment (`Content-Range`, in order, no `Authorization`; drive: multiples of 320 KiB, ≤ 60 MiB, 202 then 201/200 driveItem; mail: ≤ 4 MB, 200 then 201 + `Location`; 416 for a range already received) · `nextExpectedRanges` · cancel |
 //!
 //! # Control over HTTP (`/_mock`)
 //!
@@ -65,6 +73,11 @@
 //! | `DELETE /_mock/refresh-failures` `{"upn":"…"}` (or `{}` for all) | stop refusing |
 //! | `POST /_mock/discovery` `{"issuer":"https://elsewhere.test/v2.0","code_challenge_methods_supported":null}` | [`MockIdp::override_discovery`]: members set, `null` removes |
 //! | `POST /_mock/id-token` `{"aud":"someone-else","exp":1}` | [`MockIdp::override_id_token`]: claims of ID tokens from now on |
+//! | `GET /_mock/sent` · `/_mock/drafts` · `/_mock/drive` | sent items · drafts · drive items (each with size and SHA-256 of every attachment or file) |
+//! | `GET /_mock/uploads` | [`UploadCounters`] (bytes received and accepted, fragments, 416s, sessions) and `open_sessions` |
+//! | `POST /_mock/delivery-faults` `{"fail_chunk_at":N,"quota_bytes":N,"locked":["Reports/x.pdf"]}` · `DELETE` | arm [`DeliveryFaults`] · clear them |
+//! | `DELETE /_mock/deliveries` | forget all deliveries, counters and delivery faults |
+//! | `POST /_mock/tokens` `{"upn":"…","scopes":"Mail.Send Files.ReadWrite"}` | an access token with exactly those permissions |
 //!
 //! Refresh failure JSON: `{"kind":"aadsts","code":N}` for N in 700082, 70008, 50173, 70043,
 //! 50076, 50079, 65001, 53003, 7000215, 7000222; `{"kind":"invalid_grant"}` and
@@ -74,9 +87,22 @@
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
-//! `{"kind":"reset"}`, `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`.
+//! `{"kind":"reset"}`, `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`,
+//! `{"kind":"reset_mid_body"}` (head and half the body, then a TCP reset),
+//! `{"kind":"flood","bytes":10485760}` (a chunked body of that size, no `Content-Length`),
+//! `{"kind":"go_down"}` (answer, then stop listening: later connections are refused).
 //! Endpoint names: `discovery`, `device_code`, `authorize`, `token`, `graph`, `user_info`,
-//! `keys`, `device_login`, `sign_in`, `logout`.
+//! `keys`, `device_login`, `sign_in`, `logout`, `upload` (upload URLs). A status fault on
+//! `graph` or `upload` answers Graph's error JSON (e.g. 429 `activityLimitReached` with
+//! `Retry-After`).
+//!
+//! Graph errors for deliveries: `ErrorAccessDenied` 403 (mail without `Mail.Send` /
+//! `Mail.ReadWrite`), `accessDenied` 403 (drive or site without a Files/Sites permission),
+//! `MailboxNotEnabledForRESTAPI` 404 (a user without mail, e.g. [`defaults::NO_MAIL_USER_UPN`]),
+//! `ErrorSendAsDenied` 403, `ErrorInvalidRecipients` 400 (no `@`, or
+//! [`defaults::UNRESOLVED_DOMAIN`]), `nameAlreadyExists` 409, `resourceLocked` 423,
+//! `quotaLimitReached` 507, `itemNotFound` 404 (site, session), `invalidRange` 400/416. Every one
+//! carries `innerError` with `date`, `request-id` and the `client-request-id` sent.
 //!
 //! # Errors it produces
 //!
@@ -134,18 +160,24 @@
 #![warn(missing_docs)]
 
 mod authorize;
+mod bearer;
 pub mod cli;
 mod client_auth;
 mod config;
 mod connection;
 mod control;
 pub mod defaults;
+mod delivery_control;
+mod delivery_store;
 mod device_code;
 mod directory;
 mod discovery;
 mod errors;
 mod faults;
 mod graph;
+mod graph_call;
+mod graph_drive;
+mod graph_mail;
 mod ids;
 mod issuance;
 mod login;
@@ -160,15 +192,19 @@ mod state;
 mod stats;
 mod tls;
 mod token;
+mod upload_session;
 
 pub use config::{ApproveMode, DeviceOutcome, MockConfig, ENTRA_PROMPT_VALUES};
+pub use delivery_store::{
+    DeliveryFaults, DriveItem, Message, Recipient, StoredAttachment, UploadCounters,
+};
 pub use directory::{
     AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
 };
 pub use errors::MockError;
 pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};
 pub use refresh_rules::{RefreshFailure, RefreshPolicy, NINETY_DAYS_SECS};
-pub use server::MockIdp;
+pub use server::{MockIdp, SecretsSeen};
 pub use stats::{AccountCounts, RequestRecord, Stats};
 
 /// The device code grant's `grant_type` value (RFC 8628).

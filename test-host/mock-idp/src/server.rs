@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::connection::{ConnHandle, ConnListener};
+use crate::delivery_store::{DeliveryFaults, DriveItem, Message, UploadCounters};
 use crate::directory::Directory;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
@@ -21,7 +22,33 @@ use crate::refresh_rules::{PolicyChange, RefreshFailure, RefreshPolicy};
 use crate::state::Shared;
 use crate::stats::Stats;
 use crate::tls::Tls;
-use crate::{authorize, control, device_code, discovery, faults, graph, login, reply, token};
+use crate::{
+    authorize, control, delivery_control, device_code, discovery, faults, graph, graph_drive,
+    graph_mail, login, reply, token, upload_session,
+};
+
+/// The secret values a server issued or received ([`MockIdp::secrets_seen`]), each list
+/// sorted. Client secrets are the directory's ([`Directory`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretsSeen {
+    /// Device codes issued (the long code a client polls with, not the user code).
+    pub device_codes: Vec<String>,
+    /// Authorization codes issued.
+    pub authorization_codes: Vec<String>,
+    /// Access tokens issued.
+    pub access_tokens: Vec<String>,
+    /// Refresh tokens issued.
+    pub refresh_tokens: Vec<String>,
+    /// PKCE code verifiers received at the token endpoint.
+    pub code_verifiers: Vec<String>,
+}
+
+/// The keys of `map`, sorted.
+fn sorted_keys<V>(map: &std::collections::HashMap<String, V>) -> Vec<String> {
+    let mut keys: Vec<String> = map.keys().cloned().collect();
+    keys.sort();
+    keys
+}
 
 /// How long in-flight requests may finish after a stop before they are dropped.
 const STOP_GRACE: Duration = Duration::from_millis(500);
@@ -233,6 +260,58 @@ impl MockIdp {
         self.shared.rules.clear(upn)
     }
 
+    /// Every secret value issued or received so far, for audits that search output for them.
+    pub fn secrets_seen(&self) -> SecretsSeen {
+        let store = self.shared.store();
+        SecretsSeen {
+            device_codes: sorted_keys(&store.devices),
+            authorization_codes: sorted_keys(&store.auth_codes),
+            access_tokens: sorted_keys(&store.access),
+            refresh_tokens: sorted_keys(&store.refresh),
+            code_verifiers: store.code_verifiers.iter().cloned().collect(),
+        }
+    }
+
+    /// Messages sent so far (through `sendMail` or a sent draft), oldest first.
+    pub fn sent_items(&self) -> Vec<Message> {
+        self.shared.deliveries().sent.clone()
+    }
+
+    /// Drafts not sent (nor deleted).
+    pub fn drafts(&self) -> Vec<Message> {
+        self.shared.deliveries().drafts.values().cloned().collect()
+    }
+
+    /// Files stored in any drive.
+    pub fn drive_items(&self) -> Vec<DriveItem> {
+        self.shared.deliveries().items.values().cloned().collect()
+    }
+
+    /// Upload counters (bytes received and accepted, fragments, sessions).
+    pub fn upload_counters(&self) -> UploadCounters {
+        self.shared.deliveries().counters.clone()
+    }
+
+    /// Upload sessions still open (neither completed nor cancelled).
+    pub fn open_upload_sessions(&self) -> usize {
+        self.shared.deliveries().sessions.len()
+    }
+
+    /// Arm delivery faults (replacing those armed before).
+    pub fn set_delivery_faults(&self, faults: DeliveryFaults) {
+        self.shared.deliveries().faults = faults;
+    }
+
+    /// Forget every draft, sent item, drive item, upload session, counter and delivery fault.
+    pub fn reset_deliveries(&self) {
+        delivery_control::reset_deliveries(&self.shared)
+    }
+
+    /// An access token for `upn` that carries exactly `scopes` (Graph permission names).
+    pub fn issue_access_token(&self, upn: &str, scopes: &[&str]) -> Result<String, MockError> {
+        delivery_control::mint_token(&self.shared, upn, scopes)
+    }
+
     /// Stop the server (dropping it does the same).
     pub fn shutdown(self) {
         drop(self)
@@ -289,8 +368,11 @@ async fn bind(config: MockConfig) -> Result<Bound, MockError> {
         (None, None)
     };
     let (stop, stopped) = watch::channel(false);
-    let shared = Arc::new(Shared::new(config, bound, stopped));
-    Ok((ConnListener::new(listener, acceptor), shared, stop, ca_file))
+    let (go_down, gone) = watch::channel(false);
+    let listener = ConnListener::new(listener, acceptor, gone)
+        .map_err(|source| MockError::Bind { port, source })?;
+    let shared = Arc::new(Shared::new(config, bound, stopped, go_down));
+    Ok((listener, shared, stop, ca_file))
 }
 
 /// Serve until stopped; requests still running `STOP_GRACE` after the stop are dropped.
@@ -341,6 +423,26 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/login/{txn}", get(login::show).post(login::submit))
         .route("/v1.0/me", get(graph::me))
         .route("/oidc/userinfo", get(graph::userinfo))
+        .route("/v1.0/me/sendMail", post(graph_mail::send_mail_me))
+        .route(
+            "/v1.0/users/{mailbox}/sendMail",
+            post(graph_mail::send_mail_as),
+        )
+        .route("/v1.0/me/messages", post(graph_mail::create_draft))
+        .route("/v1.0/me/messages/{id}", delete(graph_mail::delete_draft))
+        .route(
+            "/v1.0/me/messages/{id}/attachments/createUploadSession",
+            post(graph_mail::attachment_session),
+        )
+        .route("/v1.0/me/messages/{id}/send", post(graph_mail::send_draft))
+        .route("/v1.0/me/drive/{*rest}", any(graph_drive::me_drive))
+        .route("/v1.0/sites/{*rest}", any(graph_drive::sites))
+        .route(
+            "/upload/{id}",
+            put(upload_session::fragment)
+                .get(upload_session::status)
+                .delete(upload_session::cancel),
+        )
         .nest("/_mock", control::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

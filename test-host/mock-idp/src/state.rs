@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::{DeviceOutcome, MockConfig};
+use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
 use crate::login::Login;
@@ -154,6 +155,8 @@ pub(crate) struct Store {
     pub access: HashMap<String, AccessToken>,
     /// Refresh tokens.
     pub refresh: HashMap<String, RefreshToken>,
+    /// PKCE verifiers received at the token endpoint.
+    pub code_verifiers: BTreeSet<String>,
     /// Permissions each user consented to, per (client id, user object id).
     pub consents: HashMap<(String, String), BTreeSet<String>>,
     /// Sign-ins in progress on the HTML pages.
@@ -224,6 +227,8 @@ pub(crate) struct Shared {
     pub graph_host: String,
     /// Everything issued.
     store: Mutex<Store>,
+    /// Everything delivered through Graph.
+    deliveries: Mutex<DeliveryStore>,
     /// Armed faults.
     pub faults: FaultTable,
     /// Request log.
@@ -232,11 +237,18 @@ pub(crate) struct Shared {
     pub rules: RefreshRules,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
+    /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
+    pub go_down: watch::Sender<bool>,
 }
 
 impl Shared {
     /// New state for a server listening on `port`.
-    pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        config: MockConfig,
+        port: u16,
+        shutdown: watch::Receiver<bool>,
+        go_down: watch::Sender<bool>,
+    ) -> Self {
         let rules = RefreshRules::new(config.refresh_policy);
         Self {
             base_url: format!(
@@ -246,10 +258,12 @@ impl Shared {
             graph_host: format!("127.0.0.1:{port}"),
             config,
             store: Mutex::new(Store::default()),
+            deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
             rules,
             stats: StatsLog::default(),
             shutdown,
+            go_down,
         }
     }
 
@@ -261,6 +275,11 @@ impl Shared {
     /// Lock the store (a poisoned lock is still usable: every update is a single step).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the delivery store (every update is a single step, so a poisoned lock is usable).
+    pub fn deliveries(&self) -> MutexGuard<'_, DeliveryStore> {
+        self.deliveries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A human log line on stderr when verbose.

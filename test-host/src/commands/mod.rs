@@ -3,11 +3,15 @@
 pub mod accounts;
 pub mod add;
 pub mod check;
+pub mod deliver;
 pub mod demo;
 pub mod form;
 pub mod owner;
 pub mod plugins;
+pub mod progress_bar;
 pub mod refresh;
 pub mod remove;
+pub mod send;
 pub mod token;
+pub mod upload;
 pub mod validate;

@@ -4,8 +4,9 @@
 
 mod account_save;
 mod form_editor;
-pub mod line_editor;
+mod line_editor;
 pub mod prompter;
+mod send_test_view;
 mod terminal;
 mod verify_view;
 
@@ -121,6 +122,7 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
 }
 
 fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
+    let can_send = (plugin.open)().is_ok_and(|i| send_test_view::can_send(&i));
     loop {
         let accounts = (plugin.accounts)()?;
         let status = statuses(plugin, &accounts);
@@ -133,6 +135,13 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
         );
         items.extend(accounts.iter().map(|a| format!("Re-verify \"{a}\"")));
         items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
+        if can_send {
+            items.extend(
+                accounts
+                    .iter()
+                    .map(|a| format!("Send test message from \"{a}\"")),
+            );
+        }
         items.push("Back".into());
         let title = format!("Integrations › {}", plugin.manifest.display_name);
         let Ok(choice) = p.select(&title, &items, 0) else {
@@ -166,6 +175,10 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                         Err(e) => p.say_all(&plugin_error_lines(&e)),
                     }
                 }
+            }
+            i if can_send && i <= 3 * n => {
+                let integration = (plugin.open)()?;
+                send_test_view::send_test(p, &integration, &accounts[i - 1 - 2 * n]);
             }
             _ => return Ok(()),
         }

@@ -1,19 +1,28 @@
-//! The compatibility matrix's probe host: one source, built against interface 1.0 and
-//! 1.1. `compat-host-1-x <library>` loads the library with that SDK's loader, drives
-//! every call once, and prints one tab-separated line per step on stdout:
+//! The compatibility matrix's probe host: one source, built against interface 1.0,
+//! 1.1 and the stand-in 1.2. `compat-host-1-x <library>` loads the library with that
+//! SDK's loader, drives every call its interface has once, and prints one
+//! tab-separated line per step on stdout:
 //!
 //! ```text
-//! host     1.1.0
-//! loaded   probe 1.0.0 sdk 1.0.0        (or: refused <code> <message>)
-//! form     account_name:text token:secret region:choice homepage:text(unknown kind)
-//! call     describe ok                  (or: call <name> <error kind>: <message>)
-//! default  help_url                     (a 1.1 call the plugin lacks gave its default)
-//! done     10 calls  10 ok  0 internal
+//! host            1.1.0
+//! loaded          probe 1.0.0 sdk 1.0.0       (or: refused <code> <message>)
+//! form            account_name:text token:secret region:choice homepage:text(unknown kind)
+//! call            describe ok                 (or: call <name> <error kind>: <message>)
+//! stored          region=south secrets=refresh_token; one transaction
+//! default         token  unsupported          (a call the plugin lacks gave its default)
+//! token_grant     source=cache scopes=probe.read
+//! health          expiring_soon lapses_at=… last_refresh_error=timed_out
+//! save_replacing  accounts=Matrix renamed; separate writes
+//! delivery_kinds  mail,file                   (or: none)
+//! delivery        mail: running 0/13, lock probe/delivery/Matrix held → done …
+//! lock            released
+//! done            10 calls  9 ok  1 default  0 internal
 //! ```
 //!
-//! A call that answers with a typed error still works across the boundary; only an
-//! internal error (a panic, a timeout) counts as broken. It exits 0 when nothing broke,
-//! 3 when the library was refused, 1 otherwise.
+//! Under `interface_1_1` it also makes the calls 1.1 added, and under `interface_1_2`
+//! the stand-in's `help_url`. A call that answers with a typed error still works
+//! across the boundary; only an internal error (a panic, a timeout) counts as broken.
+//! It exits 0 when nothing broke, 3 when the library was refused, 1 otherwise.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -44,16 +53,16 @@ fn main() -> ExitCode {
     );
     let mut calls = Calls::default();
     let memory = MemoryHost::new();
-    match library.instantiate(memory) {
-        Ok(mut integration) => drive(&mut integration, &mut calls),
+    match library.instantiate(memory.clone()) {
+        Ok(mut integration) => drive(&mut integration, &memory, &mut calls),
         Err(e) => {
             calls.count += 1;
             calls.failed("instantiate", &e);
         }
     }
     println!(
-        "done\t{} calls\t{} ok\t{} internal",
-        calls.count, calls.ok, calls.internal
+        "done\t{} calls\t{} ok\t{} default\t{} internal",
+        calls.count, calls.ok, calls.defaulted, calls.internal
     );
     if calls.internal == 0 {
         ExitCode::SUCCESS
@@ -62,11 +71,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Counts the calls made, answered with success, and broken.
+/// Counts the calls made, answered with success, answered with the SDK's default for
+/// a call the plugin lacks, and broken.
 #[derive(Default)]
 struct Calls {
     count: usize,
     ok: usize,
+    defaulted: usize,
     internal: usize,
 }
 
@@ -86,6 +97,25 @@ impl Calls {
         }
     }
 
+    /// Like `record`, for a call added after 1.0 (`name` starts with the call's
+    /// name): the answer of a plugin built before it (`unsupported`, detail
+    /// `missing_call`) is shown as a default, not a failure.
+    #[cfg(feature = "interface_1_1")]
+    fn record_new<T>(&mut self, name: &str, result: Result<T, PluginError>) -> Option<T> {
+        match result {
+            Err(e)
+                if e.kind() == ErrorKind::Unsupported
+                    && missing_call(&e).is_some_and(|call| name.starts_with(call)) =>
+            {
+                self.count += 1;
+                self.defaulted += 1;
+                println!("default\t{name}\tunsupported");
+                None
+            }
+            other => self.record(name, other),
+        }
+    }
+
     fn failed(&mut self, name: &str, e: &PluginError) {
         if e.kind() == ErrorKind::Internal {
             self.internal += 1;
@@ -94,7 +124,15 @@ impl Calls {
     }
 }
 
-fn drive(integration: &mut IntegrationHandle, calls: &mut Calls) {
+/// The call an `unsupported` answer says the plugin lacks.
+#[cfg(feature = "interface_1_1")]
+fn missing_call(e: &PluginError) -> Option<&str> {
+    e.details()
+        .find(|(k, _)| *k == "missing_call")
+        .map(|(_, v)| v)
+}
+
+fn drive(integration: &mut IntegrationHandle, memory: &MemoryHost, calls: &mut Calls) {
     if let Some(form) = calls.record("describe", integration.describe()) {
         let shown: Vec<String> = form
             .iter()
@@ -113,7 +151,12 @@ fn drive(integration: &mut IntegrationHandle, calls: &mut Calls) {
         "start_verification",
         integration.start_verification(&values, VerifyMethod::DeviceCode),
     ) {
-        let state = session.poll(Duration::from_secs(5));
+        // Each poll returns at the next change; the session ends within the deadline.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut state = session.poll(Duration::from_secs(5));
+        while !state.is_terminal() && std::time::Instant::now() < deadline {
+            state = session.poll(Duration::from_secs(1));
+        }
         let outcome = match &state {
             SessionState::Verified(a) => Ok(format!("verified {}", a.account_name)),
             SessionState::Failed(e) => Err((**e).clone()),
@@ -124,7 +167,9 @@ fn drive(integration: &mut IntegrationHandle, calls: &mut Calls) {
         }
         session.cancel();
     }
-    calls.record("save", integration.save(&values));
+    if calls.record("save", integration.save(&values)).is_some() {
+        print_stored(memory);
+    }
     if let Some(loaded) = calls.record("load_account", integration.load_account("Matrix")) {
         println!(
             "loaded_account\tregion={}",
@@ -134,25 +179,238 @@ fn drive(integration: &mut IntegrationHandle, calls: &mut Calls) {
     if let Some(token) = calls.record("access_token", integration.access_token("Matrix")) {
         println!("token\texpires_at={}", token.expires_at);
     }
+    ask_what_1_1_added(integration, memory, &values, calls);
+    ask_what_1_2_added(integration, calls);
     calls.record("remove_account", integration.remove_account("Matrix"));
-    ask_what_1_1_added(integration, calls);
     calls.record("close", integration.close());
 }
 
-/// Under interface 1.1: the appended call. A 1.0 plugin lacks it, so the SDK answers
-/// with the documented default (`None`).
+/// What the plugin saved for `Matrix` in the host's stores.
+fn print_stored(memory: &MemoryHost) {
+    let Some(settings) = memory.settings_of("Matrix") else {
+        return;
+    };
+    let settings: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let secrets: Vec<String> = memory.secrets_of("Matrix").into_keys().collect();
+    println!(
+        "stored\t{} secrets={}{}",
+        settings.join(","),
+        secrets.join(","),
+        how_written(memory)
+    );
+}
+
+/// Whether the plugin wrote through the one-transaction service 1.1 added.
 #[cfg(feature = "interface_1_1")]
-fn ask_what_1_1_added(integration: &IntegrationHandle, calls: &mut Calls) {
-    let url = calls.record("help_url", Ok(integration.help_url()));
-    match url.flatten() {
-        Some(url) => println!("help_url\t{url}"),
-        None => println!("default\thelp_url"),
+fn how_written(memory: &MemoryHost) -> &'static str {
+    if memory.account_writes() > 0 {
+        "; one transaction"
+    } else {
+        "; separate writes"
+    }
+}
+
+/// A 1.0 host cannot tell how the plugin wrote.
+#[cfg(not(feature = "interface_1_1"))]
+fn how_written(_: &MemoryHost) -> &'static str {
+    ""
+}
+
+/// Under interface 1.1: every call 1.1 added. A 1.0 plugin lacks them, so the SDK
+/// answers with the documented defaults.
+#[cfg(feature = "interface_1_1")]
+fn ask_what_1_1_added(
+    integration: &mut IntegrationHandle,
+    memory: &MemoryHost,
+    values: &FormValues,
+    calls: &mut Calls,
+) {
+    use atrs_host_sdk::TokenRequest;
+
+    let request = TokenRequest::for_scopes(["probe.read"]);
+    for (name, request) in [
+        ("token", request.clone()),
+        ("token_forced", request.forced()),
+    ] {
+        let grant = integration.token("Matrix", &request);
+        if let Some(grant) = calls.record_new(name, grant) {
+            let scopes: Vec<&str> = grant.token.scopes.iter().map(|s| s.as_str()).collect();
+            println!(
+                "token_grant\tsource={} scopes={}",
+                grant.source.name(),
+                scopes.join(",")
+            );
+        }
+    }
+    let health = integration.account_health("Matrix");
+    if let Some(health) = calls.record_new("account_health", health) {
+        println!(
+            "health\t{} lapses_at={} last_refresh_error={} fix={}",
+            health.state.name(),
+            health.lapses_at.map_or("-".into(), |t| t.to_string()),
+            health
+                .last_refresh_error
+                .map_or("-".into(), |e| e.kind().to_string()),
+            health.fix.as_deref().unwrap_or("-"),
+        );
+    }
+    rename(integration, memory, values, calls);
+    let kinds: Vec<&str> = integration
+        .delivery_kinds()
+        .into_iter()
+        .map(|k| k.name())
+        .collect();
+    println!(
+        "delivery_kinds\t{}",
+        if kinds.is_empty() {
+            "none".to_owned()
+        } else {
+            kinds.join(",")
+        }
+    );
+    deliver(integration, memory, calls);
+}
+
+/// `save_replacing` there and back: a rename is a move, one account afterwards.
+#[cfg(feature = "interface_1_1")]
+fn rename(
+    integration: &mut IntegrationHandle,
+    memory: &MemoryHost,
+    values: &FormValues,
+    calls: &mut Calls,
+) {
+    let renamed = values.clone().with("account_name", "Matrix renamed");
+    let writes = memory.account_writes();
+    let moved = integration.save_replacing(&renamed, "Matrix");
+    if calls.record("save_replacing", moved).is_some() {
+        let accounts = memory.handle().settings_list().unwrap_or_default();
+        let how = if memory.account_writes() > writes {
+            "one transaction"
+        } else {
+            "separate writes"
+        };
+        println!("save_replacing\taccounts={}; {how}", accounts.join(","));
+    }
+    let back = integration.save_replacing(values, "Matrix renamed");
+    calls.record("save_replacing_back", back);
+}
+
+/// A mail that runs to its receipt, then a file delivery cancelled at once.
+#[cfg(feature = "interface_1_1")]
+fn deliver(integration: &IntegrationHandle, memory: &MemoryHost, calls: &mut Calls) {
+    use atrs_host_sdk::{Attachment, DeliveryRequest, DeliveryState, FileRequest, MailRequest};
+
+    let content =
+        std::env::temp_dir().join(format!("atrs-compat-probe-{}.txt", std::process::id()));
+    if let Err(e) = std::fs::write(&content, b"probe report\n") {
+        println!("delivery\tcannot write {}: {e}", content.display());
+        return;
+    }
+    let mut mail = MailRequest::test_message("Matrix", "matrix@example.invalid");
+    mail.attachments.push(Attachment {
+        path: content.clone(),
+        name: "report.txt".into(),
+        content_type: "text/plain".into(),
+    });
+    let started = integration.start_delivery("Matrix", &DeliveryRequest::Mail(mail));
+    if let Some(job) = calls.record_new("start_delivery", started) {
+        let mut steps = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let end = loop {
+            match job.poll(Duration::from_secs(1)) {
+                DeliveryState::Running {
+                    bytes_sent,
+                    bytes_total,
+                    ..
+                } if std::time::Instant::now() < deadline => {
+                    let locks: Vec<String> = memory.held_locks().into_iter().collect();
+                    steps.push(format!(
+                        "running {bytes_sent}/{bytes_total}, lock {} held",
+                        if locks.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            locks.join(",")
+                        }
+                    ));
+                }
+                DeliveryState::Done(receipt) => break Ok(receipt),
+                DeliveryState::Failed(e) => break Err(e),
+                other => {
+                    break Err(PluginError::new(
+                        ErrorKind::TimedOut,
+                        format!("still not delivered after 30 s: {other:?}"),
+                    ))
+                }
+            }
+        };
+        if let Some(receipt) = calls.record("delivery_poll", end) {
+            steps.push(format!(
+                "done {} {} ({} bytes)",
+                receipt.kind.name(),
+                receipt.summary,
+                receipt.bytes
+            ));
+        }
+        println!("delivery\tmail: {}", steps.join(" → "));
+        lock_line(memory);
+    }
+    let file = DeliveryRequest::File(FileRequest {
+        source: content.clone(),
+        folder: "Reports".into(),
+        site: None,
+        file_name: "report.txt".into(),
+        conflict: Default::default(),
+    });
+    let started = integration.start_delivery("Matrix", &file);
+    if let Some(job) = calls.record_new("start_delivery_file", started) {
+        job.cancel();
+        match job.poll(Duration::ZERO) {
+            DeliveryState::Failed(e) if e.kind() == ErrorKind::Cancelled => {
+                println!("delivery\tfile: cancelled");
+            }
+            other => println!("delivery\tfile: not cancelled: {other:?}"),
+        }
+        lock_line(memory);
+    }
+    let _ = std::fs::remove_file(&content);
+}
+
+/// Whether the plugin still holds a host lock after its delivery ended.
+#[cfg(feature = "interface_1_1")]
+fn lock_line(memory: &MemoryHost) {
+    let held: Vec<String> = memory.held_locks().into_iter().collect();
+    if held.is_empty() {
+        println!("lock\treleased");
+    } else {
+        println!("lock\tstill held: {}", held.join(","));
     }
 }
 
 /// Under interface 1.0 there is nothing more to ask.
 #[cfg(not(feature = "interface_1_1"))]
-fn ask_what_1_1_added(_: &IntegrationHandle, _: &mut Calls) {}
+fn ask_what_1_1_added(_: &mut IntegrationHandle, _: &MemoryHost, _: &FormValues, _: &mut Calls) {}
+
+/// Under the stand-in 1.2: the appended call. A 1.0 or 1.1 plugin lacks it, so the
+/// SDK answers with the documented default (`None`).
+#[cfg(feature = "interface_1_2")]
+fn ask_what_1_2_added(integration: &IntegrationHandle, calls: &mut Calls) {
+    calls.count += 1;
+    match integration.help_url() {
+        Some(url) => {
+            calls.ok += 1;
+            println!("call\thelp_url\tok");
+            println!("help_url\t{url}");
+        }
+        None => {
+            calls.defaulted += 1;
+            println!("default\thelp_url\tnone");
+        }
+    }
+}
+
+/// Below 1.2 there is no `help_url` to ask.
+#[cfg(not(feature = "interface_1_2"))]
+fn ask_what_1_2_added(_: &IntegrationHandle, _: &mut Calls) {}
 
 /// The kind as this host shows it; one it does not know falls back to text.
 fn kind_name(field: &FormField) -> &'static str {
@@ -162,7 +420,7 @@ fn kind_name(field: &FormField) -> &'static str {
     match field.kind() {
         FieldKind::Secret => "secret",
         FieldKind::Choice { .. } => "choice",
-        #[cfg(feature = "interface_1_1")]
+        #[cfg(feature = "interface_1_2")]
         FieldKind::Url => "url",
         _ => "text",
     }

@@ -4,6 +4,7 @@
 mod browser;
 mod common;
 mod control;
+mod delivery;
 mod device;
 mod discovery;
 mod faults;

@@ -78,8 +78,18 @@ pub enum FieldKind {
         /// The options, in display order.
         options: RVec<ChoiceOption>,
     },
-    /// Added in 1.1: a web address; a 1.0 host shows it as text.
-    Url,
+}
+
+impl FieldKind {
+    /// A choice among `options`, each a stored value and the label shown for it.
+    pub fn choice<'a>(options: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        FieldKind::Choice {
+            options: options
+                .into_iter()
+                .map(|(value, label)| ChoiceOption::new(value, label))
+                .collect(),
+        }
+    }
 }
 
 /// One field of the form a plugin shows under Add / Edit.
@@ -177,6 +187,46 @@ impl fmt::Debug for FormField {
     }
 }
 
+/// What makes a form unusable for a host, one phrase per problem; empty when the form
+/// is sound.
+///
+/// Empty, repeated or spaced keys make values impossible to tell apart or to type; a
+/// choice without options, or with a default that is not an option, cannot be filled.
+pub fn form_problems(fields: &[FormField]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut first_use: Vec<(&str, usize)> = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let n = index + 1;
+        let key = field.key.as_str();
+        if key.is_empty() {
+            problems.push(format!("field {n} (\"{}\") has an empty key", field.label));
+            continue;
+        }
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            problems.push(format!(
+                "key {key:?} of field {n} contains white space or control characters"
+            ));
+        }
+        match first_use.iter().find(|(k, _)| *k == key) {
+            Some((_, first)) => {
+                problems.push(format!("key `{key}` is used by fields {first} and {n}"))
+            }
+            None => first_use.push((key, n)),
+        }
+        if let Ok(FieldKind::Choice { options }) = field.kind.as_enum() {
+            let default = field.default.as_ref().into_option();
+            if options.is_empty() {
+                problems.push(format!("choice `{key}` has no options"));
+            } else if let Some(d) = default.filter(|d| !options.iter().any(|o| o.value == **d)) {
+                problems.push(format!(
+                    "the default `{d}` of choice `{key}` is not one of its options"
+                ));
+            }
+        }
+    }
+    problems
+}
+
 /// One value the user entered.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Eq)]
@@ -216,6 +266,10 @@ impl fmt::Debug for FieldValue {
             .finish()
     }
 }
+
+/// The form key that holds an account's name, the name its settings and secrets are
+/// saved under (by convention every integration's first field).
+pub const ACCOUNT_NAME: &str = "account_name";
 
 /// The values of a form, in entry order; secret values are redacted by `Debug`.
 #[repr(C)]
@@ -366,6 +420,33 @@ mod tests {
         assert!(shown.contains("visible-id"), "{shown}");
         assert!(!shown.contains("hunter2-value"), "{shown}");
         assert!(shown.contains("redacted"), "{shown}");
+    }
+
+    #[test]
+    fn malformed_forms_are_described_problem_by_problem() {
+        let choice = |options: Vec<ChoiceOption>| FieldKind::Choice {
+            options: options.into(),
+        };
+        let fields = vec![
+            FormField::new("name", "Name", FieldKind::Text),
+            FormField::new("", "Nameless", FieldKind::Text),
+            FormField::new("name", "Name again", FieldKind::Text),
+            FormField::new("client id", "Client", FieldKind::Text),
+            FormField::new("empty", "Empty", choice(vec![])),
+            FormField::new("cloud", "Cloud", choice(vec![ChoiceOption::new("a", "A")]))
+                .with_default("b"),
+        ];
+        assert_eq!(
+            form_problems(&fields),
+            [
+                "field 2 (\"Nameless\") has an empty key",
+                "key `name` is used by fields 1 and 3",
+                "key \"client id\" of field 4 contains white space or control characters",
+                "choice `empty` has no options",
+                "the default `b` of choice `cloud` is not one of its options",
+            ]
+        );
+        assert!(form_problems(&fields[..1]).is_empty());
     }
 
     #[test]

@@ -1,47 +1,178 @@
-//! # atrs-host-sdk 1.1 (compatibility matrix only)
+//! # atrs-host-sdk — the stable ABI between ATRS hosts and integration plugins
 //!
-//! Interface 1.0 plus what a minor version may add: [`abi::IntegrationAbi::help_url`]
-//! (appended after the last 1.0 method, with a default) and [`FieldKind::Url`]
-//! (appended to a non-exhaustive enum). The changed modules live here; every other
-//! module is the frozen 1.0 file, included by path — except `compatibility`, the live
-//! SDK's rule for loading plugins built against an older minor version, which every
-//! 1.y host needs and which the matrix exists to prove.
+//! A plugin is a `cdylib` that implements [`Integration`] and calls
+//! [`export_plugin!`] once. A host loads it at run time with `loader` (the `host` feature). Both sides
+//! compile against this crate only; the ABI is checked by `abi_stable` when loading.
+//!
+//! ## A complete plugin
+//!
+//! This is `examples/hello_plugin.rs`, the template to copy (it is compiled as a test
+//! of these docs, and built and loaded by the end-to-end tests):
+//!
+//! ```
+#![doc = include_str!("../examples/hello_plugin.rs")]
+//! # fn main() {}
+//! ```
+//!
+//! ## Write your first plugin
+//!
+//! 1. `cargo new --lib my-plugin`, then in its `Cargo.toml`:
+//!    ```toml
+//!    [lib]
+//!    crate-type = ["cdylib"]
+//!
+//!    [dependencies]
+//!    atrs-host-sdk = "1"
+//!    abi_stable = "0.11"   # the export attribute names it
+//!    ```
+//! 2. Copy the plugin above into `src/lib.rs` and make it yours: a unique lower-case
+//!    `id` in the [`Manifest`]; the fields in `describe` (mark anything secret
+//!    [`FieldKind::Secret`], give every key once; the default `validate` already
+//!    names empty required fields); your sign-in in `start_verification`, written as
+//!    straight-line code in [`session::Session::spawn`] — report with
+//!    `working` / `show_code` / `open_browser`, wait with `pause` / `wait_for_paste`
+//!    (they end at once when the host cancels), return a [`session::Success`] — and
+//!    let [`VerifiedValues`] refuse `save` for values that were not verified. Keep
+//!    settings and secrets in the host's stores through [`Host`], never in files of
+//!    your own. Calls may come from any thread; a panic becomes an internal error for
+//!    the host, but is still a bug.
+//! 3. `cargo build --release`, then try it with the reference host:
+//!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
+//!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
+//!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
+//!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
+//!
+//! ## Two sides, two surfaces
+//!
+//! | you write | you use | turn on |
+//! |---|---|---|
+//! | a plugin | the crate root ([`prelude`]): [`Integration`], [`export_plugin!`], the form, error, verification, account and delivery types, [`session`], [`VerifiedValues`], [`Host`]; [`testing`] for unit tests; the `atrs-conformance` crate for the host's checks in your `cargo test` | nothing |
+//! | a host | `loader` (load a folder, bounded calls into plugins, handles for sessions and deliveries) and [`HostServices`] | the `host` feature |
+//!
+//! [`abi`] is what crosses the boundary; neither side writes its types by hand.
+//!
+//! ## What crosses the boundary
+//!
+//! | item | direction | type |
+//! |---|---|---|
+//! | root module: manifest + constructor | plugin → host | [`abi::PluginModule`] (prefix type) |
+//! | integration: describe, validate, start verification, save, load, remove, access token, close | host → plugin | [`abi::IntegrationAbi`] (`sabi_trait`) |
+//! | *1.1:* token (cache or refresh), account health, save replacing (rename), delivery kinds, start delivery | host → plugin | [`abi::IntegrationAbi`], after the 1.0 cut |
+//! | verification session: poll, submit pasted text, cancel | host → plugin | [`abi::SessionAbi`] (`sabi_trait`) |
+//! | *1.1:* delivery job: poll (progress, receipt), cancel | host → plugin | [`abi::DeliveryAbi`] (`sabi_trait`) |
+//! | host services: log, open URL, settings store, secrets store | plugin → host | [`abi::HostAbi`] (`sabi_trait`) |
+//! | *1.1:* one-transaction account write (and rename), locks shared across processes | plugin → host | [`abi::HostAbi`], after the 1.0 cut |
+//! | errors | both | [`PluginError`] (kind, message, hint, field, provider code, trace and correlation ids) |
+//!
+//! Every exported call, on both sides, catches panics and returns an internal
+//! [`PluginError`] instead: nothing unwinds or aborts across the boundary. The host
+//! side bounds every call by a timeout (`loader::set_default_call_timeout`), so a
+//! plugin that blocks costs the host one abandoned thread, not its responsiveness.
+//!
+//! ## Evolution rules
+//!
+//! The interface version is [`INTERFACE_VERSION`] (`1.1.0`), set by hand. Within
+//! major version 1:
+//!
+//! 1. New methods go **after** the method marked `#[sabi(last_prefix_field)]` in a
+//!    trait, and new fields after the marked field of the root module — never
+//!    between, never removed, never reordered.
+//! 2. Every method added after 1.0 has a default body in [`Integration`] /
+//!    [`VerificationSession`] and in the ABI trait. A host calling it on a plugin
+//!    built before it existed runs that default; a host built before it existed
+//!    never calls it.
+//! 3. Root-module fields added after 1.0 are read through the optional accessors the
+//!    prefix type generates; a host treats a missing one as "not supported".
+//! 4. Enums that may grow ([`ErrorKind`], [`FieldKind`], [`VerifyMethod`],
+//!    [`SessionState`], [`LogLevel`]) cross as `abi_stable` non-exhaustive enums and
+//!    only gain variants at the end. A side that receives a variant it does not know
+//!    falls back as documented on each (an unknown field kind is shown as text, an
+//!    unknown error kind is internal, an unknown method is unsupported).
+//! 5. Structs passed by value ([`Manifest`], [`FormField`], [`PluginError`], …) are
+//!    frozen in 1.x; new data goes in new methods or in `details` key/values.
+//! 6. Anything else is a breaking change and needs interface `2.0.0`; the loader
+//!    refuses a plugin of another major with a message naming both versions.
+//! 7. Each released minor version is frozen in `tests/compat/` (1.0 in
+//!    `tests/compat/sdk-1.0`, 1.1 in `tests/compat/sdk-1.1`); the compatibility matrix builds hosts and plugins
+//!    against the frozen copies and the live crate and loads every pairing.
+//!
+//! `abi_stable` on its own only accepts a library built against the same or a *newer*
+//! minor version than the host. The loader also accepts an *older* one, after checking
+//! the layouts the other way round — the host's types must extend the plugin's — which
+//! rules 1–4 guarantee (see `compatibility.rs`).
+//!
+//! ## Compatibility
+//!
+//! What the matrix (`tests/tests/compat_matrix.rs`) proves with separately built
+//! binaries — 1.0 and 1.1 as released, and a stand-in "next minor" (1.1 plus one
+//! appended method and one appended field kind):
+//!
+//! | plugin built against | host built against | result |
+//! |---|---|---|
+//! | 1.0 | 1.0 | loads; every call works |
+//! | 1.x | 1.y (y > x) | loads; methods added after 1.x return their defaults |
+//! | 1.y | 1.x (y > x) | loads; the host never calls what it does not know; unknown enum variants fall back |
+//! | 1.x and 1.y side by side | 1.z | all load, in any order |
+//! | 2.x | 1.y | refused: `incompatible_version`, naming both versions |
+//! | 1.x with a changed type but the same version | 1.y | refused: `layout_mismatch` |
+//! | not built with this SDK | any | refused: `not_a_plugin` |
 
 #![warn(missing_docs)]
 
 pub mod abi;
-#[path = "../../../../host-sdk/src/compatibility.rs"]
+mod account;
+#[cfg(feature = "host")]
+mod bounded;
+#[cfg(feature = "host")]
 mod compatibility;
-#[path = "../../sdk-1.0/src/error.rs"]
+mod delivery;
 mod error;
 mod form;
-#[path = "../../sdk-1.0/src/guard.rs"]
 mod guard;
-#[path = "../../sdk-1.0/src/host.rs"]
 mod host;
+#[cfg(feature = "host")]
 pub mod loader;
-#[path = "../../sdk-1.0/src/manifest.rs"]
+mod log_level;
 mod manifest;
 pub mod plugin;
-#[path = "../../sdk-1.0/src/preflight.rs"]
+#[cfg(feature = "host")]
 mod preflight;
-#[path = "../../sdk-1.0/src/secret.rs"]
 mod secret;
-#[path = "../../sdk-1.0/src/testing.rs"]
+pub mod session;
 pub mod testing;
-#[path = "../../sdk-1.0/src/verify.rs"]
+mod verified_values;
 mod verify;
 mod version;
+#[cfg(feature = "host")]
+mod workers;
 
-pub use error::{ErrorKind, ErrorKind_NE, PluginError};
+pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
+pub use delivery::{
+    Attachment, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt, DeliveryRequest,
+    DeliveryState, FileRequest, MailRequest,
+};
+pub use error::{ErrorKind, PluginError};
 pub use form::{
-    ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField, FormValues, KeyValue,
+    form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
+    KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostServices, LogLevel, LogLevel_NE, Settings};
+pub use host::{Host, HostLock, HostServices, Secrets, Settings};
+pub use log_level::LogLevel;
 pub use manifest::Manifest;
-pub use plugin::{FixedSession, Integration, VerificationSession};
-pub use verify::{
-    AccessToken, MissingScope, SessionState, SessionState_NE, VerifiedAccount, VerifyMethod,
-    VerifyMethod_NE,
-};
+pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
+pub use verified_values::VerifiedValues;
+pub use verify::{AccessToken, MissingScope, SessionState, VerifiedAccount, VerifyMethod};
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
+
+/// Everything an integration's author uses, in one import:
+/// `use atrs_host_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::{
+        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
+        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
+        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
+        ACCOUNT_NAME,
+    };
+}

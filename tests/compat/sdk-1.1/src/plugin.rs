@@ -6,14 +6,18 @@ use std::time::Duration;
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
     sabi_trait::TD_Opaque,
-    std_types::{RBox, ROption, RResult, RStr, RString, RVec},
+    std_types::{RBox, RResult, RStr, RVec},
 };
 
 use crate::{
     abi::{
-        HostAbiBox, IntegrationAbi, IntegrationAbiBox, IntegrationAbi_TO, PluginModule,
-        PluginModuleRef, SessionAbi, SessionAbiBox, SessionAbi_TO,
+        AccountHealthAbi, DeliveryAbi, DeliveryAbiBox, DeliveryAbi_TO, DeliveryRequestAbi_NE,
+        DeliveryStateAbi, DeliveryStateAbi_NE, HostAbiBox, IntegrationAbi, IntegrationAbiBox,
+        IntegrationAbi_TO, PluginModule, PluginModuleRef, SessionAbi, SessionAbiBox, SessionAbi_TO,
+        TokenGrantAbi, TokenRequestAbi,
     },
+    account::{AccountHealth, TokenGrant, TokenRequest},
+    delivery::{DeliveryJob, DeliveryKind, DeliveryKind_NE, DeliveryRequest, DeliveryState},
     error::PluginError,
     form::{FieldError, FormField, FormValues},
     guard::{guarded, panicked},
@@ -41,7 +45,13 @@ pub trait Integration: Send + 'static {
     fn describe(&self) -> Vec<FormField>;
 
     /// Per-field problems with `values`; empty when the form is valid.
-    fn validate(&self, values: &FormValues) -> Vec<FieldError>;
+    ///
+    /// The default (since 1.1) is [`form_checks`]: every required field of
+    /// [`Integration::describe`] filled in, every choice one of its options. Override
+    /// it to check more, and call [`form_checks`] from yours to keep those checks.
+    fn validate(&self, values: &FormValues) -> Vec<FieldError> {
+        form_checks(&self.describe(), values)
+    }
 
     /// Starts verifying `values` with `method`.
     fn start_verification(
@@ -80,10 +90,85 @@ pub trait Integration: Send + 'static {
     /// Discards unsaved changes and releases what the instance holds.
     fn close(&mut self) {}
 
-    /// Added in 1.1: where users read how to set this integration up.
-    fn help_url(&self) -> Option<String> {
-        None
+    /// Added in 1.1: an access token for the saved `account`, for the scopes saved
+    /// with it or the subset `request` names — from cache while it has life left,
+    /// else refreshed (storing a rotated refresh token before returning).
+    fn token(&self, account: &str, request: &TokenRequest) -> Result<TokenGrant, PluginError> {
+        let _ = (account, request);
+        Err(PluginError::unsupported(
+            "This integration does not hand out access tokens.",
+        ))
     }
+
+    /// Added in 1.1: how the saved `account` stands (healthy, expiring soon, needs
+    /// sign-in again), with the reason and the fix.
+    fn account_health(&self, account: &str) -> Result<AccountHealth, PluginError> {
+        let _ = account;
+        Err(PluginError::unsupported(
+            "This integration does not report the health of saved accounts.",
+        ))
+    }
+
+    /// Added in 1.1: saves `values` in place of the saved account `previous` — a
+    /// rename is a move: one account afterwards, under the new name. Must refuse
+    /// unless exactly these values were verified.
+    ///
+    /// The default saves, then removes `previous` when the account name changed;
+    /// override it to do both in one store transaction ([`Host::account_write`]).
+    fn save_replacing(&mut self, values: &FormValues, previous: &str) -> Result<(), PluginError> {
+        self.save(values)?;
+        if values.get_trimmed(crate::form::ACCOUNT_NAME) != Some(previous) {
+            self.remove_account(previous)?;
+        }
+        Ok(())
+    }
+
+    /// Added in 1.1: the kinds of delivery this integration offers (none by default).
+    fn delivery_kinds(&self) -> Vec<DeliveryKind> {
+        Vec::new()
+    }
+
+    /// Added in 1.1: starts delivering `request` through the saved `account`,
+    /// returning a job the host polls and may cancel.
+    fn start_delivery(
+        &self,
+        account: &str,
+        request: DeliveryRequest,
+    ) -> Result<Box<dyn DeliveryJob>, PluginError> {
+        let _ = (account, request);
+        Err(PluginError::unsupported(
+            "This integration does not deliver anything.",
+        ))
+    }
+}
+
+/// The checks every form needs, in form order: a [`FieldError`] for each required
+/// field of `fields` that is empty in `values`, and for each choice whose value is not
+/// one of its options.
+pub fn form_checks(fields: &[FormField], values: &FormValues) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for field in fields {
+        let (key, label) = (field.key.as_str(), field.label.as_str());
+        match values.get_trimmed(key) {
+            None if field.required => errors.push(
+                FieldError::new(key, format!("{label} is empty."))
+                    .with_hint(format!("Fill in {label}; it is required.")),
+            ),
+            Some(value) => {
+                if let crate::FieldKind::Choice { options } = field.kind() {
+                    if !options.iter().any(|o| o.value.as_str() == value) {
+                        let labels: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
+                        errors.push(
+                            FieldError::new(key, format!("{label} cannot be `{value}`."))
+                                .with_hint(format!("Choose one of: {}.", labels.join(", "))),
+                        );
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    errors
 }
 
 /// A running verification, as its author writes it. Called from any thread.
@@ -196,13 +281,61 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
         })
     }
 
-    fn help_url(&self) -> ROption<RString> {
-        self.with("help_url", |i| Ok(i.help_url()))
-            .into_result()
-            .ok()
-            .flatten()
-            .map(RString::from)
-            .into()
+    fn token(
+        &self,
+        account: RStr<'_>,
+        request: &TokenRequestAbi,
+    ) -> RResult<TokenGrantAbi, PluginError> {
+        self.with("token", |i| {
+            Ok(i.token(account.as_str(), &TokenRequest::from(request))?
+                .into())
+        })
+    }
+
+    fn account_health(&self, account: RStr<'_>) -> RResult<AccountHealthAbi, PluginError> {
+        self.with("account_health", |i| {
+            Ok(i.account_health(account.as_str())?.into())
+        })
+    }
+
+    fn save_replacing(
+        &mut self,
+        values: &FormValues,
+        previous: RStr<'_>,
+    ) -> RResult<(), PluginError> {
+        self.with_mut("save_replacing", |i| {
+            i.save_replacing(values, previous.as_str())
+        })
+    }
+
+    fn delivery_kinds(&self) -> RVec<DeliveryKind_NE> {
+        self.with("delivery_kinds", |i| {
+            Ok(i.delivery_kinds()
+                .into_iter()
+                .map(DeliveryKind_NE::new)
+                .collect())
+        })
+        .unwrap_or_default()
+    }
+
+    fn start_delivery(
+        &self,
+        account: RStr<'_>,
+        request: &DeliveryRequestAbi_NE,
+    ) -> RResult<DeliveryAbiBox, PluginError> {
+        self.with("start_delivery", |i| {
+            let request = request.as_enum().map_err(|_| {
+                PluginError::unsupported(
+                    "This plugin does not know the kind of delivery the host asked for.",
+                )
+                .with_hint("Update the plugin, or deliver this another way.")
+            })?;
+            let job = i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?;
+            Ok(DeliveryAbi_TO::from_value(
+                DeliveryAdapter { inner: Some(job) },
+                TD_Opaque,
+            ))
+        })
     }
 }
 
@@ -250,6 +383,45 @@ impl SessionAbi for SessionAdapter {
 }
 
 impl Drop for SessionAdapter {
+    fn drop(&mut self) {
+        let inner = self.inner.take();
+        let _ = guarded(PLUGIN, "drop", || {
+            drop(inner);
+            Ok(())
+        });
+    }
+}
+
+/// Carries an author's [`DeliveryJob`] across the boundary, catching its panics.
+struct DeliveryAdapter {
+    inner: Option<Box<dyn DeliveryJob>>,
+}
+
+impl DeliveryAdapter {
+    fn job(&self) -> &dyn DeliveryJob {
+        // `inner` is only emptied by Drop.
+        self.inner.as_deref().expect("delivery used after drop")
+    }
+}
+
+impl DeliveryAbi for DeliveryAdapter {
+    fn poll(&self, timeout_ms: u64) -> DeliveryStateAbi_NE {
+        let state = guarded(PLUGIN, "poll", || {
+            Ok(self.job().poll(Duration::from_millis(timeout_ms)))
+        })
+        .unwrap_or_else(DeliveryState::Failed);
+        DeliveryStateAbi_NE::new(DeliveryStateAbi::from(state))
+    }
+
+    fn cancel(&self) {
+        let _ = guarded(PLUGIN, "cancel", || {
+            self.job().cancel();
+            Ok(())
+        });
+    }
+}
+
+impl Drop for DeliveryAdapter {
     fn drop(&mut self) {
         let inner = self.inner.take();
         let _ = guarded(PLUGIN, "drop", || {

@@ -1,47 +1,84 @@
 //! # atrs-host-sdk 2.0 (compatibility matrix only)
 //!
-//! Interface 1.1 with one breaking change: [`Manifest`] gains a `homepage` field. Its
-//! own modules are `version` and `manifest`; the rest are interface 1.1's (and 1.0's),
-//! included by path.
+//! The released interface 1.1 with one breaking change: [`Manifest`] gains a
+//! `homepage` field. Its own modules are `version` and `manifest`; the rest are the
+//! frozen 1.1 files, included by path.
 
 #![warn(missing_docs)]
 
-#[path = "../../sdk-1.1/src/abi.rs"]
+#[path = "../../sdk-1.1/src/abi/mod.rs"]
 pub mod abi;
-#[path = "../../../../host-sdk/src/compatibility.rs"]
+#[path = "../../sdk-1.1/src/account.rs"]
+mod account;
+#[cfg(feature = "host")]
+#[path = "../../sdk-1.1/src/bounded.rs"]
+mod bounded;
+#[cfg(feature = "host")]
+#[path = "../../sdk-1.1/src/compatibility.rs"]
 mod compatibility;
-#[path = "../../sdk-1.0/src/error.rs"]
+#[path = "../../sdk-1.1/src/delivery.rs"]
+mod delivery;
+#[path = "../../sdk-1.1/src/error.rs"]
 mod error;
 #[path = "../../sdk-1.1/src/form.rs"]
 mod form;
-#[path = "../../sdk-1.0/src/guard.rs"]
+#[path = "../../sdk-1.1/src/guard.rs"]
 mod guard;
-#[path = "../../sdk-1.0/src/host.rs"]
+#[path = "../../sdk-1.1/src/host.rs"]
 mod host;
+#[cfg(feature = "host")]
 #[path = "../../sdk-1.1/src/loader.rs"]
 pub mod loader;
+#[path = "../../sdk-1.1/src/log_level.rs"]
+mod log_level;
 mod manifest;
 #[path = "../../sdk-1.1/src/plugin.rs"]
 pub mod plugin;
-#[path = "../../sdk-1.0/src/preflight.rs"]
+#[cfg(feature = "host")]
+#[path = "../../sdk-1.1/src/preflight.rs"]
 mod preflight;
-#[path = "../../sdk-1.0/src/secret.rs"]
+#[path = "../../sdk-1.1/src/secret.rs"]
 mod secret;
-#[path = "../../sdk-1.0/src/testing.rs"]
+#[path = "../../sdk-1.1/src/session.rs"]
+pub mod session;
+#[path = "../../sdk-1.1/src/testing.rs"]
 pub mod testing;
-#[path = "../../sdk-1.0/src/verify.rs"]
+#[path = "../../sdk-1.1/src/verified_values.rs"]
+mod verified_values;
+#[path = "../../sdk-1.1/src/verify.rs"]
 mod verify;
 mod version;
+#[cfg(feature = "host")]
+#[path = "../../sdk-1.1/src/workers.rs"]
+mod workers;
 
-pub use error::{ErrorKind, ErrorKind_NE, PluginError};
+pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
+pub use delivery::{
+    Attachment, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt, DeliveryRequest,
+    DeliveryState, FileRequest, MailRequest,
+};
+pub use error::{ErrorKind, PluginError};
 pub use form::{
-    ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField, FormValues, KeyValue,
+    form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
+    KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostServices, LogLevel, LogLevel_NE, Settings};
+pub use host::{Host, HostLock, HostServices, Secrets, Settings};
+pub use log_level::LogLevel;
 pub use manifest::Manifest;
-pub use plugin::{FixedSession, Integration, VerificationSession};
-pub use verify::{
-    AccessToken, MissingScope, SessionState, SessionState_NE, VerifiedAccount, VerifyMethod,
-    VerifyMethod_NE,
-};
+pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
+pub use verified_values::VerifiedValues;
+pub use verify::{AccessToken, MissingScope, SessionState, VerifiedAccount, VerifyMethod};
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
+
+/// Everything an integration's author uses, in one import:
+/// `use atrs_host_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::{
+        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
+        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
+        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
+        ACCOUNT_NAME,
+    };
+}

@@ -1,7 +1,7 @@
 //! The raw ABI: the root module and the trait objects that cross the boundary.
 //!
 //! Authors and hosts normally use the safe wrappers ([`crate::Integration`],
-//! [`crate::HostServices`], [`crate::loader`]); this module is what those wrappers
+//! [`crate::HostServices`], `crate::loader`); this module is what those wrappers
 //! are built on, and what the loader checks the layout of.
 //!
 //! Evolution: every trait and the root module below mark the last item of 1.0 with
@@ -13,6 +13,15 @@
 // types, `_Prefix` structs, `_NE` aliases) whose names and docs we do not control,
 // and impls inside const blocks (non_local_definitions).
 #![allow(non_camel_case_types, missing_docs, non_local_definitions)]
+
+mod account;
+mod delivery;
+
+pub use account::{AccountHealthAbi, TokenGrantAbi, TokenRequestAbi};
+pub use delivery::{
+    AttachmentAbi, DeliveryReceiptAbi, DeliveryRequestAbi, DeliveryRequestAbi_NE, DeliveryStateAbi,
+    DeliveryStateAbi_NE, FileRequestAbi, MailRequestAbi,
+};
 
 use abi_stable::{
     declare_root_module_statics,
@@ -26,10 +35,20 @@ use abi_stable::{
 use crate::{
     error::PluginError,
     form::{FieldError, FormField, FormValues, KeyValue},
-    host::LogLevel_NE,
     manifest::Manifest,
-    verify::{AccessToken, SessionState_NE, VerifyMethod_NE},
+    verify::AccessToken,
     version::INTERFACE_VERSION,
+};
+
+/// The ABI forms of the enums that may grow (`abi_stable` non-exhaustive wrappers):
+/// what crosses the boundary, never what an author or a host writes.
+pub use crate::{
+    account::{HealthState_NE, TokenSource_NE},
+    delivery::{ConflictBehavior_NE, DeliveryKind_NE},
+    error::ErrorKind_NE,
+    form::FieldKind_NE,
+    log_level::LogLevel_NE,
+    verify::{SessionState_NE, VerifyMethod_NE},
 };
 
 /// Services the host lends to a plugin: logging, opening a URL, two stores.
@@ -77,6 +96,53 @@ pub trait HostAbi: Send + Sync {
     /// Last method of interface 1.0: methods added in 1.x go below, with defaults.
     #[sabi(last_prefix_field)]
     fn secrets_remove(&self, account: RStr<'_>) -> RResult<(), PluginError>;
+
+    /// Added in 1.1: replaces the settings and every secret of `account`, and removes
+    /// the account `replaces` (a rename), as one transaction: a reader sees all of it
+    /// or none of it.
+    ///
+    /// The default (a 1.0 host, whose vtable lacks it) is `unsupported`; the plugin's
+    /// [`crate::Host::account_write`] then falls back to separate writes.
+    fn account_write(
+        &self,
+        account: RStr<'_>,
+        settings: RVec<KeyValue>,
+        secrets: RVec<KeyValue>,
+        replaces: ROption<RStr<'_>>,
+    ) -> RResult<(), PluginError> {
+        let _ = (account, settings, secrets, replaces);
+        RResult::RErr(not_in_host("account_write"))
+    }
+
+    /// Added in 1.1: takes the lock `name`, shared by every process on this host's
+    /// stores, waiting up to `wait_ms`; returns a token for [`HostAbi::unlock`]. A
+    /// holder that dies releases it.
+    fn lock(&self, name: RStr<'_>, wait_ms: u64) -> RResult<u64, PluginError> {
+        let _ = (name, wait_ms);
+        RResult::RErr(not_in_host("lock"))
+    }
+
+    /// Added in 1.1: releases a lock taken with [`HostAbi::lock`].
+    fn unlock(&self, token: u64) {
+        let _ = token;
+    }
+}
+
+/// What a 1.1 call answers on a host built before it existed.
+fn not_in_host(call: &str) -> PluginError {
+    PluginError::unsupported(format!(
+        "This host does not offer `{call}` (it was built against plugin interface 1.0)."
+    ))
+    .with_detail("missing_call", call)
+}
+
+/// What a 1.1 call answers on a plugin built before it existed.
+fn not_in_plugin(call: &str) -> PluginError {
+    PluginError::unsupported(format!(
+        "This plugin does not offer `{call}` (it was built against an older plugin interface, or does not support it)."
+    ))
+    .with_hint("Update the plugin to a version that supports it.")
+    .with_detail("missing_call", call)
 }
 
 /// The host services as they cross the boundary.
@@ -135,14 +201,65 @@ pub trait IntegrationAbi: Send {
     #[sabi(last_prefix_field)]
     fn close(&mut self) -> RResult<(), PluginError>;
 
-    /// Added in 1.1: where users read how to set this integration up.
-    ///
-    /// Appended after the last 1.0 method, with a default: a host calling it on a 1.0
-    /// plugin (whose vtable lacks it) gets `RNone`.
-    fn help_url(&self) -> ROption<RString> {
-        ROption::RNone
+    /// Added in 1.1: an access token for the saved `account` (cache or refresh).
+    fn token(
+        &self,
+        account: RStr<'_>,
+        request: &TokenRequestAbi,
+    ) -> RResult<TokenGrantAbi, PluginError> {
+        let _ = (account, request);
+        RResult::RErr(not_in_plugin("token"))
+    }
+
+    /// Added in 1.1: how the saved `account` stands.
+    fn account_health(&self, account: RStr<'_>) -> RResult<AccountHealthAbi, PluginError> {
+        let _ = account;
+        RResult::RErr(not_in_plugin("account_health"))
+    }
+
+    /// Added in 1.1: saves `values` in place of the saved account `previous` (a
+    /// rename is a move), refused unless exactly these values were verified.
+    fn save_replacing(
+        &mut self,
+        values: &FormValues,
+        previous: RStr<'_>,
+    ) -> RResult<(), PluginError> {
+        let _ = (values, previous);
+        RResult::RErr(not_in_plugin("save_replacing"))
+    }
+
+    /// Added in 1.1: the kinds of delivery this integration offers.
+    fn delivery_kinds(&self) -> RVec<DeliveryKind_NE> {
+        RVec::new()
+    }
+
+    /// Added in 1.1: starts delivering `request` through the saved `account`.
+    fn start_delivery(
+        &self,
+        account: RStr<'_>,
+        request: &DeliveryRequestAbi_NE,
+    ) -> RResult<DeliveryAbiBox, PluginError> {
+        let _ = (account, request);
+        RResult::RErr(not_in_plugin("start_delivery"))
     }
 }
+
+/// A running delivery (added in 1.1), driven by the host like a verification session.
+#[sabi_trait]
+pub trait DeliveryAbi: Send + Sync {
+    /// Waits up to `timeout_ms` for progress, then returns the current state.
+    fn poll(&self, timeout_ms: u64) -> DeliveryStateAbi_NE;
+
+    /// Stops the delivery at once, leaving nothing half-delivered.
+    ///
+    /// Last method of this trait in interface 1.1: methods added later go below, with
+    /// defaults.
+    #[sabi(last_prefix_field)]
+    fn cancel(&self);
+}
+
+/// A running delivery as it crosses the boundary.
+pub type DeliveryAbiBox = DeliveryAbi_TO<'static, RBox<()>>;
 
 /// An integration instance as it crosses the boundary.
 pub type IntegrationAbiBox = IntegrationAbi_TO<'static, RBox<()>>;

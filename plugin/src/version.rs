@@ -1,7 +1,4 @@
-//! Which plugin this is and which release: its id and version.
-
-/// The plugin id, unique among integrations.
-pub const PLUGIN_ID: &str = "office365";
+//! The plugin's version, as the manifest shows it and saved settings record it.
 
 /// The plugin's version: the one a release build stamps with `ATRS_OFFICE365_VERSION`
 /// (read at compile time), else Cargo's. The drop-in update test builds this source as

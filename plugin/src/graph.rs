@@ -1,0 +1,600 @@
+//! The Microsoft Graph client deliveries use: a `client-request-id` on every call, the
+//! bearer token from the account (refreshed once on a 401), and a stated retry bound.
+//!
+//! **Retries.** 429 and 503 wait what `Retry-After` says (at most
+//! [`RetryPolicy::max_retry_after`]; longer is reported, not waited); 500, 502, 504 and broken
+//! or timed-out connections wait `backoff`, doubling; at most [`RetryPolicy::attempts`] tries
+//! per call. Any other answer is permanent and never retried. Upload URLs get one attempt per
+//! fragment: [`crate::upload_session`] resumes from the server's ranges instead.
+//!
+//! Nothing here logs or keeps a body, a token or a header value other than the request ids.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atrs_host_sdk::PluginError;
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::progress::Cancel;
+use crate::request_id::new_id;
+use crate::secret::Secret;
+
+/// Fetches the account's access token; `true` asks for a refresh (the cached one was refused).
+pub type TokenFn = Arc<dyn Fn(bool) -> Result<Secret, PluginError> + Send + Sync>;
+
+/// The largest Graph answer read (JSON entities and errors are small).
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// How hard a call is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries per call, the first included.
+    pub attempts: u32,
+    /// The first wait after a fault without `Retry-After`; doubles each time.
+    pub backoff: Duration,
+    /// The longest `Retry-After` waited out; a longer one fails the call.
+    pub max_retry_after: Duration,
+    /// Time for one exchange (connect, send the body, read the answer).
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 tries; 1, 2, 4, 8 s between them (15 s) unless `Retry-After` (≤ 120 s each) says
+    /// otherwise; 120 s per exchange.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            backoff: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(120),
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The defaults, with the exchange time of [`crate::http::REQUEST_TIMEOUT_VAR`] when set.
+    pub fn from_env() -> Self {
+        let default = RetryPolicy::default();
+        RetryPolicy {
+            request_timeout: crate::http::request_timeout_from_env()
+                .unwrap_or(default.request_timeout),
+            ..default
+        }
+    }
+}
+
+/// The ids support needs to find a call: Graph's `request-id`, ours, and Graph's date.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallIds {
+    /// Graph's `request-id`.
+    pub request_id: Option<String>,
+    /// The `client-request-id` sent.
+    pub client_request_id: String,
+    /// `innerError.date` of an error.
+    pub date: Option<String>,
+}
+
+impl CallIds {
+    /// As named pairs for a receipt or an error's details.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if let Some(r) = &self.request_id {
+            v.push(("request-id".to_owned(), r.clone()));
+        }
+        v.push((
+            "client-request-id".to_owned(),
+            self.client_request_id.clone(),
+        ));
+        if let Some(d) = &self.date {
+            v.push(("date".to_owned(), d.clone()));
+        }
+        v
+    }
+}
+
+/// Why a Graph call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GraphFailure {
+    /// Graph answered with an error.
+    #[error("Microsoft Graph answered HTTP {status} {code}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Graph's `error.code` (empty when the body was not Graph's).
+        code: String,
+        /// Graph's `error.message`.
+        message: String,
+        /// Request ids.
+        ids: Box<CallIds>,
+        /// `Retry-After`, when sent.
+        retry_after: Option<Duration>,
+    },
+    /// No answer: no connection, a time-out, or a connection that broke off.
+    #[error("{what} ({host})")]
+    Transport {
+        /// What happened, in words.
+        what: String,
+        /// Whether the request may have reached the server (anything but a failed connect).
+        maybe_delivered: bool,
+        /// The host asked.
+        host: String,
+        /// Request ids (no `request-id`: there was no answer).
+        ids: Box<CallIds>,
+    },
+    /// The host cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// The account's token could not be had.
+    #[error("{}", .0.message())]
+    Token(PluginError),
+}
+
+impl GraphFailure {
+    /// Whether trying again may help (throttling, a server fault, a broken connection).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GraphFailure::Refused { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            GraphFailure::Transport { .. } => true,
+            GraphFailure::Cancelled | GraphFailure::Token(_) => false,
+        }
+    }
+
+    /// Whether a request that failed this way may have reached the server.
+    pub fn maybe_delivered(&self) -> bool {
+        matches!(
+            self,
+            GraphFailure::Transport {
+                maybe_delivered: true,
+                ..
+            }
+        )
+    }
+
+    /// Graph's error code, if Graph answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            GraphFailure::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if there was an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GraphFailure::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A Graph answer with a success status.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Request ids.
+    pub ids: CallIds,
+    /// `Location`, when sent.
+    pub location: Option<String>,
+    /// The JSON body (`Null` when empty).
+    pub body: serde_json::Value,
+}
+
+/// A request body.
+#[derive(Clone)]
+pub enum Body {
+    /// None.
+    Empty,
+    /// JSON.
+    Json(serde_json::Value),
+    /// Raw bytes of a file (a fragment, or a small file), with `Content-Range` when a fragment.
+    Bytes {
+        /// The bytes.
+        data: Vec<u8>,
+        /// `Content-Range` value.
+        range: Option<String>,
+    },
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Json(_) => f.write_str("Json(..)"),
+            Body::Bytes { data, range } => write!(f, "Bytes({} bytes, {range:?})", data.len()),
+        }
+    }
+}
+
+/// Whether a request carries the account's bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// A Graph call.
+    Bearer,
+    /// A pre-authenticated upload URL: no `Authorization` header.
+    None,
+}
+
+/// The Graph client of one delivery.
+#[derive(Clone)]
+pub struct Graph {
+    client: reqwest::Client,
+    base: Url,
+    token: TokenFn,
+    current: Arc<Mutex<Option<Secret>>>,
+    policy: RetryPolicy,
+    cancel: Cancel,
+}
+
+impl fmt::Debug for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Graph")
+            .field("base", &self.base.as_str())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Graph {
+    /// A client for the Graph at `graph_base` (`https://graph.microsoft.com`); `loopback_only`
+    /// skips system proxies (a local test server).
+    pub fn new(
+        graph_base: &Url,
+        token: TokenFn,
+        policy: RetryPolicy,
+        cancel: Cancel,
+        loopback_only: bool,
+    ) -> Result<Self, PluginError> {
+        let base = graph_base.join("v1.0/").map_err(|_| {
+            PluginError::internal(format!(
+                "{graph_base} is not a usable Microsoft Graph address."
+            ))
+        })?;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(policy.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("atrs-office365/", env!("CARGO_PKG_VERSION")));
+        if loopback_only {
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(|e| {
+            PluginError::internal(format!("The HTTP client could not be set up ({e})."))
+        })?;
+        Ok(Graph {
+            client,
+            base,
+            token,
+            current: Arc::new(Mutex::new(None)),
+            policy,
+            cancel,
+        })
+    }
+
+    /// The cancel signal of this delivery.
+    pub fn cancel(&self) -> &Cancel {
+        &self.cancel
+    }
+
+    /// `base/v1.0/` + `segments`, each percent-encoded (`root:` and `name:` keep their colon).
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            for s in segments {
+                path.push(s);
+            }
+        }
+        url
+    }
+
+    /// `base/v1.0/` + an already percent-encoded relative path.
+    pub fn url_encoded(&self, relative: &str) -> Option<Url> {
+        self.base.join(relative).ok()
+    }
+
+    /// A call with the retry policy (and one token refresh on 401). A `POST` whose connection
+    /// broke off after it may have reached Graph is not repeated (it could send a mail twice).
+    pub async fn send(&self, method: Method, url: Url, body: Body) -> Result<Reply, GraphFailure> {
+        let repeatable = method != Method::POST;
+        let ids = CallIds {
+            client_request_id: new_id(),
+            ..CallIds::default()
+        };
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .once(method.clone(), url.clone(), &body, Auth::Bearer, &ids)
+                .await
+            {
+                Err(GraphFailure::Refused { status: 401, .. }) if !refreshed => {
+                    refreshed = true;
+                    self.fetch_token(true).await?;
+                }
+                Err(e)
+                    if e.is_transient()
+                        && attempt < self.policy.attempts
+                        && (repeatable || !e.maybe_delivered()) =>
+                {
+                    if self.pause(&e, attempt).await? {
+                        return Err(GraphFailure::Cancelled);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One exchange, no retry.
+    pub async fn once(
+        &self,
+        method: Method,
+        url: Url,
+        body: &Body,
+        auth: Auth,
+        ids: &CallIds,
+    ) -> Result<Reply, GraphFailure> {
+        if self.cancel.is_raised() {
+            return Err(GraphFailure::Cancelled);
+        }
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let mut req = self
+            .client
+            .request(method, url)
+            .header("client-request-id", &ids.client_request_id)
+            .header("return-client-request-id", "true");
+        if auth == Auth::Bearer {
+            let token = self.fetch_token(false).await?;
+            req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+        }
+        req = match body {
+            Body::Empty => req.header(reqwest::header::CONTENT_LENGTH, 0),
+            Body::Json(v) => req
+                .header(CONTENT_TYPE, "application/json")
+                .body(v.to_string()),
+            Body::Bytes { data, range } => {
+                let r = req
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .body(data.clone());
+                match range {
+                    Some(range) => r.header(reqwest::header::CONTENT_RANGE, range),
+                    None => r,
+                }
+            }
+        };
+        let exchange = async {
+            let response = req.send().await.map_err(|e| transport(&e, &host, ids))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let mut bytes = Vec::new();
+            let mut response = response;
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| transport(&e, &host, ids))?
+            {
+                if bytes.len() + chunk.len() > MAX_ANSWER {
+                    return Err(GraphFailure::Transport {
+                        what: format!("the answer was larger than {MAX_ANSWER} bytes"),
+                        maybe_delivered: true,
+                        host: host.clone(),
+                        ids: Box::new(ids.clone()),
+                    });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            answer(status, &headers, &bytes, ids)
+        };
+        tokio::select! {
+            r = exchange => r,
+            _ = self.cancel.raised() => Err(GraphFailure::Cancelled),
+        }
+    }
+
+    /// Best-effort clean-up after a failure or a cancel (delete a draft, cancel an upload
+    /// session): one try, at most 5 s, run even when the delivery is cancelled.
+    pub async fn cleanup(&self, method: Method, url: Url, auth: Auth) -> bool {
+        let mut req = self
+            .client
+            .request(method, url)
+            .timeout(Duration::from_secs(5))
+            .header("client-request-id", new_id());
+        if auth == Auth::Bearer {
+            let token = self
+                .current
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            match token {
+                Some(t) => req = req.header(AUTHORIZATION, format!("Bearer {}", t.expose())),
+                None => return false,
+            }
+        }
+        matches!(req.send().await, Ok(r) if r.status().is_success())
+    }
+
+    /// Waits before another try; `Ok(true)` when cancelled meanwhile.
+    pub async fn pause(&self, e: &GraphFailure, attempt: u32) -> Result<bool, GraphFailure> {
+        let wait = match e {
+            GraphFailure::Refused {
+                retry_after: Some(after),
+                ..
+            } => {
+                if *after > self.policy.max_retry_after {
+                    return Err(e.clone());
+                }
+                *after
+            }
+            _ => self.policy.backoff * 2u32.saturating_pow(attempt.saturating_sub(1)),
+        };
+        Ok(self.cancel.sleep(wait).await)
+    }
+
+    /// The retry policy.
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    async fn fetch_token(&self, refresh: bool) -> Result<Secret, GraphFailure> {
+        if !refresh {
+            if let Some(t) = self
+                .current
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            {
+                return Ok(t);
+            }
+        }
+        let fetch = self.token.clone();
+        let token = tokio::task::spawn_blocking(move || fetch(refresh))
+            .await
+            .map_err(|_| {
+                GraphFailure::Token(PluginError::internal(
+                    "Getting the account's access token failed inside the plugin.",
+                ))
+            })?
+            .map_err(GraphFailure::Token)?;
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        Ok(token)
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A success as a [`Reply`], an error status as [`GraphFailure::Refused`] (with
+/// Graph's error code and message when the body is Graph's). Also what the fuzz target
+/// `graph_error` drives.
+pub fn answer(
+    status: StatusCode,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    sent: &CallIds,
+) -> Result<Reply, GraphFailure> {
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
+    let inner = &body["error"]["innerError"];
+    let ids = CallIds {
+        request_id: header(headers, "request-id")
+            .or_else(|| inner["request-id"].as_str().map(str::to_owned)),
+        client_request_id: sent.client_request_id.clone(),
+        date: inner["date"].as_str().map(str::to_owned),
+    };
+    if status.is_success() {
+        return Ok(Reply {
+            status: status.as_u16(),
+            ids,
+            location: header(headers, LOCATION.as_str()),
+            body,
+        });
+    }
+    let retry_after = header(headers, RETRY_AFTER.as_str())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    Err(GraphFailure::Refused {
+        status: status.as_u16(),
+        code: body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        message: body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        ids: Box::new(ids),
+        retry_after,
+    })
+}
+
+fn transport(e: &reqwest::Error, host: &str, ids: &CallIds) -> GraphFailure {
+    let what = if e.is_timeout() {
+        "the request timed out"
+    } else if e.is_connect() {
+        "no connection could be opened"
+    } else {
+        "the connection broke off"
+    };
+    GraphFailure::Transport {
+        what: what.to_owned(),
+        maybe_delivered: !e.is_connect(),
+        host: host.to_owned(),
+        ids: Box::new(ids.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_and_permanent_are_told_apart() {
+        let refused = |status| GraphFailure::Refused {
+            status,
+            code: String::new(),
+            message: String::new(),
+            ids: Box::default(),
+            retry_after: None,
+        };
+        for s in [429, 500, 502, 503, 504] {
+            assert!(refused(s).is_transient(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 413, 416, 423, 507] {
+            assert!(!refused(s).is_transient(), "{s}");
+        }
+    }
+
+    #[test]
+    fn urls_keep_colons_and_encode_names() {
+        let (_s, cancel) = crate::progress::cancel_pair();
+        let token: TokenFn = Arc::new(|_| Ok(Secret::new("t")));
+        let g = Graph::new(
+            &Url::parse("http://127.0.0.1:9").unwrap(),
+            token,
+            RetryPolicy::default(),
+            cancel,
+            true,
+        )
+        .unwrap();
+        let u = g.url(&["me", "drive", "root:", "Reports", "a b#1.pdf:", "content"]);
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:9/v1.0/me/drive/root:/Reports/a%20b%231.pdf:/content"
+        );
+    }
+
+    #[test]
+    fn error_answers_keep_the_ids_and_retry_after() {
+        let mut h = HeaderMap::new();
+        h.insert("request-id", "r-1".parse().unwrap());
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        let body = br#"{"error":{"code":"activityLimitReached","message":"m","innerError":{"date":"2026-01-01T00:00:00","request-id":"r-1"}}}"#;
+        let sent = CallIds {
+            client_request_id: "c-1".into(),
+            ..CallIds::default()
+        };
+        match answer(StatusCode::TOO_MANY_REQUESTS, &h, body, &sent) {
+            Err(GraphFailure::Refused {
+                code,
+                ids,
+                retry_after,
+                ..
+            }) => {
+                assert_eq!(code, "activityLimitReached");
+                assert_eq!(ids.request_id.as_deref(), Some("r-1"));
+                assert_eq!(ids.client_request_id, "c-1");
+                assert_eq!(ids.date.as_deref(), Some("2026-01-01T00:00:00"));
+                assert_eq!(retry_after, Some(Duration::from_secs(7)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

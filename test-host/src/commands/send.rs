@@ -1,0 +1,140 @@
+//! `send NAME --to ADDR … [--attach FILE …]` and `send-test NAME --to ADDR`: e-mail through
+//! a saved account.
+
+use std::path::{Path, PathBuf};
+
+use atrs_host_sdk::{Attachment, DeliveryRequest, MailRequest};
+
+use crate::commands::deliver;
+use crate::{context::Context, error::CommandError};
+
+/// What `send` was given.
+#[derive(Debug, Clone, Default)]
+pub struct SendArgs {
+    /// The saved account.
+    pub account: String,
+    /// Send as this mailbox.
+    pub from: Option<String>,
+    /// To.
+    pub to: Vec<String>,
+    /// Cc.
+    pub cc: Vec<String>,
+    /// Bcc.
+    pub bcc: Vec<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Body text.
+    pub body: Option<String>,
+    /// Body read from a file.
+    pub body_file: Option<PathBuf>,
+    /// Whether the body is HTML.
+    pub html: bool,
+    /// Files to attach.
+    pub attach: Vec<PathBuf>,
+}
+
+impl From<crate::cli::SendCli> for SendArgs {
+    fn from(c: crate::cli::SendCli) -> Self {
+        SendArgs {
+            account: c.account,
+            from: c.from,
+            to: c.to,
+            cc: c.cc,
+            bcc: c.bcc,
+            subject: c.subject,
+            body: c.body,
+            body_file: c.body_file,
+            html: c.html,
+            attach: c.attach,
+        }
+    }
+}
+
+/// `send`.
+pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
+    let body = match (&args.body, &args.body_file) {
+        (Some(_), Some(_)) => {
+            return Err(CommandError::usage("Give --body or --body-file, not both."))
+        }
+        (Some(b), None) => b.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
+            CommandError::usage(format!("{} could not be read ({e}).", f.display()))
+                .with_hint("Check the path given to --body-file.")
+        })?,
+        (None, None) => String::new(),
+    };
+    let attachments = args
+        .attach
+        .iter()
+        .map(|p| attachment(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = MailRequest {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        cc: args.cc.clone(),
+        bcc: args.bcc.clone(),
+        subject: args.subject.clone().unwrap_or_default(),
+        body,
+        body_is_html: args.html,
+        attachments,
+    };
+    deliver::run(ctx, "send", &args.account, DeliveryRequest::Mail(request))
+}
+
+/// `send-test`: the short message that proves sending works.
+pub fn run_test(ctx: &Context, account: &str, to: &str) -> Result<(), CommandError> {
+    let request = MailRequest::test_message(account, to);
+    deliver::run(ctx, "send-test", account, DeliveryRequest::Mail(request))
+}
+
+/// An attachment named after its file, typed by its extension.
+fn attachment(path: &Path) -> Result<Attachment, CommandError> {
+    if !path.is_file() {
+        return Err(CommandError::usage(format!(
+            "{} is not a file that can be attached.",
+            path.display()
+        ))
+        .with_hint("Check the path given to --attach."));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment".into());
+    Ok(Attachment {
+        path: path.to_path_buf(),
+        content_type: content_type(&name).into(),
+        name,
+    })
+}
+
+/// A media type from a file name's extension.
+pub fn content_type(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "csv" => "text/csv",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "zip" => "application/zip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_types_are_known() {
+        assert_eq!(content_type("Q3.PDF"), "application/pdf");
+        assert!(content_type("sales.xlsx").contains("spreadsheetml"));
+        assert_eq!(content_type("blob"), "application/octet-stream");
+    }
+}
