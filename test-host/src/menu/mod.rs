@@ -176,9 +176,9 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                     }
                 }
             }
-            i if can_send && i <= 3 * n => {
+            i if can_send && i <= 4 * n => {
                 let integration = (plugin.open)()?;
-                send_test_view::send_test(p, &integration, &accounts[i - 1 - 2 * n]);
+                send_test_view::send_test(p, &integration, &accounts[i - 1 - 3 * n]);
             }
             _ => return Ok(()),
         }
