@@ -19,7 +19,9 @@
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
-use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
+use atrs_host_sdk::{
+    session::Reporter, ErrorKind, Host, PluginError, SessionState, VerifiedAccount,
+};
 use oauth2::{
     basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse},
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
@@ -43,7 +45,6 @@ use crate::{
     paste::{AuthorizationResponse, IssuerRule},
     redirect::RedirectUri,
     secret::Secret,
-    session::{Reporter, Submitter},
     token::{request_error, EntraTokenResponse, Tokens},
     verified::{conclude, Verified, FACT_USER_PRINCIPAL_NAME},
 };
@@ -100,8 +101,11 @@ pub async fn verify(
 const NONCE_BYTES: u32 = 32;
 
 /// Hands pasted text to `inbox`, logging the outcome (never the text).
-pub fn submitter(inbox: Arc<Inbox>, host: Host) -> Submitter {
-    Box::new(move |pasted| match inbox.submit(pasted) {
+pub fn paste_check(
+    inbox: Arc<Inbox>,
+    host: Host,
+) -> impl Fn(&str) -> Result<(), PluginError> + Send + Sync + 'static {
+    move |pasted| match inbox.submit(pasted) {
         Ok(()) => {
             host.info("Took the pasted browser address.");
             Ok(())
@@ -110,7 +114,7 @@ pub fn submitter(inbox: Arc<Inbox>, host: Host) -> Submitter {
             host.info(&format!("The pasted text was not used: {}", e.message()));
             Err(e)
         }
-    })
+    }
 }
 
 /// One browser sign-in against discovered endpoints.

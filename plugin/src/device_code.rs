@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use atrs_host_sdk::{ErrorKind, Host, PluginError, SessionState, VerifiedAccount};
+use atrs_host_sdk::{
+    session::Reporter, ErrorKind, Host, PluginError, SessionState, VerifiedAccount,
+};
 use oauth2::{
     AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, DeviceCode,
     ExtraDeviceAuthorizationFields, RequestTokenError, Scope, TokenUrl,
@@ -24,7 +26,6 @@ use crate::{
     discovery::{self, Endpoints},
     http::{host_of, parse_json, Http},
     secret::Secret,
-    session::Reporter,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
     verified::{conclude, Verified},
 };

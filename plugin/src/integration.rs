@@ -5,10 +5,13 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
+use tokio::task::AbortHandle;
+
 use atrs_host_sdk::{
+    session::{Reporter, Success},
     AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField,
-    FormValues, HealthState, Host, Integration, Manifest, PluginError, SessionState, TokenGrant,
-    TokenRequest, TokenSource, VerificationSession, VerifiedAccount, VerifyMethod,
+    FormValues, HealthState, Host, Integration, Manifest, PluginError, TokenGrant, TokenRequest,
+    TokenSource, VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
@@ -16,7 +19,7 @@ use crate::{
     account_token::{AccountTokens, Issued, Origin},
     admin_consent, browser,
     config::AccountConfig,
-    delivery, device_code, fields,
+    delivery, device_code, fields, flow_task,
     graph::TokenFn,
     health,
     http::{Http, Limits},
@@ -25,7 +28,6 @@ use crate::{
     runtime::Runtime,
     saved,
     secret::Secret,
-    session::{Control, Reporter, Session, Submitter, Success},
 };
 
 pub use crate::{verified::Verified, version::PLUGIN_VERSION};
@@ -39,7 +41,8 @@ pub struct Office365 {
     verified: Arc<Mutex<Option<Verified>>>,
     runtime: Runtime,
     limits: Limits,
-    current: Option<Control>,
+    /// Aborts the running verification's flow.
+    current: Option<AbortHandle>,
     tokens: AccountTokens,
 }
 
@@ -91,8 +94,8 @@ impl Office365 {
 
     /// Stops the running verification, if any, so it can no longer mark values verified.
     fn cancel_current(&mut self) {
-        if let Some(control) = self.current.take() {
-            control.cancel();
+        if let Some(flow) = self.current.take() {
+            flow.abort();
         }
     }
 
@@ -103,7 +106,7 @@ impl Office365 {
         self.start(
             config,
             "Starting device code sign-in…",
-            None,
+            |_| {},
             device_code::verify,
         )
     }
@@ -114,23 +117,24 @@ impl Office365 {
         loopback: bool,
     ) -> Result<Box<dyn VerificationSession>, PluginError> {
         let inbox = Inbox::new();
-        let submitter = browser::submitter(inbox.clone(), self.host.clone());
+        let pastes = browser::paste_check(inbox.clone(), self.host.clone());
         self.start(
             config,
             "Starting browser sign-in…",
-            Some(submitter),
+            move |reporter| reporter.accept_pastes(pastes),
             move |config, http, host, reporter| {
                 browser::verify(config, http, host, reporter, inbox, loopback)
             },
         )
     }
 
-    /// Runs `flow` in a new session whose success marks the values verified.
+    /// Runs `flow` in a new session whose success marks the values verified; `setup`
+    /// prepares the session before the host gets it.
     fn start<F, Fut>(
         &mut self,
         config: AccountConfig,
         first: &str,
-        submitter: Option<Submitter>,
+        setup: impl FnOnce(&Reporter),
         flow: F,
     ) -> Result<Box<dyn VerificationSession>, PluginError>
     where
@@ -141,30 +145,26 @@ impl Office365 {
         let consent = admin_consent::address(&config);
         let host = self.host.clone();
         let slot = self.verified.clone();
-        let first = SessionState::Working {
-            message: first.into(),
-        };
-        let (session, control) =
-            Session::start(&self.runtime, self.host.clone(), first, move |reporter| {
+        let (session, abort) = flow_task::start(
+            &self.runtime,
+            self.host.clone(),
+            first,
+            setup,
+            move |reporter| {
                 let ids = http.clone();
                 let run = flow(config, http, host, reporter);
                 async move {
                     let (account, verified) = run.await.map_err(|e| {
                         aadsts::with_admin_consent_address(ids.annotate(e), &consent)
                     })?;
-                    Ok(Success {
-                        account,
-                        commit: Box::new(move || {
-                            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(verified);
-                        }),
-                    })
+                    Ok(Success::new(account, move || {
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(verified);
+                    }))
                 }
-            })?;
-        self.current = Some(control);
-        Ok(Box::new(match submitter {
-            Some(submitter) => session.accepting(submitter),
-            None => session,
-        }))
+            },
+        )?;
+        self.current = Some(abort);
+        Ok(Box::new(session))
     }
 }
 
