@@ -19,9 +19,7 @@
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
-use atrs_host_sdk::{
-    session::Reporter, ErrorKind, Host, PluginError, SessionState, VerifiedAccount,
-};
+use atrs_host_sdk::{session::Reporter, ErrorKind, Host, PluginError, SessionState};
 use oauth2::{
     basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse},
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
@@ -37,7 +35,7 @@ use crate::{
     clock::unix_now,
     config::AccountConfig,
     config::ResponseMode,
-    discovery::{self, Endpoints, Server},
+    discovery::{Endpoints, Server},
     fields,
     http::{host_of, Http},
     inbox::Inbox,
@@ -46,7 +44,7 @@ use crate::{
     redirect::RedirectUri,
     secret::Secret,
     token::{request_error, EntraTokenResponse, Tokens},
-    verified::{conclude, Verified, FACT_USER_PRINCIPAL_NAME},
+    verified::FACT_USER_PRINCIPAL_NAME,
 };
 
 /// How long one sign-in attempt (its address, state and listener) stays open; Entra's
@@ -67,34 +65,30 @@ type BrowserClient = oauth2::Client<
     EndpointSet,
 >;
 
-/// Runs the whole browser verification of `config`; answers arrive through `inbox`.
-pub async fn verify(
-    config: AccountConfig,
-    http: Http,
-    host: Host,
-    reporter: Reporter,
+/// Signs in through the browser against the discovered `endpoints`; answers arrive
+/// through `inbox`. Returns the tokens and the nonce the ID token must carry.
+pub async fn sign_in(
+    config: &AccountConfig,
+    http: &Http,
+    host: &Host,
+    reporter: &Reporter,
+    endpoints: &Endpoints,
     inbox: Arc<Inbox>,
     loopback: bool,
-) -> Result<(VerifiedAccount, Verified), PluginError> {
-    reporter.working(format!(
-        "Contacting the sign-in service at {}…",
-        host_of(&config.authority())
-    ));
-    let endpoints = discovery::discover(&http, &config).await?;
+) -> Result<(Tokens, Secret), PluginError> {
     endpoints
         .server
         .require_s256(&host_of(endpoints.authorization.as_str()))?;
     let attempt = Attempt {
-        config: &config,
-        http: &http,
-        host: &host,
-        reporter: &reporter,
-        endpoints: &endpoints,
+        config,
+        http,
+        host,
+        reporter,
+        endpoints,
     };
     let nonce = Secret::new(CsrfToken::new_random_len(NONCE_BYTES).into_secret());
     let tokens = attempt.sign_in(inbox, loopback, &nonce).await?;
-    reporter.working("Signed in; confirming the account…");
-    conclude(&http, &host, &config, &endpoints, tokens, Some(&nonce)).await
+    Ok((tokens, nonce))
 }
 
 /// Random bytes in a nonce (base64url-encoded, 43 characters).

@@ -8,9 +8,7 @@
 
 use std::time::Duration;
 
-use atrs_host_sdk::{
-    session::Reporter, ErrorKind, Host, PluginError, SessionState, VerifiedAccount,
-};
+use atrs_host_sdk::{session::Reporter, ErrorKind, Host, PluginError, SessionState};
 use oauth2::{
     AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, DeviceCode,
     ExtraDeviceAuthorizationFields, RequestTokenError, Scope, TokenUrl,
@@ -23,11 +21,10 @@ use crate::{
     aadsts::{Flow, ProviderError},
     clock::unix_now,
     config::AccountConfig,
-    discovery::{self, Endpoints},
+    discovery::Endpoints,
     http::{host_of, parse_json, Http},
     secret::Secret,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
-    verified::{conclude, Verified},
 };
 
 /// The grant type of a device code poll.
@@ -51,23 +48,6 @@ pub struct DeviceCodeExtra {
 }
 
 impl ExtraDeviceAuthorizationFields for DeviceCodeExtra {}
-
-/// Runs the whole device code verification of `config`, reporting through `reporter`.
-pub async fn verify(
-    config: AccountConfig,
-    http: Http,
-    host: Host,
-    reporter: Reporter,
-) -> Result<(VerifiedAccount, Verified), PluginError> {
-    reporter.working(format!(
-        "Contacting the sign-in service at {}…",
-        host_of(&config.authority())
-    ));
-    let endpoints = discovery::discover(&http, &config).await?;
-    let tokens = sign_in(&config, &http, &host, &reporter, &endpoints).await?;
-    reporter.working("Signed in; confirming the account…");
-    conclude(&http, &host, &config, &endpoints, tokens, None).await
-}
 
 /// Obtains tokens by device code from the discovered `endpoints`.
 pub async fn sign_in(

@@ -19,7 +19,7 @@ use crate::{
     account_token::{AccountTokens, Issued, Origin},
     admin_consent, browser,
     config::AccountConfig,
-    delivery, device_code, fields, flow_task,
+    delivery, fields, flow_task,
     graph::TokenFn,
     health,
     http::{Http, Limits},
@@ -28,6 +28,7 @@ use crate::{
     runtime::Runtime,
     saved,
     secret::Secret,
+    sign_in::{self, Method},
 };
 
 pub use crate::{verified::Verified, version::PLUGIN_VERSION};
@@ -107,7 +108,9 @@ impl Office365 {
             config,
             "Starting device code sign-in…",
             |_| {},
-            device_code::verify,
+            |config, http, host, reporter| {
+                sign_in::verify(config, http, host, reporter, Method::DeviceCode)
+            },
         )
     }
 
@@ -123,7 +126,13 @@ impl Office365 {
             "Starting browser sign-in…",
             move |reporter| reporter.accept_pastes(pastes),
             move |config, http, host, reporter| {
-                browser::verify(config, http, host, reporter, inbox, loopback)
+                sign_in::verify(
+                    config,
+                    http,
+                    host,
+                    reporter,
+                    Method::Browser { inbox, loopback },
+                )
             },
         )
     }

@@ -23,6 +23,7 @@
 //! - [`id_token`]: the ID token's claims, checked (iss, aud, exp, nonce);
 //!   [`confirm`]: who signed in (Graph `/me`, userinfo, ID token);
 //!   [`scopes`]: granted versus requested; [`verified`]: what a success leaves for Save;
+//! - [`sign_in`]: the one skeleton both methods share (discover → sign in → confirm);
 //! - [`device_code`]: the device code sign-in (RFC 8628);
 //! - [`browser`]: the browser sign-in (authorization code + PKCE), with
 //!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
@@ -88,6 +89,7 @@ pub mod runtime;
 pub mod saved;
 pub mod scopes;
 pub mod secret;
+pub mod sign_in;
 pub mod token;
 pub mod token_cache;
 pub mod trust;
