@@ -26,8 +26,8 @@ use crate::{
     refresh_error::RefreshError,
     refresh_facts::{RefreshFacts, StoredFailure},
     runtime::Runtime,
-    saved::{self, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
-    token_cache::{CachedToken, TokenCache, SECRET_ACCESS_TOKENS},
+    saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
+    token_cache::{CachedToken, TokenCache},
 };
 
 /// Where a token came from.

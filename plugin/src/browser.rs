@@ -36,7 +36,6 @@ use crate::{
     config::AccountConfig,
     config::ResponseMode,
     discovery::{Endpoints, Server},
-    fields,
     http::{host_of, Http},
     inbox::Inbox,
     loopback::Listener,
@@ -44,7 +43,6 @@ use crate::{
     redirect::RedirectUri,
     secret::Secret,
     token::{request_error, EntraTokenResponse, Tokens},
-    verified::FACT_USER_PRINCIPAL_NAME,
 };
 
 /// How long one sign-in attempt (its address, state and listener) stays open; Entra's
@@ -247,7 +245,7 @@ impl Attempt<'_> {
             .authorize_url(move || CsrfToken::new(value))
             .add_scopes(self.config.scopes.iter().map(|s| Scope::new(s.clone())))
             .set_pkce_challenge(challenge);
-        let hint = login_hint(self.host, self.config);
+        let hint = crate::saved::signed_in_user(self.host, self.config);
         for (name, value) in authorize_params(&self.endpoints.server, mode, hint, nonce) {
             request = request.add_extra_param(name, value);
         }
@@ -358,22 +356,6 @@ fn instructions(redirect: &RedirectUri, listening: bool, mode: ResponseMode) -> 
             "Sign in with your browser at the address shown. The browser ends on a blank page: copy the whole address from its address bar (it starts with {redirect}?code=) and paste it here. The app registration must list {redirect} under Authentication → Mobile and desktop applications."
         )
     }
-}
-
-/// The signed-in user of the saved account being verified again, if it is the same app.
-fn login_hint(host: &Host, config: &AccountConfig) -> Option<String> {
-    let saved = crate::saved::read(host, &config.account_name)
-        .ok()
-        .flatten()?;
-    let same_app = saved.get(fields::CLIENT_ID) == Some(&config.client_id)
-        && saved.get(fields::TENANT_ID).map(String::as_str) == Some(config.tenant.segment());
-    if !same_app {
-        return None;
-    }
-    saved
-        .get(FACT_USER_PRINCIPAL_NAME)
-        .filter(|upn| !upn.is_empty() && upn.len() <= 256)
-        .cloned()
 }
 
 /// The attempt's own deadline passed.

@@ -8,9 +8,8 @@ use crate::{
     clock::unix_now,
     fields,
     refresh_facts::RefreshFacts,
-    saved::{self, SECRET_REFRESH_TOKEN},
-    token_cache::{TokenCache, SECRET_ACCESS_TOKENS},
-    verified::FACT_VERIFIED_AT,
+    saved::{self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
+    token_cache::TokenCache,
 };
 
 /// A refresh token lapses when unused this long (Entra: 90 days).

@@ -5,14 +5,9 @@
 use atrs_host_sdk::{ErrorKind, PluginError, Settings};
 use serde::{Deserialize, Serialize};
 
-/// Settings key: when the last refresh was tried (Unix seconds).
-pub const LAST_REFRESH_AT: &str = "last_refresh_at";
-/// Settings key: when a refresh last succeeded (Unix seconds).
-pub const LAST_REFRESH_OK_AT: &str = "last_refresh_ok_at";
-/// Settings key: why the last refresh failed (JSON), absent when it succeeded.
-pub const LAST_REFRESH_ERROR: &str = "last_refresh_error";
-/// Settings key: when the provider last sent a new refresh token (Unix seconds).
-pub const REFRESH_TOKEN_ROTATED_AT: &str = "refresh_token_rotated_at";
+use crate::saved::{
+    LAST_REFRESH_AT, LAST_REFRESH_ERROR, LAST_REFRESH_OK_AT, REFRESH_TOKEN_ROTATED_AT,
+};
 
 /// Every settings key a refresh writes; a new verification starts without them.
 pub const KEYS: [&str; 4] = [

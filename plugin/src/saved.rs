@@ -1,5 +1,7 @@
 //! How an account is kept in the host's stores: settings (plain) and secrets (apart),
 //! and how settings written by earlier releases are brought to the current layout.
+//! Every key of the settings and secrets stores is named here; the form values kept
+//! use the form's own keys ([`crate::fields`]).
 //!
 //! Settings layouts (the `schema_version` setting):
 //! - `1` (release 0.1.x): the form's values and what verification found
@@ -45,6 +47,84 @@ const FORM_KEYS: [&str; 8] = [
 pub const SECRET_CLIENT_SECRET: &str = "client_secret";
 /// Secret name of the refresh token in the secrets store.
 pub const SECRET_REFRESH_TOKEN: &str = "refresh_token";
+/// Secret name of the access-token cache in the secrets store.
+pub const SECRET_ACCESS_TOKENS: &str = "access_tokens";
+
+/// Settings key: the signed-in user's principal name.
+pub const FACT_USER_PRINCIPAL_NAME: &str = "user_principal_name";
+/// Settings key: the signed-in user's display name.
+pub const FACT_DISPLAY_NAME: &str = "display_name";
+/// Settings key: the mailbox address (Graph `mail`, else the UPN).
+pub const FACT_MAIL: &str = "mail";
+/// Settings key: the provider's stable user id.
+pub const FACT_USER_ID: &str = "user_id";
+/// Settings key: the tenant GUID the token was issued by (`tenant_id` is the form's value).
+pub const FACT_VERIFIED_TENANT_ID: &str = "verified_tenant_id";
+/// Settings key: the scopes granted, space-separated.
+pub const FACT_GRANTED_SCOPES: &str = "granted_scopes";
+/// Settings key: when the account was verified (Unix seconds).
+pub const FACT_VERIFIED_AT: &str = "verified_at";
+
+/// Settings key: when the last refresh was tried (Unix seconds).
+pub const LAST_REFRESH_AT: &str = "last_refresh_at";
+/// Settings key: when a refresh last succeeded (Unix seconds).
+pub const LAST_REFRESH_OK_AT: &str = "last_refresh_ok_at";
+/// Settings key: why the last refresh failed (JSON), absent when it succeeded.
+pub const LAST_REFRESH_ERROR: &str = "last_refresh_error";
+/// Settings key: when the provider last sent a new refresh token (Unix seconds).
+pub const REFRESH_TOKEN_ROTATED_AT: &str = "refresh_token_rotated_at";
+
+/// What verification found about the account, saved with its settings (no secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifiedFacts {
+    /// The signed-in user's principal name.
+    pub user_principal_name: String,
+    /// The signed-in user's display name.
+    pub display_name: String,
+    /// The mailbox address (Graph `mail`, else the UPN).
+    pub mail: String,
+    /// The provider's stable user id, when it gave one.
+    pub user_id: Option<String>,
+    /// The tenant GUID the token was issued by (the form's `tenant_id` may be a domain).
+    pub tenant_id: String,
+    /// The scopes granted.
+    pub granted_scopes: Vec<String>,
+    /// When the account was verified (Unix seconds).
+    pub verified_at: i64,
+}
+
+impl VerifiedFacts {
+    /// Writes the facts into `settings` under their keys.
+    fn write(&self, settings: &mut Settings) {
+        let mut put = |key: &str, value: String| {
+            settings.insert(key.to_owned(), value);
+        };
+        put(FACT_USER_PRINCIPAL_NAME, self.user_principal_name.clone());
+        put(FACT_DISPLAY_NAME, self.display_name.clone());
+        put(FACT_MAIL, self.mail.clone());
+        if let Some(id) = &self.user_id {
+            put(FACT_USER_ID, id.clone());
+        }
+        put(FACT_VERIFIED_TENANT_ID, self.tenant_id.clone());
+        put(FACT_GRANTED_SCOPES, self.granted_scopes.join(" "));
+        put(FACT_VERIFIED_AT, self.verified_at.to_string());
+    }
+}
+
+/// The user who signed in to the saved account `config` is verified again as, if it
+/// was saved for the same app and tenant: the browser sign-in's login hint.
+pub fn signed_in_user(host: &Host, config: &AccountConfig) -> Option<String> {
+    let saved = read(host, &config.account_name).ok().flatten()?;
+    let same_app = saved.get(fields::CLIENT_ID) == Some(&config.client_id)
+        && saved.get(fields::TENANT_ID).map(String::as_str) == Some(config.tenant.segment());
+    if !same_app {
+        return None;
+    }
+    saved
+        .get(FACT_USER_PRINCIPAL_NAME)
+        .filter(|upn| !upn.is_empty() && upn.len() <= 256)
+        .cloned()
+}
 
 /// The newest settings layout this build knows — the one it writes and the newest it
 /// reads: [`SCHEMA_VERSION`], unless the build was made with
@@ -66,7 +146,7 @@ pub fn write(
     host: &Host,
     config: &AccountConfig,
     refresh_token: Option<&Secret>,
-    facts: &Settings,
+    facts: &VerifiedFacts,
     replaces: Option<&str>,
 ) -> Result<(), PluginError> {
     let settings = settings_in_layout(config, facts, layout());
@@ -81,7 +161,7 @@ pub fn write(
 }
 
 /// The settings of a verified account, in `layout` (`"1"` or the current one).
-fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) -> Settings {
+fn settings_in_layout(config: &AccountConfig, facts: &VerifiedFacts, layout: &str) -> Settings {
     let mut settings = Settings::new();
     settings.insert(SCHEMA_KEY.into(), layout.into());
     settings.insert(fields::CLIENT_ID.into(), config.client_id.clone());
@@ -106,9 +186,7 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
     if let Some(path) = &config.ca_file {
         settings.insert(fields::CA_FILE.into(), path.to_string_lossy().into_owned());
     }
-    for (key, value) in facts {
-        settings.insert(key.clone(), value.clone());
-    }
+    facts.write(&mut settings);
     if layout != "1" {
         settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
     }
@@ -228,14 +306,7 @@ mod tests {
     fn write_then_read_round_trips_and_keeps_secrets_apart() {
         let memory = MemoryHost::new();
         let host = memory.handle();
-        write(
-            &host,
-            &config(),
-            Some(&Secret::new("rt-1")),
-            &Settings::new(),
-            None,
-        )
-        .unwrap();
+        write(&host, &config(), Some(&Secret::new("rt-1")), &facts(), None).unwrap();
         let settings = memory.settings_of("Reports").unwrap();
         assert!(!settings
             .values()
@@ -288,11 +359,12 @@ mod tests {
         assert_eq!(migrate_to(old.clone(), "1").unwrap(), old);
     }
 
-    fn facts() -> Settings {
-        Settings::from([
-            ("mail".to_owned(), "ada@contoso.example".to_owned()),
-            ("verified_at".to_owned(), "1700000000".to_owned()),
-        ])
+    fn facts() -> VerifiedFacts {
+        VerifiedFacts {
+            mail: "ada@contoso.example".into(),
+            verified_at: 1_700_000_000,
+            ..VerifiedFacts::default()
+        }
     }
 
     #[test]

@@ -6,9 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{scopes, secret::Secret};
 
-/// Secret name of the cache in the secrets store.
-pub const SECRET_ACCESS_TOKENS: &str = "access_tokens";
-
 /// A token is served from cache only while more than this is left of it (5 minutes), so
 /// a request made with it does not meet an expired token on the way.
 pub const SKEW_SECS: i64 = 300;

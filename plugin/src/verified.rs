@@ -1,7 +1,7 @@
 //! What a successful sign-in leaves: the account shown to the user, and the exact
 //! values verified with the refresh token and facts that Save stores.
 
-use atrs_host_sdk::{ErrorKind, Host, PluginError, Settings, VerifiedAccount};
+use atrs_host_sdk::{ErrorKind, Host, PluginError, VerifiedAccount};
 
 use crate::{
     clock::unix_now,
@@ -10,25 +10,11 @@ use crate::{
     discovery::Endpoints,
     http::{host_of, Http},
     id_token::{self, Claims},
+    saved::VerifiedFacts,
     scopes,
     secret::Secret,
     token::Tokens,
 };
-
-/// Settings key: the signed-in user's principal name.
-pub const FACT_USER_PRINCIPAL_NAME: &str = "user_principal_name";
-/// Settings key: the signed-in user's display name.
-pub const FACT_DISPLAY_NAME: &str = "display_name";
-/// Settings key: the mailbox address (Graph `mail`, else the UPN).
-pub const FACT_MAIL: &str = "mail";
-/// Settings key: the provider's stable user id.
-pub const FACT_USER_ID: &str = "user_id";
-/// Settings key: the tenant GUID the token was issued by (`tenant_id` is the form's value).
-pub const FACT_VERIFIED_TENANT_ID: &str = "verified_tenant_id";
-/// Settings key: the scopes granted, space-separated.
-pub const FACT_GRANTED_SCOPES: &str = "granted_scopes";
-/// Settings key: when the account was verified (Unix seconds).
-pub const FACT_VERIFIED_AT: &str = "verified_at";
 
 /// The exact values verified and what saving them needs.
 #[derive(Debug, Clone)]
@@ -38,7 +24,7 @@ pub struct Verified {
     /// The refresh token obtained, if any.
     pub refresh_token: Option<Secret>,
     /// Non-secret facts to save with the settings (who signed in, …).
-    pub facts: Settings,
+    pub facts: VerifiedFacts,
 }
 
 /// Confirms who signed in with `tokens` and what was granted, for `config`; the ID
@@ -131,21 +117,16 @@ fn checked_claims(
     id_token::check(token, &expected, &token_host).map(Some)
 }
 
-fn facts(account: &Account, tenant_id: &str, granted: &[String]) -> Settings {
-    let mut facts = Settings::new();
-    facts.insert(
-        FACT_USER_PRINCIPAL_NAME.into(),
-        account.user_principal_name.clone(),
-    );
-    facts.insert(FACT_DISPLAY_NAME.into(), account.display_name.clone());
-    facts.insert(FACT_MAIL.into(), account.mail.clone());
-    if let Some(id) = &account.user_id {
-        facts.insert(FACT_USER_ID.into(), id.clone());
+fn facts(account: &Account, tenant_id: &str, granted: &[String]) -> VerifiedFacts {
+    VerifiedFacts {
+        user_principal_name: account.user_principal_name.clone(),
+        display_name: account.display_name.clone(),
+        mail: account.mail.clone(),
+        user_id: account.user_id.clone(),
+        tenant_id: tenant_id.to_owned(),
+        granted_scopes: granted.to_vec(),
+        verified_at: unix_now(),
     }
-    facts.insert(FACT_VERIFIED_TENANT_ID.into(), tenant_id.to_owned());
-    facts.insert(FACT_GRANTED_SCOPES.into(), granted.join(" "));
-    facts.insert(FACT_VERIFIED_AT.into(), unix_now().to_string());
-    facts
 }
 
 #[cfg(test)]
@@ -167,7 +148,7 @@ mod tests {
         let v = Verified {
             config,
             refresh_token: Some(Secret::new("rt-SECRET-value")),
-            facts: Settings::new(),
+            facts: VerifiedFacts::default(),
         };
         let shown = format!("{v:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
@@ -185,15 +166,9 @@ mod tests {
             source: "id_token",
         };
         let f = facts(&account, "t-1", &["User.Read".into()]);
-        assert_eq!(
-            f.get(FACT_VERIFIED_TENANT_ID).map(String::as_str),
-            Some("t-1")
-        );
-        assert_eq!(
-            f.get(FACT_GRANTED_SCOPES).map(String::as_str),
-            Some("User.Read")
-        );
-        assert!(!f.contains_key(FACT_USER_ID));
-        assert!(f.contains_key(FACT_VERIFIED_AT));
+        assert_eq!(f.tenant_id, "t-1");
+        assert_eq!(f.granted_scopes, vec!["User.Read".to_owned()]);
+        assert_eq!(f.user_id, None);
+        assert!(f.verified_at > 0);
     }
 }

@@ -18,7 +18,7 @@ use atrs_host_sdk::{
     TokenRequest, VerifyMethod,
 };
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
-use atrs_office365::{fields, saved, token_cache::SECRET_ACCESS_TOKENS, Office365};
+use atrs_office365::{fields, saved, saved::SECRET_ACCESS_TOKENS, Office365};
 use atrs_test_host::{
     services::{Browser, LogConfig, PluginServices},
     store::Store,
