@@ -6,23 +6,41 @@
 use std::{
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
+use crate::runtime::Runtime;
 use atrs_host_sdk::{
     session::{FlowGuard, Reporter, Session, Success},
     Host, PluginError, SessionState, VerificationSession,
 };
-use tokio::task::AbortHandle;
-
-use crate::runtime::Runtime;
 
 /// A session whose flow runs on the plugin's runtime; keeps the runtime alive while the
-/// host holds the session.
+/// host holds the session, and cancels the session when the host lets go of it.
 pub struct FlowSession {
-    session: Session,
+    session: Arc<Session>,
     _runtime: Runtime,
+}
+
+impl Drop for FlowSession {
+    fn drop(&mut self) {
+        // A session the host lets go of must not keep signing in behind its back.
+        self.session.cancel();
+    }
+}
+
+/// The integration's handle on a running session: it can cancel it.
+pub struct FlowControl {
+    session: Arc<Session>,
+}
+
+impl FlowControl {
+    /// Cancels the session and waits until its flow is gone (no-op once it has ended).
+    pub fn cancel(&self) {
+        self.session.cancel();
+    }
 }
 
 impl VerificationSession for FlowSession {
@@ -40,15 +58,14 @@ impl VerificationSession for FlowSession {
 }
 
 /// Starts `flow` on `runtime`, showing `first` until it reports. `setup` runs before
-/// the session is handed out (for example to accept pastes from the start). The
-/// returned handle aborts the flow; the session then ends as cancelled.
+/// the session is handed out (for example to accept pastes from the start).
 pub fn start<F, Fut>(
     runtime: &Runtime,
     host: Host,
     first: &str,
     setup: impl FnOnce(&Reporter),
     flow: F,
-) -> Result<(FlowSession, AbortHandle), PluginError>
+) -> Result<(FlowSession, FlowControl), PluginError>
 where
     F: FnOnce(Reporter) -> Fut,
     Fut: Future<Output = Result<Success, PluginError>> + Send + 'static,
@@ -63,25 +80,26 @@ where
         _guard: reporter.flow_guard(),
     });
     let abort = task.abort_handle();
-    let on_cancel = abort.clone();
-    reporter.on_cancel(move || on_cancel.abort());
+    reporter.on_cancel(move || abort.abort());
     handle.spawn(async move {
-        match task.await {
-            Ok(()) => {}
-            Err(e) if e.is_panic() => reporter.finish(Err(PluginError::internal(
-                "The Office 365 plugin failed unexpectedly while verifying.",
-            )
-            .with_hint("This is a bug in the plugin; report it. Click Verify to try again."))),
-            Err(_) => reporter.finish(Err(PluginError::cancelled("Verification was cancelled.")
-                .with_hint("Click Verify to start again."))),
+        if let Err(e) = task.await {
+            if e.is_panic() {
+                reporter.finish(Err(PluginError::internal(
+                    "The Office 365 plugin failed unexpectedly while verifying.",
+                )
+                .with_hint(
+                    "This is a bug in the plugin; report it. Click Verify to try again.",
+                )));
+            }
         }
     });
+    let session = Arc::new(session);
     Ok((
         FlowSession {
-            session,
+            session: session.clone(),
             _runtime: runtime.clone(),
         },
-        abort,
+        FlowControl { session },
     ))
 }
 
@@ -210,11 +228,11 @@ mod tests {
     }
 
     #[test]
-    fn a_success_is_committed_once_and_a_later_abort_changes_nothing() {
+    fn a_success_is_committed_once_and_a_later_cancel_changes_nothing() {
         let rt = Runtime::new();
         let commits = Arc::new(AtomicUsize::new(0));
         let c = commits.clone();
-        let (session, abort) = start(
+        let (session, control) = start(
             &rt,
             MemoryHost::new().handle(),
             "starting",
@@ -227,8 +245,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(ended(&session), SessionState::Verified(_)));
-        abort.abort();
-        session.cancel();
+        control.cancel();
         assert!(matches!(
             session.poll(Duration::ZERO),
             SessionState::Verified(_)
@@ -237,22 +254,26 @@ mod tests {
     }
 
     #[test]
-    fn an_aborted_flow_ends_the_session_as_cancelled() {
+    fn the_control_cancels_and_waits_for_the_flow() {
         let rt = Runtime::new();
-        let (session, abort) = start(
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let flag = Flag(dropped.clone());
+        let (session, control) = start(
             &rt,
             MemoryHost::new().handle(),
             "starting",
             |_| {},
-            |_| async move {
+            move |_| async move {
+                let _dropped = flag;
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 Err(PluginError::unsupported("unreachable"))
             },
         )
         .unwrap();
-        abort.abort();
+        control.cancel();
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
         assert!(
-            matches!(ended(&session), SessionState::Failed(e) if e.kind() == ErrorKind::Cancelled)
+            matches!(session.poll(Duration::ZERO), SessionState::Failed(e) if e.kind() == ErrorKind::Cancelled)
         );
     }
 

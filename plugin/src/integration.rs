@@ -5,8 +5,6 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use tokio::task::AbortHandle;
-
 use atrs_host_sdk::{
     session::{Reporter, Success},
     AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField,
@@ -19,7 +17,8 @@ use crate::{
     account_token::{AccountTokens, Issued, Origin},
     admin_consent, browser,
     config::AccountConfig,
-    delivery, fields, flow_task,
+    delivery, fields,
+    flow_task::{self, FlowControl},
     graph::TokenFn,
     health,
     http::{Http, Limits},
@@ -42,8 +41,7 @@ pub struct Office365 {
     verified: Arc<Mutex<Option<Verified>>>,
     runtime: Runtime,
     limits: Limits,
-    /// Aborts the running verification's flow.
-    current: Option<AbortHandle>,
+    current: Option<FlowControl>,
     tokens: AccountTokens,
 }
 
@@ -95,8 +93,8 @@ impl Office365 {
 
     /// Stops the running verification, if any, so it can no longer mark values verified.
     fn cancel_current(&mut self) {
-        if let Some(flow) = self.current.take() {
-            flow.abort();
+        if let Some(control) = self.current.take() {
+            control.cancel();
         }
     }
 
@@ -154,7 +152,7 @@ impl Office365 {
         let consent = admin_consent::address(&config);
         let host = self.host.clone();
         let slot = self.verified.clone();
-        let (session, abort) = flow_task::start(
+        let (session, control) = flow_task::start(
             &self.runtime,
             self.host.clone(),
             first,
@@ -172,7 +170,7 @@ impl Office365 {
                 }
             },
         )?;
-        self.current = Some(abort);
+        self.current = Some(control);
         Ok(Box::new(session))
     }
 }
@@ -354,7 +352,7 @@ fn first_error(errors: Vec<FieldError>) -> PluginError {
 mod tests {
     use super::*;
     use crate::secret::Secret;
-    use atrs_host_sdk::{testing::MemoryHost, ErrorKind, Settings};
+    use atrs_host_sdk::{testing::MemoryHost, ErrorKind};
 
     fn values() -> FormValues {
         FormValues::new()
@@ -379,7 +377,7 @@ mod tests {
         *plugin.verified.lock().unwrap() = Some(Verified {
             config,
             refresh_token: Some(Secret::new("rt")),
-            facts: Settings::new(),
+            facts: crate::saved::VerifiedFacts::default(),
         });
         let renamed = values().with(fields::ACCOUNT_NAME, "Renamed");
         assert!(plugin
