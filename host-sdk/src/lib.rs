@@ -110,8 +110,9 @@
 //! | plugin built against | host built against | result |
 //! |---|---|---|
 //! | 1.0 | 1.0 | loads; every call works |
-//! | 1.0 | 1.y (y > 0) | loads; methods added after 1.0 return their defaults |
-//! | 1.y | 1.0 | loads; the host never calls what it does not know; unknown enum variants fall back |
+//! | 1.x | 1.y (y > x) | loads; methods added after 1.x return their defaults |
+//! | 1.y | 1.x (y > x) | loads; the host never calls what it does not know; unknown enum variants fall back |
+//! | 1.x and 1.y side by side | 1.z | all load, in any order |
 //! | 2.x | 1.y | refused: `incompatible_version`, naming both versions |
 //! | 1.x with a changed type but the same version | 1.y | refused: `layout_mismatch` |
 //! | not built with this SDK | any | refused: `not_a_plugin` |

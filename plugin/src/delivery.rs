@@ -128,7 +128,7 @@ pub fn start_for_account(
         Graph::new(
             &base,
             token,
-            crate::graph::RetryPolicy::default(),
+            crate::graph::RetryPolicy::from_env(),
             cancel,
             loopback,
         )

@@ -46,6 +46,28 @@ impl Default for Limits {
     }
 }
 
+/// The environment variable that replaces the time for one exchange (sign-in and Graph),
+/// in seconds (fractions allowed): for slow networks, or tests of slow servers.
+pub const REQUEST_TIMEOUT_VAR: &str = "ATRS_OFFICE365_REQUEST_TIMEOUT";
+
+/// The time for one exchange that [`REQUEST_TIMEOUT_VAR`] sets, if it holds a positive number.
+pub fn request_timeout_from_env() -> Option<Duration> {
+    let text = std::env::var(REQUEST_TIMEOUT_VAR).ok()?;
+    let secs = text.trim().parse::<f64>().ok()?;
+    (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+impl Limits {
+    /// The defaults, with [`REQUEST_TIMEOUT_VAR`] applied when set.
+    pub fn from_env() -> Self {
+        let default = Limits::default();
+        Limits {
+            request_timeout: request_timeout_from_env().unwrap_or(default.request_timeout),
+            ..default
+        }
+    }
+}
+
 /// Why an exchange failed, by where it failed; never holds a body or a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {

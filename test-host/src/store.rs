@@ -122,6 +122,11 @@ const SECRETS_FILE: &str = "secrets.json";
 const LOCK_FILE: &str = ".lock";
 const COMMIT_MARKER: &str = ".commit";
 const NEXT_SUFFIX: &str = ".next";
+/// Temporary files of writes under way start so; any found while the store is locked
+/// belong to a writer that died (a crash, SIGKILL) and are removed.
+const TEMP_PREFIX: &str = ".write-";
+/// What earlier versions of this host named their temporary files (`tempfile`'s default).
+const OLD_TEMP_PREFIX: &str = ".tmp";
 
 /// Which of the two files.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -407,6 +412,17 @@ impl Store {
                 let _ = fs::remove_file(self.next_path(kind));
             }
         }
+        // Temporary files are made under the exclusive lock only, so while any lock is
+        // held every one left is a dead writer's (it may hold a copy of the secrets).
+        if let Ok(entries) = fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(TEMP_PREFIX) || name.starts_with(OLD_TEMP_PREFIX) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     /// The file that holds `kind`'s committed content: its `.next` while a commit's
@@ -476,7 +492,8 @@ impl Store {
         }
         sync_dir(&self.dir).map_err(sync)?;
         let marker = self.dir.join(COMMIT_MARKER);
-        let temp = tempfile::NamedTempFile::new_in(&self.dir)
+        let temp = self
+            .temp_file()
             .map_err(|e| self.io("create", self.dir.clone(), e))?;
         temp.as_file()
             .sync_all()
@@ -493,6 +510,13 @@ impl Store {
         sync_dir(&self.dir).map_err(sync)
     }
 
+    /// A new temporary file in the folder, named so [`Store::settle`] knows it.
+    fn temp_file(&self) -> std::io::Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&self.dir)
+    }
+
     /// `file` written and fsynced to a temporary file in the folder, mode set first.
     fn write_temp(
         &self,
@@ -503,7 +527,8 @@ impl Store {
         let mut file = file.clone();
         file.version = FILE_VERSION;
         let text = serde_json::to_string_pretty(&file).expect("a map of strings always serializes");
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)
+        let mut temp = self
+            .temp_file()
             .map_err(|e| self.io("create", self.dir.clone(), e))?;
         // Permissions first, content second: a secret is never readable by others, not even briefly.
         set_file_mode(temp.as_file(), &path, kind.mode(), &self.dir)?;

@@ -14,12 +14,14 @@ use crate::{
     verify::AccessToken,
 };
 
-/// [`TokenRequest`] as it crosses the boundary.
+/// [`TokenRequest`] as it crosses the boundary; `details` leaves room for options
+/// later minor versions add (rule 5: this struct is frozen for 1.x).
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq, Eq)]
 pub struct TokenRequestAbi {
     pub scopes: RVec<RString>,
     pub force_refresh: bool,
+    pub details: RVec<KeyValue>,
 }
 
 impl From<&TokenRequest> for TokenRequestAbi {
@@ -27,6 +29,7 @@ impl From<&TokenRequest> for TokenRequestAbi {
         TokenRequestAbi {
             scopes: r.scopes.iter().map(|s| RString::from(s.as_str())).collect(),
             force_refresh: r.force_refresh,
+            details: RVec::new(),
         }
     }
 }
@@ -40,12 +43,14 @@ impl From<&TokenRequestAbi> for TokenRequest {
     }
 }
 
-/// [`TokenGrant`] as it crosses the boundary.
+/// [`TokenGrant`] as it crosses the boundary; `details` leaves room for facts later
+/// minor versions add.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct TokenGrantAbi {
     pub token: AccessToken,
     pub source: TokenSource_NE,
+    pub details: RVec<KeyValue>,
 }
 
 impl From<TokenGrant> for TokenGrantAbi {
@@ -53,6 +58,7 @@ impl From<TokenGrant> for TokenGrantAbi {
         TokenGrantAbi {
             token: g.token,
             source: TokenSource_NE::new(g.source),
+            details: RVec::new(),
         }
     }
 }

@@ -24,7 +24,8 @@ pub struct AttachmentAbi {
     pub content_type: RString,
 }
 
-/// [`MailRequest`] as it crosses the boundary.
+/// [`MailRequest`] as it crosses the boundary; `details` leaves room for options
+/// later minor versions add (reply-to, importance …).
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct MailRequestAbi {
@@ -36,9 +37,11 @@ pub struct MailRequestAbi {
     pub body: RString,
     pub body_is_html: bool,
     pub attachments: RVec<AttachmentAbi>,
+    pub details: RVec<KeyValue>,
 }
 
-/// [`FileRequest`] as it crosses the boundary (the path as UTF-8).
+/// [`FileRequest`] as it crosses the boundary (the path as UTF-8); `details` leaves
+/// room for options later minor versions add.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct FileRequestAbi {
@@ -47,6 +50,7 @@ pub struct FileRequestAbi {
     pub site: ROption<RString>,
     pub file_name: RString,
     pub conflict: ConflictBehavior_NE,
+    pub details: RVec<KeyValue>,
 }
 
 /// [`DeliveryRequest`] as it crosses the boundary. Non-exhaustive: a plugin answers
@@ -131,6 +135,7 @@ impl TryFrom<&DeliveryRequest> for DeliveryRequestAbi {
                         })
                     })
                     .collect::<Result<_, PluginError>>()?,
+                details: RVec::new(),
             })),
             DeliveryRequest::File(f) => DeliveryRequestAbi::File(RBox::new(FileRequestAbi {
                 source: path_text(&f.source)?,
@@ -138,6 +143,7 @@ impl TryFrom<&DeliveryRequest> for DeliveryRequestAbi {
                 site: f.site.as_deref().map(RString::from).into(),
                 file_name: f.file_name.as_str().into(),
                 conflict: ConflictBehavior_NE::new(f.conflict),
+                details: RVec::new(),
             })),
         })
     }

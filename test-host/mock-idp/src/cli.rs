@@ -28,7 +28,8 @@ Control endpoints (HTTP, under the printed base_url):
                                                \"fault\":{\"kind\":\"status\",\"status\":503,\"retry_after\":2},
                                                \"times\":1}; kinds: delay {ms}, status, html,
                                                html_error {status}, truncated, reset, oversized,
-                                               slow_down {times} (DELETE clears all)
+                                               slow_down {times}, reset_mid_body, flood {bytes},
+                                               go_down (DELETE clears all)
   POST   /_mock/refresh-tokens/expire          every refresh token issued so far expires
   POST   /_mock/access-tokens/expire           every access token issued so far expires
 
@@ -239,6 +240,17 @@ mod tests {
         assert_eq!(a["base_url"], idp.base_url());
         assert_eq!(a["approve"], "auto");
         assert!(a["ca_file"].is_null());
+        let tls = MockIdp::spawn(MockConfig {
+            tls: true,
+            ..MockConfig::default()
+        })
+        .unwrap();
+        let a = announcement(&tls, ApproveMode::Auto);
+        assert!(a["base_url"].as_str().unwrap().starts_with("https://"));
+        let ca = a["ca_file"].as_str().expect("the CA file's path");
+        assert!(std::fs::read_to_string(ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"));
         let dir = &a["directory"];
         assert_eq!(dir["tenants"][0]["id"], crate::defaults::TENANT_ID);
         assert_eq!(dir["users"][0]["password"], crate::defaults::USER_PASSWORD);

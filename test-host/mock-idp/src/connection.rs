@@ -2,7 +2,8 @@
 //!
 //! Every accepted socket is wrapped in a [`ConnStream`] whose writes obey its
 //! [`ConnControl`]; handlers reach the control through the [`ConnHandle`]
-//! connect-info extension. With TLS (`--tls`) the control sits above the TLS session,
+//! connect-info extension. The listener itself can be told to stop listening (a server
+//! that went down: later connections are refused). With TLS (`--tls`) the control sits above the TLS session,
 //! so a truncated body is cut inside the encrypted stream, as a real server's would be.
 
 use std::io;
@@ -16,6 +17,7 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
@@ -24,20 +26,31 @@ const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 
 /// A TCP listener (plain or TLS) whose connections can be cut by faults.
 pub(crate) struct ConnListener {
-    tcp: TcpListener,
+    /// `None` once told to stop listening: the port is closed, connections are refused.
+    tcp: Option<TcpListener>,
+    /// The address bound, kept after the port is closed.
+    addr: SocketAddr,
+    /// Flips to `true` when the server should stop listening.
+    gone: watch::Receiver<bool>,
     tls: Option<TlsAcceptor>,
     /// TLS handshakes under way: one slow client must not hold up the others.
     handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
 }
 
 impl ConnListener {
-    /// Serves plain HTTP on `tcp`, or HTTPS when `tls` is given.
-    pub fn new(tcp: TcpListener, tls: Option<TlsAcceptor>) -> Self {
-        ConnListener {
-            tcp,
+    /// Serves plain HTTP on `tcp`, or HTTPS when `tls` is given, until `gone` flips.
+    pub fn new(
+        tcp: TcpListener,
+        tls: Option<TlsAcceptor>,
+        gone: watch::Receiver<bool>,
+    ) -> io::Result<Self> {
+        Ok(ConnListener {
+            addr: tcp.local_addr()?,
+            tcp: Some(tcp),
+            gone,
             tls,
             handshakes: JoinSet::new(),
-        }
+        })
     }
 }
 
@@ -47,33 +60,52 @@ impl Listener for ConnListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            tokio::select! {
-                accepted = self.tcp.accept() => match accepted {
-                    Ok((stream, addr)) => {
-                        let _ = stream.set_nodelay(true);
-                        let Some(acceptor) = self.tls.clone() else {
-                            return (ConnStream::new(Io::Plain(stream)), addr);
-                        };
-                        self.handshakes.spawn(async move {
-                            let tls = tokio::time::timeout(HANDSHAKE_TIME, acceptor.accept(stream));
-                            tls.await.ok()?.ok().map(|s| (s, addr))
-                        });
-                    }
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-                },
+            let Some(tcp) = self.tcp.as_ref() else {
+                // Down for good: accept nothing more (open connections are still served).
+                return std::future::pending().await;
+            };
+            let step = tokio::select! {
+                _ = self.gone.wait_for(|g| *g) => Step::GoDown,
+                accepted = tcp.accept() => Step::Accepted(accepted),
                 Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
-                    if let Ok(Some((stream, addr))) = done {
-                        return (ConnStream::new(Io::Tls(Box::new(stream))), addr);
-                    }
+                    Step::Handshaken(done.ok().flatten().map(|(s, a)| (Box::new(s), a)))
                 }
+            };
+            match step {
+                Step::GoDown => self.tcp = None,
+                Step::Accepted(Ok((stream, addr))) => {
+                    let _ = stream.set_nodelay(true);
+                    let Some(acceptor) = self.tls.clone() else {
+                        return (ConnStream::new(Io::Plain(stream)), addr);
+                    };
+                    self.handshakes.spawn(async move {
+                        let tls = tokio::time::timeout(HANDSHAKE_TIME, acceptor.accept(stream));
+                        tls.await.ok()?.ok().map(|s| (s, addr))
+                    });
+                }
+                // Out of file descriptors and similar: back off instead of spinning.
+                Step::Accepted(Err(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Step::Handshaken(Some((stream, addr))) => {
+                    return (ConnStream::new(Io::Tls(stream)), addr);
+                }
+                Step::Handshaken(None) => {}
             }
         }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.tcp.local_addr()
+        Ok(self.addr)
     }
+}
+
+/// What woke the accept loop.
+enum Step {
+    /// Told to stop listening.
+    GoDown,
+    /// A TCP connection (or an accept error).
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+    /// A TLS handshake that ended (`None`: it failed or took too long).
+    Handshaken(Option<(Box<TlsStream<TcpStream>>, SocketAddr)>),
 }
 
 /// What the next response written on a connection should suffer.
@@ -84,8 +116,11 @@ enum WriteMode {
     Pass,
     /// Write nothing; close with a TCP reset.
     Reset,
-    /// Write the head and `body_left` body bytes, then fail so the connection closes.
+    /// Write the head and `body_left` body bytes, then fail so the connection closes
+    /// (with a TCP reset when `reset`, else a plain close).
     Truncate {
+        /// Whether the connection ends with a reset instead of a close.
+        reset: bool,
         /// The last four bytes seen while looking for the blank line after the head.
         window: [u8; 4],
         /// Whether the head has been written.
@@ -111,9 +146,11 @@ impl ConnHandle {
         *self.0.mode.lock().unwrap_or_else(|e| e.into_inner()) = WriteMode::Reset;
     }
 
-    /// Send the next response's head and only `keep` bytes of its body, then close.
-    pub fn truncate_body(&self, keep: usize) {
+    /// Send the next response's head and only `keep` bytes of its body, then close
+    /// (`reset`: with a TCP reset).
+    pub fn truncate_body(&self, keep: usize, reset: bool) {
         *self.0.mode.lock().unwrap_or_else(|e| e.into_inner()) = WriteMode::Truncate {
+            reset,
             window: [0; 4],
             in_body: false,
             body_left: keep,
@@ -260,12 +297,20 @@ impl AsyncWrite for ConnStream {
                 )))
             }
             WriteMode::Truncate {
+                reset,
                 window,
                 in_body,
                 body_left,
             } => {
                 let allowed = allowance(*window, *in_body, *body_left, buf);
                 if allowed == 0 && !buf.is_empty() {
+                    if *reset {
+                        this.arm_reset();
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::ConnectionReset,
+                            "mock-idp fault: connection reset mid-body",
+                        )));
+                    }
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::BrokenPipe,
                         "mock-idp fault: response truncated",

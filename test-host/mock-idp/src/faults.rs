@@ -83,7 +83,8 @@ impl Endpoint {
 /// As JSON (for `POST /_mock/faults`), tagged by `kind`: `{"kind":"delay","ms":1500}`,
 /// `{"kind":"status","status":503,"retry_after":7}`, `{"kind":"html"}`,
 /// `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`, `{"kind":"reset"}`,
-/// `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`.
+/// `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`, `{"kind":"reset_mid_body"}`,
+/// `{"kind":"flood","bytes":10485760}`, `{"kind":"go_down"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "FaultWire", into = "FaultWire")]
 pub enum Fault {
@@ -110,6 +111,18 @@ pub enum Fault {
     Reset,
     /// `200 OK` with a 20 MiB JSON-looking body.
     Oversized,
+    /// The real response's head and half its body, then a TCP reset (a connection cut
+    /// mid-transfer, where [`Fault::Truncated`] closes it cleanly).
+    ResetMidBody,
+    /// `200 OK` JSON-looking, `bytes` long, sent chunked with no `Content-Length`, so only a
+    /// client that counts what it reads stops it.
+    Flood {
+        /// Body size in bytes.
+        bytes: usize,
+    },
+    /// Answer this request normally (with `Connection: close`), then stop listening: every
+    /// later connection is refused, as from a server that went down.
+    GoDown,
     /// Answer device-code polls with `slow_down` this many times (other requests pass).
     SlowDown {
         /// How many polls get `slow_down`.
@@ -132,6 +145,9 @@ impl Fault {
             Fault::Reset => "reset",
             Fault::Oversized => "oversized",
             Fault::SlowDown { .. } => "slow_down",
+            Fault::ResetMidBody => "reset_mid_body",
+            Fault::Flood { .. } => "flood",
+            Fault::GoDown => "go_down",
         }
     }
 }
@@ -158,6 +174,11 @@ enum FaultWire {
     SlowDown {
         times: u32,
     },
+    ResetMidBody,
+    Flood {
+        bytes: usize,
+    },
+    GoDown,
 }
 
 impl TryFrom<FaultWire> for Fault {
@@ -185,6 +206,9 @@ impl TryFrom<FaultWire> for Fault {
             FaultWire::Reset => Fault::Reset,
             FaultWire::Oversized => Fault::Oversized,
             FaultWire::SlowDown { times } => Fault::SlowDown { times },
+            FaultWire::ResetMidBody => Fault::ResetMidBody,
+            FaultWire::Flood { bytes } => Fault::Flood { bytes },
+            FaultWire::GoDown => Fault::GoDown,
         })
     }
 }
@@ -208,6 +232,9 @@ impl From<Fault> for FaultWire {
             Fault::Reset => FaultWire::Reset,
             Fault::Oversized => FaultWire::Oversized,
             Fault::SlowDown { times } => FaultWire::SlowDown { times },
+            Fault::ResetMidBody => FaultWire::ResetMidBody,
+            Fault::Flood { bytes } => FaultWire::Flood { bytes },
+            Fault::GoDown => FaultWire::GoDown,
         }
     }
 }
@@ -363,7 +390,18 @@ async fn apply(
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
             reply::html(status, pages::gateway_error(status))
         }
-        Fault::Truncated => truncate(conn, next.run(req).await).await,
+        Fault::Truncated => truncate(conn, next.run(req).await, false).await,
+        Fault::ResetMidBody => truncate(conn, next.run(req).await, true).await,
+        Fault::Flood { bytes } => flood(*bytes),
+        Fault::GoDown => {
+            let mut response = next.run(req).await;
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            shared.go_down.send_replace(true);
+            response
+        }
         Fault::Reset => {
             conn.reset();
             StatusCode::OK.into_response()
@@ -397,14 +435,40 @@ fn status_reply(
     }
 }
 
-/// Keep the real response's head (and its full `Content-Length`) but only half its body.
-async fn truncate(conn: &ConnHandle, response: Response) -> Response {
+/// Keep the real response's head (and its full `Content-Length`) but only half its body,
+/// then close the connection (`reset`: with a TCP reset).
+async fn truncate(conn: &ConnHandle, response: Response, reset: bool) -> Response {
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
-    conn.truncate_body(bytes.len() / 2);
+    conn.truncate_body(bytes.len() / 2, reset);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// `bytes` of a JSON-looking object, `{"padding":"xxxx…`, in 64 KiB chunks, never closed:
+/// a client that does not count will read all of it.
+fn flood(bytes: usize) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let chunk = Bytes::from(vec![b'x'; CHUNK]);
+    let head = Bytes::from_static(br#"{"padding":""#);
+    let mut left = bytes.saturating_sub(head.len());
+    let tail = std::iter::from_fn(move || {
+        (left > 0).then(|| {
+            let n = left.min(CHUNK);
+            left -= n;
+            chunk.slice(..n)
+        })
+    });
+    let chunks = std::iter::once(head)
+        .chain(tail)
+        .map(Ok::<Bytes, std::convert::Infallible>);
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, reply::JSON_UTF8)],
+        Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response()
 }
 
 /// A 20 MiB JSON object: `{"padding":"xxxx…"}`.
@@ -445,6 +509,9 @@ mod tests {
             Fault::Reset,
             Fault::Oversized,
             Fault::SlowDown { times: 2 },
+            Fault::ResetMidBody,
+            Fault::Flood { bytes: 10 << 20 },
+            Fault::GoDown,
         ] {
             let text = serde_json::to_string(&f).unwrap();
             assert_eq!(serde_json::from_str::<Fault>(&text).unwrap(), f, "{text}");

@@ -78,7 +78,10 @@
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
-//! `{"kind":"reset"}`, `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`.
+//! `{"kind":"reset"}`, `{"kind":"oversized"}`, `{"kind":"slow_down","times":2}`,
+//! `{"kind":"reset_mid_body"}` (head and half the body, then a TCP reset),
+//! `{"kind":"flood","bytes":10485760}` (a chunked body of that size, no `Content-Length`),
+//! `{"kind":"go_down"}` (answer, then stop listening: later connections are refused).
 //! Endpoint names: `discovery`, `device_code`, `authorize`, `token`, `graph`, `user_info`,
 //! `keys`, `device_login`, `sign_in`, `logout`, `upload` (upload URLs). A status fault on
 //! `graph` or `upload` answers Graph's error JSON (e.g. 429 `activityLimitReached` with
@@ -188,7 +191,7 @@ pub use directory::{
 };
 pub use errors::MockError;
 pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};
-pub use server::MockIdp;
+pub use server::{MockIdp, SecretsSeen};
 pub use stats::{RequestRecord, Stats};
 
 /// The device code grant's `grant_type` value (RFC 8628).

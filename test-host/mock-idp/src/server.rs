@@ -26,6 +26,29 @@ use crate::{
     graph_mail, login, reply, token, upload_session,
 };
 
+/// The secret values a server issued or received ([`MockIdp::secrets_seen`]), each list
+/// sorted. Client secrets are the directory's ([`Directory`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretsSeen {
+    /// Device codes issued (the long code a client polls with, not the user code).
+    pub device_codes: Vec<String>,
+    /// Authorization codes issued.
+    pub authorization_codes: Vec<String>,
+    /// Access tokens issued.
+    pub access_tokens: Vec<String>,
+    /// Refresh tokens issued.
+    pub refresh_tokens: Vec<String>,
+    /// PKCE code verifiers received at the token endpoint.
+    pub code_verifiers: Vec<String>,
+}
+
+/// The keys of `map`, sorted.
+fn sorted_keys<V>(map: &std::collections::HashMap<String, V>) -> Vec<String> {
+    let mut keys: Vec<String> = map.keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
 /// How long in-flight requests may finish after a stop before they are dropped.
 const STOP_GRACE: Duration = Duration::from_millis(500);
 
@@ -208,6 +231,18 @@ impl MockIdp {
         control::expire_access_tokens(&self.shared);
     }
 
+    /// Every secret value issued or received so far, for audits that search output for them.
+    pub fn secrets_seen(&self) -> SecretsSeen {
+        let store = self.shared.store();
+        SecretsSeen {
+            device_codes: sorted_keys(&store.devices),
+            authorization_codes: sorted_keys(&store.auth_codes),
+            access_tokens: sorted_keys(&store.access),
+            refresh_tokens: sorted_keys(&store.refresh),
+            code_verifiers: store.code_verifiers.iter().cloned().collect(),
+        }
+    }
+
     /// Messages sent so far (through `sendMail` or a sent draft), oldest first.
     pub fn sent_items(&self) -> Vec<Message> {
         self.shared.deliveries().sent.clone()
@@ -304,8 +339,11 @@ async fn bind(config: MockConfig) -> Result<Bound, MockError> {
         (None, None)
     };
     let (stop, stopped) = watch::channel(false);
-    let shared = Arc::new(Shared::new(config, bound, stopped));
-    Ok((ConnListener::new(listener, acceptor), shared, stop, ca_file))
+    let (go_down, gone) = watch::channel(false);
+    let listener = ConnListener::new(listener, acceptor, gone)
+        .map_err(|source| MockError::Bind { port, source })?;
+    let shared = Arc::new(Shared::new(config, bound, stopped, go_down));
+    Ok((listener, shared, stop, ca_file))
 }
 
 /// Serve until stopped; requests still running `STOP_GRACE` after the stop are dropped.

@@ -150,6 +150,8 @@ pub(crate) struct Store {
     pub access: HashMap<String, AccessToken>,
     /// Refresh tokens.
     pub refresh: HashMap<String, RefreshToken>,
+    /// PKCE verifiers received at the token endpoint.
+    pub code_verifiers: BTreeSet<String>,
     /// Permissions each user consented to, per (client id, user object id).
     pub consents: HashMap<(String, String), BTreeSet<String>>,
     /// Sign-ins in progress on the HTML pages.
@@ -228,11 +230,18 @@ pub(crate) struct Shared {
     pub stats: StatsLog,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
+    /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
+    pub go_down: watch::Sender<bool>,
 }
 
 impl Shared {
     /// New state for a server listening on `port`.
-    pub fn new(config: MockConfig, port: u16, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        config: MockConfig,
+        port: u16,
+        shutdown: watch::Receiver<bool>,
+        go_down: watch::Sender<bool>,
+    ) -> Self {
         Self {
             base_url: format!(
                 "{}://127.0.0.1:{port}",
@@ -245,6 +254,7 @@ impl Shared {
             faults: FaultTable::default(),
             stats: StatsLog::default(),
             shutdown,
+            go_down,
         }
     }
 

@@ -139,6 +139,9 @@ fn authorization_code(
     check_origin(entry.platform, headers)?;
     if let Some((challenge, method)) = &entry.challenge {
         let verifier = p.get("code_verifier").unwrap_or("");
+        if !verifier.is_empty() {
+            store.code_verifiers.insert(verifier.to_owned());
+        }
         if !pkce_matches(verifier, challenge, method) {
             return Err(EntraError::pkce_mismatch());
         }

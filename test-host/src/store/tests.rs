@@ -344,3 +344,37 @@ fn named_locks_exclude_each_other_across_store_handles() {
     b.lock_named("office365/refresh/Sales", Duration::ZERO)
         .unwrap();
 }
+
+#[test]
+fn temporary_files_of_a_dead_writer_are_removed_by_the_next_user_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .write_account(
+            "p",
+            "A",
+            &values(&[("v", "1")]),
+            &values(&[("s", "1")]),
+            None,
+        )
+        .unwrap();
+    // What a writer killed in the middle of writing leaves: temporary copies.
+    for name in [".write-abc123", ".tmpXyZ987"] {
+        fs::write(dir.path().join(name), "{\"secret\":\"copy\"}").unwrap();
+    }
+    fs::write(dir.path().join("notes.txt"), "kept").unwrap();
+    assert_eq!(
+        store.read_secret("p", "A", "s").unwrap().as_deref(),
+        Some("1")
+    );
+    let mut left: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [".lock", "notes.txt", "secrets.json", "settings.json"]
+    );
+}

@@ -228,7 +228,10 @@ fn ask_what_1_1_added(
     use atrs_host_sdk::TokenRequest;
 
     let request = TokenRequest::for_scopes(["probe.read"]);
-    for (name, request) in [("token", request.clone()), ("token_forced", request.forced())] {
+    for (name, request) in [
+        ("token", request.clone()),
+        ("token_forced", request.forced()),
+    ] {
         let grant = integration.token("Matrix", &request);
         if let Some(grant) = calls.record_new(name, grant) {
             let scopes: Vec<&str> = grant.token.scopes.iter().map(|s| s.as_str()).collect();
@@ -297,7 +300,8 @@ fn rename(
 fn deliver(integration: &IntegrationHandle, memory: &MemoryHost, calls: &mut Calls) {
     use atrs_host_sdk::{Attachment, DeliveryRequest, DeliveryState, FileRequest, MailRequest};
 
-    let content = std::env::temp_dir().join(format!("atrs-compat-probe-{}.txt", std::process::id()));
+    let content =
+        std::env::temp_dir().join(format!("atrs-compat-probe-{}.txt", std::process::id()));
     if let Err(e) = std::fs::write(&content, b"probe report\n") {
         println!("delivery\tcannot write {}: {e}", content.display());
         return;

@@ -238,20 +238,20 @@ mod delivery {
     /// A delivery that reports progress on its first poll and its receipt on the next,
     /// holding the host's lock on the account until it ends.
     pub struct ProbeJob {
-        state: Mutex<Stage>,
+        receipt: DeliveryReceipt,
+        progress: Mutex<Progress>,
     }
 
-    enum Stage {
-        Started {
-            receipt: DeliveryReceipt,
-            lock: Option<HostLock>,
-        },
-        Sending {
-            receipt: DeliveryReceipt,
-            /// Held until the delivery ends (dropping it releases the host's lock).
-            _lock: Option<HostLock>,
-        },
-        Ended(DeliveryState),
+    struct Progress {
+        polls: u32,
+        cancelled: bool,
+        lock: Option<HostLock>,
+    }
+
+    impl Progress {
+        fn ended(&self) -> bool {
+            self.cancelled || self.polls > 1
+        }
     }
 
     fn size_of(path: &Path) -> Result<u64, PluginError> {
@@ -286,8 +286,8 @@ mod delivery {
                 ),
                 _ => return Err(PluginError::unsupported("The probe does not know it.")),
             };
-            let lock = match host.lock(&format!("probe/delivery/{account}"), Duration::from_secs(5))
-            {
+            let name = format!("probe/delivery/{account}");
+            let lock = match host.lock(&name, Duration::from_secs(5)) {
                 Ok(lock) => Some(lock),
                 Err(e) if e.kind() == ErrorKind::Unsupported => None,
                 Err(e) => return Err(e),
@@ -300,48 +300,48 @@ mod delivery {
                 bytes,
                 details: vec![("request-id".into(), "probe-request".into())],
             };
+            let progress = Progress {
+                polls: 0,
+                cancelled: false,
+                lock,
+            };
             Ok(ProbeJob {
-                state: Mutex::new(Stage::Started { receipt, lock }),
+                receipt,
+                progress: Mutex::new(progress),
             })
         }
 
-        fn stage(&self) -> MutexGuard<'_, Stage> {
-            self.state.lock().unwrap_or_else(|p| p.into_inner())
+        fn progress(&self) -> MutexGuard<'_, Progress> {
+            self.progress.lock().unwrap_or_else(|p| p.into_inner())
         }
     }
 
     impl DeliveryJob for ProbeJob {
         fn poll(&self, _timeout: Duration) -> DeliveryState {
-            let mut stage = self.stage();
-            let ended = DeliveryState::Failed(PluginError::cancelled("Already ended."));
-            let (next, state) = match std::mem::replace(&mut *stage, Stage::Ended(ended)) {
-                Stage::Started { receipt, lock } => {
-                    let running = DeliveryState::Running {
-                        message: "Sending".into(),
-                        bytes_sent: 0,
-                        bytes_total: receipt.bytes,
-                    };
-                    (Stage::Sending {
-                        receipt,
-                        _lock: lock,
-                    }, running)
-                }
-                // The lock is released here, as the delivery ends.
-                Stage::Sending { receipt, .. } => {
-                    let done = DeliveryState::Done(receipt);
-                    (Stage::Ended(done.clone()), done)
-                }
-                Stage::Ended(state) => (Stage::Ended(state.clone()), state),
-            };
-            *stage = next;
-            state
+            let mut progress = self.progress();
+            if progress.cancelled {
+                return DeliveryState::Failed(PluginError::cancelled(
+                    "The delivery was cancelled.",
+                ));
+            }
+            progress.polls = progress.polls.saturating_add(1);
+            if !progress.ended() {
+                return DeliveryState::Running {
+                    message: "Sending".into(),
+                    bytes_sent: 0,
+                    bytes_total: self.receipt.bytes,
+                };
+            }
+            // Delivered: the lock is released as the delivery ends.
+            drop(progress.lock.take());
+            DeliveryState::Done(self.receipt.clone())
         }
 
         fn cancel(&self) {
-            let mut stage = self.stage();
-            if !matches!(*stage, Stage::Ended(_)) {
-                let cancelled = PluginError::cancelled("The delivery was cancelled.");
-                *stage = Stage::Ended(DeliveryState::Failed(cancelled));
+            let mut progress = self.progress();
+            if !progress.ended() {
+                progress.cancelled = true;
+                drop(progress.lock.take());
             }
         }
     }

@@ -254,3 +254,62 @@ async fn stats_prove_what_was_and_was_not_requested() {
     idp.reset_stats();
     assert_eq!(idp.stats().total(), 0);
 }
+
+#[tokio::test]
+async fn reset_mid_body_sends_the_head_and_part_of_the_body_then_a_reset() {
+    let idp = start().await;
+    idp.set_fault_times(Endpoint::Discovery, Fault::ResetMidBody, 1);
+    let (got, end) = raw_get(&idp, "/organizations/v2.0/.well-known/openid-configuration").await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole head");
+    let declared: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|n| n.parse().ok())
+        .expect("content-length");
+    assert!(body.len() < declared, "{} of {declared}", body.len());
+    assert_eq!(end.unwrap_err().kind(), std::io::ErrorKind::ConnectionReset);
+    assert_eq!(
+        idp.stats().requests[0].fault.as_deref(),
+        Some("reset_mid_body")
+    );
+}
+
+#[tokio::test]
+async fn flood_is_chunked_without_a_length_and_exactly_that_long() {
+    let idp = start().await;
+    let bytes = 10 << 20;
+    idp.set_fault_times(Endpoint::Token, Fault::Flood { bytes }, 1);
+    let r = client()
+        .post(oauth(&idp, "organizations", "token"))
+        .form(&[("grant_type", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.content_length(), None);
+    assert_eq!(r.headers()["transfer-encoding"], "chunked");
+    let body = r.bytes().await.unwrap();
+    assert_eq!(body.len(), bytes);
+    assert!(body.starts_with(b"{\"padding\":\""));
+}
+
+#[tokio::test]
+async fn go_down_answers_then_refuses_every_later_connection() {
+    let idp = start().await;
+    idp.set_fault_times(Endpoint::Discovery, Fault::GoDown, 1);
+    let r = client().get(discovery(&idp)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["connection"], "close");
+    assert!(r.json::<serde_json::Value>().await.unwrap()["token_endpoint"].is_string());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        match tokio::net::TcpStream::connect(("127.0.0.1", idp.port())).await {
+            Err(e) => break e,
+            Ok(_) if Instant::now() < deadline => tokio::task::yield_now().await,
+            Ok(_) => panic!("the mock still accepts connections"),
+        }
+    };
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+}

@@ -2,21 +2,25 @@
 //!
 //! A plugin that blocks — a deadlock, an endless loop, a request without a timeout —
 //! must not freeze the host. With a call timeout set, each call runs on a worker thread
-//! and the host waits for its answer until the deadline; then the host gets a
-//! `timed_out` error and the worker is abandoned with the call still running. Until
-//! that call returns, the object counts as stuck: later calls fail at once and name
-//! the stuck call, instead of piling up more blocked threads.
+//! (kept between calls, see [`crate::workers`]) and the host waits for its answer
+//! until the deadline; then the host gets a `timed_out` error and the worker is
+//! abandoned with the call still running. Until that call returns, the object counts
+//! as stuck: later calls fail at once and name the stuck call, instead of piling up
+//! more blocked threads. Calls made at the same time (a `cancel` from one thread while
+//! a `poll` waits on another) each get a worker, so neither waits for the other.
 
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
         mpsc, Arc, Mutex, MutexGuard,
     },
-    thread,
     time::Duration,
 };
 
-use crate::error::{ErrorKind, PluginError};
+use crate::{
+    error::{ErrorKind, PluginError},
+    workers::{self, Job},
+};
 
 /// How long the host waits for a plugin call unless told otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -126,26 +130,20 @@ impl<T: Send + Sync + 'static> Bounded<T> {
         };
         let (tx, rx) = mpsc::sync_channel(1);
         let shared = Arc::clone(self.shared());
-        let spawned = thread::Builder::new()
-            .name(format!("plugin-{name}"))
-            .spawn(move || {
-                let result = f(&shared.object);
-                // Answer under the lock, so the host either sees the answer or has
-                // already marked the call abandoned, never neither.
-                let mut calls = shared.calls();
-                let _ = tx.send(result);
-                calls.abandoned.retain(|(abandoned, _)| *abandoned != id);
-            });
-        if let Err(e) = spawned {
-            return Err(PluginError::internal(format!(
-                "The host could not start a thread to call `{name}` ({e})."
-            ))
-            .with_hint(
-                "The system may be out of threads or memory; close other programs and try again.",
-            ));
+        let job: Job = Box::new(move |release| {
+            let result = f(&shared.object);
+            release();
+            // Answer under the lock, so the host either sees the answer or has
+            // already marked the call abandoned, never neither.
+            let mut calls = shared.calls();
+            let _ = tx.send(result);
+            calls.abandoned.retain(|(abandoned, _)| *abandoned != id);
+        });
+        if let Err(e) = workers::run(job) {
+            return Err(no_thread(name, &e));
         }
         let limit = timeout.saturating_add(extra);
-        match rx.recv_timeout(limit) {
+        match workers::wait_for(&rx, limit) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(PluginError::internal(format!(
                 "The call to `{name}` ended without an answer."
@@ -192,18 +190,24 @@ impl<T: Send + Sync + 'static> Drop for Bounded<T> {
             return;
         }
         let (tx, rx) = mpsc::sync_channel::<()>(1);
-        // Our reference moves to the worker: when it is the last, the worker runs the
+        // Our reference moves to a worker: when it is the last, the worker runs the
         // plugin's destructor and the host waits for that no longer than the timeout.
-        let dropper = thread::Builder::new()
-            .name("plugin-drop".into())
-            .spawn(move || {
-                drop(shared);
-                let _ = tx.send(());
-            });
-        if dropper.is_ok() {
-            let _ = rx.recv_timeout(timeout);
+        let job: Job = Box::new(move |release| {
+            drop(shared);
+            release();
+            let _ = tx.send(());
+        });
+        if workers::run(job).is_ok() {
+            let _ = workers::wait_for(&rx, timeout);
         }
     }
+}
+
+fn no_thread(call: &str, e: &std::io::Error) -> PluginError {
+    PluginError::internal(format!(
+        "The host could not start a thread to call `{call}` ({e})."
+    ))
+    .with_hint("The system may be out of threads or memory; close other programs and try again.")
 }
 
 fn still_busy(call: &str, stuck: &str) -> PluginError {
@@ -241,7 +245,7 @@ fn seconds(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
+    use std::{thread, time::Instant};
 
     fn bounded<T: Send + Sync + 'static>(object: T, timeout: Duration) -> Bounded<T> {
         let mut b = Bounded::new(object);
@@ -290,6 +294,49 @@ mod tests {
             "the stuck call returned, so the object is free"
         );
         assert!(b.call("describe", Duration::ZERO, |_| Ok(())).is_ok());
+    }
+
+    #[test]
+    fn cancel_runs_while_a_poll_waits_on_another_thread() {
+        // `poll` waits until `cancel` has run: were cancel queued behind the poll,
+        // the poll would time out instead.
+        let (cancelled, wait) = mpsc::channel::<()>();
+        let b = Arc::new(bounded(
+            (Mutex::new(cancelled), Mutex::new(wait)),
+            Duration::from_secs(10),
+        ));
+        let poller = {
+            let b = Arc::clone(&b);
+            thread::spawn(move || {
+                b.call("poll", Duration::ZERO, |(_, wait)| {
+                    wait.lock()
+                        .unwrap()
+                        .recv_timeout(Duration::from_secs(10))
+                        .map_err(|_| PluginError::internal("cancel never ran"))
+                })
+            })
+        };
+        b.call_even_if_stuck("cancel", Duration::ZERO, |(cancelled, _)| {
+            let _ = cancelled.lock().unwrap().send(());
+            Ok(())
+        })
+        .unwrap();
+        assert!(poller.join().unwrap().is_ok(), "the poll saw the cancel");
+    }
+
+    #[test]
+    fn the_objects_destructor_runs_when_the_handle_goes() {
+        struct Flag(mpsc::Sender<()>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let (tx, dropped) = mpsc::channel();
+        let b = bounded(Flag(tx), Duration::from_secs(5));
+        b.call("touch", Duration::ZERO, |_| Ok(())).unwrap();
+        drop(b);
+        assert!(dropped.recv_timeout(Duration::from_secs(5)).is_ok());
     }
 
     #[test]

@@ -90,6 +90,9 @@ struct ErrorFields {
     details: RVec<KeyValue>,
 }
 
+/// The detail key naming the call that panicked (see [`PluginError::is_panic`]).
+pub(crate) const PANICKED_IN: &str = "panicked_in";
+
 impl PluginError {
     /// An error of `kind` with a message for the user.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
@@ -227,7 +230,7 @@ impl PluginError {
     /// plugins built before the `panicked_in` detail existed, by its message).
     pub fn is_panic(&self) -> bool {
         self.kind() == ErrorKind::Internal
-            && (self.details().any(|(k, _)| k == crate::guard::PANICKED_IN)
+            && (self.details().any(|(k, _)| k == PANICKED_IN)
                 || self.message().starts_with("The plugin panicked in `"))
     }
 }

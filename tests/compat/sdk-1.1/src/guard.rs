@@ -2,7 +2,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::PluginError;
+use crate::error::{PluginError, PANICKED_IN};
 
 /// Runs `f`, turning a panic into an internal error that names `call` and `side`.
 ///
@@ -27,9 +27,6 @@ pub(crate) fn panicked(side: &str, call: &str) -> PluginError {
         ))
         .with_detail(PANICKED_IN, call)
 }
-
-/// The detail key naming the call that panicked (see [`PluginError::is_panic`]).
-pub(crate) const PANICKED_IN: &str = "panicked_in";
 
 #[cfg(test)]
 mod tests {

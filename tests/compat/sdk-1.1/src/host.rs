@@ -1,8 +1,4 @@
 //! Host services: what a host lends a plugin (logging, opening a URL, two stores).
-
-// abi_stable's StableAbi derive for non-exhaustive enums puts trait impls inside
-// a const block, which this lint flags; the code is abi_stable's, not ours.
-#![allow(non_local_definitions)]
 //!
 //! A host implements [`HostServices`]; a plugin receives a [`Host`] handle.
 
@@ -11,7 +7,6 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{ROption, RResult, RStr, RString, RVec},
-    StableAbi,
 };
 
 use crate::{
@@ -19,23 +14,8 @@ use crate::{
     error::PluginError,
     form::KeyValue,
     guard::guarded,
+    log_level::{LogLevel, LogLevel_NE},
 };
-
-/// How important a log line is.
-#[repr(u8)]
-#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[sabi(kind(WithNonExhaustive(size = [u64; 1], traits(Debug, Clone, PartialEq))))]
-#[non_exhaustive]
-pub enum LogLevel {
-    /// Something failed.
-    Error,
-    /// Something looks wrong.
-    Warn,
-    /// A step of a flow.
-    Info,
-    /// Detail for whoever debugs.
-    Debug,
-}
 
 /// A plugin's settings document: plain, non-secret values by name.
 pub type Settings = BTreeMap<String, String>;
@@ -119,7 +99,7 @@ fn from_pairs(pairs: &[KeyValue]) -> Settings {
 }
 
 impl<S: HostServices> HostAbi for HostAdapter<S> {
-    fn log(&self, level: crate::host::LogLevel_NE, message: RStr<'_>) {
+    fn log(&self, level: LogLevel_NE, message: RStr<'_>) {
         let level = level.as_enum().copied().unwrap_or(LogLevel::Info);
         let _ = guarded(HOST, "log", || {
             self.0.log(level, message.as_str());
@@ -272,8 +252,7 @@ impl Host {
 
     /// Writes one line to the host's log. Never pass a secret.
     pub fn log(&self, level: LogLevel, message: &str) {
-        self.inner
-            .log(crate::host::LogLevel_NE::new(level), message.into());
+        self.inner.log(LogLevel_NE::new(level), message.into());
     }
 
     /// Logs at [`LogLevel::Info`].

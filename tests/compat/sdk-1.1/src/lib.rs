@@ -1,7 +1,7 @@
 //! # atrs-host-sdk — the stable ABI between ATRS hosts and integration plugins
 //!
 //! A plugin is a `cdylib` that implements [`Integration`] and calls
-//! [`export_plugin!`] once. A host loads it at run time with [`loader`]. Both sides
+//! [`export_plugin!`] once. A host loads it at run time with `loader` (the `host` feature). Both sides
 //! compile against this crate only; the ABI is checked by `abi_stable` when loading.
 //!
 //! ## A complete plugin
@@ -27,18 +27,29 @@
 //!    ```
 //! 2. Copy the plugin above into `src/lib.rs` and make it yours: a unique lower-case
 //!    `id` in the [`Manifest`]; the fields in `describe` (mark anything secret
-//!    [`FieldKind::Secret`], give every key once); per-field messages with a fix in
-//!    `validate`; your sign-in in `start_verification`, returning a
-//!    [`VerificationSession`] that the host polls and may cancel at any time
-//!    ([`FixedSession`] when there is nothing to wait for); refuse `save` for values
-//!    that were not verified. Keep settings and secrets in the host's stores through
-//!    [`Host`], never in files of your own. Calls may come from any thread; a panic
-//!    becomes an internal error for the host, but is still a bug.
+//!    [`FieldKind::Secret`], give every key once; the default `validate` already
+//!    names empty required fields); your sign-in in `start_verification`, written as
+//!    straight-line code in [`session::Session::spawn`] — report with
+//!    `working` / `show_code` / `open_browser`, wait with `pause` / `wait_for_paste`
+//!    (they end at once when the host cancels), return a [`session::Success`] — and
+//!    let [`VerifiedValues`] refuse `save` for values that were not verified. Keep
+//!    settings and secrets in the host's stores through [`Host`], never in files of
+//!    your own. Calls may come from any thread; a panic becomes an internal error for
+//!    the host, but is still a bug.
 //! 3. `cargo build --release`, then try it with the reference host:
 //!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
 //!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
 //!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
 //!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
+//!
+//! ## Two sides, two surfaces
+//!
+//! | you write | you use | turn on |
+//! |---|---|---|
+//! | a plugin | the crate root ([`prelude`]): [`Integration`], [`export_plugin!`], the form, error, verification, account and delivery types, [`session`], [`VerifiedValues`], [`Host`]; [`testing`] for unit tests; the `atrs-conformance` crate for the host's checks in your `cargo test` | nothing |
+//! | a host | `loader` (load a folder, bounded calls into plugins, handles for sessions and deliveries) and [`HostServices`] | the `host` feature |
+//!
+//! [`abi`] is what crosses the boundary; neither side writes its types by hand.
 //!
 //! ## What crosses the boundary
 //!
@@ -55,7 +66,7 @@
 //!
 //! Every exported call, on both sides, catches panics and returns an internal
 //! [`PluginError`] instead: nothing unwinds or aborts across the boundary. The host
-//! side bounds every call by a timeout ([`loader::set_default_call_timeout`]), so a
+//! side bounds every call by a timeout (`loader::set_default_call_timeout`), so a
 //! plugin that blocks costs the host one abandoned thread, not its responsiveness.
 //!
 //! ## Evolution rules
@@ -99,8 +110,9 @@
 //! | plugin built against | host built against | result |
 //! |---|---|---|
 //! | 1.0 | 1.0 | loads; every call works |
-//! | 1.0 | 1.y (y > 0) | loads; methods added after 1.0 return their defaults |
-//! | 1.y | 1.0 | loads; the host never calls what it does not know; unknown enum variants fall back |
+//! | 1.x | 1.y (y > x) | loads; methods added after 1.x return their defaults |
+//! | 1.y | 1.x (y > x) | loads; the host never calls what it does not know; unknown enum variants fall back |
+//! | 1.x and 1.y side by side | 1.z | all load, in any order |
 //! | 2.x | 1.y | refused: `incompatible_version`, naming both versions |
 //! | 1.x with a changed type but the same version | 1.y | refused: `layout_mismatch` |
 //! | not built with this SDK | any | refused: `not_a_plugin` |
@@ -109,40 +121,58 @@
 
 pub mod abi;
 mod account;
+#[cfg(feature = "host")]
 mod bounded;
+#[cfg(feature = "host")]
 mod compatibility;
 mod delivery;
 mod error;
 mod form;
 mod guard;
 mod host;
+#[cfg(feature = "host")]
 pub mod loader;
+mod log_level;
 mod manifest;
 pub mod plugin;
+#[cfg(feature = "host")]
 mod preflight;
 mod secret;
+pub mod session;
 pub mod testing;
+mod verified_values;
 mod verify;
 mod version;
+#[cfg(feature = "host")]
+mod workers;
 
-pub use account::{
-    AccountHealth, HealthState, HealthState_NE, TokenGrant, TokenRequest, TokenSource,
-    TokenSource_NE,
-};
+pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
 pub use delivery::{
-    Attachment, ConflictBehavior, ConflictBehavior_NE, DeliveryJob, DeliveryKind, DeliveryKind_NE,
-    DeliveryReceipt, DeliveryRequest, DeliveryState, FileRequest, MailRequest,
+    Attachment, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt, DeliveryRequest,
+    DeliveryState, FileRequest, MailRequest,
 };
-pub use error::{ErrorKind, ErrorKind_NE, PluginError};
+pub use error::{ErrorKind, PluginError};
 pub use form::{
-    form_problems, ChoiceOption, FieldError, FieldKind, FieldKind_NE, FieldValue, FormField,
-    FormValues, KeyValue, ACCOUNT_NAME,
+    form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
+    KeyValue, ACCOUNT_NAME,
 };
-pub use host::{Host, HostLock, HostServices, LogLevel, LogLevel_NE, Secrets, Settings};
+pub use host::{Host, HostLock, HostServices, Secrets, Settings};
+pub use log_level::LogLevel;
 pub use manifest::Manifest;
-pub use plugin::{FixedSession, Integration, VerificationSession};
-pub use verify::{
-    AccessToken, MissingScope, SessionState, SessionState_NE, VerifiedAccount, VerifyMethod,
-    VerifyMethod_NE,
-};
+pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
+pub use verified_values::VerifiedValues;
+pub use verify::{AccessToken, MissingScope, SessionState, VerifiedAccount, VerifyMethod};
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
+
+/// Everything an integration's author uses, in one import:
+/// `use atrs_host_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::{
+        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
+        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
+        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
+        ACCOUNT_NAME,
+    };
+}

@@ -2,11 +2,13 @@
 //!
 //! The system loader maps a truncated library without complaint and the process dies
 //! (SIGBUS) when it touches a missing page, so a file whose headers point past its end
-//! must be refused before `dlopen`. On ELF platforms this reads the ELF header, the
-//! program headers and the section header table; elsewhere it only checks that the file
-//! is readable and not empty.
+//! must be refused before `dlopen`. On ELF platforms this reads — with positioned
+//! reads, never the whole file — the ELF header, the program headers and the section
+//! header table, and checks that every table, loadable segment and section with
+//! contents lies inside the file; elsewhere it only checks that the file is readable
+//! and not empty.
 
-use std::path::Path;
+use std::{fs::File, io, path::Path};
 
 /// Why a file cannot be a loadable library.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,58 +16,159 @@ pub(crate) struct NotLoadable(pub(crate) String);
 
 /// Checks that `path` looks like a complete shared library for this machine.
 pub(crate) fn check(path: &Path) -> Result<(), NotLoadable> {
-    let bytes = std::fs::read(path).map_err(|e| NotLoadable(format!("it cannot be read ({e})")))?;
-    if bytes.is_empty() {
+    let cannot_read = |e: io::Error| NotLoadable(format!("it cannot be read ({e})"));
+    let file = File::open(path).map_err(cannot_read)?;
+    let len = file.metadata().map_err(cannot_read)?.len();
+    if len == 0 {
         return Err(NotLoadable("the file is empty".into()));
     }
     if cfg!(target_os = "linux") {
-        check_elf(&bytes)
+        check_elf(&Contents { file: &file, len })
     } else {
         Ok(())
     }
 }
 
+/// Bytes that can be read at any offset: a file, or (for tests and fuzzing) a slice.
+pub(crate) trait ReadAt {
+    /// The length in bytes.
+    fn len(&self) -> u64;
+    /// Fills `buf` from `offset`; an error when that runs past the end.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+}
+
+impl ReadAt for [u8] {
+    fn len(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let from = usize::try_from(offset).ok();
+        let bytes = from
+            .and_then(|from| self.get(from..from.checked_add(buf.len())?))
+            .ok_or(io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// An open file and the length it had when opened.
+struct Contents<'a> {
+    file: &'a File,
+    len: u64,
+}
+
+impl ReadAt for Contents<'_> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    #[cfg(unix)]
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self.file, buf, offset)
+    }
+
+    #[cfg(not(unix))]
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = self.file;
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
+}
+
 const ET_DYN: u16 = 3;
 const PT_LOAD: u32 = 1;
+const SHT_NOBITS: u32 = 8;
+/// The size of a 64-bit program header and section header.
+const PHDR_SIZE: u16 = 56;
+const SHDR_SIZE: u16 = 64;
 
-fn check_elf(bytes: &[u8]) -> Result<(), NotLoadable> {
+/// Little-endian fields of a header read into memory.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn u16(&self, at: usize) -> u16 {
+        u16::from_le_bytes([self.0[at], self.0[at + 1]])
+    }
+    fn u32(&self, at: usize) -> u32 {
+        u32::from_le_bytes(self.0[at..at + 4].try_into().expect("4 bytes"))
+    }
+    fn u64(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+}
+
+/// Checks the headers of an ELF shared library held in `contents`.
+pub(crate) fn check_elf(contents: &(impl ReadAt + ?Sized)) -> Result<(), NotLoadable> {
     let fail = |why: &str| Err(NotLoadable(why.to_owned()));
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+    let len = contents.len();
+    let mut header = [0_u8; 64];
+    if contents.read_at(0, &mut header).is_err() || &header[..4] != b"\x7fELF" {
         return fail("it is not an ELF shared library");
     }
-    if bytes[4] != 2 || bytes[5] != 1 {
+    if header[4] != 2 || header[5] != 1 {
         return fail("it is not a 64-bit little-endian library, as this host is");
     }
-    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    if u16_at(16) != ET_DYN {
+    let header = Fields(&header);
+    if header.u16(16) != ET_DYN {
         return fail("it is an ELF file, but not a shared library");
     }
-    if u16_at(18) != host_machine() {
+    if header.u16(18) != host_machine() {
         return fail("it was built for another processor architecture");
     }
-    let len = bytes.len() as u64;
-    let table_end =
-        |offset: u64, count: u16, size: u16| offset.checked_add(u64::from(count) * u64::from(size));
-    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
-    let (shoff, shentsize, shnum) = (u64_at(40), u16_at(58), u16_at(60));
-    if phentsize < 56 || table_end(phoff, phnum, phentsize).is_none_or(|end| end > len) {
+    let (phoff, phentsize, phnum) = (header.u64(32), header.u16(54), header.u16(56));
+    let (shoff, shentsize, shnum) = (header.u64(40), header.u16(58), header.u16(60));
+    let Some(program_headers) = table(contents, phoff, phnum, phentsize, PHDR_SIZE) else {
         return fail(
             "it is truncated or damaged (its program headers lie past the end of the file)",
         );
-    }
-    if shnum > 0 && table_end(shoff, shnum, shentsize).is_none_or(|end| end > len) {
-        return fail("it is truncated (its section table lies past the end of the file)");
-    }
-    for i in 0..usize::from(phnum) {
-        let at = phoff as usize + i * usize::from(phentsize);
-        let (kind, offset, file_size) = (u32_at(at), u64_at(at + 8), u64_at(at + 32));
-        if kind == PT_LOAD && offset.checked_add(file_size).is_none_or(|end| end > len) {
+    };
+    let sections = if shnum == 0 {
+        Vec::new()
+    } else {
+        match table(contents, shoff, shnum, shentsize, SHDR_SIZE) {
+            Some(sections) => sections,
+            None => {
+                return fail("it is truncated (its section table lies past the end of the file)")
+            }
+        }
+    };
+    let inside = |offset: u64, size: u64| offset.checked_add(size).is_some_and(|end| end <= len);
+    for at in (0..program_headers.len()).step_by(usize::from(phentsize)) {
+        let ph = Fields(&program_headers[at..]);
+        if ph.u32(0) == PT_LOAD && !inside(ph.u64(8), ph.u64(32)) {
             return fail("it is truncated (a loadable segment lies past the end of the file)");
         }
     }
+    for at in (0..sections.len()).step_by(usize::from(shentsize.max(1))) {
+        let sh = Fields(&sections[at..]);
+        if sh.u32(4) != SHT_NOBITS && !inside(sh.u64(24), sh.u64(32)) {
+            return fail("it is truncated (a section lies past the end of the file)");
+        }
+    }
     Ok(())
+}
+
+/// Reads the table of `count` entries of `entry_size` bytes (at least `min_size`) at
+/// `offset`; `None` when the entries are too small or the table does not fit.
+fn table(
+    contents: &(impl ReadAt + ?Sized),
+    offset: u64,
+    count: u16,
+    entry_size: u16,
+    min_size: u16,
+) -> Option<Vec<u8>> {
+    if entry_size < min_size {
+        return None;
+    }
+    let size = usize::from(count) * usize::from(entry_size);
+    if offset.checked_add(size as u64)? > contents.len() {
+        return None;
+    }
+    let mut bytes = vec![0_u8; size];
+    contents.read_at(offset, &mut bytes).ok()?;
+    Some(bytes)
 }
 
 const SHT_DYNSYM: u32 = 11;
@@ -152,7 +255,7 @@ mod tests {
     #[test]
     fn refuses_text_empty_and_truncated_files() {
         assert!(check_elf(
-            b"just some text, long enough to pass the size check...................."
+            &b"just some text, long enough to pass the size check...................."[..]
         )
         .is_err());
         assert!(check(Path::new("/nonexistent/lib.so"))
@@ -170,6 +273,49 @@ mod tests {
                 e.0
             );
         }
+    }
+
+    /// The test binary marked as a shared library (it is a position-independent
+    /// executable, ET_DYN already, on most systems).
+    fn a_library() -> Vec<u8> {
+        let mut bytes = this_test_binary();
+        bytes[16..18].copy_from_slice(&ET_DYN.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_whole_file_on_disk_passes_and_a_cut_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = a_library();
+        let path = dir.path().join("whole.so");
+        std::fs::write(&path, &whole).unwrap();
+        assert_eq!(check(&path), Ok(()));
+        let cut = dir.path().join("cut.so");
+        std::fs::write(&cut, &whole[..whole.len() - 1]).unwrap();
+        assert!(check(&cut).unwrap_err().0.contains("truncated"));
+        let empty = dir.path().join("empty.so");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(check(&empty).unwrap_err().0, "the file is empty");
+    }
+
+    #[test]
+    fn a_section_past_the_end_is_refused() {
+        let mut bytes = a_library();
+        let len = bytes.len() as u64;
+        let header = Fields(&bytes[..64]);
+        let (shoff, shentsize, shnum) = (header.u64(40), header.u16(58), header.u16(60));
+        let with_contents = (0..usize::from(shnum))
+            .map(|i| shoff as usize + i * usize::from(shentsize))
+            .find(|&at| {
+                let sh = Fields(&bytes[at..]);
+                sh.u32(4) != SHT_NOBITS && sh.u64(32) > 0
+            })
+            .expect("a section with contents");
+        bytes[with_contents + 24..with_contents + 32].copy_from_slice(&len.to_le_bytes());
+        assert_eq!(
+            check_elf(&bytes[..]).unwrap_err().0,
+            "it is truncated (a section lies past the end of the file)"
+        );
     }
 
     #[test]
@@ -191,6 +337,9 @@ mod tests {
         bytes[17] = 0;
         bytes[18] = 0x28; // ARM (32-bit)
         bytes[19] = 0;
-        assert!(check_elf(&bytes).unwrap_err().0.contains("architecture"));
+        assert!(check_elf(&bytes[..])
+            .unwrap_err()
+            .0
+            .contains("architecture"));
     }
 }

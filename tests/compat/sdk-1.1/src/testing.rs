@@ -8,7 +8,8 @@ use std::{
 
 use crate::{
     error::PluginError,
-    host::{Host, HostServices, LogLevel, Secrets, Settings},
+    host::{Host, HostServices, Secrets, Settings},
+    log_level::LogLevel,
 };
 
 #[derive(Default)]

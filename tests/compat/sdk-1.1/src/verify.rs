@@ -83,6 +83,13 @@ pub enum SessionState {
 }
 
 impl SessionState {
+    /// The busy state, with `message` for a status line.
+    pub fn working(message: impl Into<String>) -> Self {
+        SessionState::Working {
+            message: message.into().into(),
+        }
+    }
+
     /// The verified end state.
     pub fn verified(account: VerifiedAccount) -> Self {
         SessionState::Verified(RBox::new(account))
@@ -129,6 +136,51 @@ pub struct VerifiedAccount {
     pub missing_scopes: RVec<MissingScope>,
 }
 
+impl VerifiedAccount {
+    /// Who signed in: the account name from the form, the user's principal name and
+    /// display name, and their tenant; nothing granted or missing yet.
+    pub fn new(
+        account_name: impl Into<String>,
+        user_principal_name: impl Into<String>,
+        display_name: impl Into<String>,
+        tenant_id: impl Into<String>,
+    ) -> Self {
+        VerifiedAccount {
+            account_name: account_name.into().into(),
+            user_principal_name: user_principal_name.into().into(),
+            display_name: display_name.into().into(),
+            user_id: ROption::RNone,
+            tenant_id: tenant_id.into().into(),
+            granted_scopes: RVec::new(),
+            missing_scopes: RVec::new(),
+        }
+    }
+
+    /// The same account with the provider's stable user id.
+    pub fn with_user_id(mut self, id: impl Into<String>) -> Self {
+        self.user_id = ROption::RSome(id.into().into());
+        self
+    }
+
+    /// The same account with the permissions that were granted.
+    pub fn with_granted_scopes<S: Into<String>>(
+        mut self,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.granted_scopes = scopes.into_iter().map(|s| s.into().into()).collect();
+        self
+    }
+
+    /// The same account with one more requested permission that was not granted.
+    pub fn with_missing_scope(mut self, scope: impl Into<String>, hint: impl Into<String>) -> Self {
+        self.missing_scopes.push(MissingScope {
+            scope: scope.into().into(),
+            hint: hint.into().into(),
+        });
+        self
+    }
+}
+
 /// An access token for a saved account; `Debug` never shows the token.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Eq)]
@@ -139,6 +191,21 @@ pub struct AccessToken {
     pub expires_at: i64,
     /// The permissions it carries.
     pub scopes: RVec<RString>,
+}
+
+impl AccessToken {
+    /// A bearer token valid until `expires_at` (Unix seconds) for `scopes`.
+    pub fn new<S: Into<String>>(
+        token: impl Into<String>,
+        expires_at: i64,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        AccessToken {
+            token: token.into().into(),
+            expires_at,
+            scopes: scopes.into_iter().map(|s| s.into().into()).collect(),
+        }
+    }
 }
 
 impl fmt::Debug for AccessToken {

@@ -82,6 +82,18 @@ pub enum FieldKind {
     Url,
 }
 
+impl FieldKind {
+    /// A choice among `options`, each a stored value and the label shown for it.
+    pub fn choice<'a>(options: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        FieldKind::Choice {
+            options: options
+                .into_iter()
+                .map(|(value, label)| ChoiceOption::new(value, label))
+                .collect(),
+        }
+    }
+}
+
 /// One field of the form a plugin shows under Add / Edit.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq)]

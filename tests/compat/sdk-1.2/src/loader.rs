@@ -8,7 +8,43 @@
 //! or refused with a [`Refusal`] that says why and what to do.
 //!
 //! Every call into a loaded plugin is bounded by the call timeout
-//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]).
+//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]). The call
+//! runs on a worker thread that is kept for the next call (handing a call over costs a
+//! few microseconds, not a thread start); calls made at the same time, such as a
+//! `cancel` while a `poll` waits, each get their own worker.
+//!
+//! # What loading in process can and cannot contain
+//!
+//! A plugin runs inside the host's process, with the host's memory and rights. The
+//! loader and the ABI contain what a *misbehaving* plugin does by the rules of Rust:
+//!
+//! - **Refused before any of its code runs**: a file that is not a library, is cut
+//!   short or damaged, is built for another architecture, exports no root module, speaks
+//!   another major interface version, or whose types do not match ([`Refusal`]).
+//! - **Caught**: a panic in any call, in its initialisation, its manifest or its
+//!   destructors comes back as an internal error; the host carries on.
+//! - **Cut off**: a call that blocks or loops ends with a `timed_out` error after the
+//!   call timeout; the host carries on, and the object refuses further calls until the
+//!   stuck one returns (its thread is left running — it cannot be stopped from outside).
+//!
+//! It cannot contain what ends or corrupts the process itself. Each of these kills the
+//! host with every unsaved change in it, and nothing in this crate can prevent it:
+//!
+//! - `abort()` — a failed C assertion, a panic in a library built with
+//!   `panic = "abort"`, a panic while panicking: the process ends with `SIGABRT`;
+//! - a stack overflow: Rust's runtime prints "thread '…' has overflowed its stack" and
+//!   aborts (`SIGABRT`);
+//! - a memory fault — a null or dangling pointer, a wild write: `SIGSEGV` or `SIGBUS`,
+//!   or, worse, memory silently corrupted and the host failing later, anywhere;
+//! - `exit()`, signal handlers or process-wide state changed (the working directory,
+//!   environment, locale), file descriptors closed behind the host's back;
+//! - memory or threads it leaks, and time it burns on its own threads.
+//!
+//! The end-to-end tests (`tests/tests/crashes.rs`) run the host against a plugin that
+//! aborts, one that overflows its stack and one that reads through a null pointer, and
+//! check that each ends the process at once by the signal named above. A host that must
+//! survive plugins it does not trust should run each one in a helper process of its own
+//! and talk to it over a pipe.
 
 use std::{
     collections::HashMap,
@@ -26,8 +62,8 @@ use abi_stable::{
 
 use crate::{
     abi::{
-        unknown_delivery_state, DeliveryAbiBox, DeliveryRequestAbi, DeliveryRequestAbi_NE,
-        HostAbiBox, IntegrationAbiBox, PluginModuleRef, SessionAbiBox, TokenRequestAbi,
+        DeliveryAbiBox, DeliveryRequestAbi, DeliveryRequestAbi_NE, HostAbiBox, IntegrationAbiBox,
+        PluginModuleRef, SessionAbiBox, TokenRequestAbi,
     },
     account::{AccountHealth, TokenGrant, TokenRequest},
     bounded::{call_once, Bounded},
@@ -633,6 +669,15 @@ impl SessionHandle {
                 s.cancel();
                 Ok(())
             });
+    }
+}
+
+/// The state a host shows for a delivery state it does not know.
+fn unknown_delivery_state() -> DeliveryState {
+    DeliveryState::Running {
+        message: "Delivering… (this plugin reports a state this host does not know)".into(),
+        bytes_sent: 0,
+        bytes_total: 0,
     }
 }
 

@@ -45,7 +45,13 @@ pub trait Integration: Send + 'static {
     fn describe(&self) -> Vec<FormField>;
 
     /// Per-field problems with `values`; empty when the form is valid.
-    fn validate(&self, values: &FormValues) -> Vec<FieldError>;
+    ///
+    /// The default (since 1.1) is [`form_checks`]: every required field of
+    /// [`Integration::describe`] filled in, every choice one of its options. Override
+    /// it to check more, and call [`form_checks`] from yours to keep those checks.
+    fn validate(&self, values: &FormValues) -> Vec<FieldError> {
+        form_checks(&self.describe(), values)
+    }
 
     /// Starts verifying `values` with `method`.
     fn start_verification(
@@ -139,6 +145,35 @@ pub trait Integration: Send + 'static {
     fn help_url(&self) -> Option<String> {
         None
     }
+}
+
+/// The checks every form needs, in form order: a [`FieldError`] for each required
+/// field of `fields` that is empty in `values`, and for each choice whose value is not
+/// one of its options.
+pub fn form_checks(fields: &[FormField], values: &FormValues) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for field in fields {
+        let (key, label) = (field.key.as_str(), field.label.as_str());
+        match values.get_trimmed(key) {
+            None if field.required => errors.push(
+                FieldError::new(key, format!("{label} is empty."))
+                    .with_hint(format!("Fill in {label}; it is required.")),
+            ),
+            Some(value) => {
+                if let crate::FieldKind::Choice { options } = field.kind() {
+                    if !options.iter().any(|o| o.value.as_str() == value) {
+                        let labels: Vec<&str> = options.iter().map(|o| o.label.as_str()).collect();
+                        errors.push(
+                            FieldError::new(key, format!("{label} cannot be `{value}`."))
+                                .with_hint(format!("Choose one of: {}.", labels.join(", "))),
+                        );
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    errors
 }
 
 /// A running verification, as its author writes it. Called from any thread.

@@ -1,7 +1,7 @@
 //! The raw ABI: the root module and the trait objects that cross the boundary.
 //!
 //! Authors and hosts normally use the safe wrappers ([`crate::Integration`],
-//! [`crate::HostServices`], [`crate::loader`]); this module is what those wrappers
+//! [`crate::HostServices`], `crate::loader`); this module is what those wrappers
 //! are built on, and what the loader checks the layout of.
 //!
 //! Evolution: every trait and the root module below mark the last item of 1.0 with
@@ -18,7 +18,6 @@ mod account;
 mod delivery;
 
 pub use account::{AccountHealthAbi, TokenGrantAbi, TokenRequestAbi};
-pub(crate) use delivery::unknown_delivery_state;
 pub use delivery::{
     AttachmentAbi, DeliveryReceiptAbi, DeliveryRequestAbi, DeliveryRequestAbi_NE, DeliveryStateAbi,
     DeliveryStateAbi_NE, FileRequestAbi, MailRequestAbi,
@@ -34,13 +33,22 @@ use abi_stable::{
 };
 
 use crate::{
-    delivery::DeliveryKind_NE,
     error::PluginError,
     form::{FieldError, FormField, FormValues, KeyValue},
-    host::LogLevel_NE,
     manifest::Manifest,
-    verify::{AccessToken, SessionState_NE, VerifyMethod_NE},
+    verify::AccessToken,
     version::INTERFACE_VERSION,
+};
+
+/// The ABI forms of the enums that may grow (`abi_stable` non-exhaustive wrappers):
+/// what crosses the boundary, never what an author or a host writes.
+pub use crate::{
+    account::{HealthState_NE, TokenSource_NE},
+    delivery::{ConflictBehavior_NE, DeliveryKind_NE},
+    error::ErrorKind_NE,
+    form::FieldKind_NE,
+    log_level::LogLevel_NE,
+    verify::{SessionState_NE, VerifyMethod_NE},
 };
 
 /// Services the host lends to a plugin: logging, opening a URL, two stores.

@@ -1,0 +1,343 @@
+//! One isolated world for a test that drives the host binary: a mock identity platform,
+//! a plugins folder holding the real Office 365 library, an account store of its own, and
+//! host runs that are always bounded in time (a run that outlives its bound is killed and
+//! reported as hung, never waited on for ever).
+
+use std::{
+    io::{BufRead, Read, Write},
+    path::Path,
+    process::{Child, ChildStdin, Command, Stdio},
+    sync::mpsc::{self, Receiver},
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use atrs_mock_idp::{defaults, MockConfig, MockIdp};
+use serde_json::Value;
+
+use crate::{host_binary, office365_library, plugins_dir};
+
+/// Scopes that let an account send mail and write files.
+pub const DELIVERY_SCOPES: &str =
+    "openid profile offline_access User.Read Mail.Send Mail.ReadWrite Files.ReadWrite";
+
+/// A mock, a plugins folder and a store, plus the environment every host run gets.
+pub struct Sandbox {
+    /// The mock identity platform (and Graph) this sandbox's accounts sign in to.
+    pub mock: MockIdp,
+    plugins: tempfile::TempDir,
+    store: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    flags: Vec<String>,
+}
+
+impl Sandbox {
+    /// A mock started with `config`; host runs get `--json` and `env`.
+    pub fn new(config: MockConfig, env: &[(&str, &str)]) -> Sandbox {
+        Sandbox {
+            mock: MockIdp::spawn(config).expect("mock starts"),
+            plugins: plugins_dir(&[office365_library()]),
+            store: tempfile::tempdir().expect("temp dir"),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            flags: vec!["--json".into()],
+        }
+    }
+
+    /// A mock that approves device codes at once and lets clients poll without waiting.
+    pub fn instant(env: &[(&str, &str)]) -> Sandbox {
+        Sandbox::new(
+            MockConfig {
+                device_interval_secs: 0,
+                auto_approve_delay: Duration::ZERO,
+                ..MockConfig::default()
+            },
+            env,
+        )
+    }
+
+    /// Adds a global flag (e.g. `-vv`) to every later host run.
+    pub fn with_flag(mut self, flag: &str) -> Sandbox {
+        self.flags.push(flag.into());
+        self
+    }
+
+    /// The store folder.
+    pub fn store(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// The host binary with the sandbox's folders, flags and environment, then `args`.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(host_binary());
+        command
+            .arg("--plugins-dir")
+            .arg(self.plugins.path())
+            .arg("--store")
+            .arg(self.store.path())
+            .args(&self.flags)
+            .args(args);
+        for var in [
+            "ATRS_PLUGINS_DIR",
+            "ATRS_STORE_DIR",
+            "RUST_BACKTRACE",
+            "BROWSER",
+            "SSL_CERT_FILE",
+        ] {
+            command.env_remove(var);
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Starts the host with `args`, stdin, stdout and stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        Running::start(self.command(args))
+    }
+
+    /// Runs the host with `args` and no input, for at most `within`.
+    pub fn run(&self, args: &[&str], within: Duration) -> Finished {
+        let mut running = self.spawn(args);
+        running.close_stdin();
+        running.finish(within)
+    }
+
+    /// `add office365 … --verify device` for `account` against this sandbox's mock, with
+    /// extra `--set` values and flags.
+    pub fn add_device(&self, account: &str, extra: &[&str], within: Duration) -> Finished {
+        let args = self.add_args(account, "device", extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args, within)
+    }
+
+    /// The `add office365` arguments for `account` with `method` (`device` or `browser`).
+    pub fn add_args(&self, account: &str, method: &str, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = ["add", "office365"].map(String::from).to_vec();
+        for value in [
+            format!("account_name={account}"),
+            format!("client_id={}", defaults::DESKTOP_CLIENT_ID),
+            format!("tenant_id={}", defaults::TENANT_ID),
+            format!("authority={}", self.mock.base_url()),
+            format!("scopes={DELIVERY_SCOPES}"),
+        ] {
+            args.extend(["--set".to_owned(), value]);
+        }
+        args.extend(["--verify", method, "--timeout", "30"].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    /// The store's two files, parsed (`Value::Null` for a file that does not exist);
+    /// panics naming the file if one does not parse.
+    pub fn files(&self) -> StoreFiles {
+        StoreFiles::read(self.store())
+    }
+}
+
+/// `settings.json` and `secrets.json` of a store, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreFiles {
+    /// `settings.json`.
+    pub settings: Value,
+    /// `secrets.json`.
+    pub secrets: Value,
+}
+
+impl StoreFiles {
+    /// Reads both files of the store at `dir`; a missing file is `Value::Null`.
+    pub fn read(dir: &Path) -> StoreFiles {
+        StoreFiles::try_read(dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Reads both files; an error names the file that does not parse.
+    pub fn try_read(dir: &Path) -> Result<StoreFiles, String> {
+        let parse = |name: &str| -> Result<Value, String> {
+            match std::fs::read(dir.join(name)) {
+                Ok(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("{name} does not parse: {e}")),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Null),
+                Err(e) => Err(format!("{name} cannot be read: {e}")),
+            }
+        };
+        Ok(StoreFiles {
+            settings: parse("settings.json")?,
+            secrets: parse("secrets.json")?,
+        })
+    }
+
+    /// The settings of `account` (of the Office 365 plugin), `Value::Null` if none.
+    pub fn settings_of(&self, account: &str) -> &Value {
+        &self.settings["plugins"]["office365"][account]
+    }
+
+    /// The secrets of `account` (of the Office 365 plugin), `Value::Null` if none.
+    pub fn secrets_of(&self, account: &str) -> &Value {
+        &self.secrets["plugins"]["office365"][account]
+    }
+}
+
+/// A host process being driven: its stdout lines as they come, stderr collected.
+pub struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stdout: Vec<String>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    started: Instant,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("host starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = stderr.read_to_end(&mut all);
+            all
+        });
+        Running {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            stdout: Vec::new(),
+            stderr: Some(stderr),
+            started: Instant::now(),
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next stdout JSON line whose `type` is `kind`, waiting at most `within`;
+    /// `None` when none came (the process ended or the time passed).
+    pub fn next_of_type(&mut self, kind: &str, within: Duration) -> Option<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.stdout.push(line.clone());
+            if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                if value["type"] == kind {
+                    return Some(value);
+                }
+            }
+        }
+    }
+
+    /// Writes one line to stdin (ignoring a process that stopped reading).
+    pub fn write_line(&mut self, text: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = writeln!(stdin, "{text}").and_then(|_| stdin.flush());
+        }
+    }
+
+    /// Closes stdin (the process sees end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Kills the process at once (SIGKILL) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits at most `within` (from now) for the process to end; kills it if it does not.
+    pub fn finish(mut self, within: Duration) -> Finished {
+        self.close_stdin();
+        let deadline = Instant::now() + within;
+        let (code, hung) = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break (status.code(), false);
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let status = self.child.wait().expect("wait after kill");
+                break (status.code(), true);
+            }
+            std::thread::park_timeout(Duration::from_millis(10));
+        };
+        let elapsed = self.started.elapsed();
+        // The reader threads end at EOF, which follows the exit.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.stdout.push(line);
+        }
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        Finished {
+            code,
+            hung,
+            elapsed,
+            stdout: self.stdout.join("\n"),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// How a host run ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Whether it outlived its bound and was killed.
+    pub hung: bool,
+    /// From start to end.
+    pub elapsed: Duration,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The result line (`"type": "result"`), if the run printed one.
+    pub fn result(&self) -> Option<Value> {
+        self.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .rfind(|v| v["type"] == "result")
+    }
+
+    /// Whether it ended by itself with exit code 0.
+    pub fn succeeded(&self) -> bool {
+        !self.hung && self.code == Some(0)
+    }
+
+    /// stdout and stderr, for failure messages.
+    pub fn transcript(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+}

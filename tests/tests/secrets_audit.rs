@@ -1,0 +1,191 @@
+//! The secrets audit: every flow through the host binary at the most verbose log level
+//! (`-vv`, plugin debug lines on stderr), then every byte the product wrote — each run's
+//! stdout and stderr (its log and any panic message), `settings.json` and every other file
+//! in the store but `secrets.json` — is searched for every secret value: the client
+//! secret, and each device code, authorization code, PKCE verifier, access token and
+//! refresh token the mock issued or received (read from the mock, so nothing is guessed).
+//!
+//! A leak fails the test naming the kind of secret and where it was found, never the value.
+
+use std::{path::Path, time::Duration};
+
+use atrs_e2e::sandbox::{Finished, Sandbox};
+use atrs_mock_idp::defaults;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Plays the browser: GETs `url`; the `Location` it redirects to.
+fn follow(url: &str) -> String {
+    let (status, location) = atrs_e2e::http_get_location(url);
+    assert_eq!(status, 302, "the mock's sign-in redirects at once");
+    location.expect("a Location header")
+}
+
+/// A named piece of output to search.
+struct Place {
+    name: String,
+    text: String,
+}
+
+/// Every run's output, plus the store's files (but secrets.json) at the end.
+#[derive(Default)]
+struct Audit {
+    places: Vec<Place>,
+}
+
+impl Audit {
+    fn run(&mut self, what: &str, finished: Finished) -> Finished {
+        assert!(
+            finished.succeeded(),
+            "{what} failed:\n{}",
+            finished.transcript()
+        );
+        self.places.push(Place {
+            name: format!("stdout of `{what}`"),
+            text: finished.stdout.clone(),
+        });
+        self.places.push(Place {
+            name: format!("stderr of `{what}` (log, messages, panics)"),
+            text: finished.stderr.clone(),
+        });
+        finished
+    }
+
+    /// Every file under the store but `secrets.json`.
+    fn store_files(&mut self, dir: &Path) {
+        let mut stack = vec![dir.to_owned()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("store readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.file_name().is_some_and(|n| n != "secrets.json") {
+                    self.places.push(Place {
+                        name: format!("store file {}", path.display()),
+                        text: String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default())
+                            .into_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The leaks of `values` (all of kind `kind`): "kind in place" for each.
+    fn leaks(&self, kind: &str, values: &[String]) -> Vec<String> {
+        let mut found = Vec::new();
+        for place in &self.places {
+            let n = values
+                .iter()
+                .filter(|v| !v.is_empty() && place.text.contains(v.as_str()))
+                .count();
+            if n > 0 {
+                found.push(format!("{n} {kind} value(s) in {}", place.name));
+            }
+        }
+        found
+    }
+}
+
+#[test]
+fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
+    let sandbox = Sandbox::instant(&[]).with_flag("-vv");
+    let mut audit = Audit::default();
+
+    // Device code.
+    let device = sandbox.add_device("Device", &[], WAIT);
+    audit.run("add --verify device", device);
+
+    // Browser, final address pasted on stdin, confidential client (a client secret).
+    let mut args = sandbox.add_args("Paste", "browser", &["--paste", "-"]);
+    args = args
+        .into_iter()
+        .map(|a| a.replace(defaults::DESKTOP_CLIENT_ID, defaults::WEB_CLIENT_ID))
+        .collect();
+    args.extend([
+        "--set".to_owned(),
+        format!("client_secret={}", defaults::WEB_CLIENT_SECRET),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut paste = sandbox.spawn(&args);
+    let action = paste.next_of_type("action", WAIT).expect("an action line");
+    let redirect = follow(action["url"].as_str().expect("url"));
+    paste.write_line(&redirect);
+    audit.run("add --verify browser --paste -", paste.finish(WAIT));
+
+    // Browser, redirect caught on the loopback listener.
+    let args = sandbox.add_args("Loopback", "browser", &["--loopback"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut loopback = sandbox.spawn(&args);
+    let action = loopback
+        .next_of_type("action", WAIT)
+        .expect("an action line");
+    let redirect = follow(action["url"].as_str().expect("url"));
+    let (status, _) = atrs_e2e::http_get_location(&redirect);
+    assert_eq!(status, 200, "the loopback listener takes the redirect");
+    audit.run("add --verify browser --loopback", loopback.finish(WAIT));
+
+    // Save again over a saved account, list, remove.
+    let replaced = sandbox.add_device("Device", &["--replace"], WAIT);
+    audit.run("add --replace", replaced);
+    let listed = sandbox.run(&["accounts", "--all"], WAIT);
+    audit.run("accounts --all", listed);
+    let removed = sandbox.run(&["remove", "Loopback"], WAIT);
+    audit.run("remove", removed);
+
+    audit.store_files(sandbox.store());
+
+    let seen = sandbox.mock.secrets_seen();
+    let secrets = sandbox.files().secrets;
+    let stored_refresh: Vec<String> = ["Device", "Paste"]
+        .iter()
+        .filter_map(|a| secrets["plugins"]["office365"][a]["refresh_token"].as_str())
+        .map(str::to_owned)
+        .collect();
+    // Each kind was really produced, so the search below cannot pass for want of values.
+    assert!(seen.device_codes.len() >= 2, "device codes issued");
+    assert!(
+        seen.authorization_codes.len() >= 2,
+        "authorization codes issued"
+    );
+    assert!(seen.code_verifiers.len() >= 2, "PKCE verifiers received");
+    assert!(seen.access_tokens.len() >= 4, "access tokens issued");
+    assert!(seen.refresh_tokens.len() >= 4, "refresh tokens issued");
+    assert_eq!(
+        stored_refresh.len(),
+        2,
+        "refresh tokens kept in secrets.json"
+    );
+    assert!(
+        stored_refresh
+            .iter()
+            .all(|r| seen.refresh_tokens.contains(r)),
+        "secrets.json holds tokens the mock issued"
+    );
+
+    // The search finds what is there: secrets.json itself holds the refresh tokens.
+    let control = Audit {
+        places: vec![Place {
+            name: "secrets.json".into(),
+            text: std::fs::read_to_string(sandbox.store().join("secrets.json")).unwrap(),
+        }],
+    };
+    assert_eq!(control.leaks("refresh token", &stored_refresh).len(), 1);
+
+    let mut leaks = Vec::new();
+    leaks.extend(audit.leaks("client secret", &[defaults::WEB_CLIENT_SECRET.to_owned()]));
+    leaks.extend(audit.leaks("device code", &seen.device_codes));
+    leaks.extend(audit.leaks("authorization code", &seen.authorization_codes));
+    leaks.extend(audit.leaks("PKCE verifier", &seen.code_verifiers));
+    leaks.extend(audit.leaks("access token", &seen.access_tokens));
+    leaks.extend(audit.leaks("refresh token", &seen.refresh_tokens));
+    println!(
+        "searched {} places for 1 client secret, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens",
+        audit.places.len(),
+        seen.device_codes.len(),
+        seen.authorization_codes.len(),
+        seen.code_verifiers.len(),
+        seen.access_tokens.len(),
+        seen.refresh_tokens.len()
+    );
+    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
+}
