@@ -21,6 +21,10 @@ use crate::reply;
 use crate::scopes::Grant;
 use crate::state::{AccessToken, Shared};
 
+/// How long a minted token lives (Entra's usual access-token lifetime); the tests that
+/// mint tokens finish long before.
+const MINTED_LIFETIME: Duration = Duration::from_secs(3600);
+
 /// The delivery routes under `/_mock`.
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -36,7 +40,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/tokens", post(token))
 }
 
-/// An access token for `upn` carrying exactly `scopes` (Graph permission names).
+/// An access token for `upn` carrying exactly `scopes` (Graph permission names), valid for
+/// [`MINTED_LIFETIME`].
 pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<String, MockError> {
     let user = shared
         .dir()
@@ -52,7 +57,7 @@ pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<
                 oidc: Default::default(),
                 graph: scopes.iter().map(|s| s.to_string()).collect(),
             },
-            expires: Instant::now() + Duration::from_secs(shared.config.access_token_lifetime_secs),
+            expires: Instant::now() + MINTED_LIFETIME,
         },
     );
     Ok(token)
