@@ -21,10 +21,6 @@ use crate::reply;
 use crate::scopes::Grant;
 use crate::state::{AccessToken, Shared};
 
-/// How long a minted token lives (Entra's usual access-token lifetime); the tests that
-/// mint tokens finish long before.
-const MINTED_LIFETIME: Duration = Duration::from_secs(3600);
-
 /// The delivery routes under `/_mock`.
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -40,8 +36,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/tokens", post(token))
 }
 
-/// An access token for `upn` carrying exactly `scopes` (Graph permission names), valid for
-/// [`MINTED_LIFETIME`].
+/// An access token for `upn` carrying exactly `scopes` (Graph permission names), valid as
+/// long as the refresh policy's access tokens.
 pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<String, MockError> {
     let user = shared
         .dir()
@@ -57,7 +53,7 @@ pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<
                 oidc: Default::default(),
                 graph: scopes.iter().map(|s| s.to_string()).collect(),
             },
-            expires: Instant::now() + MINTED_LIFETIME,
+            expires: Instant::now() + Duration::from_secs(shared.rules.policy().access_token_secs),
         },
     );
     Ok(token)
