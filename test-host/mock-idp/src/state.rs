@@ -232,6 +232,8 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
     pub go_down: watch::Sender<bool>,
+    /// Turns `true` once the port is closed after [`Shared::go_down`].
+    pub port_closed: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -240,7 +242,7 @@ impl Shared {
         config: MockConfig,
         port: u16,
         shutdown: watch::Receiver<bool>,
-        go_down: watch::Sender<bool>,
+        (go_down, port_closed): (watch::Sender<bool>, watch::Receiver<bool>),
     ) -> Self {
         Self {
             base_url: format!(
@@ -255,6 +257,7 @@ impl Shared {
             stats: StatsLog::default(),
             shutdown,
             go_down,
+            port_closed,
         }
     }
 
