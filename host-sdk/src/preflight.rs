@@ -188,7 +188,7 @@ pub(crate) fn root_module_lookalikes(path: &Path, expected: &str) -> Vec<String>
 }
 
 /// The names of the defined dynamic symbols of an ELF64 little-endian file.
-fn dynamic_symbols(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn dynamic_symbols(bytes: &[u8]) -> Vec<String> {
     let read = |at: usize, len: usize| bytes.get(at..at.checked_add(len)?);
     let u16_at = |at| read(at, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
     let u32_at = |at| read(at, 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));

@@ -167,7 +167,7 @@ fn with_ids(mut e: PluginError, failure: &GraphFailure) -> PluginError {
 /// What to add in the app registration for `permission`.
 fn add_permission(permission: &str, admin: bool) -> String {
     let consent = if admin {
-        "It needs admin consent: an administrator clicks \"Grant admin consent\" on that page"
+        "Many tenants require admin consent for it: an administrator clicks \"Grant admin consent\" on that page"
     } else {
         "Users can consent to it themselves (no admin consent needed)"
     };
@@ -334,7 +334,7 @@ mod tests {
             (
                 upload(Some("https://c.sharepoint.com/sites/R")),
                 "Sites.ReadWrite.All",
-                "admin consent:",
+                "require admin consent",
             ),
         ];
         for (step, permission, consent) in cases {

@@ -16,7 +16,7 @@ use crate::{
     cloud::{same_sign_in_service, Cloud},
     config::{is_guid, is_loopback, AccountConfig},
     fields,
-    http::{host_of, parse_json, Http, HttpError},
+    http::{host_of, parse_json, Http, HttpError, HttpResponse},
     issuer::Issuer,
 };
 
@@ -160,6 +160,19 @@ pub async fn discover(http: &Http, config: &AccountConfig) -> Result<Endpoints, 
         .get_json(&url, None)
         .await
         .map_err(|e| e.to_plugin_error())?;
+    endpoints_from(&response, config, &host)
+}
+
+/// Checks the answer `host` gave to the discovery request for `config`: an error
+/// object or status, or a document whose endpoints must belong to the authority. The
+/// part of [`discover`] that reads what the server sent (also what the fuzz target
+/// `discovery` drives).
+pub fn endpoints_from(
+    response: &HttpResponse,
+    config: &AccountConfig,
+    host: &str,
+) -> Result<Endpoints, PluginError> {
+    let host = host.to_owned();
     if !response.status().is_success() {
         // Entra answers an unknown tenant with an OAuth error object (AADSTS90002).
         if let Ok(provider) = serde_json::from_slice::<ProviderError>(response.body()) {
@@ -181,7 +194,7 @@ pub async fn discover(http: &Http, config: &AccountConfig) -> Result<Endpoints, 
         }
         return Err(HttpError::Status { host, status }.to_plugin_error());
     }
-    let doc: Document = parse_json(&response, &host).map_err(|e| e.to_plugin_error())?;
+    let doc: Document = parse_json(response, &host).map_err(|e| e.to_plugin_error())?;
     let authority = authority_url(config)?;
     let issuer = Issuer::of_discovery(doc.issuer.as_deref(), &authority, &config.tenant, &host)?;
     let microsoft = authority.host_str().and_then(Cloud::of_sign_in_host);

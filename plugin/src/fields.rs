@@ -113,7 +113,6 @@ pub fn describe() -> Vec<FormField> {
             FieldKind::Text,
         )
         .advanced()
-        .with_placeholder("/etc/ssl/certs/corporate-proxy.pem")
         .with_help(
             "Certificate authorities to trust besides the public ones, for a proxy that \
                  inspects TLS or a local test server. SSL_CERT_FILE is honoured as well.",

@@ -133,6 +133,44 @@ pub enum HttpError {
         /// The host the request was for.
         host: String,
     },
+    /// A proxy on the way asked for credentials (HTTP 407).
+    #[error("the proxy on the way to {host} asks for authentication")]
+    ProxyAuth {
+        /// The host the request was for.
+        host: String,
+    },
+    /// The certificate the host (or a proxy answering for it) presented was refused.
+    #[error("the certificate of {host} was refused: {problem}")]
+    Certificate {
+        /// The host the request was for.
+        host: String,
+        /// Why it was refused.
+        problem: CertificateProblem,
+    },
+    /// The TLS handshake failed for another reason than the certificate.
+    #[error("the TLS handshake with {host} failed")]
+    Tls {
+        /// The host the request was for.
+        host: String,
+    },
+}
+
+/// Why a server certificate was refused, in the words the fix depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateProblem {
+    /// Not issued by an authority this computer trusts (a TLS-inspecting proxy's own
+    /// authority, a private test CA, or an attacker).
+    #[error("issued by an unknown authority")]
+    UnknownIssuer,
+    /// Issued for another host name.
+    #[error("issued for another name")]
+    OtherName,
+    /// Expired, or not valid yet.
+    #[error("expired or not valid yet")]
+    Expired,
+    /// Revoked, damaged, of the wrong kind, or otherwise refused.
+    #[error("not acceptable")]
+    Other,
 }
 
 impl HttpError {
@@ -199,6 +237,21 @@ impl HttpError {
                 format!("The request to {host} could not be built."),
                 "This is a bug in the Office 365 plugin; report it.".to_owned(),
             ),
+            HttpError::ProxyAuth { host } => (
+                format!(
+                    "The proxy between this computer and {host} asks for a user name and password (HTTP 407 Proxy Authentication Required)."
+                ),
+                format!(
+                    "Give them in the proxy address (HTTPS_PROXY=http://USER:PASSWORD@PROXY:PORT), or ask your IT department to let {host} through the proxy without signing in. Proxies that sign in with Windows accounts (NTLM, Kerberos) are not supported."
+                ),
+            ),
+            HttpError::Certificate { host, problem } => certificate_message(host, *problem),
+            HttpError::Tls { host } => (
+                format!("The secure connection to {host} could not be set up (the TLS handshake failed)."),
+                format!(
+                    "Something between this computer and {host} (a proxy or security software) may be interfering with encrypted traffic, or the authority URL points at a server that does not speak TLS. Check the authority URL, then ask your IT department."
+                ),
+            ),
         };
         // A request we could not build is our bug, not the network's.
         let kind = match self {
@@ -206,6 +259,29 @@ impl HttpError {
             _ => ErrorKind::Network,
         };
         PluginError::new(kind, message).with_hint(hint)
+    }
+}
+
+/// What a refused certificate means and what to do about it.
+fn certificate_message(host: &str, problem: CertificateProblem) -> (String, String) {
+    let company_ca = "If your network inspects encrypted traffic (a company proxy or security software), ask your IT department for its root certificate as a PEM file and name it under Extra trusted certificates, or in SSL_CERT_FILE.";
+    match problem {
+        CertificateProblem::UnknownIssuer => (
+            format!("The certificate {host} presented was not issued by an authority this computer trusts."),
+            format!("{company_ca} Otherwise someone may be intercepting the connection: do not sign in from this network."),
+        ),
+        CertificateProblem::OtherName => (
+            format!("The certificate {host} presented was issued for another name."),
+            format!("Check the authority URL. A proxy or security software may be answering for {host}; ask your IT department."),
+        ),
+        CertificateProblem::Expired => (
+            format!("The certificate {host} presented has expired or is not valid yet."),
+            "Check this computer's date and time. If they are right, the service, or a proxy in between, has an outdated certificate: tell your IT department.".to_owned(),
+        ),
+        CertificateProblem::Other => (
+            format!("The certificate {host} presented was refused."),
+            company_ca.to_owned(),
+        ),
     }
 }
 
@@ -335,6 +411,13 @@ impl Http {
             .execute(request)
             .await
             .map_err(|e| classify(&e, host, self.limits.request_timeout))?;
+        // A plain-http request goes to the proxy itself, which answers 407 in place
+        // of the server (over https the proxy refuses the tunnel, see `classify`).
+        if response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+            return Err(HttpError::ProxyAuth {
+                host: host.to_owned(),
+            });
+        }
         let limit = self.limits.max_body_bytes;
         let too_large = || HttpError::TooLarge {
             host: host.to_owned(),
@@ -533,6 +616,18 @@ fn is_oauth_error(body: &[u8]) -> bool {
 /// quote the URL, which is harmless, but we keep one wording for every fault).
 fn classify(e: &reqwest::Error, host: &str, after: Duration) -> HttpError {
     let host = host.to_owned();
+    if let Some(tls) = tls_error_in(e) {
+        return match tls {
+            rustls::Error::InvalidCertificate(why) => HttpError::Certificate {
+                host,
+                problem: certificate_problem(why),
+            },
+            _ => HttpError::Tls { host },
+        };
+    }
+    if refused_for_proxy_auth(e) {
+        return HttpError::ProxyAuth { host };
+    }
     if e.is_timeout() {
         HttpError::Timeout { host, after }
     } else if e.is_connect() {
@@ -543,6 +638,54 @@ fn classify(e: &reqwest::Error, host: &str, after: Duration) -> HttpError {
         // Request, body and decode failures after connecting: the peer reset or
         // closed the connection, or sent a malformed HTTP message.
         HttpError::Interrupted { host }
+    }
+}
+
+/// The errors `e` was caused by, outermost first, including those an `io::Error`
+/// wraps (its `source` skips the wrapped error itself).
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut found = Vec::new();
+    let mut next = Some(e);
+    while let Some(error) = next {
+        found.push(error);
+        if let Some(wrapped) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            found.push(wrapped);
+        }
+        next = error.source();
+    }
+    found
+}
+
+/// The TLS failure behind `e`, if it is one.
+fn tls_error_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    causes(e)
+        .into_iter()
+        .find_map(|cause| cause.downcast_ref::<rustls::Error>())
+}
+
+/// Whether a proxy refused to open the tunnel until we authenticate (HTTP 407 to
+/// `CONNECT`). hyper-util keeps its tunnel error private, so its text is what we can
+/// check; the end-to-end proxy test pins it.
+fn refused_for_proxy_auth(e: &(dyn std::error::Error + 'static)) -> bool {
+    causes(e)
+        .into_iter()
+        .any(|cause| cause.to_string().contains("proxy authorization required"))
+}
+
+fn certificate_problem(why: &rustls::CertificateError) -> CertificateProblem {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => CertificateProblem::UnknownIssuer,
+        E::NotValidForName | E::NotValidForNameContext { .. } => CertificateProblem::OtherName,
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            CertificateProblem::Expired
+        }
+        _ => CertificateProblem::Other,
     }
 }
 
@@ -677,6 +820,98 @@ mod tests {
         drop(listener);
         let e = post(&format!("http://{addr}/x")).unwrap_err();
         assert!(matches!(e, HttpError::Connect { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_407_answer_is_a_proxy_authentication_error_with_a_fix() {
+        let e = post(&serve(
+            response(
+                "407 Proxy Authentication Required",
+                "text/html",
+                "<h1>x</h1>",
+            ),
+            1,
+        ))
+        .unwrap_err();
+        assert!(matches!(e, HttpError::ProxyAuth { .. }), "{e:?}");
+        let shown = e.to_plugin_error();
+        assert_eq!(shown.kind(), ErrorKind::Network);
+        assert!(
+            shown
+                .message()
+                .contains("asks for a user name and password"),
+            "{shown}"
+        );
+        assert!(shown
+            .hint()
+            .unwrap_or_default()
+            .contains("HTTPS_PROXY=http://USER:PASSWORD@"));
+    }
+
+    #[test]
+    fn tls_failures_are_found_inside_io_errors_and_sorted_by_certificate_problem() {
+        use rustls::CertificateError as C;
+        let wrapped = |why: C| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(why),
+            )
+        };
+        let e = wrapped(C::UnknownIssuer);
+        let found = tls_error_in(&e).expect("found inside the io::Error");
+        assert!(matches!(
+            found,
+            rustls::Error::InvalidCertificate(C::UnknownIssuer)
+        ));
+        assert!(tls_error_in(&std::io::Error::other("no tls here")).is_none());
+        for (why, problem) in [
+            (C::UnknownIssuer, CertificateProblem::UnknownIssuer),
+            (C::NotValidForName, CertificateProblem::OtherName),
+            (C::Expired, CertificateProblem::Expired),
+            (C::NotValidYet, CertificateProblem::Expired),
+            (C::Revoked, CertificateProblem::Other),
+        ] {
+            assert_eq!(certificate_problem(&why), problem);
+        }
+    }
+
+    #[test]
+    fn certificate_errors_say_it_is_about_certificates_and_name_the_host() {
+        for problem in [
+            CertificateProblem::UnknownIssuer,
+            CertificateProblem::OtherName,
+            CertificateProblem::Expired,
+            CertificateProblem::Other,
+        ] {
+            let shown = HttpError::Certificate {
+                host: "login.example.test".into(),
+                problem,
+            }
+            .to_plugin_error();
+            assert_eq!(shown.kind(), ErrorKind::Network);
+            assert!(
+                shown
+                    .message()
+                    .starts_with("The certificate login.example.test presented"),
+                "{shown}"
+            );
+            assert!(!shown.hint().unwrap_or_default().is_empty());
+        }
+        let unknown = HttpError::Certificate {
+            host: "h".into(),
+            problem: CertificateProblem::UnknownIssuer,
+        }
+        .to_plugin_error();
+        assert!(unknown.hint().unwrap_or_default().contains("SSL_CERT_FILE"));
+    }
+
+    #[test]
+    fn a_refused_tunnel_is_recognised_by_hyper_utils_wording() {
+        let e = std::io::Error::other("tunnel error: proxy authorization required");
+        assert!(refused_for_proxy_auth(&e));
+        assert!(!refused_for_proxy_auth(&std::io::Error::other(
+            "tunnel error: unsuccessful"
+        )));
     }
 
     #[test]

@@ -4,25 +4,31 @@
 //! time and shows it under Integrations → Office 365. Modules, by concept:
 //!
 //! - [`fields`]: the account form; [`config`]: values checked into an [`config::AccountConfig`];
-//! - [`cloud`]: national clouds; [`saved`]: how accounts are kept in the host's stores;
+//!   [`response_mode`]: how a browser sign-in asks for its answer;
+//! - [`cloud`]: national clouds and Microsoft's sign-in hosts; [`saved`]: how accounts are
+//!   kept in the host's stores;
 //! - [`secret`]: the redacting wrapper for secrets;
-//! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives.
+//! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives; [`version`]: its version.
 //!
 //! Verification (shared by every sign-in method):
 //!
-//! - [`runtime`]: the plugin's own tokio runtime; [`http`]: the bounded, typed HTTP client;
+//! - [`runtime`]: the plugin's own tokio runtime; [`http`]: the bounded, typed HTTP client,
+//!   with [`trust`] (extra certificate authorities) and [`request_id`] (`client-request-id`);
 //! - [`clock`]: Unix time for expiries and the verified-at fact;
-//! - [`discovery`]: endpoints from the tenant's OpenID configuration;
+//! - [`discovery`]: endpoints and capabilities from the tenant's OpenID configuration, kept
+//!   to the authority's own service; [`issuer`]: whose answers are accepted;
 //! - [`aadsts`]: provider errors and the AADSTS table (plain message and fix per code);
 //! - [`token`]: token answers and `oauth2` request errors;
 //! - [`session`]: the [`atrs_host_sdk::VerificationSession`] state machine (poll, cancel);
-//! - [`confirm`]: who signed in (Graph `/me`, userinfo, ID token);
+//! - [`id_token`]: the ID token's claims, checked (iss, aud, exp, nonce);
+//!   [`confirm`]: who signed in (Graph `/me`, userinfo, ID token);
 //!   [`scopes`]: granted versus requested; [`verified`]: what a success leaves for Save;
 //! - [`device_code`]: the device code sign-in (RFC 8628);
 //! - [`browser`]: the browser sign-in (authorization code + PKCE), with
 //!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
-//!   [`paste`] (the pasted final address), [`loopback`] (the listener that catches it)
-//!   and [`inbox`] (where either way delivers it, once).
+//!   [`paste`] (the pasted final address, checked for state and RFC 9207 `iss`),
+//!   [`loopback`] (the listener that catches it, by query or form post, on 127.0.0.1 and
+//!   `[::1]`) and [`inbox`] (where either way delivers it, once).
 //!
 //! Delivery through a saved account (interface 1.1):
 //!
@@ -71,6 +77,7 @@ pub mod token;
 pub mod trust;
 pub mod upload_session;
 pub mod verified;
+pub mod version;
 
 pub use integration::Office365;
 

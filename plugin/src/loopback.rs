@@ -1,7 +1,7 @@
 //! The loopback listener: catches the browser's redirect to `http://localhost:PORT/` so
 //! the user need not paste anything.
 //!
-//! It listens on 127.0.0.1 and on [::1] (where the system has IPv6) on the same
+//! It listens on 127.0.0.1 and on `[::1]` (where the system has IPv6) on the same
 //! ephemeral port — `localhost` may resolve to either — and speaks just enough HTTP/1.1
 //! for a browser: with `response_mode=query` a GET whose address carries the answer,
 //! with `form_post` a POST whose form body does (RFC 9700 §4.3.1: the code then stays
@@ -40,7 +40,7 @@ use crate::{
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// The largest form body read (a `form_post` answer is a few KB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-/// Ports tried before giving up on one free on both 127.0.0.1 and [::1].
+/// Ports tried before giving up on one free on both 127.0.0.1 and `[::1]`.
 const BIND_ATTEMPTS: usize = 8;
 /// How long a connection may take to send its request head.
 const READ_TIME: Duration = Duration::from_secs(10);
@@ -52,14 +52,14 @@ const MAX_CONNECTIONS: usize = 32;
 /// A bound listener and the redirect URI that reaches it.
 pub struct Listener {
     v4: TcpListener,
-    /// The same port on [::1]; none where the system has no IPv6 loopback.
+    /// The same port on `[::1]`; none where the system has no IPv6 loopback.
     v6: Option<TcpListener>,
     redirect: RedirectUri,
     mode: ResponseMode,
 }
 
 impl Listener {
-    /// Listens on 127.0.0.1, and on [::1] at the same port, on a port the system picks;
+    /// Listens on 127.0.0.1, and on `[::1]` at the same port, on a port the system picks;
     /// answers arrive as `query` until [`Listener::expecting`] says otherwise.
     pub async fn bind() -> io::Result<Self> {
         let mut attempts = 0;
@@ -69,7 +69,7 @@ impl Listener {
             let port = v4.local_addr()?.port();
             let v6 = match TcpListener::bind((Ipv6Addr::LOCALHOST, port)).await {
                 Ok(l) => Some(l),
-                // Taken on [::1] by someone else: another port, so that `localhost`
+                // Taken on `[::1]` by someone else: another port, so that `localhost`
                 // never reaches a stranger.
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse && attempts < BIND_ATTEMPTS => {
                     continue
@@ -98,7 +98,7 @@ impl Listener {
         &self.redirect
     }
 
-    /// Whether it also listens on [::1].
+    /// Whether it also listens on `[::1]`.
     pub fn has_ipv6(&self) -> bool {
         self.v6.is_some()
     }

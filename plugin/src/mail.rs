@@ -46,7 +46,9 @@ pub fn content_size(request: &MailRequest) -> Result<u64, DeliveryError> {
     Ok(total)
 }
 
-/// Send `request`; the receipt names the message (or the request, for `sendMail`).
+/// Send `request`. The receipt's id is the sent draft's message id; `sendMail` answers with
+/// no id, so then it is the call's `client-request-id` (with Graph's `request-id` in the
+/// details), which is what Microsoft support asks for.
 pub async fn send(
     graph: &Graph,
     request: &MailRequest,

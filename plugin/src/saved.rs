@@ -16,8 +16,8 @@ use atrs_host_sdk::{FormValues, Host, PluginError, Settings};
 use crate::{
     config::{AccountConfig, ResponseMode},
     fields,
-    integration::PLUGIN_VERSION,
     secret::Secret,
+    version::PLUGIN_VERSION,
 };
 
 /// The current settings layout; bump it and add a step to [`migrate`] when it changes.

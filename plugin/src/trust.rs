@@ -1,7 +1,11 @@
-//! Extra certificate authorities the HTTP client trusts besides the public roots: a
-//! PEM file named in the form (`ca_file`) and the one `SSL_CERT_FILE` names, as OpenSSL
-//! and most TLS stacks honour it. For a proxy that inspects TLS, or a local HTTPS test
-//! server such as `atrs-test-host mock-idp --tls`.
+//! Extra certificate authorities the HTTP client trusts besides the operating
+//! system's certificate store: a PEM file named in the form (`ca_file`) and the one
+//! `SSL_CERT_FILE` names, as OpenSSL and most TLS stacks honour it. For a proxy that
+//! inspects TLS, or a local HTTPS test server such as `atrs-test-host mock-idp --tls`.
+//!
+//! The system store is read by reqwest (rustls-native-certs) each time a client is
+//! built; as with OpenSSL, `SSL_CERT_FILE` or `SSL_CERT_DIR`, when set, take its place
+//! there, so with `SSL_CERT_FILE` the trusted set is that file plus `ca_file`.
 
 use std::path::{Path, PathBuf};
 

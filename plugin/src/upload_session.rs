@@ -14,8 +14,9 @@ use reqwest::Method;
 use url::Url;
 
 use crate::delivery_error::{DeliveryError, Step};
-use crate::graph::{guid, Auth, Body, CallIds, Graph, GraphFailure, Reply};
+use crate::graph::{Auth, Body, CallIds, Graph, GraphFailure, Reply};
 use crate::progress::Progress;
+use crate::request_id::new_id;
 
 /// Graph's drive fragments must be multiples of this (320 KiB).
 pub const FRAGMENT_UNIT: u64 = 320 * 1024;
@@ -68,7 +69,7 @@ impl Upload<'_> {
                 range: Some(format!("bytes {next}-{}/{}", end - 1, self.total)),
             };
             let ids = CallIds {
-                client_request_id: guid(),
+                client_request_id: new_id(),
                 ..CallIds::default()
             };
             let sent = self
@@ -125,7 +126,7 @@ impl Upload<'_> {
         loop {
             attempt += 1;
             let ids = CallIds {
-                client_request_id: guid(),
+                client_request_id: new_id(),
                 ..CallIds::default()
             };
             match self

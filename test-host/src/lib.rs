@@ -11,6 +11,7 @@
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
+//!   [`live_line`]: the line redrawn in place on a terminal;
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -23,6 +24,7 @@ pub mod error;
 pub mod exit;
 pub mod form_input;
 pub mod interrupt;
+pub mod live_line;
 pub mod menu;
 pub mod output;
 pub mod present;

@@ -10,12 +10,15 @@
 //! - the compatibility matrix's hosts and plugins ([`compat`], into `target/compat`);
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
-//! [`elf`] makes damaged copies of real libraries for the loader's preflight;
+//! [`elf`] makes damaged copies of real libraries for the loader's preflight.
+//! [`proxy`] is the corporate network: a `CONNECT` proxy and an HTTPS origin with a
+//! private certificate authority.
 //! [`sandbox`] gives a test its own mock, plugins folder and store, with bounded host runs;
 //! [`store_churn`] is the known transaction sequence the store crash test kills mid-way.
 
 pub mod compat;
 pub mod elf;
+pub mod proxy;
 pub mod releases;
 pub mod sandbox;
 pub mod store_churn;
@@ -283,6 +286,15 @@ impl HostProcess {
                 return value;
             }
         }
+    }
+
+    /// Sends the process SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed");
     }
 
     /// Writes one line to the host's stdin.

@@ -45,7 +45,9 @@ impl Terminal {
         );
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("tmux.sock");
-        let mut script = String::from("\"$@\"; echo \"[exit $?]\"; exec sleep 3600");
+        // The wrapper outlives a Ctrl-C that reaches it too (the program's own
+        // handling decides), then prints the program's exit code.
+        let mut script = String::from("trap : INT; \"$@\"; echo \"[exit $?]\"; exec sleep 3600");
         for (k, v) in env.iter().rev() {
             script = format!("export {k}={}; {script}", quote(v));
         }
@@ -92,9 +94,10 @@ impl Terminal {
             .expect("tmux runs")
     }
 
-    /// The visible screen, one string per row (trailing spaces cut).
+    /// The visible screen, one string per line (trailing spaces cut); a line the
+    /// terminal wrapped is joined again, so it reads longer than the width.
     pub fn rows(&self) -> Vec<String> {
-        let out = self.tmux(&["capture-pane", "-p", "-t", "t"]);
+        let out = self.tmux(&["capture-pane", "-p", "-J", "-t", "t"]);
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| l.trim_end().to_owned())

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use atrs_e2e::{host_binary, office365_library, plugins_dir, tmux::Terminal};
-use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
+use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp};
 use atrs_test_host::store::Store;
 
 /// The end of a list's title: a list is waiting for a choice.
@@ -31,8 +31,14 @@ struct Menu {
 
 impl Menu {
     fn open(width: u16, extra: &[&str]) -> Menu {
+        Self::open_with_store(width, extra, |_| {})
+    }
+
+    /// Like [`Menu::open`], with the store folder prepared by `prepare` first.
+    fn open_with_store(width: u16, extra: &[&str], prepare: impl Fn(&std::path::Path)) -> Menu {
         let plugins = plugins_dir(&[office365_library()]);
         let store = tempfile::tempdir().unwrap();
+        prepare(store.path());
         let mut args = extra.to_vec();
         args.push("menu");
         let term = Terminal::start(
@@ -100,7 +106,7 @@ impl Menu {
         t.answer(authority);
         t.wait_for_prompt("? Scopes");
         t.press(&["Enter"]);
-        t.wait_for("? Browser answer");
+        t.wait_for("❯ In the address");
         t.press(&["Enter"]);
         t.wait_for_prompt("? Extra trusted certificates");
         t.press(&["Enter"]);
@@ -233,35 +239,49 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term.press(&["Enter"]);
     menu.term
         .wait_for("✓ Saved as \"Sales reports\" (renamed from \"Sales mailbox\").");
+    // Esc at a yes/no question answers nothing: the account stays.
+    menu.choose("Remove \"Sales reports\"");
+    menu.term
+        .wait_for("Remove \"Sales reports\" and its secrets? (y/N)");
+    menu.term.press(&["Escape"]);
+    menu.term.wait_for("and its secrets? › (back)");
     menu.quit();
     assert_eq!(menu.accounts(), vec!["Sales reports"]);
+    assert!(
+        !menu.secrets_file().contains("Sales mailbox"),
+        "nothing of the old name is left: {}",
+        menu.secrets_file()
+    );
 }
 
 #[test]
 fn adding_an_existing_name_asks_before_replacing() {
     let mock = mock(Duration::from_millis(200));
     let menu = Menu::open(80, &[]);
-    for answer in ["n", "y"] {
+    let t = &menu.term;
+    let add_and_verify = || {
         menu.add();
         menu.fill("Reports", &mock.base_url());
         menu.choose("Verify");
         menu.wait_for_list("? Account (verified)");
-        menu.term.press(&["Enter"]);
-        if menu.accounts().is_empty() {
-            menu.term.wait_for("✓ Saved.");
-            continue;
-        }
-        menu.term
-            .wait_for("An account named \"Reports\" is already saved. Replace it? (y/N)");
-        menu.term.type_text(answer);
-        if answer == "n" {
-            menu.term.wait_for("Not saved: choose Edit fields");
-            menu.choose("Close");
-            menu.term.wait_for("Closed without saving.");
-        } else {
-            menu.term.wait_for("✓ Saved.");
-        }
-    }
+        t.press(&["Enter"]);
+    };
+    add_and_verify();
+    t.wait_for("✓ Saved.");
+    let question = "An account named \"Reports\" is already saved. Replace it? (y/N)";
+    // No: nothing is saved, and the form stays open to rename.
+    add_and_verify();
+    t.wait_for_prompt(&format!("? {question}"));
+    t.type_text("n");
+    t.wait_for("Not saved: choose Edit fields");
+    menu.choose("Close");
+    t.wait_for("Closed without saving.");
+    // Yes: the saved account is replaced.
+    add_and_verify();
+    t.wait_for_prompt(&format!("? {question}"));
+    t.type_text("y");
+    t.wait_for("Replace it? › yes");
+    menu.wait_for_list("? Integrations › Office 365");
     menu.quit();
     assert_eq!(menu.accounts(), vec!["Reports"]);
 }
@@ -285,13 +305,19 @@ fn esc_goes_back_from_text_and_secret_prompts_and_nothing_typed_is_stored() {
     t.wait_for_prompt("? Account name ›");
     t.answer("Reports");
     t.wait_for_prompt("? Client ID ›");
+    // A value that fails validation is shown with its error, never with a check mark.
+    t.answer("not-a-guid");
+    let screen = t.wait_for("✗ Client ID is not a GUID.");
+    assert!(!screen.contains('✔') && !screen.contains('✓'), "{screen}");
+    t.wait_for_prompt("? Client ID ›");
+    t.press(&["C-u"]);
     t.answer(defaults::DESKTOP_CLIENT_ID);
     t.wait_for_prompt("? Tenant ID ›");
     t.answer(defaults::TENANT_ID);
     t.wait_for_prompt("? Client secret");
     t.type_text("abc");
     t.press(&["Escape"]);
-    t.wait_for("Closed without saving.");
+    menu.wait_for_list("? Integrations › Office 365");
     menu.quit();
     assert!(menu.accounts().is_empty());
     assert!(
@@ -386,4 +412,53 @@ fn with_no_browser_the_menu_never_offers_to_open_one() {
     assert!(!screen.contains("Press O"), "{screen}");
     assert!(!screen.contains("O: open browser"), "{screen}");
     ctrl_c_ends_the_menu(&menu);
+}
+
+#[test]
+fn a_damaged_store_is_reported_before_the_menu_opens() {
+    let menu = Menu::open_with_store(80, &[], |store| {
+        std::fs::write(
+            store.join("settings.json"),
+            "{\"version\": 99, \"plugins\": {}}",
+        )
+        .unwrap();
+    });
+    let code = menu.term.exit_code();
+    let screen = menu.term.screen();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("written by a newer version"), "{screen}");
+    assert!(!screen.contains("0 accounts"), "{screen}");
+    assert!(menu.term.cursor_visible());
+}
+
+#[test]
+fn a_slow_sign_in_service_shows_progress_on_one_row_for_add() {
+    let mock = mock(Duration::from_secs(30));
+    mock.set_fault(Endpoint::Discovery, Fault::Delay(Duration::from_secs(4)));
+    let plugins = plugins_dir(&[office365_library()]);
+    let store = tempfile::tempdir().unwrap();
+    let args = atrs_e2e::add_office365_args(
+        "Reports",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        None,
+        &mock.base_url(),
+        "device",
+    );
+    let mut all = vec![
+        "--plugins-dir",
+        plugins.path().to_str().unwrap(),
+        "--store",
+        store.path().to_str().unwrap(),
+    ];
+    all.extend(args.iter().map(String::as_str));
+    let term = Terminal::start(host_binary(), &all, &[], 60, 20);
+    let screen = term.wait_until("two seconds of progress", Duration::from_secs(30), |s| {
+        s.contains(" (2 s)")
+    });
+    let rows = screen.lines().filter(|l| l.contains(" s)")).count();
+    assert_eq!(rows, 1, "the progress line is redrawn in place:\n{screen}");
+    term.wait_for("enter the code");
+    term.press(&["C-c"]);
+    assert_eq!(term.exit_code(), 4, "{}", term.screen());
 }

@@ -240,6 +240,17 @@ mod tests {
         assert_eq!(a["base_url"], idp.base_url());
         assert_eq!(a["approve"], "auto");
         assert!(a["ca_file"].is_null());
+        let tls = MockIdp::spawn(MockConfig {
+            tls: true,
+            ..MockConfig::default()
+        })
+        .unwrap();
+        let a = announcement(&tls, ApproveMode::Auto);
+        assert!(a["base_url"].as_str().unwrap().starts_with("https://"));
+        let ca = a["ca_file"].as_str().expect("the CA file's path");
+        assert!(std::fs::read_to_string(ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"));
         let dir = &a["directory"];
         assert_eq!(dir["tenants"][0]["id"], crate::defaults::TENANT_ID);
         assert_eq!(dir["users"][0]["password"], crate::defaults::USER_PASSWORD);

@@ -82,14 +82,16 @@ pub const SITE_ID: &str =
 
 /// The delegated scopes every default app may be granted: Graph's by name, the Outlook
 /// resource's by full URI.
-pub const APP_SCOPES: [&str; 9] = [
+pub const APP_SCOPES: [&str; 11] = [
     "openid",
     "profile",
     "email",
     "offline_access",
     "User.Read",
     "Mail.Send",
+    "Mail.ReadWrite",
     "Files.ReadWrite",
+    "Sites.ReadWrite.All",
     "https://outlook.office.com/SMTP.Send",
     "https://outlook.office.com/IMAP.AccessAsUser.All",
 ];

@@ -169,6 +169,21 @@ pub struct DeliveryFaults {
     pub quota_bytes: Option<u64>,
     /// `folder/name` paths that are locked (423).
     pub locked: BTreeSet<String>,
+    /// The tenant's maximum message size; `None`: Exchange Online's default, 35 MB. A message
+    /// whose attachments, base64-encoded as Exchange counts them, exceed it is refused at send
+    /// (`ErrorMessageSizeExceeded`).
+    pub max_message_bytes: Option<u64>,
+}
+
+/// Exchange Online's default maximum message size (35 MB).
+pub const DEFAULT_MAX_MESSAGE: u64 = 35 * 1024 * 1024;
+
+impl DeliveryFaults {
+    /// Whether a message with these attachments is over the tenant's limit.
+    pub(crate) fn too_big(&self, attachments: &[StoredAttachment]) -> bool {
+        let raw: u64 = attachments.iter().map(|a| a.size).sum();
+        raw.saturating_mul(4) / 3 > self.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE)
+    }
 }
 
 /// Counters a test reads to prove a resume did not restart.

@@ -169,7 +169,12 @@ async fn item_call(
                 .get("@microsoft.graph.conflictBehavior")
                 .map(str::to_owned)
                 .unwrap_or_else(|| "replace".to_owned());
-            simple_upload(shared, &call, drive, folder, name, &conflict, headers, body).await
+            let item = Item {
+                drive,
+                folder,
+                name,
+            };
+            simple_upload(shared, &call, item, &conflict, headers, body).await
         }
         (&Method::POST, "createUploadSession") => {
             let bytes = axum::body::to_bytes(body, 64 * 1024)
@@ -222,17 +227,26 @@ async fn item_call(
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one request's parts, named; a struct would only rename them
+/// The item a request names: which drive, which folder, which name.
+struct Item<'a> {
+    drive: &'a Drive,
+    folder: String,
+    name: String,
+}
+
 async fn simple_upload(
     shared: &Shared,
     call: &Call,
-    drive: &Drive,
-    folder: String,
-    name: String,
+    item: Item<'_>,
     conflict: &str,
     headers: &HeaderMap,
     mut body: Body,
 ) -> Result<Response, GraphError> {
+    let Item {
+        drive,
+        folder,
+        name,
+    } = item;
     check_conflict(conflict)?;
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)

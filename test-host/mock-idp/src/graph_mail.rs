@@ -191,6 +191,9 @@ pub(crate) async fn send_draft(
             may_send_as(&user, &draft.from)?;
         }
         check_recipients(&draft)?;
+        if store.faults.too_big(&draft.attachments) {
+            return Err(too_big());
+        }
         store.drafts.remove(&id);
         store.sent.push(draft);
         Ok(())
@@ -230,7 +233,11 @@ async fn send_mail(
             .into_message(&user, from, "sendMail", attachments)?;
         check_recipients(&message)?;
         message.id = ids::opaque(48);
-        shared.deliveries().sent.push(message);
+        let mut store = shared.deliveries();
+        if store.faults.too_big(&message.attachments) {
+            return Err(too_big());
+        }
+        store.sent.push(message);
         Ok(())
     }
     .await;
@@ -306,6 +313,14 @@ fn check_recipients(m: &Message) -> Result<(), GraphError> {
         }
     }
     Ok(())
+}
+
+fn too_big() -> GraphError {
+    GraphError::new(
+        StatusCode::BAD_REQUEST,
+        "ErrorMessageSizeExceeded",
+        "The message exceeds the maximum supported size., Cannot save changes made to an item to store.",
+    )
 }
 
 fn not_found() -> GraphError {

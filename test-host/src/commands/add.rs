@@ -2,7 +2,7 @@
 //! → Save & Close flow, scripted.
 
 use std::{
-    io::{BufRead, IsTerminal, Write},
+    io::{BufRead, IsTerminal},
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -19,9 +19,10 @@ use crate::{
     exit::Exit,
     form_input::{account_name, values_from_pairs, with_defaults},
     interrupt::Interrupt,
+    live_line::{self, SPINNER},
     menu::{Prompter, TerminalPrompter},
     output::Output,
-    present::{command_line_hint, error_lines, fit, local_time, verified_lines},
+    present::{command_line_hint, error_lines, local_time, verified_lines},
     services::Browser,
 };
 
@@ -329,27 +330,19 @@ impl Spinner {
         if !self.on {
             return;
         }
-        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         self.tick += 1;
-        let line = format!(
+        live_line::draw(&format!(
             "{} {} ({} s)",
-            FRAMES[self.tick % FRAMES.len()],
+            SPINNER[self.tick % SPINNER.len()],
             what.trim_end_matches(['.', '…']),
             since.elapsed().as_secs()
-        );
-        let width = crossterm::terminal::size()
-            .map(|(w, _)| usize::from(w))
-            .unwrap_or(80)
-            .saturating_sub(1);
-        let mut err = std::io::stderr();
-        let _ = write!(err, "\r\x1b[2K{}", fit(&line, width));
-        let _ = err.flush();
+        ));
         self.shown = true;
     }
 
     fn clear(&mut self) {
         if self.shown {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            live_line::clear();
             self.shown = false;
         }
     }

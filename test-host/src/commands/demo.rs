@@ -180,15 +180,14 @@ fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), Command
         stats.count(Endpoint::Token),
         stats.count(Endpoint::Graph),
     ));
-    ctx.output.result(
-        "demo",
-        json!({"account_name": DEMO_ACCOUNT, "saved": saved.is_some()}),
-    );
     if saved.is_none() {
+        // The failure is the one result line.
         return Err(
             CommandError::new(Exit::Failure, "The demo ended without saving the account.")
                 .with_hint("Run it again with -v to see the plugin's log."),
         );
     }
+    ctx.output
+        .result("demo", json!({"account_name": DEMO_ACCOUNT, "saved": true}));
     Ok(())
 }

@@ -46,11 +46,6 @@ impl LineEditor {
         self.chars.len()
     }
 
-    /// Whether nothing is typed.
-    pub fn is_empty(&self) -> bool {
-        self.chars.is_empty()
-    }
-
     /// The cursor position, in characters from the start.
     pub fn cursor(&self) -> usize {
         self.cursor
@@ -149,7 +144,7 @@ mod tests {
         assert_eq!(e.apply(KeyEvent::from(KeyCode::Esc)), Edit::Back);
         assert_eq!(e.apply(KeyEvent::from(KeyCode::Enter)), Edit::Submit);
         assert_eq!(e.apply(ctrl('c')), Edit::Interrupt);
-        assert!(e.is_empty());
+        assert_eq!(e.text(), "");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 mod account_save;
 mod form_editor;
-pub mod line_editor;
+mod line_editor;
 pub mod prompter;
 mod send_test_view;
 mod terminal;

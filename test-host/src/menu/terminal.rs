@@ -24,7 +24,12 @@ use super::{
     line_editor::{Edit, LineEditor},
     prompter::{Back, Key, Prompter},
 };
-use crate::{interrupt::Interrupt, present::fit, services::Browser};
+use crate::{
+    interrupt::Interrupt,
+    live_line::{self, width},
+    present::fit,
+    services::Browser,
+};
 
 /// Asks on the terminal; while a verification waits, reads single keys in raw mode.
 pub struct TerminalPrompter {
@@ -50,7 +55,7 @@ impl TerminalPrompter {
 
     fn clear_status(&mut self) {
         if self.status_shown {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            live_line::clear();
             self.status_shown = false;
         }
     }
@@ -234,9 +239,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn status(&mut self, line: &str) {
-        let mut err = std::io::stderr();
-        let _ = write!(err, "\r\x1b[2K{}", fit(line, width()));
-        let _ = err.flush();
+        live_line::draw(line);
         self.status_shown = true;
     }
 
@@ -288,16 +291,6 @@ impl Prompter for TerminalPrompter {
     fn interrupted(&self) -> bool {
         self.interrupted || self.signal.is_set()
     }
-}
-
-/// Columns a redrawn line may use: one less than the terminal's width, so writing
-/// the last column never wraps the cursor to a new row.
-fn width() -> usize {
-    terminal::size()
-        .map(|(w, _)| usize::from(w))
-        .unwrap_or(80)
-        .saturating_sub(1)
-        .max(10)
 }
 
 /// Rows the list may use.

@@ -181,4 +181,26 @@ mod with_mock {
         assert!(refused < saved, "{text}");
         assert_eq!(store.list("office365").unwrap(), vec!["Renamed"]);
     }
+
+    #[test]
+    fn a_saved_account_sends_a_test_message_from_the_menu() {
+        let mock = mock();
+        let url = mock.base_url();
+        let mut script = vec![pick("Office 365"), pick("Add")];
+        script.extend(fill(&url, "Reports"));
+        script.extend([
+            pick("Verify"),
+            pick("Save & Close"),
+            pick("Send test message from \"Reports\""),
+            t("me@example.com"),
+            pick("Back"),
+            pick("Quit"),
+        ]);
+        let (transcript, _store, _dir) = run_script(script);
+        let text = transcript.join("\n");
+        assert!(text.contains("✓ Sent to me@example.com."), "{text}");
+        let sent = mock.sent_items();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].subject.contains("Reports"), "{:?}", sent[0]);
+    }
 }

@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
 
 use super::prompter::{Key, Prompter};
-use crate::present::{plugin_error_lines, verified_lines};
+use crate::{
+    live_line::SPINNER,
+    present::{plugin_error_lines, verified_lines},
+};
 
 /// How a verification ended.
 #[derive(Debug, Clone)]
@@ -20,7 +23,6 @@ pub enum SessionEnd {
 
 /// How long one poll may block the menu.
 const POLL: Duration = Duration::from_millis(200);
-const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// Shows each new state of `session` until it ends.
 pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
@@ -186,10 +188,11 @@ fn status_line(waiting: &Waiting, tick: usize, can_open: bool) -> String {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(at);
         let secs = (at - now).max(0);
-        format!(" · expires in {}:{:02}", secs / 60, secs % 60)
+        format!(" · {}:{:02} left", secs / 60, secs % 60)
     });
+    // Most important first: a narrow terminal cuts the end of the line.
     let keys = if waiting.url.is_some() && can_open {
-        " · O: open browser · Esc: cancel"
+        " · Esc: cancel · O: open browser"
     } else {
         " · Esc: cancel"
     };
@@ -239,8 +242,11 @@ mod tests {
         };
         let line = status_line(&w, 1, true);
         assert!(!status_line(&w, 1, false).contains("O: open"));
+        // At 60 columns the cut keeps the countdown and Esc.
+        let cut = crate::present::fit(&line, 59);
+        assert!(cut.contains("left · Esc: cancel"), "{cut}");
         assert!(
-            line.contains("expires in 2:0") && line.contains("O: open browser"),
+            line.contains("2:0") && line.contains(" left · Esc: cancel · O: open browser"),
             "{line}"
         );
     }
