@@ -334,13 +334,8 @@ pub const TABLE: &[Row] = &[
 ];
 
 /// The fix of AADSTS90094 without the app's own admin consent address (see
-/// [`admin_consent_address`], which the flows add).
+/// [`crate::admin_consent::address`], which the flows add).
 const ADMIN_CONSENT: &str = "Ask an administrator to grant admin consent: Azure portal → Enterprise applications → your app → Permissions → Grant admin consent; then click Verify again.";
-
-/// Where an administrator grants consent to `client_id` for `tenant` on `authority`.
-pub fn admin_consent_address(authority: &str, tenant: &str, client_id: &str) -> String {
-    format!("{authority}/{tenant}/adminconsent?client_id={client_id}")
-}
 
 /// `e` with the admin consent address in its fix, when it is AADSTS90094 or 90095.
 pub fn with_admin_consent_address(e: PluginError, address: &str) -> PluginError {
@@ -432,24 +427,19 @@ mod tests {
 
     #[test]
     fn admin_consent_errors_name_the_app_s_consent_address() {
-        let address = admin_consent_address(
-            "https://login.microsoftonline.com",
-            "contoso.onmicrosoft.com",
-            "4a1aa1d5-c567-49d0-ad0b-cd957a47f842",
-        );
-        assert_eq!(address, "https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=4a1aa1d5-c567-49d0-ad0b-cd957a47f842");
+        let address = "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/adminconsent?client_id=4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
         for code in [90094, 90095] {
             let e = ProviderError::new("invalid_grant")
                 .with_code(code)
                 .to_plugin_error();
-            let e = with_admin_consent_address(e, &address);
-            assert!(e.hint().unwrap().contains(&address), "{e}");
+            let e = with_admin_consent_address(e, address);
+            assert!(e.hint().unwrap().contains(address), "{e}");
         }
         let other = with_admin_consent_address(
             ProviderError::new("invalid_grant")
                 .with_code(65001)
                 .to_plugin_error(),
-            &address,
+            address,
         );
         assert!(!other.hint().unwrap().contains("adminconsent"));
         let mixed = ProviderError::new("invalid_request")

@@ -41,6 +41,8 @@ pub struct AccountConfig {
     pub tenant: Tenant,
     /// The client secret, for confidential apps.
     pub client_secret: Option<Secret>,
+    /// The day the client secret expires (`YYYY-MM-DD`), when the user gave it.
+    pub client_secret_expires: Option<String>,
     /// The cloud.
     pub cloud: Cloud,
     /// The authority override, if any.
@@ -81,6 +83,10 @@ impl AccountConfig {
             &mut errors,
             parse_client_secret(values.get(fields::CLIENT_SECRET)),
         );
+        let client_secret_expires = collect(
+            &mut errors,
+            parse_secret_expiry(values.get(fields::CLIENT_SECRET_EXPIRES)),
+        );
         let cloud = collect(&mut errors, parse_cloud(values.get(fields::CLOUD)));
         let authority_override =
             collect(&mut errors, parse_authority(values.get(fields::AUTHORITY)));
@@ -103,6 +109,7 @@ impl AccountConfig {
             client_id,
             tenant,
             client_secret,
+            client_secret_expires,
             cloud,
             authority_override,
             scopes,
@@ -114,6 +121,7 @@ impl AccountConfig {
                 Some(client_id),
                 Some(tenant),
                 Some(client_secret),
+                Some(client_secret_expires),
                 Some(cloud),
                 Some(authority_override),
                 Some(scopes),
@@ -124,6 +132,7 @@ impl AccountConfig {
                 client_id,
                 tenant,
                 client_secret,
+                client_secret_expires,
                 cloud,
                 authority_override,
                 scopes,
@@ -281,6 +290,21 @@ fn parse_client_secret(value: Option<&str>) -> Result<Option<Secret>, FieldError
         );
     }
     Ok(Some(Secret::new(secret)))
+}
+
+fn parse_secret_expiry(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(v) = blank(value) else {
+        return Ok(None);
+    };
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map(|d| Some(d.format("%Y-%m-%d").to_string()))
+        .map_err(|_| {
+            FieldError::new(
+                fields::CLIENT_SECRET_EXPIRES,
+                format!("`{}` is not a date.", v.escape_default()),
+            )
+            .with_hint("Write the Expires date shown in Certificates & secrets as YYYY-MM-DD, or leave the field empty.")
+        })
 }
 
 fn parse_cloud(value: Option<&str>) -> Result<Cloud, FieldError> {

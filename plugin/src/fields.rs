@@ -12,6 +12,8 @@ pub const CLIENT_ID: &str = "client_id";
 pub const TENANT_ID: &str = "tenant_id";
 /// The client secret's value, for confidential (web) registrations.
 pub const CLIENT_SECRET: &str = "client_secret";
+/// The day the client secret expires (`YYYY-MM-DD`, optional), for a warning ahead.
+pub const CLIENT_SECRET_EXPIRES: &str = "client_secret_expires";
 /// Which national cloud.
 pub const CLOUD: &str = "cloud";
 /// Advanced: replaces the cloud's sign-in host (for example a local mock).
@@ -25,11 +27,12 @@ pub const RESPONSE_MODE: &str = "response_mode";
 pub const CA_FILE: &str = "ca_file";
 
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 9] = [
+pub const ALL_KEYS: [&str; 10] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
     CLIENT_SECRET,
+    CLIENT_SECRET_EXPIRES,
     CLOUD,
     AUTHORITY,
     SCOPES,
@@ -63,6 +66,16 @@ pub fn describe() -> Vec<FormField> {
         FormField::new(CLIENT_SECRET, "Client secret", FieldKind::Secret).with_help(
             "Only for apps registered with a Web redirect: Certificates & secrets → \
                  the secret's Value (not its Secret ID). Leave empty for desktop apps.",
+        ),
+        FormField::new(
+            CLIENT_SECRET_EXPIRES,
+            "Client secret expires",
+            FieldKind::Text,
+        )
+        .with_placeholder("2027-06-30")
+        .with_help(
+            "Optional: the secret's Expires date from Certificates & secrets, so ATRS \
+                 warns 30 days ahead.",
         ),
         FormField::new(
             CLOUD,

@@ -6,23 +6,26 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField, FormValues, Host,
-    Integration, Manifest, PluginError, SessionState, TokenRequest, VerificationSession,
-    VerifiedAccount, VerifyMethod,
+    AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField,
+    FormValues, HealthState, Host, Integration, Manifest, PluginError, SessionState, TokenGrant,
+    TokenRequest, TokenSource, VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
-    aadsts, browser,
-    config::{is_loopback, AccountConfig},
+    aadsts, account_http,
+    account_token::{AccountTokens, Issued, Origin},
+    admin_consent, browser,
+    config::AccountConfig,
     delivery, device_code, fields,
     graph::TokenFn,
+    health,
     http::{Http, Limits},
     inbox::Inbox,
+    refresh::RetryBound,
     runtime::Runtime,
     saved,
     secret::Secret,
     session::{Control, Reporter, Session, Submitter, Success},
-    trust,
 };
 
 pub use crate::{verified::Verified, version::PLUGIN_VERSION};
@@ -37,6 +40,7 @@ pub struct Office365 {
     runtime: Runtime,
     limits: Limits,
     current: Option<Control>,
+    tokens: AccountTokens,
 }
 
 impl Office365 {
@@ -48,10 +52,41 @@ impl Office365 {
         self.slot().clone()
     }
 
-    /// Replaces the network limits (time-outs, answer size) for later verifications;
-    /// for in-process hosts and tests that exercise slow servers.
+    /// Replaces the network limits (time-outs, answer size) for later verifications and
+    /// token renewals; for in-process hosts and tests that exercise slow servers.
     pub fn set_network_limits(&mut self, limits: Limits) {
         self.limits = limits;
+        self.tokens.set_limits(limits);
+    }
+
+    /// Replaces the bound on retrying transient faults of token renewals.
+    pub fn set_retry_bound(&mut self, bound: RetryBound) {
+        self.tokens.set_retry_bound(bound);
+    }
+
+    /// Saves the verified `values`, in place of `replaces` when given.
+    fn save_verified(
+        &mut self,
+        values: &FormValues,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let config = AccountConfig::parse(values).map_err(first_error)?;
+        let verified = self.verified().filter(|v| v.config == config).ok_or_else(|| {
+            PluginError::invalid_input("These values have not been verified.")
+                .with_hint("Click Verify (changing Account name, Client ID, Tenant ID, cloud, authority, scopes or the client secret needs a new verification), then Save & Close.")
+        })?;
+        saved::write(
+            &self.host,
+            &verified.config,
+            verified.refresh_token.as_ref(),
+            &verified.facts,
+            replaces,
+        )?;
+        self.host.info(&format!(
+            "Saved Office 365 account \"{}\".",
+            config.account_name
+        ));
+        Ok(())
     }
 
     /// Stops the running verification, if any, so it can no longer mark values verified.
@@ -102,18 +137,8 @@ impl Office365 {
         F: FnOnce(AccountConfig, Http, Host, Reporter) -> Fut,
         Fut: Future<Output = Result<(VerifiedAccount, Verified), PluginError>> + Send + 'static,
     {
-        let loopback = config.authority_override.as_ref().is_some_and(is_loopback);
-        let roots = trust::extra_roots(config.ca_file.as_deref()).map_err(|e| {
-            PluginError::invalid_input(format!("The extra trusted certificates could not be loaded: {e}."))
-                .with_field(fields::CA_FILE)
-                .with_hint("Fix the Extra trusted certificates field, or the SSL_CERT_FILE environment variable: each must name a PEM file of certificate authorities.")
-        })?;
-        let http = Http::trusting(self.limits, loopback, roots)?;
-        let consent = aadsts::admin_consent_address(
-            &config.authority(),
-            config.tenant.segment(),
-            &config.client_id,
-        );
+        let http = account_http::client(&config, self.limits)?;
+        let consent = admin_consent::address(&config);
         let host = self.host.clone();
         let slot = self.verified.clone();
         let first = SessionState::Working {
@@ -161,10 +186,12 @@ impl Integration for Office365 {
     }
 
     fn new(host: Host) -> Result<Self, PluginError> {
+        let runtime = Runtime::new();
         Ok(Office365 {
+            tokens: AccountTokens::new(host.clone(), runtime.clone(), Limits::from_env()),
             host,
             verified: Arc::new(Mutex::new(None)),
-            runtime: Runtime::new(),
+            runtime,
             limits: Limits::from_env(),
             current: None,
         })
@@ -199,22 +226,43 @@ impl Integration for Office365 {
     }
 
     fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
-        let config = AccountConfig::parse(values).map_err(first_error)?;
-        let verified = self.verified().filter(|v| v.config == config).ok_or_else(|| {
-            PluginError::invalid_input("These values have not been verified.")
-                .with_hint("Click Verify (changing Account name, Client ID, Tenant ID, cloud or authority needs a new verification), then Save & Close.")
-        })?;
-        saved::write(
-            &self.host,
-            &verified.config,
-            verified.refresh_token.as_ref(),
-            &verified.facts,
-        )?;
-        self.host.info(&format!(
-            "Saved Office 365 account \"{}\".",
-            config.account_name
-        ));
-        Ok(())
+        self.save_verified(values, None)
+    }
+
+    fn save_replacing(&mut self, values: &FormValues, previous: &str) -> Result<(), PluginError> {
+        self.save_verified(values, Some(previous))
+    }
+
+    fn access_token(&self, account: &str) -> Result<AccessToken, PluginError> {
+        self.tokens
+            .token(account, &[], false)
+            .map(|i| access_token(i).token)
+    }
+
+    fn token(&self, account: &str, request: &TokenRequest) -> Result<TokenGrant, PluginError> {
+        self.tokens
+            .token(account, &request.scopes, request.force_refresh)
+            .map(access_token)
+    }
+
+    fn account_health(&self, account: &str) -> Result<AccountHealth, PluginError> {
+        let h = health::of(&self.host, account)?;
+        let state = match h.state {
+            health::State::Healthy => HealthState::Healthy,
+            health::State::ExpiringSoon => HealthState::ExpiringSoon,
+            health::State::NeedsSignIn => HealthState::NeedsSignIn,
+        };
+        let mut out = AccountHealth::new(state);
+        out.reason = h.reason;
+        out.fix = h.fix;
+        out.verified_at = h.verified_at;
+        out.access_token_expires_at = h.access_token_expires_at;
+        out.last_refresh_at = h.last_refresh_at;
+        out.last_refresh_error = h.last_refresh_error;
+        out.refresh_token_rotated_at = h.refresh_token_rotated_at;
+        out.lapses_at = h.lapses_at;
+        out.secret_expires_at = h.secret_expires_at;
+        Ok(out)
     }
 
     fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {
@@ -254,6 +302,26 @@ impl Integration for Office365 {
         let job =
             delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
         Ok(Box::new(job))
+    }
+}
+
+/// A token handed out, as the SDK carries it.
+fn access_token(issued: Issued) -> TokenGrant {
+    TokenGrant {
+        token: AccessToken {
+            token: issued.token.token.expose().into(),
+            expires_at: issued.token.expires_at,
+            scopes: issued
+                .token
+                .scopes
+                .iter()
+                .map(|s| s.as_str().into())
+                .collect(),
+        },
+        source: match issued.origin {
+            Origin::Cache => TokenSource::Cache,
+            Origin::Refreshed => TokenSource::Refreshed,
+        },
     }
 }
 

@@ -39,10 +39,21 @@
 //! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
 //!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
 //!   [`upload_session`]: fragments from disk, resumed from the server's ranges.
+//!
+//! Saved accounts at work:
+//!
+//! - [`account_token`]: access tokens for the host — the shared [`token_cache`], one
+//!   [`refresh`] per account across threads and processes;
+//! - [`refresh_error`]: refused for good, transient, or other; [`admin_consent`]: the
+//!   address for an administrator; [`refresh_facts`]: what refreshes leave in the settings;
+//! - [`health`]: healthy, expiring soon or needs signing in again.
 
 #![warn(missing_docs)]
 
 pub mod aadsts;
+pub mod account_http;
+pub mod account_token;
+pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;
 pub mod clock;
@@ -56,6 +67,7 @@ pub mod discovery;
 pub mod drive;
 pub mod fields;
 pub mod graph;
+pub mod health;
 pub mod http;
 pub mod id_token;
 pub mod inbox;
@@ -66,6 +78,9 @@ pub mod mail;
 pub mod paste;
 pub mod progress;
 pub mod redirect;
+pub mod refresh;
+pub mod refresh_error;
+pub mod refresh_facts;
 pub mod request_id;
 pub mod response_mode;
 pub mod runtime;
@@ -74,6 +89,7 @@ pub mod scopes;
 pub mod secret;
 pub mod session;
 pub mod token;
+pub mod token_cache;
 pub mod trust;
 pub mod upload_session;
 pub mod verified;

@@ -11,7 +11,7 @@
 //! Reading accepts every earlier layout ([`migrate`]); a layout from a newer release is
 //! refused with a way out instead of being misread.
 
-use atrs_host_sdk::{FormValues, Host, PluginError, Settings};
+use atrs_host_sdk::{FormValues, Host, PluginError, Secrets, Settings};
 
 use crate::{
     config::{AccountConfig, ResponseMode},
@@ -30,8 +30,9 @@ pub const WRITTEN_BY: &str = "written_by";
 const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
-const FORM_KEYS: [&str; 7] = [
+const FORM_KEYS: [&str; 8] = [
     fields::CLIENT_ID,
+    fields::CLIENT_SECRET_EXPIRES,
     fields::TENANT_ID,
     fields::CLOUD,
     fields::AUTHORITY,
@@ -58,24 +59,25 @@ pub fn layout() -> &'static str {
     }
 }
 
-/// Writes a verified account: settings first, then secrets.
+/// Writes a verified account — settings and every secret, in place of the account
+/// `replaces` when given (a rename) — as one store transaction. Nothing of an earlier
+/// sign-in under either name is kept: no cached token, no refresh facts.
 pub fn write(
     host: &Host,
     config: &AccountConfig,
     refresh_token: Option<&Secret>,
     facts: &Settings,
+    replaces: Option<&str>,
 ) -> Result<(), PluginError> {
     let settings = settings_in_layout(config, facts, layout());
-    let account = &config.account_name;
-    host.settings_write(account, &settings)?;
-    host.secrets_remove(account)?;
+    let mut secrets = Secrets::new();
     if let Some(secret) = &config.client_secret {
-        host.secret_write(account, SECRET_CLIENT_SECRET, secret.expose())?;
+        secrets.insert(SECRET_CLIENT_SECRET.into(), secret.expose().into());
     }
     if let Some(token) = refresh_token {
-        host.secret_write(account, SECRET_REFRESH_TOKEN, token.expose())?;
+        secrets.insert(SECRET_REFRESH_TOKEN.into(), token.expose().into());
     }
-    Ok(())
+    host.account_write(&config.account_name, &settings, &secrets, replaces)
 }
 
 /// The settings of a verified account, in `layout` (`"1"` or the current one).
@@ -86,6 +88,9 @@ fn settings_in_layout(config: &AccountConfig, facts: &Settings, layout: &str) ->
     settings.insert(fields::TENANT_ID.into(), config.tenant.segment().to_owned());
     settings.insert(fields::CLOUD.into(), config.cloud.key().into());
     settings.insert(fields::SCOPES.into(), config.scopes.join(" "));
+    if let Some(day) = &config.client_secret_expires {
+        settings.insert(fields::CLIENT_SECRET_EXPIRES.into(), day.clone());
+    }
     if let Some(authority) = &config.authority_override {
         settings.insert(
             fields::AUTHORITY.into(),
@@ -177,7 +182,24 @@ pub fn remove(host: &Host, account: &str) -> Result<(), PluginError> {
     host.settings_remove(account)
 }
 
-fn not_found(account: &str) -> PluginError {
+/// The configuration `account` was saved with, its client secret included.
+pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
+    let mut values = read_values(host, account)?;
+    if let Some(secret) = host.secret_read(account, SECRET_CLIENT_SECRET)? {
+        values.set_secret(fields::CLIENT_SECRET, secret.as_str());
+    }
+    AccountConfig::parse(&values).map_err(|errors| {
+        let fields: Vec<&str> = errors.iter().map(|e| e.field()).collect();
+        PluginError::internal(format!(
+            "The saved settings of \"{account}\" are no longer valid ({}).",
+            fields.join(", ")
+        ))
+        .with_hint("Open the account, correct it and verify it again.")
+    })
+}
+
+/// The error for an account name with no saved account.
+pub fn not_found(account: &str) -> PluginError {
     PluginError::invalid_input(format!(
         "There is no saved Office 365 account named \"{account}\"."
     ))
@@ -211,6 +233,7 @@ mod tests {
             &config(),
             Some(&Secret::new("rt-1")),
             &Settings::new(),
+            None,
         )
         .unwrap();
         let settings = memory.settings_of("Reports").unwrap();

@@ -52,8 +52,14 @@ pub fn compare(
     Comparison { granted, missing }
 }
 
-fn is_oidc(scope: &str) -> bool {
+/// Whether `scope` is an OpenID Connect scope (never listed in a token's scopes).
+pub fn is_oidc(scope: &str) -> bool {
     OIDC.iter().any(|o| o.eq_ignore_ascii_case(scope))
+}
+
+/// The form two scopes are compared in: lower-cased, any cloud's Graph prefix removed.
+pub fn key(scope: &str) -> String {
+    normalize(scope, None)
 }
 
 /// Lower-cased, with a Graph resource prefix removed.

@@ -111,6 +111,39 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// An access token for a saved account: expiry, scopes, from cache or refreshed.
+    Token {
+        /// The account name.
+        account: String,
+        /// The plugin, when several have an account of that name.
+        #[arg(long)]
+        plugin: Option<String>,
+        /// Scopes to ask for (space- or comma-separated) [default: the account's].
+        #[arg(long, value_name = "S")]
+        scopes: Option<String>,
+        /// Print the token itself (it grants access: keep it out of logs).
+        #[arg(long)]
+        show_token: bool,
+        /// Refresh even when a cached token is still valid.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Renew saved accounts that are due (their sign-in lapses within 14 days), one line
+    /// each; exit 3 when any needs sign-in again. Made for a scheduler.
+    Refresh {
+        /// One account [default: with --all, every saved account].
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        account: Option<String>,
+        /// Every saved account.
+        #[arg(long)]
+        all: bool,
+        /// The plugin, when several have an account of that name.
+        #[arg(long)]
+        plugin: Option<String>,
+        /// Renew even accounts that are not due.
+        #[arg(long)]
+        force: bool,
+    },
     /// Remove a saved account and its secrets.
     Remove {
         /// The account name.

@@ -23,6 +23,7 @@ pub mod context;
 pub mod error;
 pub mod exit;
 pub mod form_input;
+pub mod health_view;
 pub mod interrupt;
 pub mod live_line;
 pub mod menu;

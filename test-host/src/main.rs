@@ -7,7 +7,7 @@ use atrs_host_sdk::VerifyMethod;
 use atrs_test_host::{
     catalog::default_plugins_dir,
     cli::{Cli, Command, MockIdpCli, VerifyArg},
-    commands::{self, add::AddRequest, demo::DemoOptions},
+    commands::{self, add::AddRequest, demo::DemoOptions, refresh::RefreshArgs, token::TokenArgs},
     context::Context,
     error::CommandError,
     exit::Exit,
@@ -93,6 +93,14 @@ fn main() -> ExitCode {
         }
         Some(Command::Upload(args)) => finish(&ctx, "upload", commands::upload::run(&ctx, &args.into())),
         Some(Command::Accounts { all }) => finish(&ctx, "accounts", commands::accounts::run(&ctx, all)),
+        Some(Command::Token { account, plugin, scopes, show_token, force }) => {
+            let args = TokenArgs { account, plugin, scopes, show_token, force };
+            finish(&ctx, "token", commands::token::run(&ctx, &args))
+        }
+        Some(Command::Refresh { account, all: _, plugin, force }) => {
+            let args = RefreshArgs { account, plugin, force };
+            finish(&ctx, "refresh", commands::refresh::run(&ctx, &args))
+        }
         Some(Command::Remove { account, plugin }) => {
             finish(&ctx, "remove", commands::remove::run(&ctx, &account, plugin.as_deref()))
         }

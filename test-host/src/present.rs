@@ -86,9 +86,17 @@ pub fn relative_time(secs: i64, now: i64) -> String {
     }
 }
 
-/// Settings a plugin keeps for itself (its layout version, which build wrote it):
-/// shown by `accounts --all` only.
-pub const INTERNAL_SETTINGS: [&str; 2] = ["schema_version", "written_by"];
+/// Settings a plugin keeps for itself (its layout version, which build wrote it, what
+/// its refreshes found — shown as the account's health instead): shown by
+/// `accounts --all` only.
+pub const INTERNAL_SETTINGS: [&str; 6] = [
+    "schema_version",
+    "written_by",
+    "last_refresh_at",
+    "last_refresh_ok_at",
+    "last_refresh_error",
+    "refresh_token_rotated_at",
+];
 
 /// One saved account as a person reads it: `plugin / name`, then its settings; a
 /// `*_at` setting holding Unix seconds as a local date and how long ago (or until).

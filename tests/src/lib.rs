@@ -305,6 +305,12 @@ impl HostProcess {
         stdin.flush().expect("flush");
     }
 
+    /// Kills the process (as a crash would) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits at most `within` for the process to end; its exit code.
     pub fn wait(&mut self, within: std::time::Duration) -> Option<i32> {
         self.stdin = None;

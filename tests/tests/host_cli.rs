@@ -115,6 +115,7 @@ fn form_describes_every_field_as_json() {
             "client_id",
             "tenant_id",
             "client_secret",
+            "client_secret_expires",
             "cloud",
             "authority",
             "scopes",
@@ -123,11 +124,15 @@ fn form_describes_every_field_as_json() {
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");
-    assert_eq!(fields[4]["kind"], "choice");
-    assert_eq!(fields[4]["options"].as_array().unwrap().len(), 3);
-    assert_eq!(fields[5]["advanced"], true);
     assert_eq!(
-        fields[6]["default"],
+        fields[4]["kind"], "text",
+        "the secret's expiry date is not a secret"
+    );
+    assert_eq!(fields[5]["kind"], "choice");
+    assert_eq!(fields[5]["options"].as_array().unwrap().len(), 3);
+    assert_eq!(fields[6]["advanced"], true);
+    assert_eq!(
+        fields[7]["default"],
         "openid profile offline_access User.Read Mail.Send"
     );
 }

@@ -20,8 +20,16 @@ const SECRET_WORDS: [&str; 7] = [
     "apikey",
 ];
 
-/// Key endings that name where a secret is used, not the secret (`token_url`).
-const NOT_SECRET_ENDINGS: [&str; 4] = ["_url", "_uri", "_endpoint", "_host"];
+/// Key endings that name where or until when a secret is used, not the secret
+/// (`token_url`, `client_secret_expires`).
+const NOT_SECRET_ENDINGS: [&str; 6] = [
+    "_url",
+    "_uri",
+    "_endpoint",
+    "_host",
+    "_expires",
+    "_expires_at",
+];
 
 /// Keys unique, non-empty and typeable; labels present; choices fillable.
 pub fn keys(fields: &[FormField]) -> Check {
@@ -186,7 +194,13 @@ mod tests {
         ] {
             assert!(looks_secret(key), "{key}");
         }
-        for key in ["account_name", "token_url", "tenant_id", "authority"] {
+        for key in [
+            "account_name",
+            "token_url",
+            "tenant_id",
+            "authority",
+            "client_secret_expires",
+        ] {
             assert!(!looks_secret(key), "{key}");
         }
     }

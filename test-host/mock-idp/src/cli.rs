@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::config::{ApproveMode, MockConfig};
 use crate::directory::Directory;
+use crate::refresh_rules::{RefreshPolicy, NINETY_DAYS_SECS};
 use crate::server::MockIdp;
 use crate::state::log_line;
 
@@ -60,6 +61,18 @@ pub struct MockIdpArgs {
     /// Treat every refresh token as expired (refresh answers AADSTS700082).
     #[arg(long)]
     pub refresh_expired: bool,
+    /// Access-token lifetime (`expires_in`) in seconds.
+    #[arg(long, value_name = "S", default_value_t = RefreshPolicy::default().access_token_secs)]
+    pub access_token_secs: u64,
+    /// How long a refresh token may go unused before it is refused (AADSTS700082), in seconds.
+    #[arg(long, value_name = "S", default_value_t = NINETY_DAYS_SECS)]
+    pub refresh_token_secs: u64,
+    /// Answer refreshes without a new refresh token (no rotation).
+    #[arg(long)]
+    pub no_rotate: bool,
+    /// Refuse a refresh token once rotation replaced it.
+    #[arg(long)]
+    pub refuse_rotated: bool,
     /// Serve HTTPS with a certificate made at start; the first line names its CA file.
     #[arg(long)]
     pub tls: bool,
@@ -94,6 +107,12 @@ pub fn run(args: MockIdpArgs) -> ExitCode {
         device_expires_in_secs: args.expires_in,
         auto_approve_delay: Duration::from_millis(args.approve_delay_ms),
         refresh_tokens_expired: args.refresh_expired,
+        refresh_policy: RefreshPolicy {
+            access_token_secs: args.access_token_secs,
+            refresh_token_secs: args.refresh_token_secs,
+            rotate: !args.no_rotate,
+            refuse_rotated: args.refuse_rotated,
+        },
         verbose: true,
         tls: args.tls,
         prompt_values_supported: args.prompt_values,
@@ -213,12 +232,19 @@ mod tests {
             "--expires-in",
             "60",
             "--refresh-expired",
+            "--access-token-secs",
+            "30",
+            "--no-rotate",
         ])
         .args;
         assert_eq!(a.port, 4100);
         assert_eq!(a.approve, ApproveMode::Manual);
         assert_eq!(a.directory.as_deref(), Some(std::path::Path::new("d.json")));
         assert_eq!((a.interval, a.expires_in, a.refresh_expired), (1, 60, true));
+        assert_eq!(
+            (a.access_token_secs, a.no_rotate, a.refuse_rotated),
+            (30, true, false)
+        );
         assert!(Cli::try_parse_from(["x", "--approve", "sometimes"]).is_err());
         assert_eq!(a.prompt_values.len(), 5);
         let a = Cli::parse_from([

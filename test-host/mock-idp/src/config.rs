@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::directory::Directory;
+use crate::refresh_rules::RefreshPolicy;
 
 /// How the simulated user behaves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -52,8 +53,8 @@ pub struct MockConfig {
     pub auto_approve_delay: Duration,
     /// How long an authorization code can be redeemed (Entra: about 10 minutes).
     pub code_lifetime: Duration,
-    /// Access-token lifetime `expires_in` in seconds (Entra: 3599).
-    pub access_token_lifetime_secs: u64,
+    /// Access- and refresh-token lifetimes and rotation (changeable while running).
+    pub refresh_policy: RefreshPolicy,
     /// Treat every refresh token as expired from inactivity (AADSTS700082).
     pub refresh_tokens_expired: bool,
     /// Write a line per request and per sign-in event to stderr.
@@ -82,7 +83,7 @@ impl Default for MockConfig {
             device_expires_in_secs: 900,
             auto_approve_delay: Duration::from_secs(2),
             code_lifetime: Duration::from_secs(600),
-            access_token_lifetime_secs: 3599,
+            refresh_policy: RefreshPolicy::default(),
             refresh_tokens_expired: false,
             verbose: false,
             prompt_values_supported: ENTRA_PROMPT_VALUES.iter().map(|v| v.to_string()).collect(),

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::config::DeviceOutcome;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
+use crate::refresh_rules::{PolicyChange, RefreshFailure};
 use crate::reply;
 use crate::state::Shared;
 use crate::{delivery_control, device_code};
@@ -33,6 +34,14 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/refresh-tokens/expire", post(expire_refresh))
         .route("/access-tokens/expire", post(expire_access))
         .route("/directory", get(directory))
+        .route(
+            "/refresh-policy",
+            get(refresh_policy).post(change_refresh_policy),
+        )
+        .route(
+            "/refresh-failures",
+            post(set_refresh_failure).delete(clear_refresh_failures),
+        )
         .route("/discovery", post(override_discovery))
         .route("/id-token", post(override_id_token))
         .merge(delivery_control::router())
@@ -224,4 +233,45 @@ async fn override_id_token(State(shared): State<Arc<Shared>>, bytes: Bytes) -> R
 
 async fn directory(State(shared): State<Arc<Shared>>) -> Response {
     reply::json(StatusCode::OK, &shared.dir().to_json())
+}
+
+async fn refresh_policy(State(shared): State<Arc<Shared>>) -> Response {
+    answer(Ok(json!({"policy": shared.rules.policy()})))
+}
+
+async fn change_refresh_policy(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(body::<PolicyChange>(&bytes).map(|c| json!({"policy": shared.rules.change(&c)})))
+}
+
+/// Body of `POST /_mock/refresh-failures`.
+#[derive(Deserialize)]
+struct RefreshFailureRequest {
+    upn: String,
+    failure: RefreshFailure,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+async fn set_refresh_failure(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(body::<RefreshFailureRequest>(&bytes).and_then(|r| {
+        if shared.dir().user(&r.upn).is_none() {
+            return Err(failed(MockError::UnknownUser(r.upn)));
+        }
+        shared.rules.arm(&r.upn, r.failure, r.times);
+        Ok(json!({}))
+    }))
+}
+
+/// Body of `DELETE /_mock/refresh-failures`: `{"upn":"…"}` for one account, `{}` for all.
+#[derive(Deserialize)]
+struct ClearFailuresRequest {
+    #[serde(default)]
+    upn: Option<String>,
+}
+
+async fn clear_refresh_failures(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    answer(body::<ClearFailuresRequest>(&bytes).map(|r| {
+        shared.rules.clear(r.upn.as_deref());
+        json!({})
+    }))
 }

@@ -52,7 +52,7 @@ pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<
                 oidc: Default::default(),
                 graph: scopes.iter().map(|s| s.to_string()).collect(),
             },
-            expires: Instant::now() + Duration::from_secs(shared.config.access_token_lifetime_secs),
+            expires: Instant::now() + Duration::from_secs(shared.rules.policy().access_token_secs),
         },
     );
     Ok(token)

@@ -425,6 +425,22 @@ impl EntraError {
         }
     }
 
+    /// The same error with a `suberror` (e.g. `basic_action` for AADSTS50076).
+    pub fn with_suberror(mut self, suberror: &'static str) -> Self {
+        self.suberror = Some(suberror);
+        self
+    }
+
+    /// A refresh token that rotation replaced, presented again while the mock refuses such
+    /// tokens (AADSTS70000).
+    pub fn refresh_replaced() -> Self {
+        Self::bad(
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed. The refresh token was replaced by a newer one and can no longer be redeemed.",
+        )
+    }
+
     /// The same error with another OAuth `error` string (e.g. `consent_required` at /authorize).
     pub fn with_error(mut self, error: &'static str) -> Self {
         self.error = error;

@@ -278,6 +278,15 @@ impl FaultTable {
         }
     }
 
+    /// Whether a fault is armed on `endpoint` now (one armed for a number of requests is
+    /// gone once they came).
+    pub fn is_armed(&self, endpoint: Endpoint) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&endpoint)
+    }
+
     /// The fault this request suffers, counting it against the armed number.
     fn take(&self, endpoint: Endpoint, grant_type: Option<&str>) -> Option<Fault> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -36,7 +36,7 @@ pub(crate) fn mint(
     kind: ClientKind,
     extras: Extras<'_>,
 ) -> serde_json::Value {
-    let lifetime = shared.config.access_token_lifetime_secs;
+    let lifetime = shared.rules.policy().access_token_secs;
     let access_token = ids::opaque(96);
     store.access.insert(
         access_token.clone(),
@@ -64,7 +64,9 @@ pub(crate) fn mint(
                 grant: grant.clone(),
                 kind,
                 issued_at: chrono::Utc::now(),
+                issued: Instant::now(),
                 expired: false,
+                replaced: false,
             },
         );
         body["refresh_token"] = json!(refresh_token);

@@ -68,6 +68,9 @@
 //! | `POST /_mock/device/{user_code}/decline` · `…/expire` | decline it · make it expire now |
 //! | `POST /_mock/refresh-tokens/expire` · `/_mock/access-tokens/expire` | expire all issued refresh / access tokens |
 //! | `GET /_mock/directory` | the directory JSON |
+//! | `GET /_mock/refresh-policy` · `POST` `{"access_token_secs":60,"refresh_token_secs":600,"rotate":true,"refuse_rotated":true}` | the [`RefreshPolicy`] · change some of its fields |
+//! | `POST /_mock/refresh-failures` `{"upn":"…","failure":{"kind":"aadsts","code":50173},"times":1}` | refuse that account's refreshes ([`RefreshFailure`]; `times` omitted = until cleared) |
+//! | `DELETE /_mock/refresh-failures` `{"upn":"…"}` (or `{}` for all) | stop refusing |
 //! | `POST /_mock/discovery` `{"issuer":"https://elsewhere.test/v2.0","code_challenge_methods_supported":null}` | [`MockIdp::override_discovery`]: members set, `null` removes |
 //! | `POST /_mock/id-token` `{"aud":"someone-else","exp":1}` | [`MockIdp::override_id_token`]: claims of ID tokens from now on |
 //! | `GET /_mock/sent` · `/_mock/drafts` · `/_mock/drive` | sent items · drafts · drive items (each with size and SHA-256 of every attachment or file) |
@@ -75,6 +78,12 @@
 //! | `POST /_mock/delivery-faults` `{"fail_chunk_at":N,"quota_bytes":N,"locked":["Reports/x.pdf"]}` · `DELETE` | arm [`DeliveryFaults`] · clear them |
 //! | `DELETE /_mock/deliveries` | forget all deliveries, counters and delivery faults |
 //! | `POST /_mock/tokens` `{"upn":"…","scopes":"Mail.Send Files.ReadWrite"}` | an access token with exactly those permissions |
+//!
+//! Refresh failure JSON: `{"kind":"aadsts","code":N}` for N in 700082, 70008, 50173, 70043,
+//! 50076, 50079, 65001, 53003, 7000215, 7000222; `{"kind":"invalid_grant"}` and
+//! `{"kind":"interaction_required"}` (codes no table lists); `{"kind":"status","status":503,
+//! "retry_after":2}`. [`Stats::accounts`] counts token requests per account (UPN) and grant
+//! type, and how often a refresh token replaced by rotation was presented again.
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
@@ -126,7 +135,9 @@
 //! | 65001 | `invalid_grant` + `suberror: consent_required` (`consent_required` at /authorize) | refresh or `prompt=none` asking for unconsented or admin-only scopes |
 //! | 65004 | `access_denied` (redirect) | consent declined |
 //! | 50058 | `login_required` (redirect) | `prompt=none` in manual mode |
-//! | 700082 | `invalid_grant` | refresh token expired ([`MockIdp::expire_refresh_tokens`], `--refresh-expired`) |
+//! | 700082 | `invalid_grant` | refresh token expired ([`MockIdp::expire_refresh_tokens`], `--refresh-expired`, unused longer than [`RefreshPolicy::refresh_token_secs`]) |
+//! | 70000 | `invalid_grant` | a refresh token replaced by rotation, when [`RefreshPolicy::refuse_rotated`] |
+//! | any of [`RefreshFailure::CODES`] | Entra's `error` for it | [`MockIdp::set_refresh_failure`] |
 //! | 70011 | `invalid_scope` | unknown scope, or `.default` mixed with others |
 //! | 28000 | `invalid_request` | Graph and Outlook (`https://outlook.office.com/SMTP.Send`, `IMAP.AccessAsUser.All`, `POP.AccessAsUser.All`) permissions in one request |
 //! | 90023 | `invalid_request` (redirect) | a `prompt` value not in `prompt_values_supported` |
@@ -173,6 +184,7 @@ mod login;
 mod pages;
 mod params;
 mod redirect;
+mod refresh_rules;
 mod reply;
 mod scopes;
 mod server;
@@ -191,8 +203,9 @@ pub use directory::{
 };
 pub use errors::MockError;
 pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};
+pub use refresh_rules::{RefreshFailure, RefreshPolicy, NINETY_DAYS_SECS};
 pub use server::{MockIdp, SecretsSeen};
-pub use stats::{RequestRecord, Stats};
+pub use stats::{AccountCounts, RequestRecord, Stats};
 
 /// The device code grant's `grant_type` value (RFC 8628).
 pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";

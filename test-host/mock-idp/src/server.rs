@@ -18,6 +18,7 @@ use crate::delivery_store::{DeliveryFaults, DriveItem, Message, UploadCounters};
 use crate::directory::Directory;
 use crate::errors::MockError;
 use crate::faults::{Endpoint, Fault};
+use crate::refresh_rules::{PolicyChange, RefreshFailure, RefreshPolicy};
 use crate::state::Shared;
 use crate::stats::Stats;
 use crate::tls::Tls;
@@ -185,6 +186,13 @@ impl MockIdp {
         self.shared.faults.set(endpoint, fault, Some(times))
     }
 
+    /// Whether a fault is still armed on `endpoint`: one armed with
+    /// [`MockIdp::set_fault_times`] is gone as soon as its last request arrived (before
+    /// that request is answered), so a test can tell a request is in flight.
+    pub fn fault_armed(&self, endpoint: Endpoint) -> bool {
+        self.shared.faults.is_armed(endpoint)
+    }
+
     /// Remove the fault on one endpoint.
     pub fn clear_fault(&self, endpoint: Endpoint) {
         self.shared.faults.clear(Some(endpoint))
@@ -229,6 +237,27 @@ impl MockIdp {
     /// Make every access token issued so far expired (Graph answers 401).
     pub fn expire_access_tokens(&self) {
         control::expire_access_tokens(&self.shared);
+    }
+
+    /// The refresh-token policy in force (lifetimes, rotation).
+    pub fn refresh_policy(&self) -> RefreshPolicy {
+        self.shared.rules.policy()
+    }
+
+    /// Replace the refresh-token policy for tokens issued and redeemed from now on.
+    pub fn set_refresh_policy(&self, policy: RefreshPolicy) {
+        self.shared.rules.change(&PolicyChange::from(policy));
+    }
+
+    /// Refuse the next `times` refreshes of the account `upn` (`None` = until cleared) the way
+    /// `failure` says.
+    pub fn set_refresh_failure(&self, upn: &str, failure: RefreshFailure, times: Option<u32>) {
+        self.shared.rules.arm(upn, failure, times)
+    }
+
+    /// Forget the refresh failure armed for `upn`, or every one (`None`).
+    pub fn clear_refresh_failures(&self, upn: Option<&str>) {
+        self.shared.rules.clear(upn)
     }
 
     /// Every secret value issued or received so far, for audits that search output for them.

@@ -11,6 +11,7 @@ use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
 use crate::login::Login;
+use crate::refresh_rules::RefreshRules;
 use crate::scopes::{Grant, Requested};
 use crate::stats::StatsLog;
 
@@ -133,8 +134,12 @@ pub(crate) struct RefreshToken {
     pub kind: ClientKind,
     /// When it was issued (for the 700082 message).
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// When it was issued (for the inactivity lifetime).
+    pub issued: Instant,
     /// Whether it has expired from inactivity.
     pub expired: bool,
+    /// Whether a refresh replaced it with a newer refresh token (rotation).
+    pub replaced: bool,
 }
 
 /// Everything issued, and the simulated user's current intentions.
@@ -228,6 +233,8 @@ pub(crate) struct Shared {
     pub faults: FaultTable,
     /// Request log.
     pub stats: StatsLog,
+    /// Refresh-token policy and the refusals armed per account.
+    pub rules: RefreshRules,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
@@ -244,6 +251,7 @@ impl Shared {
         shutdown: watch::Receiver<bool>,
         (go_down, port_closed): (watch::Sender<bool>, watch::Receiver<bool>),
     ) -> Self {
+        let rules = RefreshRules::new(config.refresh_policy);
         Self {
             base_url: format!(
                 "{}://127.0.0.1:{port}",
@@ -254,6 +262,7 @@ impl Shared {
             store: Mutex::new(Store::default()),
             deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
+            rules,
             stats: StatsLog::default(),
             shutdown,
             go_down,

@@ -36,8 +36,19 @@ pub struct Stats {
     pub endpoints: BTreeMap<Endpoint, u64>,
     /// Token requests per `grant_type`.
     pub grant_types: BTreeMap<String, u64>,
+    /// Token requests per account (lower-case UPN of the user the grant belongs to).
+    pub accounts: BTreeMap<String, AccountCounts>,
     /// Every request in arrival order (control calls under `/_mock` are not logged).
     pub requests: Vec<RequestRecord>,
+}
+
+/// What the token endpoint was asked for one account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AccountCounts {
+    /// Token requests per `grant_type` that named this account's grant (refused ones too).
+    pub grant_types: BTreeMap<String, u64>,
+    /// Refreshes that presented a refresh token rotation had already replaced.
+    pub replaced_presented: u64,
 }
 
 impl Stats {
@@ -49,6 +60,22 @@ impl Stats {
     /// How many token requests used `grant_type` (e.g. [`crate::DEVICE_CODE_GRANT_TYPE`]).
     pub fn grant_count(&self, grant_type: &str) -> u64 {
         self.grant_types.get(grant_type).copied().unwrap_or(0)
+    }
+
+    /// How many token requests with `grant_type` named a grant of `upn` (any case).
+    pub fn account_grant_count(&self, upn: &str, grant_type: &str) -> u64 {
+        self.accounts
+            .get(&upn.to_ascii_lowercase())
+            .and_then(|a| a.grant_types.get(grant_type))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many refreshes of `upn` presented a refresh token that rotation had replaced.
+    pub fn replaced_presented(&self, upn: &str) -> u64 {
+        self.accounts
+            .get(&upn.to_ascii_lowercase())
+            .map_or(0, |a| a.replaced_presented)
     }
 
     /// How many requests were logged in total.
@@ -72,6 +99,17 @@ impl StatsLog {
             *s.grant_types.entry(g.clone()).or_default() += 1;
         }
         s.requests.push(record);
+    }
+
+    /// Count a token request for `upn`'s grant; `replaced` when it presented a refresh token
+    /// that rotation had replaced.
+    pub fn count_account(&self, upn: &str, grant_type: &str, replaced: bool) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = s.accounts.entry(upn.to_ascii_lowercase()).or_default();
+        *counts.grant_types.entry(grant_type.to_owned()).or_default() += 1;
+        if replaced {
+            counts.replaced_presented += 1;
+        }
     }
 
     /// A copy of everything so far.
@@ -107,6 +145,11 @@ mod tests {
         assert_eq!(s.grant_count("refresh_token"), 1);
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["endpoints"]["token"], 1);
+        log.count_account("Ada@Contoso", "refresh_token", true);
+        let s = log.snapshot();
+        assert_eq!(s.account_grant_count("ada@contoso", "refresh_token"), 1);
+        assert_eq!(s.replaced_presented("ADA@contoso"), 1);
+        assert_eq!(s.account_grant_count("bob@contoso", "refresh_token"), 0);
         log.reset();
         assert_eq!(log.snapshot().total(), 0);
     }

@@ -2,6 +2,7 @@
 //! and refresh token grants.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -84,6 +85,9 @@ fn device(
     } else {
         ClientKind::Confidential
     };
+    shared
+        .stats
+        .count_account(&user.upn, DEVICE_CODE_GRANT_TYPE, false);
     let mut store = shared.store();
     Ok(issuance::mint(
         shared,
@@ -151,6 +155,9 @@ fn authorization_code(
         .user_by_id(&entry.user)
         .ok_or_else(EntraError::invalid_grant)?;
     shared.dir().check_user(app, seg, user)?;
+    shared
+        .stats
+        .count_account(&user.upn, "authorization_code", false);
     if let Some(e) = store.auth_codes.get_mut(code) {
         e.used = true;
     }
@@ -184,7 +191,9 @@ pub(crate) fn pkce_matches(verifier: &str, challenge: &str, method: &str) -> boo
     }
 }
 
-/// Refresh token grant: a new access and refresh token; the old refresh token stays valid.
+/// Refresh token grant: a new access token and, when rotating, a new refresh token. The old
+/// refresh token stays valid unless the policy refuses replaced ones; an armed
+/// [`crate::RefreshFailure`] for the user answers instead.
 fn refresh(
     shared: &Shared,
     seg: &Segment,
@@ -200,16 +209,27 @@ fn refresh(
         .filter(|r| r.client_id.eq_ignore_ascii_case(&app.client_id))
         .cloned()
         .ok_or_else(EntraError::invalid_grant)?;
-    client_auth::check(app, entry.kind, presented.secret.as_deref())?;
-    if entry.expired || shared.config.refresh_tokens_expired {
-        // Entra prints seven fractional digits; chrono offers six.
-        let issued = format!("{}0Z", entry.issued_at.format("%Y-%m-%dT%H:%M:%S%.6f"));
-        return Err(EntraError::refresh_expired(&issued));
-    }
     let user = shared
         .dir()
         .user_by_id(&entry.user)
         .ok_or_else(EntraError::invalid_grant)?;
+    shared
+        .stats
+        .count_account(&user.upn, "refresh_token", entry.replaced);
+    let policy = shared.rules.policy();
+    if entry.replaced && policy.refuse_rotated {
+        return Err(EntraError::refresh_replaced());
+    }
+    if let Some(failure) = shared.rules.take(&user.upn) {
+        return Err(failure.error(&app.client_id, &app.display_name));
+    }
+    client_auth::check(app, entry.kind, presented.secret.as_deref())?;
+    let lapsed = entry.issued.elapsed() >= Duration::from_secs(policy.refresh_token_secs);
+    if entry.expired || lapsed || shared.config.refresh_tokens_expired {
+        // Entra prints seven fractional digits; chrono offers six.
+        let issued = format!("{}0Z", entry.issued_at.format("%Y-%m-%dT%H:%M:%S%.6f"));
+        return Err(EntraError::refresh_expired(&issued));
+    }
     shared.dir().check_user(app, seg, user)?;
     let mut grant = match p.get("scope") {
         None => entry.grant.clone(),
@@ -222,7 +242,7 @@ fn refresh(
         }
     };
     grant.oidc.insert("offline_access");
-    Ok(issuance::mint(
+    let mut body = issuance::mint(
         shared,
         &mut store,
         app,
@@ -230,7 +250,15 @@ fn refresh(
         &grant,
         entry.kind,
         extras(p, None),
-    ))
+    );
+    if policy.rotate {
+        if let Some(old) = store.refresh.get_mut(token) {
+            old.replaced = true;
+        }
+    } else if let Some(new) = body.as_object_mut().and_then(|b| b.remove("refresh_token")) {
+        store.refresh.remove(new.as_str().unwrap_or_default());
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

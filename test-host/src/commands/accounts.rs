@@ -1,11 +1,26 @@
-//! `atrs-test-host accounts [--all]`: saved accounts and their settings, never their
-//! secrets; times as local dates with how long ago, internal keys only with `--all`.
+//! `atrs-test-host accounts [--all]`: saved accounts, their settings and health, never
+//! their secrets; times as local dates with how long ago, internal keys only with `--all`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::BTreeMap;
 
+use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth};
 use serde_json::json;
 
-use crate::{context::Context, error::CommandError, present::account_lines};
+use crate::{context::Context, error::CommandError, health_view, present::account_lines};
+
+/// The health of `account` from its plugin, when the plugin loads and reports it.
+fn health_of(
+    ctx: &Context,
+    handles: &mut BTreeMap<String, Option<IntegrationHandle>>,
+    plugin: &str,
+    account: &str,
+) -> Option<AccountHealth> {
+    let handle = handles.entry(plugin.to_owned()).or_insert_with(|| {
+        let catalog = ctx.catalog().ok()?;
+        ctx.open(catalog.find(plugin).ok()?).ok()
+    });
+    handle.as_ref()?.account_health(account).ok()
+}
 
 /// Lists every saved account of every plugin.
 pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
@@ -15,11 +30,9 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     if accounts.is_empty() {
         out.say(format!("No saved accounts in {}.", store.dir().display()));
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
     let mut listed = Vec::new();
+    let mut handles = BTreeMap::new();
+    let now = health_view::unix_now();
     for a in &accounts {
         let settings = store
             .read_settings(&a.plugin, &a.account)?
@@ -27,7 +40,14 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
         for line in account_lines(&a.plugin, &a.account, &settings, all, now) {
             out.say(line);
         }
-        listed.push(json!({"plugin": a.plugin, "account": a.account, "settings": settings}));
+        let health = health_of(ctx, &mut handles, &a.plugin, &a.account);
+        for line in health.iter().flat_map(|h| health_view::lines(h, now)) {
+            out.say(line);
+        }
+        listed.push(
+            json!({"plugin": a.plugin, "account": a.account, "settings": settings,
+            "health": health.as_ref().map(health_view::to_json)}),
+        );
     }
     out.result(
         "accounts",

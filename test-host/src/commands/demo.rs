@@ -125,6 +125,7 @@ fn script(authority: &str) -> Vec<Answer> {
         typed(defaults::DESKTOP_CLIENT_ID),
         typed(defaults::TENANT_ID),
         typed(""),
+        typed(""),
         pick("Global"),
         pick("Advanced settings"),
         typed(authority),

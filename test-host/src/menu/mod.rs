@@ -1,5 +1,6 @@
-//! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Remove →
-//! the form → Verify or Verify ▾ With Browser → Save & Close or Close.
+//! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Re-verify /
+//! Remove (each account with its health) → the form → Verify or Verify ▾ With Browser →
+//! Save & Close or Close.
 
 mod account_save;
 mod form_editor;
@@ -14,7 +15,7 @@ use std::io::IsTerminal;
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
 use crate::{
-    catalog::Catalog, context::Context, error::CommandError, exit::Exit,
+    catalog::Catalog, context::Context, error::CommandError, exit::Exit, health_view,
     present::plugin_error_lines,
 };
 use form_editor::Purpose;
@@ -124,8 +125,15 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
     let can_send = (plugin.open)().is_ok_and(|i| send_test_view::can_send(&i));
     loop {
         let accounts = (plugin.accounts)()?;
+        let status = statuses(plugin, &accounts);
         let mut items = vec!["Add".to_owned()];
-        items.extend(accounts.iter().map(|a| format!("Edit \"{a}\"")));
+        items.extend(
+            accounts
+                .iter()
+                .zip(&status)
+                .map(|(a, s)| format!("Edit \"{a}\"{s}")),
+        );
+        items.extend(accounts.iter().map(|a| format!("Re-verify \"{a}\"")));
         items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
         if can_send {
             items.extend(
@@ -152,22 +160,14 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                     &plugin.accounts,
                 )?;
             }
-            i if i <= n => {
-                let account = &accounts[i - 1];
-                let mut integration = (plugin.open)()?;
-                match integration.load_account(account) {
-                    Ok(values) => form_editor::edit_account(
-                        p,
-                        &mut integration,
-                        values,
-                        Purpose::Edit(account),
-                        &plugin.accounts,
-                    )?,
-                    Err(e) => p.say_all(&plugin_error_lines(&e)),
-                }
-            }
+            i if i <= n => edit(p, plugin, &accounts[i - 1])?,
             i if i <= 2 * n => {
                 let account = &accounts[i - 1 - n];
+                p.say(&format!("Re-verify \"{account}\": click Verify and sign in again, then Save & Close; its name and settings are kept."));
+                edit(p, plugin, account)?;
+            }
+            i if i <= 3 * n => {
+                let account = &accounts[i - 1 - 2 * n];
                 if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) {
                     let mut integration = (plugin.open)()?;
                     match integration.remove_account(account) {
@@ -176,13 +176,53 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                     }
                 }
             }
-            i if can_send && i <= 3 * n => {
+            i if can_send && i <= 4 * n => {
                 let integration = (plugin.open)()?;
-                send_test_view::send_test(p, &integration, &accounts[i - 1 - 2 * n]);
+                send_test_view::send_test(p, &integration, &accounts[i - 1 - 3 * n]);
             }
             _ => return Ok(()),
         }
     }
+}
+
+/// Opens the saved `account` in the form editor (Edit, and Re-verify).
+fn edit(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>, account: &str) -> Result<(), CommandError> {
+    let mut integration = (plugin.open)()?;
+    match integration.load_account(account) {
+        Ok(values) => form_editor::edit_account(
+            p,
+            &mut integration,
+            values,
+            Purpose::Edit(account),
+            &plugin.accounts,
+        ),
+        Err(e) => {
+            p.say_all(&plugin_error_lines(&e));
+            Ok(())
+        }
+    }
+}
+
+/// Each account's health as a suffix for its menu line (` — ✓ healthy`); empty when
+/// the plugin does not report health.
+fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
+    let integration = (plugin.open)().ok();
+    accounts
+        .iter()
+        .map(|a| {
+            integration
+                .as_ref()
+                .and_then(|i| i.account_health(a).ok())
+                .map(|h| {
+                    format!(
+                        " — {} {}",
+                        health_view::state_mark(h.state),
+                        health_view::state_words(h.state)
+                    )
+                })
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 #[cfg(test)]

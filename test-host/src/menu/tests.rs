@@ -57,6 +57,7 @@ fn add_shows_inline_errors_refuses_unverified_save_and_close_discards() {
         t("4a1aa1d5-c567-49d0-ad0b-cd957a47f842"),
         t("contoso.onmicrosoft.com"),
         t(""),
+        t(""),
         pick("Global"),
         pick("Save & Close"),
         pick("Close"),
@@ -107,6 +108,7 @@ mod with_mock {
             t(name),
             t(defaults::DESKTOP_CLIENT_ID),
             t(defaults::TENANT_ID),
+            t(""),
             t(""),
             pick("Global"),
             pick("Advanced settings"),
@@ -162,6 +164,7 @@ mod with_mock {
             t("Renamed"),
             t(defaults::DESKTOP_CLIENT_ID),
             t(defaults::TENANT_ID),
+            t(""),
             t(""),
             pick("Global"),
         ]);

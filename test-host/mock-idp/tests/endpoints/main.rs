@@ -10,4 +10,5 @@ mod discovery;
 mod faults;
 mod graph;
 mod oauth2_client;
+mod refresh;
 mod standards;

@@ -1,0 +1,308 @@
+//! Access tokens for saved accounts: from the shared cache while fresh, else one refresh
+//! per account at a time — across the threads of this process (a gate per account) and
+//! across processes on the same store (the host's named lock) — with the stored token read
+//! again after the lock is taken, so whoever waited finds the other's result.
+//!
+//! A refresh stores the rotated refresh token and the new access token in one write
+//! before the access token is returned. A refusal for good marks the account "needs
+//! signing in again" and keeps every stored value; transient trouble changes nothing.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use atrs_host_sdk::{ErrorKind, Host, HostLock, PluginError, Settings};
+use url::Url;
+
+use crate::{
+    account_http,
+    clock::unix_now,
+    config::AccountConfig,
+    discovery,
+    http::Limits,
+    refresh::{self, Renewed, RetryBound},
+    refresh_error::RefreshError,
+    refresh_facts::{RefreshFacts, StoredFailure},
+    runtime::Runtime,
+    saved::{self, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
+    token_cache::{CachedToken, TokenCache, SECRET_ACCESS_TOKENS},
+};
+
+/// Where a token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The shared cache: no request was made.
+    Cache,
+    /// A refresh made for this call (or by another asker while this one waited).
+    Refreshed,
+}
+
+/// An access token handed out.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The token, its expiry and scopes.
+    pub token: CachedToken,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// The name of the host lock that serialises refreshes of `account`.
+pub fn lock_name(account: &str) -> String {
+    format!("office365/refresh/{account}")
+}
+
+/// Hands out access tokens for the saved accounts of one plugin instance.
+pub struct AccountTokens {
+    host: Host,
+    runtime: Runtime,
+    limits: Limits,
+    bound: RetryBound,
+    gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    token_urls: Mutex<HashMap<String, Url>>,
+}
+
+impl AccountTokens {
+    /// Tokens for `host`'s accounts, requests run on `runtime`.
+    pub fn new(host: Host, runtime: Runtime, limits: Limits) -> Self {
+        AccountTokens {
+            host,
+            runtime,
+            limits,
+            bound: RetryBound::default(),
+            gates: Mutex::new(HashMap::new()),
+            token_urls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Replaces the network limits (tests of slow servers).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Replaces the bound on retrying transient faults.
+    pub fn set_retry_bound(&mut self, bound: RetryBound) {
+        self.bound = bound;
+    }
+
+    /// How long an asker waits for another process's refresh of the same account: the
+    /// longest a refresh can take (retries within the bound, then one last request); with
+    /// the default limits 50 s, inside the host's default call bound of 60 s. A holder
+    /// that dies releases the lock at once (the host's duty), so nobody waits for it.
+    pub fn lock_wait(&self) -> Duration {
+        self.bound.total + self.limits.request_timeout
+    }
+
+    /// A token for `account` carrying `scopes` (empty: the scopes saved with it).
+    pub fn token(
+        &self,
+        account: &str,
+        scopes: &[String],
+        force: bool,
+    ) -> Result<Issued, PluginError> {
+        let config = saved::config_of(&self.host, account)?;
+        let wanted = match scopes.is_empty() {
+            true => config.scopes.clone(),
+            false => scopes.to_vec(),
+        };
+        if !force {
+            if let Some(hit) = self.cached(account, &wanted)? {
+                return Ok(hit);
+            }
+        }
+        let gate = self.gate(account);
+        let _in_process = gate.lock().unwrap_or_else(|p| p.into_inner());
+        let _across_processes = self.take_lock(account)?;
+        // Whoever held the lock before may have refreshed: read the store again.
+        if !force {
+            if let Some(hit) = self.cached(account, &wanted)? {
+                return Ok(Issued {
+                    origin: Origin::Refreshed,
+                    ..hit
+                });
+            }
+        }
+        self.refresh(account, &config, &wanted, force)
+    }
+
+    /// The cache hit for `wanted`, or why none can be given without a sign-in.
+    fn cached(&self, account: &str, wanted: &[String]) -> Result<Option<Issued>, PluginError> {
+        let stored = self.host.secret_read(account, SECRET_ACCESS_TOKENS)?;
+        let cache = TokenCache::parse(stored.as_deref());
+        Ok(cache.find(wanted, unix_now()).map(|t| Issued {
+            token: t.clone(),
+            origin: Origin::Cache,
+        }))
+    }
+
+    fn gate(&self, account: &str) -> Arc<Mutex<()>> {
+        self.gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(account.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The host's lock for `account`; `None` on a host without locks (1.0), where only
+    /// the in-process gate applies.
+    fn take_lock(&self, account: &str) -> Result<Option<HostLock>, PluginError> {
+        match self.host.lock(&lock_name(account), self.lock_wait()) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(e) if e.kind() == ErrorKind::Unsupported => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refreshes `account` (its lock held) and stores the outcome.
+    fn refresh(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+        wanted: &[String],
+        force: bool,
+    ) -> Result<Issued, PluginError> {
+        let settings =
+            saved::read(&self.host, account)?.ok_or_else(|| saved::not_found(account))?;
+        let mut facts = RefreshFacts::read(&settings);
+        // A refusal for good stands until the account is signed in again (or a forced
+        // refresh tries once more): asking again would only be refused again.
+        if let (false, Some(failure)) = (force, facts.needs_sign_in()) {
+            return Err(failure.to_error());
+        }
+        let refresh_token = self
+            .host
+            .secret_read(account, SECRET_REFRESH_TOKEN)?
+            .map(crate::secret::Secret::new)
+            .ok_or_else(|| no_refresh_token(account))?;
+        let token_url = self.token_url(config)?;
+        self.host.info(&format!(
+            "Renewing the access token of \"{account}\" at {}.",
+            crate::http::host_of(token_url.as_str())
+        ));
+        let http = account_http::client(config, self.limits)?;
+        let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
+        let outcome = self.run(async move {
+            refresh::renew(
+                &http,
+                &token_url,
+                &config_owned,
+                &refresh_token,
+                &wanted_owned,
+                bound,
+            )
+            .await
+        })?;
+        let now = unix_now();
+        match outcome {
+            Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
+            Err(e) if e.is_transient() => {
+                self.host
+                    .warn(&format!("Renewing \"{account}\" failed for now: {e}."));
+                Err(e.to_plugin_error(config))
+            }
+            Err(e) => {
+                let error = e.to_plugin_error(config);
+                let for_good = matches!(e, RefreshError::SignInAgain(_));
+                self.host
+                    .warn(&format!("Renewing \"{account}\" failed: {e}."));
+                facts.failed(now, StoredFailure::new(&error, &e.reason(), for_good));
+                let mut settings = settings;
+                facts.write(&mut settings);
+                self.host.settings_write(account, &settings)?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores the new refresh token (when rotated), the cache and the facts in one write,
+    /// then returns the new access token.
+    fn store_renewed(
+        &self,
+        account: &str,
+        mut settings: Settings,
+        mut facts: RefreshFacts,
+        renewed: Renewed,
+        now: i64,
+    ) -> Result<Issued, PluginError> {
+        let mut secrets = BTreeMap::new();
+        for name in [SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN] {
+            if let Some(v) = self.host.secret_read(account, name)? {
+                secrets.insert(name.to_owned(), v);
+            }
+        }
+        if let Some(rotated) = &renewed.refresh_token {
+            secrets.insert(SECRET_REFRESH_TOKEN.to_owned(), rotated.expose().to_owned());
+        }
+        let token = CachedToken {
+            token: renewed.access_token,
+            expires_at: renewed.expires_at,
+            scopes: renewed.scopes,
+        };
+        let stored = self.host.secret_read(account, SECRET_ACCESS_TOKENS)?;
+        let mut cache = TokenCache::parse(stored.as_deref());
+        cache.put(token.clone(), now);
+        secrets.insert(SECRET_ACCESS_TOKENS.to_owned(), cache.to_stored());
+        facts.succeeded(now, renewed.refresh_token.is_some());
+        facts.write(&mut settings);
+        self.host
+            .account_write(account, &settings, &secrets, None)?;
+        let rotated = match renewed.refresh_token {
+            Some(_) => " (the new refresh token stored)",
+            None => "",
+        };
+        self.host.info(&format!(
+            "Renewed \"{account}\"{rotated}; the access token is valid until {} (Unix time).",
+            token.expires_at
+        ));
+        Ok(Issued {
+            token,
+            origin: Origin::Refreshed,
+        })
+    }
+
+    /// The token endpoint for `config`, discovered once per process.
+    fn token_url(&self, config: &AccountConfig) -> Result<Url, PluginError> {
+        let key = discovery::document_url(config)?.to_string();
+        if let Some(url) = self
+            .token_urls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(url.clone());
+        }
+        let http = account_http::client(config, self.limits)?;
+        let config = config.clone();
+        let endpoints = self.run(async move { discovery::discover(&http, &config).await })??;
+        self.token_urls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, endpoints.token.clone());
+        Ok(endpoints.token)
+    }
+
+    /// Runs `future` on the plugin's runtime and waits for it (callable from any thread).
+    fn run<T: Send + 'static>(
+        &self,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T, PluginError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.runtime.handle()?.spawn(async move {
+            let _ = tx.send(future.await);
+        });
+        rx.recv().map_err(|_| {
+            PluginError::internal("The Office 365 plugin's worker stopped during a token renewal.")
+                .with_hint("Try again; if it keeps happening, restart the program.")
+        })
+    }
+}
+
+fn no_refresh_token(account: &str) -> PluginError {
+    PluginError::new(
+        ErrorKind::AuthorizationRefused,
+        format!("\"{account}\" has no saved sign-in to renew its access with."),
+    )
+    .with_hint("Re-verify the account (sign in again); its name and settings are kept.")
+}

@@ -1,0 +1,148 @@
+//! The access-token cache of a saved account, kept in the host's secrets store (so every
+//! process on the same store shares it): one entry per set of scopes, served while more
+//! than [`SKEW_SECS`] of its life is left.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{scopes, secret::Secret};
+
+/// Secret name of the cache in the secrets store.
+pub const SECRET_ACCESS_TOKENS: &str = "access_tokens";
+
+/// A token is served from cache only while more than this is left of it (5 minutes), so
+/// a request made with it does not meet an expired token on the way.
+pub const SKEW_SECS: i64 = 300;
+
+/// One cached access token; `Debug` never shows the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedToken {
+    /// The bearer token.
+    #[serde(with = "exposed")]
+    pub token: Secret,
+    /// Unix seconds when it expires.
+    pub expires_at: i64,
+    /// The scopes it carries, as the provider listed them.
+    pub scopes: Vec<String>,
+}
+
+impl CachedToken {
+    /// Whether it carries every resource scope in `wanted` (OpenID scopes are never listed
+    /// in a token's scopes and are not compared).
+    fn covers(&self, wanted: &[String]) -> bool {
+        let have: Vec<String> = self.scopes.iter().map(|s| scopes::key(s)).collect();
+        wanted
+            .iter()
+            .filter(|s| !scopes::is_oidc(s))
+            .all(|s| have.contains(&scopes::key(s)))
+    }
+
+    /// Whether it may still be served at `now`.
+    fn fresh_at(&self, now: i64) -> bool {
+        self.expires_at - now > SKEW_SECS
+    }
+}
+
+mod exposed {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::secret::Secret;
+
+    pub fn serialize<S: Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(s.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+/// The cached tokens of one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenCache {
+    entries: Vec<CachedToken>,
+}
+
+impl TokenCache {
+    /// The cache as stored; a missing or unreadable value is an empty cache (a cache can
+    /// always be rebuilt by a refresh, so damage costs one request, never an error).
+    pub fn parse(stored: Option<&str>) -> TokenCache {
+        let entries = stored
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        TokenCache { entries }
+    }
+
+    /// The value to store.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(&self.entries).expect("strings and numbers always serialize")
+    }
+
+    /// A token carrying `wanted` with more than the skew left at `now`.
+    pub fn find(&self, wanted: &[String], now: i64) -> Option<&CachedToken> {
+        self.entries
+            .iter()
+            .filter(|t| t.fresh_at(now) && t.covers(wanted))
+            .max_by_key(|t| t.expires_at)
+    }
+
+    /// Adds `token`, dropping entries that expired by `now` and any it makes redundant.
+    pub fn put(&mut self, token: CachedToken, now: i64) {
+        self.entries
+            .retain(|t| t.expires_at > now && !token.covers(&t.scopes));
+        self.entries.push(token);
+    }
+
+    /// When the longest-lived cached token expires.
+    pub fn valid_until(&self) -> Option<i64> {
+        self.entries.iter().map(|t| t.expires_at).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(value: &str, expires_at: i64, scopes: &str) -> CachedToken {
+        CachedToken {
+            token: Secret::new(value),
+            expires_at,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        }
+    }
+
+    fn want(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn served_while_more_than_the_skew_is_left_and_for_subsets_only() {
+        let mut cache = TokenCache::default();
+        cache.put(
+            token("at-1", 1000 + 3600, "User.Read Mail.Send profile openid"),
+            1000,
+        );
+        let saved = want("openid profile offline_access User.Read Mail.Send");
+        assert!(cache.find(&saved, 1000).is_some());
+        assert!(cache
+            .find(&want("https://graph.microsoft.com/mail.send"), 1000)
+            .is_some());
+        assert!(cache.find(&want("Files.Read"), 1000).is_none());
+        assert!(cache.find(&saved, 1000 + 3600 - SKEW_SECS - 1).is_some());
+        assert!(cache.find(&saved, 1000 + 3600 - SKEW_SECS).is_none());
+    }
+
+    #[test]
+    fn round_trips_as_stored_and_damage_is_an_empty_cache() {
+        let mut cache = TokenCache::default();
+        cache.put(token("at-1", 5000, "User.Read"), 1000);
+        cache.put(token("at-2", 6000, "Files.Read"), 1000);
+        cache.put(token("at-3", 7000, "User.Read Mail.Send"), 1000);
+        let stored = cache.to_stored();
+        let back = TokenCache::parse(Some(&stored));
+        assert_eq!(back, cache);
+        assert_eq!(back.entries.len(), 2, "at-3 replaces at-1, which it covers");
+        assert_eq!(back.valid_until(), Some(7000));
+        assert_eq!(TokenCache::parse(Some("{nope")), TokenCache::default());
+        assert!(!format!("{cache:?}").contains("at-1"));
+    }
+}

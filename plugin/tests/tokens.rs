@@ -1,0 +1,364 @@
+//! Saved accounts at work, in process: access tokens from the shared cache or refreshed,
+//! one refresh for many askers, rotation, every failure state, transient retries — the
+//! plugin driven through its `Integration` API against the mock on 127.0.0.1.
+//!
+//! Nothing here sleeps to wait: sessions are polled with a deadline.
+
+use std::{
+    sync::{Arc, Barrier},
+    time::{Duration, Instant},
+};
+
+use atrs_host_sdk::{
+    testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, SessionState,
+    TokenRequest, TokenSource, VerifyMethod,
+};
+use atrs_mock_idp::{defaults, MockConfig, MockIdp, RefreshFailure, RefreshPolicy};
+use atrs_office365::{fields, saved, Office365};
+
+const ACCOUNT: &str = "Reports mailbox";
+const REFRESH: &str = "refresh_token";
+
+fn idp() -> MockIdp {
+    MockIdp::spawn(MockConfig {
+        device_interval_secs: 0,
+        auto_approve_delay: Duration::ZERO,
+        ..MockConfig::default()
+    })
+    .expect("the mock identity platform starts")
+}
+
+fn form(idp: &MockIdp) -> FormValues {
+    FormValues::new()
+        .with(fields::ACCOUNT_NAME, ACCOUNT)
+        .with(fields::CLIENT_ID, defaults::DESKTOP_CLIENT_ID)
+        .with(fields::TENANT_ID, defaults::TENANT_ID)
+        .with(fields::AUTHORITY, idp.base_url())
+}
+
+/// A plugin with `ACCOUNT` verified by device code and saved.
+fn saved_account(idp: &MockIdp) -> (MemoryHost, Office365) {
+    let memory = MemoryHost::new();
+    let mut plugin = Office365::new(memory.handle()).expect("the plugin starts");
+    let session = plugin
+        .start_verification(&form(idp), VerifyMethod::DeviceCode)
+        .expect("verification starts");
+    let started = Instant::now();
+    loop {
+        match session.poll(Duration::from_millis(100)) {
+            SessionState::Verified(_) => break,
+            s if s.is_terminal() => panic!("verification ended with {s:?}"),
+            _ => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no verification"
+            ),
+        }
+    }
+    plugin.save(&form(idp)).expect("the verified values save");
+    (memory, plugin)
+}
+
+fn refreshes(idp: &MockIdp) -> u64 {
+    idp.stats().account_grant_count(defaults::USER_UPN, REFRESH)
+}
+
+fn policy(access_token_secs: u64) -> RefreshPolicy {
+    RefreshPolicy {
+        access_token_secs,
+        ..RefreshPolicy::default()
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn saved() -> TokenRequest {
+    TokenRequest::saved_scopes()
+}
+
+#[test]
+fn a_cache_hit_makes_no_request_and_a_subset_of_scopes_is_served_from_it() {
+    let idp = idp();
+    let (memory, plugin) = saved_account(&idp);
+    let first = plugin.token(ACCOUNT, &saved()).unwrap();
+    assert_eq!(first.source, TokenSource::Refreshed);
+    assert!(first.token.expires_at > atrs_office365::clock::unix_now() + 3000);
+    let requests = idp.stats().total();
+    let again = plugin.token(ACCOUNT, &saved()).unwrap();
+    assert_eq!(again.source, TokenSource::Cache);
+    assert_eq!(again.token.token, first.token.token);
+    let subset = plugin
+        .token(ACCOUNT, &TokenRequest::for_scopes(["Mail.Send"]))
+        .unwrap();
+    assert_eq!(subset.source, TokenSource::Cache);
+    assert_eq!(idp.stats().total(), requests, "cache hits make no request");
+    assert_eq!(refreshes(&idp), 1);
+
+    // A second plugin instance on the same store (as another process would be) hits too.
+    let other = Office365::new(memory.handle()).unwrap();
+    assert_eq!(
+        other.token(ACCOUNT, &saved()).unwrap().source,
+        TokenSource::Cache
+    );
+    assert_eq!(idp.stats().total(), requests);
+    let forced = plugin.token(ACCOUNT, &saved().forced()).unwrap();
+    assert_eq!(forced.source, TokenSource::Refreshed);
+    assert_ne!(forced.token.token, first.token.token);
+
+    // What was logged names the account and the host, never a token.
+    let logged: Vec<String> = memory.log_lines().into_iter().map(|(_, l)| l).collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.starts_with("Renewed \"Reports mailbox\"")),
+        "{logged:?}"
+    );
+    let secrets = memory.secrets_of(ACCOUNT);
+    for line in &logged {
+        for token in [first.token.token.as_str(), forced.token.token.as_str()]
+            .into_iter()
+            .chain(secrets.get(saved::SECRET_REFRESH_TOKEN).map(String::as_str))
+        {
+            assert!(!line.contains(token), "a token in the log: {line}");
+        }
+    }
+}
+
+#[test]
+fn fifty_threads_asking_at_once_for_an_expiring_token_share_one_refresh() {
+    let idp = idp();
+    // The first token has less than the 5-minute skew left: it is due at once.
+    idp.set_refresh_policy(policy(200));
+    let (_memory, plugin) = saved_account(&idp);
+    assert_eq!(
+        plugin.token(ACCOUNT, &saved()).unwrap().source,
+        TokenSource::Refreshed
+    );
+    idp.set_refresh_policy(policy(3600));
+    idp.reset_stats();
+    let plugin = Arc::new(plugin);
+    let barrier = Arc::new(Barrier::new(50));
+    let askers: Vec<_> = (0..50)
+        .map(|_| {
+            let (plugin, barrier) = (plugin.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                plugin.token(ACCOUNT, &saved()).unwrap()
+            })
+        })
+        .collect();
+    let grants: Vec<_> = askers.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(refreshes(&idp), 1, "exactly one refresh for 50 askers");
+    assert!(grants
+        .iter()
+        .all(|g| g.token.token == grants[0].token.token));
+}
+
+#[test]
+fn the_rotated_refresh_token_is_stored_and_the_old_one_never_used_again() {
+    let idp = idp();
+    idp.set_refresh_policy(RefreshPolicy {
+        refuse_rotated: true,
+        ..RefreshPolicy::default()
+    });
+    let (memory, plugin) = saved_account(&idp);
+    let original = memory.secrets_of(ACCOUNT)[saved::SECRET_REFRESH_TOKEN].clone();
+    let writes = memory.account_writes();
+    plugin.token(ACCOUNT, &saved()).unwrap();
+    let rotated = memory.secrets_of(ACCOUNT)[saved::SECRET_REFRESH_TOKEN].clone();
+    assert_ne!(
+        rotated, original,
+        "the rotated refresh token is the one stored"
+    );
+    assert_eq!(
+        memory.account_writes(),
+        writes + 1,
+        "stored in one transaction"
+    );
+    for _ in 0..3 {
+        plugin.token(ACCOUNT, &saved().forced()).unwrap();
+    }
+    assert_eq!(refreshes(&idp), 4);
+    assert_eq!(
+        idp.stats().replaced_presented(defaults::USER_UPN),
+        0,
+        "a replaced refresh token was never presented again"
+    );
+    let health = plugin.account_health(ACCOUNT).unwrap();
+    assert_eq!(health.state, HealthState::Healthy);
+    assert!(health.refresh_token_rotated_at.is_some());
+    assert!(health.last_refresh_error.is_none());
+}
+
+#[test]
+fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store() {
+    let idp = idp();
+    let (memory, plugin) = saved_account(&idp);
+    plugin.token(ACCOUNT, &saved()).unwrap();
+    let cases: Vec<(RefreshFailure, &str)> = RefreshFailure::CODES
+        .iter()
+        .map(|&c| (RefreshFailure::Aadsts(c), "Re-verify"))
+        .chain([
+            (RefreshFailure::InvalidGrant, "Re-verify"),
+            (RefreshFailure::InteractionRequired, "Re-verify"),
+        ])
+        .collect();
+    for (failure, fix) in cases {
+        let before_settings = memory.settings_of(ACCOUNT).unwrap();
+        let before_secrets = memory.secrets_of(ACCOUNT);
+        idp.set_refresh_failure(defaults::USER_UPN, failure, Some(1));
+        let e = plugin.token(ACCOUNT, &saved().forced()).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::AuthorizationRefused,
+            "{failure:?}: {e}"
+        );
+        assert!(
+            e.message().contains("needs to be signed in again"),
+            "{failure:?}: {e}"
+        );
+        let hint = e.hint().unwrap();
+        assert!(hint.contains(fix), "{failure:?}: {hint}");
+        if failure == RefreshFailure::Aadsts(65001) {
+            assert!(hint.contains("adminconsent?client_id="), "{hint}");
+            assert!(hint.contains("User.Read, Mail.Send"), "{hint}");
+        }
+        let health = plugin.account_health(ACCOUNT).unwrap();
+        assert_eq!(health.state, HealthState::NeedsSignIn, "{failure:?}");
+        assert!(
+            !health.reason.is_empty() && !health.reason.contains(ACCOUNT),
+            "{}",
+            health.reason
+        );
+        assert!(
+            e.message().ends_with(&lower_first(&health.reason)),
+            "{e} / {}",
+            health.reason
+        );
+        assert_eq!(health.fix.as_deref(), e.hint());
+        // Nothing removed: every secret is still there, every setting but the facts too.
+        assert_eq!(memory.secrets_of(ACCOUNT), before_secrets, "{failure:?}");
+        let after = memory.settings_of(ACCOUNT).unwrap();
+        for (k, v) in &before_settings {
+            if !k.starts_with("last_refresh") && k != "refresh_token_rotated_at" {
+                assert_eq!(after.get(k), Some(v), "{failure:?}: {k}");
+            }
+        }
+        // A token still cached is served; one that is not is refused without asking the
+        // provider again: the refusal stands until a sign-in.
+        assert_eq!(
+            plugin.token(ACCOUNT, &saved()).unwrap().source,
+            TokenSource::Cache
+        );
+        let asked = refreshes(&idp);
+        let again = plugin
+            .token(ACCOUNT, &TokenRequest::for_scopes(["Files.Read"]))
+            .unwrap_err();
+        assert_eq!(again.message(), e.message());
+        assert_eq!(refreshes(&idp), asked);
+        // A forced refresh that succeeds (the cause fixed) makes the account work again.
+        plugin.token(ACCOUNT, &saved().forced()).unwrap();
+        assert_eq!(
+            plugin.account_health(ACCOUNT).unwrap().state,
+            HealthState::Healthy
+        );
+    }
+}
+
+#[test]
+fn busy_answers_with_retry_after_are_retried_after_that_long_then_succeed() {
+    let idp = idp();
+    let (memory, plugin) = saved_account(&idp);
+    for status in [503u16, 429] {
+        let before = memory.secrets_of(ACCOUNT);
+        let asked = refreshes(&idp);
+        idp.set_refresh_failure(
+            defaults::USER_UPN,
+            RefreshFailure::Status {
+                status,
+                retry_after: Some(2),
+            },
+            Some(1),
+        );
+        let started = Instant::now();
+        let grant = plugin.token(ACCOUNT, &saved().forced()).unwrap();
+        let took = started.elapsed();
+        assert_eq!(grant.source, TokenSource::Refreshed);
+        assert!(
+            took >= Duration::from_secs(2),
+            "{status}: retried after {took:?}"
+        );
+        assert!(took < Duration::from_secs(6), "{status}: took {took:?}");
+        assert_eq!(
+            refreshes(&idp),
+            asked + 2,
+            "{status}: one refusal, one success"
+        );
+        assert_ne!(memory.secrets_of(ACCOUNT), before);
+    }
+}
+
+#[test]
+fn transient_trouble_beyond_the_bound_changes_nothing_in_the_store() {
+    let idp = idp();
+    let (memory, mut plugin) = saved_account(&idp);
+    plugin.set_retry_bound(atrs_office365::refresh::RetryBound {
+        attempts: 2,
+        first_backoff: Duration::from_millis(50),
+        max_retry_after: Duration::from_millis(50),
+        total: Duration::from_secs(5),
+    });
+    let settings = memory.settings_of(ACCOUNT);
+    let secrets = memory.secrets_of(ACCOUNT);
+    idp.set_refresh_failure(
+        defaults::USER_UPN,
+        RefreshFailure::Status {
+            status: 503,
+            retry_after: Some(1),
+        },
+        None,
+    );
+    let e = plugin.token(ACCOUNT, &saved()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    assert!(
+        e.hint().unwrap().starts_with("Nothing was changed"),
+        "{e:?}"
+    );
+    assert_eq!(refreshes(&idp), 2, "two attempts within the bound");
+    assert_eq!(memory.settings_of(ACCOUNT), settings);
+    assert_eq!(memory.secrets_of(ACCOUNT), secrets);
+    assert_eq!(
+        plugin.account_health(ACCOUNT).unwrap().state,
+        HealthState::Healthy
+    );
+}
+
+#[test]
+fn rename_moves_the_account_and_keeps_nothing_verified_under_the_old_name() {
+    let idp = idp();
+    let (memory, mut plugin) = saved_account(&idp);
+    plugin.token(ACCOUNT, &saved()).unwrap();
+    let renamed = form(&idp).with(fields::ACCOUNT_NAME, "Sales");
+    let e = plugin.save_replacing(&renamed, ACCOUNT).unwrap_err();
+    assert!(e.message().contains("not been verified"), "{e}");
+    let session = plugin
+        .start_verification(&renamed, VerifyMethod::DeviceCode)
+        .unwrap();
+    while !session.poll(Duration::from_millis(100)).is_terminal() {}
+    plugin.save_replacing(&renamed, ACCOUNT).unwrap();
+    assert!(memory.settings_of(ACCOUNT).is_none());
+    assert!(memory.secrets_of(ACCOUNT).is_empty());
+    let secrets = memory.secrets_of("Sales");
+    assert!(secrets.contains_key(saved::SECRET_REFRESH_TOKEN));
+    assert!(
+        !secrets.contains_key("access_tokens"),
+        "no cached token carried over"
+    );
+    assert!(plugin.token(ACCOUNT, &saved()).is_err());
+    plugin.remove_account("Sales").unwrap();
+    assert!(memory.settings_of("Sales").is_none() && memory.secrets_of("Sales").is_empty());
+}

@@ -1,0 +1,88 @@
+//! Which plugin owns a saved account name, with a near name suggested when none does.
+
+use crate::{error::CommandError, store::Store};
+
+/// The plugin that has `account` (of `plugin`, when given); an error says what to do
+/// when there is none (naming near names) or several.
+pub fn owner_of(
+    store: &Store,
+    account: &str,
+    plugin: Option<&str>,
+) -> Result<String, CommandError> {
+    let saved = store.all_accounts()?;
+    let owners: Vec<String> = saved
+        .iter()
+        .filter(|a| a.account == account && plugin.is_none_or(|p| p == a.plugin))
+        .map(|a| a.plugin.clone())
+        .collect();
+    match owners.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            let near: Vec<String> = saved
+                .iter()
+                .filter(|a| is_near(&a.account, account))
+                .map(|a| format!("\"{}\"", a.account))
+                .collect();
+            let hint = if near.is_empty() {
+                "Run `atrs-test-host accounts` to see the saved accounts.".to_owned()
+            } else {
+                format!(
+                    "Did you mean {}? Names are matched exactly; `atrs-test-host accounts` lists them.",
+                    near.join(" or ")
+                )
+            };
+            Err(
+                CommandError::usage(format!("There is no saved account named \"{account}\"."))
+                    .with_hint(hint),
+            )
+        }
+        many => Err(CommandError::usage(format!(
+            "Several integrations have an account named \"{account}\": {}.",
+            many.join(", ")
+        ))
+        .with_hint("Say which with --plugin ID.")),
+    }
+}
+
+/// Whether `saved` is close enough to `typed` to suggest: the same but for case, one
+/// inside the other, or at most two letters apart.
+fn is_near(saved: &str, typed: &str) -> bool {
+    let (a, b) = (saved.to_lowercase(), typed.to_lowercase());
+    if a == b || (b.len() >= 3 && (a.contains(&b) || b.contains(&a))) {
+        return true;
+    }
+    edit_distance(&a, &b) <= 2.min(a.chars().count() / 3)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_names_are_suggested_and_far_ones_not() {
+        assert!(is_near("Reports", "reports"));
+        assert!(is_near("Sales reports", "sales"));
+        assert!(is_near("Reports", "Reprots"));
+        assert!(!is_near("Reports", "Mail"));
+        assert!(!is_near("AB", "CD"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,182 @@
+//! `atrs-test-host refresh [NAME | --all] [--force]`: keeps saved accounts alive. Renews
+//! what is due — accounts whose sign-in lapses within 14 days if unused — or every one
+//! with `--force`; one line per account; exits 3 when any account needs sign-in again
+//! (5 when one could not be renewed for now), so a scheduler can alert on it.
+
+use std::collections::BTreeMap;
+
+use atrs_host_sdk::{
+    loader::IntegrationHandle, AccountHealth, ErrorKind, HealthState, TokenRequest,
+};
+use serde_json::{json, Value};
+
+use crate::{
+    commands::owner::owner_of,
+    context::Context,
+    error::CommandError,
+    exit::Exit,
+    health_view::{to_json, unix_now},
+    present::local_time,
+    store::AccountRef,
+};
+
+/// An account is due for renewal this close to lapsing.
+pub const DUE_WITHIN_SECS: i64 = 14 * 24 * 3600;
+
+/// What `refresh` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshArgs {
+    /// One account, or (`None`) every saved account.
+    pub account: Option<String>,
+    /// The plugin, when several have an account of that name.
+    pub plugin: Option<String>,
+    /// Renew even what is not due.
+    pub force: bool,
+}
+
+/// How one account came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Renewed,
+    NotDue,
+    NeedsSignIn,
+    Failed,
+}
+
+impl Outcome {
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Renewed => "renewed",
+            Outcome::NotDue => "not_due",
+            Outcome::NeedsSignIn => "needs_sign_in",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// Renews the accounts asked for and reports each.
+pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
+    let store = ctx.store()?;
+    let accounts: Vec<AccountRef> = match &args.account {
+        Some(name) => vec![AccountRef {
+            plugin: owner_of(&store, name, args.plugin.as_deref())?,
+            account: name.clone(),
+        }],
+        None => store.all_accounts()?,
+    };
+    if accounts.is_empty() {
+        ctx.output
+            .say(format!("No saved accounts in {}.", store.dir().display()));
+    }
+    let catalog = ctx.catalog()?;
+    let mut handles: BTreeMap<String, IntegrationHandle> = BTreeMap::new();
+    let mut listed = Vec::new();
+    let mut worst = Exit::Success;
+    for a in &accounts {
+        if !handles.contains_key(&a.plugin) {
+            let handle = ctx.open(catalog.find(&a.plugin)?)?;
+            handles.insert(a.plugin.clone(), handle);
+        }
+        let handle = &handles[&a.plugin];
+        let (outcome, line, detail) = one(handle, &a.account, args.force);
+        ctx.output
+            .say(format!("{} {}: {line}", mark(outcome), a.account));
+        worst = match (outcome, worst) {
+            (Outcome::NeedsSignIn, _) => Exit::Refused,
+            (Outcome::Failed, Exit::Success) => Exit::Unavailable,
+            (_, w) => w,
+        };
+        let mut entry = json!({"plugin": a.plugin, "account": a.account, "outcome": outcome.name(), "line": line});
+        if let Some(d) = detail {
+            entry["health"] = d;
+        }
+        ctx.output.event("account", entry.clone());
+        listed.push(entry);
+    }
+    if worst == Exit::Success {
+        ctx.output.result("refresh", json!({"accounts": listed}));
+        return Ok(());
+    }
+    let needs = listed
+        .iter()
+        .filter(|e| e["outcome"] == Outcome::NeedsSignIn.name())
+        .count();
+    let message = match needs {
+        0 => "Some accounts could not be renewed for now; nothing was changed in them.".to_owned(),
+        1 => "1 account needs sign-in again.".to_owned(),
+        n => format!("{n} accounts need sign-in again."),
+    };
+    let hint = match needs {
+        0 => "Run `atrs-test-host refresh` again later.",
+        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.",
+    };
+    Err(CommandError::new(worst, message).with_hint(hint))
+}
+
+fn mark(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Renewed => "✓",
+        Outcome::NotDue => "·",
+        Outcome::NeedsSignIn => "✗",
+        Outcome::Failed => "!",
+    }
+}
+
+/// Renews `account` if due: the outcome, its line, and its health afterwards as JSON.
+fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, String, Option<Value>) {
+    let now = unix_now();
+    let health = match handle.account_health(account) {
+        Ok(h) => Some(h),
+        Err(e) if e.kind() == ErrorKind::Unsupported => None,
+        Err(e) => return (Outcome::Failed, e.message().to_owned(), None),
+    };
+    if let Some(h) = health
+        .as_ref()
+        .filter(|h| !force && h.state == HealthState::NeedsSignIn)
+    {
+        return (Outcome::NeedsSignIn, sign_in_line(h), Some(to_json(h)));
+    }
+    let lapses_at = health.as_ref().and_then(|h| h.lapses_at);
+    let due = force || lapses_at.is_none_or(|t| t - now <= DUE_WITHIN_SECS);
+    if !due {
+        let line = format!(
+            "not due (the sign-in lapses on {} if unused)",
+            lapses_at.map(local_time).unwrap_or_default()
+        );
+        return (Outcome::NotDue, line, health.as_ref().map(to_json));
+    }
+    let renewed = handle.token(account, &TokenRequest::saved_scopes().forced());
+    let after = handle.account_health(account).ok();
+    let detail = after.as_ref().map(to_json);
+    match renewed {
+        Ok(grant) => {
+            let lapse = after
+                .and_then(|h| h.lapses_at)
+                .map(|t| format!("; the sign-in now lapses on {} if unused", local_time(t)))
+                .unwrap_or_default();
+            let line = format!(
+                "renewed (access token valid until {}{lapse})",
+                local_time(grant.token.expires_at)
+            );
+            (Outcome::Renewed, line, detail)
+        }
+        Err(e) => match after.filter(|h| h.state == HealthState::NeedsSignIn) {
+            Some(h) => (Outcome::NeedsSignIn, sign_in_line(&h), detail),
+            None => {
+                let hint = e.hint().map(|h| format!(" {h}")).unwrap_or_default();
+                (
+                    Outcome::Failed,
+                    format!("not renewed: {}{hint}", e.message()),
+                    detail,
+                )
+            }
+        },
+    }
+}
+
+fn sign_in_line(h: &AccountHealth) -> String {
+    match &h.fix {
+        Some(fix) => format!("needs sign-in again — {} Fix: {fix}", h.reason),
+        None => format!("needs sign-in again — {}", h.reason),
+    }
+}

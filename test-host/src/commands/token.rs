@@ -1,0 +1,75 @@
+//! `atrs-test-host token NAME [--plugin ID] [--scopes S] [--show-token]`: an access token
+//! for a saved account — its expiry, scopes, and whether it came from the cache or a
+//! refresh; the token itself only with `--show-token`.
+
+use atrs_host_sdk::{TokenRequest, TokenSource};
+use serde_json::json;
+
+use crate::{
+    commands::owner::owner_of,
+    context::Context,
+    error::CommandError,
+    health_view::{unix_now, when},
+};
+
+/// What `token` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct TokenArgs {
+    /// The account name.
+    pub account: String,
+    /// The plugin, when several have an account of that name.
+    pub plugin: Option<String>,
+    /// Scopes (space- or comma-separated); none = the scopes saved with the account.
+    pub scopes: Option<String>,
+    /// Print the token itself.
+    pub show_token: bool,
+    /// Refresh even when the cache has a token.
+    pub force: bool,
+}
+
+/// Gets and describes the token.
+pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
+    let store = ctx.store()?;
+    let owner = owner_of(&store, &args.account, args.plugin.as_deref())?;
+    let catalog = ctx.catalog()?;
+    let handle = ctx.open(catalog.find(&owner)?)?;
+    let scopes: Vec<String> = args
+        .scopes
+        .as_deref()
+        .unwrap_or("")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut request = TokenRequest::for_scopes(scopes);
+    request.force_refresh = args.force;
+    let grant = handle.token(&args.account, &request)?;
+    let token = &grant.token;
+    let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+    let from = match grant.source {
+        TokenSource::Cache => "from the cache",
+        _ => "refreshed",
+    };
+    let now = unix_now();
+    ctx.output.say(format!(
+        "\"{}\": access token {from}, valid until {}, scopes {}",
+        args.account,
+        when(token.expires_at, now),
+        scopes.join(" ")
+    ));
+    if args.show_token {
+        ctx.output.say(token.token.as_str());
+    }
+    let mut result = json!({
+        "plugin": owner,
+        "account": args.account,
+        "source": grant.source.name(),
+        "expires_at": token.expires_at,
+        "scopes": scopes,
+    });
+    if args.show_token {
+        result["token"] = json!(token.token.as_str());
+    }
+    ctx.output.result("token", result);
+    Ok(())
+}
