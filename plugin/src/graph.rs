@@ -388,7 +388,7 @@ impl Graph {
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            answer(status, &headers, &bytes, ids)
+            answer(status, &headers, &bytes, &host, ids)
         };
         tokio::select! {
             r = exchange => r,
@@ -472,15 +472,50 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A success as a [`Reply`], an error status as [`GraphFailure::Refused`] (with
-/// Graph's error code and message when the body is Graph's). Also what the fuzz target
-/// `graph_error` drives.
+/// Why a success answer with this body cannot be Graph's, if it cannot: Graph answers a
+/// success with JSON or with no body, so a web page (a proxy or captive portal answering in
+/// its place) or JSON cut short is no proof that anything was done.
+fn not_from_graph(headers: &HeaderMap, bytes: &[u8]) -> Option<String> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let content_type = header(headers, CONTENT_TYPE.as_str()).unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "text/html" {
+        return Some("a web page came back instead of Graph's answer (a proxy or captive portal may be answering in its place)".to_owned());
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        return Some("Graph's answer was cut short or unreadable".to_owned());
+    }
+    None
+}
+
+/// A success as a [`Reply`], an error status as [`GraphFailure::Refused`]; a success that
+/// cannot be Graph's (see [`not_from_graph`]) as [`GraphFailure::Transport`] that may have
+/// been delivered, so a `POST` is not repeated. Also what the fuzz target `graph_error`
+/// drives.
 pub fn answer(
     status: StatusCode,
     headers: &HeaderMap,
     bytes: &[u8],
+    host: &str,
     sent: &CallIds,
 ) -> Result<Reply, GraphFailure> {
+    if status.is_success() {
+        if let Some(what) = not_from_graph(headers, bytes) {
+            return Err(GraphFailure::Transport {
+                what,
+                maybe_delivered: true,
+                host: host.to_owned(),
+                ids: Box::new(sent.clone()),
+            });
+        }
+    }
     let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
     let inner = &body["error"]["innerError"];
     let ids = CallIds {
@@ -572,6 +607,48 @@ mod tests {
     }
 
     #[test]
+    fn a_success_that_cannot_be_graph_s_is_no_success() {
+        let sent = CallIds {
+            client_request_id: "c-1".into(),
+            ..CallIds::default()
+        };
+        let typed = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, ct.parse().unwrap());
+            h
+        };
+        let html = typed("text/html; charset=utf-8");
+        match answer(
+            StatusCode::OK,
+            &html,
+            b"<html>Sign in to the Wi-Fi</html>",
+            "graph",
+            &sent,
+        ) {
+            Err(e @ GraphFailure::Transport { .. }) => {
+                assert!(e.maybe_delivered(), "a POST must not be repeated");
+                assert!(e.to_string().contains("web page"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let json = typed("application/json");
+        assert!(matches!(
+            answer(StatusCode::OK, &json, br#"{"id":"abc","na"#, "graph", &sent),
+            Err(GraphFailure::Transport { .. })
+        ));
+        let ok = answer(
+            StatusCode::CREATED,
+            &json,
+            br#"{"id":"abc"}"#,
+            "graph",
+            &sent,
+        )
+        .unwrap();
+        assert_eq!(ok.body["id"], "abc");
+        assert!(answer(StatusCode::ACCEPTED, &HeaderMap::new(), b"", "graph", &sent).is_ok());
+    }
+
+    #[test]
     fn error_answers_keep_the_ids_and_retry_after() {
         let mut h = HeaderMap::new();
         h.insert("request-id", "r-1".parse().unwrap());
@@ -581,7 +658,7 @@ mod tests {
             client_request_id: "c-1".into(),
             ..CallIds::default()
         };
-        match answer(StatusCode::TOO_MANY_REQUESTS, &h, body, &sent) {
+        match answer(StatusCode::TOO_MANY_REQUESTS, &h, body, "graph", &sent) {
             Err(GraphFailure::Refused {
                 code,
                 ids,

@@ -26,7 +26,6 @@ use crate::{
     refresh::RetryBound,
     runtime::Runtime,
     saved,
-    secret::Secret,
     sign_in::{self, Method},
 };
 
@@ -303,9 +302,12 @@ impl Integration for Office365 {
             ))
             .with_hint("Open the account, correct it, click Verify and Save & Close.")
         })?;
-        let grant = self.token(account, &TokenRequest::saved_scopes())?;
-        let token = Secret::new(grant.token.token.as_str());
-        let token_fn: TokenFn = Arc::new(move |_refresh| Ok(token.clone()));
+        // The account's token source for the delivery (it outlives this call): the same
+        // cache and cross-process refresh lock as `token`; Graph's 401 forces a refresh.
+        let tokens = AccountTokens::new(self.host.clone(), self.runtime.clone(), self.limits);
+        let name = account.to_owned();
+        let token_fn: TokenFn =
+            Arc::new(move |refresh| Ok(tokens.token(&name, &[], refresh)?.token.token));
         let job =
             delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
         Ok(Box::new(job))

@@ -17,9 +17,10 @@ use serde_json::Value;
 
 use crate::{host_binary, office365_library, plugins_dir};
 
-/// Scopes that let an account send mail and write files.
+/// Scopes that let an account send mail and write files (all of them granted by the
+/// mock's desktop app, so access tokens are served from the shared cache).
 pub const DELIVERY_SCOPES: &str =
-    "openid profile offline_access User.Read Mail.Send Mail.ReadWrite Files.ReadWrite";
+    "openid profile offline_access User.Read Mail.Send Files.ReadWrite";
 
 /// A mock, a plugins folder and a store, plus the environment every host run gets.
 pub struct Sandbox {

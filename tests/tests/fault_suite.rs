@@ -1,8 +1,8 @@
 //! The fault suite: every network fault at every endpoint, end to end through the real
 //! host binary and plugin library against the mock over loopback HTTP.
 //!
-//! Each cell is a fresh mock and store: a clean device sign-in saves the account "Keep",
-//! then one fault is armed (until cleared, so retries meet it too) and the flow that
+//! Each cell is a fresh mock and store: a clean device sign-in saves the account "Keep"
+//! (and `token Keep` puts an access token in the shared cache), then one fault is armed (until cleared, so retries meet it too) and the flow that
 //! reaches the endpoint runs. Every cell must end by itself within its stated bound with a
 //! typed error (the plugin's error kind, or the host's exit code for a refused paste), a
 //! plain message (no library text, no JSON, no secret), no panic, and a store whose "Keep"
@@ -20,6 +20,7 @@ use std::{
     collections::BTreeMap,
     fmt,
     io::{Read, Write},
+    path::Path,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -48,15 +49,27 @@ enum Target {
     Token,
     /// Graph `/me`, which confirms the account after sign-in.
     GraphMe,
+    /// The token endpoint, asked by `refresh Keep --force` (refresh token grant).
+    Refresh,
+    /// Graph `sendMail`, asked by `send Keep …`.
+    SendMail,
+    /// Graph drive simple upload, asked by `upload Keep small.txt …`.
+    DriveUpload,
+    /// The upload URL of a drive upload session, asked by `upload Keep big.bin …` (6 MB).
+    UploadSession,
 }
 
 impl Target {
-    const ALL: [Target; 5] = [
+    const ALL: [Target; 9] = [
         Target::Discovery,
         Target::DeviceCode,
         Target::Authorize,
         Target::Token,
         Target::GraphMe,
+        Target::Refresh,
+        Target::SendMail,
+        Target::DriveUpload,
+        Target::UploadSession,
     ];
 
     fn name(self) -> &'static str {
@@ -66,6 +79,10 @@ impl Target {
             Target::Authorize => "authorize",
             Target::Token => "token",
             Target::GraphMe => "graph /me",
+            Target::Refresh => "refresh",
+            Target::SendMail => "sendMail",
+            Target::DriveUpload => "drive upload",
+            Target::UploadSession => "upload session",
         }
     }
 
@@ -74,8 +91,9 @@ impl Target {
             Target::Discovery => Endpoint::Discovery,
             Target::DeviceCode => Endpoint::DeviceCode,
             Target::Authorize => Endpoint::Authorize,
-            Target::Token => Endpoint::Token,
-            Target::GraphMe => Endpoint::Graph,
+            Target::Token | Target::Refresh => Endpoint::Token,
+            Target::GraphMe | Target::SendMail | Target::DriveUpload => Endpoint::Graph,
+            Target::UploadSession => Endpoint::Upload,
         }
     }
 
@@ -84,29 +102,50 @@ impl Target {
     fn predecessor(self) -> Option<Endpoint> {
         match self {
             Target::Discovery => None,
-            Target::DeviceCode | Target::Authorize => Some(Endpoint::Discovery),
+            Target::DeviceCode
+            | Target::Authorize
+            | Target::Refresh
+            | Target::SendMail
+            | Target::DriveUpload => Some(Endpoint::Discovery),
             Target::Token => Some(Endpoint::DeviceCode),
             Target::GraphMe => Some(Endpoint::Token),
+            Target::UploadSession => Some(Endpoint::Graph),
         }
     }
 
     /// Whether the flow should still succeed: the browser, not the plugin, meets faults at
-    /// /authorize, and a slow or cut-short redirect still carries its `Location`.
+    /// /authorize, and a slow or cut-short redirect still carries its `Location`; sendMail
+    /// answers 202 with no body, which there is nothing of to cut short.
     fn survives(self, kind: Kind) -> bool {
-        self == Target::Authorize
-            && matches!(kind, Kind::Delay | Kind::TruncatedJson | Kind::ResetMidBody)
+        match self {
+            Target::Authorize => {
+                matches!(kind, Kind::Delay | Kind::TruncatedJson | Kind::ResetMidBody)
+            }
+            Target::SendMail => matches!(kind, Kind::TruncatedJson | Kind::ResetMidBody),
+            _ => false,
+        }
     }
 
     /// The longest a cell may take, from the faulted flow's start to its end: the tries
-    /// the plugin makes times the request timeout, plus room for a loaded machine. Sign-in
-    /// requests get one try, except device-code polls, which ride out two network faults
-    /// in a row (three tries).
+    /// the plugin makes times the request timeout, plus the waits its retry bound allows
+    /// between them, plus room for a loaded machine. Sign-in requests get one try, except
+    /// device-code polls, which ride out two network faults in a row (three tries); a
+    /// refresh makes at most 3 tries with no retry later than 20 s after the first; a Graph
+    /// call at most 5, waiting 1 + 2 + 4 + 8 s (or `Retry-After`, 1 s here) between them.
     fn bound(self) -> Duration {
-        let tries = match self {
-            Target::Token => 3,
-            _ => 1,
+        let (tries, waits) = match self {
+            Target::Token => (3, 0),
+            Target::Refresh => (3, 20),
+            Target::SendMail | Target::DriveUpload | Target::UploadSession => (5, 15),
+            _ => (1, 0),
         };
-        REQUEST_TIMEOUT * tries + Duration::from_secs(12)
+        REQUEST_TIMEOUT * tries + Duration::from_secs(waits + 12)
+    }
+
+    /// Whether a failure may record itself in the account's settings (a refresh notes
+    /// when it last ran and why it failed, for the account's health).
+    fn records_refresh(self) -> bool {
+        self == Target::Refresh
     }
 }
 
@@ -239,8 +278,8 @@ fn browse(url: &str) -> Option<String> {
     })
 }
 
-/// Runs one cell and judges it.
-fn run_cell(kind: Kind, target: Target) -> Outcome {
+/// Runs one cell and judges it; `files` holds `small.txt` and `big.bin` for uploads.
+fn run_cell(kind: Kind, target: Target, files: &Path) -> Outcome {
     let timeout = format!("{}", REQUEST_TIMEOUT.as_secs());
     let sandbox = Sandbox::instant(&[("ATRS_OFFICE365_REQUEST_TIMEOUT", &timeout)]);
     let seed = sandbox.add_device("Keep", &[], Duration::from_secs(60));
@@ -248,6 +287,12 @@ fn run_cell(kind: Kind, target: Target) -> Outcome {
         seed.succeeded(),
         "the clean sign-in before {kind:?} at {target:?} failed:\n{}",
         seed.transcript()
+    );
+    let warm = sandbox.run(&["token", "Keep"], Duration::from_secs(60));
+    assert!(
+        warm.succeeded(),
+        "token Keep failed:\n{}",
+        warm.transcript()
     );
     let before = sandbox.files();
 
@@ -267,14 +312,44 @@ fn run_cell(kind: Kind, target: Target) -> Outcome {
         _ => sandbox.mock.set_fault(target.endpoint(), fault),
     }
 
+    let bound = target.bound();
+    let file = |name: &str| files.join(name).to_string_lossy().into_owned();
     let finished = match target {
-        Target::Authorize => sign_in_by_browser(&sandbox, target.bound()),
-        _ => sandbox.add_device("New", &[], target.bound()),
+        Target::Authorize => sign_in_by_browser(&sandbox, bound),
+        Target::Refresh => sandbox.run(&["refresh", "Keep", "--force"], bound),
+        Target::SendMail => sandbox.run(
+            &[
+                "send",
+                "Keep",
+                "--to",
+                "someone@contoso.onmicrosoft.com",
+                "--subject",
+                "Report",
+                "--body",
+                "Attached.",
+            ],
+            bound,
+        ),
+        Target::DriveUpload => sandbox.run(
+            &[
+                "upload",
+                "Keep",
+                &file("small.txt"),
+                "--to-folder",
+                "Reports",
+            ],
+            bound,
+        ),
+        Target::UploadSession => sandbox.run(
+            &["upload", "Keep", &file("big.bin"), "--to-folder", "Reports"],
+            bound,
+        ),
+        _ => sandbox.add_device("New", &[], bound),
     };
     if target.survives(kind) {
-        judge_success(&sandbox, &before, &finished, target.bound())
+        judge_success(&sandbox, &before, &finished, target)
     } else {
-        judge(&sandbox, &before, &finished, target.bound())
+        judge(&sandbox, &before, &finished, target)
     }
 }
 
@@ -283,8 +358,9 @@ fn judge_success(
     sandbox: &Sandbox,
     before: &StoreFiles,
     run: &Finished,
-    bound: Duration,
+    target: Target,
 ) -> Outcome {
+    let bound = target.bound();
     let mut problems = Vec::new();
     if !run.succeeded() {
         problems.push(format!("failed ({:?}): {}", run.code, run.transcript()));
@@ -300,13 +376,25 @@ fn judge_success(
             {
                 problems.push("\"Keep\" changed".into());
             }
-            if after.settings_of("New").is_null() || after.secrets_of("New").is_null() {
-                problems.push("\"New\" was not saved whole".into());
+            let sent = sandbox.mock.sent_items().len();
+            match target {
+                Target::SendMail if sent != 1 => {
+                    problems.push(format!("{sent} messages sent, not 1"))
+                }
+                Target::SendMail => {}
+                _ if after.settings_of("New").is_null() || after.secrets_of("New").is_null() => {
+                    problems.push("\"New\" was not saved whole".into())
+                }
+                _ => {}
             }
         }
     }
     Outcome {
-        kind: "ok (saved)".into(),
+        kind: if target == Target::SendMail {
+            "ok (sent once)".into()
+        } else {
+            "ok (saved)".into()
+        },
         message: String::new(),
         elapsed: run.elapsed,
         problems,
@@ -328,14 +416,23 @@ fn sign_in_by_browser(sandbox: &Sandbox, bound: Duration) -> Finished {
 }
 
 /// The rules every cell must keep.
-fn judge(sandbox: &Sandbox, before: &StoreFiles, run: &Finished, bound: Duration) -> Outcome {
+fn judge(sandbox: &Sandbox, before: &StoreFiles, run: &Finished, target: Target) -> Outcome {
+    let bound = target.bound();
     let mut problems = Vec::new();
     let result = run.result();
     let error = result
         .as_ref()
         .map(|r| r["error"].clone())
         .unwrap_or(Value::Null);
-    let message = error["message"].as_str().unwrap_or_default().to_owned();
+    // `refresh` reports each account on a line of its own; that line says why.
+    let account_line = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "account")
+        .and_then(|v| v["line"].as_str().map(str::to_owned));
+    let message =
+        account_line.unwrap_or_else(|| error["message"].as_str().unwrap_or_default().to_owned());
     let kind = match (error["kind"].as_str(), run.code) {
         (Some(k), _) => k.to_owned(),
         (None, Some(code)) => format!("exit {code}"),
@@ -374,7 +471,16 @@ fn judge(sandbox: &Sandbox, before: &StoreFiles, run: &Finished, bound: Duration
     match StoreFiles::try_read(sandbox.store()) {
         Err(e) => problems.push(e),
         Ok(after) => {
-            if after.settings_of("Keep") != before.settings_of("Keep") {
+            let settings = |files: &StoreFiles| {
+                let mut s = files.settings_of("Keep").clone();
+                if target.records_refresh() {
+                    if let Some(map) = s.as_object_mut() {
+                        map.retain(|k, _| !k.starts_with("last_refresh"));
+                    }
+                }
+                s
+            };
+            if settings(&after) != settings(before) {
                 problems.push("the settings of \"Keep\" changed".into());
             }
             if after.secrets_of("Keep") != before.secrets_of("Keep") {
@@ -423,6 +529,10 @@ fn plainness(message: &str) -> Vec<String> {
 #[test]
 fn every_fault_at_every_endpoint_ends_in_a_typed_error_within_its_bound() {
     atrs_e2e::workspace();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("small.txt"), "A small report.\n").unwrap();
+    std::fs::write(files.path().join("big.bin"), vec![7u8; 6_000_000]).unwrap();
+    let files = Arc::new(files);
     let cells: Vec<(Kind, Target)> = Kind::ALL
         .iter()
         .flat_map(|k| Target::ALL.iter().map(move |t| (*k, *t)))
@@ -434,11 +544,12 @@ fn every_fault_at_every_endpoint_ends_in_a_typed_error_within_its_bound() {
         .map(|_| {
             let queue = queue.clone();
             let results = results.clone();
+            let files = files.clone();
             std::thread::spawn(move || loop {
                 let Some((kind, target)) = queue.lock().unwrap().pop() else {
                     return;
                 };
-                let outcome = run_cell(kind, target);
+                let outcome = run_cell(kind, target, files.path());
                 results.lock().unwrap().insert((kind, target), outcome);
             })
         })

@@ -31,6 +31,7 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "client_id",
             "tenant_id",
             "client_secret",
+            "client_secret_expires",
             "cloud",
             "authority",
             "scopes",

@@ -2,8 +2,11 @@
 //! (`-vv`, plugin debug lines on stderr), then every byte the product wrote — each run's
 //! stdout and stderr (its log and any panic message), `settings.json` and every other file
 //! in the store but `secrets.json` — is searched for every secret value: the client
-//! secret, and each device code, authorization code, PKCE verifier, access token and
-//! refresh token the mock issued or received (read from the mock, so nothing is guessed).
+//! secret, and each device code, authorization code, PKCE verifier, access token,
+//! refresh token and pre-authenticated upload URL the mock issued or received (read from
+//! the mock, so nothing is guessed). The flows: device code, browser with paste, browser
+//! with loopback, save over a saved account, `token`, `refresh`, `send`, `upload` (simple
+//! and with an upload session), `accounts`, `remove`.
 //!
 //! A leak fails the test naming the kind of secret and where it was found, never the value.
 
@@ -124,9 +127,60 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
     assert_eq!(status, 200, "the loopback listener takes the redirect");
     audit.run("add --verify browser --loopback", loopback.finish(WAIT));
 
-    // Save again over a saved account, list, remove.
+    // Save again over a saved account; tokens for the host; renewal.
     let replaced = sandbox.add_device("Device", &["--replace"], WAIT);
     audit.run("add --replace", replaced);
+    audit.run("token", sandbox.run(&["token", "Device"], WAIT));
+    audit.run(
+        "token --force",
+        sandbox.run(&["token", "Device", "--force"], WAIT),
+    );
+    audit.run(
+        "refresh --force",
+        sandbox.run(&["refresh", "Device", "--force"], WAIT),
+    );
+    audit.run(
+        "refresh --all",
+        sandbox.run(&["refresh", "--all", "--force"], WAIT),
+    );
+
+    // Deliveries: a mail, a small file, a file big enough for an upload session.
+    let files = tempfile::tempdir().unwrap();
+    let small = files.path().join("report.txt");
+    let big = files.path().join("big.bin");
+    std::fs::write(&small, "A report.\n").unwrap();
+    std::fs::write(&big, vec![3u8; 6_000_000]).unwrap();
+    let send = sandbox.run(
+        &[
+            "send",
+            "Device",
+            "--to",
+            "someone@contoso.onmicrosoft.com",
+            "--subject",
+            "Report",
+            "--body",
+            "Attached.",
+            "--attach",
+            small.to_str().unwrap(),
+        ],
+        WAIT,
+    );
+    audit.run("send", send);
+    for (what, file) in [("upload", &small), ("upload (session)", &big)] {
+        let upload = sandbox.run(
+            &[
+                "upload",
+                "Device",
+                file.to_str().unwrap(),
+                "--to-folder",
+                "Reports",
+            ],
+            WAIT,
+        );
+        audit.run(what, upload);
+    }
+
+    // List, remove.
     let listed = sandbox.run(&["accounts", "--all"], WAIT);
     audit.run("accounts --all", listed);
     let removed = sandbox.run(&["remove", "Loopback"], WAIT);
@@ -149,7 +203,17 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
     );
     assert!(seen.code_verifiers.len() >= 2, "PKCE verifiers received");
     assert!(seen.access_tokens.len() >= 4, "access tokens issued");
-    assert!(seen.refresh_tokens.len() >= 4, "refresh tokens issued");
+    assert!(seen.refresh_tokens.len() >= 6, "refresh tokens issued");
+    let upload_urls: Vec<String> = sandbox
+        .mock
+        .stats()
+        .requests
+        .iter()
+        .filter(|r| r.path.starts_with("/upload/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!upload_urls.is_empty(), "an upload session was used");
+    assert_eq!(sandbox.mock.sent_items().len(), 1, "the mail was sent");
     assert_eq!(
         stored_refresh.len(),
         2,
@@ -178,14 +242,16 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
     leaks.extend(audit.leaks("PKCE verifier", &seen.code_verifiers));
     leaks.extend(audit.leaks("access token", &seen.access_tokens));
     leaks.extend(audit.leaks("refresh token", &seen.refresh_tokens));
+    leaks.extend(audit.leaks("upload session URL", &upload_urls));
     println!(
-        "searched {} places for 1 client secret, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens",
+        "searched {} places for 1 client secret, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
         audit.places.len(),
         seen.device_codes.len(),
         seen.authorization_codes.len(),
         seen.code_verifiers.len(),
         seen.access_tokens.len(),
-        seen.refresh_tokens.len()
+        seen.refresh_tokens.len(),
+        upload_urls.len()
     );
     assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
 }

@@ -6,9 +6,9 @@
 //!   transaction is lost. The writer is `store_writer` (`tests/src/bin`), which plays a
 //!   known transaction sequence through the host's own store code: a full `add` spends
 //!   almost all its time signing in, so a kill would rarely land inside a write.
-//! - 8 host processes adding, editing (`add --replace`) and removing accounts against the
-//!   mock at once, for a bounded time: every operation succeeds and every account ends
-//!   intact, its settings with their secrets.
+//! - 8 host processes adding, editing (`add --replace`), refreshing (`refresh --force`)
+//!   and removing accounts against the mock at once, for a bounded time: every operation
+//!   succeeds and every account ends intact, its settings with their secrets.
 //!
 //! Figures: `cargo test -p atrs-e2e --test store_crash -- --nocapture`; the kill points
 //! come from a seed printed with them (`ATRS_CRASH_SEED=N` replays one).
@@ -190,7 +190,7 @@ fn eight_processes_adding_editing_and_removing_at_once_leave_every_account_intac
                 let mut step = 0u32;
                 while started.elapsed() < DURATION {
                     let account = format!("p{p}-{}", step % 3);
-                    let (what, args): (&str, Vec<String>) = match step % 4 {
+                    let (what, args): (&str, Vec<String>) = match step % 5 {
                         // Add (or re-add) with the wide scopes.
                         0 | 2 => ("add", sandbox.add_args(&account, "device", &["--replace"])),
                         // Edit: the same account saved again with other settings.
@@ -203,10 +203,14 @@ fn eight_processes_adding_editing_and_removing_at_once_leave_every_account_intac
                             }
                             ("edit", args)
                         }
+                        3 if ledger.expected.contains_key(&account) => (
+                            "refresh",
+                            vec!["refresh".into(), account.clone(), "--force".into()],
+                        ),
                         _ => ("remove", vec!["remove".into(), account.clone()]),
                     };
                     // Every process also saves over the one account they all share.
-                    let shared = step % 5 == 4;
+                    let shared = step % 7 == 6;
                     let args = if shared {
                         sandbox.add_args("shared", "device", &["--replace"])
                     } else {
@@ -231,6 +235,7 @@ fn eight_processes_adding_editing_and_removing_at_once_leave_every_account_intac
                         continue;
                     }
                     match what {
+                        "refresh" => {}
                         "remove" => {
                             ledger.expected.remove(&account);
                         }
@@ -293,7 +298,7 @@ fn eight_processes_adding_editing_and_removing_at_once_leave_every_account_intac
     let listed = sandbox.run(&["accounts"], OP_BOUND);
     assert!(listed.succeeded(), "{}", listed.transcript());
     println!(
-        "store concurrency: {PROCESSES} processes, {ops} operations (add, edit, remove, shared replace) in {:.1}s, {} accounts at the end, all whole",
+        "store concurrency: {PROCESSES} processes, {ops} operations (add, edit, refresh, remove, shared replace) in {:.1}s, {} accounts at the end, all whole",
         elapsed.as_secs_f64(),
         saved.len()
     );

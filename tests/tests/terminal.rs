@@ -99,6 +99,8 @@ impl Menu {
         t.answer(defaults::TENANT_ID);
         t.wait_for_prompt("? Client secret");
         t.press(&["Enter"]);
+        t.wait_for_prompt("? Client secret expires");
+        t.press(&["Enter"]);
         t.wait_for("❯ Global");
         t.press(&["Enter"]);
         self.choose("Advanced settings");
@@ -211,6 +213,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
         "? Client ID",
         "? Tenant ID",
         "? Client secret",
+        "? Client secret expires",
     ] {
         menu.term.wait_for_prompt(prompt);
         menu.term.press(&["Enter"]);
@@ -227,7 +230,12 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term.wait_for_prompt("? Account name › Sales mailbox");
     menu.term.press(&["C-u"]);
     menu.term.answer("Sales reports");
-    for prompt in ["? Client ID", "? Tenant ID", "? Client secret"] {
+    for prompt in [
+        "? Client ID",
+        "? Tenant ID",
+        "? Client secret",
+        "? Client secret expires",
+    ] {
         menu.term.wait_for_prompt(prompt);
         menu.term.press(&["Enter"]);
     }

@@ -32,22 +32,27 @@ pub(crate) struct ConnListener {
     addr: SocketAddr,
     /// Flips to `true` when the server should stop listening.
     gone: watch::Receiver<bool>,
+    /// Set to `true` once the port is closed.
+    closed: watch::Sender<bool>,
     tls: Option<TlsAcceptor>,
     /// TLS handshakes under way: one slow client must not hold up the others.
     handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
 }
 
 impl ConnListener {
-    /// Serves plain HTTP on `tcp`, or HTTPS when `tls` is given, until `gone` flips.
+    /// Serves plain HTTP on `tcp`, or HTTPS when `tls` is given, until `gone` flips; then
+    /// closes the port and sets `closed`.
     pub fn new(
         tcp: TcpListener,
         tls: Option<TlsAcceptor>,
         gone: watch::Receiver<bool>,
+        closed: watch::Sender<bool>,
     ) -> io::Result<Self> {
         Ok(ConnListener {
             addr: tcp.local_addr()?,
             tcp: Some(tcp),
             gone,
+            closed,
             tls,
             handshakes: JoinSet::new(),
         })
@@ -72,7 +77,10 @@ impl Listener for ConnListener {
                 }
             };
             match step {
-                Step::GoDown => self.tcp = None,
+                Step::GoDown => {
+                    self.tcp = None;
+                    self.closed.send_replace(true);
+                }
                 Step::Accepted(Ok((stream, addr))) => {
                     let _ = stream.set_nodelay(true);
                     let Some(acceptor) = self.tls.clone() else {

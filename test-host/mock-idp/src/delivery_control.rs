@@ -36,7 +36,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/tokens", post(token))
 }
 
-/// An access token for `upn` carrying exactly `scopes` (Graph permission names).
+/// An access token for `upn` carrying exactly `scopes` (Graph permission names), valid as
+/// long as the refresh policy's access tokens.
 pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<String, MockError> {
     let user = shared
         .dir()

@@ -2,6 +2,7 @@
 //! request (never secrets).
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
@@ -118,7 +119,11 @@ async fn apply(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
             );
+            // The port is closed before the answer leaves, so the client's next connection
+            // is refused rather than caught in the closing listener's backlog.
             shared.go_down.send_replace(true);
+            let mut closed = shared.port_closed.clone();
+            let _ = tokio::time::timeout(Duration::from_secs(2), closed.wait_for(|c| *c)).await;
             response
         }
         Fault::Reset => {

@@ -369,9 +369,10 @@ async fn bind(config: MockConfig) -> Result<Bound, MockError> {
     };
     let (stop, stopped) = watch::channel(false);
     let (go_down, gone) = watch::channel(false);
-    let listener = ConnListener::new(listener, acceptor, gone)
+    let (closed, port_closed) = watch::channel(false);
+    let listener = ConnListener::new(listener, acceptor, gone, closed)
         .map_err(|source| MockError::Bind { port, source })?;
-    let shared = Arc::new(Shared::new(config, bound, stopped, go_down));
+    let shared = Arc::new(Shared::new(config, bound, stopped, (go_down, port_closed)));
     Ok((listener, shared, stop, ca_file))
 }
 

@@ -239,6 +239,8 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
     pub go_down: watch::Sender<bool>,
+    /// Turns `true` once the port is closed after [`Shared::go_down`].
+    pub port_closed: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -247,7 +249,7 @@ impl Shared {
         config: MockConfig,
         port: u16,
         shutdown: watch::Receiver<bool>,
-        go_down: watch::Sender<bool>,
+        (go_down, port_closed): (watch::Sender<bool>, watch::Receiver<bool>),
     ) -> Self {
         let rules = RefreshRules::new(config.refresh_policy);
         Self {
@@ -264,6 +266,7 @@ impl Shared {
             stats: StatsLog::default(),
             shutdown,
             go_down,
+            port_closed,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Microsoft Graph's answers (`graph::answer`): the first byte picks the status, the
-//! rest is the body; a failure is turned into the delivery error the user sees.
+//! rest is the body (served as HTML when the first byte says so); a failure is turned into the delivery error the user sees.
 #![no_main]
 
 use atrs_office365::{
@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         headers.insert("retry-after", HeaderValue::from_static("7"));
     }
     let sent = CallIds::default();
-    if let Err(failure) = answer(status, &headers, body, &sent) {
+    if first & 0x40 != 0 {
+        headers.insert("content-type", HeaderValue::from_static("text/html"));
+    }
+    if let Err(failure) = answer(status, &headers, body, "graph.microsoft.com", &sent) {
         let _ = failure.is_transient();
         let _ = DeliveryError::graph(Step::Draft, failure)
             .to_plugin_error()
