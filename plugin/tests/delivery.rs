@@ -367,9 +367,16 @@ fn a_503_on_a_fragment_is_waited_out_and_resumed() {
         file(&path, "", "r.bin", ConflictBehavior::Replace, None),
     )
     .unwrap();
+    let uploads: Vec<_> = idp
+        .stats()
+        .requests
+        .into_iter()
+        .filter(|r| r.path.starts_with("/upload/"))
+        .map(|r| (r.method, r.status, r.fault))
+        .collect();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
-        "Retry-After was honoured"
+        "Retry-After was honoured: {uploads:?}"
     );
     assert_eq!(idp.drive_items()[0].sha256, sha);
 }

@@ -104,9 +104,17 @@ async fn apply(
         Fault::Status {
             status,
             retry_after,
-        } => status_reply(endpoint, *status, *retry_after, &Call::of(req.headers())),
-        Fault::Html => reply::html(StatusCode::OK, pages::proxy_sign_in()),
+        } => {
+            let call = Call::of(req.headers());
+            drain(req).await;
+            status_reply(endpoint, *status, *retry_after, &call)
+        }
+        Fault::Html => {
+            drain(req).await;
+            reply::html(StatusCode::OK, pages::proxy_sign_in())
+        }
         Fault::HtmlError { status } => {
+            drain(req).await;
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
             reply::html(status, pages::gateway_error(status))
         }
@@ -133,6 +141,15 @@ async fn apply(
         Fault::Oversized => oversized(),
         Fault::SlowDown { .. } => EntraError::slow_down().into_response(),
     }
+}
+
+/// Reads and drops the request's body before an injected answer, as a real server does:
+/// answering a large upload before reading it races the client, which may see the
+/// connection close mid-send instead of the answer.
+async fn drain(req: Request) {
+    use futures_util::StreamExt;
+    let mut body = req.into_body().into_data_stream();
+    while let Some(Ok(_)) = body.next().await {}
 }
 
 /// The endpoint's own error shape for an injected status.
