@@ -759,7 +759,7 @@ const FROZEN_1_0: [(&str, u64); 14] = [
 
 /// FNV-1a of each file of the frozen 1.1 copy (`src/`, and the example its crate
 /// docs include), taken when 1.1 was frozen.
-const FROZEN_1_1: [(&str, u64); 25] = [
+const FROZEN_1_1: [(&str, u64); 26] = [
     ("examples/hello_plugin.rs", 0x4ba4bd555662da86),
     ("src/abi/account.rs", 0x64bf2b9a61df3984),
     ("src/abi/delivery.rs", 0xd00df325646e0f0d),
@@ -770,14 +770,15 @@ const FROZEN_1_1: [(&str, u64); 25] = [
     ("src/delivery.rs", 0x08badc3fc98562ca),
     ("src/error.rs", 0xadb4db19e5bca43d),
     ("src/form.rs", 0x2382fddaa678058e),
+    ("src/fuzzing.rs", 0x653c2d42502bc6c0),
     ("src/guard.rs", 0xd247a5ad1fd8f42f),
     ("src/host.rs", 0x5816b7509f4dec42),
-    ("src/lib.rs", 0xca19d97e61b88c7a),
+    ("src/lib.rs", 0xf561930bdc720321),
     ("src/loader.rs", 0xb7971dfa0ddacd2c),
     ("src/log_level.rs", 0x952a4fffad67b5bb),
     ("src/manifest.rs", 0x967909475ff5eeb5),
     ("src/plugin.rs", 0xc6b4acf034667717),
-    ("src/preflight.rs", 0xf1103a42a1cfd7dd),
+    ("src/preflight.rs", 0x6e89f58f3475a1dc),
     ("src/secret.rs", 0x3cd0d5f12ed3b476),
     ("src/session.rs", 0x2fd3c09ce6b09b7a),
     ("src/testing.rs", 0xa2025ab86322d92c),

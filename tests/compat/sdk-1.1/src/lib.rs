@@ -128,6 +128,8 @@ mod compatibility;
 mod delivery;
 mod error;
 mod form;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod guard;
 mod host;
 #[cfg(feature = "host")]

@@ -188,27 +188,31 @@ pub(crate) fn root_module_lookalikes(path: &Path, expected: &str) -> Vec<String>
 }
 
 /// The names of the defined dynamic symbols of an ELF64 little-endian file.
-fn dynamic_symbols(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn dynamic_symbols(bytes: &[u8]) -> Vec<String> {
     let read = |at: usize, len: usize| bytes.get(at..at.checked_add(len)?);
-    let u16_at = |at| read(at, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |at| read(at, 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
-    let u64_at = |at| read(at, 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    // Every offset comes from the file: `at + off` is checked, never wrapped.
+    let field = |at: usize, off: usize, len: usize| read(at.checked_add(off)?, len);
+    let u16_at = |at, off| field(at, off, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at =
+        |at, off| field(at, off, 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+    let u64_at =
+        |at, off| field(at, off, 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
     let section = |index: usize| -> Option<(u32, usize, usize, u32, usize)> {
-        let shoff = usize::try_from(u64_at(40)?).ok()?;
-        let at = shoff.checked_add(index.checked_mul(usize::from(u16_at(58)?))?)?;
+        let shoff = usize::try_from(u64_at(0, 40)?).ok()?;
+        let at = shoff.checked_add(index.checked_mul(usize::from(u16_at(0, 58)?))?)?;
         Some((
-            u32_at(at + 4)?,
-            usize::try_from(u64_at(at + 24)?).ok()?,
-            usize::try_from(u64_at(at + 32)?).ok()?,
-            u32_at(at + 40)?,
-            usize::try_from(u64_at(at + 56)?).ok()?,
+            u32_at(at, 4)?,
+            usize::try_from(u64_at(at, 24)?).ok()?,
+            usize::try_from(u64_at(at, 32)?).ok()?,
+            u32_at(at, 40)?,
+            usize::try_from(u64_at(at, 56)?).ok()?,
         ))
     };
     let mut names = Vec::new();
     if read(0, 4) != Some(b"\x7fELF") {
         return names;
     }
-    for index in 0..usize::from(u16_at(60).unwrap_or(0)) {
+    for index in 0..usize::from(u16_at(0, 60).unwrap_or(0)) {
         let Some((SHT_DYNSYM, offset, size, link, entsize)) = section(index) else {
             continue;
         };
@@ -216,7 +220,7 @@ fn dynamic_symbols(bytes: &[u8]) -> Vec<String> {
             continue;
         };
         for sym in (offset..offset.saturating_add(size)).step_by(entsize.max(24)) {
-            let (Some(name), Some(shndx)) = (u32_at(sym), u16_at(sym + 6)) else {
+            let (Some(name), Some(shndx)) = (u32_at(sym, 0), u16_at(sym, 6)) else {
                 break;
             };
             let start = strings.saturating_add(name as usize);
@@ -328,6 +332,23 @@ mod tests {
         for cut in [64, whole.len() / 2, whole.len() - 1] {
             let _ = dynamic_symbols(&whole[..cut]);
         }
+    }
+
+    /// Found by the `preflight` fuzz target (its input is kept in the fuzz corpus as
+    /// `regression-section-offset-overflow`): a section table offset near the top of
+    /// the address space made `offset + 4` overflow, a panic in a debug host.
+    #[test]
+    fn section_offsets_near_the_top_of_the_address_space_do_not_overflow() {
+        let mut bytes = vec![0_u8; 64];
+        bytes[..8].copy_from_slice(b"\x7fELF\x02\x01\x01\x00");
+        bytes[40..48].copy_from_slice(&(u64::MAX - 2).to_le_bytes());
+        bytes[58..60].copy_from_slice(&64_u16.to_le_bytes());
+        bytes[60..62].copy_from_slice(&3_u16.to_le_bytes());
+        assert!(dynamic_symbols(&bytes).is_empty());
+        let mut kept = vec![0xff_u8; 953];
+        kept[..10].copy_from_slice(b"\x7fELF\x02\x01\x01\x00\x00\x00");
+        assert!(dynamic_symbols(&kept).is_empty());
+        assert!(check_elf(&kept[..]).is_err());
     }
 
     #[test]
