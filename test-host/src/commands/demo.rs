@@ -156,8 +156,16 @@ fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), Command
                 "  ✓ \"{DEMO_ACCOUNT}\" is saved in {}{lifetime}",
                 store.dir().display()
             ));
-            for (k, v) in settings {
-                out.say(format!("      {k}: {v}"));
+            // The same account lines as `accounts`: local dates, no internal keys.
+            let lines = crate::present::account_lines(
+                "office365",
+                DEMO_ACCOUNT,
+                settings,
+                false,
+                crate::health_view::unix_now(),
+            );
+            for line in lines.iter().skip(1) {
+                out.say(format!("  {line}"));
             }
             let has_refresh = store
                 .read_secret("office365", DEMO_ACCOUNT, "refresh_token")?
