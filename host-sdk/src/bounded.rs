@@ -18,6 +18,7 @@ use std::{
 };
 
 use crate::{
+    call_failure,
     error::{ErrorKind, PluginError},
     workers::{self, Job},
 };
@@ -121,7 +122,7 @@ impl<T: Send + Sync + 'static> Bounded<T> {
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
     ) -> Result<R, PluginError> {
         let Some(timeout) = self.timeout else {
-            return f(&self.shared().object);
+            return f(&self.shared().object).map_err(call_failure::from_plugin);
         };
         let id = {
             let mut calls = self.shared().calls();
@@ -131,7 +132,7 @@ impl<T: Send + Sync + 'static> Bounded<T> {
         let (tx, rx) = mpsc::sync_channel(1);
         let shared = Arc::clone(self.shared());
         let job: Job = Box::new(move |release| {
-            let result = f(&shared.object);
+            let result = f(&shared.object).map_err(call_failure::from_plugin);
             release();
             // Answer under the lock, so the host either sees the answer or has
             // already marked the call abandoned, never neither.
@@ -145,9 +146,10 @@ impl<T: Send + Sync + 'static> Bounded<T> {
         let limit = timeout.saturating_add(extra);
         match workers::wait_for(&rx, limit) {
             Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(PluginError::internal(format!(
-                "The call to `{name}` ended without an answer."
-            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(call_failure::mark_failed(
+                PluginError::internal(format!("The call to `{name}` ended without an answer.")),
+                name,
+            )),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let mut calls = self.shared().calls();
                 if let Ok(result) = rx.try_recv() {
@@ -204,22 +206,24 @@ impl<T: Send + Sync + 'static> Drop for Bounded<T> {
 }
 
 fn no_thread(call: &str, e: &std::io::Error) -> PluginError {
-    PluginError::internal(format!(
+    let error = PluginError::internal(format!(
         "The host could not start a thread to call `{call}` ({e})."
     ))
-    .with_hint("The system may be out of threads or memory; close other programs and try again.")
+    .with_hint("The system may be out of threads or memory; close other programs and try again.");
+    call_failure::mark_failed(error, call)
 }
 
 fn still_busy(call: &str, stuck: &str) -> PluginError {
-    PluginError::new(
+    let error = PluginError::new(
         ErrorKind::TimedOut,
         format!("The plugin cannot take `{call}`: it is still inside `{stuck}`, which did not return in time."),
     )
-    .with_hint("The plugin is stuck; close it and open it again, or restart the host. Report this to the plugin's vendor.")
+    .with_hint("The plugin is stuck; close it and open it again, or restart the host. Report this to the plugin's vendor.");
+    call_failure::mark_stuck(error, call, stuck)
 }
 
 fn timed_out(call: &str, limit: Duration) -> PluginError {
-    PluginError::new(
+    let error = PluginError::new(
         ErrorKind::TimedOut,
         format!(
             "The plugin did not answer `{call}` within {}.",
@@ -228,8 +232,8 @@ fn timed_out(call: &str, limit: Duration) -> PluginError {
     )
     .with_hint(
         "The plugin may be stuck; report this to its vendor. The host carries on without it.",
-    )
-    .with_detail("call", call)
+    );
+    call_failure::mark_timed_out(error, call, limit)
 }
 
 /// A duration as people read it (`1.5 s`, `30 s`).
@@ -245,6 +249,7 @@ fn seconds(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::call_failure::CallFailure;
     use std::{thread, time::Instant};
 
     fn bounded<T: Send + Sync + 'static>(object: T, timeout: Duration) -> Bounded<T> {
@@ -266,6 +271,24 @@ mod tests {
     }
 
     #[test]
+    fn the_plugins_own_timeout_is_told_apart_from_the_hosts() {
+        for timeout in [None, Some(Duration::from_secs(5))] {
+            let mut b = Bounded::new(());
+            b.set_timeout(timeout);
+            let e = b
+                .call::<()>("poll", Duration::ZERO, |_| {
+                    // What a plugin sends: its own timeout, dressed up as the host's.
+                    Err(PluginError::new(ErrorKind::TimedOut, "The code expired.")
+                        .with_detail("host_gave_up", "timed_out")
+                        .with_detail("call", "poll"))
+                })
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::TimedOut);
+            assert_eq!(CallFailure::of(&e), CallFailure::Plugin, "{timeout:?}");
+        }
+    }
+
+    #[test]
     fn a_blocked_call_times_out_and_later_calls_fail_fast_until_it_returns() {
         let (release, wait) = mpsc::channel::<()>();
         let wait = Mutex::new(wait);
@@ -279,10 +302,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TimedOut);
         assert!(e.message().contains("`validate` within 0.1 s"), "{e}");
+        assert_eq!(
+            CallFailure::of(&e),
+            CallFailure::HostTimedOut {
+                call: "validate".into(),
+                limit: Duration::from_millis(100)
+            }
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(b.stuck_call(), Some("validate"));
         let busy = b.call("describe", Duration::ZERO, |_| Ok(())).unwrap_err();
         assert!(busy.message().contains("still inside `validate`"), "{busy}");
+        assert_eq!(
+            CallFailure::of(&busy),
+            CallFailure::Stuck {
+                call: "describe".into(),
+                stuck_in: "validate".into()
+            }
+        );
         release.send(()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while b.stuck_call().is_some() && Instant::now() < deadline {

@@ -166,6 +166,13 @@ impl PluginError {
         self
     }
 
+    /// `self` without the details named `key`.
+    #[cfg(feature = "host")]
+    pub(crate) fn without_detail(mut self, key: &str) -> Self {
+        self.fields.details.retain(|kv| kv.key() != key);
+        self
+    }
+
     /// The kind; a kind this host does not know is reported as [`ErrorKind::Internal`].
     pub fn kind(&self) -> ErrorKind {
         self.fields

@@ -124,6 +124,8 @@ mod account;
 #[cfg(feature = "host")]
 mod bounded;
 #[cfg(feature = "host")]
+mod call_failure;
+#[cfg(feature = "host")]
 mod compatibility;
 mod delivery;
 mod error;

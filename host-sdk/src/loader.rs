@@ -26,6 +26,8 @@
 //! - **Cut off**: a call that blocks or loops ends with a `timed_out` error after the
 //!   call timeout; the host carries on, and the object refuses further calls until the
 //!   stuck one returns (its thread is left running — it cannot be stopped from outside).
+//!   Such an error has the same kind as the plugin's own `timed_out` (an expired code);
+//!   [`CallFailure::of`] tells them apart, and a plugin cannot forge the host's mark.
 //!
 //! It cannot contain what ends or corrupts the process itself. Each of these kills the
 //! host with every unsaved change in it, and nothing in this crate can prevent it:
@@ -57,7 +59,7 @@ use std::{
 
 use abi_stable::{
     library::{lib_header_from_path, LibraryError, RootModuleError},
-    std_types::RResult,
+    std_types::{RBox, RResult},
 };
 
 use crate::{
@@ -67,6 +69,7 @@ use crate::{
     },
     account::{AccountHealth, TokenGrant, TokenRequest},
     bounded::{call_once, Bounded},
+    call_failure,
     delivery::{DeliveryKind, DeliveryRequest, DeliveryState},
     error::PluginError,
     form::{form_problems, FieldError, FormField, FormValues},
@@ -77,6 +80,7 @@ use crate::{
 };
 
 pub use crate::bounded::{default_call_timeout, set_default_call_timeout, DEFAULT_CALL_TIMEOUT};
+pub use crate::call_failure::CallFailure;
 
 /// Why a library was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -630,13 +634,20 @@ impl SessionHandle {
     pub fn poll(&self, timeout: Duration) -> SessionState {
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let state = self.inner.call("poll", timeout, move |s| {
-            Ok(s.poll(millis)
-                .as_enum()
-                .cloned()
-                .unwrap_or_else(|_| SessionState::Working {
-                    message: "Working… (this plugin reports a state this host does not know)"
-                        .into(),
-                }))
+            let state =
+                s.poll(millis)
+                    .as_enum()
+                    .cloned()
+                    .unwrap_or_else(|_| SessionState::Working {
+                        message: "Working… (this plugin reports a state this host does not know)"
+                            .into(),
+                    });
+            Ok(match state {
+                SessionState::Failed(e) => {
+                    SessionState::failed(call_failure::from_plugin(RBox::into_inner(e)))
+                }
+                other => other,
+            })
         });
         state.unwrap_or_else(SessionState::failed)
     }
@@ -697,10 +708,11 @@ impl DeliveryHandle {
     pub fn poll(&self, timeout: Duration) -> DeliveryState {
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let state = self.inner.call("poll", timeout, move |d| {
-            Ok(d.poll(millis)
-                .into_enum()
-                .map(DeliveryState::from)
-                .unwrap_or_else(|_| unknown_delivery_state()))
+            Ok(match d.poll(millis).into_enum().map(DeliveryState::from) {
+                Ok(DeliveryState::Failed(e)) => DeliveryState::Failed(call_failure::from_plugin(e)),
+                Ok(state) => state,
+                Err(_) => unknown_delivery_state(),
+            })
         });
         state.unwrap_or_else(DeliveryState::Failed)
     }

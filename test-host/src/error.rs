@@ -1,6 +1,6 @@
 //! A command's failure: what went wrong, how to fix it, and the exit code.
 
-use atrs_host_sdk::{FieldError, PluginError};
+use atrs_host_sdk::{loader::CallFailure, FieldError, PluginError};
 use serde_json::{json, Value};
 
 use crate::{exit::Exit, store::StoreError};
@@ -65,6 +65,11 @@ impl CommandError {
         });
         if let Some(p) = &self.plugin_error {
             v["kind"] = json!(p.kind().as_str());
+            v["origin"] = json!(if CallFailure::of(p).is_host_side() {
+                "host"
+            } else {
+                "plugin"
+            });
             v["field"] = json!(p.field());
             v["provider_code"] = json!(p.provider_code());
             v["trace_id"] = json!(p.trace_id());

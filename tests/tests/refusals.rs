@@ -184,6 +184,10 @@ fn the_host_binary_gives_up_on_a_blocking_call_with_exit_code_4() {
     let result = json_result(&out);
     assert_eq!(result["error"]["kind"], "timed_out");
     assert_eq!(
+        result["error"]["origin"], "host",
+        "the host stopped waiting"
+    );
+    assert_eq!(
         result["error"]["message"],
         "The plugin did not answer `validate` within 1 s."
     );

@@ -196,6 +196,10 @@ fn declined_expired_and_timed_out_sign_ins_end_with_their_own_exit_codes() {
     assert_eq!(expired.status.code(), Some(4), "{}", text(&expired));
     let error = &json_result(&expired)["error"];
     assert_eq!(error["kind"], "timed_out");
+    assert_eq!(
+        error["origin"], "plugin",
+        "the code expired: the plugin said so"
+    );
     assert!(error["hint"].as_str().is_some_and(|h| !h.is_empty()));
 
     let s = setup(MockConfig::default());

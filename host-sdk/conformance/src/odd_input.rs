@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use atrs_host_sdk::{
-    loader::IntegrationHandle, ErrorKind, FormField, FormValues, PluginError, SessionState,
-    VerifyMethod,
+    loader::{CallFailure, IntegrationHandle},
+    FormField, FormValues, PluginError, SessionState, VerifyMethod,
 };
 
 use super::{lifecycle, Check, Probe};
@@ -25,7 +25,10 @@ impl Findings {
         let Err(e) = result else { return };
         if e.is_panic() {
             self.problems.push(format!("{what} panicked"));
-        } else if e.kind() == ErrorKind::TimedOut && e.details().any(|(k, _)| k == "call") {
+        } else if matches!(
+            CallFailure::of(&e),
+            CallFailure::HostTimedOut { .. } | CallFailure::Stuck { .. }
+        ) {
             self.problems.push(format!("{what} did not return in time"));
         }
     }
