@@ -53,7 +53,10 @@ use std::{
     ffi::OsStr,
     fmt,
     path::{Path, PathBuf},
-    sync::{Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Mutex, MutexGuard,
+    },
     time::Duration,
 };
 
@@ -245,13 +248,19 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Vec<LoadOutcome>> {
     Ok(load_all(paths))
 }
 
-/// Loads the given libraries in order, refusing later duplicates of a plugin id.
+/// Loads the given libraries, refusing later duplicates of a plugin id.
+///
+/// The files are checked and opened on a few threads at once — most of the time goes
+/// to comparing each library's type layouts with the host's, which needs no lock — and
+/// the outcomes come back in the order given, with "later" meaning later in that order.
 pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
+    let paths: Vec<PathBuf> = paths.into_iter().collect();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     paths
-        .into_iter()
-        .map(|path| {
-            let result = load_file(&path).and_then(|library| {
+        .iter()
+        .zip(load_each(&paths))
+        .map(|(path, loaded)| {
+            let result = loaded.and_then(|library| {
                 let id = library.manifest.id.to_string();
                 match seen.get(&id) {
                     Some(first) => Err(Refusal::DuplicateId {
@@ -264,8 +273,44 @@ pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
                     }
                 }
             });
-            LoadOutcome { path, result }
+            LoadOutcome {
+                path: path.clone(),
+                result,
+            }
         })
+        .collect()
+}
+
+/// At most this many threads load libraries at once.
+const LOADING_THREADS: usize = 8;
+
+/// [`load_file`] for each of `paths`, spread over up to [`LOADING_THREADS`] threads
+/// (one per core); the results in the order of `paths`.
+fn load_each(paths: &[PathBuf]) -> Vec<Result<PluginLibrary, Refusal>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(LOADING_THREADS)
+        .min(paths.len());
+    if threads <= 1 {
+        return paths.iter().map(|p| load_file(p)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<Result<PluginLibrary, Refusal>>>> =
+        Mutex::new(paths.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                let result = load_file(path);
+                done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|result| result.expect("every file was loaded"))
         .collect()
 }
 

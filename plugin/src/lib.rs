@@ -1,7 +1,9 @@
 //! # atrs-office365 — the Office 365 / Microsoft Entra ID integration for ATRS
 //!
 //! A plugin built on `atrs-host-sdk`: the host loads `libatrs_office365.so` at run
-//! time and shows it under Integrations → Office 365. Modules, by concept:
+//! time and shows it under Integrations → Office 365. That library is built by the
+//! `atrs-office365-cdylib` package (`plugin/cdylib`), which only exports this crate's
+//! [`Office365`]; everything else is here. Modules, by concept:
 //!
 //! - [`fields`]: the account form; [`config`]: values checked into an [`config::AccountConfig`];
 //!   [`response_mode`]: how a browser sign-in asks for its answer;
@@ -98,5 +100,3 @@ pub mod verified;
 pub mod version;
 
 pub use integration::Office365;
-
-atrs_host_sdk::export_plugin!(Office365);

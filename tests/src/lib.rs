@@ -124,7 +124,7 @@ fn cargo_build_with_env(args: &[&str], env: &[(&str, &str)]) -> Artifacts {
 /// The real Office 365 plugin library and the host binary, built once.
 pub fn workspace() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT.get_or_init(|| cargo_build(&["-p", "atrs-office365", "-p", "atrs-test-host"]))
+    BUILT.get_or_init(|| cargo_build(&["-p", "atrs-office365-cdylib", "-p", "atrs-test-host"]))
 }
 
 /// The built `libatrs_office365.so`.
@@ -141,8 +141,15 @@ pub fn host_binary() -> &'static Path {
 /// benchmarks, which should measure what users run.
 pub fn release_workspace() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT
-        .get_or_init(|| cargo_build(&["--release", "-p", "atrs-office365", "-p", "atrs-test-host"]))
+    BUILT.get_or_init(|| {
+        cargo_build(&[
+            "--release",
+            "-p",
+            "atrs-office365-cdylib",
+            "-p",
+            "atrs-test-host",
+        ])
+    })
 }
 
 /// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.

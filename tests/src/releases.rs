@@ -36,7 +36,7 @@ pub fn previous_and_next() -> &'static (Release, Release) {
         let previous = build("0.1.0", "1");
         let next = build("0.2.0", "2");
         // Back to the plain build for everything else in this target folder.
-        cargo_build(&["-p", "atrs-office365", "-p", "atrs-test-host"]);
+        cargo_build(&["-p", "atrs-office365-cdylib", "-p", "atrs-test-host"]);
         (previous, next)
     })
 }
@@ -48,7 +48,10 @@ fn build(version: &'static str, layout: &'static str) -> Release {
     }
     // The same packages as the plain build, so features resolve the same and only the
     // plugin crate is rebuilt.
-    let built = cargo_build_with_env(&["-p", "atrs-office365", "-p", "atrs-test-host"], &env);
+    let built = cargo_build_with_env(
+        &["-p", "atrs-office365-cdylib", "-p", "atrs-test-host"],
+        &env,
+    );
     let library = copy_out(built.get("atrs_office365"), version);
     Release {
         version,
