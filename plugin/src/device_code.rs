@@ -29,8 +29,8 @@ use crate::{
 
 /// The grant type of a device code poll.
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-/// Polls never come closer than this, whatever the provider says (guards against a
-/// busy loop when `interval` is 0).
+/// Polls after the first never come closer than this, whatever the provider says
+/// (guards against a busy loop when `interval` is 0).
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
 /// What RFC 8628 adds to the interval on `slow_down`.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
@@ -145,10 +145,14 @@ impl Poll<'_> {
         interval: Duration,
         deadline: Instant,
     ) -> Result<Tokens, PluginError> {
+        // The first poll waits the interval as given (none at all for 0: a server that
+        // says so may have approved already); later ones never come closer than
+        // MIN_INTERVAL.
+        let mut wait = interval;
         let mut interval = interval.max(MIN_INTERVAL);
         let mut failures = 0;
         loop {
-            let next = Instant::now() + interval;
+            let next = Instant::now() + wait;
             tokio::time::sleep_until(next.min(deadline)).await;
             if Instant::now() >= deadline {
                 return Err(expired());
@@ -175,6 +179,7 @@ impl Poll<'_> {
                 }
                 Err(e) => return Err(e),
             }
+            wait = interval;
         }
     }
 
