@@ -196,7 +196,7 @@ impl AccountTokens {
         })?;
         let now = unix_now();
         match outcome {
-            Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
+            Ok(renewed) => self.store_renewed(account, wanted, settings, facts, renewed, now),
             Err(e) if e.is_transient() => {
                 self.host
                     .warn(&format!("Renewing \"{account}\" failed for now: {e}."));
@@ -221,6 +221,7 @@ impl AccountTokens {
     fn store_renewed(
         &self,
         account: &str,
+        wanted: &[String],
         mut settings: Settings,
         mut facts: RefreshFacts,
         renewed: Renewed,
@@ -239,6 +240,7 @@ impl AccountTokens {
             token: renewed.access_token,
             expires_at: renewed.expires_at,
             scopes: renewed.scopes,
+            requested: wanted.to_vec(),
         };
         let stored = self.host.secret_read(account, SECRET_ACCESS_TOKENS)?;
         let mut cache = TokenCache::parse(stored.as_deref());

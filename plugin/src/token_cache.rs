@@ -20,17 +20,27 @@ pub struct CachedToken {
     pub expires_at: i64,
     /// The scopes it carries, as the provider listed them.
     pub scopes: Vec<String>,
+    /// The scopes the refresh that got it asked for. The provider may grant fewer (a
+    /// permission nobody consented to); a later request for the same scopes is served
+    /// this token all the same, since asking again would only get the same answer.
+    /// Empty in entries stored before it was kept.
+    #[serde(default)]
+    pub requested: Vec<String>,
 }
 
 impl CachedToken {
-    /// Whether it carries every resource scope in `wanted` (OpenID scopes are never listed
-    /// in a token's scopes and are not compared).
+    /// Whether it answers a request for `wanted`: it carries every resource scope in it,
+    /// or it is what a request for all of them got (OpenID scopes are never listed in a
+    /// token's scopes and are not compared).
     fn covers(&self, wanted: &[String]) -> bool {
-        let have: Vec<String> = self.scopes.iter().map(|s| scopes::key(s)).collect();
-        wanted
-            .iter()
-            .filter(|s| !scopes::is_oidc(s))
-            .all(|s| have.contains(&scopes::key(s)))
+        let listed = |list: &[String]| {
+            let have: Vec<String> = list.iter().map(|s| scopes::key(s)).collect();
+            wanted
+                .iter()
+                .filter(|s| !scopes::is_oidc(s))
+                .all(|s| have.contains(&scopes::key(s)))
+        };
+        listed(&self.scopes) || (!self.requested.is_empty() && listed(&self.requested))
     }
 
     /// Whether it may still be served at `now`.
@@ -82,10 +92,13 @@ impl TokenCache {
             .max_by_key(|t| t.expires_at)
     }
 
-    /// Adds `token`, dropping entries that expired by `now` and any it makes redundant.
+    /// Adds `token`, dropping entries that expired by `now` and any it makes redundant
+    /// (it carries their scopes, or it answers the same request).
     pub fn put(&mut self, token: CachedToken, now: i64) {
+        let same_request =
+            |t: &CachedToken| !t.requested.is_empty() && t.requested == token.requested;
         self.entries
-            .retain(|t| t.expires_at > now && !token.covers(&t.scopes));
+            .retain(|t| t.expires_at > now && !token.covers(&t.scopes) && !same_request(t));
         self.entries.push(token);
     }
 
@@ -104,6 +117,7 @@ mod tests {
             token: Secret::new(value),
             expires_at,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            requested: Vec::new(),
         }
     }
 
@@ -126,6 +140,27 @@ mod tests {
         assert!(cache.find(&want("Files.Read"), 1000).is_none());
         assert!(cache.find(&saved, 1000 + 3600 - SKEW_SECS - 1).is_some());
         assert!(cache.find(&saved, 1000 + 3600 - SKEW_SECS).is_none());
+    }
+
+    #[test]
+    fn a_request_the_provider_granted_less_for_is_served_what_it_got() {
+        // Asked for Mail.Send, which nobody consented to: the token lacks it. Asking
+        // again would only get the same answer, so the cache serves it for that request
+        // (and for any part of it), but not for a scope it was never asked for.
+        let saved = want("openid profile offline_access User.Read Mail.Send");
+        let mut cache = TokenCache::default();
+        let mut got = token("at-1", 1000 + 3600, "User.Read");
+        got.requested = saved.clone();
+        cache.put(got, 1000);
+        assert_eq!(cache.find(&saved, 1000).unwrap().token.expose(), "at-1");
+        assert!(cache.find(&want("Mail.Send"), 1000).is_some());
+        assert!(cache.find(&want("Files.Read"), 1000).is_none());
+        // An entry stored before `requested` was kept is served by its scopes only.
+        let old = TokenCache::parse(Some(
+            r#"[{"token":"at-0","expires_at":9000,"scopes":["User.Read"]}]"#,
+        ));
+        assert!(old.find(&want("User.Read"), 1000).is_some());
+        assert!(old.find(&saved, 1000).is_none());
     }
 
     #[test]

@@ -5,13 +5,16 @@
 //! process), printed once.
 //!
 //! `cargo bench -p atrs-e2e --bench startup`
+//!
+//! To compare with another build (an older commit's, say), point `ATRS_BENCH_HOST` and
+//! `ATRS_BENCH_PLUGIN` at its `atrs-test-host` and `libatrs_office365.so`.
 
 use std::{
     fs::File,
     io::Read,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     os::unix::process::CommandExt,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -119,9 +122,21 @@ fn stop(mut child: Child) {
 }
 
 fn startup(c: &mut Criterion) {
-    let built = atrs_e2e::release_workspace();
-    let host = built.get("atrs_test_host");
-    let plugins = atrs_e2e::plugins_dir(&[built.get("atrs_office365")]);
+    let (host, plugin) = match (
+        std::env::var_os("ATRS_BENCH_HOST"),
+        std::env::var_os("ATRS_BENCH_PLUGIN"),
+    ) {
+        (Some(host), Some(plugin)) => (PathBuf::from(host), PathBuf::from(plugin)),
+        _ => {
+            let built = atrs_e2e::release_workspace();
+            (
+                built.get("atrs_test_host").to_owned(),
+                built.get("atrs_office365").to_owned(),
+            )
+        }
+    };
+    let host = host.as_path();
+    let plugins = atrs_e2e::plugins_dir(&[plugin.as_path()]);
     let store = tempfile::tempdir().expect("temp dir");
 
     let (child, mut terminal) = start_menu(host, plugins.path(), store.path());
