@@ -496,7 +496,7 @@ fn not_from_graph(headers: &HeaderMap, bytes: &[u8]) -> Option<String> {
 }
 
 /// A success as a [`Reply`], an error status as [`GraphFailure::Refused`]; a success that
-/// cannot be Graph's (see [`not_from_graph`]) as [`GraphFailure::Transport`] that may have
+/// cannot be Graph's (a web page, or a body cut short) as [`GraphFailure::Transport`] that may have
 /// been delivered, so a `POST` is not repeated. Also what the fuzz target `graph_error`
 /// drives.
 pub fn answer(
