@@ -28,9 +28,8 @@ pub(crate) fn init_root_module(header: &LibHeader) -> Result<PluginModuleRef, Li
         .map_err(LibraryError::ParseVersionError)?;
     let library =
         VersionNumber::new(header.version_strings()).map_err(LibraryError::ParseVersionError)?;
-    if library.major != host.major || library.minor >= host.minor {
-        // Another major (refused, naming both versions), or the same or a newer minor:
-        // abi_stable's own check is the right one.
+    if library.major != host.major {
+        // Refused, naming both versions: abi_stable's own check says so.
         return header.init_root_module::<PluginModuleRef>();
     }
     let Some(library_layout) = header.layout() else {
@@ -38,19 +37,25 @@ pub(crate) fn init_root_module(header: &LibHeader) -> Result<PluginModuleRef, Li
             &"the library carries no description of its types, so they cannot be checked",
         )));
     };
-    // Checked against fresh globals: abi_stable merges every prefix type and trait
-    // object it checks into process-wide tables and compares later libraries with what
-    // it merged. Recorded the other way round, an older plugin's types would stand in
-    // for the host's there, and the next plugin built against this host's own version
-    // would be refused as a layout mismatch.
+    let host_layout = <PluginModuleRef as StableAbi>::LAYOUT;
+    // The same or a newer minor is checked as abi_stable checks it (the library's types
+    // extend the host's); an older one the other way round (see the module docs).
+    let (interface, implementation) = if library.minor >= host.minor {
+        (host_layout, library_layout)
+    } else {
+        (library_layout, host_layout)
+    };
+    // Checked against fresh globals, not abi_stable's process-wide ones. Those merge
+    // every prefix type and trait object checked into tables that later libraries are
+    // compared with, under one lock: libraries could only be checked one at a time,
+    // and an older plugin's types, recorded the other way round, would stand in for the
+    // host's there, so the next plugin of this host's own version would be refused as
+    // a layout mismatch. Plugins never exchange values with each other, only with the
+    // host, so each library is checked against the host's types alone.
     let globals = CheckingGlobals::new();
-    check_layout_compatibility_with_globals(
-        library_layout,
-        <PluginModuleRef as StableAbi>::LAYOUT,
-        &globals,
-    )
-    .map_err(|e| LibraryError::AbiInstability(RBoxError::from_fmt(&e)))?;
-    // SAFETY: the layouts were just checked, in the direction that fits an older plugin
-    // (see the module docs); the version is checked again inside.
+    check_layout_compatibility_with_globals(interface, implementation, &globals)
+        .map_err(|e| LibraryError::AbiInstability(RBoxError::from_fmt(&e)))?;
+    // SAFETY: the layouts were just checked, in the direction that fits the library's
+    // minor version (see the module docs); the version is checked again inside.
     unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
 }
