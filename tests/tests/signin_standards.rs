@@ -117,9 +117,9 @@ fn headless_chromium_posts_the_form_post_answer_to_the_loopback_listener() {
     // (seen once in CI, with the sign-in complete). That is the browser's failure, not
     // the listener's — a listener that did not answer shows as Chromium's error page —
     // so only that case gets one more whole try.
-    if let Err(crashed) = form_post_through(&chromium) {
+    if let Err(crashed) = form_post_through(chromium) {
         eprintln!("Chromium printed no page ({crashed}); trying once more.");
-        if let Err(crashed) = form_post_through(&chromium) {
+        if let Err(crashed) = form_post_through(chromium) {
             panic!("Chromium printed no page, twice: {crashed}");
         }
     }
