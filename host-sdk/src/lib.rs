@@ -47,7 +47,7 @@
 //! | you write | you use | turn on |
 //! |---|---|---|
 //! | a plugin | the crate root ([`prelude`]): [`Integration`], [`export_plugin!`], the form, error, verification, account and delivery types, [`session`], [`VerifiedValues`], [`Host`]; [`testing`] for unit tests; the `atrs-conformance` crate for the host's checks in your `cargo test` | nothing |
-//! | a host | `loader` (load a folder, bounded calls into plugins, handles for sessions and deliveries) and [`HostServices`] | the `host` feature |
+//! | a host | `loader` (load a folder, bounded calls into plugins, handles for sessions and deliveries, `CallFailure` to tell the host's own timeouts from the plugin's) and [`HostServices`] | the `host` feature |
 //!
 //! [`abi`] is what crosses the boundary; neither side writes its types by hand.
 //!
