@@ -49,9 +49,15 @@ impl Sandbox {
 
     /// A mock that approves device codes at once and lets clients poll without waiting.
     pub fn instant(env: &[(&str, &str)]) -> Sandbox {
+        Sandbox::approving(0, env)
+    }
+
+    /// A mock that approves device codes at once and asks clients to poll every
+    /// `interval_secs`; host runs get `--json` and `env`.
+    pub fn approving(interval_secs: u64, env: &[(&str, &str)]) -> Sandbox {
         Sandbox::new(
             MockConfig {
-                device_interval_secs: 0,
+                device_interval_secs: interval_secs,
                 auto_approve_delay: Duration::ZERO,
                 ..MockConfig::default()
             },
@@ -68,6 +74,21 @@ impl Sandbox {
     /// The store folder.
     pub fn store(&self) -> &Path {
         self.store.path()
+    }
+
+    /// The plugins folder (holding the Office 365 library).
+    pub fn plugins(&self) -> &Path {
+        self.plugins.path()
+    }
+
+    /// `--plugins-dir DIR --store DIR`, for tests that run the host their own way.
+    pub fn folder_args(&self) -> [&str; 4] {
+        [
+            "--plugins-dir",
+            utf8(self.plugins()),
+            "--store",
+            utf8(self.store()),
+        ]
     }
 
     /// The host binary with the sandbox's folders, flags and environment, then `args`.
@@ -341,4 +362,9 @@ impl Finished {
     pub fn transcript(&self) -> String {
         format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
     }
+}
+
+/// A temporary folder's path as text (they are always UTF-8).
+fn utf8(path: &Path) -> &str {
+    path.to_str().expect("temporary folders have UTF-8 paths")
 }

@@ -6,35 +6,33 @@
 
 use std::{
     io::{BufRead, BufReader, Write},
+    ops::Deref,
     path::Path,
     process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
+use atrs_e2e::sandbox::Sandbox;
 use atrs_e2e::{
     add_office365_args, host_binary, json_lines, json_result, office365_library, plugins_dir,
     run_host,
 };
-use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp};
+use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, Fault};
 use serde_json::Value;
 
-struct Setup {
-    mock: MockIdp,
-    plugins: tempfile::TempDir,
-    store: tempfile::TempDir,
+/// A sandbox whose mock approves at once and asks for a poll every second.
+struct Setup(Sandbox);
+
+impl Deref for Setup {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.0
+    }
 }
 
 fn setup() -> Setup {
-    Setup {
-        mock: MockIdp::spawn(MockConfig {
-            device_interval_secs: 1,
-            auto_approve_delay: Duration::ZERO,
-            ..MockConfig::default()
-        })
-        .expect("mock starts"),
-        plugins: plugins_dir(&[office365_library()]),
-        store: tempfile::tempdir().unwrap(),
-    }
+    Setup(Sandbox::approving(1, &[]))
 }
 
 fn path(p: &Path) -> &str {
@@ -47,12 +45,7 @@ fn stderr(out: &Output) -> String {
 
 impl Setup {
     fn base(&self) -> Vec<String> {
-        vec![
-            "--plugins-dir".into(),
-            path(self.plugins.path()).into(),
-            "--store".into(),
-            path(self.store.path()).into(),
-        ]
+        self.folder_args().map(String::from).to_vec()
     }
 
     fn host(&self, args: &[&str]) -> Output {
@@ -390,7 +383,7 @@ fn a_secret_from_stdin_never_touches_the_command_line_and_is_saved() {
     drop(stdin);
     let out = wait_within(child, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let secrets = std::fs::read_to_string(s.store.path().join("secrets.json")).unwrap();
+    let secrets = std::fs::read_to_string(s.store().join("secrets.json")).unwrap();
     assert!(secrets.contains(defaults::WEB_CLIENT_SECRET));
 }
 
@@ -466,7 +459,7 @@ fn damaged_and_newer_store_files_are_found_before_sign_in_and_worded_alike() {
         ),
     ] {
         let s = setup();
-        settings_file(s.store.path(), content);
+        settings_file(s.store(), content);
         let mut messages = Vec::new();
         for args in [vec!["accounts"], vec!["remove", "Reports"]] {
             let out = s.host(&args);
@@ -491,7 +484,7 @@ fn damaged_and_newer_store_files_are_found_before_sign_in_and_worded_alike() {
 #[test]
 fn a_file_given_as_the_store_is_named() {
     let s = setup();
-    let file = s.store.path().join("afile");
+    let file = s.store().join("afile");
     std::fs::write(&file, "").unwrap();
     let out = run_host(&["--store", path(&file), "accounts"], &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -534,20 +527,15 @@ fn a_read_only_store_serves_read_only_commands_and_names_itself_in_the_fix() {
     use std::os::unix::fs::PermissionsExt;
     let s = setup();
     assert_eq!(s.add("Reports", &[]).status.code(), Some(0));
-    let store = s.store.path();
+    let store = s.store();
     // Readable by everyone, writable by no one but root.
     std::fs::set_permissions(store, std::fs::Permissions::from_mode(0o555)).unwrap();
     for file in ["settings.json", "secrets.json"] {
         std::fs::set_permissions(store.join(file), std::fs::Permissions::from_mode(0o444)).unwrap();
     }
     let _ = std::fs::remove_file(store.join(".lock"));
-    std::fs::set_permissions(s.plugins.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let base = [
-        "--plugins-dir",
-        path(s.plugins.path()),
-        "--store",
-        path(store),
-    ];
+    std::fs::set_permissions(s.plugins(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let base = s.folder_args();
     let mut accounts = base.to_vec();
     accounts.push("accounts");
     let out = as_nobody(&accounts);

@@ -3,14 +3,13 @@
 //! with their fixes, and Ctrl-C mid-upload leaving nothing half-sent.
 
 use std::io::Write;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use atrs_e2e::{
-    add_office365_args, json_lines, json_result, office365_library, plugins_dir, run_host,
-    HostProcess,
-};
-use atrs_mock_idp::{defaults, Endpoint, Fault, MockConfig, MockIdp};
+use atrs_e2e::sandbox::Sandbox;
+use atrs_e2e::{add_office365_args, json_lines, json_result, run_host, HostProcess};
+use atrs_mock_idp::{defaults, Endpoint, Fault};
 use serde_json::Value;
 
 const MB: u64 = 1024 * 1024;
@@ -18,28 +17,29 @@ const ACCOUNT: &str = "Reports";
 const SCOPES: &str =
     "scopes=openid profile offline_access User.Read Mail.Send Mail.ReadWrite Files.ReadWrite Sites.ReadWrite.All";
 
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A sandbox whose mock approves at once and asks for a poll every second, and a folder
+/// for the files a test sends.
 struct Setup {
-    mock: MockIdp,
-    plugins: tempfile::TempDir,
-    store: tempfile::TempDir,
+    sandbox: Sandbox,
     files: tempfile::TempDir,
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+impl Deref for Setup {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
 }
 
 /// A mock, the plugin, and a saved account "Reports" signed in as the default user.
 fn setup() -> Setup {
     let s = Setup {
-        mock: MockIdp::spawn(MockConfig {
-            device_interval_secs: 1,
-            auto_approve_delay: Duration::ZERO,
-            ..MockConfig::default()
-        })
-        .expect("mock starts"),
-        plugins: plugins_dir(&[office365_library()]),
-        store: tempfile::tempdir().unwrap(),
+        sandbox: Sandbox::approving(1, &[]),
         files: tempfile::tempdir().unwrap(),
     };
     let mut args = add_office365_args(
@@ -60,12 +60,7 @@ fn setup() -> Setup {
 
 impl Setup {
     fn args<'a>(&'a self, json: bool, args: &[&'a str]) -> Vec<&'a str> {
-        let mut all = vec![
-            "--plugins-dir",
-            path(self.plugins.path()),
-            "--store",
-            path(self.store.path()),
-        ];
+        let mut all = self.folder_args().to_vec();
         if json {
             all.push("--json");
         }

@@ -6,51 +6,36 @@
 
 use std::{
     fs::{File, OpenOptions, TryLockError},
-    path::{Path, PathBuf},
+    ops::Deref,
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
-use atrs_e2e::{
-    add_office365_args, json_result, office365_library, plugins_dir, run_host, HostProcess,
-};
-use atrs_mock_idp::{
-    defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp, RefreshFailure, RefreshPolicy,
-};
+use atrs_e2e::sandbox::Sandbox;
+use atrs_e2e::{add_office365_args, json_result, run_host, HostProcess};
+use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, Fault, RefreshFailure, RefreshPolicy};
 
 const REFRESH: &str = "refresh_token";
 
-struct Setup {
-    mock: MockIdp,
-    plugins: tempfile::TempDir,
-    store: tempfile::TempDir,
-}
+/// A sandbox whose mock approves at once and asks for a poll every second.
+struct Setup(Sandbox);
 
-fn setup() -> Setup {
-    Setup {
-        mock: MockIdp::spawn(MockConfig {
-            device_interval_secs: 1,
-            auto_approve_delay: Duration::ZERO,
-            ..MockConfig::default()
-        })
-        .expect("mock starts"),
-        plugins: plugins_dir(&[office365_library()]),
-        store: tempfile::tempdir().unwrap(),
+impl Deref for Setup {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.0
     }
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+fn setup() -> Setup {
+    Setup(Sandbox::approving(1, &[]))
 }
 
 impl Setup {
     fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut all = vec![
-            "--plugins-dir",
-            path(self.plugins.path()),
-            "--store",
-            path(self.store.path()),
-            "--json",
-        ];
+        let mut all = self.folder_args().to_vec();
+        all.push("--json");
         all.extend_from_slice(args);
         all
     }
@@ -91,7 +76,7 @@ impl Setup {
                 _ => format!("%{b:02X}"),
             })
             .collect::<String>();
-        self.store.path().join("locks").join(format!("{name}.lock"))
+        self.store().join("locks").join(format!("{name}.lock"))
     }
 
     /// Whether some process holds `account`'s refresh lock now.
