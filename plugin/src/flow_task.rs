@@ -253,13 +253,11 @@ mod tests {
         assert_eq!(commits.load(Ordering::SeqCst), 1);
     }
 
-    #[test]
-    fn the_control_cancels_and_waits_for_the_flow() {
-        let rt = Runtime::new();
-        let dropped = Arc::new(AtomicUsize::new(0));
+    /// A flow that never ends by itself; `dropped` counts when its state goes.
+    fn endless(rt: &Runtime, dropped: &Arc<AtomicUsize>) -> (FlowSession, FlowControl) {
         let flag = Flag(dropped.clone());
-        let (session, control) = start(
-            &rt,
+        start(
+            rt,
             MemoryHost::new().handle(),
             "starting",
             |_| {},
@@ -269,7 +267,14 @@ mod tests {
                 Err(PluginError::unsupported("unreachable"))
             },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn the_control_cancels_and_waits_for_the_flow() {
+        let rt = Runtime::new();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (session, control) = endless(&rt, &dropped);
         control.cancel();
         assert_eq!(dropped.load(Ordering::SeqCst), 1);
         assert!(
@@ -306,19 +311,7 @@ mod tests {
     fn dropping_the_session_cancels_it() {
         let rt = Runtime::new();
         let dropped = Arc::new(AtomicUsize::new(0));
-        let flag = Flag(dropped.clone());
-        let (session, _) = start(
-            &rt,
-            MemoryHost::new().handle(),
-            "starting",
-            |_| {},
-            move |_| async move {
-                let _dropped = flag;
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                Err(PluginError::unsupported("unreachable"))
-            },
-        )
-        .unwrap();
+        let (session, _) = endless(&rt, &dropped);
         drop(session);
         assert_eq!(dropped.load(Ordering::SeqCst), 1);
     }

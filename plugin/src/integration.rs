@@ -8,8 +8,8 @@ use std::{
 use atrs_host_sdk::{
     session::{Reporter, Success},
     AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField,
-    FormValues, HealthState, Host, Integration, Manifest, PluginError, TokenGrant, TokenRequest,
-    TokenSource, VerificationSession, VerifiedAccount, VerifyMethod,
+    FormValues, Host, Integration, Manifest, PluginError, TokenGrant, TokenRequest, TokenSource,
+    VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
@@ -252,23 +252,7 @@ impl Integration for Office365 {
     }
 
     fn account_health(&self, account: &str) -> Result<AccountHealth, PluginError> {
-        let h = health::of(&self.host, account)?;
-        let state = match h.state {
-            health::State::Healthy => HealthState::Healthy,
-            health::State::ExpiringSoon => HealthState::ExpiringSoon,
-            health::State::NeedsSignIn => HealthState::NeedsSignIn,
-        };
-        let mut out = AccountHealth::new(state);
-        out.reason = h.reason;
-        out.fix = h.fix;
-        out.verified_at = h.verified_at;
-        out.access_token_expires_at = h.access_token_expires_at;
-        out.last_refresh_at = h.last_refresh_at;
-        out.last_refresh_error = h.last_refresh_error;
-        out.refresh_token_rotated_at = h.refresh_token_rotated_at;
-        out.lapses_at = h.lapses_at;
-        out.secret_expires_at = h.secret_expires_at;
-        Ok(out)
+        health::of(&self.host, account)
     }
 
     fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {

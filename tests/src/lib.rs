@@ -257,18 +257,7 @@ impl HostProcess {
         }
         let mut child = command.spawn().expect("host starts");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(stdout);
         let stdin = child.stdin.take();
         HostProcess {
             child,
@@ -407,4 +396,22 @@ pub fn add_office365_args(
     }
     args.extend(["--verify", method, "--timeout", "60"].map(String::from));
     args
+}
+
+/// The lines `stdout` prints, as they come, read on a thread of their own (so a test can
+/// wait for one with a deadline).
+pub fn lines_of(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
