@@ -30,7 +30,7 @@ pub struct Context {
 impl Context {
     /// Loads the plugins folder.
     pub fn catalog(&self) -> Result<Catalog, CommandError> {
-        Catalog::load(&self.plugins_dir)
+        Ok(Catalog::load(&self.plugins_dir)?)
     }
 
     /// Opens the account store and reads both its files, so a damaged file or one

@@ -3,7 +3,7 @@
 use atrs_host_sdk::{loader::CallFailure, FieldError, PluginError};
 use serde_json::{json, Value};
 
-use crate::{exit::Exit, store::StoreError};
+use crate::{catalog::CatalogError, exit::Exit, store::StoreError};
 
 /// Why a command failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -108,5 +108,12 @@ impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         let hint = e.hint();
         CommandError::new(Exit::Failure, format!("The account store failed: {e}.")).with_hint(hint)
+    }
+}
+
+impl From<CatalogError> for CommandError {
+    fn from(e: CatalogError) -> Self {
+        let hint = e.hint();
+        CommandError::usage(e.to_string()).with_hint(hint)
     }
 }

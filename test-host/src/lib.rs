@@ -5,19 +5,19 @@
 //! line or an interactive Integrations menu. Modules, by concept:
 //!
 //! - [`cli`]: the command line; [`commands`]: one module per command;
-//! - [`catalog`]: the plugins folder; [`context`]: what every command gets;
-//! - [`store`]: settings and secrets on disk; [`services`]: host services per plugin;
+//! - [`context`]: what every command gets;
+//! - from the host runtime (`atrs-host-runtime`), re-exported: [`catalog`] (the
+//!   plugins folder), [`store`] (where accounts live), [`services`] (host services per
+//!   plugin) and [`session_driver`] (runs a verification session for any view);
 //! - [`menu`]: the interactive Integrations menu, over a [`menu::Prompter`];
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
 //!   [`live_line`]: the line redrawn in place on a terminal;
-//! - [`session_driver`]: runs a verification session for the menu and `add` alike;
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
 
-pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -30,8 +30,6 @@ pub mod live_line;
 pub mod menu;
 pub mod output;
 pub mod present;
-pub mod services;
-pub mod session_driver;
-pub mod store;
 
+pub use atrs_host_runtime::{catalog, services, session_driver, store};
 pub use atrs_mock_idp as mock_idp;

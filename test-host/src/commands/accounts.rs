@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     let accounts = store.all_accounts()?;
     let out = ctx.output;
     if accounts.is_empty() {
-        out.say(format!("No saved accounts in {}.", store.dir().display()));
+        out.say(format!("No saved accounts in {}.", store.info().location));
     }
     let mut listed = Vec::new();
     let mut handles = BTreeMap::new();
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     }
     out.result(
         "accounts",
-        json!({"store": store.dir(), "accounts": listed}),
+        json!({"store": store.info().location, "accounts": listed}),
     );
     Ok(())
 }

@@ -154,7 +154,7 @@ fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), Command
             };
             out.say(format!(
                 "  ✓ \"{DEMO_ACCOUNT}\" is saved in {}{lifetime}",
-                store.dir().display()
+                store.info().location
             ));
             // The same account lines as `accounts`: local dates, no internal keys.
             let lines = crate::present::account_lines(

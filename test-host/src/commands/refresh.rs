@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
     };
     if accounts.is_empty() {
         ctx.output
-            .say(format!("No saved accounts in {}.", store.dir().display()));
+            .say(format!("No saved accounts in {}.", store.info().location));
     }
     let catalog = ctx.catalog()?;
     let mut handles: BTreeMap<String, IntegrationHandle> = BTreeMap::new();

@@ -14,7 +14,7 @@ use std::{
 
 use atrs_host_sdk::{ErrorKind, HostServices, LogLevel, PluginError, Secrets, Settings};
 
-use crate::store::{NamedLock, Store, StoreError};
+use crate::store::{Store, StoreError, StoreLock};
 
 /// Where plugin log lines go and how many of them.
 #[derive(Debug, Clone, Copy)]
@@ -93,7 +93,7 @@ pub struct PluginServices {
     store: Store,
     log: LogConfig,
     browser: Browser,
-    locks: Arc<Mutex<HashMap<u64, NamedLock>>>,
+    locks: Arc<Mutex<HashMap<u64, StoreLock>>>,
 }
 
 /// Lock tokens, unique in the process.
@@ -116,7 +116,7 @@ impl PluginServices {
         }
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, NamedLock>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, StoreLock>> {
         self.locks.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

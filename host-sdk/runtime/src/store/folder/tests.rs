@@ -10,7 +10,7 @@ fn values(pairs: &[(&str, &str)]) -> Values {
 #[test]
 fn settings_and_secrets_live_in_separate_files() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("s")).unwrap();
+    let store = FolderStore::open(dir.path().join("s")).unwrap();
     store
         .write_settings("office365", "Reports", &values(&[("client_id", "abc")]))
         .unwrap();
@@ -37,7 +37,7 @@ fn settings_and_secrets_live_in_separate_files() {
 #[test]
 fn write_account_replaces_settings_and_secrets_and_moves_a_renamed_account() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = FolderStore::open(dir.path()).unwrap();
     store
         .write_account(
             "p",
@@ -84,9 +84,9 @@ fn write_account_replaces_settings_and_secrets_and_moves_a_renamed_account() {
 }
 
 /// The files as a crash between the steps of a commit leaves them.
-fn crash_mid_commit(marker: bool) -> (tempfile::TempDir, Store) {
+fn crash_mid_commit(marker: bool) -> (tempfile::TempDir, FolderStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = FolderStore::open(dir.path()).unwrap();
     store
         .write_account(
             "p",
@@ -96,7 +96,7 @@ fn crash_mid_commit(marker: bool) -> (tempfile::TempDir, Store) {
             None,
         )
         .unwrap();
-    let newer = Store::open(dir.path().join("scratch")).unwrap();
+    let newer = FolderStore::open(dir.path().join("scratch")).unwrap();
     newer
         .write_account(
             "p",
@@ -143,7 +143,7 @@ fn a_commit_cut_off_before_its_marker_leaves_the_old_account() {
 fn a_reader_never_sees_new_settings_with_old_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    let store = Store::open(&path).unwrap();
+    let store = FolderStore::open(&path).unwrap();
     store
         .write_account(
             "p",
@@ -156,7 +156,7 @@ fn a_reader_never_sees_new_settings_with_old_secrets() {
     let writer = {
         let path = path.clone();
         std::thread::spawn(move || {
-            let store = Store::open(&path).unwrap();
+            let store = FolderStore::open(&path).unwrap();
             for i in 1..=40 {
                 let n = i.to_string();
                 store
@@ -165,7 +165,7 @@ fn a_reader_never_sees_new_settings_with_old_secrets() {
             }
         })
     };
-    let reader = Store::open(&path).unwrap();
+    let reader = FolderStore::open(&path).unwrap();
     loop {
         let done = writer.is_finished();
         let files = reader.read_both().unwrap();
@@ -184,7 +184,7 @@ fn a_reader_never_sees_new_settings_with_old_secrets() {
 fn secrets_file_is_owner_only_and_a_new_folder_too() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("new")).unwrap();
+    let store = FolderStore::open(dir.path().join("new")).unwrap();
     store.write_secret("p", "a", "n", "v").unwrap();
     let mode = fs::metadata(store.dir().join(SECRETS_FILE))
         .unwrap()
@@ -201,7 +201,7 @@ fn an_existing_folder_keeps_its_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o750)).unwrap();
-    Store::open(dir.path())
+    FolderStore::open(dir.path())
         .unwrap()
         .write_secret("p", "a", "n", "v")
         .unwrap();
@@ -230,7 +230,7 @@ fn a_read_only_store_can_be_read_and_a_write_names_the_store_folder() {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
         return;
     }
-    let store = Store::open(&path).unwrap();
+    let store = FolderStore::open(&path).unwrap();
     assert_eq!(store.list("p").unwrap(), vec!["A"]);
     store.check().unwrap();
     let e = store.write_settings("p", "B", &Values::new()).unwrap_err();
@@ -249,7 +249,7 @@ fn a_file_as_the_store_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("afile");
     fs::write(&file, "").unwrap();
-    let e = Store::open(&file).unwrap_err();
+    let e = FolderStore::open(&file).unwrap_err();
     assert!(matches!(e, StoreError::NotAFolder { .. }), "{e}");
     assert!(e.to_string().contains("afile"), "{e}");
     assert!(e.hint().contains("afile"), "{}", e.hint());
@@ -264,7 +264,7 @@ fn concurrent_writers_lose_nothing() {
             let path = path.clone();
             std::thread::spawn(move || {
                 // A store per thread: separate lock handles, as separate processes have.
-                let store = Store::open(&path).unwrap();
+                let store = FolderStore::open(&path).unwrap();
                 for i in 0..10 {
                     let account = format!("acct-{t}-{i}");
                     store
@@ -278,7 +278,7 @@ fn concurrent_writers_lose_nothing() {
     for t in threads {
         t.join().unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = FolderStore::open(&path).unwrap();
     assert_eq!(store.list("p").unwrap().len(), 80);
     let secrets: StoreFile =
         serde_json::from_str(&fs::read_to_string(path.join(SECRETS_FILE)).unwrap()).unwrap();
@@ -288,7 +288,7 @@ fn concurrent_writers_lose_nothing() {
 #[test]
 fn a_damaged_file_is_reported_without_its_content() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = FolderStore::open(dir.path()).unwrap();
     fs::write(
         dir.path().join(SECRETS_FILE),
         "{\"version\":1,\"plugins\":{\"p\":\"topsecret\"",
@@ -312,7 +312,7 @@ fn a_damaged_file_is_reported_without_its_content() {
 #[test]
 fn a_file_from_a_newer_version_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = FolderStore::open(dir.path()).unwrap();
     fs::write(
         dir.path().join(SETTINGS_FILE),
         r#"{"version":99,"plugins":{},"new_feature":[1,2]}"#,
@@ -331,8 +331,8 @@ fn a_file_from_a_newer_version_says_so() {
 #[test]
 fn named_locks_exclude_each_other_across_store_handles() {
     let dir = tempfile::tempdir().unwrap();
-    let a = Store::open(dir.path()).unwrap();
-    let b = Store::open(dir.path()).unwrap();
+    let a = FolderStore::open(dir.path()).unwrap();
+    let b = FolderStore::open(dir.path()).unwrap();
     let held = a
         .lock_named("office365/refresh/Sales", Duration::ZERO)
         .unwrap();
@@ -348,7 +348,7 @@ fn named_locks_exclude_each_other_across_store_handles() {
 #[test]
 fn temporary_files_of_a_dead_writer_are_removed_by_the_next_user_of_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = FolderStore::open(dir.path()).unwrap();
     store
         .write_account(
             "p",

@@ -1,4 +1,4 @@
-//! The account store: settings and secrets in two files under one folder.
+//! The folder backend: settings and secrets in two JSON files under one folder.
 //!
 //! `settings.json` holds plain values; `secrets.json` (mode 0600) holds secrets. Both
 //! map plugin id → account name → name → value. Every change is one transaction under
@@ -10,9 +10,7 @@
 //! settings beside old secrets. Reads take a shared lock; on a store the user may not
 //! write (read-only folder or media), reads still work.
 //!
-//! [`Store::lock_named`] gives named locks shared by every process on the store.
-
-mod named_lock;
+//! [`FolderStore::lock_named`] gives named locks shared by every process on the store.
 
 use std::{
     collections::BTreeMap,
@@ -24,91 +22,10 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-pub use named_lock::NamedLock;
-
-/// Plain values of one account, by name.
-pub type Values = BTreeMap<String, String>;
-
-/// What went wrong with the store, and where.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The file system refused.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        /// What was being done ("read", "write", "create", "lock").
-        action: &'static str,
-        /// The file or folder.
-        path: PathBuf,
-        /// The store folder it belongs to.
-        folder: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The store path names something that is not a folder.
-    #[error("{} is not a folder", path.display())]
-    NotAFolder {
-        /// The path given.
-        path: PathBuf,
-    },
-    /// A store file is not what this host writes.
-    #[error("{} is damaged: {detail}", path.display())]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        detail: String,
-    },
-    /// A store file was written by a newer version of this host.
-    #[error("{} was written by a newer version of atrs-test-host (store layout {version}; this version reads layout {FILE_VERSION})", path.display())]
-    Newer {
-        /// The file.
-        path: PathBuf,
-        /// Its layout version.
-        version: u64,
-    },
-    /// A named lock stayed held by someone else for the whole wait.
-    #[error("the lock \"{name}\" is still held by another process after {} s", waited.as_secs_f64())]
-    LockBusy {
-        /// The lock.
-        name: String,
-        /// How long it was waited for.
-        waited: Duration,
-    },
-    /// A named lock was asked for with an empty name.
-    #[error("a lock needs a name")]
-    LockName,
-}
-
-impl StoreError {
-    /// How to fix it.
-    pub fn hint(&self) -> String {
-        match self {
-            StoreError::Io { folder, source, .. } => match source.kind() {
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                    format!(
-                        "You may not change the store folder {}: make it writable for your user, or choose another folder with --store DIR.",
-                        folder.display()
-                    )
-                }
-                _ => format!(
-                    "Check that the store folder {} exists and that you may write to it, or choose another folder with --store DIR.",
-                    folder.display()
-                ),
-            },
-            StoreError::NotAFolder { path } => format!(
-                "Give --store (or ATRS_STORE_DIR) a folder; {} is a file.",
-                path.display()
-            ),
-            StoreError::Corrupt { path, .. } => format!(
-                "Restore {} from a backup, or move it aside to start with no saved accounts.",
-                path.display()
-            ),
-            StoreError::Newer { .. } => "Use the newer atrs-test-host that wrote it, or choose another folder with --store DIR.".to_owned(),
-            StoreError::LockBusy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
-            StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),
-        }
-    }
-}
+use super::{
+    named_lock::{self, NamedLock},
+    AccountRef, AccountStore, Change, StoreError, StoreInfo, StoreLock, Values, FILE_VERSION,
+};
 
 #[derive(Serialize, Deserialize, Default, Clone, PartialEq)]
 struct StoreFile {
@@ -116,7 +33,6 @@ struct StoreFile {
     plugins: BTreeMap<String, BTreeMap<String, Values>>,
 }
 
-const FILE_VERSION: u64 = 1;
 const SETTINGS_FILE: &str = "settings.json";
 const SECRETS_FILE: &str = "secrets.json";
 const LOCK_FILE: &str = ".lock";
@@ -168,19 +84,10 @@ impl Files {
     }
 }
 
-/// An account store in one folder.
+/// An account store in one folder: today's JSON files.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub struct FolderStore {
     dir: PathBuf,
-}
-
-/// An account as listed: plugin id and account name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountRef {
-    /// The plugin that owns it.
-    pub plugin: String,
-    /// The account name.
-    pub account: String,
 }
 
 /// How a lock on the store is held.
@@ -189,17 +96,10 @@ enum LockMode {
     Exclusive,
 }
 
-impl Store {
-    /// The folder used when neither `--store` nor `ATRS_STORE_DIR` is given.
-    pub fn default_dir() -> PathBuf {
-        dirs::config_dir()
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("atrs-test-host")
-    }
-
+impl FolderStore {
     /// Opens the store in `dir`; a folder that does not exist yet is created,
     /// owner-only. An existing folder keeps its permissions.
-    pub fn open(dir: impl Into<PathBuf>) -> Result<Store, StoreError> {
+    pub fn open(dir: impl Into<PathBuf>) -> Result<FolderStore, StoreError> {
         let given = dir.into();
         let dir = std::path::absolute(&given).unwrap_or(given);
         match fs::metadata(&dir) {
@@ -223,7 +123,7 @@ impl Store {
                 })
             }
         }
-        Ok(Store { dir })
+        Ok(FolderStore { dir })
     }
 
     /// The folder.
@@ -393,7 +293,7 @@ impl Store {
 
     /// Finishes a commit a crash interrupted, or drops the leftovers of one that never
     /// got its marker. Best effort: on a store nobody may write, reads fall back to
-    /// reading a committed `.next` file in place (see [`Store::live_path`]).
+    /// reading a committed `.next` file in place (see [`FolderStore::live_path`]).
     fn settle(&self) {
         let marker = self.dir.join(COMMIT_MARKER);
         if marker.exists() {
@@ -510,7 +410,7 @@ impl Store {
         sync_dir(&self.dir).map_err(sync)
     }
 
-    /// A new temporary file in the folder, named so [`Store::settle`] knows it.
+    /// A new temporary file in the folder, named so [`FolderStore::settle`] knows it.
     fn temp_file(&self) -> std::io::Result<tempfile::NamedTempFile> {
         tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
@@ -665,6 +565,64 @@ fn set_file_mode(file: &File, path: &Path, mode: u32, folder: &Path) -> Result<(
 #[cfg(not(unix))]
 fn set_file_mode(_file: &File, _path: &Path, _mode: u32, _folder: &Path) -> Result<(), StoreError> {
     Ok(())
+}
+
+impl AccountStore for FolderStore {
+    fn info(&self) -> StoreInfo {
+        StoreInfo {
+            backend: "folder",
+            location: self.dir.display().to_string(),
+            sealed: false,
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        FolderStore::check(self)
+    }
+
+    fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
+        let mut all = self.all_accounts()?;
+        all.retain(|a| plugin.is_none_or(|p| p == a.plugin));
+        Ok(all)
+    }
+
+    fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
+        FolderStore::read_settings(self, plugin, account)
+    }
+
+    fn read_secret(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        FolderStore::read_secret(self, plugin, account, name)
+    }
+
+    fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        match change {
+            Change::Settings { account, values } => self.write_settings(plugin, account, values),
+            Change::RemoveSettings { account } => self.remove_settings(plugin, account),
+            Change::Secret {
+                account,
+                name,
+                value,
+            } => self.write_secret(plugin, account, name, value),
+            Change::RemoveSecrets { account } => self.remove_secrets(plugin, account),
+            Change::Account {
+                account,
+                settings,
+                secrets,
+                replaces,
+            } => self.write_account(plugin, account, settings, secrets, replaces),
+            Change::RemoveAccount { account } => self.remove_account(plugin, account),
+        }
+    }
+
+    fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
+        let held = self.lock_named(name, wait)?;
+        Ok(StoreLock::new(name, held))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,40 @@ use std::path::{Path, PathBuf};
 use atrs_host_sdk::loader::{self, LoadOutcome, PluginLibrary};
 use serde_json::{json, Value};
 
-use crate::error::CommandError;
+/// Why the catalog could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The plugins folder could not be read.
+    #[error("Cannot read the plugins folder {}: {source}.", dir.display())]
+    Folder {
+        /// The folder.
+        dir: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No loaded plugin has the id asked for.
+    #[error("No plugin with id `{id}` is loaded from {} (loaded: {}; refused: {refused}).", dir.display(), if loaded.is_empty() { "none".to_owned() } else { loaded.join(", ") })]
+    NotLoaded {
+        /// The id asked for.
+        id: String,
+        /// The folder.
+        dir: PathBuf,
+        /// The ids that did load.
+        loaded: Vec<String>,
+        /// How many libraries were refused.
+        refused: usize,
+    },
+}
+
+impl CatalogError {
+    /// How to fix it, in command-line words.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            CatalogError::Folder { .. } => "Point --plugins-dir (or ATRS_PLUGINS_DIR) at the folder that holds the plugin libraries.",
+            CatalogError::NotLoaded { .. } => "Run `atrs-test-host plugins` to see every library and why any was refused.",
+        }
+    }
+}
 
 /// The folder used when neither `--plugins-dir` nor `ATRS_PLUGINS_DIR` is given: the
 /// running binary's own folder, so `target/release/atrs-test-host` finds
@@ -26,10 +59,10 @@ pub struct Catalog {
 
 impl Catalog {
     /// Loads every library in `dir`.
-    pub fn load(dir: &Path) -> Result<Catalog, CommandError> {
-        let outcomes = loader::load_dir(dir).map_err(|e| {
-            CommandError::usage(format!("Cannot read the plugins folder {}: {e}.", dir.display()))
-                .with_hint("Point --plugins-dir (or ATRS_PLUGINS_DIR) at the folder that holds the plugin libraries.")
+    pub fn load(dir: &Path) -> Result<Catalog, CatalogError> {
+        let outcomes = loader::load_dir(dir).map_err(|source| CatalogError::Folder {
+            dir: dir.to_owned(),
+            source,
         })?;
         Ok(Catalog {
             dir: dir.to_owned(),
@@ -53,25 +86,19 @@ impl Catalog {
     }
 
     /// The loaded plugin with `id`, or an error that lists what is there.
-    pub fn find(&self, id: &str) -> Result<&PluginLibrary, CommandError> {
+    pub fn find(&self, id: &str) -> Result<&PluginLibrary, CatalogError> {
         if let Some(p) = self.plugins().find(|p| p.manifest().id.as_str() == id) {
             return Ok(p);
         }
-        let loaded: Vec<String> = self
-            .plugins()
-            .map(|p| p.manifest().id.to_string())
-            .collect();
-        let refused = self.outcomes.iter().filter(|o| o.result.is_err()).count();
-        let listing = if loaded.is_empty() {
-            "none".to_owned()
-        } else {
-            loaded.join(", ")
-        };
-        Err(CommandError::usage(format!(
-            "No plugin with id `{id}` is loaded from {} (loaded: {listing}; refused: {refused}).",
-            self.dir.display()
-        ))
-        .with_hint("Run `atrs-test-host plugins` to see every library and why any was refused."))
+        Err(CatalogError::NotLoaded {
+            id: id.to_owned(),
+            dir: self.dir.clone(),
+            loaded: self
+                .plugins()
+                .map(|p| p.manifest().id.to_string())
+                .collect(),
+            refused: self.outcomes.iter().filter(|o| o.result.is_err()).count(),
+        })
     }
 }
 

@@ -1,0 +1,15 @@
+//! # atrs-host-runtime — everything an ATRS host does besides drawing its UI
+//!
+//! The reference test host, the C library and the plugin runner are front ends over
+//! this crate. Modules, by concept:
+//!
+//! - [`catalog`]: the plugins folder — what loaded, what was refused, finding by id;
+//! - [`store`]: where accounts live ([`store::AccountStore`], one trait, several
+//!   backends) and the named locks every process on a store shares;
+//! - [`services`]: the host services each plugin instance is lent, over a store;
+//! - [`session_driver`]: drives a verification session for any view of it.
+
+pub mod catalog;
+pub mod services;
+pub mod session_driver;
+pub mod store;

@@ -1,0 +1,288 @@
+//! The account store: where every plugin's saved accounts live — plain settings and
+//! secrets, changed in transactions — and the named locks that every process on the
+//! store shares (one refresh per account at a time).
+//!
+//! [`AccountStore`] is the contract a backend fulfils; [`Store`] is the cheap, cloneable
+//! handle the rest of the runtime uses. Backends:
+//! - [`folder`]: two JSON files under one folder (today's default).
+
+mod error;
+pub mod folder;
+mod named_lock;
+
+use std::{collections::BTreeMap, fmt, path::PathBuf, sync::Arc, time::Duration};
+
+use serde::Serialize;
+
+pub use error::StoreError;
+pub use folder::FolderStore;
+pub use named_lock::NamedLock;
+
+/// Plain values of one account, by name.
+pub type Values = BTreeMap<String, String>;
+
+/// The store layout this version writes and reads; a newer one is refused.
+pub(crate) const FILE_VERSION: u64 = 1;
+
+/// An account as listed: plugin id and account name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountRef {
+    /// The plugin that owns it.
+    pub plugin: String,
+    /// The account name.
+    pub account: String,
+}
+
+/// One change to one plugin's accounts, applied as a single transaction: every reader,
+/// and every crash, sees all of it or none of it.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// Replace the settings of an account.
+    Settings {
+        /// The account.
+        account: &'a str,
+        /// Its new settings.
+        values: &'a Values,
+    },
+    /// Delete the settings of an account (its secrets stay).
+    RemoveSettings {
+        /// The account.
+        account: &'a str,
+    },
+    /// Store one secret of an account.
+    Secret {
+        /// The account.
+        account: &'a str,
+        /// The secret's name.
+        name: &'a str,
+        /// Its value.
+        value: &'a str,
+    },
+    /// Delete every secret of an account (its settings stay).
+    RemoveSecrets {
+        /// The account.
+        account: &'a str,
+    },
+    /// `account` gets exactly `settings` and `secrets`; `replaces` (a rename's old name),
+    /// when given, is removed with all its secrets.
+    Account {
+        /// The account.
+        account: &'a str,
+        /// Its settings.
+        settings: &'a Values,
+        /// Its secrets (empty: none).
+        secrets: &'a Values,
+        /// The account it replaces, for a rename.
+        replaces: Option<&'a str>,
+    },
+    /// Delete an account's settings and secrets.
+    RemoveAccount {
+        /// The account.
+        account: &'a str,
+    },
+}
+
+/// Where accounts live, as a person is told (`accounts`, the health view): never a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreInfo {
+    /// The backend's name: `folder`.
+    pub backend: &'static str,
+    /// Where: a folder or file path, or a server address without its password.
+    pub location: String,
+    /// Whether secrets are sealed (encrypted) at rest.
+    pub sealed: bool,
+}
+
+/// A held named lock; dropping it releases the lock, and so does its holder's death.
+pub struct StoreLock {
+    name: String,
+    _held: Box<dyn Send + Sync>,
+}
+
+impl StoreLock {
+    /// A lock held as long as `held` lives.
+    pub fn new(name: impl Into<String>, held: impl Send + Sync + 'static) -> Self {
+        StoreLock {
+            name: name.into(),
+            _held: Box::new(held),
+        }
+    }
+
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreLock").field("name", &self.name).finish()
+    }
+}
+
+/// What every backend does. Implementations are shared between threads; each method
+/// is one transaction of its own.
+pub trait AccountStore: Send + Sync + fmt::Debug {
+    /// Where accounts live, for people.
+    fn info(&self) -> StoreInfo;
+    /// Reads everything once: a damaged store, or one written by a newer version, is
+    /// found here, before anything else is done with it.
+    fn check(&self) -> Result<(), StoreError>;
+    /// The saved accounts (those with settings) of `plugin`, or of every plugin; sorted
+    /// by plugin, then name.
+    fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError>;
+    /// The settings of one account.
+    fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError>;
+    /// One secret of one account.
+    fn read_secret(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Applies one change to `plugin`'s accounts as one transaction.
+    fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError>;
+    /// Takes the named lock `name`, shared by every process on this store, waiting at
+    /// most `wait`.
+    fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError>;
+}
+
+/// The account store as the runtime uses it: a cheap, cloneable handle on a backend.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Arc<dyn AccountStore>,
+}
+
+impl Store {
+    /// The folder used when no store is named (`--store`, `ATRS_STORE_DIR`).
+    pub fn default_dir() -> PathBuf {
+        dirs::config_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("atrs-test-host")
+    }
+
+    /// Opens the store in the folder `dir` (created owner-only when missing).
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Store, StoreError> {
+        Ok(Store::over(FolderStore::open(dir)?))
+    }
+
+    /// A handle on any backend.
+    pub fn over(backend: impl AccountStore + 'static) -> Store {
+        Store {
+            backend: Arc::new(backend),
+        }
+    }
+
+    /// Where accounts live, for people.
+    pub fn info(&self) -> StoreInfo {
+        self.backend.info()
+    }
+
+    /// See [`AccountStore::check`].
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.backend.check()
+    }
+
+    /// Account names of `plugin` with saved settings, sorted.
+    pub fn list(&self, plugin: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .backend
+            .accounts(Some(plugin))?
+            .into_iter()
+            .map(|a| a.account)
+            .collect())
+    }
+
+    /// Every saved account of every plugin.
+    pub fn all_accounts(&self) -> Result<Vec<AccountRef>, StoreError> {
+        self.backend.accounts(None)
+    }
+
+    /// The settings of one account.
+    pub fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
+        self.backend.read_settings(plugin, account)
+    }
+
+    /// One secret of one account.
+    pub fn read_secret(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.backend.read_secret(plugin, account, name)
+    }
+
+    /// Applies one change as one transaction.
+    pub fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        self.backend.apply(plugin, change)
+    }
+
+    /// Replaces the settings of one account.
+    pub fn write_settings(
+        &self,
+        plugin: &str,
+        account: &str,
+        values: &Values,
+    ) -> Result<(), StoreError> {
+        self.apply(plugin, Change::Settings { account, values })
+    }
+
+    /// Deletes the settings of one account.
+    pub fn remove_settings(&self, plugin: &str, account: &str) -> Result<(), StoreError> {
+        self.apply(plugin, Change::RemoveSettings { account })
+    }
+
+    /// Stores one secret of one account.
+    pub fn write_secret(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        self.apply(
+            plugin,
+            Change::Secret {
+                account,
+                name,
+                value,
+            },
+        )
+    }
+
+    /// Deletes every secret of one account.
+    pub fn remove_secrets(&self, plugin: &str, account: &str) -> Result<(), StoreError> {
+        self.apply(plugin, Change::RemoveSecrets { account })
+    }
+
+    /// See [`Change::Account`].
+    pub fn write_account(
+        &self,
+        plugin: &str,
+        account: &str,
+        settings: &Values,
+        secrets: &Values,
+        replaces: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.apply(
+            plugin,
+            Change::Account {
+                account,
+                settings,
+                secrets,
+                replaces,
+            },
+        )
+    }
+
+    /// Removes an account's settings and secrets in one transaction.
+    pub fn remove_account(&self, plugin: &str, account: &str) -> Result<(), StoreError> {
+        self.apply(plugin, Change::RemoveAccount { account })
+    }
+
+    /// See [`AccountStore::lock`].
+    pub fn lock_named(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
+        self.backend.lock(name, wait)
+    }
+}
