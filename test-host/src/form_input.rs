@@ -1,7 +1,7 @@
 //! Form values from the command line (`--set KEY=VALUE`), and forms as text or JSON.
 
-use atrs_host_sdk::{FieldKind, FormField, FormValues};
-use serde_json::{json, Value};
+pub use atrs_host_runtime::wire::{field_json, kind_name, with_defaults};
+use atrs_host_sdk::{FormField, FormValues};
 
 use crate::error::CommandError;
 
@@ -37,18 +37,6 @@ pub fn values_from_pairs(pairs: &[String], form: &[FormField]) -> Result<FormVal
     Ok(values)
 }
 
-/// Adds each field's default where the user gave no value.
-pub fn with_defaults(mut values: FormValues, form: &[FormField]) -> FormValues {
-    for field in form {
-        if values.get(field.key.as_str()).is_none() {
-            if let Some(default) = field.default.as_ref().into_option() {
-                values.set(field.key.as_str(), default.as_str());
-            }
-        }
-    }
-    values
-}
-
 /// Shows at most the key of a malformed pair: its value may be a secret.
 fn redact_pair(pair: &str) -> String {
     if pair.len() > 24 {
@@ -58,43 +46,10 @@ fn redact_pair(pair: &str) -> String {
     }
 }
 
-/// The kind's short name (`text`, `secret`, `choice`).
-pub fn kind_name(field: &FormField) -> &'static str {
-    if !field.kind_is_known() {
-        return "text";
-    }
-    match field.kind() {
-        FieldKind::Secret => "secret",
-        FieldKind::Choice { .. } => "choice",
-        _ => "text",
-    }
-}
-
-/// One field as JSON.
-pub fn field_json(field: &FormField) -> Value {
-    let options: Vec<Value> = match field.kind() {
-        FieldKind::Choice { options } => options
-            .iter()
-            .map(|o| json!({"value": o.value.as_str(), "label": o.label.as_str()}))
-            .collect(),
-        _ => Vec::new(),
-    };
-    json!({
-        "key": field.key.as_str(),
-        "label": field.label.as_str(),
-        "kind": kind_name(field),
-        "options": options,
-        "required": field.required,
-        "default": field.default.as_ref().map(|d| d.as_str()).into_option(),
-        "placeholder": field.placeholder.as_ref().map(|d| d.as_str()).into_option(),
-        "help": field.help.as_ref().map(|d| d.as_str()).into_option(),
-        "advanced": field.advanced,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use atrs_host_sdk::FieldKind;
 
     fn form() -> Vec<FormField> {
         vec![

@@ -7,9 +7,20 @@
 //! - [`store`]: where accounts live ([`store::AccountStore`], one trait, several
 //!   backends) and the named locks every process on a store shares;
 //! - [`services`]: the host services each plugin instance is lent, over a store;
-//! - [`session_driver`]: drives a verification session for any view of it.
+//! - [`session_driver`]: drives a verification session for any view of it;
+//! - [`protocol`]: the JSON requests and answers every front end speaks, and
+//!   [`runtime`]: the [`Runtime`] that answers them ([`handles`] names the sessions and
+//!   deliveries that outlive a request);
+//! - [`wire`]: the JSON shape of the SDK's values; [`media_type`]: file types by name.
 
 pub mod catalog;
+pub mod handles;
+pub mod media_type;
+pub mod protocol;
+pub mod runtime;
 pub mod services;
 pub mod session_driver;
 pub mod store;
+pub mod wire;
+
+pub use runtime::{Runtime, RuntimeOptions};

@@ -116,7 +116,9 @@ impl StoreLock {
 
 impl fmt::Debug for StoreLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreLock").field("name", &self.name).finish()
+        f.debug_struct("StoreLock")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

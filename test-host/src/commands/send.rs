@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use atrs_host_sdk::{Attachment, DeliveryRequest, MailRequest};
 
+use atrs_host_runtime::media_type::content_type;
+
 use crate::commands::deliver;
 use crate::{context::Context, error::CommandError};
 
@@ -105,36 +107,4 @@ fn attachment(path: &Path) -> Result<Attachment, CommandError> {
         content_type: content_type(&name).into(),
         name,
     })
-}
-
-/// A media type from a file name's extension.
-pub fn content_type(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "csv" => "text/csv",
-        "txt" => "text/plain",
-        "html" | "htm" => "text/html",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "zip" => "application/zip",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_types_are_known() {
-        assert_eq!(content_type("Q3.PDF"), "application/pdf");
-        assert!(content_type("sales.xlsx").contains("spreadsheetml"));
-        assert_eq!(content_type("blob"), "application/octet-stream");
-    }
 }

@@ -1,0 +1,576 @@
+//! One host runtime: a plugins folder, an account store and the host services over
+//! it, answering the protocol's requests ([`crate::protocol`]). Thread-safe: front
+//! ends send requests from any thread, and a long poll holds no lock others need.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use atrs_host_sdk::{
+    loader::{self, DeliveryHandle, IntegrationHandle, SessionHandle},
+    Attachment, ConflictBehavior, DeliveryRequest, FileRequest, FormValues, LogLevel, MailRequest,
+    SessionState, TokenRequest,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{
+    catalog::{outcome_json, Catalog},
+    handles::Handles,
+    media_type::content_type,
+    protocol::{
+        request::{self, AccountRequest, Method, Request},
+        ProtocolError, PROTOCOL_VERSION,
+    },
+    services::{Browser, LogConfig, PluginServices},
+    store::Store,
+    wire,
+};
+
+/// The longest one poll waits for a change.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
+
+/// How a runtime is opened (given as JSON by front ends; unknown fields are ignored).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RuntimeOptions {
+    /// The folder of plugin libraries.
+    pub plugins_dir: PathBuf,
+    /// The account store's folder (default: the user's configuration folder).
+    #[serde(default)]
+    pub store: Option<PathBuf>,
+    /// The bound on every call into a plugin, in milliseconds (default: 60 000).
+    #[serde(default)]
+    pub call_timeout_ms: Option<u64>,
+    /// Which plugin log lines reach stderr: `error` (default), `warn`, `info`, `debug`.
+    #[serde(default)]
+    pub log_level: Option<String>,
+    /// Whether the runtime may open a browser for a plugin (default: no; the front end
+    /// shows the address).
+    #[serde(default)]
+    pub open_browser: bool,
+}
+
+/// Why a runtime could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The options are not JSON of the right shape.
+    #[error("The runtime's options are not valid: {0}.")]
+    Options(String),
+    /// The plugins folder or the store.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+impl OpenError {
+    /// The wire shape of the error.
+    pub fn to_json(&self) -> Value {
+        match self {
+            OpenError::Options(_) => json!({
+                "kind": "invalid_request",
+                "origin": "host",
+                "message": self.to_string(),
+                "hint": "Give the options as one JSON object with at least \"plugins_dir\".",
+            }),
+            OpenError::Protocol(e) => e.to_json(),
+        }
+    }
+}
+
+struct Session {
+    plugin: String,
+    values: FormValues,
+    handle: SessionHandle,
+    last: Mutex<Option<SessionState>>,
+}
+
+struct Delivery {
+    handle: DeliveryHandle,
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+/// A host runtime.
+pub struct Runtime {
+    catalog: Catalog,
+    store: Store,
+    log: LogConfig,
+    browser: Browser,
+    call_timeout: Option<Duration>,
+    integrations: Mutex<HashMap<String, Shared<IntegrationHandle>>>,
+    sessions: Handles<Session>,
+    deliveries: Handles<Delivery>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("plugins_dir", &self.catalog.dir())
+            .field("store", &self.store.info())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type Answer = Result<Value, ProtocolError>;
+
+impl Runtime {
+    /// Opens a runtime from options given as JSON text.
+    pub fn open_json(options: &str) -> Result<Runtime, OpenError> {
+        let options: RuntimeOptions =
+            serde_json::from_str(options).map_err(|e| OpenError::Options(e.to_string()))?;
+        Runtime::open(options)
+    }
+
+    /// Loads the plugins folder and opens the store.
+    pub fn open(options: RuntimeOptions) -> Result<Runtime, OpenError> {
+        let catalog = Catalog::load(&options.plugins_dir).map_err(ProtocolError::from)?;
+        let store_dir = options.store.clone().unwrap_or_else(Store::default_dir);
+        let store = Store::open(store_dir).map_err(ProtocolError::from)?;
+        store.check().map_err(ProtocolError::from)?;
+        let min_level = match options.log_level.as_deref() {
+            Some("debug") => LogLevel::Debug,
+            Some("info") => LogLevel::Info,
+            Some("warn") => LogLevel::Warn,
+            _ => LogLevel::Error,
+        };
+        Ok(Runtime {
+            catalog,
+            store,
+            log: LogConfig { min_level },
+            browser: if options.open_browser {
+                Browser::System
+            } else {
+                Browser::Disabled
+            },
+            call_timeout: options.call_timeout_ms.map(Duration::from_millis),
+            integrations: Mutex::default(),
+            sessions: Handles::default(),
+            deliveries: Handles::default(),
+        })
+    }
+
+    /// Answers one request given as JSON text, with one JSON text. Never panics on
+    /// any input.
+    pub fn handle(&self, request: &str) -> String {
+        let (id, parsed) = request::parse(request);
+        let answer = parsed.and_then(|r| self.answer(r));
+        let mut body = match answer {
+            Ok(Value::Object(fields)) => {
+                let mut body = serde_json::Map::new();
+                body.insert("ok".into(), Value::Bool(true));
+                body.extend(fields);
+                body
+            }
+            Ok(other) => {
+                let mut body = serde_json::Map::new();
+                body.insert("ok".into(), Value::Bool(true));
+                body.insert("value".into(), other);
+                body
+            }
+            Err(e) => {
+                let mut body = serde_json::Map::new();
+                body.insert("ok".into(), Value::Bool(false));
+                body.insert("error".into(), e.to_json());
+                body
+            }
+        };
+        if !id.is_null() {
+            body.insert("id".into(), id);
+        }
+        Value::Object(body).to_string()
+    }
+
+    fn answer(&self, request: Request) -> Answer {
+        match request {
+            Request::Hello => Ok(json!({
+                "protocol": PROTOCOL_VERSION,
+                "interface": loader::host_interface_version(),
+                "runtime": env!("CARGO_PKG_VERSION"),
+                "requests": request::NAMES,
+            })),
+            Request::Plugins => Ok(json!({
+                "plugins_dir": self.catalog.dir(),
+                "plugins": self.catalog.outcomes().iter().map(outcome_json).collect::<Vec<_>>(),
+            })),
+            Request::Form(r) => {
+                let fields = self.integration(&r.plugin)?;
+                let fields = lock(&fields).describe()?;
+                Ok(json!({"fields": fields.iter().map(wire::field_json).collect::<Vec<_>>()}))
+            }
+            Request::Validate(r) => {
+                let integration = self.integration(&r.plugin)?;
+                let integration = lock(&integration);
+                let values = self.values(&integration, &r.values)?;
+                let errors = integration.validate(&values)?;
+                Ok(json!({"field_errors": wire::field_errors_json(&errors)}))
+            }
+            Request::VerifyStart(r) => self.verify_start(r),
+            Request::VerifyPoll(r) => {
+                let session = self.session(r.handle)?;
+                let wait = Duration::from_millis(r.wait_ms).min(MAX_POLL_WAIT);
+                let state = session.handle.poll(wait);
+                let answer = wire::session_state_json(&state);
+                *lock(&session.last) = Some(state);
+                Ok(answer)
+            }
+            Request::VerifySubmit(r) => {
+                self.session(r.handle)?.handle.submit(&r.text)?;
+                Ok(json!({}))
+            }
+            Request::VerifyCancel(r) => {
+                self.session(r.handle)?.handle.cancel();
+                Ok(json!({}))
+            }
+            Request::VerifyEnd(r) => {
+                let session = self
+                    .sessions
+                    .remove(r.handle)
+                    .ok_or(ProtocolError::NoHandle {
+                        what: "verification session",
+                        handle: r.handle,
+                    })?;
+                session.handle.cancel();
+                Ok(json!({}))
+            }
+            Request::Save(r) => self.save(r),
+            Request::Accounts(r) => self.accounts(r),
+            Request::Health(r) => {
+                let plugin = self.owner(&r)?;
+                let health = lock(&*self.integration(&plugin)?).account_health(&r.account)?;
+                Ok(
+                    json!({"plugin": plugin, "account": r.account, "health": wire::health_json(&health)}),
+                )
+            }
+            Request::Token(r) => {
+                let plugin = self.owner(&AccountRequest {
+                    account: r.account.clone(),
+                    plugin: r.plugin.clone(),
+                })?;
+                let mut token_request = TokenRequest::for_scopes(r.scopes.clone());
+                token_request.force_refresh = r.force;
+                let grant = lock(&*self.integration(&plugin)?).token(&r.account, &token_request)?;
+                Ok(json!({
+                    "plugin": plugin,
+                    "account": r.account,
+                    "token": grant.token.token.as_str(),
+                    "expires_at": grant.token.expires_at,
+                    "scopes": grant.token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                    "source": grant.source.name(),
+                }))
+            }
+            Request::Remove(r) => {
+                let plugin = self.owner(&r)?;
+                lock(&*self.integration(&plugin)?).remove_account(&r.account)?;
+                Ok(json!({"plugin": plugin, "account": r.account}))
+            }
+            Request::DeliveryStart(r) => self.delivery_start(*r),
+            Request::DeliveryPoll(r) => {
+                let delivery = self.delivery(r.handle)?;
+                let wait = Duration::from_millis(r.wait_ms).min(MAX_POLL_WAIT);
+                Ok(wire::delivery_state_json(&delivery.handle.poll(wait)))
+            }
+            Request::DeliveryCancel(r) => {
+                self.delivery(r.handle)?.handle.cancel();
+                Ok(json!({}))
+            }
+            Request::DeliveryEnd(r) => {
+                let delivery = self
+                    .deliveries
+                    .remove(r.handle)
+                    .ok_or(ProtocolError::NoHandle {
+                        what: "delivery",
+                        handle: r.handle,
+                    })?;
+                delivery.handle.cancel();
+                Ok(json!({}))
+            }
+        }
+    }
+
+    /// The instance of `plugin`, created on first use and kept.
+    fn integration(&self, plugin: &str) -> Result<Shared<IntegrationHandle>, ProtocolError> {
+        let mut open = lock(&self.integrations);
+        if let Some(handle) = open.get(plugin) {
+            return Ok(handle.clone());
+        }
+        let library = self.catalog.find(plugin)?;
+        let services =
+            PluginServices::new(plugin, self.store.clone(), self.log, self.browser.clone());
+        let mut handle = library.instantiate(services)?;
+        if self.call_timeout.is_some() {
+            handle.set_call_timeout(self.call_timeout);
+        }
+        let handle = Arc::new(Mutex::new(handle));
+        open.insert(plugin.to_owned(), handle.clone());
+        Ok(handle)
+    }
+
+    /// Values as the plugin reads them: its secret fields marked secret, defaults
+    /// filled in.
+    fn values(
+        &self,
+        integration: &IntegrationHandle,
+        given: &std::collections::BTreeMap<String, String>,
+    ) -> Result<FormValues, ProtocolError> {
+        let form = integration.describe()?;
+        let mut values = FormValues::new();
+        for (key, value) in given {
+            if form.iter().any(|f| f.key.as_str() == key && f.is_secret()) {
+                values.set_secret(key.as_str(), value.as_str());
+            } else {
+                values.set(key.as_str(), value.as_str());
+            }
+        }
+        Ok(wire::with_defaults(values, &form))
+    }
+
+    fn verify_start(&self, r: request::VerifyStart) -> Answer {
+        let integration = self.integration(&r.plugin)?;
+        let mut integration = lock(&integration);
+        let values = self.values(&integration, &r.values)?;
+        let method = match r.method {
+            Method::DeviceCode => atrs_host_sdk::VerifyMethod::DeviceCode,
+            Method::Browser => atrs_host_sdk::VerifyMethod::Browser {
+                loopback: r.loopback,
+            },
+        };
+        let handle = integration.start_verification(&values, method)?;
+        let session = self.sessions.insert(Session {
+            plugin: r.plugin,
+            values,
+            handle,
+            last: Mutex::new(None),
+        });
+        Ok(json!({"handle": session}))
+    }
+
+    fn session(&self, handle: u64) -> Result<Arc<Session>, ProtocolError> {
+        self.sessions.get(handle).ok_or(ProtocolError::NoHandle {
+            what: "verification session",
+            handle,
+        })
+    }
+
+    fn delivery(&self, handle: u64) -> Result<Arc<Delivery>, ProtocolError> {
+        self.deliveries.get(handle).ok_or(ProtocolError::NoHandle {
+            what: "delivery",
+            handle,
+        })
+    }
+
+    fn save(&self, r: request::Save) -> Answer {
+        let session = self.session(r.handle)?;
+        let state = {
+            let last = lock(&session.last).clone();
+            match last {
+                Some(state @ SessionState::Verified(_)) => state,
+                _ => session.handle.poll(Duration::ZERO),
+            }
+        };
+        let SessionState::Verified(account) = &state else {
+            return Err(ProtocolError::NotVerified {
+                session: r.handle,
+                state: wire::session_state_json(&state)["state"]
+                    .as_str()
+                    .map(state_name)
+                    .unwrap_or("working"),
+            });
+        };
+        let name = account.account_name.to_string();
+        let renames = r.replaces.as_deref().filter(|old| *old != name);
+        let saved = self.store.list(&session.plugin)?;
+        if !r.replace && saved.contains(&name) && r.replaces.as_deref() != Some(name.as_str()) {
+            return Err(ProtocolError::AlreadySaved { account: name });
+        }
+        let integration = self.integration(&session.plugin)?;
+        let mut integration = lock(&integration);
+        match renames {
+            Some(previous) => integration.save_replacing(&session.values, previous)?,
+            None => integration.save(&session.values)?,
+        }
+        self.sessions.remove(r.handle);
+        Ok(json!({
+            "plugin": session.plugin,
+            "account": name,
+            "renamed_from": renames,
+            "verified": wire::verified_json(account),
+        }))
+    }
+
+    fn accounts(&self, r: request::Accounts) -> Answer {
+        let mut listed = Vec::new();
+        for account in self.store.all_accounts()? {
+            if r.plugin.as_deref().is_some_and(|p| p != account.plugin) {
+                continue;
+            }
+            let settings = self
+                .store
+                .read_settings(&account.plugin, &account.account)?
+                .unwrap_or_default();
+            let mut entry = json!({
+                "plugin": account.plugin,
+                "account": account.account,
+                "settings": settings,
+            });
+            if r.health {
+                entry["health"] = match self
+                    .integration(&account.plugin)
+                    .and_then(|i| Ok(lock(&i).account_health(&account.account)?))
+                {
+                    Ok(health) => wire::health_json(&health),
+                    Err(e) => json!({"error": e.to_json()}),
+                };
+            }
+            listed.push(entry);
+        }
+        Ok(json!({"store": self.store.info(), "accounts": listed}))
+    }
+
+    /// The plugin that has the account (the one named, or the only one).
+    fn owner(&self, r: &AccountRequest) -> Result<String, ProtocolError> {
+        let owners: Vec<String> = self
+            .store
+            .all_accounts()?
+            .into_iter()
+            .filter(|a| a.account == r.account && r.plugin.as_deref().is_none_or(|p| p == a.plugin))
+            .map(|a| a.plugin)
+            .collect();
+        match owners.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ProtocolError::NoAccount {
+                account: r.account.clone(),
+            }),
+            many => Err(ProtocolError::AmbiguousAccount {
+                account: r.account.clone(),
+                plugins: many.to_vec(),
+            }),
+        }
+    }
+
+    fn delivery_start(&self, r: request::DeliveryStart) -> Answer {
+        let plugin = self.owner(&AccountRequest {
+            account: r.account.clone(),
+            plugin: r.plugin.clone(),
+        })?;
+        let request = match (r.mail, r.file) {
+            (Some(mail), _) => DeliveryRequest::Mail(mail_request(mail)),
+            (_, Some(file)) => DeliveryRequest::File(file_request(file)?),
+            (None, None) => unreachable!("the request reader refuses a delivery of neither kind"),
+        };
+        let integration = self.integration(&plugin)?;
+        let integration = lock(&integration);
+        let kind = request.kind();
+        let offered = integration.delivery_kinds();
+        if !offered.contains(&kind) {
+            return Err(ProtocolError::DeliveryKind {
+                plugin,
+                kind: kind.name(),
+                offered: if offered.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    offered
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            });
+        }
+        let handle = integration.start_delivery(&r.account, &request)?;
+        Ok(json!({"handle": self.deliveries.insert(Delivery { handle })}))
+    }
+
+    /// Cancels every session and delivery still running and closes every plugin
+    /// instance; the runtime answers nothing afterwards.
+    pub fn close(self) {
+        for session in self.sessions.drain() {
+            session.handle.cancel();
+        }
+        for delivery in self.deliveries.drain() {
+            delivery.handle.cancel();
+            let _ = delivery.handle.poll(Duration::ZERO);
+        }
+        for (_, integration) in lock(&self.integrations).drain() {
+            let _ = lock(&integration).close();
+        }
+    }
+}
+
+fn state_name(name: &str) -> &'static str {
+    match name {
+        "show_code" => "waiting for the code to be entered",
+        "open_browser" => "waiting for the browser sign-in",
+        "failed" => "failed",
+        _ => "working",
+    }
+}
+
+fn mail_request(mail: request::Mail) -> MailRequest {
+    MailRequest {
+        from: mail.from,
+        to: mail.to,
+        cc: mail.cc,
+        bcc: mail.bcc,
+        subject: mail.subject,
+        body: mail.body,
+        body_is_html: mail.html,
+        attachments: mail
+            .attachments
+            .into_iter()
+            .map(|a| {
+                let name = a.name.unwrap_or_else(|| file_name(&a.path));
+                Attachment {
+                    content_type: a
+                        .content_type
+                        .unwrap_or_else(|| content_type(&name).to_owned()),
+                    name,
+                    path: a.path,
+                }
+            })
+            .collect(),
+    }
+}
+
+fn file_request(file: request::File) -> Result<FileRequest, ProtocolError> {
+    let conflict = match file.conflict.as_deref() {
+        None | Some("fail") => ConflictBehavior::Fail,
+        Some("replace") => ConflictBehavior::Replace,
+        Some("rename") => ConflictBehavior::Rename,
+        Some(other) => {
+            return Err(ProtocolError::Malformed {
+                request: "delivery.start".to_owned(),
+                detail: format!("`file.conflict` is \"{other}\"; give fail, replace or rename"),
+            })
+        }
+    };
+    Ok(FileRequest {
+        file_name: file.name.unwrap_or_else(|| file_name(&file.source)),
+        source: file.source,
+        folder: file.folder,
+        site: file.site,
+        conflict,
+    })
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_owned())
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !matches!(
+            lock(&self.last).as_ref(),
+            Some(SessionState::Verified(_) | SessionState::Failed(_))
+        ) {
+            self.handle.cancel();
+        }
+    }
+}
