@@ -15,6 +15,7 @@
 //! private certificate authority.
 //! [`sandbox`] gives a test its own mock, plugins folder and store, with bounded host runs;
 //! [`store_churn`] is the known transaction sequence the store crash test kills mid-way.
+//! [`tools`] finds the programs a test needs from the machine (gcc, Mono), or skips.
 
 pub mod compat;
 pub mod elf;
@@ -23,6 +24,7 @@ pub mod releases;
 pub mod sandbox;
 pub mod store_churn;
 pub mod tmux;
+pub mod tools;
 
 use std::{
     collections::BTreeMap,
@@ -121,10 +123,25 @@ fn cargo_build_with_env(args: &[&str], env: &[(&str, &str)]) -> Artifacts {
     artifacts
 }
 
-/// The real Office 365 plugin library and the host binary, built once.
+/// The real Office 365 plugin library, the host binary and the host runtime's C
+/// library, built once.
 pub fn workspace() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT.get_or_init(|| cargo_build(&["-p", "atrs-office365-cdylib", "-p", "atrs-test-host"]))
+    BUILT.get_or_init(|| {
+        cargo_build(&[
+            "-p",
+            "atrs-office365-cdylib",
+            "-p",
+            "atrs-test-host",
+            "-p",
+            "atrs-host-c",
+        ])
+    })
+}
+
+/// The built `libatrs_host.so` (the host runtime's C library).
+pub fn host_c_library() -> &'static Path {
+    workspace().get("atrs_host")
 }
 
 /// The built `libatrs_office365.so`.

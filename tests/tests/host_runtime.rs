@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use atrs_e2e::{office365_library, plugins_dir, sandbox::DELIVERY_SCOPES};
-use atrs_host_runtime::{protocol::SCHEMA, Runtime};
+use atrs_host_runtime::{protocol::SCHEMA, HostHooks, Runtime};
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use serde_json::{json, Value};
 
@@ -51,7 +51,8 @@ impl World {
             "call_timeout_ms": 30_000,
             "a_future_option": true,
         });
-        let runtime = Runtime::open_json(&options.to_string()).expect("runtime opens");
+        let runtime =
+            Runtime::open_json(&options.to_string(), HostHooks::default()).expect("runtime opens");
         World {
             mock,
             runtime,
@@ -332,9 +333,13 @@ fn malformed_requests_get_typed_errors_never_a_crash() {
 
 #[test]
 fn bad_options_are_refused_with_a_reason() {
-    let e = Runtime::open_json("{}").unwrap_err();
+    let e = Runtime::open_json("{}", HostHooks::default()).unwrap_err();
     assert!(e.to_string().contains("plugins_dir"), "{e}");
-    let e = Runtime::open_json(r#"{"plugins_dir": "/no/such/folder"}"#).unwrap_err();
+    let e = Runtime::open_json(
+        r#"{"plugins_dir": "/no/such/folder"}"#,
+        HostHooks::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("/no/such/folder"), "{e}");
     assert_eq!(e.to_json()["origin"], "host");
 }

@@ -23,4 +23,4 @@ pub mod session_driver;
 pub mod store;
 pub mod wire;
 
-pub use runtime::{Runtime, RuntimeOptions};
+pub use runtime::{HostHooks, Runtime, RuntimeOptions};

@@ -25,7 +25,7 @@ use crate::{
         request::{self, AccountRequest, Method, Request},
         ProtocolError, PROTOCOL_VERSION,
     },
-    services::{Browser, LogConfig, PluginServices},
+    services::{Browser, LogConfig, LogSink, PluginServices, UrlOpener},
     store::Store,
     wire,
 };
@@ -51,6 +51,18 @@ pub struct RuntimeOptions {
     /// shows the address).
     #[serde(default)]
     pub open_browser: bool,
+}
+
+/// What a front end supplies instead of the runtime's own services: the store (a
+/// host's own database), where plugin log lines go, and how URLs are opened.
+#[derive(Clone, Default)]
+pub struct HostHooks {
+    /// The account store; the runtime opens `options.store` when none is given.
+    pub store: Option<Store>,
+    /// Where plugin log lines go; stderr when none is given.
+    pub log: Option<LogSink>,
+    /// How URLs are opened; by `options.open_browser` when none is given.
+    pub open_url: Option<UrlOpener>,
 }
 
 /// Why a runtime could not be opened.
@@ -97,6 +109,7 @@ pub struct Runtime {
     catalog: Catalog,
     store: Store,
     log: LogConfig,
+    log_sink: Option<LogSink>,
     browser: Browser,
     call_timeout: Option<Duration>,
     integrations: Mutex<HashMap<String, Shared<IntegrationHandle>>>,
@@ -121,17 +134,22 @@ type Answer = Result<Value, ProtocolError>;
 
 impl Runtime {
     /// Opens a runtime from options given as JSON text.
-    pub fn open_json(options: &str) -> Result<Runtime, OpenError> {
+    pub fn open_json(options: &str, hooks: HostHooks) -> Result<Runtime, OpenError> {
         let options: RuntimeOptions =
             serde_json::from_str(options).map_err(|e| OpenError::Options(e.to_string()))?;
-        Runtime::open(options)
+        Runtime::open(options, hooks)
     }
 
-    /// Loads the plugins folder and opens the store.
-    pub fn open(options: RuntimeOptions) -> Result<Runtime, OpenError> {
+    /// Loads the plugins folder and opens the store (the hooks' own, if given).
+    pub fn open(options: RuntimeOptions, hooks: HostHooks) -> Result<Runtime, OpenError> {
         let catalog = Catalog::load(&options.plugins_dir).map_err(ProtocolError::from)?;
-        let store_dir = options.store.clone().unwrap_or_else(Store::default_dir);
-        let store = Store::open(store_dir).map_err(ProtocolError::from)?;
+        let store = match hooks.store {
+            Some(store) => store,
+            None => {
+                let dir = options.store.clone().unwrap_or_else(Store::default_dir);
+                Store::open(dir).map_err(ProtocolError::from)?
+            }
+        };
         store.check().map_err(ProtocolError::from)?;
         let min_level = match options.log_level.as_deref() {
             Some("debug") => LogLevel::Debug,
@@ -143,10 +161,11 @@ impl Runtime {
             catalog,
             store,
             log: LogConfig { min_level },
-            browser: if options.open_browser {
-                Browser::System
-            } else {
-                Browser::Disabled
+            log_sink: hooks.log,
+            browser: match (hooks.open_url, options.open_browser) {
+                (Some(open), _) => Browser::Host(open),
+                (None, true) => Browser::System,
+                (None, false) => Browser::Disabled,
             },
             call_timeout: options.call_timeout_ms.map(Duration::from_millis),
             integrations: Mutex::default(),
@@ -301,7 +320,8 @@ impl Runtime {
         }
         let library = self.catalog.find(plugin)?;
         let services =
-            PluginServices::new(plugin, self.store.clone(), self.log, self.browser.clone());
+            PluginServices::new(plugin, self.store.clone(), self.log, self.browser.clone())
+                .with_log_sink(self.log_sink.clone());
         let mut handle = library.instantiate(services)?;
         if self.call_timeout.is_some() {
             handle.set_call_timeout(self.call_timeout);

@@ -36,13 +36,31 @@ impl LogConfig {
     }
 }
 
+/// Where a front end of its own sends plugin log lines: plugin id, level, message.
+pub type LogSink = Arc<dyn Fn(&str, LogLevel, &str) + Send + Sync>;
+
+/// How a front end of its own opens a URL for a plugin.
+pub type UrlOpener = Arc<dyn Fn(&str) -> Result<(), PluginError> + Send + Sync>;
+
 /// How the host opens a URL for a plugin.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Browser {
     /// `$BROWSER` if set (a command; the URL is its last argument), else `xdg-open`.
     System,
     /// Never open anything; the URL is shown to the user instead.
     Disabled,
+    /// The front end opens it (the C library's caller, for example).
+    Host(UrlOpener),
+}
+
+impl std::fmt::Debug for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Browser::System => "System",
+            Browser::Disabled => "Disabled",
+            Browser::Host(_) => "Host",
+        })
+    }
 }
 
 impl Browser {
@@ -81,19 +99,32 @@ impl Browser {
                     .map(drop)
                     .map_err(|e| cannot(format!("`{program}` did not start ({e})")))
             }
+            Browser::Host(open) => open(url),
         }
     }
 }
 
 /// The services one plugin instance gets: its own slice of the store, and the
 /// store's named locks.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PluginServices {
     plugin_id: String,
     store: Store,
     log: LogConfig,
+    log_sink: Option<LogSink>,
     browser: Browser,
     locks: Arc<Mutex<HashMap<u64, StoreLock>>>,
+}
+
+impl std::fmt::Debug for PluginServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginServices")
+            .field("plugin_id", &self.plugin_id)
+            .field("store", &self.store)
+            .field("log", &self.log)
+            .field("browser", &self.browser)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Lock tokens, unique in the process.
@@ -111,9 +142,16 @@ impl PluginServices {
             plugin_id: plugin_id.into(),
             store,
             log,
+            log_sink: None,
             browser,
             locks: Arc::default(),
         }
+    }
+
+    /// Sends log lines to `sink` instead of stderr (still filtered by level).
+    pub fn with_log_sink(mut self, sink: Option<LogSink>) -> Self {
+        self.log_sink = sink;
+        self
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, StoreLock>> {
@@ -131,7 +169,8 @@ fn store_error(e: StoreError) -> PluginError {
     PluginError::new(kind, format!("The host's account store failed: {e}.")).with_hint(hint)
 }
 
-fn level_name(level: LogLevel) -> &'static str {
+/// A level's name in log lines and service calls (`error`, `warn`, `info`, `debug`).
+pub fn level_name(level: LogLevel) -> &'static str {
     match level {
         LogLevel::Error => "error",
         LogLevel::Warn => "warn",
@@ -143,7 +182,12 @@ fn level_name(level: LogLevel) -> &'static str {
 
 impl HostServices for PluginServices {
     fn log(&self, level: LogLevel, message: &str) {
-        if level <= self.log.min_level {
+        if level > self.log.min_level {
+            return;
+        }
+        if let Some(sink) = &self.log_sink {
+            sink(&self.plugin_id, level, message);
+        } else {
             let line = format!("[{}] {}: {}\n", self.plugin_id, level_name(level), message);
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }

@@ -34,8 +34,10 @@ pub struct AccountRef {
 }
 
 /// One change to one plugin's accounts, applied as a single transaction: every reader,
-/// and every crash, sees all of it or none of it.
-#[derive(Debug, Clone, Copy)]
+/// and every crash, sees all of it or none of it. As JSON (for hosts that keep accounts
+/// themselves), `change` names the variant in snake case. `Debug` shows no value.
+#[derive(Clone, Copy, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change<'a> {
     /// Replace the settings of an account.
     Settings {
@@ -80,6 +82,41 @@ pub enum Change<'a> {
         /// The account.
         account: &'a str,
     },
+}
+
+impl Change<'_> {
+    /// The variant's name, as in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Change::Settings { .. } => "settings",
+            Change::RemoveSettings { .. } => "remove_settings",
+            Change::Secret { .. } => "secret",
+            Change::RemoveSecrets { .. } => "remove_secrets",
+            Change::Account { .. } => "account",
+            Change::RemoveAccount { .. } => "remove_account",
+        }
+    }
+
+    /// The account it changes.
+    pub fn account(&self) -> &str {
+        match self {
+            Change::Settings { account, .. }
+            | Change::RemoveSettings { account }
+            | Change::Secret { account, .. }
+            | Change::RemoveSecrets { account }
+            | Change::Account { account, .. }
+            | Change::RemoveAccount { account } => account,
+        }
+    }
+}
+
+impl fmt::Debug for Change<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Change")
+            .field("change", &self.name())
+            .field("account", &self.account())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where accounts live, as a person is told (`accounts`, the health view): never a key.
@@ -147,6 +184,37 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
     /// Takes the named lock `name`, shared by every process on this store, waiting at
     /// most `wait`.
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_shows_no_secret_in_debug_and_names_itself_in_json() {
+        let secrets: Values = [("refresh_token".to_owned(), "rt-very-secret".to_owned())].into();
+        let change = Change::Account {
+            account: "Reports",
+            settings: &Values::new(),
+            secrets: &secrets,
+            replaces: None,
+        };
+        let shown = format!("{change:?}");
+        assert!(
+            shown.contains("Reports") && !shown.contains("rt-very-secret"),
+            "{shown}"
+        );
+        let secret = Change::Secret {
+            account: "A",
+            name: "n",
+            value: "v-secret",
+        };
+        assert!(!format!("{secret:?}").contains("v-secret"));
+        let json = serde_json::to_value(change).unwrap();
+        assert_eq!(json["change"], "account");
+        assert_eq!(json["secrets"]["refresh_token"], "rt-very-secret");
+        assert_eq!(json["replaces"], serde_json::Value::Null);
+    }
 }
 
 /// The account store as the runtime uses it: a cheap, cloneable handle on a backend.

@@ -49,6 +49,16 @@ pub enum StoreError {
         /// How long it was waited for.
         waited: Duration,
     },
+    /// The host application's own store (its service callback) failed.
+    #[error("the host's `{call}` service failed: {message}")]
+    Host {
+        /// The service call.
+        call: String,
+        /// What the host said.
+        message: String,
+        /// How to fix it, if the host said.
+        hint: Option<String>,
+    },
     /// A named lock was asked for with an empty name.
     #[error("a lock needs a name")]
     LockName,
@@ -80,6 +90,7 @@ impl StoreError {
             ),
             StoreError::Newer { .. } => "Use the newer atrs-test-host that wrote it, or choose another folder with --store DIR.".to_owned(),
             StoreError::LockBusy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::Host { hint, .. } => hint.clone().unwrap_or_else(|| "Check the host application's own log for why its account store refused.".to_owned()),
             StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),
         }
     }
