@@ -13,6 +13,8 @@
 //!   deliveries that outlive a request);
 //! - [`wire`]: the JSON shape of the SDK's values; [`media_type`]: file types by name.
 
+#![warn(missing_docs)]
+
 pub mod catalog;
 pub mod handles;
 pub mod media_type;

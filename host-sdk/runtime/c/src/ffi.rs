@@ -5,11 +5,13 @@ use std::{
     ffi::{c_char, c_void, CString},
     panic::{catch_unwind, AssertUnwindSafe},
     ptr,
+    sync::Arc,
 };
 
 use atrs_host_runtime::{protocol::PROTOCOL_VERSION, HostHooks, Runtime};
 
 use crate::{
+    dispatch::Dispatcher,
     services::{AtrsServiceCallback, Callback},
     text::{borrowed, error_answer, owned},
 };
@@ -17,6 +19,8 @@ use crate::{
 /// An open host runtime (opaque to C).
 pub struct AtrsHost {
     runtime: Runtime,
+    /// The threads the caller's callback runs on, ended after the runtime closes.
+    callback_threads: Option<Arc<Dispatcher>>,
 }
 
 const PANICKED: &str =
@@ -39,6 +43,7 @@ unsafe fn put(out: *mut *mut c_char, text: String) {
 unsafe fn open(
     options_json: *const c_char,
     hooks: HostHooks,
+    callback_threads: Option<Arc<Dispatcher>>,
     error_out: *mut *mut c_char,
 ) -> *mut AtrsHost {
     // SAFETY: the caller's contract: NULL or writable.
@@ -59,8 +64,14 @@ unsafe fn open(
     }));
     let result = outcome.unwrap_or_else(|_| Err(error_answer("internal", PANICKED, REPORT)));
     match result {
-        Ok(runtime) => Box::into_raw(Box::new(AtrsHost { runtime })),
+        Ok(runtime) => Box::into_raw(Box::new(AtrsHost {
+            runtime,
+            callback_threads,
+        })),
         Err(answer) => {
+            if let Some(threads) = callback_threads {
+                threads.close();
+            }
             // SAFETY: the caller's contract.
             unsafe { put(error_out, answer) };
             ptr::null_mut()
@@ -83,7 +94,7 @@ pub unsafe extern "C" fn atrs_host_open(
     error_out: *mut *mut c_char,
 ) -> *mut AtrsHost {
     // SAFETY: the caller's contract.
-    unsafe { open(options_json, HostHooks::default(), error_out) }
+    unsafe { open(options_json, HostHooks::default(), None, error_out) }
 }
 
 /// Opens a runtime whose host services — the account store, plugin log lines, opening
@@ -101,11 +112,14 @@ pub unsafe extern "C" fn atrs_host_open_with_services(
     context: *mut c_void,
     error_out: *mut *mut c_char,
 ) -> *mut AtrsHost {
-    let hooks = Callback::new(services, context)
+    let threads = services.map(|_| Arc::new(Dispatcher::default()));
+    let hooks = threads
+        .clone()
+        .and_then(|threads| Callback::new(services, context, threads))
         .map(Callback::hooks)
         .unwrap_or_default();
     // SAFETY: the caller's contract.
-    unsafe { open(options_json, hooks, error_out) }
+    unsafe { open(options_json, hooks, threads, error_out) }
 }
 
 /// Answers one request (a JSON object as text) with one JSON text, which the caller
@@ -167,7 +181,16 @@ pub unsafe extern "C" fn atrs_host_close(host: *mut AtrsHost) {
     }
     // SAFETY: made by Box::into_raw in `open`, closed once.
     let host = unsafe { Box::from_raw(host) };
-    let _ = catch_unwind(AssertUnwindSafe(move || host.runtime.close()));
+    let _ = catch_unwind(AssertUnwindSafe(move || {
+        let AtrsHost {
+            runtime,
+            callback_threads,
+        } = *host;
+        runtime.close();
+        if let Some(threads) = callback_threads {
+            threads.close();
+        }
+    }));
 }
 
 /// The protocol version this library speaks (`MAJOR.MINOR`), a static string.

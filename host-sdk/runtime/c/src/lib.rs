@@ -13,8 +13,12 @@
 //! [`atrs_host_close`] began on it.
 //!
 //! Modules: [`ffi`] (the exported functions), [`services`] (host services over the
-//! caller's callback), [`text`] (strings across the boundary).
+//! caller's callback, run on the runtime's own callback threads: `dispatch`), [`text`]
+//! (strings across the boundary).
 
+#![warn(missing_docs)]
+
+mod dispatch;
 pub mod ffi;
 pub mod services;
 pub mod text;

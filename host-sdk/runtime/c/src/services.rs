@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use crate::dispatch::Dispatcher;
 use atrs_host_runtime::{
     services::{level_name, LogSink, UrlOpener},
     store::{AccountRef, AccountStore, Change, Store, StoreError, StoreInfo, StoreLock, Values},
@@ -54,16 +55,23 @@ pub type AtrsServiceCallback = Option<
 
 /// The callback and its context, shareable between threads as the caller promised.
 #[derive(Clone, Copy)]
-pub(crate) struct Callback {
+struct Function {
     function: unsafe extern "C" fn(*mut c_void, *const c_char, *mut AtrsReply) -> i32,
     context: *mut c_void,
 }
 
 // SAFETY: the caller's contract (atrs_host.h) requires the callback and its context to
 // be usable from any thread at once.
-unsafe impl Send for Callback {}
+unsafe impl Send for Function {}
 // SAFETY: as above.
-unsafe impl Sync for Callback {}
+unsafe impl Sync for Function {}
+
+/// The caller's callback, called on the runtime's own callback threads ([`Dispatcher`]).
+#[derive(Clone)]
+pub(crate) struct Callback {
+    function: Function,
+    threads: Arc<Dispatcher>,
+}
 
 /// What a failed call said.
 #[derive(Debug)]
@@ -75,11 +83,73 @@ struct Refusal {
 
 impl Callback {
     /// The callback, if the caller gave one.
-    pub(crate) fn new(function: AtrsServiceCallback, context: *mut c_void) -> Option<Callback> {
-        function.map(|function| Callback { function, context })
+    pub(crate) fn new(
+        function: AtrsServiceCallback,
+        context: *mut c_void,
+        threads: Arc<Dispatcher>,
+    ) -> Option<Callback> {
+        function.map(|function| Callback {
+            function: Function { function, context },
+            threads,
+        })
     }
 
-    /// Makes one call; answers the reply object (empty when none was set).
+    /// Makes one call on a callback thread; answers the reply object (empty when none
+    /// was set).
+    fn call(&self, call: Value) -> Result<Value, Refusal> {
+        let function = self.function;
+        self.threads
+            .run(move || function.call(call))
+            .unwrap_or_else(|| {
+                Err(Refusal {
+                    kind: None,
+                    message: "the runtime is closing".to_owned(),
+                    hint: None,
+                })
+            })
+    }
+
+    fn store_call(&self, call: Value) -> Result<Value, StoreError> {
+        let name = call["call"].as_str().unwrap_or_default().to_owned();
+        self.call(call).map_err(|r| StoreError::Host {
+            call: name,
+            message: r.message,
+            hint: r.hint,
+        })
+    }
+
+    /// The hooks a runtime gets from this callback: store, log and URL opener.
+    pub(crate) fn hooks(self) -> HostHooks {
+        let (for_log, for_url) = (self.clone(), self.clone());
+        let log: LogSink = Arc::new(move |plugin: &str, level, message: &str| {
+            let _ = for_log.call(json!({
+                "call": "log", "plugin": plugin, "level": level_name(level), "message": message,
+            }));
+        });
+        let open_url: UrlOpener = Arc::new(move |url: &str| {
+            for_url
+                .call(json!({"call": "open_url", "url": url}))
+                .map(drop)
+                .map_err(|r| {
+                    PluginError::new(
+                        ErrorKind::Unsupported,
+                        format!("The host could not open a browser: {}.", r.message),
+                    )
+                    .with_hint(
+                        r.hint
+                            .unwrap_or_else(|| "Open the address yourself in any browser.".into()),
+                    )
+                })
+        });
+        HostHooks {
+            store: Some(Store::over(CallbackStore { callback: self })),
+            log: Some(log),
+            open_url: Some(open_url),
+        }
+    }
+}
+
+impl Function {
     fn call(&self, call: Value) -> Result<Value, Refusal> {
         let name = call["call"].as_str().unwrap_or("service").to_owned();
         let text = CString::new(call.to_string()).map_err(|_| Refusal {
@@ -112,47 +182,10 @@ impl Callback {
             hint: error["hint"].as_str().map(str::to_owned),
         })
     }
-
-    fn store_call(&self, call: Value) -> Result<Value, StoreError> {
-        let name = call["call"].as_str().unwrap_or_default().to_owned();
-        self.call(call).map_err(|r| StoreError::Host {
-            call: name,
-            message: r.message,
-            hint: r.hint,
-        })
-    }
-
-    /// The hooks a runtime gets from this callback: store, log and URL opener.
-    pub(crate) fn hooks(self) -> HostHooks {
-        let log: LogSink = Arc::new(move |plugin: &str, level, message: &str| {
-            let _ = self.call(json!({
-                "call": "log", "plugin": plugin, "level": level_name(level), "message": message,
-            }));
-        });
-        let open_url: UrlOpener = Arc::new(move |url: &str| {
-            self.call(json!({"call": "open_url", "url": url}))
-                .map(drop)
-                .map_err(|r| {
-                    PluginError::new(
-                        ErrorKind::Unsupported,
-                        format!("The host could not open a browser: {}.", r.message),
-                    )
-                    .with_hint(
-                        r.hint
-                            .unwrap_or_else(|| "Open the address yourself in any browser.".into()),
-                    )
-                })
-        });
-        HostHooks {
-            store: Some(Store::over(CallbackStore { callback: self })),
-            log: Some(log),
-            open_url: Some(open_url),
-        }
-    }
 }
 
 /// The account store of the host application, reached through its callback.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct CallbackStore {
     callback: Callback,
 }
@@ -276,7 +309,7 @@ impl AccountStore for CallbackStore {
         Ok(StoreLock::new(
             name,
             HeldLock {
-                callback: self.callback,
+                callback: self.callback.clone(),
                 token,
             },
         ))
