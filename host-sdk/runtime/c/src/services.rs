@@ -7,17 +7,15 @@
 use std::{
     ffi::{c_char, c_void, CString},
     sync::Arc,
-    time::Duration,
 };
 
-use crate::dispatch::Dispatcher;
 use atrs_host_runtime::{
-    services::{level_name, LogSink, UrlOpener},
-    store::{AccountRef, AccountStore, Change, Store, StoreError, StoreInfo, StoreLock, Values},
+    service_calls::{hooks_over, Caller, Refusal},
     HostHooks,
 };
-use atrs_host_sdk::{ErrorKind, PluginError};
 use serde_json::{json, Value};
+
+use crate::dispatch::Dispatcher;
 
 /// Where a callback puts its reply: set it with `atrs_reply_set`, at most once per call.
 pub struct AtrsReply {
@@ -73,14 +71,6 @@ pub(crate) struct Callback {
     threads: Arc<Dispatcher>,
 }
 
-/// What a failed call said.
-#[derive(Debug)]
-struct Refusal {
-    kind: Option<String>,
-    message: String,
-    hint: Option<String>,
-}
-
 impl Callback {
     /// The callback, if the caller gave one.
     pub(crate) fn new(
@@ -109,43 +99,11 @@ impl Callback {
             })
     }
 
-    fn store_call(&self, call: Value) -> Result<Value, StoreError> {
-        let name = call["call"].as_str().unwrap_or_default().to_owned();
-        self.call(call).map_err(|r| StoreError::Host {
-            call: name,
-            message: r.message,
-            hint: r.hint,
-        })
-    }
-
-    /// The hooks a runtime gets from this callback: store, log and URL opener.
+    /// The hooks a runtime gets from this callback: store, log and URL opener, each by
+    /// a service call on a callback thread.
     pub(crate) fn hooks(self) -> HostHooks {
-        let (for_log, for_url) = (self.clone(), self.clone());
-        let log: LogSink = Arc::new(move |plugin: &str, level, message: &str| {
-            let _ = for_log.call(json!({
-                "call": "log", "plugin": plugin, "level": level_name(level), "message": message,
-            }));
-        });
-        let open_url: UrlOpener = Arc::new(move |url: &str| {
-            for_url
-                .call(json!({"call": "open_url", "url": url}))
-                .map(drop)
-                .map_err(|r| {
-                    PluginError::new(
-                        ErrorKind::Unsupported,
-                        format!("The host could not open a browser: {}.", r.message),
-                    )
-                    .with_hint(
-                        r.hint
-                            .unwrap_or_else(|| "Open the address yourself in any browser.".into()),
-                    )
-                })
-        });
-        HostHooks {
-            store: Some(Store::over(CallbackStore { callback: self })),
-            log: Some(log),
-            open_url: Some(open_url),
-        }
+        let caller: Caller = Arc::new(move |call| self.call(call));
+        hooks_over(caller)
     }
 }
 
@@ -172,161 +130,9 @@ impl Function {
         if status == 0 {
             return Ok(value);
         }
-        let error = &value["error"];
-        Err(Refusal {
-            kind: error["kind"].as_str().map(str::to_owned),
-            message: error["message"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("it returned {status} for `{name}`")),
-            hint: error["hint"].as_str().map(str::to_owned),
-        })
-    }
-}
-
-/// The account store of the host application, reached through its callback.
-#[derive(Clone)]
-struct CallbackStore {
-    callback: Callback,
-}
-
-impl std::fmt::Debug for CallbackStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CallbackStore")
-    }
-}
-
-fn malformed(call: &str, detail: &str) -> StoreError {
-    StoreError::Host {
-        call: call.to_owned(),
-        message: format!("its reply {detail}"),
-        hint: Some("Reply as atrs_host.h describes for this call.".to_owned()),
-    }
-}
-
-impl AccountStore for CallbackStore {
-    fn info(&self) -> StoreInfo {
-        let reply = self
-            .callback
-            .call(json!({"call": "info"}))
-            .unwrap_or_default();
-        StoreInfo {
-            backend: "host",
-            location: reply["location"]
-                .as_str()
-                .unwrap_or("the host application's own store")
-                .to_owned(),
-            sealed: reply["sealed"].as_bool().unwrap_or(false),
-        }
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        self.callback.store_call(json!({"call": "check"})).map(drop)
-    }
-
-    fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
-        let reply = self
-            .callback
-            .store_call(json!({"call": "accounts", "plugin": plugin}))?;
-        let listed = reply["accounts"]
-            .as_array()
-            .ok_or_else(|| malformed("accounts", "has no `accounts` array"))?;
-        let mut accounts = Vec::with_capacity(listed.len());
-        for entry in listed {
-            let (Some(p), Some(a)) = (entry["plugin"].as_str(), entry["account"].as_str()) else {
-                return Err(malformed(
-                    "accounts",
-                    "lists an entry without `plugin` and `account`",
-                ));
-            };
-            if plugin.is_none_or(|wanted| wanted == p) {
-                accounts.push(AccountRef {
-                    plugin: p.to_owned(),
-                    account: a.to_owned(),
-                });
-            }
-        }
-        accounts.sort_by(|x, y| (&x.plugin, &x.account).cmp(&(&y.plugin, &y.account)));
-        Ok(accounts)
-    }
-
-    fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        let reply = self
-            .callback
-            .store_call(json!({"call": "read_settings", "plugin": plugin, "account": account}))?;
-        match &reply["settings"] {
-            Value::Null => Ok(None),
-            settings => serde_json::from_value(settings.clone())
-                .map(Some)
-                .map_err(|_| malformed("read_settings", "`settings` is not an object of strings")),
-        }
-    }
-
-    fn read_secret(
-        &self,
-        plugin: &str,
-        account: &str,
-        name: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let reply = self.callback.store_call(
-            json!({"call": "read_secret", "plugin": plugin, "account": account, "name": name}),
-        )?;
-        match &reply["secret"] {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s.clone())),
-            _ => Err(malformed("read_secret", "`secret` is not a string")),
-        }
-    }
-
-    fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
-        self.callback
-            .store_call(json!({"call": "apply", "plugin": plugin, "change": change}))
-            .map(drop)
-    }
-
-    fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
-        if name.trim().is_empty() {
-            return Err(StoreError::LockName);
-        }
-        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-        let reply = self
-            .callback
-            .call(json!({"call": "lock", "name": name, "wait_ms": wait_ms}))
-            .map_err(|r| match r.kind.as_deref() {
-                Some("timed_out") => StoreError::LockBusy {
-                    name: name.to_owned(),
-                    waited: wait,
-                },
-                _ => StoreError::Host {
-                    call: "lock".to_owned(),
-                    message: r.message,
-                    hint: r.hint,
-                },
-            })?;
-        let token = reply["token"]
-            .as_u64()
-            .ok_or_else(|| malformed("lock", "has no `token` number"))?;
-        Ok(StoreLock::new(
-            name,
-            HeldLock {
-                callback: self.callback.clone(),
-                token,
-            },
-        ))
-    }
-}
-
-/// A lock the host holds for us; dropping it asks the host to release it.
-struct HeldLock {
-    callback: Callback,
-    token: u64,
-}
-
-impl Drop for HeldLock {
-    fn drop(&mut self) {
-        let _ = self
-            .callback
-            .call(json!({"call": "unlock", "token": self.token}));
+        Err(Refusal::from_reply(&value, || {
+            format!("it returned {status} for `{name}`")
+        }))
     }
 }
 
