@@ -123,8 +123,8 @@ fn cargo_build_with_env(args: &[&str], env: &[(&str, &str)]) -> Artifacts {
     artifacts
 }
 
-/// The real Office 365 plugin library, the host binary and the host runtime's C
-/// library, built once.
+/// The real Office 365 plugin library, the host binary, the host runtime's C library
+/// and its plugin runner, built once.
 pub fn workspace() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -135,8 +135,15 @@ pub fn workspace() -> &'static Artifacts {
             "atrs-test-host",
             "-p",
             "atrs-host-c",
+            "-p",
+            "atrs-host-runtime",
         ])
     })
+}
+
+/// The built `atrs-plugin-runner` (isolated plugins run in it).
+pub fn plugin_runner() -> &'static Path {
+    workspace().get("atrs_plugin_runner")
 }
 
 /// The built `libatrs_host.so` (the host runtime's C library).

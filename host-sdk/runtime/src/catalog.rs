@@ -70,6 +70,17 @@ impl Catalog {
         })
     }
 
+    /// One library file alone (a plugin runner's): loaded, or refused with the reason.
+    pub fn file(path: &Path) -> Catalog {
+        Catalog {
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            outcomes: vec![LoadOutcome {
+                path: path.to_owned(),
+                result: loader::load_file(path),
+            }],
+        }
+    }
+
     /// The folder.
     pub fn dir(&self) -> &Path {
         &self.dir

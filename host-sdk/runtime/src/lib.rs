@@ -11,6 +11,8 @@
 //! - [`protocol`]: the JSON requests and answers every front end speaks, and
 //!   [`runtime`]: the [`Runtime`] that answers them ([`handles`] names the sessions and
 //!   deliveries that outlive a request);
+//! - [`isolation`]: plugins in processes of their own, and [`runner`]: the runner's
+//!   side (one plugin, served over pipes);
 //! - [`service_calls`]: host services as JSON calls, for plugins whose host is across
 //!   a boundary (the C library's callback, a runner's pipe);
 //! - [`wire`]: the JSON shape of the SDK's values; [`media_type`]: file types by name.
@@ -19,8 +21,10 @@
 
 pub mod catalog;
 pub mod handles;
+pub mod isolation;
 pub mod media_type;
 pub mod protocol;
+pub mod runner;
 pub mod runtime;
 pub mod service_calls;
 pub mod services;

@@ -1,6 +1,9 @@
 //! One host runtime: a plugins folder, an account store and the host services over
 //! it, answering the protocol's requests ([`crate::protocol`]). Thread-safe: front
 //! ends send requests from any thread, and a long poll holds no lock others need.
+//! With `isolate`, every plugin runs in a runner process of its own ([`forward`]).
+
+mod forward;
 
 use std::{
     collections::HashMap,
@@ -20,6 +23,7 @@ use serde_json::{json, Value};
 use crate::{
     catalog::{outcome_json, Catalog},
     handles::Handles,
+    isolation::Isolated,
     media_type::content_type,
     protocol::{
         request::{self, AccountRequest, Method, Request},
@@ -34,10 +38,14 @@ use crate::{
 const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
 
 /// How a runtime is opened (given as JSON by front ends; unknown fields are ignored).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RuntimeOptions {
     /// The folder of plugin libraries.
+    #[serde(default)]
     pub plugins_dir: PathBuf,
+    /// One library alone instead of a folder (a plugin runner's).
+    #[serde(skip)]
+    pub library: Option<PathBuf>,
     /// The account store's folder (default: the user's configuration folder).
     #[serde(default)]
     pub store: Option<PathBuf>,
@@ -51,6 +59,14 @@ pub struct RuntimeOptions {
     /// shows the address).
     #[serde(default)]
     pub open_browser: bool,
+    /// Run every plugin in a process of its own (`atrs-plugin-runner`): a plugin that
+    /// crashes or hangs then ends with a typed error, never the host.
+    #[serde(default)]
+    pub isolate: bool,
+    /// The `atrs-plugin-runner` executable (default: beside the running program, or
+    /// `ATRS_PLUGIN_RUNNER`).
+    #[serde(default)]
+    pub runner: Option<PathBuf>,
 }
 
 /// What a front end supplies instead of the runtime's own services: the store (a
@@ -109,9 +125,14 @@ pub struct Runtime {
     catalog: Catalog,
     store: Store,
     log: LogConfig,
+    log_level: Option<String>,
     log_sink: Option<LogSink>,
     browser: Browser,
     call_timeout: Option<Duration>,
+    isolate: bool,
+    runner: Option<PathBuf>,
+    isolated: Mutex<HashMap<String, Arc<Isolated>>>,
+    remote: Handles<forward::Remote>,
     integrations: Mutex<HashMap<String, Shared<IntegrationHandle>>>,
     sessions: Handles<Session>,
     deliveries: Handles<Delivery>,
@@ -142,7 +163,13 @@ impl Runtime {
 
     /// Loads the plugins folder and opens the store (the hooks' own, if given).
     pub fn open(options: RuntimeOptions, hooks: HostHooks) -> Result<Runtime, OpenError> {
-        let catalog = Catalog::load(&options.plugins_dir).map_err(ProtocolError::from)?;
+        let catalog = match &options.library {
+            Some(file) => Catalog::file(file),
+            None if options.plugins_dir.as_os_str().is_empty() => {
+                return Err(OpenError::Options("`plugins_dir` is missing".to_owned()))
+            }
+            None => Catalog::load(&options.plugins_dir).map_err(ProtocolError::from)?,
+        };
         let store = match hooks.store {
             Some(store) => store,
             None => {
@@ -161,6 +188,7 @@ impl Runtime {
             catalog,
             store,
             log: LogConfig { min_level },
+            log_level: options.log_level.clone(),
             log_sink: hooks.log,
             browser: match (hooks.open_url, options.open_browser) {
                 (Some(open), _) => Browser::Host(open),
@@ -168,6 +196,10 @@ impl Runtime {
                 (None, false) => Browser::Disabled,
             },
             call_timeout: options.call_timeout_ms.map(Duration::from_millis),
+            isolate: options.isolate,
+            runner: options.runner.clone(),
+            isolated: Mutex::default(),
+            remote: Handles::default(),
             integrations: Mutex::default(),
             sessions: Handles::default(),
             deliveries: Handles::default(),
@@ -177,8 +209,15 @@ impl Runtime {
     /// Answers one request given as JSON text, with one JSON text. Never panics on
     /// any input.
     pub fn handle(&self, request: &str) -> String {
-        let (id, parsed) = request::parse(request);
-        let answer = parsed.and_then(|r| self.answer(r));
+        let (id, raw) = request::parse(request);
+        let answer = raw.and_then(|raw| {
+            let request = request::read(raw.clone())?;
+            if self.isolate {
+                self.answer_isolated(request, raw)
+            } else {
+                self.answer_here(request)
+            }
+        });
         let mut body = match answer {
             Ok(Value::Object(fields)) => {
                 let mut body = serde_json::Map::new();
@@ -205,7 +244,8 @@ impl Runtime {
         Value::Object(body).to_string()
     }
 
-    fn answer(&self, request: Request) -> Answer {
+    /// Answers `request` with the plugins loaded in this process.
+    fn answer_here(&self, request: Request) -> Answer {
         match request {
             Request::Hello => Ok(json!({
                 "protocol": PROTOCOL_VERSION,
@@ -518,6 +558,9 @@ impl Runtime {
         }
         for (_, integration) in lock(&self.integrations).drain() {
             let _ = lock(&integration).close();
+        }
+        for (_, isolated) in lock(&self.isolated).drain() {
+            isolated.close();
         }
     }
 }

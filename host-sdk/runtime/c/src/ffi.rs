@@ -82,7 +82,10 @@ unsafe fn open(
 /// Opens a runtime over its own account store. `options_json` is a JSON object:
 /// `plugins_dir` (required), `store` (a folder; default: the user's configuration
 /// folder), `call_timeout_ms`, `log_level` (`error`, `warn`, `info`, `debug`; lines go
-/// to stderr), `open_browser` (default false). Returns NULL on failure and, when
+/// to stderr), `open_browser` (default false), `isolate` (run each plugin in an
+/// `atrs-plugin-runner` process of its own, so a crash or hang ends one request with a
+/// typed error, never the host; default false) and `runner` (that program's path;
+/// default beside the host program, or `ATRS_PLUGIN_RUNNER`). Returns NULL on failure and, when
 /// `error_out` is not NULL, stores there an answer-shaped JSON error (`ok` false,
 /// `error`) to free with `atrs_host_free`; on success `*error_out` is set to NULL.
 ///

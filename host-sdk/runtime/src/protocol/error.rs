@@ -3,7 +3,7 @@
 use atrs_host_sdk::{ErrorKind, PluginError};
 use serde_json::{json, Value};
 
-use crate::{catalog::CatalogError, store::StoreError, wire};
+use crate::{catalog::CatalogError, isolation::RunnerError, store::StoreError, wire};
 
 /// Why the runtime refused or could not answer a request, before or beside the plugin.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,12 @@ pub enum ProtocolError {
     /// The plugin (or the host's bound on a call into it).
     #[error("{}", .0.message())]
     Plugin(#[from] PluginError),
+    /// An isolated plugin's runner stopped or did not answer.
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// An error an isolated plugin's runner answered, passed on as it came.
+    #[error("{}", .0["message"].as_str().unwrap_or("The plugin's runner refused."))]
+    Remote(Value),
 }
 
 impl ProtocolError {
@@ -107,6 +113,11 @@ impl ProtocolError {
             ProtocolError::Store(StoreError::LockBusy { .. }) => ErrorKind::TimedOut.as_str(),
             ProtocolError::Store(_) => ErrorKind::Internal.as_str(),
             ProtocolError::Plugin(e) => e.kind().as_str(),
+            ProtocolError::Runner(_) => ErrorKind::Internal.as_str(),
+            ProtocolError::Remote(e) => match e["kind"].as_str() {
+                Some("invalid_request") => "invalid_request",
+                _ => ErrorKind::Internal.as_str(),
+            },
         }
     }
 
@@ -143,6 +154,8 @@ impl ProtocolError {
             ProtocolError::Catalog(e) => e.hint().to_owned(),
             ProtocolError::Store(e) => e.hint(),
             ProtocolError::Plugin(e) => return e.hint().map(str::to_owned),
+            ProtocolError::Runner(e) => e.hint(),
+            ProtocolError::Remote(e) => return e["hint"].as_str().map(str::to_owned),
         };
         Some(text)
     }
@@ -151,6 +164,7 @@ impl ProtocolError {
     pub fn to_json(&self) -> Value {
         match self {
             ProtocolError::Plugin(e) => wire::error_json(e),
+            ProtocolError::Remote(e) => e.clone(),
             other => json!({
                 "kind": other.kind(),
                 "origin": "host",

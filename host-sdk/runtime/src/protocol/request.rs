@@ -269,22 +269,18 @@ pub struct File {
     pub conflict: Option<String>,
 }
 
-/// What a request was, read from one JSON text: the echoed `id`, and the request or
-/// why it could not be read.
-pub fn parse(text: &str) -> (Value, Result<Request, ProtocolError>) {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return (
-                Value::Null,
-                Err(ProtocolError::NotJson {
-                    detail: e.to_string(),
-                }),
-            )
-        }
-    };
-    let id = value.get("id").cloned().unwrap_or(Value::Null);
-    (id, read(value))
+/// One JSON text as a request object: the echoed `id`, and the object or why it is not
+/// one ([`read`] then reads the request from it).
+pub fn parse(text: &str) -> (Value, Result<Value, ProtocolError>) {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => (value.get("id").cloned().unwrap_or(Value::Null), Ok(value)),
+        Err(e) => (
+            Value::Null,
+            Err(ProtocolError::NotJson {
+                detail: e.to_string(),
+            }),
+        ),
+    }
 }
 
 /// Reads a request from a JSON value.
@@ -344,20 +340,25 @@ pub fn read(value: Value) -> Result<Request, ProtocolError> {
 mod tests {
     use super::*;
 
+    fn read_text(text: &str) -> Result<Request, ProtocolError> {
+        parse(text).1.and_then(read)
+    }
+
     fn error_of(text: &str) -> ProtocolError {
-        parse(text).1.unwrap_err()
+        read_text(text).unwrap_err()
     }
 
     #[test]
     fn the_id_is_echoed_even_when_the_request_is_refused() {
-        let (id, result) = parse(r#"{"id": 7, "request": "nope"}"#);
+        let (id, _) = parse(r#"{"id": 7, "request": "nope"}"#);
         assert_eq!(id, 7);
+        let result = read_text(r#"{"id": 7, "request": "nope"}"#);
         assert!(matches!(result, Err(ProtocolError::UnknownRequest { .. })));
     }
 
     #[test]
     fn unknown_fields_are_ignored() {
-        let (_, result) = parse(r#"{"request": "form", "plugin": "p", "future": [1, 2]}"#);
+        let result = read_text(r#"{"request": "form", "plugin": "p", "future": [1, 2]}"#);
         assert!(matches!(result, Ok(Request::Form(PluginRef { plugin })) if plugin == "p"));
     }
 
@@ -394,15 +395,16 @@ mod tests {
     fn a_delivery_is_mail_or_file_not_both() {
         let e = error_of(r#"{"request": "delivery.start", "account": "A"}"#);
         assert!(e.to_string().contains("exactly one"), "{e}");
-        let (_, ok) =
-            parse(r#"{"request": "delivery.start", "account": "A", "mail": {"to": ["a@b.test"]}}"#);
+        let ok = read_text(
+            r#"{"request": "delivery.start", "account": "A", "mail": {"to": ["a@b.test"]}}"#,
+        );
         assert!(matches!(ok, Ok(Request::DeliveryStart(_))));
     }
 
     #[test]
     fn every_named_request_is_read() {
         for name in NAMES {
-            let e = parse(&format!(r#"{{"request": "{name}"}}"#)).1.err();
+            let e = read_text(&format!(r#"{{"request": "{name}"}}"#)).err();
             assert!(
                 !matches!(e, Some(ProtocolError::UnknownRequest { .. })),
                 "{name}"

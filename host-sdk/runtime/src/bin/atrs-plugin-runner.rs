@@ -1,0 +1,36 @@
+//! `atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L]`: loads one plugin
+//! library and serves it to the host that started it over standard input and output
+//! (see `atrs_host_runtime::runner`). Hosts start it; people do not. It is given no
+//! secret: the plugin's settings and secrets reach it only through service calls.
+
+use std::{io::BufReader, path::PathBuf, process::ExitCode};
+
+use atrs_host_runtime::{runner, RuntimeOptions};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let Some(library) = args.next().map(PathBuf::from) else {
+        eprintln!("usage: atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L] (started by an ATRS host)");
+        return ExitCode::from(2);
+    };
+    let mut options = RuntimeOptions::default();
+    while let Some(flag) = args.next() {
+        let value = args.next().and_then(|v| v.into_string().ok());
+        match (flag.to_str(), value) {
+            (Some("--call-timeout-ms"), Some(v)) => options.call_timeout_ms = v.parse().ok(),
+            (Some("--log-level"), Some(v)) => options.log_level = Some(v),
+            _ => {
+                eprintln!("atrs-plugin-runner: unknown argument {flag:?}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let stdin = BufReader::new(std::io::stdin());
+    match runner::serve(library, options, stdin, std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("atrs-plugin-runner: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
