@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     named_lock::{self, NamedLock},
-    AccountRef, AccountStore, Change, StoreError, StoreInfo, StoreLock, Values, FILE_VERSION,
+    AccountRef, AccountStore, Change, Contents, KeySource, StoreError, StoreInfo, StoreLock,
+    Values, FILE_VERSION,
 };
 
 #[derive(Serialize, Deserialize, Default, Clone, PartialEq)]
@@ -135,6 +136,16 @@ impl FolderStore {
     /// here, before anything else is done with the store.
     pub fn check(&self) -> Result<(), StoreError> {
         self.read_both().map(drop)
+    }
+
+    /// Everything the store holds, after its recovery (a commit a crash interrupted is
+    /// finished first): what an import into another backend copies.
+    pub fn contents(&self) -> Result<Contents, StoreError> {
+        let files = self.read_both()?;
+        Ok(Contents {
+            settings: files.settings.plugins,
+            secrets: files.secrets.plugins,
+        })
     }
 
     /// Account names of `plugin` with saved settings, sorted.
@@ -495,6 +506,7 @@ fn parse(text: &str, path: &Path) -> Result<StoreFile, StoreError> {
             return Err(StoreError::Newer {
                 path: path.to_owned(),
                 version,
+                supported: FILE_VERSION,
             })
         }
         _ => {
@@ -573,6 +585,7 @@ impl AccountStore for FolderStore {
             backend: "folder",
             location: self.dir.display().to_string(),
             sealed: false,
+            key_source: KeySource::None,
         }
     }
 
