@@ -15,6 +15,8 @@ use std::{
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use serde_json::Value;
 
+use atrs_test_host::store::{KeyOptions, SqliteStore};
+
 use crate::{host_binary, office365_library, plugins_dir};
 
 /// Scopes that let an account send mail and write files (all of them granted by the
@@ -151,41 +153,42 @@ impl Sandbox {
         args
     }
 
-    /// The store's two files, parsed (`Value::Null` for a file that does not exist);
-    /// panics naming the file if one does not parse.
+    /// Everything the store holds (see [`StoreFiles`]); panics saying why if it cannot
+    /// be read.
     pub fn files(&self) -> StoreFiles {
         StoreFiles::read(self.store())
     }
 }
 
-/// `settings.json` and `secrets.json` of a store, parsed.
+/// Everything a store holds, read through the host's own store code (the database
+/// opened with the same key the host uses, secrets opened), in the shape the JSON store
+/// had: `{"plugins": {plugin: {account: {name: value}}}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreFiles {
-    /// `settings.json`.
+    /// The settings.
     pub settings: Value,
-    /// `secrets.json`.
+    /// The secrets.
     pub secrets: Value,
 }
 
 impl StoreFiles {
-    /// Reads both files of the store at `dir`; a missing file is `Value::Null`.
+    /// Reads the store at `dir`; panics saying why it cannot be read.
     pub fn read(dir: &Path) -> StoreFiles {
         StoreFiles::try_read(dir).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Reads both files; an error names the file that does not parse.
+    /// Reads the store at `dir` (its key as the environment names it, like the host);
+    /// an error says why it cannot be opened or read.
     pub fn try_read(dir: &Path) -> Result<StoreFiles, String> {
-        let parse = |name: &str| -> Result<Value, String> {
-            match std::fs::read(dir.join(name)) {
-                Ok(bytes) => serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("{name} does not parse: {e}")),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Null),
-                Err(e) => Err(format!("{name} cannot be read: {e}")),
-            }
-        };
+        let store = SqliteStore::open(dir, &KeyOptions::from_env())
+            .map_err(|e| format!("the store in {} does not open: {e}", dir.display()))?;
+        let contents = store
+            .contents()
+            .map_err(|e| format!("the store in {} does not read: {e}", dir.display()))?;
+        let shape = |by_plugin| serde_json::json!({ "plugins": by_plugin });
         Ok(StoreFiles {
-            settings: parse("settings.json")?,
-            secrets: parse("secrets.json")?,
+            settings: shape(contents.settings),
+            secrets: shape(contents.secrets),
         })
     }
 
