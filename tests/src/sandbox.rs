@@ -180,7 +180,12 @@ impl StoreFiles {
     /// Reads the store at `dir` (its key as the environment names it, like the host);
     /// an error says why it cannot be opened or read.
     pub fn try_read(dir: &Path) -> Result<StoreFiles, String> {
-        let store = SqliteStore::open(dir, &KeyOptions::from_env())
+        StoreFiles::try_read_with(dir, &KeyOptions::from_env())
+    }
+
+    /// Reads the store at `dir` with its key found as `options` say.
+    pub fn try_read_with(dir: &Path, options: &KeyOptions) -> Result<StoreFiles, String> {
+        let store = SqliteStore::open(dir, options)
             .map_err(|e| format!("the store in {} does not open: {e}", dir.display()))?;
         let contents = store
             .contents()

@@ -55,6 +55,7 @@ pub struct SqliteStore {
     options: KeyOptions,
     state: Mutex<State>,
     opened: OpenReport,
+    busy_wait: Duration,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -101,7 +102,7 @@ impl SqliteStore {
         if let Some(key) = &options.key_file {
             key_file::outside_store(key, &dir)?;
         }
-        let db = |e| db_error(&path, e);
+        let db = |e| db_error(&path, e, BUSY_WAIT);
         let mut conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -180,7 +181,19 @@ impl SqliteStore {
                 key_source,
             }),
             opened,
+            busy_wait: BUSY_WAIT,
         })
+    }
+
+    /// Sets how long a transaction waits for another process's (default
+    /// [`BUSY_WAIT`]).
+    pub fn set_busy_wait(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.busy_wait = wait;
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        state
+            .conn
+            .busy_timeout(wait)
+            .map_err(|e| db_error(&self.path, e, wait))
     }
 
     /// The database file.
@@ -196,7 +209,7 @@ impl SqliteStore {
     /// Everything the store holds, secrets opened: for tests and exports.
     pub fn contents(&self) -> Result<Contents, StoreError> {
         let state = self.state();
-        let db = |e| db_error(&self.path, e);
+        let db = |e| db_error(&self.path, e, self.busy_wait);
         let mut contents = Contents::default();
         let mut rows = state
             .conn
@@ -262,7 +275,7 @@ impl SqliteStore {
         let (new_key, bytes) = StoreKey::generate();
         key_file::write_pending(&target_path, &bytes)?;
         drop(bytes);
-        let db = |e| db_error(&self.path, e);
+        let db = |e| db_error(&self.path, e, self.busy_wait);
         let old = state.key.take();
         let result = (|| {
             let tx = state
@@ -334,7 +347,7 @@ impl SqliteStore {
     fn write(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
         let mut state = self.state();
         let State { conn, key, .. } = &mut *state;
-        let db = |e| db_error(&self.path, e);
+        let db = |e| db_error(&self.path, e, self.busy_wait);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -422,7 +435,7 @@ impl AccountStore for SqliteStore {
 
     fn check(&self) -> Result<(), StoreError> {
         let state = self.state();
-        let db = |e| db_error(&self.path, e);
+        let db = |e| db_error(&self.path, e, self.busy_wait);
         refuse_newer(&self.path, schema::version(&state.conn).map_err(db)?)?;
         state
             .conn
@@ -433,7 +446,7 @@ impl AccountStore for SqliteStore {
 
     fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
         let state = self.state();
-        let db = |e| db_error(&self.path, e);
+        let db = |e| db_error(&self.path, e, self.busy_wait);
         let mut stmt = state
             .conn
             .prepare_cached(
@@ -457,7 +470,7 @@ impl AccountStore for SqliteStore {
             .conn
             .prepare_cached("SELECT settings FROM accounts WHERE plugin = ?1 AND account = ?2")
             .and_then(|mut s| s.query_row([plugin, account], |r| r.get(0)).optional())
-            .map_err(|e| db_error(&self.path, e))?;
+            .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
         text.map(|t| self.parse_settings(&t)).transpose()
     }
 
@@ -477,7 +490,7 @@ impl AccountStore for SqliteStore {
                 s.query_row([plugin, account, name], |r| r.get(0))
                     .optional()
             })
-            .map_err(|e| db_error(&self.path, e))?;
+            .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
         value
             .map(|v| open_secret(state.key.as_ref(), plugin, account, name, &v))
             .transpose()
@@ -649,11 +662,11 @@ fn corrupt(path: &Path, detail: &str) -> StoreError {
 
 /// The engine's error as the store's: busy, damaged, or anything else by its words
 /// (which name tables and columns, never a value: every value is a bound parameter).
-pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
+pub(crate) fn db_error(path: &Path, e: rusqlite::Error, waited: Duration) -> StoreError {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
             path: path.to_owned(),
-            waited: BUSY_WAIT,
+            waited,
         },
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
             corrupt(path, "it is not an intact SQLite database")

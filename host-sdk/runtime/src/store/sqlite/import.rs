@@ -74,7 +74,7 @@ pub(crate) fn from_folder(
         return Ok(None);
     }
     let contents = FolderStore::open(dir)?.contents()?;
-    let db = |e| db_error(db, e);
+    let db = |e| db_error(db, e, super::BUSY_WAIT);
     let mut accounts = 0;
     for (plugin, by_account) in &contents.settings {
         for (account, values) in by_account {

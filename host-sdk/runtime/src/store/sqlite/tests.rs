@@ -798,3 +798,40 @@ fn named_locks_exclude_each_other_across_handles_with_a_deadline() {
     b.lock("p/refresh/A", Duration::ZERO).unwrap();
     assert_eq!(mode(&w.dir().join("locks")), 0o700);
 }
+
+#[test]
+fn a_writer_kept_out_by_another_process_gives_up_at_its_bound_with_a_clear_error() {
+    let w = World::new();
+    let mut store = w.open();
+    store.set_busy_wait(Duration::from_millis(200)).unwrap();
+    let other = Connection::open(w.dir().join(DB_FILE)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let e = store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "v",
+            },
+        )
+        .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(matches!(e, StoreError::Busy { .. }), "{e}");
+    assert!(e.to_string().contains("stayed busy"), "{e}");
+    assert!(e.to_string().contains("0.2 s"), "{e}");
+    // Readers are not kept out by a writer (WAL).
+    assert!(store.accounts(None).unwrap().is_empty());
+    other.execute_batch("ROLLBACK").unwrap();
+    store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "v",
+            },
+        )
+        .unwrap();
+}
