@@ -12,8 +12,9 @@ pub struct Cli {
     #[arg(long, env = "ATRS_PLUGINS_DIR", global = true, value_name = "DIR")]
     pub plugins_dir: Option<PathBuf>,
 
-    /// Folder of the account store (its database, `accounts.db`) [default: the user's
-    /// config folder].
+    /// Folder of the account store (its database, `accounts.db`), or a
+    /// `postgres://user@host/db` URL for a store several servers share [default: the
+    /// user's config folder].
     #[arg(
         long = "store",
         env = "ATRS_STORE_DIR",

@@ -9,7 +9,7 @@ use crate::{
     error::CommandError,
     output::Output,
     services::{Browser, LogConfig, PluginServices},
-    store::Store,
+    store::{KeyOptions, Store},
 };
 
 /// The settings shared by every command.
@@ -38,7 +38,8 @@ impl Context {
     /// that a person is told once (a JSON store imported, a key file created) goes to
     /// stderr.
     pub fn store(&self) -> Result<Store, CommandError> {
-        let store = Store::open(&self.store_dir)?;
+        let store =
+            Store::open_location(&self.store_dir.to_string_lossy(), &KeyOptions::from_env())?;
         for line in store.opened().lines() {
             self.output.note(line);
         }

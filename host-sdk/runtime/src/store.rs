@@ -6,6 +6,7 @@
 //! handle the rest of the runtime uses. Backends:
 //! - [`sqlite`]: one SQLite database in the store folder, secrets sealed at rest (the
 //!   default for a folder path);
+//! - [`postgres`]: a PostgreSQL database several servers share (`postgres://…`);
 //! - [`folder`]: two JSON files under one folder (the earlier default; a folder holding
 //!   one is imported into SQLite on first open).
 
@@ -13,7 +14,9 @@ mod error;
 pub mod folder;
 pub mod key_file;
 mod named_lock;
+pub mod postgres;
 mod seal;
+mod sealing;
 pub mod sqlite;
 mod trust;
 
@@ -25,6 +28,7 @@ pub use error::StoreError;
 pub use folder::FolderStore;
 pub use key_file::{KeyOptions, KeySource};
 pub use named_lock::NamedLock;
+pub use postgres::PostgresStore;
 pub use sqlite::import::ImportReport;
 pub use sqlite::{Rotation, SqliteStore};
 
@@ -221,6 +225,20 @@ impl Store {
     /// Opens the store in the folder `dir` with its key found as `options` say.
     pub fn open_with(dir: impl Into<PathBuf>, options: &KeyOptions) -> Result<Store, StoreError> {
         let backend = SqliteStore::open(dir, options)?;
+        let opened = backend.opened().clone();
+        Ok(Store {
+            backend: Arc::new(backend),
+            opened,
+        })
+    }
+
+    /// Opens the store at `location`: a `postgres://` URL, else a folder (see
+    /// [`Store::open_with`]).
+    pub fn open_location(location: &str, options: &KeyOptions) -> Result<Store, StoreError> {
+        if !postgres::is_url(location) {
+            return Store::open_with(location, options);
+        }
+        let backend = PostgresStore::open(location, options)?;
         let opened = backend.opened().clone();
         Ok(Store {
             backend: Arc::new(backend),

@@ -14,6 +14,12 @@ use crate::{
 pub fn rotate_key(ctx: &Context) -> Result<(), CommandError> {
     // The check (and the notes of a first open) first, as every command does.
     drop(ctx.store()?);
+    if crate::store::postgres::is_url(&ctx.store_dir.to_string_lossy()) {
+        return Err(CommandError::usage(
+            "store rotate-key works on a store folder (SQLite); this version cannot rotate a PostgreSQL store's key yet.",
+        )
+        .with_hint("Rotate it from a copy in a folder, or keep the key file as it is."));
+    }
     let store = SqliteStore::open(&ctx.store_dir, &KeyOptions::from_env())?;
     let rotation = store.rotate_key()?;
     let out = ctx.output;

@@ -49,6 +49,14 @@ pub enum StoreError {
         /// What the engine said.
         detail: String,
     },
+    /// The database server cannot be reached (down, restarting, or the network).
+    #[error("the account database server {location} cannot be reached: {detail}")]
+    Unreachable {
+        /// The server, without its password.
+        location: String,
+        /// What the connection attempt said.
+        detail: String,
+    },
     /// Another process kept the database busy for the whole wait.
     #[error("the account database {} stayed busy (another process is writing to it) for {} s", path.display(), waited.as_secs_f64())]
     Busy {
@@ -154,6 +162,9 @@ impl StoreError {
                 path.display()
             ),
             StoreError::Busy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::Unreachable { location, .. } => format!(
+                "Start the PostgreSQL server at {location} (or check the network to it), then try again; nothing was saved or lost."
+            ),
             StoreError::Untrusted { fix, .. } | StoreError::KeyFile { fix, .. } => fix.clone(),
             StoreError::KeyMissing { key, .. } => format!(
                 "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",

@@ -12,8 +12,8 @@ use rusqlite::{params, Transaction};
 use serde::Serialize;
 
 use super::{
-    super::{folder::FolderStore, seal::StoreKey, StoreError},
-    db_error, seal_secret,
+    super::{folder::FolderStore, seal::StoreKey, sealing::seal_secret, StoreError},
+    db_error,
 };
 
 /// The JSON store's files.
