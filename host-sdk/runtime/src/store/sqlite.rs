@@ -600,5 +600,5 @@ fn set_mode(_path: &Path, _mode: u32, _folder: &Path) -> Result<(), StoreError> 
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests;

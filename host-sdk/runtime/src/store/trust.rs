@@ -148,6 +148,12 @@ pub(crate) fn current_user() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// The user id this process runs as: no such ids here (never root).
+#[cfg(not(unix))]
+pub(crate) fn current_user() -> u32 {
+    u32::MAX
+}
+
 #[cfg(test)]
 #[cfg(unix)]
 mod tests {

@@ -65,6 +65,7 @@ impl Server {
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
         if trust::current_user() == 0 {
             std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
         }
@@ -125,8 +126,13 @@ impl Server {
     /// Fast shutdown (SIGINT: clients are disconnected), waited for.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            #[cfg(unix)]
             // SAFETY: kill on our own child's pid.
-            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGINT)
+            };
+            #[cfg(not(unix))]
+            let _ = child.kill();
             let _ = child.wait();
         }
     }
