@@ -208,3 +208,57 @@ fn a_stopped_server_is_exit_5_and_after_a_restart_nothing_is_lost() {
     );
     assert_eq!(leaked, 0, "a dump holds no token");
 }
+
+/// Waits for `condition`, polling, at most `within`.
+fn wait_for(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_node_killed_holding_the_refresh_lock_does_not_block_the_others() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let c = cluster(&server, "killed");
+    let mut admin = postgres::Config::from_str(&c.url)
+        .unwrap()
+        .connect(postgres::NoTls)
+        .unwrap();
+    let mut advisory_locks_held = || -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    // The first refresh hangs at the token endpoint: its node holds the lock, then dies.
+    c.mock
+        .set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_secs(40)), 1);
+    let mut holder = HostProcess::spawn(&c.args(&["token", "Reports"]), &c.env());
+    wait_for(
+        "the first node to hold the lock, its refresh at the token endpoint",
+        Duration::from_secs(30),
+        || advisory_locks_held() == 1 && !c.mock.fault_armed(Endpoint::Token),
+    );
+    holder.kill();
+    let started = std::time::Instant::now();
+    let next = c.host(&["token", "Reports"]);
+    let took = started.elapsed();
+    println!("postgres: after the node holding the lock was killed, the next node took {took:?}");
+    assert!(next.status.success(), "{}", text(&next));
+    assert_eq!(json_result(&next)["source"], "refreshed");
+    assert!(
+        took < Duration::from_secs(20),
+        "not blocked by the dead node (the lock's bound is 50 s): {took:?}"
+    );
+    assert_eq!(advisory_locks_held(), 0, "the dead node's lock is gone");
+}
