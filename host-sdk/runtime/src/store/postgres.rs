@@ -15,15 +15,17 @@ use std::{
 };
 
 use postgres::{Client, Config, NoTls, Transaction};
+use zeroize::Zeroizing;
 
 use super::{
-    key_file::{KeyOptions, KeySource},
+    key_file::{self, KeyOptions, KeySource},
     seal::StoreKey,
     sealing::{
         existing_key, hex, new_store_id, new_store_key, open_secret, seal_secret, unhex, KEY_CHECK,
         PLAIN, SEALED,
     },
-    AccountRef, AccountStore, Change, OpenReport, StoreError, StoreInfo, StoreLock, Values,
+    AccountRef, AccountStore, Change, OpenReport, Rotation, StoreError, StoreInfo, StoreLock,
+    Values,
 };
 
 /// The layout this version writes and reads (`atrs_meta.schema_version`).
@@ -63,6 +65,8 @@ struct State {
 pub struct PostgresStore {
     config: Config,
     location: String,
+    store_id: String,
+    options: KeyOptions,
     state: Mutex<State>,
     opened: OpenReport,
 }
@@ -94,6 +98,8 @@ impl PostgresStore {
         let mut store = PostgresStore {
             config,
             location,
+            store_id: String::new(),
+            options: options.clone(),
             state: Mutex::new(State {
                 client: None,
                 key: None,
@@ -125,6 +131,7 @@ impl PostgresStore {
             _ => return Err(store.corrupt("its sealing is not one this version knows")),
         };
         store.opened.key_created = created;
+        store.store_id = store_id;
         *store.state.get_mut().unwrap_or_else(|p| p.into_inner()) = State {
             client: Some(client),
             key,
@@ -136,6 +143,80 @@ impl PostgresStore {
     /// What opening did that a person should be told once.
     pub fn opened(&self) -> &OpenReport {
         &self.opened
+    }
+
+    /// Seals every secret again under a new random key, in one transaction, and puts
+    /// the new key in place (as [`super::SqliteStore::rotate_key`] does). Every node
+    /// must then be given the new key file; a node still running with the old key fails
+    /// to open secrets until it is restarted with the new one.
+    pub fn rotate_key(&self) -> Result<Rotation, StoreError> {
+        let target = self.options.rotation_target(&self.store_id)?;
+        let target_path = target
+            .path()
+            .expect("a rotation writes a key file")
+            .to_owned();
+        let (new_key, bytes) = StoreKey::generate();
+        key_file::write_pending(&target_path, &bytes)?;
+        drop(bytes);
+        let mut state = self.state();
+        let State {
+            client,
+            key,
+            key_source,
+        } = &mut *state;
+        let result = (|| {
+            if client.as_ref().is_none_or(Client::is_closed) {
+                *client = Some(self.connect()?);
+            }
+            let conn = client.as_mut().expect("connected just now");
+            let db = |e| self.db_error(e);
+            let mut tx = conn.transaction().map_err(db)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .map_err(db)?;
+            let rows = tx
+                .query(
+                    "SELECT plugin, account, name, value FROM atrs_secrets FOR UPDATE",
+                    &[],
+                )
+                .map_err(db)?;
+            for row in &rows {
+                let (plugin, account, name): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                let value: Vec<u8> = row.get(3);
+                let plain =
+                    Zeroizing::new(open_secret(key.as_ref(), &plugin, &account, &name, &value)?);
+                let sealed = new_key.seal(&[&plugin, &account, &name], plain.as_bytes());
+                tx.execute(
+                    "UPDATE atrs_secrets SET value = $4 WHERE plugin = $1 AND account = $2 AND name = $3",
+                    &[&plugin, &account, &name, &sealed],
+                )
+                .map_err(db)?;
+            }
+            set_meta(&mut tx, "sealing", SEALED).map_err(db)?;
+            set_meta(
+                &mut tx,
+                "key_check",
+                &hex(&new_key.seal(&[&self.store_id], KEY_CHECK)),
+            )
+            .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(rows.len())
+        })();
+        match result {
+            Ok(secrets) => {
+                key_file::commit_pending(&target_path)?;
+                *key = Some(new_key);
+                *key_source = target.clone();
+                Ok(Rotation {
+                    secrets,
+                    key_source: target,
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(key_file::pending(&target_path));
+                Err(e)
+            }
+        }
     }
 
     fn connect(&self) -> Result<Client, StoreError> {

@@ -290,3 +290,41 @@ fn nodes_writing_at_once_lose_nothing() {
         );
     }
 }
+
+#[test]
+fn rotating_the_key_reseals_every_secret_in_one_transaction() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("rotate");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    for i in 0..3 {
+        store
+            .apply(
+                "p",
+                Change::Secret {
+                    account: &format!("A{i}"),
+                    name: "s",
+                    value: &format!("v{i}"),
+                },
+            )
+            .unwrap();
+    }
+    let old = std::fs::read(keys.path().join("cluster.key")).unwrap();
+    let rotation = store.rotate_key().unwrap();
+    assert_eq!(rotation.secrets, 3);
+    assert_ne!(std::fs::read(keys.path().join("cluster.key")).unwrap(), old);
+    assert_eq!(
+        store.read_secret("p", "A2", "s").unwrap().as_deref(),
+        Some("v2")
+    );
+    let again = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    assert_eq!(
+        again.read_secret("p", "A0", "s").unwrap().as_deref(),
+        Some("v0")
+    );
+    std::fs::write(keys.path().join("cluster.key"), &old).unwrap();
+    let e = PostgresStore::open(&url, &options(keys.path())).unwrap_err();
+    assert!(matches!(e, StoreError::KeyWrong { .. }), "{e}");
+}
