@@ -15,7 +15,7 @@ use std::{
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use serde_json::Value;
 
-use atrs_test_host::store::{KeyOptions, SqliteStore};
+use atrs_test_host::store::{key_file, postgres, KeyOptions, PostgresStore, SqliteStore};
 
 use crate::{host_binary, office365_library, plugins_dir};
 
@@ -30,6 +30,7 @@ pub struct Sandbox {
     pub mock: MockIdp,
     plugins: tempfile::TempDir,
     store: tempfile::TempDir,
+    store_url: Option<String>,
     env: Vec<(String, String)>,
     flags: Vec<String>,
 }
@@ -41,6 +42,7 @@ impl Sandbox {
             mock: MockIdp::spawn(config).expect("mock starts"),
             plugins: plugins_dir(&[office365_library()]),
             store: tempfile::tempdir().expect("temp dir"),
+            store_url: None,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -73,6 +75,33 @@ impl Sandbox {
         self
     }
 
+    /// Keeps accounts at `url` (a `postgres://` store) instead of the store folder.
+    pub fn with_store_url(mut self, url: &str) -> Sandbox {
+        self.store_url = Some(url.to_owned());
+        self
+    }
+
+    /// How the sandbox's host runs find the store key: the test's environment, with the
+    /// sandbox's own variables over it.
+    pub fn key_options(&self) -> KeyOptions {
+        let mut options = KeyOptions::from_env();
+        for (name, value) in &self.env {
+            if name == key_file::KEY_FILE_ENV {
+                options.key_file = Some(value.into());
+            } else if name == key_file::PLAINTEXT_ENV {
+                options.plaintext = value.trim() == "1";
+            }
+        }
+        options
+    }
+
+    /// What every host run is given as `--store`: the store URL, else the folder.
+    pub fn store_location(&self) -> &str {
+        self.store_url
+            .as_deref()
+            .unwrap_or_else(|| utf8(self.store.path()))
+    }
+
     /// The store folder.
     pub fn store(&self) -> &Path {
         self.store.path()
@@ -100,7 +129,7 @@ impl Sandbox {
             .arg("--plugins-dir")
             .arg(self.plugins.path())
             .arg("--store")
-            .arg(self.store.path())
+            .arg(self.store_location())
             .args(&self.flags)
             .args(args);
         for var in [
@@ -156,7 +185,7 @@ impl Sandbox {
     /// Everything the store holds (see [`StoreFiles`]); panics saying why if it cannot
     /// be read.
     pub fn files(&self) -> StoreFiles {
-        StoreFiles::read(self.store())
+        StoreFiles::read_location(self.store_location(), &self.key_options())
     }
 }
 
@@ -185,11 +214,23 @@ impl StoreFiles {
 
     /// Reads the store at `dir` with its key found as `options` say.
     pub fn try_read_with(dir: &Path, options: &KeyOptions) -> Result<StoreFiles, String> {
-        let store = SqliteStore::open(dir, options)
-            .map_err(|e| format!("the store in {} does not open: {e}", dir.display()))?;
-        let contents = store
-            .contents()
-            .map_err(|e| format!("the store in {} does not read: {e}", dir.display()))?;
+        StoreFiles::try_read_location(utf8(dir), options)
+    }
+
+    /// Reads the store at `location` (a folder, or a `postgres://` URL); panics saying
+    /// why it cannot be read.
+    pub fn read_location(location: &str, options: &KeyOptions) -> StoreFiles {
+        StoreFiles::try_read_location(location, options).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Reads the store at `location` (a folder, or a `postgres://` URL).
+    pub fn try_read_location(location: &str, options: &KeyOptions) -> Result<StoreFiles, String> {
+        let contents = if postgres::is_url(location) {
+            PostgresStore::open(location, options).and_then(|s| s.contents())
+        } else {
+            SqliteStore::open(location, options).and_then(|s| s.contents())
+        }
+        .map_err(|e| format!("the store {location} does not read: {e}"))?;
         let shape = |by_plugin| serde_json::json!({ "plugins": by_plugin });
         Ok(StoreFiles {
             settings: shape(contents.settings),

@@ -9,12 +9,18 @@
 //!   restarted → everything works again and nothing is lost; a dump of the tables holds
 //!   no secret the mock issued.
 //!
+//! - 8 nodes adding, editing, renaming over, refreshing and removing for a bounded time
+//!   → every account intact and equal to its last acknowledged write.
+//!
 //! Figures: `cargo test -p atrs-e2e --test store_postgres -- --nocapture`.
 
 use std::{str::FromStr, time::Duration};
 
+use std::sync::Arc;
+
 use atrs_e2e::{
-    add_office365_args, json_result, office365_library, plugins_dir, run_host, HostProcess,
+    add_office365_args, json_result, office365_library, plugins_dir, run_host, sandbox::Sandbox,
+    store_churn, HostProcess,
 };
 use atrs_mock_idp::{defaults, Endpoint, Fault, MockConfig, MockIdp, RefreshPolicy};
 use atrs_test_host::store::postgres::throwaway::Server;
@@ -261,4 +267,18 @@ fn a_node_killed_holding_the_refresh_lock_does_not_block_the_others() {
         "not blocked by the dead node (the lock's bound is 50 s): {took:?}"
     );
     assert_eq!(advisory_locks_held(), 0, "the dead node's lock is gone");
+}
+
+#[test]
+fn eight_nodes_adding_editing_and_removing_at_once_leave_every_account_intact() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    atrs_e2e::workspace();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("cluster.key");
+    let sandbox = Sandbox::instant(&[("ATRS_STORE_KEY_FILE", key.to_str().unwrap())])
+        .with_store_url(&server.database("churn"));
+    let summary = store_churn::processes_at_once(Arc::new(sandbox));
+    println!("store concurrency (PostgreSQL): {summary}");
 }

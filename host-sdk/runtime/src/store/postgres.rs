@@ -24,8 +24,8 @@ use super::{
         existing_key, hex, new_store_id, new_store_key, open_secret, seal_secret, unhex, KEY_CHECK,
         PLAIN, SEALED,
     },
-    AccountRef, AccountStore, Change, OpenReport, Rotation, StoreError, StoreInfo, StoreLock,
-    Values,
+    AccountRef, AccountStore, Change, Contents, OpenReport, Rotation, StoreError, StoreInfo,
+    StoreLock, Values,
 };
 
 /// The layout this version writes and reads (`atrs_meta.schema_version`).
@@ -143,6 +143,42 @@ impl PostgresStore {
     /// What opening did that a person should be told once.
     pub fn opened(&self) -> &OpenReport {
         &self.opened
+    }
+
+    /// Everything the store holds, secrets opened: for tests and exports.
+    pub fn contents(&self) -> Result<Contents, StoreError> {
+        self.run(|client, key| {
+            let db = |e| self.db_error(e);
+            let mut contents = Contents::default();
+            for row in client
+                .query("SELECT plugin, account, settings FROM atrs_accounts", &[])
+                .map_err(db)?
+            {
+                let text: String = row.get(2);
+                contents
+                    .settings
+                    .entry(row.get(0))
+                    .or_default()
+                    .insert(row.get(1), self.parse_settings(&text)?);
+            }
+            for row in client
+                .query("SELECT plugin, account, name, value FROM atrs_secrets", &[])
+                .map_err(db)?
+            {
+                let (plugin, account, name): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                let value: Vec<u8> = row.get(3);
+                let opened = open_secret(key, &plugin, &account, &name, &value)?;
+                contents
+                    .secrets
+                    .entry(plugin)
+                    .or_default()
+                    .entry(account)
+                    .or_default()
+                    .insert(name, opened);
+            }
+            Ok(contents)
+        })
     }
 
     /// Seals every secret again under a new random key, in one transaction, and puts
