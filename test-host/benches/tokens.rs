@@ -1,7 +1,8 @@
 //! Access tokens for saved accounts, against the mock identity platform on 127.0.0.1:
 //!
 //! - `tokens/from cache through the ABI`: `IntegrationHandle::token` on a fresh cached
-//!   token (no request), over the in-memory store and over this host's file store;
+//!   token (no request), over the in-memory store and over each backend of this host's
+//!   store (JSON folder, SQLite) with 1 and 1,000 saved accounts;
 //! - `tokens/1000 accounts at once, half expired`: 1,000 threads each ask for their own
 //!   account's token at the same moment; 500 have a fresh cached token, 500 none. Each
 //!   round checks that the refresh count equals the expired count.
@@ -21,7 +22,7 @@ use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use atrs_office365::{fields, saved, saved::SECRET_ACCESS_TOKENS, Office365};
 use atrs_test_host::{
     services::{Browser, LogConfig, PluginServices},
-    store::Store,
+    store::{FolderStore, Store},
 };
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -77,35 +78,55 @@ fn from_cache(c: &mut Criterion) {
     let idp = idp();
     let memory = MemoryHost::new();
     saved_accounts(&idp, memory.handle(), 1);
-    let dir = tempfile::tempdir().unwrap();
-    let services = || {
-        PluginServices::new(
-            "office365",
-            Store::open(dir.path()).unwrap(),
-            LogConfig::from_verbosity(0),
-            Browser::Disabled,
-        )
-    };
-    saved_accounts(&idp, Host::from_services(services()), 1);
     let request = TokenRequest::saved_scopes();
-    for (label, handle) in [
-        (
-            "memory store",
-            loader::instantiate_in_process::<Office365>(memory.clone()).unwrap(),
-        ),
-        (
-            "file store",
-            loader::instantiate_in_process::<Office365>(services()).unwrap(),
-        ),
-    ] {
-        handle.token(&name(0), &request).unwrap();
-        let requests = idp.stats().total();
-        c.bench_function(
-            &format!("tokens/from cache through the ABI ({label})"),
-            |b| b.iter(|| black_box(handle.token(black_box(&name(0)), &request).unwrap())),
-        );
-        assert_eq!(idp.stats().total(), requests, "cache hits made requests");
+    let handle = loader::instantiate_in_process::<Office365>(memory.clone()).unwrap();
+    bench_cache_hits(c, &idp, "memory store", &handle, &request);
+    // Each backend of this host's store, with 1 and with 1,000 saved accounts: a
+    // cache hit reads one account's secrets, which must not cost more with more accounts.
+    for count in [1, ACCOUNTS] {
+        for (backend, open) in [
+            ("folder", open_folder as fn(&std::path::Path) -> Store),
+            ("sqlite", open_sqlite),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let services = || {
+                PluginServices::new(
+                    "office365",
+                    open(dir.path()),
+                    LogConfig::from_verbosity(0),
+                    Browser::Disabled,
+                )
+            };
+            saved_accounts(&idp, Host::from_services(services()), count);
+            let handle = loader::instantiate_in_process::<Office365>(services()).unwrap();
+            let label = format!("{backend} store, {count} accounts");
+            bench_cache_hits(c, &idp, &label, &handle, &request);
+        }
     }
+}
+
+fn open_folder(dir: &std::path::Path) -> Store {
+    Store::over(FolderStore::open(dir).unwrap())
+}
+
+fn open_sqlite(dir: &std::path::Path) -> Store {
+    Store::open(dir.join("store")).unwrap()
+}
+
+fn bench_cache_hits(
+    c: &mut Criterion,
+    idp: &MockIdp,
+    label: &str,
+    handle: &loader::IntegrationHandle,
+    request: &TokenRequest,
+) {
+    handle.token(&name(0), request).unwrap();
+    let requests = idp.stats().total();
+    c.bench_function(
+        &format!("tokens/from cache through the ABI ({label})"),
+        |b| b.iter(|| black_box(handle.token(black_box(&name(0)), request).unwrap())),
+    );
+    assert_eq!(idp.stats().total(), requests, "cache hits made requests");
 }
 
 /// One round: every account asks at once; the first half has a fresh cached token.

@@ -12,7 +12,9 @@ pub struct Cli {
     #[arg(long, env = "ATRS_PLUGINS_DIR", global = true, value_name = "DIR")]
     pub plugins_dir: Option<PathBuf>,
 
-    /// Folder of the account store [default: the user's config folder].
+    /// Folder of the account store (its database, `accounts.db`), or a
+    /// `postgres://user@host/db` URL for a store several servers share [default: the
+    /// user's config folder].
     #[arg(
         long = "store",
         env = "ATRS_STORE_DIR",
@@ -164,6 +166,12 @@ pub enum Command {
     },
     /// Upload a file to a OneDrive or SharePoint folder through a saved account.
     Upload(UploadCli),
+    /// Manage the account store itself.
+    Store {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Check a plugin library for conformance, check by check (for plugin authors);
     /// exit 0 when all pass, 1 when any fails.
     Check {
@@ -173,6 +181,14 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+}
+
+/// What `store` does.
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Seal every saved secret again under a new random key, in one transaction (a
+    /// plain-text store gets sealed), and put the new key where the store finds it.
+    RotateKey,
 }
 
 /// `atrs-test-host mock-idp`, parsed on its own: only its own flags apply there.

@@ -9,7 +9,7 @@ use crate::{
     error::CommandError,
     output::Output,
     services::{Browser, LogConfig, PluginServices},
-    store::Store,
+    store::{KeyOptions, Store},
 };
 
 /// The settings shared by every command.
@@ -33,10 +33,16 @@ impl Context {
         Ok(Catalog::load(&self.plugins_dir)?)
     }
 
-    /// Opens the account store and reads both its files, so a damaged file or one
-    /// from a newer version is reported before anything else happens (a sign-in).
+    /// Opens the account store and checks it, so a damaged store or one from a newer
+    /// version is reported before anything else happens (a sign-in). What opening did
+    /// that a person is told once (a JSON store imported, a key file created) goes to
+    /// stderr.
     pub fn store(&self) -> Result<Store, CommandError> {
-        let store = Store::open(&self.store_dir)?;
+        let store =
+            Store::open_location(&self.store_dir.to_string_lossy(), &KeyOptions::from_env())?;
+        for line in store.opened().lines() {
+            self.output.note(line);
+        }
         store.check()?;
         Ok(store)
     }

@@ -107,7 +107,11 @@ impl From<PluginError> for CommandError {
 impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         let hint = e.hint();
-        CommandError::new(Exit::Failure, format!("The account store failed: {e}.")).with_hint(hint)
+        let exit = match e {
+            StoreError::Unreachable { .. } => Exit::Unavailable,
+            _ => Exit::Failure,
+        };
+        CommandError::new(exit, format!("The account store failed: {e}.")).with_hint(hint)
     }
 }
 

@@ -6,7 +6,7 @@ use atrs_host_sdk::VerifyMethod;
 
 use atrs_test_host::{
     catalog::default_plugins_dir,
-    cli::{Cli, Command, MockIdpCli, VerifyArg},
+    cli::{Cli, Command, MockIdpCli, StoreAction, VerifyArg},
     commands::{self, add::AddRequest, demo::DemoOptions, refresh::RefreshArgs, token::TokenArgs},
     context::Context,
     error::CommandError,
@@ -100,6 +100,9 @@ fn main() -> ExitCode {
         Some(Command::Refresh { account, all: _, plugin, force }) => {
             let args = RefreshArgs { account, plugin, force };
             finish(&ctx, "refresh", commands::refresh::run(&ctx, &args))
+        }
+        Some(Command::Store { action: StoreAction::RotateKey }) => {
+            finish(&ctx, "store-rotate-key", commands::store::rotate_key(&ctx))
         }
         Some(Command::Remove { account, plugin }) => {
             finish(&ctx, "remove", commands::remove::run(&ctx, &account, plugin.as_deref()))

@@ -15,6 +15,8 @@ use std::{
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use serde_json::Value;
 
+use atrs_test_host::store::{key_file, postgres, KeyOptions, PostgresStore, SqliteStore};
+
 use crate::{host_binary, office365_library, plugins_dir};
 
 /// Scopes that let an account send mail and write files (all of them granted by the
@@ -28,6 +30,7 @@ pub struct Sandbox {
     pub mock: MockIdp,
     plugins: tempfile::TempDir,
     store: tempfile::TempDir,
+    store_url: Option<String>,
     env: Vec<(String, String)>,
     flags: Vec<String>,
 }
@@ -39,6 +42,7 @@ impl Sandbox {
             mock: MockIdp::spawn(config).expect("mock starts"),
             plugins: plugins_dir(&[office365_library()]),
             store: tempfile::tempdir().expect("temp dir"),
+            store_url: None,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -71,6 +75,33 @@ impl Sandbox {
         self
     }
 
+    /// Keeps accounts at `url` (a `postgres://` store) instead of the store folder.
+    pub fn with_store_url(mut self, url: &str) -> Sandbox {
+        self.store_url = Some(url.to_owned());
+        self
+    }
+
+    /// How the sandbox's host runs find the store key: the test's environment, with the
+    /// sandbox's own variables over it.
+    pub fn key_options(&self) -> KeyOptions {
+        let mut options = KeyOptions::from_env();
+        for (name, value) in &self.env {
+            if name == key_file::KEY_FILE_ENV {
+                options.key_file = Some(value.into());
+            } else if name == key_file::PLAINTEXT_ENV {
+                options.plaintext = value.trim() == "1";
+            }
+        }
+        options
+    }
+
+    /// What every host run is given as `--store`: the store URL, else the folder.
+    pub fn store_location(&self) -> &str {
+        self.store_url
+            .as_deref()
+            .unwrap_or_else(|| utf8(self.store.path()))
+    }
+
     /// The store folder.
     pub fn store(&self) -> &Path {
         self.store.path()
@@ -98,7 +129,7 @@ impl Sandbox {
             .arg("--plugins-dir")
             .arg(self.plugins.path())
             .arg("--store")
-            .arg(self.store.path())
+            .arg(self.store_location())
             .args(&self.flags)
             .args(args);
         for var in [
@@ -151,41 +182,59 @@ impl Sandbox {
         args
     }
 
-    /// The store's two files, parsed (`Value::Null` for a file that does not exist);
-    /// panics naming the file if one does not parse.
+    /// Everything the store holds (see [`StoreFiles`]); panics saying why if it cannot
+    /// be read.
     pub fn files(&self) -> StoreFiles {
-        StoreFiles::read(self.store())
+        StoreFiles::read_location(self.store_location(), &self.key_options())
     }
 }
 
-/// `settings.json` and `secrets.json` of a store, parsed.
+/// Everything a store holds, read through the host's own store code (the database
+/// opened with the same key the host uses, secrets opened), in the shape the JSON store
+/// had: `{"plugins": {plugin: {account: {name: value}}}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreFiles {
-    /// `settings.json`.
+    /// The settings.
     pub settings: Value,
-    /// `secrets.json`.
+    /// The secrets.
     pub secrets: Value,
 }
 
 impl StoreFiles {
-    /// Reads both files of the store at `dir`; a missing file is `Value::Null`.
+    /// Reads the store at `dir`; panics saying why it cannot be read.
     pub fn read(dir: &Path) -> StoreFiles {
         StoreFiles::try_read(dir).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Reads both files; an error names the file that does not parse.
+    /// Reads the store at `dir` (its key as the environment names it, like the host);
+    /// an error says why it cannot be opened or read.
     pub fn try_read(dir: &Path) -> Result<StoreFiles, String> {
-        let parse = |name: &str| -> Result<Value, String> {
-            match std::fs::read(dir.join(name)) {
-                Ok(bytes) => serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("{name} does not parse: {e}")),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Null),
-                Err(e) => Err(format!("{name} cannot be read: {e}")),
-            }
-        };
+        StoreFiles::try_read_with(dir, &KeyOptions::from_env())
+    }
+
+    /// Reads the store at `dir` with its key found as `options` say.
+    pub fn try_read_with(dir: &Path, options: &KeyOptions) -> Result<StoreFiles, String> {
+        StoreFiles::try_read_location(utf8(dir), options)
+    }
+
+    /// Reads the store at `location` (a folder, or a `postgres://` URL); panics saying
+    /// why it cannot be read.
+    pub fn read_location(location: &str, options: &KeyOptions) -> StoreFiles {
+        StoreFiles::try_read_location(location, options).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Reads the store at `location` (a folder, or a `postgres://` URL).
+    pub fn try_read_location(location: &str, options: &KeyOptions) -> Result<StoreFiles, String> {
+        let contents = if postgres::is_url(location) {
+            PostgresStore::open(location, options).and_then(|s| s.contents())
+        } else {
+            SqliteStore::open(location, options).and_then(|s| s.contents())
+        }
+        .map_err(|e| format!("the store {location} does not read: {e}"))?;
+        let shape = |by_plugin| serde_json::json!({ "plugins": by_plugin });
         Ok(StoreFiles {
-            settings: parse("settings.json")?,
-            secrets: parse("secrets.json")?,
+            settings: shape(contents.settings),
+            secrets: shape(contents.secrets),
         })
     }
 

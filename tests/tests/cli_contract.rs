@@ -383,7 +383,9 @@ fn a_secret_from_stdin_never_touches_the_command_line_and_is_saved() {
     drop(stdin);
     let out = wait_within(child, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let secrets = std::fs::read_to_string(s.store().join("secrets.json")).unwrap();
+    let secrets = atrs_e2e::sandbox::StoreFiles::read(s.store())
+        .secrets
+        .to_string();
     assert!(secrets.contains(defaults::WEB_CLIENT_SECRET));
 }
 
@@ -444,7 +446,8 @@ fn a_slow_discovery_times_out_with_words_that_fit() {
     );
 }
 
-/// Writes `settings.json` of `store` with `content`.
+/// Writes `settings.json` of `store` with `content`: a JSON store as the earlier version
+/// left it, which the first open imports.
 fn settings_file(store: &Path, content: &str) {
     std::fs::write(store.join("settings.json"), content).unwrap();
 }
@@ -495,25 +498,6 @@ fn a_file_given_as_the_store_is_named() {
     );
 }
 
-/// Runs the host as the unprivileged user `nobody` (root ignores permissions).
-fn as_nobody(args: &[&str]) -> Output {
-    let mut command = if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(host_binary());
-        c
-    } else {
-        Command::new(host_binary())
-    };
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .env_remove("ATRS_STORE_DIR")
-        .env_remove("ATRS_PLUGINS_DIR")
-        .output()
-        .unwrap()
-}
-
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -523,36 +507,84 @@ fn is_root() -> bool {
 
 #[cfg(unix)]
 #[test]
-fn a_read_only_store_serves_read_only_commands_and_names_itself_in_the_fix() {
+fn a_store_others_may_change_is_refused_saying_which_rule_and_how_to_fix_it() {
     use std::os::unix::fs::PermissionsExt;
     let s = setup();
     assert_eq!(s.add("Reports", &[]).status.code(), Some(0));
     let store = s.store();
-    // Readable by everyone, writable by no one but root.
-    std::fs::set_permissions(store, std::fs::Permissions::from_mode(0o555)).unwrap();
-    for file in ["settings.json", "secrets.json"] {
-        std::fs::set_permissions(store.join(file), std::fs::Permissions::from_mode(0o444)).unwrap();
-    }
-    let _ = std::fs::remove_file(store.join(".lock"));
-    std::fs::set_permissions(s.plugins(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let base = s.folder_args();
-    let mut accounts = base.to_vec();
-    accounts.push("accounts");
-    let out = as_nobody(&accounts);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("office365 / Reports"));
-    let mut remove = base.to_vec();
-    remove.extend(["remove", "Reports"]);
-    let out = as_nobody(&remove);
-    assert_ne!(out.status.code(), Some(0));
+    let accounts_in = |dir: &Path| {
+        run_host(
+            &[
+                "--plugins-dir",
+                path(s.plugins()),
+                "--store",
+                path(dir),
+                "accounts",
+            ],
+            &[],
+        )
+    };
+
+    // Writable by others: refused, with the chmod that fixes it; the mode is left alone.
+    std::fs::set_permissions(store, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = accounts_in(store);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
     assert!(
-        stderr(&out).contains(&format!("store folder {}", store.display())),
-        "{}",
-        stderr(&out)
+        text.contains(&format!(
+            "{} is not safe to keep accounts in: it is writable by group or others (mode 777)",
+            store.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("chmod 755 {}", store.display())),
+        "{text}"
     );
     let mode = std::fs::metadata(store).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o555, "the folder's mode is left as it was");
+    assert_eq!(mode, 0o777, "the folder's mode is left as it was");
     std::fs::set_permissions(store, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // A database file others may write.
+    let db = store.join("accounts.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let text = stderr(&accounts_in(store));
+    assert!(
+        text.contains(&format!("{} is not safe", db.display())),
+        "{text}"
+    );
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // A symbolic link to the store.
+    let parent = tempfile::tempdir().unwrap();
+    let link = parent.path().join("link");
+    std::os::unix::fs::symlink(store, &link).unwrap();
+    let text = stderr(&accounts_in(&link));
+    assert!(text.contains("it is a symbolic link"), "{text}");
+    assert!(
+        text.contains(&format!("({})", store.display())),
+        "names the real folder: {text}"
+    );
+
+    // Owned by another user (only root can make one).
+    if is_root() {
+        std::os::unix::fs::chown(store, Some(65534), Some(65534)).unwrap();
+        let text = stderr(&accounts_in(store));
+        assert!(
+            text.contains("it belongs to another user (uid 65534)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("chown 0 {}", store.display())),
+            "{text}"
+        );
+        std::os::unix::fs::chown(store, Some(0), Some(0)).unwrap();
+    } else {
+        println!("skipped the other-owner case: making a folder another user owns needs root");
+    }
+    let out = accounts_in(store);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("office365 / Reports"));
 }
 
 #[test]

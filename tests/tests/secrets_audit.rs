@@ -1,7 +1,8 @@
 //! The secrets audit: every flow through the host binary at the most verbose log level
 //! (`-vv`, plugin debug lines on stderr), then every byte the product wrote — each run's
-//! stdout and stderr (its log and any panic message), `settings.json` and every other file
-//! in the store but `secrets.json` — is searched for every secret value: the client
+//! stdout and stderr (its log and any panic message), and every byte of every file in the
+//! store (the database, its write-ahead log, the lock files) — is searched for every
+//! secret value, which the store keeps sealed: the client
 //! secret, and each device code, authorization code, PKCE verifier, access token,
 //! refresh token and pre-authenticated upload URL the mock issued or received (read from
 //! the mock, so nothing is guessed). The flows: device code, browser with paste, browser
@@ -14,6 +15,7 @@ use std::{path::Path, time::Duration};
 
 use atrs_e2e::sandbox::{Finished, Sandbox};
 use atrs_mock_idp::defaults;
+use atrs_test_host::store::{AccountStore, Change, KeyOptions, SqliteStore};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -30,7 +32,7 @@ struct Place {
     text: String,
 }
 
-/// Every run's output, plus the store's files (but secrets.json) at the end.
+/// Every run's output, plus the store's files at the end.
 #[derive(Default)]
 struct Audit {
     places: Vec<Place>,
@@ -54,7 +56,7 @@ impl Audit {
         finished
     }
 
-    /// Every file under the store but `secrets.json`.
+    /// Every file under the store.
     fn store_files(&mut self, dir: &Path) {
         let mut stack = vec![dir.to_owned()];
         while let Some(dir) = stack.pop() {
@@ -62,7 +64,7 @@ impl Audit {
                 let path = entry.path();
                 if path.is_dir() {
                     stack.push(path);
-                } else if path.file_name().is_some_and(|n| n != "secrets.json") {
+                } else {
                     self.places.push(Place {
                         name: format!("store file {}", path.display()),
                         text: String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default())
@@ -90,7 +92,7 @@ impl Audit {
 }
 
 #[test]
-fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
+fn no_secret_reaches_any_output_log_or_store_file() {
     let sandbox = Sandbox::instant(&[]).with_flag("-vv");
     let mut audit = Audit::default();
 
@@ -214,26 +216,48 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
         .collect();
     assert!(!upload_urls.is_empty(), "an upload session was used");
     assert_eq!(sandbox.mock.sent_items().len(), 1, "the mail was sent");
-    assert_eq!(
-        stored_refresh.len(),
-        2,
-        "refresh tokens kept in secrets.json"
-    );
+    assert_eq!(stored_refresh.len(), 2, "refresh tokens kept in the store");
     assert!(
         stored_refresh
             .iter()
             .all(|r| seen.refresh_tokens.contains(r)),
-        "secrets.json holds tokens the mock issued"
+        "the store holds tokens the mock issued"
+    );
+    assert!(
+        sandbox.store().join("accounts.db").exists(),
+        "the database is among the files searched"
     );
 
-    // The search finds what is there: secrets.json itself holds the refresh tokens.
-    let control = Audit {
-        places: vec![Place {
-            name: "secrets.json".into(),
-            text: std::fs::read_to_string(sandbox.store().join("secrets.json")).unwrap(),
-        }],
-    };
-    assert_eq!(control.leaks("refresh token", &stored_refresh).len(), 1);
+    // The search finds what is there: a store allowed plain text, holding the same
+    // refresh tokens, gives them away in its database file.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = SqliteStore::open(
+        plain_dir.path().join("store"),
+        &KeyOptions {
+            plaintext: true,
+            ..KeyOptions::from_env()
+        },
+    )
+    .unwrap();
+    for (n, token) in stored_refresh.iter().enumerate() {
+        plain
+            .apply(
+                "office365",
+                Change::Secret {
+                    account: &format!("A{n}"),
+                    name: "refresh_token",
+                    value: token,
+                },
+            )
+            .unwrap();
+    }
+    drop(plain);
+    let mut control = Audit::default();
+    control.store_files(plain_dir.path());
+    assert!(
+        !control.leaks("refresh token", &stored_refresh).is_empty(),
+        "the search finds tokens in a database"
+    );
 
     let mut leaks = Vec::new();
     leaks.extend(audit.leaks("client secret", &[defaults::WEB_CLIENT_SECRET.to_owned()]));

@@ -65,8 +65,11 @@ impl Menu {
             .unwrap()
     }
 
+    /// Every saved secret with its account's name, opened, as JSON text.
     fn secrets_file(&self) -> String {
-        std::fs::read_to_string(self.store.path().join("secrets.json")).unwrap_or_default()
+        atrs_e2e::sandbox::StoreFiles::try_read(self.store.path())
+            .map(|files| files.secrets.to_string())
+            .unwrap_or_default()
     }
 
     /// Waits for the list titled `title` to be the one waiting for a choice.

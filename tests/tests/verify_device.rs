@@ -6,6 +6,7 @@ use std::{path::Path, time::Duration};
 
 use atrs_e2e::{
     add_office365_args, json_lines, json_result, office365_library, plugins_dir, run_host,
+    sandbox::StoreFiles,
 };
 use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
 use serde_json::Value;
@@ -133,14 +134,11 @@ fn a_device_sign_in_is_verified_saved_listed_and_removed_without_leaking_secrets
         defaults::DESKTOP_CLIENT_ID
     );
 
-    let secrets: Value = serde_json::from_str(
-        &std::fs::read_to_string(s.store.path().join("secrets.json")).unwrap(),
-    )
-    .unwrap();
-    let refresh = secrets["plugins"]["office365"]["Reports"]["refresh_token"]
+    let files = StoreFiles::read(s.store.path());
+    let refresh = files.secrets_of("Reports")["refresh_token"]
         .as_str()
         .expect("refresh token stored");
-    let settings = std::fs::read_to_string(s.store.path().join("settings.json")).unwrap();
+    let settings = files.settings.to_string();
     assert!(
         !settings.contains(refresh),
         "the refresh token stays out of settings"
@@ -159,7 +157,7 @@ fn a_device_sign_in_is_verified_saved_listed_and_removed_without_leaking_secrets
         .as_array()
         .unwrap()
         .is_empty());
-    let secrets = std::fs::read_to_string(s.store.path().join("secrets.json")).unwrap();
+    let secrets = StoreFiles::read(s.store.path()).secrets.to_string();
     assert!(
         !secrets.contains(refresh),
         "secrets are removed with the account"

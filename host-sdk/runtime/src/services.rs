@@ -164,6 +164,7 @@ fn store_error(e: StoreError) -> PluginError {
     let kind = match e {
         StoreError::LockBusy { .. } => ErrorKind::TimedOut,
         StoreError::LockName => ErrorKind::InvalidInput,
+        StoreError::Unreachable { .. } => ErrorKind::Network,
         _ => ErrorKind::Internal,
     };
     PluginError::new(kind, format!("The host's account store failed: {e}.")).with_hint(hint)

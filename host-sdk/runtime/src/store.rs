@@ -4,11 +4,21 @@
 //!
 //! [`AccountStore`] is the contract a backend fulfils; [`Store`] is the cheap, cloneable
 //! handle the rest of the runtime uses. Backends:
-//! - [`folder`]: two JSON files under one folder (today's default).
+//! - [`sqlite`]: one SQLite database in the store folder, secrets sealed at rest (the
+//!   default for a folder path);
+//! - [`postgres`]: a PostgreSQL database several servers share (`postgres://…`);
+//! - [`folder`]: two JSON files under one folder (the earlier default; a folder holding
+//!   one is imported into SQLite on first open).
 
 mod error;
 pub mod folder;
+pub mod key_file;
 mod named_lock;
+pub mod postgres;
+mod seal;
+mod sealing;
+pub mod sqlite;
+mod trust;
 
 use std::{collections::BTreeMap, fmt, path::PathBuf, sync::Arc, time::Duration};
 
@@ -16,13 +26,52 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use folder::FolderStore;
+pub use key_file::{KeyOptions, KeySource};
 pub use named_lock::NamedLock;
+pub use postgres::PostgresStore;
+pub use sqlite::import::ImportReport;
+pub use sqlite::{Rotation, SqliteStore};
 
 /// Plain values of one account, by name.
 pub type Values = BTreeMap<String, String>;
 
-/// The store layout this version writes and reads; a newer one is refused.
+/// The JSON store layout this version writes and reads; a newer one is refused.
 pub(crate) const FILE_VERSION: u64 = 1;
+
+/// Everything a store holds, secrets opened: plugin → account → values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contents {
+    /// Settings by plugin and account.
+    pub settings: BTreeMap<String, BTreeMap<String, Values>>,
+    /// Secrets by plugin and account.
+    pub secrets: BTreeMap<String, BTreeMap<String, Values>>,
+}
+
+/// What opening a store did that a person should be told, once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OpenReport {
+    /// A JSON store found in the folder was imported.
+    pub imported: Option<ImportReport>,
+    /// The host created this key file to seal the store's secrets.
+    pub key_created: Option<PathBuf>,
+}
+
+impl OpenReport {
+    /// One line per thing to tell.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(path) = &self.key_created {
+            lines.push(format!(
+                "Created the store key {} (owner-only) to seal saved secrets; keep a copy of it apart from the store: without it they cannot be opened.",
+                path.display()
+            ));
+        }
+        if let Some(report) = &self.imported {
+            lines.push(report.to_string());
+        }
+        lines
+    }
+}
 
 /// An account as listed: plugin id and account name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -122,12 +171,14 @@ impl fmt::Debug for Change<'_> {
 /// Where accounts live, as a person is told (`accounts`, the health view): never a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreInfo {
-    /// The backend's name: `folder`.
+    /// The backend's name: `sqlite` or `folder`.
     pub backend: &'static str,
     /// Where: a folder or file path, or a server address without its password.
     pub location: String,
     /// Whether secrets are sealed (encrypted) at rest.
     pub sealed: bool,
+    /// Where the key that seals them comes from (never the key).
+    pub key_source: KeySource,
 }
 
 /// A held named lock; dropping it releases the lock, and so does its holder's death.
@@ -221,6 +272,7 @@ mod tests {
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Arc<dyn AccountStore>,
+    opened: OpenReport,
 }
 
 impl Store {
@@ -231,16 +283,49 @@ impl Store {
             .join("atrs-test-host")
     }
 
-    /// Opens the store in the folder `dir` (created owner-only when missing).
+    /// Opens the store in the folder `dir` (created owner-only when missing): the
+    /// default backend, SQLite, its key found as the environment says
+    /// ([`KeyOptions::from_env`]).
     pub fn open(dir: impl Into<PathBuf>) -> Result<Store, StoreError> {
-        Ok(Store::over(FolderStore::open(dir)?))
+        Store::open_with(dir, &KeyOptions::from_env())
+    }
+
+    /// Opens the store in the folder `dir` with its key found as `options` say.
+    pub fn open_with(dir: impl Into<PathBuf>, options: &KeyOptions) -> Result<Store, StoreError> {
+        let backend = SqliteStore::open(dir, options)?;
+        let opened = backend.opened().clone();
+        Ok(Store {
+            backend: Arc::new(backend),
+            opened,
+        })
+    }
+
+    /// Opens the store at `location`: a `postgres://` URL, else a folder (see
+    /// [`Store::open_with`]).
+    pub fn open_location(location: &str, options: &KeyOptions) -> Result<Store, StoreError> {
+        if !postgres::is_url(location) {
+            return Store::open_with(location, options);
+        }
+        let backend = PostgresStore::open(location, options)?;
+        let opened = backend.opened().clone();
+        Ok(Store {
+            backend: Arc::new(backend),
+            opened,
+        })
     }
 
     /// A handle on any backend.
     pub fn over(backend: impl AccountStore + 'static) -> Store {
         Store {
             backend: Arc::new(backend),
+            opened: OpenReport::default(),
         }
+    }
+
+    /// What opening this store did that a person should be told once (an import, a
+    /// key file created).
+    pub fn opened(&self) -> &OpenReport {
+        &self.opened
     }
 
     /// Where accounts live, for people.

@@ -1,12 +1,29 @@
 //! `atrs-test-host accounts [--all]`: saved accounts, their settings and health, never
 //! their secrets; times as local dates with how long ago, internal keys only with `--all`.
+//! It first says where accounts live: the backend, whether secrets are sealed, and
+//! where the key comes from (never the key).
 
 use std::collections::BTreeMap;
 
 use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth};
 use serde_json::json;
 
-use crate::{context::Context, error::CommandError, health_view, present::account_lines};
+use crate::{
+    context::Context, error::CommandError, health_view, present::account_lines, store::StoreInfo,
+};
+
+/// Where accounts live, in one line.
+pub fn store_line(info: &StoreInfo) -> String {
+    let secrets = if info.sealed {
+        format!("secrets sealed (XChaCha20-Poly1305), {}", info.key_source)
+    } else {
+        "secrets in PLAIN TEXT (allowed by ATRS_STORE_PLAINTEXT=1)".to_owned()
+    };
+    format!(
+        "Accounts live in {} ({}; {secrets}).",
+        info.location, info.backend
+    )
+}
 
 /// The health of `account` from its plugin, when the plugin loads and reports it.
 fn health_of(
@@ -27,8 +44,10 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     let store = ctx.store()?;
     let accounts = store.all_accounts()?;
     let out = ctx.output;
+    let info = store.info();
+    out.say(store_line(&info));
     if accounts.is_empty() {
-        out.say(format!("No saved accounts in {}.", store.info().location));
+        out.say(format!("No saved accounts in {}.", info.location));
     }
     let mut listed = Vec::new();
     let mut handles = BTreeMap::new();
@@ -51,7 +70,8 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     }
     out.result(
         "accounts",
-        json!({"store": store.info().location, "accounts": listed}),
+        json!({"store": info.location, "backend": info.backend, "sealed": info.sealed,
+            "key_source": info.key_source, "accounts": listed}),
     );
     Ok(())
 }

@@ -170,8 +170,15 @@ fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), Command
             let has_refresh = store
                 .read_secret("office365", DEMO_ACCOUNT, "refresh_token")?
                 .is_some();
+            let info = store.info();
             out.say(format!(
-                "    secrets (client secret, refresh token) are in secrets.json, owner-only{}",
+                "    secrets (client secret, refresh token) are {} in {}, owner-only{}",
+                if info.sealed {
+                    "sealed"
+                } else {
+                    "in plain text"
+                },
+                info.location,
                 if has_refresh {
                     "; a refresh token is stored"
                 } else {

@@ -1,11 +1,12 @@
-//! The test host's account store reading its files: the input is written as
-//! `settings.json` (and, split at the first NUL, `secrets.json`), then the store lists
-//! and reads every account in it.
+//! The JSON folder store reading its files — what the SQLite store's first open imports
+//! from an earlier version's folder: the input is written as `settings.json` (and, split
+//! at the first NUL, `secrets.json`), then the folder backend lists and reads every
+//! account in it.
 #![no_main]
 
 use std::sync::LazyLock;
 
-use atrs_test_host::store::Store;
+use atrs_test_host::store::{FolderStore, Store};
 use libfuzzer_sys::fuzz_target;
 
 static DIR: LazyLock<tempfile::TempDir> = LazyLock::new(|| tempfile::tempdir().unwrap());
@@ -22,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         std::fs::write(dir.join("secrets.json"), secrets).unwrap();
     }
-    let Ok(store) = Store::open(dir) else {
+    let Ok(store) = FolderStore::open(dir).map(Store::over) else {
         return;
     };
     match store.all_accounts() {

@@ -12,7 +12,10 @@ use super::Caller;
 use crate::{
     runtime::HostHooks,
     services::{level_name, LogSink, UrlOpener},
-    store::{AccountRef, AccountStore, Change, Store, StoreError, StoreInfo, StoreLock, Values},
+    store::{
+        AccountRef, AccountStore, Change, KeySource, Store, StoreError, StoreInfo, StoreLock,
+        Values,
+    },
 };
 
 /// The hooks a runtime gets from `caller`: store, log and URL opener, all by calls.
@@ -83,6 +86,12 @@ impl AccountStore for CallStore {
                 .unwrap_or("the host application's own store")
                 .to_owned(),
             sealed: reply["sealed"].as_bool().unwrap_or(false),
+            key_source: KeySource::Application {
+                description: reply["key_source"]
+                    .as_str()
+                    .unwrap_or("kept by the host application")
+                    .to_owned(),
+            },
         }
     }
 

@@ -87,7 +87,11 @@ impl ServiceServer {
         match name {
             "info" => {
                 let info = self.store.info();
-                Ok(json!({"location": info.location, "sealed": info.sealed}))
+                Ok(json!({
+                    "location": info.location,
+                    "sealed": info.sealed,
+                    "key_source": info.key_source.to_string(),
+                }))
             }
             "check" => self.store.check().map(|()| json!({})).map_err(refused),
             "accounts" => {

@@ -2,8 +2,6 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use super::FILE_VERSION;
-
 /// What went wrong with the store, and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,12 +32,92 @@ pub enum StoreError {
         detail: String,
     },
     /// A store file was written by a newer version of this host.
-    #[error("{} was written by a newer version of atrs-test-host (store layout {version}; this version reads layout {FILE_VERSION})", path.display())]
+    #[error("{} was written by a newer version of atrs-test-host (store layout {version}; this version reads layout {supported})", path.display())]
     Newer {
         /// The file.
         path: PathBuf,
         /// Its layout version.
         version: u64,
+        /// The newest layout this version reads.
+        supported: u64,
+    },
+    /// The database engine refused (the database is named, never a value in it).
+    #[error("the account database {} failed: {detail}", path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// What the engine said.
+        detail: String,
+    },
+    /// The database server cannot be reached (down, restarting, or the network).
+    #[error("the account database server {location} cannot be reached: {detail}")]
+    Unreachable {
+        /// The server, without its password.
+        location: String,
+        /// What the connection attempt said.
+        detail: String,
+    },
+    /// Another process kept the database busy for the whole wait.
+    #[error("the account database {} stayed busy (another process is writing to it) for {} s", path.display(), waited.as_secs_f64())]
+    Busy {
+        /// The database file.
+        path: PathBuf,
+        /// How long it was waited for.
+        waited: Duration,
+    },
+    /// The store's folder or one of its files may be changed by someone else, so it is
+    /// not used.
+    #[error("{} is not safe to keep accounts in: {reason}", path.display())]
+    Untrusted {
+        /// The folder or file.
+        path: PathBuf,
+        /// Which rule it breaks.
+        reason: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// The store holds sealed secrets but its key is not there.
+    #[error("the store key {} is missing, and the store {} holds sealed secrets", key.display(), store.display())]
+    KeyMissing {
+        /// Where the key was looked for.
+        key: PathBuf,
+        /// The store.
+        store: PathBuf,
+    },
+    /// The key found is not the one the store's secrets were sealed with.
+    #[error("the store key {} does not open the store {}", key.display(), store.display())]
+    KeyWrong {
+        /// The key file used.
+        key: PathBuf,
+        /// The store.
+        store: PathBuf,
+    },
+    /// A key file cannot be used as it is.
+    #[error("the store key file {} cannot be used: {reason}", path.display())]
+    KeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// The store keeps secrets in plain text, and plain text was not allowed.
+    #[error("the store {} keeps its secrets in plain text, which was not allowed", path.display())]
+    PlainText {
+        /// The store.
+        path: PathBuf,
+    },
+    /// One sealed secret does not open under the store key (it was copied from another
+    /// account, or damaged).
+    #[error("the secret \"{name}\" of {plugin} / {account} does not open with the store key")]
+    Unsealable {
+        /// The plugin.
+        plugin: String,
+        /// The account.
+        account: String,
+        /// The secret's name.
+        name: String,
     },
     /// A named lock stayed held by someone else for the whole wait.
     #[error("the lock \"{name}\" is still held by another process after {} s", waited.as_secs_f64())]
@@ -89,6 +167,24 @@ impl StoreError {
                 path.display()
             ),
             StoreError::Newer { .. } => "Use the newer atrs-test-host that wrote it, or choose another folder with --store DIR.".to_owned(),
+            StoreError::Database { path, .. } => format!(
+                "Check the disk and the permissions of {}; if it is damaged, restore it from a backup.",
+                path.display()
+            ),
+            StoreError::Busy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::Unreachable { location, .. } => format!(
+                "Start the PostgreSQL server at {location} (or check the network to it), then try again; nothing was saved or lost."
+            ),
+            StoreError::Untrusted { fix, .. } | StoreError::KeyFile { fix, .. } => fix.clone(),
+            StoreError::KeyMissing { key, .. } => format!(
+                "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",
+                key.display()
+            ),
+            StoreError::KeyWrong { .. } => "Name the key this store was sealed with in ATRS_STORE_KEY_FILE (or unset it to use the host's own key file). Nothing was changed.".to_owned(),
+            StoreError::PlainText { .. } => "Seal its secrets with `atrs-test-host store rotate-key`, or set ATRS_STORE_PLAINTEXT=1 to use it as it is.".to_owned(),
+            StoreError::Unsealable { account, .. } => format!(
+                "Sign in to \"{account}\" again (add it with --replace) to save a new secret."
+            ),
             StoreError::LockBusy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
             StoreError::Host { hint, .. } => hint.clone().unwrap_or_else(|| "Check the host application's own log for why its account store refused.".to_owned()),
             StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),

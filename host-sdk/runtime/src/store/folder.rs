@@ -17,14 +17,15 @@ use std::{
     fs::{self, File, OpenOptions},
     io::Write,
     path::{Path, PathBuf},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
 
 use super::{
     named_lock::{self, NamedLock},
-    AccountRef, AccountStore, Change, StoreError, StoreInfo, StoreLock, Values, FILE_VERSION,
+    AccountRef, AccountStore, Change, Contents, KeySource, StoreError, StoreInfo, StoreLock,
+    Values, FILE_VERSION,
 };
 
 #[derive(Serialize, Deserialize, Default, Clone, PartialEq)]
@@ -36,6 +37,10 @@ struct StoreFile {
 const SETTINGS_FILE: &str = "settings.json";
 const SECRETS_FILE: &str = "secrets.json";
 const LOCK_FILE: &str = ".lock";
+/// The longest a change or a read waits for the store lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How long one try waits before the next while the lock is held elsewhere.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
 const COMMIT_MARKER: &str = ".commit";
 const NEXT_SUFFIX: &str = ".next";
 /// Temporary files of writes under way start so; any found while the store is locked
@@ -135,6 +140,16 @@ impl FolderStore {
     /// here, before anything else is done with the store.
     pub fn check(&self) -> Result<(), StoreError> {
         self.read_both().map(drop)
+    }
+
+    /// Everything the store holds, after its recovery (a commit a crash interrupted is
+    /// finished first): what an import into another backend copies.
+    pub fn contents(&self) -> Result<Contents, StoreError> {
+        let files = self.read_both()?;
+        Ok(Contents {
+            settings: files.settings.plugins,
+            secrets: files.secrets.plugins,
+        })
     }
 
     /// Account names of `plugin` with saved settings, sorted.
@@ -464,13 +479,29 @@ impl FolderStore {
             (Err(e), LockMode::Shared) if cannot_write(&e) => return Ok(None),
             (Err(e), _) => return Err(self.io("lock", path, e)),
         };
-        match mode {
-            LockMode::Shared => file.lock_shared(),
-            LockMode::Exclusive => file.lock(),
+        // Bounded: another process (or user) holding the lock for ever ends in a clear
+        // error, not a hang.
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            let tried = match mode {
+                LockMode::Shared => file.try_lock_shared(),
+                LockMode::Exclusive => file.try_lock(),
+            };
+            match tried {
+                // Unlocked when the file is closed (dropped).
+                Ok(()) => return Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(self.io("lock", path, e)),
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::LockBusy {
+                    name: path.display().to_string(),
+                    waited: LOCK_WAIT,
+                });
+            }
+            std::thread::sleep(left.min(LOCK_RETRY));
         }
-        .map_err(|e| self.io("lock", path, e))?;
-        // Unlocked when the file is closed (dropped).
-        Ok(Some(file))
     }
 }
 
@@ -495,6 +526,7 @@ fn parse(text: &str, path: &Path) -> Result<StoreFile, StoreError> {
             return Err(StoreError::Newer {
                 path: path.to_owned(),
                 version,
+                supported: FILE_VERSION,
             })
         }
         _ => {
@@ -573,6 +605,7 @@ impl AccountStore for FolderStore {
             backend: "folder",
             location: self.dir.display().to_string(),
             sealed: false,
+            key_source: KeySource::None,
         }
     }
 

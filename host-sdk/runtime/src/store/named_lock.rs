@@ -8,7 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::StoreError;
+use super::{
+    trust::{self, Role},
+    StoreError,
+};
 
 /// Folder of the lock files, inside the store folder.
 const LOCKS_DIR: &str = "locks";
@@ -42,12 +45,18 @@ pub(super) fn acquire(dir: &Path, name: &str, wait: Duration) -> Result<NamedLoc
         folder: dir.to_owned(),
         source,
     };
-    fs::create_dir_all(&folder).map_err(|e| io("create", folder.clone(), e))?;
+    if !folder.exists() {
+        fs::create_dir_all(&folder).map_err(|e| io("create", folder.clone(), e))?;
+        owner_only(&folder, 0o700).map_err(|e| io("protect", folder.clone(), e))?;
+    }
+    trust::check(&folder, Role::Folder)?;
     let path = folder.join(format!("{}.lock", file_name(name)));
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    trust::check(&path, Role::File)?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
         .open(&path)
         .map_err(|e| io("lock", path.clone(), e))?;
     let deadline = Instant::now() + wait;
@@ -71,6 +80,17 @@ pub(super) fn acquire(dir: &Path, name: &str, wait: Duration) -> Result<NamedLoc
         }
         std::thread::sleep(left.min(RETRY));
     }
+}
+
+#[cfg(unix)]
+fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// A lock name as a file name: letters, digits, `.`, `-` and `_` kept, every other

@@ -378,3 +378,23 @@ fn temporary_files_of_a_dead_writer_are_removed_by_the_next_user_of_the_store() 
         [".lock", "notes.txt", "secrets.json", "settings.json"]
     );
 }
+
+#[test]
+fn a_store_lock_held_elsewhere_ends_in_a_clear_error_within_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FolderStore::open(dir.path()).unwrap();
+    store.write_settings("p", "A", &Values::new()).unwrap();
+    let holder = File::open(dir.path().join(LOCK_FILE)).unwrap();
+    holder.lock().unwrap();
+    let started = std::time::Instant::now();
+    let e = store.write_settings("p", "B", &Values::new()).unwrap_err();
+    assert!(started.elapsed() >= LOCK_WAIT);
+    assert!(matches!(e, StoreError::LockBusy { .. }), "{e}");
+    assert!(
+        e.hint().contains("Wait for the other process"),
+        "{}",
+        e.hint()
+    );
+    drop(holder);
+    store.write_settings("p", "B", &Values::new()).unwrap();
+}

@@ -1,0 +1,660 @@
+//! The PostgreSQL backend, for several servers sharing accounts (`postgres://…`): the
+//! same layout as SQLite in three tables (`atrs_meta`, `atrs_accounts`,
+//! `atrs_secrets`), one transaction per change, secrets sealed the same way (every node
+//! must name the same key file, `ATRS_STORE_KEY_FILE`). Named locks are session
+//! advisory locks, each held on a connection of its own, so the server releases a lock
+//! the moment its holder's connection dies (a node killed); taken with a deadline. A
+//! lost connection (the server restarted) is made again on the next call; while the
+//! server is down every call ends in [`StoreError::Unreachable`], never a half-written
+//! account.
+
+use std::{
+    str::FromStr,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use postgres::{Client, Config, NoTls, Transaction};
+use zeroize::Zeroizing;
+
+use super::{
+    key_file::{self, KeyOptions, KeySource},
+    seal::StoreKey,
+    sealing::{
+        existing_key, hex, new_store_id, new_store_key, open_secret, seal_secret, unhex, KEY_CHECK,
+        PLAIN, SEALED,
+    },
+    AccountRef, AccountStore, Change, Contents, OpenReport, Rotation, StoreError, StoreInfo,
+    StoreLock, Values,
+};
+
+/// The layout this version writes and reads (`atrs_meta.schema_version`).
+pub const SCHEMA_VERSION: u64 = 1;
+/// The longest a connection attempt takes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a statement waits for another transaction's row locks.
+const LOCK_TIMEOUT_MS: u64 = 10_000;
+/// How long one try for a named lock waits before the next.
+const LOCK_RETRY: Duration = Duration::from_millis(20);
+/// The advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x6174_7273_5f6d_6967;
+
+/// Each step takes the layout from its index to the next.
+const MIGRATIONS: &[&str] = &["CREATE TABLE atrs_accounts (
+         plugin TEXT NOT NULL,
+         account TEXT NOT NULL,
+         settings TEXT NOT NULL,
+         PRIMARY KEY (plugin, account)
+     );
+     CREATE TABLE atrs_secrets (
+         plugin TEXT NOT NULL,
+         account TEXT NOT NULL,
+         name TEXT NOT NULL,
+         value BYTEA NOT NULL,
+         PRIMARY KEY (plugin, account, name)
+     );"];
+
+/// The connection (made again when lost) and the key.
+struct State {
+    client: Option<Client>,
+    key: Option<StoreKey>,
+    key_source: KeySource,
+}
+
+/// An account store in a PostgreSQL database.
+pub struct PostgresStore {
+    config: Config,
+    location: String,
+    store_id: String,
+    options: KeyOptions,
+    state: Mutex<State>,
+    opened: OpenReport,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `location` names a PostgreSQL store rather than a folder.
+pub fn is_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+impl PostgresStore {
+    /// Connects to the store at `url`, creating or migrating its tables, and finds its
+    /// key as `options` say. A layout newer than this version's is refused.
+    pub fn open(url: &str, options: &KeyOptions) -> Result<PostgresStore, StoreError> {
+        let mut config = Config::from_str(url).map_err(|_| StoreError::Database {
+            path: "postgres://…".into(),
+            detail: "the address is not a PostgreSQL connection URL".into(),
+        })?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
+        let location = redacted(&config);
+        let mut store = PostgresStore {
+            config,
+            location,
+            store_id: String::new(),
+            options: options.clone(),
+            state: Mutex::new(State {
+                client: None,
+                key: None,
+                key_source: KeySource::None,
+            }),
+            opened: OpenReport::default(),
+        };
+        let mut client = store.connect()?;
+        let (store_id, sealing, check, created) = store.migrate(&mut client, options)?;
+        let (key, key_source) = match sealing.as_str() {
+            SEALED => {
+                let check = check
+                    .and_then(|h| unhex(&h))
+                    .ok_or_else(|| store.corrupt("its key check is missing"))?;
+                let (key, source) = existing_key(
+                    options,
+                    &store_id,
+                    &check,
+                    std::path::Path::new(&store.location),
+                )?;
+                (Some(key), source)
+            }
+            PLAIN if options.plaintext => (None, KeySource::None),
+            PLAIN => {
+                return Err(StoreError::PlainText {
+                    path: store.location.clone().into(),
+                })
+            }
+            _ => return Err(store.corrupt("its sealing is not one this version knows")),
+        };
+        store.opened.key_created = created;
+        store.store_id = store_id;
+        *store.state.get_mut().unwrap_or_else(|p| p.into_inner()) = State {
+            client: Some(client),
+            key,
+            key_source,
+        };
+        Ok(store)
+    }
+
+    /// What opening did that a person should be told once.
+    pub fn opened(&self) -> &OpenReport {
+        &self.opened
+    }
+
+    /// Everything the store holds, secrets opened: for tests and exports.
+    pub fn contents(&self) -> Result<Contents, StoreError> {
+        self.run(|client, key| {
+            let db = |e| self.db_error(e);
+            let mut contents = Contents::default();
+            for row in client
+                .query("SELECT plugin, account, settings FROM atrs_accounts", &[])
+                .map_err(db)?
+            {
+                let text: String = row.get(2);
+                contents
+                    .settings
+                    .entry(row.get(0))
+                    .or_default()
+                    .insert(row.get(1), self.parse_settings(&text)?);
+            }
+            for row in client
+                .query("SELECT plugin, account, name, value FROM atrs_secrets", &[])
+                .map_err(db)?
+            {
+                let (plugin, account, name): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                let value: Vec<u8> = row.get(3);
+                let opened = open_secret(key, &plugin, &account, &name, &value)?;
+                contents
+                    .secrets
+                    .entry(plugin)
+                    .or_default()
+                    .entry(account)
+                    .or_default()
+                    .insert(name, opened);
+            }
+            Ok(contents)
+        })
+    }
+
+    /// Seals every secret again under a new random key, in one transaction, and puts
+    /// the new key in place (as [`super::SqliteStore::rotate_key`] does). Every node
+    /// must then be given the new key file; a node still running with the old key fails
+    /// to open secrets until it is restarted with the new one.
+    pub fn rotate_key(&self) -> Result<Rotation, StoreError> {
+        let target = self.options.rotation_target(&self.store_id)?;
+        let target_path = target
+            .path()
+            .expect("a rotation writes a key file")
+            .to_owned();
+        let (new_key, bytes) = StoreKey::generate();
+        key_file::write_pending(&target_path, &bytes)?;
+        drop(bytes);
+        let mut state = self.state();
+        let State {
+            client,
+            key,
+            key_source,
+        } = &mut *state;
+        let result = (|| {
+            if client.as_ref().is_none_or(Client::is_closed) {
+                *client = Some(self.connect()?);
+            }
+            let conn = client.as_mut().expect("connected just now");
+            let db = |e| self.db_error(e);
+            let mut tx = conn.transaction().map_err(db)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .map_err(db)?;
+            let rows = tx
+                .query(
+                    "SELECT plugin, account, name, value FROM atrs_secrets FOR UPDATE",
+                    &[],
+                )
+                .map_err(db)?;
+            for row in &rows {
+                let (plugin, account, name): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
+                let value: Vec<u8> = row.get(3);
+                let plain =
+                    Zeroizing::new(open_secret(key.as_ref(), &plugin, &account, &name, &value)?);
+                let sealed = new_key.seal(&[&plugin, &account, &name], plain.as_bytes());
+                tx.execute(
+                    "UPDATE atrs_secrets SET value = $4 WHERE plugin = $1 AND account = $2 AND name = $3",
+                    &[&plugin, &account, &name, &sealed],
+                )
+                .map_err(db)?;
+            }
+            set_meta(&mut tx, "sealing", SEALED).map_err(db)?;
+            set_meta(
+                &mut tx,
+                "key_check",
+                &hex(&new_key.seal(&[&self.store_id], KEY_CHECK)),
+            )
+            .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(rows.len())
+        })();
+        match result {
+            Ok(secrets) => {
+                key_file::commit_pending(&target_path)?;
+                *key = Some(new_key);
+                *key_source = target.clone();
+                Ok(Rotation {
+                    secrets,
+                    key_source: target,
+                })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(key_file::pending(&target_path));
+                Err(e)
+            }
+        }
+    }
+
+    fn connect(&self) -> Result<Client, StoreError> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| StoreError::Unreachable {
+                location: self.location.clone(),
+                detail: first_line(&e),
+            })
+    }
+
+    /// Creates or migrates the tables (one opener at a time, under an advisory lock)
+    /// and, for a new store, its id, sealing and key check. Gives the store id, its
+    /// sealing, its key check and the key file created, if any.
+    #[allow(clippy::type_complexity)]
+    fn migrate(
+        &self,
+        client: &mut Client,
+        options: &KeyOptions,
+    ) -> Result<(String, String, Option<String>, Option<std::path::PathBuf>), StoreError> {
+        let db = |e| self.db_error(e);
+        let mut tx = client.transaction().map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(db)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS atrs_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )
+        .map_err(db)?;
+        let found: u64 = get_meta(&mut tx, "schema_version")
+            .map_err(db)?
+            .map(|v| v.parse().unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                path: self.location.clone().into(),
+                version: found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let mut created = None;
+        if found < SCHEMA_VERSION {
+            for step in MIGRATIONS.iter().skip(found as usize) {
+                tx.batch_execute(step).map_err(db)?;
+            }
+            set_meta(&mut tx, "schema_version", &SCHEMA_VERSION.to_string()).map_err(db)?;
+            if found == 0 {
+                let store_id = new_store_id();
+                set_meta(&mut tx, "store_id", &store_id).map_err(db)?;
+                if options.plaintext {
+                    set_meta(&mut tx, "sealing", PLAIN).map_err(db)?;
+                } else {
+                    let (key, _, made) = new_store_key(options, &store_id)?;
+                    set_meta(&mut tx, "sealing", SEALED).map_err(db)?;
+                    set_meta(
+                        &mut tx,
+                        "key_check",
+                        &hex(&key.seal(&[&store_id], KEY_CHECK)),
+                    )
+                    .map_err(db)?;
+                    created = made;
+                }
+            }
+        }
+        let store_id = get_meta(&mut tx, "store_id")
+            .map_err(db)?
+            .ok_or_else(|| self.corrupt("it has no store id"))?;
+        let sealing = get_meta(&mut tx, "sealing")
+            .map_err(db)?
+            .ok_or_else(|| self.corrupt("it has no sealing"))?;
+        let check = get_meta(&mut tx, "key_check").map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok((store_id, sealing, check, created))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `op` on the connection, connecting again first when it was lost; an
+    /// operation cut off by a lost connection is run once more on a new one (every
+    /// operation is one transaction whose change is idempotent, so a commit whose
+    /// acknowledgement was lost is applied again to the same result).
+    fn run<T>(
+        &self,
+        mut op: impl FnMut(&mut Client, Option<&StoreKey>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut state = self.state();
+        let State { client, key, .. } = &mut *state;
+        for attempt in 0..2 {
+            if client.as_ref().is_none_or(Client::is_closed) {
+                *client = Some(self.connect()?);
+            }
+            let conn = client.as_mut().expect("connected just now");
+            match op(conn, key.as_ref()) {
+                Err(e) if attempt == 0 && conn.is_closed() => {
+                    let _ = e;
+                    *client = None;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    fn db_error(&self, e: postgres::Error) -> StoreError {
+        if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
+            return StoreError::Unreachable {
+                location: self.location.clone(),
+                detail: first_line(&e),
+            };
+        }
+        if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            return StoreError::Busy {
+                path: self.location.clone().into(),
+                waited: Duration::from_millis(LOCK_TIMEOUT_MS),
+            };
+        }
+        StoreError::Database {
+            path: self.location.clone().into(),
+            detail: e
+                .as_db_error()
+                .map(|d| d.message().to_owned())
+                .unwrap_or_else(|| first_line(&e)),
+        }
+    }
+
+    fn corrupt(&self, detail: &str) -> StoreError {
+        StoreError::Corrupt {
+            path: self.location.clone().into(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    fn parse_settings(&self, text: &str) -> Result<Values, StoreError> {
+        serde_json::from_str(text).map_err(|_| {
+            self.corrupt("an account's settings are not a map of names to text values")
+        })
+    }
+
+    fn write(
+        &self,
+        tx: &mut Transaction<'_>,
+        key: Option<&StoreKey>,
+        plugin: &str,
+        change: Change<'_>,
+    ) -> Result<(), postgres::Error> {
+        fn put_settings(
+            tx: &mut Transaction<'_>,
+            plugin: &str,
+            account: &str,
+            values: &Values,
+        ) -> Result<(), postgres::Error> {
+            let text = serde_json::to_string(values).expect("a map of strings always serializes");
+            tx.execute(
+                "INSERT INTO atrs_accounts (plugin, account, settings) VALUES ($1, $2, $3)
+                 ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings",
+                &[&plugin, &account, &text],
+            )
+            .map(drop)
+        }
+        fn put_secret(
+            tx: &mut Transaction<'_>,
+            key: Option<&StoreKey>,
+            plugin: &str,
+            account: &str,
+            name: &str,
+            value: &str,
+        ) -> Result<(), postgres::Error> {
+            let sealed = seal_secret(key, plugin, account, name, value);
+            tx.execute(
+                "INSERT INTO atrs_secrets (plugin, account, name, value) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value",
+                &[&plugin, &account, &name, &sealed],
+            )
+            .map(drop)
+        }
+        fn remove(
+            tx: &mut Transaction<'_>,
+            table: &str,
+            plugin: &str,
+            account: &str,
+        ) -> Result<(), postgres::Error> {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE plugin = $1 AND account = $2"),
+                &[&plugin, &account],
+            )
+            .map(drop)
+        }
+        match change {
+            Change::Settings { account, values } => put_settings(tx, plugin, account, values),
+            Change::RemoveSettings { account } => remove(tx, "atrs_accounts", plugin, account),
+            Change::Secret {
+                account,
+                name,
+                value,
+            } => put_secret(tx, key, plugin, account, name, value),
+            Change::RemoveSecrets { account } => remove(tx, "atrs_secrets", plugin, account),
+            Change::Account {
+                account,
+                settings,
+                secrets,
+                replaces,
+            } => {
+                if let Some(old) = replaces.filter(|old| *old != account) {
+                    remove(tx, "atrs_accounts", plugin, old)?;
+                    remove(tx, "atrs_secrets", plugin, old)?;
+                }
+                put_settings(tx, plugin, account, settings)?;
+                remove(tx, "atrs_secrets", plugin, account)?;
+                for (name, value) in secrets {
+                    put_secret(tx, key, plugin, account, name, value)?;
+                }
+                Ok(())
+            }
+            Change::RemoveAccount { account } => {
+                remove(tx, "atrs_accounts", plugin, account)?;
+                remove(tx, "atrs_secrets", plugin, account)
+            }
+        }
+    }
+}
+
+impl AccountStore for PostgresStore {
+    fn info(&self) -> StoreInfo {
+        let state = self.state();
+        StoreInfo {
+            backend: "postgres",
+            location: self.location.clone(),
+            sealed: state.key.is_some(),
+            key_source: state.key_source.clone(),
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        self.run(|client, _| {
+            let version: Option<String> = client
+                .query_opt(
+                    "SELECT value FROM atrs_meta WHERE name = 'schema_version'",
+                    &[],
+                )
+                .map_err(|e| self.db_error(e))?
+                .map(|r| r.get(0));
+            let version = version.and_then(|v| v.parse().ok()).unwrap_or(0);
+            if version > SCHEMA_VERSION {
+                return Err(StoreError::Newer {
+                    path: self.location.clone().into(),
+                    version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
+        self.run(|client, _| {
+            let rows = client
+                .query(
+                    "SELECT plugin, account FROM atrs_accounts
+                     WHERE $1::TEXT IS NULL OR plugin = $1
+                     ORDER BY plugin COLLATE \"C\", account COLLATE \"C\"",
+                    &[&plugin],
+                )
+                .map_err(|e| self.db_error(e))?;
+            Ok(rows
+                .iter()
+                .map(|r| AccountRef {
+                    plugin: r.get(0),
+                    account: r.get(1),
+                })
+                .collect())
+        })
+    }
+
+    fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
+        let text: Option<String> = self.run(|client, _| {
+            Ok(client
+                .query_opt(
+                    "SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2",
+                    &[&plugin, &account],
+                )
+                .map_err(|e| self.db_error(e))?
+                .map(|r| r.get(0)))
+        })?;
+        text.map(|t| self.parse_settings(&t)).transpose()
+    }
+
+    fn read_secret(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.run(|client, key| {
+            let value: Option<Vec<u8>> = client
+                .query_opt(
+                    "SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3",
+                    &[&plugin, &account, &name],
+                )
+                .map_err(|e| self.db_error(e))?
+                .map(|r| r.get(0));
+            value
+                .map(|v| open_secret(key, plugin, account, name, &v))
+                .transpose()
+        })
+    }
+
+    fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        self.run(|client, key| {
+            let db = |e| self.db_error(e);
+            let mut tx = client.transaction().map_err(db)?;
+            self.write(&mut tx, key, plugin, change).map_err(db)?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::LockName);
+        }
+        // Its own connection: the lock lives exactly as long as it (or its holder).
+        let mut client = self.connect()?;
+        let deadline = Instant::now() + wait;
+        loop {
+            let got: bool = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                    &[&name],
+                )
+                .map_err(|e| self.db_error(e))?
+                .get(0);
+            if got {
+                return Ok(StoreLock::new(name, Mutex::new(client)));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::LockBusy {
+                    name: name.to_owned(),
+                    waited: wait,
+                });
+            }
+            std::thread::sleep(left.min(LOCK_RETRY));
+        }
+    }
+}
+
+fn get_meta(tx: &mut Transaction<'_>, name: &str) -> Result<Option<String>, postgres::Error> {
+    Ok(tx
+        .query_opt("SELECT value FROM atrs_meta WHERE name = $1", &[&name])?
+        .map(|r| r.get(0)))
+}
+
+fn set_meta(tx: &mut Transaction<'_>, name: &str, value: &str) -> Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO atrs_meta (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        &[&name, &value],
+    )
+    .map(drop)
+}
+
+/// The server as a person is told: user, hosts, ports and database, never a password.
+fn redacted(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            postgres::config::Host::Tcp(h) => format!("{h}:{port}"),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => format!("{}:{port}", p.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}{}/{}",
+        config
+            .get_user()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default(),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// The first line of an error, which names the cause and never a parameter's value.
+fn first_line(e: &postgres::Error) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        }
+    };
+    text.lines().next().unwrap_or("").to_owned()
+}
+
+pub mod throwaway;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! Against a throwaway PostgreSQL server of the tests' own (see [`throwaway`]); skipped,
+//! saying so, where the binaries are missing.
+
+use std::{path::Path, sync::Arc};
+
+use super::{throwaway::Server, *};
+
+fn values(pairs: &[(&str, &str)]) -> Values {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Key options with a named key file in `dir`, as every node of a cluster has.
+fn options(dir: &Path) -> KeyOptions {
+    KeyOptions {
+        key_file: Some(dir.join("cluster.key")),
+        host_keys_dir: Some(dir.join("host-keys")),
+        plaintext: false,
+    }
+}
+
+#[test]
+fn accounts_round_trip_sealed_and_the_password_is_never_shown() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("roundtrip");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    assert!(store.opened().key_created.is_some());
+    store
+        .apply(
+            "p",
+            Change::Account {
+                account: "Sales",
+                settings: &values(&[("client_id", "c")]),
+                secrets: &values(&[("refresh_token", "rt-pg-secret-1")]),
+                replaces: None,
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            "p",
+            Change::Settings {
+                account: "Alpha",
+                values: &Values::new(),
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            "p",
+            Change::Account {
+                account: "Sales 2",
+                settings: &values(&[("client_id", "c2")]),
+                secrets: &values(&[("refresh_token", "rt-pg-secret-2")]),
+                replaces: Some("Sales"),
+            },
+        )
+        .unwrap();
+    let names: Vec<String> = store
+        .accounts(Some("p"))
+        .unwrap()
+        .into_iter()
+        .map(|a| a.account)
+        .collect();
+    assert_eq!(names, ["Alpha", "Sales 2"]);
+    assert_eq!(
+        store.read_secret("p", "Sales", "refresh_token").unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .read_secret("p", "Sales 2", "refresh_token")
+            .unwrap()
+            .as_deref(),
+        Some("rt-pg-secret-2")
+    );
+    store.check().unwrap();
+    let info = store.info();
+    assert_eq!(info.backend, "postgres");
+    assert!(info.sealed);
+    assert_eq!(
+        info.location,
+        format!("postgres://atrs@127.0.0.1:{}/roundtrip", server.port)
+    );
+    assert!(!format!("{store:?}{info:?}").contains("pw-not-shown"));
+
+    // What a dump would show: no secret in clear.
+    let mut raw = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
+    let dump: Vec<Vec<u8>> = raw
+        .query("SELECT value FROM atrs_secrets", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(dump.len(), 1);
+    assert!(!dump[0].windows(14).any(|w| w == b"rt-pg-secret-2"));
+
+    // Another node (another connection, the same key file) sees it all.
+    let other = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    assert_eq!(other.opened(), &OpenReport::default());
+    assert_eq!(
+        other.read_settings("p", "Sales 2").unwrap().unwrap()["client_id"],
+        "c2"
+    );
+}
+
+#[test]
+fn advisory_locks_exclude_across_nodes_with_a_deadline_and_die_with_their_holder() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("locks");
+    let a = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    let b = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    let held = a.lock("office365/refresh/Sales", Duration::ZERO).unwrap();
+    let started = Instant::now();
+    let e = b
+        .lock("office365/refresh/Sales", Duration::from_millis(200))
+        .unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(matches!(e, StoreError::LockBusy { .. }), "{e}");
+    b.lock("office365/refresh/Other", Duration::ZERO).unwrap();
+    drop(held);
+    let held = b
+        .lock("office365/refresh/Sales", Duration::from_secs(5))
+        .unwrap();
+
+    // The holder's connection dies (its node killed): the server releases the lock.
+    let mut admin = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
+    admin
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        )
+        .unwrap();
+    a.lock("office365/refresh/Sales", Duration::from_secs(5))
+        .unwrap();
+    drop(held);
+    assert!(matches!(
+        a.lock(" ", Duration::ZERO),
+        Err(StoreError::LockName)
+    ));
+}
+
+#[test]
+fn a_stopped_server_gives_a_clear_error_and_after_a_restart_nothing_is_lost() {
+    let Some(mut server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("restart");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "before",
+            },
+        )
+        .unwrap();
+    server.stop();
+    let e = store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "while-down",
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Unreachable { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("127.0.0.1:{}", server.port)),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("pw-not-shown"), "{e}");
+    assert!(
+        e.hint().contains("nothing was saved or lost"),
+        "{}",
+        e.hint()
+    );
+    assert!(matches!(
+        store.read_secret("p", "A", "s"),
+        Err(StoreError::Unreachable { .. })
+    ));
+    server.run();
+    // The same handle connects again by itself.
+    assert_eq!(
+        store.read_secret("p", "A", "s").unwrap().as_deref(),
+        Some("before")
+    );
+    store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "after",
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        store.read_secret("p", "A", "s").unwrap().as_deref(),
+        Some("after")
+    );
+}
+
+#[test]
+fn a_newer_layout_is_refused_and_a_wrong_key_too() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("versions");
+    drop(PostgresStore::open(&url, &options(keys.path())).unwrap());
+    let other_keys = tempfile::tempdir().unwrap();
+    let e = PostgresStore::open(&url, &options(other_keys.path())).unwrap_err();
+    assert!(matches!(e, StoreError::KeyMissing { .. }), "{e}");
+    let mut raw = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
+    raw.batch_execute("UPDATE atrs_meta SET value = '99' WHERE name = 'schema_version'")
+        .unwrap();
+    let e = PostgresStore::open(&url, &options(keys.path())).unwrap_err();
+    assert!(e.to_string().contains("written by a newer version of atrs-test-host (store layout 99; this version reads layout 1)"), "{e}");
+}
+
+#[test]
+fn nodes_writing_at_once_lose_nothing() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("churn");
+    let nodes: Vec<Arc<PostgresStore>> = (0..4)
+        .map(|_| Arc::new(PostgresStore::open(&url, &options(keys.path())).unwrap()))
+        .collect();
+    let writers: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| {
+            let node = node.clone();
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    let account = format!("n{n}-{}", i % 5);
+                    node.apply(
+                        "p",
+                        Change::Account {
+                            account: &account,
+                            settings: &values(&[("gen", &i.to_string())]),
+                            secrets: &values(&[("gen", &i.to_string())]),
+                            replaces: None,
+                        },
+                    )
+                    .unwrap();
+                    node.apply(
+                        "p",
+                        Change::Account {
+                            account: "shared",
+                            settings: &values(&[("gen", &format!("{n}-{i}"))]),
+                            secrets: &values(&[("gen", &format!("{n}-{i}"))]),
+                            replaces: None,
+                        },
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let accounts = nodes[0].accounts(Some("p")).unwrap();
+    assert_eq!(accounts.len(), 21);
+    for a in accounts {
+        let settings = nodes[1].read_settings("p", &a.account).unwrap().unwrap();
+        let secret = nodes[2].read_secret("p", &a.account, "gen").unwrap();
+        assert_eq!(
+            secret.as_deref(),
+            Some(settings["gen"].as_str()),
+            "{} is whole",
+            a.account
+        );
+    }
+}
+
+#[test]
+fn rotating_the_key_reseals_every_secret_in_one_transaction() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("rotate");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    for i in 0..3 {
+        store
+            .apply(
+                "p",
+                Change::Secret {
+                    account: &format!("A{i}"),
+                    name: "s",
+                    value: &format!("v{i}"),
+                },
+            )
+            .unwrap();
+    }
+    let old = std::fs::read(keys.path().join("cluster.key")).unwrap();
+    let rotation = store.rotate_key().unwrap();
+    assert_eq!(rotation.secrets, 3);
+    assert_ne!(std::fs::read(keys.path().join("cluster.key")).unwrap(), old);
+    assert_eq!(
+        store.read_secret("p", "A2", "s").unwrap().as_deref(),
+        Some("v2")
+    );
+    let again = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    assert_eq!(
+        again.read_secret("p", "A0", "s").unwrap().as_deref(),
+        Some("v0")
+    );
+    std::fs::write(keys.path().join("cluster.key"), &old).unwrap();
+    let e = PostgresStore::open(&url, &options(keys.path())).unwrap_err();
+    assert!(matches!(e, StoreError::KeyWrong { .. }), "{e}");
+}

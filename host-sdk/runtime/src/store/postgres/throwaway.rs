@@ -1,0 +1,168 @@
+//! A throwaway PostgreSQL server, for tests of the PostgreSQL store (this crate's and
+//! the end-to-end ones): `initdb` into a temporary folder and `postgres` on a free
+//! loopback port, as the unprivileged user `nobody` when the tests run as root
+//! (PostgreSQL refuses to run as root). Debian's `postgresql` package provides the
+//! binaries; without them [`Server::start`] says so and gives `None`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    str::FromStr,
+    time::{Duration, Instant},
+};
+
+use postgres::{Config, NoTls};
+
+use super::super::trust;
+
+/// A running throwaway server; stopped (fast shutdown) when dropped.
+pub struct Server {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    /// The loopback port it listens on.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+fn binaries() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Ok(versions) = std::fs::read_dir("/usr/lib/postgresql") {
+        candidates.extend(versions.flatten().map(|v| v.path().join("bin")));
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists())
+}
+
+/// `program` from `bin`, as `nobody` when this process is root (PostgreSQL refuses root).
+fn command(bin: &Path, program: &str) -> Command {
+    if trust::current_user() == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin.join(program));
+        c
+    } else {
+        Command::new(bin.join(program))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Creates and starts a server; `None` (after saying so on stdout) when the
+    /// PostgreSQL binaries are not installed.
+    pub fn start() -> Option<Server> {
+        let Some(bin) = binaries() else {
+            println!("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or in /usr/lib/postgresql; install Debian's postgresql package");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
+        if trust::current_user() == 0 {
+            std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
+        }
+        let status = command(&bin, "initdb")
+            .args(["-D"])
+            .arg(dir.path().join("data"))
+            .args([
+                "-U",
+                "atrs",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "initdb failed");
+        let mut server = Server {
+            dir,
+            bin,
+            port: free_port(),
+            child: None,
+        };
+        server.run();
+        Some(server)
+    }
+
+    /// Starts the server on its data and port, and waits until it takes connections.
+    pub fn run(&mut self) {
+        let child = command(&self.bin, "postgres")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-p", &self.port.to_string(), "-h", "127.0.0.1", "-k"])
+            .arg(self.dir.path())
+            .args(["-F", "-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Config::from_str(&self.url())
+            .unwrap()
+            .connect(NoTls)
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Fast shutdown (SIGINT: clients are disconnected), waited for.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            #[cfg(unix)]
+            // SAFETY: kill on our own child's pid.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGINT)
+            };
+            #[cfg(not(unix))]
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The server's `postgres` database (user `atrs`; the password is ignored).
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://atrs:pw-not-shown@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+
+    /// A fresh database of its own on this server, for one test.
+    pub fn database(&self, name: &str) -> String {
+        let mut admin = Config::from_str(&self.url())
+            .unwrap()
+            .connect(NoTls)
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        format!(
+            "postgres://atrs:pw-not-shown@127.0.0.1:{}/{name}",
+            self.port
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
