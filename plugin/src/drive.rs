@@ -10,9 +10,9 @@ use serde_json::json;
 use url::Url;
 
 use crate::delivery_error::{DeliveryError, Step};
-use crate::graph::{Auth, Body, Graph, Reply};
+use crate::graph::{Body, Graph, Reply};
 use crate::progress::Progress;
-use crate::upload_session::{Upload, DRIVE_FRAGMENT};
+use crate::upload_session::{session_url, Upload, DRIVE_FRAGMENT};
 
 /// Files up to this size go in one `PUT` (Graph: simple upload for small files).
 pub const SIMPLE_LIMIT: u64 = 4 * 1024 * 1024;
@@ -88,15 +88,9 @@ pub async fn upload(
             )
             .await
             .map_err(|e| DeliveryError::graph(step.clone(), e))?;
-        let url = session.body["uploadUrl"]
-            .as_str()
-            .and_then(|u| Url::parse(u).ok())
-            .ok_or_else(|| {
-                DeliveryError::Protocol("an upload session without an uploadUrl".into())
-            })?;
-        let sent = Upload {
+        Upload {
             graph,
-            url: url.clone(),
+            url: session_url(graph, &session)?,
             path: &request.source,
             total: size,
             fragment: DRIVE_FRAGMENT,
@@ -105,15 +99,7 @@ pub async fn upload(
             step: step.clone(),
         }
         .run()
-        .await;
-        match sent {
-            Ok(r) => r,
-            Err(e) => {
-                progress.say("Cancelling the upload session…");
-                graph.cleanup(Method::DELETE, url, Auth::None).await;
-                return Err(e);
-            }
-        }
+        .await?
     };
     progress.sent(size);
     Ok(receipt(request, &folder.join("/"), size, &reply))

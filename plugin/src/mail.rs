@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Auth, Body, Graph, Reply};
 use crate::progress::Progress;
-use crate::upload_session::{Upload, MAIL_FRAGMENT};
+use crate::upload_session::{session_url, Upload, MAIL_FRAGMENT};
 
 /// Attachments up to this total go inline in one `sendMail` (Graph: "under 3 MB").
 pub const INLINE_LIMIT: u64 = 3_000_000;
@@ -192,15 +192,9 @@ async fn attach_and_send(
             )
             .await
             .map_err(|e| DeliveryError::graph(Step::Draft, e))?;
-        let url = session.body["uploadUrl"]
-            .as_str()
-            .and_then(|u| url::Url::parse(u).ok())
-            .ok_or_else(|| {
-                DeliveryError::Protocol("an upload session without an uploadUrl".into())
-            })?;
         Upload {
             graph,
-            url,
+            url: session_url(graph, &session)?,
             path: &s.attachment.path,
             total: s.size,
             fragment: MAIL_FRAGMENT,
