@@ -56,9 +56,13 @@ pub enum Command {
     Validate {
         /// The plugin id.
         plugin: String,
-        /// A form value; repeat for each field.
+        /// A form value; repeat for each field (secret fields: --set-secret).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// A secret field read from standard input (one line each, in order), or from a
+        /// hidden prompt on a terminal, so the secret never appears in the command line.
+        #[arg(long = "set-secret", value_name = "KEY")]
+        set_secret: Vec<String>,
     },
     /// Open the interactive Integrations menu.
     Menu,
@@ -66,7 +70,7 @@ pub enum Command {
     Add {
         /// The plugin id.
         plugin: String,
-        /// A form value; repeat for each field.
+        /// A form value; repeat for each field (secret fields: --set-secret).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// A secret field read from standard input (one line each, in order), or from a

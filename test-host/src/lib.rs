@@ -30,6 +30,7 @@ pub mod live_line;
 pub mod menu;
 pub mod output;
 pub mod present;
+pub mod secret_input;
 pub mod services;
 pub mod session_driver;
 pub mod store;

@@ -54,8 +54,8 @@ fn main() -> ExitCode {
         }
         Some(Command::Plugins) => finish(&ctx, "plugins", commands::plugins::run(&ctx)),
         Some(Command::Form { plugin }) => finish(&ctx, "form", commands::form::run(&ctx, &plugin)),
-        Some(Command::Validate { plugin, set }) => {
-            finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set))
+        Some(Command::Validate { plugin, set, set_secret }) => {
+            finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set, &set_secret))
         }
         Some(Command::Menu) => finish(&ctx, "menu", menu::run_on_terminal(&ctx)),
         Some(Command::Add { plugin, set, set_secret, replace, verify, loopback, paste, no_save, timeout }) => {

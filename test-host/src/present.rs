@@ -36,18 +36,25 @@ pub fn command_line_hint(hint: &str, form: &[FormField]) -> String {
     for field in form {
         let key = field.key.as_str();
         let label = field.label.as_str();
+        // A secret is never given on the command line: `--set-secret KEY` reads it from
+        // standard input or a hidden prompt.
+        let (flag, given) = if field.is_secret() {
+            (
+                format!("--set-secret {key}"),
+                format!("--set-secret {key} (the value on standard input)"),
+            )
+        } else {
+            (format!("--set {key}"), format!("--set {key}=VALUE"))
+        };
         text = text
             .replace(
                 &format!("clear the {label} field"),
-                &format!("leave out --set {key}"),
+                &format!("leave out {flag}"),
             )
-            .replace(
-                &format!("in the {label} field"),
-                &format!("with --set {key}=VALUE"),
-            )
-            .replace(&format!("the {label} field"), &format!("--set {key}"))
-            .replace(&format!("into {label}"), &format!("into --set {key}=VALUE"))
-            .replace(&format!("in {label},"), &format!("with --set {key}=VALUE,"));
+            .replace(&format!("in the {label} field"), &format!("with {given}"))
+            .replace(&format!("the {label} field"), &flag)
+            .replace(&format!("into {label}"), &format!("into {given}"))
+            .replace(&format!("in {label},"), &format!("with {given},"));
     }
     text
 }
@@ -186,7 +193,14 @@ mod tests {
                 "Remove the secret: clear the Client secret field, then click Verify again.",
                 &form
             ),
-            "Remove the secret: leave out --set client_secret, then run the command again."
+            "Remove the secret: leave out --set-secret client_secret, then run the command again."
+        );
+        assert_eq!(
+            command_line_hint(
+                "Enter the secret's Value in the Client secret field; then click Verify again.",
+                &form
+            ),
+            "Enter the secret's Value with --set-secret client_secret (the value on standard input); then run the command again."
         );
         assert_eq!(
             command_line_hint("Click Verify ▾ With Browser to start a new sign-in.", &form),
