@@ -23,6 +23,7 @@ use crate::{
     config::AccountConfig,
     discovery::Endpoints,
     http::{host_of, parse_json, Http},
+    provider_text,
     secret::Secret,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
 };
@@ -84,20 +85,27 @@ pub async fn sign_in(
         .expires_in()
         .clamp(Duration::from_secs(1), MAX_LIFETIME);
     let deadline = Instant::now() + lifetime;
-    let verification_uri = details.verification_uri().to_string();
-    let message = details
-        .extra_fields()
-        .message
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-        .unwrap_or_else(|| {
+    // The page, code and message are the server's words, shown and (the page) opened by
+    // the host: only an https page (http on loopback), no control characters.
+    let verification_uri = details.verification_uri().url().clone();
+    if !provider_text::is_browser_address(&verification_uri) {
+        return Err(PluginError::new(
+            ErrorKind::Provider,
             format!(
-                "To sign in, open {verification_uri} and enter the code {} to authenticate.",
-                details.user_code().secret()
-            )
+                "{device_host} named {} as the page to enter the code on, which is not an https address.",
+                provider_text::clean(verification_uri.as_str())
+            ),
+        )
+        .with_hint("Check the account's authority URL and cloud (a proxy or another server may be answering in the sign-in service's place), or use Verify ▾ With Browser."));
+    }
+    let verification_uri = verification_uri.to_string();
+    let user_code = provider_text::clean(details.user_code().secret());
+    let message = provider_text::clean_opt(details.extra_fields().message.as_deref())
+        .unwrap_or_else(|| {
+            format!("To sign in, open {verification_uri} and enter the code {user_code} to authenticate.")
         });
     reporter.show(SessionState::ShowCode {
-        user_code: details.user_code().secret().as_str().into(),
+        user_code: user_code.as_str().into(),
         verification_uri: verification_uri.as_str().into(),
         message: message.into(),
         expires_at: unix_now() + lifetime.as_secs() as i64,

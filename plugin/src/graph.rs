@@ -19,6 +19,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::progress::Cancel;
+use crate::provider_text::{clean, clean_opt};
 use crate::request_id::new_id;
 use crate::secret::Secret;
 
@@ -570,11 +571,15 @@ pub fn answer(
     }
     let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
     let inner = &body["error"]["innerError"];
+    // The ids and the error text are the server's words: no control characters get through.
     let ids = CallIds {
-        request_id: header(headers, "request-id")
-            .or_else(|| inner["request-id"].as_str().map(str::to_owned)),
+        request_id: clean_opt(
+            header(headers, "request-id")
+                .as_deref()
+                .or_else(|| inner["request-id"].as_str()),
+        ),
         client_request_id: sent.client_request_id.clone(),
-        date: inner["date"].as_str().map(str::to_owned),
+        date: clean_opt(inner["date"].as_str()),
     };
     if status.is_success() {
         return Ok(Reply {
@@ -589,14 +594,8 @@ pub fn answer(
         .map(Duration::from_secs);
     Err(GraphFailure::Refused {
         status: status.as_u16(),
-        code: body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        message: body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        code: clean(body["error"]["code"].as_str().unwrap_or_default()),
+        message: clean(body["error"]["message"].as_str().unwrap_or_default()),
         ids: Box::new(ids),
         retry_after,
     })

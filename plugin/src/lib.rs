@@ -82,6 +82,7 @@ pub mod loopback;
 pub mod mail;
 pub mod paste;
 pub mod progress;
+pub mod provider_text;
 pub mod redirect;
 pub mod refresh;
 pub mod refresh_error;

@@ -3,9 +3,7 @@
 //! `uploadUrl`s or not at all. Each case must end in a typed error naming the server within
 //! the bound, with the session cancelled (`DELETE uploadUrl`) whenever its URL was usable.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,119 +16,13 @@ use atrs_office365::progress::{cancel_pair, Progress};
 use atrs_office365::secret::Secret;
 use atrs_office365::upload_check::Violation;
 
+#[path = "../../tests/src/scripted_server.rs"]
+mod scripted_server;
+use scripted_server::{Answer, ScriptedServer as Hostile, Seen};
+
 const MIB: u64 = 1024 * 1024;
 /// What every case must end within (the server's answers are immediate, or never).
 const BOUND: Duration = Duration::from_secs(20);
-
-/// One request the server saw.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-}
-
-/// What the script answers: status and JSON body (`None`: hold the connection, never answer).
-type Answer = Option<(u16, String)>;
-type Script = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
-
-/// The scripted server: every request recorded, each answered by `script(request, n)` where
-/// `n` counts requests with the same method and path so far (0-based).
-struct Hostile {
-    base: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Hostile {
-    fn start(script: impl Fn(&Seen, usize) -> Answer + Send + Sync + 'static) -> Hostile {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let counts = Arc::new(Mutex::new(HashMap::<(String, String), usize>::new()));
-        let script: Arc<Script> = Arc::new(script);
-        let (s, c) = (seen.clone(), counts.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (s, c, script) = (s.clone(), c.clone(), script.clone());
-                std::thread::spawn(move || serve(stream, &s, &c, &*script));
-            }
-        });
-        Hostile { base, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Whether a request `method path` was seen (clean-up is awaited before a delivery
-    /// returns, and the server records a request before answering it).
-    fn saw(&self, method: &str, path: &str) -> bool {
-        self.seen()
-            .iter()
-            .any(|r| r.method == method && r.path == path)
-    }
-}
-
-fn serve(
-    stream: TcpStream,
-    seen: &Mutex<Vec<Seen>>,
-    counts: &Mutex<HashMap<(String, String), usize>>,
-    script: &Script,
-) {
-    let mut out = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default();
-        let path = target.split('?').next().unwrap_or_default().to_owned();
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let request = Seen { method, path };
-        seen.lock().unwrap().push(request.clone());
-        let n = {
-            let mut c = counts.lock().unwrap();
-            let n = c
-                .entry((request.method.clone(), request.path.clone()))
-                .or_default();
-            *n += 1;
-            *n - 1
-        };
-        let Some((status, body)) = script(&request, n) else {
-            // Never answer: hold the connection until the client goes away.
-            let mut sink = [0u8; 1024];
-            while matches!(reader.read(&mut sink), Ok(k) if k > 0) {}
-            return;
-        };
-        let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        );
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(body.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
 
 const UPLOAD: &str = "/upload/s1";
 const SESSION: &str = "/v1.0/me/drive/root:/Reports/r.pdf:/createUploadSession";

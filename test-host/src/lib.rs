@@ -17,6 +17,7 @@
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
 
+pub mod browser_url;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -34,5 +35,6 @@ pub mod secret_input;
 pub mod services;
 pub mod session_driver;
 pub mod store;
+pub mod terminal_text;
 
 pub use atrs_mock_idp as mock_idp;

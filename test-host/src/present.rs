@@ -3,6 +3,8 @@
 use atrs_host_sdk::{FormField, PluginError, VerifiedAccount};
 use chrono::{Local, TimeZone};
 
+use crate::terminal_text::printable_line;
+
 /// A hint written for the menu ("Click Verify again", "the Client secret field"), in
 /// the words of the command line: run the command again, `--set KEY=VALUE`.
 pub fn command_line_hint(hint: &str, form: &[FormField]) -> String {
@@ -130,10 +132,12 @@ pub fn account_lines(
     lines
 }
 
-/// `text` cut to at most `width` characters, ending in `…` when cut.
+/// `text` as one line without control characters ([`printable_line`]), cut to at most
+/// `width` characters, ending in `…` when cut: what every one-line draw shows.
 pub fn fit(text: &str, width: usize) -> String {
+    let text = printable_line(text);
     if text.chars().count() <= width {
-        return text.to_owned();
+        return text.into_owned();
     }
     let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
     cut.push('…');

@@ -21,6 +21,7 @@ pub mod elf;
 pub mod proxy;
 pub mod releases;
 pub mod sandbox;
+pub mod scripted_server;
 pub mod store_churn;
 pub mod tmux;
 
@@ -409,7 +410,7 @@ pub fn add_office365_args(
     authority: &str,
     method: &str,
 ) -> Vec<String> {
-    let mut values = vec![
+    let values = vec![
         format!("account_name={account}"),
         format!("client_id={client_id}"),
         format!("tenant_id={tenant}"),

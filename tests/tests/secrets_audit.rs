@@ -112,7 +112,10 @@ fn no_secret_reaches_any_output_log_or_store_file_but_secrets_json() {
     let action = paste.next_of_type("action", WAIT).expect("an action line");
     let redirect = follow(action["url"].as_str().expect("url"));
     paste.write_line(&redirect);
-    audit.run("add --verify browser --set-secret, pasted", paste.finish(WAIT));
+    audit.run(
+        "add --verify browser --set-secret, pasted",
+        paste.finish(WAIT),
+    );
 
     // Browser, redirect caught on the loopback listener.
     let args = sandbox.add_args("Loopback", "browser", &["--loopback"]);
