@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Body, Graph, Reply};
+use crate::graph_path::{folder_segments, single_segment, PathValue};
 use crate::progress::Progress;
 use crate::upload_session::{session_url, Upload, DRIVE_FRAGMENT};
 
@@ -24,24 +25,27 @@ pub fn content_size(request: &FileRequest) -> Result<u64, DeliveryError> {
         .map_err(|e| unreadable(&request.source, &e))
 }
 
+/// The request's folder segments and file name, checked ([`crate::graph_path`]): what the
+/// Graph path is built from.
+pub fn destination(request: &FileRequest) -> Result<(Vec<&str>, &str), DeliveryError> {
+    let name = request.file_name.trim();
+    if name.is_empty() {
+        return Err(DeliveryError::Input(
+            "The file has no name: give the name it gets in the folder (for example Sales 2026-12.pdf).".into(),
+        ));
+    }
+    single_segment(PathValue::FileName, name)?;
+    Ok((folder_segments(&request.folder)?, name))
+}
+
 /// Upload `request`; the receipt names the driveItem and where to open it.
 pub async fn upload(
     graph: &Graph,
     request: &FileRequest,
     progress: &Progress,
 ) -> Result<DeliveryReceipt, DeliveryError> {
+    let (folder, name) = destination(request)?;
     let size = content_size(request)?;
-    let name = request.file_name.trim();
-    if name.is_empty() || name.contains('/') {
-        return Err(DeliveryError::Input(format!(
-            "'{name}' is not a usable file name: give a name without '/'."
-        )));
-    }
-    let folder: Vec<&str> = request
-        .folder
-        .split(['/', '\\'])
-        .filter(|s| !s.is_empty())
-        .collect();
     let step = Step::Upload {
         folder: folder.join("/"),
         name: name.to_owned(),

@@ -322,6 +322,8 @@ impl Graph {
     }
 
     /// `base/v1.0/` + `segments`, each percent-encoded (`root:` and `name:` keep their colon).
+    /// A `.` or `..` segment would be dropped and a `:` would end Graph's path addressing, so
+    /// values from a request are checked first ([`crate::graph_path`]).
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {

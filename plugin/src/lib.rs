@@ -72,6 +72,7 @@ pub mod drive;
 pub mod fields;
 pub mod flow_task;
 pub mod graph;
+pub mod graph_path;
 pub mod health;
 pub mod http;
 pub mod id_token;

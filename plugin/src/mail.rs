@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Auth, Body, Graph, Reply};
+use crate::graph_path::{single_segment, PathValue};
 use crate::progress::Progress;
 use crate::upload_session::{session_url, Upload, MAIL_FRAGMENT};
 
@@ -27,11 +28,20 @@ struct Sized<'a> {
     size: u64,
 }
 
+/// The mailbox sent as, when not the account's own, checked ([`crate::graph_path`]): it
+/// becomes a segment of the Graph path (`/users/{mailbox}/sendMail`).
+pub fn check_sender(request: &MailRequest) -> Result<(), DeliveryError> {
+    match &request.from {
+        Some(from) => single_segment(PathValue::Mailbox, from),
+        None => Ok(()),
+    }
+}
+
 /// The content bytes `request` will send (its attachments), checked against the limits.
 pub fn content_size(request: &MailRequest) -> Result<u64, DeliveryError> {
-    let mut total = 0;
+    let mut total: u64 = 0;
     for a in &request.attachments {
-        total += file_size(&a.path)?;
+        total = total.saturating_add(file_size(&a.path)?);
     }
     if total > MAX_MESSAGE {
         return Err(DeliveryError::TooLarge {
@@ -59,6 +69,7 @@ pub async fn send(
             "The message has no recipients: give at least one address in To, Cc or Bcc.".into(),
         ));
     }
+    check_sender(request)?;
     let total = content_size(request)?;
     let sized = request
         .attachments
