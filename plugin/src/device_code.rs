@@ -84,7 +84,9 @@ pub async fn sign_in(
     let lifetime = details
         .expires_in()
         .clamp(Duration::from_secs(1), MAX_LIFETIME);
-    let deadline = Instant::now() + lifetime;
+    let deadline = Instant::now()
+        .checked_add(lifetime)
+        .unwrap_or_else(Instant::now);
     // The page, code and message are the server's words, shown and (the page) opened by
     // the host: only an https page (http on loopback), no control characters.
     let verification_uri = details.verification_uri().url().clone();
@@ -108,7 +110,7 @@ pub async fn sign_in(
         user_code: user_code.as_str().into(),
         verification_uri: verification_uri.as_str().into(),
         message: message.into(),
-        expires_at: unix_now() + lifetime.as_secs() as i64,
+        expires_at: crate::clock::expires_at(unix_now(), lifetime, MAX_LIFETIME),
     });
     host.info(&format!(
         "Showing the device code; waiting for the user at {verification_uri} (the code expires in {} s, polling every {} s).",
@@ -156,11 +158,13 @@ impl Poll<'_> {
         // The first poll waits the interval as given (none at all for 0: a server that
         // says so may have approved already); later ones never come closer than
         // MIN_INTERVAL.
+        // A server-given interval longer than the code lives is waited only until the
+        // deadline; the arithmetic never overflows.
         let mut wait = interval;
         let mut interval = interval.max(MIN_INTERVAL);
         let mut failures = 0;
         loop {
-            let next = Instant::now() + wait;
+            let next = Instant::now().checked_add(wait).unwrap_or(deadline);
             tokio::time::sleep_until(next.min(deadline)).await;
             if Instant::now() >= deadline {
                 return Err(expired());
@@ -170,7 +174,7 @@ impl Poll<'_> {
                 Ok(PollOutcome::Pending) => failures = 0,
                 Ok(PollOutcome::SlowDown) => {
                     failures = 0;
-                    interval += SLOW_DOWN_STEP;
+                    interval = interval.saturating_add(SLOW_DOWN_STEP);
                     self.host.info(&format!(
                         "The sign-in service asked to slow down; polling every {:.1} s now.",
                         interval.as_secs_f64()
