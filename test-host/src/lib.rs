@@ -31,6 +31,7 @@ pub mod live_line;
 pub mod menu;
 pub mod output;
 pub mod present;
+pub mod process_guard;
 pub mod secret_input;
 pub mod services;
 pub mod session_driver;

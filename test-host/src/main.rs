@@ -13,12 +13,17 @@ use atrs_test_host::{
     exit::Exit,
     menu,
     output::Output,
+    process_guard,
     services::{Browser, LogConfig},
     store::Store,
 };
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything holds a secret: no core dumps, and panics say where, not what (the
+    // full message with -vv, read from the raw arguments so a usage error is covered too).
+    let _ = process_guard::no_core_dumps();
+    process_guard::install_panic_hook(raw_verbosity());
     // `mock-idp` has flags of its own only: the host's global flags do nothing there.
     if std::env::args_os().nth(1).is_some_and(|a| a == "mock-idp") {
         return match MockIdpCli::try_parse_from(std::env::args_os().skip(1)) {
@@ -148,4 +153,20 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
     let _ = e.print();
     Exit::InvalidInput.into()
+}
+
+/// `-v` count from the raw arguments (`-vv`, `-v -v`, `--verbose`), before parsing.
+fn raw_verbosity() -> u8 {
+    std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .map(|a| match a.as_str() {
+            "--verbose" => 1,
+            s if s.starts_with('-') && !s.starts_with("--") && s[1..].chars().all(|c| c == 'v') => {
+                s.len() - 1
+            }
+            _ => 0,
+        })
+        .sum::<usize>()
+        .min(u8::MAX as usize) as u8
 }

@@ -1,11 +1,15 @@
-//! Server text never drives the terminal: a scripted sign-in service on 127.0.0.1 answers
+//! The host's own hardening, from outside: its process has core dumps off, and server text
+//! never drives the terminal — a scripted sign-in service on 127.0.0.1 answers
 //! the device code with escapes in its message and code, and the token endpoint with
 //! `"trace_id":"\u001b]52;c;…\u0007"` (OSC 52 writes the clipboard) and escapes in every
 //! other field. The host's output — human and `--json` — carries no control character
 //! (line breaks aside), and the ids are still there for support.
 
 use atrs_e2e::scripted_server::{ScriptedServer, Seen};
-use atrs_e2e::{add_office365_args, office365_library, plugins_dir, run_host};
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+
+use atrs_e2e::{add_office365_args, host_binary, office365_library, plugins_dir, run_host};
 use atrs_mock_idp::defaults;
 use serde_json::json;
 
@@ -115,4 +119,30 @@ fn escapes_from_the_token_endpoint_never_reach_any_output() {
         assert!(all.contains("trace-1"), "{all}");
         assert!(all.contains("AADSTS50126"), "{all}");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_host_process_runs_without_core_dumps() {
+    let mut child = Command::new(host_binary())
+        .arg("mock-idp")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("host starts");
+    // The first line means the process is up (and past the start of main).
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("a core size line");
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
 }
