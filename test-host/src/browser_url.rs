@@ -50,7 +50,7 @@ mod tests {
             "javascript:alert(1)",
             "-oProxyCommand=x",
             "ms-settings:privacy",
-            "https:///nohost",
+            "https://",
         ] {
             let e = check(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{bad}");
