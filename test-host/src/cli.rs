@@ -262,7 +262,8 @@ pub enum ConflictArg {
 /// Parses a positive number of seconds (fractions allowed).
 fn seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s > 0.0 => Duration::try_from_secs_f64(s)
+            .map_err(|_| format!("`{text}` seconds is more than this host can wait")),
         _ => Err(format!("`{text}` is not a positive number of seconds")),
     }
 }
@@ -274,4 +275,20 @@ pub enum VerifyArg {
     Device,
     /// Sign in in a browser, then paste the final address (or catch it on loopback).
     Browser,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_positive_and_bounded() {
+        assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-1", "NaN", "x"] {
+            assert!(seconds(bad).unwrap_err().contains("not a positive"), "{bad}");
+        }
+        for huge in ["1e30", "inf"] {
+            assert!(seconds(huge).unwrap_err().contains("more than"), "{huge}");
+        }
+    }
 }

@@ -136,7 +136,9 @@ fn wait_for_outcome(
         started,
         gave_up: None,
     };
-    let ended = session_driver::drive(session, Some(started + request.timeout), &mut view);
+    // A timeout too long to add to the clock is no timeout.
+    let deadline = started.checked_add(request.timeout);
+    let ended = session_driver::drive(session, deadline, &mut view);
     view.spinner.clear();
     match ended {
         Ended::Verified(account) => Ok(*account),
