@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use atrs_host_sdk::loader::{self, LoadOutcome, PluginLibrary};
+use atrs_host_sdk::{
+    loader::{self, LoadOutcome, PluginLibrary},
+    signing::TrustedKeys,
+};
 use serde_json::{json, Value};
 
 use crate::error::CommandError;
@@ -22,19 +25,35 @@ pub fn default_plugins_dir() -> PathBuf {
 pub struct Catalog {
     dir: PathBuf,
     outcomes: Vec<LoadOutcome>,
+    signatures_checked: bool,
 }
 
 impl Catalog {
     /// Loads every library in `dir`.
     pub fn load(dir: &Path) -> Result<Catalog, CommandError> {
-        let outcomes = loader::load_dir(dir).map_err(|e| {
+        Catalog::load_trusting(dir, None)
+    }
+
+    /// Loads every library in `dir`; with `trusted` vendor keys only signed ones (the
+    /// others are refused before they are opened).
+    pub fn load_trusting(
+        dir: &Path,
+        trusted: Option<&TrustedKeys>,
+    ) -> Result<Catalog, CommandError> {
+        let outcomes = loader::load_dir_trusting(dir, trusted).map_err(|e| {
             CommandError::usage(format!("Cannot read the plugins folder {}: {e}.", dir.display()))
                 .with_hint("Point --plugins-dir (or ATRS_PLUGINS_DIR) at the folder that holds the plugin libraries.")
         })?;
         Ok(Catalog {
             dir: dir.to_owned(),
             outcomes,
+            signatures_checked: trusted.is_some(),
         })
+    }
+
+    /// Whether only signed libraries were loaded (trusted vendor keys were given).
+    pub fn signatures_checked(&self) -> bool {
+        self.signatures_checked
     }
 
     /// The folder.

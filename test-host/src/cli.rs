@@ -37,6 +37,11 @@ pub struct Cli {
     #[arg(long, env = "ATRS_CALL_TIMEOUT", global = true, value_name = "SECONDS", value_parser = seconds)]
     pub call_timeout: Option<Duration>,
 
+    /// Load only plugin libraries signed by one of these vendor public keys (a file of
+    /// `.pub` keys); without it every library loads unsigned, as a developer's host does.
+    #[arg(long, env = "ATRS_TRUSTED_KEYS", global = true, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+
     /// What to do; with none, on a terminal, the Integrations menu opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -177,6 +182,21 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// For vendors: make a signing key pair; the secret key goes to FILE (owner-only, never
+    /// overwritten), the public key to FILE.pub (give that to hosts).
+    Keygen {
+        /// Where the secret key goes.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// For vendors: sign a plugin library; the signature goes beside it (LIB.minisig).
+    Sign {
+        /// The secret key file `keygen` wrote.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The plugin library.
+        library: PathBuf,
+    },
 }
 
 /// `atrs-test-host mock-idp`, parsed on its own: only its own flags apply there.
@@ -285,7 +305,10 @@ mod tests {
     fn seconds_are_positive_and_bounded() {
         assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
         for bad in ["0", "-1", "NaN", "x"] {
-            assert!(seconds(bad).unwrap_err().contains("not a positive"), "{bad}");
+            assert!(
+                seconds(bad).unwrap_err().contains("not a positive"),
+                "{bad}"
+            );
         }
         for huge in ["1e30", "inf"] {
             assert!(seconds(huge).unwrap_err().contains("more than"), "{huge}");

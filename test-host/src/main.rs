@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         } else {
             Browser::System
         },
+        trusted_keys: cli.trusted_keys.clone(),
     };
     if let Some(timeout) = cli.call_timeout {
         atrs_host_sdk::loader::set_default_call_timeout(Some(timeout));
@@ -58,6 +59,12 @@ fn main() -> ExitCode {
             commands::check::run(&ctx, &library, &set, timeout)
         }
         Some(Command::Plugins) => finish(&ctx, "plugins", commands::plugins::run(&ctx)),
+        Some(Command::Keygen { out }) => {
+            finish(&ctx, "keygen", commands::signing::keygen(&ctx, &out))
+        }
+        Some(Command::Sign { key, library }) => {
+            finish(&ctx, "sign", commands::signing::sign(&ctx, &key, &library))
+        }
         Some(Command::Form { plugin }) => finish(&ctx, "form", commands::form::run(&ctx, &plugin)),
         Some(Command::Validate { plugin, set, set_secret }) => {
             finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set, &set_secret))
