@@ -21,6 +21,10 @@
 //! - **Refused before any of its code runs**: a file that is not a library, is cut
 //!   short or damaged, is built for another architecture, exports no root module, speaks
 //!   another major interface version, or whose types do not match ([`Refusal`]).
+//!   With trusted vendor keys ([`load_dir_trusting`]), a library that is unsigned, changed
+//!   after signing or signed by an unknown vendor is refused before it is even opened
+//!   (opening a library runs its ELF constructors, which no check after `dlopen` can stop:
+//!   signing is what keeps foreign code out).
 //! - **Caught**: a panic in any call, in its initialisation, its manifest or its
 //!   destructors comes back as an internal error; the host carries on.
 //! - **Cut off**: a call that blocks or loops ends with a `timed_out` error after the
