@@ -143,6 +143,8 @@ pub mod plugin;
 mod preflight;
 mod secret;
 pub mod session;
+#[cfg(feature = "host")]
+pub mod signing;
 pub mod testing;
 mod verified_values;
 mod verify;

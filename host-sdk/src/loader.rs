@@ -21,6 +21,10 @@
 //! - **Refused before any of its code runs**: a file that is not a library, is cut
 //!   short or damaged, is built for another architecture, exports no root module, speaks
 //!   another major interface version, or whose types do not match ([`Refusal`]).
+//!   With trusted vendor keys ([`load_dir_trusting`]), a library that is unsigned, changed
+//!   after signing or signed by an unknown vendor is refused before it is even opened
+//!   (opening a library runs its ELF constructors, which no check after `dlopen` can stop:
+//!   signing is what keeps foreign code out).
 //! - **Caught**: a panic in any call, in its initialisation, its manifest or its
 //!   destructors comes back as an internal error; the host carries on.
 //! - **Cut off**: a call that blocks or loops ends with a `timed_out` error after the
@@ -132,6 +136,22 @@ pub enum Refusal {
         /// The library that was loaded first (and kept).
         first: PathBuf,
     },
+    /// The host trusts vendor keys and the library has no signature beside it
+    /// ([`load_dir_trusting`]); it was not opened.
+    #[error("it is not signed, and this host loads only plugins signed by a trusted vendor")]
+    Unsigned,
+    /// The library's signature does not verify; it was not opened.
+    #[error("its signature is not valid: {detail}")]
+    BadSignature {
+        /// What failed.
+        detail: String,
+    },
+    /// Signed by a key the host does not trust; it was not opened.
+    #[error("it is signed with vendor key {key_id}, which this host does not trust")]
+    UnknownVendor {
+        /// The key that signed it (minisign's notation).
+        key_id: String,
+    },
 }
 
 impl Refusal {
@@ -145,6 +165,9 @@ impl Refusal {
             Refusal::InitFailed { .. } => "init_failed",
             Refusal::InvalidManifest { .. } => "invalid_manifest",
             Refusal::DuplicateId { .. } => "duplicate_id",
+            Refusal::Unsigned => "unsigned",
+            Refusal::BadSignature { .. } => "bad_signature",
+            Refusal::UnknownVendor { .. } => "unknown_vendor",
         }
     }
 
@@ -166,6 +189,16 @@ impl Refusal {
             }
             Refusal::DuplicateId { .. } => {
                 "Keep one build of each plugin in the plugins folder and remove the other.".into()
+            }
+            Refusal::Unsigned => format!(
+                "Install the vendor's signed build (its signature file, LIBRARY.{}, goes beside the library), or remove the library.",
+                crate::signing::SIGNATURE_SUFFIX
+            ),
+            Refusal::BadSignature { .. } => {
+                "Do not use this file: it was changed after its vendor signed it (or the signature is damaged). Reinstall the plugin from its vendor.".into()
+            }
+            Refusal::UnknownVendor { .. } => {
+                "If you trust this vendor, add its public key to the trusted keys file; otherwise remove the library.".into()
             }
         }
     }
@@ -238,14 +271,26 @@ pub fn is_library_file(path: &Path) -> bool {
 /// Loads every library in `dir` (sorted by file name), one outcome per library file.
 ///
 /// Files without the platform's library ending are skipped. When two libraries claim
-/// one plugin id, the first keeps it and the second is refused.
+/// one plugin id, the first keeps it and the second is refused. No signature is checked:
+/// see [`load_dir_trusting`].
 pub fn load_dir(dir: &Path) -> std::io::Result<Vec<LoadOutcome>> {
+    load_dir_trusting(dir, None)
+}
+
+/// [`load_dir`], and with `trusted` vendor keys only libraries whose detached signature
+/// ([`crate::signing`]) verifies against one of them: the others are refused
+/// ([`Refusal::Unsigned`], [`Refusal::BadSignature`], [`Refusal::UnknownVendor`]) before
+/// they are opened, so none of their code runs.
+pub fn load_dir_trusting(
+    dir: &Path,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> std::io::Result<Vec<LoadOutcome>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && is_library_file(p))
         .collect();
     paths.sort();
-    Ok(load_all(paths))
+    Ok(load_all_trusting(paths, trusted))
 }
 
 /// Loads the given libraries, refusing later duplicates of a plugin id.
@@ -254,11 +299,20 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Vec<LoadOutcome>> {
 /// to comparing each library's type layouts with the host's, which needs no lock — and
 /// the outcomes come back in the order given, with "later" meaning later in that order.
 pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
+    load_all_trusting(paths, None)
+}
+
+/// [`load_all`], checking signatures first when `trusted` keys are given (see
+/// [`load_dir_trusting`]).
+pub fn load_all_trusting(
+    paths: impl IntoIterator<Item = PathBuf>,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Vec<LoadOutcome> {
     let paths: Vec<PathBuf> = paths.into_iter().collect();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     paths
         .iter()
-        .zip(load_each(&paths))
+        .zip(load_each(&paths, trusted))
         .map(|(path, loaded)| {
             let result = loaded.and_then(|library| {
                 let id = library.manifest.id.to_string();
@@ -286,7 +340,14 @@ const LOADING_THREADS: usize = 8;
 
 /// [`load_file`] for each of `paths`, spread over up to [`LOADING_THREADS`] threads
 /// (one per core); the results in the order of `paths`.
-fn load_each(paths: &[PathBuf]) -> Vec<Result<PluginLibrary, Refusal>> {
+fn load_each(
+    paths: &[PathBuf],
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Vec<Result<PluginLibrary, Refusal>> {
+    let load_file = |path: &Path| match trusted {
+        Some(keys) => signed(path, keys).and_then(|_| load_file(path)),
+        None => load_file(path),
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(LOADING_THREADS)
@@ -312,6 +373,20 @@ fn load_each(paths: &[PathBuf]) -> Vec<Result<PluginLibrary, Refusal>> {
         .into_iter()
         .map(|result| result.expect("every file was loaded"))
         .collect()
+}
+
+/// The signature check of one library, as a refusal.
+fn signed(path: &Path, trusted: &crate::signing::TrustedKeys) -> Result<(), Refusal> {
+    use crate::signing::SignatureProblem;
+    crate::signing::verify_library(path, trusted)
+        .map(drop)
+        .map_err(|problem| match problem {
+            SignatureProblem::Unsigned => Refusal::Unsigned,
+            SignatureProblem::BadSignature { detail } => Refusal::BadSignature { detail },
+            SignatureProblem::UnknownVendor { key_id } => Refusal::UnknownVendor {
+                key_id: key_id.to_string(),
+            },
+        })
 }
 
 /// Loads and checks one library.

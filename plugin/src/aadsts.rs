@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::fields;
+use crate::provider_text::{clean, clean_opt};
 
 /// An OAuth error answer with Entra's extra fields (`error_codes`, ids, `suberror`).
 ///
@@ -105,15 +106,16 @@ impl ProviderError {
         if let Some(code) = known.map(|(c, _)| c).or(self.error_codes.first().copied()) {
             e = e.with_provider_code(format!("AADSTS{code}"));
         }
-        if let Some(id) = &self.trace_id {
-            e = e.with_trace_id(id.as_str());
+        // Everything below is the server's own text: no control characters get through.
+        if let Some(id) = clean_opt(self.trace_id.as_deref()) {
+            e = e.with_trace_id(id);
         }
-        if let Some(id) = &self.correlation_id {
-            e = e.with_correlation_id(id.as_str());
+        if let Some(id) = clean_opt(self.correlation_id.as_deref()) {
+            e = e.with_correlation_id(id);
         }
-        e = e.with_detail("error", self.error.as_str());
-        if let Some(sub) = &self.suberror {
-            e = e.with_detail("suberror", sub.as_str());
+        e = e.with_detail("error", clean(&self.error));
+        if let Some(sub) = clean_opt(self.suberror.as_deref()) {
+            e = e.with_detail("suberror", sub);
         }
         if self.error_codes.len() > 1 {
             let all: Vec<String> = self
@@ -123,11 +125,11 @@ impl ProviderError {
                 .collect();
             e = e.with_detail("error_codes", all.join(" "));
         }
-        if let Some(uri) = &self.error_uri {
-            e = e.with_detail("error_uri", uri.as_str());
+        if let Some(uri) = clean_opt(self.error_uri.as_deref()) {
+            e = e.with_detail("error_uri", uri);
         }
-        if let Some(ts) = &self.timestamp {
-            e = e.with_detail("timestamp", ts.as_str());
+        if let Some(ts) = clean_opt(self.timestamp.as_deref()) {
+            e = e.with_detail("timestamp", ts);
         }
         e
     }
@@ -726,5 +728,27 @@ mod tests {
         assert_eq!(labelled("a\nTrace ID: t-1\n", "traceid"), Some("t-1"));
         assert_eq!(labelled("TraceID:t-2", "traceid"), Some("t-2"));
         assert_eq!(labelled("no labels here", "traceid"), None);
+    }
+
+    #[test]
+    fn provider_ids_and_uris_lose_control_characters() {
+        let e = ProviderError {
+            error: "invalid_grant\u{1b}[2J".into(),
+            error_codes: vec![50126],
+            trace_id: Some("\u{1b}]52;c;aGFja2Vk\u{7}t-1".into()),
+            correlation_id: Some("c\u{9b}31m-2".into()),
+            error_uri: Some("https://login.example/\u{1b}]8;;x\u{7}".into()),
+            ..Default::default()
+        }
+        .to_plugin_error();
+        let all = format!(
+            "{:?} {:?} {:?} {:?}",
+            e.trace_id(),
+            e.correlation_id(),
+            e.details().collect::<Vec<_>>(),
+            e.message()
+        );
+        assert!(!all.chars().any(|c| c.is_control()), "{all}");
+        assert_eq!(e.trace_id(), Some("]52;c;aGFja2Vkt-1"));
     }
 }

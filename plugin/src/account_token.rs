@@ -20,13 +20,14 @@ use crate::{
     account_http,
     clock::unix_now,
     config::AccountConfig,
-    discovery,
+    discovery, fields,
     http::Limits,
     refresh::{self, Renewed, RetryBound},
     refresh_error::RefreshError,
     refresh_facts::{RefreshFacts, StoredFailure},
     runtime::Runtime,
     saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
+    scopes,
     token_cache::{CachedToken, TokenCache},
 };
 
@@ -94,7 +95,9 @@ impl AccountTokens {
         self.bound.total + self.limits.request_timeout
     }
 
-    /// A token for `account` carrying `scopes` (empty: the scopes saved with it).
+    /// A token for `account` carrying `scopes` (empty: the scopes saved with it). Only the
+    /// saved scopes may be asked for (OpenID Connect ones aside): the user consented to those
+    /// at Verify, and the saved refresh token is not a way to reach anything else.
     pub fn token(
         &self,
         account: &str,
@@ -104,7 +107,7 @@ impl AccountTokens {
         let config = saved::config_of(&self.host, account)?;
         let wanted = match scopes.is_empty() {
             true => config.scopes.clone(),
-            false => scopes.to_vec(),
+            false => within_saved(account, scopes, &config.scopes)?,
         };
         if !force {
             if let Some(hit) = self.cached(account, &wanted)? {
@@ -307,4 +310,67 @@ fn no_refresh_token(account: &str) -> PluginError {
         format!("\"{account}\" has no saved sign-in to renew its access with."),
     )
     .with_hint("Re-verify the account (sign in again); its name and settings are kept.")
+}
+
+/// `asked` when each scope is one of the `saved` ones (compared as [`scopes::key`]s; OpenID
+/// Connect scopes always pass); otherwise an invalid-input error naming the others.
+fn within_saved(
+    account: &str,
+    asked: &[String],
+    saved: &[String],
+) -> Result<Vec<String>, PluginError> {
+    let saved_keys: Vec<String> = saved.iter().map(|s| scopes::key(s)).collect();
+    let outside: Vec<&str> = asked
+        .iter()
+        .filter(|s| !scopes::is_oidc(s) && !saved_keys.contains(&scopes::key(s)))
+        .map(String::as_str)
+        .collect();
+    if outside.is_empty() {
+        return Ok(asked.to_vec());
+    }
+    Err(PluginError::invalid_input(format!(
+        "{} {} not among the scopes saved with \"{account}\" ({}).",
+        outside.join(" "),
+        if outside.len() == 1 { "is" } else { "are" },
+        saved.join(" ")
+    ))
+    .with_field(fields::SCOPES)
+    .with_hint("Ask only for scopes saved with the account (or for none, to get all of them); to use another permission, open the account, add it in the Scopes field and click Verify again, so the user consents to it."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn only_saved_scopes_may_be_asked_for() {
+        let saved = v("openid offline_access User.Read Mail.Send");
+        assert_eq!(
+            within_saved(
+                "A",
+                &v("mail.send https://graph.microsoft.com/User.Read profile"),
+                &saved
+            )
+            .unwrap(),
+            v("mail.send https://graph.microsoft.com/User.Read profile")
+        );
+        for outside in [
+            "Mail.ReadWrite",
+            "https://graph.microsoft.com/.default",
+            "Sites.ReadWrite.All",
+        ] {
+            let e = within_saved("A", &v(&format!("Mail.Send {outside}")), &saved).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(
+                e.message().starts_with(&format!("{outside} is not among")),
+                "{}",
+                e.message()
+            );
+            assert!(e.hint().unwrap().contains("Verify again"));
+        }
+    }
 }

@@ -73,6 +73,49 @@ impl Cloud {
         }
     }
 
+    /// Where this cloud's upload sessions live, besides its Graph hosts: exact host names,
+    /// and domain suffixes (starting with `.`) for tenant hosts such as
+    /// `contoso-my.sharepoint.com`. Drive sessions point at SharePoint (OneDrive for Business)
+    /// or `*.up.1drv.com` (personal OneDrive); attachment sessions at Outlook.
+    pub fn upload_hosts(self) -> &'static [&'static str] {
+        match self {
+            Cloud::Global => &[
+                ".sharepoint.com",
+                ".1drv.com",
+                "outlook.office.com",
+                "outlook.office365.com",
+            ],
+            Cloud::UsGovernment => &[
+                ".sharepoint.us",
+                ".sharepoint-mil.us",
+                "outlook.office365.us",
+            ],
+            Cloud::China => &[".sharepoint.cn", "partner.outlook.cn"],
+        }
+    }
+
+    /// The cloud whose Microsoft Graph `host` is, if it is Microsoft's.
+    pub fn of_graph_host(host: &str) -> Option<Cloud> {
+        let host = host.trim_end_matches('.');
+        Cloud::ALL
+            .into_iter()
+            .find(|c| c.graph_hosts().iter().any(|h| h.eq_ignore_ascii_case(host)))
+    }
+
+    /// Whether `host` may serve an upload session of this cloud: one of its Graph hosts, or
+    /// an [`Cloud::upload_hosts`] entry (a suffix matches whole labels only).
+    pub fn serves_uploads(self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.graph_hosts().iter().any(|h| *h == host)
+            || self.upload_hosts().iter().any(|h| {
+                if h.starts_with('.') {
+                    host.len() > h.len() && host.ends_with(h)
+                } else {
+                    host == *h
+                }
+            })
+    }
+
     /// The cloud whose sign-in service `host` is, if it is Microsoft's.
     pub fn of_sign_in_host(host: &str) -> Option<Cloud> {
         Cloud::ALL.into_iter().find(|c| {
@@ -153,6 +196,26 @@ mod tests {
             None
         );
         assert_eq!(Cloud::of_sign_in_host("127.0.0.1"), None);
+    }
+
+    #[test]
+    fn upload_hosts_are_the_clouds_own_and_suffixes_match_whole_labels() {
+        assert_eq!(
+            Cloud::of_graph_host("GRAPH.microsoft.com"),
+            Some(Cloud::Global)
+        );
+        assert_eq!(Cloud::of_graph_host("graph.microsoft.com.evil.test"), None);
+        let g = Cloud::Global;
+        assert!(g.serves_uploads("graph.microsoft.com"));
+        assert!(g.serves_uploads("contoso-my.sharepoint.com"));
+        assert!(g.serves_uploads("sn3302.up.1drv.com"));
+        assert!(g.serves_uploads("outlook.office.com"));
+        assert!(!g.serves_uploads("sharepoint.com"));
+        assert!(!g.serves_uploads("evilsharepoint.com"));
+        assert!(!g.serves_uploads("contoso.sharepoint.com.evil.test"));
+        assert!(!g.serves_uploads("contoso.sharepoint.us"));
+        assert!(Cloud::UsGovernment.serves_uploads("contoso.sharepoint.us"));
+        assert!(!Cloud::China.serves_uploads("graph.microsoft.com"));
     }
 
     #[test]

@@ -178,11 +178,11 @@ fn graph_error(status: u16, e: &GraphError, host: &str) -> PluginError {
         error = error.with_provider_code(code);
     }
     if let Some(inner) = &e.inner {
-        if let Some(id) = &inner.request_id {
-            error = error.with_trace_id(id.as_str());
+        if let Some(id) = crate::provider_text::clean_opt(inner.request_id.as_deref()) {
+            error = error.with_trace_id(id);
         }
-        if let Some(id) = &inner.client_request_id {
-            error = error.with_correlation_id(id.as_str());
+        if let Some(id) = crate::provider_text::clean_opt(inner.client_request_id.as_deref()) {
+            error = error.with_correlation_id(id);
         }
     }
     error
@@ -267,8 +267,9 @@ fn sign_in_name(c: &Claims) -> Option<String> {
         .or_else(|| non_empty(c.email.clone()))
 }
 
+/// A claim or Graph property as shown: without control characters, `None` when empty.
 fn non_empty(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    crate::provider_text::clean_opt(s.as_deref())
 }
 
 #[cfg(test)]

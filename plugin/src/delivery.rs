@@ -13,12 +13,13 @@ use crate::progress::{cancel_pair, Cancel, CancelSwitch, Progress};
 use crate::runtime::Runtime;
 use crate::{drive, mail};
 
-/// The content bytes `request` sends, checked before anything starts (missing files,
-/// more than Graph takes).
+/// The content bytes `request` sends, checked before anything starts: the values that
+/// become Graph path segments (folder, file name, mailbox sent as), missing files, more
+/// than Graph takes.
 pub fn content_size(request: &DeliveryRequest) -> Result<u64, PluginError> {
     match request {
-        DeliveryRequest::Mail(m) => mail::content_size(m),
-        DeliveryRequest::File(f) => drive::content_size(f),
+        DeliveryRequest::Mail(m) => mail::check_sender(m).and_then(|_| mail::content_size(m)),
+        DeliveryRequest::File(f) => drive::destination(f).and_then(|_| drive::content_size(f)),
         _ => Ok(0),
     }
     .map_err(|e| e.to_plugin_error())

@@ -76,9 +76,18 @@ pub enum DeliveryError {
         /// The last failure.
         last: Box<GraphFailure>,
     },
-    /// The server's upload session said something we cannot follow.
-    #[error("the upload session answered {0}")]
+    /// Graph answered a success without what it must carry (a draft or site without an id).
+    #[error("Microsoft Graph answered {0}")]
     Protocol(String),
+    /// An upload session's server said something this plugin will not follow; the session
+    /// was cancelled.
+    #[error("the upload session at {host} answered {violation}")]
+    UploadSession {
+        /// The server that said it (Graph's host for the `uploadUrl`, else the upload host).
+        host: String,
+        /// What it said.
+        violation: crate::upload_check::Violation,
+    },
 }
 
 /// `Mail.Send`: users consent to it themselves.
@@ -133,9 +142,15 @@ impl DeliveryError {
             ),
             DeliveryError::Protocol(what) => PluginError::new(
                 ErrorKind::Provider,
-                format!("Microsoft Graph's upload session answered something this plugin cannot follow: {what}."),
+                format!("Microsoft Graph answered something this plugin cannot follow: {what}."),
             )
             .with_hint("Try again; if it keeps happening, report it with the time it happened."),
+            DeliveryError::UploadSession { host, violation } => PluginError::new(
+                ErrorKind::Provider,
+                format!("The upload session at {host} answered {violation}; the upload was stopped and the session cancelled."),
+            )
+            .with_hint("Microsoft Graph does not answer this way: check that nothing answers in its place (HTTPS_PROXY, the account's authority URL), then try again; report it with the time it happened if it keeps happening.")
+            .with_detail("server", host.clone()),
         }
     }
 }
@@ -184,6 +199,19 @@ fn graph_error(step: &Step, failure: &GraphFailure) -> PluginError {
             )
         }
         GraphFailure::Token(e) => return e.clone(),
+        GraphFailure::Deadline { limit, host } => {
+            return PluginError::new(
+                ErrorKind::TimedOut,
+                format!(
+                    "The delivery did not finish within {} minutes, the bound for one delivery (it was at {host}); it was stopped and nothing half-sent was left.",
+                    limit.as_secs() / 60
+                ),
+            )
+            .with_hint(format!(
+                "Try again; on a slow link allow more time with {}=SECONDS.",
+                crate::graph::DELIVERY_TIMEOUT_VAR
+            ))
+        }
         GraphFailure::Transport { what, host, .. } => {
             return with_ids(
                 PluginError::new(

@@ -23,6 +23,7 @@ use crate::{
     config::AccountConfig,
     discovery::Endpoints,
     http::{host_of, parse_json, Http},
+    provider_text,
     secret::Secret,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
 };
@@ -83,24 +84,33 @@ pub async fn sign_in(
     let lifetime = details
         .expires_in()
         .clamp(Duration::from_secs(1), MAX_LIFETIME);
-    let deadline = Instant::now() + lifetime;
-    let verification_uri = details.verification_uri().to_string();
-    let message = details
-        .extra_fields()
-        .message
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-        .unwrap_or_else(|| {
+    let deadline = Instant::now()
+        .checked_add(lifetime)
+        .unwrap_or_else(Instant::now);
+    // The page, code and message are the server's words, shown and (the page) opened by
+    // the host: only an https page (http on loopback), no control characters.
+    let verification_uri = details.verification_uri().url().clone();
+    if !provider_text::is_browser_address(&verification_uri) {
+        return Err(PluginError::new(
+            ErrorKind::Provider,
             format!(
-                "To sign in, open {verification_uri} and enter the code {} to authenticate.",
-                details.user_code().secret()
-            )
+                "{device_host} named {} as the page to enter the code on, which is not an https address.",
+                provider_text::clean(verification_uri.as_str())
+            ),
+        )
+        .with_hint("Check the account's authority URL and cloud (a proxy or another server may be answering in the sign-in service's place), or use Verify ▾ With Browser."));
+    }
+    let verification_uri = verification_uri.to_string();
+    let user_code = provider_text::clean(details.user_code().secret());
+    let message = provider_text::clean_opt(details.extra_fields().message.as_deref())
+        .unwrap_or_else(|| {
+            format!("To sign in, open {verification_uri} and enter the code {user_code} to authenticate.")
         });
     reporter.show(SessionState::ShowCode {
-        user_code: details.user_code().secret().as_str().into(),
+        user_code: user_code.as_str().into(),
         verification_uri: verification_uri.as_str().into(),
         message: message.into(),
-        expires_at: unix_now() + lifetime.as_secs() as i64,
+        expires_at: crate::clock::expires_at(unix_now(), lifetime, MAX_LIFETIME),
     });
     host.info(&format!(
         "Showing the device code; waiting for the user at {verification_uri} (the code expires in {} s, polling every {} s).",
@@ -148,11 +158,13 @@ impl Poll<'_> {
         // The first poll waits the interval as given (none at all for 0: a server that
         // says so may have approved already); later ones never come closer than
         // MIN_INTERVAL.
+        // A server-given interval longer than the code lives is waited only until the
+        // deadline; the arithmetic never overflows.
         let mut wait = interval;
         let mut interval = interval.max(MIN_INTERVAL);
         let mut failures = 0;
         loop {
-            let next = Instant::now() + wait;
+            let next = Instant::now().checked_add(wait).unwrap_or(deadline);
             tokio::time::sleep_until(next.min(deadline)).await;
             if Instant::now() >= deadline {
                 return Err(expired());
@@ -162,7 +174,7 @@ impl Poll<'_> {
                 Ok(PollOutcome::Pending) => failures = 0,
                 Ok(PollOutcome::SlowDown) => {
                     failures = 0;
-                    interval += SLOW_DOWN_STEP;
+                    interval = interval.saturating_add(SLOW_DOWN_STEP);
                     self.host.info(&format!(
                         "The sign-in service asked to slow down; polling every {:.1} s now.",
                         interval.as_secs_f64()

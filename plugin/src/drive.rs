@@ -10,9 +10,10 @@ use serde_json::json;
 use url::Url;
 
 use crate::delivery_error::{DeliveryError, Step};
-use crate::graph::{Auth, Body, Graph, Reply};
+use crate::graph::{Body, Graph, Reply};
+use crate::graph_path::{folder_segments, single_segment, PathValue};
 use crate::progress::Progress;
-use crate::upload_session::{Upload, DRIVE_FRAGMENT};
+use crate::upload_session::{session_url, Upload, DRIVE_FRAGMENT};
 
 /// Files up to this size go in one `PUT` (Graph: simple upload for small files).
 pub const SIMPLE_LIMIT: u64 = 4 * 1024 * 1024;
@@ -24,24 +25,27 @@ pub fn content_size(request: &FileRequest) -> Result<u64, DeliveryError> {
         .map_err(|e| unreadable(&request.source, &e))
 }
 
+/// The request's folder segments and file name, checked ([`crate::graph_path`]): what the
+/// Graph path is built from.
+pub fn destination(request: &FileRequest) -> Result<(Vec<&str>, &str), DeliveryError> {
+    let name = request.file_name.trim();
+    if name.is_empty() {
+        return Err(DeliveryError::Input(
+            "The file has no name: give the name it gets in the folder (for example Sales 2026-12.pdf).".into(),
+        ));
+    }
+    single_segment(PathValue::FileName, name)?;
+    Ok((folder_segments(&request.folder)?, name))
+}
+
 /// Upload `request`; the receipt names the driveItem and where to open it.
 pub async fn upload(
     graph: &Graph,
     request: &FileRequest,
     progress: &Progress,
 ) -> Result<DeliveryReceipt, DeliveryError> {
+    let (folder, name) = destination(request)?;
     let size = content_size(request)?;
-    let name = request.file_name.trim();
-    if name.is_empty() || name.contains('/') {
-        return Err(DeliveryError::Input(format!(
-            "'{name}' is not a usable file name: give a name without '/'."
-        )));
-    }
-    let folder: Vec<&str> = request
-        .folder
-        .split(['/', '\\'])
-        .filter(|s| !s.is_empty())
-        .collect();
     let step = Step::Upload {
         folder: folder.join("/"),
         name: name.to_owned(),
@@ -88,15 +92,9 @@ pub async fn upload(
             )
             .await
             .map_err(|e| DeliveryError::graph(step.clone(), e))?;
-        let url = session.body["uploadUrl"]
-            .as_str()
-            .and_then(|u| Url::parse(u).ok())
-            .ok_or_else(|| {
-                DeliveryError::Protocol("an upload session without an uploadUrl".into())
-            })?;
-        let sent = Upload {
+        Upload {
             graph,
-            url: url.clone(),
+            url: session_url(graph, &session)?,
             path: &request.source,
             total: size,
             fragment: DRIVE_FRAGMENT,
@@ -105,15 +103,7 @@ pub async fn upload(
             step: step.clone(),
         }
         .run()
-        .await;
-        match sent {
-            Ok(r) => r,
-            Err(e) => {
-                progress.say("Cancelling the upload session…");
-                graph.cleanup(Method::DELETE, url, Auth::None).await;
-                return Err(e);
-            }
-        }
+        .await?
     };
     progress.sent(size);
     Ok(receipt(request, &folder.join("/"), size, &reply))

@@ -19,6 +19,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::progress::Cancel;
+use crate::provider_text::{clean, clean_opt};
 use crate::request_id::new_id;
 use crate::secret::Secret;
 
@@ -39,32 +40,42 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// Time for one exchange (connect, send the body, read the answer).
     pub request_timeout: Duration,
+    /// Time for a whole delivery, every call, retry and wait included (clean-up is not
+    /// counted): a server that keeps a delivery going without end is stopped here.
+    pub delivery_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
     /// 5 tries; 1, 2, 4, 8 s between them (15 s) unless `Retry-After` (≤ 120 s each) says
-    /// otherwise; 120 s per exchange.
+    /// otherwise; 120 s per exchange; 2 hours per delivery (150 MB at 200 kB/s).
     fn default() -> Self {
         RetryPolicy {
             attempts: 5,
             backoff: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(120),
             request_timeout: Duration::from_secs(120),
+            delivery_timeout: Duration::from_secs(2 * 60 * 60),
         }
     }
 }
 
 impl RetryPolicy {
-    /// The defaults, with the exchange time of [`crate::http::REQUEST_TIMEOUT_VAR`] when set.
+    /// The defaults, with the exchange time of [`crate::http::REQUEST_TIMEOUT_VAR`] and the
+    /// delivery time of [`DELIVERY_TIMEOUT_VAR`] when set.
     pub fn from_env() -> Self {
         let default = RetryPolicy::default();
         RetryPolicy {
             request_timeout: crate::http::request_timeout_from_env()
                 .unwrap_or(default.request_timeout),
+            delivery_timeout: crate::http::seconds_from_env(DELIVERY_TIMEOUT_VAR)
+                .unwrap_or(default.delivery_timeout),
             ..default
         }
     }
 }
+
+/// Seconds one delivery may take in all ([`RetryPolicy::delivery_timeout`]).
+pub const DELIVERY_TIMEOUT_VAR: &str = "ATRS_OFFICE365_DELIVERY_TIMEOUT";
 
 /// The ids support needs to find a call: Graph's `request-id`, ours, and Graph's date.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,6 +138,14 @@ pub enum GraphFailure {
     /// The host cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The delivery ran past [`RetryPolicy::delivery_timeout`].
+    #[error("the delivery took longer than {} s ({host})", .limit.as_secs())]
+    Deadline {
+        /// The bound.
+        limit: Duration,
+        /// The host being asked (or waited for) when it passed.
+        host: String,
+    },
     /// The account's token could not be had.
     #[error("{}", .0.message())]
     Token(PluginError),
@@ -138,7 +157,9 @@ impl GraphFailure {
         match self {
             GraphFailure::Refused { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
             GraphFailure::Transport { .. } => true,
-            GraphFailure::Cancelled | GraphFailure::Token(_) => false,
+            GraphFailure::Cancelled | GraphFailure::Token(_) | GraphFailure::Deadline { .. } => {
+                false
+            }
         }
     }
 
@@ -227,6 +248,8 @@ pub struct Graph {
     current: Arc<Mutex<Option<Secret>>>,
     policy: RetryPolicy,
     cancel: Cancel,
+    /// When [`RetryPolicy::delivery_timeout`] runs out (from the client's creation).
+    deadline: tokio::time::Instant,
 }
 
 impl fmt::Debug for Graph {
@@ -264,6 +287,11 @@ impl Graph {
         let client = builder.build().map_err(|e| {
             PluginError::internal(format!("The HTTP client could not be set up ({e})."))
         })?;
+        let now = tokio::time::Instant::now();
+        // A bound too large to add is no bound: a century stands in for it.
+        let deadline = now
+            .checked_add(policy.delivery_timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         Ok(Graph {
             client,
             base,
@@ -271,6 +299,7 @@ impl Graph {
             current: Arc::new(Mutex::new(None)),
             policy,
             cancel,
+            deadline,
         })
     }
 
@@ -279,7 +308,22 @@ impl Graph {
         &self.cancel
     }
 
+    /// The Graph's own address (`https://graph.microsoft.com/v1.0/`): what upload session
+    /// URLs are checked against.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn past_deadline(&self, host: &str) -> GraphFailure {
+        GraphFailure::Deadline {
+            limit: self.policy.delivery_timeout,
+            host: host.to_owned(),
+        }
+    }
+
     /// `base/v1.0/` + `segments`, each percent-encoded (`root:` and `name:` keep their colon).
+    /// A `.` or `..` segment would be dropped and a `:` would end Graph's path addressing, so
+    /// values from a request are checked first ([`crate::graph_path`]).
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
@@ -343,6 +387,9 @@ impl Graph {
             return Err(GraphFailure::Cancelled);
         }
         let host = url.host_str().unwrap_or_default().to_owned();
+        if tokio::time::Instant::now() >= self.deadline {
+            return Err(self.past_deadline(&host));
+        }
         let mut req = self
             .client
             .request(method, url)
@@ -393,6 +440,7 @@ impl Graph {
         tokio::select! {
             r = exchange => r,
             _ = self.cancel.raised() => Err(GraphFailure::Cancelled),
+            _ = tokio::time::sleep_until(self.deadline) => Err(self.past_deadline(&host)),
         }
     }
 
@@ -430,8 +478,15 @@ impl Graph {
                 }
                 *after
             }
-            _ => self.policy.backoff * 2u32.saturating_pow(attempt.saturating_sub(1)),
+            _ => self
+                .policy
+                .backoff
+                .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1))),
         };
+        let ends = tokio::time::Instant::now().checked_add(wait);
+        if ends.is_none_or(|ends| ends > self.deadline) {
+            return Err(self.past_deadline("waiting to try again"));
+        }
         Ok(self.cancel.sleep(wait).await)
     }
 
@@ -518,11 +573,15 @@ pub fn answer(
     }
     let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
     let inner = &body["error"]["innerError"];
+    // The ids and the error text are the server's words: no control characters get through.
     let ids = CallIds {
-        request_id: header(headers, "request-id")
-            .or_else(|| inner["request-id"].as_str().map(str::to_owned)),
+        request_id: clean_opt(
+            header(headers, "request-id")
+                .as_deref()
+                .or_else(|| inner["request-id"].as_str()),
+        ),
         client_request_id: sent.client_request_id.clone(),
-        date: inner["date"].as_str().map(str::to_owned),
+        date: clean_opt(inner["date"].as_str()),
     };
     if status.is_success() {
         return Ok(Reply {
@@ -537,14 +596,8 @@ pub fn answer(
         .map(Duration::from_secs);
     Err(GraphFailure::Refused {
         status: status.as_u16(),
-        code: body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        message: body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        code: clean(body["error"]["code"].as_str().unwrap_or_default()),
+        message: clean(body["error"]["message"].as_str().unwrap_or_default()),
         ids: Box::new(ids),
         retry_after,
     })

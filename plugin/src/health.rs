@@ -47,7 +47,7 @@ pub fn assess(
     let lapses_at = facts
         .last_refresh_ok_at
         .max(verified_at)
-        .map(|t| t + LAPSE_DAYS * DAY);
+        .map(|t| t.saturating_add(LAPSE_DAYS * DAY));
     let secret_expires_at = settings
         .get(fields::CLIENT_SECRET_EXPIRES)
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -97,7 +97,9 @@ pub fn assess(
             format!("The client secret expired on {}.", day(at)),
             Some(new_secret.to_owned()),
         )
-    } else if let Some(at) = lapses_at.filter(|at| at - now <= LAPSE_WARNING_DAYS * DAY) {
+    } else if let Some(at) =
+        lapses_at.filter(|at| at.saturating_sub(now) <= LAPSE_WARNING_DAYS * DAY)
+    {
         (
             HealthState::ExpiringSoon,
             format!(
@@ -108,7 +110,9 @@ pub fn assess(
                 "Run `refresh` (or let a scheduled `refresh --all` do it) to renew it.".to_owned(),
             ),
         )
-    } else if let Some(at) = secret_expires_at.filter(|at| at - now <= SECRET_WARNING_DAYS * DAY) {
+    } else if let Some(at) =
+        secret_expires_at.filter(|at| at.saturating_sub(now) <= SECRET_WARNING_DAYS * DAY)
+    {
         (
             HealthState::ExpiringSoon,
             format!("The client secret expires on {}.", day(at)),

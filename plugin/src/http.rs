@@ -52,9 +52,22 @@ pub const REQUEST_TIMEOUT_VAR: &str = "ATRS_OFFICE365_REQUEST_TIMEOUT";
 
 /// The time for one exchange that [`REQUEST_TIMEOUT_VAR`] sets, if it holds a positive number.
 pub fn request_timeout_from_env() -> Option<Duration> {
-    let text = std::env::var(REQUEST_TIMEOUT_VAR).ok()?;
+    seconds_from_env(REQUEST_TIMEOUT_VAR)
+}
+
+/// A positive number of seconds (fractions allowed) from the variable `name`; `None` when
+/// unset, unreadable, not positive or too large for a duration.
+pub fn seconds_from_env(name: &str) -> Option<Duration> {
+    let text = std::env::var(name).ok()?;
+    seconds(&text)
+}
+
+/// `text` as a positive number of seconds (see [`seconds_from_env`]).
+pub fn seconds(text: &str) -> Option<Duration> {
     let secs = text.trim().parse::<f64>().ok()?;
-    (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs))
+    (secs > 0.0)
+        .then(|| Duration::try_from_secs_f64(secs).ok())
+        .flatten()
 }
 
 impl Limits {

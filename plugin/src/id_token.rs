@@ -121,10 +121,10 @@ pub fn check(token: &IdToken, expected: &Expected<'_>, host: &str) -> Result<Cla
     }
     match claims.exp {
         None => return Err(refused(host, "carries no expiry (exp)".to_owned())),
-        Some(exp) if exp + CLOCK_SKEW_SECS <= expected.now => {
+        Some(exp) if exp.saturating_add(CLOCK_SKEW_SECS) <= expected.now => {
             return Err(refused(
                 host,
-                format!("expired {} seconds ago", expected.now - exp),
+                format!("expired {} seconds ago", expected.now.saturating_sub(exp)),
             ))
         }
         Some(_) => {}
@@ -244,6 +244,13 @@ mod tests {
         let mut with_azp = several;
         with_azp["azp"] = serde_json::json!(CLIENT);
         assert!(checked(with_azp, None).is_ok());
+    }
+
+    #[test]
+    fn extreme_expiries_neither_overflow_nor_pass_when_past() {
+        assert!(checked(with("exp", serde_json::json!(i64::MAX)), None).is_ok());
+        let e = checked(with("exp", serde_json::json!(i64::MIN)), None).unwrap_err();
+        assert!(e.message().contains("expired"), "{}", e.message());
     }
 
     #[test]

@@ -41,7 +41,8 @@
 //!   [`delivery_error`]: Graph's refusals mapped to what to do;
 //! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
 //!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
-//!   [`upload_session`]: fragments from disk, resumed from the server's ranges.
+//!   [`upload_session`]: fragments from disk, resumed from the server's ranges, which
+//!   [`upload_check`] checks (and the uploadUrl) before they are used.
 //!
 //! Saved accounts at work:
 //!
@@ -71,6 +72,7 @@ pub mod drive;
 pub mod fields;
 pub mod flow_task;
 pub mod graph;
+pub mod graph_path;
 pub mod health;
 pub mod http;
 pub mod id_token;
@@ -81,6 +83,7 @@ pub mod loopback;
 pub mod mail;
 pub mod paste;
 pub mod progress;
+pub mod provider_text;
 pub mod redirect;
 pub mod refresh;
 pub mod refresh_error;
@@ -95,6 +98,7 @@ pub mod sign_in;
 pub mod token;
 pub mod token_cache;
 pub mod trust;
+pub mod upload_check;
 pub mod upload_session;
 pub mod verified;
 pub mod version;

@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Auth, Body, Graph, Reply};
+use crate::graph_path::{single_segment, PathValue};
 use crate::progress::Progress;
-use crate::upload_session::{Upload, MAIL_FRAGMENT};
+use crate::upload_session::{session_url, Upload, MAIL_FRAGMENT};
 
 /// Attachments up to this total go inline in one `sendMail` (Graph: "under 3 MB").
 pub const INLINE_LIMIT: u64 = 3_000_000;
@@ -27,11 +28,20 @@ struct Sized<'a> {
     size: u64,
 }
 
+/// The mailbox sent as, when not the account's own, checked ([`crate::graph_path`]): it
+/// becomes a segment of the Graph path (`/users/{mailbox}/sendMail`).
+pub fn check_sender(request: &MailRequest) -> Result<(), DeliveryError> {
+    match &request.from {
+        Some(from) => single_segment(PathValue::Mailbox, from),
+        None => Ok(()),
+    }
+}
+
 /// The content bytes `request` will send (its attachments), checked against the limits.
 pub fn content_size(request: &MailRequest) -> Result<u64, DeliveryError> {
-    let mut total = 0;
+    let mut total: u64 = 0;
     for a in &request.attachments {
-        total += file_size(&a.path)?;
+        total = total.saturating_add(file_size(&a.path)?);
     }
     if total > MAX_MESSAGE {
         return Err(DeliveryError::TooLarge {
@@ -59,6 +69,7 @@ pub async fn send(
             "The message has no recipients: give at least one address in To, Cc or Bcc.".into(),
         ));
     }
+    check_sender(request)?;
     let total = content_size(request)?;
     let sized = request
         .attachments
@@ -192,15 +203,9 @@ async fn attach_and_send(
             )
             .await
             .map_err(|e| DeliveryError::graph(Step::Draft, e))?;
-        let url = session.body["uploadUrl"]
-            .as_str()
-            .and_then(|u| url::Url::parse(u).ok())
-            .ok_or_else(|| {
-                DeliveryError::Protocol("an upload session without an uploadUrl".into())
-            })?;
         Upload {
             graph,
-            url,
+            url: session_url(graph, &session)?,
             path: &s.attachment.path,
             total: s.size,
             fragment: MAIL_FRAGMENT,

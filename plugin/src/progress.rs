@@ -113,7 +113,10 @@ impl Progress {
 
     /// The state after waiting up to `timeout` for a change.
     pub fn poll(&self, timeout: Duration) -> DeliveryState {
-        let deadline = Instant::now() + timeout;
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or(now + Duration::from_secs(3600));
         let mut s = self.state();
         let before = s.clone();
         while !s.is_terminal() && *s == before {

@@ -19,6 +19,10 @@ use crate::{
     token::EntraTokenResponse,
 };
 
+/// The longest access token lifetime believed (Entra's configurable maximum is a day): a
+/// longer `expires_in` is cut to it, so a server cannot have a token cached for ever.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long and how often transient faults are retried.
 ///
 /// The defaults: at most 3 attempts; between them the `Retry-After` the service asked for
@@ -136,10 +140,7 @@ async fn once(
     }
     let answer: EntraTokenResponse = serde_json::from_slice(response.body())
         .map_err(|_| RefreshError::Other(OtherCause::Unusable(host)))?;
-    let lifetime = answer
-        .expires_in()
-        .unwrap_or(Duration::from_secs(3600))
-        .as_secs() as i64;
+    let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3600));
     let scopes = match answer.scopes() {
         Some(s) => s.iter().map(|s| s.to_string()).collect(),
         // RFC 6749 §5.1: no `scope` means exactly what was asked.
@@ -151,7 +152,7 @@ async fn once(
     };
     Ok(Renewed {
         access_token: Secret::new(answer.access_token().secret().as_str()),
-        expires_at: unix_now() + lifetime,
+        expires_at: crate::clock::expires_at(unix_now(), lifetime, MAX_ACCESS_TOKEN_LIFETIME),
         scopes,
         refresh_token: answer
             .refresh_token()

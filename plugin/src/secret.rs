@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-/// A secret value; `Debug` and `Display` print `<redacted>`.
+use zeroize::Zeroize;
+
+/// A secret value; `Debug` and `Display` print `<redacted>`, and its bytes are overwritten
+/// with zeros when it is dropped (so a freed buffer does not keep it).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -15,6 +18,18 @@ impl Secret {
     /// The value itself, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Zeroize for Secret {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.zeroize();
     }
 }
 
@@ -39,5 +54,12 @@ mod tests {
         let s = Secret::new("s3cr3t~value");
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(s.expose(), "s3cr3t~value");
+    }
+
+    #[test]
+    fn zeroizing_empties_it() {
+        let mut s = Secret::new("s3cr3t~value");
+        s.zeroize();
+        assert_eq!(s.expose(), "");
     }
 }

@@ -45,7 +45,7 @@ impl CachedToken {
 
     /// Whether it may still be served at `now`.
     fn fresh_at(&self, now: i64) -> bool {
-        self.expires_at - now > SKEW_SECS
+        self.expires_at.saturating_sub(now) > SKEW_SECS
     }
 }
 

@@ -5,6 +5,13 @@
 //! Used for Outlook attachment sessions (fragments ≤ 4 MB) and OneDrive/SharePoint sessions
 //! (multiples of 320 KiB). A fault that keeps coming back ends the upload after
 //! [`crate::graph::RetryPolicy::attempts`] failures in a row.
+//!
+//! Nothing the server says is taken on trust ([`crate::upload_check`]): the `uploadUrl` must
+//! be one of the cloud's hosts over https, and each next range must lie after what the server
+//! had acknowledged and before the end, so every accepted answer moves forward; the whole
+//! delivery is bounded by [`crate::graph::RetryPolicy::delivery_timeout`]. A violation ends
+//! the upload with [`DeliveryError::UploadSession`] naming the server, and an upload that
+//! ends in any error is cancelled (`DELETE uploadUrl`, best effort).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -17,6 +24,7 @@ use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Auth, Body, CallIds, Graph, GraphFailure, Reply};
 use crate::progress::Progress;
 use crate::request_id::new_id;
+use crate::upload_check::{self, Violation};
 
 /// Graph's drive fragments must be multiples of this (320 KiB).
 pub const FRAGMENT_UNIT: u64 = 320 * 1024;
@@ -29,11 +37,24 @@ pub const DRIVE_FRAGMENT: u64 = 16 * FRAGMENT_UNIT;
 // takes at most 4 MB per PUT.
 const _: () = assert!(DRIVE_FRAGMENT.is_multiple_of(FRAGMENT_UNIT) && MAIL_FRAGMENT <= 4_000_000);
 
+/// The `uploadUrl` of a `createUploadSession` answer from `graph`, if it may be used
+/// ([`upload_check::session_url`]); otherwise an error naming Graph's host. Nothing is sent to
+/// a refused URL, not even a cancel: it could carry the session's token to a host or over a
+/// channel that is not trusted.
+pub fn session_url(graph: &Graph, answer: &Reply) -> Result<Url, DeliveryError> {
+    upload_check::session_url(graph.base(), &answer.body).map_err(|violation| {
+        DeliveryError::UploadSession {
+            host: graph.base().host_str().unwrap_or_default().to_owned(),
+            violation,
+        }
+    })
+}
+
 /// One upload through a session URL.
 pub struct Upload<'a> {
     /// The client (for its cancel signal and retry policy).
     pub graph: &'a Graph,
-    /// The session's `uploadUrl`.
+    /// The session's `uploadUrl`, checked by [`session_url`].
     pub url: Url,
     /// The file.
     pub path: &'a Path,
@@ -51,16 +72,35 @@ pub struct Upload<'a> {
 
 impl Upload<'_> {
     /// Send every fragment; the answer to the last one (the driveItem, or the attachment's
-    /// `Location`).
+    /// `Location`). When it fails (or is cancelled) the session is cancelled too.
     pub async fn run(&self) -> Result<Reply, DeliveryError> {
+        let sent = self.send_all().await;
+        if sent.is_err() {
+            self.progress.say("Cancelling the upload session…");
+            self.graph
+                .cleanup(Method::DELETE, self.url.clone(), Auth::None)
+                .await;
+        }
+        sent
+    }
+
+    async fn send_all(&self) -> Result<Reply, DeliveryError> {
         let mut file = File::open(self.path).map_err(|e| self.unreadable(&e))?;
         let attempts = self.graph.policy().attempts;
+        // Where the next fragment starts: always what the server has acknowledged, and
+        // (checked) below `total`.
         let mut next: u64 = 0;
         let mut failures: u32 = 0;
         let mut buf = Vec::new();
         loop {
-            let end = (next + self.fragment).min(self.total);
-            buf.resize((end - next) as usize, 0);
+            let end = next.saturating_add(self.fragment).min(self.total);
+            let len = usize::try_from(end - next).map_err(|_| {
+                self.violation(Violation::PastEnd {
+                    byte: end,
+                    total: self.total,
+                })
+            })?;
+            buf.resize(len, 0);
             file.seek(SeekFrom::Start(next))
                 .and_then(|_| file.read_exact(&mut buf))
                 .map_err(|e| self.unreadable(&e))?;
@@ -81,13 +121,14 @@ impl Upload<'_> {
             }
             match sent {
                 Ok(reply) if end == self.total => {
-                    self.progress.sent(self.before + self.total);
+                    self.progress.sent(self.before.saturating_add(self.total));
                     return Ok(reply);
                 }
                 Ok(reply) => {
                     failures = 0;
-                    next = next_expected(&reply.body).unwrap_or(end);
-                    self.progress.sent(self.before + next);
+                    next = upload_check::next_after_fragment(&reply.body, end, self.total)
+                        .map_err(|v| self.violation(v))?;
+                    self.progress.sent(self.before.saturating_add(next));
                 }
                 Err(GraphFailure::Cancelled) => return Err(self.failed(GraphFailure::Cancelled)),
                 Err(e) if e.is_transient() || e.status() == Some(416) => {
@@ -107,20 +148,16 @@ impl Upload<'_> {
                     {
                         return Err(self.failed(GraphFailure::Cancelled));
                     }
-                    next = self.resume_point().await?;
-                    if next >= self.total {
-                        return Err(DeliveryError::Protocol(
-                            "that it has every byte but never confirmed the upload".into(),
-                        ));
-                    }
+                    next = self.resume_point(next).await?;
                 }
                 Err(e) => return Err(self.failed(e)),
             }
         }
     }
 
-    /// `GET uploadUrl` → the first of `nextExpectedRanges` (retried like a Graph call).
-    async fn resume_point(&self) -> Result<u64, DeliveryError> {
+    /// `GET uploadUrl` → the first of `nextExpectedRanges` (retried like a Graph call), which
+    /// must not be behind the `acknowledged` bytes.
+    async fn resume_point(&self, acknowledged: u64) -> Result<u64, DeliveryError> {
         let attempts = self.graph.policy().attempts;
         let mut attempt = 0;
         loop {
@@ -141,9 +178,8 @@ impl Upload<'_> {
                 .await
             {
                 Ok(reply) => {
-                    return next_expected(&reply.body).ok_or_else(|| {
-                        DeliveryError::Protocol("no nextExpectedRanges to resume from".into())
-                    })
+                    return upload_check::resume_from(&reply.body, acknowledged, self.total)
+                        .map_err(|v| self.violation(v))
                 }
                 Err(e) if e.is_transient() && attempt < attempts => {
                     if self
@@ -160,6 +196,13 @@ impl Upload<'_> {
         }
     }
 
+    fn violation(&self, violation: Violation) -> DeliveryError {
+        DeliveryError::UploadSession {
+            host: self.url.host_str().unwrap_or_default().to_owned(),
+            violation,
+        }
+    }
+
     fn failed(&self, failure: GraphFailure) -> DeliveryError {
         DeliveryError::graph(self.step.clone(), failure)
     }
@@ -169,41 +212,5 @@ impl Upload<'_> {
             path: self.path.display().to_string(),
             reason: e.to_string(),
         }
-    }
-}
-
-/// The start of the first range in `nextExpectedRanges` (`"N-M"`, `"N-"` or `"N"`).
-pub fn next_expected(body: &serde_json::Value) -> Option<u64> {
-    body["nextExpectedRanges"]
-        .as_array()?
-        .first()?
-        .as_str()?
-        .split('-')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn next_expected_reads_every_range_form() {
-        assert_eq!(
-            next_expected(&json!({"nextExpectedRanges": ["0-"]})),
-            Some(0)
-        );
-        assert_eq!(
-            next_expected(&json!({"nextExpectedRanges": ["655360-1048575", "2000000-"]})),
-            Some(655360)
-        );
-        assert_eq!(
-            next_expected(&json!({"nextExpectedRanges": ["4194304"]})),
-            Some(4194304)
-        );
-        assert_eq!(next_expected(&json!({})), None);
     }
 }

@@ -255,9 +255,11 @@ fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store()
             TokenSource::Cache
         );
         let asked = refreshes(&idp);
-        let again = plugin
-            .token(ACCOUNT, &TokenRequest::for_scopes(["Files.Read"]))
-            .unwrap_err();
+        memory
+            .handle()
+            .secret_write(ACCOUNT, atrs_office365::saved::SECRET_ACCESS_TOKENS, "[]")
+            .unwrap();
+        let again = plugin.token(ACCOUNT, &saved()).unwrap_err();
         assert_eq!(again.message(), e.message());
         assert_eq!(refreshes(&idp), asked);
         // A forced refresh that succeeds (the cause fixed) makes the account work again.

@@ -39,6 +39,11 @@ pub struct Cli {
     #[arg(long, env = "ATRS_CALL_TIMEOUT", global = true, value_name = "SECONDS", value_parser = seconds)]
     pub call_timeout: Option<Duration>,
 
+    /// Load only plugin libraries signed by one of these vendor public keys (a file of
+    /// `.pub` keys); without it every library loads unsigned, as a developer's host does.
+    #[arg(long, env = "ATRS_TRUSTED_KEYS", global = true, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+
     /// What to do; with none, on a terminal, the Integrations menu opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -58,9 +63,13 @@ pub enum Command {
     Validate {
         /// The plugin id.
         plugin: String,
-        /// A form value; repeat for each field.
+        /// A form value; repeat for each field (secret fields: --set-secret).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// A secret field read from standard input (one line each, in order), or from a
+        /// hidden prompt on a terminal, so the secret never appears in the command line.
+        #[arg(long = "set-secret", value_name = "KEY")]
+        set_secret: Vec<String>,
     },
     /// Open the interactive Integrations menu.
     Menu,
@@ -68,7 +77,7 @@ pub enum Command {
     Add {
         /// The plugin id.
         plugin: String,
-        /// A form value; repeat for each field.
+        /// A form value; repeat for each field (secret fields: --set-secret).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// A secret field read from standard input (one line each, in order), or from a
@@ -181,6 +190,21 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// For vendors: make a signing key pair; the secret key goes to FILE (owner-only, never
+    /// overwritten), the public key to FILE.pub (give that to hosts).
+    Keygen {
+        /// Where the secret key goes.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// For vendors: sign a plugin library; the signature goes beside it (LIB.minisig).
+    Sign {
+        /// The secret key file `keygen` wrote.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The plugin library.
+        library: PathBuf,
+    },
 }
 
 /// What `store` does.
@@ -274,7 +298,8 @@ pub enum ConflictArg {
 /// Parses a positive number of seconds (fractions allowed).
 fn seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if s > 0.0 => Duration::try_from_secs_f64(s)
+            .map_err(|_| format!("`{text}` seconds is more than this host can wait")),
         _ => Err(format!("`{text}` is not a positive number of seconds")),
     }
 }
@@ -286,4 +311,23 @@ pub enum VerifyArg {
     Device,
     /// Sign in in a browser, then paste the final address (or catch it on loopback).
     Browser,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_positive_and_bounded() {
+        assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-1", "NaN", "x"] {
+            assert!(
+                seconds(bad).unwrap_err().contains("not a positive"),
+                "{bad}"
+            );
+        }
+        for huge in ["1e30", "inf"] {
+            assert!(seconds(huge).unwrap_err().contains("more than"), "{huge}");
+        }
+    }
 }

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use atrs_host_sdk::loader::{IntegrationHandle, PluginLibrary};
+use atrs_host_sdk::{
+    loader::{IntegrationHandle, PluginLibrary},
+    signing::TrustedKeys,
+};
 
 use crate::{
     catalog::Catalog,
@@ -25,12 +28,22 @@ pub struct Context {
     pub log: LogConfig,
     /// How to open URLs.
     pub browser: Browser,
+    /// The trusted vendor keys file (`--trusted-keys`): only libraries signed with one of
+    /// them load. `None`: every library loads unsigned (a developer's setting).
+    pub trusted_keys: Option<PathBuf>,
 }
 
 impl Context {
-    /// Loads the plugins folder.
+    /// Loads the plugins folder (only signed libraries when trusted keys are set).
     pub fn catalog(&self) -> Result<Catalog, CommandError> {
-        Ok(Catalog::load(&self.plugins_dir)?)
+        let trusted = match &self.trusted_keys {
+            Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
+                CommandError::usage(format!("The trusted vendor keys could not be read: {e}."))
+                    .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen` writes, one after another).")
+            })?),
+            None => None,
+        };
+        Ok(Catalog::load_trusting(&self.plugins_dir, trusted.as_ref())?)
     }
 
     /// Opens the account store and checks it, so a damaged store or one from a newer

@@ -15,7 +15,9 @@ pub fn account_name(values: &FormValues) -> Option<&str> {
         .filter(|n| !n.is_empty())
 }
 
-/// Parses `KEY=VALUE` pairs into values, marking the form's secret fields as secret.
+/// Parses `KEY=VALUE` pairs into values. A field the form marks secret is refused (exit 2,
+/// before anything is sent): on the command line it would be readable in the process list,
+/// shell history and CI logs; `--set-secret KEY` reads it from standard input instead.
 pub fn values_from_pairs(pairs: &[String], form: &[FormField]) -> Result<FormValues, CommandError> {
     let mut values = FormValues::new();
     for pair in pairs {
@@ -28,13 +30,22 @@ pub fn values_from_pairs(pairs: &[String], form: &[FormField]) -> Result<FormVal
             return Err(CommandError::usage("`--set` has an empty key.")
                 .with_hint("Write --set KEY=VALUE."));
         }
-        if form.iter().any(|f| f.key.as_str() == key && f.is_secret()) {
-            values.set_secret(key, value);
-        } else {
-            values.set(key, value);
+        if let Some(field) = form.iter().find(|f| f.key.as_str() == key && f.is_secret()) {
+            return Err(secret_on_command_line(key, field.label.as_str()));
         }
+        values.set(key, value);
     }
     Ok(values)
+}
+
+/// The refusal of `--set KEY=…` for a secret field (the value is never repeated).
+fn secret_on_command_line(key: &str, label: &str) -> CommandError {
+    CommandError::usage(format!(
+        "{label} is a secret, and `--set {key}=…` would put it on the command line, where other users (the process list), shell history and CI logs can read it."
+    ))
+    .with_hint(format!(
+        "Use --set-secret {key} instead: it reads the value from standard input (for example printf '%s\\n' \"$SECRET\" | atrs-test-host add … --set-secret {key}) or from a hidden prompt on a terminal."
+    ))
 }
 
 /// Shows at most the key of a malformed pair: its value may be a secret.
@@ -60,13 +71,21 @@ mod tests {
     }
 
     #[test]
-    fn pairs_parse_and_secrets_are_marked() {
-        let v = values_from_pairs(&["name=a=b".into(), "pw=hunter2".into()], &form()).unwrap();
+    fn pairs_parse_and_take_defaults() {
+        let v = values_from_pairs(&["name=a=b".into()], &form()).unwrap();
         assert_eq!(v.get("name"), Some("a=b"));
-        assert!(v.iter().find(|f| f.key() == "pw").unwrap().is_secret());
-        assert!(!format!("{v:?}").contains("hunter2"));
         let v = with_defaults(v, &form());
         assert_eq!(v.get("cloud"), Some("global"));
+    }
+
+    #[test]
+    fn a_secret_field_on_the_command_line_is_refused_pointing_to_set_secret() {
+        let e = values_from_pairs(&["name=a".into(), " pw =hunter2".into()], &form()).unwrap_err();
+        assert_eq!(e.exit.code(), 2);
+        assert!(e.message.contains("Password is a secret"), "{}", e.message);
+        let hint = e.hint.clone().unwrap_or_default();
+        assert!(hint.contains("--set-secret pw"), "{hint}");
+        assert!(!format!("{}{hint}{e:?}", e.message).contains("hunter2"));
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
 //! - [`error`] and [`exit`]: failures and exit codes; [`interrupt`]: Ctrl-C as a flag;
 //!   [`live_line`]: the line redrawn in place on a terminal;
+//! - [`terminal_text`]: server text cleaned of control characters before it is shown;
+//!   [`secret_input`]: secrets from standard input or a hidden prompt, never argv;
+//!   [`process_guard`]: core dumps off and a panic hook that prints no payload;
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -30,6 +33,9 @@ pub mod live_line;
 pub mod menu;
 pub mod output;
 pub mod present;
+pub mod process_guard;
+pub mod secret_input;
+pub mod terminal_text;
 
 pub use atrs_host_runtime::{catalog, services, session_driver, store};
 pub use atrs_mock_idp as mock_idp;

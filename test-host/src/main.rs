@@ -13,12 +13,17 @@ use atrs_test_host::{
     exit::Exit,
     menu,
     output::Output,
+    process_guard,
     services::{Browser, LogConfig},
     store::Store,
 };
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything holds a secret: no core dumps, and panics say where, not what (the
+    // full message with -vv, read from the raw arguments so a usage error is covered too).
+    let _ = process_guard::no_core_dumps();
+    process_guard::install_panic_hook(raw_verbosity());
     // `mock-idp` has flags of its own only: the host's global flags do nothing there.
     if std::env::args_os().nth(1).is_some_and(|a| a == "mock-idp") {
         return match MockIdpCli::try_parse_from(std::env::args_os().skip(1)) {
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
         } else {
             Browser::System
         },
+        trusted_keys: cli.trusted_keys.clone(),
     };
     if let Some(timeout) = cli.call_timeout {
         atrs_host_sdk::loader::set_default_call_timeout(Some(timeout));
@@ -53,9 +59,15 @@ fn main() -> ExitCode {
             commands::check::run(&ctx, &library, &set, timeout)
         }
         Some(Command::Plugins) => finish(&ctx, "plugins", commands::plugins::run(&ctx)),
+        Some(Command::Keygen { out }) => {
+            finish(&ctx, "keygen", commands::signing::keygen(&ctx, &out))
+        }
+        Some(Command::Sign { key, library }) => {
+            finish(&ctx, "sign", commands::signing::sign(&ctx, &key, &library))
+        }
         Some(Command::Form { plugin }) => finish(&ctx, "form", commands::form::run(&ctx, &plugin)),
-        Some(Command::Validate { plugin, set }) => {
-            finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set))
+        Some(Command::Validate { plugin, set, set_secret }) => {
+            finish(&ctx, "validate", commands::validate::run(&ctx, &plugin, &set, &set_secret))
         }
         Some(Command::Menu) => finish(&ctx, "menu", menu::run_on_terminal(&ctx)),
         Some(Command::Add { plugin, set, set_secret, replace, verify, loopback, paste, no_save, timeout }) => {
@@ -151,4 +163,20 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
     let _ = e.print();
     Exit::InvalidInput.into()
+}
+
+/// `-v` count from the raw arguments (`-vv`, `-v -v`, `--verbose`), before parsing.
+fn raw_verbosity() -> u8 {
+    std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .map(|a| match a.as_str() {
+            "--verbose" => 1,
+            s if s.starts_with('-') && !s.starts_with("--") && s[1..].chars().all(|c| c == 'v') => {
+                s.len() - 1
+            }
+            _ => 0,
+        })
+        .sum::<usize>()
+        .min(u8::MAX as usize) as u8
 }

@@ -2,12 +2,18 @@
 //!
 //! With `--json`, stdout carries one JSON object per line and nothing else; the last
 //! line is the result (`"type": "result"`). Human text then goes to stderr.
+//!
+//! Everything printed here loses its control characters first
+//! ([`crate::terminal_text`]): plugin and server text never drives the terminal.
 
 use std::io::Write;
 
 use serde_json::{json, Value};
 
-use crate::error::CommandError;
+use crate::{
+    error::CommandError,
+    terminal_text::{printable, printable_json},
+};
 
 /// The printer for one command run.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +34,7 @@ impl Output {
 
     /// Human text: stdout normally, stderr under `--json`.
     pub fn say(&self, text: impl AsRef<str>) {
-        let line = format!("{}\n", text.as_ref());
+        let line = format!("{}\n", printable(text.as_ref()));
         if self.json {
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         } else {
@@ -40,7 +46,7 @@ impl Output {
 
     /// Human text that is never part of the result (progress, prompts): always stderr.
     pub fn note(&self, text: impl AsRef<str>) {
-        let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+        let _ = writeln!(std::io::stderr().lock(), "{}", printable(text.as_ref()));
     }
 
     /// An event line (JSON mode only): `{"type": kind, ...fields}`.
@@ -67,14 +73,14 @@ impl Output {
             self.line(&json!({"type": "result", "ok": false, "command": command, "error": error.to_json()}));
             return;
         }
-        let mut err = std::io::stderr().lock();
+        let mut text = String::new();
         for f in &error.field_errors {
-            let _ = writeln!(err, "  {}: {}", f.field(), f.message());
+            text.push_str(&format!("  {}: {}\n", f.field(), f.message()));
             if let Some(h) = f.hint() {
-                let _ = writeln!(err, "      fix: {h}");
+                text.push_str(&format!("      fix: {h}\n"));
             }
         }
-        let _ = writeln!(err, "error: {}", error.message);
+        text.push_str(&format!("error: {}\n", error.message));
         if let Some(p) = &error.plugin_error {
             let ids: Vec<String> = [
                 p.provider_code().map(|c| format!("code {c}")),
@@ -85,15 +91,20 @@ impl Output {
             .flatten()
             .collect();
             if !ids.is_empty() {
-                let _ = writeln!(err, "  ({})", ids.join(", "));
+                text.push_str(&format!("  ({})\n", ids.join(", ")));
             }
         }
         if let Some(h) = &error.hint {
-            let _ = writeln!(err, "  fix: {h}");
+            text.push_str(&format!("  fix: {h}\n"));
         }
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(printable(&text).as_bytes());
     }
 
     fn line(&self, value: &Value) {
+        let mut value = value.clone();
+        printable_json(&mut value);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{value}");
         let _ = out.flush();

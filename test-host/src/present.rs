@@ -3,6 +3,8 @@
 use atrs_host_sdk::{FormField, PluginError, VerifiedAccount};
 use chrono::{Local, TimeZone};
 
+use crate::terminal_text::printable_line;
+
 /// A hint written for the menu ("Click Verify again", "the Client secret field"), in
 /// the words of the command line: run the command again, `--set KEY=VALUE`.
 pub fn command_line_hint(hint: &str, form: &[FormField]) -> String {
@@ -36,18 +38,25 @@ pub fn command_line_hint(hint: &str, form: &[FormField]) -> String {
     for field in form {
         let key = field.key.as_str();
         let label = field.label.as_str();
+        // A secret is never given on the command line: `--set-secret KEY` reads it from
+        // standard input or a hidden prompt.
+        let (flag, given) = if field.is_secret() {
+            (
+                format!("--set-secret {key}"),
+                format!("--set-secret {key} (the value on standard input)"),
+            )
+        } else {
+            (format!("--set {key}"), format!("--set {key}=VALUE"))
+        };
         text = text
             .replace(
                 &format!("clear the {label} field"),
-                &format!("leave out --set {key}"),
+                &format!("leave out {flag}"),
             )
-            .replace(
-                &format!("in the {label} field"),
-                &format!("with --set {key}=VALUE"),
-            )
-            .replace(&format!("the {label} field"), &format!("--set {key}"))
-            .replace(&format!("into {label}"), &format!("into --set {key}=VALUE"))
-            .replace(&format!("in {label},"), &format!("with --set {key}=VALUE,"));
+            .replace(&format!("in the {label} field"), &format!("with {given}"))
+            .replace(&format!("the {label} field"), &flag)
+            .replace(&format!("into {label}"), &format!("into {given}"))
+            .replace(&format!("in {label},"), &format!("with {given},"));
     }
     text
 }
@@ -123,10 +132,12 @@ pub fn account_lines(
     lines
 }
 
-/// `text` cut to at most `width` characters, ending in `…` when cut.
+/// `text` as one line without control characters ([`printable_line`]), cut to at most
+/// `width` characters, ending in `…` when cut: what every one-line draw shows.
 pub fn fit(text: &str, width: usize) -> String {
+    let text = printable_line(text);
     if text.chars().count() <= width {
-        return text.to_owned();
+        return text.into_owned();
     }
     let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
     cut.push('…');
@@ -186,7 +197,14 @@ mod tests {
                 "Remove the secret: clear the Client secret field, then click Verify again.",
                 &form
             ),
-            "Remove the secret: leave out --set client_secret, then run the command again."
+            "Remove the secret: leave out --set-secret client_secret, then run the command again."
+        );
+        assert_eq!(
+            command_line_hint(
+                "Enter the secret's Value in the Client secret field; then click Verify again.",
+                &form
+            ),
+            "Enter the secret's Value with --set-secret client_secret (the value on standard input); then run the command again."
         );
         assert_eq!(
             command_line_hint("Click Verify ▾ With Browser to start a new sign-in.", &form),

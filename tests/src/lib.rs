@@ -22,6 +22,7 @@ pub mod elf;
 pub mod proxy;
 pub mod releases;
 pub mod sandbox;
+pub mod scripted_server;
 pub mod store_churn;
 pub mod tmux;
 pub mod tools;
@@ -228,6 +229,30 @@ pub fn run_host(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("host runs")
 }
 
+/// Runs the host binary with `args` and `env`, `input` written to its stdin (then closed).
+pub fn run_host_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+    use std::io::Write;
+    let mut command = Command::new(host_binary());
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+        .env_remove("ATRS_PLUGINS_DIR")
+        .env_remove("ATRS_STORE_DIR")
+        .env_remove("RUST_BACKTRACE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("host runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // The host may end before reading it all (a refusal): a broken pipe is no failure.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    child.wait_with_output().expect("host runs")
+}
+
 /// The JSON lines of a `--json` run's stdout; panics if any line is not JSON.
 pub fn json_lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
@@ -397,8 +422,10 @@ pub fn http_get_location(url: &str) -> (u16, Option<String>) {
 }
 
 /// The `add office365` command line for signing in against a test server at
-/// `authority`: `--set` for each value (plus `client_secret` when given), then
-/// `--verify METHOD --timeout 60`. Append further flags to the returned list.
+/// `authority`: `--set` for each value (plus `--set-secret client_secret` when a secret is
+/// given: write it as the first line of the host's standard input, see
+/// [`run_host_with_input`]), then `--verify METHOD --timeout 60`. Append further flags to
+/// the returned list.
 pub fn add_office365_args(
     account: &str,
     client_id: &str,
@@ -407,16 +434,18 @@ pub fn add_office365_args(
     authority: &str,
     method: &str,
 ) -> Vec<String> {
-    let mut values = vec![
+    let values = vec![
         format!("account_name={account}"),
         format!("client_id={client_id}"),
         format!("tenant_id={tenant}"),
         format!("authority={authority}"),
     ];
-    values.extend(client_secret.map(|s| format!("client_secret={s}")));
     let mut args = vec!["add".to_owned(), "office365".to_owned()];
     for value in values {
         args.extend(["--set".to_owned(), value]);
+    }
+    if client_secret.is_some() {
+        args.extend(["--set-secret".to_owned(), "client_secret".to_owned()]);
     }
     args.extend(["--verify", method, "--timeout", "60"].map(String::from));
     args

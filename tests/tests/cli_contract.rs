@@ -346,6 +346,23 @@ fn stdin_that_ends_ends_the_browser_wait_at_once() {
 }
 
 #[test]
+fn a_secret_given_with_set_exits_2_before_any_request() {
+    let s = setup();
+    let args = s.add_args(
+        "Argv",
+        "device",
+        &["--set", "client_secret=hunter2-on-the-command-line"],
+    );
+    let out = s.with_stdin(&args, "", Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Client secret is a secret"), "{err}");
+    assert!(err.contains("--set-secret client_secret"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(s.mock.stats().total(), 0, "nothing was sent anywhere");
+}
+
+#[test]
 fn a_secret_from_stdin_never_touches_the_command_line_and_is_saved() {
     let s = setup();
     let mut args = s.base();

@@ -6,6 +6,8 @@
 //!
 //! The two releases are this source built twice with compile-time stamps (see
 //! `tests/src/releases.rs`): 0.1.0 writing settings layout 1, 0.2.0 writing layout 2.
+//! The vendor signs both builds, and the installed host loads only what its trusted
+//! vendor key verifies (`--trusted-keys`).
 //! Run with `--nocapture` for the transcript.
 
 use std::{
@@ -15,7 +17,10 @@ use std::{
 };
 
 use atrs_e2e::{add_office365_args, host_binary, json_result, releases::previous_and_next};
-use atrs_host_sdk::loader;
+use atrs_host_sdk::{
+    loader,
+    signing::{signature_path, SecretKey},
+};
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use atrs_test_host::{
     services::{Browser, LogConfig, PluginServices},
@@ -29,6 +34,9 @@ struct Installation {
     _root: tempfile::TempDir,
     host: PathBuf,
     store: PathBuf,
+    /// The vendor's signing key, and its public key file the host trusts.
+    vendor: SecretKey,
+    trusted: PathBuf,
     transcript: Vec<String>,
 }
 
@@ -42,10 +50,16 @@ impl Installation {
         let host = bin.join("atrs-test-host");
         std::fs::copy(host_binary(), &host).expect("install the host");
         let store = root.path().join("store");
+        let vendor = SecretKey::generate().expect("a vendor key");
+        let trusted = vendor
+            .write_new(&root.path().join("vendor.key"))
+            .expect("the vendor key is written");
         Installation {
             _root: root,
             host,
             store,
+            vendor,
+            trusted,
             transcript: Vec::new(),
         }
     }
@@ -54,12 +68,16 @@ impl Installation {
         self.host.parent().unwrap()
     }
 
-    /// Puts `library` in the plugins folder the way an installer should: a copy under a
-    /// temporary name, renamed over the old file in one step.
+    /// Puts `library`, signed by the vendor, in the plugins folder the way an installer
+    /// should: the signature first, then a copy under a temporary name renamed over the old
+    /// file in one step.
     fn install_plugin(&mut self, library: &Path, note: &str) {
+        let installed = self.plugins_dir().join(LIBRARY);
+        let signature = self.vendor.sign(&std::fs::read(library).unwrap(), LIBRARY);
+        std::fs::write(signature_path(&installed), signature).unwrap();
         let partial = self.plugins_dir().join(".libatrs_office365.so.partial");
         std::fs::copy(library, &partial).unwrap();
-        std::fs::rename(&partial, self.plugins_dir().join(LIBRARY)).unwrap();
+        std::fs::rename(&partial, &installed).unwrap();
         self.transcript.push(format!(
             "$ cp {} bin/{LIBRARY}    # {note}",
             library.display()
@@ -69,6 +87,7 @@ impl Installation {
     fn run(&mut self, args: &[&str]) -> (Output, Value) {
         let output = Command::new(&self.host)
             .args(["--store", self.store.to_str().unwrap(), "--json"])
+            .args(["--trusted-keys", self.trusted.to_str().unwrap()])
             .args(args)
             .stdin(Stdio::null())
             .env_remove("ATRS_PLUGINS_DIR")
@@ -105,6 +124,7 @@ impl Installation {
         let (_, result) = self.run(&["plugins"]);
         let entry = &result["plugins"][0];
         assert_eq!(entry["status"], "loaded", "{result}");
+        assert_eq!(result["signatures"], "required", "only signed builds load");
         assert_eq!(result["plugins"].as_array().unwrap().len(), 1);
         let version = entry["version"].as_str().unwrap().to_owned();
         self.note(format!("office365 {version} loaded"));

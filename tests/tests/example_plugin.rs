@@ -2,7 +2,7 @@
 //! and loaded beside Office 365: proof that the host is general. The Integrations menu
 //! lists both and adds an account with the example; the scripted commands drive it too.
 
-use atrs_e2e::{hello_plugin, json_result, office365_library, plugins_dir, run_host};
+use atrs_e2e::{hello_plugin, json_result, office365_library, plugins_dir, run_host_with_input};
 use atrs_host_sdk::FormValues;
 use atrs_test_host::{
     context::Context,
@@ -21,6 +21,7 @@ fn the_menu_lists_the_example_beside_office365_and_adds_an_account_with_it() {
         store_dir: store.path().to_owned(),
         log: LogConfig::from_verbosity(0),
         browser: Browser::Disabled,
+        trusted_keys: None,
     };
     let catalog = ctx.catalog().unwrap();
     let entries = menu::menu_plugins(&ctx, &catalog, |_| FormValues::new());
@@ -71,7 +72,7 @@ fn the_menu_lists_the_example_beside_office365_and_adds_an_account_with_it() {
 fn the_scripted_commands_drive_the_example_too() {
     let plugins = plugins_dir(&[office365_library(), hello_plugin()]);
     let store = tempfile::tempdir().unwrap();
-    let host = |args: &[&str]| {
+    let with_input = |args: &[&str], input: &str| {
         let mut all = vec![
             "--plugins-dir",
             plugins.path().to_str().unwrap(),
@@ -80,8 +81,9 @@ fn the_scripted_commands_drive_the_example_too() {
             "--json",
         ];
         all.extend_from_slice(args);
-        run_host(&all, &[])
+        run_host_with_input(&all, &[], input)
     };
+    let host = |args: &[&str]| with_input(args, "");
     let listed = json_result(&host(&["plugins"]));
     let ids: Vec<&str> = listed["plugins"]
         .as_array()
@@ -114,16 +116,30 @@ fn the_scripted_commands_drive_the_example_too() {
     assert_eq!(errors[1]["message"], "Greeting cannot be `howdy`.");
     assert_eq!(errors[1]["hint"], "Choose one of: Hello, Hi.");
 
-    let added = host(&[
+    // The secret field cannot be given with --set; --set-secret reads it from stdin.
+    let refused = host(&[
         "add",
         "hello",
         "--set",
         "account_name=Ada",
         "--set",
         "api_key=k-123",
-        "--verify",
-        "device",
     ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&refused.stderr).contains("k-123"));
+    let added = with_input(
+        &[
+            "add",
+            "hello",
+            "--set",
+            "account_name=Ada",
+            "--set-secret",
+            "api_key",
+            "--verify",
+            "device",
+        ],
+        "k-123\n",
+    );
     let result = json_result(&added);
     assert_eq!(
         (result["saved"].clone(), result["account_name"].clone()),

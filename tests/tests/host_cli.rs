@@ -1,7 +1,9 @@
 //! The `atrs-test-host` command line as scripts use it: JSON lines, exit codes, and
 //! the loader's verdict on every fixture, through the real binary.
 
-use atrs_e2e::{fixture, json_lines, json_result, office365_library, plugins_dir, run_host};
+use atrs_e2e::{
+    fixture, json_lines, json_result, office365_library, plugins_dir, run_host, run_host_with_input,
+};
 use serde_json::Value;
 
 const CLIENT_ID: &str = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
@@ -202,7 +204,7 @@ fn validate_reports_per_field_errors_with_exit_2_and_passes_a_valid_form() {
 #[test]
 fn human_output_names_the_field_and_the_fix_and_never_echoes_a_secret() {
     let dir = plugins_dir(&[office365_library()]);
-    let out = run_host(
+    let out = run_host_with_input(
         &[
             "--plugins-dir",
             &dir_arg(&dir),
@@ -214,10 +216,11 @@ fn human_output_names_the_field_and_the_fix_and_never_echoes_a_secret() {
             &format!("client_id={CLIENT_ID}"),
             "--set",
             "tenant_id=contoso.onmicrosoft.com",
-            "--set",
-            "client_secret=9f0e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b",
+            "--set-secret",
+            "client_secret",
         ],
         &[],
+        "9f0e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b\n",
     );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -234,6 +237,40 @@ fn human_output_names_the_field_and_the_fix_and_never_echoes_a_secret() {
         !all.contains("9f0e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b"),
         "{all}"
     );
+}
+
+#[test]
+fn validate_refuses_a_secret_field_given_with_set() {
+    let dir = plugins_dir(&[office365_library()]);
+    {
+        let command = "validate";
+        let out = run_host(
+            &[
+                "--plugins-dir",
+                &dir_arg(&dir),
+                "--json",
+                command,
+                "office365",
+                "--set",
+                "account_name=Reports",
+                "--set",
+                "client_secret=hunter2-on-the-command-line",
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let result = json_result(&out);
+        let message = result["error"]["message"].as_str().unwrap();
+        let hint = result["error"]["hint"].as_str().unwrap();
+        assert!(message.contains("Client secret is a secret"), "{message}");
+        assert!(hint.contains("--set-secret client_secret"), "{hint}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("hunter2"), "{all}");
+    }
 }
 
 #[test]

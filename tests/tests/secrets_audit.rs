@@ -100,22 +100,24 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     let device = sandbox.add_device("Device", &[], WAIT);
     audit.run("add --verify device", device);
 
-    // Browser, final address pasted on stdin, confidential client (a client secret).
-    let mut args = sandbox.add_args("Paste", "browser", &["--paste", "-"]);
+    // Browser, confidential client: the client secret and then the final address on stdin
+    // (`--paste -` and `--set-secret` cannot share it, so the paste is the wait's own).
+    let mut args = sandbox.add_args("Paste", "browser", &[]);
     args = args
         .into_iter()
         .map(|a| a.replace(defaults::DESKTOP_CLIENT_ID, defaults::WEB_CLIENT_ID))
         .collect();
-    args.extend([
-        "--set".to_owned(),
-        format!("client_secret={}", defaults::WEB_CLIENT_SECRET),
-    ]);
+    args.extend(["--set-secret".to_owned(), "client_secret".to_owned()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut paste = sandbox.spawn(&args);
+    paste.write_line(defaults::WEB_CLIENT_SECRET);
     let action = paste.next_of_type("action", WAIT).expect("an action line");
     let redirect = follow(action["url"].as_str().expect("url"));
     paste.write_line(&redirect);
-    audit.run("add --verify browser --paste -", paste.finish(WAIT));
+    audit.run(
+        "add --verify browser --set-secret, pasted",
+        paste.finish(WAIT),
+    );
 
     // Browser, redirect caught on the loopback listener.
     let args = sandbox.add_args("Loopback", "browser", &["--loopback"]);

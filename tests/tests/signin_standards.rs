@@ -9,7 +9,7 @@ use std::{path::Path, process::Command, time::Duration};
 
 use atrs_e2e::{
     add_office365_args, http_get_location, json_result, office365_library, plugins_dir, run_host,
-    HostProcess,
+    run_host_with_input, HostProcess,
 };
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use serde_json::Value;
@@ -82,7 +82,10 @@ impl Setup {
     ) -> std::process::Output {
         let args = self.args(client_id, secret, method, extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_host(&args, &[])
+        match secret {
+            Some(secret) => run_host_with_input(&args, &[], &format!("{secret}\n")),
+            None => run_host(&args, &[]),
+        }
     }
 }
 

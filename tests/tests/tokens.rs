@@ -124,6 +124,25 @@ fn a_second_process_gets_a_cache_hit_without_any_request() {
     assert!(r["token"].as_str().is_some_and(|t| t.len() > 20));
     assert_eq!(s.mock.stats().total(), requests, "no request at all");
     assert_eq!(s.refreshes(defaults::USER_UPN), 1);
+
+    // Only scopes saved with the account: another one is refused before any request.
+    let other = s.host(&[
+        "token",
+        "Reports",
+        "--scopes",
+        "Mail.Send Sites.ReadWrite.All",
+    ]);
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other));
+    let e = &json_result(&other)["error"];
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Sites.ReadWrite.All is not among the scopes saved"),
+        "{e}"
+    );
+    assert_eq!(e["field"], "scopes");
+    assert_eq!(s.mock.stats().total(), requests, "no request at all");
 }
 
 #[test]

@@ -53,7 +53,11 @@ impl Setup {
         ));
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        HostProcess::spawn(&args, &[])
+        let mut host = HostProcess::spawn(&args, &[]);
+        if let Some(secret) = secret {
+            host.write_line(secret);
+        }
+        host
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use atrs_host_sdk::loader::{self, LoadOutcome, PluginLibrary};
+use atrs_host_sdk::{
+    loader::{self, LoadOutcome, PluginLibrary},
+    signing::TrustedKeys,
+};
 use serde_json::{json, Value};
 
 /// Why the catalog could not answer.
@@ -55,18 +58,30 @@ pub fn default_plugins_dir() -> PathBuf {
 pub struct Catalog {
     dir: PathBuf,
     outcomes: Vec<LoadOutcome>,
+    signatures_checked: bool,
 }
 
 impl Catalog {
     /// Loads every library in `dir`.
     pub fn load(dir: &Path) -> Result<Catalog, CatalogError> {
-        let outcomes = loader::load_dir(dir).map_err(|source| CatalogError::Folder {
-            dir: dir.to_owned(),
-            source,
-        })?;
+        Catalog::load_trusting(dir, None)
+    }
+
+    /// Loads every library in `dir`; with `trusted` vendor keys only signed ones (the
+    /// others are refused before they are opened).
+    pub fn load_trusting(
+        dir: &Path,
+        trusted: Option<&TrustedKeys>,
+    ) -> Result<Catalog, CatalogError> {
+        let outcomes =
+            loader::load_dir_trusting(dir, trusted).map_err(|source| CatalogError::Folder {
+                dir: dir.to_owned(),
+                source,
+            })?;
         Ok(Catalog {
             dir: dir.to_owned(),
             outcomes,
+            signatures_checked: trusted.is_some(),
         })
     }
 
@@ -78,7 +93,13 @@ impl Catalog {
                 path: path.to_owned(),
                 result: loader::load_file(path),
             }],
+            signatures_checked: false,
         }
+    }
+
+    /// Whether only signed libraries were loaded (trusted vendor keys were given).
+    pub fn signatures_checked(&self) -> bool {
+        self.signatures_checked
     }
 
     /// The folder.

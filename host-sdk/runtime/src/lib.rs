@@ -6,7 +6,8 @@
 //! - [`catalog`]: the plugins folder — what loaded, what was refused, finding by id;
 //! - [`store`]: where accounts live ([`store::AccountStore`], one trait, several
 //!   backends) and the named locks every process on a store shares;
-//! - [`services`]: the host services each plugin instance is lent, over a store;
+//! - [`services`]: the host services each plugin instance is lent, over a store
+//!   ([`browser_url`]: which addresses it opens);
 //! - [`session_driver`]: drives a verification session for any view of it;
 //! - [`protocol`]: the JSON requests and answers every front end speaks, and
 //!   [`runtime`]: the [`Runtime`] that answers them ([`handles`] names the sessions and
@@ -19,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod browser_url;
 pub mod catalog;
 pub mod handles;
 pub mod isolation;

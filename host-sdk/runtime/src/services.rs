@@ -64,8 +64,10 @@ impl std::fmt::Debug for Browser {
 }
 
 impl Browser {
-    /// Opens `url`, or says why it could not.
+    /// Opens `url` (https, or http on loopback: [`crate::browser_url::check`]), or says why
+    /// it could not.
     pub fn open(&self, url: &str) -> Result<(), PluginError> {
+        crate::browser_url::check(url)?;
         let cannot = |why: String| {
             PluginError::new(
                 atrs_host_sdk::ErrorKind::Unsupported,

@@ -2,6 +2,7 @@
 //! signs for `localhost`, 127.0.0.1 and ::1, and the authority's PEM written to a file
 //! for clients to trust (its path is [`crate::MockIdp::ca_file`]).
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,16 +61,45 @@ impl Tls {
         })
     }
 
-    /// Writes the CA certificate to a file of its own in `dir`, named for `port`.
+    /// Writes the CA certificate to a new file of its own in `dir`: a random name, created
+    /// exclusively and readable by this user only, so nobody can plant a file or a symlink
+    /// there beforehand (a CA of theirs that clients would then trust). The caller removes it.
     pub fn write_ca(&self, dir: &Path, port: u16) -> Result<PathBuf, MockError> {
-        let path = dir.join(format!(
-            "atrs-mock-idp-ca-{}-{port}.pem",
-            std::process::id()
-        ));
-        std::fs::write(&path, &self.ca_pem).map_err(|source| MockError::CaFile {
-            path: path.clone(),
+        let failed = |source: std::io::Error| MockError::CaFile {
+            path: dir.to_owned(),
             source,
-        })?;
+        };
+        let mut file = tempfile::Builder::new()
+            .prefix(&format!("atrs-mock-idp-ca-{port}-"))
+            .suffix(".pem")
+            .tempfile_in(dir)
+            .map_err(failed)?;
+        file.write_all(self.ca_pem.as_bytes()).map_err(failed)?;
+        let (_, path) = file.keep().map_err(|e| failed(e.error))?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_ca_file_is_new_private_and_unpredictable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir();
+        let tls = Tls::generate().unwrap();
+        let a = tls.write_ca(&dir, 4000).unwrap();
+        let b = tls.write_ca(&dir, 4000).unwrap();
+        assert_ne!(a, b, "one port, two files: the name is not predictable");
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        assert!(std::fs::read_to_string(&a)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"));
+        for p in [a, b] {
+            std::fs::remove_file(p).unwrap();
+        }
     }
 }

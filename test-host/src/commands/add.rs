@@ -8,8 +8,7 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    loader::SessionHandle, FormField, FormValues, PluginError, SessionState, VerifiedAccount,
-    VerifyMethod,
+    loader::SessionHandle, FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod,
 };
 use serde_json::{json, Value};
 
@@ -20,10 +19,9 @@ use crate::{
     form_input::{account_name, values_from_pairs, with_defaults},
     interrupt::Interrupt,
     live_line::{self, SPINNER},
-    menu::{Prompter, TerminalPrompter},
     output::Output,
     present::{command_line_hint, error_lines, local_time, verified_lines},
-    services::Browser,
+    secret_input::read_secrets,
     session_driver::{self, Control, Ended, Input, SessionView},
 };
 
@@ -105,45 +103,6 @@ fn command_line_error(e: PluginError, form: &[FormField]) -> CommandError {
     error
 }
 
-/// Reads the value of each `--set-secret KEY`: a hidden prompt on a terminal, else
-/// one line of stdin each.
-fn read_secrets(
-    keys: &[String],
-    form: &[FormField],
-    values: &mut FormValues,
-) -> Result<(), CommandError> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let on_terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let mut prompter = on_terminal.then(|| TerminalPrompter::new(Browser::Disabled));
-    let mut lines = std::io::stdin().lock().lines();
-    for key in keys {
-        let Some(field) = form.iter().find(|f| f.key.as_str() == key) else {
-            return Err(CommandError::usage(format!(
-                "The form has no field `{key}` for --set-secret."
-            ))
-            .with_hint("Run `atrs-test-host form PLUGIN` to see the field keys."));
-        };
-        let value = match prompter.as_mut() {
-            Some(p) => p
-                .secret(&format!("{} [hidden]", field.label))
-                .map_err(|_| CommandError::new(Exit::CancelledOrTimedOut, "Cancelled at the secret prompt."))?,
-            None => match lines.next() {
-                Some(Ok(line)) => line.trim_end_matches('\r').to_owned(),
-                _ => {
-                    return Err(CommandError::usage(format!(
-                        "Standard input ended before the value of --set-secret {key}."
-                    ))
-                    .with_hint("Give the value on standard input, one line per --set-secret, for example: printf '%s\\n' \"$SECRET\" | atrs-test-host add …"))
-                }
-            },
-        };
-        values.set_secret(key.as_str(), value);
-    }
-    Ok(())
-}
-
 /// Where the browser step stands, for ending at the right moment with the right words.
 #[derive(Default)]
 struct Progress {
@@ -177,7 +136,9 @@ fn wait_for_outcome(
         started,
         gave_up: None,
     };
-    let ended = session_driver::drive(session, Some(started + request.timeout), &mut view);
+    // A timeout too long to add to the clock is no timeout.
+    let deadline = started.checked_add(request.timeout);
+    let ended = session_driver::drive(session, deadline, &mut view);
     view.spinner.clear();
     match ended {
         Ended::Verified(account) => Ok(*account),

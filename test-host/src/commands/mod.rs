@@ -12,6 +12,7 @@ pub mod progress_bar;
 pub mod refresh;
 pub mod remove;
 pub mod send;
+pub mod signing;
 pub mod store;
 pub mod token;
 pub mod upload;

@@ -9,6 +9,9 @@ pub fn run(ctx: &Context) -> Result<(), CommandError> {
     let catalog = ctx.catalog()?;
     let out = ctx.output;
     out.say(format!("Plugins folder: {}", catalog.dir().display()));
+    if !catalog.signatures_checked() {
+        out.say("  Signatures are not checked: no trusted vendor keys were given, so unsigned libraries load (a developer's setting). Give --trusted-keys FILE to load only libraries signed by a trusted vendor.");
+    }
     if catalog.outcomes().is_empty() {
         out.say("  (no plugin libraries found)");
     }
@@ -34,6 +37,7 @@ pub fn run(ctx: &Context) -> Result<(), CommandError> {
         json!({
             "plugins_dir": catalog.dir(),
             "host_sdk_version": atrs_host_sdk::INTERFACE_VERSION,
+            "signatures": if catalog.signatures_checked() { "required" } else { "not_checked" },
             "plugins": plugins,
         }),
     );

@@ -42,6 +42,7 @@ impl ProgressBar {
 
 /// `[#####-----]  42%  25.2 / 60.0 MB  Uploading…`, cut to `width - 1` columns.
 pub fn render(message: &str, sent: u64, total: u64, width: usize) -> String {
+    let message = crate::terminal_text::printable_line(message);
     let width = width.saturating_sub(1).max(10);
     let figures = match sent.saturating_mul(100).checked_div(total) {
         Some(percent) => format!(
@@ -62,7 +63,7 @@ pub fn render(message: &str, sent: u64, total: u64, width: usize) -> String {
     } else if total > 0 {
         format!("{figures}  {message}")
     } else {
-        message.to_owned()
+        message.into_owned()
     };
     if line.chars().count() > width {
         line = line.chars().take(width - 1).collect::<String>() + "…";

@@ -29,6 +29,7 @@ use crate::{
     live_line::{self, width},
     present::fit,
     services::Browser,
+    terminal_text::printable,
 };
 
 /// Asks on the terminal; while a verification waits, reads single keys in raw mode.
@@ -213,11 +214,13 @@ impl Prompter for TerminalPrompter {
 
     fn say(&mut self, text: &str) {
         self.clear_status();
-        // Raw mode needs an explicit carriage return at each line end.
+        // No control characters from plugin or server text; raw mode needs an explicit
+        // carriage return at each line end.
+        let text = printable(text);
         let text = if self.waiting {
             text.replace('\n', "\r\n")
         } else {
-            text.to_owned()
+            text.into_owned()
         };
         let _ = write!(
             std::io::stderr(),
