@@ -177,6 +177,14 @@ pub fn release_workspace() -> &'static Artifacts {
     })
 }
 
+/// The host runtime's C library and plugin runner built with the release profile, once:
+/// for the benchmarks of each way a host reaches a plugin.
+pub fn release_runtime() -> &'static Artifacts {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["--release", "-p", "atrs-host-c", "-p", "atrs-host-runtime"]))
+}
+
 /// The SDK's example plugin (`host-sdk/examples/hello_plugin.rs`), built once.
 pub fn hello_plugin() -> &'static Path {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
