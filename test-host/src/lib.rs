@@ -8,7 +8,8 @@
 //! - [`context`]: what every command gets;
 //! - from the host runtime (`atrs-host-runtime`), re-exported: [`catalog`] (the
 //!   plugins folder), [`store`] (where accounts live), [`services`] (host services per
-//!   plugin) and [`session_driver`] (runs a verification session for any view);
+//!   plugin), [`session_driver`] (runs a verification session for any view) and
+//!   [`process_guard`] (core dumps off, a panic hook that prints no payload);
 //! - [`menu`]: the interactive Integrations menu, over a [`menu::Prompter`];
 //! - [`form_input`]: `--set` values and forms as JSON; [`output`]: text or JSON lines;
 //!   [`present`]: how errors and verified accounts are worded, menu and commands alike;
@@ -16,7 +17,6 @@
 //!   [`live_line`]: the line redrawn in place on a terminal;
 //! - [`terminal_text`]: server text cleaned of control characters before it is shown;
 //!   [`secret_input`]: secrets from standard input or a hidden prompt, never argv;
-//!   [`process_guard`]: core dumps off and a panic hook that prints no payload;
 //!
 //! The mock identity platform lives in the `atrs-mock-idp` crate, re-exported as
 //! [`mock_idp`].
@@ -33,9 +33,8 @@ pub mod live_line;
 pub mod menu;
 pub mod output;
 pub mod present;
-pub mod process_guard;
 pub mod secret_input;
 pub mod terminal_text;
 
-pub use atrs_host_runtime::{catalog, services, session_driver, store};
+pub use atrs_host_runtime::{catalog, process_guard, services, session_driver, store};
 pub use atrs_mock_idp as mock_idp;

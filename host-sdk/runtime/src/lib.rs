@@ -16,6 +16,8 @@
 //!   side (one plugin, served over pipes);
 //! - [`service_calls`]: host services as JSON calls, for plugins whose host is across
 //!   a boundary (the C library's callback, a runner's pipe);
+//! - [`process_guard`]: what a host or runner process does for itself first (no core
+//!   dumps while it holds secrets, panics without their payload);
 //! - [`wire`]: the JSON shape of the SDK's values; [`media_type`]: file types by name.
 
 #![warn(missing_docs)]
@@ -25,6 +27,7 @@ pub mod catalog;
 pub mod handles;
 pub mod isolation;
 pub mod media_type;
+pub mod process_guard;
 pub mod protocol;
 pub mod runner;
 pub mod runtime;

@@ -5,9 +5,14 @@
 
 use std::{io::BufReader, path::PathBuf, process::ExitCode};
 
-use atrs_host_runtime::{runner, RuntimeOptions};
+use atrs_host_runtime::{process_guard, runner, RuntimeOptions};
 
 fn main() -> ExitCode {
+    // The runner holds the plugin's secrets in memory, as the host does.
+    if let Err(e) = process_guard::no_core_dumps() {
+        eprintln!("atrs-plugin-runner: core dumps could not be turned off ({e})");
+    }
+    process_guard::install_panic_hook(0);
     let mut args = std::env::args_os().skip(1);
     let Some(library) = args.next().map(PathBuf::from) else {
         eprintln!("usage: atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L] (started by an ATRS host)");
