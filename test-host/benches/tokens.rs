@@ -2,7 +2,8 @@
 //!
 //! - `tokens/from cache through the ABI`: `IntegrationHandle::token` on a fresh cached
 //!   token (no request), over the in-memory store and over each backend of this host's
-//!   store (JSON folder, SQLite) with 1 and 1,000 saved accounts;
+//!   store (JSON folder, SQLite, PostgreSQL on a throwaway server when installed) with
+//!   1, 1,000 and 10,000 saved accounts;
 //! - `tokens/1000 accounts at once, half expired`: 1,000 threads each ask for their own
 //!   account's token at the same moment; 500 have a fresh cached token, 500 none. Each
 //!   round checks that the refresh count equals the expired count.
@@ -22,7 +23,7 @@ use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use atrs_office365::{fields, saved, saved::SECRET_ACCESS_TOKENS, Office365};
 use atrs_test_host::{
     services::{Browser, LogConfig, PluginServices},
-    store::{FolderStore, Store},
+    store::{postgres::throwaway::Server, FolderStore, KeyOptions, Store},
 };
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -81,18 +82,31 @@ fn from_cache(c: &mut Criterion) {
     let request = TokenRequest::saved_scopes();
     let handle = loader::instantiate_in_process::<Office365>(memory.clone()).unwrap();
     bench_cache_hits(c, &idp, "memory store", &handle, &request);
-    // Each backend of this host's store, with 1 and with 1,000 saved accounts: a
+    // Each backend of this host's store, with 1, 1,000 and 10,000 saved accounts: a
     // cache hit reads one account's secrets, which must not cost more with more accounts.
-    for count in [1, ACCOUNTS] {
-        for (backend, open) in [
-            ("folder", open_folder as fn(&std::path::Path) -> Store),
-            ("sqlite", open_sqlite),
-        ] {
-            let dir = tempfile::tempdir().unwrap();
+    // The folder store rewrites every account on each save, so it stops at 1,000; the
+    // PostgreSQL store runs on a throwaway server when its binaries are installed.
+    let server = Server::start();
+    for count in [1, ACCOUNTS, 10 * ACCOUNTS] {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let mut stores: Vec<(&str, Store)> = vec![("sqlite", open_sqlite(dir.path()))];
+        if count <= ACCOUNTS {
+            stores.push(("folder", open_folder(&dir.path().join("folder"))));
+        }
+        if let Some(server) = &server {
+            let options = KeyOptions {
+                key_file: Some(keys.path().join("bench.key")),
+                ..KeyOptions::default()
+            };
+            let url = server.database(&format!("bench{count}"));
+            stores.push(("postgres", Store::open_location(&url, &options).unwrap()));
+        }
+        for (backend, store) in stores {
             let services = || {
                 PluginServices::new(
                     "office365",
-                    open(dir.path()),
+                    store.clone(),
                     LogConfig::from_verbosity(0),
                     Browser::Disabled,
                 )

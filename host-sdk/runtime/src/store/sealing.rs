@@ -73,9 +73,10 @@ pub(crate) fn new_store_key(
         return Ok((key, source, Some(path)));
     }
     // Another process created it first: use that one.
-    let key = key_file::load(&path)?.ok_or(StoreError::KeyMissing {
-        key: path.clone(),
-        store: PathBuf::new(),
+    let key = key_file::load(&path)?.ok_or_else(|| StoreError::KeyFile {
+        path: path.clone(),
+        reason: "another process created it and it was gone again at once".into(),
+        fix: "Check what removes files in that folder, then try again.".into(),
     })?;
     Ok((key, source, None))
 }

@@ -1,8 +1,9 @@
 //! The SQLite backend, the default: one database file (`accounts.db`) in the store
 //! folder, in WAL mode, so readers never wait for a writer and never see half a change.
 //! Each [`Change`] is one transaction (settings and secrets of an account together);
-//! a writer waits for another at most [`BUSY_WAIT`]. Secrets are sealed (see
-//! [`super::seal`]) under the store key unless plain text was explicitly allowed.
+//! a writer waits for another at most [`BUSY_WAIT`]. Secrets are sealed
+//! (XChaCha20-Poly1305, bound to their plugin, account and name) under the store key
+//! unless plain text was explicitly allowed.
 //! Named locks are local OS locks under `locks/`, taken with a deadline.
 //!
 //! Opening a folder that holds today's JSON store (`settings.json`, `secrets.json`)
