@@ -43,14 +43,16 @@
 //! | `GET,POST /devicelogin`, `GET,POST /login/{txn}` | manual-mode pages: code, sign in, MFA, consent |
 //! | `GET /v1.0/me` | Graph user (bearer token with `User.Read`), `$select` supported |
 //! | `GET /oidc/userinfo` | OIDC claims (bearer token with `openid`) |
-//! | `POST /v1.0/me/sendMail` · `/v1.0/users/{mailbox}/sendMail` | 202; `Mail.Send`; inline `fileAttachment`s; Send As allowed on [`defaults::SEND_AS_MAILBOX`] only |
+//! | `POST /v1.0/me/sendMail` · `/v1.0/users/{id}/sendMail` | 202; `Mail.Send`; inline `fileAttachment`s; Send As allowed on [`defaults::SEND_AS_MAILBOX`] only |
 //! | `POST /v1.0/me/messages` · `DELETE /v1.0/me/messages/{id}` | a draft (201) · delete it (204); `Mail.ReadWrite` |
-//! | `POST /v1.0/me/messages/{id}/attachments/createUploadSession` | `{"AttachmentItem":{…,"size"}}` → `uploadUrl`, `nextExpectedRanges: ["0"]` |
+//! | `POST /v1.0/me/messages/{id}/attachments/createUploadSession` | `{"AttachmentItem":{…,"size"}}` → `uploadUrl`, `nextExpectedRanges: ["0-"]` |
 //! | `POST /v1.0/me/messages/{id}/send` | sends the draft (202); `Mail.Send` |
-//! | `PUT /v1.0/me/drive/root:/{path}:/content` | simple upload, `?@microsoft.graph.conflictBehavior=`; `Files.ReadWrite` |
-//! | `POST /v1.0/me/drive/root:/{path}:/createUploadSession` | `{"item":{"@microsoft.graph.conflictBehavior":…}}` → `uploadUrl`, `["0-"]` |
-//! | `GET /v1.0/sites/{host}:/{path}` · `/v1.0/sites/{site-id}/drive/root:/…` | the one site ([`defaults::SITE_HOST`] [`defaults::SITE_PATH`]) · its drive; `Sites.ReadWrite.All` |
-//! | `PUT /upload/{id}` · `GET` · `DELETE` | a fragment (`Content-Range`, in order, no `Authorization`; drive: multiples of 320 KiB, ≤ 60 MiB, 202 then 201/200 driveItem; mail: ≤ 4 MB, 200 then 201 + `Location`; 416 for a range already received) · `nextExpectedRanges` · cancel |
+//! | `GET {drive}` | the drive entity, where `{drive}` is any of `/v1.0/me/drive`, `/v1.0/users/{id or UPN}/drive` (the signed-in user's own), `/v1.0/drives/{drive-id}`, `/v1.0/sites/{site-id}/drive`, `/v1.0/sites/{host}:/{path}:/drive` |
+//! | `GET {drive}/root` · `…/root:/{path}:` · `…/items/{item-id}` · `…/items/{parent-id}:/{path}:` | a driveItem (file, folder or root) |
+//! | `PUT {item}/content` | simple upload to any of those item forms (`items/{item-id}/content` replaces that file), `?@microsoft.graph.conflictBehavior=` (default `replace`); `Files.ReadWrite` (a site: `Sites.ReadWrite.All`) |
+//! | `POST {item}/createUploadSession` | `{"item":{"@microsoft.graph.conflictBehavior":…}}` (body optional; default `fail` for a new item) → `uploadUrl`, `["0-"]` |
+//! | `GET /v1.0/sites/{host}:/{path}` · `/v1.0/sites/{site-id}` | the one site ([`defaults::SITE_HOST`] [`defaults::SITE_PATH`]); `Sites.Read.All` |
+//! | `PUT /upload/{id}` · `GET` · `DELETE` | a fragment (`Content-Range`, in order, no `Authorization` — one that carries it is read to its end and answered 401; drive: multiples of 320 KiB, ≤ 60 MiB, 202 then 201/200 driveItem; mail: ≤ 4 MB, 200 then 201 + `Location`; 416 for a range already received) · `nextExpectedRanges` · cancel |
 //!
 //! # Control over HTTP (`/_mock`)
 //!
@@ -95,6 +97,12 @@
 //! `keys`, `device_login`, `sign_in`, `logout`, `upload` (upload URLs). A status fault on
 //! `graph` or `upload` answers Graph's error JSON (e.g. 429 `activityLimitReached` with
 //! `Retry-After`).
+//!
+//! Property and action-parameter names in Graph request bodies are matched without regard to
+//! case, as Graph matches them (`{"Message": …}` to `sendMail`). Every Graph refusal, an
+//! unknown path included (`400 BadRequest` "Resource not found for the segment '…'" under
+//! `/v1.0/`, `404 NotFound` elsewhere, `405` for a method a path does not take), is Graph's
+//! error shape `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
 //!
 //! Graph errors for deliveries: `ErrorAccessDenied` 403 (mail without `Mail.Send` /
 //! `Mail.ReadWrite`), `accessDenied` 403 (drive or site without a Files/Sites permission),
@@ -172,12 +180,14 @@ mod delivery_store;
 mod device_code;
 mod directory;
 mod discovery;
+mod drive_address;
 mod errors;
 mod fault_injection;
 mod faults;
 mod graph;
 mod graph_call;
 mod graph_drive;
+mod graph_json;
 mod graph_mail;
 mod ids;
 mod issuance;

@@ -9,6 +9,7 @@ mod device;
 mod discovery;
 mod faults;
 mod graph;
+mod graph_contract;
 mod oauth2_client;
 mod refresh;
 mod standards;
