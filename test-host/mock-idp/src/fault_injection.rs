@@ -45,9 +45,21 @@ pub(crate) async fn intercept(
     } else {
         (req, None)
     };
-    let fault = endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref()));
-    let mut response = match (&fault, endpoint) {
-        (Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
+    let challenge = match endpoint {
+        Some(Endpoint::Graph) => claims_challenge_for(&shared, &req),
+        _ => None,
+    };
+    let fault = match challenge {
+        Some(_) => None,
+        None => endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref())),
+    };
+    let mut response = match (challenge, &fault, endpoint) {
+        (Some(claims), _, _) => {
+            let call = Call::of(req.headers());
+            drain(req).await;
+            call.fail(GraphError::claims_challenge(claims))
+        }
+        (None, Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
         _ => next.run(req).await,
     };
     if let Some(id) = &client_request_id {
@@ -73,6 +85,28 @@ pub(crate) async fn intercept(
         client_request_id: client_request_id.and_then(|v| v.to_str().ok().map(str::to_owned)),
     });
     response
+}
+
+/// The claims to challenge this Graph request with, when its bearer token's account has a
+/// claims challenge armed that the token does not satisfy (counted per account).
+fn claims_challenge_for(shared: &Shared, req: &Request) -> Option<String> {
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')?
+        .1
+        .trim();
+    let (user, nbf) = {
+        let store = shared.store();
+        let entry = store.access.get(token)?;
+        (entry.user.clone(), entry.claims_nbf)
+    };
+    let upn = shared.dir().user_by_id(&user)?.upn.clone();
+    let claims = shared.claims.challenge(&upn, req.uri().path(), nbf)?;
+    shared.stats.count_challenge(&upn);
+    Some(claims)
 }
 
 /// Buffer a token request's body to learn its `grant_type`, then rebuild the request.

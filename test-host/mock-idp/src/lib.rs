@@ -80,12 +80,16 @@
 //! | `POST /_mock/delivery-faults` `{"fail_chunk_at":N,"quota_bytes":N,"locked":["Reports/x.pdf"]}` · `DELETE` | arm [`DeliveryFaults`] · clear them |
 //! | `DELETE /_mock/deliveries` | forget all deliveries, counters and delivery faults |
 //! | `POST /_mock/tokens` `{"upn":"…","scopes":"Mail.Send Files.ReadWrite"}` | an access token with exactly those permissions |
+//! | `POST /_mock/claims-challenges` `{"upn":"…","path_contains":"sendMail","needs_user":false}` · `DELETE` `{"upn":"…"}` (or `{}`) | [`MockIdp::arm_claims_challenge`]: that account's Graph requests (those whose path contains `path_contains`) get `401` with `WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"` until a token issued for those claims is used; a token request carrying them gets that token, or with `needs_user` `interaction_required` (AADSTS50076) · clear |
 //!
 //! Refresh failure JSON: `{"kind":"aadsts","code":N}` for N in 700082, 70008, 50173, 70043,
 //! 50076, 50079, 65001, 53003, 7000215, 7000222; `{"kind":"invalid_grant"}` and
 //! `{"kind":"interaction_required"}` (codes no table lists); `{"kind":"status","status":503,
 //! "retry_after":2}`. [`Stats::accounts`] counts token requests per account (UPN) and grant
-//! type, and how often a refresh token replaced by rotation was presented again.
+//! type, how often a refresh token replaced by rotation was presented again, and the claims
+//! counts: token requests declaring `cp1` ([`AccountCounts::cp1_declared`]) or answering a
+//! claims challenge ([`AccountCounts::claims_answered`]), Graph requests challenged
+//! ([`AccountCounts::claims_challenges`]). Discovery says `claims_parameter_supported`.
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
@@ -169,6 +173,7 @@
 
 mod authorize;
 mod bearer;
+mod claims_challenge;
 pub mod cli;
 mod client_auth;
 mod config;
@@ -207,6 +212,7 @@ mod tls;
 mod token;
 mod upload_session;
 
+pub use claims_challenge::ClaimsChallenge;
 pub use config::{ApproveMode, DeviceOutcome, MockConfig, ENTRA_PROMPT_VALUES};
 pub use delivery_store::{
     DeliveryFaults, DriveItem, Message, Recipient, StoredAttachment, UploadCounters,

@@ -12,6 +12,7 @@ use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::claims_challenge::ClaimsChallenge;
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::connection::{ConnHandle, ConnListener};
 use crate::delivery_store::{DeliveryFaults, DriveItem, Message, UploadCounters};
@@ -311,6 +312,17 @@ impl MockIdp {
     /// An access token for `upn` that carries exactly `scopes` (Graph permission names).
     pub fn issue_access_token(&self, upn: &str, scopes: &[&str]) -> Result<String, MockError> {
         delivery_control::mint_token(&self.shared, upn, scopes)
+    }
+
+    /// Arm a claims challenge for the account `upn` (replacing one armed before): its Graph
+    /// requests get `401 insufficient_claims` until a token issued for the claims is used.
+    pub fn arm_claims_challenge(&self, upn: &str, challenge: ClaimsChallenge) {
+        self.shared.claims.arm(upn, challenge)
+    }
+
+    /// Forget the claims challenge of `upn`, or every one (`None`).
+    pub fn clear_claims_challenges(&self, upn: Option<&str>) {
+        self.shared.claims.clear(upn)
     }
 
     /// Stop the server (dropping it does the same).

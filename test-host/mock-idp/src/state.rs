@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::claims_challenge::ClaimsTable;
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
@@ -119,6 +120,8 @@ pub(crate) struct AccessToken {
     pub grant: Grant,
     /// When it expires.
     pub expires: Instant,
+    /// The claims challenge instant it was issued for ([`crate::claims_challenge`]).
+    pub claims_nbf: Option<u64>,
 }
 
 /// An issued refresh token.
@@ -235,6 +238,8 @@ pub(crate) struct Shared {
     pub stats: StatsLog,
     /// Refresh-token policy and the refusals armed per account.
     pub rules: RefreshRules,
+    /// Claims challenges armed per account.
+    pub claims: ClaimsTable,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
@@ -263,6 +268,7 @@ impl Shared {
             deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
             rules,
+            claims: ClaimsTable::default(),
             stats: StatsLog::default(),
             shutdown,
             go_down,

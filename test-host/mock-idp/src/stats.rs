@@ -49,6 +49,12 @@ pub struct AccountCounts {
     pub grant_types: BTreeMap<String, u64>,
     /// Refreshes that presented a refresh token rotation had already replaced.
     pub replaced_presented: u64,
+    /// Token requests whose `claims` declared the client capability `cp1`.
+    pub cp1_declared: u64,
+    /// Token requests whose `claims` answered a claims challenge (named its `nbf`).
+    pub claims_answered: u64,
+    /// Graph requests answered with a claims challenge.
+    pub claims_challenges: u64,
 }
 
 impl Stats {
@@ -76,6 +82,14 @@ impl Stats {
         self.accounts
             .get(&upn.to_ascii_lowercase())
             .map_or(0, |a| a.replaced_presented)
+    }
+
+    /// The counters of `upn` (any case); zeros when it made no request.
+    pub fn account(&self, upn: &str) -> AccountCounts {
+        self.accounts
+            .get(&upn.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many requests were logged in total.
@@ -110,6 +124,23 @@ impl StatsLog {
         if replaced {
             counts.replaced_presented += 1;
         }
+    }
+
+    /// Count a token request's `claims` for `upn`: declaring `cp1`, answering a challenge.
+    pub fn count_claims(&self, upn: &str, cp1: bool, answered: bool) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = s.accounts.entry(upn.to_ascii_lowercase()).or_default();
+        counts.cp1_declared += u64::from(cp1);
+        counts.claims_answered += u64::from(answered);
+    }
+
+    /// Count a Graph request of `upn` answered with a claims challenge.
+    pub fn count_challenge(&self, upn: &str) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.accounts
+            .entry(upn.to_ascii_lowercase())
+            .or_default()
+            .claims_challenges += 1;
     }
 
     /// A copy of everything so far.

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::claims_challenge::{self, Answer};
 use crate::client_auth::{self, Presented};
 use crate::directory::{AppRegistration, Platform, Segment};
 use crate::errors::EntraError;
@@ -88,6 +89,7 @@ fn device(
     shared
         .stats
         .count_account(&user.upn, DEVICE_CODE_GRANT_TYPE, false);
+    let nbf = claims_for(shared, &user.upn, p)?;
     let mut store = shared.store();
     Ok(issuance::mint(
         shared,
@@ -96,15 +98,35 @@ fn device(
         user,
         &grant,
         kind,
-        extras(p, None),
+        extras(p, None, nbf),
     ))
 }
 
-/// The token request's `client_info=1`, with the authorization request's nonce.
-fn extras<'a>(p: &Params, nonce: Option<&'a str>) -> Extras<'a> {
+/// The token request's `client_info=1`, with the authorization request's nonce and the
+/// claims challenge instant the token satisfies.
+fn extras<'a>(p: &Params, nonce: Option<&'a str>, claims_nbf: Option<u64>) -> Extras<'a> {
     Extras {
         nonce,
         client_info: p.get("client_info") == Some("1"),
+        claims_nbf,
+    }
+}
+
+/// Count the request's `claims` for `upn` (cp1, an answered challenge) and check it against
+/// the account's armed claims challenge: the instant the token will satisfy, or
+/// `interaction_required` when the challenge needs the user.
+fn claims_for(shared: &Shared, upn: &str, p: &Params) -> Result<Option<u64>, EntraError> {
+    let claims = p.get("claims");
+    let answer = shared.claims.answer(upn, claims);
+    shared.stats.count_claims(
+        upn,
+        claims.is_some_and(claims_challenge::declares_cp1),
+        claims.and_then(claims_challenge::requested_nbf).is_some(),
+    );
+    match answer {
+        Answer::Unrelated => Ok(None),
+        Answer::Satisfies(nbf) => Ok(Some(nbf)),
+        Answer::NeedsUser => Err(EntraError::claims_need_user()),
     }
 }
 
@@ -158,6 +180,7 @@ fn authorization_code(
     shared
         .stats
         .count_account(&user.upn, "authorization_code", false);
+    let nbf = claims_for(shared, &user.upn, p)?;
     if let Some(e) = store.auth_codes.get_mut(code) {
         e.used = true;
     }
@@ -169,7 +192,7 @@ fn authorization_code(
         user,
         &entry.grant,
         kind,
-        extras(p, entry.nonce.as_deref()),
+        extras(p, entry.nonce.as_deref(), nbf),
     ))
 }
 
@@ -216,6 +239,7 @@ fn refresh(
     shared
         .stats
         .count_account(&user.upn, "refresh_token", entry.replaced);
+    let nbf = claims_for(shared, &user.upn, p)?;
     let policy = shared.rules.policy();
     if entry.replaced && policy.refuse_rotated {
         return Err(EntraError::refresh_replaced());
@@ -249,7 +273,7 @@ fn refresh(
         user,
         &grant,
         entry.kind,
-        extras(p, None),
+        extras(p, None, nbf),
     );
     if policy.rotate {
         if let Some(old) = store.refresh.get_mut(token) {
