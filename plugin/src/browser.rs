@@ -269,6 +269,11 @@ impl Attempt<'_> {
             // A Microsoft extension: the scopes the tokens are for.
             request = request.add_extra_param("scope", self.config.scopes.join(" "));
         }
+        if let Some(claims) =
+            crate::claims::request_claims(None, self.endpoints.server.takes_claims())
+        {
+            request = request.add_extra_param("claims", claims);
+        }
         let response = request
             .request_async(self.http)
             .await

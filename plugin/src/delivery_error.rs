@@ -310,6 +310,7 @@ mod tests {
                 date: Some("2026-12-01T00:00:00".into()),
             }),
             retry_after: None,
+            claims: None,
         }
     }
 

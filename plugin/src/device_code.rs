@@ -114,6 +114,7 @@ pub async fn sign_in(
         client_id: &config.client_id,
         client_secret: config.client_secret.as_ref(),
         device_code: details.device_code(),
+        claims: crate::claims::request_claims(None, endpoints.server.takes_claims()),
     };
     poll.until_done(details.interval(), deadline).await
 }
@@ -129,6 +130,8 @@ struct Poll<'a> {
     /// public client's app is told to drop it (AADSTS700025), a wrong one to fix it.
     client_secret: Option<&'a Secret>,
     device_code: &'a DeviceCode,
+    /// The `claims` parameter declaring `cp1`, for servers that take it.
+    claims: Option<String>,
 }
 
 /// What one poll said.
@@ -192,6 +195,9 @@ impl Poll<'_> {
         ];
         if let Some(secret) = self.client_secret {
             form.push(("client_secret", secret.expose()));
+        }
+        if let Some(claims) = &self.claims {
+            form.push(("claims", claims));
         }
         let response = self
             .http

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atrs_host_sdk::PluginError;
-use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -22,8 +24,20 @@ use crate::progress::Cancel;
 use crate::request_id::new_id;
 use crate::secret::Secret;
 
-/// Fetches the account's access token; `true` asks for a refresh (the cached one was refused).
-pub type TokenFn = Arc<dyn Fn(bool) -> Result<Secret, PluginError> + Send + Sync>;
+/// What a delivery asks of the account's token source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenAsk {
+    /// The current token (from the cache while fresh).
+    Current,
+    /// A new one: Graph refused the one it had.
+    Renewed,
+    /// A new one issued for these claims (JSON), which Graph's claims challenge named
+    /// ([`crate::claims`]).
+    WithClaims(String),
+}
+
+/// Fetches the account's access token as asked.
+pub type TokenFn = Arc<dyn Fn(TokenAsk) -> Result<Secret, PluginError> + Send + Sync>;
 
 /// The largest Graph answer read (JSON entities and errors are small).
 const MAX_ANSWER: usize = 1024 * 1024;
@@ -111,6 +125,8 @@ pub enum GraphFailure {
         ids: Box<CallIds>,
         /// `Retry-After`, when sent.
         retry_after: Option<Duration>,
+        /// A 401's claims challenge (the claims JSON), when `WWW-Authenticate` carried one.
+        claims: Option<String>,
     },
     /// No answer: no connection, a time-out, or a connection that broke off.
     #[error("{what} ({host})")]
@@ -296,15 +312,17 @@ impl Graph {
         self.base.join(relative).ok()
     }
 
-    /// A call with the retry policy (and one token refresh on 401). A `POST` whose connection
-    /// broke off after it may have reached Graph is not repeated (it could send a mail twice).
+    /// A call with the retry policy and one new token on 401: issued for the claims when the
+    /// 401 is a claims challenge, else a plain refresh — never both, so a challenge that
+    /// comes back is the answer. A `POST` whose connection broke off after it may have
+    /// reached Graph is not repeated (it could send a mail twice).
     pub async fn send(&self, method: Method, url: Url, body: Body) -> Result<Reply, GraphFailure> {
         let repeatable = method != Method::POST;
         let ids = CallIds {
             client_request_id: new_id(),
             ..CallIds::default()
         };
-        let mut refreshed = false;
+        let mut renewed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -312,9 +330,17 @@ impl Graph {
                 .once(method.clone(), url.clone(), &body, Auth::Bearer, &ids)
                 .await
             {
-                Err(GraphFailure::Refused { status: 401, .. }) if !refreshed => {
-                    refreshed = true;
-                    self.fetch_token(true).await?;
+                Err(GraphFailure::Refused {
+                    status: 401,
+                    claims,
+                    ..
+                }) if !renewed => {
+                    renewed = true;
+                    let ask = match claims {
+                        Some(claims) => TokenAsk::WithClaims(claims),
+                        None => TokenAsk::Renewed,
+                    };
+                    self.fetch_token(ask).await?;
                 }
                 Err(e)
                     if e.is_transient()
@@ -349,7 +375,7 @@ impl Graph {
             .header("client-request-id", &ids.client_request_id)
             .header("return-client-request-id", "true");
         if auth == Auth::Bearer {
-            let token = self.fetch_token(false).await?;
+            let token = self.fetch_token(TokenAsk::Current).await?;
             req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
         req = match body {
@@ -440,8 +466,8 @@ impl Graph {
         self.policy
     }
 
-    async fn fetch_token(&self, refresh: bool) -> Result<Secret, GraphFailure> {
-        if !refresh {
+    async fn fetch_token(&self, ask: TokenAsk) -> Result<Secret, GraphFailure> {
+        if ask == TokenAsk::Current {
             if let Some(t) = self
                 .current
                 .lock()
@@ -452,7 +478,7 @@ impl Graph {
             }
         }
         let fetch = self.token.clone();
-        let token = tokio::task::spawn_blocking(move || fetch(refresh))
+        let token = tokio::task::spawn_blocking(move || fetch(ask))
             .await
             .map_err(|_| {
                 GraphFailure::Token(PluginError::internal(
@@ -547,6 +573,10 @@ pub fn answer(
             .to_owned(),
         ids: Box::new(ids),
         retry_after,
+        claims: (status == StatusCode::UNAUTHORIZED)
+            .then(|| header(headers, WWW_AUTHENTICATE.as_str()))
+            .flatten()
+            .and_then(|h| crate::claims::challenge_claims(&h)),
     })
 }
 
@@ -578,6 +608,7 @@ mod tests {
             message: String::new(),
             ids: Box::default(),
             retry_after: None,
+            claims: None,
         };
         for s in [429, 500, 502, 503, 504] {
             assert!(refused(s).is_transient(), "{s}");
@@ -646,6 +677,45 @@ mod tests {
         .unwrap();
         assert_eq!(ok.body["id"], "abc");
         assert!(answer(StatusCode::ACCEPTED, &HeaderMap::new(), b"", "graph", &sent).is_ok());
+    }
+
+    #[test]
+    fn a_401_with_a_claims_challenge_carries_the_claims_and_others_do_not() {
+        use base64::Engine;
+        let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#;
+        let mut h = HeaderMap::new();
+        h.insert(
+            WWW_AUTHENTICATE,
+            format!(
+                r#"Bearer realm="", error="insufficient_claims", claims="{}""#,
+                base64::engine::general_purpose::STANDARD.encode(claims)
+            )
+            .parse()
+            .unwrap(),
+        );
+        let sent = CallIds::default();
+        let body = br#"{"error":{"code":"InvalidAuthenticationToken","message":"m"}}"#;
+        match answer(StatusCode::UNAUTHORIZED, &h, body, "graph", &sent) {
+            Err(GraphFailure::Refused {
+                claims: Some(c), ..
+            }) => assert_eq!(c, claims),
+            other => panic!("{other:?}"),
+        }
+        // The same header on another status is no challenge; a plain 401 has none.
+        assert!(matches!(
+            answer(StatusCode::FORBIDDEN, &h, body, "graph", &sent),
+            Err(GraphFailure::Refused { claims: None, .. })
+        ));
+        assert!(matches!(
+            answer(
+                StatusCode::UNAUTHORIZED,
+                &HeaderMap::new(),
+                body,
+                "graph",
+                &sent
+            ),
+            Err(GraphFailure::Refused { claims: None, .. })
+        ));
     }
 
     #[test]

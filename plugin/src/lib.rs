@@ -37,7 +37,8 @@
 //!
 //! - [`delivery`]: the [`atrs_host_sdk::DeliveryJob`] the host polls and cancels;
 //!   [`progress`]: bytes sent of total and the cancel signal;
-//! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After);
+//! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After), with
+//!   [`claims`] (the `cp1` capability and Graph's claims challenges);
 //!   [`delivery_error`]: Graph's refusals mapped to what to do;
 //! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
 //!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
@@ -59,6 +60,7 @@ pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;
+pub mod claims;
 pub mod clock;
 pub mod cloud;
 pub mod config;

@@ -72,20 +72,21 @@ fn scope_param(wanted: &[String]) -> String {
     list.join(" ")
 }
 
-/// Redeems `refresh_token` at `token_url` for `wanted`, retrying transient faults within `bound`.
+/// Redeems `refresh_token` at `token_url` for `wanted` (with the `claims` parameter when
+/// given, [`crate::claims::request_claims`]), retrying transient faults within `bound`.
 pub async fn renew(
     http: &Http,
     token_url: &Url,
     config: &AccountConfig,
     refresh_token: &Secret,
-    wanted: &[String],
+    (wanted, claims): (&[String], Option<&str>),
     bound: RetryBound,
 ) -> Result<Renewed, RefreshError> {
     let started = Instant::now();
     let mut backoff = bound.first_backoff;
     let mut attempt = 1;
     loop {
-        let result = once(http, token_url, config, refresh_token, wanted).await;
+        let result = once(http, token_url, config, refresh_token, wanted, claims).await;
         let wait = match &result {
             Err(RefreshError::Transient { retry_after, .. }) if attempt < bound.attempts => {
                 retry_after.map_or(backoff, |d| d.min(bound.max_retry_after))
@@ -108,6 +109,7 @@ async fn once(
     config: &AccountConfig,
     refresh_token: &Secret,
     wanted: &[String],
+    claims: Option<&str>,
 ) -> Result<Renewed, RefreshError> {
     let scope = scope_param(wanted);
     let mut form = vec![
@@ -118,6 +120,9 @@ async fn once(
     ];
     if let Some(secret) = &config.client_secret {
         form.push(("client_secret", secret.expose()));
+    }
+    if let Some(claims) = claims {
+        form.push(("claims", claims));
     }
     let response = http
         .post_form(token_url, &form)
