@@ -114,6 +114,7 @@ pub fn start_for_account(
         .as_ref()
         .is_some_and(crate::config::is_loopback);
     let http = crate::http::Http::new(limits, loopback)?;
+    let permits = crate::politeness::permits_for(&config);
     Job::start(runtime, request, move |cancel| async move {
         let endpoints = tokio::select! {
             found = crate::discovery::discover(&http, &config) => found?,
@@ -125,12 +126,13 @@ pub fn start_for_account(
             )
             .with_hint("Deliveries need an Office 365 / Microsoft Entra ID account; check the account's cloud and authority.")
         })?;
-        Graph::new(
+        Ok(Graph::new(
             &base,
             token,
             crate::graph::RetryPolicy::from_env(),
             cancel,
             loopback,
-        )
+        )?
+        .with_permits(permits))
     })
 }

@@ -7,6 +7,10 @@
 //! per call. Any other answer is permanent and never retried. Upload URLs get one attempt per
 //! fragment: [`crate::upload_session`] resumes from the server's ranges instead.
 //!
+//! **Politeness.** Every request names the application in its `User-Agent` and, for a
+//! saved account's deliveries, holds one of the account's permits while in flight
+//! ([`crate::politeness`]).
+//!
 //! Nothing here logs or keeps a body, a token or a header value other than the request ids.
 
 use std::fmt;
@@ -18,6 +22,7 @@ use reqwest::header::{
     HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use reqwest::{Method, StatusCode};
+use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::progress::Cancel;
@@ -243,6 +248,8 @@ pub struct Graph {
     current: Arc<Mutex<Option<Secret>>>,
     policy: RetryPolicy,
     cancel: Cancel,
+    /// Requests in flight for the account ([`crate::politeness`]); `None`: unbounded.
+    permits: Option<Arc<Semaphore>>,
 }
 
 impl fmt::Debug for Graph {
@@ -273,7 +280,7 @@ impl Graph {
             .connect_timeout(Duration::from_secs(10))
             .timeout(policy.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("atrs-office365/", env!("CARGO_PKG_VERSION")));
+            .user_agent(crate::politeness::USER_AGENT);
         if loopback_only {
             builder = builder.no_proxy();
         }
@@ -287,7 +294,15 @@ impl Graph {
             current: Arc::new(Mutex::new(None)),
             policy,
             cancel,
+            permits: None,
         })
+    }
+
+    /// The same client, its requests bounded by `permits` (one each while in flight):
+    /// [`crate::politeness::permits_for`] shares them among an account's deliveries.
+    pub fn with_permits(mut self, permits: Arc<Semaphore>) -> Self {
+        self.permits = Some(permits);
+        self
     }
 
     /// The cancel signal of this delivery.
@@ -378,6 +393,13 @@ impl Graph {
             let token = self.fetch_token(TokenAsk::Current).await?;
             req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
+        let _permit = match &self.permits {
+            Some(permits) => tokio::select! {
+                p = permits.clone().acquire_owned() => p.ok(),
+                _ = self.cancel.raised() => return Err(GraphFailure::Cancelled),
+            },
+            None => None,
+        };
         req = match body {
             Body::Empty => req.header(reqwest::header::CONTENT_LENGTH, 0),
             Body::Json(v) => req
@@ -425,10 +447,20 @@ impl Graph {
     /// Best-effort clean-up after a failure or a cancel (delete a draft, cancel an upload
     /// session): one try, at most 5 s, run even when the delivery is cancelled.
     pub async fn cleanup(&self, method: Method, url: Url, auth: Auth) -> bool {
+        let budget = Duration::from_secs(5);
+        let _permit = match &self.permits {
+            Some(permits) => {
+                match tokio::time::timeout(budget, permits.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => Some(p),
+                    _ => return false,
+                }
+            }
+            None => None,
+        };
         let mut req = self
             .client
             .request(method, url)
-            .timeout(Duration::from_secs(5))
+            .timeout(budget)
             .header("client-request-id", new_id());
         if auth == Auth::Bearer {
             let token = self

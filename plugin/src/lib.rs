@@ -38,7 +38,8 @@
 //! - [`delivery`]: the [`atrs_host_sdk::DeliveryJob`] the host polls and cancels;
 //!   [`progress`]: bytes sent of total and the cancel signal;
 //! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After), with
-//!   [`claims`] (the `cp1` capability and Graph's claims challenges);
+//!   [`claims`] (the `cp1` capability and Graph's claims challenges) and [`politeness`]
+//!   (the User-Agent, at most four requests in flight per account);
 //!   [`delivery_error`]: Graph's refusals mapped to what to do;
 //! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
 //!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
@@ -82,6 +83,7 @@ pub mod issuer;
 pub mod loopback;
 pub mod mail;
 pub mod paste;
+pub mod politeness;
 pub mod progress;
 pub mod redirect;
 pub mod refresh;

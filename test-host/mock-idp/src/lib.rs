@@ -89,7 +89,9 @@
 //! type, how often a refresh token replaced by rotation was presented again, and the claims
 //! counts: token requests declaring `cp1` ([`AccountCounts::cp1_declared`]) or answering a
 //! claims challenge ([`AccountCounts::claims_answered`]), Graph requests challenged
-//! ([`AccountCounts::claims_challenges`]). Discovery says `claims_parameter_supported`.
+//! ([`AccountCounts::claims_challenges`]), and the most Graph requests (upload URLs
+//! included) of the mailbox in flight at once ([`AccountCounts::max_in_flight`]); each
+//! [`RequestRecord`] keeps the `User-Agent` sent. Discovery says `claims_parameter_supported`.
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
@@ -195,6 +197,7 @@ mod graph_drive;
 mod graph_json;
 mod graph_mail;
 mod ids;
+mod in_flight;
 mod issuance;
 mod login;
 mod pages;

@@ -11,6 +11,7 @@ use crate::config::{DeviceOutcome, MockConfig};
 use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
+use crate::in_flight::InFlight;
 use crate::refresh_rules::RefreshRules;
 use crate::scopes::{Grant, Requested};
 use crate::sign_in::Login;
@@ -240,6 +241,8 @@ pub(crate) struct Shared {
     pub rules: RefreshRules,
     /// Claims challenges armed per account.
     pub claims: ClaimsTable,
+    /// Graph requests in flight per mailbox.
+    pub in_flight: InFlight,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
@@ -269,6 +272,7 @@ impl Shared {
             faults: FaultTable::default(),
             rules,
             claims: ClaimsTable::default(),
+            in_flight: InFlight::default(),
             stats: StatsLog::default(),
             shutdown,
             go_down,

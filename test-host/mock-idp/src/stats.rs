@@ -27,6 +27,8 @@ pub struct RequestRecord {
     pub fault: Option<String>,
     /// The `client-request-id` header the client sent (a GUID; not a secret).
     pub client_request_id: Option<String>,
+    /// The `User-Agent` header the client sent.
+    pub user_agent: Option<String>,
 }
 
 /// A snapshot of the counters and the request log.
@@ -55,6 +57,8 @@ pub struct AccountCounts {
     pub claims_answered: u64,
     /// Graph requests answered with a claims challenge.
     pub claims_challenges: u64,
+    /// The most Graph requests (upload URLs included) of this mailbox in flight at once.
+    pub max_in_flight: u64,
 }
 
 impl Stats {
@@ -134,6 +138,13 @@ impl StatsLog {
         counts.claims_answered += u64::from(answered);
     }
 
+    /// Note that `now` requests of `upn` are in flight.
+    pub fn note_in_flight(&self, upn: &str, now: u64) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = s.accounts.entry(upn.to_ascii_lowercase()).or_default();
+        counts.max_in_flight = counts.max_in_flight.max(now);
+    }
+
     /// Count a Graph request of `upn` answered with a claims challenge.
     pub fn count_challenge(&self, upn: &str) {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,6 +180,7 @@ mod tests {
             status: Some(200),
             fault: None,
             client_request_id: None,
+            user_agent: None,
         });
         let s = log.snapshot();
         assert_eq!(s.count(Endpoint::Token), 1);

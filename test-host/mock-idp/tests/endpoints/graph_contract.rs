@@ -542,3 +542,31 @@ async fn a_token_sent_to_an_upload_url_gets_401_even_with_a_large_fragment() {
     let ok = put_range(&url, vec![1u8; fragment], 0, total).await;
     assert_eq!(ok.status, StatusCode::ACCEPTED, "{}", ok.body);
 }
+
+#[tokio::test]
+async fn requests_in_flight_are_counted_per_mailbox_with_their_user_agent() {
+    let idp = start().await;
+    let t = token(&idp, &["Files.ReadWrite"]);
+    idp.set_fault(
+        atrs_mock_idp::Endpoint::Graph,
+        atrs_mock_idp::Fault::Delay(std::time::Duration::from_millis(300)),
+    );
+    let url = format!("{}/v1.0/me/drive", idp.base_url());
+    let calls = (0..6).map(|_| {
+        client()
+            .get(&url)
+            .bearer_auth(&t)
+            .header("user-agent", "ISV|Contoso|Probe/1.0")
+            .send()
+    });
+    for r in futures_util::future::join_all(calls).await {
+        assert_eq!(r.unwrap().status(), StatusCode::OK);
+    }
+    let stats = idp.stats();
+    assert_eq!(stats.account(defaults::USER_UPN).max_in_flight, 6);
+    assert_eq!(stats.account(defaults::NO_MAIL_USER_UPN).max_in_flight, 0);
+    assert!(stats
+        .requests
+        .iter()
+        .all(|r| r.user_agent.as_deref() == Some("ISV|Contoso|Probe/1.0")));
+}

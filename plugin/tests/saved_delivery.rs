@@ -1,17 +1,23 @@
-//! Claims challenges (Continuous Access Evaluation) through a saved account, in process:
-//! the plugin declares `cp1`; a Graph 401 with `insufficient_claims` leads to exactly one
-//! token request carrying those claims and one retry; claims the user must answer make the
-//! account "needs signing in again" with the reason, keep the store, and nothing loops.
+//! Deliveries through a saved account, in process, against the mock on 127.0.0.1.
+//!
+//! Claims challenges (Continuous Access Evaluation): the plugin declares `cp1`; a Graph 401
+//! with `insufficient_claims` leads to exactly one token request carrying those claims and
+//! one retry; claims the user must answer make the account "needs signing in again" with
+//! the reason, keep the store, and nothing loops.
+//!
+//! Politeness: at most four Graph requests of one account in flight, across deliveries;
+//! every request names the application in its `User-Agent`.
 //!
 //! Nothing here sleeps to wait: sessions and jobs are polled with a deadline.
 
 use std::time::{Duration, Instant};
 
 use atrs_host_sdk::{
-    testing::MemoryHost, DeliveryRequest, DeliveryState, ErrorKind, FormValues, HealthState,
-    Integration, MailRequest, SessionState, TokenRequest, VerifyMethod,
+    testing::MemoryHost, DeliveryJob, DeliveryRequest, DeliveryState, ErrorKind, FormValues,
+    HealthState, Integration, MailRequest, SessionState, TokenRequest, VerifyMethod,
 };
-use atrs_mock_idp::{defaults, ClaimsChallenge, MockConfig, MockIdp};
+use atrs_mock_idp::{defaults, ClaimsChallenge, Endpoint, Fault, MockConfig, MockIdp};
+use atrs_office365::politeness::{MAX_IN_FLIGHT, USER_AGENT};
 use atrs_office365::{fields, Office365};
 
 const ACCOUNT: &str = "Reports mailbox";
@@ -71,6 +77,11 @@ fn deliver(plugin: &Office365) -> DeliveryState {
     let job = plugin
         .start_delivery(ACCOUNT, report())
         .expect("the delivery starts");
+    finish(job.as_ref())
+}
+
+/// Poll `job` until it ends.
+fn finish(job: &dyn DeliveryJob) -> DeliveryState {
     let deadline = Instant::now() + DEADLINE;
     loop {
         match job.poll(Duration::from_millis(200)) {
@@ -148,7 +159,13 @@ fn a_challenge_on_send_mail_gets_one_token_request_with_the_claims_one_retry_one
     // The token issued for the claims is cached: the next delivery asks for nothing new.
     idp.reset_stats();
     assert!(matches!(deliver(&plugin), DeliveryState::Done(_)));
-    assert_eq!(idp.stats().account(defaults::USER_UPN), Default::default());
+    let counts = idp.stats().account(defaults::USER_UPN);
+    assert!(counts.grant_types.is_empty(), "{counts:?}");
+    assert_eq!(
+        (counts.claims_challenges, counts.claims_answered),
+        (0, 0),
+        "{counts:?}"
+    );
     assert!(memory
         .log_lines()
         .iter()
@@ -205,4 +222,34 @@ fn a_challenge_the_user_must_answer_needs_sign_in_again_keeps_the_store_and_neve
     let counts = idp.stats().account(defaults::USER_UPN);
     assert_eq!(counts.claims_challenges, 2);
     assert_eq!(counts.claims_answered, 1, "no second token request");
+}
+
+#[test]
+fn ten_deliveries_at_once_never_have_more_than_four_requests_in_flight() {
+    let idp = idp();
+    let (_memory, plugin) = saved_account(&idp);
+    // Each Graph request takes a while, so the deliveries pile up at the mock.
+    idp.set_fault(Endpoint::Graph, Fault::Delay(Duration::from_millis(300)));
+    idp.reset_stats();
+    let jobs: Vec<_> = (0..10)
+        .map(|_| plugin.start_delivery(ACCOUNT, report()).expect("starts"))
+        .collect();
+    for job in &jobs {
+        assert!(matches!(finish(job.as_ref()), DeliveryState::Done(_)));
+    }
+    assert_eq!(idp.sent_items().len(), 10);
+    let max = idp.stats().account(defaults::USER_UPN).max_in_flight;
+    println!("most Graph requests of the account in flight at once: {max} (10 deliveries)");
+    assert!(max as usize <= MAX_IN_FLIGHT, "{max} in flight");
+    assert!(max >= 2, "the deliveries did run side by side ({max})");
+    let graph: Vec<_> = idp
+        .stats()
+        .requests
+        .into_iter()
+        .filter(|r| r.endpoint == Some(Endpoint::Graph))
+        .collect();
+    assert_eq!(graph.len(), 10);
+    for r in graph {
+        assert_eq!(r.user_agent.as_deref(), Some(USER_AGENT), "{}", r.path);
+    }
 }
