@@ -26,8 +26,11 @@ pub const RESPONSE_MODE: &str = "response_mode";
 /// proxy's, or a local test server's).
 pub const CA_FILE: &str = "ca_file";
 
+/// Advanced: the mailbox's maximum message size in MB (Exchange Online's default: 35).
+pub const MAX_MESSAGE_MB: &str = "max_message_mb";
+
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 10] = [
+pub const ALL_KEYS: [&str; 11] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -38,7 +41,11 @@ pub const ALL_KEYS: [&str; 10] = [
     SCOPES,
     RESPONSE_MODE,
     CA_FILE,
+    MAX_MESSAGE_MB,
 ];
+
+/// Exchange Online's default maximum message size, in MB.
+pub const DEFAULT_MAX_MESSAGE_MB: &str = "35";
 
 /// The permissions requested when the user does not choose others.
 pub const DEFAULT_SCOPES: &str = "openid profile offline_access User.Read Mail.Send";
@@ -130,6 +137,15 @@ pub fn describe() -> Vec<FormField> {
             "Certificate authorities to trust besides the public ones, for a proxy that \
                  inspects TLS or a local test server. SSL_CERT_FILE is honoured as well.",
         ),
+        FormField::new(MAX_MESSAGE_MB, "Maximum message size (MB)", FieldKind::Text)
+            .advanced()
+            .with_default(DEFAULT_MAX_MESSAGE_MB)
+            .with_help(
+                "The mailbox's maximum send size: 35 MB unless an Exchange administrator \
+                 raised it (up to 150). A message over it, counted as Exchange counts it \
+                 (attachments grow by a third when encoded), is refused before anything \
+                 is uploaded.",
+            ),
     ]
 }
 

@@ -6,7 +6,8 @@
 //! the reason, keep the store, and nothing loops.
 //!
 //! Politeness: at most four Graph requests of one account in flight, across deliveries;
-//! every request names the application in its `User-Agent`.
+//! every request names the application in its `User-Agent`; a message over the mailbox's
+//! maximum message size refused before anything is uploaded.
 //!
 //! Nothing here sleeps to wait: sessions and jobs are polled with a deadline.
 
@@ -252,4 +253,58 @@ fn ten_deliveries_at_once_never_have_more_than_four_requests_in_flight() {
     for r in graph {
         assert_eq!(r.user_agent.as_deref(), Some(USER_AGENT), "{}", r.path);
     }
+}
+
+/// A mail with one attachment of `len` bytes (a sparse file: nothing is read before the
+/// size check).
+fn with_attachment(dir: &std::path::Path, len: u64) -> DeliveryRequest {
+    let path = dir.join("quarterly.pdf");
+    std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+    DeliveryRequest::Mail(MailRequest {
+        to: vec!["boss@contoso.com".into()],
+        subject: "Quarterly report".into(),
+        attachments: vec![atrs_host_sdk::Attachment {
+            path,
+            name: "quarterly.pdf".into(),
+            content_type: "application/pdf".into(),
+        }],
+        ..MailRequest::default()
+    })
+}
+
+#[test]
+fn a_40_mb_attachment_is_refused_at_once_against_the_35_mb_default() {
+    const MB: u64 = 1024 * 1024;
+    let idp = idp();
+    let (memory, plugin) = saved_account(&idp);
+    let dir = tempfile::tempdir().unwrap();
+    idp.reset_stats();
+    let e = plugin
+        .start_delivery(ACCOUNT, with_attachment(dir.path(), 40 * MB))
+        .err()
+        .expect("refused at once");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    println!("{e}\n  fix: {}", e.hint().unwrap_or_default());
+    assert!(
+        e.message()
+            .contains("come to 40 MB (53.3 MB once encoded for mail, as Exchange counts them)"),
+        "{e}"
+    );
+    assert!(e.message().contains("maximum message size of 35 MB"), "{e}");
+    assert!(e.message().contains("nothing was sent"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("150 MB")), "{e:?}");
+    let stats = idp.stats();
+    assert_eq!(stats.total(), 0, "no request at all: {:?}", stats.requests);
+    assert_eq!(idp.upload_counters(), Default::default());
+    assert!(idp.drafts().is_empty() && idp.sent_items().is_empty());
+
+    // An account whose administrator raised the limit may send it: the delivery starts.
+    let mut settings = memory.settings_of(ACCOUNT).unwrap();
+    settings.insert(fields::MAX_MESSAGE_MB.to_owned(), "150".to_owned());
+    memory.handle().settings_write(ACCOUNT, &settings).unwrap();
+    let job = plugin
+        .start_delivery(ACCOUNT, with_attachment(dir.path(), 40 * MB))
+        .expect("within the raised limit");
+    job.cancel();
+    assert!(matches!(finish(job.as_ref()), DeliveryState::Failed(_)));
 }

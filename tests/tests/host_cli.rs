@@ -120,7 +120,8 @@ fn form_describes_every_field_as_json() {
             "authority",
             "scopes",
             "response_mode",
-            "ca_file"
+            "ca_file",
+            "max_message_mb"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

@@ -132,6 +132,7 @@ fn script(authority: &str) -> Vec<ScriptedAnswer> {
         typed(""),
         pick("In the address"),
         typed(""),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),

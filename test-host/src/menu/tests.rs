@@ -116,6 +116,7 @@ mod with_mock {
             t(""),
             pick("In the address"),
             t(""),
+            t(""),
         ]
     }
 
