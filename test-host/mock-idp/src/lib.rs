@@ -137,6 +137,11 @@
 //! | 7000215 | `invalid_client` 401 | wrong secret, e.g. the secret's id |
 //! | 7000222 | `invalid_client` 401 | expired secret |
 //! | 700025 | `invalid_client` 401 | a public client (desktop redirect, device code) sends a secret |
+//! | 700027 | `invalid_client` 401 | a client assertion naming (`x5t#S256`) no certificate registered on the app, one whose registration expired ([`defaults::CERT_EXPIRED_KEY_PEM`]), or a signature that does not verify |
+//! | 700024 | `invalid_client` 401 | a client assertion past its `exp` (or before its `nbf`) |
+//! | 50012 | `invalid_client` 401 | a client assertion whose `aud` is not this token endpoint, or whose `jti` was seen before |
+//! | 700021 | `invalid_client` 401 | a client assertion whose `iss`/`sub` is not the client id |
+//! | 50027 | `invalid_client` 401 | a client assertion that is not an RS256 JWT |
 //! | 700016 | `unauthorized_client` | unknown client id (error page at /authorize) |
 //! | 90002 | `invalid_tenant` | unknown tenant |
 //! | 50194 | `invalid_request` | single-tenant app on `/common` or `/organizations` |
@@ -161,6 +166,12 @@
 //! | 9002327 / 9002326 | `invalid_request` | SPA redirect redeemed without / non-SPA with `Origin` |
 //! | 50034, 50126, 70018, 70019, 90119, 90120 | on the pages | unknown user, wrong password, wrong/expired/empty/used user code |
 //!
+//! Certificate credentials: [`defaults::CERT_CLIENT_ID`] is a confidential app with a
+//! certificate registered ([`defaults::CERT_PEM`], its test key [`defaults::CERT_KEY_PEM`]);
+//! a token request proves it with `client_assertion_type` [`JWT_BEARER`] and a
+//! `client_assertion` (RFC 7523: RS256, header `x5t#S256`, `iss` = `sub` = client id, `aud` =
+//! this token endpoint, `exp`, a fresh `jti`); [`sign_client_assertion`] makes one for tests.
+//!
 //! # What is simplified
 //!
 //! - Access and refresh tokens are opaque random strings. ID tokens are JWTs whose signature
@@ -177,6 +188,7 @@ mod authorize;
 mod bearer;
 mod claims_challenge;
 pub mod cli;
+mod client_assertion;
 mod client_auth;
 mod config;
 mod connection;
@@ -216,12 +228,14 @@ mod token;
 mod upload_session;
 
 pub use claims_challenge::ClaimsChallenge;
+pub use client_assertion::{sign_client_assertion, JWT_BEARER};
 pub use config::{ApproveMode, DeviceOutcome, MockConfig, ENTRA_PROMPT_VALUES};
 pub use delivery_store::{
     DeliveryFaults, DriveItem, Message, Recipient, StoredAttachment, UploadCounters,
 };
 pub use directory::{
-    AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
+    AppRegistration, ClientCertificate, ClientSecret, Directory, Platform, RedirectUri,
+    SignInAudience, Tenant, User,
 };
 pub use errors::MockError;
 pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};

@@ -243,6 +243,8 @@ pub(crate) struct Shared {
     pub claims: ClaimsTable,
     /// Graph requests in flight per mailbox.
     pub in_flight: InFlight,
+    /// Every client assertion `jti` accepted (a replay is refused).
+    pub seen_assertions: Mutex<BTreeSet<String>>,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
@@ -273,6 +275,7 @@ impl Shared {
             rules,
             claims: ClaimsTable::default(),
             in_flight: InFlight::default(),
+            seen_assertions: Mutex::new(BTreeSet::new()),
             stats: StatsLog::default(),
             shutdown,
             go_down,

@@ -14,6 +14,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::claims_challenge::{self, Answer};
+use crate::client_assertion::Audience;
 use crate::client_auth::{self, Presented};
 use crate::directory::{AppRegistration, Platform, Segment};
 use crate::errors::EntraError;
@@ -58,10 +59,16 @@ fn redeem(
         .as_deref()
         .ok_or_else(|| EntraError::missing("client_id"))?;
     let app = shared.dir().check_app(client_id, &seg, tenant)?;
+    let token_endpoint = format!("{}/{tenant}/oauth2/v2.0/token", shared.base_url);
+    let at = Audience {
+        token_endpoint: &token_endpoint,
+        seen: &shared.seen_assertions,
+    };
+    let presented = (&presented, &at);
     match grant_type {
-        DEVICE_CODE_GRANT_TYPE => device(shared, &seg, app, &presented, p),
-        "authorization_code" => authorization_code(shared, &seg, app, &presented, headers, p),
-        "refresh_token" => refresh(shared, &seg, app, &presented, p),
+        DEVICE_CODE_GRANT_TYPE => device(shared, &seg, app, presented, p),
+        "authorization_code" => authorization_code(shared, &seg, app, presented, headers, p),
+        "refresh_token" => refresh(shared, &seg, app, presented, p),
         other => Err(EntraError::unsupported_grant_type(other)),
     }
 }
@@ -71,12 +78,11 @@ fn device(
     shared: &Shared,
     seg: &Segment,
     app: &AppRegistration,
-    presented: &Presented,
+    presented: (&Presented, &Audience<'_>),
     p: &Params,
 ) -> Result<serde_json::Value, EntraError> {
     let device_code = p.require("device_code")?;
-    let (user_id, grant) =
-        device_code::poll(shared, seg, app, device_code, presented.secret.as_deref())?;
+    let (user_id, grant) = device_code::poll(shared, seg, app, device_code, presented)?;
     let user = shared
         .dir()
         .user_by_id(&user_id)
@@ -135,7 +141,7 @@ fn authorization_code(
     shared: &Shared,
     seg: &Segment,
     app: &AppRegistration,
-    presented: &Presented,
+    (presented, at): (&Presented, &Audience<'_>),
     headers: &HeaderMap,
     p: &Params,
 ) -> Result<serde_json::Value, EntraError> {
@@ -148,11 +154,7 @@ fn authorization_code(
         .filter(|c| c.client_id.eq_ignore_ascii_case(&app.client_id))
         .cloned()
         .ok_or_else(EntraError::invalid_grant)?;
-    client_auth::check(
-        app,
-        ClientKind::of_platform(entry.platform),
-        presented.secret.as_deref(),
-    )?;
+    client_auth::check(app, ClientKind::of_platform(entry.platform), presented, at)?;
     if entry.used {
         return Err(EntraError::code_redeemed());
     }
@@ -221,7 +223,7 @@ fn refresh(
     shared: &Shared,
     seg: &Segment,
     app: &AppRegistration,
-    presented: &Presented,
+    (presented, at): (&Presented, &Audience<'_>),
     p: &Params,
 ) -> Result<serde_json::Value, EntraError> {
     let token = p.require("refresh_token")?;
@@ -247,7 +249,7 @@ fn refresh(
     if let Some(failure) = shared.rules.take(&user.upn) {
         return Err(failure.error(&app.client_id, &app.display_name));
     }
-    client_auth::check(app, entry.kind, presented.secret.as_deref())?;
+    client_auth::check(app, entry.kind, presented, at)?;
     let lapsed = entry.issued.elapsed() >= Duration::from_secs(policy.refresh_token_secs);
     if entry.expired || lapsed || shared.config.refresh_tokens_expired {
         // Entra prints seven fractional digits; chrono offers six.

@@ -2,6 +2,7 @@
 //! `oauth2` crate as an independent client. One test binary keeps linking cheap.
 
 mod browser;
+mod certificate;
 mod claims;
 mod common;
 mod control;
