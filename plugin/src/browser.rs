@@ -274,6 +274,14 @@ impl Attempt<'_> {
         {
             request = request.add_extra_param("claims", claims);
         }
+        if self.config.certificate.is_some() {
+            for (name, value) in self
+                .config
+                .client_credentials(self.endpoints.token.as_str())
+            {
+                request = request.add_extra_param(name, value.expose().to_owned());
+            }
+        }
         let response = request
             .request_async(self.http)
             .await

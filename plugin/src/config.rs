@@ -7,6 +7,7 @@ use url::{Host, Url};
 
 use crate::{cloud::Cloud, fields, secret::Secret, trust};
 
+use crate::certificate::Certificate;
 pub use crate::response_mode::ResponseMode;
 
 /// Which directory accounts sign in from.
@@ -55,6 +56,8 @@ pub struct AccountConfig {
     pub ca_file: Option<PathBuf>,
     /// The mailbox's maximum message size in bytes (35 MB unless the form says otherwise).
     pub max_message_bytes: u64,
+    /// The certificate credential, used instead of a client secret.
+    pub certificate: Option<Certificate>,
 }
 
 impl AccountConfig {
@@ -102,6 +105,19 @@ impl AccountConfig {
             &mut errors,
             parse_max_message(values.get(fields::MAX_MESSAGE_MB)),
         );
+        let certificate = collect(
+            &mut errors,
+            parse_certificate(values.get(fields::CERTIFICATE_FILE)),
+        );
+        if let (Some(Some(_)), Some(Some(_))) = (&client_secret, &certificate) {
+            errors.push(
+                FieldError::new(
+                    fields::CERTIFICATE_FILE,
+                    "Give either a client secret or a certificate, not both.",
+                )
+                .with_hint("Clear Client secret to sign in with the certificate, or clear Certificate to use the secret."),
+            );
+        }
         if let (Some(client), Some(Tenant::Id(tenant))) = (&client_id, &tenant) {
             if client == tenant {
                 errors.push(
@@ -122,6 +138,7 @@ impl AccountConfig {
             response_mode,
             ca_file,
             max_message_bytes,
+            certificate,
         ) {
             (
                 Some(account_name),
@@ -135,6 +152,7 @@ impl AccountConfig {
                 Some(response_mode),
                 Some(ca_file),
                 Some(max_message_bytes),
+                Some(certificate),
             ) if errors.is_empty() => Ok(AccountConfig {
                 account_name,
                 client_id,
@@ -147,8 +165,28 @@ impl AccountConfig {
                 response_mode,
                 ca_file,
                 max_message_bytes,
+                certificate,
             }),
             _ => Err(errors),
+        }
+    }
+
+    /// The form parameters that authenticate this app at `token_endpoint`: its client
+    /// secret, or a client assertion signed with its certificate; none for a public client.
+    pub fn client_credentials(&self, token_endpoint: &str) -> Vec<(&'static str, Secret)> {
+        match (&self.certificate, &self.client_secret) {
+            (Some(cert), _) => vec![
+                (
+                    "client_assertion_type",
+                    Secret::new(crate::certificate::JWT_BEARER),
+                ),
+                (
+                    "client_assertion",
+                    cert.assertion(&self.client_id, token_endpoint),
+                ),
+            ],
+            (None, Some(secret)) => vec![("client_secret", secret.clone())],
+            (None, None) => Vec::new(),
         }
     }
 
@@ -507,6 +545,21 @@ fn parse_max_message(value: Option<&str>) -> Result<u64, FieldError> {
         )
         .with_hint("Give a whole number of MB from 1 to 150 (Exchange Online's default is 35), or leave the field empty.")),
     }
+}
+
+fn parse_certificate(value: Option<&str>) -> Result<Option<Certificate>, FieldError> {
+    let Some(raw) = blank(value) else {
+        return Ok(None);
+    };
+    Certificate::load(std::path::Path::new(raw))
+        .map(Some)
+        .map_err(|e| {
+            FieldError::new(
+                fields::CERTIFICATE_FILE,
+                format!("The certificate file {raw} {e}."),
+            )
+            .with_hint(e.fix())
+        })
 }
 
 fn parse_ca_file(value: Option<&str>) -> Result<Option<PathBuf>, FieldError> {

@@ -29,8 +29,12 @@ pub const CA_FILE: &str = "ca_file";
 /// Advanced: the mailbox's maximum message size in MB (Exchange Online's default: 35).
 pub const MAX_MESSAGE_MB: &str = "max_message_mb";
 
+/// Advanced: a PEM file with the certificate registered on the app and its private key,
+/// used instead of a client secret.
+pub const CERTIFICATE_FILE: &str = "certificate_file";
+
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 11] = [
+pub const ALL_KEYS: [&str; 12] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -42,6 +46,7 @@ pub const ALL_KEYS: [&str; 11] = [
     RESPONSE_MODE,
     CA_FILE,
     MAX_MESSAGE_MB,
+    CERTIFICATE_FILE,
 ];
 
 /// Exchange Online's default maximum message size, in MB.
@@ -146,6 +151,19 @@ pub fn describe() -> Vec<FormField> {
                  (attachments grow by a third when encoded), is refused before anything \
                  is uploaded.",
             ),
+        FormField::new(
+            CERTIFICATE_FILE,
+            "Certificate (PEM file with its private key)",
+            FieldKind::Text,
+        )
+        .advanced()
+        .with_placeholder("/etc/atrs/app.pem")
+        .with_help(
+            "Instead of a client secret, for tenants that forbid secrets: a PEM file with the \
+             certificate uploaded under Certificates & secrets → Certificates and its RSA \
+             private key (unencrypted; keep the file readable only by this account). \
+             Leave Client secret empty.",
+        ),
     ]
 }
 

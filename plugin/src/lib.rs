@@ -9,7 +9,8 @@
 //!   [`response_mode`]: how a browser sign-in asks for its answer;
 //! - [`cloud`]: national clouds and Microsoft's sign-in hosts; [`saved`]: how accounts are
 //!   kept in the host's stores;
-//! - [`secret`]: the redacting wrapper for secrets;
+//! - [`secret`]: the redacting wrapper for secrets; [`certificate`]: certificate
+//!   credentials (client assertions) instead of a client secret;
 //! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives; [`version`]: its version.
 //!
 //! Verification (shared by every sign-in method):
@@ -61,6 +62,7 @@ pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;
+pub mod certificate;
 pub mod claims;
 pub mod clock;
 pub mod cloud;

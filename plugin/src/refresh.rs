@@ -112,15 +112,14 @@ async fn once(
     claims: Option<&str>,
 ) -> Result<Renewed, RefreshError> {
     let scope = scope_param(wanted);
+    let credentials = config.client_credentials(token_url.as_str());
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("client_id", config.client_id.as_str()),
         ("refresh_token", refresh_token.expose()),
         ("scope", scope.as_str()),
     ];
-    if let Some(secret) = &config.client_secret {
-        form.push(("client_secret", secret.expose()));
-    }
+    form.extend(credentials.iter().map(|(k, v)| (*k, v.expose())));
     if let Some(claims) = claims {
         form.push(("claims", claims));
     }

@@ -121,7 +121,8 @@ fn form_describes_every_field_as_json() {
             "scopes",
             "response_mode",
             "ca_file",
-            "max_message_mb"
+            "max_message_mb",
+            "certificate_file"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

@@ -37,7 +37,8 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "scopes",
             "response_mode",
             "ca_file",
-            "max_message_mb"
+            "max_message_mb",
+            "certificate_file"
         ]
     );
     assert!(form

@@ -133,6 +133,7 @@ fn script(authority: &str) -> Vec<ScriptedAnswer> {
         pick("In the address"),
         typed(""),
         typed(""),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),

@@ -117,6 +117,7 @@ mod with_mock {
             pick("In the address"),
             t(""),
             t(""),
+            t(""),
         ]
     }
 
