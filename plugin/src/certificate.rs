@@ -64,6 +64,8 @@ impl CertificateError {
 pub struct Certificate {
     path: PathBuf,
     thumbprint: String,
+    /// The certificate's `notAfter` (Unix seconds), when it could be read.
+    not_after: Option<i64>,
     key: Arc<RsaKeyPair>,
 }
 
@@ -110,8 +112,14 @@ impl Certificate {
         Ok(Certificate {
             path: path.to_owned(),
             thumbprint: URL_SAFE_NO_PAD.encode(digest.as_ref()),
+            not_after: not_after(&cert.1),
             key: Arc::new(key),
         })
+    }
+
+    /// When the certificate expires (its `notAfter`, Unix seconds).
+    pub fn expires_at(&self) -> Option<i64> {
+        self.not_after
     }
 
     /// The file it was loaded from.
@@ -153,6 +161,63 @@ impl Certificate {
         );
         Secret::new(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
+}
+
+/// When the first certificate in the PEM file at `path` expires (Unix seconds): what the
+/// health view warns about, read without the key.
+pub fn expiry_of_file(path: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let blocks = pem_blocks(&text);
+    let (_, der) = blocks.iter().find(|(l, _)| l == "CERTIFICATE")?;
+    not_after(der)
+}
+
+/// One DER element: its tag, its content and what follows it.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *input.first()?;
+    let first = *input.get(1)?;
+    let (len, head) = if first & 0x80 == 0 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | usize::from(*input.get(2 + i)?);
+        }
+        (len, 2 + n)
+    };
+    let content = input.get(head..head.checked_add(len)?)?;
+    Some((tag, content, &input[head + len..]))
+}
+
+/// `tbsCertificate.validity.notAfter` of an X.509 certificate's DER (RFC 5280 §4.1).
+fn not_after(der: &[u8]) -> Option<i64> {
+    let (_, certificate, _) = tlv(der)?;
+    let (_, tbs, _) = tlv(certificate)?;
+    let (tag, _, rest) = tlv(tbs)?;
+    // `[0] version` is optional; after it (or in its place) comes the serial number.
+    let rest = if tag == 0xA0 { tlv(rest)?.2 } else { rest };
+    let (_, _, rest) = tlv(rest)?; // signature algorithm
+    let (_, _, rest) = tlv(rest)?; // issuer
+    let (_, validity, _) = tlv(rest)?;
+    let (_, _, after_not_before) = tlv(validity)?;
+    let (tag, time, _) = tlv(after_not_before)?;
+    let text = std::str::from_utf8(time).ok()?.strip_suffix('Z')?;
+    let full = match (tag, text.len()) {
+        // UTCTime YYMMDDHHMMSS: 50–99 are 19xx, 00–49 are 20xx (RFC 5280 §4.1.2.5.1).
+        (0x17, 12) => {
+            let yy: u32 = text[..2].parse().ok()?;
+            format!("{}{text}", if yy >= 50 { "19" } else { "20" })
+        }
+        (0x18, 14) => text.to_owned(),
+        _ => return None,
+    };
+    chrono::NaiveDateTime::parse_from_str(&full, "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc().timestamp())
 }
 
 /// The `(label, DER)` blocks of a PEM text.
@@ -217,6 +282,26 @@ mod tests {
         assert_ne!(jti(&jwt), jti(&other), "every assertion has its own jti");
         let shown = format!("{cert:?}");
         assert!(!shown.contains("PRIVATE") && !shown.contains(&defaults::CERT_KEY_PEM[40..80]));
+    }
+
+    /// A certificate valid until 2026-12-17 03:16:16 UTC (a UTCTime `notAfter`).
+    const SHORT_LIVED: &str = "-----BEGIN CERTIFICATE-----\nMIIDATCCAemgAwIBAgIUIFIQKl562gXwYsweaGGyrPqeWaowDQYJKoZIhvcNAQEL\nBQAwEDEOMAwGA1UEAwwFc2hvcnQwHhcNMjYxMjA3MDMxNjE2WhcNMjYxMjE3MDMx\nNjE2WjAQMQ4wDAYDVQQDDAVzaG9ydDCCASIwDQYJKoZIhvcNAQEBBQADggEPADCC\nAQoCggEBALrGb6Af+VxyeGY4tWVcNmlxn3owbd4flUs2Rjd0lXyF3DP2QXvtaoGB\nEFZKoaPrYqEGgLm2sIo0J6jUwkWm8ADxfyUPHeSxb6ySKjEmUGNCWL2rEb8DDOmC\nY5b1idz0rryDjoOepMOn8DI+8fD9xSxMeKFYtTr+AhCZaEQEPQJIGLQKB+omy7or\nMAjHoX37wi5iS0wMGNhF/7TSqaTbg3nhVimIDPQZfKPdUuNW3xkY6hDpLwwP9hwR\n00i382ednn7JyTX3aQRZn+QcPAEudzi2irRbNS1VRHLfsjC0gRyGCt7mV/z9lvwf\narqAYeBuivvzY9AY6Uf1i6Af5vCMnpsCAwEAAaNTMFEwHQYDVR0OBBYEFDl0SmOl\nW5GzWpNKemTOvmV0436yMB8GA1UdIwQYMBaAFDl0SmOlW5GzWpNKemTOvmV0436y\nMA8GA1UdEwEB/wQFMAMBAf8wDQYJKoZIhvcNAQELBQADggEBAKE4AhXIA3ckE9Hz\nJ4+xK3fyFFkxY8YmVcJCHFypJkHtRDSGFl18R6OEQpvRoLBB+xII9NoOOHgiPR/J\np+JVedtbCBIv3NoTknIjxKDSbTA7yTOPlFUimcPZCihhBQOptLT+YQk2grt7oKLc\nWqXFMVb7+AnlPJ5mzwFEveyAf8wNGsvCa8oO3YttSUvi2Rqj/idh5SSB8UAK3GfI\nMkx5lQpq5bcPHN01x5+xI74nmHYo0oAcsEHChyN00ee9BDMwBIwPOED7oNf49G5/\nCSbl/6M40NTuzjjxMzpRMwe+R+Ak7wUZ4tOoqiCOQsMytldw4mlh3DCLj62iaj17\nUFmHifU=\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn the_expiry_is_read_from_utc_and_generalized_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = file(dir.path(), "short.pem", SHORT_LIVED);
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp()
+        };
+        assert_eq!(expiry_of_file(&short), Some(at("2026-12-17 03:16:16")));
+        let long = file(dir.path(), "long.pem", defaults::CERT_PEM);
+        assert_eq!(expiry_of_file(&long), Some(at("2126-11-13 03:04:19")));
+        assert_eq!(expiry_of_file(&dir.path().join("none.pem")), None);
+        assert_eq!(not_after(b"\x30\x03\x02\x01"), None, "cut short");
     }
 
     #[test]
