@@ -191,6 +191,7 @@ fn a_challenge_the_user_must_answer_needs_sign_in_again_keeps_the_store_and_neve
         DeliveryState::Failed(e) => e,
         other => panic!("{other:?}"),
     };
+    println!("claims the user must answer: {e}");
     assert_eq!(e.kind(), ErrorKind::AuthorizationRefused, "{e}");
     assert!(e.message().contains("needs to be signed in again"), "{e}");
     assert!(e.hint().is_some_and(|h| h.contains("Re-verify")), "{e:?}");
