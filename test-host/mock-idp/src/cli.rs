@@ -145,6 +145,7 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let stop = stop_signal();
     let certificate = write_certificate_file(idp.port());
     if let Err(e) = &certificate {
         log_line(format_args!(
@@ -170,7 +171,7 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
         "[mock-idp] discovery: {}/organizations/v2.0/.well-known/openid-configuration",
         idp.base_url()
     ));
-    wait_for_signal().await;
+    stop.await;
     log_line(format_args!("[mock-idp] stopping"));
     idp.shutdown();
     if let Some(path) = certificate {
@@ -212,26 +213,34 @@ fn write_certificate_file(port: u16) -> std::io::Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn wait_for_signal() {
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are installed when this is called,
+/// not when the future is first polled, so a signal sent right after the first line (a
+/// tester that reads it and stops the server at once) is caught, not fatal.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
