@@ -270,6 +270,7 @@ const TIMED_OUT: ErrorKind = ErrorKind::TimedOut;
 const CLIENT: Option<&str> = Some(fields::CLIENT_ID);
 const TENANT: Option<&str> = Some(fields::TENANT_ID);
 const SECRET: Option<&str> = Some(fields::CLIENT_SECRET);
+const CERTIFICATE: Option<&str> = Some(fields::CERTIFICATE_FILE);
 const SCOPES: Option<&str> = Some(fields::SCOPES);
 const BUG: &str = "This is a bug in the Office 365 plugin; report it with the trace ID.";
 
@@ -313,6 +314,11 @@ pub const TABLE: &[Row] = &[
     row(9002332, INPUT, "The app does not accept personal Microsoft accounts, so the tenant `consumers` cannot be used.", "Enter the Directory (tenant) ID or `organizations`, or change the app's supported account types.", TENANT),
     row(50194, INPUT, "The app is single-tenant, so it cannot sign in through `common` or `organizations`.", "Enter the app's Directory (tenant) ID or a verified domain instead.", TENANT),
     row(9001023, INPUT, "This sign-in method cannot use the `common` or `consumers` tenant.", "Enter the Directory (tenant) ID or a verified domain instead.", TENANT),
+    // Certificate credentials (client assertions).
+    row(700027, INPUT, "The certificate was not accepted: it is not registered on the app, its registration has expired, or the private key in the file does not belong to it.", "In Azure portal → App registrations → your app → Certificates & secrets → Certificates, upload the certificate (the .cer or .pem, without its key) or renew an expired one; make sure Certificate names a PEM file with that certificate and its own private key; then click Verify again.", CERTIFICATE),
+    row(700024, PROVIDER, "The certificate sign-in proof was outside its valid time: this computer's clock is probably wrong.", "Set this computer's clock to the correct time (turn on automatic time setting), then try again.", None),
+    row(700021, PROVIDER, "The certificate sign-in proof named another application than the Client ID.", BUG, None),
+    row(50012, PROVIDER, "The certificate sign-in proof was refused (wrong audience, or used twice).", "Try again; if it keeps happening, check the authority URL and the cloud, or report it with the trace ID.", None),
     row(7000222, INPUT, "The client secret has expired.", "Create a new secret: in Azure portal → App registrations → your app → Certificates & secrets, add a client secret, enter its Value in Client secret, then click Verify again.", SECRET),
     row(50173, REFUSED, "The sign-in was revoked (for example after a password change).", "Click Verify again to sign in anew.", None),
     row(700084, TIMED_OUT, "The sign-in expired: single-page application sign-ins last only 24 hours.", "Click Verify again; register the app as Mobile and desktop so sign-ins last longer.", None),

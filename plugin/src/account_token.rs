@@ -3,6 +3,10 @@
 //! across processes on the same store (the host's named lock) — with the stored token read
 //! again after the lock is taken, so whoever waited finds the other's result.
 //!
+//! A claims challenge from Graph ([`AccountTokens::token_for_claims`]) is answered by one
+//! refresh carrying those claims, under the same gate and lock; `cp1` is declared on every
+//! refresh to a server that takes claims ([`crate::claims`]).
+//!
 //! A refresh stores the rotated refresh token and the new access token in one write
 //! before the access token is returned. A refusal for good marks the account "needs
 //! signing in again" and keeps every stored value; transient trouble changes nothing.
@@ -61,7 +65,15 @@ pub struct AccountTokens {
     limits: Limits,
     bound: RetryBound,
     gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    token_urls: Mutex<HashMap<String, Url>>,
+    token_urls: Mutex<HashMap<String, TokenEndpoint>>,
+}
+
+/// An account's token endpoint, as its discovery named it.
+#[derive(Debug, Clone)]
+struct TokenEndpoint {
+    url: Url,
+    /// Whether its server takes the `claims` parameter ([`crate::discovery::Server::takes_claims`]).
+    takes_claims: bool,
 }
 
 impl AccountTokens {
@@ -126,7 +138,21 @@ impl AccountTokens {
                 });
             }
         }
-        self.refresh(account, &config, &wanted, force)
+        self.refresh(account, &config, &wanted, force, None)
+    }
+
+    /// A new token for `account` issued for `claims` (the JSON of Graph's claims challenge):
+    /// one token request carrying them, never the cache. A refusal for good (the claims
+    /// need the user: `interaction_required`) marks the account "needs signing in again",
+    /// as any refresh refused for good does; a refusal already standing is returned without
+    /// asking again.
+    pub fn token_for_claims(&self, account: &str, claims: &str) -> Result<Issued, PluginError> {
+        let config = saved::config_of(&self.host, account)?;
+        let wanted = config.scopes.clone();
+        let gate = self.gate(account);
+        let _in_process = gate.lock().unwrap_or_else(|p| p.into_inner());
+        let _across_processes = self.take_lock(account)?;
+        self.refresh(account, &config, &wanted, false, Some(claims))
     }
 
     /// The cache hit for `wanted`, or why none can be given without a sign-in.
@@ -158,13 +184,15 @@ impl AccountTokens {
         }
     }
 
-    /// Refreshes `account` (its lock held) and stores the outcome.
+    /// Refreshes `account` (its lock held), answering `challenge` when given, and stores
+    /// the outcome.
     fn refresh(
         &self,
         account: &str,
         config: &AccountConfig,
         wanted: &[String],
         force: bool,
+        challenge: Option<&str>,
     ) -> Result<Issued, PluginError> {
         let settings =
             saved::read(&self.host, account)?.ok_or_else(|| saved::not_found(account))?;
@@ -179,11 +207,17 @@ impl AccountTokens {
             .secret_read(account, SECRET_REFRESH_TOKEN)?
             .map(crate::secret::Secret::new)
             .ok_or_else(|| no_refresh_token(account))?;
-        let token_url = self.token_url(config)?;
+        let endpoint = self.token_endpoint(config)?;
+        let token_url = endpoint.url;
+        let why = match challenge {
+            Some(_) => " for the claims Microsoft Graph asked for (a claims challenge)",
+            None => "",
+        };
         self.host.info(&format!(
-            "Renewing the access token of \"{account}\" at {}.",
+            "Renewing the access token of \"{account}\"{why} at {}.",
             crate::http::host_of(token_url.as_str())
         ));
+        let claims = crate::claims::request_claims(challenge, endpoint.takes_claims);
         let http = account_http::client(config, self.limits)?;
         let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
         let outcome = self.run(async move {
@@ -192,7 +226,7 @@ impl AccountTokens {
                 &token_url,
                 &config_owned,
                 &refresh_token,
-                &wanted_owned,
+                (&wanted_owned, claims.as_deref()),
                 bound,
             )
             .await
@@ -268,24 +302,28 @@ impl AccountTokens {
     }
 
     /// The token endpoint for `config`, discovered once per process.
-    fn token_url(&self, config: &AccountConfig) -> Result<Url, PluginError> {
+    fn token_endpoint(&self, config: &AccountConfig) -> Result<TokenEndpoint, PluginError> {
         let key = discovery::document_url(config)?.to_string();
-        if let Some(url) = self
+        if let Some(found) = self
             .token_urls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
         {
-            return Ok(url.clone());
+            return Ok(found.clone());
         }
         let http = account_http::client(config, self.limits)?;
         let config = config.clone();
         let endpoints = self.run(async move { discovery::discover(&http, &config).await })??;
+        let found = TokenEndpoint {
+            url: endpoints.token.clone(),
+            takes_claims: endpoints.server.takes_claims(),
+        };
         self.token_urls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, endpoints.token.clone());
-        Ok(endpoints.token)
+            .insert(key, found.clone());
+        Ok(found)
     }
 
     /// Runs `future` on the plugin's runtime and waits for it (callable from any thread).

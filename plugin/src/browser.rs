@@ -269,6 +269,19 @@ impl Attempt<'_> {
             // A Microsoft extension: the scopes the tokens are for.
             request = request.add_extra_param("scope", self.config.scopes.join(" "));
         }
+        if let Some(claims) =
+            crate::claims::request_claims(None, self.endpoints.server.takes_claims())
+        {
+            request = request.add_extra_param("claims", claims);
+        }
+        if self.config.certificate.is_some() {
+            for (name, value) in self
+                .config
+                .client_credentials(self.endpoints.token.as_str())
+            {
+                request = request.add_extra_param(name, value.expose().to_owned());
+            }
+        }
         let response = request
             .request_async(self.http)
             .await

@@ -7,6 +7,7 @@ use url::{Host, Url};
 
 use crate::{cloud::Cloud, fields, secret::Secret, trust};
 
+use crate::certificate::Certificate;
 pub use crate::response_mode::ResponseMode;
 
 /// Which directory accounts sign in from.
@@ -53,6 +54,10 @@ pub struct AccountConfig {
     pub response_mode: ResponseMode,
     /// Extra certificate authorities to trust (checked to hold PEM certificates).
     pub ca_file: Option<PathBuf>,
+    /// The mailbox's maximum message size in bytes (35 MB unless the form says otherwise).
+    pub max_message_bytes: u64,
+    /// The certificate credential, used instead of a client secret.
+    pub certificate: Option<Certificate>,
 }
 
 impl AccountConfig {
@@ -96,6 +101,23 @@ impl AccountConfig {
             parse_response_mode(values.get(fields::RESPONSE_MODE)),
         );
         let ca_file = collect(&mut errors, parse_ca_file(values.get(fields::CA_FILE)));
+        let max_message_bytes = collect(
+            &mut errors,
+            parse_max_message(values.get(fields::MAX_MESSAGE_MB)),
+        );
+        let certificate = collect(
+            &mut errors,
+            parse_certificate(values.get(fields::CERTIFICATE_FILE)),
+        );
+        if let (Some(Some(_)), Some(Some(_))) = (&client_secret, &certificate) {
+            errors.push(
+                FieldError::new(
+                    fields::CERTIFICATE_FILE,
+                    "Give either a client secret or a certificate, not both.",
+                )
+                .with_hint("Clear Client secret to sign in with the certificate, or clear Certificate to use the secret."),
+            );
+        }
         if let (Some(client), Some(Tenant::Id(tenant))) = (&client_id, &tenant) {
             if client == tenant {
                 errors.push(
@@ -115,6 +137,8 @@ impl AccountConfig {
             scopes,
             response_mode,
             ca_file,
+            max_message_bytes,
+            certificate,
         ) {
             (
                 Some(account_name),
@@ -127,6 +151,8 @@ impl AccountConfig {
                 Some(scopes),
                 Some(response_mode),
                 Some(ca_file),
+                Some(max_message_bytes),
+                Some(certificate),
             ) if errors.is_empty() => Ok(AccountConfig {
                 account_name,
                 client_id,
@@ -138,8 +164,29 @@ impl AccountConfig {
                 scopes,
                 response_mode,
                 ca_file,
+                max_message_bytes,
+                certificate,
             }),
             _ => Err(errors),
+        }
+    }
+
+    /// The form parameters that authenticate this app at `token_endpoint`: its client
+    /// secret, or a client assertion signed with its certificate; none for a public client.
+    pub fn client_credentials(&self, token_endpoint: &str) -> Vec<(&'static str, Secret)> {
+        match (&self.certificate, &self.client_secret) {
+            (Some(cert), _) => vec![
+                (
+                    "client_assertion_type",
+                    Secret::new(crate::certificate::JWT_BEARER),
+                ),
+                (
+                    "client_assertion",
+                    cert.assertion(&self.client_id, token_endpoint),
+                ),
+            ],
+            (None, Some(secret)) => vec![("client_secret", secret.clone())],
+            (None, None) => Vec::new(),
         }
     }
 
@@ -482,6 +529,39 @@ fn parse_response_mode(value: Option<&str>) -> Result<ResponseMode, FieldError> 
         })
 }
 
+/// A megabyte as Exchange counts message sizes (1024 × 1024 bytes).
+pub const MIB: u64 = 1024 * 1024;
+/// Exchange Online's default maximum message size (35 MB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 35 * MIB;
+
+/// Whole megabytes (MiB, as Exchange counts them), 1 to 150; empty: 35.
+fn parse_max_message(value: Option<&str>) -> Result<u64, FieldError> {
+    let raw = blank(value).unwrap_or(fields::DEFAULT_MAX_MESSAGE_MB);
+    match raw.parse::<u64>() {
+        Ok(mb @ 1..=150) => Ok(mb * MIB),
+        _ => Err(FieldError::new(
+            fields::MAX_MESSAGE_MB,
+            format!("`{raw}` is not a maximum message size Exchange Online allows."),
+        )
+        .with_hint("Give a whole number of MB from 1 to 150 (Exchange Online's default is 35), or leave the field empty.")),
+    }
+}
+
+fn parse_certificate(value: Option<&str>) -> Result<Option<Certificate>, FieldError> {
+    let Some(raw) = blank(value) else {
+        return Ok(None);
+    };
+    Certificate::load(std::path::Path::new(raw))
+        .map(Some)
+        .map_err(|e| {
+            FieldError::new(
+                fields::CERTIFICATE_FILE,
+                format!("The certificate file {raw} {e}."),
+            )
+            .with_hint(e.fix())
+        })
+}
+
 fn parse_ca_file(value: Option<&str>) -> Result<Option<PathBuf>, FieldError> {
     let Some(raw) = blank(value) else {
         return Ok(None);
@@ -701,6 +781,20 @@ mod tests {
             "openid offline_access https://outlook.office.com/SMTP.Send https://outlook.office.com/IMAP.AccessAsUser.All",
         ] {
             assert!(AccountConfig::parse(&valid().with(fields::SCOPES, one)).is_ok(), "{one}");
+        }
+    }
+
+    #[test]
+    fn the_maximum_message_size_is_35_mb_unless_given_from_1_to_150() {
+        const MIB: u64 = 1024 * 1024;
+        let c = AccountConfig::parse(&valid()).unwrap();
+        assert_eq!(c.max_message_bytes, 35 * MIB);
+        let c = AccountConfig::parse(&valid().with(fields::MAX_MESSAGE_MB, " 150 ")).unwrap();
+        assert_eq!(c.max_message_bytes, 150 * MIB);
+        for bad in ["0", "151", "35.5", "lots", "-1"] {
+            let e = errors_for(valid().with(fields::MAX_MESSAGE_MB, bad));
+            assert_eq!(e[0].0, fields::MAX_MESSAGE_MB, "{bad}");
+            assert!(e[0].1.contains(bad), "{e:?}");
         }
     }
 

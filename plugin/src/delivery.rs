@@ -102,7 +102,9 @@ impl Drop for Job {
 }
 
 /// Start delivering `request` through a saved account with these settings: they name the
-/// authority, whose discovery names the Graph host; `token` is the account's token source.
+/// authority, whose discovery names the Graph host, and the mailbox's maximum message size
+/// (a message over it is refused here, before anything is sent); `token` is the account's
+/// token source.
 pub fn start_for_account(
     config: crate::config::AccountConfig,
     runtime: &Runtime,
@@ -114,7 +116,11 @@ pub fn start_for_account(
         .authority_override
         .as_ref()
         .is_some_and(crate::config::is_loopback);
+    if let DeliveryRequest::Mail(m) = &request {
+        mail::check_message_limit(m, config.max_message_bytes).map_err(|e| e.to_plugin_error())?;
+    }
     let http = crate::http::Http::new(limits, loopback)?;
+    let permits = crate::politeness::permits_for(&config);
     Job::start(runtime, request, move |cancel| async move {
         let endpoints = tokio::select! {
             found = crate::discovery::discover(&http, &config) => found?,
@@ -126,12 +132,13 @@ pub fn start_for_account(
             )
             .with_hint("Deliveries need an Office 365 / Microsoft Entra ID account; check the account's cloud and authority.")
         })?;
-        Graph::new(
+        Ok(Graph::new(
             &base,
             token,
             crate::graph::RetryPolicy::from_env(),
             cancel,
             loopback,
-        )
+        )?
+        .with_permits(permits))
     })
 }

@@ -65,6 +65,17 @@ pub enum DeliveryError {
         /// The limit.
         limit: u64,
     },
+    /// The message, encoded for mail, is over the mailbox's maximum message size: refused
+    /// before anything is uploaded.
+    #[error("the message is {encoded} bytes encoded, over the {limit}-byte maximum")]
+    OverMessageLimit {
+        /// The attachments' bytes.
+        size: u64,
+        /// Their size as Exchange counts it (base64, 4/3).
+        encoded: u64,
+        /// The mailbox's maximum message size.
+        limit: u64,
+    },
     /// The request itself is unusable (no recipients, an unusable site address).
     #[error("{0}")]
     Input(String),
@@ -99,6 +110,20 @@ const FILES_READWRITE: &str = "Files.ReadWrite";
 /// SharePoint sites: admin consent in most tenants.
 const SITES_READWRITE: &str = "Sites.ReadWrite.All";
 
+/// What to do about a message over the maximum message size, refused at once or by
+/// Exchange at send.
+const MESSAGE_SIZE_FIX: &str = "Exchange Online allows 35 MB by default; an Exchange administrator can raise the account's maximum send size up to 150 MB (Exchange admin center → Mailboxes → the account → Mail flow settings → Message size restrictions), then set the account's Maximum message size to match. Or upload the report and send its link.";
+
+/// Megabytes as Exchange counts message sizes (1024 × 1024 bytes): `35 MB`, `53.3 MB`.
+fn exchange_mb(bytes: u64) -> String {
+    let mib = 1024 * 1024;
+    if bytes.is_multiple_of(mib) {
+        format!("{} MB", bytes / mib)
+    } else {
+        format!("{:.1} MB", bytes as f64 / mib as f64)
+    }
+}
+
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
@@ -131,6 +156,18 @@ impl DeliveryError {
                 mb(*limit)
             ))
             .with_hint("Send fewer or smaller files, or upload the report to OneDrive or SharePoint and send its link."),
+            DeliveryError::OverMessageLimit {
+                size,
+                encoded,
+                limit,
+            } => PluginError::invalid_input(format!(
+                "The message's attachments come to {} ({} once encoded for mail, as Exchange counts them) — more than the mailbox's maximum message size of {}, so nothing was sent or uploaded.",
+                exchange_mb(*size),
+                exchange_mb(*encoded),
+                exchange_mb(*limit)
+            ))
+            .with_field(crate::fields::MAX_MESSAGE_MB)
+            .with_hint(MESSAGE_SIZE_FIX),
             DeliveryError::Input(message) => PluginError::invalid_input(message.clone()),
             DeliveryError::Stalled { attempts, last } => with_ids(
                 PluginError::new(
@@ -268,7 +305,7 @@ fn graph_error(step: &Step, failure: &GraphFailure) -> PluginError {
         .with_hint("Check the addresses in To, Cc and Bcc (each must be a full address such as name@example.com that Exchange can resolve)."),
         ("ErrorMessageSizeExceeded", _) => provider(
             format!("The message is larger than the organisation's maximum message size ({message})."),
-            "Exchange Online allows 35 MB by default; an Exchange administrator can raise the account's maximum send size up to 150 MB (Exchange admin center → Mailboxes → the account → Mail flow settings → Message size restrictions). Or upload the report and send its link.",
+            MESSAGE_SIZE_FIX,
         ),
         ("quotaLimitReached", _) | (_, _) if status == 507 => provider(
             "The drive is full: there is not enough storage left for this file.".into(),
@@ -338,6 +375,7 @@ mod tests {
                 date: Some("2026-12-01T00:00:00".into()),
             }),
             retry_after: None,
+            claims: None,
         }
     }
 

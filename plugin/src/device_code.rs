@@ -24,7 +24,6 @@ use crate::{
     discovery::Endpoints,
     http::{host_of, parse_json, Http},
     provider_text,
-    secret::Secret,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
 };
 
@@ -122,8 +121,9 @@ pub async fn sign_in(
         host,
         token_url: client.token_uri().url(),
         client_id: &config.client_id,
-        client_secret: config.client_secret.as_ref(),
+        config,
         device_code: details.device_code(),
+        claims: crate::claims::request_claims(None, endpoints.server.takes_claims()),
     };
     poll.until_done(details.interval(), deadline).await
 }
@@ -134,11 +134,14 @@ struct Poll<'a> {
     host: &'a Host,
     token_url: &'a Url,
     client_id: &'a str,
-    /// Sent with every poll when given, so the token endpoint checks it (RFC 8628 §3.4
-    /// with RFC 6749 §2.3): a secret Save stores has been accepted, not merely typed. A
-    /// public client's app is told to drop it (AADSTS700025), a wrong one to fix it.
-    client_secret: Option<&'a Secret>,
+    /// Its client secret or certificate is sent with every poll when given, so the token
+    /// endpoint checks it (RFC 8628 §3.4 with RFC 6749 §2.3): a credential Save stores has
+    /// been accepted, not merely typed. A public client's app is told to drop it
+    /// (AADSTS700025), a wrong one to fix it.
+    config: &'a AccountConfig,
     device_code: &'a DeviceCode,
+    /// The `claims` parameter declaring `cp1`, for servers that take it.
+    claims: Option<String>,
 }
 
 /// What one poll said.
@@ -202,8 +205,10 @@ impl Poll<'_> {
             ("client_id", self.client_id),
             ("device_code", self.device_code.secret().as_str()),
         ];
-        if let Some(secret) = self.client_secret {
-            form.push(("client_secret", secret.expose()));
+        let credentials = self.config.client_credentials(self.token_url.as_str());
+        form.extend(credentials.iter().map(|(k, v)| (*k, v.expose())));
+        if let Some(claims) = &self.claims {
+            form.push(("claims", claims));
         }
         let response = self
             .http

@@ -36,9 +36,18 @@ pub struct Server {
     /// RFC 9207's `authorization_response_iss_parameter_supported`: every authorization
     /// response carries `iss`, so one without it is refused.
     pub iss_in_responses: bool,
+    /// OpenID Connect Discovery's `claims_parameter_supported`.
+    pub claims_parameter: bool,
 }
 
 impl Server {
+    /// Whether token requests carry the `claims` parameter with the client capability
+    /// `cp1` ([`crate::claims`]): Microsoft's extension, so only for Microsoft's sign-in
+    /// hosts, or a server whose document says it takes `claims` (a local stand-in).
+    pub fn takes_claims(&self) -> bool {
+        self.microsoft.is_some() || self.claims_parameter
+    }
+
     /// Whether the server takes `prompt=value`: when its document lists it, or it is
     /// Microsoft's (whose documents do not list prompt values).
     pub fn supports_prompt(&self, value: &str) -> bool {
@@ -134,6 +143,8 @@ struct Document {
     code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: Option<bool>,
+    #[serde(default)]
+    claims_parameter_supported: Option<bool>,
 }
 
 /// The discovery document's address for `config`: `{authority}/{tenant}/v2.0/.well-known/openid-configuration`.
@@ -241,6 +252,7 @@ pub fn endpoints_from(
             response_modes: doc.response_modes_supported,
             code_challenge_methods: doc.code_challenge_methods_supported,
             iss_in_responses: doc.authorization_response_iss_parameter_supported == Some(true),
+            claims_parameter: doc.claims_parameter_supported == Some(true),
         },
     })
 }
@@ -520,6 +532,13 @@ mod tests {
             microsoft: Some(Cloud::Global),
             ..Server::default()
         };
+        assert!(microsoft.takes_claims(), "cp1 goes to Microsoft");
+        assert!(!Server::default().takes_claims(), "not to a bare server");
+        assert!(Server {
+            claims_parameter: true,
+            ..Server::default()
+        }
+        .takes_claims());
         assert!(microsoft.supports_prompt("select_account"));
         assert!(microsoft.names_response_mode("form_post"));
         assert!(microsoft.require_s256("h").is_ok());

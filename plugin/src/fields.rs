@@ -26,8 +26,15 @@ pub const RESPONSE_MODE: &str = "response_mode";
 /// proxy's, or a local test server's).
 pub const CA_FILE: &str = "ca_file";
 
+/// Advanced: the mailbox's maximum message size in MB (Exchange Online's default: 35).
+pub const MAX_MESSAGE_MB: &str = "max_message_mb";
+
+/// Advanced: a PEM file with the certificate registered on the app and its private key,
+/// used instead of a client secret.
+pub const CERTIFICATE_FILE: &str = "certificate_file";
+
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 10] = [
+pub const ALL_KEYS: [&str; 12] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -38,7 +45,12 @@ pub const ALL_KEYS: [&str; 10] = [
     SCOPES,
     RESPONSE_MODE,
     CA_FILE,
+    MAX_MESSAGE_MB,
+    CERTIFICATE_FILE,
 ];
+
+/// Exchange Online's default maximum message size, in MB.
+pub const DEFAULT_MAX_MESSAGE_MB: &str = "35";
 
 /// The permissions requested when the user does not choose others.
 pub const DEFAULT_SCOPES: &str = "openid profile offline_access User.Read Mail.Send";
@@ -129,6 +141,28 @@ pub fn describe() -> Vec<FormField> {
         .with_help(
             "Certificate authorities to trust besides the public ones, for a proxy that \
                  inspects TLS or a local test server. SSL_CERT_FILE is honoured as well.",
+        ),
+        FormField::new(MAX_MESSAGE_MB, "Maximum message size (MB)", FieldKind::Text)
+            .advanced()
+            .with_default(DEFAULT_MAX_MESSAGE_MB)
+            .with_help(
+                "The mailbox's maximum send size: 35 MB unless an Exchange administrator \
+                 raised it (up to 150). A message over it, counted as Exchange counts it \
+                 (attachments grow by a third when encoded), is refused before anything \
+                 is uploaded.",
+            ),
+        FormField::new(
+            CERTIFICATE_FILE,
+            "Certificate (PEM file with its private key)",
+            FieldKind::Text,
+        )
+        .advanced()
+        .with_placeholder("/etc/atrs/app.pem")
+        .with_help(
+            "Instead of a client secret, for tenants that forbid secrets: a PEM file with the \
+             certificate uploaded under Certificates & secrets → Certificates and its RSA \
+             private key (unencrypted; keep the file readable only by this account). \
+             Leave Client secret empty.",
         ),
     ]
 }

@@ -7,6 +7,10 @@
 //! per call. Any other answer is permanent and never retried. Upload URLs get one attempt per
 //! fragment: [`crate::upload_session`] resumes from the server's ranges instead.
 //!
+//! **Politeness.** Every request names the application in its `User-Agent` and, for a
+//! saved account's deliveries, holds one of the account's permits while in flight
+//! ([`crate::politeness`]).
+//!
 //! Nothing here logs or keeps a body, a token or a header value other than the request ids.
 
 use std::fmt;
@@ -14,8 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atrs_host_sdk::PluginError;
-use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
+use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::progress::Cancel;
@@ -23,8 +30,20 @@ use crate::provider_text::{clean, clean_opt};
 use crate::request_id::new_id;
 use crate::secret::Secret;
 
-/// Fetches the account's access token; `true` asks for a refresh (the cached one was refused).
-pub type TokenFn = Arc<dyn Fn(bool) -> Result<Secret, PluginError> + Send + Sync>;
+/// What a delivery asks of the account's token source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenAsk {
+    /// The current token (from the cache while fresh).
+    Current,
+    /// A new one: Graph refused the one it had.
+    Renewed,
+    /// A new one issued for these claims (JSON), which Graph's claims challenge named
+    /// ([`crate::claims`]).
+    WithClaims(String),
+}
+
+/// Fetches the account's access token as asked.
+pub type TokenFn = Arc<dyn Fn(TokenAsk) -> Result<Secret, PluginError> + Send + Sync>;
 
 /// The largest Graph answer read (JSON entities and errors are small).
 const MAX_ANSWER: usize = 1024 * 1024;
@@ -122,6 +141,8 @@ pub enum GraphFailure {
         ids: Box<CallIds>,
         /// `Retry-After`, when sent.
         retry_after: Option<Duration>,
+        /// A 401's claims challenge (the claims JSON), when `WWW-Authenticate` carried one.
+        claims: Option<String>,
     },
     /// No answer: no connection, a time-out, or a connection that broke off.
     #[error("{what} ({host})")]
@@ -250,6 +271,8 @@ pub struct Graph {
     cancel: Cancel,
     /// When [`RetryPolicy::delivery_timeout`] runs out (from the client's creation).
     deadline: tokio::time::Instant,
+    /// Requests in flight for the account ([`crate::politeness`]); `None`: unbounded.
+    permits: Option<Arc<Semaphore>>,
 }
 
 impl fmt::Debug for Graph {
@@ -280,7 +303,7 @@ impl Graph {
             .connect_timeout(Duration::from_secs(10))
             .timeout(policy.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("atrs-office365/", env!("CARGO_PKG_VERSION")));
+            .user_agent(crate::politeness::USER_AGENT);
         if loopback_only {
             builder = builder.no_proxy();
         }
@@ -300,7 +323,15 @@ impl Graph {
             policy,
             cancel,
             deadline,
+            permits: None,
         })
+    }
+
+    /// The same client, its requests bounded by `permits` (one each while in flight):
+    /// [`crate::politeness::permits_for`] shares them among an account's deliveries.
+    pub fn with_permits(mut self, permits: Arc<Semaphore>) -> Self {
+        self.permits = Some(permits);
+        self
     }
 
     /// The cancel signal of this delivery.
@@ -340,15 +371,17 @@ impl Graph {
         self.base.join(relative).ok()
     }
 
-    /// A call with the retry policy (and one token refresh on 401). A `POST` whose connection
-    /// broke off after it may have reached Graph is not repeated (it could send a mail twice).
+    /// A call with the retry policy and one new token on 401: issued for the claims when the
+    /// 401 is a claims challenge, else a plain refresh — never both, so a challenge that
+    /// comes back is the answer. A `POST` whose connection broke off after it may have
+    /// reached Graph is not repeated (it could send a mail twice).
     pub async fn send(&self, method: Method, url: Url, body: Body) -> Result<Reply, GraphFailure> {
         let repeatable = method != Method::POST;
         let ids = CallIds {
             client_request_id: new_id(),
             ..CallIds::default()
         };
-        let mut refreshed = false;
+        let mut renewed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -356,9 +389,17 @@ impl Graph {
                 .once(method.clone(), url.clone(), &body, Auth::Bearer, &ids)
                 .await
             {
-                Err(GraphFailure::Refused { status: 401, .. }) if !refreshed => {
-                    refreshed = true;
-                    self.fetch_token(true).await?;
+                Err(GraphFailure::Refused {
+                    status: 401,
+                    claims,
+                    ..
+                }) if !renewed => {
+                    renewed = true;
+                    let ask = match claims {
+                        Some(claims) => TokenAsk::WithClaims(claims),
+                        None => TokenAsk::Renewed,
+                    };
+                    self.fetch_token(ask).await?;
                 }
                 Err(e)
                     if e.is_transient()
@@ -396,9 +437,16 @@ impl Graph {
             .header("client-request-id", &ids.client_request_id)
             .header("return-client-request-id", "true");
         if auth == Auth::Bearer {
-            let token = self.fetch_token(false).await?;
+            let token = self.fetch_token(TokenAsk::Current).await?;
             req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
+        let _permit = match &self.permits {
+            Some(permits) => tokio::select! {
+                p = permits.clone().acquire_owned() => p.ok(),
+                _ = self.cancel.raised() => return Err(GraphFailure::Cancelled),
+            },
+            None => None,
+        };
         req = match body {
             Body::Empty => req.header(reqwest::header::CONTENT_LENGTH, 0),
             Body::Json(v) => req
@@ -447,10 +495,20 @@ impl Graph {
     /// Best-effort clean-up after a failure or a cancel (delete a draft, cancel an upload
     /// session): one try, at most 5 s, run even when the delivery is cancelled.
     pub async fn cleanup(&self, method: Method, url: Url, auth: Auth) -> bool {
+        let budget = Duration::from_secs(5);
+        let _permit = match &self.permits {
+            Some(permits) => {
+                match tokio::time::timeout(budget, permits.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => Some(p),
+                    _ => return false,
+                }
+            }
+            None => None,
+        };
         let mut req = self
             .client
             .request(method, url)
-            .timeout(Duration::from_secs(5))
+            .timeout(budget)
             .header("client-request-id", new_id());
         if auth == Auth::Bearer {
             let token = self
@@ -495,8 +553,8 @@ impl Graph {
         self.policy
     }
 
-    async fn fetch_token(&self, refresh: bool) -> Result<Secret, GraphFailure> {
-        if !refresh {
+    async fn fetch_token(&self, ask: TokenAsk) -> Result<Secret, GraphFailure> {
+        if ask == TokenAsk::Current {
             if let Some(t) = self
                 .current
                 .lock()
@@ -507,7 +565,7 @@ impl Graph {
             }
         }
         let fetch = self.token.clone();
-        let token = tokio::task::spawn_blocking(move || fetch(refresh))
+        let token = tokio::task::spawn_blocking(move || fetch(ask))
             .await
             .map_err(|_| {
                 GraphFailure::Token(PluginError::internal(
@@ -600,6 +658,10 @@ pub fn answer(
         message: clean(body["error"]["message"].as_str().unwrap_or_default()),
         ids: Box::new(ids),
         retry_after,
+        claims: (status == StatusCode::UNAUTHORIZED)
+            .then(|| header(headers, WWW_AUTHENTICATE.as_str()))
+            .flatten()
+            .and_then(|h| crate::claims::challenge_claims(&h)),
     })
 }
 
@@ -631,6 +693,7 @@ mod tests {
             message: String::new(),
             ids: Box::default(),
             retry_after: None,
+            claims: None,
         };
         for s in [429, 500, 502, 503, 504] {
             assert!(refused(s).is_transient(), "{s}");
@@ -699,6 +762,45 @@ mod tests {
         .unwrap();
         assert_eq!(ok.body["id"], "abc");
         assert!(answer(StatusCode::ACCEPTED, &HeaderMap::new(), b"", "graph", &sent).is_ok());
+    }
+
+    #[test]
+    fn a_401_with_a_claims_challenge_carries_the_claims_and_others_do_not() {
+        use base64::Engine;
+        let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#;
+        let mut h = HeaderMap::new();
+        h.insert(
+            WWW_AUTHENTICATE,
+            format!(
+                r#"Bearer realm="", error="insufficient_claims", claims="{}""#,
+                base64::engine::general_purpose::STANDARD.encode(claims)
+            )
+            .parse()
+            .unwrap(),
+        );
+        let sent = CallIds::default();
+        let body = br#"{"error":{"code":"InvalidAuthenticationToken","message":"m"}}"#;
+        match answer(StatusCode::UNAUTHORIZED, &h, body, "graph", &sent) {
+            Err(GraphFailure::Refused {
+                claims: Some(c), ..
+            }) => assert_eq!(c, claims),
+            other => panic!("{other:?}"),
+        }
+        // The same header on another status is no challenge; a plain 401 has none.
+        assert!(matches!(
+            answer(StatusCode::FORBIDDEN, &h, body, "graph", &sent),
+            Err(GraphFailure::Refused { claims: None, .. })
+        ));
+        assert!(matches!(
+            answer(
+                StatusCode::UNAUTHORIZED,
+                &HeaderMap::new(),
+                body,
+                "graph",
+                &sent
+            ),
+            Err(GraphFailure::Refused { claims: None, .. })
+        ));
     }
 
     #[test]

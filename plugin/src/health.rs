@@ -1,10 +1,12 @@
 //! The health of a saved account, from what the store holds (no network): healthy,
 //! expiring soon (the sign-in lapses within [`LAPSE_WARNING_DAYS`] unless used, or the
-//! client secret expires within [`SECRET_WARNING_DAYS`]), or needs signing in again.
+//! client secret or the certificate expires within [`SECRET_WARNING_DAYS`]), or needs
+//! signing in again.
 
 use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
 use crate::{
+    certificate,
     clock::unix_now,
     fields,
     refresh_facts::RefreshFacts,
@@ -26,12 +28,43 @@ pub fn of(host: &Host, account: &str) -> Result<AccountHealth, PluginError> {
     let settings = saved::read(host, account)?.ok_or_else(|| saved::not_found(account))?;
     let cache = TokenCache::parse(host.secret_read(account, SECRET_ACCESS_TOKENS)?.as_deref());
     let has_refresh_token = host.secret_read(account, SECRET_REFRESH_TOKEN)?.is_some();
-    Ok(assess(
-        &settings,
-        cache.valid_until(),
-        has_refresh_token,
-        unix_now(),
-    ))
+    let now = unix_now();
+    let health = assess(&settings, cache.valid_until(), has_refresh_token, now);
+    let certificate_expires_at = settings
+        .get(fields::CERTIFICATE_FILE)
+        .and_then(|path| certificate::expiry_of_file(std::path::Path::new(path)));
+    Ok(with_certificate(health, certificate_expires_at, now))
+}
+
+/// `health` with the certificate credential's expiry weighed in: expired needs a new
+/// certificate, within [`SECRET_WARNING_DAYS`] is expiring soon — unless the account
+/// already needs attention for another reason.
+pub fn with_certificate(
+    mut health: AccountHealth,
+    expires_at: Option<i64>,
+    now: i64,
+) -> AccountHealth {
+    let Some(at) = expires_at else {
+        return health;
+    };
+    let new_certificate = "Create a new certificate, upload it under Azure portal → App registrations → your app → Certificates & secrets → Certificates, put it with its key in the account's Certificate file, then Re-verify the account.";
+    let (state, reason) = if at <= now && health.state != HealthState::NeedsSignIn {
+        (
+            HealthState::NeedsSignIn,
+            format!("The certificate expired on {}.", day(at)),
+        )
+    } else if at - now <= SECRET_WARNING_DAYS * DAY && health.state == HealthState::Healthy {
+        (
+            HealthState::ExpiringSoon,
+            format!("The certificate expires on {}.", day(at)),
+        )
+    } else {
+        return health;
+    };
+    health.state = state;
+    health.reason = reason;
+    health.fix = Some(new_certificate.to_owned());
+    health
 }
 
 /// The health from the stored facts at `now`.
@@ -181,6 +214,34 @@ mod tests {
             lapsed.reason.contains("after 90 days unused"),
             "{}",
             lapsed.reason
+        );
+    }
+
+    #[test]
+    fn a_certificate_expiring_within_thirty_days_warns_and_an_expired_one_needs_a_new_one() {
+        let healthy = assess(&verified(1), Some(NOW + 3600), true, NOW);
+        assert_eq!(healthy.state, HealthState::Healthy);
+        let far = with_certificate(healthy.clone(), Some(NOW + 31 * DAY), NOW);
+        assert_eq!(far.state, HealthState::Healthy);
+        let soon = with_certificate(healthy.clone(), Some(NOW + 29 * DAY), NOW);
+        assert_eq!(soon.state, HealthState::ExpiringSoon);
+        assert!(
+            soon.reason.starts_with("The certificate expires on "),
+            "{}",
+            soon.reason
+        );
+        assert!(soon
+            .fix
+            .unwrap()
+            .contains("Certificates & secrets → Certificates"));
+        let gone = with_certificate(healthy, Some(NOW - DAY), NOW);
+        assert_eq!(gone.state, HealthState::NeedsSignIn);
+        assert!(gone.reason.starts_with("The certificate expired on "));
+        let lapsed = assess(&verified(100), None, true, NOW);
+        let kept = with_certificate(lapsed.clone(), Some(NOW + DAY), NOW);
+        assert_eq!(
+            kept.reason, lapsed.reason,
+            "another reason to act comes first"
         );
     }
 

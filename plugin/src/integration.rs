@@ -19,7 +19,7 @@ use crate::{
     config::AccountConfig,
     delivery, fields,
     flow_task::{self, FlowControl},
-    graph::TokenFn,
+    graph::{TokenAsk, TokenFn},
     health,
     http::{Http, Limits},
     inbox::Inbox,
@@ -287,11 +287,18 @@ impl Integration for Office365 {
             .with_hint("Open the account, correct it, click Verify and Save & Close.")
         })?;
         // The account's token source for the delivery (it outlives this call): the same
-        // cache and cross-process refresh lock as `token`; Graph's 401 forces a refresh.
+        // cache and cross-process refresh lock as `token`; Graph's 401 forces a refresh, its
+        // claims challenge one token request for those claims.
         let tokens = AccountTokens::new(self.host.clone(), self.runtime.clone(), self.limits);
         let name = account.to_owned();
-        let token_fn: TokenFn =
-            Arc::new(move |refresh| Ok(tokens.token(&name, &[], refresh)?.token.token));
+        let token_fn: TokenFn = Arc::new(move |ask| {
+            let issued = match ask {
+                TokenAsk::Current => tokens.token(&name, &[], false)?,
+                TokenAsk::Renewed => tokens.token(&name, &[], true)?,
+                TokenAsk::WithClaims(claims) => tokens.token_for_claims(&name, &claims)?,
+            };
+            Ok(issued.token.token)
+        });
         let job =
             delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
         Ok(Box::new(job))

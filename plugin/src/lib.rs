@@ -9,7 +9,8 @@
 //!   [`response_mode`]: how a browser sign-in asks for its answer;
 //! - [`cloud`]: national clouds and Microsoft's sign-in hosts; [`saved`]: how accounts are
 //!   kept in the host's stores;
-//! - [`secret`]: the redacting wrapper for secrets;
+//! - [`secret`]: the redacting wrapper for secrets; [`certificate`]: certificate
+//!   credentials (client assertions) instead of a client secret;
 //! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives; [`version`]: its version.
 //!
 //! Verification (shared by every sign-in method):
@@ -37,7 +38,9 @@
 //!
 //! - [`delivery`]: the [`atrs_host_sdk::DeliveryJob`] the host polls and cancels;
 //!   [`progress`]: bytes sent of total and the cancel signal;
-//! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After);
+//! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After), with
+//!   [`claims`] (the `cp1` capability and Graph's claims challenges) and [`politeness`]
+//!   (the User-Agent, at most four requests in flight per account);
 //!   [`delivery_error`]: Graph's refusals mapped to what to do;
 //! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
 //!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
@@ -60,6 +63,8 @@ pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;
+pub mod certificate;
+pub mod claims;
 pub mod clock;
 pub mod cloud;
 pub mod config;
@@ -82,6 +87,7 @@ pub mod issuer;
 pub mod loopback;
 pub mod mail;
 pub mod paste;
+pub mod politeness;
 pub mod progress;
 pub mod provider_text;
 pub mod redirect;

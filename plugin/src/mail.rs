@@ -56,6 +56,21 @@ pub fn content_size(request: &MailRequest) -> Result<u64, DeliveryError> {
     Ok(total)
 }
 
+/// Refuses `request` when its attachments, as Exchange counts them (base64: 4/3 of their
+/// bytes), exceed the mailbox's maximum message size `limit` — before any byte is sent.
+pub fn check_message_limit(request: &MailRequest, limit: u64) -> Result<(), DeliveryError> {
+    let size = content_size(request)?;
+    let encoded = size.saturating_mul(4) / 3;
+    if encoded > limit {
+        return Err(DeliveryError::OverMessageLimit {
+            size,
+            encoded,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 /// Send `request`. The receipt's id is the sent draft's message id; `sendMail` answers with
 /// no id, so then it is the call's `client-request-id` (with Graph's `request-id` in the
 /// details), which is what Microsoft support asks for.
@@ -314,5 +329,39 @@ fn receipt(
         summary: format!("Sent{from} to {who}{with}."),
         bytes: total,
         details: last.ids.pairs(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_limit_counts_attachments_as_exchange_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(3_000)
+            .unwrap();
+        let request = MailRequest {
+            attachments: vec![Attachment {
+                path: path.clone(),
+                name: "a.bin".into(),
+                content_type: "application/octet-stream".into(),
+            }],
+            ..MailRequest::default()
+        };
+        // 3,000 bytes are 4,000 once base64-encoded.
+        assert!(check_message_limit(&request, 4_000).is_ok());
+        match check_message_limit(&request, 3_999) {
+            Err(DeliveryError::OverMessageLimit {
+                size,
+                encoded,
+                limit,
+            }) => assert_eq!((size, encoded, limit), (3_000, 4_000, 3_999)),
+            other => panic!("{other:?}"),
+        }
+        assert!(check_message_limit(&MailRequest::default(), 1).is_ok());
     }
 }

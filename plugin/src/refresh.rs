@@ -76,20 +76,21 @@ fn scope_param(wanted: &[String]) -> String {
     list.join(" ")
 }
 
-/// Redeems `refresh_token` at `token_url` for `wanted`, retrying transient faults within `bound`.
+/// Redeems `refresh_token` at `token_url` for `wanted` (with the `claims` parameter when
+/// given, [`crate::claims::request_claims`]), retrying transient faults within `bound`.
 pub async fn renew(
     http: &Http,
     token_url: &Url,
     config: &AccountConfig,
     refresh_token: &Secret,
-    wanted: &[String],
+    (wanted, claims): (&[String], Option<&str>),
     bound: RetryBound,
 ) -> Result<Renewed, RefreshError> {
     let started = Instant::now();
     let mut backoff = bound.first_backoff;
     let mut attempt = 1;
     loop {
-        let result = once(http, token_url, config, refresh_token, wanted).await;
+        let result = once(http, token_url, config, refresh_token, wanted, claims).await;
         let wait = match &result {
             Err(RefreshError::Transient { retry_after, .. }) if attempt < bound.attempts => {
                 retry_after.map_or(backoff, |d| d.min(bound.max_retry_after))
@@ -112,16 +113,19 @@ async fn once(
     config: &AccountConfig,
     refresh_token: &Secret,
     wanted: &[String],
+    claims: Option<&str>,
 ) -> Result<Renewed, RefreshError> {
     let scope = scope_param(wanted);
+    let credentials = config.client_credentials(token_url.as_str());
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("client_id", config.client_id.as_str()),
         ("refresh_token", refresh_token.expose()),
         ("scope", scope.as_str()),
     ];
-    if let Some(secret) = &config.client_secret {
-        form.push(("client_secret", secret.expose()));
+    form.extend(credentials.iter().map(|(k, v)| (*k, v.expose())));
+    if let Some(claims) = claims {
+        form.push(("claims", claims));
     }
     let response = http
         .post_form(token_url, &form)

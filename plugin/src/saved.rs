@@ -32,7 +32,7 @@ pub const WRITTEN_BY: &str = "written_by";
 const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
-const FORM_KEYS: [&str; 8] = [
+const FORM_KEYS: [&str; 10] = [
     fields::CLIENT_ID,
     fields::CLIENT_SECRET_EXPIRES,
     fields::TENANT_ID,
@@ -41,6 +41,8 @@ const FORM_KEYS: [&str; 8] = [
     fields::SCOPES,
     fields::RESPONSE_MODE,
     fields::CA_FILE,
+    fields::MAX_MESSAGE_MB,
+    fields::CERTIFICATE_FILE,
 ];
 
 /// Secret name of the client secret in the secrets store.
@@ -185,6 +187,18 @@ fn settings_in_layout(config: &AccountConfig, facts: &VerifiedFacts, layout: &st
     }
     if let Some(path) = &config.ca_file {
         settings.insert(fields::CA_FILE.into(), path.to_string_lossy().into_owned());
+    }
+    if let Some(certificate) = &config.certificate {
+        settings.insert(
+            fields::CERTIFICATE_FILE.into(),
+            certificate.path().to_string_lossy().into_owned(),
+        );
+    }
+    if config.max_message_bytes != crate::config::DEFAULT_MAX_MESSAGE_BYTES {
+        settings.insert(
+            fields::MAX_MESSAGE_MB.into(),
+            (config.max_message_bytes / crate::config::MIB).to_string(),
+        );
     }
     facts.write(&mut settings);
     if layout != "1" {

@@ -542,6 +542,31 @@ fn a_web_app_with_its_secret_verifies() {
 }
 
 #[test]
+fn a_certificate_app_verifies_with_a_client_assertion() {
+    let idp = idp();
+    let browser = Browser::new();
+    let (memory, mut plugin) = plugin();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    std::fs::write(
+        &pem,
+        format!("{}{}", defaults::CERT_PEM, defaults::CERT_KEY_PEM),
+    )
+    .unwrap();
+    let form = values(&idp, defaults::CERT_CLIENT_ID)
+        .with(fields::CERTIFICATE_FILE, pem.to_str().unwrap());
+    let session = start(&mut plugin, &form, false);
+    let address = browser.sign_in(&shown(session.as_ref()).url);
+    session.submit(&address).unwrap();
+    verified(end(session.as_ref()));
+    plugin.save(&form).unwrap();
+    assert!(!memory
+        .secrets_of("Reports mailbox")
+        .contains_key("client_secret"));
+    assert_eq!(code_redemptions(&idp), 1);
+}
+
+#[test]
 fn public_client_flows_off_does_not_matter_to_a_desktop_redirect() {
     // Only device code needs "Allow public client flows"; the redirect's platform makes
     // the browser sign-in public.

@@ -122,7 +122,9 @@ fn form_describes_every_field_as_json() {
             "authority",
             "scopes",
             "response_mode",
-            "ca_file"
+            "ca_file",
+            "max_message_mb",
+            "certificate_file"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

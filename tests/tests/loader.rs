@@ -36,7 +36,9 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "authority",
             "scopes",
             "response_mode",
-            "ca_file"
+            "ca_file",
+            "max_message_mb",
+            "certificate_file"
         ]
     );
     assert!(form

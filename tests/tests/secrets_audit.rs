@@ -2,12 +2,13 @@
 //! (`-vv`, plugin debug lines on stderr), then every byte the product wrote — each run's
 //! stdout and stderr (its log and any panic message), and every byte of every file in the
 //! store (the database, its write-ahead log, the lock files) — is searched for every
-//! secret value, which the store keeps sealed: the client
-//! secret, and each device code, authorization code, PKCE verifier, access token,
+//! secret value, which the store keeps sealed: the client secret, the certificate's
+//! private key, and each device code, authorization code, PKCE verifier, access token,
 //! refresh token and pre-authenticated upload URL the mock issued or received (read from
 //! the mock, so nothing is guessed). The flows: device code, browser with paste, browser
-//! with loopback, save over a saved account, `token`, `refresh`, `send`, `upload` (simple
-//! and with an upload session), `accounts`, `remove`.
+//! with loopback, a certificate account (client assertions), save over a saved account,
+//! `token`, `refresh`, `send`, `upload` (simple and with an upload session), `accounts`,
+//! `remove`.
 //!
 //! A leak fails the test naming the kind of secret and where it was found, never the value.
 
@@ -130,6 +131,30 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     let (status, _) = atrs_e2e::http_get_location(&redirect);
     assert_eq!(status, 200, "the loopback listener takes the redirect");
     audit.run("add --verify browser --loopback", loopback.finish(WAIT));
+
+    // A certificate instead of a secret: every token request signs a client assertion.
+    let key_dir = tempfile::tempdir().unwrap();
+    let pem = key_dir.path().join("app.pem");
+    std::fs::write(
+        &pem,
+        format!("{}{}", defaults::CERT_PEM, defaults::CERT_KEY_PEM),
+    )
+    .unwrap();
+    let args: Vec<String> = sandbox
+        .add_args("Certificate", "device", &[])
+        .into_iter()
+        .map(|a| a.replace(defaults::DESKTOP_CLIENT_ID, defaults::CERT_CLIENT_ID))
+        .chain([
+            "--set".to_owned(),
+            format!("certificate_file={}", pem.display()),
+        ])
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    audit.run("add (certificate)", sandbox.run(&args, WAIT));
+    audit.run(
+        "token --force (certificate)",
+        sandbox.run(&["token", "Certificate", "--force"], WAIT),
+    );
 
     // Save again over a saved account; tokens for the host; renewal.
     let replaced = sandbox.add_device("Device", &["--replace"], WAIT);
@@ -263,6 +288,14 @@ fn no_secret_reaches_any_output_log_or_store_file() {
 
     let mut leaks = Vec::new();
     leaks.extend(audit.leaks("client secret", &[defaults::WEB_CLIENT_SECRET.to_owned()]));
+    // Every line of the private key's base64 (each 64 characters of key material).
+    let key_lines: Vec<String> = defaults::CERT_KEY_PEM
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 40)
+        .map(str::to_owned)
+        .collect();
+    assert!(key_lines.len() >= 20, "the key's lines are searched");
+    leaks.extend(audit.leaks("private key line", &key_lines));
     leaks.extend(audit.leaks("device code", &seen.device_codes));
     leaks.extend(audit.leaks("authorization code", &seen.authorization_codes));
     leaks.extend(audit.leaks("PKCE verifier", &seen.code_verifiers));
@@ -270,8 +303,9 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     leaks.extend(audit.leaks("refresh token", &seen.refresh_tokens));
     leaks.extend(audit.leaks("upload session URL", &upload_urls));
     println!(
-        "searched {} places for 1 client secret, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
+        "searched {} places for 1 client secret, {} private key lines, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
         audit.places.len(),
+        key_lines.len(),
         seen.device_codes.len(),
         seen.authorization_codes.len(),
         seen.code_verifiers.len(),

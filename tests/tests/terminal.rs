@@ -115,6 +115,10 @@ impl Menu {
         t.press(&["Enter"]);
         t.wait_for_prompt("? Extra trusted certificates");
         t.press(&["Enter"]);
+        t.wait_for_prompt("? Maximum message size");
+        t.press(&["Enter"]);
+        t.wait_for_prompt("? Certificate");
+        t.press(&["Enter"]);
     }
 
     /// Moves the list's marker to the item starting with `item` and picks it.

@@ -86,7 +86,9 @@ pub struct MockIdpArgs {
 }
 
 /// Run the server: print one JSON line (`base_url`, `approve`, `ca_file` — the CA to trust
-/// with `--tls`, else null —, `directory`) on stdout, log to
+/// with `--tls`, else null —, `certificate` — the client id of the certificate app and
+/// `pem_file`, its certificate with its test key for the Certificate field —, `directory`)
+/// on stdout, log to
 /// stderr, stop on SIGINT or SIGTERM and exit 0. Must not be called inside a tokio runtime.
 pub fn run(args: MockIdpArgs) -> ExitCode {
     let directory = match &args.directory {
@@ -143,7 +145,15 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let announce = announcement(&idp, approve);
+    let stop = stop_signal();
+    let certificate = write_certificate_file(idp.port());
+    if let Err(e) = &certificate {
+        log_line(format_args!(
+            "[mock-idp] the certificate app's PEM file could not be written: {e}"
+        ));
+    }
+    let certificate = certificate.ok();
+    let announce = announcement(&idp, approve, certificate.as_deref());
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{announce}")
         .and_then(|()| out.flush())
@@ -161,42 +171,76 @@ async fn serve_until_signal(config: MockConfig) -> ExitCode {
         "[mock-idp] discovery: {}/organizations/v2.0/.well-known/openid-configuration",
         idp.base_url()
     ));
-    wait_for_signal().await;
+    stop.await;
     log_line(format_args!("[mock-idp] stopping"));
     idp.shutdown();
+    if let Some(path) = certificate {
+        let _ = std::fs::remove_file(path);
+    }
     ExitCode::SUCCESS
 }
 
 /// The first stdout line: where the server is and everything a tester needs to sign in.
-fn announcement(idp: &MockIdp, approve: ApproveMode) -> serde_json::Value {
+fn announcement(
+    idp: &MockIdp,
+    approve: ApproveMode,
+    certificate_file: Option<&std::path::Path>,
+) -> serde_json::Value {
     json!({
         "base_url": idp.base_url(),
         "approve": approve,
         "ca_file": idp.ca_file(),
+        "certificate": {
+            "client_id": crate::defaults::CERT_CLIENT_ID,
+            "pem_file": certificate_file,
+        },
         "directory": idp.directory().to_json(),
     })
 }
 
-/// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn wait_for_signal() {
+/// The certificate app's certificate and test key in one PEM file (owner-only), for a
+/// tester's Certificate field; the caller removes it at stop.
+fn write_certificate_file(port: u16) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write as _;
+    let path = std::env::temp_dir().join(format!("atrs-mock-idp-{port}-certificate.pem"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    file.write_all(crate::defaults::CERT_PEM.as_bytes())?;
+    file.write_all(crate::defaults::CERT_KEY_PEM.as_bytes())?;
+    Ok(path)
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are installed when this is called,
+/// not when the future is first polled, so a signal sent right after the first line (a
+/// tester that reads it and stops the server at once) is caught, not fatal.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -262,16 +306,33 @@ mod tests {
     #[test]
     fn announcement_has_base_url_and_sign_in_data() {
         let idp = MockIdp::spawn(MockConfig::default()).unwrap();
-        let a = announcement(&idp, ApproveMode::Auto);
+        let pem = write_certificate_file(idp.port()).unwrap();
+        let a = announcement(&idp, ApproveMode::Auto, Some(&pem));
         assert_eq!(a["base_url"], idp.base_url());
         assert_eq!(a["approve"], "auto");
         assert!(a["ca_file"].is_null());
+        assert_eq!(
+            a["certificate"]["client_id"],
+            crate::defaults::CERT_CLIENT_ID
+        );
+        let named = a["certificate"]["pem_file"]
+            .as_str()
+            .expect("the PEM file's path");
+        let text = std::fs::read_to_string(named).unwrap();
+        assert!(text.contains("BEGIN CERTIFICATE") && text.contains("BEGIN PRIVATE KEY"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(named).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "owner-only");
+        }
+        std::fs::remove_file(&pem).unwrap();
         let tls = MockIdp::spawn(MockConfig {
             tls: true,
             ..MockConfig::default()
         })
         .unwrap();
-        let a = announcement(&tls, ApproveMode::Auto);
+        let a = announcement(&tls, ApproveMode::Auto, None);
         assert!(a["base_url"].as_str().unwrap().starts_with("https://"));
         let ca = a["ca_file"].as_str().expect("the CA file's path");
         assert!(std::fs::read_to_string(ca)

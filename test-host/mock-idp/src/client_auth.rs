@@ -5,6 +5,7 @@ use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use crate::client_assertion::{self, Audience};
 use crate::directory::AppRegistration;
 use crate::errors::EntraError;
 use crate::params::Params;
@@ -17,6 +18,10 @@ pub(crate) struct Presented {
     pub client_id: Option<String>,
     /// `client_secret` from the body, else from Basic.
     pub secret: Option<String>,
+    /// `client_assertion` (a signed JWT, RFC 7523).
+    pub assertion: Option<String>,
+    /// `client_assertion_type`.
+    pub assertion_type: Option<String>,
 }
 
 impl Presented {
@@ -29,6 +34,8 @@ impl Presented {
                 .get("client_secret")
                 .map(str::to_owned)
                 .or(basic_secret),
+            assertion: params.get("client_assertion").map(str::to_owned),
+            assertion_type: params.get("client_assertion_type").map(str::to_owned),
         }
     }
 }
@@ -50,9 +57,27 @@ fn basic(headers: &HeaderMap) -> Option<(Option<String>, Option<String>)> {
     Some((unescape(id), unescape(secret)))
 }
 
+/// Apply Entra's credential rules to what a token request `presented`: a public client sends
+/// none (AADSTS700025); a confidential one a secret ([`check_secret`]) or a client assertion
+/// signed with a registered certificate ([`client_assertion::verify`]).
+pub(crate) fn check(
+    app: &AppRegistration,
+    kind: ClientKind,
+    presented: &Presented,
+    at: &Audience<'_>,
+) -> Result<(), EntraError> {
+    match (kind, &presented.assertion, presented.secret.as_deref()) {
+        (ClientKind::Public, Some(_), _) => Err(EntraError::public_client_secret()),
+        (ClientKind::Confidential, Some(assertion), None) => {
+            client_assertion::verify(app, presented.assertion_type.as_deref(), assertion, at)
+        }
+        (_, _, secret) => check_secret(app, kind, secret),
+    }
+}
+
 /// Apply Entra's secret rules: public clients must not send one (AADSTS700025); confidential ones
 /// must (7000218), and it must be a current secret's value (7000215 wrong or an id, 7000222 expired).
-pub(crate) fn check(
+pub(crate) fn check_secret(
     app: &AppRegistration,
     kind: ClientKind,
     secret: Option<&str>,
@@ -84,19 +109,19 @@ mod tests {
         let dir = Directory::default();
         let web = dir.app(WEB_CLIENT_ID).unwrap();
         let c = ClientKind::Confidential;
-        assert_eq!(code(check(web, c, Some(WEB_CLIENT_SECRET))), None);
-        assert_eq!(code(check(web, c, None)), Some(7000218));
+        assert_eq!(code(check_secret(web, c, Some(WEB_CLIENT_SECRET))), None);
+        assert_eq!(code(check_secret(web, c, None)), Some(7000218));
         assert_eq!(
-            code(check(web, c, Some(WEB_CLIENT_SECRET_ID))),
+            code(check_secret(web, c, Some(WEB_CLIENT_SECRET_ID))),
             Some(7000215)
         );
         assert_eq!(
-            code(check(web, c, Some(WEB_CLIENT_EXPIRED_SECRET))),
+            code(check_secret(web, c, Some(WEB_CLIENT_EXPIRED_SECRET))),
             Some(7000222)
         );
         let desktop = dir.app(DESKTOP_CLIENT_ID).unwrap();
         assert_eq!(
-            code(check(desktop, ClientKind::Public, Some("x"))),
+            code(check_secret(desktop, ClientKind::Public, Some("x"))),
             Some(700025)
         );
     }

@@ -3,7 +3,8 @@
 //! The demo and the tests code against these names; the values never change.
 
 use crate::directory::{
-    AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
+    AppRegistration, ClientCertificate, ClientSecret, Directory, Platform, RedirectUri,
+    SignInAudience, Tenant, User,
 };
 
 /// Contoso's tenant id.
@@ -97,6 +98,28 @@ pub const APP_SCOPES: [&str; 11] = [
 ];
 
 /// The default directory is Contoso's ([`directory`]).
+/// A confidential app (Web redirect) that authenticates with a certificate: client
+/// assertions signed with [`CERT_KEY_PEM`] are accepted, ones signed with
+/// [`CERT_EXPIRED_KEY_PEM`] are refused as signed with an expired credential (AADSTS700027).
+pub const CERT_CLIENT_ID: &str = "8e2f4a6c-1b3d-4c5e-9f7a-2b4c6d8e0f1a";
+/// The private key (PKCS#8 PEM) of the certificate registered on [`CERT_CLIENT_ID`] — a test
+/// key, published here on purpose.
+pub const CERT_KEY_PEM: &str = include_str!("../fixtures/certificate-app.key.pem");
+/// The certificate (PEM) registered on [`CERT_CLIENT_ID`].
+pub const CERT_PEM: &str = include_str!("../fixtures/certificate-app.cert.pem");
+/// The private key of a certificate whose registration on [`CERT_CLIENT_ID`] has expired.
+pub const CERT_EXPIRED_KEY_PEM: &str = include_str!("../fixtures/certificate-app-expired.key.pem");
+/// The certificate whose registration on [`CERT_CLIENT_ID`] has expired.
+pub const CERT_EXPIRED_PEM: &str = include_str!("../fixtures/certificate-app-expired.cert.pem");
+/// `x5t#S256` of [`CERT_PEM`].
+const CERT_THUMBPRINT: &str = "oVdFBRdePp-XxPIKRlLYQMTnPkXjpwx0HSm_iKWHPAQ";
+/// The RSA public key of [`CERT_PEM`] (PKCS#1 DER, base64).
+const CERT_PUBLIC_KEY: &str = "MIIBCgKCAQEAqIXGRj+b1ywwIWbKpXk8so9DJeA9PjknGntSRHRHcAJUb6fpNHzDb26/SE8A8jPIZaxb0Et3HoQowAfngtZSyLysGF9tI9DxjRn/fPiS1ngmsH6OnKBbjV5UJiJLwfIO7eb9GXGau0zAy9hwNHnInoEIVTZDpwaylRBoDw4zs8BjOwofN40cylWTr08bgtjKtQj9t+mLVzMwLjUxMJjL+GlKmqyvCRRzEaQ3aM/fPGbgcmCUXt8R7sm6U7mTxsCX1eaZ5CmNKzlsVedzPSUaHIf1Wx/LKizkBL4pHq+ofgztkkoQbuwGwWJAVORHsNHJtjH2/yr6naiYI1aKceX4TQIDAQAB";
+/// `x5t#S256` of [`CERT_EXPIRED_PEM`].
+const CERT_EXPIRED_THUMBPRINT: &str = "3_720874gtnmjmtjKAgRC3Tzpr8_BPYF7oaZOiYRi8E";
+/// The RSA public key of [`CERT_EXPIRED_PEM`].
+const CERT_EXPIRED_PUBLIC_KEY: &str = "MIIBCgKCAQEA48ftPvP/y8DGnvht3Q/Ey0iqvJem9CdKPGVSZ9h2SmaLW+gegI8rPag0fjZ0CCtQ3pSrorc3qGB8yxw7hq/Uofg+zYNk6x8ASMDCmgWlGfFwq4hqER51id59f9HPjemoIYTXUJRDwn20YqmKV9FL3QzgH8/C7ES+KHLObuiglBMdviETqAzTMFZsUG1uOSeWnpelbEdM5DrzyrrytUAUdRmhGlzQqR1tgFFFAORM2LemX+K9IqAQxZCvnyLTQg7gQ1yIFd3PPnHctzQX+2ANN5PD+hNcf0Fxnd7Om6nZGpCn0ovQkAq04RfVNZXSDBM5vfPX/Ug3zsa8JnpEAIlXdQIDAQAB";
+
 impl Default for Directory {
     fn default() -> Self {
         directory()
@@ -117,6 +140,7 @@ pub fn directory() -> Directory {
             platform: Platform::Desktop,
         }],
         secrets: Vec::new(),
+        certificates: Vec::new(),
         scopes: APP_SCOPES.iter().map(|s| s.to_string()).collect(),
         admin_consent_scopes: Vec::new(),
         admin_consented: false,
@@ -154,6 +178,26 @@ pub fn directory() -> Directory {
         ],
         ..app(WEB_CLIENT_ID, "ATRS Reports (web)")
     };
+    let certificate = AppRegistration {
+        public_client: false,
+        redirect_uris: vec![RedirectUri {
+            uri: "http://localhost".to_owned(),
+            platform: Platform::Web,
+        }],
+        certificates: vec![
+            ClientCertificate {
+                thumbprint: CERT_THUMBPRINT.to_owned(),
+                public_key: CERT_PUBLIC_KEY.to_owned(),
+                expired: false,
+            },
+            ClientCertificate {
+                thumbprint: CERT_EXPIRED_THUMBPRINT.to_owned(),
+                public_key: CERT_EXPIRED_PUBLIC_KEY.to_owned(),
+                expired: true,
+            },
+        ],
+        ..app(CERT_CLIENT_ID, "ATRS Reports (certificate)")
+    };
     let no_public = AppRegistration {
         public_client: false,
         ..app(NO_PUBLIC_FLOWS_CLIENT_ID, "ATRS Reports (public flows off)")
@@ -174,7 +218,7 @@ pub fn directory() -> Directory {
             domains: vec![TENANT_DOMAIN.to_owned()],
             region: "NA".to_owned(),
         }],
-        apps: vec![desktop, web, no_public, single, admin],
+        apps: vec![desktop, web, no_public, single, admin, certificate],
         users: vec![
             User {
                 id: USER_ID.to_owned(),

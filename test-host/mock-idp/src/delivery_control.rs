@@ -13,6 +13,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::claims_challenge::ClaimsChallenge;
 use crate::defaults::DESKTOP_CLIENT_ID;
 use crate::delivery_store::DeliveryFaults;
 use crate::errors::MockError;
@@ -34,6 +35,60 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             post(set_faults).delete(clear_faults).get(faults),
         )
         .route("/tokens", post(token))
+        .route("/claims-challenges", post(arm_claims).delete(clear_claims))
+}
+
+/// Body of `POST /_mock/claims-challenges`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArmClaims {
+    upn: String,
+    #[serde(default)]
+    path_contains: Option<String>,
+    #[serde(default)]
+    needs_user: bool,
+}
+
+async fn arm_claims(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    let r: ArmClaims = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+    };
+    if shared.dir().user(&r.upn).is_none() {
+        return refused(
+            StatusCode::NOT_FOUND,
+            MockError::UnknownUser(r.upn).to_string(),
+        );
+    }
+    shared.claims.arm(
+        &r.upn,
+        ClaimsChallenge {
+            path_contains: r.path_contains,
+            needs_user: r.needs_user,
+        },
+    );
+    ok(json!({"ok": true}))
+}
+
+/// Body of `DELETE /_mock/claims-challenges`: `{"upn":…}`, or `{}` (or none) for all.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ClearClaims {
+    #[serde(default)]
+    upn: Option<String>,
+}
+
+async fn clear_claims(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    let r: ClearClaims = if bytes.is_empty() {
+        ClearClaims::default()
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => return refused(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+        }
+    };
+    shared.claims.clear(r.upn.as_deref());
+    ok(json!({"ok": true}))
 }
 
 /// An access token for `upn` carrying exactly `scopes` (Graph permission names), valid as
@@ -54,6 +109,7 @@ pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<
                 graph: scopes.iter().map(|s| s.to_string()).collect(),
             },
             expires: Instant::now() + Duration::from_secs(shared.rules.policy().access_token_secs),
+            claims_nbf: None,
         },
     );
     Ok(token)

@@ -104,9 +104,26 @@ impl DriveItem {
             "size": self.size,
             "webUrl": self.web_url,
             "file": {"hashes": {"sha256Hash": self.sha256.to_ascii_uppercase()}},
-            "parentReference": {"driveId": self.drive, "path": format!("/drive/root:/{}", self.folder)},
+            "parentReference": {
+                "driveId": drive_id(&self.drive),
+                "driveType": "business",
+                "id": folder_id(&self.drive, &self.folder),
+                "path": format!("/drive/root:/{}", self.folder),
+            },
         })
     }
+}
+
+/// The Graph id of the drive stored under `key` (`me:{user id}` or a site id): stable, so a
+/// client may keep it, and shaped like OneDrive for Business ids (`b!…`).
+pub(crate) fn drive_id(key: &str) -> String {
+    format!("b!{}", &hex(&Sha256::digest(format!("drive:{key}")))[..40])
+}
+
+/// The item id of the folder at `path` (`""`: the root) in the drive stored under `key`.
+pub(crate) fn folder_id(key: &str, path: &str) -> String {
+    let digest = hex(&Sha256::digest(format!("folder:{key}:{path}")));
+    format!("01{}", digest[..32].to_ascii_uppercase())
 }
 
 /// Where a finished upload session's bytes go.
@@ -327,6 +344,52 @@ impl DeliveryStore {
         };
         self.items.insert(key, kept.clone());
         kept
+    }
+
+    /// The file with this item id in the drive stored under `key`.
+    pub fn file_by_id(&self, key: &str, id: &str) -> Option<&DriveItem> {
+        self.items.values().find(|i| i.drive == key && i.id == id)
+    }
+
+    /// The file at `path` (`folder/name`) in the drive stored under `key`.
+    pub fn file_at(&self, key: &str, path: &str) -> Option<&DriveItem> {
+        self.items.get(&(key.to_owned(), path.to_owned()))
+    }
+
+    /// Every folder of the drive stored under `key` that holds a file (at any depth), and
+    /// the root (`""`).
+    pub fn folders(&self, key: &str) -> BTreeSet<String> {
+        let mut all = BTreeSet::from([String::new()]);
+        for item in self.items.values().filter(|i| i.drive == key) {
+            let mut path = item.folder.as_str();
+            while !path.is_empty() {
+                all.insert(path.to_owned());
+                path = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+            }
+        }
+        all
+    }
+
+    /// The path of the folder with this item id in the drive stored under `key`.
+    pub fn folder_by_id(&self, key: &str, id: &str) -> Option<String> {
+        self.folders(key)
+            .into_iter()
+            .find(|path| folder_id(key, path) == id)
+    }
+
+    /// How many files and folders sit directly in the folder at `path`.
+    pub fn child_count(&self, key: &str, path: &str) -> usize {
+        let files = self
+            .items
+            .values()
+            .filter(|i| i.drive == key && i.folder == path)
+            .count();
+        let folders = self
+            .folders(key)
+            .iter()
+            .filter(|f| !f.is_empty() && f.rsplit_once('/').map_or("", |(p, _)| p) == path)
+            .count();
+        files + folders
     }
 
     /// Take the armed chunk fault if a fragment starting at `start` hits it.

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::client_auth;
+use crate::client_assertion::Audience;
+use crate::client_auth::{self, Presented};
 use crate::config::{ApproveMode, DeviceOutcome};
 use crate::directory::{AppRegistration, Segment, User};
 use crate::errors::{EntraError, MockError};
@@ -92,7 +93,7 @@ pub(crate) fn poll(
     seg: &Segment,
     app: &AppRegistration,
     device_code: &str,
-    secret: Option<&str>,
+    (presented, at): (&Presented, &Audience<'_>),
 ) -> Result<(String, Grant), EntraError> {
     let mut store = shared.store();
     decide_auto(shared, &mut store, device_code);
@@ -117,7 +118,7 @@ pub(crate) fn poll(
             } else {
                 ClientKind::Confidential
             };
-            client_auth::check(app, kind, secret)?;
+            client_auth::check(app, kind, presented, at)?;
             let out = (user.clone(), grant.clone());
             entry.state = DeviceState::Redeemed;
             Ok(out)

@@ -86,6 +86,19 @@ pub struct ClientSecret {
     pub expired: bool,
 }
 
+/// A certificate registered on an app (Certificates & secrets → Certificates): what
+/// client assertions signed with its key are checked against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientCertificate {
+    /// `x5t#S256`: base64url (no padding) of the SHA-256 of the certificate's DER.
+    pub thumbprint: String,
+    /// The certificate's RSA public key, PKCS#1 `RSAPublicKey` DER in base64.
+    pub public_key: String,
+    /// Whether the registered credential has expired (AADSTS700027).
+    #[serde(default)]
+    pub expired: bool,
+}
+
 /// An app registration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppRegistration {
@@ -108,6 +121,9 @@ pub struct AppRegistration {
     /// Client secrets.
     #[serde(default)]
     pub secrets: Vec<ClientSecret>,
+    /// Certificates, for client assertions (RFC 7523) instead of secrets.
+    #[serde(default)]
+    pub certificates: Vec<ClientCertificate>,
     /// Delegated permissions the app may be granted (configured API permissions).
     pub scopes: Vec<String>,
     /// Of those, the ones that need an administrator's consent.

@@ -107,6 +107,7 @@ fn document(shared: &Shared, seg: &Segment, raw: &str) -> serde_json::Value {
         "code_challenge_methods_supported": ["plain", "S256"],
         "prompt_values_supported": shared.config.prompt_values_supported,
         "request_uri_parameter_supported": false,
+        "claims_parameter_supported": true,
         "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "authorization_endpoint": format!("{t}/oauth2/v2.0/authorize"),
         "device_authorization_endpoint": format!("{t}/oauth2/v2.0/devicecode"),

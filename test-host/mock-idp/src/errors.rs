@@ -195,6 +195,16 @@ impl EntraError {
         )
     }
 
+    /// A claims challenge the user must answer (Continuous Access Evaluation after a
+    /// location or policy change): `interaction_required`, AADSTS50076.
+    pub fn claims_need_user() -> Self {
+        Self::bad(
+            "interaction_required",
+            50076,
+            "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'.",
+        )
+    }
+
     /// The user has not finished signing in (AADSTS70016).
     pub fn authorization_pending() -> Self {
         Self::bad(
@@ -546,6 +556,8 @@ pub(crate) struct GraphError {
     pub message: String,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
+    /// A claims challenge (base64 claims) for `WWW-Authenticate` on a 401.
+    pub claims: Option<String>,
 }
 
 impl GraphError {
@@ -556,6 +568,7 @@ impl GraphError {
             code: "InvalidAuthenticationToken",
             message: message.to_owned(),
             retry_after: None,
+            claims: None,
         }
     }
 
@@ -566,6 +579,18 @@ impl GraphError {
             code: "accessDenied",
             message: "Insufficient privileges to complete the operation.".to_owned(),
             retry_after: None,
+            claims: None,
+        }
+    }
+
+    /// Continuous access evaluation's 401: the token no longer satisfies the tenant's
+    /// policy; `claims` (base64) names what a new token must carry.
+    pub fn claims_challenge(claims: String) -> Self {
+        Self {
+            claims: Some(claims),
+            ..Self::unauthenticated(
+                "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: LocationConditionEvaluationSatisfied",
+            )
         }
     }
 
@@ -576,6 +601,7 @@ impl GraphError {
             code,
             message: message.into(),
             retry_after: None,
+            claims: None,
         }
     }
 
@@ -594,6 +620,7 @@ impl GraphError {
             code,
             message: message.to_owned(),
             retry_after,
+            claims: None,
         }
     }
 
@@ -637,11 +664,18 @@ impl GraphError {
     /// `WWW-Authenticate` on a 401, `Retry-After` when set.
     fn decorate(self, mut response: Response) -> Response {
         if self.status == StatusCode::UNAUTHORIZED {
+            let value = match &self.claims {
+                Some(claims) => HeaderValue::from_str(&format!(
+                    "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\", error=\"insufficient_claims\", claims=\"{claims}\""
+                ))
+                .ok(),
+                None => None,
+            };
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
-                HeaderValue::from_static(
+                value.unwrap_or(HeaderValue::from_static(
                     "Bearer realm=\"\", error=\"invalid_token\", client_id=\"00000003-0000-0000-c000-000000000000\"",
-                ),
+                )),
             );
         }
         if let Some(secs) = self.retry_after {

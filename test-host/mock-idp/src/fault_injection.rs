@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::connection::ConnHandle;
+use crate::delivery_store::Target;
 use crate::errors::{EntraError, GraphError};
 use crate::faults::{Endpoint, Fault, OVERSIZED_BYTES};
 use crate::graph_call::Call;
@@ -45,9 +46,33 @@ pub(crate) async fn intercept(
     } else {
         (req, None)
     };
-    let fault = endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref()));
-    let mut response = match (&fault, endpoint) {
-        (Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
+    let user_agent = req
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mailbox = match endpoint {
+        Some(Endpoint::Graph | Endpoint::Upload) => mailbox_of(&shared, &req),
+        _ => None,
+    };
+    let _counted = mailbox
+        .as_deref()
+        .map(|upn| shared.in_flight.enter(upn, &shared.stats));
+    let challenge = match endpoint {
+        Some(Endpoint::Graph) => claims_challenge_for(&shared, &req),
+        _ => None,
+    };
+    let fault = match challenge {
+        Some(_) => None,
+        None => endpoint.and_then(|e| shared.faults.take(e, grant_type.as_deref())),
+    };
+    let mut response = match (challenge, &fault, endpoint) {
+        (Some(claims), _, _) => {
+            let call = Call::of(req.headers());
+            drain(req).await;
+            call.fail(GraphError::claims_challenge(claims))
+        }
+        (None, Some(f), Some(e)) => apply(&shared, &conn, f, e, req, next).await,
         _ => next.run(req).await,
     };
     if let Some(id) = &client_request_id {
@@ -71,8 +96,58 @@ pub(crate) async fn intercept(
         status,
         fault: fault.map(|f| f.kind().to_owned()),
         client_request_id: client_request_id.and_then(|v| v.to_str().ok().map(str::to_owned)),
+        user_agent,
     });
     response
+}
+
+/// The claims to challenge this Graph request with, when its bearer token's account has a
+/// claims challenge armed that the token does not satisfy (counted per account).
+fn claims_challenge_for(shared: &Shared, req: &Request) -> Option<String> {
+    let token = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')?
+        .1
+        .trim();
+    let (user, nbf) = {
+        let store = shared.store();
+        let entry = store.access.get(token)?;
+        (entry.user.clone(), entry.claims_nbf)
+    };
+    let upn = shared.dir().user_by_id(&user)?.upn.clone();
+    let claims = shared.claims.challenge(&upn, req.uri().path(), nbf)?;
+    shared.stats.count_challenge(&upn);
+    Some(claims)
+}
+
+/// The mailbox (the user's UPN) a Graph request or upload works on: the bearer token's
+/// user, or for an upload URL the owner of the draft or OneDrive its session writes to.
+fn mailbox_of(shared: &Shared, req: &Request) -> Option<String> {
+    let user_id = match req.uri().path().strip_prefix("/upload/") {
+        Some(session) => {
+            let store = shared.deliveries();
+            match &store.sessions.get(session)?.target {
+                Target::Attachment { message, .. } => store.drafts.get(message)?.owner.clone(),
+                Target::Drive { drive, .. } => drive.strip_prefix("me:")?.to_owned(),
+            }
+        }
+        None => {
+            let token = req
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)?
+                .to_str()
+                .ok()?
+                .split_once(' ')?
+                .1
+                .trim()
+                .to_owned();
+            shared.store().access.get(&token)?.user.clone()
+        }
+    };
+    shared.dir().user_by_id(&user_id).map(|u| u.upn.clone())
 }
 
 /// Buffer a token request's body to learn its `grant_type`, then rebuild the request.

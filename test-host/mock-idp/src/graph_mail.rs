@@ -23,6 +23,7 @@ use crate::delivery_store::{
 use crate::directory::User;
 use crate::errors::GraphError;
 use crate::graph_call::Call;
+use crate::graph_json::canonical;
 use crate::ids;
 use crate::state::Shared;
 
@@ -38,7 +39,7 @@ pub(crate) async fn send_mail_me(
     send_mail(&shared, &headers, None, body).await
 }
 
-/// `POST /v1.0/users/{id}/sendMail`.
+/// `POST /v1.0/users/{user}/sendMail`.
 pub(crate) async fn send_mail_as(
     State(shared): State<Arc<Shared>>,
     Path(mailbox): Path<String>,
@@ -163,7 +164,7 @@ pub(crate) async fn attachment_session(
             "@odata.context": format!("{}/v1.0/$metadata#microsoft.graph.uploadSession", shared.base_url),
             "uploadUrl": format!("{}/upload/{session_id}", shared.base_url),
             "expirationDateTime": expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "nextExpectedRanges": ["0"],
+            "nextExpectedRanges": ["0-"],
         }))
     }
     .await;
@@ -339,7 +340,8 @@ fn web_link(id: &str) -> String {
     format!("https://outlook.office365.com/owa/?ItemID={id}&exvsurl=1&viewmodel=ReadMessageItem")
 }
 
-/// Read a JSON body of at most [`MAX_JSON`] bytes.
+/// Read a JSON body of at most [`MAX_JSON`] bytes, its names matched as Graph matches them
+/// ([`canonical`]).
 async fn read_json<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, GraphError> {
     let bytes = axum::body::to_bytes(body, MAX_JSON).await.map_err(|_| {
         GraphError::new(
@@ -348,13 +350,15 @@ async fn read_json<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, GraphE
             "The request body is too large: attachments over 3 MB must be uploaded in an upload session.",
         )
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let unreadable = |e: serde_json::Error| {
         GraphError::new(
             StatusCode::BAD_REQUEST,
             "RequestBodyRead",
             format!("Cannot read the request body: {e}"),
         )
-    })
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(unreadable)?;
+    serde_json::from_value(canonical(value)).map_err(unreadable)
 }
 
 #[derive(Deserialize)]
@@ -429,7 +433,7 @@ impl AttachmentWire {
 
 #[derive(Deserialize)]
 struct SessionWire {
-    #[serde(rename = "AttachmentItem", alias = "attachmentItem")]
+    #[serde(rename = "attachmentItem")]
     attachment_item: AttachmentItemWire,
 }
 

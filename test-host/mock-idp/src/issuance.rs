@@ -24,6 +24,8 @@ pub(crate) struct Extras<'a> {
     pub nonce: Option<&'a str>,
     /// `client_info=1`: add MSAL's `client_info` (the user's `uid` and `utid`).
     pub client_info: bool,
+    /// The claims challenge instant (`nbf`) the access token was issued for.
+    pub claims_nbf: Option<u64>,
 }
 
 /// Issue tokens for `user` on `app` and return the token response JSON.
@@ -45,6 +47,7 @@ pub(crate) fn mint(
             user: user.id.clone(),
             grant: grant.clone(),
             expires: Instant::now() + Duration::from_secs(lifetime),
+            claims_nbf: extras.claims_nbf,
         },
     );
     let mut body = json!({

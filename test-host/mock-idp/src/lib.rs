@@ -43,14 +43,16 @@
 //! | `GET,POST /devicelogin`, `GET,POST /login/{txn}` | manual-mode pages: code, sign in, MFA, consent |
 //! | `GET /v1.0/me` | Graph user (bearer token with `User.Read`), `$select` supported |
 //! | `GET /oidc/userinfo` | OIDC claims (bearer token with `openid`) |
-//! | `POST /v1.0/me/sendMail` · `/v1.0/users/{mailbox}/sendMail` | 202; `Mail.Send`; inline `fileAttachment`s; Send As allowed on [`defaults::SEND_AS_MAILBOX`] only |
+//! | `POST /v1.0/me/sendMail` · `/v1.0/users/{id}/sendMail` | 202; `Mail.Send`; inline `fileAttachment`s; Send As allowed on [`defaults::SEND_AS_MAILBOX`] only |
 //! | `POST /v1.0/me/messages` · `DELETE /v1.0/me/messages/{id}` | a draft (201) · delete it (204); `Mail.ReadWrite` |
-//! | `POST /v1.0/me/messages/{id}/attachments/createUploadSession` | `{"AttachmentItem":{…,"size"}}` → `uploadUrl`, `nextExpectedRanges: ["0"]` |
+//! | `POST /v1.0/me/messages/{id}/attachments/createUploadSession` | `{"AttachmentItem":{…,"size"}}` → `uploadUrl`, `nextExpectedRanges: ["0-"]` |
 //! | `POST /v1.0/me/messages/{id}/send` | sends the draft (202); `Mail.Send` |
-//! | `PUT /v1.0/me/drive/root:/{path}:/content` | simple upload, `?@microsoft.graph.conflictBehavior=`; `Files.ReadWrite` |
-//! | `POST /v1.0/me/drive/root:/{path}:/createUploadSession` | `{"item":{"@microsoft.graph.conflictBehavior":…}}` → `uploadUrl`, `["0-"]` |
-//! | `GET /v1.0/sites/{host}:/{path}` · `/v1.0/sites/{site-id}/drive/root:/…` | the one site ([`defaults::SITE_HOST`] [`defaults::SITE_PATH`]) · its drive; `Sites.ReadWrite.All` |
-//! | `PUT /upload/{id}` · `GET` · `DELETE` | a fragment (`Content-Range`, in order, no `Authorization`; drive: multiples of 320 KiB, ≤ 60 MiB, 202 then 201/200 driveItem; mail: ≤ 4 MB, 200 then 201 + `Location`; 416 for a range already received) · `nextExpectedRanges` · cancel |
+//! | `GET {drive}` | the drive entity, where `{drive}` is any of `/v1.0/me/drive`, `/v1.0/users/{id or UPN}/drive` (the signed-in user's own), `/v1.0/drives/{drive-id}`, `/v1.0/sites/{site-id}/drive`, `/v1.0/sites/{host}:/{path}:/drive` |
+//! | `GET {drive}/root` · `…/root:/{path}:` · `…/items/{item-id}` · `…/items/{parent-id}:/{path}:` | a driveItem (file, folder or root) |
+//! | `PUT {item}/content` | simple upload to any of those item forms (`items/{item-id}/content` replaces that file), `?@microsoft.graph.conflictBehavior=` (default `replace`); `Files.ReadWrite` (a site: `Sites.ReadWrite.All`) |
+//! | `POST {item}/createUploadSession` | `{"item":{"@microsoft.graph.conflictBehavior":…}}` (body optional; default `fail` for a new item) → `uploadUrl`, `["0-"]` |
+//! | `GET /v1.0/sites/{host}:/{path}` · `/v1.0/sites/{site-id}` | the one site ([`defaults::SITE_HOST`] [`defaults::SITE_PATH`]); `Sites.Read.All` |
+//! | `PUT /upload/{id}` · `GET` · `DELETE` | a fragment (`Content-Range`, in order, no `Authorization` — one that carries it is read to its end and answered 401; drive: multiples of 320 KiB, ≤ 60 MiB, 202 then 201/200 driveItem; mail: ≤ 4 MB, 200 then 201 + `Location`; 416 for a range already received) · `nextExpectedRanges` · cancel |
 //!
 //! # Control over HTTP (`/_mock`)
 //!
@@ -78,12 +80,18 @@
 //! | `POST /_mock/delivery-faults` `{"fail_chunk_at":N,"quota_bytes":N,"locked":["Reports/x.pdf"]}` · `DELETE` | arm [`DeliveryFaults`] · clear them |
 //! | `DELETE /_mock/deliveries` | forget all deliveries, counters and delivery faults |
 //! | `POST /_mock/tokens` `{"upn":"…","scopes":"Mail.Send Files.ReadWrite"}` | an access token with exactly those permissions |
+//! | `POST /_mock/claims-challenges` `{"upn":"…","path_contains":"sendMail","needs_user":false}` · `DELETE` `{"upn":"…"}` (or `{}`) | [`MockIdp::arm_claims_challenge`]: that account's Graph requests (those whose path contains `path_contains`) get `401` with `WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"` until a token issued for those claims is used; a token request carrying them gets that token, or with `needs_user` `interaction_required` (AADSTS50076) · clear |
 //!
 //! Refresh failure JSON: `{"kind":"aadsts","code":N}` for N in 700082, 70008, 50173, 70043,
 //! 50076, 50079, 65001, 53003, 7000215, 7000222; `{"kind":"invalid_grant"}` and
 //! `{"kind":"interaction_required"}` (codes no table lists); `{"kind":"status","status":503,
 //! "retry_after":2}`. [`Stats::accounts`] counts token requests per account (UPN) and grant
-//! type, and how often a refresh token replaced by rotation was presented again.
+//! type, how often a refresh token replaced by rotation was presented again, and the claims
+//! counts: token requests declaring `cp1` ([`AccountCounts::cp1_declared`]) or answering a
+//! claims challenge ([`AccountCounts::claims_answered`]), Graph requests challenged
+//! ([`AccountCounts::claims_challenges`]), and the most Graph requests (upload URLs
+//! included) of the mailbox in flight at once ([`AccountCounts::max_in_flight`]); each
+//! [`RequestRecord`] keeps the `User-Agent` sent. Discovery says `claims_parameter_supported`.
 //!
 //! Fault JSON: `{"kind":"delay","ms":1500}`, `{"kind":"status","status":503,"retry_after":7}`,
 //! `{"kind":"html"}`, `{"kind":"html_error","status":502}`, `{"kind":"truncated"}`,
@@ -95,6 +103,12 @@
 //! `keys`, `device_login`, `sign_in`, `logout`, `upload` (upload URLs). A status fault on
 //! `graph` or `upload` answers Graph's error JSON (e.g. 429 `activityLimitReached` with
 //! `Retry-After`).
+//!
+//! Property and action-parameter names in Graph request bodies are matched without regard to
+//! case, as Graph matches them (`{"Message": …}` to `sendMail`). Every Graph refusal, an
+//! unknown path included (`400 BadRequest` "Resource not found for the segment '…'" under
+//! `/v1.0/`, `404 NotFound` elsewhere, `405` for a method a path does not take), is Graph's
+//! error shape `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
 //!
 //! Graph errors for deliveries: `ErrorAccessDenied` 403 (mail without `Mail.Send` /
 //! `Mail.ReadWrite`), `accessDenied` 403 (drive or site without a Files/Sites permission),
@@ -123,6 +137,11 @@
 //! | 7000215 | `invalid_client` 401 | wrong secret, e.g. the secret's id |
 //! | 7000222 | `invalid_client` 401 | expired secret |
 //! | 700025 | `invalid_client` 401 | a public client (desktop redirect, device code) sends a secret |
+//! | 700027 | `invalid_client` 401 | a client assertion naming (`x5t#S256`) no certificate registered on the app, one whose registration expired ([`defaults::CERT_EXPIRED_KEY_PEM`]), or a signature that does not verify |
+//! | 700024 | `invalid_client` 401 | a client assertion past its `exp` (or before its `nbf`) |
+//! | 50012 | `invalid_client` 401 | a client assertion whose `aud` is not this token endpoint, or whose `jti` was seen before |
+//! | 700021 | `invalid_client` 401 | a client assertion whose `iss`/`sub` is not the client id |
+//! | 50027 | `invalid_client` 401 | a client assertion that is not an RS256 JWT |
 //! | 700016 | `unauthorized_client` | unknown client id (error page at /authorize) |
 //! | 90002 | `invalid_tenant` | unknown tenant |
 //! | 50194 | `invalid_request` | single-tenant app on `/common` or `/organizations` |
@@ -147,6 +166,12 @@
 //! | 9002327 / 9002326 | `invalid_request` | SPA redirect redeemed without / non-SPA with `Origin` |
 //! | 50034, 50126, 70018, 70019, 90119, 90120 | on the pages | unknown user, wrong password, wrong/expired/empty/used user code |
 //!
+//! Certificate credentials: [`defaults::CERT_CLIENT_ID`] is a confidential app with a
+//! certificate registered ([`defaults::CERT_PEM`], its test key [`defaults::CERT_KEY_PEM`]);
+//! a token request proves it with `client_assertion_type` [`JWT_BEARER`] and a
+//! `client_assertion` (RFC 7523: RS256, header `x5t#S256`, `iss` = `sub` = client id, `aud` =
+//! this token endpoint, `exp`, a fresh `jti`); [`sign_client_assertion`] makes one for tests.
+//!
 //! # What is simplified
 //!
 //! - Access and refresh tokens are opaque random strings. ID tokens are JWTs whose signature
@@ -161,7 +186,9 @@
 
 mod authorize;
 mod bearer;
+mod claims_challenge;
 pub mod cli;
+mod client_assertion;
 mod client_auth;
 mod config;
 mod connection;
@@ -172,14 +199,17 @@ mod delivery_store;
 mod device_code;
 mod directory;
 mod discovery;
+mod drive_address;
 mod errors;
 mod fault_injection;
 mod faults;
 mod graph;
 mod graph_call;
 mod graph_drive;
+mod graph_json;
 mod graph_mail;
 mod ids;
+mod in_flight;
 mod issuance;
 mod login;
 mod pages;
@@ -197,12 +227,15 @@ mod tls;
 mod token;
 mod upload_session;
 
+pub use claims_challenge::ClaimsChallenge;
+pub use client_assertion::{sign_client_assertion, JWT_BEARER};
 pub use config::{ApproveMode, DeviceOutcome, MockConfig, ENTRA_PROMPT_VALUES};
 pub use delivery_store::{
     DeliveryFaults, DriveItem, Message, Recipient, StoredAttachment, UploadCounters,
 };
 pub use directory::{
-    AppRegistration, ClientSecret, Directory, Platform, RedirectUri, SignInAudience, Tenant, User,
+    AppRegistration, ClientCertificate, ClientSecret, Directory, Platform, RedirectUri,
+    SignInAudience, Tenant, User,
 };
 pub use errors::MockError;
 pub use faults::{Endpoint, Fault, OVERSIZED_BYTES};

@@ -5,26 +5,28 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{any, delete, get, post, put};
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::claims_challenge::ClaimsChallenge;
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::connection::{ConnHandle, ConnListener};
 use crate::delivery_store::{DeliveryFaults, DriveItem, Message, UploadCounters};
 use crate::directory::Directory;
-use crate::errors::MockError;
+use crate::errors::{GraphError, MockError};
 use crate::faults::{Endpoint, Fault};
+use crate::graph_call::Call;
 use crate::refresh_rules::{PolicyChange, RefreshFailure, RefreshPolicy};
 use crate::state::Shared;
 use crate::stats::Stats;
 use crate::tls::Tls;
 use crate::{
     authorize, control, delivery_control, device_code, discovery, fault_injection, graph,
-    graph_drive, graph_mail, login, reply, token, upload_session,
+    graph_drive, graph_mail, login, token, upload_session,
 };
 
 /// The secret values a server issued or received ([`MockIdp::secrets_seen`]), each list
@@ -312,6 +314,17 @@ impl MockIdp {
         delivery_control::mint_token(&self.shared, upn, scopes)
     }
 
+    /// Arm a claims challenge for the account `upn` (replacing one armed before): its Graph
+    /// requests get `401 insufficient_claims` until a token issued for the claims is used.
+    pub fn arm_claims_challenge(&self, upn: &str, challenge: ClaimsChallenge) {
+        self.shared.claims.arm(upn, challenge)
+    }
+
+    /// Forget the claims challenge of `upn`, or every one (`None`).
+    pub fn clear_claims_challenges(&self, upn: Option<&str>) {
+        self.shared.claims.clear(upn)
+    }
+
     /// Stop the server (dropping it does the same).
     pub fn shutdown(self) {
         drop(self)
@@ -426,7 +439,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/oidc/userinfo", get(graph::userinfo))
         .route("/v1.0/me/sendMail", post(graph_mail::send_mail_me))
         .route(
-            "/v1.0/users/{mailbox}/sendMail",
+            "/v1.0/users/{user}/sendMail",
             post(graph_mail::send_mail_as),
         )
         .route("/v1.0/me/messages", post(graph_mail::create_draft))
@@ -436,7 +449,21 @@ fn router(shared: Arc<Shared>) -> Router {
             post(graph_mail::attachment_session),
         )
         .route("/v1.0/me/messages/{id}/send", post(graph_mail::send_draft))
+        .route("/v1.0/me/drive", any(graph_drive::me_drive_itself))
         .route("/v1.0/me/drive/{*rest}", any(graph_drive::me_drive))
+        .route(
+            "/v1.0/users/{user}/drive",
+            any(graph_drive::user_drive_itself),
+        )
+        .route(
+            "/v1.0/users/{user}/drive/{*rest}",
+            any(graph_drive::user_drive),
+        )
+        .route("/v1.0/drives/{drive}", any(graph_drive::drive_by_id_itself))
+        .route(
+            "/v1.0/drives/{drive}/{*rest}",
+            any(graph_drive::drive_by_id),
+        )
         .route("/v1.0/sites/{*rest}", any(graph_drive::sites))
         .route(
             "/upload/{id}",
@@ -446,6 +473,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .nest("/_mock", control::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             fault_injection::intercept,
@@ -453,10 +481,54 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Anything else.
-async fn not_found() -> Response {
-    reply::json(
-        StatusCode::NOT_FOUND,
-        &serde_json::json!({"error": "not_found", "error_description": "No such endpoint on the mock identity platform."}),
-    )
+/// Anything else: Graph's error shape. Under `/v1.0/` (or `/beta/`) it is Graph's own answer
+/// to a path it does not know (`400 BadRequest`, "Resource not found for the segment …");
+/// elsewhere a `404`.
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let call = Call::of(&headers);
+    let path = uri.path();
+    let graph = ["/v1.0/", "/beta/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p));
+    let error = match graph {
+        Some(rest) => GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "Resource not found for the segment '{}'.",
+                unknown_segment(rest)
+            ),
+        ),
+        None => GraphError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("No such endpoint on the mock identity platform: {path}"),
+        ),
+    };
+    call.fail(error)
+}
+
+/// A known path asked with a method it does not take.
+async fn method_not_allowed(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    Call::of(&headers).fail(GraphError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "BadRequest",
+        format!("{method} is not supported on {}.", uri.path()),
+    ))
+}
+
+/// The segment Graph names for an unknown path: the first one after the entity it
+/// resolved (`me`, `users/{id}`, `drives/{id}`, `sites/{id}`), or the first.
+fn unknown_segment(rest: &str) -> &str {
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let known = match segments.first().map(|s| s.to_ascii_lowercase()) {
+        Some(s) if s == "me" => 1,
+        Some(s) if ["users", "drives", "sites", "groups"].contains(&s.as_str()) => 2,
+        _ => 0,
+    };
+    segments
+        .get(known)
+        .or(segments.last())
+        .copied()
+        .unwrap_or_default()
 }

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::claims_challenge::ClaimsTable;
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::delivery_store::DeliveryStore;
 use crate::directory::{Directory, Platform, Segment};
 use crate::faults::FaultTable;
+use crate::in_flight::InFlight;
 use crate::refresh_rules::RefreshRules;
 use crate::scopes::{Grant, Requested};
 use crate::sign_in::Login;
@@ -119,6 +121,8 @@ pub(crate) struct AccessToken {
     pub grant: Grant,
     /// When it expires.
     pub expires: Instant,
+    /// The claims challenge instant it was issued for ([`crate::claims_challenge`]).
+    pub claims_nbf: Option<u64>,
 }
 
 /// An issued refresh token.
@@ -235,6 +239,12 @@ pub(crate) struct Shared {
     pub stats: StatsLog,
     /// Refresh-token policy and the refusals armed per account.
     pub rules: RefreshRules,
+    /// Claims challenges armed per account.
+    pub claims: ClaimsTable,
+    /// Graph requests in flight per mailbox.
+    pub in_flight: InFlight,
+    /// Every client assertion `jti` accepted (a replay is refused).
+    pub seen_assertions: Mutex<BTreeSet<String>>,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
@@ -263,6 +273,9 @@ impl Shared {
             deliveries: Mutex::new(DeliveryStore::default()),
             faults: FaultTable::default(),
             rules,
+            claims: ClaimsTable::default(),
+            in_flight: InFlight::default(),
+            seen_assertions: Mutex::new(BTreeSet::new()),
             stats: StatsLog::default(),
             shutdown,
             go_down,

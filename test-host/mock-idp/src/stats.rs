@@ -27,6 +27,8 @@ pub struct RequestRecord {
     pub fault: Option<String>,
     /// The `client-request-id` header the client sent (a GUID; not a secret).
     pub client_request_id: Option<String>,
+    /// The `User-Agent` header the client sent.
+    pub user_agent: Option<String>,
 }
 
 /// A snapshot of the counters and the request log.
@@ -49,6 +51,14 @@ pub struct AccountCounts {
     pub grant_types: BTreeMap<String, u64>,
     /// Refreshes that presented a refresh token rotation had already replaced.
     pub replaced_presented: u64,
+    /// Token requests whose `claims` declared the client capability `cp1`.
+    pub cp1_declared: u64,
+    /// Token requests whose `claims` answered a claims challenge (named its `nbf`).
+    pub claims_answered: u64,
+    /// Graph requests answered with a claims challenge.
+    pub claims_challenges: u64,
+    /// The most Graph requests (upload URLs included) of this mailbox in flight at once.
+    pub max_in_flight: u64,
 }
 
 impl Stats {
@@ -76,6 +86,14 @@ impl Stats {
         self.accounts
             .get(&upn.to_ascii_lowercase())
             .map_or(0, |a| a.replaced_presented)
+    }
+
+    /// The counters of `upn` (any case); zeros when it made no request.
+    pub fn account(&self, upn: &str) -> AccountCounts {
+        self.accounts
+            .get(&upn.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many requests were logged in total.
@@ -112,6 +130,30 @@ impl StatsLog {
         }
     }
 
+    /// Count a token request's `claims` for `upn`: declaring `cp1`, answering a challenge.
+    pub fn count_claims(&self, upn: &str, cp1: bool, answered: bool) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = s.accounts.entry(upn.to_ascii_lowercase()).or_default();
+        counts.cp1_declared += u64::from(cp1);
+        counts.claims_answered += u64::from(answered);
+    }
+
+    /// Note that `now` requests of `upn` are in flight.
+    pub fn note_in_flight(&self, upn: &str, now: u64) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = s.accounts.entry(upn.to_ascii_lowercase()).or_default();
+        counts.max_in_flight = counts.max_in_flight.max(now);
+    }
+
+    /// Count a Graph request of `upn` answered with a claims challenge.
+    pub fn count_challenge(&self, upn: &str) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.accounts
+            .entry(upn.to_ascii_lowercase())
+            .or_default()
+            .claims_challenges += 1;
+    }
+
     /// A copy of everything so far.
     pub fn snapshot(&self) -> Stats {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -138,6 +180,7 @@ mod tests {
             status: Some(200),
             fault: None,
             client_request_id: None,
+            user_agent: None,
         });
         let s = log.snapshot();
         assert_eq!(s.count(Endpoint::Token), 1);

@@ -13,6 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::claims_challenge::{self, Answer};
+use crate::client_assertion::Audience;
 use crate::client_auth::{self, Presented};
 use crate::directory::{AppRegistration, Platform, Segment};
 use crate::errors::EntraError;
@@ -57,10 +59,16 @@ fn redeem(
         .as_deref()
         .ok_or_else(|| EntraError::missing("client_id"))?;
     let app = shared.dir().check_app(client_id, &seg, tenant)?;
+    let token_endpoint = format!("{}/{tenant}/oauth2/v2.0/token", shared.base_url);
+    let at = Audience {
+        token_endpoint: &token_endpoint,
+        seen: &shared.seen_assertions,
+    };
+    let presented = (&presented, &at);
     match grant_type {
-        DEVICE_CODE_GRANT_TYPE => device(shared, &seg, app, &presented, p),
-        "authorization_code" => authorization_code(shared, &seg, app, &presented, headers, p),
-        "refresh_token" => refresh(shared, &seg, app, &presented, p),
+        DEVICE_CODE_GRANT_TYPE => device(shared, &seg, app, presented, p),
+        "authorization_code" => authorization_code(shared, &seg, app, presented, headers, p),
+        "refresh_token" => refresh(shared, &seg, app, presented, p),
         other => Err(EntraError::unsupported_grant_type(other)),
     }
 }
@@ -70,12 +78,11 @@ fn device(
     shared: &Shared,
     seg: &Segment,
     app: &AppRegistration,
-    presented: &Presented,
+    presented: (&Presented, &Audience<'_>),
     p: &Params,
 ) -> Result<serde_json::Value, EntraError> {
     let device_code = p.require("device_code")?;
-    let (user_id, grant) =
-        device_code::poll(shared, seg, app, device_code, presented.secret.as_deref())?;
+    let (user_id, grant) = device_code::poll(shared, seg, app, device_code, presented)?;
     let user = shared
         .dir()
         .user_by_id(&user_id)
@@ -88,6 +95,7 @@ fn device(
     shared
         .stats
         .count_account(&user.upn, DEVICE_CODE_GRANT_TYPE, false);
+    let nbf = claims_for(shared, &user.upn, p)?;
     let mut store = shared.store();
     Ok(issuance::mint(
         shared,
@@ -96,15 +104,35 @@ fn device(
         user,
         &grant,
         kind,
-        extras(p, None),
+        extras(p, None, nbf),
     ))
 }
 
-/// The token request's `client_info=1`, with the authorization request's nonce.
-fn extras<'a>(p: &Params, nonce: Option<&'a str>) -> Extras<'a> {
+/// The token request's `client_info=1`, with the authorization request's nonce and the
+/// claims challenge instant the token satisfies.
+fn extras<'a>(p: &Params, nonce: Option<&'a str>, claims_nbf: Option<u64>) -> Extras<'a> {
     Extras {
         nonce,
         client_info: p.get("client_info") == Some("1"),
+        claims_nbf,
+    }
+}
+
+/// Count the request's `claims` for `upn` (cp1, an answered challenge) and check it against
+/// the account's armed claims challenge: the instant the token will satisfy, or
+/// `interaction_required` when the challenge needs the user.
+fn claims_for(shared: &Shared, upn: &str, p: &Params) -> Result<Option<u64>, EntraError> {
+    let claims = p.get("claims");
+    let answer = shared.claims.answer(upn, claims);
+    shared.stats.count_claims(
+        upn,
+        claims.is_some_and(claims_challenge::declares_cp1),
+        claims.and_then(claims_challenge::requested_nbf).is_some(),
+    );
+    match answer {
+        Answer::Unrelated => Ok(None),
+        Answer::Satisfies(nbf) => Ok(Some(nbf)),
+        Answer::NeedsUser => Err(EntraError::claims_need_user()),
     }
 }
 
@@ -113,7 +141,7 @@ fn authorization_code(
     shared: &Shared,
     seg: &Segment,
     app: &AppRegistration,
-    presented: &Presented,
+    (presented, at): (&Presented, &Audience<'_>),
     headers: &HeaderMap,
     p: &Params,
 ) -> Result<serde_json::Value, EntraError> {
@@ -126,11 +154,7 @@ fn authorization_code(
         .filter(|c| c.client_id.eq_ignore_ascii_case(&app.client_id))
         .cloned()
         .ok_or_else(EntraError::invalid_grant)?;
-    client_auth::check(
-        app,
-        ClientKind::of_platform(entry.platform),
-        presented.secret.as_deref(),
-    )?;
+    client_auth::check(app, ClientKind::of_platform(entry.platform), presented, at)?;
     if entry.used {
         return Err(EntraError::code_redeemed());
     }
@@ -158,6 +182,7 @@ fn authorization_code(
     shared
         .stats
         .count_account(&user.upn, "authorization_code", false);
+    let nbf = claims_for(shared, &user.upn, p)?;
     if let Some(e) = store.auth_codes.get_mut(code) {
         e.used = true;
     }
@@ -169,7 +194,7 @@ fn authorization_code(
         user,
         &entry.grant,
         kind,
-        extras(p, entry.nonce.as_deref()),
+        extras(p, entry.nonce.as_deref(), nbf),
     ))
 }
 
@@ -198,7 +223,7 @@ fn refresh(
     shared: &Shared,
     seg: &Segment,
     app: &AppRegistration,
-    presented: &Presented,
+    (presented, at): (&Presented, &Audience<'_>),
     p: &Params,
 ) -> Result<serde_json::Value, EntraError> {
     let token = p.require("refresh_token")?;
@@ -216,6 +241,7 @@ fn refresh(
     shared
         .stats
         .count_account(&user.upn, "refresh_token", entry.replaced);
+    let nbf = claims_for(shared, &user.upn, p)?;
     let policy = shared.rules.policy();
     if entry.replaced && policy.refuse_rotated {
         return Err(EntraError::refresh_replaced());
@@ -223,7 +249,7 @@ fn refresh(
     if let Some(failure) = shared.rules.take(&user.upn) {
         return Err(failure.error(&app.client_id, &app.display_name));
     }
-    client_auth::check(app, entry.kind, presented.secret.as_deref())?;
+    client_auth::check(app, entry.kind, presented, at)?;
     let lapsed = entry.issued.elapsed() >= Duration::from_secs(policy.refresh_token_secs);
     if entry.expired || lapsed || shared.config.refresh_tokens_expired {
         // Entra prints seven fractional digits; chrono offers six.
@@ -249,7 +275,7 @@ fn refresh(
         user,
         &grant,
         entry.kind,
-        extras(p, None),
+        extras(p, None, nbf),
     );
     if policy.rotate {
         if let Some(old) = store.refresh.get_mut(token) {

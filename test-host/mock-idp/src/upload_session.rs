@@ -54,18 +54,28 @@ pub(crate) async fn cancel(
     }
 }
 
-/// `PUT /upload/{id}`: one fragment, in order.
+/// `PUT /upload/{id}`: one fragment, in order. A refused fragment's body is read to its end
+/// before the answer, as a real server does: answering a large upload before reading it
+/// races the client, which may then see the connection reset instead of the answer.
 pub(crate) async fn fragment(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Body,
+    mut body: Body,
 ) -> Response {
     let call = Call::of(&headers);
-    match put(&shared, &id, &headers, body).await {
+    match put(&shared, &id, &headers, &mut body).await {
         Ok(r) => r.into_response(&call, &shared.base_url),
-        Err(e) => call.fail(e),
+        Err(e) => {
+            drain(&mut body).await;
+            call.fail(e)
+        }
     }
+}
+
+/// Read and drop what is left of a request body.
+async fn drain(body: &mut Body) {
+    while let Some(Ok(_)) = poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await {}
 }
 
 /// What a fragment ended in.
@@ -112,8 +122,14 @@ async fn put(
     shared: &Shared,
     id: &str,
     headers: &HeaderMap,
-    mut body: Body,
+    body: &mut Body,
 ) -> Result<Outcome, GraphError> {
+    if headers.contains_key(AUTHORIZATION) {
+        shared.deliveries().counters.authorized_puts += 1;
+        return Err(GraphError::unauthenticated(
+            "Upload URLs are pre-authenticated: send no Authorization header.",
+        ));
+    }
     let (start, end, total) = content_range(headers)?;
     let len = end - start + 1;
     if let Some(declared) = headers
@@ -129,12 +145,6 @@ async fn put(
     }
     let (mut hasher, failing) = {
         let mut store = shared.deliveries();
-        if headers.contains_key(AUTHORIZATION) {
-            store.counters.authorized_puts += 1;
-            return Err(GraphError::unauthenticated(
-                "Upload URLs are pre-authenticated: send no Authorization header.",
-            ));
-        }
         if let Err((e, overlap)) = check_fragment(live(&store, id)?, start, len, total) {
             store.counters.refused_ranges += u64::from(overlap);
             return Err(e);
@@ -154,7 +164,7 @@ async fn put(
         unit
     };
     let mut received: u64 = 0;
-    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+    while let Some(frame) = poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await {
         let frame = frame.map_err(|_| invalid_range("The fragment's body broke off."))?;
         if let Ok(data) = frame.into_data() {
             let from = received;

@@ -132,6 +132,8 @@ fn script(authority: &str) -> Vec<ScriptedAnswer> {
         typed(""),
         pick("In the address"),
         typed(""),
+        typed(""),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),

@@ -116,6 +116,8 @@ mod with_mock {
             t(""),
             pick("In the address"),
             t(""),
+            t(""),
+            t(""),
         ]
     }
 

@@ -124,9 +124,10 @@ async fn keys_name_the_mock_key_and_logout_shows_a_page() {
 }
 
 #[tokio::test]
-async fn unknown_paths_get_a_json_404() {
+async fn unknown_paths_get_a_json_404_in_graph_s_error_shape() {
     let idp = start().await;
     let r = get(&format!("{}/nothing/here", idp.base_url())).await;
     assert_eq!(r.status, 404);
-    assert_eq!(r.body["error"], "not_found");
+    assert_eq!(r.body["error"]["code"], "NotFound");
+    assert!(r.body["error"]["innerError"]["request-id"].is_string());
 }

@@ -2,6 +2,8 @@
 //! `oauth2` crate as an independent client. One test binary keeps linking cheap.
 
 mod browser;
+mod certificate;
+mod claims;
 mod common;
 mod control;
 mod delivery;
@@ -9,6 +11,7 @@ mod device;
 mod discovery;
 mod faults;
 mod graph;
+mod graph_contract;
 mod oauth2_client;
 mod refresh;
 mod standards;
