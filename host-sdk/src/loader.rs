@@ -453,9 +453,8 @@ fn load_one(
     if let Some(keys) = trusted {
         signed(path, &opened, keys)?;
     }
-    crate::preflight::check_file(&opened.file)
-        .map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
-    let header = open_library(opened)?;
+    crate::preflight::check_file(&opened.file).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
+    let header = open_library(path, opened)?;
     let module = init_within_timeout(header)?;
     let read_manifest = module.manifest();
     let manifest = call_once("manifest", move || read_manifest().into_result()).map_err(|e| {
@@ -476,24 +475,27 @@ fn load_one(
     })
 }
 
-/// `dlopen`s the open library through its [load path](crate::plugin_file) and finds its
-/// header.
-///
-/// Once the system loader has mapped it, the descriptor stays open for the life of the
-/// process, as the library does (abi_stable never unloads one): the system loader knows
-/// the library by the name `/proc/self/fd/N` from then on, and a later file opened under
-/// the same number would otherwise be taken for it.
+/// `dlopen`s the open library (through its descriptor where the platform allows) and
+/// finds its header; a refusal names the library by `path`.
 fn open_library(
+    path: &Path,
     opened: crate::plugin_file::OpenedLibrary,
 ) -> Result<&'static abi_stable::library::LibHeader, Refusal> {
-    let result = lib_header_from_path(&opened.load_path);
-    let mapped = !matches!(result, Err(LibraryError::OpenError { .. }));
-    // The refusal is worked out while the descriptor is open: it may read the file.
-    let result = result.map_err(refusal_of);
-    if mapped {
-        std::mem::forget(opened.file);
-    }
-    result
+    opened.load(|load_path| {
+        let result = lib_header_from_path(load_path);
+        let mapped = !matches!(result, Err(LibraryError::OpenError { .. }));
+        // Worked out while the descriptor is open: the refusal may read the file.
+        let result = result.map_err(|e| match refusal_of(e) {
+            Refusal::NotAPlugin { detail } => Refusal::NotAPlugin {
+                detail: detail.replace(
+                    &load_path.display().to_string(),
+                    &path.display().to_string(),
+                ),
+            },
+            other => other,
+        });
+        (result, mapped)
+    })
 }
 
 /// Runs the library's root module constructor on a worker, within the default call

@@ -25,10 +25,12 @@
 //!   signing ([`crate::signing`]) tells a vendor's library from another.
 
 use std::{
+    collections::{hash_map::Entry, HashMap},
     fmt,
     fs::File,
     io,
     path::{Path, PathBuf},
+    sync::{Mutex, MutexGuard, OnceLock},
 };
 
 /// What makes a file or folder untrustworthy as a source of plugin code.
@@ -141,7 +143,80 @@ pub(crate) struct OpenedLibrary {
     /// The open file: read it, never the path.
     pub(crate) file: File,
     /// What to hand `dlopen` so that it maps this open file.
-    pub(crate) load_path: PathBuf,
+    load_path: PathBuf,
+    /// Whether `load_path` names the descriptor (`/proc/self/fd/N`).
+    by_descriptor: bool,
+}
+
+impl OpenedLibrary {
+    /// Hands the library to `dlopen`, which answers whether the system loader mapped it.
+    ///
+    /// Loaded through its descriptor, the system loader knows the library by the name
+    /// `/proc/self/fd/N` from then on and answers a later `dlopen` of that name with it,
+    /// without opening anything. So once a library is mapped its descriptor stays open
+    /// for the life of the process, as the library does (abi_stable never unloads one),
+    /// and no other file can get its number: one descriptor per file (device and inode),
+    /// which a later load of the same file goes through again.
+    pub(crate) fn load<T>(self, dlopen: impl FnOnce(&Path) -> (T, bool)) -> T {
+        if !self.by_descriptor {
+            return dlopen(&self.load_path).0;
+        }
+        let Some(key) = file_key(&self.file) else {
+            let (loaded, mapped) = dlopen(&self.load_path);
+            if mapped {
+                std::mem::forget(self.file);
+            }
+            return loaded;
+        };
+        if let Some(path) = kept().get(&key).map(descriptor_path) {
+            // The same file (this descriptor keeps its inode from being reused), mapped
+            // before under that name: `self.file` closes afterwards, unknown to the
+            // system loader.
+            return dlopen(&path).0;
+        }
+        let (loaded, mapped) = dlopen(&self.load_path);
+        if mapped {
+            match kept().entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(self.file);
+                }
+                // Another thread mapped the same file meanwhile, under its own number;
+                // both names are the system loader's now, so both stay open.
+                Entry::Occupied(_) => std::mem::forget(self.file),
+            }
+        }
+        loaded
+    }
+}
+
+/// The descriptors of the libraries mapped through them, by device and inode.
+fn kept() -> MutexGuard<'static, HashMap<(u64, u64), File>> {
+    static KEPT: OnceLock<Mutex<HashMap<(u64, u64), File>>> = OnceLock::new();
+    KEPT.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(unix)]
+fn file_key(file: &File) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_key(_file: &File) -> Option<(u64, u64)> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn descriptor_path(file: &File) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn descriptor_path(_file: &File) -> PathBuf {
+    unreachable!("libraries are loaded through their descriptor on Linux only")
 }
 
 /// Why a library was not opened.
@@ -179,8 +254,12 @@ pub(crate) fn open(path: &Path) -> Result<OpenedLibrary, OpenProblem> {
     if let Some(problem) = untrusted(&meta) {
         return Err(OpenProblem::Untrusted(problem));
     }
-    let load_path = load_path(&file, path).map_err(OpenProblem::Io)?;
-    Ok(OpenedLibrary { file, load_path })
+    let (load_path, by_descriptor) = load_path(&file, path).map_err(OpenProblem::Io)?;
+    Ok(OpenedLibrary {
+        file,
+        load_path,
+        by_descriptor,
+    })
 }
 
 #[cfg(unix)]
@@ -237,19 +316,19 @@ fn untrusted(_meta: &std::fs::Metadata) -> Option<Untrusted> {
     None
 }
 
-/// `/proc/self/fd/N` for `file` on Linux when `/proc` is mounted; otherwise the path
-/// made absolute (the system loader searches its library path for a bare file name).
-fn load_path(file: &File, path: &Path) -> io::Result<PathBuf> {
+/// `/proc/self/fd/N` for `file` on Linux when `/proc` is mounted (and `true`);
+/// otherwise the path made absolute (the system loader searches its library path for a
+/// bare file name).
+fn load_path(file: &File, path: &Path) -> io::Result<(PathBuf, bool)> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        let by_descriptor = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let by_descriptor = descriptor_path(file);
         if by_descriptor.exists() {
-            return Ok(by_descriptor);
+            return Ok((by_descriptor, true));
         }
     }
     let _ = file;
-    std::path::absolute(path)
+    Ok((std::path::absolute(path)?, false))
 }
 
 #[cfg(all(test, unix))]
@@ -270,7 +349,7 @@ mod tests {
         chmod(&lib, 0o755);
         let opened = open(&lib).unwrap();
         if cfg!(target_os = "linux") {
-            assert!(opened.load_path.starts_with("/proc/self/fd/"));
+            assert!(opened.by_descriptor && opened.load_path.starts_with("/proc/self/fd/"));
             assert_eq!(
                 std::fs::read(&opened.load_path).unwrap(),
                 b"x",

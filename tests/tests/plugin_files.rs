@@ -121,7 +121,9 @@ fn a_folder_anyone_may_write_is_refused_before_any_library_in_it_is_opened() {
 fn a_library_anyone_may_write_is_refused_before_it_is_opened() {
     let marker = Marker::new();
     let dir = plugins_dir(&[fixture("elf-constructor"), office365_library()]);
-    let library = dir.path().join(fixture("elf-constructor").file_name().unwrap());
+    let library = dir
+        .path()
+        .join(fixture("elf-constructor").file_name().unwrap());
     for mode in [0o666, 0o775] {
         chmod(&library, mode);
         let out = plugins(dir.path(), &marker, &[]);
@@ -130,7 +132,10 @@ fn a_library_anyone_may_write_is_refused_before_it_is_opened() {
         let e = entry(&result, CONSTRUCTOR);
         assert_eq!(e["reason"], "untrusted_file", "{e}");
         assert!(
-            e["message"].as_str().unwrap().contains(&format!("{mode:04o}")),
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{mode:04o}")),
             "{e}"
         );
         assert!(e["hint"].as_str().unwrap().contains("chmod go-w"), "{e}");
@@ -169,7 +174,9 @@ fn a_library_owned_by_another_user_is_refused() {
     const NOBODY: u32 = 65534;
     let marker = Marker::new();
     let dir = plugins_dir(&[fixture("elf-constructor")]);
-    let library = dir.path().join(fixture("elf-constructor").file_name().unwrap());
+    let library = dir
+        .path()
+        .join(fixture("elf-constructor").file_name().unwrap());
     std::os::unix::fs::chown(&library, Some(NOBODY), Some(NOBODY)).unwrap();
     let out = plugins(dir.path(), &marker, &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");

@@ -20,7 +20,7 @@ pub enum CatalogError {
         source: std::io::Error,
     },
     /// The plugins folder could be changed by another user, so nothing in it was opened.
-    #[error("Refused to load plugins: {source}.")]
+    #[error("Refused to load plugins: {source}")]
     UntrustedFolder {
         /// What is wrong with the folder, and its fix.
         source: loader::UntrustedFolder,
