@@ -336,6 +336,9 @@ pub fn load_dir_trusting(
 
 /// Loads the given libraries, refusing later duplicates of a plugin id.
 ///
+/// Each file is checked as [`load_dir`] checks the files of its folder ([`Untrusted`]);
+/// the folders they are in are not (that is [`load_dir`]'s check).
+///
 /// The files are checked and opened on a few threads at once — most of the time goes
 /// to comparing each library's type layouts with the host's, which needs no lock — and
 /// the outcomes come back in the order given, with "later" meaning later in that order.
