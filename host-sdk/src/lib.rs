@@ -140,6 +140,8 @@ mod log_level;
 mod manifest;
 pub mod plugin;
 #[cfg(feature = "host")]
+mod plugin_file;
+#[cfg(feature = "host")]
 mod preflight;
 mod secret;
 pub mod session;

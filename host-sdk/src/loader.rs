@@ -1,14 +1,22 @@
 //! The host's side: find plugin libraries in a folder, check them, and drive them.
 //!
-//! Each library is checked before `dlopen` (a cut or foreign file is refused from its
-//! headers), opened with `lib_header_from_path` and checked against this host's types —
-//! never with the cached `RootModule::load_from*`, which hands back the first library
-//! loaded for every later call. A plugin built against an older 1.x is checked in the
-//! direction that fits it (see the crate docs). Every file gets its own outcome: loaded,
-//! or refused with a [`Refusal`] that says why and what to do.
+//! Each library is opened once and checked through that open file before `dlopen`: who
+//! may have changed it (it, and the plugins folder, must be owned by the host's user or
+//! root and writable by no one else; a symbolic link is refused, not followed), its
+//! vendor's signature when the host trusts vendor keys ([`load_dir_trusting`]), and its
+//! headers (a cut or foreign file is refused). Then that same open file is loaded — on
+//! Linux as `/proc/self/fd/N`, so a file swapped under its name in between is never the
+//! one that runs (elsewhere by its path again; see [`Untrusted`] for each platform) —
+//! with `lib_header_from_path`, and checked against this host's types — never with the
+//! cached `RootModule::load_from*`, which hands back the first library loaded for every
+//! later call. A plugin built against an older 1.x is checked in the direction that fits
+//! it (see the crate docs). Every file gets its own outcome: loaded, or refused with a
+//! [`Refusal`] that says why and what to do.
 //!
 //! Every call into a loaded plugin is bounded by the call timeout
-//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]). The call
+//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]), and so is
+//! the library's initialisation (its root module's constructor: one that never returns
+//! is refused as [`Refusal::InitTimedOut`]). The call
 //! runs on a worker thread that is kept for the next call (handing a call over costs a
 //! few microseconds, not a thread start); calls made at the same time, such as a
 //! `cancel` while a `poll` waits, each get their own worker.
@@ -18,13 +26,21 @@
 //! A plugin runs inside the host's process, with the host's memory and rights. The
 //! loader and the ABI contain what a *misbehaving* plugin does by the rules of Rust:
 //!
-//! - **Refused before any of its code runs**: a file that is not a library, is cut
-//!   short or damaged, is built for another architecture, exports no root module, speaks
-//!   another major interface version, or whose types do not match ([`Refusal`]).
-//!   With trusted vendor keys ([`load_dir_trusting`]), a library that is unsigned, changed
-//!   after signing or signed by an unknown vendor is refused before it is even opened
-//!   (opening a library runs its ELF constructors, which no check after `dlopen` can stop:
-//!   signing is what keeps foreign code out).
+//! - **Refused before it is opened**, so none of its code runs: a library that is a
+//!   symbolic link, or that another user could have changed (writable by group or
+//!   others, owned by another user than the host's or root; the same for the plugins
+//!   folder), and — with trusted vendor keys — one that is unsigned, changed after
+//!   signing or signed by an unknown vendor; and a file that is not a library, is cut
+//!   short or damaged, or is built for another architecture.
+//! - **Refused after it is opened**: a library that exports no root module, speaks
+//!   another major interface version, or whose types do not match ([`Refusal`]). Its
+//!   ELF constructors (`.init_array`, C++ static initialisers, `#[ctor]`) have already
+//!   run by then: the system loader runs them inside `dlopen`, before any check after it
+//!   can look, and nothing can stop them. The checks on who may write the files and
+//!   signing are what keep foreign code out; the checks after `dlopen` only keep out
+//!   libraries built for another host. (A constructor that never returns also hangs
+//!   `dlopen`, which holds the system loader's lock: that cannot be bounded in
+//!   process.)
 //! - **Caught**: a panic in any call, in its initialisation, its manifest or its
 //!   destructors comes back as an internal error; the host carries on.
 //! - **Cut off**: a call that blocks or loops ends with a `timed_out` error after the
@@ -88,6 +104,7 @@ use crate::{
 
 pub use crate::bounded::{default_call_timeout, set_default_call_timeout, DEFAULT_CALL_TIMEOUT};
 pub use crate::call_failure::CallFailure;
+pub use crate::plugin_file::{Untrusted, UntrustedFolder};
 
 /// Why a library was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -152,6 +169,21 @@ pub enum Refusal {
         /// The key that signed it (minisign's notation).
         key_id: String,
     },
+    /// The file is a symbolic link, not a regular file, writable by group or others, or
+    /// owned by another user than the host's (root excepted); it was not opened (see
+    /// [`Untrusted`]).
+    #[error("it may not be trusted: {problem}")]
+    UntrustedFile {
+        /// What is wrong with it.
+        problem: Untrusted,
+    },
+    /// The library's initialisation (its root module's constructor) did not return
+    /// within the call timeout; the host went on without it.
+    #[error("its initialisation did not return within {} s", limit.as_secs_f64())]
+    InitTimedOut {
+        /// How long the host waited.
+        limit: Duration,
+    },
 }
 
 impl Refusal {
@@ -168,6 +200,8 @@ impl Refusal {
             Refusal::Unsigned => "unsigned",
             Refusal::BadSignature { .. } => "bad_signature",
             Refusal::UnknownVendor { .. } => "unknown_vendor",
+            Refusal::UntrustedFile { .. } => "untrusted_file",
+            Refusal::InitTimedOut { .. } => "init_timed_out",
         }
     }
 
@@ -199,6 +233,10 @@ impl Refusal {
             }
             Refusal::UnknownVendor { .. } => {
                 "If you trust this vendor, add its public key to the trusted keys file; otherwise remove the library.".into()
+            }
+            Refusal::UntrustedFile { problem } => problem.fix(false),
+            Refusal::InitTimedOut { .. } => {
+                "This is a bug in the plugin (its initialisation does not return); report it to its vendor, and remove the library until it is fixed.".into()
             }
         }
     }
@@ -285,15 +323,21 @@ pub fn load_dir_trusting(
     dir: &Path,
     trusted: Option<&crate::signing::TrustedKeys>,
 ) -> std::io::Result<Vec<LoadOutcome>> {
+    crate::plugin_file::check_folder(dir)?;
+    // Every entry with a library's name is tried, links included: a link is refused
+    // with its reason rather than skipped without a word.
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_library_file(p))
+        .filter(|p| is_library_file(p) && !p.is_dir())
         .collect();
     paths.sort();
     Ok(load_all_trusting(paths, trusted))
 }
 
 /// Loads the given libraries, refusing later duplicates of a plugin id.
+///
+/// Each file is checked as [`load_dir`] checks the files of its folder ([`Untrusted`]);
+/// the folders they are in are not (that is [`load_dir`]'s check).
 ///
 /// The files are checked and opened on a few threads at once — most of the time goes
 /// to comparing each library's type layouts with the host's, which needs no lock — and
@@ -344,10 +388,7 @@ fn load_each(
     paths: &[PathBuf],
     trusted: Option<&crate::signing::TrustedKeys>,
 ) -> Vec<Result<PluginLibrary, Refusal>> {
-    let load_file = |path: &Path| match trusted {
-        Some(keys) => signed(path, keys).and_then(|_| load_file(path)),
-        None => load_file(path),
-    };
+    let load_file = |path: &Path| load_one(path, trusted);
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(LOADING_THREADS)
@@ -375,10 +416,14 @@ fn load_each(
         .collect()
 }
 
-/// The signature check of one library, as a refusal.
-fn signed(path: &Path, trusted: &crate::signing::TrustedKeys) -> Result<(), Refusal> {
+/// The signature check of the open library `opened`, as a refusal.
+fn signed(
+    path: &Path,
+    opened: &crate::plugin_file::OpenedLibrary,
+    trusted: &crate::signing::TrustedKeys,
+) -> Result<(), Refusal> {
     use crate::signing::SignatureProblem;
-    crate::signing::verify_library(path, trusted)
+    crate::signing::verify_open_library(path, &opened.file, trusted)
         .map(drop)
         .map_err(|problem| match problem {
             SignatureProblem::Unsigned => Refusal::Unsigned,
@@ -389,16 +434,31 @@ fn signed(path: &Path, trusted: &crate::signing::TrustedKeys) -> Result<(), Refu
         })
 }
 
-/// Loads and checks one library.
+/// Loads and checks one library (no signature is checked: see [`load_dir_trusting`]).
 pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
-    crate::preflight::check(path).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
-    // The system loader searches its library path for a bare file name; an absolute
-    // path makes it open exactly the file that was checked.
-    let absolute = std::path::absolute(path).map_err(|e| Refusal::NotAPlugin {
-        detail: format!("its path cannot be resolved ({e})"),
+    load_one(path, None)
+}
+
+/// Opens `path` once, checks the open file (who may have changed it, its signature when
+/// `trusted` keys are given, its headers) and loads that same file; then checks its
+/// types and runs its initialisation within the call timeout.
+fn load_one(
+    path: &Path,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Result<PluginLibrary, Refusal> {
+    use crate::plugin_file::OpenProblem;
+    let opened = crate::plugin_file::open(path).map_err(|problem| match problem {
+        OpenProblem::Untrusted(problem) => Refusal::UntrustedFile { problem },
+        OpenProblem::Io(e) => Refusal::NotAPlugin {
+            detail: format!("it cannot be opened ({e})"),
+        },
     })?;
-    let header = lib_header_from_path(&absolute).map_err(refusal_of)?;
-    let module = crate::compatibility::init_root_module(header).map_err(refusal_of)?;
+    if let Some(keys) = trusted {
+        signed(path, &opened, keys)?;
+    }
+    crate::preflight::check_file(&opened.file).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
+    let header = open_library(path, opened)?;
+    let module = init_within_timeout(header)?;
     let read_manifest = module.manifest();
     let manifest = call_once("manifest", move || read_manifest().into_result()).map_err(|e| {
         Refusal::InvalidManifest {
@@ -415,6 +475,51 @@ pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
         path: path.to_owned(),
         manifest,
         module,
+    })
+}
+
+/// `dlopen`s the open library (through its descriptor where the platform allows) and
+/// finds its header; a refusal names the library by `path`.
+fn open_library(
+    path: &Path,
+    opened: crate::plugin_file::OpenedLibrary,
+) -> Result<&'static abi_stable::library::LibHeader, Refusal> {
+    opened.load(|load_path| {
+        let result = lib_header_from_path(load_path);
+        let mapped = !matches!(result, Err(LibraryError::OpenError { .. }));
+        // Worked out while the descriptor is open: the refusal may read the file.
+        let result = result.map_err(|e| match refusal_of(e) {
+            Refusal::NotAPlugin { detail } => Refusal::NotAPlugin {
+                detail: detail.replace(
+                    &load_path.display().to_string(),
+                    &path.display().to_string(),
+                ),
+            },
+            other => other,
+        });
+        (result, mapped)
+    })
+}
+
+/// Runs the library's root module constructor on a worker, within the default call
+/// timeout: a library whose initialisation never returns is refused and left running
+/// there, and the host goes on.
+fn init_within_timeout(
+    header: &'static abi_stable::library::LibHeader,
+) -> Result<PluginModuleRef, Refusal> {
+    let limit = default_call_timeout();
+    call_once("init_root_module", move || {
+        Ok(crate::compatibility::init_root_module(header).map_err(refusal_of))
+    })
+    .unwrap_or_else(|e| {
+        Err(match CallFailure::of(&e) {
+            CallFailure::HostTimedOut { .. } => Refusal::InitTimedOut {
+                limit: limit.unwrap_or_default(),
+            },
+            _ => Refusal::InitFailed {
+                detail: e.message().to_owned(),
+            },
+        })
     })
 }
 

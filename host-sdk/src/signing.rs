@@ -365,6 +365,18 @@ pub fn signature_path(library: &Path) -> PathBuf {
 
 /// Checks `library` against `trusted` from its bytes and its signature file.
 pub fn verify_library(library: &Path, trusted: &TrustedKeys) -> Result<KeyId, SignatureProblem> {
+    let file = std::fs::File::open(library).map_err(unreadable_library)?;
+    verify_open_library(library, &file, trusted)
+}
+
+/// Checks the already open `file` (the library at `library`) against `trusted`: its
+/// bytes are read through `file`, from its start, so what is checked is the file that
+/// was opened, whatever its name leads to by now. The signature file is read by name.
+pub fn verify_open_library(
+    library: &Path,
+    file: &std::fs::File,
+    trusted: &TrustedKeys,
+) -> Result<KeyId, SignatureProblem> {
     let signature = match std::fs::read_to_string(signature_path(library)) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -376,10 +388,24 @@ pub fn verify_library(library: &Path, trusted: &TrustedKeys) -> Result<KeyId, Si
             })
         }
     };
-    let file = std::fs::read(library).map_err(|e| SignatureProblem::BadSignature {
+    let bytes = read_from_start(file).map_err(unreadable_library)?;
+    trusted.verify(&bytes, &signature)
+}
+
+fn unreadable_library(e: std::io::Error) -> SignatureProblem {
+    SignatureProblem::BadSignature {
         detail: format!("the library cannot be read ({e})"),
-    })?;
-    trusted.verify(&file, &signature)
+    }
+}
+
+/// The whole of `file`, read from its start.
+fn read_from_start(file: &std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(0))?;
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -150,3 +150,47 @@ fn panics_inside_plugin_calls_come_back_as_internal_errors() {
         .unwrap()
         .is_empty());
 }
+
+/// How many of this process's descriptors are open on `file`.
+#[cfg(target_os = "linux")]
+fn descriptors_open_on(file: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target == file)
+        .count()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_library_is_loaded_through_one_descriptor_however_often_it_is_loaded() {
+    // A library is `dlopen`ed as /proc/self/fd/N, so its descriptor stays open while
+    // it is mapped: loading the same file again goes through that one descriptor, and
+    // every other library gets its own number (never taken for an earlier one).
+    let dir = plugins_dir(&[office365_library(), fixture("duplicate-id")]);
+    let office = dir.path().join(office365_library().file_name().unwrap());
+    let other = dir
+        .path()
+        .join(fixture("duplicate-id").file_name().unwrap());
+    let office = std::fs::canonicalize(office).unwrap();
+    let other = std::fs::canonicalize(other).unwrap();
+    assert_eq!(descriptors_open_on(&office), 0);
+    for _ in 0..3 {
+        let plugin = loader::load_file(&office).expect("office365 loads");
+        assert_eq!(plugin.manifest().display_name.as_str(), "Office 365");
+        assert_eq!(descriptors_open_on(&office), 1);
+    }
+    let duplicate = loader::load_file(&other).expect("the duplicate loads alone");
+    assert_eq!(descriptors_open_on(&other), 1);
+    assert_eq!(descriptors_open_on(&office), 1);
+    assert_eq!(
+        duplicate.manifest().id.as_str(),
+        "office365",
+        "the fixture claims the same id"
+    );
+    assert_ne!(
+        duplicate.manifest().display_name.as_str(),
+        "Office 365",
+        "the second file is its own library, not the first one again"
+    );
+}

@@ -19,6 +19,12 @@ pub enum CatalogError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The plugins folder could be changed by another user, so nothing in it was opened.
+    #[error("Refused to load plugins: {source}")]
+    UntrustedFolder {
+        /// What is wrong with the folder, and its fix.
+        source: loader::UntrustedFolder,
+    },
     /// No loaded plugin has the id asked for.
     #[error("No plugin with id `{id}` is loaded from {} (loaded: {}; refused: {refused}).", dir.display(), if loaded.is_empty() { "none".to_owned() } else { loaded.join(", ") })]
     NotLoaded {
@@ -38,6 +44,7 @@ impl CatalogError {
     pub fn hint(&self) -> &'static str {
         match self {
             CatalogError::Folder { .. } => "Point --plugins-dir (or ATRS_PLUGINS_DIR) at the folder that holds the plugin libraries.",
+            CatalogError::UntrustedFolder { .. } => "Make the plugins folder yours (or root's) and writable by you only, or point --plugins-dir (or ATRS_PLUGINS_DIR) at one that is.",
             CatalogError::NotLoaded { .. } => "Run `atrs-test-host plugins` to see every library and why any was refused.",
         }
     }
@@ -73,11 +80,20 @@ impl Catalog {
         dir: &Path,
         trusted: Option<&TrustedKeys>,
     ) -> Result<Catalog, CatalogError> {
-        let outcomes =
-            loader::load_dir_trusting(dir, trusted).map_err(|source| CatalogError::Folder {
-                dir: dir.to_owned(),
-                source,
-            })?;
+        let outcomes = loader::load_dir_trusting(dir, trusted).map_err(|source| {
+            match source
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<loader::UntrustedFolder>())
+            {
+                Some(untrusted) => CatalogError::UntrustedFolder {
+                    source: untrusted.clone(),
+                },
+                None => CatalogError::Folder {
+                    dir: dir.to_owned(),
+                    source,
+                },
+            }
+        })?;
         Ok(Catalog {
             dir: dir.to_owned(),
             outcomes,
