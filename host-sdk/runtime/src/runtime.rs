@@ -1,7 +1,7 @@
 //! One host runtime: a plugins folder, an account store and the host services over
 //! it, answering the protocol's requests ([`crate::protocol`]). Thread-safe: front
 //! ends send requests from any thread, and a long poll holds no lock others need.
-//! With `isolate`, every plugin runs in a runner process of its own ([`forward`]).
+//! With `isolate`, every plugin runs in a runner process of its own (the `forward` module, over [`crate::isolation`]).
 
 mod forward;
 
