@@ -464,6 +464,24 @@ impl Runtime {
     }
 
     fn accounts(&self, r: request::Accounts) -> Answer {
+        self.list_accounts(&r, |account| {
+            match self
+                .integration(&account.plugin)
+                .and_then(|i| Ok(lock(&i).account_health(&account.account)?))
+            {
+                Ok(health) => wire::health_json(&health),
+                Err(e) => json!({"error": e.to_json()}),
+            }
+        })
+    }
+
+    /// The saved accounts `r` asks for, with their settings, and with `health(account)`
+    /// when it asks for health.
+    fn list_accounts(
+        &self,
+        r: &request::Accounts,
+        health: impl Fn(&crate::store::AccountRef) -> Value,
+    ) -> Answer {
         let mut listed = Vec::new();
         for account in self.store.all_accounts()? {
             if r.plugin.as_deref().is_some_and(|p| p != account.plugin) {
@@ -479,13 +497,7 @@ impl Runtime {
                 "settings": settings,
             });
             if r.health {
-                entry["health"] = match self
-                    .integration(&account.plugin)
-                    .and_then(|i| Ok(lock(&i).account_health(&account.account)?))
-                {
-                    Ok(health) => wire::health_json(&health),
-                    Err(e) => json!({"error": e.to_json()}),
-                };
+                entry["health"] = health(&account);
             }
             listed.push(entry);
         }

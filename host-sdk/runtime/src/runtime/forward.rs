@@ -198,33 +198,17 @@ impl Runtime {
                 self.remote.remove(r.handle);
                 Ok(answer)
             }
-            Request::Accounts(r) => {
-                let mut listed = Vec::new();
-                for account in self.store.all_accounts()? {
-                    if r.plugin.as_deref().is_some_and(|p| p != account.plugin) {
-                        continue;
-                    }
-                    let settings = self
-                        .store
-                        .read_settings(&account.plugin, &account.account)?
-                        .unwrap_or_default();
-                    let mut entry = json!({
-                        "plugin": account.plugin,
-                        "account": account.account,
-                        "settings": settings,
-                    });
-                    if r.health {
-                        let request = json!({"request": "health", "account": account.account, "plugin": account.plugin});
-                        entry["health"] =
-                            match self.forward(&account.plugin, request, Duration::ZERO) {
-                                Ok((_, answer)) => answer["health"].clone(),
-                                Err(e) => json!({"error": e.to_json()}),
-                            };
-                    }
-                    listed.push(entry);
+            Request::Accounts(r) => self.list_accounts(&r, |account| {
+                let request = json!({
+                    "request": "health",
+                    "account": account.account,
+                    "plugin": account.plugin,
+                });
+                match self.forward(&account.plugin, request, Duration::ZERO) {
+                    Ok((_, answer)) => answer["health"].clone(),
+                    Err(e) => json!({"error": e.to_json()}),
                 }
-                Ok(json!({"store": self.store.info(), "accounts": listed}))
-            }
+            }),
             Request::Health(r) | Request::Remove(r) => Ok(self.owner_forward(&r, raw)?.2),
             Request::Token(r) => {
                 let account = AccountRequest {
