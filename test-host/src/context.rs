@@ -39,7 +39,7 @@ impl Context {
         let trusted = match &self.trusted_keys {
             Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
                 CommandError::usage(format!("The trusted vendor keys could not be read: {e}."))
-                    .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen` writes, one after another).")
+                    .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen --out FILE` writes, one after another).")
             })?),
             None => None,
         };
@@ -51,8 +51,13 @@ impl Context {
     /// that a person is told once (a JSON store imported, a key file created) goes to
     /// stderr.
     pub fn store(&self) -> Result<Store, CommandError> {
-        let store =
-            Store::open_location(&self.store_dir.to_string_lossy(), &KeyOptions::from_env())?;
+        self.store_with(&KeyOptions::from_env())
+    }
+
+    /// Like [`Context::store`], with the store's key found (and plain text allowed) as
+    /// `options` say.
+    pub fn store_with(&self, options: &KeyOptions) -> Result<Store, CommandError> {
+        let store = Store::open_location(&self.store_dir.to_string_lossy(), options)?;
         for line in store.opened().lines() {
             self.output.note(line);
         }

@@ -144,6 +144,21 @@ pub fn fit(text: &str, width: usize) -> String {
     cut
 }
 
+/// `word` as one shell word: as it is when it holds only characters no shell treats
+/// specially, else in single quotes (a `'` inside written `'\''`), so a printed command
+/// line works when pasted.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,/:@%+=".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// A failure as lines: what went wrong, the fix, and the provider's code.
 pub fn error_lines(message: &str, hint: Option<&str>, provider_code: Option<&str>) -> Vec<String> {
     let mut lines = vec![format!("✗ {message}")];
@@ -176,6 +191,14 @@ pub fn verified_lines(account: &VerifiedAccount) -> Vec<String> {
 mod tests {
     use super::*;
     use atrs_host_sdk::{ErrorKind, MissingScope};
+
+    #[test]
+    fn shell_words_survive_a_shell() {
+        assert_eq!(shell_word("Reports"), "Reports");
+        assert_eq!(shell_word("Sales reports"), "'Sales reports'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn fit_cuts_long_lines_to_the_width() {

@@ -36,7 +36,7 @@ pub fn open_account(
             return Err(CommandError::usage(format!(
                 "There is no saved account named \"{account}\"."
             ))
-            .with_hint("Run `atrs-test-host accounts` to see the saved accounts, or add one with `atrs-test-host add`."))
+            .with_hint("Run `atrs-test-host accounts` to see the saved accounts; to add one, use the menu or see `atrs-test-host add --help`."))
         }
         many => {
             return Err(CommandError::usage(format!(

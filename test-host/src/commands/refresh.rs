@@ -16,7 +16,7 @@ use crate::{
     error::CommandError,
     exit::Exit,
     health_view::{to_json, unix_now},
-    present::local_time,
+    present::{local_time, shell_word},
     store::AccountRef,
 };
 
@@ -107,10 +107,26 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
         n => format!("{n} accounts need sign-in again."),
     };
     let hint = match needs {
-        0 => "Run `atrs-test-host refresh` again later.",
-        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.",
+        0 => format!("Run `{}` again later.", again(args)),
+        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.".to_owned(),
     };
     Err(CommandError::new(worst, message).with_hint(hint))
+}
+
+/// The command line that asks again what `args` asked, ready to paste into a shell.
+fn again(args: &RefreshArgs) -> String {
+    let mut words = vec!["atrs-test-host".to_owned(), "refresh".to_owned()];
+    match &args.account {
+        Some(name) => words.push(shell_word(name)),
+        None => words.push("--all".to_owned()),
+    }
+    if let Some(plugin) = &args.plugin {
+        words.extend(["--plugin".to_owned(), shell_word(plugin)]);
+    }
+    if args.force {
+        words.push("--force".to_owned());
+    }
+    words.join(" ")
 }
 
 fn mark(outcome: Outcome) -> &'static str {

@@ -72,8 +72,12 @@ pub fn require_terminal(what: &str) -> Result<(), CommandError> {
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         return Ok(());
     }
-    Err(CommandError::usage(format!("{what} needs a terminal, and standard input or error is not one."))
-        .with_hint("Run it in a terminal, or use the scripted commands (`atrs-test-host add`, `accounts`, `remove`; see --help)."))
+    Err(CommandError::usage(format!(
+        "{what} needs a terminal, and standard input or error is not one."
+    ))
+    .with_hint(
+        "Run it in a terminal, or use the scripted commands (`atrs-test-host --help` lists them).",
+    ))
 }
 
 /// The menu entries for every loaded plugin of `catalog`; `prefill` gives Add's start values.
