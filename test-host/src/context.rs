@@ -12,7 +12,7 @@ use crate::{
     error::CommandError,
     output::Output,
     services::{Browser, LogConfig, PluginServices},
-    store::{KeyOptions, Store},
+    store::{postgres, KeyOptions, Store},
 };
 
 /// The settings shared by every command.
@@ -52,6 +52,30 @@ impl Context {
     /// stderr.
     pub fn store(&self) -> Result<Store, CommandError> {
         self.store_with(&KeyOptions::from_env())
+    }
+
+    /// The account store for a command that only reads or changes saved accounts: like
+    /// [`Context::store`], but a store folder that does not exist (or is a file) is
+    /// refused, never created, so a mistyped `--store` is reported instead of showing an
+    /// empty store.
+    pub fn existing_store(&self) -> Result<Store, CommandError> {
+        let location = self.store_dir.to_string_lossy();
+        if !postgres::is_url(&location) {
+            let shown = self.store_dir.display();
+            if self.store_dir.is_file() {
+                return Err(CommandError::usage(format!(
+                    "The account store {shown} is a file, not a folder."
+                ))
+                .with_hint("Give --store (or ATRS_STORE_DIR) the folder that holds accounts.db."));
+            }
+            if !self.store_dir.exists() {
+                return Err(CommandError::usage(format!(
+                    "There is no account store at {shown}: the folder does not exist."
+                ))
+                .with_hint("Check the folder given with --store (or ATRS_STORE_DIR); adding the first account creates a store."));
+            }
+        }
+        self.store()
     }
 
     /// Like [`Context::store`], with the store's key found (and plain text allowed) as

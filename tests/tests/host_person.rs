@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use atrs_e2e::sandbox::Sandbox;
+use atrs_e2e::{json_result, run_host, sandbox::Sandbox};
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -33,4 +33,37 @@ fn a_wrong_plugin_is_named_instead_of_suggesting_the_same_account() {
     assert!(hint.contains("office365"), "names the owner: {result}");
     // Nothing was removed.
     assert!(!sandbox.files().settings_of("Mailer").is_null());
+}
+
+#[test]
+fn reading_a_missing_store_folder_says_so_and_creates_nothing() {
+    let sandbox = Sandbox::instant(&[]);
+    let missing = sandbox.store().join("no-such-folder");
+    let missing_arg = missing.to_str().unwrap();
+    let plugins = sandbox.plugins().to_str().unwrap();
+    for command in [
+        &["accounts"][..],
+        &["token", "Reports"][..],
+        &["refresh", "--all"][..],
+        &["remove", "Reports"][..],
+    ] {
+        let mut args = vec!["--json", "--plugins-dir", plugins, "--store", missing_arg];
+        args.extend_from_slice(command);
+        let run = run_host(&args, &[]);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {run:?}");
+        let result = json_result(&run);
+        let message = result["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("does not exist"), "{args:?}: {result}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
+
+#[test]
+fn check_on_a_folder_says_it_is_a_folder() {
+    let sandbox = Sandbox::instant(&[]);
+    let run = sandbox.run(&["check", sandbox.plugins().to_str().unwrap()], WAIT);
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("is a folder"), "{all}");
+    assert!(!all.contains("There is no file"), "{all}");
 }

@@ -41,7 +41,7 @@ fn health_of(
 
 /// Lists every saved account of every plugin.
 pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let accounts = store.all_accounts()?;
     let out = ctx.output;
     let info = store.info();

@@ -24,7 +24,7 @@ pub fn open_account(
     account: &str,
 ) -> Result<(IntegrationHandle, String), CommandError> {
     let owners: Vec<String> = ctx
-        .store()?
+        .existing_store()?
         .all_accounts()?
         .into_iter()
         .filter(|a| a.account == account)

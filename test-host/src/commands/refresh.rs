@@ -56,7 +56,7 @@ impl Outcome {
 
 /// Renews the accounts asked for and reports each.
 pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let accounts: Vec<AccountRef> = match &args.account {
         Some(name) => vec![AccountRef {
             plugin: owner_of(&store, name, args.plugin.as_deref())?,

@@ -6,7 +6,7 @@ use crate::{commands::owner::owner_of, context::Context, error::CommandError};
 
 /// Removes `account`, asking its plugin to do it when the plugin is loaded.
 pub fn run(ctx: &Context, account: &str, plugin: Option<&str>) -> Result<(), CommandError> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let owner = owner_of(&store, account, plugin)?;
     let catalog = ctx.catalog()?;
     match catalog.find(&owner) {

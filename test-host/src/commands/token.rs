@@ -29,7 +29,7 @@ pub struct TokenArgs {
 
 /// Gets and describes the token.
 pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let owner = owner_of(&store, &args.account, args.plugin.as_deref())?;
     let catalog = ctx.catalog()?;
     let handle = ctx.open(catalog.find(&owner)?)?;
