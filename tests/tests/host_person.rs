@@ -67,3 +67,24 @@ fn check_on_a_folder_says_it_is_a_folder() {
     assert!(all.contains("is a folder"), "{all}");
     assert!(!all.contains("There is no file"), "{all}");
 }
+
+#[test]
+fn json_help_keeps_stdout_json_and_a_json_usage_error_names_the_argument() {
+    let help = run_host(&["--json", "--help"], &[]);
+    assert_eq!(help.status.code(), Some(0), "{help:?}");
+    let result = json_result(&help);
+    assert_eq!(result["command"], "help", "{result}");
+    assert!(
+        result["text"].as_str().unwrap().contains("Usage:"),
+        "{result}"
+    );
+    assert!(String::from_utf8_lossy(&help.stderr).contains("Usage:"));
+
+    let wrong = run_host(&["--json", "refesh"], &[]);
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    let result = json_result(&wrong);
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(message.contains("'refesh'"), "names it: {result}");
+    let hint = result["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("refresh"), "passes on clap's tip: {result}");
+}
