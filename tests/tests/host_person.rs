@@ -3,9 +3,11 @@
 //! Ctrl-C or a race between two processes leaves behind. Each test drives the real host
 //! binary and plugin against the mock over 127.0.0.1.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use atrs_e2e::{json_result, run_host, sandbox::Sandbox};
+use atrs_e2e::{json_result, run_host, sandbox::Sandbox, HostProcess};
+use atrs_mock_idp::{Endpoint, Fault};
+use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -87,4 +89,57 @@ fn json_help_keeps_stdout_json_and_a_json_usage_error_names_the_argument() {
     assert!(message.contains("'refesh'"), "names it: {result}");
     let hint = result["error"]["hint"].as_str().unwrap();
     assert!(hint.contains("refresh"), "passes on clap's tip: {result}");
+}
+
+/// Starts `command` against `sandbox` with the token endpoint holding its answer back,
+/// waits until the request is at the mock, sends Ctrl-C: the exit code and the result.
+fn interrupted_while_renewing(sandbox: &Sandbox, command: &[&str]) -> (Option<i32>, Value) {
+    sandbox
+        .mock
+        .set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_secs(60)), 1);
+    let mut args = vec!["--json"];
+    args.extend_from_slice(&sandbox.folder_args());
+    args.extend_from_slice(command);
+    let mut host = HostProcess::spawn(&args, &[]);
+    let deadline = Instant::now() + WAIT;
+    while sandbox.mock.fault_armed(Endpoint::Token) {
+        assert!(
+            Instant::now() < deadline,
+            "{command:?} never reached the token endpoint"
+        );
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    let at = Instant::now();
+    host.interrupt();
+    let code = host.wait(Duration::from_secs(10));
+    println!("{command:?}: Ctrl-C to exit took {:?}", at.elapsed());
+    sandbox.mock.clear_faults();
+    let result = host
+        .seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|v| v["type"] == "result")
+        .unwrap_or(Value::Null);
+    (code, result)
+}
+
+#[test]
+fn ctrl_c_during_token_or_refresh_ends_with_exit_4_and_a_result_line() {
+    let sandbox = with_account("Reports");
+    for command in [
+        &["token", "Reports", "--force"][..],
+        &["refresh", "Reports", "--force"][..],
+        &["refresh", "--all", "--force"][..],
+    ] {
+        let (code, result) = interrupted_while_renewing(&sandbox, command);
+        assert_eq!(code, Some(4), "{command:?}: {result}");
+        assert_eq!(result["ok"], false, "{command:?}: {result}");
+        assert_eq!(
+            result["error"]["message"], "Stopped (Ctrl-C).",
+            "{command:?}: {result}"
+        );
+    }
+    // The account is intact: a token comes afterwards.
+    let after = sandbox.run(&["token", "Reports"], WAIT);
+    assert_eq!(after.code, Some(0), "{}", after.stderr);
 }

@@ -3,7 +3,7 @@
 //! with `--force`; one line per account; exits 3 when any account needs sign-in again
 //! (5 when one could not be renewed for now), so a scheduler can alert on it.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use atrs_host_sdk::{
     loader::IntegrationHandle, AccountHealth, ErrorKind, HealthState, TokenRequest,
@@ -16,6 +16,7 @@ use crate::{
     error::CommandError,
     exit::Exit,
     health_view::{to_json, unix_now},
+    interrupt::{self, Interrupt},
     present::{local_time, shell_word},
     store::AccountRef,
 };
@@ -56,6 +57,7 @@ impl Outcome {
 
 /// Renews the accounts asked for and reports each.
 pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
+    let interrupt = Interrupt::install();
     let store = ctx.existing_store()?;
     let accounts: Vec<AccountRef> = match &args.account {
         Some(name) => vec![AccountRef {
@@ -69,16 +71,29 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
             .say(format!("No saved accounts in {}.", store.info().location));
     }
     let catalog = ctx.catalog()?;
-    let mut handles: BTreeMap<String, IntegrationHandle> = BTreeMap::new();
+    let mut handles: BTreeMap<String, Arc<IntegrationHandle>> = BTreeMap::new();
     let mut listed = Vec::new();
     let mut worst = Exit::Success;
     for a in &accounts {
         if !handles.contains_key(&a.plugin) {
             let handle = ctx.open(catalog.find(&a.plugin)?)?;
-            handles.insert(a.plugin.clone(), handle);
+            handles.insert(a.plugin.clone(), Arc::new(handle));
         }
-        let handle = &handles[&a.plugin];
-        let (outcome, line, detail) = one(handle, &a.account, args.force);
+        let handle = handles[&a.plugin].clone();
+        let (account, force) = (a.account.clone(), args.force);
+        let (outcome, line, detail) = interrupt
+            .run_until(&format!("renewing \"{}\"", a.account), move || {
+                one(&handle, &account, force)
+            })
+            .map_err(|e| match e.exit {
+                Exit::CancelledOrTimedOut => interrupt::stopped(&format!(
+                    "renewing \"{}\" ({} of {} accounts done)",
+                    a.account,
+                    listed.len(),
+                    accounts.len()
+                )),
+                _ => e,
+            })?;
         ctx.output
             .say(format!("{} {}: {line}", mark(outcome), a.account));
         worst = match (outcome, worst) {

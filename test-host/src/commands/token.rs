@@ -10,6 +10,7 @@ use crate::{
     context::Context,
     error::CommandError,
     health_view::{unix_now, when},
+    interrupt::Interrupt,
 };
 
 /// What `token` was asked.
@@ -29,6 +30,7 @@ pub struct TokenArgs {
 
 /// Gets and describes the token.
 pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
+    let interrupt = Interrupt::install();
     let store = ctx.existing_store()?;
     let owner = owner_of(&store, &args.account, args.plugin.as_deref())?;
     let catalog = ctx.catalog()?;
@@ -43,7 +45,10 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
         .collect();
     let mut request = TokenRequest::for_scopes(scopes);
     request.force_refresh = args.force;
-    let grant = handle.token(&args.account, &request)?;
+    let account = args.account.clone();
+    let grant = interrupt.run_until("the token request", move || {
+        handle.token(&account, &request)
+    })??;
     let token = &grant.token;
     let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     let from = match grant.source {
