@@ -143,3 +143,28 @@ fn ctrl_c_during_token_or_refresh_ends_with_exit_4_and_a_result_line() {
     let after = sandbox.run(&["token", "Reports"], WAIT);
     assert_eq!(after.code, Some(0), "{}", after.stderr);
 }
+
+#[test]
+fn two_adds_of_one_name_at_once_save_one_and_refuse_the_other() {
+    // Both processes pass the first name check before either has verified (the mock
+    // lets a device code be polled only after a second).
+    let sandbox = Sandbox::approving(1, &[]);
+    let args = sandbox.add_args("Shared", "device", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = sandbox.spawn(&args);
+    let second = sandbox.spawn(&args);
+    let runs = [first.finish(WAIT), second.finish(WAIT)];
+    let codes: Vec<Option<i32>> = runs.iter().map(|r| r.code).collect();
+    let saved = runs.iter().filter(|r| r.code == Some(0)).count();
+    assert_eq!(saved, 1, "exactly one saved: {codes:?}");
+    let loser = runs.iter().find(|r| r.code != Some(0)).unwrap();
+    assert_eq!(loser.code, Some(2), "{}{}", loser.stdout, loser.stderr);
+    let result = loser.result().unwrap();
+    assert!(
+        result["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already saved"),
+        "{result}"
+    );
+}

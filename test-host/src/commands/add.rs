@@ -72,13 +72,25 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
     let saved = if request.no_save {
         false
     } else {
-        refuse_overwrite(request, &saved, &account.account_name)?;
+        // The name check and the save as one step: another process adding the same
+        // name meanwhile waits here, then finds this one saved.
+        let store = ctx.store()?;
+        let _one_at_a_time =
+            store.lock_named(&format!("host-add {}", request.plugin), SAVE_LOCK_WAIT)?;
+        refuse_overwrite(
+            request,
+            &store.list(&request.plugin)?,
+            &account.account_name,
+        )?;
         integration.save(&values).map_err(on_command_line)?;
         true
     };
     report(ctx.output, &account, saved);
     Ok(())
 }
+
+/// How long a save waits for another process saving an account of the same plugin.
+const SAVE_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Exit 2 when `name` is saved already and `--replace` was not given (nor `--no-save`).
 fn refuse_overwrite(
