@@ -168,3 +168,30 @@ fn two_adds_of_one_name_at_once_save_one_and_refuse_the_other() {
         "{result}"
     );
 }
+
+#[test]
+fn account_names_are_found_trimmed_and_without_case_and_listed_in_natural_order() {
+    let sandbox = with_account("  Spaced  ");
+    for typed in ["  Spaced  ", "Spaced", "spaced"] {
+        let run = sandbox.run(&["token", typed], WAIT);
+        assert_eq!(run.code, Some(0), "token {typed:?}: {}", run.stderr);
+        assert_eq!(run.result().unwrap()["account"], "Spaced");
+    }
+    // One name whatever its case: a second add is refused.
+    let again = sandbox.add_device("SPACED", &[], WAIT);
+    assert_eq!(again.code, Some(2), "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("already saved"), "{}", again.stdout);
+
+    for name in ["Account 10", "Account 2", "account 1"] {
+        let added = sandbox.add_device(name, &[], WAIT);
+        assert_eq!(added.code, Some(0), "{}", added.stderr);
+    }
+    let listed = sandbox.run(&["accounts"], WAIT);
+    let names: Vec<String> = listed.result().unwrap()["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["account 1", "Account 2", "Account 10", "Spaced"]);
+}

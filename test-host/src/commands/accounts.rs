@@ -9,7 +9,11 @@ use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth};
 use serde_json::json;
 
 use crate::{
-    context::Context, error::CommandError, health_view, present::account_lines, store::StoreInfo,
+    context::Context,
+    error::CommandError,
+    health_view,
+    present::{account_lines, natural_order},
+    store::StoreInfo,
 };
 
 /// Where accounts live, in one line.
@@ -42,7 +46,8 @@ fn health_of(
 /// Lists every saved account of every plugin.
 pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     let store = ctx.existing_store()?;
-    let accounts = store.all_accounts()?;
+    let mut accounts = store.all_accounts()?;
+    accounts.sort_by(|a, b| natural_order(&a.account, &b.account).then(a.plugin.cmp(&b.plugin)));
     let out = ctx.output;
     let info = store.info();
     out.say(store_line(&info));

@@ -13,6 +13,7 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use crate::{
+    commands::owner::same_name,
     context::Context,
     error::CommandError,
     exit::Exit,
@@ -98,14 +99,26 @@ fn refuse_overwrite(
     saved: &[String],
     name: &str,
 ) -> Result<(), CommandError> {
-    if request.replace || request.no_save || !saved.iter().any(|s| s == name) {
+    let Some(taken) = saved.iter().find(|s| same_name(s, name)) else {
+        return Ok(());
+    };
+    if request.no_save || (request.replace && taken.as_str() == name.trim()) {
         return Ok(());
     }
+    let as_saved = if taken.as_str() == name.trim() {
+        String::new()
+    } else {
+        format!(" (as \"{taken}\"; names are the same whatever their case)")
+    };
     Err(CommandError::usage(format!(
-        "An account named \"{name}\" is already saved for {}.",
+        "An account named \"{name}\" is already saved for {}{as_saved}.",
         request.plugin
     ))
-    .with_hint("Give it another name with --set account_name=NAME, or add --replace to replace the saved one."))
+    .with_hint(if as_saved.is_empty() {
+        "Give it another name with --set account_name=NAME, or add --replace to replace the saved one.".to_owned()
+    } else {
+        format!("Give it another name with --set account_name=NAME, or replace the saved one with --set account_name=\"{taken}\" --replace.")
+    }))
 }
 
 /// A plugin error with its hint in command-line words.

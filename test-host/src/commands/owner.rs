@@ -1,32 +1,63 @@
-//! Which plugin owns a saved account name, with a near name suggested when none does.
+//! Which saved account a typed name means (spaces around it and case forgiven), with a
+//! near name suggested when none does.
 
 use crate::{
     error::CommandError,
     store::{AccountRef, Store},
 };
 
-/// The plugin that has `account` (of `plugin`, when given); an error says what to do
-/// when there is none (naming near names) or several.
-pub fn owner_of(
+/// The saved account `account` names (of `plugin`, when given): the name as typed,
+/// spaces around it left out as the plugins leave them out when saving; when no saved
+/// name is exactly that, the one saved name equal to it but for case.
+pub fn saved_account(
     store: &Store,
     account: &str,
     plugin: Option<&str>,
-) -> Result<String, CommandError> {
+) -> Result<AccountRef, CommandError> {
     let saved = store.all_accounts()?;
-    let owners: Vec<String> = saved
+    let typed = account.trim();
+    let of_plugin = |a: &&AccountRef| plugin.is_none_or(|p| p == a.plugin);
+    let mut found: Vec<&AccountRef> = saved
         .iter()
-        .filter(|a| a.account == account && plugin.is_none_or(|p| p == a.plugin))
-        .map(|a| a.plugin.clone())
+        .filter(of_plugin)
+        .filter(|a| a.account == typed)
         .collect();
-    match owners.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(no_such_account(&saved, account, plugin)),
-        many => Err(CommandError::usage(format!(
-            "Several integrations have an account named \"{account}\": {}.",
-            many.join(", ")
-        ))
-        .with_hint("Say which with --plugin ID.")),
+    if found.is_empty() {
+        found = saved
+            .iter()
+            .filter(of_plugin)
+            .filter(|a| same_name(&a.account, typed))
+            .collect();
     }
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(no_such_account(&saved, typed, plugin)),
+        many if many.iter().all(|a| a.plugin == many[0].plugin) => {
+            let names: Vec<String> = many.iter().map(|a| format!("\"{}\"", a.account)).collect();
+            Err(CommandError::usage(format!(
+                "Several saved accounts are named \"{typed}\" but for case: {}.",
+                names.join(", ")
+            ))
+            .with_hint(
+                "Give the name exactly as it was saved (`atrs-test-host accounts` lists them).",
+            ))
+        }
+        many => {
+            let plugins: Vec<&str> = many.iter().map(|a| a.plugin.as_str()).collect();
+            Err(CommandError::usage(format!(
+                "Several integrations have an account named \"{typed}\": {}.",
+                plugins.join(", ")
+            ))
+            .with_hint("Say which with --plugin ID."))
+        }
+    }
+}
+
+/// Whether two account names are the same name: equal once spaces around them are left
+/// out and case is ignored.
+pub fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a == b || a.to_lowercase() == b.to_lowercase()
 }
 
 /// Why `account` (of `plugin`, when given) is not among `saved`, and what to do.

@@ -11,13 +11,13 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use crate::{
-    commands::owner::owner_of,
+    commands::owner::saved_account,
     context::Context,
     error::CommandError,
     exit::Exit,
     health_view::{to_json, unix_now},
     interrupt::{self, Interrupt},
-    present::{local_time, shell_word},
+    present::{local_time, natural_order, shell_word},
     store::AccountRef,
 };
 
@@ -60,11 +60,12 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
     let interrupt = Interrupt::install();
     let store = ctx.existing_store()?;
     let accounts: Vec<AccountRef> = match &args.account {
-        Some(name) => vec![AccountRef {
-            plugin: owner_of(&store, name, args.plugin.as_deref())?,
-            account: name.clone(),
-        }],
-        None => store.all_accounts()?,
+        Some(name) => vec![saved_account(&store, name, args.plugin.as_deref())?],
+        None => {
+            let mut all = store.all_accounts()?;
+            all.sort_by(|a, b| natural_order(&a.account, &b.account).then(a.plugin.cmp(&b.plugin)));
+            all
+        }
     };
     if accounts.is_empty() {
         ctx.output

@@ -6,7 +6,7 @@ use atrs_host_sdk::{TokenRequest, TokenSource};
 use serde_json::json;
 
 use crate::{
-    commands::owner::owner_of,
+    commands::owner::saved_account,
     context::Context,
     error::CommandError,
     health_view::{unix_now, when},
@@ -32,7 +32,8 @@ pub struct TokenArgs {
 pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
     let interrupt = Interrupt::install();
     let store = ctx.existing_store()?;
-    let owner = owner_of(&store, &args.account, args.plugin.as_deref())?;
+    let saved = saved_account(&store, &args.account, args.plugin.as_deref())?;
+    let owner = saved.plugin;
     let catalog = ctx.catalog()?;
     let handle = ctx.open(catalog.find(&owner)?)?;
     let scopes: Vec<String> = args
@@ -45,7 +46,7 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
         .collect();
     let mut request = TokenRequest::for_scopes(scopes);
     request.force_refresh = args.force;
-    let account = args.account.clone();
+    let account = saved.account.clone();
     let grant = interrupt.run_until("the token request", move || {
         handle.token(&account, &request)
     })??;
@@ -58,7 +59,7 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
     let now = unix_now();
     ctx.output.say(format!(
         "\"{}\": access token {from}, valid until {}, scopes {}",
-        args.account,
+        saved.account,
         when(token.expires_at, now),
         scopes.join(" ")
     ));
@@ -67,7 +68,7 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
     }
     let mut result = json!({
         "plugin": owner,
-        "account": args.account,
+        "account": saved.account,
         "source": grant.source.name(),
         "expires_at": token.expires_at,
         "scopes": scopes,

@@ -15,8 +15,12 @@ use std::io::IsTerminal;
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
 use crate::{
-    catalog::Catalog, context::Context, error::CommandError, exit::Exit, health_view,
-    present::plugin_error_lines,
+    catalog::Catalog,
+    context::Context,
+    error::CommandError,
+    exit::Exit,
+    health_view,
+    present::{natural_order, plugin_error_lines},
 };
 use form_editor::Purpose;
 
@@ -94,7 +98,11 @@ pub fn menu_plugins<'a>(
                 manifest: p.manifest().clone(),
                 prefill: prefill(&id),
                 open: Box::new(move || ctx.open(p)),
-                accounts: Box::new(move || Ok(ctx.store()?.list(&id)?)),
+                accounts: Box::new(move || {
+                    let mut names = ctx.store()?.list(&id)?;
+                    names.sort_by(|a, b| natural_order(a, b));
+                    Ok(names)
+                }),
             }
         })
         .collect()
