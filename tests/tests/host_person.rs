@@ -195,3 +195,51 @@ fn account_names_are_found_trimmed_and_without_case_and_listed_in_natural_order(
         .collect();
     assert_eq!(names, ["account 1", "Account 2", "Account 10", "Spaced"]);
 }
+
+#[test]
+fn send_splits_address_lists_and_checks_every_address_before_sending() {
+    let sandbox = with_account("Mailer");
+    let sent = sandbox.run(
+        &[
+            "send",
+            "Mailer",
+            "--to",
+            "a@example.com, c@example.com",
+            "--subject",
+            "Hi",
+            "--body",
+            "x",
+        ],
+        WAIT,
+    );
+    assert_eq!(sent.code, Some(0), "{}{}", sent.stdout, sent.stderr);
+    let items = sandbox.mock.sent_items();
+    assert_eq!(items.len(), 1);
+    let to: Vec<&str> = items[0].to.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(to, ["a@example.com", "c@example.com"], "two recipients");
+
+    for bad in [
+        &["--to", "adele"][..],
+        &["--to", ""][..],
+        &["--to", "a@example.com", "--cc", "x@"][..],
+    ] {
+        let mut args = vec!["send", "Mailer", "--subject", "Hi", "--body", "x"];
+        args.extend_from_slice(bad);
+        let run = sandbox.run(&args, WAIT);
+        assert_eq!(run.code, Some(2), "{bad:?}: {}{}", run.stdout, run.stderr);
+        let message = run.result().unwrap()["error"]["message"].to_string();
+        assert!(message.contains("--"), "names the flag: {message}");
+    }
+    let refused = sandbox.run(&["send-test", "Mailer", "--to", "adele"], WAIT);
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(refused.result().unwrap()["error"]["message"]
+        .to_string()
+        .contains("\\\"adele\\\""));
+    assert_eq!(sandbox.mock.sent_items().len(), 1, "nothing more went out");
+}

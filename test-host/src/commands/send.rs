@@ -7,7 +7,7 @@ use atrs_host_sdk::{Attachment, DeliveryRequest, MailRequest};
 
 use atrs_host_runtime::media_type::content_type;
 
-use crate::commands::deliver;
+use crate::commands::{deliver, recipients::addresses};
 use crate::{context::Context, error::CommandError};
 
 /// What `send` was given.
@@ -54,6 +54,13 @@ impl From<crate::cli::SendCli> for SendArgs {
 
 /// `send`.
 pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
+    let to = addresses("--to", &args.to)?;
+    let cc = addresses("--cc", &args.cc)?;
+    let bcc = addresses("--bcc", &args.bcc)?;
+    let from = match &args.from {
+        Some(f) => Some(single("--from", f)?),
+        None => None,
+    };
     let body = match (&args.body, &args.body_file) {
         (Some(_), Some(_)) => {
             return Err(CommandError::usage("Give --body or --body-file, not both."))
@@ -71,10 +78,10 @@ pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
         .map(|p| attachment(p))
         .collect::<Result<Vec<_>, _>>()?;
     let request = MailRequest {
-        from: args.from.clone(),
-        to: args.to.clone(),
-        cc: args.cc.clone(),
-        bcc: args.bcc.clone(),
+        from,
+        to,
+        cc,
+        bcc,
         subject: args.subject.clone().unwrap_or_default(),
         body,
         body_is_html: args.html,
@@ -85,8 +92,21 @@ pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
 
 /// `send-test`: the short message that proves sending works.
 pub fn run_test(ctx: &Context, account: &str, to: &str) -> Result<(), CommandError> {
-    let request = MailRequest::test_message(account, to);
+    let to = addresses("--to", &[to.to_owned()])?;
+    let mut request = MailRequest::test_message(account, &to[0]);
+    request.to = to;
     deliver::run(ctx, "send-test", account, DeliveryRequest::Mail(request))
+}
+
+/// The one address `flag` takes.
+fn single(flag: &str, value: &str) -> Result<String, CommandError> {
+    match addresses(flag, &[value.to_owned()])?.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(
+            CommandError::usage(format!("{flag} takes one address, not a list."))
+                .with_hint(format!("Give {flag} a single address.")),
+        ),
+    }
 }
 
 /// An attachment named after its file, typed by its extension.
