@@ -243,3 +243,66 @@ fn send_splits_address_lists_and_checks_every_address_before_sending() {
         .contains("\\\"adele\\\""));
     assert_eq!(sandbox.mock.sent_items().len(), 1, "nothing more went out");
 }
+
+#[test]
+fn nothing_is_said_twice_and_nothing_empty_goes_out_silently() {
+    let sandbox = Sandbox::instant(&[]);
+    let added = sandbox.add_device("Mailer", &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    assert_eq!(
+        added.stderr.matches("To sign in").count(),
+        1,
+        "one sign-in line: {}",
+        added.stderr
+    );
+
+    // One account not renewed is "1 account", not "Some accounts".
+    sandbox.mock.set_fault(Endpoint::Token, Fault::Reset);
+    let refresh = sandbox.run(&["refresh", "--all", "--force"], WAIT);
+    sandbox.mock.clear_faults();
+    let message = refresh.result().unwrap()["error"]["message"].to_string();
+    assert!(
+        message.contains("1 account could not be renewed"),
+        "{message}"
+    );
+
+    let files = tempfile::tempdir().unwrap();
+    let empty = files.path().join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let refused = sandbox.run(
+        &[
+            "send",
+            "Mailer",
+            "--to",
+            "a@example.com",
+            "--subject",
+            "S",
+            "--body",
+            "B",
+            "--attach",
+            empty.to_str().unwrap(),
+        ],
+        WAIT,
+    );
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(
+        refused.stdout.contains("empty (0 bytes)"),
+        "{}",
+        refused.stdout
+    );
+    assert!(sandbox.mock.sent_items().is_empty());
+
+    let bare = sandbox.run(&["send", "Mailer", "--to", "a@example.com"], WAIT);
+    assert_eq!(bare.code, Some(0), "{}{}", bare.stdout, bare.stderr);
+    assert!(
+        bare.stderr.contains("without a subject and a body"),
+        "says so: {}",
+        bare.stderr
+    );
+}

@@ -394,7 +394,10 @@ fn show_state(out: Output, state: &SessionState) {
             out.say(format!(
                 "To sign in, open {verification_uri} and enter the code {user_code}"
             ));
-            out.say(format!("  {message}"));
+            // The plugin's own words, unless they only say the same again.
+            if !message.contains(user_code.as_str()) {
+                out.say(format!("  {message}"));
+            }
             out.say(format!(
                 "  (the code expires at {})",
                 local_time(*expires_at)

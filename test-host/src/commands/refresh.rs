@@ -117,10 +117,17 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
         .iter()
         .filter(|e| e["outcome"] == Outcome::NeedsSignIn.name())
         .count();
-    let message = match needs {
-        0 => "Some accounts could not be renewed for now; nothing was changed in them.".to_owned(),
-        1 => "1 account needs sign-in again.".to_owned(),
-        n => format!("{n} accounts need sign-in again."),
+    let failed = listed
+        .iter()
+        .filter(|e| e["outcome"] == Outcome::Failed.name())
+        .count();
+    let message = match (needs, failed) {
+        (0, 1) => "1 account could not be renewed for now; nothing was changed in it.".to_owned(),
+        (0, n) => {
+            format!("{n} accounts could not be renewed for now; nothing was changed in them.")
+        }
+        (1, _) => "1 account needs sign-in again.".to_owned(),
+        (n, _) => format!("{n} accounts need sign-in again."),
     };
     let hint = match needs {
         0 => format!("Run `{}` again later.", again(args)),

@@ -77,12 +77,26 @@ pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
         .iter()
         .map(|p| attachment(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let subject = args.subject.clone().unwrap_or_default();
+    let missing: Vec<&str> = [
+        ("a subject", subject.trim().is_empty()),
+        ("a body", body.trim().is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(what, empty)| empty.then_some(what))
+    .collect();
+    if !missing.is_empty() {
+        ctx.output.note(&format!(
+            "Note: the message goes out without {} (give --subject and --body to add them).",
+            missing.join(" and ")
+        ));
+    }
     let request = MailRequest {
         from,
         to,
         cc,
         bcc,
-        subject: args.subject.clone().unwrap_or_default(),
+        subject,
         body,
         body_is_html: args.html,
         attachments,
@@ -117,6 +131,13 @@ fn attachment(path: &Path) -> Result<Attachment, CommandError> {
             path.display()
         ))
         .with_hint("Check the path given to --attach."));
+    }
+    if path.metadata().is_ok_and(|m| m.len() == 0) {
+        return Err(CommandError::usage(format!(
+            "{} is empty (0 bytes); an empty attachment is not sent.",
+            path.display()
+        ))
+        .with_hint("Check that the file was written completely, or leave out that --attach."));
     }
     let name = path
         .file_name()
