@@ -116,9 +116,13 @@ pub enum Command {
     /// line is JSON with `base_url` and the directory (tenants, apps, users).
     #[command(after_help = atrs_mock_idp::cli::CONTROL_HELP)]
     MockIdp(atrs_mock_idp::cli::MockIdpArgs),
-    /// List saved accounts (never their secrets).
+    /// List saved accounts (never their secrets): one line each; the details of one
+    /// with its NAME, of every one with --all.
     Accounts {
-        /// Also show the plugin's internal settings (layout version, writer).
+        /// One account to show in detail.
+        account: Option<String>,
+        /// Every account in detail, with the plugin's internal settings (layout
+        /// version, writer).
         #[arg(long)]
         all: bool,
     },

@@ -55,19 +55,14 @@ impl Context {
     }
 
     /// The account store for a command that only reads or changes saved accounts: like
-    /// [`Context::store`], but a store folder that does not exist (or is a file) is
-    /// refused, never created, so a mistyped `--store` is reported instead of showing an
+    /// [`Context::store`], but a store folder that does not exist is refused, never
+    /// created, so a mistyped `--store` is reported instead of showing an
     /// empty store.
     pub fn existing_store(&self) -> Result<Store, CommandError> {
         let location = self.store_dir.to_string_lossy();
         if !postgres::is_url(&location) {
             let shown = self.store_dir.display();
-            if self.store_dir.is_file() {
-                return Err(CommandError::usage(format!(
-                    "The account store {shown} is a file, not a folder."
-                ))
-                .with_hint("Give --store (or ATRS_STORE_DIR) the folder that holds accounts.db."));
-            }
+            // A file is reported by the store itself ("… is not a folder").
             if !self.store_dir.exists() {
                 return Err(CommandError::usage(format!(
                     "There is no account store at {shown}: the folder does not exist."

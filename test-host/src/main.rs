@@ -104,7 +104,9 @@ fn main() -> ExitCode {
             finish(&ctx, "send-test", commands::send::run_test(&ctx, &account, &to))
         }
         Some(Command::Upload(args)) => finish(&ctx, "upload", commands::upload::run(&ctx, &args.into())),
-        Some(Command::Accounts { all }) => finish(&ctx, "accounts", commands::accounts::run(&ctx, all)),
+        Some(Command::Accounts { account, all }) => {
+            finish(&ctx, "accounts", commands::accounts::run(&ctx, account.as_deref(), all))
+        }
         Some(Command::Token { account, plugin, scopes, show_token, force }) => {
             let args = TokenArgs { account, plugin, scopes, show_token, force };
             finish(&ctx, "token", commands::token::run(&ctx, &args))

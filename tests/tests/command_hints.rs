@@ -91,6 +91,7 @@ fn filled(hint: &str, scratch: &Path) -> String {
     hint.split(' ')
         .map(|word| match word {
             "PLUGIN" | "ID" => "office365".to_owned(),
+            "NAME" => "'Sales reports'".to_owned(),
             "FILE" => scratch
                 .join(format!("key-{}", FILES.fetch_add(1, Ordering::Relaxed)))
                 .display()
@@ -200,6 +201,7 @@ fn every_command_hint_the_host_prints_runs_as_printed() {
         ("no command and no terminal", &[]),
         ("the menu without a terminal", &["menu"]),
         ("an unknown plugin", &["form", "nope"]),
+        ("the accounts list", &["accounts"]),
         ("an unknown account", &["token", "Nobody"]),
         ("a near account name", &["token", "sales report"]),
         (

@@ -306,3 +306,50 @@ fn nothing_is_said_twice_and_nothing_empty_goes_out_silently() {
         bare.stderr
     );
 }
+
+#[test]
+fn accounts_is_one_line_each_with_details_by_name_or_all() {
+    let sandbox = with_account("Reports");
+    for name in ["Mail 2", "Mail 10"] {
+        let added = sandbox.add_device(name, &[], WAIT);
+        assert_eq!(added.code, Some(0), "{}", added.stderr);
+    }
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let rows: Vec<&str> = listed
+        .stderr
+        .lines()
+        .filter(|l| l.contains("office365"))
+        .collect();
+    assert_eq!(rows.len(), 3, "one line per account:\n{}", listed.stderr);
+    assert!(
+        rows[0].contains("Mail 2") && rows[1].contains("Mail 10"),
+        "{rows:#?}"
+    );
+    assert!(rows.iter().all(|r| r.contains("healthy")), "{rows:#?}");
+    assert!(
+        !listed.stderr.contains("verified:"),
+        "no details: {}",
+        listed.stderr
+    );
+    assert_eq!(
+        listed.result().unwrap()["accounts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let one = sandbox.run(&["accounts", "reports"], WAIT);
+    assert_eq!(one.code, Some(0), "{}", one.stderr);
+    assert!(one.stderr.contains("verified:"), "{}", one.stderr);
+    assert!(
+        !one.stderr.contains("verified_at"),
+        "shown once: {}",
+        one.stderr
+    );
+    assert!(!one.stderr.contains("Mail 2"), "{}", one.stderr);
+
+    let all = sandbox.run(&["accounts", "--all"], WAIT);
+    assert_eq!(all.stderr.matches("verified:").count(), 3, "{}", all.stderr);
+}
