@@ -473,3 +473,37 @@ fn a_slow_sign_in_service_shows_progress_on_one_row_for_add() {
     term.press(&["C-c"]);
     assert_eq!(term.exit_code(), 4, "{}", term.screen());
 }
+
+/// Issue 23, item 8: a secret typed for a new account is "the one typed", never "the
+/// saved one" (nothing is saved yet), at 50, 80 and 120 columns.
+#[test]
+fn a_new_accounts_typed_secret_is_never_called_the_saved_one() {
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &["--no-browser"]);
+        let t = &menu.term;
+        menu.add();
+        t.wait_for_prompt("? Account name ›");
+        t.answer("Typed");
+        t.wait_for_prompt("? Client ID ›");
+        t.answer(defaults::DESKTOP_CLIENT_ID);
+        t.wait_for_prompt("? Tenant ID ›");
+        t.answer(defaults::TENANT_ID);
+        t.wait_for_prompt("? Client secret");
+        t.answer("not-the-real-secret");
+        t.wait_for_prompt("? Client secret expires");
+        t.press(&["Enter"]);
+        t.wait_for("❯ Global");
+        t.press(&["Enter"]);
+        menu.choose("Edit fields");
+        for prompt in ["? Account name ›", "? Client ID ›", "? Tenant ID ›"] {
+            t.wait_for_prompt(prompt);
+            t.press(&["Enter"]);
+        }
+        let screen = t.wait_for("Type a new one");
+        assert!(screen.contains("Keep the one typed"), "{width}: {screen}");
+        assert!(!screen.contains("Keep the saved one"), "{width}: {screen}");
+        assert!(menu.accounts().is_empty(), "nothing saved");
+        t.press(&["C-c"]);
+        t.exit_code();
+    }
+}

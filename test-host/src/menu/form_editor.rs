@@ -26,6 +26,7 @@ const SAVE: &str = "Save & Close";
 const CLOSE: &str = "Close";
 
 const KEEP_SECRET: &str = "Keep the saved one";
+const KEEP_TYPED: &str = "Keep the one typed";
 const NEW_SECRET: &str = "Type a new one";
 const CLEAR_SECRET: &str = "Clear it";
 
@@ -49,7 +50,12 @@ pub(super) fn edit_account(
     let form = integration.describe()?;
     let mut values = with_defaults(initial, &form);
     let as_saved = values.clone();
-    if fill(p, integration, &form, &mut values, false).is_err() {
+    // What is saved already: nothing for a new account.
+    let saved_values = match purpose {
+        Purpose::Edit(_) => as_saved.clone(),
+        Purpose::Add => FormValues::new(),
+    };
+    if fill(p, integration, &form, &mut values, &saved_values, false).is_err() {
         return close(p, integration);
     }
     let mut verified: Option<String> = None;
@@ -83,7 +89,14 @@ pub(super) fn edit_account(
             }
             EDIT | ADVANCED => {
                 let before = values.clone();
-                let _ = fill(p, integration, &form, &mut values, choice == 3);
+                let _ = fill(
+                    p,
+                    integration,
+                    &form,
+                    &mut values,
+                    &saved_values,
+                    choice == 3,
+                );
                 if values != before {
                     verified = None;
                 }
@@ -159,11 +172,12 @@ fn fill(
     integration: &IntegrationHandle,
     form: &[FormField],
     values: &mut FormValues,
+    saved: &FormValues,
     advanced: bool,
 ) -> Result<(), Back> {
     for field in form.iter().filter(|f| f.advanced == advanced) {
         loop {
-            ask(p, field, values)?;
+            ask(p, field, values, saved)?;
             let errors = integration.validate(values).unwrap_or_default();
             let mine: Vec<_> = errors
                 .iter()
@@ -183,7 +197,14 @@ fn fill(
     Ok(())
 }
 
-fn ask(p: &mut dyn Prompter, field: &FormField, values: &mut FormValues) -> Result<(), Back> {
+/// Asks `field`; a secret already in `values` may be kept, called "the saved one" only
+/// when it is the one in `saved`.
+fn ask(
+    p: &mut dyn Prompter,
+    field: &FormField,
+    values: &mut FormValues,
+    saved: &FormValues,
+) -> Result<(), Back> {
     let key = field.key.as_str();
     let mut label = field.label.to_string();
     if !field.required {
@@ -192,7 +213,12 @@ fn ask(p: &mut dyn Prompter, field: &FormField, values: &mut FormValues) -> Resu
     match field.kind() {
         FieldKind::Secret => {
             if values.get(key).is_some_and(|v| !v.is_empty()) {
-                let choices = [KEEP_SECRET, NEW_SECRET, CLEAR_SECRET].map(String::from);
+                let keep = if saved.get(key) == values.get(key) {
+                    KEEP_SECRET
+                } else {
+                    KEEP_TYPED
+                };
+                let choices = [keep, NEW_SECRET, CLEAR_SECRET].map(String::from);
                 match p.select(&format!("{label} (hidden)"), &choices, 0)? {
                     0 => return Ok(()),
                     2 => {
