@@ -507,3 +507,42 @@ fn a_new_accounts_typed_secret_is_never_called_the_saved_one() {
         t.exit_code();
     }
 }
+
+/// Issue 23, item 19: Edit → Save & Close reads the store again; an account another
+/// program removed meanwhile is not "unchanged".
+#[test]
+fn save_after_another_program_removed_the_account_says_so() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    menu.add();
+    menu.fill("Gone soon", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("✓ Saved.");
+
+    menu.choose("Edit \"Gone soon\"");
+    for prompt in [
+        "? Account name",
+        "? Client ID",
+        "? Tenant ID",
+        "? Client secret",
+        "? Client secret expires",
+    ] {
+        menu.term.wait_for_prompt(prompt);
+        menu.term.press(&["Enter"]);
+    }
+    menu.term.wait_for("❯ Global");
+    menu.term.press(&["Enter"]);
+    menu.wait_for_list("? Account (saved, unchanged)");
+    // Another program removes it.
+    Store::open(menu.store.path())
+        .unwrap()
+        .remove_account("office365", "Gone soon")
+        .unwrap();
+    menu.term.press(&["Enter"]);
+    let screen = menu.term.wait_for("is no longer saved");
+    assert!(!screen.contains("Nothing changed"), "{screen}");
+    menu.term.press(&["C-c"]);
+    menu.term.exit_code();
+}

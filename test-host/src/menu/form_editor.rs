@@ -102,6 +102,14 @@ pub(super) fn edit_account(
                 }
             }
             SAVE if unchanged && verified.is_none() => {
+                // Read again: another process may have removed it meanwhile.
+                let name = account_name(&as_saved).unwrap_or_default();
+                if !saved()?.iter().any(|s| s == name) {
+                    p.say(&format!(
+                        "\"{name}\" is no longer saved (it was removed meanwhile, perhaps by another program). Choose Verify, then Save & Close to save it again."
+                    ));
+                    continue;
+                }
                 p.say("Nothing changed; the saved account stays as it was.");
                 integration.close()?;
                 return Ok(());
