@@ -546,3 +546,46 @@ fn save_after_another_program_removed_the_account_says_so() {
     menu.term.press(&["C-c"]);
     menu.term.exit_code();
 }
+
+/// Issue 23, item 2: Re-verify signs in again with the saved values and secret and
+/// saves, without walking through the form.
+#[test]
+fn re_verify_goes_straight_to_verify_and_saves() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    menu.add();
+    menu.fill("Again", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("✓ Saved.");
+    let before = mock
+        .stats()
+        .grant_count("urn:ietf:params:oauth:grant-type:device_code");
+
+    menu.choose("Re-verify \"Again\"");
+    menu.wait_for_list("? Re-verify \"Again\" with its saved settings");
+    menu.choose("Verify");
+    let screen = menu.term.wait_until(
+        "the re-verified account saved",
+        Duration::from_secs(30),
+        |s| {
+            s.rsplit("with its saved settings")
+                .next()
+                .is_some_and(|after| after.contains("✓ Saved."))
+        },
+    );
+    let after = screen.rsplit("with its saved settings").next().unwrap();
+    assert!(
+        !after.contains("? Account name"),
+        "no form walked: {screen}"
+    );
+    assert!(
+        mock.stats()
+            .grant_count("urn:ietf:params:oauth:grant-type:device_code")
+            > before,
+        "signed in again"
+    );
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Again"]);
+}

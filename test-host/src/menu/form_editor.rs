@@ -149,6 +149,56 @@ pub(super) fn edit_account(
     }
 }
 
+/// What Re-verify offers: sign in again straight away, or look at the settings first.
+const EDIT_FIRST: &str = "Edit the settings first";
+const BACK: &str = "Back";
+
+/// Re-verify: signs `account` in again with its saved values and secret, and saves it
+/// when that works, without walking through the form (`Ok(true)`); `Ok(false)` when
+/// the person chose to edit the settings first.
+pub(super) fn re_verify(
+    p: &mut dyn Prompter,
+    integration: &mut IntegrationHandle,
+    account: &str,
+) -> Result<bool, CommandError> {
+    let values = match integration.load_account(account) {
+        Ok(values) => values,
+        Err(e) => {
+            p.say_all(&plugin_error_lines(&e));
+            integration.close()?;
+            return Ok(true);
+        }
+    };
+    let actions = [VERIFY, VERIFY_BROWSER, EDIT_FIRST, BACK].map(String::from);
+    let method = match p.select(
+        &format!("Re-verify \"{account}\" with its saved settings"),
+        &actions,
+        0,
+    ) {
+        Ok(0) => VerifyMethod::DeviceCode,
+        Ok(1) => VerifyMethod::Browser { loopback: true },
+        Ok(2) => return Ok(false),
+        _ => {
+            integration.close()?;
+            return Ok(true);
+        }
+    };
+    if verify(p, integration, &values, method).is_some() {
+        let target = SaveTarget {
+            name: account,
+            previous: Some(account),
+        };
+        match save_account(integration, &values, &target) {
+            Ok(()) => p.say(&target.saved_line()),
+            Err(e) => p.say_all(&plugin_error_lines(&e)),
+        }
+    } else {
+        p.say("Not re-verified; the saved account stays as it was. Choose Re-verify to try again, or Edit to change its settings.");
+    }
+    integration.close()?;
+    Ok(true)
+}
+
 fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<(), CommandError> {
     integration.close()?;
     p.say("Closed without saving.");

@@ -175,8 +175,11 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
             i if i <= n => edit(p, plugin, &accounts[i - 1])?,
             i if i <= 2 * n => {
                 let account = &accounts[i - 1 - n];
-                p.say(&format!("Re-verify \"{account}\": click Verify and sign in again, then Save & Close; its name and settings are kept."));
-                edit(p, plugin, account)?;
+                let mut integration = (plugin.open)()?;
+                if !form_editor::re_verify(p, &mut integration, account)? {
+                    integration.close()?;
+                    edit(p, plugin, account)?;
+                }
             }
             i if i <= 3 * n => {
                 let account = &accounts[i - 1 - 2 * n];
