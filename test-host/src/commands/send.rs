@@ -86,7 +86,7 @@ pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
     .filter_map(|(what, empty)| empty.then_some(what))
     .collect();
     if !missing.is_empty() {
-        ctx.output.note(&format!(
+        ctx.output.note(format!(
             "Note: the message goes out without {} (give --subject and --body to add them).",
             missing.join(" and ")
         ));
