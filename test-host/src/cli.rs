@@ -116,9 +116,13 @@ pub enum Command {
     /// line is JSON with `base_url` and the directory (tenants, apps, users).
     #[command(after_help = atrs_mock_idp::cli::CONTROL_HELP)]
     MockIdp(atrs_mock_idp::cli::MockIdpArgs),
-    /// List saved accounts (never their secrets).
+    /// List saved accounts (never their secrets): one line each; the details of one
+    /// with its NAME, of every one with --all.
     Accounts {
-        /// Also show the plugin's internal settings (layout version, writer).
+        /// One account to show in detail.
+        account: Option<String>,
+        /// Every account in detail, with the plugin's internal settings (layout
+        /// version, writer).
         #[arg(long)]
         all: bool,
     },
@@ -295,6 +299,33 @@ pub enum ConflictArg {
     Fail,
 }
 
+/// What a command-line error says, as text without styling: its `error:` line (the
+/// argument it is about included) and clap's `tip:` line, if any.
+pub fn usage_detail(e: &clap::Error) -> (String, Option<String>) {
+    let text = e.render().to_string();
+    let mut message = None;
+    let mut tip = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("error: ").filter(|_| message.is_none()) {
+            message = Some(m.to_owned());
+        } else if let Some(t) = line.strip_prefix("tip: ").filter(|_| tip.is_none()) {
+            tip = Some(t.to_owned());
+        }
+    }
+    let message = message.unwrap_or_else(|| {
+        e.kind()
+            .as_str()
+            .unwrap_or("invalid command line")
+            .to_owned()
+    });
+    let message = if message.ends_with('.') {
+        message
+    } else {
+        format!("{message}.")
+    };
+    (message, tip)
+}
+
 /// Parses a positive number of seconds (fractions allowed).
 fn seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
@@ -316,6 +347,16 @@ pub enum VerifyArg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_detail_names_the_argument_at_fault() {
+        let e = Cli::try_parse_from(["atrs-test-host", "refesh"]).unwrap_err();
+        let (message, tip) = usage_detail(&e);
+        assert!(message.contains("'refesh'"), "{message}");
+        assert!(tip.is_some_and(|t| t.contains("refresh")));
+        let e = Cli::try_parse_from(["atrs-test-host", "accounts", "--nope"]).unwrap_err();
+        assert!(usage_detail(&e).0.contains("--nope"));
+    }
 
     #[test]
     fn seconds_are_positive_and_bounded() {

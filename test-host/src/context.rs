@@ -12,7 +12,7 @@ use crate::{
     error::CommandError,
     output::Output,
     services::{Browser, LogConfig, PluginServices},
-    store::{KeyOptions, Store},
+    store::{postgres, KeyOptions, Store},
 };
 
 /// The settings shared by every command.
@@ -39,7 +39,7 @@ impl Context {
         let trusted = match &self.trusted_keys {
             Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
                 CommandError::usage(format!("The trusted vendor keys could not be read: {e}."))
-                    .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen` writes, one after another).")
+                    .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen --out FILE` writes, one after another).")
             })?),
             None => None,
         };
@@ -51,8 +51,32 @@ impl Context {
     /// that a person is told once (a JSON store imported, a key file created) goes to
     /// stderr.
     pub fn store(&self) -> Result<Store, CommandError> {
-        let store =
-            Store::open_location(&self.store_dir.to_string_lossy(), &KeyOptions::from_env())?;
+        self.store_with(&KeyOptions::from_env())
+    }
+
+    /// The account store for a command that only reads or changes saved accounts: like
+    /// [`Context::store`], but a store folder that does not exist is refused, never
+    /// created, so a mistyped `--store` is reported instead of showing an
+    /// empty store.
+    pub fn existing_store(&self) -> Result<Store, CommandError> {
+        let location = self.store_dir.to_string_lossy();
+        if !postgres::is_url(&location) {
+            let shown = self.store_dir.display();
+            // A file is reported by the store itself ("… is not a folder").
+            if !self.store_dir.exists() {
+                return Err(CommandError::usage(format!(
+                    "There is no account store at {shown}: the folder does not exist."
+                ))
+                .with_hint("Check the folder given with --store (or ATRS_STORE_DIR); adding the first account creates a store."));
+            }
+        }
+        self.store()
+    }
+
+    /// Like [`Context::store`], with the store's key found (and plain text allowed) as
+    /// `options` say.
+    pub fn store_with(&self, options: &KeyOptions) -> Result<Store, CommandError> {
+        let store = Store::open_location(&self.store_dir.to_string_lossy(), options)?;
         for line in store.opened().lines() {
             self.output.note(line);
         }

@@ -1,9 +1,17 @@
 //! Ctrl-C as a flag: long waits check it and cancel cleanly instead of dying.
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc, OnceLock,
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc, OnceLock,
+    },
+    time::Duration,
 };
+
+use crate::{error::CommandError, exit::Exit};
+
+/// How often a wait for a call checks for Ctrl-C.
+const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 /// Set once Ctrl-C (SIGINT) or SIGTERM arrives.
 #[derive(Debug, Clone)]
@@ -63,4 +71,52 @@ impl Interrupt {
     pub fn is_set(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
+
+    /// Runs `work` (a plugin call) on a thread of its own and waits for it, giving up
+    /// with exit 4, "Stopped (Ctrl-C)", as soon as the signal arrives (`doing` says what
+    /// was under way, for the hint). The abandoned call ends with the process.
+    pub fn run_until<T: Send + 'static>(
+        &self,
+        doing: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CommandError> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("plugin-call".into())
+            .spawn(move || {
+                let _ = tx.send(work());
+            })
+            .map_err(|e| {
+                CommandError::new(
+                    Exit::Failure,
+                    format!("A thread for the plugin call could not be started: {e}."),
+                )
+                .with_hint("The system is short of resources; try again.")
+            })?;
+        loop {
+            if self.is_set() {
+                return Err(stopped(doing));
+            }
+            match rx.recv_timeout(CHECK_EVERY) {
+                Ok(value) => return Ok(value),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(CommandError::new(
+                        Exit::Failure,
+                        "The plugin call ended without an answer.",
+                    )
+                    .with_hint(
+                        "Run the command again with -vv to see the details, and report them.",
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// The error of a command stopped by Ctrl-C while `doing`.
+pub fn stopped(doing: &str) -> CommandError {
+    CommandError::new(Exit::CancelledOrTimedOut, "Stopped (Ctrl-C).").with_hint(format!(
+        "Nothing was lost: {doing} was abandoned, and what was saved before stays saved. Run the command again when you want it."
+    ))
 }

@@ -6,7 +6,7 @@ use atrs_host_sdk::VerifyMethod;
 
 use atrs_test_host::{
     catalog::default_plugins_dir,
-    cli::{Cli, Command, MockIdpCli, StoreAction, VerifyArg},
+    cli::{self, Cli, Command, MockIdpCli, StoreAction, VerifyArg},
     commands::{self, add::AddRequest, demo::DemoOptions, refresh::RefreshArgs, token::TokenArgs},
     context::Context,
     error::CommandError,
@@ -104,7 +104,9 @@ fn main() -> ExitCode {
             finish(&ctx, "send-test", commands::send::run_test(&ctx, &account, &to))
         }
         Some(Command::Upload(args)) => finish(&ctx, "upload", commands::upload::run(&ctx, &args.into())),
-        Some(Command::Accounts { all }) => finish(&ctx, "accounts", commands::accounts::run(&ctx, all)),
+        Some(Command::Accounts { account, all }) => {
+            finish(&ctx, "accounts", commands::accounts::run(&ctx, account.as_deref(), all))
+        }
         Some(Command::Token { account, plugin, scopes, show_token, force }) => {
             let args = TokenArgs { account, plugin, scopes, show_token, force };
             finish(&ctx, "token", commands::token::run(&ctx, &args))
@@ -145,18 +147,34 @@ fn finish(ctx: &Context, command: &str, result: Result<(), CommandError>) -> Exi
 /// Prints a command-line error (as a JSON result line under `--json`) and exits 2.
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    let json = std::env::args().any(|a| a == "--json");
+    let shown = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+    if shown && json {
+        // Under --json stdout holds JSON lines only: the text goes to stderr and the
+        // result line carries it.
+        let text = e.render().to_string();
+        eprint!("{text}");
+        let command = if e.kind() == ErrorKind::DisplayHelp {
+            "help"
+        } else {
+            "version"
+        };
+        Output::new(true).result(command, serde_json::json!({ "text": text }));
+        return Exit::Success.into();
+    }
+    if shown {
         let _ = e.print();
         return Exit::Success.into();
     }
-    if std::env::args().any(|a| a == "--json") {
-        let message = e
-            .kind()
-            .as_str()
-            .unwrap_or("invalid command line")
-            .to_owned();
-        let error = CommandError::usage(format!("Invalid command line: {message}."))
-            .with_hint("Run `atrs-test-host --help` for the commands and flags.");
+    if json {
+        let (message, tip) = cli::usage_detail(&e);
+        let hint = match tip {
+            Some(tip) => {
+                format!("Note: {tip}. `atrs-test-host --help` lists the commands and flags.")
+            }
+            None => "Run `atrs-test-host --help` for the commands and flags.".to_owned(),
+        };
+        let error = CommandError::usage(format!("Invalid command line: {message}")).with_hint(hint);
         Output::new(true).failure("usage", &error);
         let _ = e.print();
         return Exit::InvalidInput.into();

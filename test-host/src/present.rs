@@ -144,6 +144,58 @@ pub fn fit(text: &str, width: usize) -> String {
     cut
 }
 
+/// The order people expect names in: case ignored, and runs of digits compared as
+/// numbers ("Account 2" before "Account 10"); names equal so compare by their bytes.
+pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (la, lb) = (a.to_lowercase(), b.to_lowercase());
+    let (mut x, mut y) = (la.chars().peekable(), lb.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let digits = |it: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let mut run = String::new();
+                    while let Some(c) = it.next_if(char::is_ascii_digit) {
+                        run.push(c);
+                    }
+                    run
+                };
+                let (m, n) = (digits(&mut x), digits(&mut y));
+                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                let by_number = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                if by_number != Ordering::Equal {
+                    return by_number;
+                }
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(&d);
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
+/// `word` as one shell word: as it is when it holds only characters no shell treats
+/// specially, else in single quotes (a `'` inside written `'\''`), so a printed command
+/// line works when pasted.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,/:@%+=".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// A failure as lines: what went wrong, the fix, and the provider's code.
 pub fn error_lines(message: &str, hint: Option<&str>, provider_code: Option<&str>) -> Vec<String> {
     let mut lines = vec![format!("✗ {message}")];
@@ -176,6 +228,38 @@ pub fn verified_lines(account: &VerifiedAccount) -> Vec<String> {
 mod tests {
     use super::*;
     use atrs_host_sdk::{ErrorKind, MissingScope};
+
+    #[test]
+    fn names_sort_naturally_and_without_case() {
+        let mut names = vec![
+            "Account 10",
+            "account 2",
+            "Account 1",
+            "Zeta",
+            "alpha",
+            "Account 11",
+        ];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            names,
+            [
+                "Account 1",
+                "account 2",
+                "Account 10",
+                "Account 11",
+                "alpha",
+                "Zeta"
+            ]
+        );
+    }
+
+    #[test]
+    fn shell_words_survive_a_shell() {
+        assert_eq!(shell_word("Reports"), "Reports");
+        assert_eq!(shell_word("Sales reports"), "'Sales reports'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn fit_cuts_long_lines_to_the_width() {

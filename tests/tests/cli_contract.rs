@@ -601,18 +601,24 @@ fn a_store_others_may_change_is_refused_saying_which_rule_and_how_to_fix_it() {
     }
     let out = accounts_in(store);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("office365 / Reports"));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("Reports") && l.contains("office365")),
+        "{listed}"
+    );
 }
 
 #[test]
 fn accounts_show_local_dates_and_hide_internal_keys_unless_all() {
     let s = setup();
     assert_eq!(s.add("Reports", &[]).status.code(), Some(0));
-    let out = s.host(&["accounts"]);
+    let out = s.host(&["accounts", "Reports"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let verified = text
         .lines()
-        .find(|l| l.trim_start().starts_with("verified_at:"))
+        .find(|l| l.trim_start().starts_with("verified:"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(
         verified.contains(" ago)") && verified.contains('-'),
@@ -630,7 +636,8 @@ fn accounts_show_local_dates_and_hide_internal_keys_unless_all() {
 fn remove_suggests_a_near_name_and_check_advises_on_a_non_plugin_file() {
     let s = setup();
     assert_eq!(s.add("Reports", &[]).status.code(), Some(0));
-    let out = s.host(&["remove", "reports"]);
+    // "reports" is the same name ("names compare without case"); a typo is not.
+    let out = s.host(&["remove", "Reprots"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("Did you mean \"Reports\"?"),

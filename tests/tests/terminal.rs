@@ -477,3 +477,119 @@ fn a_slow_sign_in_service_shows_progress_on_one_row_for_add() {
     term.press(&["C-c"]);
     assert_eq!(term.exit_code(), 4, "{}", term.screen());
 }
+
+/// Issue 23, item 8: a secret typed for a new account is "the one typed", never "the
+/// saved one" (nothing is saved yet), at 50, 80 and 120 columns.
+#[test]
+fn a_new_accounts_typed_secret_is_never_called_the_saved_one() {
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &["--no-browser"]);
+        let t = &menu.term;
+        menu.add();
+        t.wait_for_prompt("? Account name ›");
+        t.answer("Typed");
+        t.wait_for_prompt("? Client ID ›");
+        t.answer(defaults::DESKTOP_CLIENT_ID);
+        t.wait_for_prompt("? Tenant ID ›");
+        t.answer(defaults::TENANT_ID);
+        t.wait_for_prompt("? Client secret");
+        t.answer("not-the-real-secret");
+        t.wait_for_prompt("? Client secret expires");
+        t.press(&["Enter"]);
+        t.wait_for("❯ Global");
+        t.press(&["Enter"]);
+        menu.choose("Edit fields");
+        for prompt in ["? Account name ›", "? Client ID ›", "? Tenant ID ›"] {
+            t.wait_for_prompt(prompt);
+            t.press(&["Enter"]);
+        }
+        let screen = t.wait_for("Type a new one");
+        assert!(screen.contains("Keep the one typed"), "{width}: {screen}");
+        assert!(!screen.contains("Keep the saved one"), "{width}: {screen}");
+        assert!(menu.accounts().is_empty(), "nothing saved");
+        t.press(&["C-c"]);
+        t.exit_code();
+    }
+}
+
+/// Issue 23, item 19: Edit → Save & Close reads the store again; an account another
+/// program removed meanwhile is not "unchanged".
+#[test]
+fn save_after_another_program_removed_the_account_says_so() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    menu.add();
+    menu.fill("Gone soon", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("✓ Saved.");
+
+    menu.choose("Edit \"Gone soon\"");
+    for prompt in [
+        "? Account name",
+        "? Client ID",
+        "? Tenant ID",
+        "? Client secret",
+        "? Client secret expires",
+    ] {
+        menu.term.wait_for_prompt(prompt);
+        menu.term.press(&["Enter"]);
+    }
+    menu.term.wait_for("❯ Global");
+    menu.term.press(&["Enter"]);
+    menu.wait_for_list("? Account (saved, unchanged)");
+    // Another program removes it.
+    Store::open(menu.store.path())
+        .unwrap()
+        .remove_account("office365", "Gone soon")
+        .unwrap();
+    menu.term.press(&["Enter"]);
+    let screen = menu.term.wait_for("is no longer saved");
+    assert!(!screen.contains("Nothing changed"), "{screen}");
+    menu.term.press(&["C-c"]);
+    menu.term.exit_code();
+}
+
+/// Issue 23, item 2: Re-verify signs in again with the saved values and secret and
+/// saves, without walking through the form.
+#[test]
+fn re_verify_goes_straight_to_verify_and_saves() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    menu.add();
+    menu.fill("Again", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    menu.term.press(&["Enter"]);
+    menu.term.wait_for("✓ Saved.");
+    let before = mock
+        .stats()
+        .grant_count("urn:ietf:params:oauth:grant-type:device_code");
+
+    menu.choose("Re-verify \"Again\"");
+    menu.wait_for_list("? Re-verify \"Again\" with its saved settings");
+    menu.choose("Verify");
+    let screen = menu.term.wait_until(
+        "the re-verified account saved",
+        Duration::from_secs(30),
+        |s| {
+            s.rsplit("with its saved settings")
+                .next()
+                .is_some_and(|after| after.contains("✓ Saved."))
+        },
+    );
+    let after = screen.rsplit("with its saved settings").next().unwrap();
+    assert!(
+        !after.contains("? Account name"),
+        "no form walked: {screen}"
+    );
+    assert!(
+        mock.stats()
+            .grant_count("urn:ietf:params:oauth:grant-type:device_code")
+            > before,
+        "signed in again"
+    );
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Again"]);
+}

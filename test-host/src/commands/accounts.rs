@@ -5,11 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth};
+use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth, HealthState};
 use serde_json::json;
 
 use crate::{
-    context::Context, error::CommandError, health_view, present::account_lines, store::StoreInfo,
+    commands::owner::saved_account,
+    context::Context,
+    error::CommandError,
+    health_view,
+    present::{account_lines, natural_order},
+    store::StoreInfo,
 };
 
 /// Where accounts live, in one line.
@@ -39,10 +44,16 @@ fn health_of(
     handle.as_ref()?.account_health(account).ok()
 }
 
-/// Lists every saved account of every plugin.
-pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
-    let store = ctx.store()?;
-    let accounts = store.all_accounts()?;
+/// Lists the saved accounts: one line each, or in detail `account` (that one) or
+/// every one (`all`, with the plugin's internal settings).
+pub fn run(ctx: &Context, account: Option<&str>, all: bool) -> Result<(), CommandError> {
+    let store = ctx.existing_store()?;
+    let mut accounts = match account {
+        Some(name) => vec![saved_account(&store, name, None)?],
+        None => store.all_accounts()?,
+    };
+    accounts.sort_by(|a, b| natural_order(&a.account, &b.account).then(a.plugin.cmp(&b.plugin)));
+    let detailed = all || account.is_some();
     let out = ctx.output;
     let info = store.info();
     out.say(store_line(&info));
@@ -52,21 +63,40 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
     let mut listed = Vec::new();
     let mut handles = BTreeMap::new();
     let now = health_view::unix_now();
+    let name_width = accounts
+        .iter()
+        .map(|a| a.account.chars().count())
+        .max()
+        .unwrap_or(0);
     for a in &accounts {
-        let settings = store
+        let mut settings = store
             .read_settings(&a.plugin, &a.account)?
             .unwrap_or_default();
-        for line in account_lines(&a.plugin, &a.account, &settings, all, now) {
-            out.say(line);
-        }
         let health = health_of(ctx, &mut handles, &a.plugin, &a.account);
-        for line in health.iter().flat_map(|h| health_view::lines(h, now)) {
-            out.say(line);
+        if detailed {
+            let mut shown = settings.clone();
+            if health.is_some() {
+                // The health lines show these in words already.
+                for key in SHOWN_BY_HEALTH {
+                    shown.remove(*key);
+                }
+            }
+            for line in account_lines(&a.plugin, &a.account, &shown, all, now) {
+                out.say(line);
+            }
+            for line in health.iter().flat_map(|h| health_view::lines(h, now)) {
+                out.say(line);
+            }
+        } else {
+            out.say(one_line(&a.plugin, &a.account, name_width, health.as_ref()));
         }
         listed.push(
-            json!({"plugin": a.plugin, "account": a.account, "settings": settings,
+            json!({"plugin": a.plugin, "account": a.account, "settings": std::mem::take(&mut settings),
             "health": health.as_ref().map(health_view::to_json)}),
         );
+    }
+    if !detailed && !accounts.is_empty() {
+        out.say("Details: `atrs-test-host accounts NAME` for one account, `atrs-test-host accounts --all` for every one.");
     }
     out.result(
         "accounts",
@@ -74,4 +104,27 @@ pub fn run(ctx: &Context, all: bool) -> Result<(), CommandError> {
             "key_source": info.key_source, "accounts": listed}),
     );
     Ok(())
+}
+
+/// Settings the health lines show in words, left out of the settings beside them.
+const SHOWN_BY_HEALTH: &[&str] = &["verified_at", "secret_expires_at"];
+
+/// One account in one line: its state mark, name, plugin and state (with the reason
+/// when it is not healthy).
+fn one_line(plugin: &str, account: &str, width: usize, health: Option<&AccountHealth>) -> String {
+    let pad = " ".repeat(width.saturating_sub(account.chars().count()));
+    let state = match health {
+        None => "·  ".to_owned(),
+        Some(h) => format!("{} ", health_view::state_mark(h.state)),
+    };
+    let words = match health {
+        None => String::new(),
+        Some(h) if h.reason.is_empty() || h.state == HealthState::Healthy => {
+            health_view::state_words(h.state).to_owned()
+        }
+        Some(h) => format!("{} — {}", health_view::state_words(h.state), h.reason),
+    };
+    format!("{state}{account}{pad}  {plugin}  {words}")
+        .trim_end()
+        .to_owned()
 }

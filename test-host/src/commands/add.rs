@@ -13,6 +13,7 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use crate::{
+    commands::owner::same_name,
     context::Context,
     error::CommandError,
     exit::Exit,
@@ -72,7 +73,16 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
     let saved = if request.no_save {
         false
     } else {
-        refuse_overwrite(request, &saved, &account.account_name)?;
+        // The name check and the save as one step: another process adding the same
+        // name meanwhile waits here, then finds this one saved.
+        let store = ctx.store()?;
+        let _one_at_a_time =
+            store.lock_named(&format!("host-add {}", request.plugin), SAVE_LOCK_WAIT)?;
+        refuse_overwrite(
+            request,
+            &store.list(&request.plugin)?,
+            &account.account_name,
+        )?;
         integration.save(&values).map_err(on_command_line)?;
         true
     };
@@ -80,20 +90,35 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// How long a save waits for another process saving an account of the same plugin.
+const SAVE_LOCK_WAIT: Duration = Duration::from_secs(30);
+
 /// Exit 2 when `name` is saved already and `--replace` was not given (nor `--no-save`).
 fn refuse_overwrite(
     request: &AddRequest,
     saved: &[String],
     name: &str,
 ) -> Result<(), CommandError> {
-    if request.replace || request.no_save || !saved.iter().any(|s| s == name) {
+    let Some(taken) = saved.iter().find(|s| same_name(s, name)) else {
+        return Ok(());
+    };
+    if request.no_save || (request.replace && taken.as_str() == name.trim()) {
         return Ok(());
     }
+    let as_saved = if taken.as_str() == name.trim() {
+        String::new()
+    } else {
+        format!(" (as \"{taken}\"; names are the same whatever their case)")
+    };
     Err(CommandError::usage(format!(
-        "An account named \"{name}\" is already saved for {}.",
+        "An account named \"{name}\" is already saved for {}{as_saved}.",
         request.plugin
     ))
-    .with_hint("Give it another name with --set account_name=NAME, or add --replace to replace the saved one."))
+    .with_hint(if as_saved.is_empty() {
+        "Give it another name with --set account_name=NAME, or add --replace to replace the saved one.".to_owned()
+    } else {
+        format!("Give it another name with --set account_name=NAME, or replace the saved one with --set account_name=\"{taken}\" --replace.")
+    }))
 }
 
 /// A plugin error with its hint in command-line words.
@@ -369,7 +394,10 @@ fn show_state(out: Output, state: &SessionState) {
             out.say(format!(
                 "To sign in, open {verification_uri} and enter the code {user_code}"
             ));
-            out.say(format!("  {message}"));
+            // The plugin's own words, unless they only say the same again.
+            if !message.contains(user_code.as_str()) {
+                out.say(format!("  {message}"));
+            }
             out.say(format!(
                 "  (the code expires at {})",
                 local_time(*expires_at)

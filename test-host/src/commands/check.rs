@@ -47,6 +47,13 @@ fn options(
     set: &[String],
     call_timeout: Duration,
 ) -> Result<Options, CommandError> {
+    if library.is_dir() {
+        return Err(CommandError::usage(format!(
+            "{} is a folder, not a plugin library.",
+            library.display()
+        ))
+        .with_hint("Give the path of the library file inside it, for example target/release/libmy_plugin.so."));
+    }
     if !library.is_file() {
         return Err(
             CommandError::usage(format!("There is no file {}.", library.display())).with_hint(

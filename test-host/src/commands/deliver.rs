@@ -9,7 +9,10 @@ use atrs_host_sdk::{DeliveryReceipt, DeliveryRequest, DeliveryState};
 use serde_json::{json, Map, Value};
 
 use crate::commands::progress_bar::ProgressBar;
-use crate::{context::Context, error::CommandError, exit::Exit, interrupt::Interrupt};
+use crate::{
+    commands::owner::saved_account, context::Context, error::CommandError, exit::Exit,
+    interrupt::Interrupt, store::AccountRef,
+};
 
 /// How long one poll may block before Ctrl-C is checked and the bar redrawn.
 const POLL: Duration = Duration::from_millis(100);
@@ -18,37 +21,16 @@ const EVENT_EVERY: Duration = Duration::from_millis(250);
 /// How long a cancelled delivery may take to clean up before the command gives up on it.
 const CANCEL_GRACE: Duration = Duration::from_secs(10);
 
-/// The saved account's integration, opened, with its plugin id.
+/// The saved account's integration, opened, with the account as saved (see
+/// [`saved_account`]).
 pub fn open_account(
     ctx: &Context,
     account: &str,
-) -> Result<(IntegrationHandle, String), CommandError> {
-    let owners: Vec<String> = ctx
-        .store()?
-        .all_accounts()?
-        .into_iter()
-        .filter(|a| a.account == account)
-        .map(|a| a.plugin)
-        .collect();
-    let owner = match owners.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(CommandError::usage(format!(
-                "There is no saved account named \"{account}\"."
-            ))
-            .with_hint("Run `atrs-test-host accounts` to see the saved accounts, or add one with `atrs-test-host add`."))
-        }
-        many => {
-            return Err(CommandError::usage(format!(
-                "Several integrations have an account named \"{account}\": {}.",
-                many.join(", ")
-            ))
-            .with_hint("Rename one of them in the Integrations menu."))
-        }
-    };
+) -> Result<(IntegrationHandle, AccountRef), CommandError> {
+    let saved = saved_account(&ctx.existing_store()?, account, None)?;
     let catalog = ctx.catalog()?;
-    let library = catalog.find(&owner)?;
-    Ok((ctx.open(library)?, owner))
+    let library = catalog.find(&saved.plugin)?;
+    Ok((ctx.open(library)?, saved))
 }
 
 /// Deliver `request` through `account` and print the receipt; `command` names the result.
@@ -58,7 +40,8 @@ pub fn run(
     account: &str,
     request: DeliveryRequest,
 ) -> Result<(), CommandError> {
-    let (integration, plugin) = open_account(ctx, account)?;
+    let (integration, saved) = open_account(ctx, account)?;
+    let (account, plugin) = (saved.account.as_str(), saved.plugin);
     let kind = request.kind();
     if !integration.delivery_kinds().contains(&kind) {
         return Err(CommandError::new(

@@ -9,6 +9,7 @@ pub mod form;
 pub mod owner;
 pub mod plugins;
 pub mod progress_bar;
+pub mod recipients;
 pub mod refresh;
 pub mod remove;
 pub mod send;

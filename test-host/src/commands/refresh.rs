@@ -3,7 +3,7 @@
 //! with `--force`; one line per account; exits 3 when any account needs sign-in again
 //! (5 when one could not be renewed for now), so a scheduler can alert on it.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use atrs_host_sdk::{
     loader::IntegrationHandle, AccountHealth, ErrorKind, HealthState, TokenRequest,
@@ -11,12 +11,13 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use crate::{
-    commands::owner::owner_of,
+    commands::owner::saved_account,
     context::Context,
     error::CommandError,
     exit::Exit,
     health_view::{to_json, unix_now},
-    present::local_time,
+    interrupt::{self, Interrupt},
+    present::{local_time, natural_order, shell_word},
     store::AccountRef,
 };
 
@@ -56,29 +57,44 @@ impl Outcome {
 
 /// Renews the accounts asked for and reports each.
 pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
-    let store = ctx.store()?;
+    let interrupt = Interrupt::install();
+    let store = ctx.existing_store()?;
     let accounts: Vec<AccountRef> = match &args.account {
-        Some(name) => vec![AccountRef {
-            plugin: owner_of(&store, name, args.plugin.as_deref())?,
-            account: name.clone(),
-        }],
-        None => store.all_accounts()?,
+        Some(name) => vec![saved_account(&store, name, args.plugin.as_deref())?],
+        None => {
+            let mut all = store.all_accounts()?;
+            all.sort_by(|a, b| natural_order(&a.account, &b.account).then(a.plugin.cmp(&b.plugin)));
+            all
+        }
     };
     if accounts.is_empty() {
         ctx.output
             .say(format!("No saved accounts in {}.", store.info().location));
     }
     let catalog = ctx.catalog()?;
-    let mut handles: BTreeMap<String, IntegrationHandle> = BTreeMap::new();
+    let mut handles: BTreeMap<String, Arc<IntegrationHandle>> = BTreeMap::new();
     let mut listed = Vec::new();
     let mut worst = Exit::Success;
     for a in &accounts {
         if !handles.contains_key(&a.plugin) {
             let handle = ctx.open(catalog.find(&a.plugin)?)?;
-            handles.insert(a.plugin.clone(), handle);
+            handles.insert(a.plugin.clone(), Arc::new(handle));
         }
-        let handle = &handles[&a.plugin];
-        let (outcome, line, detail) = one(handle, &a.account, args.force);
+        let handle = handles[&a.plugin].clone();
+        let (account, force) = (a.account.clone(), args.force);
+        let (outcome, line, detail) = interrupt
+            .run_until(&format!("renewing \"{}\"", a.account), move || {
+                one(&handle, &account, force)
+            })
+            .map_err(|e| match e.exit {
+                Exit::CancelledOrTimedOut => interrupt::stopped(&format!(
+                    "renewing \"{}\" ({} of {} accounts done)",
+                    a.account,
+                    listed.len(),
+                    accounts.len()
+                )),
+                _ => e,
+            })?;
         ctx.output
             .say(format!("{} {}: {line}", mark(outcome), a.account));
         worst = match (outcome, worst) {
@@ -101,16 +117,39 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
         .iter()
         .filter(|e| e["outcome"] == Outcome::NeedsSignIn.name())
         .count();
-    let message = match needs {
-        0 => "Some accounts could not be renewed for now; nothing was changed in them.".to_owned(),
-        1 => "1 account needs sign-in again.".to_owned(),
-        n => format!("{n} accounts need sign-in again."),
+    let failed = listed
+        .iter()
+        .filter(|e| e["outcome"] == Outcome::Failed.name())
+        .count();
+    let message = match (needs, failed) {
+        (0, 1) => "1 account could not be renewed for now; nothing was changed in it.".to_owned(),
+        (0, n) => {
+            format!("{n} accounts could not be renewed for now; nothing was changed in them.")
+        }
+        (1, _) => "1 account needs sign-in again.".to_owned(),
+        (n, _) => format!("{n} accounts need sign-in again."),
     };
     let hint = match needs {
-        0 => "Run `atrs-test-host refresh` again later.",
-        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.",
+        0 => format!("Run `{}` again later.", again(args)),
+        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.".to_owned(),
     };
     Err(CommandError::new(worst, message).with_hint(hint))
+}
+
+/// The command line that asks again what `args` asked, ready to paste into a shell.
+fn again(args: &RefreshArgs) -> String {
+    let mut words = vec!["atrs-test-host".to_owned(), "refresh".to_owned()];
+    match &args.account {
+        Some(name) => words.push(shell_word(name)),
+        None => words.push("--all".to_owned()),
+    }
+    if let Some(plugin) = &args.plugin {
+        words.extend(["--plugin".to_owned(), shell_word(plugin)]);
+    }
+    if args.force {
+        words.push("--force".to_owned());
+    }
+    words.join(" ")
 }
 
 fn mark(outcome: Outcome) -> &'static str {

@@ -2,12 +2,13 @@
 
 use serde_json::json;
 
-use crate::{commands::owner::owner_of, context::Context, error::CommandError};
+use crate::{commands::owner::saved_account, context::Context, error::CommandError};
 
 /// Removes `account`, asking its plugin to do it when the plugin is loaded.
 pub fn run(ctx: &Context, account: &str, plugin: Option<&str>) -> Result<(), CommandError> {
-    let store = ctx.store()?;
-    let owner = owner_of(&store, account, plugin)?;
+    let store = ctx.existing_store()?;
+    let saved = saved_account(&store, account, plugin)?;
+    let (account, owner) = (saved.account.as_str(), saved.plugin.clone());
     let catalog = ctx.catalog()?;
     match catalog.find(&owner) {
         Ok(library) => ctx.open(library)?.remove_account(account)?,

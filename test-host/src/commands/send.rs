@@ -7,7 +7,7 @@ use atrs_host_sdk::{Attachment, DeliveryRequest, MailRequest};
 
 use atrs_host_runtime::media_type::content_type;
 
-use crate::commands::deliver;
+use crate::commands::{deliver, recipients::addresses};
 use crate::{context::Context, error::CommandError};
 
 /// What `send` was given.
@@ -54,6 +54,13 @@ impl From<crate::cli::SendCli> for SendArgs {
 
 /// `send`.
 pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
+    let to = addresses("--to", &args.to)?;
+    let cc = addresses("--cc", &args.cc)?;
+    let bcc = addresses("--bcc", &args.bcc)?;
+    let from = match &args.from {
+        Some(f) => Some(single("--from", f)?),
+        None => None,
+    };
     let body = match (&args.body, &args.body_file) {
         (Some(_), Some(_)) => {
             return Err(CommandError::usage("Give --body or --body-file, not both."))
@@ -70,12 +77,26 @@ pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
         .iter()
         .map(|p| attachment(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let subject = args.subject.clone().unwrap_or_default();
+    let missing: Vec<&str> = [
+        ("a subject", subject.trim().is_empty()),
+        ("a body", body.trim().is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(what, empty)| empty.then_some(what))
+    .collect();
+    if !missing.is_empty() {
+        ctx.output.note(format!(
+            "Note: the message goes out without {} (give --subject and --body to add them).",
+            missing.join(" and ")
+        ));
+    }
     let request = MailRequest {
-        from: args.from.clone(),
-        to: args.to.clone(),
-        cc: args.cc.clone(),
-        bcc: args.bcc.clone(),
-        subject: args.subject.clone().unwrap_or_default(),
+        from,
+        to,
+        cc,
+        bcc,
+        subject,
         body,
         body_is_html: args.html,
         attachments,
@@ -85,8 +106,21 @@ pub fn run(ctx: &Context, args: &SendArgs) -> Result<(), CommandError> {
 
 /// `send-test`: the short message that proves sending works.
 pub fn run_test(ctx: &Context, account: &str, to: &str) -> Result<(), CommandError> {
-    let request = MailRequest::test_message(account, to);
+    let to = addresses("--to", &[to.to_owned()])?;
+    let mut request = MailRequest::test_message(account, &to[0]);
+    request.to = to;
     deliver::run(ctx, "send-test", account, DeliveryRequest::Mail(request))
+}
+
+/// The one address `flag` takes.
+fn single(flag: &str, value: &str) -> Result<String, CommandError> {
+    match addresses(flag, &[value.to_owned()])?.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(
+            CommandError::usage(format!("{flag} takes one address, not a list."))
+                .with_hint(format!("Give {flag} a single address.")),
+        ),
+    }
 }
 
 /// An attachment named after its file, typed by its extension.
@@ -97,6 +131,13 @@ fn attachment(path: &Path) -> Result<Attachment, CommandError> {
             path.display()
         ))
         .with_hint("Check the path given to --attach."));
+    }
+    if path.metadata().is_ok_and(|m| m.len() == 0) {
+        return Err(CommandError::usage(format!(
+            "{} is empty (0 bytes); an empty attachment is not sent.",
+            path.display()
+        ))
+        .with_hint("Check that the file was written completely, or leave out that --attach."));
     }
     let name = path
         .file_name()

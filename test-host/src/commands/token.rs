@@ -6,10 +6,11 @@ use atrs_host_sdk::{TokenRequest, TokenSource};
 use serde_json::json;
 
 use crate::{
-    commands::owner::owner_of,
+    commands::owner::saved_account,
     context::Context,
     error::CommandError,
     health_view::{unix_now, when},
+    interrupt::Interrupt,
 };
 
 /// What `token` was asked.
@@ -29,8 +30,10 @@ pub struct TokenArgs {
 
 /// Gets and describes the token.
 pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
-    let store = ctx.store()?;
-    let owner = owner_of(&store, &args.account, args.plugin.as_deref())?;
+    let interrupt = Interrupt::install();
+    let store = ctx.existing_store()?;
+    let saved = saved_account(&store, &args.account, args.plugin.as_deref())?;
+    let owner = saved.plugin;
     let catalog = ctx.catalog()?;
     let handle = ctx.open(catalog.find(&owner)?)?;
     let scopes: Vec<String> = args
@@ -43,7 +46,10 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
         .collect();
     let mut request = TokenRequest::for_scopes(scopes);
     request.force_refresh = args.force;
-    let grant = handle.token(&args.account, &request)?;
+    let account = saved.account.clone();
+    let grant = interrupt.run_until("the token request", move || {
+        handle.token(&account, &request)
+    })??;
     let token = &grant.token;
     let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     let from = match grant.source {
@@ -53,7 +59,7 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
     let now = unix_now();
     ctx.output.say(format!(
         "\"{}\": access token {from}, valid until {}, scopes {}",
-        args.account,
+        saved.account,
         when(token.expires_at, now),
         scopes.join(" ")
     ));
@@ -62,7 +68,7 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
     }
     let mut result = json!({
         "plugin": owner,
-        "account": args.account,
+        "account": saved.account,
         "source": grant.source.name(),
         "expires_at": token.expires_at,
         "scopes": scopes,

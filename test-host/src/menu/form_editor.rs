@@ -26,6 +26,7 @@ const SAVE: &str = "Save & Close";
 const CLOSE: &str = "Close";
 
 const KEEP_SECRET: &str = "Keep the saved one";
+const KEEP_TYPED: &str = "Keep the one typed";
 const NEW_SECRET: &str = "Type a new one";
 const CLEAR_SECRET: &str = "Clear it";
 
@@ -49,7 +50,12 @@ pub(super) fn edit_account(
     let form = integration.describe()?;
     let mut values = with_defaults(initial, &form);
     let as_saved = values.clone();
-    if fill(p, integration, &form, &mut values, false).is_err() {
+    // What is saved already: nothing for a new account.
+    let saved_values = match purpose {
+        Purpose::Edit(_) => as_saved.clone(),
+        Purpose::Add => FormValues::new(),
+    };
+    if fill(p, integration, &form, &mut values, &saved_values, false).is_err() {
         return close(p, integration);
     }
     let mut verified: Option<String> = None;
@@ -83,12 +89,27 @@ pub(super) fn edit_account(
             }
             EDIT | ADVANCED => {
                 let before = values.clone();
-                let _ = fill(p, integration, &form, &mut values, choice == 3);
+                let _ = fill(
+                    p,
+                    integration,
+                    &form,
+                    &mut values,
+                    &saved_values,
+                    choice == 3,
+                );
                 if values != before {
                     verified = None;
                 }
             }
             SAVE if unchanged && verified.is_none() => {
+                // Read again: another process may have removed it meanwhile.
+                let name = account_name(&as_saved).unwrap_or_default();
+                if !saved()?.iter().any(|s| s == name) {
+                    p.say(&format!(
+                        "\"{name}\" is no longer saved (it was removed meanwhile, perhaps by another program). Choose Verify, then Save & Close to save it again."
+                    ));
+                    continue;
+                }
                 p.say("Nothing changed; the saved account stays as it was.");
                 integration.close()?;
                 return Ok(());
@@ -128,6 +149,56 @@ pub(super) fn edit_account(
     }
 }
 
+/// What Re-verify offers: sign in again straight away, or look at the settings first.
+const EDIT_FIRST: &str = "Edit the settings first";
+const BACK: &str = "Back";
+
+/// Re-verify: signs `account` in again with its saved values and secret, and saves it
+/// when that works, without walking through the form (`Ok(true)`); `Ok(false)` when
+/// the person chose to edit the settings first.
+pub(super) fn re_verify(
+    p: &mut dyn Prompter,
+    integration: &mut IntegrationHandle,
+    account: &str,
+) -> Result<bool, CommandError> {
+    let values = match integration.load_account(account) {
+        Ok(values) => values,
+        Err(e) => {
+            p.say_all(&plugin_error_lines(&e));
+            integration.close()?;
+            return Ok(true);
+        }
+    };
+    let actions = [VERIFY, VERIFY_BROWSER, EDIT_FIRST, BACK].map(String::from);
+    let method = match p.select(
+        &format!("Re-verify \"{account}\" with its saved settings"),
+        &actions,
+        0,
+    ) {
+        Ok(0) => VerifyMethod::DeviceCode,
+        Ok(1) => VerifyMethod::Browser { loopback: true },
+        Ok(2) => return Ok(false),
+        _ => {
+            integration.close()?;
+            return Ok(true);
+        }
+    };
+    if verify(p, integration, &values, method).is_some() {
+        let target = SaveTarget {
+            name: account,
+            previous: Some(account),
+        };
+        match save_account(integration, &values, &target) {
+            Ok(()) => p.say(&target.saved_line()),
+            Err(e) => p.say_all(&plugin_error_lines(&e)),
+        }
+    } else {
+        p.say("Not re-verified; the saved account stays as it was. Choose Re-verify to try again, or Edit to change its settings.");
+    }
+    integration.close()?;
+    Ok(true)
+}
+
 fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<(), CommandError> {
     integration.close()?;
     p.say("Closed without saving.");
@@ -159,11 +230,12 @@ fn fill(
     integration: &IntegrationHandle,
     form: &[FormField],
     values: &mut FormValues,
+    saved: &FormValues,
     advanced: bool,
 ) -> Result<(), Back> {
     for field in form.iter().filter(|f| f.advanced == advanced) {
         loop {
-            ask(p, field, values)?;
+            ask(p, field, values, saved)?;
             let errors = integration.validate(values).unwrap_or_default();
             let mine: Vec<_> = errors
                 .iter()
@@ -183,7 +255,14 @@ fn fill(
     Ok(())
 }
 
-fn ask(p: &mut dyn Prompter, field: &FormField, values: &mut FormValues) -> Result<(), Back> {
+/// Asks `field`; a secret already in `values` may be kept, called "the saved one" only
+/// when it is the one in `saved`.
+fn ask(
+    p: &mut dyn Prompter,
+    field: &FormField,
+    values: &mut FormValues,
+    saved: &FormValues,
+) -> Result<(), Back> {
     let key = field.key.as_str();
     let mut label = field.label.to_string();
     if !field.required {
@@ -192,7 +271,12 @@ fn ask(p: &mut dyn Prompter, field: &FormField, values: &mut FormValues) -> Resu
     match field.kind() {
         FieldKind::Secret => {
             if values.get(key).is_some_and(|v| !v.is_empty()) {
-                let choices = [KEEP_SECRET, NEW_SECRET, CLEAR_SECRET].map(String::from);
+                let keep = if saved.get(key) == values.get(key) {
+                    KEEP_SECRET
+                } else {
+                    KEEP_TYPED
+                };
+                let choices = [keep, NEW_SECRET, CLEAR_SECRET].map(String::from);
                 match p.select(&format!("{label} (hidden)"), &choices, 0)? {
                     0 => return Ok(()),
                     2 => {

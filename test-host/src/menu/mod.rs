@@ -15,8 +15,12 @@ use std::io::IsTerminal;
 use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
 
 use crate::{
-    catalog::Catalog, context::Context, error::CommandError, exit::Exit, health_view,
-    present::plugin_error_lines,
+    catalog::Catalog,
+    context::Context,
+    error::CommandError,
+    exit::Exit,
+    health_view,
+    present::{natural_order, plugin_error_lines},
 };
 use form_editor::Purpose;
 
@@ -72,8 +76,12 @@ pub fn require_terminal(what: &str) -> Result<(), CommandError> {
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
         return Ok(());
     }
-    Err(CommandError::usage(format!("{what} needs a terminal, and standard input or error is not one."))
-        .with_hint("Run it in a terminal, or use the scripted commands (`atrs-test-host add`, `accounts`, `remove`; see --help)."))
+    Err(CommandError::usage(format!(
+        "{what} needs a terminal, and standard input or error is not one."
+    ))
+    .with_hint(
+        "Run it in a terminal, or use the scripted commands (`atrs-test-host --help` lists them).",
+    ))
 }
 
 /// The menu entries for every loaded plugin of `catalog`; `prefill` gives Add's start values.
@@ -90,7 +98,11 @@ pub fn menu_plugins<'a>(
                 manifest: p.manifest().clone(),
                 prefill: prefill(&id),
                 open: Box::new(move || ctx.open(p)),
-                accounts: Box::new(move || Ok(ctx.store()?.list(&id)?)),
+                accounts: Box::new(move || {
+                    let mut names = ctx.store()?.list(&id)?;
+                    names.sort_by(|a, b| natural_order(a, b));
+                    Ok(names)
+                }),
             }
         })
         .collect()
@@ -163,8 +175,11 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
             i if i <= n => edit(p, plugin, &accounts[i - 1])?,
             i if i <= 2 * n => {
                 let account = &accounts[i - 1 - n];
-                p.say(&format!("Re-verify \"{account}\": click Verify and sign in again, then Save & Close; its name and settings are kept."));
-                edit(p, plugin, account)?;
+                let mut integration = (plugin.open)()?;
+                if !form_editor::re_verify(p, &mut integration, account)? {
+                    integration.close()?;
+                    edit(p, plugin, account)?;
+                }
             }
             i if i <= 3 * n => {
                 let account = &accounts[i - 1 - 2 * n];

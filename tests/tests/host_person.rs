@@ -1,0 +1,355 @@
+//! The scripted commands as a person meets them (issue 23): what they say when a name,
+//! a plugin or a folder is wrong, what `--json` prints for usage and help, and what a
+//! Ctrl-C or a race between two processes leaves behind. Each test drives the real host
+//! binary and plugin against the mock over 127.0.0.1.
+
+use std::time::{Duration, Instant};
+
+use atrs_e2e::{json_result, run_host, sandbox::Sandbox, HostProcess};
+use atrs_mock_idp::{Endpoint, Fault};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// A sandbox with one saved account, `name`.
+fn with_account(name: &str) -> Sandbox {
+    let sandbox = Sandbox::instant(&[]);
+    let added = sandbox.add_device(name, &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    sandbox
+}
+
+#[test]
+fn a_wrong_plugin_is_named_instead_of_suggesting_the_same_account() {
+    let sandbox = with_account("Mailer");
+    let run = sandbox.run(&["remove", "Mailer", "--plugin", "nope"], WAIT);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let result = run.result().unwrap();
+    let message = result["error"]["message"].as_str().unwrap_or_default();
+    let hint = result["error"]["hint"].as_str().unwrap_or_default();
+    assert!(message.contains("\"nope\""), "names the plugin: {result}");
+    assert!(
+        !hint.contains("Did you mean \"Mailer\""),
+        "not the account typed: {result}"
+    );
+    assert!(hint.contains("office365"), "names the owner: {result}");
+    // Nothing was removed.
+    assert!(!sandbox.files().settings_of("Mailer").is_null());
+}
+
+#[test]
+fn reading_a_missing_store_folder_says_so_and_creates_nothing() {
+    let sandbox = Sandbox::instant(&[]);
+    let missing = sandbox.store().join("no-such-folder");
+    let missing_arg = missing.to_str().unwrap();
+    let plugins = sandbox.plugins().to_str().unwrap();
+    for command in [
+        &["accounts"][..],
+        &["token", "Reports"][..],
+        &["refresh", "--all"][..],
+        &["remove", "Reports"][..],
+    ] {
+        let mut args = vec!["--json", "--plugins-dir", plugins, "--store", missing_arg];
+        args.extend_from_slice(command);
+        let run = run_host(&args, &[]);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {run:?}");
+        let result = json_result(&run);
+        let message = result["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("does not exist"), "{args:?}: {result}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
+
+#[test]
+fn check_on_a_folder_says_it_is_a_folder() {
+    let sandbox = Sandbox::instant(&[]);
+    let run = sandbox.run(&["check", sandbox.plugins().to_str().unwrap()], WAIT);
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("is a folder"), "{all}");
+    assert!(!all.contains("There is no file"), "{all}");
+}
+
+#[test]
+fn json_help_keeps_stdout_json_and_a_json_usage_error_names_the_argument() {
+    let help = run_host(&["--json", "--help"], &[]);
+    assert_eq!(help.status.code(), Some(0), "{help:?}");
+    let result = json_result(&help);
+    assert_eq!(result["command"], "help", "{result}");
+    assert!(
+        result["text"].as_str().unwrap().contains("Usage:"),
+        "{result}"
+    );
+    assert!(String::from_utf8_lossy(&help.stderr).contains("Usage:"));
+
+    let wrong = run_host(&["--json", "refesh"], &[]);
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    let result = json_result(&wrong);
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(message.contains("'refesh'"), "names it: {result}");
+    let hint = result["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("refresh"), "passes on clap's tip: {result}");
+}
+
+/// Starts `command` against `sandbox` with the token endpoint holding its answer back,
+/// waits until the request is at the mock, sends Ctrl-C: the exit code and the result.
+fn interrupted_while_renewing(sandbox: &Sandbox, command: &[&str]) -> (Option<i32>, Value) {
+    sandbox
+        .mock
+        .set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_secs(60)), 1);
+    let mut args = vec!["--json"];
+    args.extend_from_slice(&sandbox.folder_args());
+    args.extend_from_slice(command);
+    let mut host = HostProcess::spawn(&args, &[]);
+    let deadline = Instant::now() + WAIT;
+    while sandbox.mock.fault_armed(Endpoint::Token) {
+        assert!(
+            Instant::now() < deadline,
+            "{command:?} never reached the token endpoint"
+        );
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+    let at = Instant::now();
+    host.interrupt();
+    let code = host.wait(Duration::from_secs(10));
+    println!("{command:?}: Ctrl-C to exit took {:?}", at.elapsed());
+    sandbox.mock.clear_faults();
+    let result = host
+        .seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|v| v["type"] == "result")
+        .unwrap_or(Value::Null);
+    (code, result)
+}
+
+#[test]
+fn ctrl_c_during_token_or_refresh_ends_with_exit_4_and_a_result_line() {
+    let sandbox = with_account("Reports");
+    for command in [
+        &["token", "Reports", "--force"][..],
+        &["refresh", "Reports", "--force"][..],
+        &["refresh", "--all", "--force"][..],
+    ] {
+        let (code, result) = interrupted_while_renewing(&sandbox, command);
+        assert_eq!(code, Some(4), "{command:?}: {result}");
+        assert_eq!(result["ok"], false, "{command:?}: {result}");
+        assert_eq!(
+            result["error"]["message"], "Stopped (Ctrl-C).",
+            "{command:?}: {result}"
+        );
+    }
+    // The account is intact: a token comes afterwards.
+    let after = sandbox.run(&["token", "Reports"], WAIT);
+    assert_eq!(after.code, Some(0), "{}", after.stderr);
+}
+
+#[test]
+fn two_adds_of_one_name_at_once_save_one_and_refuse_the_other() {
+    // Both processes pass the first name check before either has verified (the mock
+    // lets a device code be polled only after a second).
+    let sandbox = Sandbox::approving(1, &[]);
+    let args = sandbox.add_args("Shared", "device", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = sandbox.spawn(&args);
+    let second = sandbox.spawn(&args);
+    let runs = [first.finish(WAIT), second.finish(WAIT)];
+    let codes: Vec<Option<i32>> = runs.iter().map(|r| r.code).collect();
+    let saved = runs.iter().filter(|r| r.code == Some(0)).count();
+    assert_eq!(saved, 1, "exactly one saved: {codes:?}");
+    let loser = runs.iter().find(|r| r.code != Some(0)).unwrap();
+    assert_eq!(loser.code, Some(2), "{}{}", loser.stdout, loser.stderr);
+    let result = loser.result().unwrap();
+    assert!(
+        result["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already saved"),
+        "{result}"
+    );
+}
+
+#[test]
+fn account_names_are_found_trimmed_and_without_case_and_listed_in_natural_order() {
+    let sandbox = with_account("  Spaced  ");
+    for typed in ["  Spaced  ", "Spaced", "spaced"] {
+        let run = sandbox.run(&["token", typed], WAIT);
+        assert_eq!(run.code, Some(0), "token {typed:?}: {}", run.stderr);
+        assert_eq!(run.result().unwrap()["account"], "Spaced");
+    }
+    // One name whatever its case: a second add is refused.
+    let again = sandbox.add_device("SPACED", &[], WAIT);
+    assert_eq!(again.code, Some(2), "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("already saved"), "{}", again.stdout);
+
+    for name in ["Account 10", "Account 2", "account 1"] {
+        let added = sandbox.add_device(name, &[], WAIT);
+        assert_eq!(added.code, Some(0), "{}", added.stderr);
+    }
+    let listed = sandbox.run(&["accounts"], WAIT);
+    let names: Vec<String> = listed.result().unwrap()["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["account 1", "Account 2", "Account 10", "Spaced"]);
+}
+
+#[test]
+fn send_splits_address_lists_and_checks_every_address_before_sending() {
+    let sandbox = with_account("Mailer");
+    let sent = sandbox.run(
+        &[
+            "send",
+            "Mailer",
+            "--to",
+            "a@example.com, c@example.com",
+            "--subject",
+            "Hi",
+            "--body",
+            "x",
+        ],
+        WAIT,
+    );
+    assert_eq!(sent.code, Some(0), "{}{}", sent.stdout, sent.stderr);
+    let items = sandbox.mock.sent_items();
+    assert_eq!(items.len(), 1);
+    let to: Vec<&str> = items[0].to.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(to, ["a@example.com", "c@example.com"], "two recipients");
+
+    for bad in [
+        &["--to", "adele"][..],
+        &["--to", ""][..],
+        &["--to", "a@example.com", "--cc", "x@"][..],
+    ] {
+        let mut args = vec!["send", "Mailer", "--subject", "Hi", "--body", "x"];
+        args.extend_from_slice(bad);
+        let run = sandbox.run(&args, WAIT);
+        assert_eq!(run.code, Some(2), "{bad:?}: {}{}", run.stdout, run.stderr);
+        let message = run.result().unwrap()["error"]["message"].to_string();
+        assert!(message.contains("--"), "names the flag: {message}");
+    }
+    let refused = sandbox.run(&["send-test", "Mailer", "--to", "adele"], WAIT);
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(refused.result().unwrap()["error"]["message"]
+        .to_string()
+        .contains("\\\"adele\\\""));
+    assert_eq!(sandbox.mock.sent_items().len(), 1, "nothing more went out");
+}
+
+#[test]
+fn nothing_is_said_twice_and_nothing_empty_goes_out_silently() {
+    let sandbox = Sandbox::instant(&[]);
+    let added = sandbox.add_device("Mailer", &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    assert_eq!(
+        added.stderr.matches("To sign in").count(),
+        1,
+        "one sign-in line: {}",
+        added.stderr
+    );
+
+    // One account not renewed is "1 account", not "Some accounts".
+    sandbox.mock.set_fault(Endpoint::Token, Fault::Reset);
+    let refresh = sandbox.run(&["refresh", "--all", "--force"], WAIT);
+    sandbox.mock.clear_faults();
+    let message = refresh.result().unwrap()["error"]["message"].to_string();
+    assert!(
+        message.contains("1 account could not be renewed"),
+        "{message}"
+    );
+
+    let files = tempfile::tempdir().unwrap();
+    let empty = files.path().join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let refused = sandbox.run(
+        &[
+            "send",
+            "Mailer",
+            "--to",
+            "a@example.com",
+            "--subject",
+            "S",
+            "--body",
+            "B",
+            "--attach",
+            empty.to_str().unwrap(),
+        ],
+        WAIT,
+    );
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(
+        refused.stdout.contains("empty (0 bytes)"),
+        "{}",
+        refused.stdout
+    );
+    assert!(sandbox.mock.sent_items().is_empty());
+
+    let bare = sandbox.run(&["send", "Mailer", "--to", "a@example.com"], WAIT);
+    assert_eq!(bare.code, Some(0), "{}{}", bare.stdout, bare.stderr);
+    assert!(
+        bare.stderr.contains("without a subject and a body"),
+        "says so: {}",
+        bare.stderr
+    );
+}
+
+#[test]
+fn accounts_is_one_line_each_with_details_by_name_or_all() {
+    let sandbox = with_account("Reports");
+    for name in ["Mail 2", "Mail 10"] {
+        let added = sandbox.add_device(name, &[], WAIT);
+        assert_eq!(added.code, Some(0), "{}", added.stderr);
+    }
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let rows: Vec<&str> = listed
+        .stderr
+        .lines()
+        .filter(|l| l.contains("office365"))
+        .collect();
+    assert_eq!(rows.len(), 3, "one line per account:\n{}", listed.stderr);
+    assert!(
+        rows[0].contains("Mail 2") && rows[1].contains("Mail 10"),
+        "{rows:#?}"
+    );
+    assert!(rows.iter().all(|r| r.contains("healthy")), "{rows:#?}");
+    assert!(
+        !listed.stderr.contains("verified:"),
+        "no details: {}",
+        listed.stderr
+    );
+    assert_eq!(
+        listed.result().unwrap()["accounts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let one = sandbox.run(&["accounts", "reports"], WAIT);
+    assert_eq!(one.code, Some(0), "{}", one.stderr);
+    assert!(one.stderr.contains("verified:"), "{}", one.stderr);
+    assert!(
+        !one.stderr.contains("verified_at"),
+        "shown once: {}",
+        one.stderr
+    );
+    assert!(!one.stderr.contains("Mail 2"), "{}", one.stderr);
+
+    let all = sandbox.run(&["accounts", "--all"], WAIT);
+    assert_eq!(all.stderr.matches("verified:").count(), 3, "{}", all.stderr);
+}
