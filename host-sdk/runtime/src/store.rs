@@ -38,13 +38,38 @@ pub type Values = BTreeMap<String, String>;
 /// The JSON store layout this version writes and reads; a newer one is refused.
 pub(crate) const FILE_VERSION: u64 = 1;
 
-/// Everything a store holds, secrets opened: plugin → account → values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Everything a store holds, secrets opened: plugin → account → values. `Debug` shows
+/// how many accounts there are, never a value.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Contents {
     /// Settings by plugin and account.
     pub settings: BTreeMap<String, BTreeMap<String, Values>>,
     /// Secrets by plugin and account.
     pub secrets: BTreeMap<String, BTreeMap<String, Values>>,
+}
+
+impl Contents {
+    /// Keeps one opened secret of an account.
+    pub fn put_secret(&mut self, plugin: String, account: String, name: String, value: String) {
+        self.secrets
+            .entry(plugin)
+            .or_default()
+            .entry(account)
+            .or_default()
+            .insert(name, value);
+    }
+}
+
+impl fmt::Debug for Contents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = |m: &BTreeMap<String, BTreeMap<String, Values>>| -> usize {
+            m.values().map(BTreeMap::len).sum()
+        };
+        f.debug_struct("Contents")
+            .field("accounts_with_settings", &count(&self.settings))
+            .field("accounts_with_secrets", &count(&self.secrets))
+            .finish()
+    }
 }
 
 /// What opening a store did that a person should be told, once.
@@ -240,6 +265,22 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contents_show_no_value_in_debug() {
+        let mut contents = Contents::default();
+        contents.put_secret(
+            "p".into(),
+            "A".into(),
+            "refresh_token".into(),
+            "rt-very-secret".into(),
+        );
+        let shown = format!("{contents:?}");
+        assert!(
+            shown.contains("accounts_with_secrets: 1") && !shown.contains("rt-very-secret"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn a_change_shows_no_secret_in_debug_and_names_itself_in_json() {

@@ -169,13 +169,7 @@ impl PostgresStore {
                     (row.get(0), row.get(1), row.get(2));
                 let value: Vec<u8> = row.get(3);
                 let opened = open_secret(key, &plugin, &account, &name, &value)?;
-                contents
-                    .secrets
-                    .entry(plugin)
-                    .or_default()
-                    .entry(account)
-                    .or_default()
-                    .insert(name, opened);
+                contents.put_secret(plugin, account, name, opened);
             }
             Ok(contents)
         })

@@ -250,13 +250,7 @@ impl SqliteStore {
         for row in secrets {
             let (plugin, account, name, value) = row.map_err(db)?;
             let opened = open_secret(state.key.as_ref(), &plugin, &account, &name, &value)?;
-            contents
-                .secrets
-                .entry(plugin)
-                .or_default()
-                .entry(account)
-                .or_default()
-                .insert(name, opened);
+            contents.put_secret(plugin, account, name, opened);
         }
         Ok(contents)
     }
