@@ -22,6 +22,7 @@ use url::Url;
 
 use crate::{
     account_http,
+    account_memo::AccountMemo,
     clock::unix_now,
     config::AccountConfig,
     discovery, fields,
@@ -66,6 +67,7 @@ pub struct AccountTokens {
     bound: RetryBound,
     gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     token_urls: Mutex<HashMap<String, TokenEndpoint>>,
+    memo: AccountMemo,
 }
 
 /// An account's token endpoint, as its discovery named it.
@@ -86,6 +88,7 @@ impl AccountTokens {
             bound: RetryBound::default(),
             gates: Mutex::new(HashMap::new()),
             token_urls: Mutex::new(HashMap::new()),
+            memo: AccountMemo::default(),
         }
     }
 
@@ -116,7 +119,7 @@ impl AccountTokens {
         scopes: &[String],
         force: bool,
     ) -> Result<Issued, PluginError> {
-        let config = saved::config_of(&self.host, account)?;
+        let config = self.memo.config(&self.host, account)?;
         let wanted = match scopes.is_empty() {
             true => config.scopes.clone(),
             false => within_saved(account, scopes, &config.scopes)?,
@@ -147,7 +150,7 @@ impl AccountTokens {
     /// as any refresh refused for good does; a refusal already standing is returned without
     /// asking again.
     pub fn token_for_claims(&self, account: &str, claims: &str) -> Result<Issued, PluginError> {
-        let config = saved::config_of(&self.host, account)?;
+        let config = self.memo.config(&self.host, account)?;
         let wanted = config.scopes.clone();
         let gate = self.gate(account);
         let _in_process = gate.lock().unwrap_or_else(|p| p.into_inner());
@@ -157,8 +160,7 @@ impl AccountTokens {
 
     /// The cache hit for `wanted`, or why none can be given without a sign-in.
     fn cached(&self, account: &str, wanted: &[String]) -> Result<Option<Issued>, PluginError> {
-        let stored = self.host.secret_read(account, SECRET_ACCESS_TOKENS)?;
-        let cache = TokenCache::parse(stored.as_deref());
+        let cache = self.memo.token_cache(&self.host, account)?;
         Ok(cache.find(wanted, unix_now()).map(|t| Issued {
             token: t.clone(),
             origin: Origin::Cache,
@@ -233,7 +235,7 @@ impl AccountTokens {
         })?;
         let now = unix_now();
         match outcome {
-            Ok(renewed) => self.store_renewed(account, wanted, settings, facts, renewed, now),
+            Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
             Err(e) if e.is_transient() => {
                 self.host
                     .warn(&format!("Renewing \"{account}\" failed for now: {e}."));
@@ -258,7 +260,6 @@ impl AccountTokens {
     fn store_renewed(
         &self,
         account: &str,
-        wanted: &[String],
         mut settings: Settings,
         mut facts: RefreshFacts,
         renewed: Renewed,
@@ -273,12 +274,7 @@ impl AccountTokens {
         if let Some(rotated) = &renewed.refresh_token {
             secrets.insert(SECRET_REFRESH_TOKEN.to_owned(), rotated.expose().to_owned());
         }
-        let token = CachedToken {
-            token: renewed.access_token,
-            expires_at: renewed.expires_at,
-            scopes: renewed.scopes,
-            requested: wanted.to_vec(),
-        };
+        let token = renewed.token;
         let stored = self.host.secret_read(account, SECRET_ACCESS_TOKENS)?;
         let mut cache = TokenCache::parse(stored.as_deref());
         cache.put(token.clone(), now);

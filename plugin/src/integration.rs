@@ -80,6 +80,7 @@ impl Office365 {
             &self.host,
             &verified.config,
             verified.refresh_token.as_ref(),
+            verified.access_token.as_ref(),
             &verified.facts,
             replaces,
         )?;
@@ -371,6 +372,7 @@ mod tests {
             config,
             refresh_token: Some(Secret::new("rt")),
             facts: crate::saved::VerifiedFacts::default(),
+            access_token: None,
         });
         let renamed = values().with(fields::ACCOUNT_NAME, "Renamed");
         assert!(plugin

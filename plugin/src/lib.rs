@@ -59,6 +59,7 @@
 
 pub mod aadsts;
 pub mod account_http;
+pub mod account_memo;
 pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;

@@ -14,14 +14,10 @@ use crate::{
     config::AccountConfig,
     http::{host_of, Http, HttpResponse},
     refresh_error::{OtherCause, RefreshError},
-    scopes,
     secret::Secret,
     token::EntraTokenResponse,
+    token_cache::CachedToken,
 };
-
-/// The longest access token lifetime believed (Entra's configurable maximum is a day): a
-/// longer `expires_in` is cut to it, so a server cannot have a token cached for ever.
-pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long and how often transient faults are retried.
 ///
@@ -53,12 +49,8 @@ impl Default for RetryBound {
 /// What a successful refresh brought.
 #[derive(Debug, Clone)]
 pub struct Renewed {
-    /// The new access token.
-    pub access_token: Secret,
-    /// Unix seconds when it expires.
-    pub expires_at: i64,
-    /// The scopes it carries.
-    pub scopes: Vec<String>,
+    /// The new access token, as it is cached.
+    pub token: CachedToken,
     /// The new refresh token, when the provider rotated it.
     pub refresh_token: Option<Secret>,
 }
@@ -144,20 +136,21 @@ async fn once(
     }
     let answer: EntraTokenResponse = serde_json::from_slice(response.body())
         .map_err(|_| RefreshError::Other(OtherCause::Unusable(host)))?;
-    let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3600));
-    let scopes = match answer.scopes() {
-        Some(s) => s.iter().map(|s| s.to_string()).collect(),
-        // RFC 6749 §5.1: no `scope` means exactly what was asked.
-        None => wanted
+    let granted = answer.scopes().map(|listed| {
+        listed
             .iter()
-            .filter(|s| !scopes::is_oidc(s))
-            .cloned()
-            .collect(),
-    };
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     Ok(Renewed {
-        access_token: Secret::new(answer.access_token().secret().as_str()),
-        expires_at: crate::clock::expires_at(unix_now(), lifetime, MAX_ACCESS_TOKEN_LIFETIME),
-        scopes,
+        token: CachedToken::issued(
+            Secret::new(answer.access_token().secret().as_str()),
+            answer.expires_in(),
+            granted.as_deref(),
+            wanted,
+            unix_now(),
+        ),
         refresh_token: answer
             .refresh_token()
             .map(|t| Secret::new(t.secret().as_str())),

@@ -19,6 +19,7 @@ use crate::{
     config::{AccountConfig, ResponseMode},
     fields,
     secret::Secret,
+    token_cache::{CachedToken, TokenCache},
     version::PLUGIN_VERSION,
 };
 
@@ -143,11 +144,13 @@ pub fn layout() -> &'static str {
 
 /// Writes a verified account — settings and every secret, in place of the account
 /// `replaces` when given (a rename) — as one store transaction. Nothing of an earlier
-/// sign-in under either name is kept: no cached token, no refresh facts.
+/// sign-in under either name is kept: no refresh facts, and no cached token but
+/// `access_token`, the one this sign-in brought.
 pub fn write(
     host: &Host,
     config: &AccountConfig,
     refresh_token: Option<&Secret>,
+    access_token: Option<&CachedToken>,
     facts: &VerifiedFacts,
     replaces: Option<&str>,
 ) -> Result<(), PluginError> {
@@ -158,6 +161,10 @@ pub fn write(
     }
     if let Some(token) = refresh_token {
         secrets.insert(SECRET_REFRESH_TOKEN.into(), token.expose().into());
+    }
+    if let Some(token) = access_token {
+        let cache = TokenCache::of(token.clone());
+        secrets.insert(SECRET_ACCESS_TOKENS.into(), cache.to_stored());
     }
     host.account_write(&config.account_name, &settings, &secrets, replaces)
 }
@@ -216,13 +223,18 @@ pub fn read(host: &Host, account: &str) -> Result<Option<Settings>, PluginError>
 /// The saved form values of `account` (secrets left out), migrated to the current layout.
 pub fn read_values(host: &Host, account: &str) -> Result<FormValues, PluginError> {
     let settings = read(host, account)?.ok_or_else(|| not_found(account))?;
+    Ok(form_values(account, &settings))
+}
+
+/// The form values of `account` in its (migrated) `settings`.
+fn form_values(account: &str, settings: &Settings) -> FormValues {
     let mut values = FormValues::new().with(fields::ACCOUNT_NAME, account);
     for key in FORM_KEYS {
         if let Some(v) = settings.get(key) {
             values.set(key, v.as_str());
         }
     }
-    Ok(values)
+    values
 }
 
 /// Brings settings written by any earlier plugin version to this build's [`layout`],
@@ -276,9 +288,25 @@ pub fn remove(host: &Host, account: &str) -> Result<(), PluginError> {
 
 /// The configuration `account` was saved with, its client secret included.
 pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
-    let mut values = read_values(host, account)?;
-    if let Some(secret) = host.secret_read(account, SECRET_CLIENT_SECRET)? {
-        values.set_secret(fields::CLIENT_SECRET, secret.as_str());
+    let settings = host.settings_read(account)?;
+    let client_secret = host.secret_read(account, SECRET_CLIENT_SECRET)?;
+    config_from(account, settings, client_secret.map(Secret::new))
+}
+
+/// The configuration of `account` from its stored `settings` and client secret (as
+/// [`config_of`] reads them).
+pub fn config_from(
+    account: &str,
+    settings: Option<Settings>,
+    client_secret: Option<Secret>,
+) -> Result<AccountConfig, PluginError> {
+    let settings = settings
+        .map(migrate)
+        .transpose()?
+        .ok_or_else(|| not_found(account))?;
+    let mut values = form_values(account, &settings);
+    if let Some(secret) = client_secret {
+        values.set_secret(fields::CLIENT_SECRET, secret.expose());
     }
     AccountConfig::parse(&values).map_err(|errors| {
         let fields: Vec<&str> = errors.iter().map(|e| e.field()).collect();
@@ -320,11 +348,27 @@ mod tests {
     fn write_then_read_round_trips_and_keeps_secrets_apart() {
         let memory = MemoryHost::new();
         let host = memory.handle();
-        write(&host, &config(), Some(&Secret::new("rt-1")), &facts(), None).unwrap();
+        let issued = CachedToken::issued(
+            Secret::new("at-1"),
+            Some(std::time::Duration::from_secs(3600)),
+            Some("User.Read Mail.Send"),
+            &["openid".to_owned(), "User.Read".to_owned()],
+            1_000,
+        );
+        let rt = Secret::new("rt-1");
+        write(&host, &config(), Some(&rt), Some(&issued), &facts(), None).unwrap();
         let settings = memory.settings_of("Reports").unwrap();
         assert!(!settings
             .values()
-            .any(|v| v.contains("s3cr3t") || v.contains("rt-1")));
+            .any(|v| v.contains("s3cr3t") || v.contains("rt-1") || v.contains("at-1")));
+        let cached = memory.secrets_of("Reports").remove(SECRET_ACCESS_TOKENS);
+        let cache = TokenCache::parse(cached.as_deref());
+        let wanted = ["User.Read".to_owned()];
+        assert_eq!(
+            cache.find(&wanted, 1_000).map(|t| t.expires_at),
+            Some(4_600),
+            "the sign-in's access token is cached with the account"
+        );
         let secrets = memory.secrets_of("Reports");
         assert_eq!(
             secrets.get(SECRET_CLIENT_SECRET).map(String::as_str),

@@ -2,9 +2,19 @@
 //! process on the same store shares it): one entry per set of scopes, served while more
 //! than [`SKEW_SECS`] of its life is left.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{scopes, secret::Secret};
+
+/// The longest access token lifetime believed (Entra's configurable maximum is a day): a
+/// longer `expires_in` is cut to it, so a server cannot have a token cached for ever.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long a token lives when the server's answer does not say (`expires_in` is only
+/// recommended by RFC 6749 §5.1): an hour, Microsoft's usual lifetime.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// A token is served from cache only while more than this is left of it (5 minutes), so
 /// a request made with it does not meet an expired token on the way.
@@ -43,6 +53,34 @@ impl CachedToken {
         listed(&self.scopes) || (!self.requested.is_empty() && listed(&self.requested))
     }
 
+    /// The token a token endpoint just issued at `now`, asked for with `wanted`: it
+    /// lives `expires_in` (an hour when the answer did not say, at most
+    /// [`MAX_ACCESS_TOKEN_LIFETIME`]) and carries `scope` as listed, or — RFC 6749 §5.1:
+    /// no `scope` means exactly what was asked — the resource scopes of `wanted`.
+    pub fn issued(
+        token: Secret,
+        expires_in: Option<Duration>,
+        scope: Option<&str>,
+        wanted: &[String],
+        now: i64,
+    ) -> CachedToken {
+        let lifetime = expires_in.unwrap_or(DEFAULT_LIFETIME);
+        let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(listed) => listed.split_whitespace().map(str::to_owned).collect(),
+            None => wanted
+                .iter()
+                .filter(|s| !scopes::is_oidc(s))
+                .cloned()
+                .collect(),
+        };
+        CachedToken {
+            token,
+            expires_at: crate::clock::expires_at(now, lifetime, MAX_ACCESS_TOKEN_LIFETIME),
+            scopes,
+            requested: wanted.to_vec(),
+        }
+    }
+
     /// Whether it may still be served at `now`.
     fn fresh_at(&self, now: i64) -> bool {
         self.expires_at.saturating_sub(now) > SKEW_SECS
@@ -70,6 +108,13 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
+    /// A cache holding only `token`.
+    pub fn of(token: CachedToken) -> TokenCache {
+        TokenCache {
+            entries: vec![token],
+        }
+    }
+
     /// The cache as stored; a missing or unreadable value is an empty cache (a cache can
     /// always be rebuilt by a refresh, so damage costs one request, never an error).
     pub fn parse(stored: Option<&str>) -> TokenCache {
@@ -123,6 +168,24 @@ mod tests {
 
     fn want(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn an_issued_token_carries_what_was_asked_when_the_answer_lists_no_scope() {
+        let wanted = want("openid offline_access User.Read");
+        let listed = CachedToken::issued(Secret::new("a"), None, Some(" Mail.Send "), &wanted, 10);
+        assert_eq!(listed.scopes, want("Mail.Send"));
+        assert_eq!(listed.expires_at, 10 + 3600, "an hour when unsaid");
+        let unlisted = CachedToken::issued(
+            Secret::new("a"),
+            Some(std::time::Duration::from_secs(90 * 24 * 3600)),
+            None,
+            &wanted,
+            10,
+        );
+        assert_eq!(unlisted.scopes, want("User.Read"), "OpenID scopes dropped");
+        assert_eq!(unlisted.requested, wanted);
+        assert_eq!(unlisted.expires_at, 10 + 24 * 3600, "capped at a day");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::{
     scopes,
     secret::Secret,
     token::Tokens,
+    token_cache::CachedToken,
 };
 
 /// The exact values verified and what saving them needs.
@@ -25,6 +26,9 @@ pub struct Verified {
     pub refresh_token: Option<Secret>,
     /// Non-secret facts to save with the settings (who signed in, …).
     pub facts: VerifiedFacts,
+    /// The access token the sign-in brought, cached when the account is saved so the
+    /// first token asked for after Save & Close needs no refresh.
+    pub access_token: Option<CachedToken>,
 }
 
 /// Confirms who signed in with `tokens` and what was granted, for `config`; the ID
@@ -81,10 +85,18 @@ pub async fn conclude(
         shown.granted_scopes.len(),
         shown.missing_scopes.len()
     ));
+    let access_token = CachedToken::issued(
+        tokens.access_token.clone(),
+        tokens.expires_in,
+        tokens.scope.as_deref(),
+        &config.scopes,
+        unix_now(),
+    );
     let verified = Verified {
         config: config.clone(),
         refresh_token: Some(refresh_token),
         facts: facts(&account, &tenant_id, &granted.granted),
+        access_token: Some(access_token),
     };
     Ok((shown, verified))
 }
@@ -149,6 +161,13 @@ mod tests {
             config,
             refresh_token: Some(Secret::new("rt-SECRET-value")),
             facts: VerifiedFacts::default(),
+            access_token: Some(CachedToken::issued(
+                Secret::new("at-SECRET-value"),
+                None,
+                None,
+                &[],
+                0,
+            )),
         };
         let shown = format!("{v:?}");
         assert!(!shown.contains("SECRET"), "{shown}");

@@ -1,12 +1,15 @@
 //! Access tokens for saved accounts, against the mock identity platform on 127.0.0.1:
 //!
-//! - `tokens/from cache through the ABI`: `IntegrationHandle::token` on a fresh cached
-//!   token (no request), over the in-memory store and over each backend of this host's
-//!   store (JSON folder, SQLite, PostgreSQL on a throwaway server when installed) with
-//!   1, 1,000 and 10,000 saved accounts;
-//! - `tokens/1000 accounts at once, half expired`: 1,000 threads each ask for their own
-//!   account's token at the same moment; 500 have a fresh cached token, 500 none. Each
-//!   round checks that the refresh count equals the expired count.
+//! - `tokens/from_cache/accounts_{1,1000,10000}/{memory,sqlite,postgres,folder}`:
+//!   `IntegrationHandle::token` on a fresh cached token (no request), in process, over
+//!   the SDK's in-memory store and over each backend of the host runtime's store
+//!   (PostgreSQL on a throwaway server when installed; the JSON folder up to 1,000);
+//! - `tokens/refresh_half_of_1000/{memory,sqlite,postgres}`: 1,000 threads each ask for
+//!   their own account's token at the same moment; 500 have a fresh cached token, 500
+//!   none. Each round checks that the refresh count equals the expired count.
+//!
+//! The names stay the same from run to run so figures can be compared; the C library
+//! and runner paths are in `cargo bench -p atrs-e2e --bench host_runtime`.
 //!
 //! `cargo bench -p atrs-test-host --bench tokens`
 
@@ -77,46 +80,60 @@ fn saved_accounts(idp: &MockIdp, host: Host, count: usize) -> Office365 {
 
 fn from_cache(c: &mut Criterion) {
     let idp = idp();
-    let memory = MemoryHost::new();
-    saved_accounts(&idp, memory.handle(), 1);
     let request = TokenRequest::saved_scopes();
-    let handle = loader::instantiate_in_process::<Office365>(memory.clone()).unwrap();
-    bench_cache_hits(c, &idp, "memory store", &handle, &request);
-    // Each backend of this host's store, with 1, 1,000 and 10,000 saved accounts: a
-    // cache hit reads one account's secrets, which must not cost more with more accounts.
-    // The folder store rewrites every account on each save, so it stops at 1,000; the
-    // PostgreSQL store runs on a throwaway server when its binaries are installed.
+    // Each store with 1, 1,000 and 10,000 saved accounts: a cache hit reads one
+    // account, which must not cost more with more accounts. The folder store rewrites
+    // every account on each save, so it stops at 1,000; the PostgreSQL store runs on a
+    // throwaway server when its binaries are installed.
     let server = Server::start();
     for count in [1, ACCOUNTS, 10 * ACCOUNTS] {
+        let memory = MemoryHost::new();
+        saved_accounts(&idp, memory.handle(), count);
+        let handle = loader::instantiate_in_process::<Office365>(memory.clone()).unwrap();
+        bench_cache_hits(
+            c,
+            &idp,
+            &format!("accounts_{count}/memory"),
+            &handle,
+            &request,
+        );
+
         let dir = tempfile::tempdir().unwrap();
         let keys = tempfile::tempdir().unwrap();
         let mut stores: Vec<(&str, Store)> = vec![("sqlite", open_sqlite(dir.path()))];
+        if let Some(server) = &server {
+            stores.push((
+                "postgres",
+                open_postgres(server, &keys, &format!("bench{count}")),
+            ));
+        }
         if count <= ACCOUNTS {
             stores.push(("folder", open_folder(&dir.path().join("folder"))));
         }
-        if let Some(server) = &server {
-            let options = KeyOptions {
-                key_file: Some(keys.path().join("bench.key")),
-                ..KeyOptions::default()
-            };
-            let url = server.database(&format!("bench{count}"));
-            stores.push(("postgres", Store::open_location(&url, &options).unwrap()));
-        }
         for (backend, store) in stores {
-            let services = || {
-                PluginServices::new(
-                    "office365",
-                    store.clone(),
-                    LogConfig::from_verbosity(0),
-                    Browser::Disabled,
-                )
-            };
-            saved_accounts(&idp, Host::from_services(services()), count);
-            let handle = loader::instantiate_in_process::<Office365>(services()).unwrap();
-            let label = format!("{backend} store, {count} accounts");
+            saved_accounts(&idp, Host::from_services(services(&store)), count);
+            let handle = loader::instantiate_in_process::<Office365>(services(&store)).unwrap();
+            let label = format!("accounts_{count}/{backend}");
             bench_cache_hits(c, &idp, &label, &handle, &request);
         }
     }
+}
+
+fn services(store: &Store) -> PluginServices {
+    PluginServices::new(
+        "office365",
+        store.clone(),
+        LogConfig::from_verbosity(0),
+        Browser::Disabled,
+    )
+}
+
+fn open_postgres(server: &Server, keys: &tempfile::TempDir, database: &str) -> Store {
+    let options = KeyOptions {
+        key_file: Some(keys.path().join(format!("{database}.key"))),
+        ..KeyOptions::default()
+    };
+    Store::open_location(&server.database(database), &options).unwrap()
 }
 
 fn open_folder(dir: &std::path::Path) -> Store {
@@ -136,10 +153,9 @@ fn bench_cache_hits(
 ) {
     handle.token(&name(0), request).unwrap();
     let requests = idp.stats().total();
-    c.bench_function(
-        &format!("tokens/from cache through the ABI ({label})"),
-        |b| b.iter(|| black_box(handle.token(black_box(&name(0)), request).unwrap())),
-    );
+    c.bench_function(&format!("tokens/from_cache/{label}"), |b| {
+        b.iter(|| black_box(handle.token(black_box(&name(0)), request).unwrap()))
+    });
     assert_eq!(idp.stats().total(), requests, "cache hits made requests");
 }
 
@@ -181,30 +197,43 @@ fn round(plugin: &Arc<Office365>, idp: &MockIdp, host: &Host, fresh: &str) -> Du
 fn thousand_accounts(c: &mut Criterion) {
     let idp = idp();
     let memory = MemoryHost::new();
-    let host = memory.handle();
-    let plugin = Arc::new(saved_accounts(&idp, host.clone(), ACCOUNTS));
-    plugin
-        .token(&name(0), &TokenRequest::saved_scopes())
-        .unwrap();
-    let fresh = host
-        .secret_read(&name(0), SECRET_ACCESS_TOKENS)
-        .unwrap()
-        .unwrap();
-    let mut group = c.benchmark_group("tokens");
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let mut hosts = vec![("memory", memory.handle())];
+    hosts.push((
+        "sqlite",
+        Host::from_services(services(&open_sqlite(dir.path()))),
+    ));
+    if let Some(server) = &server {
+        let store = open_postgres(server, &keys, "half");
+        hosts.push(("postgres", Host::from_services(services(&store))));
+    }
+    let mut group = c.benchmark_group("tokens/refresh_half_of_1000");
     group.sample_size(10);
-    group.bench_function("1000 accounts at once, half expired (memory store)", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| round(&plugin, &idp, &host, &fresh))
-                .sum()
-        })
-    });
+    for (backend, host) in hosts {
+        let plugin = Arc::new(saved_accounts(&idp, host.clone(), ACCOUNTS));
+        plugin
+            .token(&name(0), &TokenRequest::saved_scopes())
+            .unwrap();
+        let fresh = host
+            .secret_read(&name(0), SECRET_ACCESS_TOKENS)
+            .unwrap()
+            .unwrap();
+        group.bench_function(backend, |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| round(&plugin, &idp, &host, &fresh))
+                    .sum()
+            })
+        });
+        eprintln!(
+            "tokens/refresh_half_of_1000/{backend}: {} refresh requests in the last round for {} expired accounts",
+            idp.stats().grant_count("refresh_token"),
+            ACCOUNTS / 2
+        );
+    }
     group.finish();
-    eprintln!(
-        "tokens/1000 accounts: {} refresh requests in the last round for {} expired accounts",
-        idp.stats().grant_count("refresh_token"),
-        ACCOUNTS / 2
-    );
 }
 
 criterion_group!(benches, from_cache, thousand_accounts);

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use atrs_e2e::{office365_library, plugins_dir, sandbox::DELIVERY_SCOPES};
+use atrs_e2e::{json_result, office365_library, plugins_dir, run_host, sandbox::DELIVERY_SCOPES};
 use atrs_host_runtime::{protocol::SCHEMA, HostHooks, Runtime};
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use serde_json::{json, Value};
@@ -192,6 +192,10 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
     );
 
     let first = w.ok(json!({"request": "token", "account": "Reports"}));
+    assert_eq!(
+        first["source"], "cache",
+        "the sign-in's access token was saved with the account: {first:#}"
+    );
     let second = w.ok(json!({"request": "token", "account": "Reports"}));
     assert_eq!(second["source"], "cache", "{second:#}");
     assert_eq!(first["token"], second["token"]);
@@ -235,6 +239,66 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
             .unwrap()
             .contains("no saved account"),
         "{missing:#}"
+    );
+}
+
+/// The host runtime keeps what it read while the store is unchanged; another process's
+/// refresh, and its removal of the account, are seen by the very next call.
+#[test]
+fn a_long_running_host_sees_another_processs_refresh_and_removal_on_its_next_call() {
+    let w = World::new();
+    let (handle, state) = w.verify("Reports");
+    assert_eq!(state["state"], "verified", "{state:#}");
+    w.ok(json!({"request": "save", "handle": handle}));
+    w.mock.reset_stats();
+    let saved = w.ok(json!({"request": "token", "account": "Reports"}));
+    assert_eq!(saved["source"], "cache", "{saved:#}");
+    assert_eq!(
+        w.mock.stats().total(),
+        0,
+        "the first token after Save & Close needs no request"
+    );
+    assert_eq!(
+        w.ok(json!({"request": "token", "account": "Reports"}))["token"],
+        saved["token"]
+    );
+
+    let other_process = |args: &[&str]| {
+        let mut all = vec![
+            "--plugins-dir",
+            w._plugins.path().to_str().unwrap(),
+            "--store",
+            w._store.path().to_str().unwrap(),
+            "--json",
+        ];
+        all.extend_from_slice(args);
+        let out = run_host(&all, &[]);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_result(&out)
+    };
+    let refreshed = other_process(&["token", "Reports", "--force", "--show-token"]);
+    assert_eq!(refreshed["source"], "refreshed", "{refreshed:#}");
+    assert_ne!(refreshed["token"], saved["token"]);
+    let seen = w.ok(json!({"request": "token", "account": "Reports"}));
+    assert_eq!(seen["source"], "cache", "{seen:#}");
+    assert_eq!(
+        seen["token"], refreshed["token"],
+        "the other process's refresh is seen at once"
+    );
+    assert_eq!(w.mock.stats().grant_count("refresh_token"), 1);
+
+    other_process(&["remove", "Reports"]);
+    let gone = w.send(json!({"request": "token", "account": "Reports"}));
+    assert!(
+        gone["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no saved account")),
+        "{gone:#}"
     );
 }
 

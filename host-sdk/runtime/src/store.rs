@@ -15,6 +15,7 @@ pub mod folder;
 pub mod key_file;
 mod named_lock;
 pub mod postgres;
+mod read_cache;
 mod seal;
 mod sealing;
 pub mod sqlite;
@@ -29,6 +30,7 @@ pub use folder::FolderStore;
 pub use key_file::{KeyOptions, KeySource};
 pub use named_lock::NamedLock;
 pub use postgres::PostgresStore;
+use read_cache::ReadCache;
 pub use sqlite::import::ImportReport;
 pub use sqlite::{Rotation, SqliteStore};
 
@@ -193,6 +195,19 @@ impl fmt::Debug for Change<'_> {
     }
 }
 
+/// A point in a store's history: it moves with every change committed to the store, by
+/// any process, so two reads at one generation read the same store. Compared only for
+/// equality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Generation([u64; 2]);
+
+impl Generation {
+    /// A generation made of a backend's own counters.
+    pub fn new(parts: [u64; 2]) -> Self {
+        Generation(parts)
+    }
+}
+
 /// Where accounts live, as a person is told (`accounts`, the health view): never a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreInfo {
@@ -260,6 +275,11 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
     /// Takes the named lock `name`, shared by every process on this store, waiting at
     /// most `wait`.
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError>;
+    /// The store's [`Generation`] now, when the backend can tell it cheaply; `None` (the
+    /// default) when it cannot, and then nothing read from it is kept by [`Store`].
+    fn generation(&self) -> Result<Option<Generation>, StoreError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
@@ -310,10 +330,15 @@ mod tests {
 }
 
 /// The account store as the runtime uses it: a cheap, cloneable handle on a backend.
+///
+/// A handle and its clones keep what they read while the backend's [`Generation`] stays
+/// the same, so reading an unchanged account again costs one generation check; a change
+/// made by any process is seen by the next read.
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Arc<dyn AccountStore>,
     opened: OpenReport,
+    reads: Arc<ReadCache>,
 }
 
 impl Store {
@@ -335,10 +360,7 @@ impl Store {
     pub fn open_with(dir: impl Into<PathBuf>, options: &KeyOptions) -> Result<Store, StoreError> {
         let backend = SqliteStore::open(dir, options)?;
         let opened = backend.opened().clone();
-        Ok(Store {
-            backend: Arc::new(backend),
-            opened,
-        })
+        Ok(Store::with_report(backend, opened))
     }
 
     /// Opens the store at `location`: a `postgres://` URL, else a folder (see
@@ -349,17 +371,19 @@ impl Store {
         }
         let backend = PostgresStore::open(location, options)?;
         let opened = backend.opened().clone();
-        Ok(Store {
-            backend: Arc::new(backend),
-            opened,
-        })
+        Ok(Store::with_report(backend, opened))
     }
 
     /// A handle on any backend.
     pub fn over(backend: impl AccountStore + 'static) -> Store {
+        Store::with_report(backend, OpenReport::default())
+    }
+
+    fn with_report(backend: impl AccountStore + 'static, opened: OpenReport) -> Store {
         Store {
             backend: Arc::new(backend),
-            opened: OpenReport::default(),
+            opened,
+            reads: Arc::default(),
         }
     }
 
@@ -396,7 +420,17 @@ impl Store {
 
     /// The settings of one account.
     pub fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        self.backend.read_settings(plugin, account)
+        // The generation is taken before the read: a change committed in between makes
+        // the next check miss, never serves an older read.
+        let Some(generation) = self.backend.generation()? else {
+            return self.backend.read_settings(plugin, account);
+        };
+        if let Some(kept) = self.reads.settings(generation, plugin, account) {
+            return Ok(kept);
+        }
+        let read = self.backend.read_settings(plugin, account)?;
+        self.reads.keep_settings(generation, plugin, account, &read);
+        Ok(read)
     }
 
     /// One secret of one account.
@@ -406,12 +440,28 @@ impl Store {
         account: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.backend.read_secret(plugin, account, name)
+        let Some(generation) = self.backend.generation()? else {
+            return self.backend.read_secret(plugin, account, name);
+        };
+        if let Some(kept) = self.reads.secret(generation, plugin, account, name) {
+            return Ok(kept);
+        }
+        let read = self.backend.read_secret(plugin, account, name)?;
+        self.reads
+            .keep_secret(generation, plugin, account, name, &read);
+        Ok(read)
+    }
+
+    /// The store's generation now ([`AccountStore::generation`]).
+    pub fn generation(&self) -> Result<Option<Generation>, StoreError> {
+        self.backend.generation()
     }
 
     /// Applies one change as one transaction.
     pub fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
-        self.backend.apply(plugin, change)
+        let applied = self.backend.apply(plugin, change);
+        self.reads.forget();
+        applied
     }
 
     /// Replaces the settings of one account.

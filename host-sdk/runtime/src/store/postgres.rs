@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use postgres::{Client, Config, NoTls, Transaction};
+use postgres::{Client, Config, NoTls, Statement, Transaction};
 use zeroize::Zeroizing;
 
 use super::{
@@ -24,12 +24,15 @@ use super::{
         existing_key, hex, new_store_id, new_store_key, open_secret, seal_secret, unhex, KEY_CHECK,
         PLAIN, SEALED,
     },
-    AccountRef, AccountStore, Change, Contents, OpenReport, Rotation, StoreError, StoreInfo,
-    StoreLock, Values,
+    AccountRef, AccountStore, Change, Contents, Generation, OpenReport, Rotation, StoreError,
+    StoreInfo, StoreLock, Values,
 };
 
 /// The layout this version writes and reads (`atrs_meta.schema_version`).
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
+/// Rows of the store's generation counter: each change adds one to the row of its
+/// account, so concurrent writers of different accounts rarely wait for each other.
+const GENERATION_SHARDS: i32 = 64;
 /// The longest a connection attempt takes.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a statement waits for another transaction's row locks.
@@ -40,7 +43,8 @@ const LOCK_RETRY: Duration = Duration::from_millis(20);
 const MIGRATION_LOCK: i64 = 0x6174_7273_5f6d_6967;
 
 /// Each step takes the layout from its index to the next.
-const MIGRATIONS: &[&str] = &["CREATE TABLE atrs_accounts (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE atrs_accounts (
          plugin TEXT NOT NULL,
          account TEXT NOT NULL,
          settings TEXT NOT NULL,
@@ -52,11 +56,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE atrs_accounts (
          name TEXT NOT NULL,
          value BYTEA NOT NULL,
          PRIMARY KEY (plugin, account, name)
-     );"];
+     );",
+    // Layout 2: the store's generation, the sum of these counters (GENERATION_SHARDS
+    // rows); every change adds one to its account's row.
+    "CREATE TABLE atrs_generation (shard INT PRIMARY KEY, n BIGINT NOT NULL);
+     INSERT INTO atrs_generation SELECT shard, 0 FROM generate_series(0, 63) AS shard;
+    ",
+];
 
 /// The connection (made again when lost) and the key.
 struct State {
     client: Option<Client>,
+    /// The generation query, prepared on `client`.
+    generation_query: Option<Statement>,
     key: Option<StoreKey>,
     key_source: KeySource,
 }
@@ -102,6 +114,7 @@ impl PostgresStore {
             options: options.clone(),
             state: Mutex::new(State {
                 client: None,
+                generation_query: None,
                 key: None,
                 key_source: KeySource::None,
             }),
@@ -134,6 +147,7 @@ impl PostgresStore {
         store.store_id = store_id;
         *store.state.get_mut().unwrap_or_else(|p| p.into_inner()) = State {
             client: Some(client),
+            generation_query: None,
             key,
             key_source,
         };
@@ -191,11 +205,13 @@ impl PostgresStore {
         let mut state = self.state();
         let State {
             client,
+            generation_query,
             key,
             key_source,
         } = &mut *state;
         let result = (|| {
             if client.as_ref().is_none_or(Client::is_closed) {
+                *generation_query = None;
                 *client = Some(self.connect()?);
             }
             let conn = client.as_mut().expect("connected just now");
@@ -334,9 +350,15 @@ impl PostgresStore {
         mut op: impl FnMut(&mut Client, Option<&StoreKey>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut state = self.state();
-        let State { client, key, .. } = &mut *state;
+        let State {
+            client,
+            key,
+            generation_query,
+            ..
+        } = &mut *state;
         for attempt in 0..2 {
             if client.as_ref().is_none_or(Client::is_closed) {
+                *generation_query = None;
                 *client = Some(self.connect()?);
             }
             let conn = client.as_mut().expect("connected just now");
@@ -555,12 +577,51 @@ impl AccountStore for PostgresStore {
     }
 
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        let shard = generation_shard(plugin, change.account());
         self.run(|client, key| {
             let db = |e| self.db_error(e);
             let mut tx = client.transaction().map_err(db)?;
             self.write(&mut tx, key, plugin, change).map_err(db)?;
+            tx.execute(
+                "UPDATE atrs_generation SET n = n + 1 WHERE shard = $1",
+                &[&shard],
+            )
+            .map_err(db)?;
             tx.commit().map_err(db)
         })
+    }
+
+    /// The sum of the generation counters: one round trip, the query prepared once
+    /// per connection.
+    fn generation(&self) -> Result<Option<Generation>, StoreError> {
+        let mut state = self.state();
+        let State {
+            client,
+            generation_query,
+            ..
+        } = &mut *state;
+        for attempt in 0..2 {
+            if client.as_ref().is_none_or(Client::is_closed) {
+                *generation_query = None;
+                *client = Some(self.connect()?);
+            }
+            let conn = client.as_mut().expect("connected just now");
+            let result = (|| {
+                if generation_query.is_none() {
+                    *generation_query =
+                        Some(conn.prepare("SELECT sum(n)::BIGINT FROM atrs_generation")?);
+                }
+                let query = generation_query.as_ref().expect("prepared just now");
+                conn.query_one(query, &[])
+                    .map(|row| row.get::<_, Option<i64>>(0).unwrap_or(0))
+            })();
+            match result {
+                Ok(sum) => return Ok(Some(Generation::new([sum as u64, 0]))),
+                Err(_) if attempt == 0 && conn.is_closed() => *client = None,
+                Err(e) => return Err(self.db_error(e)),
+            }
+        }
+        unreachable!("the second attempt returns")
     }
 
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
@@ -591,6 +652,19 @@ impl AccountStore for PostgresStore {
             std::thread::sleep(left.min(LOCK_RETRY));
         }
     }
+}
+
+/// The generation counter row a change of `plugin`'s `account` adds to.
+fn generation_shard(plugin: &str, account: &str) -> i32 {
+    // FNV-1a: stable across builds and processes, unlike the standard library's hasher.
+    let hash = plugin
+        .bytes()
+        .chain([0])
+        .chain(account.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    (hash % GENERATION_SHARDS as u64) as i32
 }
 
 fn get_meta(tx: &mut Transaction<'_>, name: &str) -> Result<Option<String>, postgres::Error> {

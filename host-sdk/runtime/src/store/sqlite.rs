@@ -32,8 +32,8 @@ use super::{
         PLAIN, SEALED,
     },
     trust::{self, Role},
-    AccountRef, AccountStore, Change, Contents, OpenReport, StoreError, StoreInfo, StoreLock,
-    Values,
+    AccountRef, AccountStore, Change, Contents, Generation, OpenReport, StoreError, StoreInfo,
+    StoreLock, Values,
 };
 
 /// The database file inside the store folder.
@@ -45,6 +45,9 @@ struct State {
     conn: Connection,
     key: Option<StoreKey>,
     key_source: KeySource,
+    /// Transactions this connection committed: SQLite's `data_version` counts only
+    /// other connections' commits.
+    commits: u64,
 }
 
 /// An account store in one SQLite database in a folder.
@@ -179,6 +182,7 @@ impl SqliteStore {
                 conn,
                 key,
                 key_source,
+                commits: 0,
             }),
             opened,
             busy_wait: BUSY_WAIT,
@@ -307,6 +311,7 @@ impl SqliteStore {
             tx.commit().map_err(db)?;
             Ok(rows.len())
         })();
+        state.commits += 1;
         match result {
             Ok(secrets) => {
                 key_file::commit_pending(&target_path)?;
@@ -412,7 +417,9 @@ impl SqliteStore {
             }
         }
         .map_err(db)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        state.commits += 1;
+        Ok(())
     }
 }
 
@@ -492,6 +499,18 @@ impl AccountStore for SqliteStore {
 
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
         self.write(plugin, change)
+    }
+
+    /// `PRAGMA data_version` (changed by every other connection's commit, in any
+    /// process) with this connection's own commits.
+    fn generation(&self) -> Result<Option<Generation>, StoreError> {
+        let state = self.state();
+        let others: i64 = state
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
+        Ok(Some(Generation::new([others as u64, state.commits])))
     }
 
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {

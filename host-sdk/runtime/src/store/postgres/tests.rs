@@ -4,6 +4,7 @@
 use std::{path::Path, sync::Arc};
 
 use super::{throwaway::Server, *};
+use crate::store::Store;
 
 fn values(pairs: &[(&str, &str)]) -> Values {
     pairs
@@ -229,7 +230,7 @@ fn a_newer_layout_is_refused_and_a_wrong_key_too() {
     raw.batch_execute("UPDATE atrs_meta SET value = '99' WHERE name = 'schema_version'")
         .unwrap();
     let e = PostgresStore::open(&url, &options(keys.path())).unwrap_err();
-    assert!(e.to_string().contains("written by a newer version of atrs-test-host (store layout 99; this version reads layout 1)"), "{e}");
+    assert!(e.to_string().contains("written by a newer version of atrs-test-host (store layout 99; this version reads layout 2)"), "{e}");
 }
 
 #[test]
@@ -327,4 +328,59 @@ fn rotating_the_key_reseals_every_secret_in_one_transaction() {
     std::fs::write(keys.path().join("cluster.key"), &old).unwrap();
     let e = PostgresStore::open(&url, &options(keys.path())).unwrap_err();
     assert!(matches!(e, StoreError::KeyWrong { .. }), "{e}");
+}
+
+#[test]
+fn reads_kept_by_a_handle_follow_every_change_by_another_node() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("generation");
+    let open = || Store::over(PostgresStore::open(&url, &options(keys.path())).unwrap());
+    let (a, b) = (open(), open());
+    crate::store::read_cache::check_reads_follow_every_change(&a, &b);
+}
+
+#[test]
+fn a_layout_1_store_gains_its_generation_on_open_and_keeps_its_accounts() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("layout1");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "kept",
+            },
+        )
+        .unwrap();
+    drop(store);
+    let mut raw = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
+    raw.batch_execute(
+        "DROP TABLE atrs_generation;
+         UPDATE atrs_meta SET value = '1' WHERE name = 'schema_version'",
+    )
+    .unwrap();
+    let store = Store::over(PostgresStore::open(&url, &options(keys.path())).unwrap());
+    assert_eq!(
+        store.read_secret("p", "A", "s").unwrap().as_deref(),
+        Some("kept")
+    );
+    let before = store.generation().unwrap();
+    store.write_secret("p", "A", "s", "changed").unwrap();
+    assert_ne!(store.generation().unwrap(), before);
+    let version: String = raw
+        .query_one(
+            "SELECT value FROM atrs_meta WHERE name = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION.to_string());
 }

@@ -1,7 +1,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
-use crate::store::FolderStore;
+use crate::store::{FolderStore, Store};
 
 fn values(pairs: &[(&str, &str)]) -> Values {
     pairs
@@ -834,4 +834,11 @@ fn a_writer_kept_out_by_another_process_gives_up_at_its_bound_with_a_clear_error
             },
         )
         .unwrap();
+}
+
+#[test]
+fn reads_kept_by_a_handle_follow_every_change_by_another_connection() {
+    let w = World::new();
+    let (a, b) = (Store::over(w.open()), Store::over(w.open()));
+    crate::store::read_cache::check_reads_follow_every_change(&a, &b);
 }

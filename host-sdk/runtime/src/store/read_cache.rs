@@ -1,0 +1,255 @@
+//! What a [`Store`](super::Store) handle keeps of what it read: each account's settings
+//! and secrets as last read, valid while the store's [`Generation`] is the one they were
+//! read at. Any committed change, by any process, moves the generation, and the first
+//! read after that empties the cache; so a cached read is never older than the last
+//! change a reader could have seen.
+//!
+//! Kept secrets are wiped from memory when dropped. `Debug` shows counts, never a value.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Mutex, MutexGuard},
+};
+
+use zeroize::Zeroizing;
+
+use super::{Generation, Values};
+
+/// Accounts kept before the cache starts again from empty: a bound on memory for hosts
+/// that read many accounts once each.
+const MOST_ACCOUNTS: usize = 20_000;
+
+/// One account's reads: `None` where it was not read yet, `Some(None)` where the store
+/// had nothing.
+#[derive(Default)]
+struct Account {
+    settings: Option<Option<Values>>,
+    secrets: HashMap<String, Option<Zeroizing<String>>>,
+}
+
+#[derive(Default)]
+struct Kept {
+    generation: Option<Generation>,
+    /// Plugin → account → its reads.
+    accounts: HashMap<String, HashMap<String, Account>>,
+    count: usize,
+}
+
+impl Kept {
+    /// The reads of `plugin`'s `account` at `generation`; everything kept at another
+    /// generation is dropped first.
+    fn account(&mut self, generation: Generation, plugin: &str, account: &str) -> &mut Account {
+        if self.generation != Some(generation) || self.count >= MOST_ACCOUNTS {
+            self.accounts.clear();
+            self.count = 0;
+            self.generation = Some(generation);
+        }
+        let accounts = self.accounts.entry(plugin.to_owned()).or_default();
+        if !accounts.contains_key(account) {
+            self.count += 1;
+        }
+        accounts.entry(account.to_owned()).or_default()
+    }
+
+    fn find(&self, generation: Generation, plugin: &str, account: &str) -> Option<&Account> {
+        if self.generation != Some(generation) {
+            return None;
+        }
+        self.accounts.get(plugin)?.get(account)
+    }
+}
+
+/// The reads kept by a store handle and its clones.
+#[derive(Default)]
+pub(crate) struct ReadCache {
+    kept: Mutex<Kept>,
+}
+
+impl ReadCache {
+    fn kept(&self) -> MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The settings of `account` as read at `generation`, if they were.
+    pub fn settings(
+        &self,
+        generation: Generation,
+        plugin: &str,
+        account: &str,
+    ) -> Option<Option<Values>> {
+        self.kept()
+            .find(generation, plugin, account)?
+            .settings
+            .clone()
+    }
+
+    /// Keeps `settings` as read at `generation`.
+    pub fn keep_settings(
+        &self,
+        generation: Generation,
+        plugin: &str,
+        account: &str,
+        settings: &Option<Values>,
+    ) {
+        self.kept().account(generation, plugin, account).settings = Some(settings.clone());
+    }
+
+    /// The secret `name` of `account` as read at `generation`, if it was.
+    pub fn secret(
+        &self,
+        generation: Generation,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Option<Option<String>> {
+        let kept = self.kept();
+        let value = kept.find(generation, plugin, account)?.secrets.get(name)?;
+        Some(value.as_ref().map(|v| String::clone(v)))
+    }
+
+    /// Keeps the secret `name` as read at `generation`.
+    pub fn keep_secret(
+        &self,
+        generation: Generation,
+        plugin: &str,
+        account: &str,
+        name: &str,
+        value: &Option<String>,
+    ) {
+        self.kept()
+            .account(generation, plugin, account)
+            .secrets
+            .insert(name.to_owned(), value.clone().map(Zeroizing::new));
+    }
+
+    /// Drops everything kept (after this handle changed the store).
+    pub fn forget(&self) {
+        let mut kept = self.kept();
+        kept.accounts.clear();
+        kept.count = 0;
+        kept.generation = None;
+    }
+}
+
+impl fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadCache")
+            .field("accounts", &self.kept().count)
+            .finish()
+    }
+}
+
+/// What every backend with a generation must show (run by each backend's tests): `a`
+/// and `b` are two handles on one store, as two processes have them. Whatever `b`
+/// changes, `a`'s next read sees; and `a`'s own change too.
+#[cfg(test)]
+pub(crate) fn check_reads_follow_every_change(a: &super::Store, b: &super::Store) {
+    let settings = |v: &str| -> Values { [("k".to_owned(), v.to_owned())].into() };
+    a.write_account(
+        "p",
+        "A",
+        &settings("1"),
+        &[("rt".to_owned(), "rt-1".to_owned())].into(),
+        None,
+    )
+    .unwrap();
+    let before = a
+        .generation()
+        .unwrap()
+        .expect("the backend has a generation");
+    assert_eq!(a.generation().unwrap(), Some(before), "reads move nothing");
+    for _ in 0..2 {
+        assert_eq!(a.read_settings("p", "A").unwrap(), Some(settings("1")));
+        assert_eq!(
+            a.read_secret("p", "A", "rt").unwrap().as_deref(),
+            Some("rt-1")
+        );
+    }
+    assert_eq!(a.generation().unwrap(), Some(before));
+
+    b.write_secret("p", "A", "rt", "rt-2").unwrap();
+    assert_ne!(
+        a.generation().unwrap(),
+        Some(before),
+        "another handle's change moves it"
+    );
+    assert_eq!(
+        a.read_secret("p", "A", "rt").unwrap().as_deref(),
+        Some("rt-2")
+    );
+    b.write_settings("p", "A", &settings("2")).unwrap();
+    assert_eq!(a.read_settings("p", "A").unwrap(), Some(settings("2")));
+    a.write_secret("p", "A", "rt", "rt-3").unwrap();
+    assert_eq!(
+        a.read_secret("p", "A", "rt").unwrap().as_deref(),
+        Some("rt-3")
+    );
+    assert_eq!(
+        b.read_secret("p", "A", "rt").unwrap().as_deref(),
+        Some("rt-3")
+    );
+    b.remove_account("p", "A").unwrap();
+    assert_eq!(a.read_settings("p", "A").unwrap(), None);
+    assert_eq!(a.read_secret("p", "A", "rt").unwrap(), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(n: u64) -> Generation {
+        Generation::new([n, 0])
+    }
+
+    #[test]
+    fn reads_are_served_only_at_the_generation_they_were_made() {
+        let cache = ReadCache::default();
+        let values: Values = [("k".to_owned(), "v".to_owned())].into();
+        cache.keep_settings(at(1), "p", "A", &Some(values.clone()));
+        cache.keep_secret(at(1), "p", "A", "rt", &Some("rt-secret".into()));
+        cache.keep_secret(at(1), "p", "A", "none", &None);
+        assert_eq!(cache.settings(at(1), "p", "A"), Some(Some(values)));
+        assert_eq!(
+            cache.secret(at(1), "p", "A", "rt"),
+            Some(Some("rt-secret".into()))
+        );
+        assert_eq!(cache.secret(at(1), "p", "A", "none"), Some(None));
+        assert_eq!(cache.secret(at(1), "p", "A", "unread"), None);
+        assert_eq!(cache.settings(at(1), "q", "A"), None, "per plugin");
+        assert_eq!(cache.settings(at(2), "p", "A"), None, "another generation");
+        cache.keep_settings(at(2), "p", "B", &None);
+        assert_eq!(
+            cache.secret(at(1), "p", "A", "rt"),
+            None,
+            "a newer generation dropped the older reads"
+        );
+        assert_eq!(cache.settings(at(2), "p", "B"), Some(None));
+        cache.forget();
+        assert_eq!(cache.settings(at(2), "p", "B"), None);
+    }
+
+    #[test]
+    fn debug_shows_a_count_and_no_secret() {
+        let cache = ReadCache::default();
+        cache.keep_secret(at(1), "p", "A", "rt", &Some("rt-very-secret".into()));
+        let shown = format!("{cache:?}");
+        assert!(
+            shown.contains("accounts: 1") && !shown.contains("rt-very"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let cache = ReadCache::default();
+        for i in 0..=MOST_ACCOUNTS {
+            cache.keep_settings(at(1), "p", &i.to_string(), &None);
+        }
+        assert!(cache.kept().count <= MOST_ACCOUNTS);
+        assert_eq!(
+            cache.settings(at(1), "p", &MOST_ACCOUNTS.to_string()),
+            Some(None)
+        );
+    }
+}
