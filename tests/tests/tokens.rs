@@ -110,13 +110,21 @@ fn wait_for(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
 fn a_second_process_gets_a_cache_hit_without_any_request() {
     let s = setup();
     s.add("Reports", defaults::USER_UPN);
-    let first = s.host(&["token", "Reports"]);
-    let r = json_result(&first);
-    assert_eq!(r["source"], "refreshed", "{}", text(&first));
+    let requests = s.mock.stats().total();
+    let after_add = s.host(&["token", "Reports"]);
+    let r = json_result(&after_add);
+    assert_eq!(
+        r["source"], "cache",
+        "Save & Close kept the sign-in's access token: {}",
+        text(&after_add)
+    );
     assert!(
         r.get("token").is_none(),
         "the token is shown only when asked"
     );
+    assert_eq!(s.mock.stats().total(), requests, "no request after add");
+    let first = s.host(&["token", "Reports", "--force"]);
+    assert_eq!(json_result(&first)["source"], "refreshed", "{}", text(&first));
     let requests = s.mock.stats().total();
     let second = s.host(&["token", "Reports", "--show-token"]);
     let r = json_result(&second);
@@ -180,7 +188,7 @@ fn a_holder_killed_mid_refresh_does_not_block_the_next_asker() {
     // The first refresh hangs at the token endpoint: its process holds the lock, then dies.
     s.mock
         .set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_secs(40)), 1);
-    let mut holder = HostProcess::spawn(&s.args(&["token", "Reports"]), &[]);
+    let mut holder = HostProcess::spawn(&s.args(&["token", "Reports", "--force"]), &[]);
     wait_for(
         "the first process to hold the lock, its refresh at the token endpoint",
         Duration::from_secs(30),
@@ -188,7 +196,7 @@ fn a_holder_killed_mid_refresh_does_not_block_the_next_asker() {
     );
     holder.kill();
     let started = Instant::now();
-    let next = s.host(&["token", "Reports"]);
+    let next = s.host(&["token", "Reports", "--force"]);
     let took = started.elapsed();
     println!("after the holder was killed, the next asker took {took:?}");
     assert!(next.status.success(), "{}", text(&next));
