@@ -114,7 +114,8 @@ fn a_second_process_gets_a_cache_hit_without_any_request() {
     let after_add = s.host(&["token", "Reports"]);
     let r = json_result(&after_add);
     assert_eq!(
-        r["source"], "cache",
+        r["source"],
+        "cache",
         "Save & Close kept the sign-in's access token: {}",
         text(&after_add)
     );
@@ -124,7 +125,12 @@ fn a_second_process_gets_a_cache_hit_without_any_request() {
     );
     assert_eq!(s.mock.stats().total(), requests, "no request after add");
     let first = s.host(&["token", "Reports", "--force"]);
-    assert_eq!(json_result(&first)["source"], "refreshed", "{}", text(&first));
+    assert_eq!(
+        json_result(&first)["source"],
+        "refreshed",
+        "{}",
+        text(&first)
+    );
     let requests = s.mock.stats().total();
     let second = s.host(&["token", "Reports", "--show-token"]);
     let r = json_result(&second);

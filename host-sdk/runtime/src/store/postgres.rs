@@ -1,20 +1,23 @@
 //! The PostgreSQL backend, for several servers sharing accounts (`postgres://…`): the
 //! same layout as SQLite in three tables (`atrs_meta`, `atrs_accounts`,
-//! `atrs_secrets`), one transaction per change, secrets sealed the same way (every node
-//! must name the same key file, `ATRS_STORE_KEY_FILE`). Named locks are session
-//! advisory locks, each held on a connection of its own, so the server releases a lock
-//! the moment its holder's connection dies (a node killed); taken with a deadline. A
-//! lost connection (the server restarted) is made again on the next call; while the
-//! server is down every call ends in [`StoreError::Unreachable`], never a half-written
-//! account.
+//! `atrs_secrets`) and the store's generation in a fourth (`atrs_generation`, counters
+//! every change adds to), one transaction per change, secrets sealed the same way
+//! (every node must name the same key file, `ATRS_STORE_KEY_FILE`). Named locks are
+//! session advisory locks held on one connection of their own ([`lock_session`]), so
+//! the server releases them the moment their holder's connection dies (a node killed);
+//! taken with a deadline. A lost connection (the server restarted) is made again on the
+//! next call; while the server is down every call ends in [`StoreError::Unreachable`],
+//! never a half-written account.
 
 use std::{
     str::FromStr,
-    sync::{Mutex, MutexGuard},
-    time::{Duration, Instant},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use postgres::{Client, Config, NoTls, Statement, Transaction};
+
+use lock_session::LockSession;
 use zeroize::Zeroizing;
 
 use super::{
@@ -37,8 +40,6 @@ const GENERATION_SHARDS: i32 = 64;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a statement waits for another transaction's row locks.
 const LOCK_TIMEOUT_MS: u64 = 10_000;
-/// How long one try for a named lock waits before the next.
-const LOCK_RETRY: Duration = Duration::from_millis(20);
 /// The advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6174_7273_5f6d_6967;
 
@@ -81,6 +82,7 @@ pub struct PostgresStore {
     options: KeyOptions,
     state: Mutex<State>,
     opened: OpenReport,
+    locks: Arc<LockSession>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -108,6 +110,7 @@ impl PostgresStore {
         config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
         let location = redacted(&config);
         let mut store = PostgresStore {
+            locks: LockSession::new(config.clone(), location.clone()),
             config,
             location,
             store_id: String::new(),
@@ -628,29 +631,7 @@ impl AccountStore for PostgresStore {
         if name.trim().is_empty() {
             return Err(StoreError::LockName);
         }
-        // Its own connection: the lock lives exactly as long as it (or its holder).
-        let mut client = self.connect()?;
-        let deadline = Instant::now() + wait;
-        loop {
-            let got: bool = client
-                .query_one(
-                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-                    &[&name],
-                )
-                .map_err(|e| self.db_error(e))?
-                .get(0);
-            if got {
-                return Ok(StoreLock::new(name, Mutex::new(client)));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(StoreError::LockBusy {
-                    name: name.to_owned(),
-                    waited: wait,
-                });
-            }
-            std::thread::sleep(left.min(LOCK_RETRY));
-        }
+        self.locks.lock(name, wait)
     }
 }
 
@@ -722,6 +703,7 @@ fn first_line(e: &postgres::Error) -> String {
     text.lines().next().unwrap_or("").to_owned()
 }
 
+mod lock_session;
 pub mod throwaway;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Against a throwaway PostgreSQL server of the tests' own (see [`throwaway`]); skipped,
 //! saying so, where the binaries are missing.
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Instant};
 
 use super::{throwaway::Server, *};
 use crate::store::Store;
@@ -383,4 +383,55 @@ fn a_layout_1_store_gains_its_generation_on_open_and_keeps_its_accounts() {
         .unwrap()
         .get(0);
     assert_eq!(version, SCHEMA_VERSION.to_string());
+}
+
+#[test]
+fn locks_of_one_process_share_one_connection_and_still_exclude_its_own_threads() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("many_locks");
+    let store = Arc::new(PostgresStore::open(&url, &options(keys.path())).unwrap());
+    // More locks held at once than the server takes connections (200).
+    let held: Vec<StoreLock> = (0..300)
+        .map(|i| {
+            store
+                .lock(&format!("office365/refresh/Account {i}"), Duration::ZERO)
+                .unwrap()
+        })
+        .collect();
+    // The same name from another thread of this process waits, and gives up at its bound.
+    let other = store.clone();
+    let started = Instant::now();
+    let e = std::thread::spawn(move || {
+        other
+            .lock("office365/refresh/Account 7", Duration::from_millis(150))
+            .unwrap_err()
+    })
+    .join()
+    .unwrap();
+    assert!(matches!(e, StoreError::LockBusy { .. }), "{e}");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    // Another node is kept out on the server.
+    let node = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    assert!(node
+        .lock("office365/refresh/Account 7", Duration::ZERO)
+        .is_err());
+    // A waiter in this process gets it as soon as it is dropped.
+    let waiter = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store
+                .lock("office365/refresh/Account 7", Duration::from_secs(10))
+                .map(|l| l.name().to_owned())
+        })
+    };
+    drop(held);
+    assert_eq!(
+        waiter.join().unwrap().unwrap(),
+        "office365/refresh/Account 7"
+    );
+    node.lock("office365/refresh/Account 8", Duration::from_secs(5))
+        .unwrap();
 }
