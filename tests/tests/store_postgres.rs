@@ -105,12 +105,12 @@ fn three_nodes_asking_at_once_share_exactly_one_refresh() {
         return;
     };
     let c = cluster(&server, "nodes");
-    // The token the first refresh caches has less than the 5-minute skew left: due.
+    // The token a forced refresh caches has less than the 5-minute skew left: due.
     c.mock.set_refresh_policy(RefreshPolicy {
         access_token_secs: 200,
         ..RefreshPolicy::default()
     });
-    assert!(c.host(&["token", "Reports"]).status.success());
+    assert!(c.host(&["token", "Reports", "--force"]).status.success());
     c.mock.set_refresh_policy(RefreshPolicy::default());
     c.mock.reset_stats();
     // A slow token endpoint keeps the first refresher inside the lock while the rest come.
@@ -249,7 +249,7 @@ fn a_node_killed_holding_the_refresh_lock_does_not_block_the_others() {
     // The first refresh hangs at the token endpoint: its node holds the lock, then dies.
     c.mock
         .set_fault_times(Endpoint::Token, Fault::Delay(Duration::from_secs(40)), 1);
-    let mut holder = HostProcess::spawn(&c.args(&["token", "Reports"]), &c.env());
+    let mut holder = HostProcess::spawn(&c.args(&["token", "Reports", "--force"]), &c.env());
     wait_for(
         "the first node to hold the lock, its refresh at the token endpoint",
         Duration::from_secs(30),
@@ -257,7 +257,7 @@ fn a_node_killed_holding_the_refresh_lock_does_not_block_the_others() {
     );
     holder.kill();
     let started = std::time::Instant::now();
-    let next = c.host(&["token", "Reports"]);
+    let next = c.host(&["token", "Reports", "--force"]);
     let took = started.elapsed();
     println!("postgres: after the node holding the lock was killed, the next node took {took:?}");
     assert!(next.status.success(), "{}", text(&next));
