@@ -323,6 +323,12 @@ pub fn load_dir_trusting(
     dir: &Path,
     trusted: Option<&crate::signing::TrustedKeys>,
 ) -> std::io::Result<Vec<LoadOutcome>> {
+    Ok(load_all_trusting(library_paths(dir)?, trusted))
+}
+
+/// The library files [`load_dir`] would load from `dir`, sorted by file name, after the
+/// same check of the folder (who may change it); nothing is opened.
+pub fn library_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     crate::plugin_file::check_folder(dir)?;
     // Every entry with a library's name is tried, links included: a link is refused
     // with its reason rather than skipped without a word.
@@ -331,7 +337,7 @@ pub fn load_dir_trusting(
         .filter(|p| is_library_file(p) && !p.is_dir())
         .collect();
     paths.sort();
-    Ok(load_all_trusting(paths, trusted))
+    Ok(paths)
 }
 
 /// Loads the given libraries, refusing later duplicates of a plugin id.
@@ -437,6 +443,15 @@ fn signed(
 /// Loads and checks one library (no signature is checked: see [`load_dir_trusting`]).
 pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
     load_one(path, None)
+}
+
+/// [`load_file`], checking its signature first when `trusted` keys are given (see
+/// [`load_dir_trusting`]).
+pub fn load_file_trusting(
+    path: &Path,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Result<PluginLibrary, Refusal> {
+    load_one(path, trusted)
 }
 
 /// Opens `path` once, checks the open file (who may have changed it, its signature when

@@ -8,12 +8,26 @@ use atrs_host_sdk::{
 };
 
 use crate::{
-    catalog::Catalog,
+    catalog::{
+        listing::{self, Listing},
+        manifest_cache::ManifestCache,
+        Catalog,
+    },
     error::CommandError,
     output::Output,
     services::{Browser, LogConfig, PluginServices},
     store::{postgres, KeyOptions, Store},
 };
+
+/// Where `plugins` keeps the manifests it read: `ATRS_MANIFEST_CACHE` (empty: nowhere),
+/// else `plugin-manifests.json` in this host's folder of the user's cache directory.
+pub fn manifest_cache_file() -> Option<PathBuf> {
+    match std::env::var_os("ATRS_MANIFEST_CACHE") {
+        Some(path) if path.is_empty() => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => dirs::cache_dir().map(|d| d.join("atrs-test-host").join("plugin-manifests.json")),
+    }
+}
 
 /// The settings shared by every command.
 #[derive(Debug, Clone)]
@@ -36,14 +50,30 @@ pub struct Context {
 impl Context {
     /// Loads the plugins folder (only signed libraries when trusted keys are set).
     pub fn catalog(&self) -> Result<Catalog, CommandError> {
-        let trusted = match &self.trusted_keys {
-            Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
-                CommandError::usage(format!("The trusted vendor keys could not be read: {e}."))
-                    .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen --out FILE` writes, one after another).")
-            })?),
-            None => None,
-        };
+        let trusted = self.trusted_keys()?;
         Ok(Catalog::load_trusting(&self.plugins_dir, trusted.as_ref())?)
+    }
+
+    /// Lists the plugins folder, opening only the libraries that changed since their
+    /// manifests were last read (the manifest cache, [`manifest_cache_file`]); every
+    /// other command loads and checks each library it uses.
+    pub fn listing(&self) -> Result<Listing, CommandError> {
+        let trusted = self.trusted_keys()?;
+        let mut cache = ManifestCache::open(manifest_cache_file());
+        let listed = listing::list(&self.plugins_dir, trusted.as_ref(), &mut cache)?;
+        // A cache that cannot be written costs the next listing a load, nothing more.
+        let _ = cache.save();
+        Ok(listed)
+    }
+
+    fn trusted_keys(&self) -> Result<Option<TrustedKeys>, CommandError> {
+        let Some(path) = &self.trusted_keys else {
+            return Ok(None);
+        };
+        TrustedKeys::read(path).map(Some).map_err(|e| {
+            CommandError::usage(format!("The trusted vendor keys could not be read: {e}."))
+                .with_hint("Point --trusted-keys (or ATRS_TRUSTED_KEYS) at a file of vendor public keys (the .pub files `atrs-test-host keygen --out FILE` writes, one after another).")
+        })
     }
 
     /// Opens the account store and checks it, so a damaged store or one from a newer

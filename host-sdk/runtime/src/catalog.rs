@@ -1,4 +1,8 @@
-//! The plugins folder: what loaded, what was refused, and finding a plugin by id.
+//! The plugins folder: what loaded, what was refused, and finding a plugin by id; and
+//! listing it without opening unchanged libraries ([`listing`], [`manifest_cache`]).
+
+pub mod listing;
+pub mod manifest_cache;
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +11,8 @@ use atrs_host_sdk::{
     signing::TrustedKeys,
 };
 use serde_json::{json, Value};
+
+use manifest_cache::ManifestInfo;
 
 /// Why the catalog could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -80,20 +86,8 @@ impl Catalog {
         dir: &Path,
         trusted: Option<&TrustedKeys>,
     ) -> Result<Catalog, CatalogError> {
-        let outcomes = loader::load_dir_trusting(dir, trusted).map_err(|source| {
-            match source
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<loader::UntrustedFolder>())
-            {
-                Some(untrusted) => CatalogError::UntrustedFolder {
-                    source: untrusted.clone(),
-                },
-                None => CatalogError::Folder {
-                    dir: dir.to_owned(),
-                    source,
-                },
-            }
-        })?;
+        let outcomes =
+            loader::load_dir_trusting(dir, trusted).map_err(|source| folder_error(dir, source))?;
         Ok(Catalog {
             dir: dir.to_owned(),
             outcomes,
@@ -150,28 +144,51 @@ impl Catalog {
     }
 }
 
+/// The error for a plugins folder that could not be listed.
+fn folder_error(dir: &Path, source: std::io::Error) -> CatalogError {
+    match source
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<loader::UntrustedFolder>())
+    {
+        Some(untrusted) => CatalogError::UntrustedFolder {
+            source: untrusted.clone(),
+        },
+        None => CatalogError::Folder {
+            dir: dir.to_owned(),
+            source,
+        },
+    }
+}
+
 /// One outcome as JSON.
 pub fn outcome_json(outcome: &LoadOutcome) -> Value {
     match &outcome.result {
-        Ok(p) => {
-            let m = p.manifest();
-            json!({
-                "path": outcome.path,
-                "status": "loaded",
-                "id": m.id.as_str(),
-                "name": m.display_name.as_str(),
-                "version": m.plugin_version.as_str(),
-                "vendor": m.vendor.as_str(),
-                "description": m.description.as_str(),
-                "sdk_version": m.sdk_version.as_str(),
-            })
-        }
-        Err(r) => json!({
-            "path": outcome.path,
-            "status": "refused",
-            "reason": r.code(),
-            "message": r.to_string(),
-            "hint": r.hint(),
-        }),
+        Ok(p) => manifest_json(&outcome.path, &ManifestInfo::from(p.manifest())),
+        Err(r) => refusal_json(&outcome.path, r),
     }
+}
+
+/// A loaded library's manifest as JSON.
+fn manifest_json(path: &Path, m: &ManifestInfo) -> Value {
+    json!({
+        "path": path,
+        "status": "loaded",
+        "id": m.id,
+        "name": m.display_name,
+        "version": m.plugin_version,
+        "vendor": m.vendor,
+        "description": m.description,
+        "sdk_version": m.sdk_version,
+    })
+}
+
+/// A refused library as JSON.
+fn refusal_json(path: &Path, r: &loader::Refusal) -> Value {
+    json!({
+        "path": path,
+        "status": "refused",
+        "reason": r.code(),
+        "message": r.to_string(),
+        "hint": r.hint(),
+    })
 }

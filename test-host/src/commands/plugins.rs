@@ -2,24 +2,24 @@
 
 use serde_json::json;
 
-use crate::{catalog::outcome_json, context::Context, error::CommandError};
+use crate::{catalog::listing::listed_json, context::Context, error::CommandError};
 
-/// Lists the plugins folder.
+/// Lists the plugins folder; libraries unchanged since their manifests were last read
+/// are not opened (see [`Context::listing`]).
 pub fn run(ctx: &Context) -> Result<(), CommandError> {
-    let catalog = ctx.catalog()?;
+    let listing = ctx.listing()?;
     let out = ctx.output;
-    out.say(format!("Plugins folder: {}", catalog.dir().display()));
-    if !catalog.signatures_checked() {
+    out.say(format!("Plugins folder: {}", listing.dir.display()));
+    if !listing.signatures_checked {
         out.say("  Signatures are not checked: no trusted vendor keys were given, so unsigned libraries load (a developer's setting). Give --trusted-keys FILE to load only libraries signed by a trusted vendor.");
     }
-    if catalog.outcomes().is_empty() {
+    if listing.entries.is_empty() {
         out.say("  (no plugin libraries found)");
     }
-    for outcome in catalog.outcomes() {
-        out.say(format!("{}", outcome.path.display()));
-        match &outcome.result {
-            Ok(p) => {
-                let m = p.manifest();
+    for listed in &listing.entries {
+        out.say(format!("{}", listed.path.display()));
+        match &listed.result {
+            Ok((m, _)) => {
                 out.say(format!(
                     "  loaded: {} \"{}\" {} by {} (built against SDK {})",
                     m.id, m.display_name, m.plugin_version, m.vendor, m.sdk_version
@@ -31,13 +31,13 @@ pub fn run(ctx: &Context) -> Result<(), CommandError> {
             }
         }
     }
-    let plugins: Vec<_> = catalog.outcomes().iter().map(outcome_json).collect();
+    let plugins: Vec<_> = listing.entries.iter().map(listed_json).collect();
     out.result(
         "plugins",
         json!({
-            "plugins_dir": catalog.dir(),
+            "plugins_dir": listing.dir,
             "host_sdk_version": atrs_host_sdk::INTERFACE_VERSION,
-            "signatures": if catalog.signatures_checked() { "required" } else { "not_checked" },
+            "signatures": if listing.signatures_checked { "required" } else { "not_checked" },
             "plugins": plugins,
         }),
     );

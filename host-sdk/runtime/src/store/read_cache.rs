@@ -105,7 +105,7 @@ impl ReadCache {
     ) -> Option<Option<String>> {
         let kept = self.kept();
         let value = kept.find(generation, plugin, account)?.secrets.get(name)?;
-        Some(value.as_ref().map(|v| String::clone(v)))
+        Some(value.as_deref().map(|v| v.as_str().to_owned()))
     }
 
     /// Keeps the secret `name` as read at `generation`.
