@@ -352,6 +352,19 @@ impl PostgresStore {
         &self,
         mut op: impl FnMut(&mut Client, Option<&StoreKey>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.run_prepared(|client, key, _| op(client, key))
+    }
+
+    /// [`PostgresStore::run`], `op` also given the connection's prepared generation
+    /// query (`None` until prepared on this connection).
+    fn run_prepared<T>(
+        &self,
+        mut op: impl FnMut(
+            &mut Client,
+            Option<&StoreKey>,
+            &mut Option<Statement>,
+        ) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut state = self.state();
         let State {
             client,
@@ -365,7 +378,7 @@ impl PostgresStore {
                 *client = Some(self.connect()?);
             }
             let conn = client.as_mut().expect("connected just now");
-            match op(conn, key.as_ref()) {
+            match op(conn, key.as_ref(), generation_query) {
                 Err(e) if attempt == 0 && conn.is_closed() => {
                     let _ = e;
                     *client = None;
@@ -597,34 +610,22 @@ impl AccountStore for PostgresStore {
     /// The sum of the generation counters: one round trip, the query prepared once
     /// per connection.
     fn generation(&self) -> Result<Option<Generation>, StoreError> {
-        let mut state = self.state();
-        let State {
-            client,
-            generation_query,
-            ..
-        } = &mut *state;
-        for attempt in 0..2 {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *generation_query = None;
-                *client = Some(self.connect()?);
+        self.run_prepared(|conn, _, prepared| {
+            let db = |e| self.db_error(e);
+            if prepared.is_none() {
+                let query = conn
+                    .prepare("SELECT sum(n)::BIGINT FROM atrs_generation")
+                    .map_err(db)?;
+                *prepared = Some(query);
             }
-            let conn = client.as_mut().expect("connected just now");
-            let result = (|| {
-                if generation_query.is_none() {
-                    *generation_query =
-                        Some(conn.prepare("SELECT sum(n)::BIGINT FROM atrs_generation")?);
-                }
-                let query = generation_query.as_ref().expect("prepared just now");
-                conn.query_one(query, &[])
-                    .map(|row| row.get::<_, Option<i64>>(0).unwrap_or(0))
-            })();
-            match result {
-                Ok(sum) => return Ok(Some(Generation::new([sum as u64, 0]))),
-                Err(_) if attempt == 0 && conn.is_closed() => *client = None,
-                Err(e) => return Err(self.db_error(e)),
-            }
-        }
-        unreachable!("the second attempt returns")
+            let query = prepared.as_ref().expect("prepared just now");
+            let sum = conn
+                .query_one(query, &[])
+                .map_err(db)?
+                .get::<_, Option<i64>>(0)
+                .unwrap_or(0);
+            Ok(Some(Generation::new([sum as u64, 0])))
+        })
     }
 
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
