@@ -12,6 +12,7 @@
 
 mod error;
 pub mod folder;
+mod group_commit;
 pub mod key_file;
 mod named_lock;
 pub mod postgres;

@@ -3,7 +3,7 @@
 //! `atrs_secrets`) and the store's generation in a fourth (`atrs_generation`, counters
 //! every change adds to), one transaction per change, secrets sealed the same way
 //! (every node must name the same key file, `ATRS_STORE_KEY_FILE`). Named locks are
-//! session advisory locks held on one connection of their own ([`lock_session`]), so
+//! session advisory locks held on one connection of their own (`lock_session`), so
 //! the server releases them the moment their holder's connection dies (a node killed);
 //! taken with a deadline. A lost connection (the server restarted) is made again on the
 //! next call; while the server is down every call ends in [`StoreError::Unreachable`],

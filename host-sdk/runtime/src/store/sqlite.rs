@@ -1,6 +1,8 @@
 //! The SQLite backend, the default: one database file (`accounts.db`) in the store
 //! folder, in WAL mode, so readers never wait for a writer and never see half a change.
-//! Each [`Change`] is one transaction (settings and secrets of an account together);
+//! Each [`Change`] is applied whole or not at all (settings and secrets of an account
+//! together); changes that arrive while a commit is under way share the next transaction
+//! (a group commit), each in a savepoint of its own;
 //! a writer waits for another at most [`BUSY_WAIT`]. Secrets are sealed
 //! (XChaCha20-Poly1305, bound to their plugin, account and name) under the store key
 //! unless plain text was explicitly allowed.
@@ -24,6 +26,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Tran
 use zeroize::Zeroizing;
 
 use super::{
+    group_commit::{GroupCommit, Queued},
     key_file::{self, KeyOptions, KeySource},
     named_lock,
     seal::StoreKey,
@@ -59,6 +62,7 @@ pub struct SqliteStore {
     state: Mutex<State>,
     opened: OpenReport,
     busy_wait: Duration,
+    writers: GroupCommit,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -186,6 +190,7 @@ impl SqliteStore {
             }),
             opened,
             busy_wait: BUSY_WAIT,
+            writers: GroupCommit::default(),
         })
     }
 
@@ -343,83 +348,138 @@ impl SqliteStore {
         })
     }
 
+    /// Applies `change` in the next group commit ([`GroupCommit`]).
     fn write(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        self.writers
+            .apply(plugin, change, &self.path, |batch| self.commit_batch(batch))
+    }
+
+    /// Commits `batch` in one transaction, each change inside a savepoint of its own so
+    /// one that fails is undone alone. When the transaction itself cannot begin or
+    /// commit, each change is tried again in a transaction of its own, so each gets its
+    /// own outcome.
+    fn commit_batch(&self, batch: &[Queued]) -> Vec<Result<(), StoreError>> {
+        let db = |e| db_error(&self.path, e, self.busy_wait);
+        let together = (|| {
+            let mut state = self.state();
+            let State { conn, key, .. } = &mut *state;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for (_, plugin, change) in batch {
+                tx.execute_batch("SAVEPOINT change")?;
+                match apply_change(&tx, key.as_ref(), plugin, change.as_change()) {
+                    Ok(()) => tx.execute_batch("RELEASE change")?,
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO change; RELEASE change")?;
+                        outcomes.push(Err(e));
+                        continue;
+                    }
+                }
+                outcomes.push(Ok(()));
+            }
+            tx.commit()?;
+            state.commits += 1;
+            Ok::<_, rusqlite::Error>(outcomes)
+        })();
+        match together {
+            Ok(outcomes) => outcomes
+                .into_iter()
+                .map(|outcome| outcome.map_err(db))
+                .collect(),
+            Err(_) => batch
+                .iter()
+                .map(|(_, plugin, change)| self.write_one(plugin, change.as_change()))
+                .collect(),
+        }
+    }
+
+    /// Applies `change` in a transaction of its own.
+    fn write_one(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
         let mut state = self.state();
         let State { conn, key, .. } = &mut *state;
         let db = |e| db_error(&self.path, e, self.busy_wait);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let put_settings = |account: &str, values: &Values| {
-            let text = serde_json::to_string(values).expect("a map of strings always serializes");
-            tx.execute(
-                "INSERT INTO accounts (plugin, account, settings) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings",
-                params![plugin, account, text],
-            )
-            .map(drop)
-        };
-        let put_secret = |account: &str, name: &str, value: &str| {
-            tx.execute(
-                "INSERT INTO secrets (plugin, account, name, value) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value",
-                params![
-                    plugin,
-                    account,
-                    name,
-                    seal_secret(key.as_ref(), plugin, account, name, value)
-                ],
-            )
-            .map(drop)
-        };
-        let remove_settings = |account: &str| {
-            tx.execute(
-                "DELETE FROM accounts WHERE plugin = ?1 AND account = ?2",
-                params![plugin, account],
-            )
-            .map(drop)
-        };
-        let remove_secrets = |account: &str| {
-            tx.execute(
-                "DELETE FROM secrets WHERE plugin = ?1 AND account = ?2",
-                params![plugin, account],
-            )
-            .map(drop)
-        };
-        match change {
-            Change::Settings { account, values } => put_settings(account, values),
-            Change::RemoveSettings { account } => remove_settings(account),
-            Change::Secret {
-                account,
-                name,
-                value,
-            } => put_secret(account, name, value),
-            Change::RemoveSecrets { account } => remove_secrets(account),
-            Change::Account {
-                account,
-                settings,
-                secrets,
-                replaces,
-            } => (|| {
-                if let Some(old) = replaces.filter(|old| *old != account) {
-                    remove_settings(old)?;
-                    remove_secrets(old)?;
-                }
-                put_settings(account, settings)?;
-                remove_secrets(account)?;
-                for (name, value) in secrets {
-                    put_secret(account, name, value)?;
-                }
-                Ok(())
-            })(),
-            Change::RemoveAccount { account } => {
-                remove_settings(account).and_then(|_| remove_secrets(account))
-            }
-        }
-        .map_err(db)?;
+        apply_change(&tx, key.as_ref(), plugin, change).map_err(db)?;
         tx.commit().map_err(db)?;
         state.commits += 1;
         Ok(())
+    }
+}
+
+/// Makes `change` to `plugin`'s accounts inside `tx`.
+fn apply_change(
+    tx: &rusqlite::Transaction<'_>,
+    key: Option<&StoreKey>,
+    plugin: &str,
+    change: Change<'_>,
+) -> rusqlite::Result<()> {
+    let put_settings = |account: &str, values: &Values| {
+        let text = serde_json::to_string(values).expect("a map of strings always serializes");
+        tx.execute(
+            "INSERT INTO accounts (plugin, account, settings) VALUES (?1, ?2, ?3)
+             ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings",
+            params![plugin, account, text],
+        )
+        .map(drop)
+    };
+    let put_secret = |account: &str, name: &str, value: &str| {
+        tx.execute(
+            "INSERT INTO secrets (plugin, account, name, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value",
+            params![
+                plugin,
+                account,
+                name,
+                seal_secret(key, plugin, account, name, value)
+            ],
+        )
+        .map(drop)
+    };
+    let remove_settings = |account: &str| {
+        tx.execute(
+            "DELETE FROM accounts WHERE plugin = ?1 AND account = ?2",
+            params![plugin, account],
+        )
+        .map(drop)
+    };
+    let remove_secrets = |account: &str| {
+        tx.execute(
+            "DELETE FROM secrets WHERE plugin = ?1 AND account = ?2",
+            params![plugin, account],
+        )
+        .map(drop)
+    };
+    match change {
+        Change::Settings { account, values } => put_settings(account, values),
+        Change::RemoveSettings { account } => remove_settings(account),
+        Change::Secret {
+            account,
+            name,
+            value,
+        } => put_secret(account, name, value),
+        Change::RemoveSecrets { account } => remove_secrets(account),
+        Change::Account {
+            account,
+            settings,
+            secrets,
+            replaces,
+        } => {
+            if let Some(old) = replaces.filter(|old| *old != account) {
+                remove_settings(old)?;
+                remove_secrets(old)?;
+            }
+            put_settings(account, settings)?;
+            remove_secrets(account)?;
+            for (name, value) in secrets {
+                put_secret(account, name, value)?;
+            }
+            Ok(())
+        }
+        Change::RemoveAccount { account } => {
+            remove_settings(account).and_then(|_| remove_secrets(account))
+        }
     }
 }
 
