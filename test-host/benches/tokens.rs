@@ -9,7 +9,9 @@
 //!   none. Each round checks that the refresh count equals the expired count.
 //!
 //! The names stay the same from run to run so figures can be compared; the C library
-//! and runner paths are in `cargo bench -p atrs-e2e --bench host_runtime`.
+//! and runner paths are in `cargo bench -p atrs-e2e --bench host_runtime`. Setting up
+//! 10,000 accounts in every store takes minutes: `ATRS_BENCH_ONLY=sqlite` (any part of
+//! the names) sets up and runs only the benchmarks whose names contain it.
 //!
 //! `cargo bench -p atrs-test-host --bench tokens`
 
@@ -78,6 +80,11 @@ fn saved_accounts(idp: &MockIdp, host: Host, count: usize) -> Office365 {
     plugin
 }
 
+/// Whether the benchmark `name` is wanted (`ATRS_BENCH_ONLY`), so its setup is done.
+fn wanted(name: &str) -> bool {
+    std::env::var("ATRS_BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
 fn from_cache(c: &mut Criterion) {
     let idp = idp();
     let request = TokenRequest::saved_scopes();
@@ -111,9 +118,12 @@ fn from_cache(c: &mut Criterion) {
             stores.push(("folder", open_folder(&dir.path().join("folder"))));
         }
         for (backend, store) in stores {
+            let label = format!("accounts_{count}/{backend}");
+            if !wanted(&format!("tokens/from_cache/{label}")) {
+                continue;
+            }
             saved_accounts(&idp, Host::from_services(services(&store)), count);
             let handle = loader::instantiate_in_process::<Office365>(services(&store)).unwrap();
-            let label = format!("accounts_{count}/{backend}");
             bench_cache_hits(c, &idp, &label, &handle, &request);
         }
     }
@@ -212,6 +222,9 @@ fn thousand_accounts(c: &mut Criterion) {
     let mut group = c.benchmark_group("tokens/refresh_half_of_1000");
     group.sample_size(10);
     for (backend, host) in hosts {
+        if !wanted(&format!("tokens/refresh_half_of_1000/{backend}")) {
+            continue;
+        }
         let plugin = Arc::new(saved_accounts(&idp, host.clone(), ACCOUNTS));
         plugin
             .token(&name(0), &TokenRequest::saved_scopes())
