@@ -31,6 +31,20 @@ impl Tenant {
     }
 }
 
+/// The labels of the values whose change needs a new sign-in, in form order (the
+/// order [`AccountConfig::sign_in_changes`] compares them in).
+pub const SIGN_IN_VALUES: [&str; 9] = [
+    "Account name",
+    "Client ID",
+    "Tenant ID",
+    "Client secret",
+    "Certificate",
+    "Cloud",
+    "Authority URL override",
+    "Scopes",
+    "Extra trusted certificates",
+];
+
 /// A checked account configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountConfig {
@@ -188,6 +202,31 @@ impl AccountConfig {
             (None, Some(secret)) => vec![("client_secret", secret.clone())],
             (None, None) => Vec::new(),
         }
+    }
+
+    /// The labels of the values that decide the sign-in — which account, app, tenant,
+    /// credential, cloud, permissions and trusted certificates — and differ between
+    /// `self` (what was signed in with) and `other`; empty when that sign-in still holds
+    /// for `other`. The other values (the secret's expiry date, the browser answer, the
+    /// maximum message size) change no sign-in.
+    pub fn sign_in_changes(&self, other: &AccountConfig) -> Vec<&'static str> {
+        let same = [
+            self.account_name == other.account_name,
+            self.client_id == other.client_id,
+            self.tenant == other.tenant,
+            self.client_secret == other.client_secret,
+            self.certificate == other.certificate,
+            self.cloud == other.cloud,
+            self.authority_override == other.authority_override,
+            self.scopes == other.scopes,
+            self.ca_file == other.ca_file,
+        ];
+        SIGN_IN_VALUES
+            .into_iter()
+            .zip(same)
+            .filter(|(_, same)| !same)
+            .map(|(label, _)| label)
+            .collect()
     }
 
     /// The sign-in authority (scheme and host, no tenant) in effect.
@@ -843,6 +882,31 @@ mod tests {
         let e = AccountConfig::parse(&valid().with(fields::CLIENT_SECRET, GUID)).unwrap_err();
         assert_eq!(e[0].field(), fields::CLIENT_SECRET);
         assert!(!format!("{e:?}").contains(GUID));
+    }
+
+    #[test]
+    fn only_values_that_decide_the_sign_in_count_as_sign_in_changes() {
+        let saved =
+            AccountConfig::parse(&valid().with(fields::CLIENT_SECRET, "s3cr3t~value")).unwrap();
+        let settings_only = AccountConfig::parse(
+            &valid()
+                .with(fields::CLIENT_SECRET, "s3cr3t~value")
+                .with(fields::CLIENT_SECRET_EXPIRES, "2030-01-31")
+                .with(fields::MAX_MESSAGE_MB, "50")
+                .with(fields::RESPONSE_MODE, "form_post"),
+        )
+        .unwrap();
+        assert!(saved.sign_in_changes(&settings_only).is_empty());
+        let other_app = AccountConfig::parse(
+            &valid()
+                .with(fields::CLIENT_ID, "0a1aa1d5-c567-49d0-ad0b-cd957a47f842")
+                .with(fields::SCOPES, "offline_access Mail.Send"),
+        )
+        .unwrap();
+        assert_eq!(
+            saved.sign_in_changes(&other_app),
+            vec!["Client ID", "Client secret", "Scopes"]
+        );
     }
 
     #[test]
