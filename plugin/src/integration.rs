@@ -16,6 +16,7 @@ use crate::{
     aadsts, account_http,
     account_token::{AccountTokens, Issued, Origin},
     admin_consent, browser,
+    clock::unix_now,
     config::{AccountConfig, SIGN_IN_VALUES},
     delivery, fields,
     flow_task::{self, FlowControl},
@@ -25,7 +26,7 @@ use crate::{
     inbox::Inbox,
     refresh::RetryBound,
     runtime::Runtime,
-    saved,
+    saved, secret_expiry,
     sign_in::{self, Method},
 };
 
@@ -239,7 +240,14 @@ impl Integration for Office365 {
     }
 
     fn validate(&self, values: &FormValues) -> Vec<FieldError> {
-        AccountConfig::parse(values).err().unwrap_or_default()
+        let mut errors = AccountConfig::parse(values).err().unwrap_or_default();
+        if !errors
+            .iter()
+            .any(|e| e.field() == fields::CLIENT_SECRET_EXPIRES)
+        {
+            errors.extend(secret_expiry::check(values, unix_now()));
+        }
+        errors
     }
 
     fn start_verification(

@@ -100,6 +100,7 @@ pub mod runtime;
 pub mod saved;
 pub mod scopes;
 pub mod secret;
+pub mod secret_expiry;
 pub mod sign_in;
 pub mod token;
 pub mod token_cache;

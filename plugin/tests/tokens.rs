@@ -217,25 +217,38 @@ fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store()
             ErrorKind::AuthorizationRefused,
             "{failure:?}: {e}"
         );
-        assert!(
-            e.message().contains("needs to be signed in again"),
-            "{failure:?}: {e}"
-        );
         let hint = e.hint().unwrap();
-        assert!(hint.contains(fix), "{failure:?}: {hint}");
+        let expired_secret = failure == RefreshFailure::Aadsts(7000222);
+        if expired_secret {
+            assert_eq!(
+                e.message(),
+                format!("The client secret of \"{ACCOUNT}\" has expired, so its sign-in cannot be renewed.")
+            );
+            assert!(hint.contains("New client secret"), "{hint}");
+        } else {
+            assert!(
+                e.message().contains("needs to be signed in again"),
+                "{failure:?}: {e}"
+            );
+            assert!(hint.contains(fix), "{failure:?}: {hint}");
+        }
         if failure == RefreshFailure::Aadsts(65001) {
             assert!(hint.contains("adminconsent?client_id="), "{hint}");
             assert!(hint.contains("User.Read, Mail.Send"), "{hint}");
         }
         let health = plugin.account_health(ACCOUNT).unwrap();
-        assert_eq!(health.state, HealthState::NeedsSignIn, "{failure:?}");
+        let state = match expired_secret {
+            true => HealthState::CredentialExpired,
+            false => HealthState::NeedsSignIn,
+        };
+        assert_eq!(health.state, state, "{failure:?}");
         assert!(
             !health.reason.is_empty() && !health.reason.contains(ACCOUNT),
             "{}",
             health.reason
         );
         assert!(
-            e.message().ends_with(&lower_first(&health.reason)),
+            expired_secret || e.message().ends_with(&lower_first(&health.reason)),
             "{e} / {}",
             health.reason
         );

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use atrs_e2e::{json_result, run_host, sandbox::Sandbox, HostProcess};
 use atrs_mock_idp::{Endpoint, Fault};
+use atrs_test_host::store::Store;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -352,4 +353,80 @@ fn accounts_is_one_line_each_with_details_by_name_or_all() {
 
     let all = sandbox.run(&["accounts", "--all"], WAIT);
     assert_eq!(all.stderr.matches("verified:").count(), 3, "{}", all.stderr);
+}
+
+/// Changes one setting of the saved Office 365 `account` in `sandbox`'s store, as time
+/// or another program would.
+fn set_setting(sandbox: &Sandbox, account: &str, key: &str, value: &str) {
+    let store = Store::open_location(sandbox.store_location(), &sandbox.key_options()).unwrap();
+    let mut settings = store.read_settings("office365", account).unwrap().unwrap();
+    settings.insert(key.to_owned(), value.to_owned());
+    store
+        .write_settings("office365", account, &settings)
+        .unwrap();
+}
+
+#[test]
+fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_is_its_own_state() {
+    let sandbox = with_account("Reports");
+    let refused = sandbox.add_device(
+        "Old secret",
+        &["--set", "client_secret_expires=2020-01-31"],
+        WAIT,
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    let error = refused.result().unwrap()["error"].clone();
+    let said = error.to_string();
+    assert!(
+        said.contains("The client secret expired on 2020-01-31"),
+        "says so when entered: {error}"
+    );
+    assert!(
+        said.contains("New client secret"),
+        "says what to do: {error}"
+    );
+    assert!(sandbox.files().settings_of("Old secret").is_null());
+
+    // Time passes: the date saved with the account is behind us.
+    set_setting(&sandbox, "Reports", "client_secret_expires", "2020-01-31");
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let row = listed
+        .stderr
+        .lines()
+        .find(|l| l.contains("Reports"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("app credential expired — The client secret expired on 2020-01-31."),
+        "{row}"
+    );
+    assert!(!row.contains("needs sign-in"), "{row}");
+    let health = &listed.result().unwrap()["accounts"][0]["health"];
+    assert_eq!(health["state"], "credential_expired", "{health}");
+    assert!(
+        health["fix"]
+            .as_str()
+            .unwrap()
+            .contains("New client secret"),
+        "{health}"
+    );
+
+    let refreshed = sandbox.run(&["refresh", "--all"], WAIT);
+    assert_eq!(refreshed.code, Some(3), "{}", refreshed.stderr);
+    let result = refreshed.result().unwrap();
+    assert_eq!(
+        result["error"]["message"], "1 account has an expired app credential.",
+        "{result}"
+    );
+    assert!(
+        !result.to_string().contains("needs sign-in again"),
+        "not called a sign-in: {result}"
+    );
+    assert!(
+        refreshed
+            .stderr
+            .contains("✗ Reports: app credential expired — The client secret expired on 2020-01-31. Fix: Create a new client secret"),
+        "{}",
+        refreshed.stderr
+    );
 }

@@ -1,7 +1,8 @@
 //! `atrs-test-host refresh [NAME | --all] [--force]`: keeps saved accounts alive. Renews
 //! what is due — accounts whose sign-in lapses within 14 days if unused — or every one
-//! with `--force`; one line per account; exits 3 when any account needs sign-in again
-//! (5 when one could not be renewed for now), so a scheduler can alert on it.
+//! with `--force`; one line per account; exits 3 when any account needs a person — to
+//! sign in again, or to replace an expired client secret or certificate — (5 when one
+//! could not be renewed for now), so a scheduler can alert on it.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -15,7 +16,7 @@ use crate::{
     context::Context,
     error::CommandError,
     exit::Exit,
-    health_view::{to_json, unix_now},
+    health_view::{state_words, to_json, unix_now},
     interrupt::{self, Interrupt},
     present::{local_time, natural_order, shell_word},
     store::AccountRef,
@@ -41,6 +42,7 @@ enum Outcome {
     Renewed,
     NotDue,
     NeedsSignIn,
+    CredentialExpired,
     Failed,
 }
 
@@ -50,6 +52,7 @@ impl Outcome {
             Outcome::Renewed => "renewed",
             Outcome::NotDue => "not_due",
             Outcome::NeedsSignIn => "needs_sign_in",
+            Outcome::CredentialExpired => "credential_expired",
             Outcome::Failed => "failed",
         }
     }
@@ -98,7 +101,7 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
         ctx.output
             .say(format!("{} {}: {line}", mark(outcome), a.account));
         worst = match (outcome, worst) {
-            (Outcome::NeedsSignIn, _) => Exit::Refused,
+            (Outcome::NeedsSignIn | Outcome::CredentialExpired, _) => Exit::Refused,
             (Outcome::Failed, Exit::Success) => Exit::Unavailable,
             (_, w) => w,
         };
@@ -113,25 +116,53 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
         ctx.output.result("refresh", json!({"accounts": listed}));
         return Ok(());
     }
-    let needs = listed
-        .iter()
-        .filter(|e| e["outcome"] == Outcome::NeedsSignIn.name())
-        .count();
-    let failed = listed
-        .iter()
-        .filter(|e| e["outcome"] == Outcome::Failed.name())
-        .count();
-    let message = match (needs, failed) {
-        (0, 1) => "1 account could not be renewed for now; nothing was changed in it.".to_owned(),
-        (0, n) => {
+    let count = |outcome: Outcome| {
+        listed
+            .iter()
+            .filter(|e| e["outcome"] == outcome.name())
+            .count()
+    };
+    let (needs, expired) = (
+        count(Outcome::NeedsSignIn),
+        count(Outcome::CredentialExpired),
+    );
+    let message = match (needs, expired, count(Outcome::Failed)) {
+        (0, 0, 1) => {
+            "1 account could not be renewed for now; nothing was changed in it.".to_owned()
+        }
+        (0, 0, n) => {
             format!("{n} accounts could not be renewed for now; nothing was changed in them.")
         }
-        (1, _) => "1 account needs sign-in again.".to_owned(),
-        (n, _) => format!("{n} accounts need sign-in again."),
+        (needs, expired, _) => {
+            [
+                (needs, "needs sign-in again", "need sign-in again"),
+                (
+                    expired,
+                    "has an expired app credential",
+                    "have an expired app credential",
+                ),
+            ]
+            .into_iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| match n {
+                1 => format!("1 account {one}"),
+                n => format!("{n} accounts {many}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+                + "."
+        }
     };
-    let hint = match needs {
-        0 => format!("Run `{}` again later.", again(args)),
-        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.".to_owned(),
+    let mut hints = Vec::new();
+    if needs > 0 {
+        hints.push("Re-verify each account marked ✗ needs sign-in again (in the menu: select it → Re-verify); its name and settings are kept.");
+    }
+    if expired > 0 {
+        hints.push("For each account whose app credential expired, create a new client secret or certificate where the app is registered, as its line says, then edit the account and verify it.");
+    }
+    let hint = match hints.is_empty() {
+        true => format!("Run `{}` again later.", again(args)),
+        false => hints.join(" "),
     };
     Err(CommandError::new(worst, message).with_hint(hint))
 }
@@ -156,7 +187,7 @@ fn mark(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Renewed => "✓",
         Outcome::NotDue => "·",
-        Outcome::NeedsSignIn => "✗",
+        Outcome::NeedsSignIn | Outcome::CredentialExpired => "✗",
         Outcome::Failed => "!",
     }
 }
@@ -169,11 +200,12 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
         Err(e) if e.kind() == ErrorKind::Unsupported => None,
         Err(e) => return (Outcome::Failed, e.message().to_owned(), None),
     };
-    if let Some(h) = health
+    if let Some((outcome, h)) = health
         .as_ref()
-        .filter(|h| !force && h.state == HealthState::NeedsSignIn)
+        .filter(|_| !force)
+        .and_then(|h| needs_person(h).map(|o| (o, h)))
     {
-        return (Outcome::NeedsSignIn, sign_in_line(h), Some(to_json(h)));
+        return (outcome, person_line(h), Some(to_json(h)));
     }
     let lapses_at = health.as_ref().and_then(|h| h.lapses_at);
     let due = force || lapses_at.is_none_or(|t| t - now <= DUE_WITHIN_SECS);
@@ -199,8 +231,8 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
             );
             (Outcome::Renewed, line, detail)
         }
-        Err(e) => match after.filter(|h| h.state == HealthState::NeedsSignIn) {
-            Some(h) => (Outcome::NeedsSignIn, sign_in_line(&h), detail),
+        Err(e) => match after.and_then(|h| needs_person(&h).map(|o| (o, h))) {
+            Some((outcome, h)) => (outcome, person_line(&h), detail),
             None => {
                 let hint = e.hint().map(|h| format!(" {h}")).unwrap_or_default();
                 (
@@ -213,9 +245,20 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
     }
 }
 
-fn sign_in_line(h: &AccountHealth) -> String {
+/// The outcome of an account whose health says a person must act first, if it does.
+fn needs_person(h: &AccountHealth) -> Option<Outcome> {
+    match h.state {
+        HealthState::NeedsSignIn => Some(Outcome::NeedsSignIn),
+        HealthState::CredentialExpired => Some(Outcome::CredentialExpired),
+        _ => None,
+    }
+}
+
+/// The line of an account a person must act on: its state, why, and what to do.
+fn person_line(h: &AccountHealth) -> String {
+    let words = state_words(h.state);
     match &h.fix {
-        Some(fix) => format!("needs sign-in again — {} Fix: {fix}", h.reason),
-        None => format!("needs sign-in again — {}", h.reason),
+        Some(fix) => format!("{words} — {} Fix: {fix}", h.reason),
+        None => format!("{words} — {}", h.reason),
     }
 }
