@@ -134,6 +134,17 @@ impl RefreshError {
         }
     }
 
+    /// Whether an exchange ran out of its time (the server never answered in it).
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            RefreshError::Transient {
+                error: TransientCause::Network(HttpError::Timeout { .. }),
+                ..
+            }
+        )
+    }
+
     /// Whether it is worth trying again shortly.
     pub fn is_transient(&self) -> bool {
         matches!(self, RefreshError::Transient { .. })

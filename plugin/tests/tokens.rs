@@ -13,7 +13,9 @@ use atrs_host_sdk::{
     testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, SessionState,
     TokenRequest, TokenSource, VerifyMethod,
 };
-use atrs_mock_idp::{defaults, MockConfig, MockIdp, RefreshFailure, RefreshPolicy};
+use atrs_mock_idp::{
+    defaults, Endpoint, Fault, MockConfig, MockIdp, RefreshFailure, RefreshPolicy,
+};
 use atrs_office365::{fields, saved, Office365};
 
 const ACCOUNT: &str = "Reports mailbox";
@@ -315,6 +317,28 @@ fn busy_answers_with_retry_after_are_retried_after_that_long_then_succeed() {
         );
         assert_ne!(memory.secrets_of(ACCOUNT), before);
     }
+}
+
+#[test]
+fn a_token_endpoint_that_never_answers_costs_one_request_timeout_not_one_per_attempt() {
+    let idp = idp();
+    let (_memory, mut plugin) = saved_account(&idp);
+    let timeout = Duration::from_millis(800);
+    plugin.set_network_limits(atrs_office365::http::Limits {
+        request_timeout: timeout,
+        ..Default::default()
+    });
+    idp.set_fault(Endpoint::Token, Fault::Delay(Duration::from_secs(60)));
+    let started = Instant::now();
+    let e = plugin.token(ACCOUNT, &saved().forced()).unwrap_err();
+    let took = started.elapsed();
+    idp.clear_faults();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    // Before: three attempts with 1 s and 2 s between them, about 3 × 0.8 + 3 = 5.4 s.
+    assert!(
+        took >= timeout && took < timeout * 2,
+        "the timeout meant literally: took {took:?}"
+    );
 }
 
 #[test]

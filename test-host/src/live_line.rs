@@ -1,7 +1,8 @@
 //! The one line a host redraws in place on a terminal (a spinner, a countdown): cut
 //! to the terminal's width, measured at each draw, so it never wraps onto a new row.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
 
 use crate::present::fit;
 
@@ -30,4 +31,46 @@ pub fn clear() {
     let mut err = std::io::stderr();
     let _ = write!(err, "\r\x1b[2K");
     let _ = err.flush();
+}
+
+/// A progress line on a terminal while nothing else is shown: redrawn in place, cut to
+/// the terminal's width. Nothing at all when stderr is not a terminal.
+pub struct Spinner {
+    on: bool,
+    shown: bool,
+    tick: usize,
+}
+
+impl Spinner {
+    /// A spinner drawn only when stderr is a terminal.
+    pub fn on_terminal() -> Self {
+        Spinner {
+            on: std::io::stderr().is_terminal(),
+            shown: false,
+            tick: 0,
+        }
+    }
+
+    /// Redraws the line: the next frame, `what`, and the seconds since `since`.
+    pub fn show(&mut self, what: &str, since: Instant) {
+        if !self.on {
+            return;
+        }
+        self.tick += 1;
+        draw(&format!(
+            "{} {} ({} s)",
+            SPINNER[self.tick % SPINNER.len()],
+            what.trim_end_matches(['.', '…']),
+            since.elapsed().as_secs()
+        ));
+        self.shown = true;
+    }
+
+    /// Takes the line away, if it was drawn.
+    pub fn clear(&mut self) {
+        if self.shown {
+            clear();
+            self.shown = false;
+        }
+    }
 }

@@ -430,3 +430,45 @@ fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_is_its_own
         refreshed.stderr
     );
 }
+
+#[test]
+fn token_force_against_a_server_that_never_answers_shows_progress_and_stops_at_the_timeout() {
+    const TIMEOUT_SECS: u64 = 2;
+    let sandbox = Sandbox::instant(&[("ATRS_OFFICE365_REQUEST_TIMEOUT", "2")]);
+    let added = sandbox.add_device("Reports", &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    sandbox
+        .mock
+        .set_fault(Endpoint::Token, Fault::Delay(Duration::from_secs(120)));
+
+    // Not on a terminal: no progress line, and the stated time ends the wait.
+    let started = Instant::now();
+    let run = sandbox.run(&["token", "Reports", "--force"], WAIT);
+    let took = started.elapsed();
+    assert_eq!(run.code, Some(5), "{}", run.stderr);
+    assert!(
+        took < Duration::from_secs(2 * TIMEOUT_SECS),
+        "one request timeout, not one per attempt: took {took:?}"
+    );
+    assert!(!run.stderr.contains("Waiting for"), "{}", run.stderr);
+
+    // On a terminal: a progress line while the request is held, gone afterwards.
+    if !atrs_e2e::tmux::available() {
+        return;
+    }
+    let mut args = sandbox.folder_args().to_vec();
+    args.extend(["token", "Reports", "--force"]);
+    let term = atrs_e2e::tmux::Terminal::start(
+        atrs_e2e::host_binary(),
+        &args,
+        &[("ATRS_OFFICE365_REQUEST_TIMEOUT", "2")],
+        80,
+        20,
+    );
+    term.wait_for("Waiting for a new access token for \"Reports\"");
+    assert_eq!(term.exit_code(), 5, "{}", term.screen());
+    let screen = term.screen();
+    assert!(!screen.contains("Waiting for"), "cleared:\n{screen}");
+    assert!(screen.contains("did not answer within"), "{screen}");
+    sandbox.mock.clear_faults();
+}
