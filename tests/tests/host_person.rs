@@ -472,3 +472,44 @@ fn token_force_against_a_server_that_never_answers_shows_progress_and_stops_at_t
     assert!(screen.contains("did not answer within"), "{screen}");
     sandbox.mock.clear_faults();
 }
+
+#[test]
+fn refresh_all_force_against_a_server_that_never_answers_renews_a_few_at_a_time() {
+    const TIMEOUT_SECS: u64 = 3;
+    let sandbox = Sandbox::instant(&[("ATRS_OFFICE365_REQUEST_TIMEOUT", "3")]);
+    let names = ["Account 1", "Account 2", "Account 3", "Account 4"];
+    for name in names {
+        let added = sandbox.add_device(name, &[], WAIT);
+        assert_eq!(added.code, Some(0), "{}", added.stderr);
+    }
+    sandbox
+        .mock
+        .set_fault(Endpoint::Token, Fault::Delay(Duration::from_secs(120)));
+    let started = Instant::now();
+    let run = sandbox.run(&["refresh", "--all", "--force"], WAIT);
+    let took = started.elapsed();
+    sandbox.mock.clear_faults();
+    assert_eq!(run.code, Some(5), "{}", run.stderr);
+    // One after another: 4 × 3 s; four at once: about one timeout.
+    assert!(
+        took < Duration::from_secs(2 * TIMEOUT_SECS),
+        "took {took:?}:\n{}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("! Account"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{}", run.stderr);
+    for (line, name) in lines.iter().zip(names) {
+        assert!(
+            line.starts_with(&format!("! {name}: not renewed")),
+            "in order: {line}"
+        );
+    }
+    assert_eq!(
+        run.result().unwrap()["error"]["message"],
+        "4 accounts could not be renewed for now; nothing was changed in them."
+    );
+}

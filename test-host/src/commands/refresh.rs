@@ -4,7 +4,12 @@
 //! sign in again, or to replace an expired client secret or certificate — (5 when one
 //! could not be renewed for now), so a scheduler can alert on it.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    cell::RefCell,
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use atrs_host_sdk::{
     loader::IntegrationHandle, AccountHealth, ErrorKind, HealthState, TokenRequest,
@@ -12,15 +17,26 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use crate::{
-    commands::owner::saved_account,
+    commands::{
+        few_at_a_time::{self, Ended},
+        owner::saved_account,
+    },
     context::Context,
     error::CommandError,
     exit::Exit,
     health_view::{state_words, to_json, unix_now},
     interrupt::{self, Interrupt},
+    live_line::Spinner,
     present::{local_time, natural_order, shell_word},
     store::AccountRef,
 };
+
+/// How many accounts are renewed at once: a dead server then costs one request timeout
+/// for every this many accounts, while a live one is not flooded.
+pub const AT_ONCE: usize = 4;
+
+/// A progress line appears only for a wait longer than this.
+const SHOW_AFTER: Duration = Duration::from_millis(300);
 
 /// An account is due for renewal this close to lapsing.
 pub const DUE_WITHIN_SECS: i64 = 14 * 24 * 3600;
@@ -75,42 +91,71 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
             .say(format!("No saved accounts in {}.", store.info().location));
     }
     let catalog = ctx.catalog()?;
-    let mut handles: BTreeMap<String, Arc<IntegrationHandle>> = BTreeMap::new();
+    // A plugin handle makes its calls one at a time: each worker gets its own.
+    let mut handles: BTreeMap<String, Vec<Arc<IntegrationHandle>>> = BTreeMap::new();
+    for a in &accounts {
+        let opened = handles.entry(a.plugin.clone()).or_default();
+        if opened.len() < AT_ONCE {
+            opened.push(Arc::new(ctx.open(catalog.find(&a.plugin)?)?));
+        }
+    }
+    let jobs: Vec<(Vec<Arc<IntegrationHandle>>, String)> = accounts
+        .iter()
+        .map(|a| (handles[&a.plugin].clone(), a.account.clone()))
+        .collect();
+    let force = args.force;
+    let work: Arc<dyn Fn(usize, usize) -> (Outcome, String, Option<Value>) + Send + Sync> =
+        Arc::new(move |worker, i| {
+            let (handles, account) = &jobs[i];
+            one(&handles[worker % handles.len()], account, force)
+        });
     let mut listed = Vec::new();
     let mut worst = Exit::Success;
-    for a in &accounts {
-        if !handles.contains_key(&a.plugin) {
-            let handle = ctx.open(catalog.find(&a.plugin)?)?;
-            handles.insert(a.plugin.clone(), Arc::new(handle));
+    let total = accounts.len();
+    // Drawn while waiting, taken away before each account's line.
+    let (spinner, started) = (RefCell::new(Spinner::on_terminal()), Instant::now());
+    let ended = few_at_a_time::run(
+        total,
+        AT_ONCE,
+        work,
+        &interrupt,
+        |finished| {
+            if started.elapsed() >= SHOW_AFTER {
+                spinner.borrow_mut().show(
+                    &format!("Renewing {total} accounts, {AT_ONCE} at a time: {finished} done"),
+                    started,
+                );
+            }
+        },
+        |i, (outcome, line, detail)| {
+            spinner.borrow_mut().clear();
+            let a = &accounts[i];
+            ctx.output
+                .say(format!("{} {}: {line}", mark(outcome), a.account));
+            worst = match (outcome, worst) {
+                (Outcome::NeedsSignIn | Outcome::CredentialExpired, _) => Exit::Refused,
+                (Outcome::Failed, Exit::Success) => Exit::Unavailable,
+                (_, w) => w,
+            };
+            let mut entry = json!({"plugin": a.plugin, "account": a.account, "outcome": outcome.name(), "line": line});
+            if let Some(d) = detail {
+                entry["health"] = d;
+            }
+            ctx.output.event("account", entry.clone());
+            listed.push(entry);
+            Ok(())
+        },
+    );
+    spinner.borrow_mut().clear();
+    match ended {
+        Ok(()) => {}
+        Err(Ended::Failed(e)) => return Err(e),
+        Err(Ended::Interrupted { done }) => {
+            return Err(interrupt::stopped(&match &args.account {
+                Some(name) => format!("renewing \"{name}\""),
+                None => format!("renewing the saved accounts ({done} of {total} done)"),
+            }))
         }
-        let handle = handles[&a.plugin].clone();
-        let (account, force) = (a.account.clone(), args.force);
-        let (outcome, line, detail) = interrupt
-            .run_until(&format!("renewing \"{}\"", a.account), move || {
-                one(&handle, &account, force)
-            })
-            .map_err(|e| match e.exit {
-                Exit::CancelledOrTimedOut => interrupt::stopped(&format!(
-                    "renewing \"{}\" ({} of {} accounts done)",
-                    a.account,
-                    listed.len(),
-                    accounts.len()
-                )),
-                _ => e,
-            })?;
-        ctx.output
-            .say(format!("{} {}: {line}", mark(outcome), a.account));
-        worst = match (outcome, worst) {
-            (Outcome::NeedsSignIn | Outcome::CredentialExpired, _) => Exit::Refused,
-            (Outcome::Failed, Exit::Success) => Exit::Unavailable,
-            (_, w) => w,
-        };
-        let mut entry = json!({"plugin": a.plugin, "account": a.account, "outcome": outcome.name(), "line": line});
-        if let Some(d) = detail {
-            entry["health"] = d;
-        }
-        ctx.output.event("account", entry.clone());
-        listed.push(entry);
     }
     if worst == Exit::Success {
         ctx.output.result("refresh", json!({"accounts": listed}));
