@@ -55,7 +55,18 @@ pub struct Issued {
 
 /// The name of the host lock that serialises refreshes of `account`.
 pub fn lock_name(account: &str) -> String {
-    format!("office365/refresh/{account}")
+    if account.is_ascii() {
+        return format!("office365/refresh/{account}");
+    }
+    // A lock is a file named after it, each byte outside a-z 0-9 - _ . spelled as
+    // three: a name of emoji or accented letters would outgrow a file name. Such names
+    // (accepted since ASCII-only ones) go by a digest, the same in every process.
+    let digest = ring::digest::digest(&ring::digest::SHA256, account.as_bytes());
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("office365/refresh/sha256-{hex}")
 }
 
 /// Hands out access tokens for the saved accounts of one plugin instance.
@@ -382,6 +393,22 @@ mod tests {
 
     fn v(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn lock_names_stay_short_for_any_account_name() {
+        assert_eq!(lock_name("Sales"), "office365/refresh/Sales");
+        let long = "📊".repeat(100);
+        let name = lock_name(&long);
+        assert!(
+            name.starts_with("office365/refresh/sha256-") && name.len() < 60,
+            "{name}"
+        );
+        assert_eq!(name, lock_name(&long), "the same in every process");
+        assert_ne!(
+            lock_name("Rapports – Québec"),
+            lock_name("Rapports – Quebec 📊")
+        );
     }
 
     #[test]

@@ -513,3 +513,21 @@ fn refresh_all_force_against_a_server_that_never_answers_renews_a_few_at_a_time(
         "4 accounts could not be renewed for now; nothing was changed in them."
     );
 }
+
+#[test]
+fn account_names_take_unicode_dashes_and_symbols_and_a_refusal_names_the_character() {
+    let sandbox = Sandbox::instant(&[]);
+    let name = "Rapports – Québec 📊";
+    let added = sandbox.add_device(name, &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    let token = sandbox.run(&["token", name, "--force"], WAIT);
+    assert_eq!(token.code, Some(0), "{}", token.stderr);
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(listed.stderr.contains(name), "{}", listed.stderr);
+
+    let refused = sandbox.add_device("Tab\there", &[], WAIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    let said = refused.result().unwrap().to_string();
+    assert!(said.contains("contains a tab (U+0009)"), "{said}");
+    assert!(!said.contains("\\\\u{"), "{said}");
+}
