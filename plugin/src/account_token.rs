@@ -384,7 +384,7 @@ fn within_saved(
         saved.join(" ")
     ))
     .with_field(fields::SCOPES)
-    .with_hint("Ask only for scopes saved with the account (or for none, to get all of them); to use another permission, open the account, add it in the Scopes field and click Verify again, so the user consents to it."))
+    .with_hint("Ask only for scopes saved with the account (or for none, to get all of them); to use another permission, open the account, add it in the Scopes field and choose Verify again, so the user consents to it."))
 }
 
 #[cfg(test)]

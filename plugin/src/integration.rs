@@ -323,7 +323,7 @@ impl Integration for Office365 {
                 "The saved account \"{account}\" has settings this plugin cannot use: {}",
                 e.message()
             ))
-            .with_hint("Open the account, correct it, click Verify and Save & Close.")
+            .with_hint("Open the account, correct it, choose Verify and Save & Close.")
         })?;
         // The account's token source for the delivery (it outlives this call): the same
         // cache and cross-process refresh lock as `token`; Graph's 401 forces a refresh, its
@@ -375,7 +375,7 @@ fn needs_verification(changes: Option<&[&str]>) -> PluginError {
         None => "These values have not been verified.".to_owned(),
     };
     PluginError::invalid_input(message).with_hint(format!(
-        "Click Verify, then Save & Close. Only a change of {} needs a new sign-in; the other fields save as they are.",
+        "Choose Verify, then Save & Close. Only a change of {} needs a new sign-in; the other fields save as they are.",
         list_words(&SIGN_IN_VALUES)
     ))
 }

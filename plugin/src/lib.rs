@@ -63,6 +63,7 @@ pub mod account_token;
 pub mod admin_consent;
 pub mod auth_state;
 pub mod browser;
+pub mod byte_size;
 pub mod certificate;
 pub mod claims;
 pub mod clock;

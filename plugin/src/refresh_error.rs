@@ -217,7 +217,7 @@ fn sign_in_again(p: &ProviderError, config: &AccountConfig) -> PluginError {
             from_table
                 .hint()
                 .unwrap_or_default()
-                .trim_end_matches(", then click Verify again.")
+                .trim_end_matches(", then choose Verify again.")
         )
     } else if p.has_code(53003) {
         format!("Ask your administrator which Conditional Access policy blocks the sign-in (give them the trace ID), then {re_verify}")

@@ -531,3 +531,55 @@ fn account_names_take_unicode_dashes_and_symbols_and_a_refusal_names_the_charact
     assert!(said.contains("contains a tab (U+0009)"), "{said}");
     assert!(!said.contains("\\\\u{"), "{said}");
 }
+
+#[test]
+fn receipts_give_small_sizes_in_bytes_and_count_attachments_in_words() {
+    let sandbox = with_account("Mailer");
+    let files = tempfile::tempdir().unwrap();
+    let six = files.path().join("six.csv");
+    std::fs::write(&six, b"a,b,c\n").unwrap();
+    let more = files.path().join("more.csv");
+    std::fs::write(&more, vec![b'x'; 1228]).unwrap();
+    let send = |attach: &[&std::path::Path]| {
+        let mut args = vec![
+            "send",
+            "Mailer",
+            "--to",
+            "a@example.com",
+            "--subject",
+            "S",
+            "--body",
+            "B",
+        ];
+        for a in attach {
+            args.extend(["--attach", a.to_str().unwrap()]);
+        }
+        let run = sandbox.run(&args, WAIT);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+        run.result().unwrap()["receipt"]["summary"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        send(&[&six]),
+        "Sent to a@example.com with 1 attachment (6 bytes)."
+    );
+    assert_eq!(
+        send(&[&six, &more]),
+        "Sent to a@example.com with 2 attachments (1.2 KB)."
+    );
+    let upload = sandbox.run(
+        &[
+            "upload",
+            "Mailer",
+            six.to_str().unwrap(),
+            "--to-folder",
+            "R",
+        ],
+        WAIT,
+    );
+    assert_eq!(upload.code, Some(0), "{}", upload.stderr);
+    let summary = upload.result().unwrap()["receipt"]["summary"].to_string();
+    assert!(summary.contains("six.csv (6 bytes)"), "{summary}");
+}
