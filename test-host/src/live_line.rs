@@ -4,10 +4,9 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use crate::present::fit;
+use crate::{present::fit, symbols};
 
-/// The spinner's frames, one per redraw.
-pub const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+pub use crate::symbols::SPINNER;
 
 /// Columns a redrawn line may use: one less than the terminal's width (writing the
 /// last column would move the cursor to the next row); 79 when it cannot be measured.
@@ -19,10 +18,17 @@ pub fn width() -> usize {
         .max(10)
 }
 
-/// Replaces the current row with `line`, cut to [`width`], on stderr.
+/// Replaces the current row with `line`, cut to [`width`], on stderr; its symbols as
+/// the locale can show them ([`symbols::for_terminal`]).
 pub fn draw(line: &str) {
+    // Where "…" becomes "...", a cut line grows by two.
+    let room = match symbols::unicode() {
+        true => width(),
+        false => width().saturating_sub(2),
+    };
+    let line = fit(&symbols::for_terminal(line), room);
     let mut err = std::io::stderr();
-    let _ = write!(err, "\r\x1b[2K{}", fit(line, width()));
+    let _ = write!(err, "\r\x1b[2K{}", symbols::for_terminal(&line));
     let _ = err.flush();
 }
 

@@ -583,3 +583,50 @@ fn receipts_give_small_sizes_in_bytes_and_count_attachments_in_words() {
     let summary = upload.result().unwrap()["receipt"]["summary"].to_string();
     assert!(summary.contains("six.csv (6 bytes)"), "{summary}");
 }
+
+#[test]
+fn a_locale_that_is_not_utf8_gets_ascii_and_marks_are_coloured_only_on_a_colour_terminal() {
+    let sandbox = Sandbox::instant(&[("LC_ALL", "C")]);
+    let added = sandbox.add_device("Reports", &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    for command in [
+        &["accounts"][..],
+        &["accounts", "Reports"],
+        &["refresh", "--all"],
+    ] {
+        let run = sandbox.run(command, WAIT);
+        assert_eq!(run.code, Some(0), "{command:?}: {}", run.stderr);
+        assert!(run.stderr.is_ascii(), "{command:?}:\n{}", run.stderr);
+        assert!(
+            !run.stderr.contains('\x1b'),
+            "not a terminal: {}",
+            run.stderr
+        );
+    }
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(listed.stderr.contains("+ Reports"), "{}", listed.stderr);
+    let refreshed = sandbox.run(&["refresh", "--all"], WAIT);
+    assert!(
+        refreshed.stderr.contains(". Reports: not due"),
+        "{}",
+        refreshed.stderr
+    );
+
+    if !atrs_e2e::tmux::available() {
+        return;
+    }
+    let mut args = sandbox.folder_args().to_vec();
+    args.push("accounts");
+    let on_terminal = |env: &[(&str, &str)]| {
+        let term = atrs_e2e::tmux::Terminal::start(atrs_e2e::host_binary(), &args, env, 100, 20);
+        assert_eq!(term.exit_code(), 0, "{}", term.screen());
+        term.screen_with_colours()
+    };
+    let coloured = on_terminal(&[("LC_ALL", "C.UTF-8")]);
+    assert!(coloured.contains("\x1b[32m✓"), "green mark:\n{coloured}");
+    let ascii = on_terminal(&[("LC_ALL", "C")]);
+    assert!(ascii.contains("\x1b[32m+"), "green ASCII mark:\n{ascii}");
+    let plain = on_terminal(&[("LC_ALL", "C.UTF-8"), ("NO_COLOR", "1")]);
+    assert!(plain.contains("✓ Reports"), "{plain}");
+    assert!(!plain.contains("\x1b[32m"), "NO_COLOR:\n{plain}");
+}
