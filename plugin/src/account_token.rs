@@ -245,16 +245,18 @@ impl AccountTokens {
         let now = unix_now();
         match outcome {
             Ok(renewed) => self.store_renewed(account, wanted, settings, facts, renewed, now),
-            Err(e) if e.is_transient() => {
-                self.host
-                    .warn(&format!("Renewing \"{account}\" failed for now: {e}."));
-                Err(e.to_plugin_error(config))
-            }
             Err(e) => {
                 let error = e.to_plugin_error(config);
                 let for_good = matches!(e, RefreshError::SignInAgain(_));
+                let for_now = match e.is_transient() {
+                    true => " for now",
+                    false => "",
+                };
                 self.host
-                    .warn(&format!("Renewing \"{account}\" failed: {e}."));
+                    .warn(&format!("Renewing \"{account}\" failed{for_now}: {e}."));
+                // Every failed attempt is recorded, a passing one too (the sign-in and
+                // secrets stay as they were): the health then says when the last
+                // attempt was and that it failed, never an older success.
                 facts.failed(now, StoredFailure::new(&error, &e.reason(), for_good));
                 let mut settings = settings;
                 facts.write(&mut settings);

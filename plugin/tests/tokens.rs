@@ -368,12 +368,34 @@ fn transient_trouble_beyond_the_bound_changes_nothing_in_the_store() {
         "{e:?}"
     );
     assert_eq!(refreshes(&idp), 2, "two attempts within the bound");
-    assert_eq!(memory.settings_of(ACCOUNT), settings);
     assert_eq!(memory.secrets_of(ACCOUNT), secrets);
+    // Only the facts of the attempt changed: when, and that it failed.
+    let mut after = memory.settings_of(ACCOUNT).unwrap();
+    assert!(after.remove("last_refresh_at").is_some());
+    assert!(after.remove("last_refresh_error").is_some());
+    let mut before = settings.unwrap();
+    before.remove("last_refresh_at");
+    assert_eq!(after, before);
+    let health = plugin.account_health(ACCOUNT).unwrap();
     assert_eq!(
-        plugin.account_health(ACCOUNT).unwrap().state,
-        HealthState::Healthy
+        health.state,
+        HealthState::Healthy,
+        "the sign-in still holds"
     );
+    assert_eq!(
+        health.last_refresh_error.map(|e| e.message().to_owned()),
+        Some(e.message().to_owned()),
+        "the failed attempt is recorded"
+    );
+    assert!(health.last_refresh_at.is_some());
+    // A later success clears it.
+    idp.clear_refresh_failures(None);
+    plugin.token(ACCOUNT, &saved().forced()).unwrap();
+    assert!(plugin
+        .account_health(ACCOUNT)
+        .unwrap()
+        .last_refresh_error
+        .is_none());
 }
 
 #[test]

@@ -630,3 +630,52 @@ fn a_locale_that_is_not_utf8_gets_ascii_and_marks_are_coloured_only_on_a_colour_
     assert!(plain.contains("✓ Reports"), "{plain}");
     assert!(!plain.contains("\x1b[32m"), "NO_COLOR:\n{plain}");
 }
+
+#[test]
+fn a_failed_network_refresh_is_recorded_in_the_health() {
+    let sandbox = with_account("Reports");
+    sandbox.mock.set_fault(Endpoint::Token, Fault::Reset);
+    let refreshed = sandbox.run(&["refresh", "--all", "--force"], WAIT);
+    sandbox.mock.clear_faults();
+    assert_eq!(refreshed.code, Some(5), "{}", refreshed.stderr);
+    let entry = refreshed
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "account")
+        .unwrap();
+    assert_eq!(entry["outcome"], "failed", "{entry}");
+    let health = &entry["health"];
+    assert!(
+        health["last_refresh_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Could not renew")),
+        "the failed attempt is said: {entry}"
+    );
+
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(
+        listed
+            .stderr
+            .contains("healthy, but the last renewal failed"),
+        "{}",
+        listed.stderr
+    );
+    let one = sandbox.run(&["accounts", "Reports"], WAIT);
+    let last = one
+        .stderr
+        .lines()
+        .find(|l| l.contains("last refresh:"))
+        .unwrap_or_default();
+    assert!(last.contains("failed —"), "{}", one.stderr);
+
+    // A renewal that works clears it.
+    let again = sandbox.run(&["refresh", "Reports", "--force"], WAIT);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(
+        !listed.stderr.contains("last renewal failed"),
+        "{}",
+        listed.stderr
+    );
+}
