@@ -17,6 +17,9 @@ use crate::{error::CommandError, exit::Exit, interrupt::Interrupt};
 /// How often the wait checks for Ctrl-C and redraws progress.
 const CHECK_EVERY: Duration = Duration::from_millis(50);
 
+/// The work on item `i` by worker `worker`: `work(worker, i)`.
+pub type Work<R> = Arc<dyn Fn(usize, usize) -> R + Send + Sync>;
+
 /// How the run ended early.
 #[derive(Debug)]
 pub enum Ended {
@@ -37,7 +40,7 @@ pub enum Ended {
 pub fn run<R: Send + 'static>(
     count: usize,
     at_once: usize,
-    work: Arc<dyn Fn(usize, usize) -> R + Send + Sync>,
+    work: Work<R>,
     interrupt: &Interrupt,
     mut tick: impl FnMut(usize),
     mut done: impl FnMut(usize, R) -> Result<(), CommandError>,
@@ -108,7 +111,7 @@ mod tests {
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let (r, m) = (running.clone(), most.clone());
-        let work: Arc<dyn Fn(usize, usize) -> usize + Send + Sync> = Arc::new(move |w, i| {
+        let work: Work<usize> = Arc::new(move |w, i| {
             assert!(w < 4, "worker {w}");
             let now = r.fetch_add(1, Ordering::SeqCst) + 1;
             m.fetch_max(now, Ordering::SeqCst);

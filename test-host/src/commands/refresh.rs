@@ -104,11 +104,10 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
         .map(|a| (handles[&a.plugin].clone(), a.account.clone()))
         .collect();
     let force = args.force;
-    let work: Arc<dyn Fn(usize, usize) -> (Outcome, String, Option<Value>) + Send + Sync> =
-        Arc::new(move |worker, i| {
-            let (handles, account) = &jobs[i];
-            one(&handles[worker % handles.len()], account, force)
-        });
+    let work: few_at_a_time::Work<Renewal> = Arc::new(move |worker, i| {
+        let (handles, account) = &jobs[i];
+        one(&handles[worker % handles.len()], account, force)
+    });
     let mut listed = Vec::new();
     let mut worst = Exit::Success;
     let total = accounts.len();
@@ -237,8 +236,12 @@ fn mark(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Renews `account` if due: the outcome, its line, and its health afterwards as JSON.
-fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, String, Option<Value>) {
+/// How one account's renewal came out: the outcome, its line, and its health
+/// afterwards as JSON.
+type Renewal = (Outcome, String, Option<Value>);
+
+/// Renews `account` if due.
+fn one(handle: &IntegrationHandle, account: &str, force: bool) -> Renewal {
     let now = unix_now();
     let health = match handle.account_health(account) {
         Ok(h) => Some(h),
