@@ -152,17 +152,17 @@ impl ProviderError {
             "authorization_declined" | "access_denied" => (
                 ErrorKind::AuthorizationRefused,
                 "The sign-in was declined.".to_owned(),
-                "Click Verify again and approve the sign-in, or ask your administrator why it was refused.".to_owned(),
+                "Choose Verify again and approve the sign-in, or ask your administrator why it was refused.".to_owned(),
             ),
             "expired_token" => (
                 ErrorKind::TimedOut,
                 "The sign-in code expired before the sign-in was finished.".to_owned(),
-                "Click Verify again and enter the new code before the time shown runs out.".to_owned(),
+                "Choose Verify again and enter the new code before the time shown runs out.".to_owned(),
             ),
             "bad_verification_code" => (
                 ErrorKind::Provider,
                 "The sign-in service did not recognise the device code.".to_owned(),
-                "Click Verify again to get a new code.".to_owned(),
+                "Choose Verify again to get a new code.".to_owned(),
             ),
             "invalid_client" => (
                 ErrorKind::Provider,
@@ -187,7 +187,7 @@ impl ProviderError {
             "invalid_grant" | "interaction_required" | "consent_required" | "login_required" => (
                 ErrorKind::AuthorizationRefused,
                 format!("The sign-in service refused the sign-in{code}."),
-                format!("Click Verify again and complete every step of the sign-in.{look_up}"),
+                format!("Choose Verify again and complete every step of the sign-in.{look_up}"),
             ),
             // Transient trouble on the service's side, like a 5xx: a network-class fault.
             "temporarily_unavailable" | "server_error" => (
@@ -201,7 +201,7 @@ impl ProviderError {
                     "The sign-in service answered with the error `{}`{code}.",
                     printable(&self.error)
                 ),
-                format!("Click Verify again; if it happens again, ask your administrator.{look_up}"),
+                format!("Choose Verify again; if it happens again, ask your administrator.{look_up}"),
             ),
         };
         let mut e = PluginError::new(kind, message).with_hint(hint);
@@ -279,34 +279,34 @@ const BUG: &str = "This is a bug in the Office 365 plugin; report it with the tr
 pub const TABLE: &[Row] = &[
     // Device code flow.
     row(70016, PROVIDER, "The sign-in is still waiting for you to finish it.", "Finish signing in on the page shown, then wait a moment.", None),
-    row(70018, REFUSED, "The code typed on the sign-in page was wrong.", "Click Verify again and type the new code exactly as shown.", None),
-    row(70019, TIMED_OUT, "The sign-in code expired before it was entered.", "Click Verify again and enter the new code before the time shown runs out.", None),
-    row(70020, TIMED_OUT, "The sign-in code expired before the sign-in was finished.", "Click Verify again and enter the new code before the time shown runs out.", None),
-    row(90119, REFUSED, "No code was typed on the sign-in page.", "Click Verify again and type the code shown.", None),
-    row(90120, REFUSED, "This sign-in code was already approved or declined.", "Click Verify again to get a new code.", None),
+    row(70018, REFUSED, "The code typed on the sign-in page was wrong.", "Choose Verify again and type the new code exactly as shown.", None),
+    row(70019, TIMED_OUT, "The sign-in code expired before it was entered.", "Choose Verify again and enter the new code before the time shown runs out.", None),
+    row(70020, TIMED_OUT, "The sign-in code expired before the sign-in was finished.", "Choose Verify again and enter the new code before the time shown runs out.", None),
+    row(90119, REFUSED, "No code was typed on the sign-in page.", "Choose Verify again and type the code shown.", None),
+    row(90120, REFUSED, "This sign-in code was already approved or declined.", "Choose Verify again to get a new code.", None),
     // The reference's table (section 5).
     row(50011, PROVIDER, "The app's sign-in return address (redirect URI) is not registered.", "An administrator must add the redirect URI exactly (same case, trailing slash and platform) under App registrations → your app → Authentication.", None),
     row(50020, REFUSED, "The account you signed in with is from another organization (or is a personal Microsoft account) and is not a guest of this one.", "Sign in with an account of this organization, or ask its administrator for a guest invitation; for personal accounts the app must allow them and the Tenant ID must be common or consumers.", None),
     row(50034, REFUSED, "The account was not found in this tenant.", "Check the user name you signed in with and the Tenant ID.", TENANT),
     row(50053, REFUSED, "The account is temporarily locked (too many wrong passwords, or a suspicious location).", "Wait a few minutes and try again, or contact your administrator.", None),
-    row(50076, REFUSED, "Multi-factor authentication is now required for this account.", "Click Verify again and complete multi-factor authentication when asked.", None),
-    row(50079, REFUSED, "The account must register for multi-factor authentication.", "Set up multi-factor authentication for the account, then click Verify again.", None),
-    row(50126, REFUSED, "Wrong user name or password.", "Click Verify again and check the user name and password.", None),
-    row(50158, REFUSED, "Your organization's extra security verification was not completed.", "Click Verify again and complete the extra verification your organization asks for.", None),
-    row(65001, REFUSED, "The app has not been given permission (consent) for the requested scopes.", "Click Verify again and accept the permission prompt, or ask an administrator to grant admin consent under App registrations → your app → API permissions.", None),
-    row(65004, REFUSED, "The permission prompt was declined.", "The app needs these permissions to send reports: click Verify again and accept them.", None),
-    row(70000, REFUSED, "The sign-in grant was invalid or not valid for the requested scopes.", "Click Verify again to sign in anew.", None),
-    row(70008, TIMED_OUT, "The sign-in has expired from inactivity.", "Click Verify again to sign in anew.", None),
-    row(700082, TIMED_OUT, "The saved sign-in expired after a long time unused.", "Click Verify again to sign in anew.", None),
+    row(50076, REFUSED, "Multi-factor authentication is now required for this account.", "Choose Verify again and complete multi-factor authentication when asked.", None),
+    row(50079, REFUSED, "The account must register for multi-factor authentication.", "Set up multi-factor authentication for the account, then choose Verify again.", None),
+    row(50126, REFUSED, "Wrong user name or password.", "Choose Verify again and check the user name and password.", None),
+    row(50158, REFUSED, "Your organization's extra security verification was not completed.", "Choose Verify again and complete the extra verification your organization asks for.", None),
+    row(65001, REFUSED, "The app has not been given permission (consent) for the requested scopes.", "Choose Verify again and accept the permission prompt, or ask an administrator to grant admin consent under App registrations → your app → API permissions.", None),
+    row(65004, REFUSED, "The permission prompt was declined.", "The app needs these permissions to send reports: choose Verify again and accept them.", None),
+    row(70000, REFUSED, "The sign-in grant was invalid or not valid for the requested scopes.", "Choose Verify again to sign in anew.", None),
+    row(70008, TIMED_OUT, "The sign-in has expired from inactivity.", "Choose Verify again to sign in anew.", None),
+    row(700082, TIMED_OUT, "The saved sign-in expired after a long time unused.", "Choose Verify again to sign in anew.", None),
     row(70011, INPUT, "A requested scope is malformed or unknown.", "Fix the Scopes field: use permission names such as User.Read or full URIs such as https://graph.microsoft.com/Mail.Send.", SCOPES),
     row(700016, INPUT, "No app with this Client ID exists in this tenant or cloud.", "Check the Client ID, the Tenant ID and the cloud: the app must be registered in that directory.", CLIENT),
-    row(7000218, PROVIDER, "The app registration requires a client secret: public client flows are not allowed for it.", "Turn on 'Allow public client flows': in Azure portal → App registrations → your app → Authentication, set 'Allow public client flows' to Yes (the app needs a Mobile and desktop platform), then click Verify again.", None),
-    row(7000215, INPUT, "The client secret is wrong (often the secret's ID was entered instead of its value).", "Use the secret's Value, not its Secret ID: in Azure portal → App registrations → your app → Certificates & secrets, copy the Value column into Client secret (it is shown only right after the secret is created; if it is hidden, create a new secret), then click Verify again.", SECRET),
-    row(700025, INPUT, "This app signs in as a public client (Mobile and desktop), so it must not be given a client secret.", "Remove the secret: clear the Client secret field, then click Verify again.", SECRET),
+    row(7000218, PROVIDER, "The app registration requires a client secret: public client flows are not allowed for it.", "Turn on 'Allow public client flows': in Azure portal → App registrations → your app → Authentication, set 'Allow public client flows' to Yes (the app needs a Mobile and desktop platform), then choose Verify again.", None),
+    row(7000215, INPUT, "The client secret is wrong (often the secret's ID was entered instead of its value).", "Use the secret's Value, not its Secret ID: in Azure portal → App registrations → your app → Certificates & secrets, copy the Value column into Client secret (it is shown only right after the secret is created; if it is hidden, create a new secret), then choose Verify again.", SECRET),
+    row(700025, INPUT, "This app signs in as a public client (Mobile and desktop), so it must not be given a client secret.", "Remove the secret: clear the Client secret field, then choose Verify again.", SECRET),
     row(90002, INPUT, "The tenant was not found.", "Check the Tenant ID (or domain) and the cloud.", TENANT),
     row(900144, PROVIDER, "The sign-in request lacked a required parameter.", BUG, None),
     row(500011, PROVIDER, "The requested service (resource) is not enabled in this tenant.", "An administrator must enable the service in the tenant and consent to the app's permissions.", None),
-    row(54005, PROVIDER, "The sign-in code was already used.", "Click Verify again to sign in anew.", None),
+    row(54005, PROVIDER, "The sign-in code was already used.", "Choose Verify again to sign in anew.", None),
     row(501481, PROVIDER, "The sign-in code's proof (PKCE verifier) did not match.", BUG, None),
     row(9002327, PROVIDER, "The app's redirect URI is registered as a single-page application.", "Register the redirect URI under Mobile and desktop applications, not Single-page application.", None),
     // Tenant segment, secrets and refresh.
@@ -315,43 +315,43 @@ pub const TABLE: &[Row] = &[
     row(50194, INPUT, "The app is single-tenant, so it cannot sign in through `common` or `organizations`.", "Enter the app's Directory (tenant) ID or a verified domain instead.", TENANT),
     row(9001023, INPUT, "This sign-in method cannot use the `common` or `consumers` tenant.", "Enter the Directory (tenant) ID or a verified domain instead.", TENANT),
     // Certificate credentials (client assertions).
-    row(700027, INPUT, "The certificate was not accepted: it is not registered on the app, its registration has expired, or the private key in the file does not belong to it.", "In Azure portal → App registrations → your app → Certificates & secrets → Certificates, upload the certificate (the .cer or .pem, without its key) or renew an expired one; make sure Certificate names a PEM file with that certificate and its own private key; then click Verify again.", CERTIFICATE),
+    row(700027, INPUT, "The certificate was not accepted: it is not registered on the app, its registration has expired, or the private key in the file does not belong to it.", "In Azure portal → App registrations → your app → Certificates & secrets → Certificates, upload the certificate (the .cer or .pem, without its key) or renew an expired one; make sure Certificate names a PEM file with that certificate and its own private key; then choose Verify again.", CERTIFICATE),
     row(700024, PROVIDER, "The certificate sign-in proof was outside its valid time: this computer's clock is probably wrong.", "Set this computer's clock to the correct time (turn on automatic time setting), then try again.", None),
     row(700021, PROVIDER, "The certificate sign-in proof named another application than the Client ID.", BUG, None),
     row(50012, PROVIDER, "The certificate sign-in proof was refused (wrong audience, or used twice).", "Try again; if it keeps happening, check the authority URL and the cloud, or report it with the trace ID.", None),
-    row(7000222, INPUT, "The client secret has expired.", "Create a new secret: in Azure portal → App registrations → your app → Certificates & secrets, add a client secret, enter its Value in Client secret, then click Verify again.", SECRET),
-    row(50173, REFUSED, "The sign-in was revoked (for example after a password change).", "Click Verify again to sign in anew.", None),
-    row(700084, TIMED_OUT, "The sign-in expired: single-page application sign-ins last only 24 hours.", "Click Verify again; register the app as Mobile and desktop so sign-ins last longer.", None),
-    row(70043, REFUSED, "Your organization's sign-in frequency policy requires signing in again.", "Click Verify again to sign in anew.", None),
+    row(7000222, INPUT, "The client secret has expired.", "Create a new secret: in Azure portal → App registrations → your app → Certificates & secrets, add a client secret, enter its Value in Client secret, then choose Verify again.", SECRET),
+    row(50173, REFUSED, "The sign-in was revoked (for example after a password change).", "Choose Verify again to sign in anew.", None),
+    row(700084, TIMED_OUT, "The sign-in expired: single-page application sign-ins last only 24 hours.", "Choose Verify again; register the app as Mobile and desktop so sign-ins last longer.", None),
+    row(70043, REFUSED, "Your organization's sign-in frequency policy requires signing in again.", "Choose Verify again to sign in anew.", None),
     row(53003, REFUSED, "Access was blocked by your organization's Conditional Access policies.", "Ask your administrator which policy blocked the sign-in (give them the trace ID).", None),
     row(50105, REFUSED, "The account is not assigned to this app.", "Ask an administrator to assign the account to the app under Enterprise applications → your app → Users and groups.", None),
     row(50057, REFUSED, "The account is disabled.", "Ask your administrator to enable the account, or sign in with another one.", None),
-    row(50055, REFUSED, "The account's password has expired.", "Change the password, then click Verify again.", None),
+    row(50055, REFUSED, "The account's password has expired.", "Change the password, then choose Verify again.", None),
     row(7000112, PROVIDER, "The app is disabled in this tenant.", "Ask an administrator to enable the app under Enterprise applications → your app → Properties.", None),
     row(90033, ErrorKind::Network, "The sign-in service is temporarily unavailable.", "Try again in a few minutes.", None),
     row(50059, INPUT, "The sign-in service could not tell which tenant to use.", "Enter the Directory (tenant) ID or a verified domain instead of `common`.", TENANT),
     // Admin consent, resources and Conditional Access.
     row(90094, REFUSED, "An administrator must consent to the permissions this app asks for before anyone can use it.", ADMIN_CONSENT, None),
-    row(90095, REFUSED, "Your organization requires an administrator to approve this app (the admin consent workflow) before you can use it.", "Send the approval request the sign-in page offers and wait for an administrator to approve it, then click Verify again.", None),
+    row(90095, REFUSED, "Your organization requires an administrator to approve this app (the admin consent workflow) before you can use it.", "Send the approval request the sign-in page offers and wait for an administrator to approve it, then choose Verify again.", None),
     row(28000, INPUT, "The scopes name more than one resource (for example Microsoft Graph and Outlook), and one sign-in gets a token for one resource only.", "Keep one resource's permissions in the Scopes field: Microsoft Graph's (User.Read Mail.Send …) or Outlook's (https://outlook.office.com/SMTP.Send …), not both.", SCOPES),
-    row(50097, REFUSED, "Your organization requires device authentication: this sign-in must come from a device registered with it.", "Sign in on a device registered with your organization (or ask your administrator to register this one), then click Verify again.", None),
-    row(53000, REFUSED, "Your organization's Conditional Access requires a compliant or managed device, and this one is not.", "Sign in on a device your organization manages, or ask your administrator to enrol this one; then click Verify again.", None),
+    row(50097, REFUSED, "Your organization requires device authentication: this sign-in must come from a device registered with it.", "Sign in on a device registered with your organization (or ask your administrator to register this one), then choose Verify again.", None),
+    row(53000, REFUSED, "Your organization's Conditional Access requires a compliant or managed device, and this one is not.", "Sign in on a device your organization manages, or ask your administrator to enrol this one; then choose Verify again.", None),
     row(53001, REFUSED, "Your organization's Conditional Access requires a device joined to its domain.", "Sign in on a domain-joined device, or ask your administrator which devices are allowed.", None),
     row(53002, REFUSED, "Your organization's Conditional Access allows only approved client apps, and this app is not one of them.", "Ask your administrator to approve this app for your organization.", None),
-    row(53004, REFUSED, "The account must finish registering its security information (multi-factor authentication) before it can sign in here.", "Register at https://aka.ms/mysecurityinfo from a trusted location or device, then click Verify again.", None),
+    row(53004, REFUSED, "The account must finish registering its security information (multi-factor authentication) before it can sign in here.", "Register at https://aka.ms/mysecurityinfo from a trusted location or device, then choose Verify again.", None),
     row(530032, REFUSED, "The sign-in was blocked by a security policy of your organization.", "Ask your administrator which security policy blocked the sign-in (give them the trace ID).", None),
 ];
 
 /// The fix of AADSTS90094 without the app's own admin consent address (see
 /// [`crate::admin_consent::address`], which the flows add).
-const ADMIN_CONSENT: &str = "Ask an administrator to grant admin consent: Azure portal → Enterprise applications → your app → Permissions → Grant admin consent; then click Verify again.";
+const ADMIN_CONSENT: &str = "Ask an administrator to grant admin consent: Azure portal → Enterprise applications → your app → Permissions → Grant admin consent; then choose Verify again.";
 
 /// `e` with the admin consent address in its fix, when it is AADSTS90094 or 90095.
 pub fn with_admin_consent_address(e: PluginError, address: &str) -> PluginError {
     match e.provider_code() {
         Some("AADSTS90094") | Some("AADSTS90095") => {
             let hint = format!(
-                "Ask an administrator to open {address} and grant consent for the organization (or, with the admin consent workflow, to approve your request); then click Verify again."
+                "Ask an administrator to open {address} and grant consent for the organization (or, with the admin consent workflow, to approve your request); then choose Verify again."
             );
             e.with_hint(hint)
         }
@@ -382,7 +382,7 @@ pub enum Flow {
 /// flows on, so AADSTS7000218 means "enter the secret, or register the redirect under
 /// Mobile and desktop", not just "allow public client flows".
 pub const BROWSER_TABLE: &[Row] = &[
-    row(7000218, INPUT, "The app registration treats this sign-in as a confidential (web) app, so it requires a client secret.", "Enter the secret's Value in the Client secret field; or, to sign in without a secret, register the redirect URI under Authentication → Mobile and desktop applications (not Web) and turn on 'Allow public client flows'. Then click Verify again.", SECRET),
+    row(7000218, INPUT, "The app registration treats this sign-in as a confidential (web) app, so it requires a client secret.", "Enter the secret's Value in the Client secret field; or, to sign in without a secret, register the redirect URI under Authentication → Mobile and desktop applications (not Web) and turn on 'Allow public client flows'. Then choose Verify again.", SECRET),
 ];
 
 /// Rows that replace [`TABLE`]'s for a device code sign-in: Conditional Access often
@@ -529,6 +529,32 @@ mod tests {
             .to_plugin_error();
         assert_eq!(mixed.field(), Some(fields::SCOPES));
         assert_eq!(mixed.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn hints_name_no_mouse_click_the_host_may_not_have() {
+        // A terminal host has no buttons; "Choose Verify" reads right in a form, a menu,
+        // and (translated by the host) on a command line. Portal buttons are clicked.
+        for r in TABLE {
+            let without_portal = r.hint.replace("click \"Grant admin consent\"", "");
+            assert!(
+                !without_portal.to_lowercase().contains("click"),
+                "AADSTS{}: {}",
+                r.code,
+                r.hint
+            );
+        }
+        for error in [
+            "expired_token",
+            "authorization_declined",
+            "bad_verification_code",
+        ] {
+            let e = ProviderError::new(error).to_plugin_error();
+            assert!(
+                !e.hint().unwrap_or_default().contains("lick"),
+                "{error}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -56,7 +56,18 @@ pub struct Issued {
 
 /// The name of the host lock that serialises refreshes of `account`.
 pub fn lock_name(account: &str) -> String {
-    format!("office365/refresh/{account}")
+    if account.is_ascii() {
+        return format!("office365/refresh/{account}");
+    }
+    // A lock is a file named after it, each byte outside a-z 0-9 - _ . spelled as
+    // three: a name of emoji or accented letters would outgrow a file name. Such names
+    // (accepted since ASCII-only ones) go by a digest, the same in every process.
+    let digest = ring::digest::digest(&ring::digest::SHA256, account.as_bytes());
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("office365/refresh/sha256-{hex}")
 }
 
 /// Hands out access tokens for the saved accounts of one plugin instance.
@@ -236,16 +247,18 @@ impl AccountTokens {
         let now = unix_now();
         match outcome {
             Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
-            Err(e) if e.is_transient() => {
-                self.host
-                    .warn(&format!("Renewing \"{account}\" failed for now: {e}."));
-                Err(e.to_plugin_error(config))
-            }
             Err(e) => {
                 let error = e.to_plugin_error(config);
                 let for_good = matches!(e, RefreshError::SignInAgain(_));
+                let for_now = match e.is_transient() {
+                    true => " for now",
+                    false => "",
+                };
                 self.host
-                    .warn(&format!("Renewing \"{account}\" failed: {e}."));
+                    .warn(&format!("Renewing \"{account}\" failed{for_now}: {e}."));
+                // Every failed attempt is recorded, a passing one too (the sign-in and
+                // secrets stay as they were): the health then says when the last
+                // attempt was and that it failed, never an older success.
                 facts.failed(now, StoredFailure::new(&error, &e.reason(), for_good));
                 let mut settings = settings;
                 facts.write(&mut settings);
@@ -369,7 +382,7 @@ fn within_saved(
         saved.join(" ")
     ))
     .with_field(fields::SCOPES)
-    .with_hint("Ask only for scopes saved with the account (or for none, to get all of them); to use another permission, open the account, add it in the Scopes field and click Verify again, so the user consents to it."))
+    .with_hint("Ask only for scopes saved with the account (or for none, to get all of them); to use another permission, open the account, add it in the Scopes field and choose Verify again, so the user consents to it."))
 }
 
 #[cfg(test)]
@@ -378,6 +391,22 @@ mod tests {
 
     fn v(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn lock_names_stay_short_for_any_account_name() {
+        assert_eq!(lock_name("Sales"), "office365/refresh/Sales");
+        let long = "📊".repeat(100);
+        let name = lock_name(&long);
+        assert!(
+            name.starts_with("office365/refresh/sha256-") && name.len() < 60,
+            "{name}"
+        );
+        assert_eq!(name, lock_name(&long), "the same in every process");
+        assert_ne!(
+            lock_name("Rapports – Québec"),
+            lock_name("Rapports – Quebec 📊")
+        );
     }
 
     #[test]

@@ -343,7 +343,7 @@ async fn wait_for_answer(
     tokio::select! {
         answer = answer => answer.map_err(|_| {
             PluginError::internal("The browser's answer was lost before the sign-in could use it.")
-                .with_hint("This is a bug in the Office 365 plugin; report it. Click Verify ▾ With Browser to try again.")
+                .with_hint("This is a bug in the Office 365 plugin; report it. Choose Verify ▾ With Browser to try again.")
         }),
         never = listen => match never {},
         () = tokio::time::sleep_until(deadline) => Err(expired()),
@@ -381,7 +381,7 @@ fn expired() -> PluginError {
         ),
     )
     .with_hint(
-        "Click Verify ▾ With Browser again and finish signing in before the time shown runs out.",
+        "Choose Verify ▾ With Browser again and finish signing in before the time shown runs out.",
     )
 }
 

@@ -31,6 +31,20 @@ impl Tenant {
     }
 }
 
+/// The labels of the values whose change needs a new sign-in, in form order (the
+/// order [`AccountConfig::sign_in_changes`] compares them in).
+pub const SIGN_IN_VALUES: [&str; 9] = [
+    "Account name",
+    "Client ID",
+    "Tenant ID",
+    "Client secret",
+    "Certificate",
+    "Cloud",
+    "Authority URL override",
+    "Scopes",
+    "Extra trusted certificates",
+];
+
 /// A checked account configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountConfig {
@@ -190,6 +204,31 @@ impl AccountConfig {
         }
     }
 
+    /// The labels of the values that decide the sign-in — which account, app, tenant,
+    /// credential, cloud, permissions and trusted certificates — and differ between
+    /// `self` (what was signed in with) and `other`; empty when that sign-in still holds
+    /// for `other`. The other values (the secret's expiry date, the browser answer, the
+    /// maximum message size) change no sign-in.
+    pub fn sign_in_changes(&self, other: &AccountConfig) -> Vec<&'static str> {
+        let same = [
+            self.account_name == other.account_name,
+            self.client_id == other.client_id,
+            self.tenant == other.tenant,
+            self.client_secret == other.client_secret,
+            self.certificate == other.certificate,
+            self.cloud == other.cloud,
+            self.authority_override == other.authority_override,
+            self.scopes == other.scopes,
+            self.ca_file == other.ca_file,
+        ];
+        SIGN_IN_VALUES
+            .into_iter()
+            .zip(same)
+            .filter(|(_, same)| !same)
+            .map(|(label, _)| label)
+            .collect()
+    }
+
     /// The sign-in authority (scheme and host, no tenant) in effect.
     pub fn authority(&self) -> String {
         match &self.authority_override {
@@ -225,20 +264,41 @@ fn parse_account_name(value: Option<&str>) -> Result<String, FieldError> {
         )
         .with_hint("Use a shorter name."));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_alphanumeric() || " -_.@()'&+,".contains(*c)))
-    {
+    if let Some((bad, what)) = name.chars().find_map(|c| unwanted(c).map(|what| (c, what))) {
         return Err(FieldError::new(
             field,
             format!(
-                "Account name contains `{}`, which is not allowed.",
-                bad.escape_default()
+                "Account name contains {what} (U+{:04X}), which is not allowed.",
+                u32::from(bad)
             ),
         )
-        .with_hint("Use letters, digits, spaces and - _ . @ ( ) ' & + ,"));
+        .with_hint("Use letters, digits, spaces, punctuation and symbols (such as – é 📊); leave out tabs, line breaks and invisible characters."));
     }
     Ok(name.to_owned())
+}
+
+/// What an account name must not hold, in words: characters that do not show, or do not
+/// show as themselves — control characters, spaces other than the plain one, and the
+/// invisible formatting ones (zero-width, direction overrides) that make two names look
+/// alike. The zero-width joiner and variation selectors stay: emoji are made of them.
+fn unwanted(c: char) -> Option<&'static str> {
+    match c {
+        '\t' => Some("a tab"),
+        '\n' | '\r' | '\u{2028}' | '\u{2029}' => Some("a line break"),
+        c if c.is_control() => Some("a control character"),
+        ' ' | '\u{200D}' | '\u{FE0E}' | '\u{FE0F}' => None,
+        c if c.is_whitespace() => Some("a space other than a plain one"),
+        '\u{00AD}'
+        | '\u{061C}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}' => Some("an invisible character"),
+        '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{10FFFF}' => Some("a private-use character"),
+        _ => None,
+    }
 }
 
 /// Whether `s` is a GUID in the 8-4-4-4-12 hex form.
@@ -348,7 +408,7 @@ fn parse_secret_expiry(value: Option<&str>) -> Result<Option<String>, FieldError
         .map_err(|_| {
             FieldError::new(
                 fields::CLIENT_SECRET_EXPIRES,
-                format!("`{}` is not a date.", v.escape_default()),
+                format!("`{v}` is not a date."),
             )
             .with_hint("Write the Expires date shown in Certificates & secrets as YYYY-MM-DD, or leave the field empty.")
         })
@@ -846,11 +906,67 @@ mod tests {
     }
 
     #[test]
+    fn account_names_take_unicode_letters_dashes_and_symbols_and_show_what_they_refuse() {
+        for name in [
+            "Rapports – Québec 📊",
+            "Отчёты / 报告 #1",
+            "Family 👨‍👩‍👧 ❤️",
+            "a/b \"quoted\" ~ * ? < > |",
+        ] {
+            let c = AccountConfig::parse(&valid().with(fields::ACCOUNT_NAME, name)).unwrap();
+            assert_eq!(c.account_name, name);
+        }
+        for (name, said) in [
+            ("a\tb", "a tab (U+0009)"),
+            ("a\nb", "a line break (U+000A)"),
+            ("a\u{202E}b", "an invisible character (U+202E)"),
+            ("a\u{200B}b", "an invisible character (U+200B)"),
+            ("a\u{00A0}b", "a space other than a plain one (U+00A0)"),
+            ("a\u{7}b", "a control character (U+0007)"),
+        ] {
+            let e = errors_for(valid().with(fields::ACCOUNT_NAME, name));
+            assert_eq!(
+                e,
+                vec![(
+                    fields::ACCOUNT_NAME.into(),
+                    format!("Account name contains {said}, which is not allowed.")
+                )],
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_values_that_decide_the_sign_in_count_as_sign_in_changes() {
+        let saved =
+            AccountConfig::parse(&valid().with(fields::CLIENT_SECRET, "s3cr3t~value")).unwrap();
+        let settings_only = AccountConfig::parse(
+            &valid()
+                .with(fields::CLIENT_SECRET, "s3cr3t~value")
+                .with(fields::CLIENT_SECRET_EXPIRES, "2030-01-31")
+                .with(fields::MAX_MESSAGE_MB, "50")
+                .with(fields::RESPONSE_MODE, "form_post"),
+        )
+        .unwrap();
+        assert!(saved.sign_in_changes(&settings_only).is_empty());
+        let other_app = AccountConfig::parse(
+            &valid()
+                .with(fields::CLIENT_ID, "0a1aa1d5-c567-49d0-ad0b-cd957a47f842")
+                .with(fields::SCOPES, "offline_access Mail.Send"),
+        )
+        .unwrap();
+        assert_eq!(
+            saved.sign_in_changes(&other_app),
+            vec!["Client ID", "Client secret", "Scopes"]
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_bad_names_are_reported() {
         let e = errors_for(
             valid()
                 .with("tenant", "x")
-                .with(fields::ACCOUNT_NAME, "a/b"),
+                .with(fields::ACCOUNT_NAME, "a\tb"),
         );
         let fields: Vec<&str> = e.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, vec!["tenant", fields::ACCOUNT_NAME]);

@@ -110,7 +110,7 @@ pub async fn confirm(
     }
     Err(graph_refusal.unwrap_or_else(|| {
         PluginError::new(ErrorKind::Provider, "The sign-in succeeded, but the sign-in service did not say who signed in.")
-            .with_hint("Add the openid and profile scopes (and User.Read for Microsoft Graph), then click Verify again.")
+            .with_hint("Add the openid and profile scopes (and User.Read for Microsoft Graph), then choose Verify again.")
     }))
 }
 
@@ -155,12 +155,12 @@ fn graph_error(status: u16, e: &GraphError, host: &str) -> PluginError {
         401 => (
             ErrorKind::AuthorizationRefused,
             format!("Microsoft Graph ({host}) did not accept the new sign-in's token."),
-            "Check that the cloud matches your tenant (tokens do not cross clouds), then click Verify again.",
+            "Check that the cloud matches your tenant (tokens do not cross clouds), then choose Verify again.",
         ),
         403 => (
             ErrorKind::AuthorizationRefused,
             format!("Microsoft Graph ({host}) refused to say who signed in."),
-            "Add the User.Read permission (Microsoft Graph, Delegated) under API permissions, then click Verify again.",
+            "Add the User.Read permission (Microsoft Graph, Delegated) under API permissions, then choose Verify again.",
         ),
         429 | 503 => (
             ErrorKind::Network,
@@ -202,7 +202,7 @@ async fn userinfo_claims(http: &Http, url: &Url, tokens: &Tokens) -> Result<Clai
                 ErrorKind::AuthorizationRefused,
                 format!("{host} refused to say who signed in (userinfo, HTTP {status})."),
             )
-            .with_hint("Add the openid and profile scopes, then click Verify again."),
+            .with_hint("Add the openid and profile scopes, then choose Verify again."),
         )),
         _ => Err(LookupFailure::Failed(
             crate::http::HttpError::Status { host, status }.to_plugin_error(),

@@ -3,6 +3,7 @@
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 
+use crate::byte_size;
 use crate::graph::{CallIds, GraphFailure};
 
 /// What the delivery was doing when Graph refused (decides which permission is missing).
@@ -124,10 +125,6 @@ fn exchange_mb(bytes: u64) -> String {
     }
 }
 
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-}
-
 impl DeliveryError {
     /// Shorthand for a Graph failure during `step`.
     pub fn graph(step: Step, failure: GraphFailure) -> Self {
@@ -152,8 +149,8 @@ impl DeliveryError {
             .with_hint("Check the path and that this program may read the file, then try again."),
             DeliveryError::TooLarge { what, size, limit } => PluginError::invalid_input(format!(
                 "{what} is {} — more than Microsoft Graph accepts ({}).",
-                mb(*size),
-                mb(*limit)
+                byte_size::words(*size),
+                byte_size::words(*limit)
             ))
             .with_hint("Send fewer or smaller files, or upload the report to OneDrive or SharePoint and send its link."),
             DeliveryError::OverMessageLimit {
@@ -224,7 +221,7 @@ fn add_permission(permission: &str, admin: bool) -> String {
         "Users can consent to it themselves (no admin consent needed)"
     };
     format!(
-        "Add the delegated Microsoft Graph permission {permission} to the app registration (Entra admin center → App registrations → your app → API permissions → Add a permission), add it to the account's Scopes, and click Verify again. {consent}."
+        "Add the delegated Microsoft Graph permission {permission} to the app registration (Entra admin center → App registrations → your app → API permissions → Add a permission), add it to the account's Scopes, and choose Verify again. {consent}."
     )
 }
 
@@ -332,7 +329,7 @@ fn graph_error(step: &Step, failure: &GraphFailure) -> PluginError {
         .with_hint("Check the folder path (for example Reports/2026) and that the account can open it."),
         (_, _) if status == 401 => refused(
             "Microsoft Graph did not accept the account's access token, even after refreshing it.".into(),
-            "Open the account and click Verify to sign in again, then Save & Close.".into(),
+            "Open the account and choose Verify to sign in again, then Save & Close.".into(),
         ),
         (_, _) if status == 429 => PluginError::new(
             ErrorKind::Network,

@@ -237,7 +237,7 @@ fn expired() -> PluginError {
         ErrorKind::TimedOut,
         "The sign-in code expired before the sign-in was finished.",
     )
-    .with_hint("Click Verify again and enter the new code before the time shown runs out.")
+    .with_hint("Choose Verify again and enter the new code before the time shown runs out.")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
+use crate::byte_size;
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Body, Graph, Reply};
 use crate::graph_path::{folder_segments, single_segment, PathValue};
@@ -154,8 +155,8 @@ fn receipt(request: &FileRequest, folder: &str, size: u64, reply: &Reply) -> Del
         id: reply.body["id"].as_str().unwrap_or_default().to_owned(),
         web_url: reply.body["webUrl"].as_str().map(str::to_owned),
         summary: format!(
-            "Uploaded {name} ({:.1} MB) to {folder} in {place}.",
-            size as f64 / 1e6
+            "Uploaded {name} ({}) to {folder} in {place}.",
+            byte_size::words(size)
         ),
         bytes: size,
         details: reply.ids.pairs(),

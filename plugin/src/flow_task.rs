@@ -88,7 +88,7 @@ where
                     "The Office 365 plugin failed unexpectedly while verifying.",
                 )
                 .with_hint(
-                    "This is a bug in the plugin; report it. Click Verify to try again.",
+                    "This is a bug in the plugin; report it. Choose Verify to try again.",
                 )));
             }
         }

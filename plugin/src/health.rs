@@ -1,7 +1,7 @@
 //! The health of a saved account, from what the store holds (no network): healthy,
 //! expiring soon (the sign-in lapses within [`LAPSE_WARNING_DAYS`] unless used, or the
-//! client secret or the certificate expires within [`SECRET_WARNING_DAYS`]), or needs
-//! signing in again.
+//! client secret or the certificate expires within [`SECRET_WARNING_DAYS`]), needs
+//! signing in again, or the app's credential (client secret or certificate) expired.
 
 use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
@@ -11,6 +11,7 @@ use crate::{
     fields,
     refresh_facts::RefreshFacts,
     saved::{self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
+    secret_expiry,
     token_cache::TokenCache,
 };
 
@@ -83,9 +84,7 @@ pub fn assess(
         .map(|t| t.saturating_add(LAPSE_DAYS * DAY));
     let secret_expires_at = settings
         .get(fields::CLIENT_SECRET_EXPIRES)
-        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp());
+        .and_then(|d| secret_expiry::expires_at(d));
     let mut health = AccountHealth {
         state: HealthState::Healthy,
         reason: String::new(),
@@ -99,7 +98,7 @@ pub fn assess(
         secret_expires_at,
     };
     let re_verify = "Re-verify the account (sign in again); its name and settings are kept.";
-    let new_secret = "Create a new client secret (Azure portal → App registrations → your app → Certificates & secrets), enter its Value and its expiry, then Re-verify the account.";
+    let new_secret = secret_expiry::NEW_SECRET;
     let (state, reason, fix) = if let Some(failure) = facts.needs_sign_in() {
         (
             HealthState::NeedsSignIn,
@@ -253,7 +252,36 @@ mod tests {
         assert_eq!(h.state, HealthState::ExpiringSoon);
         assert!(h.fix.unwrap().contains("Certificates & secrets"));
         s.insert(fields::CLIENT_SECRET_EXPIRES.into(), day(NOW - DAY));
-        assert_eq!(assess(&s, None, true, NOW).state, HealthState::NeedsSignIn);
+        let expired = assess(&s, None, true, NOW);
+        assert_eq!(expired.state, HealthState::NeedsSignIn);
+        assert_eq!(
+            expired.reason,
+            format!("The client secret expired on {}.", day(NOW - DAY))
+        );
+        assert!(expired.fix.unwrap().contains("New client secret"));
+        let mut lapsed = verified(100);
+        lapsed.insert(fields::CLIENT_SECRET_EXPIRES.into(), day(NOW - DAY));
+        assert_eq!(
+            assess(&lapsed, None, true, NOW).state,
+            HealthState::NeedsSignIn,
+            "a lapsed sign-in is said first"
+        );
+    }
+
+    #[test]
+    fn a_refresh_refused_for_an_expired_secret_says_so_with_what_to_do() {
+        let mut s = verified(1);
+        let e = PluginError::new(ErrorKind::InvalidInput, "The client secret has expired.")
+            .with_provider_code("AADSTS7000222");
+        let mut facts = RefreshFacts::default();
+        facts.failed(
+            NOW,
+            StoredFailure::new(&e, "The client secret has expired.", true),
+        );
+        facts.write(&mut s);
+        let h = assess(&s, None, true, NOW);
+        assert_eq!(h.state, HealthState::NeedsSignIn);
+        assert_eq!(h.reason, "The client secret has expired.");
     }
 
     #[test]

@@ -172,7 +172,7 @@ fn refused(host: &str, what: String) -> PluginError {
         ErrorKind::Provider,
         format!("The ID token from {host} {what}."),
     )
-    .with_hint("Click Verify again. If it happens again, the sign-in service at the authority URL does not answer as OpenID Connect requires, or something between is changing its answers: check the authority URL and the network.")
+    .with_hint("Choose Verify again. If it happens again, the sign-in service at the authority URL does not answer as OpenID Connect requires, or something between is changing its answers: check the authority URL and the network.")
 }
 
 #[cfg(test)]

@@ -135,14 +135,14 @@ fn not_pastable() -> PluginError {
     PluginError::invalid_input(
         "This sign-in comes back by form post to ATRS's loopback listener, so there is no address to paste.",
     )
-    .with_hint("Finish signing in in a browser on this computer: it hands the sign-in to ATRS by itself. To sign in from another computer and paste, set Browser answer to query (Advanced) and click Verify ▾ With Browser again.")
+    .with_hint("Finish signing in in a browser on this computer: it hands the sign-in to ATRS by itself. To sign in from another computer and paste, set Browser answer to query (Advanced) and choose Verify ▾ With Browser again.")
 }
 
 fn ended() -> PluginError {
     PluginError::invalid_input(
         "This sign-in has already ended, so the pasted address was not used.",
     )
-    .with_hint("Click Verify ▾ With Browser to start a new sign-in.")
+    .with_hint("Choose Verify ▾ With Browser to start a new sign-in.")
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use crate::{
     aadsts, account_http,
     account_token::{AccountTokens, Issued, Origin},
     admin_consent, browser,
-    config::AccountConfig,
+    clock::unix_now,
+    config::{AccountConfig, SIGN_IN_VALUES},
     delivery, fields,
     flow_task::{self, FlowControl},
     graph::{TokenAsk, TokenFn},
@@ -25,7 +26,7 @@ use crate::{
     inbox::Inbox,
     refresh::RetryBound,
     runtime::Runtime,
-    saved,
+    saved, secret_expiry,
     sign_in::{self, Method},
 };
 
@@ -65,30 +66,61 @@ impl Office365 {
         self.tokens.set_retry_bound(bound);
     }
 
-    /// Saves the verified `values`, in place of `replaces` when given.
+    /// Saves `values`, in place of `replaces` when given: with this session's
+    /// verification, or — for values of a saved account that change no sign-in — with
+    /// the saved account's own.
     fn save_verified(
         &mut self,
         values: &FormValues,
         replaces: Option<&str>,
     ) -> Result<(), PluginError> {
         let config = AccountConfig::parse(values).map_err(first_error)?;
-        let verified = self.verified().filter(|v| v.config == config).ok_or_else(|| {
-            PluginError::invalid_input("These values have not been verified.")
-                .with_hint("Click Verify (changing Account name, Client ID, Tenant ID, cloud, authority, scopes or the client secret needs a new verification), then Save & Close.")
-        })?;
-        saved::write(
-            &self.host,
-            &verified.config,
-            verified.refresh_token.as_ref(),
-            verified.access_token.as_ref(),
-            &verified.facts,
-            replaces,
-        )?;
+        match self.verified() {
+            Some(verified) => {
+                let changes = verified.config.sign_in_changes(&config);
+                if !changes.is_empty() {
+                    return Err(needs_verification(Some(&changes)));
+                }
+                saved::write(
+                    &self.host,
+                    &config,
+                    verified.refresh_token.as_ref(),
+                    verified.access_token.as_ref(),
+                    &verified.facts,
+                    replaces,
+                )?;
+            }
+            None => self.save_unverified(config.clone(), replaces)?,
+        }
         self.host.info(&format!(
             "Saved Office 365 account \"{}\".",
             config.account_name
         ));
         Ok(())
+    }
+
+    /// Saves `config` over the saved account it edits (`replaces`, else its own name)
+    /// when it changes nothing the sign-in depends on; the sign-in, its secrets and
+    /// refresh facts stay. A secret left empty keeps the saved one: the form never gets
+    /// a saved secret back.
+    fn save_unverified(
+        &self,
+        mut config: AccountConfig,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        let edited = replaces.unwrap_or(&config.account_name);
+        if saved::read(&self.host, edited)?.is_none() {
+            return Err(needs_verification(None));
+        }
+        let saved = saved::config_of(&self.host, edited)?;
+        if config.client_secret.is_none() && config.certificate.is_none() {
+            config.client_secret = saved.client_secret.clone();
+        }
+        let changes = saved.sign_in_changes(&config);
+        if !changes.is_empty() {
+            return Err(needs_verification(Some(&changes)));
+        }
+        saved::update_form(&self.host, &config)
     }
 
     /// Stops the running verification, if any, so it can no longer mark values verified.
@@ -209,7 +241,14 @@ impl Integration for Office365 {
     }
 
     fn validate(&self, values: &FormValues) -> Vec<FieldError> {
-        AccountConfig::parse(values).err().unwrap_or_default()
+        let mut errors = AccountConfig::parse(values).err().unwrap_or_default();
+        if !errors
+            .iter()
+            .any(|e| e.field() == fields::CLIENT_SECRET_EXPIRES)
+        {
+            errors.extend(secret_expiry::check(values, unix_now()));
+        }
+        errors
     }
 
     fn start_verification(
@@ -285,7 +324,7 @@ impl Integration for Office365 {
                 "The saved account \"{account}\" has settings this plugin cannot use: {}",
                 e.message()
             ))
-            .with_hint("Open the account, correct it, click Verify and Save & Close.")
+            .with_hint("Open the account, correct it, choose Verify and Save & Close.")
         })?;
         // The account's token source for the delivery (it outlives this call): the same
         // cache and cross-process refresh lock as `token`; Graph's 401 forces a refresh, its
@@ -323,6 +362,31 @@ fn access_token(issued: Issued) -> TokenGrant {
             Origin::Cache => TokenSource::Cache,
             Origin::Refreshed => TokenSource::Refreshed,
         },
+    }
+}
+
+/// Values were saved without a verification that holds for them; `changes` names the
+/// values that differ from the ones signed in with, when there are any.
+fn needs_verification(changes: Option<&[&str]>) -> PluginError {
+    let message = match changes {
+        Some(changes) => format!(
+            "These values have not been verified: {} changed since the last sign-in.",
+            list_words(changes)
+        ),
+        None => "These values have not been verified.".to_owned(),
+    };
+    PluginError::invalid_input(message).with_hint(format!(
+        "Choose Verify, then Save & Close. Only a change of {} needs a new sign-in; the other fields save as they are.",
+        list_words(&SIGN_IN_VALUES)
+    ))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn list_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -389,6 +453,52 @@ mod tests {
                 .map(String::as_str),
             Some("rt")
         );
+    }
+
+    #[test]
+    fn a_saved_account_takes_a_new_secret_expiry_without_a_new_sign_in() {
+        let memory = MemoryHost::new();
+        let mut first = Office365::new(memory.handle()).unwrap();
+        let mut with_secret = values();
+        with_secret.set_secret(fields::CLIENT_SECRET, "s3cr3t~value");
+        *first.verified.lock().unwrap() = Some(Verified {
+            config: AccountConfig::parse(&with_secret).unwrap(),
+            refresh_token: Some(Secret::new("rt")),
+            facts: crate::saved::VerifiedFacts {
+                mail: "ada@contoso.example".into(),
+                ..Default::default()
+            },
+            access_token: None,
+        });
+        first.save(&with_secret).unwrap();
+
+        // A later edit, as the host's form has it: the saved values without the secret.
+        let mut later = Office365::new(memory.handle()).unwrap();
+        let edited = values().with(fields::CLIENT_SECRET_EXPIRES, "2031-03-01");
+        later.save(&edited).unwrap();
+        let settings = memory.settings_of("Reports").unwrap();
+        assert_eq!(settings[fields::CLIENT_SECRET_EXPIRES], "2031-03-01");
+        assert_eq!(settings["mail"], "ada@contoso.example");
+        let secrets = memory.secrets_of("Reports");
+        assert_eq!(secrets["refresh_token"], "rt");
+        assert_eq!(secrets["client_secret"], "s3cr3t~value");
+
+        let e = later
+            .save(
+                &edited
+                    .clone()
+                    .with(fields::TENANT_ID, "fabrikam.onmicrosoft.com"),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "These values have not been verified: Tenant ID changed since the last sign-in."
+        );
+        assert!(e.hint().unwrap().contains("Client ID, Tenant ID"), "{e}");
+        let e = later
+            .save(&edited.with(fields::ACCOUNT_NAME, "Unsaved"))
+            .unwrap_err();
+        assert_eq!(e.message(), "These values have not been verified.");
     }
 
     #[test]

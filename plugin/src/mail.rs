@@ -11,6 +11,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::byte_size;
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Auth, Body, Graph, Reply};
 use crate::graph_path::{single_segment, PathValue};
@@ -46,8 +47,8 @@ pub fn content_size(request: &MailRequest) -> Result<u64, DeliveryError> {
     if total > MAX_MESSAGE {
         return Err(DeliveryError::TooLarge {
             what: format!(
-                "The message's {} attachments together",
-                request.attachments.len()
+                "The message's {} together",
+                byte_size::count(request.attachments.len(), "attachment")
             ),
             size: total,
             limit: MAX_MESSAGE,
@@ -303,14 +304,17 @@ fn receipt(
     let mut to: Vec<&str> = request.to.iter().map(String::as_str).collect();
     to.extend(request.cc.iter().map(String::as_str));
     let who = if to.is_empty() {
-        format!("{} Bcc recipient(s)", request.bcc.len())
+        byte_size::count(request.bcc.len(), "Bcc recipient")
     } else {
         to.join(", ")
     };
     let with = match sized.len() {
         0 => String::new(),
-        1 => format!(" with 1 attachment ({:.1} MB)", total as f64 / 1e6),
-        n => format!(" with {n} attachments ({:.1} MB)", total as f64 / 1e6),
+        n => format!(
+            " with {} ({})",
+            byte_size::count(n, "attachment"),
+            byte_size::words(total)
+        ),
     };
     let from = request
         .from

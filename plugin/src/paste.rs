@@ -150,7 +150,7 @@ impl PasteRejection {
             PasteRejection::WrongAddress { found } => (
                 ErrorKind::InvalidInput,
                 format!("The pasted address goes to {found}, not to this sign-in's return address {expected}."),
-                format!("Paste the address the browser shows once the sign-in has finished; it starts with {expected}. If the browser ended anywhere else, the sign-in did not complete: click Verify ▾ With Browser and try again."),
+                format!("Paste the address the browser shows once the sign-in has finished; it starts with {expected}. If the browser ended anywhere else, the sign-in did not complete: choose Verify ▾ With Browser and try again."),
             ),
             PasteRejection::NoCode => (
                 ErrorKind::InvalidInput,
@@ -175,7 +175,7 @@ impl PasteRejection {
             PasteRejection::WrongIssuer { found } => (
                 ErrorKind::InvalidInput,
                 format!("The browser's answer says it comes from {found}, not from the sign-in service this sign-in started at (a sign-in mix-up, RFC 9207)."),
-                "Click Verify ▾ With Browser to start again, open only the sign-in address ATRS shows, and paste only the address that sign-in ends on.".to_owned(),
+                "Choose Verify ▾ With Browser to start again, open only the sign-in address ATRS shows, and paste only the address that sign-in ends on.".to_owned(),
             ),
             PasteRejection::NoIssuer => (
                 ErrorKind::InvalidInput,
@@ -190,12 +190,12 @@ impl PasteRejection {
             PasteRejection::AlreadyUsed => (
                 ErrorKind::InvalidInput,
                 "This sign-in has already received its browser address, so the pasted text was not used.".to_owned(),
-                "Wait for the result. A sign-in address works only once: to sign in again, click Verify ▾ With Browser.".to_owned(),
+                "Wait for the result. A sign-in address works only once: to sign in again, choose Verify ▾ With Browser.".to_owned(),
             ),
             PasteRejection::Expired => (
                 ErrorKind::TimedOut,
                 "This browser sign-in has expired.".to_owned(),
-                "Click Verify ▾ With Browser to start a new sign-in, and finish it within 10 minutes.".to_owned(),
+                "Choose Verify ▾ With Browser to start a new sign-in, and finish it within 10 minutes.".to_owned(),
             ),
         };
         PluginError::new(kind, message).with_hint(hint)

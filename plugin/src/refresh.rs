@@ -23,6 +23,9 @@ use crate::{
 ///
 /// The defaults: at most 3 attempts; between them the `Retry-After` the service asked for
 /// (at most 10 s), else 1 s then 2 s; no wait that would end after 20 s from the start.
+/// An exchange that ran out of its time (the request timeout) is not tried again: the
+/// server had all the time stated, so a server that takes a request and never answers
+/// costs one request timeout, as the timeout says, not one per attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryBound {
     /// Attempts in all, the first one included.
@@ -84,7 +87,9 @@ pub async fn renew(
     loop {
         let result = once(http, token_url, config, refresh_token, wanted, claims).await;
         let wait = match &result {
-            Err(RefreshError::Transient { retry_after, .. }) if attempt < bound.attempts => {
+            Err(e @ RefreshError::Transient { retry_after, .. })
+                if attempt < bound.attempts && !e.is_timeout() =>
+            {
                 retry_after.map_or(backoff, |d| d.min(bound.max_retry_after))
             }
             _ => return result,

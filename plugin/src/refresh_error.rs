@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 
-use crate::{aadsts::ProviderError, admin_consent, config::AccountConfig, http::HttpError};
+use crate::{
+    aadsts::ProviderError, admin_consent, config::AccountConfig, http::HttpError, secret_expiry,
+};
 
 /// AADSTS codes that mean the saved sign-in is gone until the user signs in again.
 pub const SIGN_IN_AGAIN_CODES: [u64; 10] = [
@@ -132,6 +134,17 @@ impl RefreshError {
         }
     }
 
+    /// Whether an exchange ran out of its time (the server never answered in it).
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            RefreshError::Transient {
+                error: TransientCause::Network(HttpError::Timeout { .. }),
+                ..
+            }
+        )
+    }
+
     /// Whether it is worth trying again shortly.
     pub fn is_transient(&self) -> bool {
         matches!(self, RefreshError::Transient { .. })
@@ -196,13 +209,15 @@ fn sign_in_again(p: &ProviderError, config: &AccountConfig) -> PluginError {
     let re_verify = "Re-verify the account (sign in again); its name and settings are kept.";
     let fix = if is_consent(p) {
         admin_consent::fix(config)
-    } else if p.has_code(7000215) || p.has_code(7000222) {
+    } else if p.has_code(7000222) {
+        secret_expiry::NEW_SECRET.to_owned()
+    } else if p.has_code(7000215) {
         format!(
             "{} Then Re-verify the account.",
             from_table
                 .hint()
                 .unwrap_or_default()
-                .trim_end_matches(", then click Verify again.")
+                .trim_end_matches(", then choose Verify again.")
         )
     } else if p.has_code(53003) {
         format!("Ask your administrator which Conditional Access policy blocks the sign-in (give them the trace ID), then {re_verify}")
@@ -211,15 +226,19 @@ fn sign_in_again(p: &ProviderError, config: &AccountConfig) -> PluginError {
     } else {
         re_verify.to_owned()
     };
-    let mut e = PluginError::new(
-        ErrorKind::AuthorizationRefused,
+    let message = if p.has_code(7000222) {
+        format!(
+            "The client secret of \"{}\" has expired, so its sign-in cannot be renewed.",
+            config.account_name
+        )
+    } else {
         format!(
             "\"{}\" needs to be signed in again: {}",
             config.account_name,
             lower_first(&reason)
-        ),
-    )
-    .with_hint(fix);
+        )
+    };
+    let mut e = PluginError::new(ErrorKind::AuthorizationRefused, message).with_hint(fix);
     if let Some(code) = from_table.provider_code() {
         e = e.with_provider_code(code);
     }
@@ -319,9 +338,26 @@ mod tests {
             secret.hint().unwrap().contains("Certificates & secrets"),
             "{secret}"
         );
+        assert_eq!(
+            secret.message(),
+            "The client secret of \"Reports\" has expired, so its sign-in cannot be renewed."
+        );
         assert!(
-            secret.hint().unwrap().ends_with("Re-verify the account."),
-            "{secret}"
+            secret
+                .hint()
+                .unwrap()
+                .ends_with("enter the new secret's Value and its Expires date, verify and save."),
+            "Re-verify would send the expired secret again: {secret}"
+        );
+        let wrong = RefreshError::from_provider(
+            ProviderError::new("invalid_client").with_code(7000215),
+            401,
+            None,
+        )
+        .to_plugin_error(&config());
+        assert!(
+            wrong.hint().unwrap().ends_with("Re-verify the account."),
+            "{wrong}"
         );
     }
 }

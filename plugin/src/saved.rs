@@ -169,10 +169,34 @@ pub fn write(
     host.account_write(&config.account_name, &settings, &secrets, replaces)
 }
 
+/// Saves new form values of the saved account `config.account_name` whose sign-in
+/// they do not change (see [`AccountConfig::sign_in_changes`]): its form settings are
+/// replaced; its secrets, what verification found and its refresh facts stay.
+pub fn update_form(host: &Host, config: &AccountConfig) -> Result<(), PluginError> {
+    let name = &config.account_name;
+    let mut settings = read(host, name)?.ok_or_else(|| not_found(name))?;
+    settings.retain(|key, _| !FORM_KEYS.contains(&key.as_str()));
+    settings.extend(form_settings(config));
+    if layout() != "1" {
+        settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
+    }
+    host.settings_write(name, &settings)
+}
+
 /// The settings of a verified account, in `layout` (`"1"` or the current one).
 fn settings_in_layout(config: &AccountConfig, facts: &VerifiedFacts, layout: &str) -> Settings {
-    let mut settings = Settings::new();
+    let mut settings = form_settings(config);
     settings.insert(SCHEMA_KEY.into(), layout.into());
+    facts.write(&mut settings);
+    if layout != "1" {
+        settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
+    }
+    settings
+}
+
+/// The form values of `config` as settings (the client secret goes apart).
+fn form_settings(config: &AccountConfig) -> Settings {
+    let mut settings = Settings::new();
     settings.insert(fields::CLIENT_ID.into(), config.client_id.clone());
     settings.insert(fields::TENANT_ID.into(), config.tenant.segment().to_owned());
     settings.insert(fields::CLOUD.into(), config.cloud.key().into());
@@ -206,10 +230,6 @@ fn settings_in_layout(config: &AccountConfig, facts: &VerifiedFacts, layout: &st
             fields::MAX_MESSAGE_MB.into(),
             (config.max_message_bytes / crate::config::MIB).to_string(),
         );
-    }
-    facts.write(&mut settings);
-    if layout != "1" {
-        settings.insert(WRITTEN_BY.into(), PLUGIN_VERSION.into());
     }
     settings
 }

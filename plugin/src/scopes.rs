@@ -84,11 +84,11 @@ fn how_to_grant(scope: &str) -> String {
     let needs_admin = short.to_ascii_lowercase().ends_with(".all");
     if needs_admin {
         format!(
-            "{short} usually needs an administrator: in Azure portal → App registrations → your app → API permissions, add {short} (Microsoft Graph, Delegated) and click \"Grant admin consent\", then click Verify again."
+            "{short} usually needs an administrator: in Azure portal → App registrations → your app → API permissions, add {short} (Microsoft Graph, Delegated) and click \"Grant admin consent\", then choose Verify again."
         )
     } else {
         format!(
-            "In Azure portal → App registrations → your app → API permissions, add {short} (Microsoft Graph, Delegated); if your organization does not let users consent, an administrator must click \"Grant admin consent\". Then click Verify again and accept the permission prompt."
+            "In Azure portal → App registrations → your app → API permissions, add {short} (Microsoft Graph, Delegated); if your organization does not let users consent, an administrator must click \"Grant admin consent\". Then choose Verify again and accept the permission prompt."
         )
     }
 }

@@ -46,7 +46,7 @@ pub async fn conclude(
             ErrorKind::Provider,
             "The sign-in succeeded, but no refresh token came with it, so ATRS could not send reports while you are away.",
         )
-        .with_hint("Keep offline_access in the Scopes field and make sure your organization allows it, then click Verify again.")
+        .with_hint("Keep offline_access in the Scopes field and make sure your organization allows it, then choose Verify again.")
     })?;
     let claims = checked_claims(config, endpoints, &tokens, nonce)?;
     let account = confirm::confirm(http, host, endpoints, &tokens, claims).await?;

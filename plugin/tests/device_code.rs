@@ -320,7 +320,7 @@ fn an_expired_code_times_out() {
         e.message(),
         "The sign-in code expired before the sign-in was finished."
     );
-    assert!(e.hint().unwrap().contains("Click Verify again"));
+    assert!(e.hint().unwrap().contains("Choose Verify again"));
     assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
 }
 

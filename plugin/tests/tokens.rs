@@ -13,7 +13,9 @@ use atrs_host_sdk::{
     testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, SessionState,
     TokenRequest, TokenSource, VerifyMethod,
 };
-use atrs_mock_idp::{defaults, MockConfig, MockIdp, RefreshFailure, RefreshPolicy};
+use atrs_mock_idp::{
+    defaults, Endpoint, Fault, MockConfig, MockIdp, RefreshFailure, RefreshPolicy,
+};
 use atrs_office365::{fields, saved, Office365};
 
 const ACCOUNT: &str = "Reports mailbox";
@@ -217,25 +219,38 @@ fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store()
             ErrorKind::AuthorizationRefused,
             "{failure:?}: {e}"
         );
-        assert!(
-            e.message().contains("needs to be signed in again"),
-            "{failure:?}: {e}"
-        );
         let hint = e.hint().unwrap();
-        assert!(hint.contains(fix), "{failure:?}: {hint}");
+        let expired_secret = failure == RefreshFailure::Aadsts(7000222);
+        if expired_secret {
+            assert_eq!(
+                e.message(),
+                format!("The client secret of \"{ACCOUNT}\" has expired, so its sign-in cannot be renewed.")
+            );
+            assert!(hint.contains("New client secret"), "{hint}");
+        } else {
+            assert!(
+                e.message().contains("needs to be signed in again"),
+                "{failure:?}: {e}"
+            );
+            assert!(hint.contains(fix), "{failure:?}: {hint}");
+        }
         if failure == RefreshFailure::Aadsts(65001) {
             assert!(hint.contains("adminconsent?client_id="), "{hint}");
             assert!(hint.contains("User.Read, Mail.Send"), "{hint}");
         }
         let health = plugin.account_health(ACCOUNT).unwrap();
-        assert_eq!(health.state, HealthState::NeedsSignIn, "{failure:?}");
+        let state = match expired_secret {
+            true => HealthState::NeedsSignIn,
+            false => HealthState::NeedsSignIn,
+        };
+        assert_eq!(health.state, state, "{failure:?}");
         assert!(
             !health.reason.is_empty() && !health.reason.contains(ACCOUNT),
             "{}",
             health.reason
         );
         assert!(
-            e.message().ends_with(&lower_first(&health.reason)),
+            expired_secret || e.message().ends_with(&lower_first(&health.reason)),
             "{e} / {}",
             health.reason
         );
@@ -305,6 +320,28 @@ fn busy_answers_with_retry_after_are_retried_after_that_long_then_succeed() {
 }
 
 #[test]
+fn a_token_endpoint_that_never_answers_costs_one_request_timeout_not_one_per_attempt() {
+    let idp = idp();
+    let (_memory, mut plugin) = saved_account(&idp);
+    let timeout = Duration::from_millis(800);
+    plugin.set_network_limits(atrs_office365::http::Limits {
+        request_timeout: timeout,
+        ..Default::default()
+    });
+    idp.set_fault(Endpoint::Token, Fault::Delay(Duration::from_secs(60)));
+    let started = Instant::now();
+    let e = plugin.token(ACCOUNT, &saved().forced()).unwrap_err();
+    let took = started.elapsed();
+    idp.clear_faults();
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    // Before: three attempts with 1 s and 2 s between them, about 3 × 0.8 + 3 = 5.4 s.
+    assert!(
+        took >= timeout && took < timeout * 2,
+        "the timeout meant literally: took {took:?}"
+    );
+}
+
+#[test]
 fn transient_trouble_beyond_the_bound_changes_nothing_in_the_store() {
     let idp = idp();
     let (memory, mut plugin) = saved_account(&idp);
@@ -331,12 +368,34 @@ fn transient_trouble_beyond_the_bound_changes_nothing_in_the_store() {
         "{e:?}"
     );
     assert_eq!(refreshes(&idp), 2, "two attempts within the bound");
-    assert_eq!(memory.settings_of(ACCOUNT), settings);
     assert_eq!(memory.secrets_of(ACCOUNT), secrets);
+    // Only the facts of the attempt changed: when, and that it failed.
+    let mut after = memory.settings_of(ACCOUNT).unwrap();
+    assert!(after.remove("last_refresh_at").is_some());
+    assert!(after.remove("last_refresh_error").is_some());
+    let mut before = settings.unwrap();
+    before.remove("last_refresh_at");
+    assert_eq!(after, before);
+    let health = plugin.account_health(ACCOUNT).unwrap();
     assert_eq!(
-        plugin.account_health(ACCOUNT).unwrap().state,
-        HealthState::Healthy
+        health.state,
+        HealthState::Healthy,
+        "the sign-in still holds"
     );
+    assert_eq!(
+        health.last_refresh_error.map(|e| e.message().to_owned()),
+        Some(e.message().to_owned()),
+        "the failed attempt is recorded"
+    );
+    assert!(health.last_refresh_at.is_some());
+    // A later success clears it.
+    idp.clear_refresh_failures(None);
+    plugin.token(ACCOUNT, &saved().forced()).unwrap();
+    assert!(plugin
+        .account_health(ACCOUNT)
+        .unwrap()
+        .last_refresh_error
+        .is_none());
 }
 
 #[test]

@@ -80,6 +80,17 @@ impl Interrupt {
         doing: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, CommandError> {
+        self.run_showing(doing, work, || {})
+    }
+
+    /// Like [`Interrupt::run_until`], calling `tick` every [`CHECK_EVERY`] while the
+    /// call is under way (to redraw a progress line).
+    pub fn run_showing<T: Send + 'static>(
+        &self,
+        doing: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+        mut tick: impl FnMut(),
+    ) -> Result<T, CommandError> {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("plugin-call".into())
@@ -99,7 +110,7 @@ impl Interrupt {
             }
             match rx.recv_timeout(CHECK_EVERY) {
                 Ok(value) => return Ok(value),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => tick(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(CommandError::new(
                         Exit::Failure,

@@ -34,6 +34,7 @@ pub mod menu;
 pub mod output;
 pub mod present;
 pub mod secret_input;
+pub mod symbols;
 pub mod terminal_text;
 
 pub use atrs_host_runtime::{catalog, process_guard, services, session_driver, store};

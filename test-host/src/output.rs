@@ -12,8 +12,20 @@ use serde_json::{json, Value};
 
 use crate::{
     error::CommandError,
+    symbols,
     terminal_text::{printable, printable_json},
 };
+
+/// Human text as it reaches a person: without control characters, its symbols as the
+/// terminal's locale can show them, and its state marks coloured when `colour`.
+fn for_person(text: &str, colour: bool) -> String {
+    let text = printable(text);
+    let text = symbols::for_terminal(&text);
+    match colour {
+        true => symbols::colour_marks(&text),
+        false => text.into_owned(),
+    }
+}
 
 /// The printer for one command run.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +46,11 @@ impl Output {
 
     /// Human text: stdout normally, stderr under `--json`.
     pub fn say(&self, text: impl AsRef<str>) {
-        let line = format!("{}\n", printable(text.as_ref()));
+        let colour = match self.json {
+            true => symbols::colour_on_stderr(),
+            false => symbols::colour_on_stdout(),
+        };
+        let line = format!("{}\n", for_person(text.as_ref(), colour));
         if self.json {
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         } else {
@@ -46,7 +62,8 @@ impl Output {
 
     /// Human text that is never part of the result (progress, prompts): always stderr.
     pub fn note(&self, text: impl AsRef<str>) {
-        let _ = writeln!(std::io::stderr().lock(), "{}", printable(text.as_ref()));
+        let text = for_person(text.as_ref(), symbols::colour_on_stderr());
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 
     /// An event line (JSON mode only): `{"type": kind, ...fields}`.
@@ -97,9 +114,8 @@ impl Output {
         if let Some(h) = &error.hint {
             text.push_str(&format!("  fix: {h}\n"));
         }
-        let _ = std::io::stderr()
-            .lock()
-            .write_all(printable(&text).as_bytes());
+        let text = for_person(&text, symbols::colour_on_stderr());
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 
     fn line(&self, value: &Value) {

@@ -5,32 +5,35 @@ use chrono::{Local, TimeZone};
 
 use crate::terminal_text::printable_line;
 
-/// A hint written for the menu ("Click Verify again", "the Client secret field"), in
+/// A hint written for a form ("Choose Verify again", "the Client secret field"), in
 /// the words of the command line: run the command again, `--set KEY=VALUE`.
 pub fn command_line_hint(hint: &str, form: &[FormField]) -> String {
-    let mut text = hint.to_owned();
+    // Plugins write "Choose Verify"; earlier ones wrote "Click Verify".
+    let mut text = hint
+        .replace("Click Verify", "Choose Verify")
+        .replace("click Verify", "choose Verify");
     for (menu, command) in [
         (
-            "Click Verify ▾ With Browser again and",
+            "Choose Verify ▾ With Browser again and",
             "Run the command again with --verify browser and",
         ),
         (
-            "click Verify ▾ With Browser again",
+            "choose Verify ▾ With Browser again",
             "run the command again with --verify browser",
         ),
         (
-            "Click Verify ▾ With Browser",
+            "Choose Verify ▾ With Browser",
             "Run the command again with --verify browser",
         ),
         (
-            "click Verify ▾ With Browser",
+            "choose Verify ▾ With Browser",
             "run the command again with --verify browser",
         ),
-        ("Click Verify again", "Run the command again"),
-        ("click Verify again", "run the command again"),
-        ("Click Verify to", "Run the command again to"),
-        ("Click Verify", "Run the command again"),
-        ("click Verify", "run the command again"),
+        ("Choose Verify again", "Run the command again"),
+        ("choose Verify again", "run the command again"),
+        ("Choose Verify to", "Run the command again to"),
+        ("Choose Verify", "Run the command again"),
+        ("choose Verify", "run the command again"),
         ("then Save & Close", "then save it"),
     ] {
         text = text.replace(menu, command);
@@ -293,6 +296,10 @@ mod tests {
         assert_eq!(
             command_line_hint("Click Verify ▾ With Browser to start a new sign-in.", &form),
             "Run the command again with --verify browser to start a new sign-in."
+        );
+        assert_eq!(
+            command_line_hint("Choose Verify again to sign in anew.", &form),
+            "Run the command again to sign in anew."
         );
         assert_eq!(command_line_hint("Wait a minute.", &form), "Wait a minute.");
     }

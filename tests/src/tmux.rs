@@ -104,6 +104,13 @@ impl Terminal {
             .collect()
     }
 
+    /// The visible screen with its colours and other attributes as escape sequences
+    /// (`ESC [ 32 m` …), lines joined as in [`Terminal::rows`].
+    pub fn screen_with_colours(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-e", "-J", "-t", "t"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The visible screen as one text.
     pub fn screen(&self) -> String {
         self.rows().join("\n")

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use atrs_e2e::{json_result, run_host, sandbox::Sandbox, HostProcess};
 use atrs_mock_idp::{Endpoint, Fault};
+use atrs_test_host::store::Store;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -352,4 +353,324 @@ fn accounts_is_one_line_each_with_details_by_name_or_all() {
 
     let all = sandbox.run(&["accounts", "--all"], WAIT);
     assert_eq!(all.stderr.matches("verified:").count(), 3, "{}", all.stderr);
+}
+
+/// Changes one setting of the saved Office 365 `account` in `sandbox`'s store, as time
+/// or another program would.
+fn set_setting(sandbox: &Sandbox, account: &str, key: &str, value: &str) {
+    let store = Store::open_location(sandbox.store_location(), &sandbox.key_options()).unwrap();
+    let mut settings = store.read_settings("office365", account).unwrap().unwrap();
+    settings.insert(key.to_owned(), value.to_owned());
+    store
+        .write_settings("office365", account, &settings)
+        .unwrap();
+}
+
+#[test]
+fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_says_what_to_do() {
+    let sandbox = with_account("Reports");
+    let refused = sandbox.add_device(
+        "Old secret",
+        &["--set", "client_secret_expires=2020-01-31"],
+        WAIT,
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    let error = refused.result().unwrap()["error"].clone();
+    let said = error.to_string();
+    assert!(
+        said.contains("The client secret expired on 2020-01-31"),
+        "says so when entered: {error}"
+    );
+    assert!(
+        said.contains("New client secret"),
+        "says what to do: {error}"
+    );
+    assert!(sandbox.files().settings_of("Old secret").is_null());
+
+    // Time passes: the date saved with the account is behind us.
+    set_setting(&sandbox, "Reports", "client_secret_expires", "2020-01-31");
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    let row = listed
+        .stderr
+        .lines()
+        .find(|l| l.contains("Reports"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("needs sign-in again — The client secret expired on 2020-01-31."),
+        "{row}"
+    );
+    let health = &listed.result().unwrap()["accounts"][0]["health"];
+    assert_eq!(health["state"], "needs_sign_in", "{health}");
+    assert!(
+        health["fix"]
+            .as_str()
+            .unwrap()
+            .contains("New client secret"),
+        "{health}"
+    );
+
+    let refreshed = sandbox.run(&["refresh", "--all"], WAIT);
+    assert_eq!(refreshed.code, Some(3), "{}", refreshed.stderr);
+    let result = refreshed.result().unwrap();
+    assert_eq!(
+        result["error"]["message"], "1 account needs sign-in again.",
+        "{result}"
+    );
+    assert!(
+        refreshed
+            .stderr
+            .contains("✗ Reports: needs sign-in again — The client secret expired on 2020-01-31. Fix: Create a new client secret"),
+        "{}",
+        refreshed.stderr
+    );
+}
+
+#[test]
+fn token_force_against_a_server_that_never_answers_shows_progress_and_stops_at_the_timeout() {
+    const TIMEOUT_SECS: u64 = 2;
+    let sandbox = Sandbox::instant(&[("ATRS_OFFICE365_REQUEST_TIMEOUT", "2")]);
+    let added = sandbox.add_device("Reports", &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    sandbox
+        .mock
+        .set_fault(Endpoint::Token, Fault::Delay(Duration::from_secs(120)));
+
+    // Not on a terminal: no progress line, and the stated time ends the wait.
+    let started = Instant::now();
+    let run = sandbox.run(&["token", "Reports", "--force"], WAIT);
+    let took = started.elapsed();
+    assert_eq!(run.code, Some(5), "{}", run.stderr);
+    assert!(
+        took < Duration::from_secs(2 * TIMEOUT_SECS),
+        "one request timeout, not one per attempt: took {took:?}"
+    );
+    assert!(!run.stderr.contains("Waiting for"), "{}", run.stderr);
+
+    // On a terminal: a progress line while the request is held, gone afterwards.
+    if !atrs_e2e::tmux::available() {
+        return;
+    }
+    let mut args = sandbox.folder_args().to_vec();
+    args.extend(["token", "Reports", "--force"]);
+    let term = atrs_e2e::tmux::Terminal::start(
+        atrs_e2e::host_binary(),
+        &args,
+        &[("ATRS_OFFICE365_REQUEST_TIMEOUT", "2")],
+        80,
+        20,
+    );
+    term.wait_for("Waiting for a new access token for \"Reports\"");
+    assert_eq!(term.exit_code(), 5, "{}", term.screen());
+    let screen = term.screen();
+    assert!(!screen.contains("Waiting for"), "cleared:\n{screen}");
+    assert!(screen.contains("did not answer within"), "{screen}");
+    sandbox.mock.clear_faults();
+}
+
+#[test]
+fn refresh_all_force_against_a_server_that_never_answers_renews_a_few_at_a_time() {
+    const TIMEOUT_SECS: u64 = 3;
+    let sandbox = Sandbox::instant(&[("ATRS_OFFICE365_REQUEST_TIMEOUT", "3")]);
+    let names = ["Account 1", "Account 2", "Account 3", "Account 4"];
+    for name in names {
+        let added = sandbox.add_device(name, &[], WAIT);
+        assert_eq!(added.code, Some(0), "{}", added.stderr);
+    }
+    sandbox
+        .mock
+        .set_fault(Endpoint::Token, Fault::Delay(Duration::from_secs(120)));
+    let started = Instant::now();
+    let run = sandbox.run(&["refresh", "--all", "--force"], WAIT);
+    let took = started.elapsed();
+    sandbox.mock.clear_faults();
+    assert_eq!(run.code, Some(5), "{}", run.stderr);
+    // One after another: 4 × 3 s; four at once: about one timeout.
+    assert!(
+        took < Duration::from_secs(2 * TIMEOUT_SECS),
+        "took {took:?}:\n{}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("! Account"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{}", run.stderr);
+    for (line, name) in lines.iter().zip(names) {
+        assert!(
+            line.starts_with(&format!("! {name}: not renewed")),
+            "in order: {line}"
+        );
+    }
+    assert_eq!(
+        run.result().unwrap()["error"]["message"],
+        "4 accounts could not be renewed for now; nothing was changed in them."
+    );
+}
+
+#[test]
+fn account_names_take_unicode_dashes_and_symbols_and_a_refusal_names_the_character() {
+    let sandbox = Sandbox::instant(&[]);
+    let name = "Rapports – Québec 📊";
+    let added = sandbox.add_device(name, &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    let token = sandbox.run(&["token", name, "--force"], WAIT);
+    assert_eq!(token.code, Some(0), "{}", token.stderr);
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(listed.stderr.contains(name), "{}", listed.stderr);
+
+    let refused = sandbox.add_device("Tab\there", &[], WAIT);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    let said = refused.result().unwrap().to_string();
+    assert!(said.contains("contains a tab (U+0009)"), "{said}");
+    assert!(!said.contains("\\\\u{"), "{said}");
+}
+
+#[test]
+fn receipts_give_small_sizes_in_bytes_and_count_attachments_in_words() {
+    let sandbox = with_account("Mailer");
+    let files = tempfile::tempdir().unwrap();
+    let six = files.path().join("six.csv");
+    std::fs::write(&six, b"a,b,c\n").unwrap();
+    let more = files.path().join("more.csv");
+    std::fs::write(&more, vec![b'x'; 1228]).unwrap();
+    let send = |attach: &[&std::path::Path]| {
+        let mut args = vec![
+            "send",
+            "Mailer",
+            "--to",
+            "a@example.com",
+            "--subject",
+            "S",
+            "--body",
+            "B",
+        ];
+        for a in attach {
+            args.extend(["--attach", a.to_str().unwrap()]);
+        }
+        let run = sandbox.run(&args, WAIT);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+        run.result().unwrap()["receipt"]["summary"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        send(&[&six]),
+        "Sent to a@example.com with 1 attachment (6 bytes)."
+    );
+    assert_eq!(
+        send(&[&six, &more]),
+        "Sent to a@example.com with 2 attachments (1.2 KB)."
+    );
+    let upload = sandbox.run(
+        &[
+            "upload",
+            "Mailer",
+            six.to_str().unwrap(),
+            "--to-folder",
+            "R",
+        ],
+        WAIT,
+    );
+    assert_eq!(upload.code, Some(0), "{}", upload.stderr);
+    let summary = upload.result().unwrap()["receipt"]["summary"].to_string();
+    assert!(summary.contains("six.csv (6 bytes)"), "{summary}");
+}
+
+#[test]
+fn a_locale_that_is_not_utf8_gets_ascii_and_marks_are_coloured_only_on_a_colour_terminal() {
+    let sandbox = Sandbox::instant(&[("LC_ALL", "C")]);
+    let added = sandbox.add_device("Reports", &[], WAIT);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    for command in [
+        &["accounts"][..],
+        &["accounts", "Reports"],
+        &["refresh", "--all"],
+    ] {
+        let run = sandbox.run(command, WAIT);
+        assert_eq!(run.code, Some(0), "{command:?}: {}", run.stderr);
+        assert!(run.stderr.is_ascii(), "{command:?}:\n{}", run.stderr);
+        assert!(
+            !run.stderr.contains('\x1b'),
+            "not a terminal: {}",
+            run.stderr
+        );
+    }
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(listed.stderr.contains("+ Reports"), "{}", listed.stderr);
+    let refreshed = sandbox.run(&["refresh", "--all"], WAIT);
+    assert!(
+        refreshed.stderr.contains(". Reports: not due"),
+        "{}",
+        refreshed.stderr
+    );
+
+    if !atrs_e2e::tmux::available() {
+        return;
+    }
+    let mut args = sandbox.folder_args().to_vec();
+    args.push("accounts");
+    let on_terminal = |env: &[(&str, &str)]| {
+        let term = atrs_e2e::tmux::Terminal::start(atrs_e2e::host_binary(), &args, env, 100, 20);
+        assert_eq!(term.exit_code(), 0, "{}", term.screen());
+        term.screen_with_colours()
+    };
+    let coloured = on_terminal(&[("LC_ALL", "C.UTF-8")]);
+    assert!(coloured.contains("\x1b[32m✓"), "green mark:\n{coloured}");
+    let ascii = on_terminal(&[("LC_ALL", "C")]);
+    assert!(ascii.contains("\x1b[32m+"), "green ASCII mark:\n{ascii}");
+    let plain = on_terminal(&[("LC_ALL", "C.UTF-8"), ("NO_COLOR", "1")]);
+    assert!(plain.contains("✓ Reports"), "{plain}");
+    assert!(!plain.contains("\x1b[32m"), "NO_COLOR:\n{plain}");
+}
+
+#[test]
+fn a_failed_network_refresh_is_recorded_in_the_health() {
+    let sandbox = with_account("Reports");
+    sandbox.mock.set_fault(Endpoint::Token, Fault::Reset);
+    let refreshed = sandbox.run(&["refresh", "--all", "--force"], WAIT);
+    sandbox.mock.clear_faults();
+    assert_eq!(refreshed.code, Some(5), "{}", refreshed.stderr);
+    let entry = refreshed
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "account")
+        .unwrap();
+    assert_eq!(entry["outcome"], "failed", "{entry}");
+    let health = &entry["health"];
+    assert!(
+        health["last_refresh_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Could not renew")),
+        "the failed attempt is said: {entry}"
+    );
+
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(
+        listed
+            .stderr
+            .contains("healthy, but the last renewal failed"),
+        "{}",
+        listed.stderr
+    );
+    let one = sandbox.run(&["accounts", "Reports"], WAIT);
+    let last = one
+        .stderr
+        .lines()
+        .find(|l| l.contains("last refresh:"))
+        .unwrap_or_default();
+    assert!(last.contains("failed —"), "{}", one.stderr);
+
+    // A renewal that works clears it.
+    let again = sandbox.run(&["refresh", "Reports", "--force"], WAIT);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let listed = sandbox.run(&["accounts"], WAIT);
+    assert!(
+        !listed.stderr.contains("last renewal failed"),
+        "{}",
+        listed.stderr
+    );
 }

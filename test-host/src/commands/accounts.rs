@@ -119,9 +119,12 @@ fn one_line(plugin: &str, account: &str, width: usize, health: Option<&AccountHe
     };
     let words = match health {
         None => String::new(),
-        Some(h) if h.reason.is_empty() || h.state == HealthState::Healthy => {
-            health_view::state_words(h.state).to_owned()
-        }
+        Some(h) if h.state == HealthState::Healthy => match &h.last_refresh_error {
+            // The sign-in holds, but the last attempt to renew it did not get through.
+            Some(e) => format!("healthy, but the last renewal failed — {}", e.message()),
+            None => health_view::state_words(h.state).to_owned(),
+        },
+        Some(h) if h.reason.is_empty() => health_view::state_words(h.state).to_owned(),
         Some(h) => format!("{} — {}", health_view::state_words(h.state), h.reason),
     };
     format!("{state}{account}{pad}  {plugin}  {words}")

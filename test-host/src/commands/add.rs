@@ -2,7 +2,7 @@
 //! → Save & Close flow, scripted.
 
 use std::{
-    io::{BufRead, IsTerminal},
+    io::BufRead,
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -19,7 +19,7 @@ use crate::{
     exit::Exit,
     form_input::{account_name, values_from_pairs, with_defaults},
     interrupt::Interrupt,
-    live_line::{self, SPINNER},
+    live_line::Spinner,
     output::Output,
     present::{command_line_hint, error_lines, local_time, verified_lines},
     secret_input::read_secrets,
@@ -327,45 +327,6 @@ fn paste_source(paste: Option<&str>) -> mpsc::Receiver<Pasted> {
         }
     }
     rx
-}
-
-/// A progress line on a terminal while nothing else is shown: redrawn in place, cut to
-/// the terminal's width. Nothing at all when stderr is not a terminal.
-struct Spinner {
-    on: bool,
-    shown: bool,
-    tick: usize,
-}
-
-impl Spinner {
-    fn on_terminal() -> Self {
-        Spinner {
-            on: std::io::stderr().is_terminal(),
-            shown: false,
-            tick: 0,
-        }
-    }
-
-    fn show(&mut self, what: &str, since: Instant) {
-        if !self.on {
-            return;
-        }
-        self.tick += 1;
-        live_line::draw(&format!(
-            "{} {} ({} s)",
-            SPINNER[self.tick % SPINNER.len()],
-            what.trim_end_matches(['.', '…']),
-            since.elapsed().as_secs()
-        ));
-        self.shown = true;
-    }
-
-    fn clear(&mut self) {
-        if self.shown {
-            live_line::clear();
-            self.shown = false;
-        }
-    }
 }
 
 fn show_paste_refusal(out: Output, e: &PluginError, form: &[FormField]) {

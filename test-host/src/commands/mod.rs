@@ -5,6 +5,7 @@ pub mod add;
 pub mod check;
 pub mod deliver;
 pub mod demo;
+pub mod few_at_a_time;
 pub mod form;
 pub mod owner;
 pub mod plugins;

@@ -3,7 +3,12 @@
 //! with `--force`; one line per account; exits 3 when any account needs sign-in again
 //! (5 when one could not be renewed for now), so a scheduler can alert on it.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    cell::RefCell,
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use atrs_host_sdk::{
     loader::IntegrationHandle, AccountHealth, ErrorKind, HealthState, TokenRequest,
@@ -11,15 +16,26 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use crate::{
-    commands::owner::saved_account,
+    commands::{
+        few_at_a_time::{self, Ended},
+        owner::saved_account,
+    },
     context::Context,
     error::CommandError,
     exit::Exit,
-    health_view::{to_json, unix_now},
+    health_view::{state_words, to_json, unix_now},
     interrupt::{self, Interrupt},
+    live_line::Spinner,
     present::{local_time, natural_order, shell_word},
     store::AccountRef,
 };
+
+/// How many accounts are renewed at once: a dead server then costs one request timeout
+/// for every this many accounts, while a live one is not flooded.
+pub const AT_ONCE: usize = 4;
+
+/// A progress line appears only for a wait longer than this.
+const SHOW_AFTER: Duration = Duration::from_millis(300);
 
 /// An account is due for renewal this close to lapsing.
 pub const DUE_WITHIN_SECS: i64 = 14 * 24 * 3600;
@@ -72,56 +88,83 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
             .say(format!("No saved accounts in {}.", store.info().location));
     }
     let catalog = ctx.catalog()?;
-    let mut handles: BTreeMap<String, Arc<IntegrationHandle>> = BTreeMap::new();
+    // A plugin handle makes its calls one at a time: each worker gets its own.
+    let mut handles: BTreeMap<String, Vec<Arc<IntegrationHandle>>> = BTreeMap::new();
+    for a in &accounts {
+        let opened = handles.entry(a.plugin.clone()).or_default();
+        if opened.len() < AT_ONCE {
+            opened.push(Arc::new(ctx.open(catalog.find(&a.plugin)?)?));
+        }
+    }
+    let jobs: Vec<(Vec<Arc<IntegrationHandle>>, String)> = accounts
+        .iter()
+        .map(|a| (handles[&a.plugin].clone(), a.account.clone()))
+        .collect();
+    let force = args.force;
+    let work: few_at_a_time::Work<Renewal> = Arc::new(move |worker, i| {
+        let (handles, account) = &jobs[i];
+        one(&handles[worker % handles.len()], account, force)
+    });
     let mut listed = Vec::new();
     let mut worst = Exit::Success;
-    for a in &accounts {
-        if !handles.contains_key(&a.plugin) {
-            let handle = ctx.open(catalog.find(&a.plugin)?)?;
-            handles.insert(a.plugin.clone(), Arc::new(handle));
+    let total = accounts.len();
+    // Drawn while waiting, taken away before each account's line.
+    let (spinner, started) = (RefCell::new(Spinner::on_terminal()), Instant::now());
+    let ended = few_at_a_time::run(
+        total,
+        AT_ONCE,
+        work,
+        &interrupt,
+        |finished| {
+            if started.elapsed() >= SHOW_AFTER {
+                spinner.borrow_mut().show(
+                    &format!("Renewing {total} accounts, {AT_ONCE} at a time: {finished} done"),
+                    started,
+                );
+            }
+        },
+        |i, (outcome, line, detail)| {
+            spinner.borrow_mut().clear();
+            let a = &accounts[i];
+            ctx.output
+                .say(format!("{} {}: {line}", mark(outcome), a.account));
+            worst = match (outcome, worst) {
+                (Outcome::NeedsSignIn, _) => Exit::Refused,
+                (Outcome::Failed, Exit::Success) => Exit::Unavailable,
+                (_, w) => w,
+            };
+            let mut entry = json!({"plugin": a.plugin, "account": a.account, "outcome": outcome.name(), "line": line});
+            if let Some(d) = detail {
+                entry["health"] = d;
+            }
+            ctx.output.event("account", entry.clone());
+            listed.push(entry);
+            Ok(())
+        },
+    );
+    spinner.borrow_mut().clear();
+    match ended {
+        Ok(()) => {}
+        Err(Ended::Failed(e)) => return Err(e),
+        Err(Ended::Interrupted { done }) => {
+            return Err(interrupt::stopped(&match &args.account {
+                Some(name) => format!("renewing \"{name}\""),
+                None => format!("renewing the saved accounts ({done} of {total} done)"),
+            }))
         }
-        let handle = handles[&a.plugin].clone();
-        let (account, force) = (a.account.clone(), args.force);
-        let (outcome, line, detail) = interrupt
-            .run_until(&format!("renewing \"{}\"", a.account), move || {
-                one(&handle, &account, force)
-            })
-            .map_err(|e| match e.exit {
-                Exit::CancelledOrTimedOut => interrupt::stopped(&format!(
-                    "renewing \"{}\" ({} of {} accounts done)",
-                    a.account,
-                    listed.len(),
-                    accounts.len()
-                )),
-                _ => e,
-            })?;
-        ctx.output
-            .say(format!("{} {}: {line}", mark(outcome), a.account));
-        worst = match (outcome, worst) {
-            (Outcome::NeedsSignIn, _) => Exit::Refused,
-            (Outcome::Failed, Exit::Success) => Exit::Unavailable,
-            (_, w) => w,
-        };
-        let mut entry = json!({"plugin": a.plugin, "account": a.account, "outcome": outcome.name(), "line": line});
-        if let Some(d) = detail {
-            entry["health"] = d;
-        }
-        ctx.output.event("account", entry.clone());
-        listed.push(entry);
     }
     if worst == Exit::Success {
         ctx.output.result("refresh", json!({"accounts": listed}));
         return Ok(());
     }
-    let needs = listed
-        .iter()
-        .filter(|e| e["outcome"] == Outcome::NeedsSignIn.name())
-        .count();
-    let failed = listed
-        .iter()
-        .filter(|e| e["outcome"] == Outcome::Failed.name())
-        .count();
-    let message = match (needs, failed) {
+    let count = |outcome: Outcome| {
+        listed
+            .iter()
+            .filter(|e| e["outcome"] == outcome.name())
+            .count()
+    };
+    let needs = count(Outcome::NeedsSignIn);
+    let message = match (needs, count(Outcome::Failed)) {
         (0, 1) => "1 account could not be renewed for now; nothing was changed in it.".to_owned(),
         (0, n) => {
             format!("{n} accounts could not be renewed for now; nothing was changed in them.")
@@ -131,7 +174,7 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
     };
     let hint = match needs {
         0 => format!("Run `{}` again later.", again(args)),
-        _ => "Re-verify each account marked ✗ (in the menu: select it → Re-verify); its name and settings are kept.".to_owned(),
+        _ => "Do what each account marked ✗ says after \"Fix:\" — mostly Re-verify (in the menu: select it → Re-verify), which keeps its name and settings; an expired client secret needs a new one first.".to_owned(),
     };
     Err(CommandError::new(worst, message).with_hint(hint))
 }
@@ -161,19 +204,24 @@ fn mark(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Renews `account` if due: the outcome, its line, and its health afterwards as JSON.
-fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, String, Option<Value>) {
+/// How one account's renewal came out: the outcome, its line, and its health
+/// afterwards as JSON.
+type Renewal = (Outcome, String, Option<Value>);
+
+/// Renews `account` if due.
+fn one(handle: &IntegrationHandle, account: &str, force: bool) -> Renewal {
     let now = unix_now();
     let health = match handle.account_health(account) {
         Ok(h) => Some(h),
         Err(e) if e.kind() == ErrorKind::Unsupported => None,
         Err(e) => return (Outcome::Failed, e.message().to_owned(), None),
     };
-    if let Some(h) = health
+    if let Some((outcome, h)) = health
         .as_ref()
-        .filter(|h| !force && h.state == HealthState::NeedsSignIn)
+        .filter(|_| !force)
+        .and_then(|h| needs_person(h).map(|o| (o, h)))
     {
-        return (Outcome::NeedsSignIn, sign_in_line(h), Some(to_json(h)));
+        return (outcome, person_line(h), Some(to_json(h)));
     }
     let lapses_at = health.as_ref().and_then(|h| h.lapses_at);
     let due = force || lapses_at.is_none_or(|t| t - now <= DUE_WITHIN_SECS);
@@ -199,8 +247,8 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
             );
             (Outcome::Renewed, line, detail)
         }
-        Err(e) => match after.filter(|h| h.state == HealthState::NeedsSignIn) {
-            Some(h) => (Outcome::NeedsSignIn, sign_in_line(&h), detail),
+        Err(e) => match after.and_then(|h| needs_person(&h).map(|o| (o, h))) {
+            Some((outcome, h)) => (outcome, person_line(&h), detail),
             None => {
                 let hint = e.hint().map(|h| format!(" {h}")).unwrap_or_default();
                 (
@@ -213,9 +261,19 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> (Outcome, Stri
     }
 }
 
-fn sign_in_line(h: &AccountHealth) -> String {
+/// The outcome of an account whose health says a person must act first, if it does.
+fn needs_person(h: &AccountHealth) -> Option<Outcome> {
+    match h.state {
+        HealthState::NeedsSignIn => Some(Outcome::NeedsSignIn),
+        _ => None,
+    }
+}
+
+/// The line of an account a person must act on: its state, why, and what to do.
+fn person_line(h: &AccountHealth) -> String {
+    let words = state_words(h.state);
     match &h.fix {
-        Some(fix) => format!("needs sign-in again — {} Fix: {fix}", h.reason),
-        None => format!("needs sign-in again — {}", h.reason),
+        Some(fix) => format!("{words} — {} Fix: {fix}", h.reason),
+        None => format!("{words} — {}", h.reason),
     }
 }

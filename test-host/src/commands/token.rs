@@ -2,6 +2,8 @@
 //! for a saved account — its expiry, scopes, and whether it came from the cache or a
 //! refresh; the token itself only with `--show-token`.
 
+use std::time::{Duration, Instant};
+
 use atrs_host_sdk::{TokenRequest, TokenSource};
 use serde_json::json;
 
@@ -11,7 +13,12 @@ use crate::{
     error::CommandError,
     health_view::{unix_now, when},
     interrupt::Interrupt,
+    live_line::Spinner,
 };
+
+/// A token from the cache comes at once; a progress line appears only for a wait
+/// longer than this.
+const SHOW_AFTER: Duration = Duration::from_millis(300);
 
 /// What `token` was asked.
 #[derive(Debug, Clone, Default)]
@@ -47,9 +54,20 @@ pub fn run(ctx: &Context, args: &TokenArgs) -> Result<(), CommandError> {
     let mut request = TokenRequest::for_scopes(scopes);
     request.force_refresh = args.force;
     let account = saved.account.clone();
-    let grant = interrupt.run_until("the token request", move || {
-        handle.token(&account, &request)
-    })??;
+    let waiting = format!("Waiting for a new access token for \"{}\"", saved.account);
+    let (mut spinner, started) = (Spinner::on_terminal(), Instant::now());
+    let grant = interrupt.run_showing(
+        "the token request",
+        move || handle.token(&account, &request),
+        || {
+            if started.elapsed() >= SHOW_AFTER {
+                spinner.show(&waiting, started);
+            }
+        },
+    );
+    // The line goes before anything else is printed, the error included.
+    spinner.clear();
+    let grant = grant??;
     let token = &grant.token;
     let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     let from = match grant.source {
