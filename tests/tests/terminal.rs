@@ -302,7 +302,7 @@ fn adding_an_existing_name_asks_before_replacing() {
 }
 
 #[test]
-fn esc_goes_back_from_text_and_secret_prompts_and_nothing_typed_is_stored() {
+fn esc_goes_back_one_question_at_a_time_and_nothing_typed_is_stored() {
     let menu = Menu::open(60, &[]);
     menu.add();
     let t = &menu.term;
@@ -331,7 +331,18 @@ fn esc_goes_back_from_text_and_secret_prompts_and_nothing_typed_is_stored() {
     t.answer(defaults::TENANT_ID);
     t.wait_for_prompt("? Client secret");
     t.type_text("abc");
+    // Esc goes back one question at a time, keeping what was typed.
     t.press(&["Escape"]);
+    t.wait_for_prompt(&format!("? Tenant ID › {}", defaults::TENANT_ID));
+    t.press(&["Escape"]);
+    t.wait_for_prompt(&format!("? Client ID › {}", defaults::DESKTOP_CLIENT_ID));
+    t.press(&["Escape"]);
+    t.wait_for_prompt("? Account name › Reports");
+    // Out of the form: what was typed would be lost, so it asks; no stays.
+    t.press(&["Escape"]);
+    t.wait_for_prompt("? Leave without saving? What you typed is not saved. (y/N)");
+    t.type_text("y");
+    t.wait_for("Closed without saving.");
     menu.wait_for_list("? Integrations › Office 365");
     menu.quit();
     assert!(menu.accounts().is_empty());
@@ -592,4 +603,54 @@ fn re_verify_goes_straight_to_verify_and_saves() {
     );
     menu.quit();
     assert_eq!(menu.accounts(), vec!["Again"]);
+}
+
+/// The question before leaving a form whose work would be lost.
+const LEAVE: &str = "? Leave without saving?";
+
+/// Issue 23, item 3: Esc on the form's actions never throws away a verified sign-in or
+/// typed values without asking, and Esc at "Open it in your browser now?" goes back to
+/// the form (that sign-in cancelled), at 50, 80 and 120 columns.
+#[test]
+fn leaving_a_verified_unsaved_account_asks_first_and_esc_at_open_browser_goes_back() {
+    let mock = mock(Duration::from_millis(200));
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &[]);
+        let t = &menu.term;
+        menu.add();
+        menu.fill("Asked", &mock.base_url());
+        // Esc at "Open it in your browser now?" goes back, not on to the paste prompt.
+        menu.choose("Verify ▾ With Browser");
+        t.wait_for_prompt("? Open it in your browser now? (Y/n)");
+        t.press(&["Escape"]);
+        let screen = menu.wait_for_list("? Account (not verified)");
+        assert!(!screen.contains("? Paste the final"), "{width}: {screen}");
+        // Typed but not verified: Esc asks, and no keeps the form.
+        t.press(&["Escape"]);
+        t.wait_for_prompt(LEAVE);
+        t.type_text("n");
+        menu.wait_for_list("? Account (not verified)");
+        menu.choose("Verify");
+        let screen = menu.wait_for_list("? Account (verified)");
+        assert!(screen.contains("✓ Verified"), "{width}: {screen}");
+        // Verified and unsaved: Esc asks, naming the sign-in; Esc at that question stays.
+        t.press(&["Escape"]);
+        let screen = t.wait_for_prompt(LEAVE);
+        if width >= 80 {
+            assert!(
+                screen.contains("The verified sign-in of \"Asked\" is not saved."),
+                "{width}: {screen}"
+            );
+        }
+        t.press(&["Escape"]);
+        menu.wait_for_list("? Account (verified)");
+        assert!(menu.accounts().is_empty(), "{width}: nothing saved yet");
+        // Yes leaves, and nothing is saved.
+        t.press(&["Escape"]);
+        t.wait_for_prompt(LEAVE);
+        t.type_text("y");
+        t.wait_for("Closed without saving.");
+        menu.quit();
+        assert!(menu.accounts().is_empty(), "{width}: nothing saved");
+    }
 }

@@ -55,7 +55,9 @@ pub(super) fn edit_account(
         Purpose::Edit(_) => as_saved.clone(),
         Purpose::Add => FormValues::new(),
     };
-    if fill(p, integration, &form, &mut values, &saved_values, false).is_err() {
+    if fill(p, integration, &form, &mut values, &saved_values, false).is_err()
+        && (values == as_saved || leave_anyway(p, "What you typed is not saved."))
+    {
         return close(p, integration);
     }
     let mut verified: Option<String> = None;
@@ -76,7 +78,17 @@ pub(super) fn edit_account(
                 0
             },
         ) else {
-            return close(p, integration);
+            let lost = match (&verified, values == as_saved) {
+                (Some(name), _) => {
+                    Some(format!("The verified sign-in of \"{name}\" is not saved."))
+                }
+                (None, false) => Some("What you typed is not saved.".to_owned()),
+                (None, true) => None,
+            };
+            if lost.is_none_or(|what| leave_anyway(p, &what)) {
+                return close(p, integration);
+            }
+            continue;
         };
         match actions[choice].as_str() {
             VERIFY | VERIFY_BROWSER => {
@@ -147,6 +159,12 @@ pub(super) fn edit_account(
             _ => return close(p, integration),
         }
     }
+}
+
+/// Asks before leaving a form whose work would be lost (`what` says which); Esc or
+/// "no" stays. After Ctrl-C nothing is asked: the menu is unwinding.
+fn leave_anyway(p: &mut dyn Prompter, what: &str) -> bool {
+    p.interrupted() || p.confirm(&format!("Leave without saving? {what}"), false) == Ok(true)
 }
 
 /// What Re-verify offers: sign in again straight away, or look at the settings first.
@@ -224,7 +242,8 @@ fn verify(
     }
 }
 
-/// Asks every (basic or advanced) field, re-asking one until it validates.
+/// Asks every (basic or advanced) field, re-asking one until it validates; Esc goes
+/// back one field, and at the first `Err(Back)` (what was typed stays in `values`).
 fn fill(
     p: &mut dyn Prompter,
     integration: &IntegrationHandle,
@@ -233,22 +252,29 @@ fn fill(
     saved: &FormValues,
     advanced: bool,
 ) -> Result<(), Back> {
-    for field in form.iter().filter(|f| f.advanced == advanced) {
-        loop {
-            ask(p, field, values, saved)?;
-            let errors = integration.validate(values).unwrap_or_default();
-            let mine: Vec<_> = errors
-                .iter()
-                .filter(|e| e.field() == field.key.as_str())
-                .collect();
-            if mine.is_empty() {
-                break;
+    let fields: Vec<&FormField> = form.iter().filter(|f| f.advanced == advanced).collect();
+    let mut i = 0;
+    while let Some(field) = fields.get(i) {
+        if ask(p, field, values, saved).is_err() {
+            match i.checked_sub(1) {
+                Some(previous) => i = previous,
+                None => return Err(Back),
             }
-            for e in mine {
-                p.say(&format!("  ✗ {}", e.message()));
-                if let Some(h) = e.hint() {
-                    p.say(&format!("    fix: {h}"));
-                }
+            continue;
+        }
+        let errors = integration.validate(values).unwrap_or_default();
+        let mine: Vec<_> = errors
+            .iter()
+            .filter(|e| e.field() == field.key.as_str())
+            .collect();
+        if mine.is_empty() {
+            i += 1;
+            continue;
+        }
+        for e in mine {
+            p.say(&format!("  ✗ {}", e.message()));
+            if let Some(h) = e.hint() {
+                p.say(&format!("    fix: {h}"));
             }
         }
     }

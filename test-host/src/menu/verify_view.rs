@@ -162,8 +162,17 @@ fn browser_step(
     p.say(&format!("  {url}"));
     p.say(&format!("  {message}"));
     p.end_wait();
-    if p.can_open_browser() && p.confirm("Open it in your browser now?", true) == Ok(true) {
-        open(p, Some(url));
+    if p.can_open_browser() {
+        match p.confirm("Open it in your browser now?", true) {
+            Ok(true) => open(p, Some(url)),
+            Ok(false) => {}
+            // Esc goes back: this sign-in is cancelled, and the form is shown again.
+            Err(_) => {
+                session.cancel();
+                p.begin_wait();
+                return;
+            }
+        }
     }
     if let Some(l) = listening {
         p.say(&format!(
