@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use atrs_e2e::{host_binary, office365_library, plugins_dir, tmux::Terminal};
+use atrs_e2e::{host_binary, http_get_location, office365_library, plugins_dir, tmux::Terminal};
 use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp};
 use atrs_test_host::store::Store;
 
@@ -652,5 +652,47 @@ fn leaving_a_verified_unsaved_account_asks_first_and_esc_at_open_browser_goes_ba
         t.wait_for("Closed without saving.");
         menu.quit();
         assert!(menu.accounts().is_empty(), "{width}: nothing saved");
+    }
+}
+
+/// Plays the browser for a menu showing "Sign in with your browser at:": signs in at
+/// the mock and hands its redirect to the loopback listener.
+fn sign_in_in_the_browser(screen: &str) {
+    let url = screen
+        .lines()
+        .skip_while(|l| !l.contains("Sign in with your browser at:"))
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no sign-in address:\n{screen}"));
+    let (status, location) = http_get_location(url);
+    assert_eq!(status, 302, "the mock's sign-in redirects at once");
+    let (status, _) = http_get_location(&location.expect("a redirect to the listener"));
+    assert_eq!(status, 200, "the loopback listener took the answer");
+}
+
+/// Issue 23, item 1: once the loopback listener has the browser's answer, the menu goes
+/// on by itself; nobody presses Enter at the paste question (50, 80, 120 columns).
+#[test]
+fn with_browser_the_menu_continues_by_itself_when_the_listener_has_the_answer() {
+    let mock = mock(Duration::from_millis(200));
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &["--no-browser"]);
+        let t = &menu.term;
+        menu.add();
+        menu.fill("Looped", &mock.base_url());
+        menu.choose("Verify ▾ With Browser");
+        let screen = t.wait_for_prompt("? Paste the final browser address");
+        sign_in_in_the_browser(&screen);
+        let screen = menu.wait_for_list("? Account (verified)");
+        assert!(screen.contains("✓ Verified"), "{width}: {screen}");
+        // Nothing was typed: the question says it ended by itself.
+        assert!(
+            width < 80 || screen.contains("(or just wait) › (not needed any more)"),
+            "{width}: {screen}"
+        );
+        t.press(&["Enter"]);
+        t.wait_for("✓ Saved.");
+        menu.quit();
+        assert_eq!(menu.accounts(), vec!["Looped"], "{width}");
     }
 }

@@ -23,6 +23,19 @@ pub trait Prompter {
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize, Back>;
     /// Reads a line of text, starting from `initial`.
     fn input(&mut self, prompt: &str, initial: &str) -> Result<String, Back>;
+    /// Reads a line of text like [`Prompter::input`] (starting empty), but the question
+    /// ends by itself, `Ok(None)`, once `settled()` says the answer is no longer needed
+    /// (checked before the question and between keys).
+    fn input_until(
+        &mut self,
+        prompt: &str,
+        settled: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<String>, Back> {
+        if settled() {
+            return Ok(None);
+        }
+        self.input(prompt, "").map(Some)
+    }
     /// Reads a secret without echoing it; empty keeps the current value.
     fn secret(&mut self, prompt: &str) -> Result<String, Back>;
     /// Asks yes or no.

@@ -83,11 +83,26 @@ impl TerminalPrompter {
 
     /// The next key press; `None` when the terminal cannot be read (treated as Esc).
     fn read_key(&mut self) -> Option<KeyEvent> {
+        match self.read_key_until(&mut || false) {
+            Read::Key(key) => Some(key),
+            Read::Settled | Read::Closed => None,
+        }
+    }
+
+    /// The next key press, or [`Read::Settled`] as soon as `settled()` holds (checked
+    /// whenever no key has come for a moment).
+    fn read_key_until(&mut self, settled: &mut dyn FnMut() -> bool) -> Read {
         loop {
+            match event::poll(SETTLED_CHECK) {
+                Ok(false) if settled() => return Read::Settled,
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(_) => return Read::Closed,
+            }
             match event::read() {
-                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => return Some(key),
+                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => return Read::Key(key),
                 Ok(_) => continue,
-                Err(_) => return None,
+                Err(_) => return Read::Closed,
             }
         }
     }
@@ -97,25 +112,35 @@ impl TerminalPrompter {
         Back
     }
 
-    /// Reads a line, echoing it as typed or masked.
-    fn line(&mut self, prompt: &str, initial: &str, masked: bool) -> Result<String, Back> {
+    /// Reads a line, echoing it as typed or masked; `Ok(None)` when `settled()` ended
+    /// the question first.
+    fn line(
+        &mut self,
+        prompt: &str,
+        initial: &str,
+        masked: bool,
+        settled: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<String>, Back> {
         let mut err = self.begin_question()?;
         let mut editor = LineEditor::new(initial);
         let outcome = loop {
             draw_line(&mut err, prompt, &editor, masked);
-            let Some(key) = self.read_key() else {
-                break Err(Back);
+            let key = match self.read_key_until(settled) {
+                Read::Key(key) => key,
+                Read::Settled => break Ok(None),
+                Read::Closed => break Err(Back),
             };
             match editor.apply(key) {
                 Edit::Continue => {}
-                Edit::Submit => break Ok(editor.text()),
+                Edit::Submit => break Ok(Some(editor.text())),
                 Edit::Back => break Err(Back),
                 Edit::Interrupt => break Err(self.interrupt()),
             }
         };
         let shown = match (&outcome, masked) {
-            (Ok(text), true) if !text.is_empty() => "********".to_owned(),
-            (Ok(text), _) => text.clone(),
+            (Ok(Some(text)), true) if !text.is_empty() => "********".to_owned(),
+            (Ok(Some(text)), _) => text.clone(),
+            (Ok(None), _) => "(not needed any more)".to_owned(),
             (Err(_), _) => "(back)".to_owned(),
         };
         finish(&mut err, &format!("? {prompt} › {shown}"), 1);
@@ -176,11 +201,24 @@ impl Prompter for TerminalPrompter {
     }
 
     fn input(&mut self, prompt: &str, initial: &str) -> Result<String, Back> {
-        self.line(prompt, initial, false)
+        self.line(prompt, initial, false, &mut || false)
+            .map(Option::unwrap_or_default)
+    }
+
+    fn input_until(
+        &mut self,
+        prompt: &str,
+        settled: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<String>, Back> {
+        if settled() {
+            return Ok(None);
+        }
+        self.line(prompt, "", false, settled)
     }
 
     fn secret(&mut self, prompt: &str) -> Result<String, Back> {
-        self.line(prompt, "", true)
+        self.line(prompt, "", true, &mut || false)
+            .map(Option::unwrap_or_default)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back> {
@@ -294,6 +332,20 @@ impl Prompter for TerminalPrompter {
     fn interrupted(&self) -> bool {
         self.interrupted || self.signal.is_set()
     }
+}
+
+/// How often a question that may end by itself checks whether it has
+/// ([`Prompter::input_until`]).
+const SETTLED_CHECK: Duration = Duration::from_millis(100);
+
+/// What waiting for a key brought.
+enum Read {
+    /// A key press.
+    Key(KeyEvent),
+    /// The question ended by itself.
+    Settled,
+    /// The terminal cannot be read.
+    Closed,
 }
 
 /// Rows the list may use.
