@@ -696,3 +696,34 @@ fn with_browser_the_menu_continues_by_itself_when_the_listener_has_the_answer() 
         assert_eq!(menu.accounts(), vec!["Looped"], "{width}");
     }
 }
+
+/// Issue 23, item 4: a second Verify cancelled with Esc keeps the first, successful
+/// verification while the values are unchanged; Save & Close then saves it.
+#[test]
+fn a_cancelled_second_verify_keeps_the_first_one() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    let t = &menu.term;
+    menu.add();
+    menu.fill("Kept", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    // The second attempt waits for a sign-in that never comes, and is cancelled.
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    menu.choose("Verify");
+    t.wait_until("a second waiting line", Duration::from_secs(20), |s| {
+        s.contains("Waiting for you to sign in")
+    });
+    t.press(&["Escape"]);
+    t.wait_for("✗ Verification was cancelled.");
+    let screen = menu.wait_for_list("? Account (verified)");
+    assert!(
+        screen.contains("The earlier verification of \"Kept\" still holds"),
+        "{screen}"
+    );
+    assert!(screen.contains("❯ Save & Close"), "{screen}");
+    t.press(&["Enter"]);
+    t.wait_for("✓ Saved.");
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Kept"]);
+}

@@ -5,7 +5,9 @@
 //! the name of another saved account asks first. An Edit that changes nothing saves
 //! nothing and needs no verification.
 
-use atrs_host_sdk::{loader::IntegrationHandle, FieldKind, FormField, FormValues, VerifyMethod};
+use atrs_host_sdk::{
+    loader::IntegrationHandle, ErrorKind, FieldKind, FormField, FormValues, VerifyMethod,
+};
 
 use super::{
     account_save::{save_account, SaveTarget},
@@ -38,14 +40,19 @@ pub(super) enum Purpose<'a> {
     Edit(&'a str),
 }
 
+/// Creates a fresh instance of the plugin.
+pub(super) type Open<'a> = dyn Fn() -> Result<IntegrationHandle, CommandError> + 'a;
+
 /// Runs the account form for `integration`, starting from `initial`; `saved` lists
-/// the names of the saved accounts.
+/// the names of the saved accounts, and `open` gives another instance (a new
+/// verification attempt runs on one while an earlier one is held).
 pub(super) fn edit_account(
     p: &mut dyn Prompter,
     integration: &mut IntegrationHandle,
     initial: FormValues,
     purpose: Purpose<'_>,
     saved: &dyn Fn() -> Result<Vec<String>, CommandError>,
+    open: &Open<'_>,
 ) -> Result<(), CommandError> {
     let form = integration.describe()?;
     let mut values = with_defaults(initial, &form);
@@ -97,7 +104,10 @@ pub(super) fn edit_account(
                 } else {
                     VerifyMethod::Browser { loopback: true }
                 };
-                verified = verify(p, integration, &values, method);
+                verified = match verified.take() {
+                    None => verify(p, integration, &values, method).verified(),
+                    Some(held) => verify_again(p, integration, open, &values, method, held)?,
+                };
             }
             EDIT | ADVANCED => {
                 let before = values.clone();
@@ -201,7 +211,7 @@ pub(super) fn re_verify(
             return Ok(true);
         }
     };
-    if verify(p, integration, &values, method).is_some() {
+    if verify(p, integration, &values, method).verified().is_some() {
         let target = SaveTarget {
             name: account,
             previous: Some(account),
@@ -223,23 +233,68 @@ fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<()
     Ok(())
 }
 
-/// Verifies `values`; the verified account's name on success.
+/// How one verification attempt ended.
+enum Attempt {
+    /// Signed in: the verified account's name.
+    Verified(String),
+    /// The person cancelled it (Esc, or Ctrl-C).
+    Cancelled,
+    /// It failed.
+    Failed,
+}
+
+impl Attempt {
+    fn verified(self) -> Option<String> {
+        match self {
+            Attempt::Verified(name) => Some(name),
+            Attempt::Cancelled | Attempt::Failed => None,
+        }
+    }
+}
+
+/// Verifies `values`.
 fn verify(
     p: &mut dyn Prompter,
     integration: &mut IntegrationHandle,
     values: &FormValues,
     method: VerifyMethod,
-) -> Option<String> {
+) -> Attempt {
     match integration.start_verification(values, method) {
         Ok(session) => match drive_session(p, &session) {
-            SessionEnd::Verified(account) => Some(account.account_name.to_string()),
-            SessionEnd::Failed(_) => None,
+            SessionEnd::Verified(account) => Attempt::Verified(account.account_name.to_string()),
+            SessionEnd::Failed(e) if e.kind() == ErrorKind::Cancelled => Attempt::Cancelled,
+            SessionEnd::Failed(_) => Attempt::Failed,
         },
         Err(e) => {
             p.say_all(&plugin_error_lines(&e));
-            None
+            Attempt::Failed
         }
     }
+}
+
+/// Verifies the unchanged `values` again while `integration` holds an earlier
+/// verification of them (of the account `held`). The attempt runs on a fresh instance,
+/// since a plugin forgets what it verified when a new attempt starts: cancelling it
+/// keeps the earlier one; otherwise the fresh instance, verified or not, takes over.
+fn verify_again(
+    p: &mut dyn Prompter,
+    integration: &mut IntegrationHandle,
+    open: &Open<'_>,
+    values: &FormValues,
+    method: VerifyMethod,
+    held: String,
+) -> Result<Option<String>, CommandError> {
+    let mut fresh = open()?;
+    let attempt = verify(p, &mut fresh, values, method);
+    if let Attempt::Cancelled = attempt {
+        fresh.close()?;
+        p.say(&format!(
+            "The earlier verification of \"{held}\" still holds; Save & Close saves it."
+        ));
+        return Ok(Some(held));
+    }
+    std::mem::replace(integration, fresh).close()?;
+    Ok(attempt.verified())
 }
 
 /// Asks every (basic or advanced) field, re-asking one until it validates; Esc goes

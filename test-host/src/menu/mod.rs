@@ -170,6 +170,7 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                     start,
                     Purpose::Add,
                     &plugin.accounts,
+                    &plugin.open,
                 )?;
             }
             i if i <= n => edit(p, plugin, &accounts[i - 1])?,
@@ -210,6 +211,7 @@ fn edit(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>, account: &str) -> Result<
             values,
             Purpose::Edit(account),
             &plugin.accounts,
+            &plugin.open,
         ),
         Err(e) => {
             p.say_all(&plugin_error_lines(&e));
