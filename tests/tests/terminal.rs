@@ -36,21 +36,31 @@ impl Menu {
 
     /// Like [`Menu::open`], with the store folder prepared by `prepare` first.
     fn open_with_store(width: u16, extra: &[&str], prepare: impl Fn(&std::path::Path)) -> Menu {
+        Self::launch(width, extra, &[], prepare)
+    }
+
+    /// Like [`Menu::open`], with `env` added to the menu's environment.
+    fn open_with_env(width: u16, extra: &[&str], env: &[(&str, &str)]) -> Menu {
+        Self::launch(width, extra, env, |_| {})
+    }
+
+    fn launch(
+        width: u16,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl Fn(&std::path::Path),
+    ) -> Menu {
         let plugins = plugins_dir(&[office365_library()]);
         let store = tempfile::tempdir().unwrap();
         prepare(store.path());
         let mut args = extra.to_vec();
         args.push("menu");
-        let term = Terminal::start(
-            host_binary(),
-            &args,
-            &[
-                ("ATRS_PLUGINS_DIR", plugins.path().to_str().unwrap()),
-                ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
-            ],
-            width,
-            30,
-        );
+        let mut all_env = vec![
+            ("ATRS_PLUGINS_DIR", plugins.path().to_str().unwrap()),
+            ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
+        ];
+        all_env.extend_from_slice(env);
+        let term = Terminal::start(host_binary(), &args, &all_env, width, 30);
         Menu {
             term,
             store,
@@ -726,4 +736,49 @@ fn a_cancelled_second_verify_keeps_the_first_one() {
     t.wait_for("✓ Saved.");
     menu.quit();
     assert_eq!(menu.accounts(), vec!["Kept"]);
+}
+
+/// Issue 23, item 12: while the device code waits, one key press is one action: text
+/// typed or pasted all at once (bracketed or not) opens no browser, however many `o`s
+/// it holds; O alone opens it once.
+#[test]
+fn a_paste_during_the_device_code_wait_opens_no_browser() {
+    let mock = mock(Duration::from_secs(3));
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(&browser, format!("echo \"$1\" >> '{}'\n", opened.display())).unwrap();
+    let browser_command = format!("sh {}", browser.display());
+    let opens = || {
+        std::fs::read_to_string(&opened)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let menu = Menu::open_with_env(80, &[], &[("BROWSER", &browser_command)]);
+    let t = &menu.term;
+    menu.add();
+    menu.fill("Pasted", &mock.base_url());
+    menu.choose("Verify");
+    t.wait_for("Waiting for you to sign in");
+    let address = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?foo=bootstrap";
+    let note = "Pasted text is not used here";
+    t.type_text(address);
+    t.wait_for(note);
+    t.paste(address);
+    t.wait_until("a note for each paste", Duration::from_secs(20), |s| {
+        s.matches(note).count() >= 2
+    });
+    let screen = t.screen();
+    assert!(!screen.contains("in your browser."), "{screen}");
+    assert_eq!(opens(), 0, "no browser for pasted text:\n{screen}");
+    t.type_text("o");
+    t.wait_for("in your browser.");
+    t.wait_until("the browser to start", Duration::from_secs(10), |_| {
+        opens() >= 1
+    });
+    assert_eq!(opens(), 1, "O alone opens it once:\n{}", t.screen());
+    t.press(&["Escape"]);
+    t.wait_for("✗ Verification was cancelled.");
+    ctrl_c_ends_the_menu(&menu);
 }

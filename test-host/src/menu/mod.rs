@@ -9,6 +9,7 @@ pub mod prompter;
 mod send_test_view;
 mod terminal;
 mod verify_view;
+mod wait_keys;
 
 use std::io::IsTerminal;
 

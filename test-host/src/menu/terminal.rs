@@ -15,7 +15,10 @@ use std::{
 
 use crossterm::{
     cursor,
-    event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers},
+    event::{
+        self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEvent, KeyEventKind,
+        KeyModifiers,
+    },
     queue,
     terminal::{self, Clear, ClearType},
 };
@@ -23,6 +26,7 @@ use crossterm::{
 use super::{
     line_editor::{Edit, LineEditor},
     prompter::{Back, Key, Prompter},
+    wait_keys::{self, Pressed},
 };
 use crate::{
     interrupt::Interrupt,
@@ -269,10 +273,17 @@ impl Prompter for TerminalPrompter {
 
     fn begin_wait(&mut self) {
         self.waiting = terminal::enable_raw_mode().is_ok();
+        // A paste then arrives as one event, not as keys that each do something.
+        let mut err = std::io::stderr();
+        let _ = queue!(err, EnableBracketedPaste);
+        let _ = err.flush();
     }
 
     fn end_wait(&mut self) {
         self.clear_status();
+        let mut err = std::io::stderr();
+        let _ = queue!(err, DisableBracketedPaste);
+        let _ = err.flush();
         if self.waiting {
             let _ = terminal::disable_raw_mode();
             self.waiting = false;
@@ -294,27 +305,33 @@ impl Prompter for TerminalPrompter {
         if !self.waiting {
             return None;
         }
+        // Everything that arrived since the last look is read as one: a burst of keys
+        // is a paste.
+        let mut events = Vec::new();
         while event::poll(Duration::ZERO).unwrap_or(false) {
-            let Ok(Event::Key(KeyEvent {
-                code,
-                modifiers,
-                kind: KeyEventKind::Press,
-                ..
-            })) = event::read()
-            else {
-                continue;
-            };
-            match code {
-                KeyCode::Esc => return Some(Key::Cancel),
-                KeyCode::Char('c' | 'd') if modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.interrupted = true;
-                    return Some(Key::Cancel);
-                }
-                KeyCode::Char('o' | 'O') if self.can_open_browser() => return Some(Key::Open),
-                _ => {}
+            match event::read() {
+                Ok(event) => events.push(event),
+                Err(_) => break,
             }
         }
-        None
+        match wait_keys::read(&events) {
+            Pressed::Nothing => None,
+            Pressed::Open if self.can_open_browser() => Some(Key::Open),
+            Pressed::Open => None,
+            Pressed::Cancel => Some(Key::Cancel),
+            Pressed::Interrupt => {
+                self.interrupted = true;
+                Some(Key::Cancel)
+            }
+            Pressed::Pasted => {
+                self.say(if self.can_open_browser() {
+                    "  Pasted text is not used here: press O to open the page, or Esc to cancel."
+                } else {
+                    "  Pasted text is not used here: press Esc to cancel."
+                });
+                None
+            }
+        }
     }
 
     fn reads_keys(&self) -> bool {
@@ -419,11 +436,11 @@ fn draw_list(
     lines.len()
 }
 
-/// Cooked mode and a visible cursor.
+/// Cooked mode, no bracketed paste, and a visible cursor.
 fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
     let mut err = std::io::stderr();
-    let _ = queue!(err, cursor::Show);
+    let _ = queue!(err, DisableBracketedPaste, cursor::Show);
     let _ = err.flush();
 }
 
