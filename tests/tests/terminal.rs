@@ -782,3 +782,40 @@ fn a_paste_during_the_device_code_wait_opens_no_browser() {
     t.wait_for("✗ Verification was cancelled.");
     ctrl_c_ends_the_menu(&menu);
 }
+
+/// Issue 23, item 16 (menu part): after a failed test message the menu offers to try
+/// again instead of going back to the top of the account list.
+#[test]
+fn a_failed_test_message_can_be_tried_again() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    let t = &menu.term;
+    menu.add();
+    menu.fill("Mailer", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    t.press(&["Enter"]);
+    t.wait_for("✓ Saved.");
+    mock.set_fault(
+        Endpoint::Graph,
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    );
+    menu.choose("Send test message from \"Mailer\"");
+    t.wait_for_prompt("? Send a test message to");
+    t.answer("me@example.com");
+    let screen = menu.wait_for_list("? The message was not sent");
+    assert!(screen.contains("❯ Try again"), "{screen}");
+    assert!(mock.sent_items().is_empty());
+    mock.clear_fault(Endpoint::Graph);
+    t.press(&["Enter"]);
+    t.wait_until("the message sent", Duration::from_secs(30), |s| {
+        s.rsplit("The message was not sent")
+            .next()
+            .is_some_and(|after| after.contains("✓ "))
+    });
+    assert_eq!(mock.sent_items().len(), 1, "{}", t.screen());
+    menu.quit();
+}
