@@ -819,3 +819,32 @@ fn a_failed_test_message_can_be_tried_again() {
     assert_eq!(mock.sent_items().len(), 1, "{}", t.screen());
     menu.quit();
 }
+
+/// Issue 23, item 18 (menu part): the top list says how many accounts need sign-in
+/// again, at 50, 80 and 120 columns.
+#[test]
+fn the_top_list_counts_the_accounts_that_need_sign_in() {
+    let sandbox = atrs_e2e::sandbox::Sandbox::instant(&[]);
+    for name in ["One", "Two", "Three"] {
+        let added = sandbox.add_device(name, &[], Duration::from_secs(60));
+        assert_eq!(added.code, Some(0), "{}", added.stdout);
+    }
+    // Two lose their saved sign-in.
+    let store = Store::open(sandbox.store()).unwrap();
+    for name in ["One", "Three"] {
+        store.remove_secrets("office365", name).unwrap();
+    }
+    let args = sandbox.folder_args();
+    let mut args = args.to_vec();
+    args.push("menu");
+    for width in [50, 80, 120] {
+        let term = Terminal::start(host_binary(), &args, &[], width, 30);
+        let screen = term.wait_for(LIST);
+        assert!(
+            screen.contains("❯ Office 365 (3 accounts, 2 need sign-in)"),
+            "{width}: {screen}"
+        );
+        term.press(&["Escape"]);
+        assert_eq!(term.exit_code(), 0, "{}", term.screen());
+    }
+}

@@ -13,7 +13,7 @@ mod wait_keys;
 
 use std::io::IsTerminal;
 
-use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
+use atrs_host_sdk::{loader::IntegrationHandle, FormValues, HealthState, Manifest};
 
 use crate::{
     catalog::Catalog,
@@ -118,13 +118,7 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
     loop {
         let mut items: Vec<String> = Vec::new();
         for plugin in plugins {
-            let count = (plugin.accounts)()?.len();
-            items.push(format!(
-                "{} ({} account{})",
-                plugin.manifest.display_name,
-                count,
-                if count == 1 { "" } else { "s" }
-            ));
+            items.push(plugin_line(plugin)?);
         }
         items.push("Quit".into());
         match p.select("Integrations", &items, 0) {
@@ -221,9 +215,33 @@ fn edit(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>, account: &str) -> Result<
     }
 }
 
-/// Each account's health as a suffix for its menu line (` — ✓ healthy`); empty when
-/// the plugin does not report health.
-fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
+/// The plugin's line in the top list: its name, how many accounts it has, and how
+/// many of them need sign-in again (`Office 365 (4 accounts, 1 needs sign-in)`).
+fn plugin_line(plugin: &MenuPlugin<'_>) -> Result<String, CommandError> {
+    let accounts = (plugin.accounts)()?;
+    let count = accounts.len();
+    let mut line = format!(
+        "{} ({count} account{}",
+        plugin.manifest.display_name,
+        if count == 1 { "" } else { "s" }
+    );
+    let need = health_states(plugin, &accounts)
+        .into_iter()
+        .filter(|s| *s == Some(HealthState::NeedsSignIn))
+        .count();
+    if need > 0 {
+        let verb = if need == 1 { "needs" } else { "need" };
+        line.push_str(&format!(", {need} {verb} sign-in"));
+    }
+    line.push(')');
+    Ok(line)
+}
+
+/// Each account's health state; `None` where the plugin reports none.
+fn health_states(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<Option<HealthState>> {
+    if accounts.is_empty() {
+        return Vec::new();
+    }
     let integration = (plugin.open)().ok();
     accounts
         .iter()
@@ -231,11 +249,23 @@ fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
             integration
                 .as_ref()
                 .and_then(|i| i.account_health(a).ok())
-                .map(|h| {
+                .map(|h| h.state)
+        })
+        .collect()
+}
+
+/// Each account's health as a suffix for its menu line (` — ✓ healthy`); empty when
+/// the plugin does not report health.
+fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
+    health_states(plugin, accounts)
+        .into_iter()
+        .map(|state| {
+            state
+                .map(|s| {
                     format!(
                         " — {} {}",
-                        health_view::state_mark(h.state),
-                        health_view::state_words(h.state)
+                        health_view::state_mark(s),
+                        health_view::state_words(s)
                     )
                 })
                 .unwrap_or_default()
