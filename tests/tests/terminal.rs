@@ -176,10 +176,18 @@ impl Menu {
         t.wait_for("✓ Verified: signed in as");
     }
 
+    /// Opens the saved `account` from the integration screen and picks its `action`.
+    fn act(&self, account: &str, action: &str) {
+        self.wait_for_list("? Integrations › Office 365");
+        self.choose(account);
+        self.wait_for_list(&format!("? Office 365 › {account}"));
+        self.choose(action);
+    }
+
     /// Leaves the menu with Esc from the integration screen; asserts exit 0.
     fn quit(&self) {
         let t = &self.term;
-        t.wait_for("❯ Add");
+        self.wait_for_list("? Integrations › Office 365");
         t.press(&["Escape"]);
         t.wait_for("❯ Office 365");
         t.press(&["Escape"]);
@@ -224,7 +232,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term.wait_for("✓ Saved.");
 
     // An Edit that changes nothing saves nothing and needs no verification.
-    menu.choose("Edit \"Sales mailbox\"");
+    menu.act("Sales mailbox", "Edit");
     for prompt in [
         "? Account name",
         "? Client ID",
@@ -243,7 +251,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term.wait_for("Nothing changed");
 
     // Rename: Ctrl-U clears the old name.
-    menu.choose("Edit \"Sales mailbox\"");
+    menu.act("Sales mailbox", "Edit");
     menu.term.wait_for_prompt("? Account name › Sales mailbox");
     menu.term.press(&["C-u"]);
     menu.term.answer("Sales reports");
@@ -265,7 +273,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term
         .wait_for("✓ Saved as \"Sales reports\" (renamed from \"Sales mailbox\").");
     // Esc at a yes/no question answers nothing: the account stays.
-    menu.choose("Remove \"Sales reports\"");
+    menu.act("Sales reports", "Remove");
     menu.term
         .wait_for("Remove \"Sales reports\" and its secrets? (y/N)");
     menu.term.press(&["Escape"]);
@@ -546,7 +554,7 @@ fn save_after_another_program_removed_the_account_says_so() {
     menu.term.press(&["Enter"]);
     menu.term.wait_for("✓ Saved.");
 
-    menu.choose("Edit \"Gone soon\"");
+    menu.act("Gone soon", "Edit");
     for prompt in [
         "? Account name",
         "? Client ID",
@@ -588,7 +596,7 @@ fn re_verify_goes_straight_to_verify_and_saves() {
         .stats()
         .grant_count("urn:ietf:params:oauth:grant-type:device_code");
 
-    menu.choose("Re-verify \"Again\"");
+    menu.act("Again", "Re-verify");
     menu.wait_for_list("? Re-verify \"Again\" with its saved settings");
     menu.choose("Verify");
     let screen = menu.term.wait_until(
@@ -803,7 +811,7 @@ fn a_failed_test_message_can_be_tried_again() {
             retry_after: None,
         },
     );
-    menu.choose("Send test message from \"Mailer\"");
+    menu.act("Mailer", "Send test message");
     t.wait_for_prompt("? Send a test message to");
     t.answer("me@example.com");
     let screen = menu.wait_for_list("? The message was not sent");
@@ -846,5 +854,54 @@ fn the_top_list_counts_the_accounts_that_need_sign_in() {
         );
         term.press(&["Escape"]);
         assert_eq!(term.exit_code(), 0, "{}", term.screen());
+    }
+}
+
+/// Issue 23, item 22: 30 accounts are 30 entries (each opens its actions), the list
+/// says which part of it shows, and PageUp/PageDown move a page, at 50, 80 and 120
+/// columns.
+#[test]
+fn a_long_account_list_scrolls_by_page_and_says_where_it_is() {
+    for width in [50, 80, 120] {
+        let menu = Menu::open_with_store(width, &[], |dir| {
+            let store = Store::open(dir).unwrap();
+            for i in 1..=30 {
+                let name = format!("Account {i}");
+                let settings = [("account_name".to_owned(), name.clone())].into();
+                store.write_settings("office365", &name, &settings).unwrap();
+            }
+        });
+        let t = &menu.term;
+        t.wait_for("❯ Office 365 (30 accounts");
+        t.press(&["Enter"]);
+        let screen = menu.wait_for_list("? Integrations › Office 365");
+        assert!(screen.contains("❯ Add"), "{width}: {screen}");
+        assert!(
+            screen.contains(" ↓ 1–12 of 32 · PgUp/PgDn"),
+            "{width}: {screen}"
+        );
+        t.press(&["PageDown"]);
+        let screen = t.wait_for("❯ Account 12");
+        assert!(screen.contains("↑↓ 2–13 of 32"), "{width}: {screen}");
+        t.press(&["End"]);
+        let screen = t.wait_for("❯ Back");
+        assert!(screen.contains("↑  21–32 of 32"), "{width}: {screen}");
+        t.press(&["PageUp"]);
+        t.wait_for("❯ Account 19");
+        t.press(&["PageUp"]);
+        t.wait_for("❯ Account 7");
+        // An account opens its actions; Back returns to it in the list.
+        t.press(&["Enter"]);
+        let screen = menu.wait_for_list("? Office 365 › Account 7");
+        for action in ["Edit", "Re-verify", "Remove", "Send test message", "Back"] {
+            assert!(screen.contains(action), "{width}: {screen}");
+        }
+        t.press(&["Escape"]);
+        menu.wait_for_list("? Integrations › Office 365");
+        t.wait_for("❯ Account 7");
+        t.press(&["Escape"]);
+        t.wait_for("❯ Office 365");
+        t.press(&["Escape"]);
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
     }
 }

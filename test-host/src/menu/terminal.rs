@@ -192,6 +192,10 @@ impl Prompter for TerminalPrompter {
                 }
                 KeyCode::Home => chosen = 0,
                 KeyCode::End => chosen = items.len().saturating_sub(1),
+                KeyCode::PageDown => {
+                    chosen = (chosen + list_rows(items.len())).min(items.len().saturating_sub(1))
+                }
+                KeyCode::PageUp => chosen = chosen.saturating_sub(list_rows(items.len())),
                 _ => {}
             }
         };
@@ -412,7 +416,13 @@ fn draw_line(err: &mut Stderr, prompt: &str, editor: &LineEditor, masked: bool) 
     let _ = err.flush();
 }
 
-/// Draws the question and a window of its items; returns the rows drawn.
+/// How many of `count` items a list shows at once (the rest scroll).
+fn list_rows(count: usize) -> usize {
+    height().saturating_sub(3).clamp(3, 12).min(count)
+}
+
+/// Draws the question and a window of its items, with a line saying where the window
+/// is when not all fit; returns the rows drawn.
 fn draw_list(
     err: &mut Stderr,
     drawn: usize,
@@ -421,7 +431,7 @@ fn draw_list(
     chosen: usize,
 ) -> usize {
     let width = width();
-    let rows = height().saturating_sub(2).clamp(3, 12).min(items.len());
+    let rows = list_rows(items.len());
     let first = chosen
         .saturating_sub(rows.saturating_sub(1))
         .min(items.len() - rows);
@@ -429,6 +439,23 @@ fn draw_list(
     for (i, item) in items.iter().enumerate().skip(first).take(rows) {
         let mark = if i == chosen { "❯ " } else { "  " };
         lines.push(fit(&format!("{mark}{item}"), width));
+    }
+    if rows < items.len() {
+        let above = if first > 0 { "↑" } else { " " };
+        let below = if first + rows < items.len() {
+            "↓"
+        } else {
+            " "
+        };
+        lines.push(fit(
+            &format!(
+                "  {above}{below} {}–{} of {} · PgUp/PgDn",
+                first + 1,
+                first + rows,
+                items.len()
+            ),
+            width,
+        ));
     }
     rewind(err, drawn);
     let _ = write!(err, "{}", lines.join("\r\n"));
