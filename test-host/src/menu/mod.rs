@@ -196,13 +196,13 @@ fn account_screen(
                 edit(p, plugin, account)?;
             }
         }
-        REMOVE => {
-            if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) {
-                let mut integration = (plugin.open)()?;
-                match integration.remove_account(account) {
-                    Ok(()) => p.say(&format!("Removed \"{account}\".")),
-                    Err(e) => p.say_all(&plugin_error_lines(&e)),
-                }
+        REMOVE
+            if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) =>
+        {
+            let mut integration = (plugin.open)()?;
+            match integration.remove_account(account) {
+                Ok(()) => p.say(&format!("Removed \"{account}\".")),
+                Err(e) => p.say_all(&plugin_error_lines(&e)),
             }
         }
         SEND_TEST => {
