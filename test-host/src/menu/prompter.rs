@@ -99,6 +99,8 @@ pub enum ScriptedAnswer {
 pub struct ScriptedPrompter {
     answers: VecDeque<ScriptedAnswer>,
     narrate: Option<Output>,
+    /// A question was asked after the answers ran out: the input ended.
+    ran_out: bool,
     /// Every line shown and every prompt asked, in order.
     pub transcript: Vec<String>,
 }
@@ -109,6 +111,7 @@ impl ScriptedPrompter {
         ScriptedPrompter {
             answers: answers.into_iter().collect(),
             narrate: None,
+            ran_out: false,
             transcript: Vec::new(),
         }
     }
@@ -130,7 +133,10 @@ impl ScriptedPrompter {
     }
 
     fn next(&mut self, prompt: &str) -> ScriptedAnswer {
-        let answer = self.answers.pop_front().unwrap_or(ScriptedAnswer::Esc);
+        let answer = self.answers.pop_front().unwrap_or_else(|| {
+            self.ran_out = true;
+            ScriptedAnswer::Esc
+        });
         let shown = match &answer {
             ScriptedAnswer::Pick(p) => format!("? {prompt} › {p}"),
             ScriptedAnswer::Type(t) => format!("? {prompt} › {t}"),
@@ -212,5 +218,11 @@ impl Prompter for ScriptedPrompter {
 
     fn can_open_browser(&self) -> bool {
         self.narrate.is_none()
+    }
+
+    /// Once the script has run out, every question backs out, as after Ctrl-C, so a
+    /// form that asks before leaving cannot ask forever.
+    fn interrupted(&self) -> bool {
+        self.ran_out
     }
 }
