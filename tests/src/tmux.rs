@@ -167,6 +167,14 @@ impl Terminal {
         assert!(out.status.success(), "send-keys failed: {out:?}");
     }
 
+    /// Pastes `text` as a terminal does: bracketed when the program asked for it.
+    pub fn paste(&self, text: &str) {
+        let out = self.tmux(&["set-buffer", "--", text]);
+        assert!(out.status.success(), "set-buffer failed: {out:?}");
+        let out = self.tmux(&["paste-buffer", "-p", "-t", "t"]);
+        assert!(out.status.success(), "paste-buffer failed: {out:?}");
+    }
+
     /// Types `text`, then Enter.
     pub fn answer(&self, text: &str) {
         self.type_text(text);

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use atrs_e2e::{host_binary, office365_library, plugins_dir, tmux::Terminal};
+use atrs_e2e::{host_binary, http_get_location, office365_library, plugins_dir, tmux::Terminal};
 use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp};
 use atrs_test_host::store::Store;
 
@@ -36,21 +36,31 @@ impl Menu {
 
     /// Like [`Menu::open`], with the store folder prepared by `prepare` first.
     fn open_with_store(width: u16, extra: &[&str], prepare: impl Fn(&std::path::Path)) -> Menu {
+        Self::launch(width, extra, &[], prepare)
+    }
+
+    /// Like [`Menu::open`], with `env` added to the menu's environment.
+    fn open_with_env(width: u16, extra: &[&str], env: &[(&str, &str)]) -> Menu {
+        Self::launch(width, extra, env, |_| {})
+    }
+
+    fn launch(
+        width: u16,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl Fn(&std::path::Path),
+    ) -> Menu {
         let plugins = plugins_dir(&[office365_library()]);
         let store = tempfile::tempdir().unwrap();
         prepare(store.path());
         let mut args = extra.to_vec();
         args.push("menu");
-        let term = Terminal::start(
-            host_binary(),
-            &args,
-            &[
-                ("ATRS_PLUGINS_DIR", plugins.path().to_str().unwrap()),
-                ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
-            ],
-            width,
-            30,
-        );
+        let mut all_env = vec![
+            ("ATRS_PLUGINS_DIR", plugins.path().to_str().unwrap()),
+            ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
+        ];
+        all_env.extend_from_slice(env);
+        let term = Terminal::start(host_binary(), &args, &all_env, width, 30);
         Menu {
             term,
             store,
@@ -166,10 +176,18 @@ impl Menu {
         t.wait_for("✓ Verified: signed in as");
     }
 
+    /// Opens the saved `account` from the integration screen and picks its `action`.
+    fn act(&self, account: &str, action: &str) {
+        self.wait_for_list("? Integrations › Office 365");
+        self.choose(account);
+        self.wait_for_list(&format!("? Office 365 › {account}"));
+        self.choose(action);
+    }
+
     /// Leaves the menu with Esc from the integration screen; asserts exit 0.
     fn quit(&self) {
         let t = &self.term;
-        t.wait_for("❯ Add");
+        self.wait_for_list("? Integrations › Office 365");
         t.press(&["Escape"]);
         t.wait_for("❯ Office 365");
         t.press(&["Escape"]);
@@ -214,7 +232,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term.wait_for("✓ Saved.");
 
     // An Edit that changes nothing saves nothing and needs no verification.
-    menu.choose("Edit \"Sales mailbox\"");
+    menu.act("Sales mailbox", "Edit");
     for prompt in [
         "? Account name",
         "? Client ID",
@@ -233,7 +251,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term.wait_for("Nothing changed");
 
     // Rename: Ctrl-U clears the old name.
-    menu.choose("Edit \"Sales mailbox\"");
+    menu.act("Sales mailbox", "Edit");
     menu.term.wait_for_prompt("? Account name › Sales mailbox");
     menu.term.press(&["C-u"]);
     menu.term.answer("Sales reports");
@@ -255,7 +273,7 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     menu.term
         .wait_for("✓ Saved as \"Sales reports\" (renamed from \"Sales mailbox\").");
     // Esc at a yes/no question answers nothing: the account stays.
-    menu.choose("Remove \"Sales reports\"");
+    menu.act("Sales reports", "Remove");
     menu.term
         .wait_for("Remove \"Sales reports\" and its secrets? (y/N)");
     menu.term.press(&["Escape"]);
@@ -302,7 +320,7 @@ fn adding_an_existing_name_asks_before_replacing() {
 }
 
 #[test]
-fn esc_goes_back_from_text_and_secret_prompts_and_nothing_typed_is_stored() {
+fn esc_goes_back_one_question_at_a_time_and_nothing_typed_is_stored() {
     let menu = Menu::open(60, &[]);
     menu.add();
     let t = &menu.term;
@@ -331,7 +349,18 @@ fn esc_goes_back_from_text_and_secret_prompts_and_nothing_typed_is_stored() {
     t.answer(defaults::TENANT_ID);
     t.wait_for_prompt("? Client secret");
     t.type_text("abc");
+    // Esc goes back one question at a time, keeping what was typed.
     t.press(&["Escape"]);
+    t.wait_for_prompt(&format!("? Tenant ID › {}", defaults::TENANT_ID));
+    t.press(&["Escape"]);
+    t.wait_for_prompt(&format!("? Client ID › {}", defaults::DESKTOP_CLIENT_ID));
+    t.press(&["Escape"]);
+    t.wait_for_prompt("? Account name › Reports");
+    // Out of the form: what was typed would be lost, so it asks; no stays.
+    t.press(&["Escape"]);
+    t.wait_for_prompt("? Leave without saving? What you typed is not saved. (y/N)");
+    t.type_text("y");
+    t.wait_for("Closed without saving.");
     menu.wait_for_list("? Integrations › Office 365");
     menu.quit();
     assert!(menu.accounts().is_empty());
@@ -525,7 +554,7 @@ fn save_after_another_program_removed_the_account_says_so() {
     menu.term.press(&["Enter"]);
     menu.term.wait_for("✓ Saved.");
 
-    menu.choose("Edit \"Gone soon\"");
+    menu.act("Gone soon", "Edit");
     for prompt in [
         "? Account name",
         "? Client ID",
@@ -567,7 +596,7 @@ fn re_verify_goes_straight_to_verify_and_saves() {
         .stats()
         .grant_count("urn:ietf:params:oauth:grant-type:device_code");
 
-    menu.choose("Re-verify \"Again\"");
+    menu.act("Again", "Re-verify");
     menu.wait_for_list("? Re-verify \"Again\" with its saved settings");
     menu.choose("Verify");
     let screen = menu.term.wait_until(
@@ -592,4 +621,287 @@ fn re_verify_goes_straight_to_verify_and_saves() {
     );
     menu.quit();
     assert_eq!(menu.accounts(), vec!["Again"]);
+}
+
+/// The question before leaving a form whose work would be lost.
+const LEAVE: &str = "? Leave without saving?";
+
+/// Issue 23, item 3: Esc on the form's actions never throws away a verified sign-in or
+/// typed values without asking, and Esc at "Open it in your browser now?" goes back to
+/// the form (that sign-in cancelled), at 50, 80 and 120 columns.
+#[test]
+fn leaving_a_verified_unsaved_account_asks_first_and_esc_at_open_browser_goes_back() {
+    let mock = mock(Duration::from_millis(200));
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &[]);
+        let t = &menu.term;
+        menu.add();
+        menu.fill("Asked", &mock.base_url());
+        // Esc at "Open it in your browser now?" goes back, not on to the paste prompt.
+        menu.choose("Verify ▾ With Browser");
+        t.wait_for_prompt("? Open it in your browser now? (Y/n)");
+        t.press(&["Escape"]);
+        let screen = menu.wait_for_list("? Account (not verified)");
+        assert!(!screen.contains("? Paste the final"), "{width}: {screen}");
+        // Typed but not verified: Esc asks, and no keeps the form.
+        t.press(&["Escape"]);
+        t.wait_for_prompt(LEAVE);
+        t.type_text("n");
+        menu.wait_for_list("? Account (not verified)");
+        menu.choose("Verify");
+        let screen = menu.wait_for_list("? Account (verified)");
+        assert!(screen.contains("✓ Verified"), "{width}: {screen}");
+        // Verified and unsaved: Esc asks, naming the sign-in; Esc at that question stays.
+        t.press(&["Escape"]);
+        let screen = t.wait_for_prompt(LEAVE);
+        if width >= 80 {
+            assert!(
+                screen.contains("The verified sign-in of \"Asked\" is not saved."),
+                "{width}: {screen}"
+            );
+        }
+        t.press(&["Escape"]);
+        menu.wait_for_list("? Account (verified)");
+        assert!(menu.accounts().is_empty(), "{width}: nothing saved yet");
+        // Yes leaves, and nothing is saved.
+        t.press(&["Escape"]);
+        t.wait_for_prompt(LEAVE);
+        t.type_text("y");
+        t.wait_for("Closed without saving.");
+        menu.quit();
+        assert!(menu.accounts().is_empty(), "{width}: nothing saved");
+    }
+}
+
+/// Plays the browser for a menu showing "Sign in with your browser at:": signs in at
+/// the mock and hands its redirect to the loopback listener.
+fn sign_in_in_the_browser(screen: &str) {
+    let url = screen
+        .lines()
+        .skip_while(|l| !l.contains("Sign in with your browser at:"))
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no sign-in address:\n{screen}"));
+    let (status, location) = http_get_location(url);
+    assert_eq!(status, 302, "the mock's sign-in redirects at once");
+    let (status, _) = http_get_location(&location.expect("a redirect to the listener"));
+    assert_eq!(status, 200, "the loopback listener took the answer");
+}
+
+/// Issue 23, item 1: once the loopback listener has the browser's answer, the menu goes
+/// on by itself; nobody presses Enter at the paste question (50, 80, 120 columns).
+#[test]
+fn with_browser_the_menu_continues_by_itself_when_the_listener_has_the_answer() {
+    let mock = mock(Duration::from_millis(200));
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &["--no-browser"]);
+        let t = &menu.term;
+        menu.add();
+        menu.fill("Looped", &mock.base_url());
+        menu.choose("Verify ▾ With Browser");
+        let screen = t.wait_for_prompt("? Paste the final browser address");
+        sign_in_in_the_browser(&screen);
+        let screen = menu.wait_for_list("? Account (verified)");
+        assert!(screen.contains("✓ Verified"), "{width}: {screen}");
+        // Nothing was typed: the question says it ended by itself.
+        assert!(
+            width < 80 || screen.contains("(or just wait) › (not needed any more)"),
+            "{width}: {screen}"
+        );
+        t.press(&["Enter"]);
+        t.wait_for("✓ Saved.");
+        menu.quit();
+        assert_eq!(menu.accounts(), vec!["Looped"], "{width}");
+    }
+}
+
+/// Issue 23, item 4: a second Verify cancelled with Esc keeps the first, successful
+/// verification while the values are unchanged; Save & Close then saves it.
+#[test]
+fn a_cancelled_second_verify_keeps_the_first_one() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    let t = &menu.term;
+    menu.add();
+    menu.fill("Kept", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    // The second attempt waits for a sign-in that never comes, and is cancelled.
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    menu.choose("Verify");
+    t.wait_until("a second waiting line", Duration::from_secs(20), |s| {
+        s.contains("Waiting for you to sign in")
+    });
+    t.press(&["Escape"]);
+    t.wait_for("✗ Verification was cancelled.");
+    let screen = menu.wait_for_list("? Account (verified)");
+    assert!(
+        screen.contains("The earlier verification of \"Kept\" still holds"),
+        "{screen}"
+    );
+    assert!(screen.contains("❯ Save & Close"), "{screen}");
+    t.press(&["Enter"]);
+    t.wait_for("✓ Saved.");
+    menu.quit();
+    assert_eq!(menu.accounts(), vec!["Kept"]);
+}
+
+/// Issue 23, item 12: while the device code waits, one key press is one action: text
+/// typed or pasted all at once (bracketed or not) opens no browser, however many `o`s
+/// it holds; O alone opens it once.
+#[test]
+fn a_paste_during_the_device_code_wait_opens_no_browser() {
+    let mock = mock(Duration::from_secs(3));
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(&browser, format!("echo \"$1\" >> '{}'\n", opened.display())).unwrap();
+    let browser_command = format!("sh {}", browser.display());
+    let opens = || {
+        std::fs::read_to_string(&opened)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let menu = Menu::open_with_env(80, &[], &[("BROWSER", &browser_command)]);
+    let t = &menu.term;
+    menu.add();
+    menu.fill("Pasted", &mock.base_url());
+    menu.choose("Verify");
+    t.wait_for("Waiting for you to sign in");
+    let address = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?foo=bootstrap";
+    let note = "Pasted text is not used here";
+    t.type_text(address);
+    t.wait_for(note);
+    t.paste(address);
+    t.wait_until("a note for each paste", Duration::from_secs(20), |s| {
+        s.matches(note).count() >= 2
+    });
+    let screen = t.screen();
+    assert!(!screen.contains("in your browser."), "{screen}");
+    assert_eq!(opens(), 0, "no browser for pasted text:\n{screen}");
+    t.type_text("o");
+    t.wait_for("in your browser.");
+    t.wait_until("the browser to start", Duration::from_secs(10), |_| {
+        opens() >= 1
+    });
+    assert_eq!(opens(), 1, "O alone opens it once:\n{}", t.screen());
+    t.press(&["Escape"]);
+    t.wait_for("✗ Verification was cancelled.");
+    ctrl_c_ends_the_menu(&menu);
+}
+
+/// Issue 23, item 16 (menu part): after a failed test message the menu offers to try
+/// again instead of going back to the top of the account list.
+#[test]
+fn a_failed_test_message_can_be_tried_again() {
+    let mock = mock(Duration::from_millis(200));
+    let menu = Menu::open(80, &[]);
+    let t = &menu.term;
+    menu.add();
+    menu.fill("Mailer", &mock.base_url());
+    menu.choose("Verify");
+    menu.wait_for_list("? Account (verified)");
+    t.press(&["Enter"]);
+    t.wait_for("✓ Saved.");
+    mock.set_fault(
+        Endpoint::Graph,
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    );
+    menu.act("Mailer", "Send test message");
+    t.wait_for_prompt("? Send a test message to");
+    t.answer("me@example.com");
+    let screen = menu.wait_for_list("? The message was not sent");
+    assert!(screen.contains("❯ Try again"), "{screen}");
+    assert!(mock.sent_items().is_empty());
+    mock.clear_fault(Endpoint::Graph);
+    t.press(&["Enter"]);
+    t.wait_until("the message sent", Duration::from_secs(30), |s| {
+        s.rsplit("The message was not sent")
+            .next()
+            .is_some_and(|after| after.contains("✓ "))
+    });
+    assert_eq!(mock.sent_items().len(), 1, "{}", t.screen());
+    menu.quit();
+}
+
+/// Issue 23, item 18 (menu part): the top list says how many accounts need sign-in
+/// again, at 50, 80 and 120 columns.
+#[test]
+fn the_top_list_counts_the_accounts_that_need_sign_in() {
+    let sandbox = atrs_e2e::sandbox::Sandbox::instant(&[]);
+    for name in ["One", "Two", "Three"] {
+        let added = sandbox.add_device(name, &[], Duration::from_secs(60));
+        assert_eq!(added.code, Some(0), "{}", added.stdout);
+    }
+    // Two lose their saved sign-in.
+    let store = Store::open(sandbox.store()).unwrap();
+    for name in ["One", "Three"] {
+        store.remove_secrets("office365", name).unwrap();
+    }
+    let args = sandbox.folder_args();
+    let mut args = args.to_vec();
+    args.push("menu");
+    for width in [50, 80, 120] {
+        let term = Terminal::start(host_binary(), &args, &[], width, 30);
+        let screen = term.wait_for(LIST);
+        assert!(
+            screen.contains("❯ Office 365 (3 accounts, 2 need sign-in)"),
+            "{width}: {screen}"
+        );
+        term.press(&["Escape"]);
+        assert_eq!(term.exit_code(), 0, "{}", term.screen());
+    }
+}
+
+/// Issue 23, item 22: 30 accounts are 30 entries (each opens its actions), the list
+/// says which part of it shows, and PageUp/PageDown move a page, at 50, 80 and 120
+/// columns.
+#[test]
+fn a_long_account_list_scrolls_by_page_and_says_where_it_is() {
+    for width in [50, 80, 120] {
+        let menu = Menu::open_with_store(width, &[], |dir| {
+            let store = Store::open(dir).unwrap();
+            for i in 1..=30 {
+                let name = format!("Account {i}");
+                let settings = [("account_name".to_owned(), name.clone())].into();
+                store.write_settings("office365", &name, &settings).unwrap();
+            }
+        });
+        let t = &menu.term;
+        t.wait_for("❯ Office 365 (30 accounts");
+        t.press(&["Enter"]);
+        let screen = menu.wait_for_list("? Integrations › Office 365");
+        assert!(screen.contains("❯ Add"), "{width}: {screen}");
+        assert!(
+            screen.contains(" ↓ 1–12 of 32 · PgUp/PgDn"),
+            "{width}: {screen}"
+        );
+        t.press(&["PageDown"]);
+        let screen = t.wait_for("❯ Account 12");
+        assert!(screen.contains("↑↓ 2–13 of 32"), "{width}: {screen}");
+        t.press(&["End"]);
+        let screen = t.wait_for("❯ Back");
+        assert!(screen.contains("↑  21–32 of 32"), "{width}: {screen}");
+        t.press(&["PageUp"]);
+        t.wait_for("❯ Account 19");
+        t.press(&["PageUp"]);
+        t.wait_for("❯ Account 7");
+        // An account opens its actions; Back returns to it in the list.
+        t.press(&["Enter"]);
+        let screen = menu.wait_for_list("? Office 365 › Account 7");
+        for action in ["Edit", "Re-verify", "Remove", "Send test message", "Back"] {
+            assert!(screen.contains(action), "{width}: {screen}");
+        }
+        t.press(&["Escape"]);
+        menu.wait_for_list("? Integrations › Office 365");
+        t.wait_for("❯ Account 7");
+        t.press(&["Escape"]);
+        t.wait_for("❯ Office 365");
+        t.press(&["Escape"]);
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    }
 }

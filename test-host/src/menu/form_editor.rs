@@ -5,7 +5,9 @@
 //! the name of another saved account asks first. An Edit that changes nothing saves
 //! nothing and needs no verification.
 
-use atrs_host_sdk::{loader::IntegrationHandle, FieldKind, FormField, FormValues, VerifyMethod};
+use atrs_host_sdk::{
+    loader::IntegrationHandle, ErrorKind, FieldKind, FormField, FormValues, VerifyMethod,
+};
 
 use super::{
     account_save::{save_account, SaveTarget},
@@ -38,14 +40,19 @@ pub(super) enum Purpose<'a> {
     Edit(&'a str),
 }
 
+/// Creates a fresh instance of the plugin.
+pub(super) type Open<'a> = dyn Fn() -> Result<IntegrationHandle, CommandError> + 'a;
+
 /// Runs the account form for `integration`, starting from `initial`; `saved` lists
-/// the names of the saved accounts.
+/// the names of the saved accounts, and `open` gives another instance (a new
+/// verification attempt runs on one while an earlier one is held).
 pub(super) fn edit_account(
     p: &mut dyn Prompter,
     integration: &mut IntegrationHandle,
     initial: FormValues,
     purpose: Purpose<'_>,
     saved: &dyn Fn() -> Result<Vec<String>, CommandError>,
+    open: &Open<'_>,
 ) -> Result<(), CommandError> {
     let form = integration.describe()?;
     let mut values = with_defaults(initial, &form);
@@ -55,7 +62,9 @@ pub(super) fn edit_account(
         Purpose::Edit(_) => as_saved.clone(),
         Purpose::Add => FormValues::new(),
     };
-    if fill(p, integration, &form, &mut values, &saved_values, false).is_err() {
+    if fill(p, integration, &form, &mut values, &saved_values, false).is_err()
+        && (values == as_saved || leave_anyway(p, "What you typed is not saved."))
+    {
         return close(p, integration);
     }
     let mut verified: Option<String> = None;
@@ -76,7 +85,17 @@ pub(super) fn edit_account(
                 0
             },
         ) else {
-            return close(p, integration);
+            let lost = match (&verified, values == as_saved) {
+                (Some(name), _) => {
+                    Some(format!("The verified sign-in of \"{name}\" is not saved."))
+                }
+                (None, false) => Some("What you typed is not saved.".to_owned()),
+                (None, true) => None,
+            };
+            if lost.is_none_or(|what| leave_anyway(p, &what)) {
+                return close(p, integration);
+            }
+            continue;
         };
         match actions[choice].as_str() {
             VERIFY | VERIFY_BROWSER => {
@@ -85,7 +104,10 @@ pub(super) fn edit_account(
                 } else {
                     VerifyMethod::Browser { loopback: true }
                 };
-                verified = verify(p, integration, &values, method);
+                verified = match verified.take() {
+                    None => verify(p, integration, &values, method).verified(),
+                    Some(held) => verify_again(p, integration, open, &values, method, held)?,
+                };
             }
             EDIT | ADVANCED => {
                 let before = values.clone();
@@ -149,6 +171,12 @@ pub(super) fn edit_account(
     }
 }
 
+/// Asks before leaving a form whose work would be lost (`what` says which); Esc or
+/// "no" stays. After Ctrl-C nothing is asked: the menu is unwinding.
+fn leave_anyway(p: &mut dyn Prompter, what: &str) -> bool {
+    p.interrupted() || p.confirm(&format!("Leave without saving? {what}"), false) == Ok(true)
+}
+
 /// What Re-verify offers: sign in again straight away, or look at the settings first.
 const EDIT_FIRST: &str = "Edit the settings first";
 const BACK: &str = "Back";
@@ -183,7 +211,7 @@ pub(super) fn re_verify(
             return Ok(true);
         }
     };
-    if verify(p, integration, &values, method).is_some() {
+    if verify(p, integration, &values, method).verified().is_some() {
         let target = SaveTarget {
             name: account,
             previous: Some(account),
@@ -205,26 +233,72 @@ fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<()
     Ok(())
 }
 
-/// Verifies `values`; the verified account's name on success.
+/// How one verification attempt ended.
+enum Attempt {
+    /// Signed in: the verified account's name.
+    Verified(String),
+    /// The person cancelled it (Esc, or Ctrl-C).
+    Cancelled,
+    /// It failed.
+    Failed,
+}
+
+impl Attempt {
+    fn verified(self) -> Option<String> {
+        match self {
+            Attempt::Verified(name) => Some(name),
+            Attempt::Cancelled | Attempt::Failed => None,
+        }
+    }
+}
+
+/// Verifies `values`.
 fn verify(
     p: &mut dyn Prompter,
     integration: &mut IntegrationHandle,
     values: &FormValues,
     method: VerifyMethod,
-) -> Option<String> {
+) -> Attempt {
     match integration.start_verification(values, method) {
         Ok(session) => match drive_session(p, &session) {
-            SessionEnd::Verified(account) => Some(account.account_name.to_string()),
-            SessionEnd::Failed(_) => None,
+            SessionEnd::Verified(account) => Attempt::Verified(account.account_name.to_string()),
+            SessionEnd::Failed(e) if e.kind() == ErrorKind::Cancelled => Attempt::Cancelled,
+            SessionEnd::Failed(_) => Attempt::Failed,
         },
         Err(e) => {
             p.say_all(&plugin_error_lines(&e));
-            None
+            Attempt::Failed
         }
     }
 }
 
-/// Asks every (basic or advanced) field, re-asking one until it validates.
+/// Verifies the unchanged `values` again while `integration` holds an earlier
+/// verification of them (of the account `held`). The attempt runs on a fresh instance,
+/// since a plugin forgets what it verified when a new attempt starts: cancelling it
+/// keeps the earlier one; otherwise the fresh instance, verified or not, takes over.
+fn verify_again(
+    p: &mut dyn Prompter,
+    integration: &mut IntegrationHandle,
+    open: &Open<'_>,
+    values: &FormValues,
+    method: VerifyMethod,
+    held: String,
+) -> Result<Option<String>, CommandError> {
+    let mut fresh = open()?;
+    let attempt = verify(p, &mut fresh, values, method);
+    if let Attempt::Cancelled = attempt {
+        fresh.close()?;
+        p.say(&format!(
+            "The earlier verification of \"{held}\" still holds; Save & Close saves it."
+        ));
+        return Ok(Some(held));
+    }
+    std::mem::replace(integration, fresh).close()?;
+    Ok(attempt.verified())
+}
+
+/// Asks every (basic or advanced) field, re-asking one until it validates; Esc goes
+/// back one field, and at the first `Err(Back)` (what was typed stays in `values`).
 fn fill(
     p: &mut dyn Prompter,
     integration: &IntegrationHandle,
@@ -233,22 +307,29 @@ fn fill(
     saved: &FormValues,
     advanced: bool,
 ) -> Result<(), Back> {
-    for field in form.iter().filter(|f| f.advanced == advanced) {
-        loop {
-            ask(p, field, values, saved)?;
-            let errors = integration.validate(values).unwrap_or_default();
-            let mine: Vec<_> = errors
-                .iter()
-                .filter(|e| e.field() == field.key.as_str())
-                .collect();
-            if mine.is_empty() {
-                break;
+    let fields: Vec<&FormField> = form.iter().filter(|f| f.advanced == advanced).collect();
+    let mut i = 0;
+    while let Some(field) = fields.get(i) {
+        if ask(p, field, values, saved).is_err() {
+            match i.checked_sub(1) {
+                Some(previous) => i = previous,
+                None => return Err(Back),
             }
-            for e in mine {
-                p.say(&format!("  ✗ {}", e.message()));
-                if let Some(h) = e.hint() {
-                    p.say(&format!("    fix: {h}"));
-                }
+            continue;
+        }
+        let errors = integration.validate(values).unwrap_or_default();
+        let mine: Vec<_> = errors
+            .iter()
+            .filter(|e| e.field() == field.key.as_str())
+            .collect();
+        if mine.is_empty() {
+            i += 1;
+            continue;
+        }
+        for e in mine {
+            p.say(&format!("  ✗ {}", e.message()));
+            if let Some(h) = e.hint() {
+                p.say(&format!("    fix: {h}"));
             }
         }
     }

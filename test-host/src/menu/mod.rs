@@ -1,6 +1,6 @@
-//! The interactive Integrations menu: Integrations → a plugin → Add / Edit / Re-verify /
-//! Remove (each account with its health) → the form → Verify or Verify ▾ With Browser →
-//! Save & Close or Close.
+//! The interactive Integrations menu: Integrations → a plugin → Add, or an account (each
+//! with its health) → Edit / Re-verify / Remove / Send test message → the form → Verify
+//! or Verify ▾ With Browser → Save & Close or Close.
 
 mod account_save;
 mod form_editor;
@@ -9,10 +9,11 @@ pub mod prompter;
 mod send_test_view;
 mod terminal;
 mod verify_view;
+mod wait_keys;
 
 use std::io::IsTerminal;
 
-use atrs_host_sdk::{loader::IntegrationHandle, FormValues, Manifest};
+use atrs_host_sdk::{loader::IntegrationHandle, FormValues, HealthState, Manifest};
 
 use crate::{
     catalog::Catalog,
@@ -117,13 +118,7 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
     loop {
         let mut items: Vec<String> = Vec::new();
         for plugin in plugins {
-            let count = (plugin.accounts)()?.len();
-            items.push(format!(
-                "{} ({} account{})",
-                plugin.manifest.display_name,
-                count,
-                if count == 1 { "" } else { "s" }
-            ));
+            items.push(plugin_line(plugin)?);
         }
         items.push("Quit".into());
         match p.select("Integrations", &items, 0) {
@@ -133,33 +128,22 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
     }
 }
 
+/// The plugin's accounts, one entry each (with its health), plus Add and Back; an
+/// account opens its actions, and the list comes back with that account chosen.
 fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
     let can_send = (plugin.open)().is_ok_and(|i| send_test_view::can_send(&i));
+    let mut chosen = 0;
     loop {
         let accounts = (plugin.accounts)()?;
         let status = statuses(plugin, &accounts);
         let mut items = vec!["Add".to_owned()];
-        items.extend(
-            accounts
-                .iter()
-                .zip(&status)
-                .map(|(a, s)| format!("Edit \"{a}\"{s}")),
-        );
-        items.extend(accounts.iter().map(|a| format!("Re-verify \"{a}\"")));
-        items.extend(accounts.iter().map(|a| format!("Remove \"{a}\"")));
-        if can_send {
-            items.extend(
-                accounts
-                    .iter()
-                    .map(|a| format!("Send test message from \"{a}\"")),
-            );
-        }
+        items.extend(accounts.iter().zip(&status).map(|(a, s)| format!("{a}{s}")));
         items.push("Back".into());
         let title = format!("Integrations › {}", plugin.manifest.display_name);
-        let Ok(choice) = p.select(&title, &items, 0) else {
+        let Ok(choice) = p.select(&title, &items, chosen) else {
             return Ok(());
         };
-        let n = accounts.len();
+        chosen = choice;
         match choice {
             0 => {
                 let mut integration = (plugin.open)()?;
@@ -170,34 +154,64 @@ fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(
                     start,
                     Purpose::Add,
                     &plugin.accounts,
+                    &plugin.open,
                 )?;
             }
-            i if i <= n => edit(p, plugin, &accounts[i - 1])?,
-            i if i <= 2 * n => {
-                let account = &accounts[i - 1 - n];
-                let mut integration = (plugin.open)()?;
-                if !form_editor::re_verify(p, &mut integration, account)? {
-                    integration.close()?;
-                    edit(p, plugin, account)?;
-                }
-            }
-            i if i <= 3 * n => {
-                let account = &accounts[i - 1 - 2 * n];
-                if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) {
-                    let mut integration = (plugin.open)()?;
-                    match integration.remove_account(account) {
-                        Ok(()) => p.say(&format!("Removed \"{account}\".")),
-                        Err(e) => p.say_all(&plugin_error_lines(&e)),
-                    }
-                }
-            }
-            i if can_send && i <= 4 * n => {
-                let integration = (plugin.open)()?;
-                send_test_view::send_test(p, &integration, &accounts[i - 1 - 3 * n]);
-            }
+            i if i <= accounts.len() => account_screen(p, plugin, &accounts[i - 1], can_send)?,
             _ => return Ok(()),
         }
     }
+}
+
+/// What can be done with one saved account.
+const EDIT: &str = "Edit";
+const RE_VERIFY: &str = "Re-verify";
+const REMOVE: &str = "Remove";
+const SEND_TEST: &str = "Send test message";
+const BACK: &str = "Back";
+
+/// One saved account's actions: Edit, Re-verify, Remove, Send test message, Back.
+fn account_screen(
+    p: &mut dyn Prompter,
+    plugin: &MenuPlugin<'_>,
+    account: &str,
+    can_send: bool,
+) -> Result<(), CommandError> {
+    let mut actions = vec![EDIT, RE_VERIFY, REMOVE];
+    if can_send {
+        actions.push(SEND_TEST);
+    }
+    actions.push(BACK);
+    let items: Vec<String> = actions.iter().map(|a| a.to_string()).collect();
+    let title = format!("{} › {account}", plugin.manifest.display_name);
+    let Ok(choice) = p.select(&title, &items, 0) else {
+        return Ok(());
+    };
+    match actions[choice] {
+        EDIT => edit(p, plugin, account)?,
+        RE_VERIFY => {
+            let mut integration = (plugin.open)()?;
+            if !form_editor::re_verify(p, &mut integration, account)? {
+                integration.close()?;
+                edit(p, plugin, account)?;
+            }
+        }
+        REMOVE
+            if p.confirm(&format!("Remove \"{account}\" and its secrets?"), false) == Ok(true) =>
+        {
+            let mut integration = (plugin.open)()?;
+            match integration.remove_account(account) {
+                Ok(()) => p.say(&format!("Removed \"{account}\".")),
+                Err(e) => p.say_all(&plugin_error_lines(&e)),
+            }
+        }
+        SEND_TEST => {
+            let integration = (plugin.open)()?;
+            send_test_view::send_test(p, &integration, account);
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Opens the saved `account` in the form editor (Edit, and Re-verify).
@@ -210,6 +224,7 @@ fn edit(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>, account: &str) -> Result<
             values,
             Purpose::Edit(account),
             &plugin.accounts,
+            &plugin.open,
         ),
         Err(e) => {
             p.say_all(&plugin_error_lines(&e));
@@ -218,9 +233,33 @@ fn edit(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>, account: &str) -> Result<
     }
 }
 
-/// Each account's health as a suffix for its menu line (` — ✓ healthy`); empty when
-/// the plugin does not report health.
-fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
+/// The plugin's line in the top list: its name, how many accounts it has, and how
+/// many of them need sign-in again (`Office 365 (4 accounts, 1 needs sign-in)`).
+fn plugin_line(plugin: &MenuPlugin<'_>) -> Result<String, CommandError> {
+    let accounts = (plugin.accounts)()?;
+    let count = accounts.len();
+    let mut line = format!(
+        "{} ({count} account{}",
+        plugin.manifest.display_name,
+        if count == 1 { "" } else { "s" }
+    );
+    let need = health_states(plugin, &accounts)
+        .into_iter()
+        .filter(|s| *s == Some(HealthState::NeedsSignIn))
+        .count();
+    if need > 0 {
+        let verb = if need == 1 { "needs" } else { "need" };
+        line.push_str(&format!(", {need} {verb} sign-in"));
+    }
+    line.push(')');
+    Ok(line)
+}
+
+/// Each account's health state; `None` where the plugin reports none.
+fn health_states(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<Option<HealthState>> {
+    if accounts.is_empty() {
+        return Vec::new();
+    }
     let integration = (plugin.open)().ok();
     accounts
         .iter()
@@ -228,11 +267,23 @@ fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
             integration
                 .as_ref()
                 .and_then(|i| i.account_health(a).ok())
-                .map(|h| {
+                .map(|h| h.state)
+        })
+        .collect()
+}
+
+/// Each account's health as a suffix for its menu line (` — ✓ healthy`); empty when
+/// the plugin does not report health.
+fn statuses(plugin: &MenuPlugin<'_>, accounts: &[String]) -> Vec<String> {
+    health_states(plugin, accounts)
+        .into_iter()
+        .map(|state| {
+            state
+                .map(|s| {
                     format!(
                         " — {} {}",
-                        health_view::state_mark(h.state),
-                        health_view::state_words(h.state)
+                        health_view::state_mark(s),
+                        health_view::state_words(s)
                     )
                 })
                 .unwrap_or_default()

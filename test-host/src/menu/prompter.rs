@@ -23,6 +23,19 @@ pub trait Prompter {
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize, Back>;
     /// Reads a line of text, starting from `initial`.
     fn input(&mut self, prompt: &str, initial: &str) -> Result<String, Back>;
+    /// Reads a line of text like [`Prompter::input`] (starting empty), but the question
+    /// ends by itself, `Ok(None)`, once `settled()` says the answer is no longer needed
+    /// (checked before the question and between keys).
+    fn input_until(
+        &mut self,
+        prompt: &str,
+        settled: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<String>, Back> {
+        if settled() {
+            return Ok(None);
+        }
+        self.input(prompt, "").map(Some)
+    }
     /// Reads a secret without echoing it; empty keeps the current value.
     fn secret(&mut self, prompt: &str) -> Result<String, Back>;
     /// Asks yes or no.
@@ -86,6 +99,8 @@ pub enum ScriptedAnswer {
 pub struct ScriptedPrompter {
     answers: VecDeque<ScriptedAnswer>,
     narrate: Option<Output>,
+    /// A question was asked after the answers ran out: the input ended.
+    ran_out: bool,
     /// Every line shown and every prompt asked, in order.
     pub transcript: Vec<String>,
 }
@@ -96,6 +111,7 @@ impl ScriptedPrompter {
         ScriptedPrompter {
             answers: answers.into_iter().collect(),
             narrate: None,
+            ran_out: false,
             transcript: Vec::new(),
         }
     }
@@ -117,7 +133,10 @@ impl ScriptedPrompter {
     }
 
     fn next(&mut self, prompt: &str) -> ScriptedAnswer {
-        let answer = self.answers.pop_front().unwrap_or(ScriptedAnswer::Esc);
+        let answer = self.answers.pop_front().unwrap_or_else(|| {
+            self.ran_out = true;
+            ScriptedAnswer::Esc
+        });
         let shown = match &answer {
             ScriptedAnswer::Pick(p) => format!("? {prompt} › {p}"),
             ScriptedAnswer::Type(t) => format!("? {prompt} › {t}"),
@@ -199,5 +218,11 @@ impl Prompter for ScriptedPrompter {
 
     fn can_open_browser(&self) -> bool {
         self.narrate.is_none()
+    }
+
+    /// Once the script has run out, every question backs out, as after Ctrl-C, so a
+    /// form that asks before leaving cannot ask forever.
+    fn interrupted(&self) -> bool {
+        self.ran_out
     }
 }

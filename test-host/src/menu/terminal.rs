@@ -15,7 +15,10 @@ use std::{
 
 use crossterm::{
     cursor,
-    event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers},
+    event::{
+        self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEvent, KeyEventKind,
+        KeyModifiers,
+    },
     queue,
     terminal::{self, Clear, ClearType},
 };
@@ -23,6 +26,7 @@ use crossterm::{
 use super::{
     line_editor::{Edit, LineEditor},
     prompter::{Back, Key, Prompter},
+    wait_keys::{self, Pressed},
 };
 use crate::{
     interrupt::Interrupt,
@@ -83,11 +87,26 @@ impl TerminalPrompter {
 
     /// The next key press; `None` when the terminal cannot be read (treated as Esc).
     fn read_key(&mut self) -> Option<KeyEvent> {
+        match self.read_key_until(&mut || false) {
+            Read::Key(key) => Some(key),
+            Read::Settled | Read::Closed => None,
+        }
+    }
+
+    /// The next key press, or [`Read::Settled`] as soon as `settled()` holds (checked
+    /// whenever no key has come for a moment).
+    fn read_key_until(&mut self, settled: &mut dyn FnMut() -> bool) -> Read {
         loop {
+            match event::poll(SETTLED_CHECK) {
+                Ok(false) if settled() => return Read::Settled,
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(_) => return Read::Closed,
+            }
             match event::read() {
-                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => return Some(key),
+                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => return Read::Key(key),
                 Ok(_) => continue,
-                Err(_) => return None,
+                Err(_) => return Read::Closed,
             }
         }
     }
@@ -97,25 +116,35 @@ impl TerminalPrompter {
         Back
     }
 
-    /// Reads a line, echoing it as typed or masked.
-    fn line(&mut self, prompt: &str, initial: &str, masked: bool) -> Result<String, Back> {
+    /// Reads a line, echoing it as typed or masked; `Ok(None)` when `settled()` ended
+    /// the question first.
+    fn line(
+        &mut self,
+        prompt: &str,
+        initial: &str,
+        masked: bool,
+        settled: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<String>, Back> {
         let mut err = self.begin_question()?;
         let mut editor = LineEditor::new(initial);
         let outcome = loop {
             draw_line(&mut err, prompt, &editor, masked);
-            let Some(key) = self.read_key() else {
-                break Err(Back);
+            let key = match self.read_key_until(settled) {
+                Read::Key(key) => key,
+                Read::Settled => break Ok(None),
+                Read::Closed => break Err(Back),
             };
             match editor.apply(key) {
                 Edit::Continue => {}
-                Edit::Submit => break Ok(editor.text()),
+                Edit::Submit => break Ok(Some(editor.text())),
                 Edit::Back => break Err(Back),
                 Edit::Interrupt => break Err(self.interrupt()),
             }
         };
         let shown = match (&outcome, masked) {
-            (Ok(text), true) if !text.is_empty() => "********".to_owned(),
-            (Ok(text), _) => text.clone(),
+            (Ok(Some(text)), true) if !text.is_empty() => "********".to_owned(),
+            (Ok(Some(text)), _) => text.clone(),
+            (Ok(None), _) => "(not needed any more)".to_owned(),
             (Err(_), _) => "(back)".to_owned(),
         };
         finish(&mut err, &format!("? {prompt} › {shown}"), 1);
@@ -163,6 +192,10 @@ impl Prompter for TerminalPrompter {
                 }
                 KeyCode::Home => chosen = 0,
                 KeyCode::End => chosen = items.len().saturating_sub(1),
+                KeyCode::PageDown => {
+                    chosen = (chosen + list_rows(items.len())).min(items.len().saturating_sub(1))
+                }
+                KeyCode::PageUp => chosen = chosen.saturating_sub(list_rows(items.len())),
                 _ => {}
             }
         };
@@ -176,11 +209,24 @@ impl Prompter for TerminalPrompter {
     }
 
     fn input(&mut self, prompt: &str, initial: &str) -> Result<String, Back> {
-        self.line(prompt, initial, false)
+        self.line(prompt, initial, false, &mut || false)
+            .map(Option::unwrap_or_default)
+    }
+
+    fn input_until(
+        &mut self,
+        prompt: &str,
+        settled: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<String>, Back> {
+        if settled() {
+            return Ok(None);
+        }
+        self.line(prompt, "", false, settled)
     }
 
     fn secret(&mut self, prompt: &str) -> Result<String, Back> {
-        self.line(prompt, "", true)
+        self.line(prompt, "", true, &mut || false)
+            .map(Option::unwrap_or_default)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back> {
@@ -231,10 +277,17 @@ impl Prompter for TerminalPrompter {
 
     fn begin_wait(&mut self) {
         self.waiting = terminal::enable_raw_mode().is_ok();
+        // A paste then arrives as one event, not as keys that each do something.
+        let mut err = std::io::stderr();
+        let _ = queue!(err, EnableBracketedPaste);
+        let _ = err.flush();
     }
 
     fn end_wait(&mut self) {
         self.clear_status();
+        let mut err = std::io::stderr();
+        let _ = queue!(err, DisableBracketedPaste);
+        let _ = err.flush();
         if self.waiting {
             let _ = terminal::disable_raw_mode();
             self.waiting = false;
@@ -256,27 +309,33 @@ impl Prompter for TerminalPrompter {
         if !self.waiting {
             return None;
         }
+        // Everything that arrived since the last look is read as one: a burst of keys
+        // is a paste.
+        let mut events = Vec::new();
         while event::poll(Duration::ZERO).unwrap_or(false) {
-            let Ok(Event::Key(KeyEvent {
-                code,
-                modifiers,
-                kind: KeyEventKind::Press,
-                ..
-            })) = event::read()
-            else {
-                continue;
-            };
-            match code {
-                KeyCode::Esc => return Some(Key::Cancel),
-                KeyCode::Char('c' | 'd') if modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.interrupted = true;
-                    return Some(Key::Cancel);
-                }
-                KeyCode::Char('o' | 'O') if self.can_open_browser() => return Some(Key::Open),
-                _ => {}
+            match event::read() {
+                Ok(event) => events.push(event),
+                Err(_) => break,
             }
         }
-        None
+        match wait_keys::read(&events) {
+            Pressed::Nothing => None,
+            Pressed::Open if self.can_open_browser() => Some(Key::Open),
+            Pressed::Open => None,
+            Pressed::Cancel => Some(Key::Cancel),
+            Pressed::Interrupt => {
+                self.interrupted = true;
+                Some(Key::Cancel)
+            }
+            Pressed::Pasted => {
+                self.say(if self.can_open_browser() {
+                    "  Pasted text is not used here: press O to open the page, or Esc to cancel."
+                } else {
+                    "  Pasted text is not used here: press Esc to cancel."
+                });
+                None
+            }
+        }
     }
 
     fn reads_keys(&self) -> bool {
@@ -294,6 +353,20 @@ impl Prompter for TerminalPrompter {
     fn interrupted(&self) -> bool {
         self.interrupted || self.signal.is_set()
     }
+}
+
+/// How often a question that may end by itself checks whether it has
+/// ([`Prompter::input_until`]).
+const SETTLED_CHECK: Duration = Duration::from_millis(100);
+
+/// What waiting for a key brought.
+enum Read {
+    /// A key press.
+    Key(KeyEvent),
+    /// The question ended by itself.
+    Settled,
+    /// The terminal cannot be read.
+    Closed,
 }
 
 /// Rows the list may use.
@@ -343,7 +416,13 @@ fn draw_line(err: &mut Stderr, prompt: &str, editor: &LineEditor, masked: bool) 
     let _ = err.flush();
 }
 
-/// Draws the question and a window of its items; returns the rows drawn.
+/// How many of `count` items a list shows at once (the rest scroll).
+fn list_rows(count: usize) -> usize {
+    height().saturating_sub(3).clamp(3, 12).min(count)
+}
+
+/// Draws the question and a window of its items, with a line saying where the window
+/// is when not all fit; returns the rows drawn.
 fn draw_list(
     err: &mut Stderr,
     drawn: usize,
@@ -352,7 +431,7 @@ fn draw_list(
     chosen: usize,
 ) -> usize {
     let width = width();
-    let rows = height().saturating_sub(2).clamp(3, 12).min(items.len());
+    let rows = list_rows(items.len());
     let first = chosen
         .saturating_sub(rows.saturating_sub(1))
         .min(items.len() - rows);
@@ -361,17 +440,34 @@ fn draw_list(
         let mark = if i == chosen { "❯ " } else { "  " };
         lines.push(fit(&format!("{mark}{item}"), width));
     }
+    if rows < items.len() {
+        let above = if first > 0 { "↑" } else { " " };
+        let below = if first + rows < items.len() {
+            "↓"
+        } else {
+            " "
+        };
+        lines.push(fit(
+            &format!(
+                "  {above}{below} {}–{} of {} · PgUp/PgDn",
+                first + 1,
+                first + rows,
+                items.len()
+            ),
+            width,
+        ));
+    }
     rewind(err, drawn);
     let _ = write!(err, "{}", lines.join("\r\n"));
     let _ = err.flush();
     lines.len()
 }
 
-/// Cooked mode and a visible cursor.
+/// Cooked mode, no bracketed paste, and a visible cursor.
 fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
     let mut err = std::io::stderr();
-    let _ = queue!(err, cursor::Show);
+    let _ = queue!(err, DisableBracketedPaste, cursor::Show);
     let _ = err.flush();
 }
 

@@ -196,7 +196,8 @@ mod with_mock {
         script.extend([
             pick("Verify"),
             pick("Save & Close"),
-            pick("Send test message from \"Reports\""),
+            pick("Reports"),
+            pick("Send test message"),
             t("me@example.com"),
             pick("Back"),
             pick("Quit"),

@@ -2,7 +2,7 @@
 //! address, a countdown and a spinner), takes keys (O opens the browser, Esc or
 //! Ctrl-C cancels), and reports how it ended.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
 
@@ -27,6 +27,7 @@ pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEn
     p.begin_wait();
     let mut view = MenuView {
         p: &mut *p,
+        session,
         waiting: Waiting {
             what: "Working".into(),
             ..Waiting::default()
@@ -57,6 +58,7 @@ struct Waiting {
 /// The menu's view of a session: keys between polls, a status line while nothing changes.
 struct MenuView<'p> {
     p: &'p mut dyn Prompter,
+    session: &'p SessionHandle,
     waiting: Waiting,
     tick: usize,
 }
@@ -126,9 +128,19 @@ impl SessionView for MenuView<'_> {
                     expires_at: Some(*expires_at),
                     what: "Waiting for the browser sign-in".into(),
                 };
+                // The paste question ends by itself once the session moves on (the
+                // loopback listener caught the browser's answer).
+                let handle = self.session;
+                let mut moved_on = || {
+                    !matches!(
+                        handle.poll(Duration::ZERO),
+                        SessionState::OpenBrowser { .. }
+                    )
+                };
                 browser_step(
                     p,
                     session,
+                    &mut moved_on,
                     url,
                     message,
                     listening.as_ref().map(|l| l.as_str()).into_option(),
@@ -150,10 +162,12 @@ fn open(p: &mut dyn Prompter, url: Option<&str>) {
 }
 
 /// The browser step: offer to open the address, then take the pasted final address
-/// (Enter alone keeps waiting, which is all that is needed when loopback catches it).
+/// until `moved_on()` says the session went on without it (loopback caught the answer);
+/// Enter alone keeps waiting.
 fn browser_step(
     p: &mut dyn Prompter,
     session: &Control<'_>,
+    moved_on: &mut dyn FnMut() -> bool,
     url: &str,
     message: &str,
     listening: Option<&str>,
@@ -162,8 +176,17 @@ fn browser_step(
     p.say(&format!("  {url}"));
     p.say(&format!("  {message}"));
     p.end_wait();
-    if p.can_open_browser() && p.confirm("Open it in your browser now?", true) == Ok(true) {
-        open(p, Some(url));
+    if p.can_open_browser() {
+        match p.confirm("Open it in your browser now?", true) {
+            Ok(true) => open(p, Some(url)),
+            Ok(false) => {}
+            // Esc goes back: this sign-in is cancelled, and the form is shown again.
+            Err(_) => {
+                session.cancel();
+                p.begin_wait();
+                return;
+            }
+        }
     }
     if let Some(l) = listening {
         p.say(&format!(
@@ -172,14 +195,15 @@ fn browser_step(
     }
     loop {
         let prompt = if listening.is_some() {
-            "Paste the final browser address (or press Enter to wait for the browser)"
+            "Paste the final browser address (or just wait)"
         } else {
             "Paste the final browser address"
         };
-        match p.input(prompt, "") {
-            Ok(text) if text.trim().is_empty() && listening.is_some() => break,
-            Ok(text) if text.trim().is_empty() => continue,
-            Ok(text) => match session.submit(&text) {
+        match p.input_until(prompt, moved_on) {
+            Ok(None) => break,
+            Ok(Some(text)) if text.trim().is_empty() && listening.is_some() => break,
+            Ok(Some(text)) if text.trim().is_empty() => continue,
+            Ok(Some(text)) => match session.submit(&text) {
                 Ok(()) => break,
                 Err(e) => p.say_all(&plugin_error_lines(&e)),
             },
