@@ -19,7 +19,7 @@ use std::{
     fs,
     path::{Path, PathBuf},
     sync::{Mutex, MutexGuard},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -116,7 +116,11 @@ impl SqliteStore {
         )
         .map_err(db)?;
         conn.busy_timeout(BUSY_WAIT).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        // Until the database is in WAL mode, two openers can meet where SQLite answers
+        // "busy" at once rather than wait (waiting could deadlock): those steps are
+        // tried again until the same bound.
+        let deadline = Instant::now() + BUSY_WAIT;
+        retry_while_busy(deadline, || conn.pragma_update(None, "journal_mode", "WAL"))
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
@@ -124,7 +128,7 @@ impl SqliteStore {
             .map_err(db)?;
 
         let mut opened = OpenReport::default();
-        let found = schema::version(&conn).map_err(db)?;
+        let found = retry_while_busy(deadline, || schema::version(&conn)).map_err(db)?;
         refuse_newer(&path, found)?;
         if found < schema::CURRENT {
             let tx = conn
@@ -576,6 +580,26 @@ impl AccountStore for SqliteStore {
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
         let held = named_lock::acquire(&self.dir, name, wait)?;
         Ok(StoreLock::new(name, held))
+    }
+}
+
+/// Runs `op` again while SQLite answers "busy" without having waited, until `deadline`.
+fn retry_while_busy<T>(
+    deadline: Instant,
+    mut op: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match op() {
+            Err(e)
+                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
     }
 }
 

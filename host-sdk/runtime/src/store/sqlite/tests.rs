@@ -842,3 +842,27 @@ fn reads_kept_by_a_handle_follow_every_change_by_another_connection() {
     let (a, b) = (Store::over(w.open()), Store::over(w.open()));
     crate::store::read_cache::check_reads_follow_every_change(&a, &b);
 }
+
+#[test]
+fn openers_of_a_new_store_at_the_same_moment_all_open_it() {
+    // Switching a new database to WAL takes an exclusive lock; where waiting could
+    // deadlock SQLite answers "busy" at once instead of waiting, so the opener retries.
+    for round in 0..40 {
+        let w = World::new();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (dir, options, barrier) = (w.dir(), w.options(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteStore::open(dir, &options).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            if let Err(e) = opener.join().unwrap() {
+                panic!("round {round}: {e}");
+            }
+        }
+    }
+}
