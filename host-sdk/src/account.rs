@@ -87,16 +87,22 @@ pub enum HealthState {
     ExpiringSoon,
     /// Cannot be used unattended until someone signs in again (Re-verify).
     NeedsSignIn,
+    /// The app's own credential — its client secret or certificate — has expired:
+    /// someone must create a new one where the app is registered before it signs in
+    /// again; the reason says which and since when. Added after 1.1: a host built
+    /// before it shows it as [`HealthState::ExpiringSoon`], with the plugin's reason.
+    CredentialExpired,
 }
 
 impl HealthState {
     /// The name used on command lines and in JSON (`healthy`, `expiring_soon`,
-    /// `needs_sign_in`).
+    /// `needs_sign_in`, `credential_expired`).
     pub fn name(self) -> &'static str {
         match self {
             HealthState::Healthy => "healthy",
             HealthState::ExpiringSoon => "expiring_soon",
             HealthState::NeedsSignIn => "needs_sign_in",
+            HealthState::CredentialExpired => "credential_expired",
         }
     }
 }

@@ -84,10 +84,11 @@
 //! 3. Root-module fields added after 1.0 are read through the optional accessors the
 //!    prefix type generates; a host treats a missing one as "not supported".
 //! 4. Enums that may grow ([`ErrorKind`], [`FieldKind`], [`VerifyMethod`],
-//!    [`SessionState`], [`LogLevel`]) cross as `abi_stable` non-exhaustive enums and
-//!    only gain variants at the end. A side that receives a variant it does not know
-//!    falls back as documented on each (an unknown field kind is shown as text, an
-//!    unknown error kind is internal, an unknown method is unsupported).
+//!    [`SessionState`], [`LogLevel`], [`HealthState`]) cross as `abi_stable`
+//!    non-exhaustive enums and only gain variants at the end. A side that receives a
+//!    variant it does not know falls back as documented on each (an unknown field kind
+//!    is shown as text, an unknown error kind is internal, an unknown method is
+//!    unsupported, an unknown health state is expiring soon).
 //! 5. Structs passed by value ([`Manifest`], [`FormField`], [`PluginError`], …) are
 //!    frozen in 1.x; new data goes in new methods or in `details` key/values.
 //! 6. Anything else is a breaking change and needs interface `2.0.0`; the loader

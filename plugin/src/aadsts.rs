@@ -475,6 +475,11 @@ fn keep(s: &str, allowed: impl Fn(char) -> bool, max: usize) -> String {
     s.chars().filter(|c| allowed(*c)).take(max).collect()
 }
 
+/// Whether `provider_code` (`AADSTSnnnn`) says the app's client secret has expired.
+pub fn is_expired_secret(provider_code: &str) -> bool {
+    provider_code == "AADSTS7000222"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

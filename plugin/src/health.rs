@@ -6,7 +6,7 @@
 use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
 use crate::{
-    certificate,
+    aadsts, certificate,
     clock::unix_now,
     fields,
     refresh_facts::RefreshFacts,
@@ -49,9 +49,13 @@ pub fn with_certificate(
         return health;
     };
     let new_certificate = "Create a new certificate, upload it under Azure portal → App registrations → your app → Certificates & secrets → Certificates, put it with its key in the account's Certificate file, then Re-verify the account.";
-    let (state, reason) = if at <= now && health.state != HealthState::NeedsSignIn {
+    let needs_person = matches!(
+        health.state,
+        HealthState::NeedsSignIn | HealthState::CredentialExpired
+    );
+    let (state, reason) = if at <= now && !needs_person {
         (
-            HealthState::NeedsSignIn,
+            HealthState::CredentialExpired,
             format!("The certificate expired on {}.", day(at)),
         )
     } else if at - now <= SECRET_WARNING_DAYS * DAY && health.state == HealthState::Healthy {
@@ -101,7 +105,10 @@ pub fn assess(
     let new_secret = secret_expiry::NEW_SECRET;
     let (state, reason, fix) = if let Some(failure) = facts.needs_sign_in() {
         (
-            HealthState::NeedsSignIn,
+            match failure.provider_code.as_deref() {
+                Some(code) if aadsts::is_expired_secret(code) => HealthState::CredentialExpired,
+                _ => HealthState::NeedsSignIn,
+            },
             match failure.reason.is_empty() {
                 true => failure.message.clone(),
                 false => failure.reason.clone(),
@@ -125,7 +132,7 @@ pub fn assess(
         )
     } else if let Some(at) = secret_expires_at.filter(|at| *at <= now) {
         (
-            HealthState::NeedsSignIn,
+            HealthState::CredentialExpired,
             format!("The client secret expired on {}.", day(at)),
             Some(new_secret.to_owned()),
         )
@@ -234,7 +241,7 @@ mod tests {
             .unwrap()
             .contains("Certificates & secrets → Certificates"));
         let gone = with_certificate(healthy, Some(NOW - DAY), NOW);
-        assert_eq!(gone.state, HealthState::NeedsSignIn);
+        assert_eq!(gone.state, HealthState::CredentialExpired);
         assert!(gone.reason.starts_with("The certificate expired on "));
         let lapsed = assess(&verified(100), None, true, NOW);
         let kept = with_certificate(lapsed.clone(), Some(NOW + DAY), NOW);
@@ -253,7 +260,8 @@ mod tests {
         assert!(h.fix.unwrap().contains("Certificates & secrets"));
         s.insert(fields::CLIENT_SECRET_EXPIRES.into(), day(NOW - DAY));
         let expired = assess(&s, None, true, NOW);
-        assert_eq!(expired.state, HealthState::NeedsSignIn);
+        assert_eq!(expired.state, HealthState::CredentialExpired);
+        assert_eq!(expired.state.name(), "credential_expired");
         assert_eq!(
             expired.reason,
             format!("The client secret expired on {}.", day(NOW - DAY))
@@ -269,7 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_refused_for_an_expired_secret_says_so_with_what_to_do() {
+    fn a_refresh_refused_for_an_expired_secret_is_an_expired_credential() {
         let mut s = verified(1);
         let e = PluginError::new(ErrorKind::InvalidInput, "The client secret has expired.")
             .with_provider_code("AADSTS7000222");
@@ -280,7 +288,7 @@ mod tests {
         );
         facts.write(&mut s);
         let h = assess(&s, None, true, NOW);
-        assert_eq!(h.state, HealthState::NeedsSignIn);
+        assert_eq!(h.state, HealthState::CredentialExpired);
         assert_eq!(h.reason, "The client secret has expired.");
     }
 

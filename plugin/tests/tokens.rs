@@ -251,7 +251,7 @@ fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store()
         }
         let health = plugin.account_health(ACCOUNT).unwrap();
         let state = match expired_secret {
-            true => HealthState::NeedsSignIn,
+            true => HealthState::CredentialExpired,
             false => HealthState::NeedsSignIn,
         };
         assert_eq!(health.state, state, "{failure:?}");

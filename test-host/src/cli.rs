@@ -144,7 +144,7 @@ pub enum Command {
         force: bool,
     },
     /// Renew saved accounts that are due (their sign-in lapses within 14 days), one line
-    /// each; exit 3 when any needs sign-in again. Made for a scheduler.
+    /// each; exit 3 when any needs sign-in again or its app credential expired. Made for a scheduler.
     Refresh {
         /// One account [default: with --all, every saved account].
         #[arg(required_unless_present = "all", conflicts_with = "all")]

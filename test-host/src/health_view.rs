@@ -12,6 +12,7 @@ pub fn state_words(state: HealthState) -> &'static str {
         HealthState::Healthy => "healthy",
         HealthState::ExpiringSoon => "expiring soon",
         HealthState::NeedsSignIn => "needs sign-in again",
+        HealthState::CredentialExpired => "app credential expired",
         _ => "unknown",
     }
 }
@@ -111,5 +112,18 @@ mod tests {
             when(90_000, 0)
         );
         assert!(when(0, 120).ends_with("(2 min ago)"));
+    }
+
+    #[test]
+    fn an_expired_credential_reads_as_its_own_state() {
+        let h = AccountHealth::new(HealthState::CredentialExpired).because(
+            "The client secret expired on 2026-01-01.",
+            "Create a new client secret.",
+        );
+        assert_eq!(
+            lines(&h, 0)[0],
+            "    health: ✗ app credential expired — The client secret expired on 2026-01-01."
+        );
+        assert_eq!(to_json(&h)["state"], "credential_expired");
     }
 }

@@ -367,7 +367,7 @@ fn set_setting(sandbox: &Sandbox, account: &str, key: &str, value: &str) {
 }
 
 #[test]
-fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_says_what_to_do() {
+fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_is_its_own_state() {
     let sandbox = with_account("Reports");
     let refused = sandbox.add_device(
         "Old secret",
@@ -397,11 +397,12 @@ fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_says_what_
         .find(|l| l.contains("Reports"))
         .unwrap_or_default();
     assert!(
-        row.contains("needs sign-in again — The client secret expired on 2020-01-31."),
+        row.contains("app credential expired — The client secret expired on 2020-01-31."),
         "{row}"
     );
+    assert!(!row.contains("needs sign-in"), "{row}");
     let health = &listed.result().unwrap()["accounts"][0]["health"];
-    assert_eq!(health["state"], "needs_sign_in", "{health}");
+    assert_eq!(health["state"], "credential_expired", "{health}");
     assert!(
         health["fix"]
             .as_str()
@@ -414,13 +415,17 @@ fn a_past_secret_expiry_is_refused_when_entered_and_an_expired_secret_says_what_
     assert_eq!(refreshed.code, Some(3), "{}", refreshed.stderr);
     let result = refreshed.result().unwrap();
     assert_eq!(
-        result["error"]["message"], "1 account needs sign-in again.",
+        result["error"]["message"], "1 account has an expired app credential.",
         "{result}"
+    );
+    assert!(
+        !result.to_string().contains("needs sign-in again"),
+        "not called a sign-in: {result}"
     );
     assert!(
         refreshed
             .stderr
-            .contains("✗ Reports: needs sign-in again — The client secret expired on 2020-01-31. Fix: Create a new client secret"),
+            .contains("✗ Reports: app credential expired — The client secret expired on 2020-01-31. Fix: Create a new client secret"),
         "{}",
         refreshed.stderr
     );

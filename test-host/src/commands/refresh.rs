@@ -1,7 +1,8 @@
 //! `atrs-test-host refresh [NAME | --all] [--force]`: keeps saved accounts alive. Renews
 //! what is due — accounts whose sign-in lapses within 14 days if unused — or every one
-//! with `--force`; one line per account; exits 3 when any account needs sign-in again
-//! (5 when one could not be renewed for now), so a scheduler can alert on it.
+//! with `--force`; one line per account; exits 3 when any account needs a person — to
+//! sign in again, or to replace an expired client secret or certificate — (5 when one
+//! could not be renewed for now), so a scheduler can alert on it.
 
 use std::{
     cell::RefCell,
@@ -57,6 +58,7 @@ enum Outcome {
     Renewed,
     NotDue,
     NeedsSignIn,
+    CredentialExpired,
     Failed,
 }
 
@@ -66,6 +68,7 @@ impl Outcome {
             Outcome::Renewed => "renewed",
             Outcome::NotDue => "not_due",
             Outcome::NeedsSignIn => "needs_sign_in",
+            Outcome::CredentialExpired => "credential_expired",
             Outcome::Failed => "failed",
         }
     }
@@ -129,7 +132,7 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
             ctx.output
                 .say(format!("{} {}: {line}", mark(outcome), a.account));
             worst = match (outcome, worst) {
-                (Outcome::NeedsSignIn, _) => Exit::Refused,
+                (Outcome::NeedsSignIn | Outcome::CredentialExpired, _) => Exit::Refused,
                 (Outcome::Failed, Exit::Success) => Exit::Unavailable,
                 (_, w) => w,
             };
@@ -163,18 +166,47 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
             .filter(|e| e["outcome"] == outcome.name())
             .count()
     };
-    let needs = count(Outcome::NeedsSignIn);
-    let message = match (needs, count(Outcome::Failed)) {
-        (0, 1) => "1 account could not be renewed for now; nothing was changed in it.".to_owned(),
-        (0, n) => {
+    let (needs, expired) = (
+        count(Outcome::NeedsSignIn),
+        count(Outcome::CredentialExpired),
+    );
+    let message = match (needs, expired, count(Outcome::Failed)) {
+        (0, 0, 1) => {
+            "1 account could not be renewed for now; nothing was changed in it.".to_owned()
+        }
+        (0, 0, n) => {
             format!("{n} accounts could not be renewed for now; nothing was changed in them.")
         }
-        (1, _) => "1 account needs sign-in again.".to_owned(),
-        (n, _) => format!("{n} accounts need sign-in again."),
+        (needs, expired, _) => {
+            [
+                (needs, "needs sign-in again", "need sign-in again"),
+                (
+                    expired,
+                    "has an expired app credential",
+                    "have an expired app credential",
+                ),
+            ]
+            .into_iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, one, many)| match n {
+                1 => format!("1 account {one}"),
+                n => format!("{n} accounts {many}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+                + "."
+        }
     };
-    let hint = match needs {
-        0 => format!("Run `{}` again later.", again(args)),
-        _ => "Do what each account marked ✗ says after \"Fix:\" — mostly Re-verify (in the menu: select it → Re-verify), which keeps its name and settings; an expired client secret needs a new one first.".to_owned(),
+    let mut hints = Vec::new();
+    if needs > 0 {
+        hints.push("Re-verify each account marked ✗ needs sign-in again (in the menu: select it → Re-verify); its name and settings are kept.");
+    }
+    if expired > 0 {
+        hints.push("For each account whose app credential expired, create a new client secret or certificate where the app is registered, as its line says, then edit the account and verify it.");
+    }
+    let hint = match hints.is_empty() {
+        true => format!("Run `{}` again later.", again(args)),
+        false => hints.join(" "),
     };
     Err(CommandError::new(worst, message).with_hint(hint))
 }
@@ -199,7 +231,7 @@ fn mark(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Renewed => "✓",
         Outcome::NotDue => "·",
-        Outcome::NeedsSignIn => "✗",
+        Outcome::NeedsSignIn | Outcome::CredentialExpired => "✗",
         Outcome::Failed => "!",
     }
 }
@@ -265,6 +297,7 @@ fn one(handle: &IntegrationHandle, account: &str, force: bool) -> Renewal {
 fn needs_person(h: &AccountHealth) -> Option<Outcome> {
     match h.state {
         HealthState::NeedsSignIn => Some(Outcome::NeedsSignIn),
+        HealthState::CredentialExpired => Some(Outcome::CredentialExpired),
         _ => None,
     }
 }
