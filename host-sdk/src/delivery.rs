@@ -25,14 +25,19 @@ pub enum DeliveryKind {
     Mail,
     /// A file put in a folder (a drive, a document library).
     File,
+    /// Added in 1.2: a file handed to the account's own endpoint (a webhook, an
+    /// API) as it is — no folder, no site; where it goes is the integration's
+    /// business. A host built before 1.2 does not list it.
+    Push,
 }
 
 impl DeliveryKind {
-    /// The name used on command lines and in JSON (`mail`, `file`).
+    /// The name used on command lines and in JSON (`mail`, `file`, `push`).
     pub fn name(self) -> &'static str {
         match self {
             DeliveryKind::Mail => "mail",
             DeliveryKind::File => "file",
+            DeliveryKind::Push => "push",
         }
     }
 }
@@ -126,6 +131,33 @@ pub struct FileRequest {
     pub conflict: ConflictBehavior,
 }
 
+/// Added in 1.2: a file to hand to the account's own endpoint ([`DeliveryKind::Push`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRequest {
+    /// Where the content is.
+    pub source: PathBuf,
+    /// The name the receiver is told (`report-2026-12.pdf`).
+    pub file_name: String,
+    /// The content's media type (`application/pdf`); empty: the plugin decides.
+    pub content_type: String,
+}
+
+impl PushRequest {
+    /// Pushes the file at `source` under its own name, media type left to the plugin.
+    pub fn of_file(source: impl Into<PathBuf>) -> Self {
+        let source = source.into();
+        let file_name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        PushRequest {
+            source,
+            file_name,
+            content_type: String::new(),
+        }
+    }
+}
+
 /// Something to deliver.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -134,6 +166,8 @@ pub enum DeliveryRequest {
     Mail(MailRequest),
     /// Put a file in a folder.
     File(FileRequest),
+    /// Added in 1.2: hand a file to the account's endpoint.
+    Push(PushRequest),
 }
 
 impl DeliveryRequest {
@@ -142,6 +176,7 @@ impl DeliveryRequest {
         match self {
             DeliveryRequest::Mail(_) => DeliveryKind::Mail,
             DeliveryRequest::File(_) => DeliveryKind::File,
+            DeliveryRequest::Push(_) => DeliveryKind::Push,
         }
     }
 }
@@ -217,6 +252,9 @@ mod tests {
         let r = DeliveryRequest::Mail(MailRequest::default());
         assert_eq!(r.kind().name(), "mail");
         assert_eq!(ConflictBehavior::default().name(), "rename");
+        let push = PushRequest::of_file("/tmp/out/report.pdf");
+        assert_eq!(push.file_name, "report.pdf");
+        assert_eq!(DeliveryRequest::Push(push).kind().name(), "push");
         let done = DeliveryState::Failed(PluginError::cancelled("x"));
         assert!(done.is_terminal());
     }

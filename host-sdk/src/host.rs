@@ -77,6 +77,14 @@ pub trait HostServices: Send + Sync + 'static {
     fn unlock(&self, token: u64) {
         let _ = token;
     }
+
+    /// Added in 1.2: a number that changes whenever anything in these stores changes,
+    /// by this process or another, and stays the same while nothing does — cheap
+    /// enough to ask before every read. `None` (the default): no such number; plugins
+    /// then read every time.
+    fn store_generation(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Carries a host's [`HostServices`] across the boundary, catching its panics.
@@ -219,6 +227,13 @@ impl<S: HostServices> HostAbi for HostAdapter<S> {
             Ok(())
         });
     }
+
+    fn store_generation(&self) -> ROption<u64> {
+        guarded(HOST, "store_generation", || Ok(self.0.store_generation()))
+            .ok()
+            .flatten()
+            .into()
+    }
 }
 
 /// Wraps a host's services for passing to a plugin's `instantiate`.
@@ -357,6 +372,15 @@ impl Host {
             }
             other => other,
         }
+    }
+
+    /// Added in 1.2: the host's store generation — a number that changes whenever
+    /// anything in its stores changes, in any process. Keep what you read with the
+    /// number you read it at, and read again only when it moved. `None`: the host
+    /// cannot say (it was built before 1.2, or its store has no such number): read
+    /// every time.
+    pub fn store_generation(&self) -> Option<u64> {
+        self.inner.store_generation().into_option()
     }
 
     /// Takes the host's lock `name` (shared by every process on these stores), waiting

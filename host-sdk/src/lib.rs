@@ -146,6 +146,7 @@ mod plugin_file;
 mod preflight;
 mod secret;
 pub mod session;
+mod setting_display;
 #[cfg(feature = "host")]
 pub mod signing;
 pub mod testing;
@@ -158,7 +159,7 @@ mod workers;
 pub use account::{AccountHealth, HealthState, TokenGrant, TokenRequest, TokenSource};
 pub use delivery::{
     Attachment, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt, DeliveryRequest,
-    DeliveryState, FileRequest, MailRequest,
+    DeliveryState, FileRequest, MailRequest, PushRequest,
 };
 pub use error::{ErrorKind, PluginError};
 pub use form::{
@@ -169,6 +170,7 @@ pub use host::{Host, HostLock, HostServices, Secrets, Settings};
 pub use log_level::LogLevel;
 pub use manifest::Manifest;
 pub use plugin::{form_checks, FixedSession, Integration, VerificationSession};
+pub use setting_display::{SettingDisplay, ShownAs};
 pub use verified_values::VerifiedValues;
 pub use verify::{AccessToken, MissingScope, SessionState, VerifiedAccount, VerifyMethod};
 pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
@@ -180,8 +182,8 @@ pub mod prelude {
     pub use crate::{
         export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
         DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
-        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
-        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
-        ACCOUNT_NAME,
+        Host, Integration, Manifest, PluginError, PushRequest, SessionState, SettingDisplay,
+        Settings, ShownAs, TokenGrant, TokenRequest, TokenSource, VerificationSession,
+        VerifiedAccount, VerifiedValues, VerifyMethod, ACCOUNT_NAME,
     };
 }

@@ -845,6 +845,35 @@ impl IntegrationHandle {
         Ok(DeliveryHandle { inner })
     }
 
+    /// Added in 1.2: the verification methods the integration offers, in its order
+    /// (show only these). A plugin built before 1.2 — or one whose answer fails —
+    /// gets what hosts offered before: [`VerifyMethod::before_1_2`]. Methods this
+    /// host does not know are left out.
+    pub fn verify_methods(&self) -> Vec<VerifyMethod> {
+        let offered = self.inner.call("verify_methods", Duration::ZERO, |i| {
+            Ok(instance(i)
+                .verify_methods()
+                .into_iter()
+                .filter_map(|m| m.as_enum().ok().cloned())
+                .collect::<Vec<_>>())
+        });
+        match offered {
+            Ok(methods) if !methods.is_empty() => methods,
+            _ => VerifyMethod::before_1_2(),
+        }
+    }
+
+    /// Added in 1.2: how the integration wants its saved settings shown (none from a
+    /// plugin built before 1.2, or when the call fails: use
+    /// [`crate::SettingDisplay::fallback`]).
+    pub fn settings_display(&self) -> Vec<crate::SettingDisplay> {
+        self.inner
+            .call("settings_display", Duration::ZERO, |i| {
+                Ok(instance(i).settings_display().into_vec())
+            })
+            .unwrap_or_default()
+    }
+
     /// Discards unsaved changes.
     pub fn close(&mut self) -> Result<(), PluginError> {
         self.inner.call("close", Duration::ZERO, |i| {
@@ -909,6 +938,18 @@ impl SessionHandle {
                 s.cancel();
                 Ok(())
             });
+    }
+
+    /// Added in 1.2: whether the session had already ended (verified or failed) when
+    /// the last [`SessionHandle::cancel`] arrived, so that cancel changed nothing.
+    /// `false` from a plugin built before 1.2 (it cannot say) or one that does not
+    /// answer.
+    pub fn ended_before_cancel(&self) -> bool {
+        self.inner
+            .call("ended_before_cancel", Duration::ZERO, |s| {
+                Ok(s.ended_before_cancel())
+            })
+            .unwrap_or(false)
     }
 }
 

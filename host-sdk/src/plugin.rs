@@ -23,6 +23,7 @@ use crate::{
     guard::{guarded, panicked},
     host::Host,
     manifest::Manifest,
+    setting_display::SettingDisplay,
     verify::{AccessToken, SessionState, SessionState_NE, VerifyMethod, VerifyMethod_NE},
 };
 
@@ -140,6 +141,22 @@ pub trait Integration: Send + 'static {
             "This integration does not deliver anything.",
         ))
     }
+
+    /// Added in 1.2: the verification methods this integration offers, so hosts
+    /// show only those (a webhook offers [`VerifyMethod::Direct`] alone). The
+    /// default is device code and a browser with a loopback listener — what hosts
+    /// offered every plugin before 1.2.
+    fn verify_methods(&self) -> Vec<VerifyMethod> {
+        VerifyMethod::before_1_2()
+    }
+
+    /// Added in 1.2: how hosts should show the saved settings that are not plain
+    /// text under their key — labels, dates, web addresses, and the bookkeeping to
+    /// keep out of sight ([`crate::ShownAs::Hidden`]). The default is none: hosts
+    /// apply their own rules ([`SettingDisplay::fallback`]).
+    fn settings_display(&self) -> Vec<SettingDisplay> {
+        Vec::new()
+    }
 }
 
 /// The checks every form needs, in form order: a [`FieldError`] for each required
@@ -187,6 +204,13 @@ pub trait VerificationSession: Send + Sync + 'static {
 
     /// Stops at once: no request may be sent after this returns.
     fn cancel(&self);
+
+    /// Added in 1.2: whether the session had already ended when the (last) cancel
+    /// arrived, so the cancel changed nothing. [`crate::session::Session`] answers
+    /// it; the default says `false` (cannot tell).
+    fn ended_before_cancel(&self) -> bool {
+        false
+    }
 }
 
 const PLUGIN: &str = "plugin";
@@ -337,6 +361,26 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
             ))
         })
     }
+
+    fn verify_methods(&self) -> RVec<VerifyMethod_NE> {
+        self.with("verify_methods", |i| {
+            Ok(i.verify_methods()
+                .into_iter()
+                .map(VerifyMethod_NE::new)
+                .collect())
+        })
+        .unwrap_or_else(|_| {
+            VerifyMethod::before_1_2()
+                .into_iter()
+                .map(VerifyMethod_NE::new)
+                .collect()
+        })
+    }
+
+    fn settings_display(&self) -> RVec<SettingDisplay> {
+        self.with("settings_display", |i| Ok(i.settings_display().into()))
+            .unwrap_or_default()
+    }
 }
 
 impl<T: Integration> Drop for IntegrationAdapter<T> {
@@ -379,6 +423,13 @@ impl SessionAbi for SessionAdapter {
             self.session().cancel();
             Ok(())
         });
+    }
+
+    fn ended_before_cancel(&self) -> bool {
+        guarded(PLUGIN, "ended_before_cancel", || {
+            Ok(self.session().ended_before_cancel())
+        })
+        .unwrap_or(false)
     }
 }
 

@@ -23,8 +23,13 @@ use crate::{
     verify::{SessionState, VerifiedAccount},
 };
 
-/// How long `cancel` waits for the flow to notice and stop.
-const CANCEL_WAIT: Duration = Duration::from_secs(5);
+/// How long [`VerificationSession::cancel`] on a [`Session`] (and so the host's
+/// cancel, and dropping the session) waits for the flow to notice and return: a flow
+/// must end within this after a cancel — `pause` and `wait_for_paste` end at once;
+/// a blocking request needs a timeout below it, or an
+/// [`on_cancel`](Reporter::on_cancel) hook that shuts its connection. Conformance
+/// checks allow the same bound.
+pub const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
 /// The end of a successful flow: who signed in, and what to keep.
 pub struct Success {
@@ -54,6 +59,8 @@ struct Inner {
     /// The version the host last saw.
     reported: u64,
     cancelled: bool,
+    /// The session had ended when the last cancel arrived.
+    ended_before_cancel: bool,
     /// The flow has returned (or was dropped); `None` while nobody runs one.
     flow_ended: Option<bool>,
     paste_check: Option<PasteCheck>,
@@ -128,6 +135,7 @@ impl Core {
         let hooks = {
             let mut inner = self.lock();
             inner.cancelled = true;
+            inner.ended_before_cancel = inner.state.is_terminal();
             self.changed.notify_all();
             std::mem::take(&mut inner.on_cancel)
         };
@@ -341,6 +349,7 @@ impl Session {
                 version: 1,
                 reported: 0,
                 cancelled: false,
+                ended_before_cancel: false,
                 flow_ended: None,
                 paste_check: None,
                 accepted_paste: None,
@@ -421,6 +430,10 @@ impl VerificationSession for Session {
     fn cancel(&self) {
         self.core.cancel();
     }
+
+    fn ended_before_cancel(&self) -> bool {
+        self.core.lock().ended_before_cancel
+    }
 }
 
 impl Drop for Session {
@@ -482,11 +495,13 @@ mod tests {
         };
         assert!(matches!(end, SessionState::Verified(_)), "{end:?}");
         assert!(seen_code || commits.load(Ordering::SeqCst) == 1);
+        assert!(!session.ended_before_cancel(), "no cancel yet");
         session.cancel();
         assert!(matches!(
             session.poll(Duration::ZERO),
             SessionState::Verified(_)
         ));
+        assert!(session.ended_before_cancel(), "the cancel came too late");
         assert_eq!(commits.load(Ordering::SeqCst), 1);
     }
 
@@ -504,6 +519,7 @@ mod tests {
         let started = Instant::now();
         session.cancel();
         assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!session.ended_before_cancel(), "the cancel ended it");
         match session.poll(Duration::ZERO) {
             SessionState::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
             other => panic!("{other:?}"),

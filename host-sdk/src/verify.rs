@@ -24,17 +24,38 @@ pub enum VerifyMethod {
     /// Sign in in a browser, then paste the final address back.
     Browser {
         /// Also listen on a loopback port so the redirect is caught without a paste.
+        /// In [`crate::Integration::verify_methods`]: the plugin can listen (`true`)
+        /// or takes only a paste (`false`).
         loopback: bool,
     },
+    /// Added in 1.2: check the form's credentials or endpoint directly — a test
+    /// request, an app's own sign-in — with nobody signing in. Hosts word the result
+    /// "connected to …" instead of "signed in as …" (see
+    /// [`VerifiedAccount::connection`]).
+    ///
+    /// A host built before 1.2 never asks for it: it offers device code and browser
+    /// to every plugin, so a plugin that only verifies directly should treat any
+    /// method it is asked for as this one.
+    Direct,
 }
 
 impl VerifyMethod {
-    /// The name used on command lines and in JSON (`device`, `browser`).
+    /// The name used on command lines and in JSON (`device`, `browser`, `direct`).
     pub fn name(&self) -> &'static str {
         match self {
             VerifyMethod::DeviceCode => "device",
             VerifyMethod::Browser { .. } => "browser",
+            VerifyMethod::Direct => "direct",
         }
+    }
+
+    /// What plugins built before 1.2 offer (they cannot say): device code, and a
+    /// browser with a loopback listener.
+    pub fn before_1_2() -> Vec<VerifyMethod> {
+        vec![
+            VerifyMethod::DeviceCode,
+            VerifyMethod::Browser { loopback: true },
+        ]
     }
 }
 
@@ -156,6 +177,38 @@ impl VerifiedAccount {
         }
     }
 
+    /// Added in 1.2: what a direct verification ([`VerifyMethod::Direct`]) reached —
+    /// the account name from the form, the endpoint or app that answered
+    /// (`https://hooks.example.com/atrs`, an app id), and what it calls itself
+    /// (`Example Webhooks`). Kept in the same fields as a sign-in (`reached` as the
+    /// principal name, no tenant), so hosts of any 1.x version can show it.
+    pub fn connection(
+        account_name: impl Into<String>,
+        reached: impl Into<String>,
+        display_name: impl Into<String>,
+    ) -> Self {
+        VerifiedAccount::new(account_name, reached, display_name, "")
+    }
+
+    /// The line a host shows for this result of verifying with `method`, without
+    /// a leading mark: "signed in as Adele Vance (adele@contoso.com) in tenant
+    /// contoso.com", or for [`VerifyMethod::Direct`] "connected to Example Webhooks
+    /// (https://hooks.example.com/atrs)". Parts the plugin left empty are left out.
+    pub fn headline(&self, method: &VerifyMethod) -> String {
+        let (name, reached) = (self.display_name.trim(), self.user_principal_name.trim());
+        let who = match (name, reached) {
+            ("", r) => r.to_owned(),
+            (n, "") => n.to_owned(),
+            (n, r) if n == r => n.to_owned(),
+            (n, r) => format!("{n} ({r})"),
+        };
+        match (method, self.tenant_id.trim()) {
+            (VerifyMethod::Direct, _) => format!("connected to {who}"),
+            (_, "") => format!("signed in as {who}"),
+            (_, tenant) => format!("signed in as {who} in tenant {tenant}"),
+        }
+    }
+
     /// The same account with the provider's stable user id.
     pub fn with_user_id(mut self, id: impl Into<String>) -> Self {
         self.user_id = ROption::RSome(id.into().into());
@@ -243,5 +296,29 @@ mod tests {
         };
         assert!(!working.is_terminal());
         assert_eq!(VerifyMethod::Browser { loopback: true }.name(), "browser");
+        assert_eq!(VerifyMethod::Direct.name(), "direct");
+    }
+
+    #[test]
+    fn a_headline_says_signed_in_or_connected_and_leaves_out_what_is_empty() {
+        let signed_in = VerifiedAccount::new("Reports", "adele@contoso.com", "Adele Vance", "t1");
+        assert_eq!(
+            signed_in.headline(&VerifyMethod::DeviceCode),
+            "signed in as Adele Vance (adele@contoso.com) in tenant t1"
+        );
+        let no_tenant = VerifiedAccount::new("Reports", "adele@example.org", "", "");
+        assert_eq!(
+            no_tenant.headline(&VerifyMethod::Browser { loopback: false }),
+            "signed in as adele@example.org"
+        );
+        let hook = VerifiedAccount::connection("Hook", "https://hooks.example.com/atrs", "Example Webhooks");
+        assert_eq!(
+            hook.headline(&VerifyMethod::Direct),
+            "connected to Example Webhooks (https://hooks.example.com/atrs)"
+        );
+        assert_eq!(hook.tenant_id, "");
+        let bare = VerifiedAccount::connection("Hook", "https://h.example", "https://h.example");
+        assert_eq!(bare.headline(&VerifyMethod::Direct), "connected to https://h.example");
+        assert_eq!(VerifyMethod::before_1_2().len(), 2);
     }
 }

@@ -87,9 +87,10 @@ pub enum Command {
         /// Replace a saved account of the same name (without it, that is refused).
         #[arg(long)]
         replace: bool,
-        /// How to verify.
-        #[arg(long, value_enum, default_value_t = VerifyArg::Device)]
-        verify: VerifyArg,
+        /// How to verify (default: the first way the plugin offers — for most, a
+        /// device code).
+        #[arg(long, value_enum)]
+        verify: Option<VerifyArg>,
         /// With --verify browser: also catch the redirect on a loopback port.
         #[arg(long)]
         loopback: bool,
@@ -342,6 +343,8 @@ pub enum VerifyArg {
     Device,
     /// Sign in in a browser, then paste the final address (or catch it on loopback).
     Browser,
+    /// Check the credentials or endpoint directly, with nobody signing in.
+    Direct,
 }
 
 #[cfg(test)]

@@ -81,10 +81,11 @@ fn main() -> ExitCode {
                 set,
                 set_secret,
                 replace,
-                method: match verify {
+                method: verify.map(|v| match v {
                     VerifyArg::Device => VerifyMethod::DeviceCode,
                     VerifyArg::Browser => VerifyMethod::Browser { loopback },
-                },
+                    VerifyArg::Direct => VerifyMethod::Direct,
+                }),
                 paste,
                 no_save,
                 timeout: Duration::from_secs(timeout),

@@ -1,6 +1,6 @@
 //! How outcomes are worded for a person, the same in the menu and in scripted commands.
 
-use atrs_host_sdk::{FormField, PluginError, VerifiedAccount};
+use atrs_host_sdk::{FormField, PluginError, VerifiedAccount, VerifyMethod};
 use chrono::{Local, TimeZone};
 
 use crate::terminal_text::printable_line;
@@ -212,12 +212,10 @@ pub fn plugin_error_lines(e: &PluginError) -> Vec<String> {
     error_lines(e.message(), e.hint(), e.provider_code())
 }
 
-/// Who signed in, and each permission that was not granted with how to get it.
-pub fn verified_lines(account: &VerifiedAccount) -> Vec<String> {
-    let mut lines = vec![format!(
-        "✓ Verified: signed in as {} ({}) in tenant {}.",
-        account.display_name, account.user_principal_name, account.tenant_id
-    )];
+/// Who signed in (or what a direct verification reached, by `method`), and each
+/// permission that was not granted with how to get it.
+pub fn verified_lines(account: &VerifiedAccount, method: &VerifyMethod) -> Vec<String> {
+    let mut lines = vec![format!("✓ Verified: {}.", account.headline(method))];
     lines.extend(
         account
             .missing_scopes
@@ -371,11 +369,16 @@ mod tests {
             .into(),
         };
         assert_eq!(
-            verified_lines(&account),
+            verified_lines(&account, &VerifyMethod::DeviceCode),
             [
                 "✓ Verified: signed in as A B (a@b.c) in tenant t.",
                 "  ! Permission Mail.Send was not granted: Ask an admin."
             ]
+        );
+        let hook = VerifiedAccount::connection("Hook", "https://h.example/in", "Example Hooks");
+        assert_eq!(
+            verified_lines(&hook, &VerifyMethod::Direct),
+            ["✓ Verified: connected to Example Hooks (https://h.example/in)."]
         );
     }
 }

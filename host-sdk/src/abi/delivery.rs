@@ -9,7 +9,7 @@ use abi_stable::{
 use crate::{
     delivery::{
         Attachment, ConflictBehavior_NE, DeliveryKind, DeliveryKind_NE, DeliveryReceipt,
-        DeliveryRequest, DeliveryState, FileRequest, MailRequest,
+        DeliveryRequest, DeliveryState, FileRequest, MailRequest, PushRequest,
     },
     error::PluginError,
     form::KeyValue,
@@ -55,6 +55,16 @@ pub struct FileRequestAbi {
 
 /// [`DeliveryRequest`] as it crosses the boundary. Non-exhaustive: a plugin answers
 /// a kind it does not know with `unsupported`.
+/// Added in 1.2: [`PushRequest`] across the boundary.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct PushRequestAbi {
+    pub source: RString,
+    pub file_name: RString,
+    pub content_type: RString,
+    pub details: RVec<KeyValue>,
+}
+
 #[repr(u8)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 #[sabi(kind(WithNonExhaustive(size = [u64; 4], traits(Debug, Clone, PartialEq))))]
@@ -62,6 +72,8 @@ pub struct FileRequestAbi {
 pub enum DeliveryRequestAbi {
     Mail(RBox<MailRequestAbi>),
     File(RBox<FileRequestAbi>),
+    /// Added in 1.2.
+    Push(RBox<PushRequestAbi>),
 }
 
 /// [`DeliveryReceipt`] as it crosses the boundary.
@@ -145,6 +157,12 @@ impl TryFrom<&DeliveryRequest> for DeliveryRequestAbi {
                 conflict: ConflictBehavior_NE::new(f.conflict),
                 details: RVec::new(),
             })),
+            DeliveryRequest::Push(p) => DeliveryRequestAbi::Push(RBox::new(PushRequestAbi {
+                source: path_text(&p.source)?,
+                file_name: p.file_name.as_str().into(),
+                content_type: p.content_type.as_str().into(),
+                details: RVec::new(),
+            })),
         })
     }
 }
@@ -183,6 +201,11 @@ impl TryFrom<&DeliveryRequestAbi> for DeliveryRequest {
                     )
                     .with_hint("Choose replace, rename or fail, or update the plugin.")
                 })?,
+            }),
+            DeliveryRequestAbi::Push(p) => DeliveryRequest::Push(PushRequest {
+                source: p.source.as_str().into(),
+                file_name: p.file_name.to_string(),
+                content_type: p.content_type.to_string(),
             }),
         })
     }
@@ -287,6 +310,12 @@ mod tests {
         });
         let abi = DeliveryRequestAbi::try_from(&file).unwrap();
         assert_eq!(DeliveryRequest::try_from(&abi).unwrap(), file);
+        let push = DeliveryRequest::Push(PushRequest {
+            content_type: "text/csv".into(),
+            ..PushRequest::of_file("/tmp/r.csv")
+        });
+        let abi = DeliveryRequestAbi::try_from(&push).unwrap();
+        assert_eq!(DeliveryRequest::try_from(&abi).unwrap(), push);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    loader::SessionHandle, FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod,
+    loader::{IntegrationHandle, SessionHandle}, FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod,
 };
 use serde_json::{json, Value};
 
@@ -36,8 +36,8 @@ pub struct AddRequest {
     /// Secret fields whose values come from stdin (one line each, in order), or from a
     /// hidden prompt on a terminal: never from the command line.
     pub set_secret: Vec<String>,
-    /// How to verify.
-    pub method: VerifyMethod,
+    /// How to verify; `None`: the first way the plugin offers.
+    pub method: Option<VerifyMethod>,
     /// A pasted final browser address (`-` reads it from stdin).
     pub paste: Option<String>,
     /// Verify only; do not save.
@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
     let catalog = ctx.catalog()?;
     let plugin = catalog.find(&request.plugin)?;
     let mut integration = ctx.open(plugin)?;
+    let method = offered_method(&integration, request.method.as_ref(), &request.plugin)?;
     let form = integration.describe()?;
     let mut values = values_from_pairs(&request.set, &form)?;
     read_secrets(&request.set_secret, &form, &mut values)?;
@@ -67,7 +68,7 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
     }
     let on_command_line = |e: PluginError| command_line_error(e, &form);
     let session = integration
-        .start_verification(&values, request.method.clone())
+        .start_verification(&values, method.clone())
         .map_err(on_command_line)?;
     let account = wait_for_outcome(ctx.output, &session, request, &form)?;
     let saved = if request.no_save {
@@ -86,8 +87,34 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
         integration.save(&values).map_err(on_command_line)?;
         true
     };
-    report(ctx.output, &account, saved);
+    report(ctx.output, &account, &method, saved);
     Ok(())
+}
+
+/// The method to verify with: `asked` if the plugin offers it (a browser sign-in
+/// with the loopback the command line asked for), else a usage error naming what it
+/// offers; without `asked`, the plugin's first.
+fn offered_method(
+    integration: &IntegrationHandle,
+    asked: Option<&VerifyMethod>,
+    plugin: &str,
+) -> Result<VerifyMethod, CommandError> {
+    let offered = integration.verify_methods();
+    let Some(asked) = asked else {
+        return Ok(offered[0].clone());
+    };
+    if offered.iter().any(|m| m.name() == asked.name()) {
+        return Ok(asked.clone());
+    }
+    let names: Vec<&str> = offered.iter().map(|m| m.name()).collect();
+    Err(CommandError::usage(format!(
+        "The plugin \"{plugin}\" does not verify with --verify {}.",
+        asked.name()
+    ))
+    .with_hint(format!(
+        "Use --verify {} (what it offers), or leave --verify out to use its first.",
+        names.join(" or --verify ")
+    )))
 }
 
 /// How long a save waits for another process saving an account of the same plugin.
@@ -405,8 +432,8 @@ fn show_state(out: Output, state: &SessionState) {
     }
 }
 
-fn report(out: Output, account: &VerifiedAccount, saved: bool) {
-    for line in verified_lines(account) {
+fn report(out: Output, account: &VerifiedAccount, method: &VerifyMethod, saved: bool) {
+    for line in verified_lines(account, method) {
         out.say(line);
     }
     out.say(if saved {

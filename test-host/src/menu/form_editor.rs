@@ -21,7 +21,6 @@ use crate::{
 };
 
 const VERIFY: &str = "Verify";
-const VERIFY_BROWSER: &str = "Verify ▾ With Browser";
 const EDIT: &str = "Edit fields";
 const ADVANCED: &str = "Advanced settings";
 const SAVE: &str = "Save & Close";
@@ -68,6 +67,7 @@ pub(super) fn edit_account(
         return close(p, integration);
     }
     let mut verified: Option<String> = None;
+    let methods = verify_choices(integration);
     loop {
         let unchanged = matches!(purpose, Purpose::Edit(_)) && values == as_saved;
         let status = match (&verified, unchanged) {
@@ -75,12 +75,13 @@ pub(super) fn edit_account(
             (None, true) => "saved, unchanged",
             (None, false) => "not verified",
         };
-        let actions = [VERIFY, VERIFY_BROWSER, EDIT, ADVANCED, SAVE, CLOSE].map(String::from);
+        let mut actions: Vec<String> = methods.iter().map(|(label, _)| label.clone()).collect();
+        actions.extend([EDIT, ADVANCED, SAVE, CLOSE].map(String::from));
         let Ok(choice) = p.select(
             &format!("Account ({status})"),
             &actions,
             if verified.is_some() || unchanged {
-                4
+                methods.len() + 2
             } else {
                 0
             },
@@ -97,18 +98,15 @@ pub(super) fn edit_account(
             }
             continue;
         };
+        if let Some((_, method)) = methods.get(choice) {
+            let method = method.clone();
+            verified = match verified.take() {
+                None => verify(p, integration, &values, method).verified(),
+                Some(held) => verify_again(p, integration, open, &values, method, held)?,
+            };
+            continue;
+        }
         match actions[choice].as_str() {
-            VERIFY | VERIFY_BROWSER => {
-                let method = if choice == 0 {
-                    VerifyMethod::DeviceCode
-                } else {
-                    VerifyMethod::Browser { loopback: true }
-                };
-                verified = match verified.take() {
-                    None => verify(p, integration, &values, method).verified(),
-                    Some(held) => verify_again(p, integration, open, &values, method, held)?,
-                };
-            }
             EDIT | ADVANCED => {
                 let before = values.clone();
                 let _ = fill(
@@ -117,7 +115,7 @@ pub(super) fn edit_account(
                     &form,
                     &mut values,
                     &saved_values,
-                    choice == 3,
+                    actions[choice] == ADVANCED,
                 );
                 if values != before {
                     verified = None;
@@ -197,15 +195,17 @@ pub(super) fn re_verify(
             return Ok(true);
         }
     };
-    let actions = [VERIFY, VERIFY_BROWSER, EDIT_FIRST, BACK].map(String::from);
-    let method = match p.select(
+    let methods = verify_choices(integration);
+    let mut actions: Vec<String> = methods.iter().map(|(label, _)| label.clone()).collect();
+    actions.extend([EDIT_FIRST, BACK].map(String::from));
+    let chosen = p.select(
         &format!("Re-verify \"{account}\" with its saved settings"),
         &actions,
         0,
-    ) {
-        Ok(0) => VerifyMethod::DeviceCode,
-        Ok(1) => VerifyMethod::Browser { loopback: true },
-        Ok(2) => return Ok(false),
+    );
+    let method = match chosen {
+        Ok(i) if i < methods.len() => methods[i].1.clone(),
+        Ok(i) if actions[i] == EDIT_FIRST => return Ok(false),
         _ => {
             integration.close()?;
             return Ok(true);
@@ -231,6 +231,30 @@ fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<()
     integration.close()?;
     p.say("Closed without saving.");
     Ok(())
+}
+
+/// The Verify entries for the methods `integration` offers, first one plain
+/// "Verify", the others under "Verify ▾": a plugin that offers no browser sign-in shows
+/// no "With Browser".
+fn verify_choices(integration: &IntegrationHandle) -> Vec<(String, VerifyMethod)> {
+    verify_labels(integration.verify_methods())
+}
+
+fn verify_labels(methods: Vec<VerifyMethod>) -> Vec<(String, VerifyMethod)> {
+    methods
+        .into_iter()
+        .enumerate()
+        .map(|(i, method)| {
+            let label = match (i, &method) {
+                (0, _) => VERIFY.to_owned(),
+                (_, VerifyMethod::DeviceCode) => "Verify ▾ With a Code".to_owned(),
+                (_, VerifyMethod::Browser { .. }) => "Verify ▾ With Browser".to_owned(),
+                (_, VerifyMethod::Direct) => "Verify ▾ Directly".to_owned(),
+                (_, other) => format!("Verify ▾ {}", other.name()),
+            };
+            (label, method)
+        })
+        .collect()
 }
 
 /// How one verification attempt ended.
@@ -259,8 +283,8 @@ fn verify(
     values: &FormValues,
     method: VerifyMethod,
 ) -> Attempt {
-    match integration.start_verification(values, method) {
-        Ok(session) => match drive_session(p, &session) {
+    match integration.start_verification(values, method.clone()) {
+        Ok(session) => match drive_session(p, &session, &method) {
             SessionEnd::Verified(account) => Attempt::Verified(account.account_name.to_string()),
             SessionEnd::Failed(e) if e.kind() == ErrorKind::Cancelled => Attempt::Cancelled,
             SessionEnd::Failed(_) => Attempt::Failed,
@@ -396,4 +420,31 @@ fn ask(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_entries_follow_the_methods_the_plugin_offers() {
+        let labels = |methods| {
+            verify_labels(methods)
+                .into_iter()
+                .map(|(label, _)| label)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(VerifyMethod::before_1_2()),
+            ["Verify", "Verify ▾ With Browser"]
+        );
+        assert_eq!(labels(vec![VerifyMethod::Direct]), ["Verify"]);
+        assert_eq!(
+            labels(vec![
+                VerifyMethod::Browser { loopback: false },
+                VerifyMethod::DeviceCode
+            ]),
+            ["Verify", "Verify ▾ With a Code"]
+        );
+    }
 }

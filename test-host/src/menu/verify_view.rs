@@ -4,7 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
+use atrs_host_sdk::{
+    loader::SessionHandle, PluginError, SessionState, VerifiedAccount, VerifyMethod,
+};
 
 use super::prompter::{Key, Prompter};
 use crate::{
@@ -23,11 +25,16 @@ pub enum SessionEnd {
 }
 
 /// Shows each new state of `session` until it ends.
-pub fn drive_session(p: &mut dyn Prompter, session: &SessionHandle) -> SessionEnd {
+pub fn drive_session(
+    p: &mut dyn Prompter,
+    session: &SessionHandle,
+    method: &VerifyMethod,
+) -> SessionEnd {
     p.begin_wait();
     let mut view = MenuView {
         p: &mut *p,
         session,
+        method,
         waiting: Waiting {
             what: "Working".into(),
             ..Waiting::default()
@@ -59,6 +66,7 @@ struct Waiting {
 struct MenuView<'p> {
     p: &'p mut dyn Prompter,
     session: &'p SessionHandle,
+    method: &'p VerifyMethod,
     waiting: Waiting,
     tick: usize,
 }
@@ -146,7 +154,9 @@ impl SessionView for MenuView<'_> {
                     listening.as_ref().map(|l| l.as_str()).into_option(),
                 );
             }
-            SessionState::Verified(account) => p.say_all(&verified_lines(account)),
+            SessionState::Verified(account) => {
+                p.say_all(&verified_lines(account, self.method))
+            }
             SessionState::Failed(e) => p.say_all(&plugin_error_lines(e)),
             _ => p.say("… working"),
         }
