@@ -110,6 +110,7 @@ impl OpenError {
 struct Session {
     plugin: String,
     values: FormValues,
+    method: atrs_host_sdk::VerifyMethod,
     handle: SessionHandle,
     last: Mutex<Option<SessionState>>,
 }
@@ -258,9 +259,14 @@ impl Runtime {
                 "plugins": self.catalog.outcomes().iter().map(outcome_json).collect::<Vec<_>>(),
             })),
             Request::Form(r) => {
-                let fields = self.integration(&r.plugin)?;
-                let fields = lock(&fields).describe()?;
-                Ok(json!({"fields": fields.iter().map(wire::field_json).collect::<Vec<_>>()}))
+                let integration = self.integration(&r.plugin)?;
+                let integration = lock(&integration);
+                let fields = integration.describe()?;
+                Ok(json!({
+                    "fields": fields.iter().map(wire::field_json).collect::<Vec<_>>(),
+                    "verify_methods": integration.verify_methods().iter().map(wire::method_json).collect::<Vec<_>>(),
+                    "settings_display": integration.settings_display().iter().map(wire::setting_display_json).collect::<Vec<_>>(),
+                }))
             }
             Request::Validate(r) => {
                 let integration = self.integration(&r.plugin)?;
@@ -274,7 +280,7 @@ impl Runtime {
                 let session = self.session(r.handle)?;
                 let wait = Duration::from_millis(r.wait_ms).min(MAX_POLL_WAIT);
                 let state = session.handle.poll(wait);
-                let answer = wire::session_state_json(&state);
+                let answer = wire::session_state_json(&state, &session.method);
                 *lock(&session.last) = Some(state);
                 Ok(answer)
             }
@@ -399,11 +405,21 @@ impl Runtime {
             Method::Browser => atrs_host_sdk::VerifyMethod::Browser {
                 loopback: r.loopback,
             },
+            Method::Direct => atrs_host_sdk::VerifyMethod::Direct,
         };
-        let handle = integration.start_verification(&values, method)?;
+        let offered = integration.verify_methods();
+        if !offered.iter().any(|m| m.name() == method.name()) {
+            return Err(ProtocolError::MethodNotOffered {
+                plugin: r.plugin,
+                asked: wire::method_name(&method),
+                offered: offered.iter().map(wire::method_name).collect(),
+            });
+        }
+        let handle = integration.start_verification(&values, method.clone())?;
         let session = self.sessions.insert(Session {
             plugin: r.plugin,
             values,
+            method,
             handle,
             last: Mutex::new(None),
         });
@@ -436,7 +452,7 @@ impl Runtime {
         let SessionState::Verified(account) = &state else {
             return Err(ProtocolError::NotVerified {
                 session: r.handle,
-                state: wire::session_state_json(&state)["state"]
+                state: wire::session_state_json(&state, &session.method)["state"]
                     .as_str()
                     .map(state_name)
                     .unwrap_or("working"),
@@ -459,7 +475,7 @@ impl Runtime {
             "plugin": session.plugin,
             "account": name,
             "renamed_from": renames,
-            "verified": wire::verified_json(account),
+            "verified": wire::verified_json(account, &session.method),
         }))
     }
 

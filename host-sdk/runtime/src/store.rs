@@ -207,6 +207,16 @@ impl Generation {
     pub fn new(parts: [u64; 2]) -> Self {
         Generation(parts)
     }
+
+    /// The generation as one number, as plugins get it (interface 1.2's
+    /// `store_generation`): the parts mixed so that a change of either (by the small
+    /// steps commits make) always changes the number.
+    pub fn as_u64(self) -> u64 {
+        // An odd constant (2^64 / golden ratio): `a·K + b` repeats only after a step
+        // in `a` of 2^64, or a step in `b` that cancels one of `a` times K.
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        self.0[0].wrapping_mul(K).wrapping_add(self.0[1])
+    }
 }
 
 /// Where accounts live, as a person is told (`accounts`, the health view): never a key.

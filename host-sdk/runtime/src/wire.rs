@@ -4,7 +4,8 @@
 
 use atrs_host_sdk::{
     loader::CallFailure, AccountHealth, DeliveryReceipt, DeliveryState, FieldError, FieldKind,
-    FormField, FormValues, PluginError, SessionState, VerifiedAccount,
+    FormField, FormValues, PluginError, SessionState, SettingDisplay, VerifiedAccount,
+    VerifyMethod,
 };
 use serde_json::{json, Value};
 
@@ -88,8 +89,9 @@ pub fn error_json(error: &PluginError) -> Value {
 }
 
 /// Who verified, and what was granted.
-pub fn verified_json(account: &VerifiedAccount) -> Value {
+pub fn verified_json(account: &VerifiedAccount, method: &VerifyMethod) -> Value {
     json!({
+        "headline": account.headline(method),
         "account_name": account.account_name.as_str(),
         "user_principal_name": account.user_principal_name.as_str(),
         "display_name": account.display_name.as_str(),
@@ -103,8 +105,37 @@ pub fn verified_json(account: &VerifiedAccount) -> Value {
     })
 }
 
+/// A verification method's name in requests (`device_code`, `browser`, `direct`).
+pub fn method_name(method: &VerifyMethod) -> &'static str {
+    match method {
+        VerifyMethod::DeviceCode => "device_code",
+        VerifyMethod::Browser { .. } => "browser",
+        VerifyMethod::Direct => "direct",
+        _ => "unknown",
+    }
+}
+
+/// A method a plugin offers: `method`, and for `browser` whether it can listen on
+/// loopback.
+pub fn method_json(method: &VerifyMethod) -> Value {
+    match method {
+        VerifyMethod::Browser { loopback } => json!({"method": "browser", "loopback": loopback}),
+        other => json!({"method": method_name(other)}),
+    }
+}
+
+/// How a plugin wants one saved setting shown: `key`, `label`, `shown_as`.
+pub fn setting_display_json(display: &SettingDisplay) -> Value {
+    json!({
+        "key": display.key.as_str(),
+        "label": display.label.as_str(),
+        "shown_as": display.shown_as().name(),
+    })
+}
+
 /// A verification session's state: `state` names it, the rest depends on it.
-pub fn session_state_json(state: &SessionState) -> Value {
+/// `method` is how the session verifies (a verified account's `headline` follows it).
+pub fn session_state_json(state: &SessionState, method: &VerifyMethod) -> Value {
     match state {
         SessionState::Working { message } => {
             json!({"state": "working", "message": message.as_str()})
@@ -134,7 +165,7 @@ pub fn session_state_json(state: &SessionState) -> Value {
             "listening": listening.as_ref().map(|l| l.as_str()).into_option(),
         }),
         SessionState::Verified(account) => {
-            json!({"state": "verified", "account": verified_json(account)})
+            json!({"state": "verified", "account": verified_json(account, method)})
         }
         SessionState::Failed(error) => json!({"state": "failed", "error": error_json(error)}),
         _ => json!({"state": "working", "message": "Working…"}),

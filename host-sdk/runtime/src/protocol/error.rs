@@ -77,6 +77,16 @@ pub enum ProtocolError {
         /// What it offers.
         offered: String,
     },
+    /// The plugin does not offer the verification method asked for (interface 1.2).
+    #[error("The {plugin} integration does not verify with `{asked}` (it offers: {}).", offered.join(", "))]
+    MethodNotOffered {
+        /// The plugin.
+        plugin: String,
+        /// What was asked.
+        asked: &'static str,
+        /// What it offers, in its order.
+        offered: Vec<&'static str>,
+    },
     /// The plugins folder.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -109,7 +119,9 @@ impl ProtocolError {
             | ProtocolError::NoAccount { .. }
             | ProtocolError::AmbiguousAccount { .. }
             | ProtocolError::Catalog(_) => ErrorKind::InvalidInput.as_str(),
-            ProtocolError::DeliveryKind { .. } => ErrorKind::Unsupported.as_str(),
+            ProtocolError::DeliveryKind { .. } | ProtocolError::MethodNotOffered { .. } => {
+                ErrorKind::Unsupported.as_str()
+            }
             ProtocolError::Store(StoreError::LockBusy { .. }) => ErrorKind::TimedOut.as_str(),
             ProtocolError::Store(_) => ErrorKind::Internal.as_str(),
             ProtocolError::Plugin(e) => e.kind().as_str(),
@@ -151,6 +163,10 @@ impl ProtocolError {
             ProtocolError::DeliveryKind { .. } => {
                 "Update the plugin to a version that supports it, or use an account of another integration.".to_owned()
             }
+            ProtocolError::MethodNotOffered { offered, .. } => format!(
+                "Send `method` as one of: {} (the `form` answer lists them in `verify_methods`).",
+                offered.join(", ")
+            ),
             ProtocolError::Catalog(e) => e.hint().to_owned(),
             ProtocolError::Store(e) => e.hint(),
             ProtocolError::Plugin(e) => return e.hint().map(str::to_owned),

@@ -97,6 +97,8 @@ pub enum Method {
     DeviceCode,
     /// A sign-in in a browser, its final address pasted or caught by a listener.
     Browser,
+    /// A check of the credentials or endpoint, with nobody signing in (interface 1.2).
+    Direct,
 }
 
 /// `verify.start`.
