@@ -275,9 +275,10 @@ pub struct UploadCli {
     pub account: String,
     /// The file to upload.
     pub file: PathBuf,
-    /// The destination folder, e.g. Reports/2026.
+    /// The destination folder, e.g. Reports/2026 (for integrations that put files in
+    /// folders; one that takes files at its own endpoint needs none).
     #[arg(long, value_name = "PATH")]
-    pub to_folder: String,
+    pub to_folder: Option<String>,
     /// A SharePoint site address (default: the account's OneDrive).
     #[arg(long, value_name = "URL")]
     pub site: Option<String>,

@@ -1,6 +1,8 @@
 //! How outcomes are worded for a person, the same in the menu and in scripted commands.
 
-use atrs_host_sdk::{FormField, PluginError, VerifiedAccount, VerifyMethod};
+use atrs_host_sdk::{
+    FormField, PluginError, SettingDisplay, ShownAs, VerifiedAccount, VerifyMethod,
+};
 use chrono::{Local, TimeZone};
 
 use crate::terminal_text::printable_line;
@@ -98,9 +100,10 @@ pub fn relative_time(secs: i64, now: i64) -> String {
     }
 }
 
-/// Settings a plugin keeps for itself (its layout version, which build wrote it, what
-/// its refreshes found — shown as the account's health instead): shown by
-/// `accounts --all` only.
+/// Settings a plugin built before interface 1.2 keeps for itself (its layout version,
+/// which build wrote it, what its refreshes found — shown as the account's health
+/// instead): shown by `accounts --all` only. A 1.2 plugin says which of its settings
+/// are hidden ([`SettingDisplay`]).
 pub const INTERNAL_SETTINGS: [&str; 6] = [
     "schema_version",
     "written_by",
@@ -110,27 +113,38 @@ pub const INTERNAL_SETTINGS: [&str; 6] = [
     "refresh_token_rotated_at",
 ];
 
-/// One saved account as a person reads it: `plugin / name`, then its settings; a
-/// `*_at` setting holding Unix seconds as a local date and how long ago (or until).
+/// One saved account as a person reads it: `plugin / name`, then its settings as the
+/// plugin's `display` says (its labels; a date as a local date and how long ago or
+/// until; hidden ones only with `all`). A setting the plugin did not describe — every
+/// one, for a plugin built before 1.2 — is shown by [`SettingDisplay::fallback`]
+/// under its key, and the [`INTERNAL_SETTINGS`] of such plugins stay hidden.
 pub fn account_lines(
     plugin: &str,
     account: &str,
     settings: &std::collections::BTreeMap<String, String>,
+    display: &[SettingDisplay],
     all: bool,
     now: i64,
 ) -> Vec<String> {
     let mut lines = vec![format!("{plugin} / {account}")];
     for (key, value) in settings {
-        if !all && INTERNAL_SETTINGS.contains(&key.as_str()) {
+        let described = display.iter().find(|d| d.key.as_str() == key);
+        let hidden = match described {
+            Some(d) => d.shown_as() == ShownAs::Hidden,
+            None => display.is_empty() && INTERNAL_SETTINGS.contains(&key.as_str()),
+        };
+        if hidden && !all {
             continue;
         }
-        let shown = match value.parse::<i64>() {
-            Ok(secs) if key.ends_with("_at") => {
+        let fallback = SettingDisplay::fallback(key, value);
+        let how = described.unwrap_or(&fallback);
+        let shown = match (how.shown_as(), value.parse::<i64>()) {
+            (ShownAs::Date, Ok(secs)) => {
                 format!("{} ({})", local_time(secs), relative_time(secs, now))
             }
             _ => value.clone(),
         };
-        lines.push(format!("    {key}: {shown}"));
+        lines.push(format!("    {}: {shown}", how.label));
     }
     lines
 }
@@ -328,7 +342,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let lines = account_lines("office365", "Reports", &settings, false, 1000 + 3 * 86_400);
+        let lines = account_lines("office365", "Reports", &settings, &[], false, 1000 + 3 * 86_400);
         assert_eq!(lines[0], "office365 / Reports");
         assert_eq!(lines[1], "    client_id: abc");
         assert!(
@@ -337,8 +351,37 @@ mod tests {
         );
         assert!(lines[2].ends_with("(3 days ago)"), "{lines:?}");
         assert_eq!(lines.len(), 3, "{lines:?}");
-        let all = account_lines("office365", "Reports", &settings, true, 0);
+        let all = account_lines("office365", "Reports", &settings, &[], true, 0);
         assert!(all.iter().any(|l| l == "    written_by: 0.2.0"), "{all:?}");
+    }
+
+    #[test]
+    fn an_account_is_shown_as_its_plugin_describes_its_settings() {
+        let settings = [
+            ("endpoint", "https://hooks.example/in"),
+            ("checked_on", "1000"),
+            ("cursor", "42"),
+            ("schema_version", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let display = [
+            SettingDisplay::new("endpoint", "Endpoint", ShownAs::Url),
+            SettingDisplay::new("checked_on", "Last checked", ShownAs::Date),
+            SettingDisplay::new("cursor", "Cursor", ShownAs::Hidden),
+        ];
+        let lines = account_lines("hook", "H", &settings, &display, false, 1000 + 60);
+        assert!(lines.contains(&"    Endpoint: https://hooks.example/in".to_owned()), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("    Last checked: 1970-01-01") && l.ends_with("(1 min ago)")),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("Cursor")), "hidden: {lines:?}");
+        // Not described by a 1.2 plugin: its own, shown under its key.
+        assert!(lines.contains(&"    schema_version: 2".to_owned()), "{lines:?}");
+        let all = account_lines("hook", "H", &settings, &display, true, 0);
+        assert!(all.contains(&"    Cursor: 42".to_owned()), "{all:?}");
     }
 
     #[test]

@@ -37,11 +37,22 @@ fn health_of(
     plugin: &str,
     account: &str,
 ) -> Option<AccountHealth> {
-    let handle = handles.entry(plugin.to_owned()).or_insert_with(|| {
-        let catalog = ctx.catalog().ok()?;
-        ctx.open(catalog.find(plugin).ok()?).ok()
-    });
-    handle.as_ref()?.account_health(account).ok()
+    handle_of(ctx, handles, plugin)?.account_health(account).ok()
+}
+
+/// The open instance of `plugin`, opened on first use; `None` when it does not load.
+fn handle_of<'h>(
+    ctx: &Context,
+    handles: &'h mut BTreeMap<String, Option<IntegrationHandle>>,
+    plugin: &str,
+) -> Option<&'h IntegrationHandle> {
+    handles
+        .entry(plugin.to_owned())
+        .or_insert_with(|| {
+            let catalog = ctx.catalog().ok()?;
+            ctx.open(catalog.find(plugin).ok()?).ok()
+        })
+        .as_ref()
 }
 
 /// Lists the saved accounts: one line each, or in detail `account` (that one) or
@@ -81,7 +92,10 @@ pub fn run(ctx: &Context, account: Option<&str>, all: bool) -> Result<(), Comman
                     shown.remove(*key);
                 }
             }
-            for line in account_lines(&a.plugin, &a.account, &shown, all, now) {
+            let display = handle_of(ctx, &mut handles, &a.plugin)
+                .map(|h| h.settings_display())
+                .unwrap_or_default();
+            for line in account_lines(&a.plugin, &a.account, &shown, &display, all, now) {
                 out.say(line);
             }
             for line in health.iter().flat_map(|h| health_view::lines(h, now)) {

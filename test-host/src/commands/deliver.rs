@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use atrs_host_sdk::loader::IntegrationHandle;
-use atrs_host_sdk::{DeliveryReceipt, DeliveryRequest, DeliveryState};
+use atrs_host_sdk::{DeliveryKind, DeliveryReceipt, DeliveryRequest, DeliveryState};
 use serde_json::{json, Map, Value};
 
 use crate::commands::progress_bar::ProgressBar;
@@ -48,9 +48,10 @@ pub fn run(
             Exit::Failure,
             format!(
                 "The {plugin} integration cannot deliver {} (it offers: {}).",
-                match kind.name() {
-                    "mail" => "e-mail",
-                    _ => "files",
+                match kind {
+                    DeliveryKind::Mail => "e-mail",
+                    DeliveryKind::Push => "files to its own endpoint",
+                    _ => "files to folders",
                 },
                 offered(&integration)
             ),

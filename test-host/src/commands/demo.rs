@@ -159,10 +159,17 @@ fn summarize(ctx: &Context, mock: &MockIdp, scratch: bool) -> Result<(), Command
                 store.info().location
             ));
             // The same account lines as `accounts`: local dates, no internal keys.
+            let display = ctx
+                .catalog()
+                .ok()
+                .and_then(|c| ctx.open(c.find("office365").ok()?).ok())
+                .map(|h| h.settings_display())
+                .unwrap_or_default();
             let lines = crate::present::account_lines(
                 "office365",
                 DEMO_ACCOUNT,
                 settings,
+                &display,
                 false,
                 crate::health_view::unix_now(),
             );

@@ -1,9 +1,11 @@
 //! `upload NAME FILE --to-folder PATH [--site URL] [--conflict replace|rename|fail]`: a file
-//! into OneDrive or a SharePoint site through a saved account.
+//! into OneDrive or a SharePoint site through a saved account — or, without
+//! `--to-folder`, to an integration that takes files at its own endpoint (a `push`
+//! delivery: a webhook, an API).
 
 use std::path::PathBuf;
 
-use atrs_host_sdk::{ConflictBehavior, DeliveryRequest, FileRequest};
+use atrs_host_sdk::{ConflictBehavior, DeliveryKind, DeliveryRequest, FileRequest, PushRequest};
 
 use crate::commands::deliver;
 use crate::{context::Context, error::CommandError};
@@ -15,8 +17,8 @@ pub struct UploadArgs {
     pub account: String,
     /// The file.
     pub file: PathBuf,
-    /// The destination folder.
-    pub folder: String,
+    /// The destination folder (`None`: the integration's own endpoint).
+    pub folder: Option<String>,
     /// A SharePoint site address.
     pub site: Option<String>,
     /// The name in the folder (default: the file's own).
@@ -59,9 +61,25 @@ pub fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CommandError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
+    let Some(folder) = &args.folder else {
+        let (integration, saved) = deliver::open_account(ctx, &args.account)?;
+        let kinds = integration.delivery_kinds();
+        if kinds.contains(&DeliveryKind::File) && !kinds.contains(&DeliveryKind::Push) {
+            return Err(CommandError::usage(format!(
+                "The {} integration puts files in folders: say which with --to-folder.",
+                saved.plugin
+            ))
+            .with_hint("Add --to-folder PATH, e.g. --to-folder Reports/2026 (the drive's top folder: --to-folder /)."));
+        }
+        let request = PushRequest {
+            file_name,
+            ..PushRequest::of_file(&args.file)
+        };
+        return deliver::run(ctx, "upload", &args.account, DeliveryRequest::Push(request));
+    };
     let request = FileRequest {
         source: args.file.clone(),
-        folder: args.folder.clone(),
+        folder: folder.clone(),
         site: args.site.clone(),
         file_name,
         conflict: args.conflict,
