@@ -126,9 +126,11 @@ mod account;
 mod bounded;
 #[cfg(feature = "host")]
 mod call_failure;
+pub mod cancel;
 #[cfg(feature = "host")]
 mod compatibility;
 mod delivery;
+pub mod delivering;
 mod error;
 mod form;
 #[cfg(feature = "fuzzing")]
@@ -178,6 +180,8 @@ pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
 /// Everything an integration's author uses, in one import:
 /// `use atrs_host_sdk::prelude::*;`.
 pub mod prelude {
+    pub use crate::cancel::CancelToken;
+    pub use crate::delivering::{Delivery, Progress};
     pub use crate::session::{Reporter, Session, Success};
     pub use crate::{
         export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,

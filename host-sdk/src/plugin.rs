@@ -1,7 +1,10 @@
 //! The author's side: implement [`Integration`] (and [`VerificationSession`]), then
 //! call [`export_plugin!`](crate::export_plugin) once.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
@@ -89,6 +92,13 @@ pub trait Integration: Send + 'static {
     }
 
     /// Discards unsaved changes and releases what the instance holds.
+    ///
+    /// Since 1.2, before this runs the SDK cancels every verification session and
+    /// delivery this instance started that the host still holds, one after the
+    /// other, each waiting as its own cancel does — up to
+    /// [`crate::session::CANCEL_WAIT`] for those of [`crate::session::Session`] and
+    /// [`crate::delivering::Delivery`]. Every thread the plugin started must have
+    /// ended when `close` returns (the conformance checks look).
     fn close(&mut self) {}
 
     /// Added in 1.1: an access token for the saved `account`, for the scopes saved
@@ -218,6 +228,44 @@ const PLUGIN: &str = "plugin";
 /// Carries an author's [`Integration`] across the boundary, catching its panics.
 struct IntegrationAdapter<T: Integration> {
     inner: Option<T>,
+    /// The sessions and deliveries this instance started, cancelled by `close`.
+    started: Mutex<Vec<Started>>,
+}
+
+/// A session or delivery an instance started, while the host still holds it.
+enum Started {
+    Session(Weak<dyn VerificationSession>),
+    Delivery(Weak<dyn DeliveryJob>),
+}
+
+impl<T: Integration> IntegrationAdapter<T> {
+    fn new(inner: T) -> Self {
+        IntegrationAdapter {
+            inner: Some(inner),
+            started: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn track(&self, started: Started) {
+        let mut list = self.started.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|s| match s {
+            Started::Session(w) => w.strong_count() > 0,
+            Started::Delivery(w) => w.strong_count() > 0,
+        });
+        list.push(started);
+    }
+
+    /// Cancels every session and delivery still held, each waiting as its own cancel
+    /// does ([`crate::session::CANCEL_WAIT`] for the SDK's).
+    fn cancel_started(&self) {
+        let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|p| p.into_inner()));
+        for s in started {
+            match s {
+                Started::Session(w) => w.upgrade().into_iter().for_each(|s| s.cancel()),
+                Started::Delivery(w) => w.upgrade().into_iter().for_each(|d| d.cancel()),
+            }
+        }
+    }
 }
 
 impl<T: Integration> IntegrationAdapter<T> {
@@ -265,20 +313,25 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
         values: &FormValues,
         method: VerifyMethod_NE,
     ) -> RResult<SessionAbiBox, PluginError> {
-        self.with_mut("start_verification", |i| {
+        let started = self.with_mut("start_verification", |i| {
             let method = method.as_enum().cloned().map_err(|_| {
                 PluginError::unsupported(
                     "This plugin does not know the verification method the host asked for.",
                 )
                 .with_hint("Update the plugin, or choose another Verify option.")
             })?;
-            let session = i.start_verification(values, method)?;
-            Ok(SessionAbi_TO::from_value(
+            let session: Arc<dyn VerificationSession> =
+                Arc::from(i.start_verification(values, method)?);
+            Ok(session)
+        });
+        started.map(|session| {
+            self.track(Started::Session(Arc::downgrade(&session)));
+            SessionAbi_TO::from_value(
                 SessionAdapter {
                     inner: Some(session),
                 },
                 TD_Opaque,
-            ))
+            )
         })
     }
 
@@ -299,6 +352,7 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
     }
 
     fn close(&mut self) -> RResult<(), PluginError> {
+        self.cancel_started();
         self.with_mut("close", |i| {
             i.close();
             Ok(())
@@ -354,7 +408,10 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
                 )
                 .with_hint("Update the plugin, or deliver this another way.")
             })?;
-            let job = i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?;
+            let job: Arc<dyn DeliveryJob> = Arc::from(
+                i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?,
+            );
+            self.track(Started::Delivery(Arc::downgrade(&job)));
             Ok(DeliveryAbi_TO::from_value(
                 DeliveryAdapter { inner: Some(job) },
                 TD_Opaque,
@@ -385,6 +442,10 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
 
 impl<T: Integration> Drop for IntegrationAdapter<T> {
     fn drop(&mut self) {
+        let _ = guarded(PLUGIN, "drop", || {
+            self.cancel_started();
+            Ok(())
+        });
         let inner = self.inner.take();
         let _ = guarded(PLUGIN, "drop", || {
             drop(inner);
@@ -395,7 +456,7 @@ impl<T: Integration> Drop for IntegrationAdapter<T> {
 
 /// Carries an author's [`VerificationSession`] across the boundary, catching its panics.
 struct SessionAdapter {
-    inner: Option<Box<dyn VerificationSession>>,
+    inner: Option<Arc<dyn VerificationSession>>,
 }
 
 impl SessionAdapter {
@@ -445,7 +506,7 @@ impl Drop for SessionAdapter {
 
 /// Carries an author's [`DeliveryJob`] across the boundary, catching its panics.
 struct DeliveryAdapter {
-    inner: Option<Box<dyn DeliveryJob>>,
+    inner: Option<Arc<dyn DeliveryJob>>,
 }
 
 impl DeliveryAdapter {
@@ -497,9 +558,7 @@ extern "C" fn instantiate<T: Integration>(
     }));
     match result {
         Ok(Ok(integration)) => RResult::ROk(IntegrationAbi_TO::from_value(
-            IntegrationAdapter {
-                inner: Some(integration),
-            },
+            IntegrationAdapter::new(integration),
             TD_Opaque,
         )),
         Ok(Err(e)) => RResult::RErr(e),

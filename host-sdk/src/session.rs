@@ -16,6 +16,7 @@ use std::{
 };
 
 use crate::{
+    cancel::CancelToken,
     error::PluginError,
     host::Host,
     log_level::LogLevel,
@@ -305,6 +306,16 @@ impl Reporter {
         }
     }
 
+    /// Added in 1.2: a [`CancelToken`] cancelled when this session is — hand it to
+    /// the flow's worker threads and requests (see [`crate::cancel`] for a blocking
+    /// HTTP client).
+    pub fn cancel_token(&self) -> CancelToken {
+        let token = CancelToken::new();
+        let linked = token.clone();
+        self.on_cancel(move || linked.cancel());
+        token
+    }
+
     /// Ends the session with the flow's result (for flows not started by
     /// [`Session::spawn`]); a second call, or one after a cancel, changes nothing.
     pub fn finish(&self, result: Result<Success, PluginError>) {
@@ -363,6 +374,11 @@ impl Session {
 
     /// Runs the blocking `flow` on a thread of its own, showing `first_message` until
     /// it reports. A panic in the flow ends the session with an internal error.
+    ///
+    /// The host's cancel (and dropping the session) waits up to [`CANCEL_WAIT`] for
+    /// the flow to return: `pause` and `wait_for_paste` end at once, and
+    /// [`Reporter::cancel_token`] carries the cancel to the flow's threads and
+    /// requests (see [`crate::cancel`] for a blocking HTTP client).
     pub fn spawn(
         host: Host,
         first_message: &str,
