@@ -61,10 +61,7 @@ impl CancelToken {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Cancels: wakes every [`CancelToken::pause`] and runs every hook, once; later

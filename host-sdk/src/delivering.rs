@@ -298,7 +298,10 @@ mod tests {
         let started = Instant::now();
         job.cancel();
         assert!(started.elapsed() < CANCEL_WAIT, "{:?}", started.elapsed());
-        assert!(cleaned.load(Ordering::SeqCst), "cancel returned before the work did");
+        assert!(
+            cleaned.load(Ordering::SeqCst),
+            "cancel returned before the work did"
+        );
         match job.poll(Duration::ZERO) {
             DeliveryState::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}"),
             other => panic!("{other:?}"),
@@ -307,10 +310,8 @@ mod tests {
 
     #[test]
     fn a_panic_in_the_work_is_an_internal_error() {
-        let job = Delivery::spawn(MemoryHost::new().handle(), "Starting…", |_| {
-            panic!("bug")
-        })
-        .unwrap();
+        let job =
+            Delivery::spawn(MemoryHost::new().handle(), "Starting…", |_| panic!("bug")).unwrap();
         match until_terminal(&job) {
             DeliveryState::Failed(e) => assert_eq!(e.kind(), ErrorKind::Internal),
             other => panic!("{other:?}"),

@@ -129,10 +129,11 @@ mod call_failure;
 pub mod cancel;
 #[cfg(feature = "host")]
 mod compatibility;
-mod delivery;
 pub mod delivering;
+mod delivery;
 mod error;
 mod form;
+mod form_store;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod guard;
@@ -168,6 +169,7 @@ pub use form::{
     form_problems, ChoiceOption, FieldError, FieldKind, FieldValue, FormField, FormValues,
     KeyValue, ACCOUNT_NAME,
 };
+pub use form_store::FormStore;
 pub use host::{Host, HostLock, HostServices, Secrets, Settings};
 pub use log_level::LogLevel;
 pub use manifest::Manifest;
@@ -185,9 +187,9 @@ pub mod prelude {
     pub use crate::session::{Reporter, Session, Success};
     pub use crate::{
         export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
-        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
-        Host, Integration, Manifest, PluginError, PushRequest, SessionState, SettingDisplay,
-        Settings, ShownAs, TokenGrant, TokenRequest, TokenSource, VerificationSession,
-        VerifiedAccount, VerifiedValues, VerifyMethod, ACCOUNT_NAME,
+        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormStore, FormValues,
+        HealthState, Host, Integration, Manifest, PluginError, PushRequest, SessionState,
+        SettingDisplay, Settings, ShownAs, TokenGrant, TokenRequest, TokenSource,
+        VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod, ACCOUNT_NAME,
     };
 }

@@ -23,6 +23,7 @@ use crate::{
     delivery::{DeliveryJob, DeliveryKind, DeliveryKind_NE, DeliveryRequest, DeliveryState},
     error::PluginError,
     form::{FieldError, FormField, FormValues},
+    form_store::FormStore,
     guard::{guarded, panicked},
     host::Host,
     manifest::Manifest,
@@ -65,22 +66,36 @@ pub trait Integration: Send + 'static {
     ) -> Result<Box<dyn VerificationSession>, PluginError>;
 
     /// Saves `values`; must refuse unless exactly these values were verified.
-    fn save(&mut self, values: &FormValues) -> Result<(), PluginError>;
+    ///
+    /// Since 1.2 it has a default: [`FormStore::save`] through
+    /// [`Integration::form_store`] (`unsupported` without one).
+    fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
+        match self.form_store() {
+            Some(store) => store.save(values, None),
+            None => Err(no_form_store("save accounts")),
+        }
+    }
 
     /// The saved values of `account`, for Edit (secrets left out).
+    ///
+    /// The default is [`FormStore::load`] through [`Integration::form_store`]
+    /// (`unsupported` without one).
     fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {
-        let _ = account;
-        Err(PluginError::unsupported(
-            "This integration cannot edit saved accounts.",
-        ))
+        match self.form_store() {
+            Some(store) => store.load(account),
+            None => Err(no_form_store("edit saved accounts")),
+        }
     }
 
     /// Deletes `account` with its secrets.
+    ///
+    /// The default is [`FormStore::remove`] through [`Integration::form_store`]
+    /// (`unsupported` without one).
     fn remove_account(&mut self, account: &str) -> Result<(), PluginError> {
-        let _ = account;
-        Err(PluginError::unsupported(
-            "This integration cannot remove accounts.",
-        ))
+        match self.form_store() {
+            Some(store) => store.remove(account),
+            None => Err(no_form_store("remove accounts")),
+        }
     }
 
     /// An access token for the saved `account`.
@@ -124,9 +139,14 @@ pub trait Integration: Send + 'static {
     /// rename is a move: one account afterwards, under the new name. Must refuse
     /// unless exactly these values were verified.
     ///
-    /// The default saves, then removes `previous` when the account name changed;
-    /// override it to do both in one store transaction ([`Host::account_write`]).
+    /// The default, with a [`Integration::form_store`], is [`FormStore::save`] in
+    /// place of `previous` (one transaction); without one it saves, then removes
+    /// `previous` when the account name changed — override it to do both in one
+    /// store transaction ([`Host::account_write`]).
     fn save_replacing(&mut self, values: &FormValues, previous: &str) -> Result<(), PluginError> {
+        if let Some(store) = self.form_store() {
+            return store.save(values, Some(previous));
+        }
         self.save(values)?;
         if values.get_trimmed(crate::form::ACCOUNT_NAME) != Some(previous) {
             self.remove_account(previous)?;
@@ -167,6 +187,22 @@ pub trait Integration: Send + 'static {
     fn settings_display(&self) -> Vec<SettingDisplay> {
         Vec::new()
     }
+
+    /// Added in 1.2: storage by default. An integration whose saved account is its
+    /// form (plain fields as settings, secret fields as secrets) returns its
+    /// [`FormStore`] here, commits verified values with [`FormStore::recorder`], and
+    /// needs no `save`, `load_account`, `remove_account` of its own. `None` (the
+    /// default): the integration keeps its accounts itself.
+    fn form_store(&self) -> Option<&FormStore> {
+        None
+    }
+}
+
+/// What a storage call answers for an integration that neither implements it nor
+/// has a [`FormStore`].
+fn no_form_store(what: &str) -> PluginError {
+    PluginError::unsupported(format!("This integration cannot {what}."))
+        .with_hint("This is a gap in the plugin: its author implements the call, or returns a FormStore from Integration::form_store.")
 }
 
 /// The checks every form needs, in form order: a [`FieldError`] for each required
@@ -408,9 +444,8 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
                 )
                 .with_hint("Update the plugin, or deliver this another way.")
             })?;
-            let job: Arc<dyn DeliveryJob> = Arc::from(
-                i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?,
-            );
+            let job: Arc<dyn DeliveryJob> =
+                Arc::from(i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?);
             self.track(Started::Delivery(Arc::downgrade(&job)));
             Ok(DeliveryAbi_TO::from_value(
                 DeliveryAdapter { inner: Some(job) },

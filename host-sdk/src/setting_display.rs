@@ -104,7 +104,10 @@ mod tests {
             ShownAs::Url
         );
         let plain = SettingDisplay::fallback("tenant_id", "contoso.com");
-        assert_eq!((plain.label.as_str(), plain.shown_as()), ("tenant_id", ShownAs::Text));
+        assert_eq!(
+            (plain.label.as_str(), plain.shown_as()),
+            ("tenant_id", ShownAs::Text)
+        );
         assert_eq!(ShownAs::Hidden.name(), "hidden");
     }
 }

@@ -311,14 +311,21 @@ mod tests {
             no_tenant.headline(&VerifyMethod::Browser { loopback: false }),
             "signed in as adele@example.org"
         );
-        let hook = VerifiedAccount::connection("Hook", "https://hooks.example.com/atrs", "Example Webhooks");
+        let hook = VerifiedAccount::connection(
+            "Hook",
+            "https://hooks.example.com/atrs",
+            "Example Webhooks",
+        );
         assert_eq!(
             hook.headline(&VerifyMethod::Direct),
             "connected to Example Webhooks (https://hooks.example.com/atrs)"
         );
         assert_eq!(hook.tenant_id, "");
         let bare = VerifiedAccount::connection("Hook", "https://h.example", "https://h.example");
-        assert_eq!(bare.headline(&VerifyMethod::Direct), "connected to https://h.example");
+        assert_eq!(
+            bare.headline(&VerifyMethod::Direct),
+            "connected to https://h.example"
+        );
         assert_eq!(VerifyMethod::before_1_2().len(), 2);
     }
 }

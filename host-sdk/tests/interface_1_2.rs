@@ -192,7 +192,11 @@ fn close_cancels_the_sessions_and_deliveries_the_instance_started_within_the_bou
     ));
     let started = Instant::now();
     hook.close().unwrap();
-    assert!(started.elapsed() < 2 * CANCEL_WAIT, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < 2 * CANCEL_WAIT,
+        "{:?}",
+        started.elapsed()
+    );
     match session.poll(Duration::ZERO) {
         SessionState::Failed(e) => assert_eq!(e.kind(), ErrorKind::Cancelled),
         other => panic!("{other:?}"),

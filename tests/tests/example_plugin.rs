@@ -53,6 +53,12 @@ fn the_menu_lists_the_example_beside_office365_and_adds_an_account_with_it() {
         ),
         "{transcript}"
     );
+    // Hello offers a code only (interface 1.2's verify_methods): no browser entry.
+    assert!(
+        transcript.contains("? Account (not verified) [Verify | Edit fields |"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("With Browser"), "{transcript}");
     let saved = ctx.store().unwrap();
     assert_eq!(saved.list("hello").unwrap(), ["Ada"]);
     assert_eq!(
