@@ -6,7 +6,7 @@
 //! - the workspace's plugin and host with the same cargo and target folder as the tests;
 //! - the deliberately broken fixture plugins (`tests/fixtures`, a workspace of their
 //!   own) into `target/fixtures`, so they never sit next to the real host;
-//! - the SDK's example plugin ([`hello_plugin`]);
+//! - the SDK's example plugins ([`hello_plugin`], [`webhook_plugin`]);
 //! - the compatibility matrix's hosts and plugins ([`compat`], into `target/compat`);
 //! - the Office 365 plugin stamped as two releases, for the drop-in update ([`releases`]).
 //!
@@ -191,6 +191,14 @@ pub fn hello_plugin() -> &'static Path {
     BUILT
         .get_or_init(|| cargo_build(&["-p", "atrs-host-sdk", "--example", "hello_plugin"]))
         .get("hello_plugin")
+}
+
+/// The SDK's second example plugin (`host-sdk/examples/webhook_plugin`), built once.
+pub fn webhook_plugin() -> &'static Path {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["-p", "atrs-host-sdk", "--example", "webhook_plugin"]))
+        .get("webhook_plugin")
 }
 
 /// The fixture plugins, built once.

@@ -265,7 +265,11 @@ impl HostServices for PluginServices {
 
     fn store_generation(&self) -> Option<u64> {
         // A store that cannot say (the folder), or fails to: the plugin reads anew.
-        self.store.generation().ok().flatten().map(Generation::as_u64)
+        self.store
+            .generation()
+            .ok()
+            .flatten()
+            .map(Generation::as_u64)
     }
 }
 
@@ -297,18 +301,27 @@ mod tests {
     fn the_store_generation_reaches_the_plugin_and_moves_with_a_write_from_another_opener() {
         let dir = tempfile::tempdir().unwrap();
         let log = LogConfig::from_verbosity(0);
-        let host = |store| Host::from_services(PluginServices::new("p", store, log, Browser::Disabled));
+        let host =
+            |store| Host::from_services(PluginServices::new("p", store, log, Browser::Disabled));
         let (mine, theirs) = (
             host(Store::open(dir.path()).unwrap()),
             host(Store::open(dir.path()).unwrap()),
         );
         let before = mine.store_generation().expect("SQLite has a generation");
-        assert_eq!(mine.store_generation(), Some(before), "steady while nothing changes");
+        assert_eq!(
+            mine.store_generation(),
+            Some(before),
+            "steady while nothing changes"
+        );
         theirs.secret_write("acct", "s", "v").unwrap();
         let after = mine.store_generation().unwrap();
         assert_ne!(after, before, "another connection's commit moves it");
         mine.settings_write("acct", &Settings::new()).unwrap();
-        assert_ne!(mine.store_generation().unwrap(), after, "its own commit moves it");
+        assert_ne!(
+            mine.store_generation().unwrap(),
+            after,
+            "its own commit moves it"
+        );
     }
 
     #[test]

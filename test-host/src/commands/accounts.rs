@@ -37,7 +37,9 @@ fn health_of(
     plugin: &str,
     account: &str,
 ) -> Option<AccountHealth> {
-    handle_of(ctx, handles, plugin)?.account_health(account).ok()
+    handle_of(ctx, handles, plugin)?
+        .account_health(account)
+        .ok()
 }
 
 /// The open instance of `plugin`, opened on first use; `None` when it does not load.

@@ -8,7 +8,8 @@ use std::{
 };
 
 use atrs_host_sdk::{
-    loader::{IntegrationHandle, SessionHandle}, FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod,
+    loader::{IntegrationHandle, SessionHandle},
+    FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod,
 };
 use serde_json::{json, Value};
 

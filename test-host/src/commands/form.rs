@@ -1,5 +1,6 @@
 //! `atrs-test-host form <plugin-id>`: the fields a plugin describes.
 
+use atrs_host_runtime::wire;
 use serde_json::json;
 
 use crate::{
@@ -12,7 +13,9 @@ use crate::{
 pub fn run(ctx: &Context, plugin_id: &str) -> Result<(), CommandError> {
     let catalog = ctx.catalog()?;
     let plugin = catalog.find(plugin_id)?;
-    let fields = ctx.open(plugin)?.describe()?;
+    let integration = ctx.open(plugin)?;
+    let fields = integration.describe()?;
+    let methods = integration.verify_methods();
     let out = ctx.output;
     out.say(format!(
         "{} ({}): {} fields",
@@ -48,7 +51,18 @@ pub fn run(ctx: &Context, plugin_id: &str) -> Result<(), CommandError> {
             out.say(format!("  {:<15} {h}", ""));
         }
     }
+    let names: Vec<&str> = methods.iter().map(wire::method_name).collect();
+    out.say(format!("  verify with: {}", names.join(", ")));
     let fields: Vec<_> = fields.iter().map(field_json).collect();
-    out.result("form", json!({"plugin": plugin_id, "fields": fields}));
+    let methods: Vec<_> = methods.iter().map(wire::method_json).collect();
+    let display: Vec<_> = integration
+        .settings_display()
+        .iter()
+        .map(wire::setting_display_json)
+        .collect();
+    out.result(
+        "form",
+        json!({"plugin": plugin_id, "fields": fields, "verify_methods": methods, "settings_display": display}),
+    );
     Ok(())
 }

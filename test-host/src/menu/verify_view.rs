@@ -154,9 +154,7 @@ impl SessionView for MenuView<'_> {
                     listening.as_ref().map(|l| l.as_str()).into_option(),
                 );
             }
-            SessionState::Verified(account) => {
-                p.say_all(&verified_lines(account, self.method))
-            }
+            SessionState::Verified(account) => p.say_all(&verified_lines(account, self.method)),
             SessionState::Failed(e) => p.say_all(&plugin_error_lines(e)),
             _ => p.say("… working"),
         }
