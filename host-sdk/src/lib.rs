@@ -28,14 +28,27 @@
 //! 2. Copy the plugin above into `src/lib.rs` and make it yours: a unique lower-case
 //!    `id` in the [`Manifest`]; the fields in `describe` (mark anything secret
 //!    [`FieldKind::Secret`], give every key once; the default `validate` already
-//!    names empty required fields); your sign-in in `start_verification`, written as
+//!    names empty required fields); the ways you verify in
+//!    [`Integration::verify_methods`] (a code, a browser sign-in, or
+//!    [`VerifyMethod::Direct`] — a test request with nobody signing in; the host
+//!    offers only these); your verification in `start_verification`, written as
 //!    straight-line code in [`session::Session::spawn`] — report with
 //!    `working` / `show_code` / `open_browser`, wait with `pause` / `wait_for_paste`
-//!    (they end at once when the host cancels), return a [`session::Success`] — and
-//!    let [`VerifiedValues`] refuse `save` for values that were not verified. Keep
-//!    settings and secrets in the host's stores through [`Host`], never in files of
-//!    your own. Calls may come from any thread; a panic becomes an internal error for
-//!    the host, but is still a bug.
+//!    (they end at once when the host cancels), hand
+//!    [`session::Reporter::cancel_token`] to your threads and requests so they end
+//!    within [`session::CANCEL_WAIT`] too ([`cancel`] shows how with a blocking HTTP
+//!    client), return a [`session::Success`]. Keep your accounts with a
+//!    [`FormStore`] ([`Integration::form_store`]): `save` refuses values that were
+//!    not verified, Edit and Re-verify keep a saved secret unless a new one is typed,
+//!    a rename is one transaction — or implement `save`, `load_account` and
+//!    `remove_account` through [`Host`] yourself; never in files of your own.
+//!    Deliveries: [`Integration::delivery_kinds`], and [`delivering::Delivery::spawn`]
+//!    in `start_delivery`. Calls may come from any thread; a panic becomes an
+//!    internal error for the host, but is still a bug.
+//!
+//!    `examples/webhook_plugin` is the second example: no sign-in (a signed test
+//!    request), files pushed to an endpoint ([`DeliveryKind::Push`]), and a blocking
+//!    HTTP client that a cancel ends at once.
 //! 3. `cargo build --release`, then try it with the reference host:
 //!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
 //!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
@@ -62,6 +75,10 @@
 //! | *1.1:* delivery job: poll (progress, receipt), cancel | host → plugin | [`abi::DeliveryAbi`] (`sabi_trait`) |
 //! | host services: log, open URL, settings store, secrets store | plugin → host | [`abi::HostAbi`] (`sabi_trait`) |
 //! | *1.1:* one-transaction account write (and rename), locks shared across processes | plugin → host | [`abi::HostAbi`], after the 1.0 cut |
+//! | *1.2:* verification methods offered, settings display | host → plugin | [`abi::IntegrationAbi`], after the 1.1 methods |
+//! | *1.2:* whether a session had ended before the cancel | host → plugin | [`abi::SessionAbi`], after the 1.0 cut |
+//! | *1.2:* store generation | plugin → host | [`abi::HostAbi`], after the 1.1 methods |
+//! | *1.2:* [`VerifyMethod::Direct`], [`DeliveryKind::Push`] with [`PushRequest`], [`HealthState::CredentialExpired`], [`ShownAs`] | both | variants appended to the non-exhaustive enums |
 //! | errors | both | [`PluginError`] (kind, message, hint, field, provider code, trace and correlation ids) |
 //!
 //! Every exported call, on both sides, catches panics and returns an internal
@@ -69,9 +86,30 @@
 //! side bounds every call by a timeout (`loader::set_default_call_timeout`), so a
 //! plugin that blocks costs the host one abandoned thread, not its responsiveness.
 //!
+//! ## What hosts show
+//!
+//! - **Verify**: the first of [`Integration::verify_methods`] as "Verify", the others
+//!   under "Verify ▾" ("With a Code", "With Browser", "Directly"). The result line is
+//!   [`VerifiedAccount::headline`]: "signed in as Adele Vance (adele@contoso.com) in
+//!   tenant …", or for a direct verification "connected to … (…)"
+//!   ([`VerifiedAccount::connection`]). Each missing permission follows on its own
+//!   line with its hint.
+//! - **Saved settings**: under the labels of [`Integration::settings_display`]; a
+//!   [`ShownAs::Date`] (Unix seconds) as a local date and how long ago or until, a
+//!   [`ShownAs::Url`] as an address to open, [`ShownAs::Hidden`] only when the user
+//!   asks for everything. Settings not described: under their own key, a `*_at`
+//!   number as a date ([`SettingDisplay::fallback`]). Secrets are never shown.
+//! - **Health** ([`AccountHealth`]): the state in words (healthy, expiring soon,
+//!   needs sign-in again, app credential expired), the plugin's reason and fix, and
+//!   its dates as local dates.
+//! - **Receipts** ([`DeliveryReceipt`]): the summary line, then the id, the web
+//!   address to open, and each detail (request ids for support).
+//! - **Errors**: the message, then the hint as "fix:", the provider code; the field
+//!   is highlighted in a form.
+//!
 //! ## Evolution rules
 //!
-//! The interface version is [`INTERFACE_VERSION`] (`1.1.0`), set by hand. Within
+//! The interface version is [`INTERFACE_VERSION`] (`1.2.0`), set by hand. Within
 //! major version 1:
 //!
 //! 1. New methods go **after** the method marked `#[sabi(last_prefix_field)]` in a
@@ -84,17 +122,19 @@
 //! 3. Root-module fields added after 1.0 are read through the optional accessors the
 //!    prefix type generates; a host treats a missing one as "not supported".
 //! 4. Enums that may grow ([`ErrorKind`], [`FieldKind`], [`VerifyMethod`],
-//!    [`SessionState`], [`LogLevel`], [`HealthState`]) cross as `abi_stable`
-//!    non-exhaustive enums and only gain variants at the end. A side that receives a
-//!    variant it does not know falls back as documented on each (an unknown field kind
-//!    is shown as text, an unknown error kind is internal, an unknown method is
-//!    unsupported, an unknown health state is expiring soon).
+//!    [`SessionState`], [`LogLevel`], [`HealthState`], [`DeliveryKind`], [`ShownAs`])
+//!    cross as `abi_stable` non-exhaustive enums and only gain variants at the end. A
+//!    side that receives a variant it does not know falls back as documented on each
+//!    (an unknown field kind is shown as text, an unknown error kind is internal, an
+//!    unknown method is unsupported or not offered, an unknown health state is
+//!    expiring soon, an unknown delivery kind is not offered, an unknown display is
+//!    text).
 //! 5. Structs passed by value ([`Manifest`], [`FormField`], [`PluginError`], …) are
 //!    frozen in 1.x; new data goes in new methods or in `details` key/values.
 //! 6. Anything else is a breaking change and needs interface `2.0.0`; the loader
 //!    refuses a plugin of another major with a message naming both versions.
-//! 7. Each released minor version is frozen in `tests/compat/` (1.0 in
-//!    `tests/compat/sdk-1.0`, 1.1 in `tests/compat/sdk-1.1`); the compatibility matrix builds hosts and plugins
+//! 7. Each released minor version is frozen in `tests/compat/` (`sdk-1.0`,
+//!    `sdk-1.1`, `sdk-1.2`); the compatibility matrix builds hosts and plugins
 //!    against the frozen copies and the live crate and loads every pairing.
 //!
 //! `abi_stable` on its own only accepts a library built against the same or a *newer*

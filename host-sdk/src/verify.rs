@@ -193,7 +193,7 @@ impl VerifiedAccount {
     /// The line a host shows for this result of verifying with `method`, without
     /// a leading mark: "signed in as Adele Vance (adele@contoso.com) in tenant
     /// contoso.com", or for [`VerifyMethod::Direct`] "connected to Example Webhooks
-    /// (https://hooks.example.com/atrs)". Parts the plugin left empty are left out.
+    /// (`https://hooks.example.com/atrs`)". Parts the plugin left empty are left out.
     pub fn headline(&self, method: &VerifyMethod) -> String {
         let (name, reached) = (self.display_name.trim(), self.user_principal_name.trim());
         let who = match (name, reached) {
