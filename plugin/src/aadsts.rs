@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::fields;
-use crate::provider_text::{clean, clean_opt};
+use crate::net::provider_text::{clean, clean_opt};
 
 /// An OAuth error answer with Entra's extra fields (`error_codes`, ids, `suberror`).
 ///

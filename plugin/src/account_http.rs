@@ -4,10 +4,11 @@
 use atrs_host_sdk::PluginError;
 
 use crate::{
-    config::{is_loopback, AccountConfig},
+    config::AccountConfig,
     fields,
-    http::{Http, Limits},
-    trust,
+    net::http::is_loopback,
+    net::http::{Http, Limits},
+    net::trust,
 };
 
 /// A client for `config`'s sign-in service within `limits`.

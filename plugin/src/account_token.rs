@@ -26,7 +26,7 @@ use crate::{
     clock::unix_now,
     config::AccountConfig,
     discovery, fields,
-    http::Limits,
+    net::http::Limits,
     refresh::{self, Renewed, RetryBound},
     refresh_error::RefreshError,
     refresh_facts::{RefreshFacts, StoredFailure},
@@ -228,7 +228,7 @@ impl AccountTokens {
         };
         self.host.info(&format!(
             "Renewing the access token of \"{account}\"{why} at {}.",
-            crate::http::host_of(token_url.as_str())
+            crate::net::http::host_of(token_url.as_str())
         ));
         let claims = crate::claims::request_claims(challenge, endpoint.takes_claims);
         let http = account_http::client(config, self.limits)?;

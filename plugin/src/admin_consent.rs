@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::{cloud::Cloud, config::AccountConfig, redirect::RedirectUri, scopes};
+use crate::{config::AccountConfig, net::cloud::Cloud, redirect::RedirectUri, scopes};
 
 /// Microsoft Graph's resource address in `cloud`, for full scope names.
 fn graph_resource(cloud: Cloud) -> &'static str {

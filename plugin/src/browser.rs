@@ -36,9 +36,9 @@ use crate::{
     config::AccountConfig,
     config::ResponseMode,
     discovery::{Endpoints, Server},
-    http::{host_of, Http},
     inbox::Inbox,
     loopback::Listener,
+    net::http::{host_of, Http},
     paste::{AuthorizationResponse, IssuerRule},
     redirect::RedirectUri,
     secret::Secret,
@@ -412,7 +412,7 @@ mod tests {
     fn microsoft_s_parameters_go_only_to_microsoft() {
         let nonce = Secret::new("n");
         let microsoft = Server {
-            microsoft: Some(crate::cloud::Cloud::Global),
+            microsoft: Some(crate::net::cloud::Cloud::Global),
             ..Server::default()
         };
         let params = authorize_params(&microsoft, ResponseMode::Query, None, &nonce);

@@ -7,8 +7,8 @@ use url::Url;
 
 use crate::{
     discovery::Endpoints,
-    http::{host_of, parse_json, Http},
     id_token::Claims,
+    net::http::{host_of, parse_json, Http},
     token::Tokens,
 };
 
@@ -178,10 +178,10 @@ fn graph_error(status: u16, e: &GraphError, host: &str) -> PluginError {
         error = error.with_provider_code(code);
     }
     if let Some(inner) = &e.inner {
-        if let Some(id) = crate::provider_text::clean_opt(inner.request_id.as_deref()) {
+        if let Some(id) = crate::net::provider_text::clean_opt(inner.request_id.as_deref()) {
             error = error.with_trace_id(id);
         }
-        if let Some(id) = crate::provider_text::clean_opt(inner.client_request_id.as_deref()) {
+        if let Some(id) = crate::net::provider_text::clean_opt(inner.client_request_id.as_deref()) {
             error = error.with_correlation_id(id);
         }
     }
@@ -205,7 +205,7 @@ async fn userinfo_claims(http: &Http, url: &Url, tokens: &Tokens) -> Result<Clai
             .with_hint("Add the openid and profile scopes, then choose Verify again."),
         )),
         _ => Err(LookupFailure::Failed(
-            crate::http::HttpError::Status { host, status }.to_plugin_error(),
+            crate::net::http::HttpError::Status { host, status }.to_plugin_error(),
         )),
     }
 }
@@ -269,7 +269,7 @@ fn sign_in_name(c: &Claims) -> Option<String> {
 
 /// A claim or Graph property as shown: without control characters, `None` when empty.
 fn non_empty(s: Option<String>) -> Option<String> {
-    crate::provider_text::clean_opt(s.as_deref())
+    crate::net::provider_text::clean_opt(s.as_deref())
 }
 
 #[cfg(test)]

@@ -108,18 +108,18 @@ impl Drop for Job {
 pub fn start_for_account(
     config: crate::config::AccountConfig,
     runtime: &Runtime,
-    limits: crate::http::Limits,
+    limits: crate::net::http::Limits,
     request: DeliveryRequest,
     token: crate::graph::TokenFn,
 ) -> Result<Job, PluginError> {
     let loopback = config
         .authority_override
         .as_ref()
-        .is_some_and(crate::config::is_loopback);
+        .is_some_and(crate::net::http::is_loopback);
     if let DeliveryRequest::Mail(m) = &request {
         mail::check_message_limit(m, config.max_message_bytes).map_err(|e| e.to_plugin_error())?;
     }
-    let http = crate::http::Http::new(limits, loopback)?;
+    let http = crate::net::http::Http::new(limits, loopback)?;
     let permits = crate::politeness::permits_for(&config);
     Job::start(runtime, request, move |cancel| async move {
         let endpoints = tokio::select! {

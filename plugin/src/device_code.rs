@@ -22,8 +22,8 @@ use crate::{
     clock::unix_now,
     config::AccountConfig,
     discovery::Endpoints,
-    http::{host_of, parse_json, Http},
-    provider_text,
+    net::http::{host_of, parse_json, Http},
+    net::provider_text,
     token::{request_error, EntraClient, EntraTokenResponse, Tokens},
 };
 

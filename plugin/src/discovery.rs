@@ -13,11 +13,11 @@ use url::Url;
 
 use crate::{
     aadsts::ProviderError,
-    cloud::{same_sign_in_service, Cloud},
-    config::{is_guid, is_loopback, AccountConfig},
+    config::{is_guid, AccountConfig},
     fields,
-    http::{host_of, parse_json, Http, HttpError, HttpResponse},
     issuer::Issuer,
+    net::cloud::{same_sign_in_service, Cloud},
+    net::http::{host_of, is_loopback, parse_json, Http, HttpError, HttpResponse},
 };
 
 /// What the sign-in service supports, as its discovery document says (and, where

@@ -25,9 +25,9 @@ use reqwest::{Method, StatusCode};
 use tokio::sync::Semaphore;
 use url::Url;
 
+use crate::net::provider_text::{clean, clean_opt};
+use crate::net::request_id::new_id;
 use crate::progress::Cancel;
-use crate::provider_text::{clean, clean_opt};
-use crate::request_id::new_id;
 use crate::secret::Secret;
 
 /// What a delivery asks of the account's token source.
@@ -79,14 +79,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The defaults, with the exchange time of [`crate::http::REQUEST_TIMEOUT_VAR`] and the
+    /// The defaults, with the exchange time of [`crate::net::http::REQUEST_TIMEOUT_VAR`] and the
     /// delivery time of [`DELIVERY_TIMEOUT_VAR`] when set.
     pub fn from_env() -> Self {
         let default = RetryPolicy::default();
         RetryPolicy {
-            request_timeout: crate::http::request_timeout_from_env()
+            request_timeout: crate::net::http::request_timeout_from_env()
                 .unwrap_or(default.request_timeout),
-            delivery_timeout: crate::http::seconds_from_env(DELIVERY_TIMEOUT_VAR)
+            delivery_timeout: crate::net::http::seconds_from_env(DELIVERY_TIMEOUT_VAR)
                 .unwrap_or(default.delivery_timeout),
             ..default
         }

@@ -6,9 +6,9 @@ use atrs_host_sdk::{ErrorKind, PluginError};
 use url::Url;
 
 use crate::{
-    cloud::same_sign_in_service,
     config::{is_guid, Tenant},
     fields,
+    net::cloud::same_sign_in_service,
 };
 
 /// Entra's placeholder for the tenant in the issuer of `common` and `organizations`.

@@ -12,7 +12,7 @@ use crate::{
     aadsts::ProviderError,
     clock::unix_now,
     config::AccountConfig,
-    http::{host_of, Http, HttpResponse},
+    net::http::{host_of, Http, HttpResponse},
     refresh_error::{OtherCause, RefreshError},
     secret::Secret,
     token::EntraTokenResponse,

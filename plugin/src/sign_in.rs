@@ -10,8 +10,8 @@ use crate::{
     browser,
     config::AccountConfig,
     device_code, discovery,
-    http::{host_of, Http},
     inbox::Inbox,
+    net::http::{host_of, Http},
     verified::{conclude, Verified},
 };
 

@@ -6,8 +6,8 @@
 
 use url::Url;
 
-use crate::cloud::Cloud;
-use crate::config::is_loopback;
+use crate::net::cloud::Cloud;
+use crate::net::http::is_loopback;
 
 /// Something an upload session's server said that this plugin will not follow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

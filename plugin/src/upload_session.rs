@@ -22,8 +22,8 @@ use url::Url;
 
 use crate::delivery_error::{DeliveryError, Step};
 use crate::graph::{Auth, Body, CallIds, Graph, GraphFailure, Reply};
+use crate::net::request_id::new_id;
 use crate::progress::Progress;
-use crate::request_id::new_id;
 use crate::upload_check::{self, Violation};
 
 /// Graph's drive fragments must be multiples of this (320 KiB).

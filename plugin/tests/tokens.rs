@@ -335,7 +335,7 @@ fn a_token_endpoint_that_never_answers_costs_one_request_timeout_not_one_per_att
     let idp = idp();
     let (_memory, mut plugin) = saved_account(&idp);
     let timeout = Duration::from_millis(800);
-    plugin.set_network_limits(atrs_office365::http::Limits {
+    plugin.set_network_limits(atrs_office365::net::http::Limits {
         request_timeout: timeout,
         ..Default::default()
     });

@@ -5,7 +5,7 @@
 
 use atrs_office365::{
     aadsts::{Flow, ProviderError},
-    http::parse_json,
+    net::http::parse_json,
     token::{EntraTokenResponse, Tokens},
 };
 use libfuzzer_sys::fuzz_target;

@@ -13,10 +13,10 @@ use oauth2::http::{
     HeaderValue, StatusCode,
 };
 use serde::de::DeserializeOwned;
-use url::Url;
+use url::{Host, Url};
 
 use crate::{
-    request_id::{self, LastFailure, RequestIds},
+    net::request_id::{self, LastFailure, RequestIds},
     secret::Secret,
 };
 
@@ -340,7 +340,7 @@ impl Http {
     }
 
     /// [`Http::new`] that also trusts the certificate authorities `roots` (see
-    /// [`crate::trust`]).
+    /// [`crate::net::trust`]).
     pub fn trusting(
         limits: Limits,
         loopback_only: bool,
@@ -370,7 +370,7 @@ impl Http {
         })
     }
 
-    /// `e` with the ids of the last exchange, if it failed (see [`crate::request_id`]).
+    /// `e` with the ids of the last exchange, if it failed (see [`crate::net::request_id`]).
     pub fn annotate(&self, e: PluginError) -> PluginError {
         self.last_failure.annotate(e)
     }
@@ -551,6 +551,16 @@ pub fn host_of(url: &str) -> String {
             _ => "the server".to_owned(),
         },
         Err(_) => "the server".to_owned(),
+    }
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 

@@ -34,7 +34,7 @@ pub fn clean_opt(text: Option<&str>) -> Option<String> {
 pub fn is_browser_address(address: &Url) -> bool {
     match address.scheme() {
         "https" => address.host().is_some(),
-        "http" => crate::config::is_loopback(address),
+        "http" => crate::net::http::is_loopback(address),
         _ => false,
     }
 }
