@@ -5,7 +5,7 @@
 //!
 //! A claims challenge from Graph ([`AccountTokens::token_for_claims`]) is answered by one
 //! refresh carrying those claims, under the same gate and lock; `cp1` is declared on every
-//! refresh to a server that takes claims ([`crate::claims`]).
+//! refresh to a server that takes claims ([`crate::authority::claims`]).
 //!
 //! A refresh stores the rotated refresh token and the new access token in one write
 //! before the access token is returned. A refusal for good marks the account "needs
@@ -23,16 +23,17 @@ use url::Url;
 use crate::{
     account_http,
     account_memo::AccountMemo,
+    authority::discovery,
+    authority::scopes,
     clock::unix_now,
     config::AccountConfig,
-    discovery, fields,
+    fields,
     net::http::Limits,
     refresh::{self, Renewed, RetryBound},
     refresh_error::RefreshError,
     refresh_facts::{RefreshFacts, StoredFailure},
     runtime::Runtime,
     saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
-    scopes,
     token_cache::{CachedToken, TokenCache},
 };
 
@@ -85,7 +86,7 @@ pub struct AccountTokens {
 #[derive(Debug, Clone)]
 struct TokenEndpoint {
     url: Url,
-    /// Whether its server takes the `claims` parameter ([`crate::discovery::Server::takes_claims`]).
+    /// Whether its server takes the `claims` parameter ([`crate::authority::discovery::Server::takes_claims`]).
     takes_claims: bool,
 }
 
@@ -230,7 +231,7 @@ impl AccountTokens {
             "Renewing the access token of \"{account}\"{why} at {}.",
             crate::net::http::host_of(token_url.as_str())
         ));
-        let claims = crate::claims::request_claims(challenge, endpoint.takes_claims);
+        let claims = crate::authority::claims::request_claims(challenge, endpoint.takes_claims);
         let http = account_http::client(config, self.limits)?;
         let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
         let outcome = self.run(async move {

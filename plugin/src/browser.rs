@@ -30,19 +30,19 @@ use tokio::{sync::oneshot, time::Instant};
 use url::Url;
 
 use crate::{
-    aadsts::{Flow, ProviderError},
     auth_state::AuthState,
+    authority::aadsts::{Flow, ProviderError},
+    authority::discovery::{Endpoints, Server},
+    authority::redirect::RedirectUri,
+    authority::token::{request_error, EntraTokenResponse, Tokens},
     clock::unix_now,
     config::AccountConfig,
     config::ResponseMode,
-    discovery::{Endpoints, Server},
     inbox::Inbox,
     loopback::Listener,
     net::http::{host_of, Http},
     paste::{AuthorizationResponse, IssuerRule},
-    redirect::RedirectUri,
     secret::Secret,
-    token::{request_error, EntraTokenResponse, Tokens},
 };
 
 /// How long one sign-in attempt (its address, state and listener) stays open; Entra's
@@ -270,7 +270,7 @@ impl Attempt<'_> {
             request = request.add_extra_param("scope", self.config.scopes.join(" "));
         }
         if let Some(claims) =
-            crate::claims::request_claims(None, self.endpoints.server.takes_claims())
+            crate::authority::claims::request_claims(None, self.endpoints.server.takes_claims())
         {
             request = request.add_extra_param("claims", claims);
         }
@@ -452,7 +452,7 @@ mod tests {
                 redirect,
                 AuthState::with_value("s", Duration::from_secs(600)),
                 IssuerRule {
-                    issuer: crate::issuer::Issuer::of_discovery(
+                    issuer: crate::authority::issuer::Issuer::of_discovery(
                         Some("http://127.0.0.1:9/t.example/v2.0"),
                         &Url::parse("http://127.0.0.1:9").unwrap(),
                         &crate::config::Tenant::Domain("t.example".into()),

@@ -6,10 +6,10 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    discovery::Endpoints,
+    authority::discovery::Endpoints,
+    authority::token::Tokens,
     id_token::Claims,
     net::http::{host_of, parse_json, Http},
-    token::Tokens,
 };
 
 /// The signed-in account, as confirmed.

@@ -123,7 +123,7 @@ pub fn start_for_account(
     let permits = crate::politeness::permits_for(&config);
     Job::start(runtime, request, move |cancel| async move {
         let endpoints = tokio::select! {
-            found = crate::discovery::discover(&http, &config) => found?,
+            found = crate::authority::discovery::discover(&http, &config) => found?,
             _ = cancel.raised() => return Err(cancelled()),
         };
         let base = endpoints.graph.ok_or_else(|| {

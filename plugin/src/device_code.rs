@@ -18,13 +18,13 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::{
-    aadsts::{Flow, ProviderError},
+    authority::aadsts::{Flow, ProviderError},
+    authority::discovery::Endpoints,
+    authority::token::{request_error, EntraClient, EntraTokenResponse, Tokens},
     clock::unix_now,
     config::AccountConfig,
-    discovery::Endpoints,
     net::http::{host_of, parse_json, Http},
     net::provider_text,
-    token::{request_error, EntraClient, EntraTokenResponse, Tokens},
 };
 
 /// The grant type of a device code poll.
@@ -123,7 +123,7 @@ pub async fn sign_in(
         client_id: &config.client_id,
         config,
         device_code: details.device_code(),
-        claims: crate::claims::request_claims(None, endpoints.server.takes_claims()),
+        claims: crate::authority::claims::request_claims(None, endpoints.server.takes_claims()),
     };
     poll.until_done(details.interval(), deadline).await
 }

@@ -38,7 +38,7 @@ pub enum TokenAsk {
     /// A new one: Graph refused the one it had.
     Renewed,
     /// A new one issued for these claims (JSON), which Graph's claims challenge named
-    /// ([`crate::claims`]).
+    /// ([`crate::authority::claims`]).
     WithClaims(String),
 }
 
@@ -661,7 +661,7 @@ pub fn answer(
         claims: (status == StatusCode::UNAUTHORIZED)
             .then(|| header(headers, WWW_AUTHENTICATE.as_str()))
             .flatten()
-            .and_then(|h| crate::claims::challenge_claims(&h)),
+            .and_then(|h| crate::authority::claims::challenge_claims(&h)),
     })
 }
 

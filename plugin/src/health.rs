@@ -6,7 +6,8 @@
 use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
 use crate::{
-    aadsts, certificate,
+    authority::aadsts,
+    certificate,
     clock::unix_now,
     fields,
     refresh_facts::RefreshFacts,

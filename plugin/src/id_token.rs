@@ -14,7 +14,7 @@ use atrs_host_sdk::{ErrorKind, PluginError};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::{issuer::Issuer, token::IdToken};
+use crate::{authority::issuer::Issuer, authority::token::IdToken};
 
 /// Clock difference tolerated for `exp`, as MSAL allows.
 const CLOCK_SKEW_SECS: i64 = 300;

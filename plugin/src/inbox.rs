@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 
 use crate::{
     auth_state::AuthState,
+    authority::redirect::RedirectUri,
     paste::{self, AuthorizationResponse, Expect, IssuerRule, PasteRejection, Via},
-    redirect::RedirectUri,
 };
 
 /// The answer box of one browser sign-in.
@@ -159,7 +159,7 @@ mod tests {
 
     pub(crate) fn any_issuer() -> IssuerRule {
         IssuerRule {
-            issuer: crate::issuer::Issuer::of_discovery(
+            issuer: crate::authority::issuer::Issuer::of_discovery(
                 Some("http://127.0.0.1:4000/contoso.com/v2.0"),
                 &url::Url::parse("http://127.0.0.1:4000").unwrap(),
                 &crate::config::Tenant::Domain("contoso.com".into()),

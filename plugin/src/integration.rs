@@ -13,9 +13,11 @@ use atrs_host_sdk::{
 };
 
 use crate::{
-    aadsts, account_http,
+    account_http,
     account_token::{AccountTokens, Issued, Origin},
-    admin_consent, browser,
+    authority::aadsts,
+    authority::admin_consent,
+    browser,
     clock::unix_now,
     config::{AccountConfig, SIGN_IN_VALUES},
     delivery, fields,

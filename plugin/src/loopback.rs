@@ -29,11 +29,11 @@ use tokio::{
 use url::Url;
 
 use crate::{
-    aadsts::Flow,
+    authority::aadsts::Flow,
+    authority::redirect::RedirectUri,
     config::ResponseMode,
     inbox::{Delivery, Inbox},
     paste::{AuthorizationResponse, Via},
-    redirect::RedirectUri,
 };
 
 /// The largest request head read (request line and headers); a redirect is ~2 KB.

@@ -9,13 +9,13 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::{
-    aadsts::ProviderError,
+    authority::aadsts::ProviderError,
+    authority::token::EntraTokenResponse,
     clock::unix_now,
     config::AccountConfig,
     net::http::{host_of, Http, HttpResponse},
     refresh_error::{OtherCause, RefreshError},
     secret::Secret,
-    token::EntraTokenResponse,
     token_cache::CachedToken,
 };
 
@@ -72,7 +72,7 @@ fn scope_param(wanted: &[String]) -> String {
 }
 
 /// Redeems `refresh_token` at `token_url` for `wanted` (with the `claims` parameter when
-/// given, [`crate::claims::request_claims`]), retrying transient faults within `bound`.
+/// given, [`crate::authority::claims::request_claims`]), retrying transient faults within `bound`.
 pub async fn renew(
     http: &Http,
     token_url: &Url,

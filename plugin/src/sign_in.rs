@@ -7,9 +7,10 @@ use std::sync::Arc;
 use atrs_host_sdk::{session::Reporter, Host, PluginError, VerifiedAccount};
 
 use crate::{
+    authority::discovery,
     browser,
     config::AccountConfig,
-    device_code, discovery,
+    device_code,
     inbox::Inbox,
     net::http::{host_of, Http},
     verified::{conclude, Verified},

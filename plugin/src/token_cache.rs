@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{scopes, secret::Secret};
+use crate::{authority::scopes, secret::Secret};
 
 /// The longest access token lifetime believed (Entra's configurable maximum is a day): a
 /// longer `expires_in` is cut to it, so a server cannot have a token cached for ever.

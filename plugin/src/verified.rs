@@ -4,16 +4,16 @@
 use atrs_host_sdk::{ErrorKind, Host, PluginError, VerifiedAccount};
 
 use crate::{
+    authority::discovery::Endpoints,
+    authority::scopes,
+    authority::token::Tokens,
     clock::unix_now,
     config::{AccountConfig, Tenant},
     confirm::{self, Account},
-    discovery::Endpoints,
     id_token::{self, Claims},
     net::http::{host_of, Http},
     saved::VerifiedFacts,
-    scopes,
     secret::Secret,
-    token::Tokens,
     token_cache::CachedToken,
 };
 

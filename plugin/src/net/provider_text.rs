@@ -1,7 +1,7 @@
 //! Text a server sent, made safe to carry into an error or a session state: control
 //! characters (C0, DEL, C1 — the stuff of ANSI/OSC escapes a hostile server or proxy could
 //! send to a terminal) are dropped, line breaks and tabs become spaces, and the length is
-//! bounded. Applied where provider text enters ([`crate::aadsts`]'s ids, Graph's answers,
+//! bounded. Applied where provider text enters ([`crate::authority::aadsts`]'s ids, Graph's answers,
 //! the device code's message and address); the host cleans what it prints once more.
 
 use url::Url;

@@ -6,11 +6,11 @@ use std::{sync::LazyLock, time::Duration};
 
 use atrs_office365::{
     auth_state::AuthState,
+    authority::issuer::Issuer,
+    authority::redirect::RedirectUri,
     config::Tenant,
-    issuer::Issuer,
     loopback::request_line,
     paste::{parse, Expect, IssuerRule, Via},
-    redirect::RedirectUri,
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -6,10 +6,10 @@ use std::{sync::LazyLock, time::Duration};
 
 use atrs_office365::{
     auth_state::AuthState,
+    authority::issuer::Issuer,
+    authority::redirect::RedirectUri,
     config::Tenant,
-    issuer::Issuer,
     paste::{parse, Expect, IssuerRule, Via},
-    redirect::RedirectUri,
 };
 use libfuzzer_sys::fuzz_target;
 

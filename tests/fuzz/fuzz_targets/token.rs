@@ -4,9 +4,9 @@
 #![no_main]
 
 use atrs_office365::{
-    aadsts::{Flow, ProviderError},
+    authority::aadsts::{Flow, ProviderError},
+    authority::token::{EntraTokenResponse, Tokens},
     net::http::parse_json,
-    token::{EntraTokenResponse, Tokens},
 };
 use libfuzzer_sys::fuzz_target;
 

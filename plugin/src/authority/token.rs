@@ -10,7 +10,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{aadsts::ProviderError, net::http::HttpError, secret::Secret};
+use crate::{authority::aadsts::ProviderError, net::http::HttpError, secret::Secret};
 
 /// An ID token as received; `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

@@ -3,7 +3,9 @@
 
 use url::Url;
 
-use crate::{config::AccountConfig, net::cloud::Cloud, redirect::RedirectUri, scopes};
+use crate::{
+    authority::redirect::RedirectUri, authority::scopes, config::AccountConfig, net::cloud::Cloud,
+};
 
 /// Microsoft Graph's resource address in `cloud`, for full scope names.
 fn graph_resource(cloud: Cloud) -> &'static str {

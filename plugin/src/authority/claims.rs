@@ -9,7 +9,7 @@
 //!
 //! `cp1` is Microsoft's: it is declared only to Microsoft's sign-in hosts and to a server
 //! whose discovery document says `claims_parameter_supported` (OpenID Connect Discovery)
-//! — see [`crate::discovery::Server::takes_claims`].
+//! — see [`crate::authority::discovery::Server::takes_claims`].
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;

@@ -343,7 +343,7 @@ pub const TABLE: &[Row] = &[
 ];
 
 /// The fix of AADSTS90094 without the app's own admin consent address (see
-/// [`crate::admin_consent::address`], which the flows add).
+/// [`crate::authority::admin_consent::address`], which the flows add).
 const ADMIN_CONSENT: &str = "Ask an administrator to grant admin consent: Azure portal → Enterprise applications → your app → Permissions → Grant admin consent; then choose Verify again.";
 
 /// `e` with the admin consent address in its fix, when it is AADSTS90094 or 90095.

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    aadsts::ProviderError,
+    authority::aadsts::ProviderError,
+    authority::issuer::Issuer,
     config::{is_guid, AccountConfig},
     fields,
-    issuer::Issuer,
     net::cloud::{same_sign_in_service, Cloud},
     net::http::{host_of, is_loopback, parse_json, Http, HttpError, HttpResponse},
 };
@@ -42,7 +42,7 @@ pub struct Server {
 
 impl Server {
     /// Whether token requests carry the `claims` parameter with the client capability
-    /// `cp1` ([`crate::claims`]): Microsoft's extension, so only for Microsoft's sign-in
+    /// `cp1` ([`crate::authority::claims`]): Microsoft's extension, so only for Microsoft's sign-in
     /// hosts, or a server whose document says it takes `claims` (a local stand-in).
     pub fn takes_claims(&self) -> bool {
         self.microsoft.is_some() || self.claims_parameter
