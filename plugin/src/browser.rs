@@ -245,7 +245,7 @@ impl Attempt<'_> {
             .authorize_url(move || CsrfToken::new(value))
             .add_scopes(self.config.scopes.iter().map(|s| Scope::new(s.clone())))
             .set_pkce_challenge(challenge);
-        let hint = crate::saved::signed_in_user(self.host, self.config);
+        let hint = crate::account::saved::signed_in_user(self.host, self.config);
         for (name, value) in authorize_params(&self.endpoints.server, mode, hint, nonce) {
             request = request.add_extra_param(name, value);
         }

@@ -13,8 +13,12 @@ use atrs_host_sdk::{
 };
 
 use crate::{
-    account_http,
-    account_token::{AccountTokens, Issued, Origin},
+    account::account_http,
+    account::account_token::{AccountTokens, Issued, Origin},
+    account::health,
+    account::refresh::RetryBound,
+    account::saved,
+    account::secret_expiry,
     authority::aadsts,
     authority::admin_consent,
     browser,
@@ -23,12 +27,9 @@ use crate::{
     delivery, fields,
     flow_task::{self, FlowControl},
     graph::{TokenAsk, TokenFn},
-    health,
     inbox::Inbox,
     net::http::{Http, Limits},
-    refresh::RetryBound,
     runtime::Runtime,
-    saved, secret_expiry,
     sign_in::{self, Method},
 };
 
@@ -437,7 +438,7 @@ mod tests {
         *plugin.verified.lock().unwrap() = Some(Verified {
             config,
             refresh_token: Some(Secret::new("rt")),
-            facts: crate::saved::VerifiedFacts::default(),
+            facts: crate::account::saved::VerifiedFacts::default(),
             access_token: None,
         });
         let renamed = values().with(fields::ACCOUNT_NAME, "Renamed");
@@ -466,7 +467,7 @@ mod tests {
         *first.verified.lock().unwrap() = Some(Verified {
             config: AccountConfig::parse(&with_secret).unwrap(),
             refresh_token: Some(Secret::new("rt")),
-            facts: crate::saved::VerifiedFacts {
+            facts: crate::account::saved::VerifiedFacts {
                 mail: "ada@contoso.example".into(),
                 ..Default::default()
             },

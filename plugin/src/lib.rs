@@ -57,9 +57,7 @@
 
 #![warn(missing_docs)]
 
-pub mod account_http;
-pub mod account_memo;
-pub mod account_token;
+pub mod account;
 pub mod auth_state;
 pub mod authority;
 pub mod browser;
@@ -76,7 +74,6 @@ pub mod fields;
 pub mod flow_task;
 pub mod graph;
 pub mod graph_path;
-pub mod health;
 pub mod id_token;
 pub mod inbox;
 pub mod integration;
@@ -86,16 +83,10 @@ pub mod net;
 pub mod paste;
 pub mod politeness;
 pub mod progress;
-pub mod refresh;
-pub mod refresh_error;
-pub mod refresh_facts;
 pub mod response_mode;
 pub mod runtime;
-pub mod saved;
 pub mod secret;
-pub mod secret_expiry;
 pub mod sign_in;
-pub mod token_cache;
 pub mod upload_check;
 pub mod upload_session;
 pub mod verified;

@@ -4,6 +4,8 @@
 use atrs_host_sdk::{ErrorKind, Host, PluginError, VerifiedAccount};
 
 use crate::{
+    account::saved::VerifiedFacts,
+    account::token_cache::CachedToken,
     authority::discovery::Endpoints,
     authority::scopes,
     authority::token::Tokens,
@@ -12,9 +14,7 @@ use crate::{
     confirm::{self, Account},
     id_token::{self, Claims},
     net::http::{host_of, Http},
-    saved::VerifiedFacts,
     secret::Secret,
-    token_cache::CachedToken,
 };
 
 /// The exact values verified and what saving them needs.

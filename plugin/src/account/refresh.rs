@@ -9,14 +9,14 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::{
+    account::refresh_error::{OtherCause, RefreshError},
+    account::token_cache::CachedToken,
     authority::aadsts::ProviderError,
     authority::token::EntraTokenResponse,
     clock::unix_now,
     config::AccountConfig,
     net::http::{host_of, Http, HttpResponse},
-    refresh_error::{OtherCause, RefreshError},
     secret::Secret,
-    token_cache::CachedToken,
 };
 
 /// How long and how often transient faults are retried.

@@ -5,7 +5,7 @@
 use atrs_host_sdk::{ErrorKind, PluginError, Settings};
 use serde::{Deserialize, Serialize};
 
-use crate::saved::{
+use crate::account::saved::{
     LAST_REFRESH_AT, LAST_REFRESH_ERROR, LAST_REFRESH_OK_AT, REFRESH_TOKEN_ROTATED_AT,
 };
 

@@ -21,20 +21,20 @@ use atrs_host_sdk::{ErrorKind, Host, HostLock, PluginError, Settings};
 use url::Url;
 
 use crate::{
-    account_http,
-    account_memo::AccountMemo,
+    account::account_http,
+    account::account_memo::AccountMemo,
+    account::refresh::{self, Renewed, RetryBound},
+    account::refresh_error::RefreshError,
+    account::refresh_facts::{RefreshFacts, StoredFailure},
+    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
+    account::token_cache::{CachedToken, TokenCache},
     authority::discovery,
     authority::scopes,
     clock::unix_now,
     config::AccountConfig,
     fields,
     net::http::Limits,
-    refresh::{self, Renewed, RetryBound},
-    refresh_error::RefreshError,
-    refresh_facts::{RefreshFacts, StoredFailure},
     runtime::Runtime,
-    saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
-    token_cache::{CachedToken, TokenCache},
 };
 
 /// Where a token came from.

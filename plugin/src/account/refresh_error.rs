@@ -6,8 +6,8 @@ use std::time::Duration;
 use atrs_host_sdk::{ErrorKind, PluginError};
 
 use crate::{
-    authority::aadsts::ProviderError, authority::admin_consent, config::AccountConfig,
-    net::http::HttpError, secret_expiry,
+    account::secret_expiry, authority::aadsts::ProviderError, authority::admin_consent,
+    config::AccountConfig, net::http::HttpError,
 };
 
 /// AADSTS codes that mean the saved sign-in is gone until the user signs in again.

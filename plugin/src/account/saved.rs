@@ -16,10 +16,10 @@
 use atrs_host_sdk::{FormValues, Host, PluginError, Secrets, Settings};
 
 use crate::{
+    account::token_cache::{CachedToken, TokenCache},
     config::{AccountConfig, ResponseMode},
     fields,
     secret::Secret,
-    token_cache::{CachedToken, TokenCache},
     version::PLUGIN_VERSION,
 };
 

@@ -11,10 +11,10 @@ use std::{
 use atrs_host_sdk::{Host, PluginError, Settings};
 
 use crate::{
+    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET},
+    account::token_cache::TokenCache,
     config::AccountConfig,
-    saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET},
     secret::Secret,
-    token_cache::TokenCache,
 };
 
 /// A configuration and what it was parsed from.
@@ -102,7 +102,7 @@ impl AccountMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{fields, saved::SECRET_REFRESH_TOKEN};
+    use crate::{account::saved::SECRET_REFRESH_TOKEN, fields};
     use atrs_host_sdk::{testing::MemoryHost, Secrets};
 
     fn settings(client_id: &str) -> Settings {
@@ -157,7 +157,7 @@ mod tests {
         let host = memory.handle();
         let memo = AccountMemo::default();
         assert_eq!(memo.token_cache(&host, "A").unwrap().valid_until(), None);
-        let token = crate::token_cache::CachedToken::issued(
+        let token = crate::account::token_cache::CachedToken::issued(
             Secret::new("at"),
             None,
             None,

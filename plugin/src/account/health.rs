@@ -6,14 +6,14 @@
 use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
 use crate::{
+    account::refresh_facts::RefreshFacts,
+    account::saved::{self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
+    account::secret_expiry,
+    account::token_cache::TokenCache,
     authority::aadsts,
     certificate,
     clock::unix_now,
     fields,
-    refresh_facts::RefreshFacts,
-    saved::{self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
-    secret_expiry,
-    token_cache::TokenCache,
 };
 
 /// A refresh token lapses when unused this long (Entra: 90 days).
@@ -177,7 +177,7 @@ pub fn day(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refresh_facts::StoredFailure;
+    use crate::account::refresh_facts::StoredFailure;
     use atrs_host_sdk::ErrorKind;
 
     const NOW: i64 = 1_800_000_000;
