@@ -24,9 +24,10 @@ use crate::{
     browser,
     clock::unix_now,
     config::{AccountConfig, SIGN_IN_VALUES},
-    delivery, fields,
+    delivery,
+    delivery::graph::{TokenAsk, TokenFn},
+    fields,
     flow_task::{self, FlowControl},
-    graph::{TokenAsk, TokenFn},
     inbox::Inbox,
     net::http::{Http, Limits},
     runtime::Runtime,
@@ -342,8 +343,13 @@ impl Integration for Office365 {
             };
             Ok(issued.token.token)
         });
-        let job =
-            delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
+        let job = delivery::job::start_for_account(
+            config,
+            &self.runtime,
+            self.limits,
+            request,
+            token_fn,
+        )?;
         Ok(Box::new(job))
     }
 }

@@ -5,7 +5,7 @@
 //! A Graph `401` whose `WWW-Authenticate` says `error="insufficient_claims"` carries the
 //! claims (base64 JSON) a new token must be issued for. They go, with `cp1` merged in, in
 //! the `claims` parameter of one token request ([`request_claims`]); the call is then
-//! retried once (see [`crate::graph::Graph::send`]).
+//! retried once (see [`crate::delivery::graph::Graph::send`]).
 //!
 //! `cp1` is Microsoft's: it is declared only to Microsoft's sign-in hosts and to a server
 //! whose discovery document says `claims_parameter_supported` (OpenID Connect Discovery)

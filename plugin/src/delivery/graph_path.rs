@@ -4,7 +4,7 @@
 //! path-addressing, so `a:` turns the rest into an action) or a `.`/`..` segment would change
 //! which item Graph sees; each is refused with what to write instead.
 
-use crate::delivery_error::DeliveryError;
+use crate::delivery::delivery_error::DeliveryError;
 
 /// What a value is, for the error: "folder", "file name", "mailbox".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

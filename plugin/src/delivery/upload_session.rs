@@ -4,12 +4,12 @@
 //!
 //! Used for Outlook attachment sessions (fragments ≤ 4 MB) and OneDrive/SharePoint sessions
 //! (multiples of 320 KiB). A fault that keeps coming back ends the upload after
-//! [`crate::graph::RetryPolicy::attempts`] failures in a row.
+//! [`crate::delivery::graph::RetryPolicy::attempts`] failures in a row.
 //!
-//! Nothing the server says is taken on trust ([`crate::upload_check`]): the `uploadUrl` must
+//! Nothing the server says is taken on trust ([`crate::delivery::upload_check`]): the `uploadUrl` must
 //! be one of the cloud's hosts over https, and each next range must lie after what the server
 //! had acknowledged and before the end, so every accepted answer moves forward; the whole
-//! delivery is bounded by [`crate::graph::RetryPolicy::delivery_timeout`]. A violation ends
+//! delivery is bounded by [`crate::delivery::graph::RetryPolicy::delivery_timeout`]. A violation ends
 //! the upload with [`DeliveryError::UploadSession`] naming the server, and an upload that
 //! ends in any error is cancelled (`DELETE uploadUrl`, best effort).
 
@@ -20,11 +20,11 @@ use std::path::Path;
 use reqwest::Method;
 use url::Url;
 
-use crate::delivery_error::{DeliveryError, Step};
-use crate::graph::{Auth, Body, CallIds, Graph, GraphFailure, Reply};
+use crate::delivery::delivery_error::{DeliveryError, Step};
+use crate::delivery::graph::{Auth, Body, CallIds, Graph, GraphFailure, Reply};
+use crate::delivery::progress::Progress;
+use crate::delivery::upload_check::{self, Violation};
 use crate::net::request_id::new_id;
-use crate::progress::Progress;
-use crate::upload_check::{self, Violation};
 
 /// Graph's drive fragments must be multiples of this (320 KiB).
 pub const FRAGMENT_UNIT: u64 = 320 * 1024;

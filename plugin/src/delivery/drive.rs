@@ -9,12 +9,12 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
-use crate::byte_size;
-use crate::delivery_error::{DeliveryError, Step};
-use crate::graph::{Body, Graph, Reply};
-use crate::graph_path::{folder_segments, single_segment, PathValue};
-use crate::progress::Progress;
-use crate::upload_session::{session_url, Upload, DRIVE_FRAGMENT};
+use crate::delivery::byte_size;
+use crate::delivery::delivery_error::{DeliveryError, Step};
+use crate::delivery::graph::{Body, Graph, Reply};
+use crate::delivery::graph_path::{folder_segments, single_segment, PathValue};
+use crate::delivery::progress::Progress;
+use crate::delivery::upload_session::{session_url, Upload, DRIVE_FRAGMENT};
 
 /// Files up to this size go in one `PUT` (Graph: simple upload for small files).
 pub const SIMPLE_LIMIT: u64 = 4 * 1024 * 1024;
@@ -26,7 +26,7 @@ pub fn content_size(request: &FileRequest) -> Result<u64, DeliveryError> {
         .map_err(|e| unreadable(&request.source, &e))
 }
 
-/// The request's folder segments and file name, checked ([`crate::graph_path`]): what the
+/// The request's folder segments and file name, checked ([`crate::delivery::graph_path`]): what the
 /// Graph path is built from.
 pub fn destination(request: &FileRequest) -> Result<(Vec<&str>, &str), DeliveryError> {
     let name = request.file_name.trim();

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use atrs_host_sdk::{DeliveryJob, DeliveryReceipt, DeliveryRequest, DeliveryState, PluginError};
 
-use crate::delivery_error::DeliveryError;
-use crate::graph::Graph;
-use crate::progress::{cancel_pair, Cancel, CancelSwitch, Progress};
+use crate::delivery::delivery_error::DeliveryError;
+use crate::delivery::graph::Graph;
+use crate::delivery::progress::{cancel_pair, Cancel, CancelSwitch, Progress};
 use crate::runtime::Runtime;
-use crate::{drive, mail};
+use crate::{delivery::drive, delivery::mail};
 
 /// The content bytes `request` sends, checked before anything starts: the values that
 /// become Graph path segments (folder, file name, mailbox sent as), missing files, more
@@ -110,7 +110,7 @@ pub fn start_for_account(
     runtime: &Runtime,
     limits: crate::net::http::Limits,
     request: DeliveryRequest,
-    token: crate::graph::TokenFn,
+    token: crate::delivery::graph::TokenFn,
 ) -> Result<Job, PluginError> {
     let loopback = config
         .authority_override
@@ -120,7 +120,7 @@ pub fn start_for_account(
         mail::check_message_limit(m, config.max_message_bytes).map_err(|e| e.to_plugin_error())?;
     }
     let http = crate::net::http::Http::new(limits, loopback)?;
-    let permits = crate::politeness::permits_for(&config);
+    let permits = crate::delivery::politeness::permits_for(&config);
     Job::start(runtime, request, move |cancel| async move {
         let endpoints = tokio::select! {
             found = crate::authority::discovery::discover(&http, &config) => found?,
@@ -135,7 +135,7 @@ pub fn start_for_account(
         Ok(Graph::new(
             &base,
             token,
-            crate::graph::RetryPolicy::from_env(),
+            crate::delivery::graph::RetryPolicy::from_env(),
             cancel,
             loopback,
         )?

@@ -3,8 +3,8 @@
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 
-use crate::byte_size;
-use crate::graph::{CallIds, GraphFailure};
+use crate::delivery::byte_size;
+use crate::delivery::graph::{CallIds, GraphFailure};
 
 /// What the delivery was doing when Graph refused (decides which permission is missing).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub enum DeliveryError {
         /// The server that said it (Graph's host for the `uploadUrl`, else the upload host).
         host: String,
         /// What it said.
-        violation: crate::upload_check::Violation,
+        violation: crate::delivery::upload_check::Violation,
     },
 }
 
@@ -243,7 +243,7 @@ fn graph_error(step: &Step, failure: &GraphFailure) -> PluginError {
             )
             .with_hint(format!(
                 "Try again; on a slow link allow more time with {}=SECONDS.",
-                crate::graph::DELIVERY_TIMEOUT_VAR
+                crate::delivery::graph::DELIVERY_TIMEOUT_VAR
             ))
         }
         GraphFailure::Transport { what, host, .. } => {

@@ -11,12 +11,12 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::byte_size;
-use crate::delivery_error::{DeliveryError, Step};
-use crate::graph::{Auth, Body, Graph, Reply};
-use crate::graph_path::{single_segment, PathValue};
-use crate::progress::Progress;
-use crate::upload_session::{session_url, Upload, MAIL_FRAGMENT};
+use crate::delivery::byte_size;
+use crate::delivery::delivery_error::{DeliveryError, Step};
+use crate::delivery::graph::{Auth, Body, Graph, Reply};
+use crate::delivery::graph_path::{single_segment, PathValue};
+use crate::delivery::progress::Progress;
+use crate::delivery::upload_session::{session_url, Upload, MAIL_FRAGMENT};
 
 /// Attachments up to this total go inline in one `sendMail` (Graph: "under 3 MB").
 pub const INLINE_LIMIT: u64 = 3_000_000;
@@ -29,7 +29,7 @@ struct Sized<'a> {
     size: u64,
 }
 
-/// The mailbox sent as, when not the account's own, checked ([`crate::graph_path`]): it
+/// The mailbox sent as, when not the account's own, checked ([`crate::delivery::graph_path`]): it
 /// becomes a segment of the Graph path (`/users/{mailbox}/sendMail`).
 pub fn check_sender(request: &MailRequest) -> Result<(), DeliveryError> {
     match &request.from {

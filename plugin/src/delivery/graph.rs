@@ -5,11 +5,11 @@
 //! [`RetryPolicy::max_retry_after`]; longer is reported, not waited); 500, 502, 504 and broken
 //! or timed-out connections wait `backoff`, doubling; at most [`RetryPolicy::attempts`] tries
 //! per call. Any other answer is permanent and never retried. Upload URLs get one attempt per
-//! fragment: [`crate::upload_session`] resumes from the server's ranges instead.
+//! fragment: [`crate::delivery::upload_session`] resumes from the server's ranges instead.
 //!
 //! **Politeness.** Every request names the application in its `User-Agent` and, for a
 //! saved account's deliveries, holds one of the account's permits while in flight
-//! ([`crate::politeness`]).
+//! ([`crate::delivery::politeness`]).
 //!
 //! Nothing here logs or keeps a body, a token or a header value other than the request ids.
 
@@ -25,9 +25,9 @@ use reqwest::{Method, StatusCode};
 use tokio::sync::Semaphore;
 use url::Url;
 
+use crate::delivery::progress::Cancel;
 use crate::net::provider_text::{clean, clean_opt};
 use crate::net::request_id::new_id;
-use crate::progress::Cancel;
 use crate::secret::Secret;
 
 /// What a delivery asks of the account's token source.
@@ -271,7 +271,7 @@ pub struct Graph {
     cancel: Cancel,
     /// When [`RetryPolicy::delivery_timeout`] runs out (from the client's creation).
     deadline: tokio::time::Instant,
-    /// Requests in flight for the account ([`crate::politeness`]); `None`: unbounded.
+    /// Requests in flight for the account ([`crate::delivery::politeness`]); `None`: unbounded.
     permits: Option<Arc<Semaphore>>,
 }
 
@@ -303,7 +303,7 @@ impl Graph {
             .connect_timeout(Duration::from_secs(10))
             .timeout(policy.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(crate::politeness::USER_AGENT);
+            .user_agent(crate::delivery::politeness::USER_AGENT);
         if loopback_only {
             builder = builder.no_proxy();
         }
@@ -328,7 +328,7 @@ impl Graph {
     }
 
     /// The same client, its requests bounded by `permits` (one each while in flight):
-    /// [`crate::politeness::permits_for`] shares them among an account's deliveries.
+    /// [`crate::delivery::politeness::permits_for`] shares them among an account's deliveries.
     pub fn with_permits(mut self, permits: Arc<Semaphore>) -> Self {
         self.permits = Some(permits);
         self
@@ -354,7 +354,7 @@ impl Graph {
 
     /// `base/v1.0/` + `segments`, each percent-encoded (`root:` and `name:` keep their colon).
     /// A `.` or `..` segment would be dropped and a `:` would end Graph's path addressing, so
-    /// values from a request are checked first ([`crate::graph_path`]).
+    /// values from a request are checked first ([`crate::delivery::graph_path`]).
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
@@ -705,7 +705,7 @@ mod tests {
 
     #[test]
     fn urls_keep_colons_and_encode_names() {
-        let (_s, cancel) = crate::progress::cancel_pair();
+        let (_s, cancel) = crate::delivery::progress::cancel_pair();
         let token: TokenFn = Arc::new(|_| Ok(Secret::new("t")));
         let g = Graph::new(
             &Url::parse("http://127.0.0.1:9").unwrap(),
