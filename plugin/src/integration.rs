@@ -21,20 +21,20 @@ use crate::{
     account::secret_expiry,
     authority::aadsts,
     authority::admin_consent,
-    browser,
     clock::unix_now,
     config::{AccountConfig, SIGN_IN_VALUES},
     delivery,
     delivery::graph::{TokenAsk, TokenFn},
     fields,
-    flow_task::{self, FlowControl},
-    inbox::Inbox,
     net::http::{Http, Limits},
     runtime::Runtime,
-    sign_in::{self, Method},
+    signin::browser,
+    signin::flow_task::{self, FlowControl},
+    signin::inbox::Inbox,
+    signin::skeleton::{self, Method},
 };
 
-pub use crate::{verified::Verified, version::PLUGIN_VERSION};
+pub use crate::{signin::verified::Verified, version::PLUGIN_VERSION};
 
 /// The plugin id, unique among integrations.
 pub const PLUGIN_ID: &str = "office365";
@@ -143,7 +143,7 @@ impl Office365 {
             "Starting device code sign-in…",
             |_| {},
             |config, http, host, reporter| {
-                sign_in::verify(config, http, host, reporter, Method::DeviceCode)
+                skeleton::verify(config, http, host, reporter, Method::DeviceCode)
             },
         )
     }
@@ -160,7 +160,7 @@ impl Office365 {
             "Starting browser sign-in…",
             move |reporter| reporter.accept_pastes(pastes),
             move |config, http, host, reporter| {
-                sign_in::verify(
+                skeleton::verify(
                     config,
                     http,
                     host,

@@ -58,28 +58,18 @@
 #![warn(missing_docs)]
 
 pub mod account;
-pub mod auth_state;
 pub mod authority;
-pub mod browser;
 pub mod certificate;
 pub mod clock;
 pub mod config;
-pub mod confirm;
 pub mod delivery;
-pub mod device_code;
 pub mod fields;
-pub mod flow_task;
-pub mod id_token;
-pub mod inbox;
 pub mod integration;
-pub mod loopback;
 pub mod net;
-pub mod paste;
 pub mod response_mode;
 pub mod runtime;
 pub mod secret;
-pub mod sign_in;
-pub mod verified;
+pub mod signin;
 pub mod version;
 
 pub use integration::Office365;

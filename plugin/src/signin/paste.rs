@@ -13,8 +13,8 @@ use atrs_host_sdk::{ErrorKind, PluginError};
 use url::{Position, Url};
 
 use crate::{
-    auth_state::AuthState, authority::aadsts::ProviderError, authority::issuer::Issuer,
-    authority::redirect::RedirectUri, secret::Secret,
+    authority::aadsts::ProviderError, authority::issuer::Issuer, authority::redirect::RedirectUri,
+    secret::Secret, signin::auth_state::AuthState,
 };
 
 /// The most text looked at; a real redirect address is 1–3 KB.

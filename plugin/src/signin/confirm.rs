@@ -8,8 +8,8 @@ use url::Url;
 use crate::{
     authority::discovery::Endpoints,
     authority::token::Tokens,
-    id_token::Claims,
     net::http::{host_of, parse_json, Http},
+    signin::id_token::Claims,
 };
 
 /// The signed-in account, as confirmed.
@@ -63,7 +63,7 @@ struct GraphInner {
 }
 
 /// Confirms who signed in with `tokens`, using the best source `endpoints` offer;
-/// `claims` are the ID token's, already checked ([`crate::id_token::check`]).
+/// `claims` are the ID token's, already checked ([`crate::signin::id_token::check`]).
 pub async fn confirm(
     http: &Http,
     host: &Host,

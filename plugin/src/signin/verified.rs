@@ -11,10 +11,10 @@ use crate::{
     authority::token::Tokens,
     clock::unix_now,
     config::{AccountConfig, Tenant},
-    confirm::{self, Account},
-    id_token::{self, Claims},
     net::http::{host_of, Http},
     secret::Secret,
+    signin::confirm::{self, Account},
+    signin::id_token::{self, Claims},
 };
 
 /// The exact values verified and what saving them needs.

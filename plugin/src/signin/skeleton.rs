@@ -8,12 +8,12 @@ use atrs_host_sdk::{session::Reporter, Host, PluginError, VerifiedAccount};
 
 use crate::{
     authority::discovery,
-    browser,
     config::AccountConfig,
-    device_code,
-    inbox::Inbox,
     net::http::{host_of, Http},
-    verified::{conclude, Verified},
+    signin::browser,
+    signin::device_code,
+    signin::inbox::Inbox,
+    signin::verified::{conclude, Verified},
 };
 
 /// How the person signs in.

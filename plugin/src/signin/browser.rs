@@ -3,7 +3,7 @@
 //! comes back as a paste or through the loopback listener (checked for the state and,
 //! RFC 9207, the issuer); the code is redeemed with the verifier (and the client secret
 //! when one is given). Then the same confirmation, scope comparison and save rules as
-//! the device code path ([`crate::verified::conclude`]), with the ID token's nonce.
+//! the device code path ([`crate::signin::verified::conclude`]), with the ID token's nonce.
 //!
 //! Only what the server supports is sent: Microsoft's own parameters (`prompt` without
 //! an advertised list, `response_mode` without one, `scope` at the token endpoint) go
@@ -30,7 +30,6 @@ use tokio::{sync::oneshot, time::Instant};
 use url::Url;
 
 use crate::{
-    auth_state::AuthState,
     authority::aadsts::{Flow, ProviderError},
     authority::discovery::{Endpoints, Server},
     authority::redirect::RedirectUri,
@@ -38,11 +37,12 @@ use crate::{
     clock::unix_now,
     config::AccountConfig,
     config::ResponseMode,
-    inbox::Inbox,
-    loopback::Listener,
     net::http::{host_of, Http},
-    paste::{AuthorizationResponse, IssuerRule},
     secret::Secret,
+    signin::auth_state::AuthState,
+    signin::inbox::Inbox,
+    signin::loopback::Listener,
+    signin::paste::{AuthorizationResponse, IssuerRule},
 };
 
 /// How long one sign-in attempt (its address, state and listener) stays open; Entra's

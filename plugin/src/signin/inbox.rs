@@ -10,9 +10,9 @@ use atrs_host_sdk::PluginError;
 use tokio::sync::oneshot;
 
 use crate::{
-    auth_state::AuthState,
     authority::redirect::RedirectUri,
-    paste::{self, AuthorizationResponse, Expect, IssuerRule, PasteRejection, Via},
+    signin::auth_state::AuthState,
+    signin::paste::{self, AuthorizationResponse, Expect, IssuerRule, PasteRejection, Via},
 };
 
 /// The answer box of one browser sign-in.

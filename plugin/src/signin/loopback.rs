@@ -32,8 +32,8 @@ use crate::{
     authority::aadsts::Flow,
     authority::redirect::RedirectUri,
     config::ResponseMode,
-    inbox::{Delivery, Inbox},
-    paste::{AuthorizationResponse, Via},
+    signin::inbox::{Delivery, Inbox},
+    signin::paste::{AuthorizationResponse, Via},
 };
 
 /// The largest request head read (request line and headers); a redirect is ~2 KB.
