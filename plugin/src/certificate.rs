@@ -17,7 +17,7 @@ use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde_json::json;
 
 use crate::clock::unix_now;
-use crate::request_id::new_id;
+use crate::net::request_id::new_id;
 use crate::secret::Secret;
 
 /// The `client_assertion_type` of a JWT client assertion.

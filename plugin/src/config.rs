@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use atrs_host_sdk::{FieldError, FormValues};
-use url::{Host, Url};
+use url::Url;
 
-use crate::{cloud::Cloud, fields, secret::Secret, trust};
+use crate::{fields, net::cloud::Cloud, net::http::is_loopback, net::trust, secret::Secret};
 
 use crate::certificate::Certificate;
 pub use crate::response_mode::ResponseMode;
@@ -490,16 +490,6 @@ fn parse_authority(value: Option<&str>) -> Result<Option<Url>, FieldError> {
         )));
     }
     Ok(Some(url))
-}
-
-/// Whether the URL's host is a loopback address or `localhost`.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 fn parse_scopes(value: Option<&str>) -> Result<Vec<String>, FieldError> {

@@ -2,7 +2,7 @@
 
 use atrs_host_sdk::{ChoiceOption, FieldKind, FormField};
 
-use crate::{cloud::Cloud, response_mode::ResponseMode};
+use crate::{net::cloud::Cloud, response_mode::ResponseMode};
 
 /// The name the user recognises the account by; also the key it is saved under.
 pub const ACCOUNT_NAME: &str = "account_name";

@@ -13,24 +13,28 @@ use atrs_host_sdk::{
 };
 
 use crate::{
-    aadsts, account_http,
-    account_token::{AccountTokens, Issued, Origin},
-    admin_consent, browser,
+    account::account_http,
+    account::account_token::{AccountTokens, Issued, Origin},
+    account::health,
+    account::refresh::RetryBound,
+    account::saved,
+    account::secret_expiry,
+    authority::aadsts,
+    authority::admin_consent,
     clock::unix_now,
     config::{AccountConfig, SIGN_IN_VALUES},
-    delivery, fields,
-    flow_task::{self, FlowControl},
-    graph::{TokenAsk, TokenFn},
-    health,
-    http::{Http, Limits},
-    inbox::Inbox,
-    refresh::RetryBound,
+    delivery,
+    delivery::graph::{TokenAsk, TokenFn},
+    fields,
+    net::http::{Http, Limits},
     runtime::Runtime,
-    saved, secret_expiry,
-    sign_in::{self, Method},
+    signin::browser,
+    signin::flow_task::{self, FlowControl},
+    signin::inbox::Inbox,
+    signin::skeleton::{self, Method},
 };
 
-pub use crate::{verified::Verified, version::PLUGIN_VERSION};
+pub use crate::{signin::verified::Verified, version::PLUGIN_VERSION};
 
 /// The plugin id, unique among integrations.
 pub const PLUGIN_ID: &str = "office365";
@@ -139,7 +143,7 @@ impl Office365 {
             "Starting device code sign-in…",
             |_| {},
             |config, http, host, reporter| {
-                sign_in::verify(config, http, host, reporter, Method::DeviceCode)
+                skeleton::verify(config, http, host, reporter, Method::DeviceCode)
             },
         )
     }
@@ -156,7 +160,7 @@ impl Office365 {
             "Starting browser sign-in…",
             move |reporter| reporter.accept_pastes(pastes),
             move |config, http, host, reporter| {
-                sign_in::verify(
+                skeleton::verify(
                     config,
                     http,
                     host,
@@ -339,8 +343,13 @@ impl Integration for Office365 {
             };
             Ok(issued.token.token)
         });
-        let job =
-            delivery::start_for_account(config, &self.runtime, self.limits, request, token_fn)?;
+        let job = delivery::job::start_for_account(
+            config,
+            &self.runtime,
+            self.limits,
+            request,
+            token_fn,
+        )?;
         Ok(Box::new(job))
     }
 }
@@ -435,7 +444,7 @@ mod tests {
         *plugin.verified.lock().unwrap() = Some(Verified {
             config,
             refresh_token: Some(Secret::new("rt")),
-            facts: crate::saved::VerifiedFacts::default(),
+            facts: crate::account::saved::VerifiedFacts::default(),
             access_token: None,
         });
         let renamed = values().with(fields::ACCOUNT_NAME, "Renamed");
@@ -464,7 +473,7 @@ mod tests {
         *first.verified.lock().unwrap() = Some(Verified {
             config: AccountConfig::parse(&with_secret).unwrap(),
             refresh_token: Some(Secret::new("rt")),
-            facts: crate::saved::VerifiedFacts {
+            facts: crate::account::saved::VerifiedFacts {
                 mail: "ada@contoso.example".into(),
                 ..Default::default()
             },

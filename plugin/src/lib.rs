@@ -3,113 +3,66 @@
 //! A plugin built on `atrs-host-sdk`: the host loads `libatrs_office365.so` at run
 //! time and shows it under Integrations → Office 365. That library is built by the
 //! `atrs-office365-cdylib` package (`plugin/cdylib`), which only exports this crate's
-//! [`Office365`]; everything else is here. Modules, by concept:
+//! [`Office365`]; everything else is here.
 //!
-//! - [`fields`]: the account form; [`config`]: values checked into an [`config::AccountConfig`];
-//!   [`response_mode`]: how a browser sign-in asks for its answer;
-//! - [`cloud`]: national clouds and Microsoft's sign-in hosts; [`saved`]: how accounts are
-//!   kept in the host's stores;
-//! - [`secret`]: the redacting wrapper for secrets; [`certificate`]: certificate
-//!   credentials (client assertions) instead of a client secret;
-//! - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives; [`version`]: its version.
+//! ## Map, in the order to read it
 //!
-//! Verification (shared by every sign-in method):
+//! 1. The top: what ties the folders together.
+//!    - [`integration`]: the [`atrs_host_sdk::Integration`] the host drives — form,
+//!      validation, verify, save, tokens, health, delivery — handing each to a folder;
+//!    - [`fields`]: the account form; [`config`]: its values checked into an
+//!      [`config::AccountConfig`], with [`certificate`] (certificate credentials instead of
+//!      a client secret) and [`response_mode`] (how a browser sign-in asks for its answer);
+//!    - shared leaves: [`secret`] (the redacting wrapper for secrets), [`clock`] (Unix
+//!      time), [`runtime`] (the plugin's own tokio runtime), [`version`].
+//! 2. [`signin`]: getting a first verified account — the skeleton both methods share
+//!    (discover → sign in → confirm), device code, browser (state, paste, loopback
+//!    listener, inbox), the ID token, who signed in, what a success leaves for Save.
+//! 3. [`account`]: the saved account at work — the stores' keys, the token cache, one
+//!    refresh per account across threads and processes, refresh errors and facts, health,
+//!    the client secret's expiry.
+//! 4. [`delivery`]: delivery through a saved account (interface 1.1) — the job the host
+//!    polls, the Graph client, mail, drive, upload sessions and their checks, Graph's
+//!    refusals.
+//! 5. [`authority`]: the identity platform as all three speak to it — discovery, issuer,
+//!    token answers, AADSTS errors, scopes, claims challenges, redirect URIs, admin
+//!    consent.
+//! 6. [`net`]: the network layer under everything — the bounded HTTP client, extra
+//!    certificate authorities, `client-request-id`, national clouds, provider text made
+//!    safe.
 //!
-//! - [`runtime`]: the plugin's own tokio runtime; [`http`]: the bounded, typed HTTP client,
-//!   with [`trust`] (extra certificate authorities) and [`request_id`] (`client-request-id`);
-//! - [`clock`]: Unix time for expiries and the verified-at fact;
-//! - [`discovery`]: endpoints and capabilities from the tenant's OpenID configuration, kept
-//!   to the authority's own service; [`issuer`]: whose answers are accepted;
-//! - [`aadsts`]: provider errors and the AADSTS table (plain message and fix per code);
-//! - [`token`]: token answers and `oauth2` request errors;
-//! - [`flow_task`]: a sign-in flow as a task on the runtime, inside the SDK's session;
-//! - [`id_token`]: the ID token's claims, checked (iss, aud, exp, nonce);
-//!   [`confirm`]: who signed in (Graph `/me`, userinfo, ID token);
-//!   [`scopes`]: granted versus requested; [`verified`]: what a success leaves for Save;
-//! - [`sign_in`]: the one skeleton both methods share (discover → sign in → confirm);
-//! - [`device_code`]: the device code sign-in (RFC 8628);
-//! - [`browser`]: the browser sign-in (authorization code + PKCE), with
-//!   [`redirect`] (which redirect URI), [`auth_state`] (the single-use `state`),
-//!   [`paste`] (the pasted final address, checked for state and RFC 9207 `iss`),
-//!   [`loopback`] (the listener that catches it, by query or form post, on 127.0.0.1 and
-//!   `[::1]`) and [`inbox`] (where either way delivers it, once).
+//! ## Layers
 //!
-//! Delivery through a saved account (interface 1.1):
+//! A module imports only from layers below its own (each folder's module doc says the
+//! same for that folder; `module-circles.py plugin/src` prints 0):
 //!
-//! - [`delivery`]: the [`atrs_host_sdk::DeliveryJob`] the host polls and cancels;
-//!   [`progress`]: bytes sent of total and the cancel signal;
-//! - [`graph`]: the Graph client (client-request-id, retry bound, Retry-After), with
-//!   [`claims`] (the `cp1` capability and Graph's claims challenges) and [`politeness`]
-//!   (the User-Agent, at most four requests in flight per account);
-//!   [`delivery_error`]: Graph's refusals mapped to what to do;
-//! - [`mail`]: sendMail, or a draft with attachment upload sessions, then send;
-//!   [`drive`]: OneDrive / SharePoint simple upload or upload session;
-//!   [`upload_session`]: fragments from disk, resumed from the server's ranges, which
-//!   [`upload_check`] checks (and the uploadUrl) before they are used.
+//! | layer | may import |
+//! |---|---|
+//! | `integration` | anything; nothing imports it |
+//! | [`signin`] | `account`, `authority`, `net`, the form and leaves |
+//! | [`account`], [`delivery`] | `authority`, `net`, the form and leaves (never each other) |
+//! | [`authority`] | `net`, the form and leaves |
+//! | form: `fields`, `config`, `certificate` | `net`, the leaves |
+//! | [`net`] | the leaves |
+//! | leaves: `secret`, `clock`, `runtime`, `version`, `response_mode` | nothing of the plugin's own |
 //!
-//! Saved accounts at work:
-//!
-//! - [`account_token`]: access tokens for the host — the shared [`token_cache`], one
-//!   [`refresh`] per account across threads and processes;
-//! - [`refresh_error`]: refused for good, transient, or other; [`admin_consent`]: the
-//!   address for an administrator; [`refresh_facts`]: what refreshes leave in the settings;
-//! - [`health`]: healthy, expiring soon or needs signing in again.
+//! Unit tests may reach further to build their inputs (a test of `net` may build a config).
 
 #![warn(missing_docs)]
 
-pub mod aadsts;
-pub mod account_http;
-pub mod account_memo;
-pub mod account_token;
-pub mod admin_consent;
-pub mod auth_state;
-pub mod browser;
-pub mod byte_size;
+pub mod account;
+pub mod authority;
 pub mod certificate;
-pub mod claims;
 pub mod clock;
-pub mod cloud;
 pub mod config;
-pub mod confirm;
 pub mod delivery;
-pub mod delivery_error;
-pub mod device_code;
-pub mod discovery;
-pub mod drive;
 pub mod fields;
-pub mod flow_task;
-pub mod graph;
-pub mod graph_path;
-pub mod health;
-pub mod http;
-pub mod id_token;
-pub mod inbox;
 pub mod integration;
-pub mod issuer;
-pub mod loopback;
-pub mod mail;
-pub mod paste;
-pub mod politeness;
-pub mod progress;
-pub mod provider_text;
-pub mod redirect;
-pub mod refresh;
-pub mod refresh_error;
-pub mod refresh_facts;
-pub mod request_id;
+pub mod net;
 pub mod response_mode;
 pub mod runtime;
-pub mod saved;
-pub mod scopes;
 pub mod secret;
-pub mod secret_expiry;
-pub mod sign_in;
-pub mod token;
-pub mod token_cache;
-pub mod trust;
-pub mod upload_check;
-pub mod upload_session;
-pub mod verified;
+pub mod signin;
 pub mod version;
 
 pub use integration::Office365;

@@ -17,7 +17,7 @@ use atrs_host_sdk::{
 };
 use atrs_mock_idp::{defaults, DeviceOutcome, Endpoint, MockConfig, MockIdp};
 use atrs_office365::{
-    aadsts::{self, Flow},
+    authority::aadsts::{self, Flow},
     fields, Office365,
 };
 use url::Url;

@@ -14,9 +14,9 @@ use atrs_host_sdk::{
     ErrorKind, FileRequest, MailRequest, PluginError,
 };
 use atrs_mock_idp::{defaults, DeliveryFaults, Endpoint, Fault, MockConfig, MockIdp};
-use atrs_office365::delivery::Job;
-use atrs_office365::graph::{Graph, RetryPolicy, TokenFn};
-use atrs_office365::progress::cancel_pair;
+use atrs_office365::delivery::graph::{Graph, RetryPolicy, TokenFn};
+use atrs_office365::delivery::job::Job;
+use atrs_office365::delivery::progress::cancel_pair;
 use atrs_office365::runtime::Runtime;
 use atrs_office365::secret::Secret;
 use sha2::{Digest, Sha256};

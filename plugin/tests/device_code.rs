@@ -12,7 +12,7 @@ use atrs_host_sdk::{
 use atrs_mock_idp::{
     defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp, DEVICE_CODE_GRANT_TYPE,
 };
-use atrs_office365::{aadsts, fields, http::Limits, Office365};
+use atrs_office365::{authority::aadsts, fields, net::http::Limits, Office365};
 
 /// Generous bound for a whole verification against the local mock.
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use atrs_host_sdk::{ConflictBehavior, DeliveryRequest, ErrorKind, FileRequest, MailRequest};
-use atrs_office365::delivery::Job;
-use atrs_office365::graph::{Graph, RetryPolicy, TokenFn};
+use atrs_office365::delivery::graph::{Graph, RetryPolicy, TokenFn};
+use atrs_office365::delivery::job::Job;
 use atrs_office365::runtime::Runtime;
 use atrs_office365::secret::Secret;
 

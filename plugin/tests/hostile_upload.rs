@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use atrs_host_sdk::{Attachment, ConflictBehavior, FileRequest, MailRequest};
-use atrs_office365::delivery_error::DeliveryError;
-use atrs_office365::graph::{Graph, GraphFailure, RetryPolicy, TokenFn};
-use atrs_office365::progress::{cancel_pair, Progress};
+use atrs_office365::delivery::delivery_error::DeliveryError;
+use atrs_office365::delivery::graph::{Graph, GraphFailure, RetryPolicy, TokenFn};
+use atrs_office365::delivery::progress::{cancel_pair, Progress};
+use atrs_office365::delivery::upload_check::Violation;
 use atrs_office365::secret::Secret;
-use atrs_office365::upload_check::Violation;
 
 #[path = "../../tests/src/scripted_server.rs"]
 mod scripted_server;
@@ -85,7 +85,7 @@ fn upload(server: &Hostile, policy: RetryPolicy) -> (DeliveryError, Duration) {
         conflict: ConflictBehavior::Fail,
     };
     let (out, took) = against(&server.base, policy, async |g, p| {
-        atrs_office365::drive::upload(g, &request, p).await
+        atrs_office365::delivery::drive::upload(g, &request, p).await
     });
     let e = out.expect_err("a hostile server must not make an upload succeed");
     assert!(took < BOUND, "took {took:?}");
@@ -275,7 +275,7 @@ fn an_attachment_session_is_cancelled_and_its_draft_deleted() {
         ..MailRequest::default()
     };
     let (out, took) = against(&server.base, policy(), async |g, p| {
-        atrs_office365::mail::send(g, &request, p).await
+        atrs_office365::delivery::mail::send(g, &request, p).await
     });
     assert!(took < BOUND);
     let e = out.expect_err("refused");
@@ -308,7 +308,7 @@ fn a_well_behaved_session_succeeds_and_is_not_cancelled() {
         conflict: ConflictBehavior::Fail,
     };
     let (out, _) = against(&server.base, policy(), async |g, p| {
-        atrs_office365::drive::upload(g, &request, p).await
+        atrs_office365::delivery::drive::upload(g, &request, p).await
     });
     let receipt = out.expect("a well-behaved session succeeds");
     assert_eq!(receipt.id, "item-1");

@@ -18,7 +18,7 @@ use atrs_host_sdk::{
     HealthState, Integration, MailRequest, SessionState, TokenRequest, VerifyMethod,
 };
 use atrs_mock_idp::{defaults, ClaimsChallenge, Endpoint, Fault, MockConfig, MockIdp};
-use atrs_office365::politeness::{MAX_IN_FLIGHT, USER_AGENT};
+use atrs_office365::delivery::politeness::{MAX_IN_FLIGHT, USER_AGENT};
 use atrs_office365::{fields, Office365};
 
 const ACCOUNT: &str = "Reports mailbox";

@@ -12,7 +12,7 @@ use atrs_host_sdk::{
     VerificationSession, VerifiedAccount, VerifyMethod,
 };
 use atrs_mock_idp::{defaults, Endpoint, MockConfig, MockIdp};
-use atrs_office365::{aadsts, fields, Office365};
+use atrs_office365::{authority::aadsts, fields, Office365};
 use serde_json::json;
 use url::Url;
 

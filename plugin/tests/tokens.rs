@@ -16,7 +16,7 @@ use atrs_host_sdk::{
 use atrs_mock_idp::{
     defaults, Endpoint, Fault, MockConfig, MockIdp, RefreshFailure, RefreshPolicy,
 };
-use atrs_office365::{fields, saved, Office365};
+use atrs_office365::{account::saved, fields, Office365};
 
 const ACCOUNT: &str = "Reports mailbox";
 const REFRESH: &str = "refresh_token";
@@ -283,7 +283,11 @@ fn every_refusal_for_good_needs_sign_in_again_with_its_fix_and_keeps_the_store()
         let asked = refreshes(&idp);
         memory
             .handle()
-            .secret_write(ACCOUNT, atrs_office365::saved::SECRET_ACCESS_TOKENS, "[]")
+            .secret_write(
+                ACCOUNT,
+                atrs_office365::account::saved::SECRET_ACCESS_TOKENS,
+                "[]",
+            )
             .unwrap();
         let again = plugin.token(ACCOUNT, &saved()).unwrap_err();
         assert_eq!(again.message(), e.message());
@@ -335,7 +339,7 @@ fn a_token_endpoint_that_never_answers_costs_one_request_timeout_not_one_per_att
     let idp = idp();
     let (_memory, mut plugin) = saved_account(&idp);
     let timeout = Duration::from_millis(800);
-    plugin.set_network_limits(atrs_office365::http::Limits {
+    plugin.set_network_limits(atrs_office365::net::http::Limits {
         request_timeout: timeout,
         ..Default::default()
     });
@@ -356,7 +360,7 @@ fn a_token_endpoint_that_never_answers_costs_one_request_timeout_not_one_per_att
 fn transient_trouble_beyond_the_bound_changes_nothing_in_the_store() {
     let idp = idp();
     let (memory, mut plugin) = saved_account_without_cached_token(&idp);
-    plugin.set_retry_bound(atrs_office365::refresh::RetryBound {
+    plugin.set_retry_bound(atrs_office365::account::refresh::RetryBound {
         attempts: 2,
         first_backoff: Duration::from_millis(50),
         max_retry_after: Duration::from_millis(50),

@@ -25,7 +25,7 @@ use atrs_host_sdk::{
     TokenRequest, VerifyMethod,
 };
 use atrs_mock_idp::{defaults, MockConfig, MockIdp};
-use atrs_office365::{fields, saved, saved::SECRET_ACCESS_TOKENS, Office365};
+use atrs_office365::{account::saved, account::saved::SECRET_ACCESS_TOKENS, fields, Office365};
 use atrs_test_host::{
     services::{Browser, LogConfig, PluginServices},
     store::{postgres::throwaway::Server, FolderStore, KeyOptions, Store},

@@ -5,7 +5,9 @@
 use std::sync::LazyLock;
 
 use atrs_host_sdk::FormValues;
-use atrs_office365::{config::AccountConfig, discovery::endpoints_from, http::HttpResponse};
+use atrs_office365::{
+    authority::discovery::endpoints_from, config::AccountConfig, net::http::HttpResponse,
+};
 use libfuzzer_sys::fuzz_target;
 
 static CONFIGS: LazyLock<Vec<(AccountConfig, &'static str)>> = LazyLock::new(|| {

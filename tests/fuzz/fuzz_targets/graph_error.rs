@@ -3,8 +3,8 @@
 #![no_main]
 
 use atrs_office365::{
-    delivery_error::{DeliveryError, Step},
-    graph::{answer, CallIds},
+    delivery::delivery_error::{DeliveryError, Step},
+    delivery::graph::{answer, CallIds},
 };
 use libfuzzer_sys::fuzz_target;
 use oauth2::http::{HeaderMap, HeaderValue, StatusCode};

@@ -7,9 +7,9 @@
 //! an error a person can read.
 #![no_main]
 
-use atrs_office365::delivery_error::{DeliveryError, Step};
-use atrs_office365::graph::{answer, CallIds};
-use atrs_office365::upload_check::{next_after_fragment, resume_from};
+use atrs_office365::delivery::delivery_error::{DeliveryError, Step};
+use atrs_office365::delivery::graph::{answer, CallIds};
+use atrs_office365::delivery::upload_check::{next_after_fragment, resume_from};
 use libfuzzer_sys::fuzz_target;
 use oauth2::http::{HeaderMap, StatusCode};
 

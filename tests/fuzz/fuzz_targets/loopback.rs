@@ -5,12 +5,12 @@
 use std::{sync::LazyLock, time::Duration};
 
 use atrs_office365::{
-    auth_state::AuthState,
+    authority::issuer::Issuer,
+    authority::redirect::RedirectUri,
     config::Tenant,
-    issuer::Issuer,
-    loopback::request_line,
-    paste::{parse, Expect, IssuerRule, Via},
-    redirect::RedirectUri,
+    signin::auth_state::AuthState,
+    signin::loopback::request_line,
+    signin::paste::{parse, Expect, IssuerRule, Via},
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -5,11 +5,11 @@
 use std::{sync::LazyLock, time::Duration};
 
 use atrs_office365::{
-    auth_state::AuthState,
+    authority::issuer::Issuer,
+    authority::redirect::RedirectUri,
     config::Tenant,
-    issuer::Issuer,
-    paste::{parse, Expect, IssuerRule, Via},
-    redirect::RedirectUri,
+    signin::auth_state::AuthState,
+    signin::paste::{parse, Expect, IssuerRule, Via},
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -4,9 +4,9 @@
 #![no_main]
 
 use atrs_office365::{
-    aadsts::{Flow, ProviderError},
-    http::parse_json,
-    token::{EntraTokenResponse, Tokens},
+    authority::aadsts::{Flow, ProviderError},
+    authority::token::{EntraTokenResponse, Tokens},
+    net::http::parse_json,
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -6,8 +6,8 @@
 //! what was acknowledged and before the end.
 #![no_main]
 
-use atrs_office365::cloud::Cloud;
-use atrs_office365::upload_check::{next_after_fragment, resume_from, session_url};
+use atrs_office365::delivery::upload_check::{next_after_fragment, resume_from, session_url};
+use atrs_office365::net::cloud::Cloud;
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 

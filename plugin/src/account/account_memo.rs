@@ -1,0 +1,174 @@
+//! What the token path parsed for each saved account — its configuration and its token
+//! cache — kept while the stored values it was parsed from are unchanged. Every call
+//! still reads those values from the host (so a change by another process or an edit is
+//! seen at once); only parsing them again is saved.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use atrs_host_sdk::{Host, PluginError, Settings};
+
+use crate::{
+    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET},
+    account::token_cache::TokenCache,
+    config::AccountConfig,
+    secret::Secret,
+};
+
+/// A configuration and what it was parsed from.
+struct ParsedConfig {
+    settings: Option<Settings>,
+    client_secret: Option<Secret>,
+    config: Arc<AccountConfig>,
+}
+
+/// A token cache and the stored text it was parsed from.
+struct ParsedCache {
+    stored: Option<Secret>,
+    cache: Arc<TokenCache>,
+}
+
+/// Accounts kept before starting again from empty: a bound on memory.
+const MOST_ACCOUNTS: usize = 10_000;
+
+/// The parsed values of one plugin instance's accounts.
+#[derive(Default)]
+pub struct AccountMemo {
+    configs: Mutex<HashMap<String, ParsedConfig>>,
+    caches: Mutex<HashMap<String, ParsedCache>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Keeps `value` for `account`, emptying `map` first when it is full.
+fn keep<T>(map: &Mutex<HashMap<String, T>>, account: &str, value: T) {
+    let mut map = locked(map);
+    if map.len() >= MOST_ACCOUNTS && !map.contains_key(account) {
+        map.clear();
+    }
+    map.insert(account.to_owned(), value);
+}
+
+impl AccountMemo {
+    /// The configuration of `account` as stored now ([`saved::config_of`]).
+    pub fn config(&self, host: &Host, account: &str) -> Result<Arc<AccountConfig>, PluginError> {
+        let settings = host.settings_read(account)?;
+        let client_secret = host
+            .secret_read(account, SECRET_CLIENT_SECRET)?
+            .map(Secret::new);
+        if let Some(kept) = locked(&self.configs).get(account) {
+            if kept.settings == settings && kept.client_secret == client_secret {
+                return Ok(kept.config.clone());
+            }
+        }
+        let config = Arc::new(saved::config_from(
+            account,
+            settings.clone(),
+            client_secret.clone(),
+        )?);
+        let parsed = ParsedConfig {
+            settings,
+            client_secret,
+            config: config.clone(),
+        };
+        keep(&self.configs, account, parsed);
+        Ok(config)
+    }
+
+    /// The token cache of `account` as stored now.
+    pub fn token_cache(&self, host: &Host, account: &str) -> Result<Arc<TokenCache>, PluginError> {
+        let stored = host
+            .secret_read(account, SECRET_ACCESS_TOKENS)?
+            .map(Secret::new);
+        if let Some(kept) = locked(&self.caches).get(account) {
+            if kept.stored == stored {
+                return Ok(kept.cache.clone());
+            }
+        }
+        let cache = Arc::new(TokenCache::parse(stored.as_ref().map(Secret::expose)));
+        let parsed = ParsedCache {
+            stored,
+            cache: cache.clone(),
+        };
+        keep(&self.caches, account, parsed);
+        Ok(cache)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{account::saved::SECRET_REFRESH_TOKEN, fields};
+    use atrs_host_sdk::{testing::MemoryHost, Secrets};
+
+    fn settings(client_id: &str) -> Settings {
+        [
+            (fields::CLIENT_ID.to_owned(), client_id.to_owned()),
+            (
+                fields::TENANT_ID.to_owned(),
+                "contoso.onmicrosoft.com".to_owned(),
+            ),
+            (
+                "schema_version".to_owned(),
+                saved::SCHEMA_VERSION.to_owned(),
+            ),
+        ]
+        .into()
+    }
+
+    const APP_1: &str = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
+    const APP_2: &str = "5b2bb2e6-d678-4ae1-be1c-de068b58f953";
+
+    #[test]
+    fn a_parse_is_reused_only_while_the_stored_values_are_the_same() {
+        let memory = MemoryHost::new();
+        let host = memory.handle();
+        let secrets: Secrets = [(SECRET_REFRESH_TOKEN.to_owned(), "rt".to_owned())].into();
+        host.account_write("A", &settings(APP_1), &secrets, None)
+            .unwrap();
+        let memo = AccountMemo::default();
+        let first = memo.config(&host, "A").unwrap();
+        assert!(Arc::ptr_eq(&first, &memo.config(&host, "A").unwrap()));
+
+        host.settings_write("A", &settings(APP_2)).unwrap();
+        let edited = memo.config(&host, "A").unwrap();
+        assert_eq!(edited.client_id, APP_2, "an edit is seen on the next call");
+        host.secret_write("A", SECRET_CLIENT_SECRET, "cs-1")
+            .unwrap();
+        let with_secret = memo.config(&host, "A").unwrap();
+        assert!(!Arc::ptr_eq(&edited, &with_secret), "a new client secret");
+        assert_eq!(
+            with_secret.client_secret.as_ref().map(Secret::expose),
+            Some("cs-1")
+        );
+
+        host.settings_remove("A").unwrap();
+        let gone = memo.config(&host, "A").unwrap_err();
+        assert!(gone.message().contains("no saved"), "{gone:?}");
+    }
+
+    #[test]
+    fn the_token_cache_is_parsed_again_when_its_stored_text_changes() {
+        let memory = MemoryHost::new();
+        let host = memory.handle();
+        let memo = AccountMemo::default();
+        assert_eq!(memo.token_cache(&host, "A").unwrap().valid_until(), None);
+        let token = crate::account::token_cache::CachedToken::issued(
+            Secret::new("at"),
+            None,
+            None,
+            &["User.Read".to_owned()],
+            100,
+        );
+        let stored = TokenCache::of(token).to_stored();
+        host.secret_write("A", SECRET_ACCESS_TOKENS, &stored)
+            .unwrap();
+        let cache = memo.token_cache(&host, "A").unwrap();
+        assert_eq!(cache.valid_until(), Some(3700));
+        assert!(Arc::ptr_eq(&cache, &memo.token_cache(&host, "A").unwrap()));
+    }
+}
