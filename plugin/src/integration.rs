@@ -8,8 +8,8 @@ use std::{
 use atrs_host_sdk::{
     session::{Reporter, Success},
     AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, FieldError, FormField,
-    FormValues, Host, Integration, Manifest, PluginError, TokenGrant, TokenRequest, TokenSource,
-    VerificationSession, VerifiedAccount, VerifyMethod,
+    FormValues, Host, Integration, Manifest, PluginError, SettingDisplay, TokenGrant, TokenRequest,
+    TokenSource, VerificationSession, VerifiedAccount, VerifyMethod,
 };
 
 use crate::{
@@ -314,6 +314,17 @@ impl Integration for Office365 {
 
     fn delivery_kinds(&self) -> Vec<DeliveryKind> {
         vec![DeliveryKind::Mail, DeliveryKind::File]
+    }
+
+    fn verify_methods(&self) -> Vec<VerifyMethod> {
+        vec![
+            VerifyMethod::DeviceCode,
+            VerifyMethod::Browser { loopback: true },
+        ]
+    }
+
+    fn settings_display(&self) -> Vec<SettingDisplay> {
+        crate::account::settings_display::settings_display()
     }
 
     fn start_delivery(

@@ -138,7 +138,12 @@ pub fn account_lines(
         }
         let fallback = SettingDisplay::fallback(key, value);
         let how = described.unwrap_or(&fallback);
-        let shown = match (how.shown_as(), value.parse::<i64>()) {
+        // Hidden settings, when shown, read as the fallback says (a `*_at` as a date).
+        let shown_as = match how.shown_as() {
+            ShownAs::Hidden => fallback.shown_as(),
+            other => other,
+        };
+        let shown = match (shown_as, value.parse::<i64>()) {
             (ShownAs::Date, Ok(secs)) => {
                 format!("{} ({})", local_time(secs), relative_time(secs, now))
             }

@@ -1,7 +1,13 @@
 //! What the token path parsed for each saved account — its configuration and its token
-//! cache — kept while the stored values it was parsed from are unchanged. Every call
-//! still reads those values from the host (so a change by another process or an edit is
-//! seen at once); only parsing them again is saved.
+//! cache — kept while the stored values it was parsed from are unchanged.
+//!
+//! On a host that says its store generation (interface 1.2), a call whose generation is
+//! the one the values were read at reads nothing: one host call instead of two or three
+//! reads. Any write to the store, by any process, moves the generation, so a refresh in
+//! another process or an edit is still seen on the next call. The generation is taken
+//! before the read, so a change committed in between makes the next call read again,
+//! never keeps an older value. On other hosts every call reads the values and only
+//! parsing them again is saved.
 
 use std::{
     collections::HashMap,
@@ -19,6 +25,8 @@ use crate::{
 
 /// A configuration and what it was parsed from.
 struct ParsedConfig {
+    /// The store generation the values were read at (`None`: the host has none).
+    generation: Option<u64>,
     settings: Option<Settings>,
     client_secret: Option<Secret>,
     config: Arc<AccountConfig>,
@@ -26,6 +34,7 @@ struct ParsedConfig {
 
 /// A token cache and the stored text it was parsed from.
 struct ParsedCache {
+    generation: Option<u64>,
     stored: Option<Secret>,
     cache: Arc<TokenCache>,
 }
@@ -56,12 +65,20 @@ fn keep<T>(map: &Mutex<HashMap<String, T>>, account: &str, value: T) {
 impl AccountMemo {
     /// The configuration of `account` as stored now ([`saved::config_of`]).
     pub fn config(&self, host: &Host, account: &str) -> Result<Arc<AccountConfig>, PluginError> {
+        let generation = host.store_generation();
+        if let Some(kept) = locked(&self.configs).get(account) {
+            if generation.is_some() && kept.generation == generation {
+                return Ok(kept.config.clone());
+            }
+        }
         let settings = host.settings_read(account)?;
         let client_secret = host
             .secret_read(account, SECRET_CLIENT_SECRET)?
             .map(Secret::new);
-        if let Some(kept) = locked(&self.configs).get(account) {
+        if let Some(kept) = locked(&self.configs).get_mut(account) {
             if kept.settings == settings && kept.client_secret == client_secret {
+                // Unchanged by whatever moved the generation: fast again from here.
+                kept.generation = generation;
                 return Ok(kept.config.clone());
             }
         }
@@ -71,6 +88,7 @@ impl AccountMemo {
             client_secret.clone(),
         )?);
         let parsed = ParsedConfig {
+            generation,
             settings,
             client_secret,
             config: config.clone(),
@@ -81,16 +99,24 @@ impl AccountMemo {
 
     /// The token cache of `account` as stored now.
     pub fn token_cache(&self, host: &Host, account: &str) -> Result<Arc<TokenCache>, PluginError> {
+        let generation = host.store_generation();
+        if let Some(kept) = locked(&self.caches).get(account) {
+            if generation.is_some() && kept.generation == generation {
+                return Ok(kept.cache.clone());
+            }
+        }
         let stored = host
             .secret_read(account, SECRET_ACCESS_TOKENS)?
             .map(Secret::new);
-        if let Some(kept) = locked(&self.caches).get(account) {
+        if let Some(kept) = locked(&self.caches).get_mut(account) {
             if kept.stored == stored {
+                kept.generation = generation;
                 return Ok(kept.cache.clone());
             }
         }
         let cache = Arc::new(TokenCache::parse(stored.as_ref().map(Secret::expose)));
         let parsed = ParsedCache {
+            generation,
             stored,
             cache: cache.clone(),
         };
@@ -103,7 +129,8 @@ impl AccountMemo {
 mod tests {
     use super::*;
     use crate::{account::saved::SECRET_REFRESH_TOKEN, fields};
-    use atrs_host_sdk::{testing::MemoryHost, Secrets};
+    use atrs_host_sdk::{testing::MemoryHost, HostServices, LogLevel, Secrets};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     fn settings(client_id: &str) -> Settings {
         [
@@ -149,6 +176,90 @@ mod tests {
         host.settings_remove("A").unwrap();
         let gone = memo.config(&host, "A").unwrap_err();
         assert!(gone.message().contains("no saved"), "{gone:?}");
+    }
+
+    /// A host whose store has a generation, moved by every write, that counts reads.
+    struct Generations {
+        inner: MemoryHost,
+        generation: Arc<AtomicU64>,
+        reads: Arc<AtomicU64>,
+    }
+
+    impl HostServices for Generations {
+        fn log(&self, level: LogLevel, message: &str) {
+            self.inner.log(level, message)
+        }
+        fn open_url(&self, url: &str) -> Result<(), PluginError> {
+            self.inner.open_url(url)
+        }
+        fn settings_list(&self) -> Result<Vec<String>, PluginError> {
+            self.inner.settings_list()
+        }
+        fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.settings_read(account)
+        }
+        fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.inner.settings_write(account, settings)
+        }
+        fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.inner.settings_remove(account)
+        }
+        fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.secret_read(account, name)
+        }
+        fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.inner.secret_write(account, name, value)
+        }
+        fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.inner.secrets_remove(account)
+        }
+        fn store_generation(&self) -> Option<u64> {
+            Some(self.generation.load(Ordering::SeqCst))
+        }
+    }
+
+    #[test]
+    fn with_a_store_generation_an_unchanged_store_is_not_read_and_any_write_is_seen() {
+        let (generation, reads) = (Arc::new(AtomicU64::new(1)), Arc::new(AtomicU64::new(0)));
+        let host = Host::from_services(Generations {
+            inner: MemoryHost::new(),
+            generation: generation.clone(),
+            reads: reads.clone(),
+        });
+        host.settings_write("A", &settings(APP_1)).unwrap();
+        host.settings_write("B", &settings(APP_1)).unwrap();
+        let memo = AccountMemo::default();
+        let first = memo.config(&host, "A").unwrap();
+        memo.token_cache(&host, "A").unwrap();
+        let after_first = reads.load(Ordering::SeqCst);
+        for _ in 0..5 {
+            assert!(Arc::ptr_eq(&first, &memo.config(&host, "A").unwrap()));
+            memo.token_cache(&host, "A").unwrap();
+        }
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            after_first,
+            "nothing read while the generation stands"
+        );
+
+        // Another account's write moves the generation: one read finds "A" unchanged,
+        // and the next call is free again.
+        host.settings_write("B", &settings(APP_2)).unwrap();
+        assert!(Arc::ptr_eq(&first, &memo.config(&host, "A").unwrap()));
+        let after_unrelated = reads.load(Ordering::SeqCst);
+        assert!(after_unrelated > after_first);
+        memo.config(&host, "A").unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), after_unrelated);
+
+        // An edit of "A" itself is seen on the next call.
+        host.settings_write("A", &settings(APP_2)).unwrap();
+        assert_eq!(memo.config(&host, "A").unwrap().client_id, APP_2);
     }
 
     #[test]

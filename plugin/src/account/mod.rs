@@ -9,7 +9,8 @@
 //! - [`refresh_error`]: refused for good, transient, or other; [`refresh_facts`]: what
 //!   refreshes leave in the settings;
 //! - [`health`]: healthy, expiring soon or needs signing in again, with
-//!   [`secret_expiry`] (the client secret's expiry date).
+//!   [`secret_expiry`] (the client secret's expiry date);
+//! - [`settings_display`]: how hosts show the saved settings.
 //!
 //! May import: [`crate::authority`], [`crate::net`] and the top-level form and leaves
 //! (`config`, `fields`, `certificate`, `secret`, `clock`, `runtime`, `version`). Never
@@ -24,4 +25,5 @@ pub mod refresh_error;
 pub mod refresh_facts;
 pub mod saved;
 pub mod secret_expiry;
+pub mod settings_display;
 pub mod token_cache;

@@ -25,7 +25,8 @@ use crate::{
 
 /// The current settings layout; bump it and add a step to [`migrate`] when it changes.
 pub const SCHEMA_VERSION: &str = "2";
-const SCHEMA_KEY: &str = "schema_version";
+/// The setting that holds the layout version.
+pub const SCHEMA_KEY: &str = "schema_version";
 
 /// Settings key (layout 2): the plugin version that saved the account.
 pub const WRITTEN_BY: &str = "written_by";
