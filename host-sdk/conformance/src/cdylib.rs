@@ -242,9 +242,9 @@ impl CdylibBuild {
         })
     }
 
-    /// Cargo (the one running the tests, else `cargo`), with this build's variables.
+    /// [`cargo_command`] with this build's variables.
     fn cargo(&self) -> Command {
-        let mut command = Command::new(cargo_program());
+        let mut command = cargo_command();
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
@@ -257,9 +257,43 @@ impl CdylibBuild {
     }
 }
 
+/// Cargo as a test should run it: the cargo running the tests (`CARGO`, else `cargo`
+/// from the path), without the variables cargo set for the running test (see
+/// why below), so that what it builds is what `cargo build` from
+/// a shell builds, and nothing is rebuilt back and forth between the two.
+///
+/// Build scripts that watch those variables (`ring`'s, `cc`'s) would otherwise see them
+/// change between `cargo test` and the build a test starts, and rebuild themselves and
+/// everything above them on every run, both ways.
+pub fn cargo_command() -> Command {
+    let mut command = Command::new(cargo_program());
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_for_the_test) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// The cargo running the tests (`CARGO`), else `cargo` from the path.
 fn cargo_program() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Whether `name` is a variable cargo sets for the test it runs (its package's
+/// manifest folder, name and version, …).
+fn set_for_the_test(name: &str) -> bool {
+    const EXACT: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+    ];
+    EXACT.contains(&name) || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_BIN_EXE_")
 }
 
 /// The package named `name` in `cargo metadata`'s answer.
@@ -472,6 +506,29 @@ mod tests {
             said.contains("crate-type = [\"cdylib\"]") && said.contains("CdylibBuild::package"),
             "{said}"
         );
+    }
+
+    #[test]
+    fn only_what_cargo_set_for_the_test_is_left_out_of_the_build() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_BIN_EXE_atrs-test-host",
+            "OUT_DIR",
+        ] {
+            assert!(set_for_the_test(name), "{name}");
+        }
+        for name in [
+            "CARGO_TARGET_DIR",
+            "CARGO_HOME",
+            "CARGO_PROFILE_DEV_DEBUG",
+            "CARGO_BUILD_TARGET",
+            "RUSTFLAGS",
+            "PATH",
+        ] {
+            assert!(!set_for_the_test(name), "{name}");
+        }
     }
 
     #[test]

@@ -199,3 +199,69 @@ fn result(out: Output, report: &Report, strict: bool) {
     });
     out.event("result", fields);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atrs_conformance::Check;
+
+    fn report(outcomes: Vec<Outcome>) -> Report {
+        Report {
+            library: "/t/libx.so".into(),
+            manifest: None,
+            checks: outcomes
+                .into_iter()
+                .map(|outcome| Check {
+                    id: "id",
+                    title: "a check",
+                    outcome,
+                })
+                .collect(),
+        }
+    }
+
+    fn not_run() -> Outcome {
+        Outcome::NotRun {
+            why: "it needs real values".into(),
+            needs: vec!["client_id".into(), "tenant_id".into()],
+        }
+    }
+
+    fn fail() -> Outcome {
+        Outcome::Fail {
+            why: "broken".into(),
+            fix: "mend it".into(),
+        }
+    }
+
+    #[test]
+    fn the_summary_says_what_did_not_run_and_what_to_give() {
+        let pass = || Outcome::Pass("seen".into());
+        assert_eq!(
+            summary(&report(vec![pass(), pass()]), false),
+            "All 2 checks passed."
+        );
+        let unrun = report(vec![pass(), not_run()]);
+        assert_eq!(
+            summary(&unrun, false),
+            "1 of 2 checks passed, none failed; 1 did not run (give --set client_id=VALUE --set tenant_id=VALUE)."
+        );
+        assert!(
+            summary(&unrun, true).ends_with("; --strict counts those that did not run as failed.")
+        );
+        assert_eq!(
+            summary(&report(vec![fail(), pass()]), false),
+            "1 of 2 checks failed."
+        );
+        assert!(summary(&report(vec![fail(), not_run(), not_run()]), false)
+            .starts_with("1 of 3 checks failed; 2 did not run (give --set client_id=VALUE"));
+    }
+
+    #[test]
+    fn only_failures_or_a_strict_run_fail_the_command() {
+        let unrun = report(vec![Outcome::Pass("seen".into()), not_run()]);
+        assert!(unrun.ok(false));
+        assert!(!unrun.ok(true));
+        assert!(!report(vec![fail()]).ok(false));
+    }
+}
