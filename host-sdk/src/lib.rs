@@ -39,7 +39,9 @@
 //! 3. `cargo build --release`, then try it with the reference host:
 //!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
 //!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
-//!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
+//!    and says how to fix each failure (`--set KEY=VALUE` gives the values a
+//!    verification needs; the `atrs-conformance` crate runs the same checks from your
+//!    `cargo test`, building your library first with `build_this_cdylib`); `atrs-test-host --plugins-dir target/release
 //!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
 //!
 //! ## Two sides, two surfaces
