@@ -177,13 +177,29 @@ pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
 
 /// Everything an integration's author uses, in one import:
 /// `use atrs_host_sdk::prelude::*;`.
+///
+/// By concern: the plugin ([`Integration`], [`export_plugin!`], [`Manifest`], [`Host`]
+/// and its [`Settings`], [`Secrets`], [`HostLock`], [`LogLevel`]); the form
+/// ([`FormField`], [`FieldKind`], [`ChoiceOption`], [`FormValues`], [`FieldValue`],
+/// [`FieldError`], [`form_checks`], [`form_problems`], [`ACCOUNT_NAME`]); errors
+/// ([`PluginError`], [`ErrorKind`], [`KeyValue`]); verification ([`VerifyMethod`],
+/// [`session::Session`], [`session::Reporter`], [`session::Success`],
+/// [`session::FlowGuard`], [`VerificationSession`], [`FixedSession`],
+/// [`SessionState`], [`VerifiedAccount`], [`VerifiedValues`]); the saved account
+/// ([`AccessToken`], [`MissingScope`], [`TokenRequest`], [`TokenSource`],
+/// [`TokenGrant`], [`AccountHealth`], [`HealthState`]); delivery ([`DeliveryKind`],
+/// [`DeliveryRequest`], [`MailRequest`], [`Attachment`], [`FileRequest`],
+/// [`ConflictBehavior`], [`DeliveryJob`], [`DeliveryState`], [`DeliveryReceipt`]).
+/// Unit tests add [`testing`].
 pub mod prelude {
-    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::session::{FlowGuard, Reporter, Session, Success};
     pub use crate::{
-        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
-        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormValues, HealthState,
-        Host, Integration, Manifest, PluginError, SessionState, Settings, TokenGrant, TokenRequest,
-        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
-        ACCOUNT_NAME,
+        export_plugin, form_checks, form_problems, AccessToken, AccountHealth, Attachment,
+        ChoiceOption, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, ErrorKind, FieldError, FieldKind, FieldValue, FileRequest,
+        FixedSession, FormField, FormValues, HealthState, Host, HostLock, Integration, KeyValue,
+        LogLevel, MailRequest, Manifest, MissingScope, PluginError, Secrets, SessionState,
+        Settings, TokenGrant, TokenRequest, TokenSource, VerificationSession, VerifiedAccount,
+        VerifiedValues, VerifyMethod, ACCOUNT_NAME,
     };
 }
