@@ -430,3 +430,55 @@ fn an_author_runs_the_checks_from_cargo_test() {
         "{text}"
     );
 }
+
+/// Connections waiting on `listener`, accepted and counted.
+fn connections(listener: &std::net::TcpListener) -> usize {
+    let mut count = 0;
+    while listener.accept().is_ok() {
+        count += 1;
+    }
+    count
+}
+
+/// A placeholder is an example for a person, never a value: a plugin whose placeholder
+/// URL validates (and points at a listener of this test) is not contacted without
+/// `--set`; given the URL, its verification connects to it.
+#[test]
+fn check_never_contacts_a_placeholder_and_contacts_what_it_is_given() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let library = fixture("placeholder-url").to_str().unwrap();
+    let env = [("ATRS_FIXTURE_URL_PLACEHOLDER", url.as_str())];
+
+    let out = run_host(&["check", "--json", library], &env);
+    let result = json_result(&out);
+    println!("{result:#}");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(check_of(&result, "start_cancel")["outcome"], "not_run");
+    assert_eq!(check_of(&result, "start_cancel")["give"], "--set url=VALUE");
+    assert_eq!(result["failed"], 0);
+    assert_eq!(connections(&listener), 0, "check contacted the placeholder");
+
+    let set = format!("url={url}");
+    let out = run_host(
+        &["check", "--json", "--strict", library, "--set", &set],
+        &env,
+    );
+    let result = json_result(&out);
+    println!("{result:#}");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(result["not_run"], 0);
+    let start = check_of(&result, "start_cancel");
+    assert!(
+        start["detail"]
+            .as_str()
+            .unwrap()
+            .contains("The endpoint answered"),
+        "{start}"
+    );
+    assert!(
+        connections(&listener) >= 1,
+        "the given URL was not contacted"
+    );
+}
