@@ -386,8 +386,9 @@ impl Probe<'_> {
         Ok(integration)
     }
 
-    /// Values that should pass validation: `--set` values first, then each field's
-    /// default, first option, or placeholder, else a made-up word.
+    /// Values for the form checks, which never start a verification: `--set` values
+    /// first, then each field's default, first option, or placeholder, else a made-up
+    /// word. A verification uses [`Probe::live_values`] instead.
     pub fn sample_values(&self, fields: &[FormField]) -> FormValues {
         let mut values = FormValues::new();
         for field in fields {

@@ -302,3 +302,33 @@ fn open_failed(e: PluginError) -> Stop {
 fn thread_count() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atrs_host_sdk::FieldError;
+
+    #[test]
+    fn values_that_do_not_validate_name_each_field_to_give_once() {
+        let missing = rejected(&[
+            FieldError::new(
+                "tenant_id",
+                "Tenant ID is neither a GUID nor a domain name.",
+            ),
+            FieldError::new("client_id", "Client ID is not a GUID."),
+            FieldError::new("tenant_id", "Tenant ID is too long."),
+        ]);
+        assert_eq!(missing.needs, ["tenant_id", "client_id"]);
+        assert!(
+            missing.why.starts_with(
+                "it starts a verification, and the values it has do not validate (tenant_id: Tenant ID is neither"
+            ),
+            "{}",
+            missing.why
+        );
+        assert_eq!(
+            give_values(&missing.needs),
+            "--set tenant_id=VALUE --set client_id=VALUE"
+        );
+    }
+}
