@@ -16,6 +16,14 @@
 //! Where the cdylib is another package of the workspace (a thin `cdylib` crate over a
 //! library crate, as the Office 365 plugin does), name it:
 //! `CdylibBuild::this_package()?.package("my-plugin-cdylib").build()`.
+//!
+//! The target folder is cargo's own choice (`CARGO_TARGET_DIR`, `build.target-dir`,
+//! the workspace's `target`), as for `cargo build` in a shell; tests run with a
+//! `--target-dir` flag build into the default folder unless you pass the same flag
+//! with [`CdylibBuild::arg`]. The profile is the one the tests were built with (read
+//! from where the test executable is), else `dev`; [`CdylibBuild::profile`] chooses.
+//! Cargo sees the tests' environment without the variables it set for the test
+//! itself ([`cargo_command`]).
 
 use std::{
     ffi::OsString,
