@@ -11,7 +11,7 @@ use abi_stable::{
     StableAbi,
 };
 
-use crate::form::KeyValue;
+use crate::form::{FieldError, KeyValue};
 
 /// What kind of failure a [`PluginError`] reports; hosts branch on this, never on text.
 ///
@@ -110,24 +110,55 @@ impl PluginError {
         }
     }
 
-    /// A value the user entered is wrong.
+    /// [`ErrorKind::InvalidInput`]: a value the user entered is wrong. Name the field
+    /// with [`with_field`](Self::with_field) (a [`FieldError`] converts to this with
+    /// its field and hint: `PluginError::from(field_error)` or `?`).
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
     }
 
-    /// A bug inside the plugin or host.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Internal, message)
+    /// [`ErrorKind::Network`]: the provider could not be reached, or answered with
+    /// something unreadable (a refused connection, a timeout of the connection, a
+    /// certificate the system does not trust, a body that is not what the API sends).
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Network, message)
     }
 
-    /// The plugin does not support what was asked.
+    /// [`ErrorKind::AuthorizationRefused`]: the user, an administrator or the provider
+    /// refused the sign-in or the access asked for (declined consent, a revoked grant).
+    pub fn authorization_refused(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::AuthorizationRefused, message)
+    }
+
+    /// [`ErrorKind::Provider`]: the provider answered with an error of its own; keep
+    /// its code with [`with_provider_code`](Self::with_provider_code) and its request
+    /// ids with [`with_trace_id`](Self::with_trace_id) /
+    /// [`with_correlation_id`](Self::with_correlation_id).
+    pub fn provider(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Provider, message)
+    }
+
+    /// [`ErrorKind::Cancelled`]: the user (or the host, on close) cancelled.
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Cancelled, message)
+    }
+
+    /// [`ErrorKind::TimedOut`]: a deadline passed (a code expired, a request or the
+    /// user took too long).
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::TimedOut, message)
+    }
+
+    /// [`ErrorKind::Unsupported`]: the plugin does not support what was asked (a
+    /// verification method, a delivery kind).
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
     }
 
-    /// The user cancelled.
-    pub fn cancelled(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Cancelled, message)
+    /// [`ErrorKind::Internal`]: a bug inside the plugin or host, a state that should
+    /// not happen.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
     }
 
     /// Adds how to fix it.
@@ -268,6 +299,19 @@ impl fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
+/// A problem with one field as an [`ErrorKind::InvalidInput`] error naming that field,
+/// with the field error's message and hint: `validate`'s answer, returned from `save`
+/// or `start_verification` with `?`.
+impl From<FieldError> for PluginError {
+    fn from(error: FieldError) -> Self {
+        let converted = PluginError::invalid_input(error.message()).with_field(error.field());
+        match error.hint() {
+            Some(hint) => converted.with_hint(hint),
+            None => converted,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +340,63 @@ mod tests {
             e.to_string(),
             "The device code expired. Click Verify again."
         );
+    }
+
+    #[test]
+    fn every_kind_has_a_shortcut() {
+        type Shortcut = fn(&'static str) -> PluginError;
+        let shortcuts: [(Shortcut, ErrorKind); 8] = [
+            (|m| PluginError::invalid_input(m), ErrorKind::InvalidInput),
+            (|m| PluginError::network(m), ErrorKind::Network),
+            (
+                |m| PluginError::authorization_refused(m),
+                ErrorKind::AuthorizationRefused,
+            ),
+            (|m| PluginError::provider(m), ErrorKind::Provider),
+            (|m| PluginError::cancelled(m), ErrorKind::Cancelled),
+            (|m| PluginError::timed_out(m), ErrorKind::TimedOut),
+            (|m| PluginError::unsupported(m), ErrorKind::Unsupported),
+            (|m| PluginError::internal(m), ErrorKind::Internal),
+        ];
+        for (shortcut, kind) in shortcuts {
+            let e = shortcut("What went wrong.");
+            assert_eq!(e, PluginError::new(kind, "What went wrong."));
+            assert_eq!((e.kind(), e.message()), (kind, "What went wrong."));
+            assert_eq!((e.hint(), e.field()), (None, None));
+        }
+    }
+
+    #[test]
+    fn a_field_error_becomes_invalid_input_naming_its_field() {
+        let field = FieldError::new(
+            "tenant_id",
+            "Tenant ID is neither a GUID nor a domain name.",
+        )
+        .with_hint("Copy it from the Entra admin center.");
+        let e = PluginError::from(field);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.field(), Some("tenant_id"));
+        assert_eq!(
+            e.message(),
+            "Tenant ID is neither a GUID nor a domain name."
+        );
+        assert_eq!(e.hint(), Some("Copy it from the Entra admin center."));
+
+        // Without a hint, none is made up; and `?` converts.
+        fn check(value: &str) -> Result<(), FieldError> {
+            match value.is_empty() {
+                true => Err(FieldError::new("url", "Enter the URL.")),
+                false => Ok(()),
+            }
+        }
+        fn save(value: &str) -> Result<(), PluginError> {
+            check(value)?;
+            Ok(())
+        }
+        let e = save("").unwrap_err();
+        assert_eq!((e.field(), e.hint()), (Some("url"), None));
+        assert_eq!(e.to_string(), "Enter the URL.");
+        assert!(save("https://hooks.invalid").is_ok());
     }
 
     #[test]

@@ -52,7 +52,9 @@
 //! 3. `cargo build --release`, then try it with the reference host:
 //!    `atrs-test-host check target/release/libmy_plugin.so` runs the conformance
 //!    checks (form, validation, cancelling, closing, no panics on odd input, secrets)
-//!    and says how to fix each failure; `atrs-test-host --plugins-dir target/release
+//!    and says how to fix each failure (`--set KEY=VALUE` gives the values a
+//!    verification needs; the `atrs-conformance` crate runs the same checks from your
+//!    `cargo test`, building your library first with `build_this_cdylib`); `atrs-test-host --plugins-dir target/release
 //!    plugins` lists it, and `form`, `validate`, `add` and the menu drive it.
 //!
 //! ## Two sides, two surfaces
@@ -221,15 +223,35 @@ pub use version::{INTERFACE_MAJOR, INTERFACE_VERSION};
 
 /// Everything an integration's author uses, in one import:
 /// `use atrs_host_sdk::prelude::*;`.
+///
+/// By concern: the plugin ([`Integration`], [`export_plugin!`], [`Manifest`], [`Host`]
+/// and its [`Settings`], [`Secrets`], [`HostLock`], [`LogLevel`]); the form
+/// ([`FormField`], [`FieldKind`], [`ChoiceOption`], [`FormValues`], [`FieldValue`],
+/// [`FieldError`], [`form_checks`], [`form_problems`], [`ACCOUNT_NAME`]); errors
+/// ([`PluginError`], [`ErrorKind`], [`KeyValue`]); verification ([`VerifyMethod`],
+/// [`session::Session`], [`session::Reporter`], [`session::Success`],
+/// [`session::FlowGuard`], [`VerificationSession`], [`FixedSession`],
+/// [`SessionState`], [`VerifiedAccount`], [`VerifiedValues`]); cancelling
+/// ([`cancel::CancelToken`], [`session::CANCEL_WAIT`]); storage by default
+/// ([`FormStore`]); the saved account ([`AccessToken`], [`MissingScope`],
+/// [`TokenRequest`], [`TokenSource`], [`TokenGrant`], [`AccountHealth`],
+/// [`HealthState`], [`SettingDisplay`], [`ShownAs`]); delivery ([`DeliveryKind`],
+/// [`DeliveryRequest`], [`MailRequest`], [`Attachment`], [`FileRequest`],
+/// [`PushRequest`], [`ConflictBehavior`], [`DeliveryJob`], [`DeliveryState`],
+/// [`DeliveryReceipt`], [`delivering::Delivery`], [`delivering::Progress`]). Unit tests
+/// add [`testing`].
 pub mod prelude {
     pub use crate::cancel::CancelToken;
     pub use crate::delivering::{Delivery, Progress};
-    pub use crate::session::{Reporter, Session, Success};
+    pub use crate::session::{FlowGuard, Reporter, Session, Success, CANCEL_WAIT};
     pub use crate::{
-        export_plugin, AccessToken, AccountHealth, DeliveryJob, DeliveryKind, DeliveryReceipt,
-        DeliveryRequest, DeliveryState, FieldError, FieldKind, FormField, FormStore, FormValues,
-        HealthState, Host, Integration, Manifest, PluginError, PushRequest, SessionState,
-        SettingDisplay, Settings, ShownAs, TokenGrant, TokenRequest, TokenSource,
-        VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod, ACCOUNT_NAME,
+        export_plugin, form_checks, form_problems, AccessToken, AccountHealth, Attachment,
+        ChoiceOption, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt,
+        DeliveryRequest, DeliveryState, ErrorKind, FieldError, FieldKind, FieldValue, FileRequest,
+        FixedSession, FormField, FormStore, FormValues, HealthState, Host, HostLock, Integration,
+        KeyValue, LogLevel, MailRequest, Manifest, MissingScope, PluginError, PushRequest,
+        Secrets, SessionState, SettingDisplay, Settings, ShownAs, TokenGrant, TokenRequest,
+        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
+        ACCOUNT_NAME,
     };
 }

@@ -54,9 +54,18 @@ fn main() -> ExitCode {
     match cli.command {
         // These two print their own results: the server's first line, the checks table.
         Some(Command::MockIdp(args)) => atrs_mock_idp::cli::run(args),
-        Some(Command::Check { library, set }) => {
-            let timeout = cli.call_timeout.unwrap_or(commands::check::DEFAULT_CALL_TIMEOUT);
-            commands::check::run(&ctx, &library, &set, timeout)
+        Some(Command::Check {
+            library,
+            set,
+            strict,
+        }) => {
+            let args = commands::check::CheckArgs {
+                library: &library,
+                set: &set,
+                call_timeout: cli.call_timeout.unwrap_or(commands::check::DEFAULT_CALL_TIMEOUT),
+                strict,
+            };
+            commands::check::run(&ctx, &args)
         }
         Some(Command::Plugins) => finish(&ctx, "plugins", commands::plugins::run(&ctx)),
         Some(Command::Keygen { out }) => {

@@ -80,8 +80,10 @@ fn cargo_build(args: &[&str]) -> Artifacts {
 
 /// [`cargo_build`] with extra environment variables for the compiler.
 fn cargo_build_with_env(args: &[&str], env: &[(&str, &str)]) -> Artifacts {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
+    // Without the variables cargo set for this test: build scripts that watch them
+    // (ring's) would rebuild, with all above them, on each switch between `cargo test`
+    // and these builds.
+    let mut command = atrs_conformance::cdylib::cargo_command();
     for switch in RELEASE_SWITCHES {
         command.env_remove(switch);
     }

@@ -1,6 +1,8 @@
 //! `atrs-test-host check <library>` through the real host binary: our plugins pass every
-//! check; a fixture that gets several things wrong fails exactly those, each with why
-//! and how to fix it; a library that does not load, or a missing file, end the run.
+//! check (Office 365 as shipped too, its verification check not run and saying which
+//! values to give; `--strict` makes that a failure); a fixture that gets several things
+//! wrong fails exactly those, each with why and how to fix it; a library that does not
+//! load, or a missing file, end the run.
 
 use std::{path::Path, process::Output};
 
@@ -39,6 +41,28 @@ fn ids(result: &Value, passed: bool) -> Vec<String> {
         .iter()
         .filter(|c| c["passed"] == passed)
         .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The check `id` of a JSON result.
+fn check_of<'a>(result: &'a Value, id: &str) -> &'a Value {
+    result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {result:#}"))
+}
+
+fn outcomes(result: &Value) -> Vec<(String, String)> {
+    result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let id = c["id"].as_str().unwrap().to_owned();
+            (id, c["outcome"].as_str().unwrap().to_owned())
+        })
         .collect()
 }
 
@@ -86,22 +110,166 @@ fn our_office365_plugin_passes_every_check() {
     assert_eq!(result["plugin"]["id"], "office365");
     assert_eq!(ids(&result, true), ALL_CHECKS);
     assert_eq!(
-        (result["passed"].as_u64(), result["failed"].as_u64()),
-        (Some(8), Some(0))
+        (
+            result["passed"].as_u64(),
+            result["failed"].as_u64(),
+            result["not_run"].as_u64()
+        ),
+        (Some(8), Some(0), Some(0))
+    );
+    assert!(outcomes(&result).iter().all(|(_, o)| o == "passed"));
+    assert!(result.get("give").is_none(), "{result:#}");
+
+    // With every value given, --strict has nothing to count against it.
+    let mut strict = values.clone();
+    strict.push("--strict");
+    let (code, result) = check_json(office365_library(), &strict);
+    assert_eq!(code, Some(0), "{result:#}");
+    assert_eq!(result["strict"], true);
+    let start = check_of(&result, "start_cancel");
+    assert!(
+        start["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ended as cancelled"),
+        "{start}"
     );
 }
 
+/// As shipped and without values, no check fails: the one that starts a sign-in (which
+/// would reach Microsoft with made-up IDs) does not run and says what to give, and the
+/// others say what they could not try. `--strict`, for CI, fails the run.
+#[test]
+fn our_office365_plugin_as_shipped_passes_and_says_which_values_a_full_run_needs() {
+    let human = check(office365_library(), &[]);
+    let shown = text(&human);
+    println!("{shown}");
+    assert_eq!(human.status.code(), Some(0), "{shown}");
+    for line in [
+        "– a verification starts and is cancelled promptly      not run — give --set client_id=VALUE --set tenant_id=VALUE",
+        "    why: it starts a verification, which needs real values for `client_id`, `tenant_id`",
+        "7 of 8 checks passed, none failed; 1 did not run (give --set client_id=VALUE --set tenant_id=VALUE).",
+    ] {
+        assert!(shown.contains(line), "missing {line:?} in:\n{shown}");
+    }
+    // The false failure of before: a placeholder ("… or contoso.onmicrosoft.com") used
+    // as a tenant ID.
+    assert!(!shown.contains("neither a GUID"), "{shown}");
+
+    let (code, result) = check_json(office365_library(), &[]);
+    println!("{result:#}");
+    assert_eq!(code, Some(0));
+    assert_eq!(result["ok"], true);
+    let expected: Vec<(String, String)> = ALL_CHECKS
+        .iter()
+        .map(|id| {
+            let outcome = if *id == "start_cancel" {
+                "not_run"
+            } else {
+                "passed"
+            };
+            (id.to_string(), outcome.to_owned())
+        })
+        .collect();
+    assert_eq!(outcomes(&result), expected);
+    assert_eq!(
+        (
+            result["passed"].as_u64(),
+            result["failed"].as_u64(),
+            result["not_run"].as_u64()
+        ),
+        (Some(7), Some(0), Some(1))
+    );
+    let start = check_of(&result, "start_cancel");
+    assert_eq!(start["passed"], false);
+    assert_eq!(
+        start["needs"],
+        serde_json::json!(["client_id", "tenant_id"])
+    );
+    assert_eq!(start["give"], "--set client_id=VALUE --set tenant_id=VALUE");
+    assert_eq!(
+        result["give"],
+        "--set client_id=VALUE --set tenant_id=VALUE"
+    );
+    let close = check_of(&result, "close")["detail"].as_str().unwrap();
+    assert!(
+        close.contains("not tried during a verification (give --set client_id=VALUE"),
+        "{close}"
+    );
+
+    let strict = check(office365_library(), &["--strict"]);
+    let shown = text(&strict);
+    assert_eq!(strict.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("✗ a verification starts and is cancelled promptly      not run"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("--strict counts those that did not run as failed."),
+        "{shown}"
+    );
+    let (code, result) = check_json(office365_library(), &["--strict"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["failed"], 0);
+    assert_eq!(result["not_run"], 1);
+    assert_eq!(result["error"]["exit_code"], 1);
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 of 8 checks did not run, and --strict counts them as failed"),
+        "{message}"
+    );
+    let hint = result["error"]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("--set client_id=VALUE --set tenant_id=VALUE"),
+        "{hint}"
+    );
+}
+
+/// Values given that do not validate are not the plugin's fault either: the check does
+/// not run and names what to give instead.
+#[test]
+fn values_that_do_not_validate_leave_the_verification_check_unrun_with_the_reason() {
+    let (code, result) = check_json(
+        office365_library(),
+        &["--set", "client_id=not-a-guid", "--set", "tenant_id=x y"],
+    );
+    println!("{result:#}");
+    assert_eq!(code, Some(0));
+    let start = check_of(&result, "start_cancel");
+    assert_eq!(start["outcome"], "not_run");
+    let why = start["why"].as_str().unwrap();
+    assert!(
+        why.contains("the values it has do not validate") && why.contains("client_id: "),
+        "{why}"
+    );
+    assert!(
+        start["give"]
+            .as_str()
+            .unwrap()
+            .contains("--set client_id=VALUE"),
+        "{start}"
+    );
+}
+
+/// The example's only required field without a default is the account name, which
+/// reaches nothing: every check runs, and passes, without values.
 #[test]
 fn the_example_plugin_passes_every_check() {
-    let (code, result) = check_json(hello_plugin(), &[]);
+    let (code, result) = check_json(hello_plugin(), &["--strict"]);
     assert_eq!(code, Some(0), "{result:#}");
     assert_eq!(ids(&result, true), ALL_CHECKS);
+    assert_eq!(result["not_run"], 0);
+    let odd = check_of(&result, "odd_input")["detail"].as_str().unwrap();
+    assert!(!odd.contains("not tried"), "{odd}");
 }
 
 #[test]
 fn a_nonconforming_plugin_fails_several_checks_each_with_why_and_fix() {
     let library = fixture("nonconforming");
-    let human = check(library, &[]);
+    // Its verification needs a token (a required field without a default).
+    let token = ["--set", "api_token=t0k"];
+    let human = check(library, &token);
     println!("{}", text(&human));
     assert_eq!(human.status.code(), Some(1));
     let shown = text(&human);
@@ -115,7 +283,7 @@ fn a_nonconforming_plugin_fails_several_checks_each_with_why_and_fix() {
         assert!(shown.contains(line), "missing {line:?} in:\n{shown}");
     }
 
-    let (code, result) = check_json(library, &[]);
+    let (code, result) = check_json(library, &token);
     println!("{result:#}");
     assert_eq!(code, Some(1));
     assert_eq!(result["type"], "result");
@@ -157,6 +325,17 @@ fn a_nonconforming_plugin_fails_several_checks_each_with_why_and_fix() {
         odd.contains("load_account with an empty account name panicked"),
         "{odd}"
     );
+
+    // Without the token the verification check does not run; what fails still fails.
+    let (code, result) = check_json(library, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(check_of(&result, "start_cancel")["outcome"], "not_run");
+    assert_eq!(
+        check_of(&result, "start_cancel")["needs"],
+        serde_json::json!(["api_token"])
+    );
+    assert_eq!(check_of(&result, "manifest")["outcome"], "failed");
+    assert_eq!(result["not_run"], 1);
 }
 
 #[test]
@@ -225,6 +404,23 @@ fn an_author_runs_the_checks_from_cargo_test() {
     use atrs_conformance::{run, Options};
     run(&Options::new(hello_plugin())).assert_all_passed();
 
+    // As shipped, Office 365's verification check needs values: no failure, one unrun.
+    let shipped = run(&Options::new(office365_library()));
+    shipped.assert_no_failures();
+    assert_eq!(shipped.not_run(), 1, "{shipped}");
+    let panic = std::panic::catch_unwind(|| shipped.assert_all_passed()).unwrap_err();
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        text.contains("not run") && text.contains("give: --set client_id=VALUE"),
+        "{text}"
+    );
+    let mock = waiting_mock();
+    let given = Options::new(office365_library())
+        .with_value("client_id", defaults::DESKTOP_CLIENT_ID)
+        .with_value("tenant_id", defaults::TENANT_ID)
+        .with_value("authority", mock.base_url());
+    run(&given).assert_all_passed();
+
     let report = run(&Options::new(fixture("nonconforming")));
     assert!(report.failed() >= 3, "{report}");
     let panic = std::panic::catch_unwind(|| report.assert_all_passed()).unwrap_err();
@@ -232,5 +428,57 @@ fn an_author_runs_the_checks_from_cargo_test() {
     assert!(
         text.contains("checks failed") && text.contains("FAIL") && text.contains("fix:"),
         "{text}"
+    );
+}
+
+/// Connections waiting on `listener`, accepted and counted.
+fn connections(listener: &std::net::TcpListener) -> usize {
+    let mut count = 0;
+    while listener.accept().is_ok() {
+        count += 1;
+    }
+    count
+}
+
+/// A placeholder is an example for a person, never a value: a plugin whose placeholder
+/// URL validates (and points at a listener of this test) is not contacted without
+/// `--set`; given the URL, its verification connects to it.
+#[test]
+fn check_never_contacts_a_placeholder_and_contacts_what_it_is_given() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let library = fixture("placeholder-url").to_str().unwrap();
+    let env = [("ATRS_FIXTURE_URL_PLACEHOLDER", url.as_str())];
+
+    let out = run_host(&["check", "--json", library], &env);
+    let result = json_result(&out);
+    println!("{result:#}");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(check_of(&result, "start_cancel")["outcome"], "not_run");
+    assert_eq!(check_of(&result, "start_cancel")["give"], "--set url=VALUE");
+    assert_eq!(result["failed"], 0);
+    assert_eq!(connections(&listener), 0, "check contacted the placeholder");
+
+    let set = format!("url={url}");
+    let out = run_host(
+        &["check", "--json", "--strict", library, "--set", &set],
+        &env,
+    );
+    let result = json_result(&out);
+    println!("{result:#}");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(result["not_run"], 0);
+    let start = check_of(&result, "start_cancel");
+    assert!(
+        start["detail"]
+            .as_str()
+            .unwrap()
+            .contains("The endpoint answered"),
+        "{start}"
+    );
+    assert!(
+        connections(&listener) >= 1,
+        "the given URL was not contacted"
     );
 }

@@ -8,7 +8,7 @@ use atrs_host_sdk::{
     ErrorKind, FormField, FormValues, PluginError, SessionState, VerifyMethod,
 };
 
-use super::{Check, Probe};
+use super::{give_values, Check, Missing, Probe};
 
 const START_TITLE: &str = "a verification starts and is cancelled promptly";
 const CLOSE_TITLE: &str = "close releases everything";
@@ -20,19 +20,32 @@ const SETTLE: Duration = Duration::from_secs(3);
 /// How long threads may take to end after the instance is dropped.
 const THREADS_SETTLE: Duration = Duration::from_secs(5);
 
-/// Starts a verification with values that validate, cancels it, and expects the
-/// session to end as cancelled within a few seconds.
-pub fn start_and_cancel(probe: &Probe<'_>, fields: &[FormField]) -> Check {
-    match try_start_and_cancel(probe, fields) {
-        Ok(detail) => Check::pass("start_cancel", START_TITLE, detail),
-        Err((why, fix)) => Check::fail("start_cancel", START_TITLE, why, fix),
+/// Why a check stopped early: the plugin failed it, or it could not run.
+enum Stop {
+    /// The plugin failed: why, and how to fix it.
+    Fail(String, String),
+    /// Real values are needed and were not given (or did not validate).
+    NotRun(Missing),
+}
+
+impl From<(String, String)> for Stop {
+    fn from((why, fix): (String, String)) -> Self {
+        Stop::Fail(why, fix)
     }
 }
 
-fn try_start_and_cancel(
-    probe: &Probe<'_>,
-    fields: &[FormField],
-) -> Result<String, (String, String)> {
+/// Starts a verification with real values that validate, cancels it, and expects the
+/// session to end as cancelled within a few seconds. Without real values (see
+/// [`Probe::live_values`]) it does not run, and says which values to give.
+pub fn start_and_cancel(probe: &Probe<'_>, fields: &[FormField]) -> Check {
+    match try_start_and_cancel(probe, fields) {
+        Ok(detail) => Check::pass("start_cancel", START_TITLE, detail),
+        Err(Stop::Fail(why, fix)) => Check::fail("start_cancel", START_TITLE, why, fix),
+        Err(Stop::NotRun(missing)) => Check::skipped("start_cancel", START_TITLE, missing),
+    }
+}
+
+fn try_start_and_cancel(probe: &Probe<'_>, fields: &[FormField]) -> Result<String, Stop> {
     let mut integration = probe.open().map_err(open_failed)?;
     let values = valid_values(probe, &integration, fields)?;
     let started = Instant::now();
@@ -49,7 +62,7 @@ fn try_start_and_cancel(
     session.cancel();
     let cancel_took = cancelled.elapsed();
     if cancel_took > PROMPT {
-        return Err((
+        return Err(Stop::Fail(
             format!("cancel took {} ms", cancel_took.as_millis()),
             "Make `cancel` only signal the work to stop and return at once; never wait for a request there.".into(),
         ));
@@ -60,11 +73,11 @@ fn try_start_and_cancel(
             start_took.as_millis(),
             cancelled.elapsed().as_millis()
         )),
-        Some(other) => Err((
+        Some(other) => Err(Stop::Fail(
             format!("after cancel the session ended as {} instead of cancelled", state_name(&other)),
             "After `cancel`, make `poll` report SessionState::Failed with ErrorKind::Cancelled.".into(),
         )),
-        None => Err((
+        None => Err(Stop::Fail(
             format!(
                 "{} s after cancel the session still reports {}",
                 SETTLE.as_secs(),
@@ -125,8 +138,20 @@ const CLOSE_FIX: &str = "In `close`, cancel running verifications and stop timer
 
 fn open_use_close(probe: &Probe<'_>, fields: &[FormField]) -> Result<String, String> {
     let mut integration = probe.open().map_err(|e| e.message().to_owned())?;
-    let values = probe.sample_values(fields);
-    let session = start(&mut integration, &values).ok().map(|(_, s)| s);
+    // Only real values: a verification reaches whatever they point at.
+    let (session, not_tried) = match probe.live_values(fields) {
+        Ok(values) => match start(&mut integration, &values) {
+            Ok((_, session)) => (Some(session), None),
+            Err((why, _)) => (None, Some(format!("no verification was running ({why})"))),
+        },
+        Err(missing) => (
+            None,
+            Some(format!(
+                "not tried during a verification (give {})",
+                give_values(&missing.needs)
+            )),
+        ),
+    };
     if let Some(session) = &session {
         let _ = session.poll(Duration::ZERO);
     }
@@ -154,6 +179,9 @@ fn open_use_close(probe: &Probe<'_>, fields: &[FormField]) -> Result<String, Str
             }
         }
     }
+    if let Some(not_tried) = not_tried {
+        detail += &format!(", {not_tried}");
+    }
     let dropping = Instant::now();
     drop(integration);
     if dropping.elapsed() > PROMPT {
@@ -165,15 +193,15 @@ fn open_use_close(probe: &Probe<'_>, fields: &[FormField]) -> Result<String, Str
     Ok(detail)
 }
 
-/// The sample values, if they validate; else why not and how to give better ones.
+/// Real values that validate; else, as a check that did not run, which to give.
 fn valid_values(
     probe: &Probe<'_>,
     integration: &IntegrationHandle,
     fields: &[FormField],
-) -> Result<FormValues, (String, String)> {
-    let values = probe.sample_values(fields);
+) -> Result<FormValues, Stop> {
+    let values = probe.live_values(fields).map_err(Stop::NotRun)?;
     let errors = integration.validate(&values).map_err(|e| {
-        (
+        Stop::Fail(
             format!("validate failed: {}", e.message()),
             "Make `validate` answer; it must not fail or panic.".to_owned(),
         )
@@ -181,14 +209,28 @@ fn valid_values(
     if errors.is_empty() {
         return Ok(values);
     }
+    Err(Stop::NotRun(rejected(&errors)))
+}
+
+/// Values that did not validate, as what to give instead.
+fn rejected(errors: &[atrs_host_sdk::FieldError]) -> Missing {
     let listed: Vec<String> = errors
         .iter()
         .map(|e| format!("{}: {}", e.field(), e.message()))
         .collect();
-    Err((
-        format!("the values this check made up do not validate ({})", listed.join("; ")),
-        "Pass values that validate with --set KEY=VALUE (for example a local test server's address), or give the fields defaults or placeholders that validate.".into(),
-    ))
+    let mut needs: Vec<String> = Vec::new();
+    for e in errors {
+        if !needs.iter().any(|k| k == e.field()) {
+            needs.push(e.field().to_owned());
+        }
+    }
+    Missing {
+        why: format!(
+            "it starts a verification, and the values it has do not validate ({})",
+            listed.join("; ")
+        ),
+        needs,
+    }
 }
 
 /// Starts a verification by device code, or with the browser if that is unsupported.
@@ -249,8 +291,8 @@ pub fn state_name(state: &SessionState) -> String {
     }
 }
 
-fn open_failed(e: PluginError) -> (String, String) {
-    (
+fn open_failed(e: PluginError) -> Stop {
+    Stop::Fail(
         format!("opening an instance failed: {}", e.message()),
         "Make `Integration::new` succeed; it must not panic or block.".into(),
     )
@@ -259,4 +301,34 @@ fn open_failed(e: PluginError) -> (String, String) {
 /// The threads of this process, where the system tells (Linux).
 fn thread_count() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atrs_host_sdk::FieldError;
+
+    #[test]
+    fn values_that_do_not_validate_name_each_field_to_give_once() {
+        let missing = rejected(&[
+            FieldError::new(
+                "tenant_id",
+                "Tenant ID is neither a GUID nor a domain name.",
+            ),
+            FieldError::new("client_id", "Client ID is not a GUID."),
+            FieldError::new("tenant_id", "Tenant ID is too long."),
+        ]);
+        assert_eq!(missing.needs, ["tenant_id", "client_id"]);
+        assert!(
+            missing.why.starts_with(
+                "it starts a verification, and the values it has do not validate (tenant_id: Tenant ID is neither"
+            ),
+            "{}",
+            missing.why
+        );
+        assert_eq!(
+            give_values(&missing.needs),
+            "--set tenant_id=VALUE --set client_id=VALUE"
+        );
+    }
 }
