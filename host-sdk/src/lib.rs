@@ -249,9 +249,8 @@ pub mod prelude {
         ChoiceOption, ConflictBehavior, DeliveryJob, DeliveryKind, DeliveryReceipt,
         DeliveryRequest, DeliveryState, ErrorKind, FieldError, FieldKind, FieldValue, FileRequest,
         FixedSession, FormField, FormStore, FormValues, HealthState, Host, HostLock, Integration,
-        KeyValue, LogLevel, MailRequest, Manifest, MissingScope, PluginError, PushRequest,
-        Secrets, SessionState, SettingDisplay, Settings, ShownAs, TokenGrant, TokenRequest,
-        TokenSource, VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod,
-        ACCOUNT_NAME,
+        KeyValue, LogLevel, MailRequest, Manifest, MissingScope, PluginError, PushRequest, Secrets,
+        SessionState, SettingDisplay, Settings, ShownAs, TokenGrant, TokenRequest, TokenSource,
+        VerificationSession, VerifiedAccount, VerifiedValues, VerifyMethod, ACCOUNT_NAME,
     };
 }

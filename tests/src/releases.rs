@@ -5,7 +5,7 @@
 //! (minutes on two cores). Instead the plugin reads two compile-time switches:
 //! `ATRS_OFFICE365_VERSION` stamps the manifest version, as a release pipeline does,
 //! and `ATRS_OFFICE365_SETTINGS_LAYOUT=1` makes it keep settings as release 0.1.0 did
-//! — write layout 1 and refuse later layouts (see `plugin/src/saved.rs`). Cargo tracks both (`option_env!`), so each
+//! — write layout 1 and refuse later layouts (see `plugin/src/account/saved.rs`). Cargo tracks both (`option_env!`), so each
 //! release build recompiles the plugin crate alone, incrementally — seconds. The plain
 //! build is restored afterwards, so tests that load the workspace's plugin find it as
 //! usual.

@@ -6,7 +6,9 @@
 
 use std::{path::Path, process::Output};
 
-use atrs_e2e::{fixture, hello_plugin, json_result, office365_library, run_host};
+use atrs_e2e::{
+    fixture, hello_plugin, json_result, office365_library, run_host, webhook_plugin,
+};
 use atrs_mock_idp::{defaults, ApproveMode, MockConfig, MockIdp};
 use serde_json::Value;
 
@@ -481,4 +483,70 @@ fn check_never_contacts_a_placeholder_and_contacts_what_it_is_given() {
         connections(&listener) >= 1,
         "the given URL was not contacted"
     );
+}
+
+/// A receiver that answers every request 200 at once: the webhook example's
+/// verification then often ends between the check's first poll and its cancel.
+fn answering_receiver() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/in", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let (mut line, mut length) = (String::new(), 0usize);
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length: ") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let _ = (&stream).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            });
+        }
+    });
+    url
+}
+
+/// The checks never lie, run after run: 100 runs in a row of each example and of
+/// Office 365 against a mock that approves at once, every check passing under the
+/// strict rule — including the runs where a verification ends between the first poll
+/// and the cancel (the SDK says it ended before the cancel arrived).
+#[test]
+fn the_checks_pass_100_runs_in_a_row_on_the_examples_and_office365() {
+    use atrs_conformance::{run, Options};
+    let mock = MockIdp::spawn(MockConfig::default()).expect("mock starts");
+    let url = answering_receiver();
+    let plugins = [
+        Options::new(hello_plugin()),
+        Options::new(webhook_plugin())
+            .with_value("url", url.as_str())
+            .with_value("secret", "s3cret"),
+        Options::new(office365_library())
+            .with_value("client_id", defaults::DESKTOP_CLIENT_ID)
+            .with_value("tenant_id", defaults::TENANT_ID)
+            .with_value("authority", mock.base_url()),
+    ];
+    for options in &plugins {
+        let started = std::time::Instant::now();
+        let mut ended_first = 0;
+        for round in 0..100 {
+            let report = run(options);
+            assert_eq!(
+                (report.failed(), report.not_run()),
+                (0, 0),
+                "run {round} of {}:\n{report}",
+                options.library.display()
+            );
+            ended_first += usize::from(report.to_string().contains("before the cancel arrived"));
+        }
+        println!(
+            "{}: 100 runs in {:?}, {ended_first} ended before their cancel",
+            options.library.display(),
+            started.elapsed()
+        );
+    }
 }

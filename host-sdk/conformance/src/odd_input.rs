@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use atrs_host_sdk::{
     loader::{CallFailure, IntegrationHandle, SessionHandle},
-    FormField, FormValues, PluginError, SessionState, VerifyMethod,
+    FormField, FormValues, PluginError, SessionState,
 };
 
 use super::{give_values, lifecycle, Check, Probe};
@@ -68,7 +68,7 @@ pub fn no_panics(probe: &Probe<'_>, fields: &[FormField]) -> Check {
             integration.validate(values),
         );
         reopen_if_stuck(probe, &mut integration);
-        for (method_name, method) in methods() {
+        for (method_name, method) in super::lifecycle::offered_methods(&integration) {
             let started = integration.start_verification(values, method);
             if let Ok(session) = &started {
                 session.cancel();
@@ -155,13 +155,6 @@ fn odd_submits(findings: &mut Findings, session: &SessionHandle, huge: &str, wei
         },
     );
     session.cancel();
-}
-
-fn methods() -> [(&'static str, VerifyMethod); 2] {
-    [
-        ("device code", VerifyMethod::DeviceCode),
-        ("browser", VerifyMethod::Browser { loopback: false }),
-    ]
 }
 
 fn every_field(fields: &[FormField], value: &str) -> FormValues {
