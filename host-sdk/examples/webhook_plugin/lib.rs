@@ -121,10 +121,6 @@ impl Integration for Webhook {
         })
     }
 
-    fn describe(&self) -> Vec<FormField> {
-        self.store.fields().to_vec()
-    }
-
     fn validate(&self, values: &FormValues) -> Vec<FieldError> {
         let mut errors = atrs_host_sdk::form_checks(self.store.fields(), values);
         if let Some(Err(e)) = values.get_trimmed("url").map(http::target) {
