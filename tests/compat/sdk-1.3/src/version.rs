@@ -5,7 +5,7 @@
 /// Set by hand, never inherited: a plugin built against `1.x` loads in every `1.y`
 /// host, and a change that breaks that rule needs `2.0.0`. See the crate docs for the
 /// evolution rules.
-pub const INTERFACE_VERSION: &str = "1.2.0";
+pub const INTERFACE_VERSION: &str = "1.3.0";
 
 /// The major part of [`INTERFACE_VERSION`]: plugins of another major are refused.
 pub const INTERFACE_MAJOR: u32 = 1;
