@@ -78,7 +78,7 @@ pub enum FieldKind {
         /// The options, in display order.
         options: RVec<ChoiceOption>,
     },
-    /// Added in 1.2: a web address; a 1.0 or 1.1 host shows it as text.
+    /// Added in 1.3: a web address; a 1.0, 1.1 or 1.2 host shows it as text.
     Url,
 }
 
