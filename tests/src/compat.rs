@@ -1,8 +1,9 @@
 //! The compatibility matrix's builds and what its probe hosts report.
 //!
-//! `tests/compat` holds one cargo workspace per interface version — the frozen 1.0 and
-//! 1.1 SDKs, the stand-in next minor 1.2 and a breaking 2.0 — each with a probe host
-//! (not 2.0) and a probe plugin built from the shared sources in `tests/compat/probe`.
+//! `tests/compat` holds one cargo workspace per interface version — the frozen 1.0,
+//! 1.1 and 1.2 SDKs, the stand-in next minor 1.3 and a breaking 2.0 — each with a
+//! probe host (not 2.0) and a probe plugin built from the shared sources in
+//! `tests/compat/probe`.
 //! They build into one target folder, `target/compat`, so abi_stable is compiled once
 //! for all of them.
 
@@ -15,10 +16,11 @@ use std::{
 use crate::{cargo_build, repo_root, Artifacts};
 
 /// The interface versions of `tests/compat`, by folder.
-pub const INTERFACES: [(&str, &str); 4] = [
+pub const INTERFACES: [(&str, &str); 5] = [
     ("1.0", "sdk-1.0"),
     ("1.1", "sdk-1.1"),
     ("1.2", "sdk-1.2"),
+    ("1.3", "sdk-1.3"),
     ("2.0", "sdk-2.0"),
 ];
 
@@ -46,13 +48,14 @@ pub fn builds() -> &'static Artifacts {
     })
 }
 
-/// The probe host built against interface `version` (`"1.0"`, `"1.1"`, `"1.2"`).
+/// The probe host built against interface `version` (`"1.0"`, `"1.1"`, `"1.2"`,
+/// `"1.3"`).
 pub fn probe_host(version: &str) -> &'static Path {
     builds().get(&format!("compat_host_{}", version.replace('.', "_")))
 }
 
 /// The probe plugin built against interface `version` (`"1.0"`, `"1.1"`, `"1.2"`,
-/// `"2.0"`).
+/// `"1.3"`, `"2.0"`).
 pub fn probe_plugin(version: &str) -> &'static Path {
     builds().get(&format!("compat_plugin_{}", version.replace('.', "_")))
 }

@@ -1,25 +1,29 @@
 //! The compatibility matrix: hosts and plugins compiled separately against interface
-//! 1.0 and 1.1 (the frozen copies in `tests/compat/sdk-1.0` and `sdk-1.1`), the
-//! stand-in next minor 1.2 (1.1 plus an appended method and an appended field kind),
-//! 2.0 (a breaking change) and the live workspace, loaded in every pairing. Run with
-//! `--nocapture` to see the results table.
+//! 1.0, 1.1 and 1.2 (the frozen copies in `tests/compat/sdk-1.0`, `sdk-1.1` and
+//! `sdk-1.2`), the stand-in next minor 1.3 (1.2 plus an appended method and an
+//! appended field kind), 2.0 (a breaking change) and the live workspace, loaded in
+//! every pairing. Run with `--nocapture` to see the results table.
 
 use std::{
     path::{Path, PathBuf},
-    sync::OnceLock,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, OnceLock,
+    },
     time::{Duration, Instant},
 };
 
 use atrs_e2e::{
     compat::{probe_host, probe_plugin, ProbeReport},
-    hello_plugin, json_result, office365_library, plugins_dir, run_host,
+    hello_plugin, json_result, office365_library, plugins_dir, run_host, webhook_plugin,
 };
 use atrs_host_sdk::{
     loader::{self, IntegrationHandle},
     testing::MemoryHost,
     Attachment, DeliveryKind, DeliveryRequest, DeliveryState, ErrorKind, FieldKind, FileRequest,
-    FormValues, HealthState, MailRequest, PluginError, SessionState, TokenRequest, TokenSource,
-    VerifyMethod, INTERFACE_VERSION,
+    FormValues, HealthState, HostServices, LogLevel, MailRequest, PluginError, PushRequest,
+    Secrets, SessionState, Settings, ShownAs, TokenRequest, TokenSource, VerifyMethod,
+    INTERFACE_VERSION,
 };
 
 /// The minor version of the live SDK (the workspace's host-sdk).
@@ -58,19 +62,43 @@ fn plugins() -> Vec<Plugin> {
     vec![
         probe("probe 1.0 (frozen)", "1.0", (1, 0)),
         probe("probe 1.1 (frozen)", "1.1", (1, 1)),
-        probe("probe 1.2 (stand-in)", "1.2", (1, 2)),
+        probe("probe 1.2 (frozen)", "1.2", (1, 2)),
+        probe("probe 1.3 (stand-in)", "1.3", (1, 3)),
         probe("probe 2.0", "2.0", (2, 0)),
         live("office365 (live SDK)", office365_library()),
         live("hello example (live SDK)", hello_plugin()),
+        live("webhook example (live SDK)", webhook_plugin()),
     ]
 }
 
 /// The probe hosts: label and interface minor.
-const PROBE_HOSTS: [(&str, u32); 3] = [
+const PROBE_HOSTS: [(&str, u32); 4] = [
     ("host 1.0 (frozen)", 0),
     ("host 1.1 (frozen)", 1),
-    ("host 1.2 (stand-in)", 2),
+    ("host 1.2 (frozen)", 2),
+    ("host 1.3 (stand-in)", 3),
 ];
+
+/// The verification methods a live-SDK plugin offers, as the probe hosts print them.
+fn live_verify_methods(label: &str) -> &'static str {
+    if label.starts_with("office365") {
+        "device,browser(loopback)"
+    } else if label.starts_with("hello") {
+        "device"
+    } else if label.starts_with("webhook") {
+        "direct"
+    } else {
+        panic!("no live plugin {label}")
+    }
+}
+
+/// What the loader answers a plugin built before 1.2 for `verify_methods`.
+const BEFORE_1_2_METHODS: &str = "device,browser(loopback)";
+
+/// What a probe plugin of 1.2 or later says about its sessions, its settings and its
+/// verification methods.
+const PROBE_1_2_METHODS: &str = "device,direct";
+const PROBE_1_2_DISPLAY: &str = "verified_at:Verified:date";
 
 /// One pairing's outcome, shortened for the table.
 struct Cell {
@@ -191,13 +219,14 @@ fn probe_cell(report: &ProbeReport, plugin: &Plugin, host_minor: u32) -> String 
         );
         notes.push("1.1 calls → defaults, rename by fallback".to_owned());
     } else if plugin.probe {
-        assert_1_1_answered(report);
+        assert_1_1_answered(report, host_minor, plugin_minor);
         notes.push("1.1 calls answered, lock held and released".to_owned());
     } else if plugin.label.starts_with("hello") {
         assert_eq!(report.value("delivery_kinds"), Some("none"), "{t}");
     }
-    // What the stand-in 1.2 added.
-    match (host_minor >= 2, plugin_minor >= 2) {
+    notes.extend(probe_cell_1_2(report, plugin, host_minor));
+    // What the stand-in 1.3 added.
+    match (host_minor >= 3, plugin_minor >= 3) {
         (true, true) => {
             assert_eq!(
                 report.value("help_url"),
@@ -233,10 +262,89 @@ fn probe_cell(report: &ProbeReport, plugin: &Plugin, host_minor: u32) -> String 
     summary(ok, calls.len(), &notes)
 }
 
-/// A probe plugin of 1.1 or later in a host of 1.1 or later: every 1.1 call answered
-/// and both 1.1 host services used.
-fn assert_1_1_answered(report: &ProbeReport) {
+/// What 1.2 added, in a probe host of `host_minor`: checks it and says what it saw.
+fn probe_cell_1_2(report: &ProbeReport, plugin: &Plugin, host_minor: u32) -> Vec<String> {
     let t = report.transcript();
+    let (label, plugin_minor) = (plugin.label, plugin.interface.1);
+    let generation = report.value("store_generation");
+    let mut notes = Vec::new();
+    match (host_minor >= 2, plugin_minor >= 2) {
+        (true, true) if plugin.probe => {
+            assert_eq!(
+                report.value("verify_methods"),
+                Some(PROBE_1_2_METHODS),
+                "{t}"
+            );
+            assert_eq!(
+                report.value("settings_display"),
+                Some(PROBE_1_2_DISPLAY),
+                "{t}"
+            );
+            assert_eq!(report.value("ended_before_cancel"), Some("true"), "{t}");
+            // What the plugin read is what the host offers: one write (the save) so far.
+            assert_eq!(generation, report.value("host_generation"), "{t}");
+            assert_eq!(generation, Some("1"), "{t}");
+            // The push delivery and the credential_expired health: assert_1_1_answered.
+            notes.push(
+                "1.2 calls answered (direct, date display, ended before cancel, \
+                 store generation read, push delivered, credential_expired)"
+                    .to_owned(),
+            );
+        }
+        (true, true) => {
+            let methods = live_verify_methods(label);
+            assert_eq!(report.value("verify_methods"), Some(methods), "{t}");
+            if label.starts_with("office365") {
+                let shown = report.value("settings_display").unwrap_or_default();
+                assert!(shown.contains("authority:Authority:url"), "{t}");
+            }
+            if label.starts_with("webhook") {
+                assert_eq!(report.value("delivery_kinds"), Some("push"), "{t}");
+            }
+            notes.push(format!("verify with {methods}"));
+        }
+        (true, false) => {
+            // Only probes are built before 1.2.
+            assert_eq!(
+                report.value("verify_methods"),
+                Some(BEFORE_1_2_METHODS),
+                "{t}"
+            );
+            assert_eq!(report.value("settings_display"), Some("none"), "{t}");
+            assert_eq!(report.value("ended_before_cancel"), Some("false"), "{t}");
+            assert_eq!(generation, None, "{t}");
+            assert!(
+                report.values("delivery").contains(&"push: not offered"),
+                "{t}"
+            );
+            notes.push("1.2 calls → defaults".to_owned());
+        }
+        (false, true) => {
+            assert_eq!(report.value("verify_methods"), None, "{t}");
+            assert_eq!(report.value("ended_before_cancel"), None, "{t}");
+            if plugin.probe {
+                assert_eq!(generation, Some("none"), "an older host has none: {t}");
+                notes.push("store_generation → none".to_owned());
+                if host_minor == 1 {
+                    // The health and the kinds: assert_1_1_answered.
+                    notes.push("credential_expired → expiring_soon, push not listed".to_owned());
+                }
+            } else if label.starts_with("webhook") && host_minor == 1 {
+                assert_eq!(report.value("delivery_kinds"), Some("none"), "{t}");
+                notes.push("push not listed".to_owned());
+            }
+        }
+        (false, false) => {}
+    }
+    notes
+}
+
+/// A probe plugin of 1.1 or later in a host of 1.1 or later: every 1.1 call answered
+/// and both 1.1 host services used — and, both sides 1.2 or later, the push delivery
+/// and the 1.2 health state.
+fn assert_1_1_answered(report: &ProbeReport, host_minor: u32, plugin_minor: u32) {
+    let t = report.transcript();
+    let both_1_2 = host_minor >= 2 && plugin_minor >= 2;
     assert_eq!(
         report.value("stored"),
         Some("region=south secrets=refresh_token; one transaction"),
@@ -250,11 +358,20 @@ fn assert_1_1_answered(report: &ProbeReport) {
         ],
         "{t}"
     );
+    // A 1.1 host shows the 1.2 state it does not know as expiring soon.
+    let state = if both_1_2 {
+        "credential_expired"
+    } else {
+        "expiring_soon"
+    };
     assert_eq!(
         report.value("health"),
         Some(
-            "expiring_soon lapses_at=4102444800 last_refresh_error=timed_out \
-             fix=Re-verify the account."
+            format!(
+                "{state} lapses_at=4102444800 last_refresh_error=timed_out \
+                 fix=Re-verify the account."
+            )
+            .as_str()
         ),
         "{t}"
     );
@@ -263,17 +380,30 @@ fn assert_1_1_answered(report: &ProbeReport) {
         Some("accounts=Matrix renamed; one transaction"),
         "{t}"
     );
-    assert_eq!(report.value("delivery_kinds"), Some("mail,file"), "{t}");
-    assert_eq!(
-        report.values("delivery"),
-        [
-            "mail: running 0/13, lock probe/delivery/Matrix held → done mail Sent to \
-             matrix@example.invalid with 1 attachment(s) (13 bytes)",
-            "file: cancelled"
-        ],
-        "{t}"
-    );
-    assert_eq!(report.values("lock"), ["released", "released"], "{t}");
+    // A host before 1.2 does not list the Push kind it does not know.
+    let kinds = if both_1_2 {
+        "mail,file,push"
+    } else {
+        "mail,file"
+    };
+    assert_eq!(report.value("delivery_kinds"), Some(kinds), "{t}");
+    let mut deliveries = vec![
+        "mail: running 0/13, lock probe/delivery/Matrix held → done mail Sent to \
+         matrix@example.invalid with 1 attachment(s) (13 bytes)",
+        "file: cancelled",
+    ];
+    let mut locks = vec!["released", "released"];
+    if both_1_2 {
+        deliveries.push(
+            "push: running 0/13, lock probe/delivery/Matrix held → done push Pushed \
+             report.txt as text/plain (13 bytes)",
+        );
+        locks.push("released");
+    } else if host_minor >= 2 {
+        deliveries.push("push: not offered");
+    }
+    assert_eq!(report.values("delivery"), deliveries, "{t}");
+    assert_eq!(report.values("lock"), locks, "{t}");
 }
 
 fn summary(ok: usize, calls: usize, notes: &[String]) -> String {
@@ -300,7 +430,10 @@ fn live_cell(plugin: &Plugin) -> String {
     }
     let library = outcome.unwrap_or_else(|r| panic!("{label} loads in the live host: {r}"));
     let memory = MemoryHost::new();
-    let mut integration = library.instantiate(memory.clone()).expect("instantiate");
+    let generation = Counting::new(memory.clone());
+    let mut integration = library
+        .instantiate(generation.clone())
+        .expect("instantiate");
     let mut calls = LiveCalls::default();
     let form = calls
         .record(integration.describe())
@@ -314,19 +447,32 @@ fn live_cell(plugin: &Plugin) -> String {
         let field = form.iter().find(|f| f.key.as_str() == *key).unwrap();
         assert_eq!(field.kind(), FieldKind::Text, "falls back to text");
     }
-    drive_live(&mut integration, &mut calls);
+    let driven = drive_live(&mut integration, &mut calls);
     let mut notes = Vec::new();
     if plugin.probe {
+        // 1.2 first: the generation the plugin read is still the one offered.
+        let added_in_1_2 = probe_1_2_live(
+            &integration,
+            &memory,
+            plugin,
+            &driven,
+            &generation,
+            &mut calls,
+        );
         notes.push(probe_1_1_live(
             &mut integration,
             &memory,
             plugin,
             &mut calls,
         ));
+        notes.push(added_in_1_2);
     } else {
         // Whatever another plugin answers to the 1.1 calls, nothing breaks.
         calls.tally(&integration.token("Matrix", &TokenRequest::saved_scopes()));
         calls.tally(&integration.account_health("Matrix"));
+        let names = method_names(&integration.verify_methods());
+        assert_eq!(names, live_verify_methods(label), "{label}");
+        notes.push(format!("verify with {names}"));
     }
     calls.record(integration.remove_account("Matrix"));
     calls.record(integration.close());
@@ -397,9 +543,18 @@ fn matrix_values() -> FormValues {
         .with("region", "south")
 }
 
-/// The 1.0 calls, and the 1.1 calls every plugin must survive.
-fn drive_live(integration: &mut IntegrationHandle, calls: &mut LiveCalls) {
+/// What the 1.0 calls of [`drive_live`] showed of 1.2.
+struct Driven {
+    /// `ended_before_cancel` after the cancel, when a session started.
+    ended_before_cancel: Option<bool>,
+    /// The values `load_account` answered.
+    loaded: Option<FormValues>,
+}
+
+/// The 1.0 calls every plugin must survive.
+fn drive_live(integration: &mut IntegrationHandle, calls: &mut LiveCalls) -> Driven {
     calls.record(integration.validate(&FormValues::new()));
+    let mut ended_before_cancel = None;
     let values = matrix_values();
     if let Some(session) =
         calls.record(integration.start_verification(&values, VerifyMethod::DeviceCode))
@@ -414,10 +569,185 @@ fn drive_live(integration: &mut IntegrationHandle, calls: &mut LiveCalls) {
             _ => Ok(()),
         });
         session.cancel();
+        ended_before_cancel = Some(session.ended_before_cancel());
     }
     calls.record(integration.save(&values));
-    calls.record(integration.load_account("Matrix"));
+    let loaded = calls.record(integration.load_account("Matrix"));
     calls.record(integration.access_token("Matrix"));
+    Driven {
+        ended_before_cancel,
+        loaded,
+    }
+}
+
+/// The verification methods as the probe hosts print them.
+fn method_names(methods: &[VerifyMethod]) -> String {
+    let names: Vec<String> = methods
+        .iter()
+        .map(|m| match m {
+            VerifyMethod::Browser { loopback: true } => "browser(loopback)".to_owned(),
+            other => other.name().to_owned(),
+        })
+        .collect();
+    names.join(",")
+}
+
+/// The 1.2 calls of a probe plugin through the live SDK: answered by a 1.2 (or later)
+/// probe — its session ended before the cancel, the generation it read is the one
+/// offered, a push delivered — the documented defaults from an older one.
+fn probe_1_2_live(
+    integration: &IntegrationHandle,
+    memory: &MemoryHost,
+    plugin: &Plugin,
+    driven: &Driven,
+    generation: &Counting,
+    calls: &mut LiveCalls,
+) -> String {
+    let label = plugin.label;
+    let methods = method_names(&integration.verify_methods());
+    let display = integration.settings_display();
+    let read = driven
+        .loaded
+        .as_ref()
+        .unwrap_or_else(|| panic!("{label}: load_account answers"))
+        .get("store_generation")
+        .map(str::to_owned);
+    if plugin.interface.1 < 2 {
+        assert_eq!(methods, BEFORE_1_2_METHODS, "{label}");
+        assert!(display.is_empty(), "{label}: {display:?}");
+        assert_eq!(driven.ended_before_cancel, Some(false), "{label}");
+        assert_eq!(read, None, "{label}");
+        assert!(!integration.delivery_kinds().contains(&DeliveryKind::Push));
+        return "1.2 calls → defaults".to_owned();
+    }
+    assert_eq!(methods, PROBE_1_2_METHODS, "{label}");
+    let shown: Vec<(&str, &str, ShownAs)> = display
+        .iter()
+        .map(|d| (d.key.as_str(), d.label.as_str(), d.shown_as()))
+        .collect();
+    assert_eq!(
+        shown,
+        [("verified_at", "Verified", ShownAs::Date)],
+        "{label}"
+    );
+    assert_eq!(driven.ended_before_cancel, Some(true), "{label}");
+    assert_eq!(read, Some(generation.current().to_string()), "{label}");
+    assert!(generation.current() >= 1, "{label}: the save moved it on");
+    let content = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(content.path(), b"probe report\n").unwrap();
+    let push = DeliveryRequest::Push(PushRequest {
+        content_type: "text/plain".into(),
+        ..PushRequest::of_file(content.path())
+    });
+    let started = integration.start_delivery("Matrix", &push);
+    calls.tally(&started);
+    let job = started.unwrap_or_else(|e| panic!("{label}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let receipt = loop {
+        assert!(Instant::now() < deadline, "{label}: the push ends");
+        match job.poll(Duration::from_secs(1)) {
+            DeliveryState::Running { .. } => {}
+            DeliveryState::Done(receipt) => break receipt,
+            other => panic!("{label}: push: {other:?}"),
+        }
+    };
+    assert_eq!((receipt.kind, receipt.bytes), (DeliveryKind::Push, 13));
+    assert!(memory.held_locks().is_empty(), "released when pushed");
+    // The credential_expired health: probe_1_1_live.
+    "1.2 calls answered (direct, date display, ended before cancel, store generation read, \
+     push delivered, credential_expired)"
+        .to_owned()
+}
+
+/// The live SDK's memory host, offering a store generation as a 1.2 host may: every
+/// write that works moves it on.
+#[derive(Clone)]
+struct Counting {
+    memory: MemoryHost,
+    generation: Arc<AtomicU64>,
+}
+
+impl Counting {
+    fn new(memory: MemoryHost) -> Self {
+        Counting {
+            memory,
+            generation: Arc::default(),
+        }
+    }
+
+    fn current(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn counted(&self, result: Result<(), PluginError>) -> Result<(), PluginError> {
+        if result.is_ok() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+impl HostServices for Counting {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.memory.log(level, message);
+    }
+
+    fn open_url(&self, url: &str) -> Result<(), PluginError> {
+        self.memory.open_url(url)
+    }
+
+    fn settings_list(&self) -> Result<Vec<String>, PluginError> {
+        self.memory.settings_list()
+    }
+
+    fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
+        self.memory.settings_read(account)
+    }
+
+    fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
+        self.counted(self.memory.settings_write(account, settings))
+    }
+
+    fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
+        self.counted(self.memory.settings_remove(account))
+    }
+
+    fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
+        self.memory.secret_read(account, name)
+    }
+
+    fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
+        self.counted(self.memory.secret_write(account, name, value))
+    }
+
+    fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
+        self.counted(self.memory.secrets_remove(account))
+    }
+
+    fn account_write(
+        &self,
+        account: &str,
+        settings: &Settings,
+        secrets: &Secrets,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        self.counted(
+            self.memory
+                .account_write(account, settings, secrets, replaces),
+        )
+    }
+
+    fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
+        HostServices::lock(&self.memory, name, wait)
+    }
+
+    fn unlock(&self, token: u64) {
+        self.memory.unlock(token);
+    }
+
+    fn store_generation(&self) -> Option<u64> {
+        Some(self.current())
+    }
 }
 
 /// The 1.1 calls of a probe plugin through the live SDK: answered by a 1.1 (or later)
@@ -477,17 +807,25 @@ fn probe_1_1_live(
     assert_eq!(token.token.scopes.len(), 1);
     assert_eq!(forced.unwrap().source, TokenSource::Refreshed);
     let health = health.unwrap_or_else(|e| panic!("{label}: {e}"));
-    assert_eq!(health.state, HealthState::ExpiringSoon);
+    let (state, kinds) = if plugin.interface.1 >= 2 {
+        (
+            HealthState::CredentialExpired,
+            &[DeliveryKind::Mail, DeliveryKind::File, DeliveryKind::Push][..],
+        )
+    } else {
+        (
+            HealthState::ExpiringSoon,
+            &[DeliveryKind::Mail, DeliveryKind::File][..],
+        )
+    };
+    assert_eq!(health.state, state, "{label}");
     assert_eq!(health.lapses_at, Some(4_102_444_800));
     assert_eq!(
         health.last_refresh_error.map(|e| e.kind()),
         Some(ErrorKind::TimedOut)
     );
     assert!(one_transaction, "{label}: saved through account_write");
-    assert_eq!(
-        integration.delivery_kinds(),
-        [DeliveryKind::Mail, DeliveryKind::File]
-    );
+    assert_eq!(integration.delivery_kinds(), kinds, "{label}");
     let (lock_while_running, bytes) = delivery.unwrap_or_else(|e| panic!("{label}: {e}"));
     assert_eq!(lock_while_running, ["probe/delivery/Matrix"]);
     assert_eq!(bytes, 13);
@@ -585,6 +923,27 @@ fn test_host_cell(plugin: &Plugin) -> String {
         "listed as {id} {}",
         entry["version"].as_str().unwrap()
     )];
+    let methods: Vec<String> = form["verify_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(
+            |m| match (m["method"].as_str().unwrap(), m["loopback"].as_bool()) {
+                ("browser", Some(true)) => "browser(loopback)".to_owned(),
+                // The host's JSON says `device_code` where the SDK's name is `device`.
+                ("device_code", _) => "device".to_owned(),
+                (name, _) => name.to_owned(),
+            },
+        )
+        .collect();
+    let methods = methods.join(",");
+    let expected = match (plugin.probe, plugin.interface.1) {
+        (true, 0 | 1) => BEFORE_1_2_METHODS,
+        (true, _) => PROBE_1_2_METHODS,
+        (false, _) => live_verify_methods(label),
+    };
+    assert_eq!(methods, expected, "{label}: {form}");
+    notes.push(format!("verify with {methods}"));
     if plugin.interface.1 > live_minor() {
         assert!(kinds.contains(&"homepage:text".to_owned()), "{kinds:?}");
         notes.push("url field → text".into());
@@ -605,6 +964,36 @@ fn test_host_cell(plugin: &Plugin) -> String {
         let accounts = json_result(&host(&["accounts"]));
         assert_eq!(accounts["accounts"][0]["account"], "Matrix", "{accounts}");
         notes.push("add → saved".into());
+    }
+    if plugin.probe {
+        // The host verifies directly only a plugin that offers it (1.2 and later).
+        let direct = host(&[
+            "add",
+            &id,
+            "--set",
+            "account_name=Direct",
+            "--verify",
+            "direct",
+            "--timeout",
+            "30",
+        ]);
+        if plugin.interface.1 >= 2 {
+            let result = json_result(&direct);
+            assert_eq!(result["saved"], true, "{label}: {result}");
+            notes.push("add --verify direct → saved".into());
+        } else {
+            let shown = format!(
+                "{}{}",
+                String::from_utf8_lossy(&direct.stdout),
+                String::from_utf8_lossy(&direct.stderr)
+            );
+            assert_eq!(direct.status.code(), Some(2), "{label}: {shown}");
+            assert!(
+                shown.contains("does not verify with --verify direct"),
+                "{label}: {shown}"
+            );
+            notes.push("--verify direct → refused (not offered)".into());
+        }
     }
     format!("✓ {}", notes.join(", "))
 }
@@ -640,36 +1029,75 @@ fn print_table(cells: &[Cell]) {
 fn every_pairing_loads_and_works_or_is_refused_as_the_rules_say() {
     let cells = matrix();
     assert_eq!(cells.len(), plugins().len() * (PROBE_HOSTS.len() + 2));
-    for host in ["host 1.1", "host 1.2", "live SDK"] {
+    let newer_hosts = ["host 1.1", "host 1.2", "host 1.3", "live SDK"];
+    // 1.1 added calls and host services.
+    for host in newer_hosts {
         let c = cell("probe 1.0", host);
         assert!(
             c.contains("1.1 calls → defaults, rename by fallback"),
             "{host}: {c}"
         );
     }
-    for plugin in ["probe 1.1", "probe 1.2"] {
+    for plugin in ["probe 1.1", "probe 1.2", "probe 1.3"] {
         let c = cell(plugin, "host 1.0");
         assert!(
             c.contains("account_write → separate writes"),
             "{plugin}: {c}"
         );
-        for host in ["host 1.1", "host 1.2", "live SDK"] {
+        for host in newer_hosts {
             let c = cell(plugin, host);
             assert!(c.contains("1.1 calls answered"), "{plugin} × {host}: {c}");
         }
     }
-    for host in ["host 1.0", "host 1.1", "live SDK", "atrs-test-host"] {
-        let c = cell("probe 1.2", host);
-        assert!(c.contains("url field → text"), "{host}: {c}");
+    // 1.2 added calls, a host service, a verification method, a health state and a
+    // delivery kind.
+    for plugin in ["probe 1.0", "probe 1.1"] {
+        for host in ["host 1.2", "host 1.3", "live SDK"] {
+            let c = cell(plugin, host);
+            assert!(c.contains("1.2 calls → defaults"), "{plugin} × {host}: {c}");
+        }
+    }
+    for plugin in ["probe 1.2", "probe 1.3"] {
+        let c = cell(plugin, "host 1.0");
+        assert!(c.contains("store_generation → none"), "{plugin}: {c}");
+        let c = cell(plugin, "host 1.1");
+        assert!(
+            c.contains("store_generation → none")
+                && c.contains("credential_expired → expiring_soon, push not listed"),
+            "{plugin}: {c}"
+        );
+        for host in ["host 1.2", "host 1.3", "live SDK"] {
+            let c = cell(plugin, host);
+            assert!(c.contains("1.2 calls answered"), "{plugin} × {host}: {c}");
+        }
+        let c = cell(plugin, "atrs-test-host");
+        assert!(c.contains("add --verify direct → saved"), "{plugin}: {c}");
     }
     for plugin in ["probe 1.0", "probe 1.1"] {
-        assert!(cell(plugin, "host 1.2").contains("help_url → default"));
+        let c = cell(plugin, "atrs-test-host");
+        assert!(c.contains("--verify direct → refused"), "{plugin}: {c}");
     }
-    assert!(cell("probe 1.2", "host 1.2").contains("help_url answered"));
+    assert!(cell("webhook", "host 1.1").contains("push not listed"));
+    // The stand-in 1.3.
     for host in [
         "host 1.0",
         "host 1.1",
         "host 1.2",
+        "live SDK",
+        "atrs-test-host",
+    ] {
+        let c = cell("probe 1.3", host);
+        assert!(c.contains("url field → text"), "{host}: {c}");
+    }
+    for plugin in ["probe 1.0", "probe 1.1", "probe 1.2"] {
+        assert!(cell(plugin, "host 1.3").contains("help_url → default"));
+    }
+    assert!(cell("probe 1.3", "host 1.3").contains("help_url answered"));
+    for host in [
+        "host 1.0",
+        "host 1.1",
+        "host 1.2",
+        "host 1.3",
         "live SDK",
         "atrs-test-host",
     ] {
@@ -682,7 +1110,7 @@ fn the_live_sdk_still_matches_the_frozen_interfaces() {
     // Frozen plugins in the live hosts, and live-built plugins in the frozen hosts: if
     // any is refused, the live host-sdk changed a released interface. Undo that change,
     // or make it the way the evolution rules in host-sdk's crate docs allow.
-    for plugin in ["probe 1.0", "probe 1.1"] {
+    for plugin in ["probe 1.0", "probe 1.1", "probe 1.2"] {
         for host in ["live SDK", "atrs-test-host"] {
             assert!(
                 cell(plugin, host).starts_with('✓'),
@@ -691,8 +1119,8 @@ fn the_live_sdk_still_matches_the_frozen_interfaces() {
             );
         }
     }
-    for plugin in ["office365", "hello"] {
-        for host in ["host 1.0", "host 1.1", "host 1.2"] {
+    for plugin in ["office365", "hello", "webhook"] {
+        for host in ["host 1.0", "host 1.1", "host 1.2", "host 1.3"] {
             assert!(
                 cell(plugin, host).starts_with('✓'),
                 "{plugin} × {host}: {}",
@@ -707,13 +1135,18 @@ fn one_host_loads_plugins_of_every_1x_minor_side_by_side() {
     // abi_stable keeps what it checked in process-wide tables; a check made for an
     // older plugin must not make the next plugin look like a mismatch. In this process
     // (in both orders), and in the real host with a folder of mixed plugins.
-    let probes = ["1.0", "1.1", "1.2"].map(probe_plugin);
+    let probes = ["1.0", "1.1", "1.2", "1.3"].map(probe_plugin);
     for library in probes.iter().chain(probes.iter().rev()) {
         if let Err(refusal) = loader::load_file(library) {
             panic!("{} after the others: {refusal}", library.display());
         }
     }
-    let dir = plugins_dir(&[office365_library(), probe_plugin("1.0"), hello_plugin()]);
+    let dir = plugins_dir(&[
+        office365_library(),
+        probe_plugin("1.0"),
+        hello_plugin(),
+        webhook_plugin(),
+    ]);
     let store = tempfile::tempdir().unwrap();
     let listed = json_result(&run_host(
         &[
@@ -732,7 +1165,7 @@ fn one_host_loads_plugins_of_every_1x_minor_side_by_side() {
         .iter()
         .map(|p| (p["id"].to_string(), p["status"].to_string()))
         .collect();
-    assert_eq!(statuses.len(), 3, "{listed}");
+    assert_eq!(statuses.len(), 4, "{listed}");
     assert!(
         statuses.iter().all(|(_, status)| status == "\"loaded\""),
         "{listed}"
@@ -788,6 +1221,44 @@ const FROZEN_1_1: [(&str, u64); 26] = [
     ("src/workers.rs", 0x15ecf8952920eac2),
 ];
 
+/// FNV-1a of each file of the frozen 1.2 copy (`src/`, and the example its crate
+/// docs include), taken when 1.2 was frozen.
+const FROZEN_1_2: [(&str, u64); 33] = [
+    ("examples/hello_plugin.rs", 0xa1c2d080765413fa),
+    ("src/abi/account.rs", 0x64bf2b9a61df3984),
+    ("src/abi/delivery.rs", 0xb2a0cc21d79e59f9),
+    ("src/abi/mod.rs", 0xe2421d8007d90bc0),
+    ("src/account.rs", 0x89e2d4d3097957a4),
+    ("src/bounded.rs", 0xf48c2d5a71dfbd16),
+    ("src/call_failure.rs", 0xa6f82032534e66b3),
+    ("src/cancel.rs", 0x492d6e2f2816378d),
+    ("src/compatibility.rs", 0x75aac3c066ca8669),
+    ("src/delivering.rs", 0xd2bf825f8fa5d201),
+    ("src/delivery.rs", 0x19f65bfb2cd5c738),
+    ("src/error.rs", 0xce96d1972f23e417),
+    ("src/form.rs", 0x2382fddaa678058e),
+    ("src/form_store.rs", 0x41cef251689bb261),
+    ("src/fuzzing.rs", 0x653c2d42502bc6c0),
+    ("src/guard.rs", 0xd247a5ad1fd8f42f),
+    ("src/host.rs", 0xab62f0d64a2bc372),
+    ("src/lib.rs", 0xb3be8de50e9a917d),
+    ("src/loader.rs", 0x9b22d0388cdee351),
+    ("src/log_level.rs", 0x952a4fffad67b5bb),
+    ("src/manifest.rs", 0x967909475ff5eeb5),
+    ("src/plugin.rs", 0x4847b80acaa57e92),
+    ("src/plugin_file.rs", 0x722e1b109c77c128),
+    ("src/preflight.rs", 0x81ee016059873bf3),
+    ("src/secret.rs", 0x3cd0d5f12ed3b476),
+    ("src/session.rs", 0x8ce8c03aa4454a23),
+    ("src/setting_display.rs", 0x27d6ca62521f9c88),
+    ("src/signing.rs", 0x8eb23f414e849f33),
+    ("src/testing.rs", 0xa2025ab86322d92c),
+    ("src/verified_values.rs", 0x6e64c60aff61f5c3),
+    ("src/verify.rs", 0x4df9c7bd25e68129),
+    ("src/version.rs", 0x997cabb3eb1d330a),
+    ("src/workers.rs", 0x15ecf8952920eac2),
+];
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -839,4 +1310,5 @@ fn the_frozen_descriptions_are_never_edited() {
     // they stay exactly that. Changes belong in host-sdk (within the evolution rules).
     assert_frozen("sdk-1.0", &["src"], &FROZEN_1_0);
     assert_frozen("sdk-1.1", &["src", "examples"], &FROZEN_1_1);
+    assert_frozen("sdk-1.2", &["src", "examples"], &FROZEN_1_2);
 }

@@ -1,28 +1,38 @@
 //! The compatibility matrix's probe host: one source, built against interface 1.0,
-//! 1.1 and the stand-in 1.2. `compat-host-1-x <library>` loads the library with that
+//! 1.1, 1.2 and the stand-in 1.3. `compat-host-1-x <library>` loads the library with that
 //! SDK's loader, drives every call its interface has once, and prints one
 //! tab-separated line per step on stdout:
 //!
 //! ```text
-//! host            1.1.0
-//! loaded          probe 1.0.0 sdk 1.0.0       (or: refused <code> <message>)
-//! form            account_name:text token:secret region:choice homepage:text(unknown kind)
-//! call            describe ok                 (or: call <name> <error kind>: <message>)
-//! stored          region=south secrets=refresh_token; one transaction
-//! default         token  unsupported          (a call the plugin lacks gave its default)
-//! token_grant     source=cache scopes=probe.read
-//! health          expiring_soon lapses_at=… last_refresh_error=timed_out
-//! save_replacing  accounts=Matrix renamed; separate writes
-//! delivery_kinds  mail,file                   (or: none)
-//! delivery        mail: running 0/13, lock probe/delivery/Matrix held → done …
-//! lock            released
-//! done            10 calls  9 ok  1 default  0 internal
+//! host                 1.2.0
+//! loaded               probe 1.0.0 sdk 1.0.0  (or: refused <code> <message>)
+//! form                 account_name:text token:secret region:choice homepage:text(unknown kind)
+//! call                 describe ok            (or: call <name> <error kind>: <message>)
+//! ended_before_cancel  true                   (1.2 hosts: the session ended before the cancel)
+//! stored               region=south secrets=refresh_token; one transaction
+//! store_generation     1                      (what the plugin read; `none` on an older host)
+//! host_generation      1                      (1.2 hosts: the generation they offer)
+//! default              token  unsupported     (a call the plugin lacks gave its default)
+//! token_grant          source=cache scopes=probe.read
+//! health               expiring_soon lapses_at=… last_refresh_error=timed_out
+//! save_replacing       accounts=Matrix renamed; separate writes
+//! delivery_kinds       mail,file              (or: none)
+//! delivery             mail: running 0/13, lock probe/delivery/Matrix held → done …
+//! lock                 released
+//! verify_methods       device,direct
+//! settings_display     verified_at:Verified:date  (or: none)
+//! done                 10 calls  9 ok  1 default  0 internal
 //! ```
 //!
-//! Under `interface_1_1` it also makes the calls 1.1 added, and under `interface_1_2`
-//! the stand-in's `help_url`. A call that answers with a typed error still works
-//! across the boundary; only an internal error (a panic, a timeout) counts as broken.
-//! It exits 0 when nothing broke, 3 when the library was refused, 1 otherwise.
+//! Under `interface_1_1` it also makes the calls 1.1 added; under `interface_1_2` the
+//! calls 1.2 added (`verify_methods`, `settings_display`, `ended_before_cancel`, a
+//! `Push` delivery when the plugin lists that kind) and offers the plugin a store
+//! generation; under `interface_1_3` the stand-in's `help_url`. Calls that cannot fail
+//! (`delivery_kinds`, `verify_methods`, `settings_display`, `ended_before_cancel`:
+//! the loader answers a missing or failed one with its default) print their answer
+//! and are not counted. A call that answers with a typed error still works across the
+//! boundary; only an internal error (a panic, a timeout) counts as broken. It exits 0
+//! when nothing broke, 3 when the library was refused, 1 otherwise.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
@@ -53,7 +63,11 @@ fn main() -> ExitCode {
     );
     let mut calls = Calls::default();
     let memory = MemoryHost::new();
-    match library.instantiate(memory.clone()) {
+    #[cfg(feature = "interface_1_2")]
+    let services = generation::Counting::new(memory.clone());
+    #[cfg(not(feature = "interface_1_2"))]
+    let services = memory.clone();
+    match library.instantiate(services) {
         Ok(mut integration) => drive(&mut integration, &memory, &mut calls),
         Err(e) => {
             calls.count += 1;
@@ -166,6 +180,10 @@ fn drive(integration: &mut IntegrationHandle, memory: &MemoryHost, calls: &mut C
             println!("verify\t{outcome}");
         }
         session.cancel();
+        // 1.2: whether that cancel came after the session had ended (`false` from a
+        // plugin built before 1.2, which cannot say).
+        #[cfg(feature = "interface_1_2")]
+        println!("ended_before_cancel\t{}", session.ended_before_cancel());
     }
     if calls.record("save", integration.save(&values)).is_some() {
         print_stored(memory);
@@ -175,12 +193,19 @@ fn drive(integration: &mut IntegrationHandle, memory: &MemoryHost, calls: &mut C
             "loaded_account\tregion={}",
             loaded.get("region").unwrap_or("?")
         );
+        // A 1.2 plugin hands back the store generation it read (any host can show it).
+        if let Some(read) = loaded.get("store_generation") {
+            println!("store_generation\t{read}");
+        }
+        #[cfg(feature = "interface_1_2")]
+        println!("host_generation\t{}", generation::current());
     }
     if let Some(token) = calls.record("access_token", integration.access_token("Matrix")) {
         println!("token\texpires_at={}", token.expires_at);
     }
     ask_what_1_1_added(integration, memory, &values, calls);
-    ask_what_1_2_added(integration, calls);
+    ask_what_1_2_added(integration);
+    ask_what_1_3_added(integration, calls);
     calls.record("remove_account", integration.remove_account("Matrix"));
     calls.record("close", integration.close());
 }
@@ -314,44 +339,8 @@ fn deliver(integration: &IntegrationHandle, memory: &MemoryHost, calls: &mut Cal
     });
     let started = integration.start_delivery("Matrix", &DeliveryRequest::Mail(mail));
     if let Some(job) = calls.record_new("start_delivery", started) {
-        let mut steps = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        let end = loop {
-            match job.poll(Duration::from_secs(1)) {
-                DeliveryState::Running {
-                    bytes_sent,
-                    bytes_total,
-                    ..
-                } if std::time::Instant::now() < deadline => {
-                    let locks: Vec<String> = memory.held_locks().into_iter().collect();
-                    steps.push(format!(
-                        "running {bytes_sent}/{bytes_total}, lock {} held",
-                        if locks.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            locks.join(",")
-                        }
-                    ));
-                }
-                DeliveryState::Done(receipt) => break Ok(receipt),
-                DeliveryState::Failed(e) => break Err(e),
-                other => {
-                    break Err(PluginError::new(
-                        ErrorKind::TimedOut,
-                        format!("still not delivered after 30 s: {other:?}"),
-                    ))
-                }
-            }
-        };
-        if let Some(receipt) = calls.record("delivery_poll", end) {
-            steps.push(format!(
-                "done {} {} ({} bytes)",
-                receipt.kind.name(),
-                receipt.summary,
-                receipt.bytes
-            ));
-        }
-        println!("delivery\tmail: {}", steps.join(" → "));
+        let (steps, end) = run_to_receipt(&job, memory);
+        report_delivery("mail", steps, end, calls);
         lock_line(memory);
     }
     let file = DeliveryRequest::File(FileRequest {
@@ -372,7 +361,103 @@ fn deliver(integration: &IntegrationHandle, memory: &MemoryHost, calls: &mut Cal
         }
         lock_line(memory);
     }
+    #[cfg(feature = "interface_1_2")]
+    push(integration, memory, &content, calls);
     let _ = std::fs::remove_file(&content);
+}
+
+/// Polls `job` until it ends (30 s at most): the steps seen while it ran, with the
+/// host locks held, and its receipt or error.
+#[cfg(feature = "interface_1_1")]
+fn run_to_receipt(
+    job: &loader::DeliveryHandle,
+    memory: &MemoryHost,
+) -> (Vec<String>, Result<atrs_host_sdk::DeliveryReceipt, PluginError>) {
+    use atrs_host_sdk::DeliveryState;
+
+    let mut steps = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let end = loop {
+        match job.poll(Duration::from_secs(1)) {
+            DeliveryState::Running {
+                bytes_sent,
+                bytes_total,
+                ..
+            } if std::time::Instant::now() < deadline => {
+                let locks: Vec<String> = memory.held_locks().into_iter().collect();
+                steps.push(format!(
+                    "running {bytes_sent}/{bytes_total}, lock {} held",
+                    if locks.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        locks.join(",")
+                    }
+                ));
+            }
+            DeliveryState::Done(receipt) => break Ok(receipt),
+            DeliveryState::Failed(e) => break Err(e),
+            other => {
+                break Err(PluginError::new(
+                    ErrorKind::TimedOut,
+                    format!("still not delivered after 30 s: {other:?}"),
+                ))
+            }
+        }
+    };
+    (steps, end)
+}
+
+/// Prints one `delivery` line: the steps of the delivery of `kind`, then its receipt.
+#[cfg(feature = "interface_1_1")]
+fn report_delivery(
+    kind: &str,
+    mut steps: Vec<String>,
+    end: Result<atrs_host_sdk::DeliveryReceipt, PluginError>,
+    calls: &mut Calls,
+) {
+    let call = if kind == "mail" {
+        "delivery_poll".to_owned()
+    } else {
+        format!("delivery_poll_{kind}")
+    };
+    if let Some(receipt) = calls.record(&call, end) {
+        steps.push(format!(
+            "done {} {} ({} bytes)",
+            receipt.kind.name(),
+            receipt.summary,
+            receipt.bytes
+        ));
+    }
+    println!("delivery\t{kind}: {}", steps.join(" → "));
+}
+
+/// Under 1.2: a file pushed to the account's endpoint, run to its receipt — only when
+/// the plugin lists [`atrs_host_sdk::DeliveryKind::Push`], as a host offers only the
+/// kinds a plugin lists.
+#[cfg(feature = "interface_1_2")]
+fn push(
+    integration: &IntegrationHandle,
+    memory: &MemoryHost,
+    content: &std::path::Path,
+    calls: &mut Calls,
+) {
+    use atrs_host_sdk::{DeliveryKind, DeliveryRequest, PushRequest};
+
+    if !integration.delivery_kinds().contains(&DeliveryKind::Push) {
+        println!("delivery\tpush: not offered");
+        return;
+    }
+    let request = DeliveryRequest::Push(PushRequest {
+        source: content.to_owned(),
+        file_name: "report.txt".into(),
+        content_type: "text/plain".into(),
+    });
+    let started = integration.start_delivery("Matrix", &request);
+    if let Some(job) = calls.record_new("start_delivery_push", started) {
+        let (steps, end) = run_to_receipt(&job, memory);
+        report_delivery("push", steps, end, calls);
+        lock_line(memory);
+    }
 }
 
 /// Whether the plugin still holds a host lock after its delivery ended.
@@ -390,10 +475,45 @@ fn lock_line(memory: &MemoryHost) {
 #[cfg(not(feature = "interface_1_1"))]
 fn ask_what_1_1_added(_: &mut IntegrationHandle, _: &MemoryHost, _: &FormValues, _: &mut Calls) {}
 
-/// Under the stand-in 1.2: the appended call. A 1.0 or 1.1 plugin lacks it, so the
-/// SDK answers with the documented default (`None`).
+/// Under 1.2: the integration calls 1.2 added that cannot fail. A plugin built
+/// before 1.2 lacks them, so the loader answers with the documented defaults (the
+/// methods hosts offered before 1.2; no display hints).
 #[cfg(feature = "interface_1_2")]
-fn ask_what_1_2_added(integration: &IntegrationHandle, calls: &mut Calls) {
+fn ask_what_1_2_added(integration: &IntegrationHandle) {
+    use atrs_host_sdk::VerifyMethod;
+
+    let methods: Vec<String> = integration
+        .verify_methods()
+        .iter()
+        .map(|m| match m {
+            VerifyMethod::Browser { loopback: true } => "browser(loopback)".to_owned(),
+            other => other.name().to_owned(),
+        })
+        .collect();
+    println!("verify_methods\t{}", methods.join(","));
+    let shown: Vec<String> = integration
+        .settings_display()
+        .iter()
+        .map(|d| format!("{}:{}:{}", d.key, d.label, d.shown_as().name()))
+        .collect();
+    println!(
+        "settings_display\t{}",
+        if shown.is_empty() {
+            "none".to_owned()
+        } else {
+            shown.join(" ")
+        }
+    );
+}
+
+/// Below 1.2 there is nothing of 1.2 to ask.
+#[cfg(not(feature = "interface_1_2"))]
+fn ask_what_1_2_added(_: &IntegrationHandle) {}
+
+/// Under the stand-in 1.3: the appended call. A plugin built before 1.3 lacks it, so
+/// the SDK answers with the documented default (`None`).
+#[cfg(feature = "interface_1_3")]
+fn ask_what_1_3_added(integration: &IntegrationHandle, calls: &mut Calls) {
     calls.count += 1;
     match integration.help_url() {
         Some(url) => {
@@ -408,9 +528,108 @@ fn ask_what_1_2_added(integration: &IntegrationHandle, calls: &mut Calls) {
     }
 }
 
-/// Below 1.2 there is no `help_url` to ask.
-#[cfg(not(feature = "interface_1_2"))]
-fn ask_what_1_2_added(_: &IntegrationHandle, _: &mut Calls) {}
+/// Below 1.3 there is no `help_url` to ask.
+#[cfg(not(feature = "interface_1_3"))]
+fn ask_what_1_3_added(_: &IntegrationHandle, _: &mut Calls) {}
+
+/// Under 1.2: host services that keep a store generation, as 1.2 lets a host offer.
+#[cfg(feature = "interface_1_2")]
+mod generation {
+    use std::{
+        sync::atomic::{AtomicU64, Ordering},
+        time::Duration,
+    };
+
+    use atrs_host_sdk::{
+        testing::MemoryHost, HostServices, LogLevel, PluginError, Secrets, Settings,
+    };
+
+    /// The generation: how many writes the stores have taken.
+    static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+    /// The generation offered to the plugin now.
+    pub fn current() -> u64 {
+        GENERATION.load(Ordering::SeqCst)
+    }
+
+    /// A [`MemoryHost`] whose every write moves the generation on.
+    pub struct Counting(MemoryHost);
+
+    impl Counting {
+        /// Counts the writes into `memory`.
+        pub fn new(memory: MemoryHost) -> Self {
+            Counting(memory)
+        }
+    }
+
+    /// Moves the generation on after a write that worked.
+    fn counted(result: Result<(), PluginError>) -> Result<(), PluginError> {
+        if result.is_ok() {
+            GENERATION.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+
+    impl HostServices for Counting {
+        fn log(&self, level: LogLevel, message: &str) {
+            self.0.log(level, message);
+        }
+
+        fn open_url(&self, url: &str) -> Result<(), PluginError> {
+            self.0.open_url(url)
+        }
+
+        fn settings_list(&self) -> Result<Vec<String>, PluginError> {
+            self.0.settings_list()
+        }
+
+        fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
+            self.0.settings_read(account)
+        }
+
+        fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
+            counted(self.0.settings_write(account, settings))
+        }
+
+        fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
+            counted(self.0.settings_remove(account))
+        }
+
+        fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
+            self.0.secret_read(account, name)
+        }
+
+        fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
+            counted(self.0.secret_write(account, name, value))
+        }
+
+        fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
+            counted(self.0.secrets_remove(account))
+        }
+
+        fn account_write(
+            &self,
+            account: &str,
+            settings: &Settings,
+            secrets: &Secrets,
+            replaces: Option<&str>,
+        ) -> Result<(), PluginError> {
+            counted(self.0.account_write(account, settings, secrets, replaces))
+        }
+
+        fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
+            HostServices::lock(&self.0, name, wait)
+        }
+
+        fn unlock(&self, token: u64) {
+            self.0.unlock(token);
+        }
+
+        fn store_generation(&self) -> Option<u64> {
+            Some(current())
+        }
+    }
+}
 
 /// The kind as this host shows it; one it does not know falls back to text.
 fn kind_name(field: &FormField) -> &'static str {
@@ -420,7 +639,7 @@ fn kind_name(field: &FormField) -> &'static str {
     match field.kind() {
         FieldKind::Secret => "secret",
         FieldKind::Choice { .. } => "choice",
-        #[cfg(feature = "interface_1_2")]
+        #[cfg(feature = "interface_1_3")]
         FieldKind::Url => "url",
         _ => "text",
     }

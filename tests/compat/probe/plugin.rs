@@ -1,6 +1,6 @@
 //! The compatibility matrix's probe plugin: one source, built against interface 1.0,
-//! 1.1, the stand-in 1.2 and 2.0 (each in its own cargo workspace). It answers every
-//! call with something a probe host can recognise.
+//! 1.1, 1.2, the stand-in 1.3 and 2.0 (each in its own cargo workspace). It answers
+//! every call with something a probe host can recognise.
 //!
 //! - Under `interface_1_1` (the released 1.1) it also answers what 1.1 added — `token`,
 //!   `account_health`, `save_replacing`, `delivery_kinds`, `start_delivery` (a job
@@ -8,11 +8,17 @@
 //!   added: it saves through `account_write` (one transaction; the SDK falls back to
 //!   separate writes on a 1.0 host) and holds the host's `lock` while a delivery runs
 //!   (going on without one on a host that has none).
-//! - Under `interface_1_2` (the stand-in next minor) it also answers `help_url` and
+//! - Under `interface_1_2` (the released 1.2) it also answers what 1.2 added —
+//!   `verify_methods` (device code and direct), `settings_display` (one date), its
+//!   sessions' `ended_before_cancel`, a `DeliveryKind::Push` delivery — reports its
+//!   account as `HealthState::CredentialExpired`, and reads the host's
+//!   `store_generation` (1.2 added it to the host services), handing it back in
+//!   `load_account` as the value `store_generation` (`none` on a host that cannot say).
+//! - Under `interface_1_3` (the stand-in next minor) it also answers `help_url` and
 //!   shows a `FieldKind::Url` field.
 
 use atrs_host_sdk::{
-    export_plugin, AccessToken, ChoiceOption, FieldError, FieldKind, FixedSession, FormField,
+    export_plugin, AccessToken, ChoiceOption, FieldError, FieldKind, FormField,
     FormValues, Host, Integration, Manifest, PluginError, SessionState, Settings,
     VerificationSession, VerifiedAccount, VerifyMethod,
 };
@@ -21,6 +27,8 @@ use atrs_host_sdk::{
     AccountHealth, DeliveryJob, DeliveryKind, DeliveryRequest, ErrorKind, HealthState, Secrets,
     TokenGrant, TokenRequest, TokenSource,
 };
+#[cfg(feature = "interface_1_2")]
+use atrs_host_sdk::{SettingDisplay, ShownAs};
 
 /// The probe integration.
 pub struct Probe {
@@ -107,7 +115,7 @@ impl Integration for Probe {
             FormField::new("region", "Region", FieldKind::Choice { options: regions })
                 .with_default("north"),
         ];
-        #[cfg(feature = "interface_1_2")]
+        #[cfg(feature = "interface_1_3")]
         fields.push(FormField::new("homepage", "Home page", FieldKind::Url));
         fields
     }
@@ -134,7 +142,12 @@ impl Integration for Probe {
             granted_scopes: Default::default(),
             missing_scopes: Default::default(),
         };
-        Ok(Box::new(FixedSession::new(SessionState::verified(account))))
+        let verified = SessionState::verified(account);
+        #[cfg(feature = "interface_1_2")]
+        let session = session::EndedSession::new(verified);
+        #[cfg(not(feature = "interface_1_2"))]
+        let session = atrs_host_sdk::FixedSession::new(verified);
+        Ok(Box::new(session))
     }
 
     fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
@@ -146,6 +159,15 @@ impl Integration for Probe {
         for (k, v) in self.saved(account)? {
             values.set(k, v);
         }
+        // What the host's store generation read: a number from a 1.2 host that keeps
+        // one, `none` from an older host (its services lack the call).
+        #[cfg(feature = "interface_1_2")]
+        values.set(
+            "store_generation",
+            self.host
+                .store_generation()
+                .map_or_else(|| "none".to_owned(), |g| g.to_string()),
+        );
         Ok(values)
     }
 
@@ -182,10 +204,19 @@ impl Integration for Probe {
     #[cfg(feature = "interface_1_1")]
     fn account_health(&self, account: &str) -> Result<AccountHealth, PluginError> {
         self.saved(account)?;
-        let mut health = AccountHealth::new(HealthState::ExpiringSoon).because(
-            "The probe's sign-in lapses on 1 January 2100.",
-            "Re-verify the account.",
+        // A 1.2 plugin says its app credential expired (a state 1.2 added; a 1.1 host
+        // shows it as expiring soon); a 1.1 plugin that its sign-in lapses.
+        #[cfg(feature = "interface_1_2")]
+        let (state, reason) = (
+            HealthState::CredentialExpired,
+            "The probe's app secret has expired.",
         );
+        #[cfg(not(feature = "interface_1_2"))]
+        let (state, reason) = (
+            HealthState::ExpiringSoon,
+            "The probe's sign-in lapses on 1 January 2100.",
+        );
+        let mut health = AccountHealth::new(state).because(reason, "Re-verify the account.");
         health.lapses_at = Some(FAR_FUTURE);
         health.last_refresh_error = Some(PluginError::new(
             ErrorKind::TimedOut,
@@ -201,7 +232,11 @@ impl Integration for Probe {
 
     #[cfg(feature = "interface_1_1")]
     fn delivery_kinds(&self) -> Vec<DeliveryKind> {
-        vec![DeliveryKind::Mail, DeliveryKind::File]
+        #[allow(unused_mut)]
+        let mut kinds = vec![DeliveryKind::Mail, DeliveryKind::File];
+        #[cfg(feature = "interface_1_2")]
+        kinds.push(DeliveryKind::Push);
+        kinds
     }
 
     #[cfg(feature = "interface_1_1")]
@@ -216,8 +251,65 @@ impl Integration for Probe {
     }
 
     #[cfg(feature = "interface_1_2")]
+    fn verify_methods(&self) -> Vec<VerifyMethod> {
+        vec![VerifyMethod::DeviceCode, VerifyMethod::Direct]
+    }
+
+    #[cfg(feature = "interface_1_2")]
+    fn settings_display(&self) -> Vec<SettingDisplay> {
+        vec![SettingDisplay::new(
+            "verified_at",
+            "Verified",
+            ShownAs::Date,
+        )]
+    }
+
+    #[cfg(feature = "interface_1_3")]
     fn help_url(&self) -> Option<String> {
         Some("https://example.invalid/probe/help".into())
+    }
+}
+
+/// The probe's verification session under interface 1.2.
+#[cfg(feature = "interface_1_2")]
+mod session {
+    use std::{
+        sync::atomic::{AtomicBool, Ordering},
+        time::Duration,
+    };
+
+    use atrs_host_sdk::{SessionState, VerificationSession};
+
+    /// A session that has ended (verified) before the host polls it, so any cancel
+    /// arrives after its end and changes nothing — which it says, as 1.2 allows.
+    pub struct EndedSession {
+        state: SessionState,
+        cancelled: AtomicBool,
+    }
+
+    impl EndedSession {
+        /// A session ended in `state` (terminal).
+        pub fn new(state: SessionState) -> Self {
+            debug_assert!(state.is_terminal());
+            EndedSession {
+                state,
+                cancelled: AtomicBool::new(false),
+            }
+        }
+    }
+
+    impl VerificationSession for EndedSession {
+        fn poll(&self, _timeout: Duration) -> SessionState {
+            self.state.clone()
+        }
+
+        fn cancel(&self) {
+            self.cancelled.store(true, Ordering::SeqCst);
+        }
+
+        fn ended_before_cancel(&self) -> bool {
+            self.cancelled.load(Ordering::SeqCst)
+        }
     }
 }
 
@@ -283,6 +375,11 @@ mod delivery {
                 DeliveryRequest::File(file) => (
                     size_of(&file.source)?,
                     format!("Put {} in {}", file.file_name, file.folder),
+                ),
+                #[cfg(feature = "interface_1_2")]
+                DeliveryRequest::Push(push) => (
+                    size_of(&push.source)?,
+                    format!("Pushed {} as {}", push.file_name, push.content_type),
                 ),
                 _ => return Err(PluginError::unsupported("The probe does not know it.")),
             };

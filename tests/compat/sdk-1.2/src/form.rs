@@ -78,8 +78,6 @@ pub enum FieldKind {
         /// The options, in display order.
         options: RVec<ChoiceOption>,
     },
-    /// Added in 1.2: a web address; a 1.0 or 1.1 host shows it as text.
-    Url,
 }
 
 impl FieldKind {

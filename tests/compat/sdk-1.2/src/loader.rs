@@ -1,14 +1,22 @@
 //! The host's side: find plugin libraries in a folder, check them, and drive them.
 //!
-//! Each library is checked before `dlopen` (a cut or foreign file is refused from its
-//! headers), opened with `lib_header_from_path` and checked against this host's types —
-//! never with the cached `RootModule::load_from*`, which hands back the first library
-//! loaded for every later call. A plugin built against an older 1.x is checked in the
-//! direction that fits it (see the crate docs). Every file gets its own outcome: loaded,
-//! or refused with a [`Refusal`] that says why and what to do.
+//! Each library is opened once and checked through that open file before `dlopen`: who
+//! may have changed it (it, and the plugins folder, must be owned by the host's user or
+//! root and writable by no one else; a symbolic link is refused, not followed), its
+//! vendor's signature when the host trusts vendor keys ([`load_dir_trusting`]), and its
+//! headers (a cut or foreign file is refused). Then that same open file is loaded — on
+//! Linux as `/proc/self/fd/N`, so a file swapped under its name in between is never the
+//! one that runs (elsewhere by its path again; see [`Untrusted`] for each platform) —
+//! with `lib_header_from_path`, and checked against this host's types — never with the
+//! cached `RootModule::load_from*`, which hands back the first library loaded for every
+//! later call. A plugin built against an older 1.x is checked in the direction that fits
+//! it (see the crate docs). Every file gets its own outcome: loaded, or refused with a
+//! [`Refusal`] that says why and what to do.
 //!
 //! Every call into a loaded plugin is bounded by the call timeout
-//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]). The call
+//! ([`set_default_call_timeout`], [`IntegrationHandle::set_call_timeout`]), and so is
+//! the library's initialisation (its root module's constructor: one that never returns
+//! is refused as [`Refusal::InitTimedOut`]). The call
 //! runs on a worker thread that is kept for the next call (handing a call over costs a
 //! few microseconds, not a thread start); calls made at the same time, such as a
 //! `cancel` while a `poll` waits, each get their own worker.
@@ -18,14 +26,28 @@
 //! A plugin runs inside the host's process, with the host's memory and rights. The
 //! loader and the ABI contain what a *misbehaving* plugin does by the rules of Rust:
 //!
-//! - **Refused before any of its code runs**: a file that is not a library, is cut
-//!   short or damaged, is built for another architecture, exports no root module, speaks
-//!   another major interface version, or whose types do not match ([`Refusal`]).
+//! - **Refused before it is opened**, so none of its code runs: a library that is a
+//!   symbolic link, or that another user could have changed (writable by group or
+//!   others, owned by another user than the host's or root; the same for the plugins
+//!   folder), and — with trusted vendor keys — one that is unsigned, changed after
+//!   signing or signed by an unknown vendor; and a file that is not a library, is cut
+//!   short or damaged, or is built for another architecture.
+//! - **Refused after it is opened**: a library that exports no root module, speaks
+//!   another major interface version, or whose types do not match ([`Refusal`]). Its
+//!   ELF constructors (`.init_array`, C++ static initialisers, `#[ctor]`) have already
+//!   run by then: the system loader runs them inside `dlopen`, before any check after it
+//!   can look, and nothing can stop them. The checks on who may write the files and
+//!   signing are what keep foreign code out; the checks after `dlopen` only keep out
+//!   libraries built for another host. (A constructor that never returns also hangs
+//!   `dlopen`, which holds the system loader's lock: that cannot be bounded in
+//!   process.)
 //! - **Caught**: a panic in any call, in its initialisation, its manifest or its
 //!   destructors comes back as an internal error; the host carries on.
 //! - **Cut off**: a call that blocks or loops ends with a `timed_out` error after the
 //!   call timeout; the host carries on, and the object refuses further calls until the
 //!   stuck one returns (its thread is left running — it cannot be stopped from outside).
+//!   Such an error has the same kind as the plugin's own `timed_out` (an expired code);
+//!   [`CallFailure::of`] tells them apart, and a plugin cannot forge the host's mark.
 //!
 //! It cannot contain what ends or corrupts the process itself. Each of these kills the
 //! host with every unsaved change in it, and nothing in this crate can prevent it:
@@ -51,13 +73,16 @@ use std::{
     ffi::OsStr,
     fmt,
     path::{Path, PathBuf},
-    sync::{Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Mutex, MutexGuard,
+    },
     time::Duration,
 };
 
 use abi_stable::{
     library::{lib_header_from_path, LibraryError, RootModuleError},
-    std_types::RResult,
+    std_types::{RBox, RResult},
 };
 
 use crate::{
@@ -67,6 +92,7 @@ use crate::{
     },
     account::{AccountHealth, TokenGrant, TokenRequest},
     bounded::{call_once, Bounded},
+    call_failure,
     delivery::{DeliveryKind, DeliveryRequest, DeliveryState},
     error::PluginError,
     form::{form_problems, FieldError, FormField, FormValues},
@@ -77,6 +103,8 @@ use crate::{
 };
 
 pub use crate::bounded::{default_call_timeout, set_default_call_timeout, DEFAULT_CALL_TIMEOUT};
+pub use crate::call_failure::CallFailure;
+pub use crate::plugin_file::{Untrusted, UntrustedFolder};
 
 /// Why a library was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,6 +153,37 @@ pub enum Refusal {
         /// The library that was loaded first (and kept).
         first: PathBuf,
     },
+    /// The host trusts vendor keys and the library has no signature beside it
+    /// ([`load_dir_trusting`]); it was not opened.
+    #[error("it is not signed, and this host loads only plugins signed by a trusted vendor")]
+    Unsigned,
+    /// The library's signature does not verify; it was not opened.
+    #[error("its signature is not valid: {detail}")]
+    BadSignature {
+        /// What failed.
+        detail: String,
+    },
+    /// Signed by a key the host does not trust; it was not opened.
+    #[error("it is signed with vendor key {key_id}, which this host does not trust")]
+    UnknownVendor {
+        /// The key that signed it (minisign's notation).
+        key_id: String,
+    },
+    /// The file is a symbolic link, not a regular file, writable by group or others, or
+    /// owned by another user than the host's (root excepted); it was not opened (see
+    /// [`Untrusted`]).
+    #[error("it may not be trusted: {problem}")]
+    UntrustedFile {
+        /// What is wrong with it.
+        problem: Untrusted,
+    },
+    /// The library's initialisation (its root module's constructor) did not return
+    /// within the call timeout; the host went on without it.
+    #[error("its initialisation did not return within {} s", limit.as_secs_f64())]
+    InitTimedOut {
+        /// How long the host waited.
+        limit: Duration,
+    },
 }
 
 impl Refusal {
@@ -138,6 +197,11 @@ impl Refusal {
             Refusal::InitFailed { .. } => "init_failed",
             Refusal::InvalidManifest { .. } => "invalid_manifest",
             Refusal::DuplicateId { .. } => "duplicate_id",
+            Refusal::Unsigned => "unsigned",
+            Refusal::BadSignature { .. } => "bad_signature",
+            Refusal::UnknownVendor { .. } => "unknown_vendor",
+            Refusal::UntrustedFile { .. } => "untrusted_file",
+            Refusal::InitTimedOut { .. } => "init_timed_out",
         }
     }
 
@@ -159,6 +223,20 @@ impl Refusal {
             }
             Refusal::DuplicateId { .. } => {
                 "Keep one build of each plugin in the plugins folder and remove the other.".into()
+            }
+            Refusal::Unsigned => format!(
+                "Install the vendor's signed build (its signature file, LIBRARY.{}, goes beside the library), or remove the library.",
+                crate::signing::SIGNATURE_SUFFIX
+            ),
+            Refusal::BadSignature { .. } => {
+                "Do not use this file: it was changed after its vendor signed it (or the signature is damaged). Reinstall the plugin from its vendor.".into()
+            }
+            Refusal::UnknownVendor { .. } => {
+                "If you trust this vendor, add its public key to the trusted keys file; otherwise remove the library.".into()
+            }
+            Refusal::UntrustedFile { problem } => problem.fix(false),
+            Refusal::InitTimedOut { .. } => {
+                "This is a bug in the plugin (its initialisation does not return); report it to its vendor, and remove the library until it is fixed.".into()
             }
         }
     }
@@ -231,23 +309,62 @@ pub fn is_library_file(path: &Path) -> bool {
 /// Loads every library in `dir` (sorted by file name), one outcome per library file.
 ///
 /// Files without the platform's library ending are skipped. When two libraries claim
-/// one plugin id, the first keeps it and the second is refused.
+/// one plugin id, the first keeps it and the second is refused. No signature is checked:
+/// see [`load_dir_trusting`].
 pub fn load_dir(dir: &Path) -> std::io::Result<Vec<LoadOutcome>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_library_file(p))
-        .collect();
-    paths.sort();
-    Ok(load_all(paths))
+    load_dir_trusting(dir, None)
 }
 
-/// Loads the given libraries in order, refusing later duplicates of a plugin id.
+/// [`load_dir`], and with `trusted` vendor keys only libraries whose detached signature
+/// ([`crate::signing`]) verifies against one of them: the others are refused
+/// ([`Refusal::Unsigned`], [`Refusal::BadSignature`], [`Refusal::UnknownVendor`]) before
+/// they are opened, so none of their code runs.
+pub fn load_dir_trusting(
+    dir: &Path,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> std::io::Result<Vec<LoadOutcome>> {
+    Ok(load_all_trusting(library_paths(dir)?, trusted))
+}
+
+/// The library files [`load_dir`] would load from `dir`, sorted by file name, after the
+/// same check of the folder (who may change it); nothing is opened.
+pub fn library_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    crate::plugin_file::check_folder(dir)?;
+    // Every entry with a library's name is tried, links included: a link is refused
+    // with its reason rather than skipped without a word.
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| is_library_file(p) && !p.is_dir())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Loads the given libraries, refusing later duplicates of a plugin id.
+///
+/// Each file is checked as [`load_dir`] checks the files of its folder ([`Untrusted`]);
+/// the folders they are in are not (that is [`load_dir`]'s check).
+///
+/// The files are checked and opened on a few threads at once — most of the time goes
+/// to comparing each library's type layouts with the host's, which needs no lock — and
+/// the outcomes come back in the order given, with "later" meaning later in that order.
 pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
+    load_all_trusting(paths, None)
+}
+
+/// [`load_all`], checking signatures first when `trusted` keys are given (see
+/// [`load_dir_trusting`]).
+pub fn load_all_trusting(
+    paths: impl IntoIterator<Item = PathBuf>,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Vec<LoadOutcome> {
+    let paths: Vec<PathBuf> = paths.into_iter().collect();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     paths
-        .into_iter()
-        .map(|path| {
-            let result = load_file(&path).and_then(|library| {
+        .iter()
+        .zip(load_each(&paths, trusted))
+        .map(|(path, loaded)| {
+            let result = loaded.and_then(|library| {
                 let id = library.manifest.id.to_string();
                 match seen.get(&id) {
                     Some(first) => Err(Refusal::DuplicateId {
@@ -260,21 +377,103 @@ pub fn load_all(paths: impl IntoIterator<Item = PathBuf>) -> Vec<LoadOutcome> {
                     }
                 }
             });
-            LoadOutcome { path, result }
+            LoadOutcome {
+                path: path.clone(),
+                result,
+            }
         })
         .collect()
 }
 
-/// Loads and checks one library.
+/// At most this many threads load libraries at once.
+const LOADING_THREADS: usize = 8;
+
+/// [`load_file`] for each of `paths`, spread over up to [`LOADING_THREADS`] threads
+/// (one per core); the results in the order of `paths`.
+fn load_each(
+    paths: &[PathBuf],
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Vec<Result<PluginLibrary, Refusal>> {
+    let load_file = |path: &Path| load_one(path, trusted);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(LOADING_THREADS)
+        .min(paths.len());
+    if threads <= 1 {
+        return paths.iter().map(|p| load_file(p)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<Result<PluginLibrary, Refusal>>>> =
+        Mutex::new(paths.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                let result = load_file(path);
+                done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|result| result.expect("every file was loaded"))
+        .collect()
+}
+
+/// The signature check of the open library `opened`, as a refusal.
+fn signed(
+    path: &Path,
+    opened: &crate::plugin_file::OpenedLibrary,
+    trusted: &crate::signing::TrustedKeys,
+) -> Result<(), Refusal> {
+    use crate::signing::SignatureProblem;
+    crate::signing::verify_open_library(path, &opened.file, trusted)
+        .map(drop)
+        .map_err(|problem| match problem {
+            SignatureProblem::Unsigned => Refusal::Unsigned,
+            SignatureProblem::BadSignature { detail } => Refusal::BadSignature { detail },
+            SignatureProblem::UnknownVendor { key_id } => Refusal::UnknownVendor {
+                key_id: key_id.to_string(),
+            },
+        })
+}
+
+/// Loads and checks one library (no signature is checked: see [`load_dir_trusting`]).
 pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
-    crate::preflight::check(path).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
-    // The system loader searches its library path for a bare file name; an absolute
-    // path makes it open exactly the file that was checked.
-    let absolute = std::path::absolute(path).map_err(|e| Refusal::NotAPlugin {
-        detail: format!("its path cannot be resolved ({e})"),
+    load_one(path, None)
+}
+
+/// [`load_file`], checking its signature first when `trusted` keys are given (see
+/// [`load_dir_trusting`]).
+pub fn load_file_trusting(
+    path: &Path,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Result<PluginLibrary, Refusal> {
+    load_one(path, trusted)
+}
+
+/// Opens `path` once, checks the open file (who may have changed it, its signature when
+/// `trusted` keys are given, its headers) and loads that same file; then checks its
+/// types and runs its initialisation within the call timeout.
+fn load_one(
+    path: &Path,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> Result<PluginLibrary, Refusal> {
+    use crate::plugin_file::OpenProblem;
+    let opened = crate::plugin_file::open(path).map_err(|problem| match problem {
+        OpenProblem::Untrusted(problem) => Refusal::UntrustedFile { problem },
+        OpenProblem::Io(e) => Refusal::NotAPlugin {
+            detail: format!("it cannot be opened ({e})"),
+        },
     })?;
-    let header = lib_header_from_path(&absolute).map_err(refusal_of)?;
-    let module = crate::compatibility::init_root_module(header).map_err(refusal_of)?;
+    if let Some(keys) = trusted {
+        signed(path, &opened, keys)?;
+    }
+    crate::preflight::check_file(&opened.file).map_err(|e| Refusal::NotAPlugin { detail: e.0 })?;
+    let header = open_library(path, opened)?;
+    let module = init_within_timeout(header)?;
     let read_manifest = module.manifest();
     let manifest = call_once("manifest", move || read_manifest().into_result()).map_err(|e| {
         Refusal::InvalidManifest {
@@ -291,6 +490,51 @@ pub fn load_file(path: &Path) -> Result<PluginLibrary, Refusal> {
         path: path.to_owned(),
         manifest,
         module,
+    })
+}
+
+/// `dlopen`s the open library (through its descriptor where the platform allows) and
+/// finds its header; a refusal names the library by `path`.
+fn open_library(
+    path: &Path,
+    opened: crate::plugin_file::OpenedLibrary,
+) -> Result<&'static abi_stable::library::LibHeader, Refusal> {
+    opened.load(|load_path| {
+        let result = lib_header_from_path(load_path);
+        let mapped = !matches!(result, Err(LibraryError::OpenError { .. }));
+        // Worked out while the descriptor is open: the refusal may read the file.
+        let result = result.map_err(|e| match refusal_of(e) {
+            Refusal::NotAPlugin { detail } => Refusal::NotAPlugin {
+                detail: detail.replace(
+                    &load_path.display().to_string(),
+                    &path.display().to_string(),
+                ),
+            },
+            other => other,
+        });
+        (result, mapped)
+    })
+}
+
+/// Runs the library's root module constructor on a worker, within the default call
+/// timeout: a library whose initialisation never returns is refused and left running
+/// there, and the host goes on.
+fn init_within_timeout(
+    header: &'static abi_stable::library::LibHeader,
+) -> Result<PluginModuleRef, Refusal> {
+    let limit = default_call_timeout();
+    call_once("init_root_module", move || {
+        Ok(crate::compatibility::init_root_module(header).map_err(refusal_of))
+    })
+    .unwrap_or_else(|e| {
+        Err(match CallFailure::of(&e) {
+            CallFailure::HostTimedOut { .. } => Refusal::InitTimedOut {
+                limit: limit.unwrap_or_default(),
+            },
+            _ => Refusal::InitFailed {
+                detail: e.message().to_owned(),
+            },
+        })
     })
 }
 
@@ -601,15 +845,33 @@ impl IntegrationHandle {
         Ok(DeliveryHandle { inner })
     }
 
-    /// Added in 1.2: where users read how to set the integration up; `None` from
-    /// plugins built against 1.0 or 1.1, which lack the call (or when it fails).
-    pub fn help_url(&self) -> Option<String> {
+    /// Added in 1.2: the verification methods the integration offers, in its order
+    /// (show only these). A plugin built before 1.2 — or one whose answer fails —
+    /// gets what hosts offered before: [`VerifyMethod::before_1_2`]. Methods this
+    /// host does not know are left out.
+    pub fn verify_methods(&self) -> Vec<VerifyMethod> {
+        let offered = self.inner.call("verify_methods", Duration::ZERO, |i| {
+            Ok(instance(i)
+                .verify_methods()
+                .into_iter()
+                .filter_map(|m| m.as_enum().ok().cloned())
+                .collect::<Vec<_>>())
+        });
+        match offered {
+            Ok(methods) if !methods.is_empty() => methods,
+            _ => VerifyMethod::before_1_2(),
+        }
+    }
+
+    /// Added in 1.2: how the integration wants its saved settings shown (none from a
+    /// plugin built before 1.2, or when the call fails: use
+    /// [`crate::SettingDisplay::fallback`]).
+    pub fn settings_display(&self) -> Vec<crate::SettingDisplay> {
         self.inner
-            .call("help_url", Duration::ZERO, |i| {
-                Ok(instance(i).help_url().into_option().map(String::from))
+            .call("settings_display", Duration::ZERO, |i| {
+                Ok(instance(i).settings_display().into_vec())
             })
-            .ok()
-            .flatten()
+            .unwrap_or_default()
     }
 
     /// Discards unsaved changes.
@@ -641,13 +903,20 @@ impl SessionHandle {
     pub fn poll(&self, timeout: Duration) -> SessionState {
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let state = self.inner.call("poll", timeout, move |s| {
-            Ok(s.poll(millis)
-                .as_enum()
-                .cloned()
-                .unwrap_or_else(|_| SessionState::Working {
-                    message: "Working… (this plugin reports a state this host does not know)"
-                        .into(),
-                }))
+            let state =
+                s.poll(millis)
+                    .as_enum()
+                    .cloned()
+                    .unwrap_or_else(|_| SessionState::Working {
+                        message: "Working… (this plugin reports a state this host does not know)"
+                            .into(),
+                    });
+            Ok(match state {
+                SessionState::Failed(e) => {
+                    SessionState::failed(call_failure::from_plugin(RBox::into_inner(e)))
+                }
+                other => other,
+            })
         });
         state.unwrap_or_else(SessionState::failed)
     }
@@ -669,6 +938,18 @@ impl SessionHandle {
                 s.cancel();
                 Ok(())
             });
+    }
+
+    /// Added in 1.2: whether the session had already ended (verified or failed) when
+    /// the last [`SessionHandle::cancel`] arrived, so that cancel changed nothing.
+    /// `false` from a plugin built before 1.2 (it cannot say) or one that does not
+    /// answer.
+    pub fn ended_before_cancel(&self) -> bool {
+        self.inner
+            .call("ended_before_cancel", Duration::ZERO, |s| {
+                Ok(s.ended_before_cancel())
+            })
+            .unwrap_or(false)
     }
 }
 
@@ -708,10 +989,11 @@ impl DeliveryHandle {
     pub fn poll(&self, timeout: Duration) -> DeliveryState {
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let state = self.inner.call("poll", timeout, move |d| {
-            Ok(d.poll(millis)
-                .into_enum()
-                .map(DeliveryState::from)
-                .unwrap_or_else(|_| unknown_delivery_state()))
+            Ok(match d.poll(millis).into_enum().map(DeliveryState::from) {
+                Ok(DeliveryState::Failed(e)) => DeliveryState::Failed(call_failure::from_plugin(e)),
+                Ok(state) => state,
+                Err(_) => unknown_delivery_state(),
+            })
         });
         state.unwrap_or_else(DeliveryState::Failed)
     }

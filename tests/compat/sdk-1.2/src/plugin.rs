@@ -1,12 +1,15 @@
 //! The author's side: implement [`Integration`] (and [`VerificationSession`]), then
 //! call [`export_plugin!`](crate::export_plugin) once.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
     sabi_trait::TD_Opaque,
-    std_types::{RBox, ROption, RResult, RStr, RString, RVec},
+    std_types::{RBox, RResult, RStr, RVec},
 };
 
 use crate::{
@@ -20,9 +23,11 @@ use crate::{
     delivery::{DeliveryJob, DeliveryKind, DeliveryKind_NE, DeliveryRequest, DeliveryState},
     error::PluginError,
     form::{FieldError, FormField, FormValues},
+    form_store::FormStore,
     guard::{guarded, panicked},
     host::Host,
     manifest::Manifest,
+    setting_display::SettingDisplay,
     verify::{AccessToken, SessionState, SessionState_NE, VerifyMethod, VerifyMethod_NE},
 };
 
@@ -61,22 +66,36 @@ pub trait Integration: Send + 'static {
     ) -> Result<Box<dyn VerificationSession>, PluginError>;
 
     /// Saves `values`; must refuse unless exactly these values were verified.
-    fn save(&mut self, values: &FormValues) -> Result<(), PluginError>;
+    ///
+    /// Since 1.2 it has a default: [`FormStore::save`] through
+    /// [`Integration::form_store`] (`unsupported` without one).
+    fn save(&mut self, values: &FormValues) -> Result<(), PluginError> {
+        match self.form_store() {
+            Some(store) => store.save(values, None),
+            None => Err(no_form_store("save accounts")),
+        }
+    }
 
     /// The saved values of `account`, for Edit (secrets left out).
+    ///
+    /// The default is [`FormStore::load`] through [`Integration::form_store`]
+    /// (`unsupported` without one).
     fn load_account(&self, account: &str) -> Result<FormValues, PluginError> {
-        let _ = account;
-        Err(PluginError::unsupported(
-            "This integration cannot edit saved accounts.",
-        ))
+        match self.form_store() {
+            Some(store) => store.load(account),
+            None => Err(no_form_store("edit saved accounts")),
+        }
     }
 
     /// Deletes `account` with its secrets.
+    ///
+    /// The default is [`FormStore::remove`] through [`Integration::form_store`]
+    /// (`unsupported` without one).
     fn remove_account(&mut self, account: &str) -> Result<(), PluginError> {
-        let _ = account;
-        Err(PluginError::unsupported(
-            "This integration cannot remove accounts.",
-        ))
+        match self.form_store() {
+            Some(store) => store.remove(account),
+            None => Err(no_form_store("remove accounts")),
+        }
     }
 
     /// An access token for the saved `account`.
@@ -88,6 +107,13 @@ pub trait Integration: Send + 'static {
     }
 
     /// Discards unsaved changes and releases what the instance holds.
+    ///
+    /// Since 1.2, before this runs the SDK cancels every verification session and
+    /// delivery this instance started that the host still holds, one after the
+    /// other, each waiting as its own cancel does — up to
+    /// [`crate::session::CANCEL_WAIT`] for those of [`crate::session::Session`] and
+    /// [`crate::delivering::Delivery`]. Every thread the plugin started must have
+    /// ended when `close` returns (the conformance checks look).
     fn close(&mut self) {}
 
     /// Added in 1.1: an access token for the saved `account`, for the scopes saved
@@ -113,9 +139,14 @@ pub trait Integration: Send + 'static {
     /// rename is a move: one account afterwards, under the new name. Must refuse
     /// unless exactly these values were verified.
     ///
-    /// The default saves, then removes `previous` when the account name changed;
-    /// override it to do both in one store transaction ([`Host::account_write`]).
+    /// The default, with a [`Integration::form_store`], is [`FormStore::save`] in
+    /// place of `previous` (one transaction); without one it saves, then removes
+    /// `previous` when the account name changed — override it to do both in one
+    /// store transaction ([`Host::account_write`]).
     fn save_replacing(&mut self, values: &FormValues, previous: &str) -> Result<(), PluginError> {
+        if let Some(store) = self.form_store() {
+            return store.save(values, Some(previous));
+        }
         self.save(values)?;
         if values.get_trimmed(crate::form::ACCOUNT_NAME) != Some(previous) {
             self.remove_account(previous)?;
@@ -141,10 +172,37 @@ pub trait Integration: Send + 'static {
         ))
     }
 
-    /// Added in 1.2: where users read how to set this integration up.
-    fn help_url(&self) -> Option<String> {
+    /// Added in 1.2: the verification methods this integration offers, so hosts
+    /// show only those (a webhook offers [`VerifyMethod::Direct`] alone). The
+    /// default is device code and a browser with a loopback listener — what hosts
+    /// offered every plugin before 1.2.
+    fn verify_methods(&self) -> Vec<VerifyMethod> {
+        VerifyMethod::before_1_2()
+    }
+
+    /// Added in 1.2: how hosts should show the saved settings that are not plain
+    /// text under their key — labels, dates, web addresses, and the bookkeeping to
+    /// keep out of sight ([`crate::ShownAs::Hidden`]). The default is none: hosts
+    /// apply their own rules ([`SettingDisplay::fallback`]).
+    fn settings_display(&self) -> Vec<SettingDisplay> {
+        Vec::new()
+    }
+
+    /// Added in 1.2: storage by default. An integration whose saved account is its
+    /// form (plain fields as settings, secret fields as secrets) returns its
+    /// [`FormStore`] here, commits verified values with [`FormStore::recorder`], and
+    /// needs no `save`, `load_account`, `remove_account` of its own. `None` (the
+    /// default): the integration keeps its accounts itself.
+    fn form_store(&self) -> Option<&FormStore> {
         None
     }
+}
+
+/// What a storage call answers for an integration that neither implements it nor
+/// has a [`FormStore`].
+fn no_form_store(what: &str) -> PluginError {
+    PluginError::unsupported(format!("This integration cannot {what}."))
+        .with_hint("This is a gap in the plugin: its author implements the call, or returns a FormStore from Integration::form_store.")
 }
 
 /// The checks every form needs, in form order: a [`FieldError`] for each required
@@ -192,6 +250,13 @@ pub trait VerificationSession: Send + Sync + 'static {
 
     /// Stops at once: no request may be sent after this returns.
     fn cancel(&self);
+
+    /// Added in 1.2: whether the session had already ended when the (last) cancel
+    /// arrived, so the cancel changed nothing. [`crate::session::Session`] answers
+    /// it; the default says `false` (cannot tell).
+    fn ended_before_cancel(&self) -> bool {
+        false
+    }
 }
 
 const PLUGIN: &str = "plugin";
@@ -199,6 +264,44 @@ const PLUGIN: &str = "plugin";
 /// Carries an author's [`Integration`] across the boundary, catching its panics.
 struct IntegrationAdapter<T: Integration> {
     inner: Option<T>,
+    /// The sessions and deliveries this instance started, cancelled by `close`.
+    started: Mutex<Vec<Started>>,
+}
+
+/// A session or delivery an instance started, while the host still holds it.
+enum Started {
+    Session(Weak<dyn VerificationSession>),
+    Delivery(Weak<dyn DeliveryJob>),
+}
+
+impl<T: Integration> IntegrationAdapter<T> {
+    fn new(inner: T) -> Self {
+        IntegrationAdapter {
+            inner: Some(inner),
+            started: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn track(&self, started: Started) {
+        let mut list = self.started.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|s| match s {
+            Started::Session(w) => w.strong_count() > 0,
+            Started::Delivery(w) => w.strong_count() > 0,
+        });
+        list.push(started);
+    }
+
+    /// Cancels every session and delivery still held, each waiting as its own cancel
+    /// does ([`crate::session::CANCEL_WAIT`] for the SDK's).
+    fn cancel_started(&self) {
+        let started = std::mem::take(&mut *self.started.lock().unwrap_or_else(|p| p.into_inner()));
+        for s in started {
+            match s {
+                Started::Session(w) => w.upgrade().into_iter().for_each(|s| s.cancel()),
+                Started::Delivery(w) => w.upgrade().into_iter().for_each(|d| d.cancel()),
+            }
+        }
+    }
 }
 
 impl<T: Integration> IntegrationAdapter<T> {
@@ -246,20 +349,25 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
         values: &FormValues,
         method: VerifyMethod_NE,
     ) -> RResult<SessionAbiBox, PluginError> {
-        self.with_mut("start_verification", |i| {
+        let started = self.with_mut("start_verification", |i| {
             let method = method.as_enum().cloned().map_err(|_| {
                 PluginError::unsupported(
                     "This plugin does not know the verification method the host asked for.",
                 )
                 .with_hint("Update the plugin, or choose another Verify option.")
             })?;
-            let session = i.start_verification(values, method)?;
-            Ok(SessionAbi_TO::from_value(
+            let session: Arc<dyn VerificationSession> =
+                Arc::from(i.start_verification(values, method)?);
+            Ok(session)
+        });
+        started.map(|session| {
+            self.track(Started::Session(Arc::downgrade(&session)));
+            SessionAbi_TO::from_value(
                 SessionAdapter {
                     inner: Some(session),
                 },
                 TD_Opaque,
-            ))
+            )
         })
     }
 
@@ -280,6 +388,7 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
     }
 
     fn close(&mut self) -> RResult<(), PluginError> {
+        self.cancel_started();
         self.with_mut("close", |i| {
             i.close();
             Ok(())
@@ -335,7 +444,9 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
                 )
                 .with_hint("Update the plugin, or deliver this another way.")
             })?;
-            let job = i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?;
+            let job: Arc<dyn DeliveryJob> =
+                Arc::from(i.start_delivery(account.as_str(), DeliveryRequest::try_from(request)?)?);
+            self.track(Started::Delivery(Arc::downgrade(&job)));
             Ok(DeliveryAbi_TO::from_value(
                 DeliveryAdapter { inner: Some(job) },
                 TD_Opaque,
@@ -343,18 +454,33 @@ impl<T: Integration> IntegrationAbi for IntegrationAdapter<T> {
         })
     }
 
-    fn help_url(&self) -> ROption<RString> {
-        self.with("help_url", |i| Ok(i.help_url()))
-            .into_result()
-            .ok()
-            .flatten()
-            .map(RString::from)
-            .into()
+    fn verify_methods(&self) -> RVec<VerifyMethod_NE> {
+        self.with("verify_methods", |i| {
+            Ok(i.verify_methods()
+                .into_iter()
+                .map(VerifyMethod_NE::new)
+                .collect())
+        })
+        .unwrap_or_else(|_| {
+            VerifyMethod::before_1_2()
+                .into_iter()
+                .map(VerifyMethod_NE::new)
+                .collect()
+        })
+    }
+
+    fn settings_display(&self) -> RVec<SettingDisplay> {
+        self.with("settings_display", |i| Ok(i.settings_display().into()))
+            .unwrap_or_default()
     }
 }
 
 impl<T: Integration> Drop for IntegrationAdapter<T> {
     fn drop(&mut self) {
+        let _ = guarded(PLUGIN, "drop", || {
+            self.cancel_started();
+            Ok(())
+        });
         let inner = self.inner.take();
         let _ = guarded(PLUGIN, "drop", || {
             drop(inner);
@@ -365,7 +491,7 @@ impl<T: Integration> Drop for IntegrationAdapter<T> {
 
 /// Carries an author's [`VerificationSession`] across the boundary, catching its panics.
 struct SessionAdapter {
-    inner: Option<Box<dyn VerificationSession>>,
+    inner: Option<Arc<dyn VerificationSession>>,
 }
 
 impl SessionAdapter {
@@ -394,6 +520,13 @@ impl SessionAbi for SessionAdapter {
             Ok(())
         });
     }
+
+    fn ended_before_cancel(&self) -> bool {
+        guarded(PLUGIN, "ended_before_cancel", || {
+            Ok(self.session().ended_before_cancel())
+        })
+        .unwrap_or(false)
+    }
 }
 
 impl Drop for SessionAdapter {
@@ -408,7 +541,7 @@ impl Drop for SessionAdapter {
 
 /// Carries an author's [`DeliveryJob`] across the boundary, catching its panics.
 struct DeliveryAdapter {
-    inner: Option<Box<dyn DeliveryJob>>,
+    inner: Option<Arc<dyn DeliveryJob>>,
 }
 
 impl DeliveryAdapter {
@@ -460,9 +593,7 @@ extern "C" fn instantiate<T: Integration>(
     }));
     match result {
         Ok(Ok(integration)) => RResult::ROk(IntegrationAbi_TO::from_value(
-            IntegrationAdapter {
-                inner: Some(integration),
-            },
+            IntegrationAdapter::new(integration),
             TD_Opaque,
         )),
         Ok(Err(e)) => RResult::RErr(e),

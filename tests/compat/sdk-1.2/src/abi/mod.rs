@@ -14,15 +14,13 @@
 // and impls inside const blocks (non_local_definitions).
 #![allow(non_camel_case_types, missing_docs, non_local_definitions)]
 
-#[path = "../../../sdk-1.1/src/abi/account.rs"]
 mod account;
-#[path = "../../../sdk-1.1/src/abi/delivery.rs"]
 mod delivery;
 
 pub use account::{AccountHealthAbi, TokenGrantAbi, TokenRequestAbi};
 pub use delivery::{
     AttachmentAbi, DeliveryReceiptAbi, DeliveryRequestAbi, DeliveryRequestAbi_NE, DeliveryStateAbi,
-    DeliveryStateAbi_NE, FileRequestAbi, MailRequestAbi,
+    DeliveryStateAbi_NE, FileRequestAbi, MailRequestAbi, PushRequestAbi,
 };
 
 use abi_stable::{
@@ -38,7 +36,8 @@ use crate::{
     error::PluginError,
     form::{FieldError, FormField, FormValues, KeyValue},
     manifest::Manifest,
-    verify::AccessToken,
+    setting_display::SettingDisplay,
+    verify::{AccessToken, VerifyMethod},
     version::INTERFACE_VERSION,
 };
 
@@ -50,6 +49,7 @@ pub use crate::{
     error::ErrorKind_NE,
     form::FieldKind_NE,
     log_level::LogLevel_NE,
+    setting_display::ShownAs_NE,
     verify::{SessionState_NE, VerifyMethod_NE},
 };
 
@@ -125,8 +125,18 @@ pub trait HostAbi: Send + Sync {
     }
 
     /// Added in 1.1: releases a lock taken with [`HostAbi::lock`].
+    ///
+    /// Last method of interface 1.1: methods added later go below, with defaults.
     fn unlock(&self, token: u64) {
         let _ = token;
+    }
+
+    /// Added in 1.2: a number that changes whenever anything in the host's stores
+    /// changes — in this process or another — so a plugin may keep what it read and
+    /// re-read only when it moved. `RNone`: the host cannot say (the default, and a
+    /// host built before 1.2): read every time.
+    fn store_generation(&self) -> ROption<u64> {
+        ROption::RNone
     }
 }
 
@@ -164,6 +174,13 @@ pub trait SessionAbi: Send + Sync {
     /// Last method of interface 1.0: methods added in 1.x go below, with defaults.
     #[sabi(last_prefix_field)]
     fn cancel(&self);
+
+    /// Added in 1.2: whether the session had already ended (verified or failed)
+    /// when the host's cancel arrived, so the cancel changed nothing. The default
+    /// (a plugin built before 1.2) is `false`: it cannot say.
+    fn ended_before_cancel(&self) -> bool {
+        false
+    }
 }
 
 /// A verification session as it crosses the boundary.
@@ -236,6 +253,8 @@ pub trait IntegrationAbi: Send {
     }
 
     /// Added in 1.1: starts delivering `request` through the saved `account`.
+    ///
+    /// Last method of interface 1.1: methods added later go below, with defaults.
     fn start_delivery(
         &self,
         account: RStr<'_>,
@@ -245,12 +264,21 @@ pub trait IntegrationAbi: Send {
         RResult::RErr(not_in_plugin("start_delivery"))
     }
 
-    /// Added in 1.2: where users read how to set this integration up.
-    ///
-    /// Appended after the last 1.1 method, with a default: a host calling it on a 1.0
-    /// or 1.1 plugin (whose vtable lacks it) gets `RNone`.
-    fn help_url(&self) -> ROption<RString> {
-        ROption::RNone
+    /// Added in 1.2: the verification methods this integration offers, so the host
+    /// shows only those. The default (a plugin built before 1.2, which cannot say)
+    /// is what hosts offered before: device code and browser.
+    fn verify_methods(&self) -> RVec<VerifyMethod_NE> {
+        VerifyMethod::before_1_2()
+            .into_iter()
+            .map(VerifyMethod_NE::new)
+            .collect()
+    }
+
+    /// Added in 1.2: how to show the saved settings the plugin wants shown other
+    /// than as `key: value` text. The default (a plugin built before 1.2) is none:
+    /// the host's own rules apply.
+    fn settings_display(&self) -> RVec<SettingDisplay> {
+        RVec::new()
     }
 }
 
