@@ -147,14 +147,15 @@
 //! ## Compatibility
 //!
 //! What the matrix (`tests/tests/compat_matrix.rs`) proves with separately built
-//! binaries — 1.0 and 1.1 as released, and a stand-in "next minor" (1.1 plus one
-//! appended method and one appended field kind):
+//! binaries — 1.0, 1.1 and 1.2 as released (frozen in `tests/compat/sdk-1.0`,
+//! `sdk-1.1`, `sdk-1.2`), a stand-in "next minor" 1.3 (1.2 plus one appended method
+//! and one appended field kind), and the plugins built with this crate:
 //!
 //! | plugin built against | host built against | result |
 //! |---|---|---|
 //! | 1.0 | 1.0 | loads; every call works |
-//! | 1.x | 1.y (y > x) | loads; methods added after 1.x return their defaults |
-//! | 1.y | 1.x (y > x) | loads; the host never calls what it does not know; unknown enum variants fall back |
+//! | 1.x | 1.y (y > x) | loads; methods added after 1.x return their defaults (1.1 calls: `unsupported` with detail `missing_call`, no delivery kinds; 1.2: `verify_methods` device code and browser, no `settings_display`, `ended_before_cancel` false) |
+//! | 1.y | 1.x (y > x) | loads; the host never calls what it does not know; unknown enum variants fall back (a `credential_expired` health shows as expiring soon, a `push` delivery kind is not listed, a URL field is text); host services it lacks answer their defaults (`account_write`: separate writes; `store_generation`: none) |
 //! | 1.x and 1.y side by side | 1.z | all load, in any order |
 //! | 2.x | 1.y | refused: `incompatible_version`, naming both versions |
 //! | 1.x with a changed type but the same version | 1.y | refused: `layout_mismatch` |

@@ -38,11 +38,8 @@ impl Integration for Hello {
         })
     }
 
-    fn describe(&self) -> Vec<FormField> {
-        self.store.fields().to_vec()
-    }
-
-    // `validate` is the SDK's default: every required field must be filled in.
+    // `describe` and `validate` are the SDK's defaults: the FormStore's fields, and
+    // every required field filled in.
 
     fn start_verification(
         &mut self,

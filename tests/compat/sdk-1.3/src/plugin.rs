@@ -47,7 +47,15 @@ pub trait Integration: Send + 'static {
         Self: Sized;
 
     /// The form fields, in display order.
-    fn describe(&self) -> Vec<FormField>;
+    ///
+    /// Since 1.2 it has a default: the fields of [`Integration::form_store`] (none
+    /// without one — implement it, or the form is empty and the conformance checks
+    /// say so).
+    fn describe(&self) -> Vec<FormField> {
+        self.form_store()
+            .map(|store| store.fields().to_vec())
+            .unwrap_or_default()
+    }
 
     /// Per-field problems with `values`; empty when the form is valid.
     ///
