@@ -905,3 +905,18 @@ fn a_long_account_list_scrolls_by_page_and_says_where_it_is() {
         assert_eq!(t.exit_code(), 0, "{}", t.screen());
     }
 }
+
+/// Issue 23, item 23 inside the menu: where the locale is not UTF-8 (`LC_ALL=C`) the
+/// menu's screens show ASCII stand-ins — `>` for the pointer, `Up/Down` in the list's
+/// help — and none of the symbols such a terminal would turn into garbage.
+#[test]
+fn a_locale_that_is_not_utf8_gets_an_ascii_menu() {
+    let menu = Menu::open_with_env(80, &[], &[("LC_ALL", "C"), ("LANG", "C")]);
+    let screen = menu.term.wait_for("(Up/Down Enter, Esc: back)");
+    assert!(screen.contains("> Office 365"), "{screen}");
+    for symbol in ['❯', '›', '↑', '↓', '✓', '✗', '→', '…', '—'] {
+        assert!(!screen.contains(symbol), "{symbol} on: {screen}");
+    }
+    menu.term.press(&["Escape"]);
+    assert_eq!(menu.term.exit_code(), 0, "{}", menu.term.screen());
+}

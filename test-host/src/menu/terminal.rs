@@ -33,6 +33,7 @@ use crate::{
     live_line::{self, width},
     present::fit,
     services::Browser,
+    symbols,
     terminal_text::printable,
 };
 
@@ -263,10 +264,17 @@ impl Prompter for TerminalPrompter {
         // No control characters from plugin or server text; raw mode needs an explicit
         // carriage return at each line end.
         let text = printable(text);
+        // Symbols this locale can show, and the state marks coloured on a colour
+        // terminal, as the commands print them.
+        let text = symbols::for_terminal(&text);
+        let text = match symbols::colour_on_stderr() {
+            true => symbols::colour_marks(&text),
+            false => text.into_owned(),
+        };
         let text = if self.waiting {
             text.replace('\n', "\r\n")
         } else {
-            text.into_owned()
+            text
         };
         let _ = write!(
             std::io::stderr(),
@@ -386,7 +394,7 @@ fn rewind(err: &mut Stderr, drawn: usize) {
 /// Replaces the `drawn` rows with `line`, the cursor left at its end.
 fn finish_in_place(err: &mut Stderr, line: &str, drawn: usize) {
     rewind(err, drawn);
-    let _ = write!(err, "{}", fit(line, width()));
+    let _ = write!(err, "{}", fit(&symbols::for_terminal(line), width()));
     let _ = err.flush();
 }
 
@@ -399,10 +407,13 @@ fn finish(err: &mut Stderr, line: &str, drawn: usize) {
 
 fn draw_line(err: &mut Stderr, prompt: &str, editor: &LineEditor, masked: bool) {
     let width = width();
-    let head = fit(&format!("? {prompt} › "), width.saturating_sub(8).max(4));
+    let head = fit(
+        &symbols::for_terminal(&format!("? {prompt} › ")),
+        width.saturating_sub(8).max(4),
+    );
     let room = width.saturating_sub(head.chars().count()).max(1);
     let text: Vec<char> = if masked {
-        vec!['•'; editor.len()]
+        vec![if symbols::unicode() { '•' } else { '*' }; editor.len()]
     } else {
         editor.text().chars().collect()
     };
@@ -435,10 +446,11 @@ fn draw_list(
     let first = chosen
         .saturating_sub(rows.saturating_sub(1))
         .min(items.len() - rows);
-    let mut lines = vec![fit(&format!("? {prompt} (↑↓ Enter, Esc: back)"), width)];
+    let shown = |text: String| fit(&symbols::for_terminal(&text), width);
+    let mut lines = vec![shown(format!("? {prompt} (↑↓ Enter, Esc: back)"))];
     for (i, item) in items.iter().enumerate().skip(first).take(rows) {
         let mark = if i == chosen { "❯ " } else { "  " };
-        lines.push(fit(&format!("{mark}{item}"), width));
+        lines.push(shown(format!("{mark}{item}")));
     }
     if rows < items.len() {
         let above = if first > 0 { "↑" } else { " " };
@@ -447,15 +459,12 @@ fn draw_list(
         } else {
             " "
         };
-        lines.push(fit(
-            &format!(
-                "  {above}{below} {}–{} of {} · PgUp/PgDn",
-                first + 1,
-                first + rows,
-                items.len()
-            ),
-            width,
-        ));
+        lines.push(shown(format!(
+            "  {above}{below} {}–{} of {} · PgUp/PgDn",
+            first + 1,
+            first + rows,
+            items.len()
+        )));
     }
     rewind(err, drawn);
     let _ = write!(err, "{}", lines.join("\r\n"));
