@@ -858,8 +858,8 @@ fn the_top_list_counts_the_accounts_that_need_sign_in() {
 }
 
 /// Issue 23, item 22: 30 accounts are 30 entries (each opens its actions), the list
-/// says which part of it shows, and PageUp/PageDown move a page, at 50, 80 and 120
-/// columns.
+/// says which part of it shows, PageUp/PageDown move a page, and typing filters it, at
+/// 50, 80 and 120 columns.
 #[test]
 fn a_long_account_list_scrolls_by_page_and_says_where_it_is() {
     for width in [50, 80, 120] {
@@ -899,6 +899,27 @@ fn a_long_account_list_scrolls_by_page_and_says_where_it_is() {
         t.press(&["Escape"]);
         menu.wait_for_list("? Integrations › Office 365");
         t.wait_for("❯ Account 7");
+        // Typing narrows the list; Enter opens what is left; nothing left says so and
+        // Enter does nothing; Esc clears what was typed before it goes back.
+        t.type_text("ount 27");
+        let screen = t.wait_for("filter: ount 27 (1 of 32");
+        assert!(screen.contains("❯ Account 27"), "{width}: {screen}");
+        assert!(!screen.contains("  Account 2\n"), "{width}: {screen}");
+        t.press(&["Enter"]);
+        menu.wait_for_list("? Office 365 › Account 27");
+        t.press(&["Escape"]);
+        menu.wait_for_list("? Integrations › Office 365");
+        t.type_text("zz");
+        t.wait_for("(nothing matches)");
+        t.press(&["Enter"]);
+        t.press(&["BSpace", "BSpace"]);
+        let screen = t.wait_for("❯ Account 27");
+        assert!(!screen.contains("filter:"), "{width}: {screen}");
+        t.type_text("q");
+        t.wait_for("filter: q (0 of 32");
+        t.press(&["Escape"]);
+        let screen = t.wait_for("❯ Account 27");
+        assert!(!screen.contains("filter:"), "{width}: {screen}");
         t.press(&["Escape"]);
         t.wait_for("❯ Office 365");
         t.press(&["Escape"]);

@@ -168,36 +168,38 @@ impl Prompter for TerminalPrompter {
         let _ = queue!(err, cursor::Hide);
         let mut chosen = default.min(items.len().saturating_sub(1));
         let mut drawn = 0;
+        // Typed letters narrow the list to the entries that contain them.
+        let mut filter = String::new();
         let outcome = loop {
-            drawn = draw_list(&mut err, drawn, prompt, items, chosen);
+            let shown = ListFilter::new(items, &filter);
+            let mut at = shown.position_of(chosen);
+            drawn = draw_list(&mut err, drawn, prompt, &shown, at);
             let Some(key) = self.read_key() else {
                 break Err(Back);
             };
             let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            let last = shown.len().saturating_sub(1);
             match key.code {
-                KeyCode::Enter => break Ok(chosen),
-                KeyCode::Char('j') if ctrl => break Ok(chosen),
+                KeyCode::Enter if shown.is_empty() => {}
+                KeyCode::Enter => break Ok(shown.item(at)),
+                KeyCode::Char('j') if ctrl && !shown.is_empty() => break Ok(shown.item(at)),
+                KeyCode::Esc if !filter.is_empty() => filter.clear(),
                 KeyCode::Esc => break Err(Back),
                 KeyCode::Char('c' | 'd') if ctrl => break Err(self.interrupt()),
-                KeyCode::Up | KeyCode::Char('k') if !ctrl => {
-                    chosen = chosen
-                        .checked_sub(1)
-                        .unwrap_or(items.len().saturating_sub(1))
+                KeyCode::Backspace => {
+                    filter.pop();
                 }
-                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab if !ctrl => {
-                    chosen = if chosen + 1 >= items.len() {
-                        0
-                    } else {
-                        chosen + 1
-                    }
-                }
-                KeyCode::Home => chosen = 0,
-                KeyCode::End => chosen = items.len().saturating_sub(1),
-                KeyCode::PageDown => {
-                    chosen = (chosen + list_rows(items.len())).min(items.len().saturating_sub(1))
-                }
-                KeyCode::PageUp => chosen = chosen.saturating_sub(list_rows(items.len())),
+                KeyCode::Char(c) if !ctrl && !c.is_control() => filter.push(c),
+                KeyCode::Up => at = at.checked_sub(1).unwrap_or(last),
+                KeyCode::Down | KeyCode::Tab => at = if at >= last { 0 } else { at + 1 },
+                KeyCode::Home => at = 0,
+                KeyCode::End => at = last,
+                KeyCode::PageDown => at = (at + list_rows(shown.len())).min(last),
+                KeyCode::PageUp => at = at.saturating_sub(list_rows(shown.len())),
                 _ => {}
+            }
+            if !shown.is_empty() {
+                chosen = shown.item(at.min(last));
             }
         };
         let answer = match outcome {
@@ -432,13 +434,57 @@ fn list_rows(count: usize) -> usize {
     height().saturating_sub(3).clamp(3, 12).min(count)
 }
 
+/// The entries of a list that contain what was typed (case ignored), in list order.
+struct ListFilter<'a> {
+    items: &'a [String],
+    filter: String,
+    /// Indexes into `items` of the entries shown.
+    shown: Vec<usize>,
+}
+
+impl<'a> ListFilter<'a> {
+    fn new(items: &'a [String], filter: &str) -> Self {
+        let wanted = filter.to_lowercase();
+        let shown = (0..items.len())
+            .filter(|&i| items[i].to_lowercase().contains(&wanted))
+            .collect();
+        ListFilter {
+            items,
+            filter: filter.to_owned(),
+            shown,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.shown.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.shown.is_empty()
+    }
+
+    /// The list index of the `at`th entry shown.
+    fn item(&self, at: usize) -> usize {
+        self.shown[at]
+    }
+
+    /// Where the entry `item` of the list is shown (the first shown when it is not).
+    fn position_of(&self, item: usize) -> usize {
+        self.shown.iter().position(|&i| i == item).unwrap_or(0)
+    }
+
+    fn text(&self, at: usize) -> &str {
+        &self.items[self.shown[at]]
+    }
+}
+
 /// Draws the question and a window of its items, with a line saying where the window
-/// is when not all fit; returns the rows drawn.
+/// is when not all fit (and what was typed to narrow it); returns the rows drawn.
 fn draw_list(
     err: &mut Stderr,
     drawn: usize,
     prompt: &str,
-    items: &[String],
+    items: &ListFilter<'_>,
     chosen: usize,
 ) -> usize {
     let width = width();
@@ -448,9 +494,20 @@ fn draw_list(
         .min(items.len() - rows);
     let shown = |text: String| fit(&symbols::for_terminal(&text), width);
     let mut lines = vec![shown(format!("? {prompt} (↑↓ Enter, Esc: back)"))];
-    for (i, item) in items.iter().enumerate().skip(first).take(rows) {
-        let mark = if i == chosen { "❯ " } else { "  " };
-        lines.push(shown(format!("{mark}{item}")));
+    if !items.filter.is_empty() {
+        lines.push(shown(format!(
+            "  filter: {} ({} of {} · Backspace, Esc: clear)",
+            items.filter,
+            items.len(),
+            items.items.len()
+        )));
+    }
+    if items.is_empty() {
+        lines.push(shown("  (nothing matches)".to_owned()));
+    }
+    for at in first..first + rows {
+        let mark = if at == chosen { "❯ " } else { "  " };
+        lines.push(shown(format!("{mark}{}", items.text(at))));
     }
     if rows < items.len() {
         let above = if first > 0 { "↑" } else { " " };
@@ -460,7 +517,7 @@ fn draw_list(
             " "
         };
         lines.push(shown(format!(
-            "  {above}{below} {}–{} of {} · PgUp/PgDn",
+            "  {above}{below} {}–{} of {} · PgUp/PgDn · type to filter",
             first + 1,
             first + rows,
             items.len()
