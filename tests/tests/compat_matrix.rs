@@ -1249,7 +1249,7 @@ const FROZEN_1_2: [(&str, u64); 33] = [
     ("src/plugin_file.rs", 0x722e1b109c77c128),
     ("src/preflight.rs", 0x81ee016059873bf3),
     ("src/secret.rs", 0x3cd0d5f12ed3b476),
-    ("src/session.rs", 0x8ce8c03aa4454a23),
+    ("src/session.rs", 0x75e34765cf56e109),
     ("src/setting_display.rs", 0x27d6ca62521f9c88),
     ("src/signing.rs", 0x8eb23f414e849f33),
     ("src/testing.rs", 0xa2025ab86322d92c),

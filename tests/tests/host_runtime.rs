@@ -407,3 +407,89 @@ fn bad_options_are_refused_with_a_reason() {
     assert!(e.to_string().contains("/no/such/folder"), "{e}");
     assert_eq!(e.to_json()["origin"], "host");
 }
+
+/// Interface 1.2 through the protocol: `form` says how the plugin verifies and shows
+/// its settings; a method it does not offer is refused before anything starts; an edit
+/// that needs no new sign-in is saved by `update` (and one that does is refused, naming
+/// what changed); a delivery names exactly one kind.
+#[test]
+fn the_protocol_speaks_interface_1_2() {
+    let w = World::new();
+    let form = w.ok(json!({"request": "form", "plugin": "office365"}));
+    assert_eq!(
+        form["verify_methods"],
+        json!([{"method": "device_code"}, {"method": "browser", "loopback": true}]),
+        "{form:#}"
+    );
+    let display = form["settings_display"].as_array().unwrap();
+    assert!(
+        display
+            .iter()
+            .any(|d| d["key"] == "verified_at" && d["shown_as"] == "date"),
+        "{form:#}"
+    );
+    let direct = w.send(json!({
+        "request": "verify.start", "plugin": "office365",
+        "values": w.values("Reports"), "method": "direct",
+    }));
+    assert_eq!(direct["error"]["kind"], "unsupported", "{direct:#}");
+    assert!(
+        direct["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("device_code, browser"),
+        "{direct:#}"
+    );
+
+    let (handle, state) = w.verify("Reports");
+    assert!(
+        state["account"]["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("signed in as "),
+        "{state:#}"
+    );
+    w.ok(json!({"request": "save", "handle": handle}));
+
+    // A new expiry date for the client secret needs no new sign-in.
+    let mut edited = w.values("Reports");
+    edited["client_secret_expires"] = json!("2099-12-31");
+    let updated = w.ok(
+        json!({"request": "update", "plugin": "office365", "account": "Reports", "values": edited}),
+    );
+    assert_eq!(updated["account"], "Reports", "{updated:#}");
+    let accounts = w.ok(json!({"request": "accounts"}));
+    assert_eq!(
+        accounts["accounts"][0]["settings"]["client_secret_expires"], "2099-12-31",
+        "{accounts:#}"
+    );
+    assert_eq!(
+        accounts["accounts"][0]["health"]["state"], "healthy",
+        "{accounts:#}"
+    );
+    // Another tenant needs one: refused, nothing changed.
+    let mut moved = w.values("Reports");
+    moved["tenant_id"] = json!("contoso.onmicrosoft.com");
+    let refused = w.send(
+        json!({"request": "update", "plugin": "office365", "account": "Reports", "values": moved}),
+    );
+    assert_eq!(refused["ok"], false, "{refused:#}");
+    assert_eq!(refused["error"]["origin"], "plugin", "{refused:#}");
+    let missing = w.send(
+        json!({"request": "update", "plugin": "office365", "account": "Nobody", "values": edited}),
+    );
+    assert_eq!(missing["error"]["origin"], "host", "{missing:#}");
+
+    let two = w.send(json!({
+        "request": "delivery.start", "account": "Reports",
+        "file": {"source": "/tmp/x", "folder": "R"}, "push": {"source": "/tmp/x"},
+    }));
+    assert_eq!(two["error"]["kind"], "invalid_request", "{two:#}");
+    let push = w.send(json!({
+        "request": "delivery.start", "account": "Reports", "push": {"source": "/tmp/x"},
+    }));
+    assert_eq!(
+        push["error"]["kind"], "unsupported",
+        "Office 365 takes no push: {push:#}"
+    );
+}

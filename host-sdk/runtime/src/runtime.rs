@@ -15,7 +15,7 @@ use std::{
 use atrs_host_sdk::{
     loader::{self, DeliveryHandle, IntegrationHandle, SessionHandle},
     Attachment, ConflictBehavior, DeliveryRequest, FileRequest, FormValues, LogLevel, MailRequest,
-    SessionState, TokenRequest,
+    PushRequest, SessionState, TokenRequest,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -304,6 +304,7 @@ impl Runtime {
                 Ok(json!({}))
             }
             Request::Save(r) => self.save(r),
+            Request::Update(r) => self.update(r),
             Request::Accounts(r) => self.accounts(r),
             Request::Health(r) => {
                 let plugin = self.owner(&r)?;
@@ -479,6 +480,27 @@ impl Runtime {
         }))
     }
 
+    /// An edit of the saved `r.account` that needs no new sign-in: the plugin's
+    /// `save_replacing` with the edited values, which refuses one that does.
+    fn update(&self, r: request::Update) -> Answer {
+        if !self.store.list(&r.plugin)?.contains(&r.account) {
+            return Err(ProtocolError::NoAccount { account: r.account });
+        }
+        let integration = self.integration(&r.plugin)?;
+        let mut integration = lock(&integration);
+        let values = self.values(&integration, &r.values)?;
+        let name = values
+            .get_trimmed(atrs_host_sdk::ACCOUNT_NAME)
+            .unwrap_or(&r.account)
+            .to_owned();
+        integration.save_replacing(&values, &r.account)?;
+        Ok(json!({
+            "plugin": r.plugin,
+            "account": name,
+            "renamed_from": (name != r.account).then_some(&r.account),
+        }))
+    }
+
     fn accounts(&self, r: request::Accounts) -> Answer {
         self.list_accounts(&r, |account| {
             match self
@@ -546,10 +568,13 @@ impl Runtime {
             account: r.account.clone(),
             plugin: r.plugin.clone(),
         })?;
-        let request = match (r.mail, r.file) {
-            (Some(mail), _) => DeliveryRequest::Mail(mail_request(mail)),
-            (_, Some(file)) => DeliveryRequest::File(file_request(file)?),
-            (None, None) => unreachable!("the request reader refuses a delivery of neither kind"),
+        let request = match (r.mail, r.file, r.push) {
+            (Some(mail), _, _) => DeliveryRequest::Mail(mail_request(mail)),
+            (_, Some(file), _) => DeliveryRequest::File(file_request(file)?),
+            (_, _, Some(push)) => DeliveryRequest::Push(push_request(push)),
+            (None, None, None) => {
+                unreachable!("the request reader refuses a delivery of no kind")
+            }
         };
         let integration = self.integration(&plugin)?;
         let integration = lock(&integration);
@@ -647,6 +672,14 @@ fn file_request(file: request::File) -> Result<FileRequest, ProtocolError> {
         site: file.site,
         conflict,
     })
+}
+
+fn push_request(push: request::Push) -> PushRequest {
+    PushRequest {
+        file_name: push.name.unwrap_or_else(|| file_name(&push.source)),
+        source: push.source,
+        content_type: push.content_type.unwrap_or_default(),
+    }
 }
 
 fn file_name(path: &std::path::Path) -> String {

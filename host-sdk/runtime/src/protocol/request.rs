@@ -32,6 +32,8 @@ pub enum Request {
     VerifyEnd(Handle),
     /// Saves what a session verified.
     Save(Save),
+    /// Saves an edit that needs no new sign-in.
+    Update(Update),
     /// The saved accounts, with their health.
     Accounts(Accounts),
     /// One saved account's health.
@@ -62,6 +64,7 @@ pub const NAMES: &[&str] = &[
     "verify.cancel",
     "verify.end",
     "save",
+    "update",
     "accounts",
     "health",
     "token",
@@ -155,6 +158,20 @@ pub struct Save {
     pub replaces: Option<String>,
 }
 
+/// `update`: an edit of a saved account that needs no new sign-in (its secret's expiry,
+/// a message size); the plugin refuses one that does, naming what changed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Update {
+    /// The plugin id.
+    pub plugin: String,
+    /// The saved account edited.
+    pub account: String,
+    /// Its values as edited, by field key (a secret field left out keeps the saved
+    /// secret).
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+}
+
 /// `accounts`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Accounts {
@@ -210,6 +227,22 @@ pub struct DeliveryStart {
     /// A file to put in a folder.
     #[serde(default)]
     pub file: Option<File>,
+    /// A file handed to the account's own endpoint (interface 1.2's `push`).
+    #[serde(default)]
+    pub push: Option<Push>,
+}
+
+/// A file for an integration that takes files at its own endpoint.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Push {
+    /// The local file.
+    pub source: PathBuf,
+    /// The name the receiver is told (default: the file's name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its media type (default: the plugin decides).
+    #[serde(default)]
+    pub content_type: Option<String>,
 }
 
 /// An e-mail.
@@ -316,16 +349,22 @@ pub fn read(value: Value) -> Result<Request, ProtocolError> {
         "verify.cancel" => Request::VerifyCancel(fields(&name, value)?),
         "verify.end" => Request::VerifyEnd(fields(&name, value)?),
         "save" => Request::Save(fields(&name, value)?),
+        "update" => Request::Update(fields(&name, value)?),
         "accounts" => Request::Accounts(fields(&name, value)?),
         "health" => Request::Health(fields(&name, value)?),
         "token" => Request::Token(fields(&name, value)?),
         "remove" => Request::Remove(fields(&name, value)?),
         "delivery.start" => {
             let start: DeliveryStart = fields(&name, value)?;
-            if start.mail.is_some() == start.file.is_some() {
+            let given = [
+                start.mail.is_some(),
+                start.file.is_some(),
+                start.push.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() != 1 {
                 return Err(ProtocolError::Malformed {
                     request: name,
-                    detail: "give exactly one of `mail` and `file`".to_owned(),
+                    detail: "give exactly one of `mail`, `file` and `push`".to_owned(),
                 });
             }
             Request::DeliveryStart(Box::new(start))

@@ -198,6 +198,7 @@ impl Runtime {
                 self.remote.remove(r.handle);
                 Ok(answer)
             }
+            Request::Update(r) => Ok(self.forward(&r.plugin, raw, Duration::ZERO)?.1),
             Request::Accounts(r) => self.list_accounts(&r, |account| {
                 let request = json!({
                     "request": "health",

@@ -133,14 +133,21 @@ impl Core {
     }
 
     fn cancel(&self) {
-        let hooks = {
+        // One critical section: a flow finishing at the same moment either ended the
+        // session before this (and the cancel changes nothing, as recorded) or finds it
+        // ended as cancelled and commits nothing.
+        let (hooks, ended_now) = {
             let mut inner = self.lock();
             inner.cancelled = true;
             inner.ended_before_cancel = inner.state.is_terminal();
+            let ended_now = !inner.state.is_terminal();
+            if ended_now {
+                inner.state = SessionState::failed(cancelled());
+                inner.version += 1;
+            }
             self.changed.notify_all();
-            std::mem::take(&mut inner.on_cancel)
+            (std::mem::take(&mut inner.on_cancel), ended_now)
         };
-        let ended_now = self.set(SessionState::failed(cancelled()));
         if ended_now {
             self.host.info("Verification cancelled.");
         }
@@ -519,6 +526,37 @@ mod tests {
         ));
         assert!(session.ended_before_cancel(), "the cancel came too late");
         assert_eq!(commits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_cancel_racing_the_end_either_came_too_late_or_kept_anything_from_being_committed() {
+        let (mut late, mut early) = (0, 0);
+        for _ in 0..300 {
+            let commits = Arc::new(AtomicUsize::new(0));
+            let c = commits.clone();
+            let session = Session::spawn(MemoryHost::new().handle(), "Starting…", move |_| {
+                Ok(Success::new(account(), move || {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }))
+            })
+            .unwrap();
+            session.cancel();
+            match session.poll(Duration::ZERO) {
+                SessionState::Verified(_) => {
+                    assert!(session.ended_before_cancel(), "verified after the cancel");
+                    assert_eq!(commits.load(Ordering::SeqCst), 1);
+                    late += 1;
+                }
+                SessionState::Failed(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Cancelled);
+                    assert!(!session.ended_before_cancel());
+                    assert_eq!(commits.load(Ordering::SeqCst), 0, "committed after the cancel");
+                    early += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(late + early, 300);
     }
 
     #[test]
