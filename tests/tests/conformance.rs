@@ -6,9 +6,7 @@
 
 use std::{path::Path, process::Output};
 
-use atrs_e2e::{
-    fixture, hello_plugin, json_result, office365_library, run_host, webhook_plugin,
-};
+use atrs_e2e::{fixture, hello_plugin, json_result, office365_library, run_host, webhook_plugin};
 use atrs_mock_idp::{defaults, ApproveMode, MockConfig, MockIdp};
 use serde_json::Value;
 

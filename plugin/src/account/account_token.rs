@@ -210,11 +210,14 @@ impl AccountTokens {
     ) -> Result<Issued, PluginError> {
         let settings =
             saved::read(&self.host, account)?.ok_or_else(|| saved::not_found(account))?;
-        let mut facts = RefreshFacts::read(&settings);
+        let facts = RefreshFacts::read(&settings);
         // A refusal for good stands until the account is signed in again (or a forced
         // refresh tries once more): asking again would only be refused again.
         if let (false, Some(failure)) = (force, facts.needs_sign_in()) {
             return Err(failure.to_error());
+        }
+        if config.is_application() {
+            return self.application_token(account, config, wanted, (settings, facts));
         }
         let refresh_token = self
             .host
@@ -245,6 +248,41 @@ impl AccountTokens {
             )
             .await
         })?;
+        self.settle(account, config, (settings, facts), outcome)
+    }
+
+    /// A new application token for the application account `account` (its lock held): the
+    /// client credentials grant, nothing to refresh with; a claims challenge is answered by
+    /// this new token as well (an application token carries no user's session to re-check).
+    fn application_token(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+        wanted: &[String],
+        saved: (Settings, RefreshFacts),
+    ) -> Result<Issued, PluginError> {
+        let endpoint = self.token_endpoint(config)?;
+        self.host.info(&format!(
+            "Getting an application token for \"{account}\" at {} (client credentials).",
+            crate::net::http::host_of(endpoint.url.as_str())
+        ));
+        let http = account_http::client(config, self.limits)?;
+        let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
+        let outcome = self.run(async move {
+            refresh::client_credentials(&http, &endpoint.url, &config_owned, &wanted_owned, bound)
+                .await
+        })?;
+        self.settle(account, config, saved, outcome)
+    }
+
+    /// Stores the outcome of a token request: the new token, or the failure in the facts.
+    fn settle(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+        (settings, mut facts): (Settings, RefreshFacts),
+        outcome: Result<Renewed, RefreshError>,
+    ) -> Result<Issued, PluginError> {
         let now = unix_now();
         match outcome {
             Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),

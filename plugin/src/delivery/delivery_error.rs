@@ -3,6 +3,7 @@
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 
+use crate::authority::app_access;
 use crate::delivery::byte_size;
 use crate::delivery::graph::{CallIds, GraphFailure};
 
@@ -141,8 +142,22 @@ impl DeliveryError {
 
     /// The error a person sees: what went wrong, what to do, the ids for support.
     pub fn to_plugin_error(&self) -> PluginError {
+        self.to_plugin_error_as(None)
+    }
+
+    /// [`DeliveryError::to_plugin_error`] for a delivery through an application account:
+    /// `application` is the mailbox it acts for and the app's client ID. A missing permission is an application
+    /// permission granted by an administrator, not a delegated one.
+    pub fn to_plugin_error_as(&self, application: Option<(&str, &str)>) -> PluginError {
         match self {
-            DeliveryError::Graph { step, failure } => graph_error(step, failure),
+            DeliveryError::Graph { step, failure } => match application
+                .and_then(|(mailbox, client_id)| {
+                    application_error(step, failure, (mailbox, client_id))
+                })
+            {
+                Some(e) => with_ids(e, failure),
+                None => graph_error(step, failure),
+            },
             DeliveryError::File { path, reason } => PluginError::invalid_input(format!(
                 "The file {path} could not be read ({reason})."
             ))
@@ -222,6 +237,74 @@ fn add_permission(permission: &str, admin: bool) -> String {
     };
     format!(
         "Add the delegated Microsoft Graph permission {permission} to the app registration (Entra admin center → App registrations → your app → API permissions → Add a permission), add it to the account's Scopes, and choose Verify again. {consent}."
+    )
+}
+
+/// The refusals only an application account meets, or meets with another fix: Exchange's
+/// access policy, no application permission granted, one missing. `None`: as for a user
+/// account.
+fn application_error(
+    step: &Step,
+    failure: &GraphFailure,
+    (mailbox, client_id): (&str, &str),
+) -> Option<PluginError> {
+    let GraphFailure::Refused {
+        status,
+        code,
+        message,
+        ..
+    } = failure
+    else {
+        return None;
+    };
+    let sender = match step {
+        Step::SendMail { from } | Step::SendDraft { from } => from.as_deref().unwrap_or(mailbox),
+        _ => mailbox,
+    };
+    if app_access::is_access_policy(*status, code, message) {
+        return Some(app_access::access_policy(sender, client_id));
+    }
+    let consent = "An administrator grants it: Entra admin center → App registrations → your app → API permissions → Grant admin consent for the tenant; then try again.";
+    if app_access::is_without_roles(*status, message) {
+        return Some(
+            PluginError::new(
+                ErrorKind::AuthorizationRefused,
+                "Microsoft Graph refused the application token: it carries no application permissions (no admin consent was granted).",
+            )
+            .with_hint(consent),
+        );
+    }
+    if *status != 403
+        || !matches!(
+            code.as_str(),
+            "ErrorAccessDenied" | "accessDenied" | "Authorization_RequestDenied"
+        )
+    {
+        return None;
+    }
+    let (role, what) = match step {
+        Step::SendMail { .. } | Step::SendDraft { .. } => {
+            (app_access::MAIL_SEND, format!("send mail as {sender}"))
+        }
+        Step::Draft => (
+            app_access::MAIL_READWRITE,
+            "create the draft that attachments over 3 MB need".to_owned(),
+        ),
+        Step::FindSite { .. } | Step::Upload { site: Some(_), .. } => (
+            app_access::SITES_READWRITE_ALL,
+            "write to SharePoint sites".to_owned(),
+        ),
+        Step::Upload { site: None, .. } => (
+            app_access::FILES_READWRITE_ALL,
+            format!("write to the OneDrive of {mailbox}"),
+        ),
+    };
+    Some(
+        PluginError::new(
+            ErrorKind::AuthorizationRefused,
+            format!("Microsoft Graph refused: the app lacks the application permission {role}, which it needs to {what}."),
+        )
+        .with_hint(format!("Add the Microsoft Graph application permission {role} (Entra admin center → App registrations → your app → API permissions → Add a permission → Application permissions). {consent}")),
     )
 }
 

@@ -118,6 +118,8 @@ mod with_mock {
             t(""),
             t(""),
             t(""),
+            pick("A user signs in"),
+            t(""),
         ]
     }
 
