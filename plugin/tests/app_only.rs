@@ -395,3 +395,39 @@ fn a_delivery_to_a_mailbox_the_policy_leaves_out_is_refused_with_its_fix() {
     let job = plugin.start_delivery(ACCOUNT, report()).unwrap();
     assert!(matches!(finish(job.as_ref()), DeliveryState::Done(_)));
 }
+
+#[test]
+fn an_application_account_with_a_certificate_verifies_and_renews_with_client_assertions() {
+    let idp = idp();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    std::fs::write(
+        &pem,
+        format!("{}{}", defaults::CERT_PEM, defaults::CERT_KEY_PEM),
+    )
+    .unwrap();
+    let memory = MemoryHost::new();
+    let mut plugin = Office365::new(memory.handle()).unwrap();
+    let values = form(&idp, defaults::CERT_CLIENT_ID, defaults::USER_UPN)
+        .with(fields::CLIENT_SECRET, "")
+        .with(fields::CERTIFICATE_FILE, pem.to_str().unwrap());
+    match verify(&mut plugin, &values, VerifyMethod::Direct) {
+        SessionState::Verified(_) => {}
+        other => panic!("{other:?}"),
+    }
+    plugin.save(&values).unwrap();
+    let forced = plugin
+        .token(ACCOUNT, &TokenRequest::saved_scopes().forced())
+        .unwrap();
+    assert_eq!(forced.source, TokenSource::Refreshed);
+    assert_eq!(idp.stats().grant_count(CLIENT_CREDENTIALS), 2);
+    let secrets = memory.secrets_of(ACCOUNT);
+    assert!(!secrets.contains_key("client_secret") && !secrets.contains_key("refresh_token"));
+    let key_line = defaults::CERT_KEY_PEM.lines().nth(1).unwrap();
+    let everything = format!(
+        "{:?}{secrets:?}{:?}",
+        memory.settings_of(ACCOUNT),
+        memory.log_lines()
+    );
+    assert!(!everything.contains(key_line));
+}

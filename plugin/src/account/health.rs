@@ -207,6 +207,21 @@ mod tests {
     }
 
     #[test]
+    fn an_application_account_has_no_refresh_token_and_never_lapses() {
+        let mut settings = verified(400);
+        settings.insert(fields::SIGN_IN.into(), "application".into());
+        let h = assess(&settings, Some(NOW + 3000), false, NOW);
+        assert_eq!(h.state, HealthState::Healthy, "{h:?}");
+        assert_eq!(h.lapses_at, None);
+        let user = assess(&verified(400), None, false, NOW);
+        assert_eq!(
+            user.state,
+            HealthState::NeedsSignIn,
+            "a user account does lapse"
+        );
+    }
+
+    #[test]
     fn close_to_lapsing_is_expiring_soon_and_past_it_needs_sign_in() {
         let soon = assess(&verified(80), None, true, NOW);
         assert_eq!(soon.state, HealthState::ExpiringSoon);

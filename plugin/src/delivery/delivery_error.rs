@@ -459,6 +459,53 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_application_account_s_refusals_name_application_permissions_and_access_policies() {
+        let app = Some(("reports@contoso.com", "client-1"));
+        let with = |status: u16, code: &str, message: &str| {
+            let mut f = refused(status, code);
+            if let GraphFailure::Refused { message: m, .. } = &mut f {
+                *m = message.into();
+            }
+            f
+        };
+        let raop = with(
+            403,
+            "ErrorAccessDenied",
+            "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+        );
+        let e = DeliveryError::graph(Step::SendMail { from: None }, raop.clone())
+            .to_plugin_error_as(app);
+        assert!(
+            e.message()
+                .contains("keeps this app from the mailbox reports@contoso.com"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("-AppId client-1"), "{e:?}");
+        assert_eq!(e.trace_id(), Some("req-1"), "the ids stay: {e:?}");
+        let e = DeliveryError::graph(upload(None), refused(403, "accessDenied"))
+            .to_plugin_error_as(app);
+        assert!(
+            e.message()
+                .contains("application permission Files.ReadWrite.All"),
+            "{e}"
+        );
+        assert!(!e.hint().unwrap().contains("delegated"), "{e:?}");
+        let e = DeliveryError::graph(
+            Step::SendMail { from: None },
+            with(
+                401,
+                "InvalidAuthenticationToken",
+                "Either scp or roles claim need to be present in the token.",
+            ),
+        )
+        .to_plugin_error_as(app);
+        assert!(e.message().contains("no admin consent"), "{e}");
+        // The same refusals through a user account read as before.
+        let e = DeliveryError::graph(upload(None), refused(403, "accessDenied")).to_plugin_error();
+        assert!(e.hint().unwrap().contains("delegated"), "{e:?}");
+    }
+
     fn upload(site: Option<&str>) -> Step {
         Step::Upload {
             folder: "Reports".into(),
