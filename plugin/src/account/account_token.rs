@@ -132,9 +132,10 @@ impl AccountTokens {
         force: bool,
     ) -> Result<Issued, PluginError> {
         let config = self.memo.config(&self.host, account)?;
-        let wanted = match scopes.is_empty() {
-            true => config.scopes.clone(),
-            false => within_saved(account, scopes, &config.scopes)?,
+        let wanted = match (scopes.is_empty(), config.is_application()) {
+            (true, _) => config.scopes.clone(),
+            (false, true) => within_application(account, scopes, &config.scopes)?,
+            (false, false) => within_saved(account, scopes, &config.scopes)?,
         };
         if !force {
             if let Some(hit) = self.cached(account, &wanted)? {
@@ -398,6 +399,34 @@ fn no_refresh_token(account: &str) -> PluginError {
     .with_hint("Re-verify the account (sign in again); its name and settings are kept.")
 }
 
+/// An application account's token carries every application permission granted to the app
+/// (its one scope is Graph's `.default`): asked Microsoft Graph permissions get that token;
+/// another resource's are refused, since client credentials give a token for one resource.
+fn within_application(
+    account: &str,
+    asked: &[String],
+    saved: &[String],
+) -> Result<Vec<String>, PluginError> {
+    let graph = saved
+        .first()
+        .and_then(|s| s.strip_suffix(".default"))
+        .unwrap_or("https://graph.microsoft.com/");
+    let other: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !scopes::is_oidc(s) && s.contains("://") && !s.starts_with(graph))
+        .collect();
+    if other.is_empty() {
+        return Ok(saved.to_vec());
+    }
+    Err(PluginError::invalid_input(format!(
+        "\"{account}\" is an application account: its tokens are for Microsoft Graph, with the application permissions granted to the app, and {} {} not a Microsoft Graph permission.",
+        other.join(" "),
+        if other.len() == 1 { "is" } else { "are" }
+    ))
+    .with_hint("Ask for Microsoft Graph permissions (or for none) with this account; another resource needs an account of its own."))
+}
+
 /// `asked` when each scope is one of the `saved` ones (compared as [`scopes::key`]s; OpenID
 /// Connect scopes always pass); otherwise an invalid-input error naming the others.
 fn within_saved(
@@ -445,6 +474,26 @@ mod tests {
         assert_ne!(
             lock_name("Rapports – Québec"),
             lock_name("Rapports – Quebec 📊")
+        );
+    }
+
+    #[test]
+    fn an_application_account_answers_graph_permissions_with_its_default_token() {
+        let saved = v("https://graph.microsoft.com/.default");
+        assert_eq!(
+            within_application(
+                "A",
+                &v("Mail.Send https://graph.microsoft.com/Files.ReadWrite.All"),
+                &saved
+            )
+            .unwrap(),
+            saved
+        );
+        let e = within_application("A", &v("https://outlook.office.com/SMTP.Send"), &saved)
+            .unwrap_err();
+        assert!(
+            e.message().contains("not a Microsoft Graph permission"),
+            "{e}"
         );
     }
 
