@@ -304,7 +304,13 @@ fn application_error(
             ErrorKind::AuthorizationRefused,
             format!("Microsoft Graph refused: the app lacks the application permission {role}, which it needs to {what}."),
         )
-        .with_hint(format!("Add the Microsoft Graph application permission {role} (Entra admin center → App registrations → your app → API permissions → Add a permission → Application permissions). {consent}")),
+        .with_hint(format!(
+            "Add the Microsoft Graph application permission {role} (Entra admin center → App registrations → your app → API permissions → Add a permission → Application permissions). {consent}{}",
+            match step {
+                Step::SendMail { .. } | Step::SendDraft { .. } | Step::Draft => format!(" If the app has it already, Exchange's RBAC for Applications may leave {sender} out of the app's management scope: an Exchange administrator checks it with Test-ServicePrincipalAuthorization -Identity <the app's service principal> -Resource {sender}."),
+                _ => String::new(),
+            }
+        )),
     )
 }
 
