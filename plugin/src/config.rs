@@ -9,6 +9,7 @@ use crate::{fields, net::cloud::Cloud, net::http::is_loopback, net::trust, secre
 
 use crate::certificate::Certificate;
 pub use crate::response_mode::ResponseMode;
+pub use crate::sign_in_kind::SignIn;
 
 /// Which directory accounts sign in from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +34,9 @@ impl Tenant {
 
 /// The labels of the values whose change needs a new sign-in, in form order (the
 /// order [`AccountConfig::sign_in_changes`] compares them in).
-pub const SIGN_IN_VALUES: [&str; 9] = [
+pub const SIGN_IN_VALUES: [&str; 11] = [
     "Account name",
+    "Account kind",
     "Client ID",
     "Tenant ID",
     "Client secret",
@@ -43,6 +45,7 @@ pub const SIGN_IN_VALUES: [&str; 9] = [
     "Authority URL override",
     "Scopes",
     "Extra trusted certificates",
+    "Mailbox",
 ];
 
 /// A checked account configuration.
@@ -72,6 +75,10 @@ pub struct AccountConfig {
     pub max_message_bytes: u64,
     /// The certificate credential, used instead of a client secret.
     pub certificate: Option<Certificate>,
+    /// Who signs in: a user, or nobody (an application account).
+    pub sign_in: SignIn,
+    /// The mailbox an application account acts for (`None` for user accounts).
+    pub mailbox: Option<String>,
 }
 
 impl AccountConfig {
@@ -109,7 +116,20 @@ impl AccountConfig {
         let cloud = collect(&mut errors, parse_cloud(values.get(fields::CLOUD)));
         let authority_override =
             collect(&mut errors, parse_authority(values.get(fields::AUTHORITY)));
-        let scopes = collect(&mut errors, parse_scopes(values.get(fields::SCOPES)));
+        let sign_in = collect(&mut errors, parse_sign_in(values.get(fields::SIGN_IN)));
+        let app = sign_in == Some(SignIn::Application);
+        // An application account asks for the application permissions granted to the app
+        // (`{graph}/.default`, the only scope client credentials take): the Scopes field,
+        // which lists delegated permissions, does not apply to it.
+        let scopes = match (app, &cloud) {
+            (true, Some(c)) => Some(vec![format!("https://{}/.default", c.graph_hosts()[0])]),
+            (true, None) => None,
+            (false, _) => collect(&mut errors, parse_scopes(values.get(fields::SCOPES))),
+        };
+        let mailbox = collect(
+            &mut errors,
+            parse_mailbox(values.get(fields::MAILBOX), sign_in.unwrap_or_default()),
+        );
         let response_mode = collect(
             &mut errors,
             parse_response_mode(values.get(fields::RESPONSE_MODE)),
@@ -123,6 +143,9 @@ impl AccountConfig {
             &mut errors,
             parse_certificate(values.get(fields::CERTIFICATE_FILE)),
         );
+        if app {
+            app_checks(&mut errors, &tenant);
+        }
         if let (Some(Some(_)), Some(Some(_))) = (&client_secret, &certificate) {
             errors.push(
                 FieldError::new(
@@ -153,6 +176,8 @@ impl AccountConfig {
             ca_file,
             max_message_bytes,
             certificate,
+            sign_in,
+            mailbox,
         ) {
             (
                 Some(account_name),
@@ -167,6 +192,8 @@ impl AccountConfig {
                 Some(ca_file),
                 Some(max_message_bytes),
                 Some(certificate),
+                Some(sign_in),
+                Some(mailbox),
             ) if errors.is_empty() => Ok(AccountConfig {
                 account_name,
                 client_id,
@@ -180,6 +207,8 @@ impl AccountConfig {
                 ca_file,
                 max_message_bytes,
                 certificate,
+                sign_in,
+                mailbox,
             }),
             _ => Err(errors),
         }
@@ -212,6 +241,7 @@ impl AccountConfig {
     pub fn sign_in_changes(&self, other: &AccountConfig) -> Vec<&'static str> {
         let same = [
             self.account_name == other.account_name,
+            self.sign_in == other.sign_in,
             self.client_id == other.client_id,
             self.tenant == other.tenant,
             self.client_secret == other.client_secret,
@@ -220,6 +250,7 @@ impl AccountConfig {
             self.authority_override == other.authority_override,
             self.scopes == other.scopes,
             self.ca_file == other.ca_file,
+            self.mailbox == other.mailbox,
         ];
         SIGN_IN_VALUES
             .into_iter()
@@ -229,12 +260,87 @@ impl AccountConfig {
             .collect()
     }
 
+    /// An application account's credential, required to verify it: nobody signs in to
+    /// vouch for the app, so its client secret or certificate must.
+    pub fn application_credential(&self) -> Result<(), FieldError> {
+        if self.client_secret.is_some() || self.certificate.is_some() {
+            return Ok(());
+        }
+        Err(FieldError::new(
+            fields::CLIENT_SECRET,
+            "An application account needs the app's client secret or certificate: with nobody signing in, that is what proves it is your app.",
+        )
+        .with_hint("Give the secret's Value (Certificates & secrets → Client secrets), or a certificate file under Advanced settings → Certificate."))
+    }
+
+    /// Whether nobody signs in: an application account (client credentials).
+    pub fn is_application(&self) -> bool {
+        self.sign_in == SignIn::Application
+    }
+
     /// The sign-in authority (scheme and host, no tenant) in effect.
     pub fn authority(&self) -> String {
         match &self.authority_override {
             Some(url) => url.as_str().trim_end_matches('/').to_owned(),
             None => self.cloud.authority().to_owned(),
         }
+    }
+}
+
+fn parse_sign_in(value: Option<&str>) -> Result<SignIn, FieldError> {
+    match blank(value) {
+        None => Ok(SignIn::User),
+        Some(v) => SignIn::parse(v).ok_or_else(|| {
+            FieldError::new(fields::SIGN_IN, format!("`{v}` is not an account kind."))
+                .with_hint("Choose user (a user signs in; the usual choice) or application (no user signs in).")
+        }),
+    }
+}
+
+/// The mailbox an application account acts for: required for one, refused for a user
+/// account (which acts as whoever signs in). It becomes a Graph path segment
+/// (`/users/{mailbox}`), so it is an address, a UPN or an object id, nothing else.
+fn parse_mailbox(value: Option<&str>, kind: SignIn) -> Result<Option<String>, FieldError> {
+    let field = fields::MAILBOX;
+    match (blank(value), kind) {
+        (None, SignIn::User) => Ok(None),
+        (Some(_), SignIn::User) => Err(FieldError::new(
+            field,
+            "Mailbox is only for application accounts: a user account sends as the user who signs in.",
+        )
+        .with_hint("Clear Mailbox, or set Account kind to Application — no user signs in. (A user account sends as another mailbox when a delivery names it as the sender.)")),
+        (None, SignIn::Application) => Err(FieldError::new(
+            field,
+            "An application account needs the mailbox it sends as.",
+        )
+        .with_hint("Give the mailbox's address, for example reports@contoso.com.")),
+        (Some(m), SignIn::Application) => {
+            let plain = !m.chars().any(|c| c.is_control() || c.is_whitespace())
+                && !m.contains(['/', '\\', ':', '?', '#']);
+            let (local, domain) = m.split_once('@').unwrap_or(("", ""));
+            if plain && ((!local.is_empty() && domain.contains('.')) || is_guid(m)) {
+                Ok(Some(m.to_owned()))
+            } else {
+                Err(FieldError::new(field, format!("`{m}` is not a mailbox address."))
+                    .with_hint("Give the mailbox's address or user principal name, for example reports@contoso.com (or its object id)."))
+            }
+        }
+    }
+}
+
+/// What an application account needs beyond a user account's values: one tenant (client
+/// credentials are refused on `organizations`, `common` and `consumers`). Its credential
+/// is checked when it is verified ([`AccountConfig::application_credential`]): a form
+/// that edits a saved account leaves the saved secret out.
+fn app_checks(errors: &mut Vec<FieldError>, tenant: &Option<Tenant>) {
+    if let Some(Tenant::Audience(a)) = tenant {
+        errors.push(
+            FieldError::new(
+                fields::TENANT_ID,
+                format!("An application account needs one tenant, and `{a}` names none."),
+            )
+            .with_hint("Give the Directory (tenant) ID from the app's Overview page, or a verified domain such as contoso.onmicrosoft.com: Entra issues application tokens for one tenant only."),
+        );
     }
 }
 
@@ -656,6 +762,32 @@ mod tests {
             .with(fields::ACCOUNT_NAME, "Reports")
             .with(fields::CLIENT_ID, GUID)
             .with(fields::TENANT_ID, TENANT)
+    }
+
+    #[test]
+    fn an_application_account_asks_for_its_cloud_s_default_scope_and_names_a_mailbox() {
+        let app = valid()
+            .with(fields::SIGN_IN, "application")
+            .with(fields::MAILBOX, "reports@contoso.com")
+            .with(fields::SCOPES, "openid User.Read");
+        let c = AccountConfig::parse(&app).unwrap();
+        assert!(c.is_application());
+        assert_eq!(c.scopes, ["https://graph.microsoft.com/.default"]);
+        assert!(c.application_credential().is_err());
+        let us = AccountConfig::parse(&app.clone().with(fields::CLOUD, "usgov")).unwrap();
+        assert_eq!(us.scopes, ["https://graph.microsoft.us/.default"]);
+        let user = AccountConfig::parse(&valid()).unwrap();
+        assert_eq!(user.sign_in, SignIn::User);
+        assert_eq!(user.mailbox, None);
+        assert_eq!(
+            user.sign_in_changes(&c),
+            ["Account kind", "Scopes", "Mailbox"]
+        );
+        for bad in ["reports", "a/b@c.com", "x:y@c.com", "a b@c.com"] {
+            let e = AccountConfig::parse(&app.clone().with(fields::MAILBOX, bad)).unwrap_err();
+            assert_eq!(e[0].field(), fields::MAILBOX, "{bad}: {e:?}");
+        }
+        AccountConfig::parse(&app.with(fields::MAILBOX, GUID)).expect("an object id");
     }
 
     fn errors_for(values: FormValues) -> Vec<(String, String)> {

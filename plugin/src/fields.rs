@@ -2,7 +2,7 @@
 
 use atrs_host_sdk::{ChoiceOption, FieldKind, FormField};
 
-use crate::{net::cloud::Cloud, response_mode::ResponseMode};
+use crate::{net::cloud::Cloud, response_mode::ResponseMode, sign_in_kind::SignIn};
 
 /// The name the user recognises the account by; also the key it is saved under.
 pub const ACCOUNT_NAME: &str = "account_name";
@@ -33,8 +33,15 @@ pub const MAX_MESSAGE_MB: &str = "max_message_mb";
 /// used instead of a client secret.
 pub const CERTIFICATE_FILE: &str = "certificate_file";
 
+/// Advanced: who signs in — `user` (device code or browser; the default) or `application`
+/// (no user: client credentials, acting for [`MAILBOX`]).
+pub const SIGN_IN: &str = "sign_in";
+
+/// Advanced, application accounts: the mailbox (and OneDrive) the account acts for.
+pub const MAILBOX: &str = "mailbox";
+
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 12] = [
+pub const ALL_KEYS: [&str; 14] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -47,6 +54,8 @@ pub const ALL_KEYS: [&str; 12] = [
     CA_FILE,
     MAX_MESSAGE_MB,
     CERTIFICATE_FILE,
+    SIGN_IN,
+    MAILBOX,
 ];
 
 /// Exchange Online's default maximum message size, in MB.
@@ -164,6 +173,32 @@ pub fn describe() -> Vec<FormField> {
              private key (unencrypted; keep the file readable only by this account). \
              Leave Client secret empty.",
         ),
+        FormField::new(
+            SIGN_IN,
+            "Account kind",
+            FieldKind::Choice {
+                options: SignIn::ALL
+                    .iter()
+                    .map(|k| ChoiceOption::new(k.key(), k.label()))
+                    .collect(),
+            },
+        )
+        .advanced()
+        .with_default(SignIn::User.key())
+        .with_help(
+            "Application: nobody signs in — for a service that must send for years. The app \
+             proves itself with its client secret or certificate and needs application \
+             permissions granted by an administrator (Mail.Send; Files.ReadWrite.All for \
+             files; User.Read.All to check the mailbox). Verify with Verify ▾ Directly.",
+        ),
+        FormField::new(MAILBOX, "Mailbox (application accounts)", FieldKind::Text)
+            .advanced()
+            .with_placeholder("reports@contoso.com")
+            .with_help(
+                "The mailbox an application account sends as, and whose OneDrive it writes \
+                 to. An Exchange application access policy may limit which mailboxes the \
+                 app reaches.",
+            ),
     ]
 }
 

@@ -29,6 +29,7 @@ use crate::{
     net::http::{Http, Limits},
     runtime::Runtime,
     signin::browser,
+    signin::direct,
     signin::flow_task::{self, FlowControl},
     signin::inbox::Inbox,
     signin::skeleton::{self, Method},
@@ -148,6 +149,18 @@ impl Office365 {
         )
     }
 
+    fn start_direct(
+        &mut self,
+        config: AccountConfig,
+    ) -> Result<Box<dyn VerificationSession>, PluginError> {
+        self.start(
+            config,
+            "Starting the direct verification (no sign-in)…",
+            |_| {},
+            direct::verify,
+        )
+    }
+
     fn start_browser(
         &mut self,
         config: AccountConfig,
@@ -264,10 +277,18 @@ impl Integration for Office365 {
         // A new attempt replaces the previous one: it must not mark values verified later.
         self.cancel_current();
         *self.slot() = None;
-        match method {
-            VerifyMethod::DeviceCode => self.start_device_code(config),
-            VerifyMethod::Browser { loopback } => self.start_browser(config, loopback),
-            other => Err(PluginError::unsupported(format!(
+        match (config.is_application(), method) {
+            (true, VerifyMethod::Direct) => {
+                config
+                    .application_credential()
+                    .map_err(|e| first_error(vec![e]))?;
+                self.start_direct(config)
+            }
+            (true, other) => Err(not_for_application(&config, &other)),
+            (false, VerifyMethod::Direct) => Err(direct_needs_application(&config)),
+            (false, VerifyMethod::DeviceCode) => self.start_device_code(config),
+            (false, VerifyMethod::Browser { loopback }) => self.start_browser(config, loopback),
+            (false, other) => Err(PluginError::unsupported(format!(
                 "Verification by {} is not available in this build of the Office 365 plugin.",
                 other.name()
             ))
@@ -316,10 +337,14 @@ impl Integration for Office365 {
         vec![DeliveryKind::Mail, DeliveryKind::File]
     }
 
+    /// A user signs in by code (first: the default) or browser; an application account
+    /// is verified directly. Which one fits is the form's Account kind, checked when a
+    /// verification starts.
     fn verify_methods(&self) -> Vec<VerifyMethod> {
         vec![
             VerifyMethod::DeviceCode,
             VerifyMethod::Browser { loopback: true },
+            VerifyMethod::Direct,
         ]
     }
 
@@ -332,7 +357,13 @@ impl Integration for Office365 {
         account: &str,
         request: DeliveryRequest,
     ) -> Result<Box<dyn DeliveryJob>, PluginError> {
-        let values = saved::read_values(&self.host, account)?;
+        let mut values = saved::read_values(&self.host, account)?;
+        if let Some(secret) = self
+            .host
+            .secret_read(account, saved::SECRET_CLIENT_SECRET)?
+        {
+            values.set_secret(fields::CLIENT_SECRET, &secret);
+        }
         let config = AccountConfig::parse(&values).map_err(|errors| {
             let e = first_error(errors);
             PluginError::invalid_input(format!(
@@ -363,6 +394,31 @@ impl Integration for Office365 {
         )?;
         Ok(Box::new(job))
     }
+}
+
+/// A sign-in was asked for an application account, where nobody signs in.
+fn not_for_application(config: &AccountConfig, method: &VerifyMethod) -> PluginError {
+    let how = match method {
+        VerifyMethod::DeviceCode => "with a code",
+        VerifyMethod::Browser { .. } => "in a browser",
+        _ => "that way",
+    };
+    PluginError::invalid_input(format!(
+        "\"{}\" is an application account: nobody signs in, so it is not verified {how}.",
+        config.account_name
+    ))
+    .with_field(fields::SIGN_IN)
+    .with_hint("Choose Verify ▾ Directly (on the command line: --verify direct), or set Account kind to \"A user signs in\" to sign in as a user.")
+}
+
+/// A direct verification was asked for an account a user signs in to.
+fn direct_needs_application(config: &AccountConfig) -> PluginError {
+    PluginError::invalid_input(format!(
+        "Verify ▾ Directly is for application accounts, and \"{}\" is one a user signs in to.",
+        config.account_name
+    ))
+    .with_field(fields::SIGN_IN)
+    .with_hint("Choose Verify (with a code) or Verify ▾ With Browser to sign in; or set Account kind to \"Application — no user signs in\", give the app's client secret or certificate and the Mailbox, then Verify ▾ Directly.")
 }
 
 /// A token handed out, as the SDK carries it.

@@ -12,7 +12,8 @@
 //!      validation, verify, save, tokens, health, delivery — handing each to a folder;
 //!    - [`fields`]: the account form; [`config`]: its values checked into an
 //!      [`config::AccountConfig`], with [`certificate`] (certificate credentials instead of
-//!      a client secret) and [`response_mode`] (how a browser sign-in asks for its answer);
+//!      a client secret), [`response_mode`] (how a browser sign-in asks for its answer) and
+//!      [`sign_in_kind`] (a user signs in, or an application account with nobody signing in);
 //!    - shared leaves: [`secret`] (the redacting wrapper for secrets), [`clock`] (Unix
 //!      time), [`runtime`] (the plugin's own tokio runtime), [`version`].
 //! 2. [`signin`]: getting a first verified account — the skeleton both methods share
@@ -44,7 +45,7 @@
 //! | [`authority`] | `net`, the form and leaves |
 //! | form: `fields`, `config`, `certificate` | `net`, the leaves |
 //! | [`net`] | the leaves |
-//! | leaves: `secret`, `clock`, `runtime`, `version`, `response_mode` | nothing of the plugin's own |
+//! | leaves: `secret`, `clock`, `runtime`, `version`, `response_mode`, `sign_in_kind` | nothing of the plugin's own |
 //!
 //! Unit tests may reach further to build their inputs (a test of `net` may build a config).
 
@@ -62,6 +63,7 @@ pub mod net;
 pub mod response_mode;
 pub mod runtime;
 pub mod secret;
+pub mod sign_in_kind;
 pub mod signin;
 pub mod version;
 

@@ -124,7 +124,9 @@ fn form_describes_every_field_as_json() {
             "response_mode",
             "ca_file",
             "max_message_mb",
-            "certificate_file"
+            "certificate_file",
+            "sign_in",
+            "mailbox"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

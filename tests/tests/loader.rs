@@ -38,7 +38,9 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "response_mode",
             "ca_file",
             "max_message_mb",
-            "certificate_file"
+            "certificate_file",
+            "sign_in",
+            "mailbox"
         ]
     );
     assert!(form

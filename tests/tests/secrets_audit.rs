@@ -6,7 +6,9 @@
 //! private key, and each device code, authorization code, PKCE verifier, access token,
 //! refresh token and pre-authenticated upload URL the mock issued or received (read from
 //! the mock, so nothing is guessed). The flows: device code, browser with paste, browser
-//! with loopback, a certificate account (client assertions), save over a saved account,
+//! with loopback, a certificate account (client assertions), an application account
+//! (client credentials: `add --verify direct`, `token --force`, `send-test`; its secret is
+//! searched for too), save over a saved account,
 //! `token`, `refresh`, `send`, `upload` (simple and with an upload session), `accounts`,
 //! `remove`.
 //!
@@ -156,6 +158,46 @@ fn no_secret_reaches_any_output_log_or_store_file() {
         sandbox.run(&["token", "Certificate", "--force"], WAIT),
     );
 
+    // An application account: nobody signs in, the app's secret gets every token.
+    let mut args: Vec<String> = ["add", "office365"].map(String::from).to_vec();
+    for value in [
+        "account_name=Application".to_owned(),
+        format!("client_id={}", defaults::APP_ONLY_CLIENT_ID),
+        format!("tenant_id={}", defaults::TENANT_ID),
+        format!("authority={}", sandbox.mock.base_url()),
+        "sign_in=application".to_owned(),
+        format!("mailbox={}", defaults::USER_UPN),
+    ] {
+        args.extend(["--set".to_owned(), value]);
+    }
+    args.extend(["--set-secret", "client_secret", "--verify", "direct"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut app = sandbox.spawn(&args);
+    app.write_line(defaults::APP_ONLY_CLIENT_SECRET);
+    app.close_stdin();
+    audit.run("add --verify direct (application)", app.finish(WAIT));
+    audit.run(
+        "token --force (application)",
+        sandbox.run(&["token", "Application", "--force"], WAIT),
+    );
+    audit.run(
+        "send-test (application)",
+        sandbox.run(
+            &[
+                "send-test",
+                "Application",
+                "--to",
+                "someone@contoso.onmicrosoft.com",
+            ],
+            WAIT,
+        ),
+    );
+    assert_eq!(
+        sandbox.mock.stats().grant_count("client_credentials"),
+        2,
+        "the application account's tokens came from client credentials"
+    );
+
     // Save again over a saved account; tokens for the host; renewal.
     let replaced = sandbox.add_device("Device", &["--replace"], WAIT);
     audit.run("add --replace", replaced);
@@ -242,7 +284,11 @@ fn no_secret_reaches_any_output_log_or_store_file() {
         .map(|r| r.path.clone())
         .collect();
     assert!(!upload_urls.is_empty(), "an upload session was used");
-    assert_eq!(sandbox.mock.sent_items().len(), 1, "the mail was sent");
+    assert_eq!(
+        sandbox.mock.sent_items().len(),
+        2,
+        "the mails were sent (application test message, send)"
+    );
     assert_eq!(stored_refresh.len(), 2, "refresh tokens kept in the store");
     assert!(
         stored_refresh
@@ -287,7 +333,13 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     );
 
     let mut leaks = Vec::new();
-    leaks.extend(audit.leaks("client secret", &[defaults::WEB_CLIENT_SECRET.to_owned()]));
+    leaks.extend(audit.leaks(
+        "client secret",
+        &[
+            defaults::WEB_CLIENT_SECRET.to_owned(),
+            defaults::APP_ONLY_CLIENT_SECRET.to_owned(),
+        ],
+    ));
     // Every line of the private key's base64 (each 64 characters of key material).
     let key_lines: Vec<String> = defaults::CERT_KEY_PEM
         .lines()
@@ -303,7 +355,7 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     leaks.extend(audit.leaks("refresh token", &seen.refresh_tokens));
     leaks.extend(audit.leaks("upload session URL", &upload_urls));
     println!(
-        "searched {} places for 1 client secret, {} private key lines, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
+        "searched {} places for 2 client secrets, {} private key lines, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
         audit.places.len(),
         key_lines.len(),
         seen.device_codes.len(),

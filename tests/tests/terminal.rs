@@ -129,6 +129,10 @@ impl Menu {
         t.press(&["Enter"]);
         t.wait_for_prompt("? Certificate");
         t.press(&["Enter"]);
+        t.wait_for("❯ A user signs in");
+        t.press(&["Enter"]);
+        t.wait_for_prompt("? Mailbox");
+        t.press(&["Enter"]);
     }
 
     /// Moves the list's marker to the item starting with `item` and picks it.

@@ -132,9 +132,10 @@ impl AccountTokens {
         force: bool,
     ) -> Result<Issued, PluginError> {
         let config = self.memo.config(&self.host, account)?;
-        let wanted = match scopes.is_empty() {
-            true => config.scopes.clone(),
-            false => within_saved(account, scopes, &config.scopes)?,
+        let wanted = match (scopes.is_empty(), config.is_application()) {
+            (true, _) => config.scopes.clone(),
+            (false, true) => within_application(account, scopes, &config.scopes)?,
+            (false, false) => within_saved(account, scopes, &config.scopes)?,
         };
         if !force {
             if let Some(hit) = self.cached(account, &wanted)? {
@@ -210,11 +211,14 @@ impl AccountTokens {
     ) -> Result<Issued, PluginError> {
         let settings =
             saved::read(&self.host, account)?.ok_or_else(|| saved::not_found(account))?;
-        let mut facts = RefreshFacts::read(&settings);
+        let facts = RefreshFacts::read(&settings);
         // A refusal for good stands until the account is signed in again (or a forced
         // refresh tries once more): asking again would only be refused again.
         if let (false, Some(failure)) = (force, facts.needs_sign_in()) {
             return Err(failure.to_error());
+        }
+        if config.is_application() {
+            return self.application_token(account, config, wanted, (settings, facts));
         }
         let refresh_token = self
             .host
@@ -245,6 +249,41 @@ impl AccountTokens {
             )
             .await
         })?;
+        self.settle(account, config, (settings, facts), outcome)
+    }
+
+    /// A new application token for the application account `account` (its lock held): the
+    /// client credentials grant, nothing to refresh with; a claims challenge is answered by
+    /// this new token as well (an application token carries no user's session to re-check).
+    fn application_token(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+        wanted: &[String],
+        saved: (Settings, RefreshFacts),
+    ) -> Result<Issued, PluginError> {
+        let endpoint = self.token_endpoint(config)?;
+        self.host.info(&format!(
+            "Getting an application token for \"{account}\" at {} (client credentials).",
+            crate::net::http::host_of(endpoint.url.as_str())
+        ));
+        let http = account_http::client(config, self.limits)?;
+        let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
+        let outcome = self.run(async move {
+            refresh::client_credentials(&http, &endpoint.url, &config_owned, &wanted_owned, bound)
+                .await
+        })?;
+        self.settle(account, config, saved, outcome)
+    }
+
+    /// Stores the outcome of a token request: the new token, or the failure in the facts.
+    fn settle(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+        (settings, mut facts): (Settings, RefreshFacts),
+        outcome: Result<Renewed, RefreshError>,
+    ) -> Result<Issued, PluginError> {
         let now = unix_now();
         match outcome {
             Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
@@ -360,6 +399,34 @@ fn no_refresh_token(account: &str) -> PluginError {
     .with_hint("Re-verify the account (sign in again); its name and settings are kept.")
 }
 
+/// An application account's token carries every application permission granted to the app
+/// (its one scope is Graph's `.default`): asked Microsoft Graph permissions get that token;
+/// another resource's are refused, since client credentials give a token for one resource.
+fn within_application(
+    account: &str,
+    asked: &[String],
+    saved: &[String],
+) -> Result<Vec<String>, PluginError> {
+    let graph = saved
+        .first()
+        .and_then(|s| s.strip_suffix(".default"))
+        .unwrap_or("https://graph.microsoft.com/");
+    let other: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !scopes::is_oidc(s) && s.contains("://") && !s.starts_with(graph))
+        .collect();
+    if other.is_empty() {
+        return Ok(saved.to_vec());
+    }
+    Err(PluginError::invalid_input(format!(
+        "\"{account}\" is an application account: its tokens are for Microsoft Graph, with the application permissions granted to the app, and {} {} not a Microsoft Graph permission.",
+        other.join(" "),
+        if other.len() == 1 { "is" } else { "are" }
+    ))
+    .with_hint("Ask for Microsoft Graph permissions (or for none) with this account; another resource needs an account of its own."))
+}
+
 /// `asked` when each scope is one of the `saved` ones (compared as [`scopes::key`]s; OpenID
 /// Connect scopes always pass); otherwise an invalid-input error naming the others.
 fn within_saved(
@@ -407,6 +474,26 @@ mod tests {
         assert_ne!(
             lock_name("Rapports – Québec"),
             lock_name("Rapports – Quebec 📊")
+        );
+    }
+
+    #[test]
+    fn an_application_account_answers_graph_permissions_with_its_default_token() {
+        let saved = v("https://graph.microsoft.com/.default");
+        assert_eq!(
+            within_application(
+                "A",
+                &v("Mail.Send https://graph.microsoft.com/Files.ReadWrite.All"),
+                &saved
+            )
+            .unwrap(),
+            saved
+        );
+        let e = within_application("A", &v("https://outlook.office.com/SMTP.Send"), &saved)
+            .unwrap_err();
+        assert!(
+            e.message().contains("not a Microsoft Graph permission"),
+            "{e}"
         );
     }
 

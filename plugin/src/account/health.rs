@@ -14,6 +14,7 @@ use crate::{
     certificate,
     clock::unix_now,
     fields,
+    sign_in_kind::SignIn,
 };
 
 /// A refresh token lapses when unused this long (Entra: 90 days).
@@ -83,10 +84,17 @@ pub fn assess(
     let time = |key: &str| settings.get(key).and_then(|v| v.parse::<i64>().ok());
     let facts = RefreshFacts::read(settings);
     let verified_at = time(FACT_VERIFIED_AT);
-    let lapses_at = facts
-        .last_refresh_ok_at
-        .max(verified_at)
-        .map(|t| t.saturating_add(LAPSE_DAYS * DAY));
+    // An application account has no sign-in to lapse: each token comes from the app's
+    // own credential (client credentials), so only that credential can expire.
+    let application =
+        settings.get(fields::SIGN_IN).and_then(|k| SignIn::parse(k)) == Some(SignIn::Application);
+    let lapses_at = match application {
+        true => None,
+        false => facts
+            .last_refresh_ok_at
+            .max(verified_at)
+            .map(|t| t.saturating_add(LAPSE_DAYS * DAY)),
+    };
     let secret_expires_at = settings
         .get(fields::CLIENT_SECRET_EXPIRES)
         .and_then(|d| secret_expiry::expires_at(d));
@@ -116,7 +124,7 @@ pub fn assess(
             },
             failure.hint.clone(),
         )
-    } else if !has_refresh_token {
+    } else if !has_refresh_token && !application {
         (
             HealthState::NeedsSignIn,
             "No saved sign-in is stored for this account.".to_owned(),
@@ -196,6 +204,21 @@ mod tests {
         assert_eq!(h.lapses_at, Some(NOW - DAY + 90 * DAY));
         assert_eq!(h.access_token_expires_at, Some(NOW + 3000));
         assert!(h.reason.is_empty() && h.fix.is_none());
+    }
+
+    #[test]
+    fn an_application_account_has_no_refresh_token_and_never_lapses() {
+        let mut settings = verified(400);
+        settings.insert(fields::SIGN_IN.into(), "application".into());
+        let h = assess(&settings, Some(NOW + 3000), false, NOW);
+        assert_eq!(h.state, HealthState::Healthy, "{h:?}");
+        assert_eq!(h.lapses_at, None);
+        let user = assess(&verified(400), None, false, NOW);
+        assert_eq!(
+            user.state,
+            HealthState::NeedsSignIn,
+            "a user account does lapse"
+        );
     }
 
     #[test]

@@ -81,11 +81,41 @@ pub async fn renew(
     (wanted, claims): (&[String], Option<&str>),
     bound: RetryBound,
 ) -> Result<Renewed, RefreshError> {
+    with_retries(bound, || {
+        once(http, token_url, config, refresh_token, wanted, claims)
+    })
+    .await
+}
+
+/// An application token for `config` (an application account: nobody signs in) by the
+/// client credentials grant (RFC 6749 §4.4) at `token_url` for `wanted` (the Graph
+/// `.default` scope), the app proving itself with its secret or a client assertion signed
+/// with its certificate; transient faults retried within `bound`. Nothing comes back to
+/// refresh with: the next token is asked for the same way.
+pub async fn client_credentials(
+    http: &Http,
+    token_url: &Url,
+    config: &AccountConfig,
+    wanted: &[String],
+    bound: RetryBound,
+) -> Result<Renewed, RefreshError> {
+    with_retries(bound, || app_once(http, token_url, config, wanted)).await
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `bound` ends the retries.
+async fn with_retries<F, Fut>(
+    bound: RetryBound,
+    mut attempt_once: F,
+) -> Result<Renewed, RefreshError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Renewed, RefreshError>>,
+{
     let started = Instant::now();
     let mut backoff = bound.first_backoff;
     let mut attempt = 1;
     loop {
-        let result = once(http, token_url, config, refresh_token, wanted, claims).await;
+        let result = attempt_once().await;
         let wait = match &result {
             Err(e @ RefreshError::Transient { retry_after, .. })
                 if attempt < bound.attempts && !e.is_timeout() =>
@@ -124,8 +154,36 @@ async fn once(
     if let Some(claims) = claims {
         form.push(("claims", claims));
     }
+    exchange(http, token_url, &form, wanted).await
+}
+
+/// One client credentials request.
+async fn app_once(
+    http: &Http,
+    token_url: &Url,
+    config: &AccountConfig,
+    wanted: &[String],
+) -> Result<Renewed, RefreshError> {
+    let scope = wanted.join(" ");
+    let credentials = config.client_credentials(token_url.as_str());
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", config.client_id.as_str()),
+        ("scope", scope.as_str()),
+    ];
+    form.extend(credentials.iter().map(|(k, v)| (*k, v.expose())));
+    exchange(http, token_url, &form, wanted).await
+}
+
+/// Posts `form` to the token endpoint and reads the token answer.
+async fn exchange(
+    http: &Http,
+    token_url: &Url,
+    form: &[(&str, &str)],
+    wanted: &[String],
+) -> Result<Renewed, RefreshError> {
     let response = http
-        .post_form(token_url, &form)
+        .post_form(token_url, form)
         .await
         .map_err(RefreshError::from_http)?;
     let host = host_of(token_url.as_str());

@@ -207,7 +207,10 @@ fn is_consent(p: &ProviderError) -> bool {
 fn sign_in_again(p: &ProviderError, config: &AccountConfig) -> PluginError {
     let from_table = p.to_plugin_error();
     let reason = from_table.message().to_owned();
-    let re_verify = "Re-verify the account (sign in again); its name and settings are kept.";
+    let re_verify = match config.is_application() {
+        true => "Correct the app's credential or permissions in the Entra admin center, then verify the account again (Verify ▾ Directly); its name and settings are kept.",
+        false => "Re-verify the account (sign in again); its name and settings are kept.",
+    };
     let fix = if is_consent(p) {
         admin_consent::fix(config)
     } else if p.has_code(7000222) {
@@ -231,6 +234,12 @@ fn sign_in_again(p: &ProviderError, config: &AccountConfig) -> PluginError {
         format!(
             "The client secret of \"{}\" has expired, so its sign-in cannot be renewed.",
             config.account_name
+        )
+    } else if config.is_application() {
+        format!(
+            "\"{}\" was refused an application token: {}",
+            config.account_name,
+            lower_first(&reason)
         )
     } else {
         format!(

@@ -34,7 +34,7 @@ pub const WRITTEN_BY: &str = "written_by";
 const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
-const FORM_KEYS: [&str; 10] = [
+const FORM_KEYS: [&str; 12] = [
     fields::CLIENT_ID,
     fields::CLIENT_SECRET_EXPIRES,
     fields::TENANT_ID,
@@ -45,6 +45,8 @@ const FORM_KEYS: [&str; 10] = [
     fields::CA_FILE,
     fields::MAX_MESSAGE_MB,
     fields::CERTIFICATE_FILE,
+    fields::SIGN_IN,
+    fields::MAILBOX,
 ];
 
 /// Secret name of the client secret in the secrets store.
@@ -225,6 +227,12 @@ fn form_settings(config: &AccountConfig) -> Settings {
             fields::CERTIFICATE_FILE.into(),
             certificate.path().to_string_lossy().into_owned(),
         );
+    }
+    if config.is_application() {
+        settings.insert(fields::SIGN_IN.into(), config.sign_in.key().into());
+    }
+    if let Some(mailbox) = &config.mailbox {
+        settings.insert(fields::MAILBOX.into(), mailbox.clone());
     }
     if config.max_message_bytes != crate::config::DEFAULT_MAX_MESSAGE_BYTES {
         settings.insert(

@@ -23,6 +23,8 @@ pub fn settings_display() -> Vec<SettingDisplay> {
         text(fields::MAX_MESSAGE_MB, "Largest e-mail (MB)"),
         text(fields::CERTIFICATE_FILE, "Certificate file"),
         text(fields::CLIENT_SECRET_EXPIRES, "Client secret expires"),
+        text(fields::SIGN_IN, "Account kind"),
+        text(fields::MAILBOX, "Acts for mailbox"),
         text(saved::FACT_USER_PRINCIPAL_NAME, "Signed in as"),
         text(saved::FACT_DISPLAY_NAME, "Name"),
         text(saved::FACT_MAIL, "Mail"),

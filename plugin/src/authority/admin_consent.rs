@@ -50,6 +50,25 @@ pub fn address(config: &AccountConfig) -> String {
     }
 }
 
+/// The admin-consent address for an application account's app: every application
+/// permission configured on it, granted for the tenant at once
+/// (`{authority}/{tenant}/adminconsent?client_id=…`).
+pub fn app_address(config: &AccountConfig) -> String {
+    let base = format!(
+        "{}/{}/adminconsent",
+        config.authority(),
+        config.tenant.segment()
+    );
+    match Url::parse(&base) {
+        Ok(mut url) => {
+            url.query_pairs_mut()
+                .append_pair("client_id", &config.client_id);
+            url.to_string()
+        }
+        Err(_) => base,
+    }
+}
+
 /// What to tell the user when consent is missing: the permissions and the address.
 pub fn fix(config: &AccountConfig) -> String {
     let names: Vec<&str> = config

@@ -3,6 +3,7 @@
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 
+use crate::authority::app_access;
 use crate::delivery::byte_size;
 use crate::delivery::graph::{CallIds, GraphFailure};
 
@@ -141,8 +142,22 @@ impl DeliveryError {
 
     /// The error a person sees: what went wrong, what to do, the ids for support.
     pub fn to_plugin_error(&self) -> PluginError {
+        self.to_plugin_error_as(None)
+    }
+
+    /// [`DeliveryError::to_plugin_error`] for a delivery through an application account:
+    /// `application` is the mailbox it acts for and the app's client ID. A missing permission is an application
+    /// permission granted by an administrator, not a delegated one.
+    pub fn to_plugin_error_as(&self, application: Option<(&str, &str)>) -> PluginError {
         match self {
-            DeliveryError::Graph { step, failure } => graph_error(step, failure),
+            DeliveryError::Graph { step, failure } => match application
+                .and_then(|(mailbox, client_id)| {
+                    application_error(step, failure, (mailbox, client_id))
+                })
+            {
+                Some(e) => with_ids(e, failure),
+                None => graph_error(step, failure),
+            },
             DeliveryError::File { path, reason } => PluginError::invalid_input(format!(
                 "The file {path} could not be read ({reason})."
             ))
@@ -222,6 +237,80 @@ fn add_permission(permission: &str, admin: bool) -> String {
     };
     format!(
         "Add the delegated Microsoft Graph permission {permission} to the app registration (Entra admin center → App registrations → your app → API permissions → Add a permission), add it to the account's Scopes, and choose Verify again. {consent}."
+    )
+}
+
+/// The refusals only an application account meets, or meets with another fix: Exchange's
+/// access policy, no application permission granted, one missing. `None`: as for a user
+/// account.
+fn application_error(
+    step: &Step,
+    failure: &GraphFailure,
+    (mailbox, client_id): (&str, &str),
+) -> Option<PluginError> {
+    let GraphFailure::Refused {
+        status,
+        code,
+        message,
+        ..
+    } = failure
+    else {
+        return None;
+    };
+    let sender = match step {
+        Step::SendMail { from } | Step::SendDraft { from } => from.as_deref().unwrap_or(mailbox),
+        _ => mailbox,
+    };
+    if app_access::is_access_policy(*status, code, message) {
+        return Some(app_access::access_policy(sender, client_id));
+    }
+    let consent = "An administrator grants it: Entra admin center → App registrations → your app → API permissions → Grant admin consent for the tenant; then try again.";
+    if app_access::is_without_roles(*status, message) {
+        return Some(
+            PluginError::new(
+                ErrorKind::AuthorizationRefused,
+                "Microsoft Graph refused the application token: it carries no application permissions (no admin consent was granted).",
+            )
+            .with_hint(consent),
+        );
+    }
+    if *status != 403
+        || !matches!(
+            code.as_str(),
+            "ErrorAccessDenied" | "accessDenied" | "Authorization_RequestDenied"
+        )
+    {
+        return None;
+    }
+    let (role, what) = match step {
+        Step::SendMail { .. } | Step::SendDraft { .. } => {
+            (app_access::MAIL_SEND, format!("send mail as {sender}"))
+        }
+        Step::Draft => (
+            app_access::MAIL_READWRITE,
+            "create the draft that attachments over 3 MB need".to_owned(),
+        ),
+        Step::FindSite { .. } | Step::Upload { site: Some(_), .. } => (
+            app_access::SITES_READWRITE_ALL,
+            "write to SharePoint sites".to_owned(),
+        ),
+        Step::Upload { site: None, .. } => (
+            app_access::FILES_READWRITE_ALL,
+            format!("write to the OneDrive of {mailbox}"),
+        ),
+    };
+    Some(
+        PluginError::new(
+            ErrorKind::AuthorizationRefused,
+            format!("Microsoft Graph refused: the app lacks the application permission {role}, which it needs to {what}."),
+        )
+        .with_hint(format!(
+            "Add the Microsoft Graph application permission {role} (Entra admin center → App registrations → your app → API permissions → Add a permission → Application permissions). {consent}{}",
+            match step {
+                Step::SendMail { .. } | Step::SendDraft { .. } | Step::Draft => format!(" If the app has it already, Exchange's RBAC for Applications may leave {sender} out of the app's management scope: an Exchange administrator checks it with Test-ServicePrincipalAuthorization -Identity <the app's service principal> -Resource {sender}."),
+                _ => String::new(),
+            }
+        )),
     )
 }
 
@@ -374,6 +463,53 @@ mod tests {
             retry_after: None,
             claims: None,
         }
+    }
+
+    #[test]
+    fn an_application_account_s_refusals_name_application_permissions_and_access_policies() {
+        let app = Some(("reports@contoso.com", "client-1"));
+        let with = |status: u16, code: &str, message: &str| {
+            let mut f = refused(status, code);
+            if let GraphFailure::Refused { message: m, .. } = &mut f {
+                *m = message.into();
+            }
+            f
+        };
+        let raop = with(
+            403,
+            "ErrorAccessDenied",
+            "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.",
+        );
+        let e = DeliveryError::graph(Step::SendMail { from: None }, raop.clone())
+            .to_plugin_error_as(app);
+        assert!(
+            e.message()
+                .contains("keeps this app from the mailbox reports@contoso.com"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("-AppId client-1"), "{e:?}");
+        assert_eq!(e.trace_id(), Some("req-1"), "the ids stay: {e:?}");
+        let e = DeliveryError::graph(upload(None), refused(403, "accessDenied"))
+            .to_plugin_error_as(app);
+        assert!(
+            e.message()
+                .contains("application permission Files.ReadWrite.All"),
+            "{e}"
+        );
+        assert!(!e.hint().unwrap().contains("delegated"), "{e:?}");
+        let e = DeliveryError::graph(
+            Step::SendMail { from: None },
+            with(
+                401,
+                "InvalidAuthenticationToken",
+                "Either scp or roles claim need to be present in the token.",
+            ),
+        )
+        .to_plugin_error_as(app);
+        assert!(e.message().contains("no admin consent"), "{e}");
+        // The same refusals through a user account read as before.
+        let e = DeliveryError::graph(upload(None), refused(403, "accessDenied")).to_plugin_error();
+        assert!(e.hint().unwrap().contains("delegated"), "{e:?}");
     }
 
     fn upload(site: Option<&str>) -> Step {

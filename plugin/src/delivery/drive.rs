@@ -61,7 +61,12 @@ pub async fn upload(
                 "drive".to_owned(),
             ]
         }
-        None => vec!["me".to_owned(), "drive".to_owned()],
+        None => graph
+            .owner(None)
+            .into_iter()
+            .chain(["drive"])
+            .map(str::to_owned)
+            .collect(),
     };
     let item = |action: &str| {
         let mut segs: Vec<String> = drive.clone();

@@ -273,6 +273,9 @@ pub struct Graph {
     deadline: tokio::time::Instant,
     /// Requests in flight for the account ([`crate::delivery::politeness`]); `None`: unbounded.
     permits: Option<Arc<Semaphore>>,
+    /// The mailbox an application account acts for (`/users/{mailbox}` where a user
+    /// account says `/me`); `None` for a user account.
+    acting_for: Option<String>,
 }
 
 impl fmt::Debug for Graph {
@@ -324,6 +327,7 @@ impl Graph {
             cancel,
             deadline,
             permits: None,
+            acting_for: None,
         })
     }
 
@@ -332,6 +336,28 @@ impl Graph {
     pub fn with_permits(mut self, permits: Arc<Semaphore>) -> Self {
         self.permits = Some(permits);
         self
+    }
+
+    /// The same client acting for `mailbox` (an application account: nobody signs in, so
+    /// there is no `/me`).
+    pub fn acting_for(mut self, mailbox: Option<String>) -> Self {
+        self.acting_for = mailbox;
+        self
+    }
+
+    /// The segments that name whose mailbox and OneDrive a call reaches: `me` for a user
+    /// account, `users/{mailbox}` for an application account, or `users/{sender}` when
+    /// a delivery names another sender.
+    pub fn owner<'a>(&'a self, sender: Option<&'a str>) -> Vec<&'a str> {
+        match (sender, self.acting_for.as_deref()) {
+            (Some(s), _) | (None, Some(s)) => vec!["users", s],
+            (None, None) => vec!["me"],
+        }
+    }
+
+    /// Whether this client acts for a mailbox with nobody signed in.
+    pub fn is_application(&self) -> bool {
+        self.acting_for.is_some()
     }
 
     /// The cancel signal of this delivery.

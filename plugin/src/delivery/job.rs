@@ -58,6 +58,22 @@ impl Job {
         F: FnOnce(Cancel) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Graph, PluginError>> + Send + 'static,
     {
+        Job::start_as(runtime, request, None, connect)
+    }
+
+    /// [`Job::start`] for an application account when `application` names the mailbox it
+    /// acts for and the app's client ID: its refusals name application permissions and
+    /// Exchange access policies.
+    pub fn start_as<F, Fut>(
+        runtime: &Runtime,
+        request: DeliveryRequest,
+        application: Option<(String, String)>,
+        connect: F,
+    ) -> Result<Job, PluginError>
+    where
+        F: FnOnce(Cancel) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Graph, PluginError>> + Send + 'static,
+    {
         let total = content_size(&request)?;
         let handle = runtime.handle()?;
         let progress = Progress::new("Connecting to Microsoft Graph…", total);
@@ -71,7 +87,9 @@ impl Job {
                     Err(e) if cancel.is_raised() || e.is_cancelled() => {
                         DeliveryState::Failed(cancelled())
                     }
-                    Err(e) => DeliveryState::Failed(e.to_plugin_error()),
+                    Err(e) => DeliveryState::Failed(e.to_plugin_error_as(
+                        application.as_ref().map(|(m, c)| (m.as_str(), c.as_str())),
+                    )),
                 },
             };
             task_progress.finish(end);
@@ -121,7 +139,11 @@ pub fn start_for_account(
     }
     let http = crate::net::http::Http::new(limits, loopback)?;
     let permits = crate::delivery::politeness::permits_for(&config);
-    Job::start(runtime, request, move |cancel| async move {
+    let acting_for = config.mailbox.clone().filter(|_| config.is_application());
+    let application = acting_for
+        .clone()
+        .map(|mailbox| (mailbox, config.client_id.clone()));
+    Job::start_as(runtime, request, application, move |cancel| async move {
         let endpoints = tokio::select! {
             found = crate::authority::discovery::discover(&http, &config) => found?,
             _ = cancel.raised() => return Err(cancelled()),
@@ -139,6 +161,7 @@ pub fn start_for_account(
             cancel,
             loopback,
         )?
-        .with_permits(permits))
+        .with_permits(permits)
+        .acting_for(acting_for))
     })
 }

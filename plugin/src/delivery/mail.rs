@@ -119,10 +119,9 @@ async fn send_inline(
             .map(|s| inline_attachment(s.attachment))
             .collect::<Result<_, _>>()?,
     );
-    let url = match &request.from {
-        Some(from) => graph.url(&["users", from, "sendMail"]),
-        None => graph.url(&["me", "sendMail"]),
-    };
+    let mut segments = graph.owner(request.from.as_deref());
+    segments.push("sendMail");
+    let url = graph.url(&segments);
     let step = Step::SendMail {
         from: request.from.clone(),
     };
@@ -166,7 +165,7 @@ async fn send_with_sessions(
     let draft = graph
         .send(
             Method::POST,
-            graph.url(&["me", "messages"]),
+            draft_url(graph, request, &[]),
             Body::Json(message),
         )
         .await
@@ -187,7 +186,7 @@ async fn send_with_sessions(
             graph
                 .cleanup(
                     Method::DELETE,
-                    graph.url(&["me", "messages", &id]),
+                    draft_url(graph, request, &[&id]),
                     Auth::Bearer,
                 )
                 .await;
@@ -209,7 +208,7 @@ async fn attach_and_send(
         let session = graph
             .send(
                 Method::POST,
-                graph.url(&["me", "messages", id, "attachments", "createUploadSession"]),
+                draft_url(graph, request, &[id, "attachments", "createUploadSession"]),
                 Body::Json(json!({"AttachmentItem": {
                     "attachmentType": "file",
                     "name": s.attachment.name,
@@ -237,7 +236,7 @@ async fn attach_and_send(
     graph
         .send(
             Method::POST,
-            graph.url(&["me", "messages", id, "send"]),
+            draft_url(graph, request, &[id, "send"]),
             Body::Empty,
         )
         .await
@@ -249,6 +248,18 @@ async fn attach_and_send(
                 e,
             )
         })
+}
+
+/// `…/messages/{rest}` in the mailbox drafts live in: the signed-in user's (`/me`, even
+/// when sending as another mailbox) or, for an application account, the sending mailbox's.
+fn draft_url(graph: &Graph, request: &MailRequest, rest: &[&str]) -> url::Url {
+    let mut segments = match graph.is_application() {
+        true => graph.owner(request.from.as_deref()),
+        false => vec!["me"],
+    };
+    segments.push("messages");
+    segments.extend_from_slice(rest);
+    graph.url(&segments)
 }
 
 /// The message JSON without attachments.

@@ -4,6 +4,8 @@
 //! - [`skeleton`]: the one skeleton both methods share (discover → sign in → confirm);
 //!   [`flow_task`]: a sign-in flow as a task on the runtime, inside the SDK's session;
 //! - [`device_code`]: the device code sign-in (RFC 8628);
+//! - [`direct`]: an application account verified with nobody signing in (client
+//!   credentials, then Graph proves the mailbox and drive it reaches);
 //! - [`browser`]: the browser sign-in (authorization code + PKCE), with [`auth_state`]
 //!   (the single-use `state`), [`paste`] (the pasted final address, checked for state and
 //!   RFC 9207 `iss`), [`loopback`] (the listener that catches it, by query or form post,
@@ -20,6 +22,7 @@ pub mod auth_state;
 pub mod browser;
 pub mod confirm;
 pub mod device_code;
+pub mod direct;
 pub mod flow_task;
 pub mod id_token;
 pub mod inbox;

@@ -97,6 +97,28 @@ pub const APP_SCOPES: [&str; 11] = [
     "https://outlook.office.com/IMAP.AccessAsUser.All",
 ];
 
+/// A confidential app for app-only access (a scheduler service, no user signs in): a
+/// client secret ([`APP_ONLY_CLIENT_SECRET`]) or nothing else, and the application
+/// permissions [`APP_ONLY_ROLES`], granted by an administrator.
+pub const APP_ONLY_CLIENT_ID: &str = "3c9e5a7b-2d4f-4e6a-8b1c-5d7e9f1a3b5c";
+/// The client secret of every app-only app of the default directory.
+pub const APP_ONLY_CLIENT_SECRET: &str = "aP7Q~Sch3dUl3r.Only_Secret~Vx9Yz2Ab4Cd6Ef";
+/// The id of [`APP_ONLY_CLIENT_SECRET`] (sending it gives AADSTS7000215).
+pub const APP_ONLY_CLIENT_SECRET_ID: &str = "e4d3c2b1-a0f9-4e8d-9c7b-6a5f4e3d2c1b";
+/// The application permissions configured (and, on [`APP_ONLY_CLIENT_ID`], granted).
+pub const APP_ONLY_ROLES: [&str; 5] = [
+    "Mail.Send",
+    "Mail.ReadWrite",
+    "Files.ReadWrite.All",
+    "Sites.ReadWrite.All",
+    "User.Read.All",
+];
+/// An app-only app with [`APP_ONLY_ROLES`] configured but never granted: its tokens carry no
+/// `roles`.
+pub const APP_ONLY_UNGRANTED_CLIENT_ID: &str = "7a1b3c5d-9e2f-4a6b-8c0d-2e4f6a8b0c1d";
+/// An app-only app granted `Mail.Send` and `User.Read.All` only (no files, no mail reading).
+pub const APP_ONLY_MAIL_CLIENT_ID: &str = "1e3f5a7c-9b2d-4c6e-8f0a-3b5d7f9a1c2e";
+
 /// The default directory is Contoso's ([`directory`]).
 /// A confidential app (Web redirect) that authenticates with a certificate: client
 /// assertions signed with [`CERT_KEY_PEM`] are accepted, ones signed with
@@ -144,6 +166,8 @@ pub fn directory() -> Directory {
         scopes: APP_SCOPES.iter().map(|s| s.to_string()).collect(),
         admin_consent_scopes: Vec::new(),
         admin_consented: false,
+        app_roles: Vec::new(),
+        app_roles_granted: false,
     };
     let desktop = AppRegistration {
         redirect_uris: vec![
@@ -196,6 +220,8 @@ pub fn directory() -> Directory {
                 expired: true,
             },
         ],
+        app_roles: APP_ONLY_ROLES.iter().map(|s| s.to_string()).collect(),
+        app_roles_granted: true,
         ..app(CERT_CLIENT_ID, "ATRS Reports (certificate)")
     };
     let no_public = AppRegistration {
@@ -207,6 +233,37 @@ pub fn directory() -> Directory {
         created: "2023-06-01".to_owned(),
         ..app(SINGLE_TENANT_CLIENT_ID, "ATRS Reports (single tenant)")
     };
+    let app_only = |client_id: &str, name: &str, roles: &[&str], granted: bool| AppRegistration {
+        public_client: false,
+        redirect_uris: Vec::new(),
+        secrets: vec![ClientSecret {
+            id: APP_ONLY_CLIENT_SECRET_ID.to_owned(),
+            value: APP_ONLY_CLIENT_SECRET.to_owned(),
+            expired: false,
+        }],
+        scopes: Vec::new(),
+        app_roles: roles.iter().map(|s| s.to_string()).collect(),
+        app_roles_granted: granted,
+        ..app(client_id, name)
+    };
+    let scheduler = app_only(
+        APP_ONLY_CLIENT_ID,
+        "ATRS Scheduler (app-only)",
+        &APP_ONLY_ROLES,
+        true,
+    );
+    let ungranted = app_only(
+        APP_ONLY_UNGRANTED_CLIENT_ID,
+        "ATRS Scheduler (no admin consent)",
+        &APP_ONLY_ROLES,
+        false,
+    );
+    let mail_only = app_only(
+        APP_ONLY_MAIL_CLIENT_ID,
+        "ATRS Scheduler (mail only)",
+        &["Mail.Send", "User.Read.All"],
+        true,
+    );
     let admin = AppRegistration {
         admin_consent_scopes: vec!["Mail.Send".to_owned()],
         ..app(ADMIN_CONSENT_CLIENT_ID, "ATRS Reports (admin consent)")
@@ -218,7 +275,17 @@ pub fn directory() -> Directory {
             domains: vec![TENANT_DOMAIN.to_owned()],
             region: "NA".to_owned(),
         }],
-        apps: vec![desktop, web, no_public, single, admin, certificate],
+        apps: vec![
+            desktop,
+            web,
+            no_public,
+            single,
+            admin,
+            certificate,
+            scheduler,
+            ungranted,
+            mail_only,
+        ],
         users: vec![
             User {
                 id: USER_ID.to_owned(),

@@ -36,6 +36,55 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route("/tokens", post(token))
         .route("/claims-challenges", post(arm_claims).delete(clear_claims))
+        .route(
+            "/access-policies",
+            post(restrict_mailboxes).delete(clear_policies),
+        )
+}
+
+/// Body of `POST /_mock/access-policies`: restrict the app `client_id` to `mailboxes`
+/// (`New-ApplicationAccessPolicy -AccessRight RestrictAccess`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Restrict {
+    client_id: String,
+    mailboxes: Vec<String>,
+}
+
+async fn restrict_mailboxes(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    let r: Restrict = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+    };
+    if shared.dir().app(&r.client_id).is_none() {
+        return refused(
+            StatusCode::NOT_FOUND,
+            format!("no app {} in the directory", r.client_id),
+        );
+    }
+    shared.access_policies.restrict(&r.client_id, &r.mailboxes);
+    ok(json!({"ok": true}))
+}
+
+/// Body of `DELETE /_mock/access-policies`: `{"client_id":…}`, or `{}` (or none) for all.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ClearPolicies {
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+async fn clear_policies(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
+    let r: ClearPolicies = if bytes.is_empty() {
+        ClearPolicies::default()
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => return refused(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")),
+        }
+    };
+    shared.access_policies.clear(r.client_id.as_deref());
+    ok(json!({"ok": true}))
 }
 
 /// Body of `POST /_mock/claims-challenges`.
@@ -104,6 +153,7 @@ pub(crate) fn mint_token(shared: &Shared, upn: &str, scopes: &[&str]) -> Result<
         AccessToken {
             client_id: DESKTOP_CLIENT_ID.to_owned(),
             user: user.id.clone(),
+            app_only: false,
             grant: Grant {
                 oidc: Default::default(),
                 graph: scopes.iter().map(|s| s.to_string()).collect(),

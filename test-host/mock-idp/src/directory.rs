@@ -132,6 +132,15 @@ pub struct AppRegistration {
     /// Whether an administrator has granted consent for the whole tenant.
     #[serde(default)]
     pub admin_consented: bool,
+    /// Application permissions (app roles of Microsoft Graph) configured on the app, for the
+    /// client credentials grant: they reach a token's `roles` only once an administrator
+    /// granted them ([`AppRegistration::app_roles_granted`]).
+    #[serde(default)]
+    pub app_roles: Vec<String>,
+    /// Whether an administrator granted the application permissions ("Grant admin consent
+    /// for …"); without it Entra still issues app tokens, with no `roles`.
+    #[serde(default)]
+    pub app_roles_granted: bool,
 }
 
 fn default_created() -> String {

@@ -144,7 +144,14 @@ fn mailbox_of(shared: &Shared, req: &Request) -> Option<String> {
                 .1
                 .trim()
                 .to_owned();
-            shared.store().access.get(&token)?.user.clone()
+            let entry = shared.store().access.get(&token)?.clone();
+            if entry.app_only {
+                // An app token acts for the mailbox its path names.
+                let who = req.uri().path().strip_prefix("/v1.0/users/")?;
+                let who = who.split('/').next()?;
+                return crate::bearer::named_user(shared, who).ok().map(|u| u.upn);
+            }
+            entry.user
         }
     };
     shared.dir().user_by_id(&user_id).map(|u| u.upn.clone())

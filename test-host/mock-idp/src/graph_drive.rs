@@ -16,7 +16,7 @@ use axum::response::Response;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::bearer::bearer;
+use crate::bearer::{bearer, bearer_any, bearer_as, named_user, Resource};
 use crate::defaults::{SITE_HOST, SITE_ID, SITE_PATH};
 use crate::delivery_store::{
     drive_id, finish, folder_id, item_path, DeliveryStore, DriveItem, Session, Target,
@@ -192,7 +192,8 @@ pub(crate) async fn user_drive_itself(
 }
 
 /// `/v1.0/users/{user}/drive/{*rest}`: the signed-in user's own drive by id, UPN or mail;
-/// another user's OneDrive is not shared with them.
+/// another user's OneDrive is not shared with them. An app token with a files role reaches
+/// any user's OneDrive.
 pub(crate) async fn user_drive(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -211,20 +212,14 @@ pub(crate) async fn user_drive(
         body,
     };
     let result = async {
-        let (user, token) = bearer(&shared, &headers, &OWN_DRIVE_READ)?;
-        let named = shared
-            .dir()
-            .users
-            .iter()
-            .find(|u| names_user(u, &who))
-            .cloned()
-            .ok_or_else(|| {
-                GraphError::new(
-                    StatusCode::NOT_FOUND,
-                    "Request_ResourceNotFound",
-                    format!("Resource '{who}' does not exist or one of its queried reference-property objects are not present."),
-                )
-            })?;
+        let (user, token) = bearer_as(
+            &shared,
+            &headers,
+            (&who, Resource::Other),
+            &OWN_DRIVE_READ,
+            GraphError::access_denied,
+        )?;
+        let named = named_user(&shared, &who)?;
         if named.id != user.id {
             return Err(GraphError::access_denied());
         }
@@ -276,11 +271,19 @@ pub(crate) async fn drive_by_id(
     let result = async {
         let mut any: Vec<&str> = OWN_DRIVE_READ.to_vec();
         any.extend(SITE_READ);
-        let (user, token) = bearer(&shared, &headers, &any)?;
+        let (user, token) = bearer_any(&shared, &headers, &any)?;
+        let owner_of = |u: &User| drive_id(&format!("me:{}", u.id)) == id;
         let drive = if drive_id(SITE_ID) == id {
             Drive::of_site()
-        } else if drive_id(&format!("me:{}", user.id)) == id {
-            Drive::of_user(&user)
+        } else if let Some(user) = user.as_ref().filter(|u| owner_of(u)) {
+            Drive::of_user(user)
+        } else if let Some(owner) = shared
+            .dir()
+            .users
+            .iter()
+            .find(|u| user.is_none() && owner_of(u))
+        {
+            Drive::of_user(owner)
         } else if shared
             .dir()
             .users
@@ -321,7 +324,7 @@ pub(crate) async fn sites(
         body,
     };
     let result = async {
-        let (_, token) = bearer(&shared, &headers, &SITE_READ)?;
+        let (_, token) = bearer_any(&shared, &headers, &SITE_READ)?;
         if !is_the_site(site) {
             return Err(GraphError::new(
                 StatusCode::NOT_FOUND,
@@ -379,13 +382,6 @@ fn is_the_site(site: &str) -> bool {
         host.eq_ignore_ascii_case(SITE_HOST)
             && format!("/{}", path.trim_matches('/')).eq_ignore_ascii_case(SITE_PATH)
     })
-}
-
-fn names_user(u: &User, who: &str) -> bool {
-    [Some(&u.id), Some(&u.upn), u.mail.as_ref()]
-        .into_iter()
-        .flatten()
-        .any(|n| n.eq_ignore_ascii_case(who))
 }
 
 /// Serve an item address on `drive`.

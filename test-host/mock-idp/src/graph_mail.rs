@@ -8,13 +8,13 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::bearer::bearer_or;
+use crate::bearer::{bearer_as, bearer_or, Resource};
 use crate::defaults::{SEND_AS_MAILBOX, UNRESOLVED_DOMAIN};
 use crate::delivery_store::{
     finish, Message, Recipient, Session, StoredAttachment, Target, MAIL_MAX_ATTACHMENT,
@@ -55,9 +55,28 @@ pub(crate) async fn create_draft(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let call = Call::of(&headers);
+    draft_in(&shared, &headers, None, body).await
+}
+
+/// `POST /v1.0/users/{user}/messages`: a draft in that mailbox.
+pub(crate) async fn create_draft_as(
+    State(shared): State<Arc<Shared>>,
+    Path(mailbox): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    draft_in(&shared, &headers, Some(&mailbox), body).await
+}
+
+async fn draft_in(
+    shared: &Shared,
+    headers: &HeaderMap,
+    mailbox: Option<&str>,
+    body: Body,
+) -> Response {
+    let call = Call::of(headers);
     let result = async {
-        let user = authorize(&shared, &headers, "Mail.ReadWrite")?;
+        let user = authorize(shared, headers, mailbox, "Mail.ReadWrite")?;
         let own = own_mailbox(&user)?;
         let wire: MessageWire = read_json(body).await?;
         let from = match &wire.from {
@@ -96,13 +115,26 @@ pub(crate) async fn delete_draft(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let call = Call::of(&headers);
-    let result = authorize(&shared, &headers, "Mail.ReadWrite").and_then(|user| {
+    delete_in(&shared, &headers, None, &id)
+}
+
+/// `DELETE /v1.0/users/{user}/messages/{id}`.
+pub(crate) async fn delete_draft_as(
+    State(shared): State<Arc<Shared>>,
+    Path((mailbox, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    delete_in(&shared, &headers, Some(&mailbox), &id)
+}
+
+fn delete_in(shared: &Shared, headers: &HeaderMap, mailbox: Option<&str>, id: &str) -> Response {
+    let call = Call::of(headers);
+    let result = authorize(shared, headers, mailbox, "Mail.ReadWrite").and_then(|user| {
         let mut store = shared.deliveries();
-        match store.drafts.get(&id) {
+        match store.drafts.get(id) {
             Some(d) if d.owner == user.id => {
-                store.drafts.remove(&id);
-                store.sessions.retain(|_, s| !matches!(&s.target, Target::Attachment { message, .. } if *message == id));
+                store.drafts.remove(id);
+                store.sessions.retain(|_, s| !matches!(&s.target, Target::Attachment { message, .. } if message == id));
                 Ok(())
             }
             _ => Err(not_found()),
@@ -121,9 +153,29 @@ pub(crate) async fn attachment_session(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let call = Call::of(&headers);
+    session_in(&shared, &headers, None, id, body).await
+}
+
+/// `POST /v1.0/users/{user}/messages/{id}/attachments/createUploadSession`.
+pub(crate) async fn attachment_session_as(
+    State(shared): State<Arc<Shared>>,
+    Path((mailbox, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    session_in(&shared, &headers, Some(&mailbox), id, body).await
+}
+
+async fn session_in(
+    shared: &Shared,
+    headers: &HeaderMap,
+    mailbox: Option<&str>,
+    id: String,
+    body: Body,
+) -> Response {
+    let call = Call::of(headers);
     let result = async {
-        let user = authorize(&shared, &headers, "Mail.ReadWrite")?;
+        let user = authorize(shared, headers, mailbox, "Mail.ReadWrite")?;
         let wire: SessionWire = read_json(body).await?;
         let item = wire.attachment_item;
         if item.attachment_type.as_deref().unwrap_or("file") != "file" {
@@ -180,11 +232,24 @@ pub(crate) async fn send_draft(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let call = Call::of(&headers);
-    let result = authorize(&shared, &headers, "Mail.Send").and_then(|user| {
+    send_in(&shared, &headers, None, &id)
+}
+
+/// `POST /v1.0/users/{user}/messages/{id}/send`.
+pub(crate) async fn send_draft_as(
+    State(shared): State<Arc<Shared>>,
+    Path((mailbox, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    send_in(&shared, &headers, Some(&mailbox), &id)
+}
+
+fn send_in(shared: &Shared, headers: &HeaderMap, mailbox: Option<&str>, id: &str) -> Response {
+    let call = Call::of(headers);
+    let result = authorize(shared, headers, mailbox, "Mail.Send").and_then(|user| {
         let own = own_mailbox(&user)?;
         let mut store = shared.deliveries();
-        let draft = match store.drafts.get(&id) {
+        let draft = match store.drafts.get(id) {
             Some(d) if d.owner == user.id => d.clone(),
             _ => return Err(not_found()),
         };
@@ -195,7 +260,7 @@ pub(crate) async fn send_draft(
         if store.faults.too_big(&draft.attachments) {
             return Err(too_big());
         }
-        store.drafts.remove(&id);
+        store.drafts.remove(id);
         store.sent.push(draft);
         Ok(())
     });
@@ -213,7 +278,7 @@ async fn send_mail(
 ) -> Response {
     let call = Call::of(headers);
     let result = async {
-        let user = authorize(shared, headers, "Mail.Send")?;
+        let user = authorize_sender(shared, headers, mailbox.as_deref())?;
         let own = own_mailbox(&user)?;
         let from = match mailbox {
             Some(m) if !is_self(&user, &m) => {
@@ -249,15 +314,57 @@ async fn send_mail(
 }
 
 /// The signed-in user if the token carries `permission`; 403 `ErrorAccessDenied` otherwise.
-fn authorize(shared: &Shared, headers: &HeaderMap, permission: &str) -> Result<User, GraphError> {
-    bearer_or(shared, headers, &[permission], || {
-        GraphError::new(
-            StatusCode::FORBIDDEN,
-            "ErrorAccessDenied",
-            "Access is denied. Check credentials and try again.",
-        )
-    })
+/// The user whose mailbox the request works on: the signed-in user (`/me`, or `/users/{them}`
+/// naming themselves), or for an app token the mailbox `/users/{mailbox}` names.
+fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    mailbox: Option<&str>,
+    permission: &str,
+) -> Result<User, GraphError> {
+    let user = reach(shared, headers, mailbox, permission)?;
+    match mailbox {
+        Some(m) if !is_self(&user, m) => Err(mail_denied()),
+        _ => Ok(user),
+    }
+}
+
+/// [`authorize`] for `sendMail`, whose `/users/{mailbox}` a delegated user may name to send as
+/// another mailbox (checked by the caller).
+fn authorize_sender(
+    shared: &Shared,
+    headers: &HeaderMap,
+    mailbox: Option<&str>,
+) -> Result<User, GraphError> {
+    reach(shared, headers, mailbox, "Mail.Send")
+}
+
+fn reach(
+    shared: &Shared,
+    headers: &HeaderMap,
+    mailbox: Option<&str>,
+    permission: &str,
+) -> Result<User, GraphError> {
+    match mailbox {
+        None => bearer_or(shared, headers, &[permission], mail_denied),
+        Some(m) => bearer_as(
+            shared,
+            headers,
+            (m, Resource::Exchange),
+            &[permission],
+            mail_denied,
+        ),
+    }
     .map(|(user, _)| user)
+}
+
+/// Exchange's refusal of a token without the mail permission.
+fn mail_denied() -> GraphError {
+    GraphError::new(
+        StatusCode::FORBIDDEN,
+        "ErrorAccessDenied",
+        "Access is denied. Check credentials and try again.",
+    )
 }
 
 /// The user's own mailbox, or `MailboxNotEnabledForRESTAPI` when they have none (no licence).
@@ -334,6 +441,81 @@ fn not_found() -> GraphError {
 
 fn invalid(message: &str) -> GraphError {
     GraphError::new(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", message)
+}
+
+/// Permissions that let a token read a mailbox's folders.
+const FOLDER_READ: [&str; 4] = [
+    "Mail.ReadBasic",
+    "Mail.ReadBasic.All",
+    "Mail.Read",
+    "Mail.ReadWrite",
+];
+
+/// Well-known folder names and their display names.
+const WELL_KNOWN_FOLDERS: [(&str, &str); 6] = [
+    ("inbox", "Inbox"),
+    ("sentitems", "Sent Items"),
+    ("drafts", "Drafts"),
+    ("deleteditems", "Deleted Items"),
+    ("outbox", "Outbox"),
+    ("junkemail", "Junk Email"),
+];
+
+/// `GET /v1.0/users/{user}/mailFolders/{folder}`: a well-known folder of that mailbox (what
+/// an app reads to learn whether it reaches the mailbox).
+pub(crate) async fn mail_folder(
+    State(shared): State<Arc<Shared>>,
+    Path((mailbox, folder)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let call = Call::of(&headers);
+    let result = bearer_as(
+        &shared,
+        &headers,
+        (&mailbox, Resource::Exchange),
+        &FOLDER_READ,
+        mail_denied,
+    )
+    .and_then(|(user, _)| {
+        if !is_self(&user, &mailbox) {
+            return Err(mail_denied());
+        }
+        own_mailbox(&user)?;
+        let (_, name) = WELL_KNOWN_FOLDERS
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&folder))
+            .ok_or_else(|| {
+                GraphError::new(
+                    StatusCode::NOT_FOUND,
+                    "ErrorItemNotFound",
+                    "The specified object was not found in the store.",
+                )
+            })?;
+        let count = shared
+            .deliveries()
+            .sent
+            .iter()
+            .filter(|m| {
+                *name == "Sent Items"
+                    && user
+                        .mail
+                        .as_deref()
+                        .is_some_and(|a| m.from.eq_ignore_ascii_case(a))
+            })
+            .count();
+        Ok(json!({
+            "id": URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{}|{name}", user.id))),
+            "displayName": name,
+            "parentFolderId": URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{}|root", user.id))),
+            "childFolderCount": 0,
+            "unreadItemCount": 0,
+            "totalItemCount": count,
+        }))
+    });
+    match result {
+        Ok(v) => call.json(StatusCode::OK, &v),
+        Err(e) => call.fail(e),
+    }
 }
 
 fn web_link(id: &str) -> String {

@@ -45,6 +45,7 @@ pub(crate) fn mint(
         AccessToken {
             client_id: app.client_id.clone(),
             user: user.id.clone(),
+            app_only: false,
             grant: grant.clone(),
             expires: Instant::now() + Duration::from_secs(lifetime),
             claims_nbf: extras.claims_nbf,

@@ -184,6 +184,8 @@
 
 #![warn(missing_docs)]
 
+mod access_policy;
+mod app_only;
 mod authorize;
 mod bearer;
 mod claims_challenge;

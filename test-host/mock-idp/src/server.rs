@@ -325,6 +325,19 @@ impl MockIdp {
         self.shared.claims.clear(upn)
     }
 
+    /// Restrict the app `client_id` to `mailboxes` (addresses, UPNs or object ids), as an
+    /// Exchange application access policy does: its app tokens reach other mailboxes' mail
+    /// only to get `403 ErrorAccessDenied` "Access to OData is disabled: [RAOP] …".
+    pub fn restrict_app_mailboxes(&self, client_id: &str, mailboxes: &[&str]) {
+        let list: Vec<String> = mailboxes.iter().map(|m| m.to_string()).collect();
+        self.shared.access_policies.restrict(client_id, &list)
+    }
+
+    /// Remove the application access policy of `client_id`, or every one (`None`).
+    pub fn clear_app_access_policies(&self, client_id: Option<&str>) {
+        self.shared.access_policies.clear(client_id)
+    }
+
     /// Stop the server (dropping it does the same).
     pub fn shutdown(self) {
         drop(self)
@@ -441,6 +454,27 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/v1.0/users/{user}/sendMail",
             post(graph_mail::send_mail_as),
+        )
+        .route("/v1.0/users/{user}", get(graph::user))
+        .route(
+            "/v1.0/users/{user}/mailFolders/{folder}",
+            get(graph_mail::mail_folder),
+        )
+        .route(
+            "/v1.0/users/{user}/messages",
+            post(graph_mail::create_draft_as),
+        )
+        .route(
+            "/v1.0/users/{user}/messages/{id}",
+            delete(graph_mail::delete_draft_as),
+        )
+        .route(
+            "/v1.0/users/{user}/messages/{id}/attachments/createUploadSession",
+            post(graph_mail::attachment_session_as),
+        )
+        .route(
+            "/v1.0/users/{user}/messages/{id}/send",
+            post(graph_mail::send_draft_as),
         )
         .route("/v1.0/me/messages", post(graph_mail::create_draft))
         .route("/v1.0/me/messages/{id}", delete(graph_mail::delete_draft))

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::access_policy::AccessPolicies;
 use crate::claims_challenge::ClaimsTable;
 use crate::config::{DeviceOutcome, MockConfig};
 use crate::delivery_store::DeliveryStore;
@@ -115,8 +116,10 @@ pub(crate) struct AuthCode {
 pub(crate) struct AccessToken {
     /// The app it was issued to.
     pub client_id: String,
-    /// The user's object id.
+    /// The user's object id (empty for an app token).
     pub user: String,
+    /// Issued by the client credentials grant: no user, `grant` holds the app's `roles`.
+    pub app_only: bool,
     /// What it is valid for.
     pub grant: Grant,
     /// When it expires.
@@ -245,6 +248,8 @@ pub(crate) struct Shared {
     pub in_flight: InFlight,
     /// Every client assertion `jti` accepted (a replay is refused).
     pub seen_assertions: Mutex<BTreeSet<String>>,
+    /// Exchange application access policies per app.
+    pub access_policies: AccessPolicies,
     /// Flips to `true` when the server stops.
     pub shutdown: watch::Receiver<bool>,
     /// Set to `true` to stop listening ([`crate::Fault::GoDown`]): later connections are refused.
@@ -276,6 +281,7 @@ impl Shared {
             claims: ClaimsTable::default(),
             in_flight: InFlight::default(),
             seen_assertions: Mutex::new(BTreeSet::new()),
+            access_policies: AccessPolicies::default(),
             stats: StatsLog::default(),
             shutdown,
             go_down,

@@ -1,5 +1,5 @@
-//! The token endpoint `/{tenant}/oauth2/v2.0/token`: device code, authorization code (PKCE)
-//! and refresh token grants.
+//! The token endpoint `/{tenant}/oauth2/v2.0/token`: device code, authorization code (PKCE),
+//! refresh token and client credentials ([`crate::app_only`]) grants.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use crate::errors::EntraError;
 use crate::issuance::{self, Extras};
 use crate::params::Params;
 use crate::state::{ClientKind, Shared};
-use crate::{device_code, redirect, reply, scopes, DEVICE_CODE_GRANT_TYPE};
+use crate::{app_only, device_code, redirect, reply, scopes, DEVICE_CODE_GRANT_TYPE};
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) async fn token(
@@ -69,6 +69,7 @@ fn redeem(
         DEVICE_CODE_GRANT_TYPE => device(shared, &seg, app, presented, p),
         "authorization_code" => authorization_code(shared, &seg, app, presented, headers, p),
         "refresh_token" => refresh(shared, &seg, app, presented, p),
+        app_only::CLIENT_CREDENTIALS => app_only::grant(shared, &seg, app, presented, p),
         other => Err(EntraError::unsupported_grant_type(other)),
     }
 }

@@ -134,6 +134,8 @@ fn script(authority: &str) -> Vec<ScriptedAnswer> {
         typed(""),
         typed(""),
         typed(""),
+        pick("A user signs in"),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),

@@ -118,6 +118,8 @@ mod with_mock {
             t(""),
             t(""),
             t(""),
+            pick("A user signs in"),
+            t(""),
         ]
     }
 
@@ -152,6 +154,54 @@ mod with_mock {
         );
         assert!(text.contains("✓ Saved."), "{text}");
         assert_eq!(store.list("office365").unwrap(), vec!["Reports"]);
+    }
+
+    #[test]
+    fn an_application_account_is_verified_directly_from_the_menu() {
+        let mock = mock();
+        let url = mock.base_url();
+        let mut script = vec![pick("Office 365"), pick("Add")];
+        script.extend([
+            t("Scheduler"),
+            t(defaults::APP_ONLY_CLIENT_ID),
+            t(defaults::TENANT_ID),
+            t(defaults::APP_ONLY_CLIENT_SECRET),
+            t(""),
+            pick("Global"),
+            pick("Advanced settings"),
+            t(&url),
+            t(""),
+            pick("In the address"),
+            t(""),
+            t(""),
+            t(""),
+            pick("Application"),
+            t(defaults::USER_UPN),
+        ]);
+        // The plain Verify signs in with a code: refused at once, saying what to choose.
+        script.extend([
+            pick("Verify"),
+            pick("Verify ▾ Directly"),
+            pick("Save & Close"),
+            pick("Back"),
+            pick("Quit"),
+        ]);
+        let (transcript, store, _dir) = run_script(script);
+        let text = transcript.join("\n");
+        assert!(text.contains("is an application account"), "{text}");
+        assert!(text.contains("Verify ▾ Directly"), "{text}");
+        assert!(
+            text.contains("✓ Verified: connected to Adele Vance, as the app"),
+            "{text}"
+        );
+        assert!(text.contains("✓ Saved."), "{text}");
+        assert_eq!(store.list("office365").unwrap(), vec!["Scheduler"]);
+        assert_eq!(mock.stats().grant_count("client_credentials"), 1);
+        assert_eq!(
+            mock.stats()
+                .grant_count(atrs_mock_idp::DEVICE_CODE_GRANT_TYPE),
+            0
+        );
     }
 
     #[test]
