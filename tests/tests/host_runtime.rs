@@ -418,7 +418,7 @@ fn the_protocol_speaks_interface_1_2() {
     let form = w.ok(json!({"request": "form", "plugin": "office365"}));
     assert_eq!(
         form["verify_methods"],
-        json!([{"method": "device_code"}, {"method": "browser", "loopback": true}]),
+        json!([{"method": "device_code"}, {"method": "browser", "loopback": true}, {"method": "direct"}]),
         "{form:#}"
     );
     let display = form["settings_display"].as_array().unwrap();
@@ -428,18 +428,14 @@ fn the_protocol_speaks_interface_1_2() {
             .any(|d| d["key"] == "verified_at" && d["shown_as"] == "date"),
         "{form:#}"
     );
+    // Direct is for application accounts: the plugin refuses it for a user's, at
+    // once and saying what to choose.
     let direct = w.send(json!({
         "request": "verify.start", "plugin": "office365",
         "values": w.values("Reports"), "method": "direct",
     }));
-    assert_eq!(direct["error"]["kind"], "unsupported", "{direct:#}");
-    assert!(
-        direct["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("device_code, browser"),
-        "{direct:#}"
-    );
+    assert_eq!(direct["ok"], false, "{direct:#}");
+    assert_eq!(direct["error"]["origin"], "plugin", "{direct:#}");
 
     let (handle, state) = w.verify("Reports");
     assert!(
@@ -491,5 +487,37 @@ fn the_protocol_speaks_interface_1_2() {
     assert_eq!(
         push["error"]["kind"], "unsupported",
         "Office 365 takes no push: {push:#}"
+    );
+}
+
+/// A method the plugin does not offer is refused by the runtime before the plugin is
+/// asked, naming what it offers (the Hello example offers a code only).
+#[test]
+fn a_verification_method_the_plugin_does_not_offer_is_refused_by_the_host() {
+    let plugins = plugins_dir(&[atrs_e2e::hello_plugin()]);
+    let store = tempfile::tempdir().unwrap();
+    let options = json!({"plugins_dir": plugins.path(), "store": store.path()});
+    let runtime = Runtime::open_json(&options.to_string(), HostHooks::default()).unwrap();
+    let ask = |request: Value| -> Value {
+        serde_json::from_str(&runtime.handle(&request.to_string())).unwrap()
+    };
+    let form = ask(json!({"request": "form", "plugin": "hello"}));
+    assert_eq!(
+        form["verify_methods"],
+        json!([{"method": "device_code"}]),
+        "{form:#}"
+    );
+    let refused = ask(json!({
+        "request": "verify.start", "plugin": "hello",
+        "values": {"account_name": "Ada"}, "method": "browser",
+    }));
+    assert_eq!(refused["error"]["kind"], "unsupported", "{refused:#}");
+    assert_eq!(refused["error"]["origin"], "host", "{refused:#}");
+    assert!(
+        refused["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("device_code"),
+        "{refused:#}"
     );
 }
