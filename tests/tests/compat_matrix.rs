@@ -82,7 +82,7 @@ const PROBE_HOSTS: [(&str, u32); 4] = [
 /// The verification methods a live-SDK plugin offers, as the probe hosts print them.
 fn live_verify_methods(label: &str) -> &'static str {
     if label.starts_with("office365") {
-        "device,browser(loopback)"
+        "device,browser(loopback),direct"
     } else if label.starts_with("hello") {
         "device"
     } else if label.starts_with("webhook") {
