@@ -166,6 +166,65 @@ pub fn fit(text: &str, width: usize) -> String {
     cut
 }
 
+/// How [`wrap`] treats a word longer than a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongWords {
+    /// Cut it across rows (for text redrawn in place, whose rows must be counted).
+    Break,
+    /// Keep it whole on its own row, for the terminal to fold (an address stays one
+    /// piece to copy).
+    Keep,
+}
+
+/// `text` (one line, control characters removed) in rows of at most `width`
+/// characters, broken between words; rows after the first keep the line's indent.
+pub fn wrap(text: &str, width: usize, long_words: LongWords) -> Vec<String> {
+    let text = printable_line(text);
+    let width = width.max(4);
+    if text.chars().count() <= width {
+        return vec![text.into_owned()];
+    }
+    let indent: String = text.chars().take_while(|c| *c == ' ').collect();
+    let indent = if indent.len() * 2 > width {
+        String::new()
+    } else {
+        indent
+    };
+    let mut rows = Vec::new();
+    let mut row = indent.clone();
+    let mut used = row.len();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        let room = if used > indent.len() { used + 1 } else { used };
+        if room + word.len() <= width {
+            if used > indent.len() {
+                row.push(' ');
+            }
+            row.extend(word.iter());
+            used = room + word.len();
+            continue;
+        }
+        if used > indent.len() {
+            rows.push(std::mem::replace(&mut row, indent.clone()));
+            used = indent.len();
+        }
+        if long_words == LongWords::Break {
+            while used + word.len() > width {
+                let rest = word.split_off(width - used);
+                row.extend(word.iter());
+                rows.push(std::mem::replace(&mut row, indent.clone()));
+                word = rest;
+            }
+        }
+        used += word.len();
+        row.extend(word.iter());
+    }
+    if used > indent.len() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
 /// The order people expect names in: case ignored, and runs of digits compared as
 /// numbers ("Account 2" before "Account 10"); names equal so compare by their bytes.
 pub fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
@@ -248,6 +307,40 @@ pub fn verified_lines(account: &VerifiedAccount, method: &VerifyMethod) -> Vec<S
 mod tests {
     use super::*;
     use atrs_host_sdk::{ErrorKind, MissingScope};
+
+    #[test]
+    fn wrapping_breaks_between_words_and_keeps_the_indent() {
+        let help = "  The directory (tenant) ID of your organization, as a GUID or a domain name.";
+        let rows = wrap(help, 30, LongWords::Keep);
+        assert!(rows.iter().all(|r| r.chars().count() <= 30), "{rows:?}");
+        assert!(rows.iter().all(|r| r.starts_with("  ")), "{rows:?}");
+        assert_eq!(
+            rows.join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            help.trim()
+        );
+        assert_eq!(
+            rows,
+            [
+                "  The directory (tenant) ID of",
+                "  your organization, as a GUID",
+                "  or a domain name."
+            ]
+        );
+        assert_eq!(wrap("short", 30, LongWords::Break), vec!["short"]);
+    }
+
+    #[test]
+    fn a_long_word_is_kept_whole_or_broken_as_asked() {
+        let url = format!("at: https://example.com/{}", "a".repeat(40));
+        let kept = wrap(&url, 20, LongWords::Keep);
+        assert_eq!(kept, vec!["at:".to_owned(), url[4..].to_owned()]);
+        let broken = wrap(&url, 20, LongWords::Break);
+        assert!(broken.iter().all(|r| r.chars().count() <= 20), "{broken:?}");
+        assert_eq!(broken.concat().replace(' ', ""), url.replace(' ', ""));
+    }
 
     #[test]
     fn names_sort_naturally_and_without_case() {

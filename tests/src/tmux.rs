@@ -139,18 +139,24 @@ impl Terminal {
         })
     }
 
-    /// Waits until the last non-empty row starts with `prefix` (the prompt in focus).
+    /// Waits until the question in focus starts with `prefix`: the last non-empty row,
+    /// or, for a question wrapped over rows, the row starting `? ` above its typing row
+    /// (`› …`) or above its last row (ending `(y/N)` or `(Y/n)`).
     pub fn wait_for_prompt(&self, prefix: &str) -> String {
         self.wait_until(
             &format!("a prompt starting {prefix:?}"),
             Duration::from_secs(30),
-            |s| {
-                s.lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .is_some_and(|l| l.starts_with(prefix))
-            },
+            |s| question_in_focus(s).is_some_and(|q| q.starts_with(prefix)),
         )
+    }
+
+    /// The screen's rows as the terminal shows them: a line it wrapped stays on rows.
+    pub fn rows_as_shown(&self) -> Vec<String> {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "t"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end().to_owned())
+            .collect()
     }
 
     /// Presses keys by tmux name (`Enter`, `Escape`, `C-c`, `Down`, `C-u`).
@@ -203,6 +209,26 @@ impl Drop for Terminal {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// The first row of the question waiting for an answer on `screen`, if one is.
+fn question_in_focus(screen: &str) -> Option<&str> {
+    let rows: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = *rows.last()?;
+    if last.starts_with("? ") {
+        return Some(last);
+    }
+    // A typing row shows "› " and what is typed; captured rows lose trailing spaces.
+    let typing = last == "›" || last.starts_with("› ");
+    let wrapped = typing || last.ends_with("(y/N)") || last.ends_with("(Y/n)");
+    if !wrapped {
+        return None;
+    }
+    rows.iter()
+        .rev()
+        .take(5)
+        .find(|l| l.starts_with("? "))
+        .copied()
 }
 
 /// `text` as one single-quoted shell word.

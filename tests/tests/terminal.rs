@@ -709,7 +709,7 @@ fn with_browser_the_menu_continues_by_itself_when_the_listener_has_the_answer() 
         assert!(screen.contains("✓ Verified"), "{width}: {screen}");
         // Nothing was typed: the question says it ended by itself.
         assert!(
-            width < 80 || screen.contains("(or just wait) › (not needed any more)"),
+            screen.contains("› (not needed any more)"),
             "{width}: {screen}"
         );
         t.press(&["Enter"]);
@@ -944,4 +944,76 @@ fn a_locale_that_is_not_utf8_gets_an_ascii_menu() {
     }
     menu.term.press(&["Escape"]);
     assert_eq!(menu.term.exit_code(), 0, "{}", menu.term.screen());
+}
+
+/// Whether `text` shows whole on the terminal's rows as drawn (rows read in order, as
+/// words), and no row is wider than the terminal.
+fn shown_whole(t: &Terminal, text: &str) -> bool {
+    let rows = t.rows_as_shown();
+    assert!(
+        rows.iter().all(|r| r.chars().count() <= t.width),
+        "a row wider than {}: {rows:#?}",
+        t.width
+    );
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(&rows.join(" ")).contains(&words(text))
+}
+
+/// Issue 23, item 21: questions wrap instead of being cut, help text wraps between
+/// words, and a long question leaves the line being typed a row of its own, which
+/// scrolls with the cursor, at 50, 80 and 120 columns.
+#[test]
+fn questions_and_help_wrap_between_words_and_typing_keeps_room() {
+    let help = "Overview → Directory (tenant) ID; a verified domain also works, or organizations / common / consumers.";
+    let leave = "? Leave without saving? What you typed is not saved. (y/N)";
+    let typed = format!("http://localhost:1234/?code={}&state=xyz", "c".repeat(60));
+    let mock = mock(Duration::from_secs(3600));
+    for width in [50, 80, 120] {
+        let menu = Menu::open(width, &["--no-browser"]);
+        let t = &menu.term;
+        menu.add();
+        t.wait_for_prompt("? Account name ›");
+        t.answer("Wrapped");
+        t.wait_for_prompt("? Client ID ›");
+        t.answer(defaults::DESKTOP_CLIENT_ID);
+        t.wait_for_prompt("? Tenant ID ›");
+        assert!(shown_whole(t, help), "{width}: {:#?}", t.rows_as_shown());
+        // A yes/no question longer than the row wraps, whole.
+        t.press(&["Escape"]);
+        t.wait_for_prompt("? Client ID");
+        t.press(&["Escape"]);
+        t.wait_for_prompt("? Account name");
+        t.press(&["Escape"]);
+        t.wait_for_prompt(LEAVE);
+        assert!(shown_whole(t, leave), "{width}: {:#?}", t.rows_as_shown());
+        t.type_text("n");
+        menu.wait_for_list("? Account (not verified)");
+        menu.choose("Close");
+        t.wait_for("Closed without saving.");
+        menu.quit();
+        // Long pasted text scrolls in the row left for typing, its end in view.
+        let menu = Menu::open(width, &["--no-browser"]);
+        let t = &menu.term;
+        menu.add();
+        menu.fill("Wrapped", &mock.base_url());
+        menu.choose("Verify ▾ With Browser");
+        t.wait_for_prompt("? Paste the final browser address");
+        t.type_text(&typed);
+        let tail = &typed[typed.len() - 20..];
+        let screen = t.wait_until("the typed end in view", Duration::from_secs(20), |s| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.ends_with(tail))
+        });
+        let row = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(row.chars().count() < width as usize, "{width}: {row:?}");
+        let typing = row.split("› ").last().unwrap_or_default();
+        assert!(
+            typing.chars().count() >= 20,
+            "{width}: at least 20 columns to type in: {row:?}"
+        );
+        t.press(&["C-c"]);
+        t.exit_code();
+    }
 }

@@ -31,7 +31,7 @@ use super::{
 use crate::{
     interrupt::Interrupt,
     live_line::{self, width},
-    present::fit,
+    present::{fit, wrap, LongWords},
     services::Browser,
     symbols,
     terminal_text::printable,
@@ -128,8 +128,9 @@ impl TerminalPrompter {
     ) -> Result<Option<String>, Back> {
         let mut err = self.begin_question()?;
         let mut editor = LineEditor::new(initial);
+        let mut drawn = 1;
         let outcome = loop {
-            draw_line(&mut err, prompt, &editor, masked);
+            drawn = draw_line(&mut err, drawn, prompt, &editor, masked);
             let key = match self.read_key_until(settled) {
                 Read::Key(key) => key,
                 Read::Settled => break Ok(None),
@@ -148,7 +149,7 @@ impl TerminalPrompter {
             (Ok(None), _) => "(not needed any more)".to_owned(),
             (Err(_), _) => "(back)".to_owned(),
         };
-        finish(&mut err, &format!("? {prompt} › {shown}"), 1);
+        finish(&mut err, &format!("? {prompt} › {shown}"), drawn);
         self.end_question(&mut err);
         outcome
     }
@@ -235,8 +236,9 @@ impl Prompter for TerminalPrompter {
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Back> {
         let mut err = self.begin_question()?;
         let question = format!("? {prompt} {}", if default { "(Y/n)" } else { "(y/N)" });
+        let mut drawn = 1;
         let outcome = loop {
-            finish_in_place(&mut err, &question, 1);
+            drawn = redraw(&mut err, drawn, &question_rows(&question));
             let Some(key) = self.read_key() else {
                 break Err(Back);
             };
@@ -256,7 +258,7 @@ impl Prompter for TerminalPrompter {
             Ok(false) => "no",
             Err(_) => "(back)",
         };
-        finish(&mut err, &format!("? {prompt} › {answer}"), 1);
+        finish(&mut err, &format!("? {prompt} › {answer}"), drawn);
         self.end_question(&mut err);
         outcome
     }
@@ -265,24 +267,22 @@ impl Prompter for TerminalPrompter {
         self.clear_status();
         // No control characters from plugin or server text; raw mode needs an explicit
         // carriage return at each line end.
+        let width = width();
         let text = printable(text);
-        // Symbols this locale can show, and the state marks coloured on a colour
-        // terminal, as the commands print them.
         let text = symbols::for_terminal(&text);
+        // Each line wrapped between words (an address too long for a row stays whole),
+        // then the state marks coloured on a colour terminal.
+        let rows: Vec<String> = text
+            .split('\n')
+            .flat_map(|line| wrap(line, width, LongWords::Keep))
+            .collect();
+        let text = rows.join("\n");
         let text = match symbols::colour_on_stderr() {
             true => symbols::colour_marks(&text),
-            false => text.into_owned(),
+            false => text,
         };
-        let text = if self.waiting {
-            text.replace('\n', "\r\n")
-        } else {
-            text
-        };
-        let _ = write!(
-            std::io::stderr(),
-            "{text}{}",
-            if self.waiting { "\r\n" } else { "\n" }
-        );
+        let end = if self.waiting { "\r\n" } else { "\n" };
+        let _ = write!(std::io::stderr(), "{}{end}", text.replace('\n', end));
     }
 
     fn begin_wait(&mut self) {
@@ -393,26 +393,50 @@ fn rewind(err: &mut Stderr, drawn: usize) {
     let _ = queue!(err, Clear(ClearType::FromCursorDown));
 }
 
-/// Replaces the `drawn` rows with `line`, the cursor left at its end.
-fn finish_in_place(err: &mut Stderr, line: &str, drawn: usize) {
+/// Replaces the `drawn` rows with `rows`, the cursor left at the end of the last;
+/// the rows drawn.
+fn redraw(err: &mut Stderr, drawn: usize, rows: &[String]) -> usize {
     rewind(err, drawn);
-    let _ = write!(err, "{}", fit(&symbols::for_terminal(line), width()));
+    let _ = write!(err, "{}", rows.join("\r\n"));
     let _ = err.flush();
+    rows.len()
+}
+
+/// A question (or its answer) in rows of the terminal's width, never cut.
+fn question_rows(text: &str) -> Vec<String> {
+    wrap(&symbols::for_terminal(text), width(), LongWords::Break)
 }
 
 /// Replaces the `drawn` rows with the answered question, then a new line.
 fn finish(err: &mut Stderr, line: &str, drawn: usize) {
-    finish_in_place(err, line, drawn);
+    redraw(err, drawn, &question_rows(line));
     let _ = write!(err, "\r\n");
     let _ = err.flush();
 }
 
-fn draw_line(err: &mut Stderr, prompt: &str, editor: &LineEditor, masked: bool) {
+/// Columns a line being typed keeps at least; a longer question goes on rows of its own
+/// above it.
+const TYPING_ROOM: usize = 20;
+
+/// Draws the question and the line being typed (scrolled so the cursor shows) over
+/// the `drawn` rows; the rows drawn.
+fn draw_line(
+    err: &mut Stderr,
+    drawn: usize,
+    prompt: &str,
+    editor: &LineEditor,
+    masked: bool,
+) -> usize {
     let width = width();
-    let head = fit(
-        &symbols::for_terminal(&format!("? {prompt} › ")),
-        width.saturating_sub(8).max(4),
-    );
+    let inline = symbols::for_terminal(&format!("? {prompt} › ")).into_owned();
+    let (mut rows, head) = if inline.chars().count() + TYPING_ROOM <= width {
+        (Vec::new(), inline)
+    } else {
+        (
+            question_rows(&format!("? {prompt}")),
+            symbols::for_terminal("› ").into_owned(),
+        )
+    };
     let room = width.saturating_sub(head.chars().count()).max(1);
     let text: Vec<char> = if masked {
         vec![if symbols::unicode() { '•' } else { '*' }; editor.len()]
@@ -422,11 +446,12 @@ fn draw_line(err: &mut Stderr, prompt: &str, editor: &LineEditor, masked: bool) 
     // Scroll so the cursor stays in view.
     let start = editor.cursor().saturating_sub(room.saturating_sub(1));
     let visible: String = text[start..].iter().take(room).collect();
-    rewind(err, 1);
-    let _ = write!(err, "{head}{visible}");
     let column = head.chars().count() + editor.cursor() - start;
+    rows.push(format!("{head}{visible}"));
+    let drawn = redraw(err, drawn, &rows);
     let _ = queue!(err, cursor::MoveToColumn(column as u16), cursor::Show);
     let _ = err.flush();
+    drawn
 }
 
 /// How many of `count` items a list shows at once (the rest scroll).
@@ -493,7 +518,7 @@ fn draw_list(
         .saturating_sub(rows.saturating_sub(1))
         .min(items.len() - rows);
     let shown = |text: String| fit(&symbols::for_terminal(&text), width);
-    let mut lines = vec![shown(format!("? {prompt} (↑↓ Enter, Esc: back)"))];
+    let mut lines = question_rows(&format!("? {prompt} (↑↓ Enter, Esc: back)"));
     if !items.filter.is_empty() {
         lines.push(shown(format!(
             "  filter: {} ({} of {} · Backspace, Esc: clear)",
@@ -523,10 +548,7 @@ fn draw_list(
             items.len()
         )));
     }
-    rewind(err, drawn);
-    let _ = write!(err, "{}", lines.join("\r\n"));
-    let _ = err.flush();
-    lines.len()
+    redraw(err, drawn, &lines)
 }
 
 /// Cooked mode, no bracketed paste, and a visible cursor.
