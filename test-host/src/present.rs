@@ -127,7 +127,11 @@ pub fn account_lines(
     now: i64,
 ) -> Vec<String> {
     let mut lines = vec![format!("{plugin} / {account}")];
-    for (key, value) in settings {
+    // The settings the plugin describes in its order, then the others by key.
+    let position = |key: &str| display.iter().position(|d| d.key.as_str() == key);
+    let mut ordered: Vec<(&String, &String)> = settings.iter().collect();
+    ordered.sort_by_key(|(key, _)| position(key).unwrap_or(usize::MAX));
+    for (key, value) in ordered {
         let described = display.iter().find(|d| d.key.as_str() == key);
         let hidden = match described {
             Some(d) => d.shown_as() == ShownAs::Hidden,
@@ -477,6 +481,7 @@ mod tests {
             SettingDisplay::new("cursor", "Cursor", ShownAs::Hidden),
         ];
         let lines = account_lines("hook", "H", &settings, &display, false, 1000 + 60);
+        assert_eq!(lines[1], "    Endpoint: https://hooks.example/in", "the plugin's order: {lines:?}");
         assert!(
             lines.contains(&"    Endpoint: https://hooks.example/in".to_owned()),
             "{lines:?}"
