@@ -19,6 +19,7 @@ pub mod postgres;
 mod read_cache;
 mod seal;
 mod sealing;
+pub mod secret_service;
 pub mod sqlite;
 mod trust;
 
@@ -28,7 +29,8 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use folder::FolderStore;
-pub use key_file::{KeyOptions, KeySource};
+pub use key_file::{KeyOptions, KeySource, KeyStore};
+pub use secret_service::SecretServiceError;
 pub use named_lock::NamedLock;
 pub use postgres::PostgresStore;
 use read_cache::ReadCache;
@@ -82,6 +84,8 @@ pub struct OpenReport {
     pub imported: Option<ImportReport>,
     /// The host created this key file to seal the store's secrets.
     pub key_created: Option<PathBuf>,
+    /// The host created the store's key in the Secret Service, as this item.
+    pub key_stored: Option<KeySource>,
 }
 
 impl OpenReport {
@@ -92,6 +96,13 @@ impl OpenReport {
             lines.push(format!(
                 "Created the store key {} (owner-only) to seal saved secrets; keep a copy of it apart from the store: without it they cannot be opened.",
                 path.display()
+            ));
+        }
+        if let Some(KeySource::SecretService { store_id, .. }) = &self.key_stored {
+            lines.push(format!(
+                "Created the store key in the Secret Service ({}) to seal saved secrets; keep a copy of it apart from the store (`secret-tool lookup application {} store {store_id} slot current`): without it they cannot be opened.",
+                self.key_stored.as_ref().map(ToString::to_string).unwrap_or_default(),
+                secret_service::APPLICATION,
             ));
         }
         if let Some(report) = &self.imported {

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use super::{
-    key_file::{self, KeyOptions, KeySource},
+    key_file::{self, KeyOptions, KeySource, KeyStore, KEY_FILE_ENV, KEY_STORE_ENV},
     seal::StoreKey,
+    secret_service::{self, SecretServiceError, Slot},
     StoreError,
 };
 
@@ -54,12 +55,52 @@ pub(crate) fn open_secret(
     String::from_utf8(bytes.to_vec()).map_err(|_| unsealable())
 }
 
-/// The key of a new store: found where `options` say, or (the host's default key file
-/// missing) created there; the path is returned when this call created it.
+/// The `key_store` meta value of a store whose key is kept by the Secret Service (a
+/// store without it keeps its key in a file, as every store did before).
+pub(crate) const IN_SECRET_SERVICE: &str = "secret-service";
+
+/// Where a new store's key goes, decided from `options` as the key_file module's
+/// documentation says; `shared`: a store several servers use (never the Secret Service
+/// unless asked, and then refused).
+fn new_store_uses_secret_service(options: &KeyOptions, shared: bool) -> Result<bool, StoreError> {
+    match (&options.key_store, &options.key_file) {
+        (KeyStore::Unknown(value), _) => Err(StoreError::KeySetting {
+            reason: format!("{KEY_STORE_ENV}={value} is not a place this version keeps keys"),
+            fix: format!("Set {KEY_STORE_ENV} to secret-service (or keyring), file, or auto."),
+        }),
+        (KeyStore::SecretService, Some(_)) => Err(StoreError::KeySetting {
+            reason: format!("{KEY_STORE_ENV} asks for the Secret Service and {KEY_FILE_ENV} names a key file"),
+            fix: format!("Unset one of {KEY_STORE_ENV} and {KEY_FILE_ENV}."),
+        }),
+        (KeyStore::SecretService, None) if shared => Err(StoreError::KeySetting {
+            reason: "a store that several servers share cannot keep its key in one desktop's Secret Service".into(),
+            fix: format!("Give every server the same key file with {KEY_FILE_ENV}, and unset {KEY_STORE_ENV}."),
+        }),
+        (KeyStore::SecretService, None) => Ok(true),
+        (KeyStore::File, _) | (_, Some(_)) => Ok(false),
+        (KeyStore::Auto, None) => Ok(!shared && secret_service::reachable().is_ok()),
+    }
+}
+
+/// The key of a new store at `location`, and where it is kept: in the Secret Service,
+/// or found where `options` say (the host's default key file, when missing, created
+/// there). The key file's path is returned when this call created it.
 pub(crate) fn new_store_key(
     options: &KeyOptions,
     store_id: &str,
+    location: &str,
+    shared: bool,
 ) -> Result<(StoreKey, KeySource, Option<PathBuf>), StoreError> {
+    if new_store_uses_secret_service(options, shared)? {
+        let (key, bytes) = StoreKey::generate();
+        let label = secret_service::label(location);
+        secret_service::save(store_id, Slot::Current, &label, &bytes)?;
+        let source = KeySource::SecretService {
+            label,
+            store_id: store_id.to_owned(),
+        };
+        return Ok((key, source, None));
+    }
     let source = options.source(store_id)?;
     let path = source
         .path()
@@ -81,15 +122,51 @@ pub(crate) fn new_store_key(
     Ok((key, source, None))
 }
 
-/// The key of an existing sealed store, proven by its key check; a rotation that a
-/// crash interrupted after its commit is finished here.
+/// The key of an existing sealed store, proven by its key check; `in_secret_service`:
+/// the store recorded that its key is kept there (a named key file still wins: that is
+/// how a copy of a lost item's key is used). A rotation that a crash interrupted after
+/// its commit is finished here.
 pub(crate) fn existing_key(
     options: &KeyOptions,
     store_id: &str,
     check: &[u8],
     dir: &Path,
+    in_secret_service: bool,
 ) -> Result<(StoreKey, KeySource), StoreError> {
     let proves = |key: &StoreKey| key.open(&[store_id], check).is_some();
+    if in_secret_service && options.key_file.is_none() {
+        if let Some((bytes, label)) = secret_service::load(store_id, Slot::Next)? {
+            let key = StoreKey::from_bytes(&bytes);
+            if proves(&key) {
+                secret_service::save(store_id, Slot::Current, &label, &bytes)?;
+                secret_service::delete(store_id, Slot::Next)?;
+                let source = KeySource::SecretService {
+                    label,
+                    store_id: store_id.to_owned(),
+                };
+                return Ok((key, source));
+            }
+        }
+        let Some((bytes, label)) = secret_service::load(store_id, Slot::Current)? else {
+            return Err(SecretServiceError::ItemMissing {
+                store: dir.display().to_string(),
+                store_id: store_id.to_owned(),
+            }
+            .into());
+        };
+        let key = StoreKey::from_bytes(&bytes);
+        if !proves(&key) {
+            return Err(StoreError::KeyWrong {
+                key: PathBuf::from(secret_service::label(&dir.display().to_string())),
+                store: dir.to_owned(),
+            });
+        }
+        let source = KeySource::SecretService {
+            label,
+            store_id: store_id.to_owned(),
+        };
+        return Ok((key, source));
+    }
     let source = options.source(store_id)?;
     let path = source
         .path()
@@ -116,6 +193,22 @@ pub(crate) fn existing_key(
             key: path,
             store: dir.to_owned(),
         }),
+    }
+}
+
+/// Whether a rotation of a store whose key is now at `current` puts the new key in
+/// the Secret Service: when `ATRS_STORE_KEY` asks for it, or when it is there now and
+/// nothing asks for a file.
+pub(crate) fn rotation_to_secret_service(
+    options: &KeyOptions,
+    current: &KeySource,
+) -> Result<bool, StoreError> {
+    match (&options.key_store, &options.key_file) {
+        (KeyStore::SecretService | KeyStore::Unknown(_), _) => {
+            new_store_uses_secret_service(options, false)
+        }
+        (KeyStore::File, _) | (_, Some(_)) => Ok(false),
+        (KeyStore::Auto, None) => Ok(matches!(current, KeySource::SecretService { .. })),
     }
 }
 
