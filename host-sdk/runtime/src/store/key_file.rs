@@ -146,6 +146,9 @@ pub struct KeyOptions {
     pub key_file: Option<PathBuf>,
     /// Where a new store's key is kept (`ATRS_STORE_KEY`).
     pub key_store: KeyStore,
+    /// The D-Bus address of the session bus to reach the Secret Service on; `None`:
+    /// the session's own (`DBUS_SESSION_BUS_ADDRESS`).
+    pub secret_service_bus: Option<String>,
     /// Where the host keeps its own key files; `None`: the user's configuration folder.
     pub host_keys_dir: Option<PathBuf>,
     /// Plain text allowed (a new store then seals nothing).
@@ -160,6 +163,7 @@ impl KeyOptions {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
             key_store: KeyStore::parse(&std::env::var(KEY_STORE_ENV).unwrap_or_default()),
+            secret_service_bus: None,
             host_keys_dir: None,
             plaintext: std::env::var(PLAINTEXT_ENV).is_ok_and(|v| v.trim() == "1"),
         }

@@ -78,7 +78,7 @@ fn new_store_uses_secret_service(options: &KeyOptions, shared: bool) -> Result<b
         }),
         (KeyStore::SecretService, None) => Ok(true),
         (KeyStore::File, _) | (_, Some(_)) => Ok(false),
-        (KeyStore::Auto, None) => Ok(!shared && secret_service::reachable().is_ok()),
+        (KeyStore::Auto, None) => Ok(!shared && secret_service::reachable(options.secret_service_bus.as_deref()).is_ok()),
     }
 }
 
@@ -92,9 +92,10 @@ pub(crate) fn new_store_key(
     shared: bool,
 ) -> Result<(StoreKey, KeySource, Option<PathBuf>), StoreError> {
     if new_store_uses_secret_service(options, shared)? {
+        let bus = options.secret_service_bus.as_deref();
         let (key, bytes) = StoreKey::generate();
         let label = secret_service::label(location);
-        secret_service::save(store_id, Slot::Current, &label, &bytes)?;
+        secret_service::save(bus, store_id, Slot::Current, &label, &bytes)?;
         let source = KeySource::SecretService {
             label,
             store_id: store_id.to_owned(),
@@ -135,11 +136,12 @@ pub(crate) fn existing_key(
 ) -> Result<(StoreKey, KeySource), StoreError> {
     let proves = |key: &StoreKey| key.open(&[store_id], check).is_some();
     if in_secret_service && options.key_file.is_none() {
-        if let Some((bytes, label)) = secret_service::load(store_id, Slot::Next)? {
+        let bus = options.secret_service_bus.as_deref();
+        if let Some((bytes, label)) = secret_service::load(bus, store_id, Slot::Next)? {
             let key = StoreKey::from_bytes(&bytes);
             if proves(&key) {
-                secret_service::save(store_id, Slot::Current, &label, &bytes)?;
-                secret_service::delete(store_id, Slot::Next)?;
+                secret_service::save(bus, store_id, Slot::Current, &label, &bytes)?;
+                secret_service::delete(bus, store_id, Slot::Next)?;
                 let source = KeySource::SecretService {
                     label,
                     store_id: store_id.to_owned(),
@@ -147,7 +149,7 @@ pub(crate) fn existing_key(
                 return Ok((key, source));
             }
         }
-        let Some((bytes, label)) = secret_service::load(store_id, Slot::Current)? else {
+        let Some((bytes, label)) = secret_service::load(bus, store_id, Slot::Current)? else {
             return Err(SecretServiceError::ItemMissing {
                 store: dir.display().to_string(),
                 store_id: store_id.to_owned(),

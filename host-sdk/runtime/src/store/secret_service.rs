@@ -136,10 +136,13 @@ mod client {
         ])
     }
 
-    fn bus() -> Result<zbus::blocking::Connection, SecretServiceError> {
-        zbus::blocking::connection::Builder::session()
-            .and_then(|b| b.method_timeout(CALL_TIMEOUT).build())
-            .map_err(|e| no_bus(&e))
+    fn bus(address: Option<&str>) -> Result<zbus::blocking::Connection, SecretServiceError> {
+        match address {
+            Some(address) => zbus::blocking::connection::Builder::address(address),
+            None => zbus::blocking::connection::Builder::session(),
+        }
+        .and_then(|b| b.method_timeout(CALL_TIMEOUT).build())
+        .map_err(|e| no_bus(&e))
     }
 
     fn no_bus(e: &zbus::Error) -> SecretServiceError {
@@ -148,8 +151,9 @@ mod client {
         }
     }
 
-    fn connect() -> Result<SecretService<'static>, SecretServiceError> {
-        SecretService::connect_with_existing(EncryptionType::Dh, bus()?).map_err(classify)
+    fn connect(bus_address: Option<&str>) -> Result<SecretService<'static>, SecretServiceError> {
+        SecretService::connect_with_existing(EncryptionType::Dh, bus(bus_address)?)
+            .map_err(classify)
     }
 
     fn classify_name(name: &str, detail: String) -> SecretServiceError {
@@ -216,8 +220,8 @@ mod client {
 
     /// Whether a session bus is reachable with a Secret Service running or startable on
     /// it; when not, why.
-    pub(crate) fn reachable() -> Result<(), SecretServiceError> {
-        let conn = bus()?;
+    pub(crate) fn reachable(bus_address: Option<&str>) -> Result<(), SecretServiceError> {
+        let conn = bus(bus_address)?;
         let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).map_err(|e| no_bus(&e))?;
         let name = zbus::names::BusName::try_from(BUS_NAME).expect("a valid bus name");
         let owned = dbus.name_has_owner(name).map_err(|e| {
@@ -240,10 +244,11 @@ mod client {
     /// The store key's bytes in `slot` of the store `store_id`, with the item's label; `None`
     /// when there is no such item.
     pub(crate) fn load(
+        bus_address: Option<&str>,
         store_id: &str,
         slot: Slot,
     ) -> Result<Option<(Zeroizing<[u8; KEY_LEN]>, String)>, SecretServiceError> {
-        let service = connect()?;
+        let service = connect(bus_address)?;
         let found = service
             .search_items(attributes(store_id, slot))
             .map_err(classify)?;
@@ -279,12 +284,13 @@ mod client {
     /// Keeps `key` as the item in `slot` of the store `store_id` (replacing one there),
     /// in the default collection, which must be unlocked.
     pub(crate) fn save(
+        bus_address: Option<&str>,
         store_id: &str,
         slot: Slot,
         label: &str,
         key: &[u8; KEY_LEN],
     ) -> Result<(), SecretServiceError> {
-        let service = connect()?;
+        let service = connect(bus_address)?;
         let collection = service.get_default_collection().map_err(|e| match e {
             Error::NoResult => SecretServiceError::Failed {
                 detail: "it has no default collection (keyring) to keep the key in".into(),
@@ -310,8 +316,12 @@ mod client {
     }
 
     /// Deletes the item in `slot` of the store `store_id`, if there is one.
-    pub(crate) fn delete(store_id: &str, slot: Slot) -> Result<(), SecretServiceError> {
-        let service = connect()?;
+    pub(crate) fn delete(
+        bus_address: Option<&str>,
+        store_id: &str,
+        slot: Slot,
+    ) -> Result<(), SecretServiceError> {
+        let service = connect(bus_address)?;
         let found = service
             .search_items(attributes(store_id, slot))
             .map_err(classify)?;
@@ -321,6 +331,12 @@ mod client {
         Ok(())
     }
 }
+
+#[cfg(target_os = "linux")]
+pub mod throwaway;
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests;
 
 #[cfg(not(target_os = "linux"))]
 mod elsewhere {
@@ -333,11 +349,12 @@ mod elsewhere {
         }
     }
 
-    pub(crate) fn reachable() -> Result<(), SecretServiceError> {
+    pub(crate) fn reachable(_bus: Option<&str>) -> Result<(), SecretServiceError> {
         Err(absent())
     }
 
     pub(crate) fn load(
+        _bus: Option<&str>,
         _store_id: &str,
         _slot: Slot,
     ) -> Result<Option<(Zeroizing<[u8; KEY_LEN]>, String)>, SecretServiceError> {
@@ -345,6 +362,7 @@ mod elsewhere {
     }
 
     pub(crate) fn save(
+        _bus: Option<&str>,
         _store_id: &str,
         _slot: Slot,
         _label: &str,
@@ -353,7 +371,11 @@ mod elsewhere {
         Err(absent())
     }
 
-    pub(crate) fn delete(_store_id: &str, _slot: Slot) -> Result<(), SecretServiceError> {
+    pub(crate) fn delete(
+        _bus: Option<&str>,
+        _store_id: &str,
+        _slot: Slot,
+    ) -> Result<(), SecretServiceError> {
         Err(absent())
     }
 }

@@ -288,11 +288,12 @@ impl SqliteStore {
     pub fn rotate_key(&self) -> Result<Rotation, StoreError> {
         let mut state = self.state();
         let to_secret_service = rotation_to_secret_service(&self.options, &state.key_source)?;
+        let bus = self.options.secret_service_bus.as_deref();
         let (new_key, bytes) = StoreKey::generate();
         // Where the new key waits until the store is sealed with it, and where it goes.
         let (target, pending_file) = if to_secret_service {
             let label = secret_service::label(&self.path.display().to_string());
-            secret_service::save(&self.store_id, Slot::Next, &label, &bytes)?;
+            secret_service::save(bus, &self.store_id, Slot::Next, &label, &bytes)?;
             let target = KeySource::SecretService {
                 label,
                 store_id: self.store_id.clone(),
@@ -355,12 +356,18 @@ impl SqliteStore {
         match result {
             Ok(secrets) => {
                 match (&pending_file, &target) {
-                    (Some(path), _) => key_file::commit_pending(path)?,
+                    (Some(path), _) => {
+                        key_file::commit_pending(path)?;
+                        if let KeySource::SecretService { .. } = state.key_source {
+                            // The old key opens nothing any more.
+                            let _ = secret_service::delete(bus, &self.store_id, Slot::Current);
+                        }
+                    }
                     (None, KeySource::SecretService { label, .. }) => {
                         // Until both are done the next open finishes them (the `next`
                         // item proves itself against the key check).
-                        secret_service::save(&self.store_id, Slot::Current, label, &bytes)?;
-                        secret_service::delete(&self.store_id, Slot::Next)?;
+                        secret_service::save(bus, &self.store_id, Slot::Current, label, &bytes)?;
+                        secret_service::delete(bus, &self.store_id, Slot::Next)?;
                     }
                     (None, _) => {}
                 }
@@ -378,7 +385,7 @@ impl SqliteStore {
                         let _ = fs::remove_file(key_file::pending(path));
                     }
                     None => {
-                        let _ = secret_service::delete(&self.store_id, Slot::Next);
+                        let _ = secret_service::delete(bus, &self.store_id, Slot::Next);
                     }
                 }
                 Err(e)

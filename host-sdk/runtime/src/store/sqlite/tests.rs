@@ -31,6 +31,7 @@ impl World {
             key_file: None,
             host_keys_dir: Some(self.root.path().join("keys")),
             key_store: KeyStore::File,
+            secret_service_bus: None,
             plaintext: false,
         }
     }
