@@ -85,7 +85,11 @@ impl Sandbox {
     /// sandbox's own variables over it.
     pub fn key_options(&self) -> KeyOptions {
         let mut options = KeyOptions::from_env();
-        if !self.env.iter().any(|(name, _)| name == key_file::KEY_STORE_ENV) {
+        if !self
+            .env
+            .iter()
+            .any(|(name, _)| name == key_file::KEY_STORE_ENV)
+        {
             options.key_store = key_file::KeyStore::File;
         }
         for (name, value) in &self.env {

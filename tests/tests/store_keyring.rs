@@ -58,7 +58,9 @@ fn a_store_sealed_with_a_key_in_the_secret_service_works_across_processes_and_sa
         added.stderr
     );
     assert!(
-        added.stderr.contains("secret-tool lookup application atrs store"),
+        added
+            .stderr
+            .contains("secret-tool lookup application atrs store"),
         "{}",
         added.stderr
     );
@@ -97,7 +99,10 @@ fn a_store_sealed_with_a_key_in_the_secret_service_works_across_processes_and_sa
             "{}",
             accounts.stderr
         );
-        assert!(!accounts.stderr.contains("Created the store key"), "said once");
+        assert!(
+            !accounts.stderr.contains("Created the store key"),
+            "said once"
+        );
     }
     let files = sandbox.files();
     assert!(
@@ -126,7 +131,10 @@ fn a_store_sealed_with_a_key_in_the_secret_service_works_across_processes_and_sa
         "The account store failed: the keyring collection \"Login\" that holds the store key is locked."
     );
     let hint = error["hint"].as_str().unwrap();
-    assert!(hint.starts_with("Unlock the keyring collection \"Login\""), "{hint}");
+    assert!(
+        hint.starts_with("Unlock the keyring collection \"Login\""),
+        "{hint}"
+    );
     assert!(hint.ends_with("Nothing was changed."), "{hint}");
     assert!(!locked.transcript().contains(key));
     assert_eq!(folder_bytes(sandbox.store()), before, "nothing was changed");
@@ -146,7 +154,10 @@ fn asking_for_the_secret_service_without_a_session_bus_fails_saying_what_to_do()
     assert_eq!(run.code, Some(5), "{}", run.transcript());
     let error = &run.result().unwrap()["error"];
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains("no D-Bus session bus can be reached"), "{message}");
+    assert!(
+        message.contains("no D-Bus session bus can be reached"),
+        "{message}"
+    );
     let hint = error["hint"].as_str().unwrap();
     assert!(hint.contains("ATRS_STORE_KEY=file"), "{hint}");
     assert!(!config.path().join("atrs-store-keys").exists());
@@ -157,5 +168,9 @@ fn asking_for_the_secret_service_without_a_session_bus_fails_saying_what_to_do()
     let accounts = ok("accounts", sandbox.run(&["accounts"], WAIT));
     let result = accounts.result().unwrap();
     assert_eq!(result["key_source"]["kind"], "host_file", "{result}");
-    assert!(config.path().join("atrs-store-keys").join("default.key").exists());
+    assert!(config
+        .path()
+        .join("atrs-store-keys")
+        .join("default.key")
+        .exists());
 }

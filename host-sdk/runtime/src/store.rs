@@ -30,10 +30,10 @@ use serde::Serialize;
 pub use error::StoreError;
 pub use folder::FolderStore;
 pub use key_file::{KeyOptions, KeySource, KeyStore};
-pub use secret_service::SecretServiceError;
 pub use named_lock::NamedLock;
 pub use postgres::PostgresStore;
 use read_cache::ReadCache;
+pub use secret_service::SecretServiceError;
 pub use sqlite::import::ImportReport;
 pub use sqlite::{Rotation, SqliteStore};
 

@@ -103,9 +103,9 @@ impl KeySource {
     /// The key file, if any.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            KeySource::None
-            | KeySource::Application { .. }
-            | KeySource::SecretService { .. } => None,
+            KeySource::None | KeySource::Application { .. } | KeySource::SecretService { .. } => {
+                None
+            }
             KeySource::NamedFile { path } | KeySource::HostFile { path } => Some(path),
         }
     }

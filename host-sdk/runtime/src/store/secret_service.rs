@@ -20,6 +20,9 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The Secret Service's well-known name on the session bus.
 pub const BUS_NAME: &str = "org.freedesktop.secrets";
 
+/// A key found in the Secret Service: its bytes and the item's label.
+pub(crate) type FoundKey = (zeroize::Zeroizing<[u8; KEY_LEN]>, String);
+
 /// Which of a store's items: the key in use, or a rotation's new key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -126,9 +129,9 @@ mod client {
     use secret_service::{blocking::SecretService, EncryptionType, Error};
     use zeroize::Zeroizing;
 
-    use super::{SecretServiceError, Slot, APPLICATION, BUS_NAME, CALL_TIMEOUT, KEY_LEN};
+    use super::{FoundKey, SecretServiceError, Slot, APPLICATION, BUS_NAME, CALL_TIMEOUT, KEY_LEN};
 
-    fn attributes<'a>(store_id: &'a str, slot: Slot) -> HashMap<&'a str, &'a str> {
+    fn attributes(store_id: &str, slot: Slot) -> HashMap<&str, &str> {
         HashMap::from([
             ("application", APPLICATION),
             ("store", store_id),
@@ -176,7 +179,6 @@ mod client {
         }
     }
 
-
     /// The Secret Service's error in our words.
     fn classify(e: Error) -> SecretServiceError {
         match e {
@@ -202,9 +204,7 @@ mod client {
                     detail: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
                 }
             }
-            Error::Zbus(e @ (zbus::Error::InputOutput(_) | zbus::Error::Address(_))) => {
-                no_bus(&e)
-            }
+            Error::Zbus(e @ (zbus::Error::InputOutput(_) | zbus::Error::Address(_))) => no_bus(&e),
             other => SecretServiceError::Failed {
                 detail: other.to_string(),
             },
@@ -224,9 +224,9 @@ mod client {
         let conn = bus(bus_address)?;
         let dbus = zbus::blocking::fdo::DBusProxy::new(&conn).map_err(|e| no_bus(&e))?;
         let name = zbus::names::BusName::try_from(BUS_NAME).expect("a valid bus name");
-        let owned = dbus.name_has_owner(name).map_err(|e| {
-            classify(Error::ZbusFdo(e))
-        })?;
+        let owned = dbus
+            .name_has_owner(name)
+            .map_err(|e| classify(Error::ZbusFdo(e)))?;
         let activatable = || {
             dbus.list_activatable_names()
                 .map(|names| names.iter().any(|n| n.as_str() == BUS_NAME))
@@ -247,7 +247,7 @@ mod client {
         bus_address: Option<&str>,
         store_id: &str,
         slot: Slot,
-    ) -> Result<Option<(Zeroizing<[u8; KEY_LEN]>, String)>, SecretServiceError> {
+    ) -> Result<Option<FoundKey>, SecretServiceError> {
         let service = connect(bus_address)?;
         let found = service
             .search_items(attributes(store_id, slot))
@@ -267,7 +267,9 @@ mod client {
         let not_a_key = || SecretServiceError::NotAKey {
             store_id: store_id.to_owned(),
         };
-        let text = std::str::from_utf8(&secret).map_err(|_| not_a_key())?.trim();
+        let text = std::str::from_utf8(&secret)
+            .map_err(|_| not_a_key())?
+            .trim();
         let decoded = Zeroizing::new(
             base64::engine::general_purpose::STANDARD
                 .decode(text)
@@ -340,8 +342,7 @@ mod tests;
 
 #[cfg(not(target_os = "linux"))]
 mod elsewhere {
-    use super::{SecretServiceError, Slot, KEY_LEN};
-    use zeroize::Zeroizing;
+    use super::{FoundKey, SecretServiceError, Slot, KEY_LEN};
 
     fn absent() -> SecretServiceError {
         SecretServiceError::NoService {
@@ -357,7 +358,7 @@ mod elsewhere {
         _bus: Option<&str>,
         _store_id: &str,
         _slot: Slot,
-    ) -> Result<Option<(Zeroizing<[u8; KEY_LEN]>, String)>, SecretServiceError> {
+    ) -> Result<Option<FoundKey>, SecretServiceError> {
         Err(absent())
     }
 

@@ -30,11 +30,11 @@ use super::{
     key_file::{self, KeyOptions, KeySource},
     named_lock,
     seal::StoreKey,
-    secret_service::{self, Slot},
     sealing::{
         existing_key, hex, new_store_id, new_store_key, open_secret, rotation_to_secret_service,
         seal_secret, unhex, IN_SECRET_SERVICE, KEY_CHECK, PLAIN, SEALED,
     },
+    secret_service::{self, Slot},
     trust::{self, Role},
     AccountRef, AccountStore, Change, Contents, Generation, OpenReport, StoreError, StoreInfo,
     StoreLock, Values,
@@ -146,12 +146,8 @@ impl SqliteStore {
                         set_meta(&tx, "sealing", PLAIN).map_err(db)?;
                         None
                     } else {
-                        let (key, source, created) = new_store_key(
-                            options,
-                            &store_id,
-                            &path.display().to_string(),
-                            false,
-                        )?;
+                        let (key, source, created) =
+                            new_store_key(options, &store_id, &path.display().to_string(), false)?;
                         set_meta(&tx, "sealing", SEALED).map_err(db)?;
                         if let KeySource::SecretService { .. } = source {
                             set_meta(&tx, "key_store", IN_SECRET_SERVICE).map_err(db)?;

@@ -19,7 +19,7 @@ fn options(dir: &Path) -> KeyOptions {
         key_file: Some(dir.join("cluster.key")),
         host_keys_dir: Some(dir.join("host-keys")),
         key_store: KeyStore::File,
-            secret_service_bus: None,
+        secret_service_bus: None,
         plaintext: false,
     }
 }

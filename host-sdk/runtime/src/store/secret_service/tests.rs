@@ -96,7 +96,10 @@ fn a_new_store_keeps_its_key_in_the_secret_service_and_every_later_open_finds_it
     assert_eq!(store.opened().key_stored.as_ref(), Some(&info.key_source));
     assert_eq!(store.opened().key_created, None);
     let told = store.opened().lines().join("\n");
-    assert!(told.contains("Secret Service") && told.contains(&id), "{told}");
+    assert!(
+        told.contains("Secret Service") && told.contains(&id),
+        "{told}"
+    );
     assert!(
         told.contains("secret-tool lookup application atrs store"),
         "{told}"
@@ -106,7 +109,10 @@ fn a_new_store_keeps_its_key_in_the_secret_service_and_every_later_open_finds_it
     let items = keyring.items();
     assert_eq!(items.len(), 1, "{items:?}");
     let (attributes, label) = &items[0];
-    assert_eq!(attributes.get("application").map(String::as_str), Some("atrs"));
+    assert_eq!(
+        attributes.get("application").map(String::as_str),
+        Some("atrs")
+    );
     assert_eq!(attributes.get("store"), Some(&id));
     assert_eq!(attributes.get("slot").map(String::as_str), Some("current"));
     assert!(
@@ -126,11 +132,14 @@ fn a_new_store_keeps_its_key_in_the_secret_service_and_every_later_open_finds_it
 
     // The key is in no file of the store, in no message, in no Debug.
     let text = keyring.key_text(&id).unwrap();
-    let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim())
-        .unwrap();
+    let raw =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim()).unwrap();
     let bytes = w.store_bytes();
     assert!(!contains(&bytes, text.trim().as_bytes()) && !contains(&bytes, &raw));
-    assert!(!contains(&bytes, b"rt-secret-service-A"), "the secret is sealed");
+    assert!(
+        !contains(&bytes, b"rt-secret-service-A"),
+        "the secret is sealed"
+    );
     let store = SqliteStore::open(w.dir(), &asked).unwrap();
     let shown = format!(
         "{} {:?} {:?}",
@@ -161,7 +170,10 @@ fn nothing_set_takes_the_secret_service_when_one_answers_else_the_host_key_file(
     )
     .unwrap_err();
     assert!(
-        matches!(e, StoreError::SecretService(SecretServiceError::NoSessionBus { .. })),
+        matches!(
+            e,
+            StoreError::SecretService(SecretServiceError::NoSessionBus { .. })
+        ),
         "{e:?}"
     );
     assert!(e.hint().contains("ATRS_STORE_KEY=file"), "{}", e.hint());
@@ -202,8 +214,15 @@ fn a_locked_keyring_is_a_typed_error_that_says_how_to_unlock_and_changes_nothing
         }
         other => panic!("{other:?}"),
     }
-    assert!(e.to_string().contains("\"Login\"") && e.to_string().contains("locked"), "{e}");
-    assert!(e.hint().contains("Unlock the keyring collection \"Login\""), "{}", e.hint());
+    assert!(
+        e.to_string().contains("\"Login\"") && e.to_string().contains("locked"),
+        "{e}"
+    );
+    assert!(
+        e.hint().contains("Unlock the keyring collection \"Login\""),
+        "{}",
+        e.hint()
+    );
     assert!(e.hint().contains("gnome-keyring-daemon"), "{}", e.hint());
     assert!(!format!("{e} {e:?} {}", e.hint()).contains(text.trim()));
     assert_eq!(w.store_bytes(), before, "nothing was changed");
@@ -211,7 +230,10 @@ fn a_locked_keyring_is_a_typed_error_that_says_how_to_unlock_and_changes_nothing
     // A new store cannot put its key in a locked keyring either, and is not half made.
     let e = SqliteStore::open(w.root.path().join("new"), &options).unwrap_err();
     assert!(
-        matches!(e, StoreError::SecretService(SecretServiceError::Locked { .. })),
+        matches!(
+            e,
+            StoreError::SecretService(SecretServiceError::Locked { .. })
+        ),
         "{e:?}"
     );
 }
@@ -267,19 +289,28 @@ fn rotation_moves_a_store_key_from_a_file_to_the_secret_service_and_back() {
     let file = w.options(KeyStore::File, &keyring.address);
     let store = SqliteStore::open(w.dir(), &file).unwrap();
     put(&store, "A", "rt-rotate-A");
-    assert!(matches!(store.info().key_source, KeySource::HostFile { .. }));
+    assert!(matches!(
+        store.info().key_source,
+        KeySource::HostFile { .. }
+    ));
     drop(store);
 
-    let store =
-        SqliteStore::open(w.dir(), &w.options(KeyStore::SecretService, &keyring.address))
-            .unwrap();
+    let store = SqliteStore::open(
+        w.dir(),
+        &w.options(KeyStore::SecretService, &keyring.address),
+    )
+    .unwrap();
     let rotation = store.rotate_key().unwrap();
     assert_eq!(rotation.secrets, 1);
     let id = store_id(&rotation.key_source);
     assert_eq!(store.info().key_source, rotation.key_source);
     drop(store);
     let items = keyring.items();
-    assert_eq!(items.len(), 1, "the next item became the current one: {items:?}");
+    assert_eq!(
+        items.len(),
+        1,
+        "the next item became the current one: {items:?}"
+    );
     assert_eq!(items[0].0.get("slot").map(String::as_str), Some("current"));
 
     // Nothing set: it stays where it now is.
@@ -292,7 +323,10 @@ fn rotation_moves_a_store_key_from_a_file_to_the_secret_service_and_back() {
     // And back to a file.
     let store = SqliteStore::open(w.dir(), &file).unwrap();
     let back = store.rotate_key().unwrap();
-    assert!(matches!(back.key_source, KeySource::HostFile { .. }), "{back:?}");
+    assert!(
+        matches!(back.key_source, KeySource::HostFile { .. }),
+        "{back:?}"
+    );
     drop(store);
     assert!(keyring.items().is_empty(), "the old item went with its key");
     let store = SqliteStore::open(w.dir(), &w.options(KeyStore::Auto, &keyring.address)).unwrap();
@@ -306,13 +340,19 @@ fn a_bus_without_a_secret_service_is_told_apart_from_no_bus() {
         return;
     };
     let w = World::new();
-    let e = SqliteStore::open(w.dir(), &w.options(KeyStore::SecretService, &bare.address))
-        .unwrap_err();
+    let e =
+        SqliteStore::open(w.dir(), &w.options(KeyStore::SecretService, &bare.address)).unwrap_err();
     assert!(
-        matches!(e, StoreError::SecretService(SecretServiceError::NoService { .. })),
+        matches!(
+            e,
+            StoreError::SecretService(SecretServiceError::NoService { .. })
+        ),
         "{e:?}"
     );
     assert!(e.to_string().contains("no Secret Service"), "{e}");
     let store = SqliteStore::open(w.dir(), &w.options(KeyStore::Auto, &bare.address)).unwrap();
-    assert!(matches!(store.info().key_source, KeySource::HostFile { .. }));
+    assert!(matches!(
+        store.info().key_source,
+        KeySource::HostFile { .. }
+    ));
 }

@@ -43,9 +43,8 @@ pub struct Bus {
 }
 
 fn installed(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// `Some(())` when `program` is installed; else says the test is skipped (panics in CI).
@@ -57,7 +56,9 @@ fn require(program: &str, package: &str) -> Option<()> {
         std::env::var_os("CI").is_none(),
         "CI must have `{program}`: .ci/run installs Debian's {package}"
     );
-    println!("skipped: `{program}` is not installed (apt-get install {package}); CI runs this test");
+    println!(
+        "skipped: `{program}` is not installed (apt-get install {package}); CI runs this test"
+    );
     None
 }
 
@@ -206,7 +207,9 @@ impl Keyring {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => panic!("waiting for {BUS_NAME} on the private bus: {e}"),
-            Err(_) => panic!("gnome-keyring-daemon did not take {BUS_NAME} within {START_WITHIN:?}"),
+            Err(_) => {
+                panic!("gnome-keyring-daemon did not take {BUS_NAME} within {START_WITHIN:?}")
+            }
         }
         let service = SecretService::connect_with_existing(EncryptionType::Dh, connection)
             .expect("the keyring answers");
