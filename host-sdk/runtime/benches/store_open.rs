@@ -28,7 +28,12 @@ fn options(keys: &std::path::Path, key_store: KeyStore, bus: Option<&str>) -> Ke
 
 fn open_and_read(dir: &std::path::Path, options: &KeyOptions) {
     let store = SqliteStore::open(dir, options).unwrap();
-    black_box(store.read_secret("p", "A", "refresh_token").unwrap().unwrap());
+    black_box(
+        store
+            .read_secret("p", "A", "refresh_token")
+            .unwrap()
+            .unwrap(),
+    );
 }
 
 fn make(dir: &std::path::Path, options: &KeyOptions) {

@@ -137,7 +137,8 @@ pub(crate) fn existing_key(
     let proves = |key: &StoreKey| key.open(&[store_id], check).is_some();
     if in_secret_service && options.key_file.is_none() {
         let bus = options.secret_service_bus.as_deref();
-        if let Some((bytes, label)) = secret_service::load(bus, store_id, Slot::Next)? {
+        let keys = secret_service::load(bus, store_id)?;
+        if let Some((bytes, label)) = keys.next {
             let key = StoreKey::from_bytes(&bytes);
             if proves(&key) {
                 secret_service::save(bus, store_id, Slot::Current, &label, &bytes)?;
@@ -149,7 +150,7 @@ pub(crate) fn existing_key(
                 return Ok((key, source));
             }
         }
-        let Some((bytes, label)) = secret_service::load(bus, store_id, Slot::Current)? else {
+        let Some((bytes, label)) = keys.current else {
             return Err(SecretServiceError::ItemMissing {
                 store: dir.display().to_string(),
                 store_id: store_id.to_owned(),

@@ -23,6 +23,15 @@ pub const BUS_NAME: &str = "org.freedesktop.secrets";
 /// A key found in the Secret Service: its bytes and the item's label.
 pub(crate) type FoundKey = (zeroize::Zeroizing<[u8; KEY_LEN]>, String);
 
+/// A store's keys in the Secret Service, by slot.
+#[derive(Default)]
+pub(crate) struct Keys {
+    /// The key in use.
+    pub(crate) current: Option<FoundKey>,
+    /// A rotation's new key, not yet made current.
+    pub(crate) next: Option<FoundKey>,
+}
+
 /// Which of a store's items: the key in use, or a rotation's new key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -129,7 +138,7 @@ mod client {
     use secret_service::{blocking::SecretService, EncryptionType, Error};
     use zeroize::Zeroizing;
 
-    use super::{FoundKey, SecretServiceError, Slot, APPLICATION, BUS_NAME, CALL_TIMEOUT, KEY_LEN};
+    use super::{Keys, SecretServiceError, Slot, APPLICATION, BUS_NAME, CALL_TIMEOUT, KEY_LEN};
 
     fn attributes(store_id: &str, slot: Slot) -> HashMap<&str, &str> {
         HashMap::from([
@@ -241,35 +250,48 @@ mod client {
         }
     }
 
-    /// The store key's bytes in `slot` of the store `store_id`, with the item's label; `None`
-    /// when there is no such item.
+    /// The store `store_id`'s keys (bytes and item label) in its `next` and `current`
+    /// items, each `None` when there is no such item; one connection for both.
     pub(crate) fn load(
         bus_address: Option<&str>,
         store_id: &str,
-        slot: Slot,
-    ) -> Result<Option<FoundKey>, SecretServiceError> {
+    ) -> Result<Keys, SecretServiceError> {
         let service = connect(bus_address)?;
-        let found = service
-            .search_items(attributes(store_id, slot))
-            .map_err(classify)?;
-        let Some(item) = found.unlocked.first() else {
-            if found.locked.is_empty() {
-                return Ok(None);
+        let mut keys = Keys::default();
+        for slot in [Slot::Next, Slot::Current] {
+            let found = service
+                .search_items(attributes(store_id, slot))
+                .map_err(classify)?;
+            let Some(item) = found.unlocked.first() else {
+                if found.locked.is_empty() {
+                    continue;
+                }
+                let collection = service
+                    .get_default_collection()
+                    .and_then(|c| c.get_label())
+                    .unwrap_or_else(|_| "default".into());
+                return Err(SecretServiceError::Locked { collection });
+            };
+            let secret = Zeroizing::new(item.get_secret().map_err(classify)?);
+            let label = item.get_label().map_err(classify)?;
+            let key = Some((decode(&secret, store_id)?, label));
+            match slot {
+                Slot::Next => keys.next = key,
+                Slot::Current => keys.current = key,
             }
-            let collection = service
-                .get_default_collection()
-                .and_then(|c| c.get_label())
-                .unwrap_or_else(|_| "default".into());
-            return Err(SecretServiceError::Locked { collection });
-        };
-        let secret = Zeroizing::new(item.get_secret().map_err(classify)?);
-        let label = item.get_label().map_err(classify)?;
+        }
+        Ok(keys)
+    }
+
+    /// An item's secret as key bytes (base64 text, as a key file holds it).
+    fn decode(
+        secret: &[u8],
+        store_id: &str,
+    ) -> Result<Zeroizing<[u8; KEY_LEN]>, SecretServiceError> {
         let not_a_key = || SecretServiceError::NotAKey {
             store_id: store_id.to_owned(),
         };
-        let text = std::str::from_utf8(&secret)
-            .map_err(|_| not_a_key())?
-            .trim();
+        let text = std::str::from_utf8(secret).map_err(|_| not_a_key())?.trim();
         let decoded = Zeroizing::new(
             base64::engine::general_purpose::STANDARD
                 .decode(text)
@@ -280,7 +302,7 @@ mod client {
         }
         let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         bytes.copy_from_slice(&decoded);
-        Ok(Some((bytes, label)))
+        Ok(bytes)
     }
 
     /// Keeps `key` as the item in `slot` of the store `store_id` (replacing one there),
@@ -342,7 +364,7 @@ mod tests;
 
 #[cfg(not(target_os = "linux"))]
 mod elsewhere {
-    use super::{FoundKey, SecretServiceError, Slot, KEY_LEN};
+    use super::{Keys, SecretServiceError, Slot, KEY_LEN};
 
     fn absent() -> SecretServiceError {
         SecretServiceError::NoService {
@@ -354,11 +376,7 @@ mod elsewhere {
         Err(absent())
     }
 
-    pub(crate) fn load(
-        _bus: Option<&str>,
-        _store_id: &str,
-        _slot: Slot,
-    ) -> Result<Option<FoundKey>, SecretServiceError> {
+    pub(crate) fn load(_bus: Option<&str>, _store_id: &str) -> Result<Keys, SecretServiceError> {
         Err(absent())
     }
 

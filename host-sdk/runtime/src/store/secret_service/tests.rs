@@ -356,3 +356,54 @@ fn a_bus_without_a_secret_service_is_told_apart_from_no_bus() {
         KeySource::HostFile { .. }
     ));
 }
+
+#[test]
+fn a_rotation_cut_after_its_commit_is_finished_by_the_next_open_and_a_bad_item_is_refused() {
+    let Some(keyring) = Keyring::start() else {
+        return;
+    };
+    let w = World::new();
+    let options = w.options(KeyStore::SecretService, &keyring.address);
+    let store = SqliteStore::open(w.dir(), &options).unwrap();
+    put(&store, "A", "rt-cut-A");
+    let id = store_id(&store.info().key_source);
+    let key = keyring.key_text(&id).unwrap();
+    drop(store);
+
+    // The state a crash between the commit and the swap of items leaves: the key that
+    // seals the store waits as `next`, the `current` item holds a key that opens nothing.
+    keyring.put(&id, "next", &key);
+    keyring.put(
+        &id,
+        "current",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    );
+    let store = SqliteStore::open(w.dir(), &options).unwrap();
+    assert_eq!(read(&store, "A").as_deref(), Some("rt-cut-A"));
+    drop(store);
+    let items = keyring.items();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].0["slot"], "current");
+    assert_eq!(keyring.key_text(&id).unwrap().trim(), key.trim());
+
+    // A `current` item that is not a key, or another key: refused, nothing changed.
+    let before = w.store_bytes();
+    keyring.put(&id, "current", "not a key");
+    let e = SqliteStore::open(w.dir(), &options).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::SecretService(SecretServiceError::NotAKey { .. })
+        ),
+        "{e:?}"
+    );
+    assert!(!e.to_string().contains("not a key\""), "{e}");
+    keyring.put(
+        &id,
+        "current",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    );
+    let e = SqliteStore::open(w.dir(), &options).unwrap_err();
+    assert!(matches!(e, StoreError::KeyWrong { .. }), "{e:?}");
+    assert_eq!(w.store_bytes(), before, "nothing was changed");
+}

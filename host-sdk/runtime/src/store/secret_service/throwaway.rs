@@ -272,6 +272,27 @@ impl Keyring {
         Some(String::from_utf8(item.get_secret().expect("its secret")).expect("text"))
     }
 
+    /// Writes `text` as the secret of the store `store_id`'s item in `slot` (`current`
+    /// or `next`), replacing one there — as a rotation cut short, or a user restoring a
+    /// copy with `secret-tool store`, leaves it.
+    pub fn put(&self, store_id: &str, slot: &str, text: &str) {
+        let service = self.service();
+        let collection = service.get_default_collection().expect("the login keyring");
+        collection
+            .create_item(
+                "ATRS account store key (put by a test)",
+                HashMap::from([
+                    ("application", APPLICATION),
+                    ("store", store_id),
+                    ("slot", slot),
+                ]),
+                text.as_bytes(),
+                true,
+                "text/plain",
+            )
+            .expect("the item is written");
+    }
+
     /// Deletes every item this host wrote (a lost keyring entry).
     pub fn delete_items(&self) {
         let service = self.service();
