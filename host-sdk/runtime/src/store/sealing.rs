@@ -238,3 +238,85 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(key_store: KeyStore, key_file: Option<&str>) -> KeyOptions {
+        KeyOptions {
+            key_file: key_file.map(PathBuf::from),
+            key_store,
+            // A bus that is not there: no probe here may find a real one.
+            secret_service_bus: Some("unix:path=/nonexistent/atrs-test-bus".into()),
+            ..KeyOptions::default()
+        }
+    }
+
+    fn refused(options: &KeyOptions, shared: bool, words: &str) {
+        match new_store_uses_secret_service(options, shared) {
+            Err(e @ StoreError::KeySetting { .. }) => {
+                assert!(e.to_string().contains(words), "{e}");
+                assert!(!e.hint().is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn where_a_new_store_keeps_its_key_follows_the_documented_order() {
+        let named = Some("/etc/atrs/store.key");
+        assert!(
+            new_store_uses_secret_service(&options(KeyStore::SecretService, None), false).unwrap()
+        );
+        for (key_store, key_file, shared) in [
+            (KeyStore::File, None, false),
+            (KeyStore::Auto, named, false),
+            (KeyStore::File, named, true),
+            // A shared (PostgreSQL) store takes a file without asking the bus.
+            (KeyStore::Auto, None, true),
+            // No bus reachable: the host's key file.
+            (KeyStore::Auto, None, false),
+        ] {
+            assert!(
+                !new_store_uses_secret_service(&options(key_store.clone(), key_file), shared)
+                    .unwrap(),
+                "{key_store:?} {key_file:?} {shared}"
+            );
+        }
+        refused(
+            &options(KeyStore::parse("vault"), None),
+            false,
+            "ATRS_STORE_KEY=vault",
+        );
+        refused(
+            &options(KeyStore::SecretService, named),
+            false,
+            "ATRS_STORE_KEY_FILE",
+        );
+        refused(
+            &options(KeyStore::SecretService, None),
+            true,
+            "several servers share",
+        );
+        assert_eq!(KeyStore::parse("keyring"), KeyStore::SecretService);
+        assert_eq!(KeyStore::parse(" Secret-Service "), KeyStore::SecretService);
+        assert_eq!(KeyStore::parse(""), KeyStore::Auto);
+        assert_eq!(KeyStore::parse("FILE"), KeyStore::File);
+    }
+
+    #[test]
+    fn a_rotation_moves_the_key_only_where_the_settings_say() {
+        let in_ss = KeySource::SecretService {
+            label: "l".into(),
+            store_id: "s".into(),
+        };
+        let in_file = KeySource::HostFile { path: "/k".into() };
+        let moves = |o: &KeyOptions, from: &KeySource| rotation_to_secret_service(o, from).unwrap();
+        assert!(moves(&options(KeyStore::Auto, None), &in_ss));
+        assert!(!moves(&options(KeyStore::Auto, None), &in_file));
+        assert!(moves(&options(KeyStore::SecretService, None), &in_file));
+        assert!(!moves(&options(KeyStore::File, None), &in_ss));
+        assert!(!moves(&options(KeyStore::Auto, Some("/k")), &in_ss));
+    }
+}
