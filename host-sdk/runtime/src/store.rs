@@ -9,6 +9,10 @@
 //! - [`postgres`]: a PostgreSQL database several servers share (`postgres://…`);
 //! - [`folder`]: two JSON files under one folder (the earlier default; a folder holding
 //!   one is imported into SQLite on first open).
+//!
+//! The key that seals secrets is kept in a key file or in the freedesktop Secret
+//! Service ([`secret_service`]); [`key_file`] says which a new store gets, and a store
+//! records which sealed it.
 
 mod error;
 pub mod folder;
