@@ -220,7 +220,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum StoreAction {
     /// Seal every saved secret again under a new random key, in one transaction (a
-    /// plain-text store gets sealed), and put the new key where the store finds it.
+    /// plain-text store gets sealed), and put the new key where the store finds it
+    /// (ATRS_STORE_KEY=secret-service or =file moves it there).
     RotateKey,
 }
 

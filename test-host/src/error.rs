@@ -3,7 +3,11 @@
 use atrs_host_sdk::{loader::CallFailure, FieldError, PluginError};
 use serde_json::{json, Value};
 
-use crate::{catalog::CatalogError, exit::Exit, store::StoreError};
+use crate::{
+    catalog::CatalogError,
+    exit::Exit,
+    store::{SecretServiceError, StoreError},
+};
 
 /// Why a command failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -108,7 +112,10 @@ impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         let hint = e.hint();
         let exit = match e {
-            StoreError::Unreachable { .. } => Exit::Unavailable,
+            StoreError::Unreachable { .. }
+            | StoreError::SecretService(
+                SecretServiceError::NoSessionBus { .. } | SecretServiceError::NoService { .. },
+            ) => Exit::Unavailable,
             _ => Exit::Failure,
         };
         CommandError::new(exit, format!("The account store failed: {e}.")).with_hint(hint)

@@ -85,11 +85,22 @@ impl Sandbox {
     /// sandbox's own variables over it.
     pub fn key_options(&self) -> KeyOptions {
         let mut options = KeyOptions::from_env();
+        if !self
+            .env
+            .iter()
+            .any(|(name, _)| name == key_file::KEY_STORE_ENV)
+        {
+            options.key_store = key_file::KeyStore::File;
+        }
         for (name, value) in &self.env {
             if name == key_file::KEY_FILE_ENV {
                 options.key_file = Some(value.into());
             } else if name == key_file::PLAINTEXT_ENV {
                 options.plaintext = value.trim() == "1";
+            } else if name == key_file::KEY_STORE_ENV {
+                options.key_store = key_file::KeyStore::parse(value);
+            } else if name == "DBUS_SESSION_BUS_ADDRESS" {
+                options.secret_service_bus = Some(value.clone());
             }
         }
         options
@@ -141,8 +152,17 @@ impl Sandbox {
         ] {
             command.env_remove(var);
         }
+        // A developer's desktop keyring is never written by a test: a test that wants
+        // the Secret Service names it (and a throwaway one) itself.
+        command.env(key_file::KEY_STORE_ENV, "file");
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
+    }
+
+    /// Sets (or replaces) an environment variable of every later host run.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.to_owned()));
     }
 
     /// Starts the host with `args`, stdin, stdout and stderr piped.

@@ -9,6 +9,10 @@
 //! - [`postgres`]: a PostgreSQL database several servers share (`postgres://…`);
 //! - [`folder`]: two JSON files under one folder (the earlier default; a folder holding
 //!   one is imported into SQLite on first open).
+//!
+//! The key that seals secrets is kept in a key file or in the freedesktop Secret
+//! Service ([`secret_service`]); [`key_file`] says which a new store gets, and a store
+//! records which sealed it.
 
 mod error;
 pub mod folder;
@@ -19,6 +23,7 @@ pub mod postgres;
 mod read_cache;
 mod seal;
 mod sealing;
+pub mod secret_service;
 pub mod sqlite;
 mod trust;
 
@@ -28,10 +33,11 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use folder::FolderStore;
-pub use key_file::{KeyOptions, KeySource};
+pub use key_file::{KeyOptions, KeySource, KeyStore};
 pub use named_lock::NamedLock;
 pub use postgres::PostgresStore;
 use read_cache::ReadCache;
+pub use secret_service::SecretServiceError;
 pub use sqlite::import::ImportReport;
 pub use sqlite::{Rotation, SqliteStore};
 
@@ -82,6 +88,8 @@ pub struct OpenReport {
     pub imported: Option<ImportReport>,
     /// The host created this key file to seal the store's secrets.
     pub key_created: Option<PathBuf>,
+    /// The host created the store's key in the Secret Service, as this item.
+    pub key_stored: Option<KeySource>,
 }
 
 impl OpenReport {
@@ -92,6 +100,13 @@ impl OpenReport {
             lines.push(format!(
                 "Created the store key {} (owner-only) to seal saved secrets; keep a copy of it apart from the store: without it they cannot be opened.",
                 path.display()
+            ));
+        }
+        if let Some(KeySource::SecretService { store_id, .. }) = &self.key_stored {
+            lines.push(format!(
+                "Created the store key in the Secret Service ({}) to seal saved secrets; keep a copy of it apart from the store (`secret-tool lookup application {} store {store_id} slot current`): without it they cannot be opened.",
+                self.key_stored.as_ref().map(ToString::to_string).unwrap_or_default(),
+                secret_service::APPLICATION,
             ));
         }
         if let Some(report) = &self.imported {

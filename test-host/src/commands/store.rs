@@ -1,6 +1,8 @@
 //! `atrs-test-host store rotate-key`: seals every saved secret again under a new
 //! random store key, in one transaction, and puts the new key where the store finds
-//! it (the file `ATRS_STORE_KEY_FILE` names, else a host key file of this store's own).
+//! it (the file `ATRS_STORE_KEY_FILE` names, the Secret Service when
+//! `ATRS_STORE_KEY=secret-service` asks for it or the key is there now, else a host key
+//! file of this store's own).
 //! Works on a store folder (SQLite) and on a `postgres://` store.
 
 use serde_json::json;

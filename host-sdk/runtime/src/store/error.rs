@@ -137,6 +137,18 @@ pub enum StoreError {
         /// How to fix it, if the host said.
         hint: Option<String>,
     },
+    /// The Secret Service that keeps (or is to keep) the store key failed.
+    #[error(transparent)]
+    SecretService(#[from] super::secret_service::SecretServiceError),
+    /// The settings choosing where the store key is kept contradict each other or name
+    /// no known place.
+    #[error("the store key settings cannot be used: {reason}")]
+    KeySetting {
+        /// Why.
+        reason: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// A named lock was asked for with an empty name.
     #[error("a lock needs a name")]
     LockName,
@@ -175,7 +187,10 @@ impl StoreError {
             StoreError::Unreachable { location, .. } => format!(
                 "Start the PostgreSQL server at {location} (or check the network to it), then try again; nothing was saved or lost."
             ),
-            StoreError::Untrusted { fix, .. } | StoreError::KeyFile { fix, .. } => fix.clone(),
+            StoreError::Untrusted { fix, .. }
+            | StoreError::KeyFile { fix, .. }
+            | StoreError::KeySetting { fix, .. } => fix.clone(),
+            StoreError::SecretService(e) => e.hint(),
             StoreError::KeyMissing { key, .. } => format!(
                 "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",
                 key.display()

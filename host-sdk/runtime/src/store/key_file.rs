@@ -1,7 +1,22 @@
 //! Where the store key comes from: the key file an administrator names
-//! (`ATRS_STORE_KEY_FILE`, owner-only, outside the store), else an owner-only key file
-//! the host keeps in the user's configuration folder, apart from every store. A key file
-//! holds the 32 key bytes in base64 (one line) or raw.
+//! (`ATRS_STORE_KEY_FILE`, owner-only, outside the store), the freedesktop Secret
+//! Service (`ATRS_STORE_KEY=secret-service`, see [`super::secret_service`]), else an
+//! owner-only key file the host keeps in the user's configuration folder, apart from
+//! every store. A key file holds the 32 key bytes in base64 (one line) or raw.
+//!
+//! Which one a **new** store gets ([`KeyOptions::key_store`], `ATRS_STORE_KEY`):
+//! 1. `ATRS_STORE_KEY_FILE` set: that file.
+//! 2. `ATRS_STORE_KEY=secret-service` (or `keyring`): the Secret Service, or a typed error
+//!    saying why not; `ATRS_STORE_KEY=file`: the host's key file.
+//! 3. Nothing set (`auto`): the Secret Service when a session bus is reachable with a
+//!    Secret Service running or startable on it; otherwise the host's key file. A
+//!    PostgreSQL store (shared by servers) always takes a key file.
+//!
+//! An **existing** store uses the source that sealed it, which it records: a store
+//! sealed from the Secret Service looks there whatever `ATRS_STORE_KEY` says (an
+//! `ATRS_STORE_KEY_FILE` naming a copy of its key is the way back when the item is
+//! lost), and every store sealed before (no record) keeps using its key file. `store
+//! rotate-key` moves a store to the source the settings name.
 
 use std::{
     fs,
@@ -23,6 +38,9 @@ pub const KEY_FILE_ENV: &str = "ATRS_STORE_KEY_FILE";
 /// The environment variable that allows a new store to keep secrets in plain text
 /// (`1`), and an existing plain-text store to be used.
 pub const PLAINTEXT_ENV: &str = "ATRS_STORE_PLAINTEXT";
+/// The environment variable choosing where a new store's key is kept: `secret-service`
+/// (or `keyring`), `file`, or `auto` (the default).
+pub const KEY_STORE_ENV: &str = "ATRS_STORE_KEY";
 /// The host's own key files, inside the user's configuration folder.
 const HOST_KEYS_DIR: &str = "atrs-store-keys";
 /// The host's key for stores that have none of their own.
@@ -46,6 +64,13 @@ pub enum KeySource {
         /// The key file.
         path: PathBuf,
     },
+    /// An item of the freedesktop Secret Service (gnome-keyring, KWallet).
+    SecretService {
+        /// The item's label, as the keyring shows it.
+        label: String,
+        /// The item's `store` attribute (with `application=atrs`).
+        store_id: String,
+    },
     /// The store is the host application's own (reached by service calls), as it
     /// describes its key.
     Application {
@@ -64,6 +89,11 @@ impl std::fmt::Display for KeySource {
             KeySource::HostFile { path } => {
                 write!(f, "key file {} (the host's own)", path.display())
             }
+            KeySource::SecretService { label, store_id } => write!(
+                f,
+                "Secret Service item \"{label}\" (application={} store={store_id})",
+                super::secret_service::APPLICATION
+            ),
             KeySource::Application { description } => f.write_str(description),
         }
     }
@@ -73,8 +103,38 @@ impl KeySource {
     /// The key file, if any.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            KeySource::None | KeySource::Application { .. } => None,
+            KeySource::None | KeySource::Application { .. } | KeySource::SecretService { .. } => {
+                None
+            }
             KeySource::NamedFile { path } | KeySource::HostFile { path } => Some(path),
+        }
+    }
+}
+
+/// Where a new store's key is kept (`ATRS_STORE_KEY`); see the module's documentation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KeyStore {
+    /// The Secret Service when one is reachable, else the host's key file.
+    #[default]
+    Auto,
+    /// A key file (the named one, else the host's own).
+    File,
+    /// The freedesktop Secret Service, or an error saying why not.
+    SecretService,
+    /// A setting this version does not know (refused when a store is opened).
+    Unknown(String),
+}
+
+impl KeyStore {
+    /// Reads a setting: `auto`, `file`, `secret-service` or `keyring` (any case).
+    pub fn parse(text: &str) -> KeyStore {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => KeyStore::Auto,
+            "file" => KeyStore::File,
+            "secret-service" | "secret_service" | "secretservice" | "keyring" => {
+                KeyStore::SecretService
+            }
+            _ => KeyStore::Unknown(text.to_owned()),
         }
     }
 }
@@ -84,6 +144,11 @@ impl KeySource {
 pub struct KeyOptions {
     /// The key file an administrator names; `None`: the host's own.
     pub key_file: Option<PathBuf>,
+    /// Where a new store's key is kept (`ATRS_STORE_KEY`).
+    pub key_store: KeyStore,
+    /// The D-Bus address of the session bus to reach the Secret Service on; `None`:
+    /// the session's own (`DBUS_SESSION_BUS_ADDRESS`).
+    pub secret_service_bus: Option<String>,
     /// Where the host keeps its own key files; `None`: the user's configuration folder.
     pub host_keys_dir: Option<PathBuf>,
     /// Plain text allowed (a new store then seals nothing).
@@ -91,12 +156,14 @@ pub struct KeyOptions {
 }
 
 impl KeyOptions {
-    /// From `ATRS_STORE_KEY_FILE` and `ATRS_STORE_PLAINTEXT`.
+    /// From `ATRS_STORE_KEY_FILE`, `ATRS_STORE_KEY` and `ATRS_STORE_PLAINTEXT`.
     pub fn from_env() -> KeyOptions {
         KeyOptions {
             key_file: std::env::var_os(KEY_FILE_ENV)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            key_store: KeyStore::parse(&std::env::var(KEY_STORE_ENV).unwrap_or_default()),
+            secret_service_bus: None,
             host_keys_dir: None,
             plaintext: std::env::var(PLAINTEXT_ENV).is_ok_and(|v| v.trim() == "1"),
         }

@@ -135,6 +135,7 @@ impl PostgresStore {
                     &store_id,
                     &check,
                     std::path::Path::new(&store.location),
+                    false,
                 )?;
                 (Some(key), source)
             }
@@ -317,7 +318,7 @@ impl PostgresStore {
                 if options.plaintext {
                     set_meta(&mut tx, "sealing", PLAIN).map_err(db)?;
                 } else {
-                    let (key, _, made) = new_store_key(options, &store_id)?;
+                    let (key, _, made) = new_store_key(options, &store_id, &self.location, true)?;
                     set_meta(&mut tx, "sealing", SEALED).map_err(db)?;
                     set_meta(
                         &mut tx,

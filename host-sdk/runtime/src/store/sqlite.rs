@@ -31,9 +31,10 @@ use super::{
     named_lock,
     seal::StoreKey,
     sealing::{
-        existing_key, hex, new_store_id, new_store_key, open_secret, seal_secret, unhex, KEY_CHECK,
-        PLAIN, SEALED,
+        existing_key, hex, new_store_id, new_store_key, open_secret, rotation_to_secret_service,
+        seal_secret, unhex, IN_SECRET_SERVICE, KEY_CHECK, PLAIN, SEALED,
     },
+    secret_service::{self, Slot},
     trust::{self, Role},
     AccountRef, AccountStore, Change, Contents, Generation, OpenReport, StoreError, StoreInfo,
     StoreLock, Values,
@@ -145,8 +146,13 @@ impl SqliteStore {
                         set_meta(&tx, "sealing", PLAIN).map_err(db)?;
                         None
                     } else {
-                        let (key, source, created) = new_store_key(options, &store_id)?;
+                        let (key, source, created) =
+                            new_store_key(options, &store_id, &path.display().to_string(), false)?;
                         set_meta(&tx, "sealing", SEALED).map_err(db)?;
+                        if let KeySource::SecretService { .. } = source {
+                            set_meta(&tx, "key_store", IN_SECRET_SERVICE).map_err(db)?;
+                            opened.key_stored = Some(source.clone());
+                        }
                         let check = key.seal(&[&store_id], KEY_CHECK);
                         tx.execute(
                             "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
@@ -174,7 +180,10 @@ impl SqliteStore {
                     .map_err(db)?
                     .and_then(|h| unhex(&h))
                     .ok_or_else(|| corrupt(&path, "its key check is missing"))?;
-                let (key, source) = existing_key(options, &store_id, &check, &dir)?;
+                let in_secret_service =
+                    meta(&conn, "key_store").map_err(db)?.as_deref() == Some(IN_SECRET_SERVICE);
+                let (key, source) =
+                    existing_key(options, &store_id, &check, &dir, in_secret_service)?;
                 (Some(key), source)
             }
             Some(PLAIN) if options.plaintext => (None, KeySource::None),
@@ -274,14 +283,27 @@ impl SqliteStore {
     /// finished by the next open (the new key waits next to the old as `*.next`).
     pub fn rotate_key(&self) -> Result<Rotation, StoreError> {
         let mut state = self.state();
-        let target = self.options.rotation_target(&self.store_id)?;
-        let target_path = target
-            .path()
-            .expect("a rotation writes a key file")
-            .to_owned();
+        let to_secret_service = rotation_to_secret_service(&self.options, &state.key_source)?;
+        let bus = self.options.secret_service_bus.as_deref();
         let (new_key, bytes) = StoreKey::generate();
-        key_file::write_pending(&target_path, &bytes)?;
-        drop(bytes);
+        // Where the new key waits until the store is sealed with it, and where it goes.
+        let (target, pending_file) = if to_secret_service {
+            let label = secret_service::label(&self.path.display().to_string());
+            secret_service::save(bus, &self.store_id, Slot::Next, &label, &bytes)?;
+            let target = KeySource::SecretService {
+                label,
+                store_id: self.store_id.clone(),
+            };
+            (target, None)
+        } else {
+            let target = self.options.rotation_target(&self.store_id)?;
+            let target_path = target
+                .path()
+                .expect("a rotation writes a key file")
+                .to_owned();
+            key_file::write_pending(&target_path, &bytes)?;
+            (target, Some(target_path))
+        };
         let db = |e| db_error(&self.path, e, self.busy_wait);
         let old = state.key.take();
         let result = (|| {
@@ -317,13 +339,34 @@ impl SqliteStore {
                 &hex(&new_key.seal(&[&self.store_id], KEY_CHECK)),
             )
             .map_err(db)?;
+            if to_secret_service {
+                set_meta(&tx, "key_store", IN_SECRET_SERVICE).map_err(db)?;
+            } else {
+                tx.execute("DELETE FROM meta WHERE name = 'key_store'", [])
+                    .map_err(db)?;
+            }
             tx.commit().map_err(db)?;
             Ok(rows.len())
         })();
         state.commits += 1;
         match result {
             Ok(secrets) => {
-                key_file::commit_pending(&target_path)?;
+                match (&pending_file, &target) {
+                    (Some(path), _) => {
+                        key_file::commit_pending(path)?;
+                        if let KeySource::SecretService { .. } = state.key_source {
+                            // The old key opens nothing any more.
+                            let _ = secret_service::delete(bus, &self.store_id, Slot::Current);
+                        }
+                    }
+                    (None, KeySource::SecretService { label, .. }) => {
+                        // Until both are done the next open finishes them (the `next`
+                        // item proves itself against the key check).
+                        secret_service::save(bus, &self.store_id, Slot::Current, label, &bytes)?;
+                        secret_service::delete(bus, &self.store_id, Slot::Next)?;
+                    }
+                    (None, _) => {}
+                }
                 state.key = Some(new_key);
                 state.key_source = target.clone();
                 Ok(Rotation {
@@ -333,7 +376,14 @@ impl SqliteStore {
             }
             Err(e) => {
                 state.key = old;
-                let _ = fs::remove_file(key_file::pending(&target_path));
+                match &pending_file {
+                    Some(path) => {
+                        let _ = fs::remove_file(key_file::pending(path));
+                    }
+                    None => {
+                        let _ = secret_service::delete(bus, &self.store_id, Slot::Next);
+                    }
+                }
                 Err(e)
             }
         }

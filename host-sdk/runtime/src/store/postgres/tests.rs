@@ -4,7 +4,7 @@
 use std::{path::Path, sync::Arc, time::Instant};
 
 use super::{throwaway::Server, *};
-use crate::store::Store;
+use crate::store::{KeyStore, Store};
 
 fn values(pairs: &[(&str, &str)]) -> Values {
     pairs
@@ -18,6 +18,8 @@ fn options(dir: &Path) -> KeyOptions {
     KeyOptions {
         key_file: Some(dir.join("cluster.key")),
         host_keys_dir: Some(dir.join("host-keys")),
+        key_store: KeyStore::File,
+        secret_service_bus: None,
         plaintext: false,
     }
 }

@@ -1,7 +1,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
-use crate::store::{FolderStore, Store};
+use crate::store::{FolderStore, KeyStore, Store};
 
 fn values(pairs: &[(&str, &str)]) -> Values {
     pairs
@@ -30,6 +30,8 @@ impl World {
         KeyOptions {
             key_file: None,
             host_keys_dir: Some(self.root.path().join("keys")),
+            key_store: KeyStore::File,
+            secret_service_bus: None,
             plaintext: false,
         }
     }
