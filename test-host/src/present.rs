@@ -481,7 +481,10 @@ mod tests {
             SettingDisplay::new("cursor", "Cursor", ShownAs::Hidden),
         ];
         let lines = account_lines("hook", "H", &settings, &display, false, 1000 + 60);
-        assert_eq!(lines[1], "    Endpoint: https://hooks.example/in", "the plugin's order: {lines:?}");
+        assert_eq!(
+            lines[1], "    Endpoint: https://hooks.example/in",
+            "the plugin's order: {lines:?}"
+        );
         assert!(
             lines.contains(&"    Endpoint: https://hooks.example/in".to_owned()),
             "{lines:?}"
