@@ -23,21 +23,16 @@ use crate::{
     secret::Secret,
 };
 
-/// A configuration and what it was parsed from.
-struct ParsedConfig {
-    /// The store generation the values were read at (`None`: the host has none).
+/// A parsed value, what it was parsed from, and the store generation that was read at
+/// (`None`: the host has none).
+struct Kept<S, V> {
     generation: Option<u64>,
-    settings: Option<Settings>,
-    client_secret: Option<Secret>,
-    config: Arc<AccountConfig>,
+    stored: S,
+    value: Arc<V>,
 }
 
-/// A token cache and the stored text it was parsed from.
-struct ParsedCache {
-    generation: Option<u64>,
-    stored: Option<Secret>,
-    cache: Arc<TokenCache>,
-}
+/// An account's configuration is parsed from its settings and client secret.
+type ConfigSource = (Option<Settings>, Option<Secret>);
 
 /// Accounts kept before starting again from empty: a bound on memory.
 const MOST_ACCOUNTS: usize = 10_000;
@@ -45,8 +40,8 @@ const MOST_ACCOUNTS: usize = 10_000;
 /// The parsed values of one plugin instance's accounts.
 #[derive(Default)]
 pub struct AccountMemo {
-    configs: Mutex<HashMap<String, ParsedConfig>>,
-    caches: Mutex<HashMap<String, ParsedCache>>,
+    configs: Mutex<HashMap<String, Kept<ConfigSource, AccountConfig>>>,
+    caches: Mutex<HashMap<String, Kept<Option<Secret>, TokenCache>>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,66 +57,90 @@ fn keep<T>(map: &Mutex<HashMap<String, T>>, account: &str, value: T) {
     map.insert(account.to_owned(), value);
 }
 
+/// The value kept for `account` in `map`: as kept while `generation` is the one it was
+/// read at; else read with `read`, kept as it is when what was read is unchanged, parsed
+/// with `parse` when it changed.
+fn remembered<S: PartialEq, V>(
+    map: &Mutex<HashMap<String, Kept<S, V>>>,
+    account: &str,
+    generation: Option<u64>,
+    read: impl FnOnce() -> Result<S, PluginError>,
+    parse: impl FnOnce(&S) -> Result<V, PluginError>,
+) -> Result<Arc<V>, PluginError> {
+    if let Some(kept) = locked(map).get(account) {
+        if generation.is_some() && kept.generation == generation {
+            return Ok(kept.value.clone());
+        }
+    }
+    let stored = read()?;
+    if let Some(kept) = locked(map).get_mut(account) {
+        if kept.stored == stored {
+            // Unchanged by whatever moved the generation: fast again from here.
+            kept.generation = generation;
+            return Ok(kept.value.clone());
+        }
+    }
+    let value = Arc::new(parse(&stored)?);
+    let kept = Kept {
+        generation,
+        stored,
+        value: value.clone(),
+    };
+    keep(map, account, kept);
+    Ok(value)
+}
+
 impl AccountMemo {
     /// The configuration of `account` as stored now ([`saved::config_of`]).
     pub fn config(&self, host: &Host, account: &str) -> Result<Arc<AccountConfig>, PluginError> {
-        let generation = host.store_generation();
-        if let Some(kept) = locked(&self.configs).get(account) {
-            if generation.is_some() && kept.generation == generation {
-                return Ok(kept.config.clone());
-            }
-        }
-        let settings = host.settings_read(account)?;
-        let client_secret = host
-            .secret_read(account, SECRET_CLIENT_SECRET)?
-            .map(Secret::new);
-        if let Some(kept) = locked(&self.configs).get_mut(account) {
-            if kept.settings == settings && kept.client_secret == client_secret {
-                // Unchanged by whatever moved the generation: fast again from here.
-                kept.generation = generation;
-                return Ok(kept.config.clone());
-            }
-        }
-        let config = Arc::new(saved::config_from(
-            account,
-            settings.clone(),
-            client_secret.clone(),
-        )?);
-        let parsed = ParsedConfig {
-            generation,
-            settings,
-            client_secret,
-            config: config.clone(),
+        self.config_at(host, account, host.store_generation())
+    }
+
+    /// The configuration of `account` as stored at `generation`, read by the caller
+    /// before this call (`None`: read the store).
+    pub fn config_at(
+        &self,
+        host: &Host,
+        account: &str,
+        generation: Option<u64>,
+    ) -> Result<Arc<AccountConfig>, PluginError> {
+        let read = || -> Result<ConfigSource, PluginError> {
+            let settings = host.settings_read(account)?;
+            let client_secret = host
+                .secret_read(account, SECRET_CLIENT_SECRET)?
+                .map(Secret::new);
+            Ok((settings, client_secret))
         };
-        keep(&self.configs, account, parsed);
-        Ok(config)
+        remembered(
+            &self.configs,
+            account,
+            generation,
+            read,
+            |(settings, secret)| saved::config_from(account, settings.clone(), secret.clone()),
+        )
     }
 
     /// The token cache of `account` as stored now.
     pub fn token_cache(&self, host: &Host, account: &str) -> Result<Arc<TokenCache>, PluginError> {
-        let generation = host.store_generation();
-        if let Some(kept) = locked(&self.caches).get(account) {
-            if generation.is_some() && kept.generation == generation {
-                return Ok(kept.cache.clone());
-            }
-        }
-        let stored = host
-            .secret_read(account, SECRET_ACCESS_TOKENS)?
-            .map(Secret::new);
-        if let Some(kept) = locked(&self.caches).get_mut(account) {
-            if kept.stored == stored {
-                kept.generation = generation;
-                return Ok(kept.cache.clone());
-            }
-        }
-        let cache = Arc::new(TokenCache::parse(stored.as_ref().map(Secret::expose)));
-        let parsed = ParsedCache {
-            generation,
-            stored,
-            cache: cache.clone(),
+        self.token_cache_at(host, account, host.store_generation())
+    }
+
+    /// The token cache of `account` as stored at `generation` (see
+    /// [`AccountMemo::config_at`]).
+    pub fn token_cache_at(
+        &self,
+        host: &Host,
+        account: &str,
+        generation: Option<u64>,
+    ) -> Result<Arc<TokenCache>, PluginError> {
+        let read = || {
+            Ok(host
+                .secret_read(account, SECRET_ACCESS_TOKENS)?
+                .map(Secret::new))
         };
-        keep(&self.caches, account, parsed);
-        Ok(cache)
+        remembered(&self.caches, account, generation, read, |stored| {
+            Ok(TokenCache::parse(stored.as_ref().map(Secret::expose)))
+        })
     }
 }
 

@@ -131,14 +131,16 @@ impl AccountTokens {
         scopes: &[String],
         force: bool,
     ) -> Result<Issued, PluginError> {
-        let config = self.memo.config(&self.host, account)?;
+        // One generation for the configuration and the cache: a hit costs one host call.
+        let generation = self.host.store_generation();
+        let config = self.memo.config_at(&self.host, account, generation)?;
         let wanted = match (scopes.is_empty(), config.is_application()) {
             (true, _) => config.scopes.clone(),
             (false, true) => within_application(account, scopes, &config.scopes)?,
             (false, false) => within_saved(account, scopes, &config.scopes)?,
         };
         if !force {
-            if let Some(hit) = self.cached(account, &wanted)? {
+            if let Some(hit) = self.cached(account, &wanted, generation)? {
                 return Ok(hit);
             }
         }
@@ -147,7 +149,8 @@ impl AccountTokens {
         let _across_processes = self.take_lock(account)?;
         // Whoever held the lock before may have refreshed: read the store again.
         if !force {
-            if let Some(hit) = self.cached(account, &wanted)? {
+            let now = self.host.store_generation();
+            if let Some(hit) = self.cached(account, &wanted, now)? {
                 return Ok(Issued {
                     origin: Origin::Refreshed,
                     ..hit
@@ -171,9 +174,15 @@ impl AccountTokens {
         self.refresh(account, &config, &wanted, false, Some(claims))
     }
 
-    /// The cache hit for `wanted`, or why none can be given without a sign-in.
-    fn cached(&self, account: &str, wanted: &[String]) -> Result<Option<Issued>, PluginError> {
-        let cache = self.memo.token_cache(&self.host, account)?;
+    /// The cache hit for `wanted` in the cache as stored at `generation`, or why none
+    /// can be given without a sign-in.
+    fn cached(
+        &self,
+        account: &str,
+        wanted: &[String],
+        generation: Option<u64>,
+    ) -> Result<Option<Issued>, PluginError> {
+        let cache = self.memo.token_cache_at(&self.host, account, generation)?;
         Ok(cache.find(wanted, unix_now()).map(|t| Issued {
             token: t.clone(),
             origin: Origin::Cache,
