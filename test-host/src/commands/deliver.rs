@@ -40,7 +40,16 @@ pub fn run(
     account: &str,
     request: DeliveryRequest,
 ) -> Result<(), CommandError> {
-    let (integration, saved) = open_account(ctx, account)?;
+    run_opened(ctx, command, open_account(ctx, account)?, request)
+}
+
+/// [`run`] through an account already opened with [`open_account`].
+pub fn run_opened(
+    ctx: &Context,
+    command: &str,
+    (integration, saved): (IntegrationHandle, AccountRef),
+    request: DeliveryRequest,
+) -> Result<(), CommandError> {
     let (account, plugin) = (saved.account.as_str(), saved.plugin);
     let kind = request.kind();
     if !integration.delivery_kinds().contains(&kind) {

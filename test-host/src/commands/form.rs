@@ -51,7 +51,8 @@ pub fn run(ctx: &Context, plugin_id: &str) -> Result<(), CommandError> {
             out.say(format!("  {:<15} {h}", ""));
         }
     }
-    let names: Vec<&str> = methods.iter().map(wire::method_name).collect();
+    // As `add --verify` names them.
+    let names: Vec<&str> = methods.iter().map(|m| m.name()).collect();
     out.say(format!("  verify with: {}", names.join(", ")));
     let fields: Vec<_> = fields.iter().map(field_json).collect();
     let methods: Vec<_> = methods.iter().map(wire::method_json).collect();

@@ -62,7 +62,8 @@ pub fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CommandError> {
             .unwrap_or_default(),
     };
     let Some(folder) = &args.folder else {
-        let (integration, saved) = deliver::open_account(ctx, &args.account)?;
+        let opened = deliver::open_account(ctx, &args.account)?;
+        let (integration, saved) = (&opened.0, &opened.1);
         let kinds = integration.delivery_kinds();
         if kinds.contains(&DeliveryKind::File) && !kinds.contains(&DeliveryKind::Push) {
             return Err(CommandError::usage(format!(
@@ -75,7 +76,7 @@ pub fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CommandError> {
             file_name,
             ..PushRequest::of_file(&args.file)
         };
-        return deliver::run(ctx, "upload", &args.account, DeliveryRequest::Push(request));
+        return deliver::run_opened(ctx, "upload", opened, DeliveryRequest::Push(request));
     };
     let request = FileRequest {
         source: args.file.clone(),
