@@ -44,6 +44,11 @@ pub struct Cli {
     #[arg(long, env = "ATRS_TRUSTED_KEYS", global = true, value_name = "FILE")]
     pub trusted_keys: Option<PathBuf>,
 
+    /// Run each plugin in a process of its own (atrs-plugin-runner): a plugin that
+    /// crashes or hangs fails the command with a typed error instead of ending the host.
+    #[arg(long, env = "ATRS_ISOLATE", global = true)]
+    pub isolate: bool,
+
     /// What to do; with none, on a terminal, the Integrations menu opens.
     #[command(subcommand)]
     pub command: Option<Command>,

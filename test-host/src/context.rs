@@ -1,11 +1,16 @@
 //! What every command gets: output, folders, logging and browser settings.
 
-use std::path::PathBuf;
-
-use atrs_host_sdk::{
-    loader::{IntegrationHandle, PluginLibrary},
-    signing::TrustedKeys,
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
 };
+
+use atrs_host_runtime::{
+    hosted::{HostedPlugin, RemotePlugin},
+    HostHooks, Runtime, RuntimeOptions,
+};
+use atrs_host_sdk::{loader::PluginLibrary, signing::TrustedKeys, LogLevel};
 
 use crate::{
     catalog::{
@@ -45,6 +50,34 @@ pub struct Context {
     /// The trusted vendor keys file (`--trusted-keys`): only libraries signed with one of
     /// them load. `None`: every library loads unsigned (a developer's setting).
     pub trusted_keys: Option<PathBuf>,
+    /// `--isolate`: every plugin runs in a runner process of its own. `None`: in this
+    /// process.
+    pub isolation: Option<Isolation>,
+}
+
+/// How plugins run isolated (`--isolate`): through one runtime per command, opened on
+/// first use over the command's store, whose runners live as long as it.
+#[derive(Debug, Clone, Default)]
+pub struct Isolation {
+    /// The bound on each call into a plugin (`--call-timeout`); the runtime's default
+    /// when `None`.
+    pub call_timeout: Option<Duration>,
+    runtime: Arc<OnceLock<Arc<Runtime>>>,
+}
+
+impl Isolation {
+    /// Isolation with calls bound by `call_timeout`.
+    pub fn new(call_timeout: Option<Duration>) -> Self {
+        Isolation {
+            call_timeout,
+            runtime: Arc::default(),
+        }
+    }
+
+    /// The same settings, for a context over another store: its own runtime.
+    pub fn afresh(&self) -> Self {
+        Isolation::new(self.call_timeout)
+    }
 }
 
 impl Context {
@@ -114,14 +147,61 @@ impl Context {
         Ok(store)
     }
 
-    /// Creates an instance of `plugin` lending it this host's services.
-    pub fn open(&self, plugin: &PluginLibrary) -> Result<IntegrationHandle, CommandError> {
-        let services = PluginServices::new(
-            plugin.manifest().id.as_str(),
-            self.store()?,
-            self.log,
-            self.browser.clone(),
-        );
-        Ok(plugin.instantiate(services)?)
+    /// Creates an instance of `plugin` lending it this host's services: in this
+    /// process, or with `--isolate` in its runner.
+    pub fn open(&self, plugin: &PluginLibrary) -> Result<HostedPlugin, CommandError> {
+        let id = plugin.manifest().id.as_str();
+        if let Some(isolation) = &self.isolation {
+            let runtime = self.isolating_runtime(isolation)?;
+            return Ok(HostedPlugin::Isolated(RemotePlugin::new(runtime, id)));
+        }
+        let services = PluginServices::new(id, self.store()?, self.log, self.browser.clone());
+        Ok(plugin.instantiate(services)?.into())
+    }
+
+    /// The runtime isolated plugins are reached through, opened on first use over this
+    /// context's store, folder, trusted keys, log and browser settings.
+    fn isolating_runtime(&self, isolation: &Isolation) -> Result<Arc<Runtime>, CommandError> {
+        if let Some(runtime) = isolation.runtime.get() {
+            return Ok(runtime.clone());
+        }
+        let log_level = match self.log.min_level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            _ => "error",
+        };
+        let options = RuntimeOptions {
+            plugins_dir: self.plugins_dir.clone(),
+            call_timeout_ms: isolation
+                .call_timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            log_level: Some(log_level.to_owned()),
+            open_browser: matches!(self.browser, Browser::System),
+            isolate: true,
+            trusted_keys: self.trusted_keys.clone(),
+            ..RuntimeOptions::default()
+        };
+        let hooks = HostHooks {
+            store: Some(self.store()?),
+            open_url: match &self.browser {
+                Browser::Host(open) => Some(open.clone()),
+                _ => None,
+            },
+            ..HostHooks::default()
+        };
+        let runtime = Runtime::open(options, hooks).map_err(|e| {
+            let wire = e.to_json();
+            CommandError::new(
+                crate::exit::Exit::Failure,
+                format!("The plugins could not be isolated: {e}"),
+            )
+            .with_hint(
+                wire["hint"]
+                    .as_str()
+                    .unwrap_or("Run without --isolate to load plugins in this process."),
+            )
+        })?;
+        Ok(isolation.runtime.get_or_init(|| Arc::new(runtime)).clone())
     }
 }

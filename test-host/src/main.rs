@@ -8,7 +8,7 @@ use atrs_test_host::{
     catalog::default_plugins_dir,
     cli::{self, Cli, Command, MockIdpCli, StoreAction, VerifyArg},
     commands::{self, add::AddRequest, demo::DemoOptions, refresh::RefreshArgs, token::TokenArgs},
-    context::Context,
+    context::{Context, Isolation},
     error::CommandError,
     exit::Exit,
     menu,
@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             Browser::System
         },
         trusted_keys: cli.trusted_keys.clone(),
+        isolation: cli.isolate.then(|| Isolation::new(cli.call_timeout)),
     };
     if let Some(timeout) = cli.call_timeout {
         atrs_host_sdk::loader::set_default_call_timeout(Some(timeout));

@@ -170,6 +170,16 @@ impl Sandbox {
         Running::start(self.command(args))
     }
 
+    /// Starts the host with `args` as a shell starts a job: in a process group of its
+    /// own, so [`Running::interrupt_group`] is Ctrl-C at a terminal (every process of
+    /// the group gets SIGINT, a plugin runner the host started included, unless it left
+    /// the group).
+    pub fn spawn_as_job(&self, args: &[&str]) -> Running {
+        let mut command = self.command(args);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        Running::start(command)
+    }
+
     /// Runs the host with `args` and no input, for at most `within`.
     pub fn run(&self, args: &[&str], within: Duration) -> Finished {
         let mut running = self.spawn(args);
@@ -308,6 +318,16 @@ impl Running {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Ctrl-C at the terminal of a job started with [`Sandbox::spawn_as_job`]: SIGINT
+    /// to every process of its group.
+    pub fn interrupt_group(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", self.child.id())])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT to the job's group failed");
     }
 
     /// The next stdout JSON line whose `type` is `kind`, waiting at most `within`;

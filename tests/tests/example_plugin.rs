@@ -22,6 +22,7 @@ fn the_menu_lists_the_example_beside_office365_and_adds_an_account_with_it() {
         log: LogConfig::from_verbosity(0),
         browser: Browser::Disabled,
         trusted_keys: None,
+        isolation: None,
     };
     let catalog = ctx.catalog().unwrap();
     let entries = menu::menu_plugins(&ctx, &catalog, |_| FormValues::new());

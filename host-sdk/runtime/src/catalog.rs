@@ -97,13 +97,20 @@ impl Catalog {
 
     /// One library file alone (a plugin runner's): loaded, or refused with the reason.
     pub fn file(path: &Path) -> Catalog {
+        Catalog::file_trusting(path, None)
+    }
+
+    /// [`Catalog::file`], with `trusted` vendor keys only when signed by one of them:
+    /// a runner checks the signature of the very file it opens, so a library swapped
+    /// after the host checked it is refused.
+    pub fn file_trusting(path: &Path, trusted: Option<&TrustedKeys>) -> Catalog {
         Catalog {
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             outcomes: vec![LoadOutcome {
                 path: path.to_owned(),
-                result: loader::load_file(path),
+                result: loader::load_file_trusting(path, trusted),
             }],
-            signatures_checked: false,
+            signatures_checked: trusted.is_some(),
         }
     }
 

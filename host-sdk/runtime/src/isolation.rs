@@ -21,7 +21,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::service_calls::ServiceServer;
+use crate::{runner_environment, service_calls::ServiceServer};
 
 /// Why a request to a runner got no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +57,7 @@ impl RunnerError {
     pub fn hint(&self) -> String {
         match self {
             RunnerError::Stopped { .. } | RunnerError::Unresponsive { .. } => "The host is fine and the next request starts the plugin again. If it happens again, report it to the plugin's vendor with the steps that led to it.".to_owned(),
-            RunnerError::Start { .. } => "Check that atrs-plugin-runner is installed beside the host (or name it with the runtime's `runner` option).".to_owned(),
+            RunnerError::Start { .. } => "Check that atrs-plugin-runner is installed beside the host (or name it with ATRS_PLUGIN_RUNNER or the runtime's `runner` option).".to_owned(),
         }
     }
 }
@@ -72,6 +72,9 @@ fn signal_words(signal: i32) -> String {
         8 => ("SIGFPE", "it divided by zero"),
         9 => ("SIGKILL", "it was killed"),
         15 => ("SIGTERM", "it was asked to stop"),
+        2 => ("SIGINT", "it was interrupted"),
+        1 => ("SIGHUP", "its terminal went away"),
+        13 => ("SIGPIPE", "it wrote to a closed pipe"),
         _ => return format!("signal {signal}"),
     };
     format!("{name}: {meaning}")
@@ -138,6 +141,12 @@ pub struct RunnerCommand {
     pub call_timeout: Duration,
     /// The plugin log level, passed to the runner.
     pub log_level: Option<String>,
+    /// The trusted vendor keys file, passed to the runner: it loads the library only
+    /// when signed by one of them.
+    pub trusted_keys: Option<PathBuf>,
+    /// The plugin's id: of the host's environment, the runner inherits only what
+    /// programs need and the plugin's own settings ([`crate::runner_environment`]).
+    pub plugin_id: String,
 }
 
 impl RunnerCommand {
@@ -270,9 +279,22 @@ impl Isolated {
             .arg(self.command.call_timeout.as_millis().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::inherit())
+            .env_clear()
+            .envs(runner_environment::for_runner(
+                &self.command.plugin_id,
+                std::env::vars_os(),
+            ));
+        // A process group of its own: Ctrl-C at the terminal reaches the host alone,
+        // which cancels what runs in the runner and ends it cleanly; the runner ends
+        // with the host anyway, when its input closes.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         if let Some(level) = &self.command.log_level {
             command.args(["--log-level", level]);
+        }
+        if let Some(keys) = &self.command.trusted_keys {
+            command.arg("--trusted-keys").arg(keys);
         }
         let mut child = command.spawn().map_err(start_error)?;
         let stdin = child.stdin.take().expect("piped");

@@ -13,7 +13,9 @@
 //!   [`runtime`]: the [`Runtime`] that answers them ([`handles`] names the sessions and
 //!   deliveries that outlive a request);
 //! - [`isolation`]: plugins in processes of their own, and [`runner`]: the runner's
-//!   side (one plugin, served over pipes);
+//!   side (one plugin, served over pipes); [`hosted`]: a plugin held through the
+//!   loader's calls, in this process or isolated, for front ends written in Rust;
+//!   [`runner_environment`]: what a runner inherits of its host's environment;
 //! - [`service_calls`]: host services as JSON calls, for plugins whose host is across
 //!   a boundary (the C library's callback, a runner's pipe);
 //! - [`process_guard`]: what a host or runner process does for itself first (no core
@@ -25,11 +27,13 @@
 pub mod browser_url;
 pub mod catalog;
 pub mod handles;
+pub mod hosted;
 pub mod isolation;
 pub mod media_type;
 pub mod process_guard;
 pub mod protocol;
 pub mod runner;
+pub mod runner_environment;
 pub mod runtime;
 pub mod service_calls;
 pub mod services;

@@ -15,7 +15,7 @@ pub use error::ProtocolError;
 pub use request::Request;
 
 /// The protocol's version: the minor grows with every added request or field.
-pub const PROTOCOL_VERSION: &str = "1.0";
+pub const PROTOCOL_VERSION: &str = "1.1";
 
 /// The JSON Schema (draft 2020-12) every answer validates against.
 pub const SCHEMA: &str = include_str!("protocol/schema.json");

@@ -14,6 +14,7 @@ use std::{
 
 use atrs_host_sdk::{
     loader::{self, DeliveryHandle, IntegrationHandle, SessionHandle},
+    signing::TrustedKeys,
     Attachment, ConflictBehavior, DeliveryRequest, FileRequest, FormValues, LogLevel, MailRequest,
     PushRequest, SessionState, TokenRequest,
 };
@@ -67,6 +68,11 @@ pub struct RuntimeOptions {
     /// `ATRS_PLUGIN_RUNNER`).
     #[serde(default)]
     pub runner: Option<PathBuf>,
+    /// A file of trusted vendor public keys: only libraries signed by one of them load,
+    /// here and in every runner (which checks the file it opens itself). None: every
+    /// library loads unsigned, as a developer's host does.
+    #[serde(default)]
+    pub trusted_keys: Option<PathBuf>,
 }
 
 /// What a front end supplies instead of the runtime's own services: the store (a
@@ -132,6 +138,7 @@ pub struct Runtime {
     call_timeout: Option<Duration>,
     isolate: bool,
     runner: Option<PathBuf>,
+    trusted_keys: Option<PathBuf>,
     isolated: Mutex<HashMap<String, Arc<Isolated>>>,
     remote: Handles<forward::Remote>,
     integrations: Mutex<HashMap<String, Shared<IntegrationHandle>>>,
@@ -164,12 +171,22 @@ impl Runtime {
 
     /// Loads the plugins folder and opens the store (the hooks' own, if given).
     pub fn open(options: RuntimeOptions, hooks: HostHooks) -> Result<Runtime, OpenError> {
+        let trusted = match &options.trusted_keys {
+            Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
+                OpenError::Options(format!(
+                    "the trusted keys file {} could not be read ({e})",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
         let catalog = match &options.library {
-            Some(file) => Catalog::file(file),
+            Some(file) => Catalog::file_trusting(file, trusted.as_ref()),
             None if options.plugins_dir.as_os_str().is_empty() => {
                 return Err(OpenError::Options("`plugins_dir` is missing".to_owned()))
             }
-            None => Catalog::load(&options.plugins_dir).map_err(ProtocolError::from)?,
+            None => Catalog::load_trusting(&options.plugins_dir, trusted.as_ref())
+                .map_err(ProtocolError::from)?,
         };
         let store = match hooks.store {
             Some(store) => store,
@@ -199,6 +216,7 @@ impl Runtime {
             call_timeout: options.call_timeout_ms.map(Duration::from_millis),
             isolate: options.isolate,
             runner: options.runner.clone(),
+            trusted_keys: options.trusted_keys.clone(),
             isolated: Mutex::default(),
             remote: Handles::default(),
             integrations: Mutex::default(),
@@ -266,6 +284,7 @@ impl Runtime {
                     "fields": fields.iter().map(wire::field_json).collect::<Vec<_>>(),
                     "verify_methods": integration.verify_methods().iter().map(wire::method_json).collect::<Vec<_>>(),
                     "settings_display": integration.settings_display().iter().map(wire::setting_display_json).collect::<Vec<_>>(),
+                    "delivery_kinds": integration.delivery_kinds().iter().map(|k| k.name()).collect::<Vec<_>>(),
                 }))
             }
             Request::Validate(r) => {
@@ -334,6 +353,16 @@ impl Runtime {
                 let plugin = self.owner(&r)?;
                 lock(&*self.integration(&plugin)?).remove_account(&r.account)?;
                 Ok(json!({"plugin": plugin, "account": r.account}))
+            }
+            Request::Load(r) => {
+                let plugin = self.owner(&r)?;
+                let values = lock(&*self.integration(&plugin)?).load_account(&r.account)?;
+                Ok(json!({
+                    "plugin": plugin,
+                    "account": r.account,
+                    "values": wire::values_json(&values),
+                    "secret_keys": wire::secret_keys(&values),
+                }))
             }
             Request::DeliveryStart(r) => self.delivery_start(*r),
             Request::DeliveryPoll(r) => {

@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use atrs_host_sdk::{loader::SessionHandle, PluginError, SessionState, VerifiedAccount};
+use atrs_host_sdk::{PluginError, SessionState, VerifiedAccount};
+
+use crate::hosted::HostedSession;
 
 /// How long one poll may block before the driver asks the view for input again.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -39,7 +41,7 @@ pub enum Ended {
 }
 
 /// The session, as a view may act on it while showing a state.
-pub struct Control<'a>(&'a SessionHandle);
+pub struct Control<'a>(&'a HostedSession);
 
 impl Control<'_> {
     /// Submits a pasted final browser address.
@@ -72,7 +74,7 @@ pub trait SessionView {
 
 /// Drives `session` until it ends, the view abandons it, or `deadline` passes.
 pub fn drive(
-    session: &SessionHandle,
+    session: &HostedSession,
     deadline: Option<Instant>,
     view: &mut dyn SessionView,
 ) -> Ended {

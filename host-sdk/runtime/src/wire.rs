@@ -55,6 +55,26 @@ pub fn with_defaults(mut values: FormValues, form: &[FormField]) -> FormValues {
     values
 }
 
+/// Form values as one object of strings, secrets included: only for the host that
+/// saved them (a `load` answer), never for a log.
+pub fn values_json(values: &FormValues) -> Value {
+    Value::Object(
+        values
+            .iter()
+            .map(|v| (v.key().to_owned(), json!(v.value())))
+            .collect(),
+    )
+}
+
+/// The keys of the secret values among `values`.
+pub fn secret_keys(values: &FormValues) -> Vec<&str> {
+    values
+        .iter()
+        .filter(|v| v.is_secret())
+        .map(|v| v.key())
+        .collect()
+}
+
 /// Per-field problems.
 pub fn field_errors_json(errors: &[FieldError]) -> Value {
     Value::Array(

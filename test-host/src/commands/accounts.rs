@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use atrs_host_sdk::{loader::IntegrationHandle, AccountHealth, HealthState};
+use atrs_host_runtime::hosted::HostedPlugin;
+use atrs_host_sdk::{AccountHealth, HealthState};
 use serde_json::json;
 
 use crate::{
@@ -33,7 +34,7 @@ pub fn store_line(info: &StoreInfo) -> String {
 /// The health of `account` from its plugin, when the plugin loads and reports it.
 fn health_of(
     ctx: &Context,
-    handles: &mut BTreeMap<String, Option<IntegrationHandle>>,
+    handles: &mut BTreeMap<String, Option<HostedPlugin>>,
     plugin: &str,
     account: &str,
 ) -> Option<AccountHealth> {
@@ -45,9 +46,9 @@ fn health_of(
 /// The open instance of `plugin`, opened on first use; `None` when it does not load.
 fn handle_of<'h>(
     ctx: &Context,
-    handles: &'h mut BTreeMap<String, Option<IntegrationHandle>>,
+    handles: &'h mut BTreeMap<String, Option<HostedPlugin>>,
     plugin: &str,
-) -> Option<&'h IntegrationHandle> {
+) -> Option<&'h HostedPlugin> {
     handles
         .entry(plugin.to_owned())
         .or_insert_with(|| {

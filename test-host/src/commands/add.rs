@@ -7,10 +7,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atrs_host_sdk::{
-    loader::{IntegrationHandle, SessionHandle},
-    FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod,
-};
+use atrs_host_runtime::hosted::{HostedPlugin, HostedSession};
+use atrs_host_sdk::{FormField, PluginError, SessionState, VerifiedAccount, VerifyMethod};
 use serde_json::{json, Value};
 
 use crate::{
@@ -96,7 +94,7 @@ pub fn run(ctx: &Context, request: &AddRequest) -> Result<(), CommandError> {
 /// with the loopback the command line asked for), else a usage error naming what it
 /// offers; without `asked`, the plugin's first.
 fn offered_method(
-    integration: &IntegrationHandle,
+    integration: &HostedPlugin,
     asked: Option<&VerifyMethod>,
     plugin: &str,
 ) -> Result<VerifyMethod, CommandError> {
@@ -173,7 +171,7 @@ struct Progress {
 
 fn wait_for_outcome(
     out: Output,
-    session: &SessionHandle,
+    session: &HostedSession,
     request: &AddRequest,
     form: &[FormField],
 ) -> Result<VerifiedAccount, CommandError> {

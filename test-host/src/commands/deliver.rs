@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use atrs_host_sdk::loader::IntegrationHandle;
+use atrs_host_runtime::hosted::HostedPlugin;
 use atrs_host_sdk::{DeliveryKind, DeliveryReceipt, DeliveryRequest, DeliveryState};
 use serde_json::{json, Map, Value};
 
@@ -26,7 +26,7 @@ const CANCEL_GRACE: Duration = Duration::from_secs(10);
 pub fn open_account(
     ctx: &Context,
     account: &str,
-) -> Result<(IntegrationHandle, AccountRef), CommandError> {
+) -> Result<(HostedPlugin, AccountRef), CommandError> {
     let saved = saved_account(&ctx.existing_store()?, account, None)?;
     let catalog = ctx.catalog()?;
     let library = catalog.find(&saved.plugin)?;
@@ -47,7 +47,7 @@ pub fn run(
 pub fn run_opened(
     ctx: &Context,
     command: &str,
-    (integration, saved): (IntegrationHandle, AccountRef),
+    (integration, saved): (HostedPlugin, AccountRef),
     request: DeliveryRequest,
 ) -> Result<(), CommandError> {
     let (account, plugin) = (saved.account.as_str(), saved.plugin);
@@ -125,7 +125,7 @@ pub fn run_opened(
     }
 }
 
-fn offered(integration: &IntegrationHandle) -> String {
+fn offered(integration: &HostedPlugin) -> String {
     let kinds: Vec<&str> = integration
         .delivery_kinds()
         .into_iter()

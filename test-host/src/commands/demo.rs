@@ -49,6 +49,7 @@ pub fn run(ctx: &Context, options: &DemoOptions) -> Result<(), CommandError> {
         })?;
     let ctx = Context {
         store_dir: scratch.path().to_owned(),
+        isolation: ctx.isolation.as_ref().map(|i| i.afresh()),
         ..ctx.clone()
     };
     run_in(&ctx, options, true)

@@ -11,9 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use atrs_host_sdk::{
-    loader::IntegrationHandle, AccountHealth, ErrorKind, HealthState, TokenRequest,
-};
+use atrs_host_runtime::hosted::HostedPlugin;
+use atrs_host_sdk::{AccountHealth, ErrorKind, HealthState, TokenRequest};
 use serde_json::{json, Value};
 
 use crate::{
@@ -92,14 +91,14 @@ pub fn run(ctx: &Context, args: &RefreshArgs) -> Result<(), CommandError> {
     }
     let catalog = ctx.catalog()?;
     // A plugin handle makes its calls one at a time: each worker gets its own.
-    let mut handles: BTreeMap<String, Vec<Arc<IntegrationHandle>>> = BTreeMap::new();
+    let mut handles: BTreeMap<String, Vec<Arc<HostedPlugin>>> = BTreeMap::new();
     for a in &accounts {
         let opened = handles.entry(a.plugin.clone()).or_default();
         if opened.len() < AT_ONCE {
             opened.push(Arc::new(ctx.open(catalog.find(&a.plugin)?)?));
         }
     }
-    let jobs: Vec<(Vec<Arc<IntegrationHandle>>, String)> = accounts
+    let jobs: Vec<(Vec<Arc<HostedPlugin>>, String)> = accounts
         .iter()
         .map(|a| (handles[&a.plugin].clone(), a.account.clone()))
         .collect();
@@ -241,7 +240,7 @@ fn mark(outcome: Outcome) -> &'static str {
 type Renewal = (Outcome, String, Option<Value>);
 
 /// Renews `account` if due.
-fn one(handle: &IntegrationHandle, account: &str, force: bool) -> Renewal {
+fn one(handle: &HostedPlugin, account: &str, force: bool) -> Renewal {
     let now = unix_now();
     let health = match handle.account_health(account) {
         Ok(h) => Some(h),

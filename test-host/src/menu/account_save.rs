@@ -1,7 +1,8 @@
 //! Saving from the account form: under which name, and whether it moves a renamed
 //! account.
 
-use atrs_host_sdk::{loader::IntegrationHandle, FormValues, PluginError};
+use atrs_host_runtime::hosted::HostedPlugin;
+use atrs_host_sdk::{FormValues, PluginError};
 
 /// Where a save puts the account.
 pub(super) struct SaveTarget<'a> {
@@ -35,7 +36,7 @@ impl SaveTarget<'_> {
 /// afterwards, its secrets with it), in one store transaction where the plugin
 /// supports it.
 pub(super) fn save_account(
-    integration: &mut IntegrationHandle,
+    integration: &mut HostedPlugin,
     values: &FormValues,
     target: &SaveTarget<'_>,
 ) -> Result<(), PluginError> {

@@ -5,9 +5,8 @@
 //! the name of another saved account asks first. An Edit that changes nothing saves
 //! nothing and needs no verification.
 
-use atrs_host_sdk::{
-    loader::IntegrationHandle, ErrorKind, FieldKind, FormField, FormValues, VerifyMethod,
-};
+use atrs_host_runtime::hosted::HostedPlugin;
+use atrs_host_sdk::{ErrorKind, FieldKind, FormField, FormValues, VerifyMethod};
 
 use super::{
     account_save::{save_account, SaveTarget},
@@ -40,14 +39,14 @@ pub(super) enum Purpose<'a> {
 }
 
 /// Creates a fresh instance of the plugin.
-pub(super) type Open<'a> = dyn Fn() -> Result<IntegrationHandle, CommandError> + 'a;
+pub(super) type Open<'a> = dyn Fn() -> Result<HostedPlugin, CommandError> + 'a;
 
 /// Runs the account form for `integration`, starting from `initial`; `saved` lists
 /// the names of the saved accounts, and `open` gives another instance (a new
 /// verification attempt runs on one while an earlier one is held).
 pub(super) fn edit_account(
     p: &mut dyn Prompter,
-    integration: &mut IntegrationHandle,
+    integration: &mut HostedPlugin,
     initial: FormValues,
     purpose: Purpose<'_>,
     saved: &dyn Fn() -> Result<Vec<String>, CommandError>,
@@ -184,7 +183,7 @@ const BACK: &str = "Back";
 /// the person chose to edit the settings first.
 pub(super) fn re_verify(
     p: &mut dyn Prompter,
-    integration: &mut IntegrationHandle,
+    integration: &mut HostedPlugin,
     account: &str,
 ) -> Result<bool, CommandError> {
     let values = match integration.load_account(account) {
@@ -227,7 +226,7 @@ pub(super) fn re_verify(
     Ok(true)
 }
 
-fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<(), CommandError> {
+fn close(p: &mut dyn Prompter, integration: &mut HostedPlugin) -> Result<(), CommandError> {
     integration.close()?;
     p.say("Closed without saving.");
     Ok(())
@@ -236,7 +235,7 @@ fn close(p: &mut dyn Prompter, integration: &mut IntegrationHandle) -> Result<()
 /// The Verify entries for the methods `integration` offers, first one plain
 /// "Verify", the others under "Verify ▾": a plugin that offers no browser sign-in shows
 /// no "With Browser".
-fn verify_choices(integration: &IntegrationHandle) -> Vec<(String, VerifyMethod)> {
+fn verify_choices(integration: &HostedPlugin) -> Vec<(String, VerifyMethod)> {
     verify_labels(integration.verify_methods())
 }
 
@@ -279,7 +278,7 @@ impl Attempt {
 /// Verifies `values`.
 fn verify(
     p: &mut dyn Prompter,
-    integration: &mut IntegrationHandle,
+    integration: &mut HostedPlugin,
     values: &FormValues,
     method: VerifyMethod,
 ) -> Attempt {
@@ -302,7 +301,7 @@ fn verify(
 /// keeps the earlier one; otherwise the fresh instance, verified or not, takes over.
 fn verify_again(
     p: &mut dyn Prompter,
-    integration: &mut IntegrationHandle,
+    integration: &mut HostedPlugin,
     open: &Open<'_>,
     values: &FormValues,
     method: VerifyMethod,
@@ -325,7 +324,7 @@ fn verify_again(
 /// back one field, and at the first `Err(Back)` (what was typed stays in `values`).
 fn fill(
     p: &mut dyn Prompter,
-    integration: &IntegrationHandle,
+    integration: &HostedPlugin,
     form: &[FormField],
     values: &mut FormValues,
     saved: &FormValues,

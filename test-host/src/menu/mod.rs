@@ -13,7 +13,8 @@ mod wait_keys;
 
 use std::io::IsTerminal;
 
-use atrs_host_sdk::{loader::IntegrationHandle, FormValues, HealthState, Manifest};
+use atrs_host_runtime::hosted::HostedPlugin;
+use atrs_host_sdk::{FormValues, HealthState, Manifest};
 
 use crate::{
     catalog::Catalog,
@@ -34,7 +35,7 @@ pub struct MenuPlugin<'a> {
     /// Who it is.
     pub manifest: Manifest,
     /// Creates a fresh instance.
-    pub open: Box<dyn Fn() -> Result<IntegrationHandle, CommandError> + 'a>,
+    pub open: Box<dyn Fn() -> Result<HostedPlugin, CommandError> + 'a>,
     /// Names of its saved accounts.
     pub accounts: Box<dyn Fn() -> Result<Vec<String>, CommandError> + 'a>,
     /// Values Add starts from (empty, or the demo's pre-filled directory).

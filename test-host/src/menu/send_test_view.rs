@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use atrs_host_sdk::loader::IntegrationHandle;
+use atrs_host_runtime::hosted::HostedPlugin;
 use atrs_host_sdk::{DeliveryKind, DeliveryRequest, DeliveryState, ErrorKind, MailRequest};
 
 use super::prompter::{Key, Prompter};
@@ -13,7 +13,7 @@ use crate::present::plugin_error_lines;
 const POLL: Duration = Duration::from_millis(200);
 
 /// Whether the integration can send mail (so the menu offers the test message).
-pub fn can_send(integration: &IntegrationHandle) -> bool {
+pub fn can_send(integration: &HostedPlugin) -> bool {
     integration.delivery_kinds().contains(&DeliveryKind::Mail)
 }
 
@@ -25,7 +25,7 @@ const BACK: &str = "Back";
 /// Ask for an address and send the test message from `account`; Esc cancels. When
 /// sending fails, the person may try again (to the same or another address) instead
 /// of starting over from the account list.
-pub fn send_test(p: &mut dyn Prompter, integration: &IntegrationHandle, account: &str) {
+pub fn send_test(p: &mut dyn Prompter, integration: &HostedPlugin, account: &str) {
     let mut to = String::new();
     let mut ask = true;
     loop {
@@ -60,7 +60,7 @@ enum Sent {
 }
 
 /// Sends the test message to `to` once, showing progress and how it went.
-fn send(p: &mut dyn Prompter, integration: &IntegrationHandle, account: &str, to: &str) -> Sent {
+fn send(p: &mut dyn Prompter, integration: &HostedPlugin, account: &str, to: &str) -> Sent {
     let request = DeliveryRequest::Mail(MailRequest::test_message(account, to));
     let job = match integration.start_delivery(account, &request) {
         Ok(job) => job,

@@ -19,7 +19,7 @@ fn plugin<'a>(store: &'a Store) -> MenuPlugin<'a> {
                 LogConfig::from_verbosity(0),
                 Browser::Disabled,
             );
-            Ok(loader::instantiate_in_process::<Office365>(services)?)
+            Ok(loader::instantiate_in_process::<Office365>(services)?.into())
         }),
         accounts: Box::new(move || Ok(store.list("office365")?)),
         prefill: FormValues::new(),

@@ -4,9 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use atrs_host_sdk::{
-    loader::SessionHandle, PluginError, SessionState, VerifiedAccount, VerifyMethod,
-};
+use atrs_host_runtime::hosted::HostedSession;
+use atrs_host_sdk::{PluginError, SessionState, VerifiedAccount, VerifyMethod};
 
 use super::prompter::{Key, Prompter};
 use crate::{
@@ -27,7 +26,7 @@ pub enum SessionEnd {
 /// Shows each new state of `session` until it ends.
 pub fn drive_session(
     p: &mut dyn Prompter,
-    session: &SessionHandle,
+    session: &HostedSession,
     method: &VerifyMethod,
 ) -> SessionEnd {
     p.begin_wait();
@@ -65,7 +64,7 @@ struct Waiting {
 /// The menu's view of a session: keys between polls, a status line while nothing changes.
 struct MenuView<'p> {
     p: &'p mut dyn Prompter,
-    session: &'p SessionHandle,
+    session: &'p HostedSession,
     method: &'p VerifyMethod,
     waiting: Waiting,
     tick: usize,

@@ -1,4 +1,4 @@
-//! `atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L]`: loads one plugin
+//! `atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L] [--trusted-keys FILE]`: loads one plugin
 //! library and serves it to the host that started it over standard input and output
 //! (see `atrs_host_runtime::runner`). Hosts start it; people do not. It is given no
 //! secret: the plugin's settings and secrets reach it only through service calls.
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     process_guard::install_panic_hook(0);
     let mut args = std::env::args_os().skip(1);
     let Some(library) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L] (started by an ATRS host)");
+        eprintln!("usage: atrs-plugin-runner LIBRARY [--call-timeout-ms N] [--log-level L] [--trusted-keys FILE] (started by an ATRS host)");
         return ExitCode::from(2);
     };
     let mut options = RuntimeOptions::default();
@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         match (flag.to_str(), value) {
             (Some("--call-timeout-ms"), Some(v)) => options.call_timeout_ms = v.parse().ok(),
             (Some("--log-level"), Some(v)) => options.log_level = Some(v),
+            (Some("--trusted-keys"), Some(v)) => options.trusted_keys = Some(PathBuf::from(v)),
             _ => {
                 eprintln!("atrs-plugin-runner: unknown argument {flag:?}");
                 return ExitCode::from(2);

@@ -42,6 +42,9 @@ pub enum Request {
     Token(Token),
     /// Removes a saved account.
     Remove(AccountRequest),
+    /// A saved account's values as the plugin reads them back, secrets included (an
+    /// Edit or Re-verify form; protocol 1.1).
+    Load(AccountRequest),
     /// Starts a delivery: answers a delivery handle.
     DeliveryStart(Box<DeliveryStart>),
     /// A delivery's state, waiting up to `wait_ms` for a change.
@@ -69,6 +72,7 @@ pub const NAMES: &[&str] = &[
     "health",
     "token",
     "remove",
+    "load",
     "delivery.start",
     "delivery.poll",
     "delivery.cancel",
@@ -354,6 +358,7 @@ pub fn read(value: Value) -> Result<Request, ProtocolError> {
         "health" => Request::Health(fields(&name, value)?),
         "token" => Request::Token(fields(&name, value)?),
         "remove" => Request::Remove(fields(&name, value)?),
+        "load" => Request::Load(fields(&name, value)?),
         "delivery.start" => {
             let start: DeliveryStart = fields(&name, value)?;
             let given = [

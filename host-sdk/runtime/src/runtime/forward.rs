@@ -51,6 +51,8 @@ impl Runtime {
                     .unwrap_or_else(RunnerCommand::default_program),
                 call_timeout: self.call_bound(),
                 log_level: self.log_level.clone(),
+                trusted_keys: self.trusted_keys.clone(),
+                plugin_id: plugin.to_owned(),
             },
             ServiceServer::new(plugin, self.store.clone(), services),
         ));
@@ -210,7 +212,9 @@ impl Runtime {
                     Err(e) => json!({"error": e.to_json()}),
                 }
             }),
-            Request::Health(r) | Request::Remove(r) => Ok(self.owner_forward(&r, raw)?.2),
+            Request::Health(r) | Request::Remove(r) | Request::Load(r) => {
+                Ok(self.owner_forward(&r, raw)?.2)
+            }
             Request::Token(r) => {
                 let account = AccountRequest {
                     account: r.account.clone(),

@@ -1,0 +1,124 @@
+//! What a plugin runner inherits of its host's environment: what any program needs to
+//! run and reach the network (paths, locale, time zone, temporary and user folders,
+//! proxies, certificate files) and the plugin's own `ATRS_{ID}_…` settings — never the
+//! host's store location, store key, database password or anything else it was given.
+
+use std::ffi::{OsStr, OsString};
+
+/// Variables passed on by exact name (compared without case, as Windows does).
+const BY_NAME: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SYSTEMROOT",
+    "WINDIR",
+    "SYSTEMDRIVE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "USERPROFILE",
+    "PROGRAMDATA",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "RUST_BACKTRACE",
+];
+
+/// Variables passed on by prefix.
+const BY_PREFIX: &[&str] = &["LC_", "XDG_"];
+
+/// The prefix of the settings that belong to plugin `id`: `ATRS_OFFICE365_` for
+/// `office365`.
+pub fn plugin_prefix(id: &str) -> String {
+    let id: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("ATRS_{id}_")
+}
+
+/// Whether the runner of plugin `id` inherits the variable `name`.
+pub fn inherits(id: &str, name: &OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let upper = name.to_ascii_uppercase();
+    BY_NAME.contains(&upper.as_str())
+        || BY_PREFIX.iter().any(|p| upper.starts_with(p))
+        || upper.starts_with(&plugin_prefix(id))
+}
+
+/// The variables of `environment` the runner of plugin `id` inherits.
+pub fn for_runner(
+    id: &str,
+    environment: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    environment
+        .into_iter()
+        .filter(|(name, _)| inherits(id, name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(vars: &[(&str, &str)]) -> Vec<String> {
+        for_runner(
+            "office365",
+            vars.iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        )
+        .into_iter()
+        .map(|(k, _)| k.into_string().unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn the_runner_gets_what_programs_need_and_its_own_settings_only() {
+        let kept = kept(&[
+            ("PATH", "/usr/bin"),
+            ("LC_ALL", "C"),
+            ("https_proxy", "http://proxy:3128"),
+            ("SSL_CERT_FILE", "/etc/ca.pem"),
+            ("ATRS_OFFICE365_REQUEST_TIMEOUT", "5"),
+            ("ATRS_WEBHOOK_URL", "https://elsewhere"),
+            ("ATRS_STORE_DIR", "postgres://atrs:s3cret@db/atrs"),
+            ("ATRS_STORE_KEY", "file"),
+            ("PGPASSWORD", "s3cret"),
+            ("DATABASE_URL", "postgres://u:p@h/d"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+        ]);
+        assert_eq!(
+            kept,
+            [
+                "PATH",
+                "LC_ALL",
+                "https_proxy",
+                "SSL_CERT_FILE",
+                "ATRS_OFFICE365_REQUEST_TIMEOUT"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_plugin_id_becomes_its_variables_prefix() {
+        assert_eq!(plugin_prefix("office365"), "ATRS_OFFICE365_");
+        assert_eq!(plugin_prefix("acme.web-hooks"), "ATRS_ACME_WEB_HOOKS_");
+    }
+}
