@@ -119,7 +119,7 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
     let w = World::new();
     let hello = w.ok(json!({"request": "hello", "id": "h1"}));
     assert_eq!(hello["id"], "h1");
-    assert_eq!(hello["protocol"], "1.0");
+    assert_eq!(hello["protocol"], "1.1");
     assert!(hello["requests"]
         .as_array()
         .unwrap()
@@ -140,6 +140,8 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
         keys.contains(&"client_id") && keys.contains(&"client_secret"),
         "{keys:?}"
     );
+    // Protocol 1.1: what `delivery.start` may ask of the plugin.
+    assert_eq!(form["delivery_kinds"], json!(["mail", "file"]), "{form:#}");
 
     let invalid = w.ok(json!({"request": "validate", "plugin": "office365", "values": {"client_id": "not a guid"}}));
     let fields: Vec<&str> = invalid["field_errors"]
@@ -204,6 +206,14 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
 
     let health = w.ok(json!({"request": "health", "account": "Reports", "plugin": "office365"}));
     assert_eq!(health["health"]["state"], "healthy");
+
+    // Protocol 1.1: the saved values read back for an Edit form, secrets marked.
+    let loaded = w.ok(json!({"request": "load", "account": "Reports"}));
+    assert_eq!(loaded["plugin"], "office365", "{loaded:#}");
+    assert_eq!(loaded["values"]["account_name"], "Reports", "{loaded:#}");
+    assert_eq!(loaded["values"]["client_id"], defaults::DESKTOP_CLIENT_ID);
+    let missing = w.send(json!({"request": "load", "account": "Nobody"}));
+    assert_eq!(missing["error"]["origin"], "host", "{missing:#}");
 
     let started = w.ok(json!({
         "request": "delivery.start", "account": "Reports",

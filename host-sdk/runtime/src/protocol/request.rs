@@ -42,8 +42,8 @@ pub enum Request {
     Token(Token),
     /// Removes a saved account.
     Remove(AccountRequest),
-    /// A saved account's values as the plugin reads them back, secrets included (an
-    /// Edit or Re-verify form; protocol 1.1).
+    /// A saved account's values as the plugin reads them back, for an Edit or
+    /// Re-verify form (protocol 1.1).
     Load(AccountRequest),
     /// Starts a delivery: answers a delivery handle.
     DeliveryStart(Box<DeliveryStart>),
