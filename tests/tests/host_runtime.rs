@@ -207,6 +207,11 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
     let health = w.ok(json!({"request": "health", "account": "Reports", "plugin": "office365"}));
     assert_eq!(health["health"]["state"], "healthy");
 
+    // Protocol 1.1: the conformance run, its answer as the schema says.
+    let check = w.ok(json!({"request": "check", "library": office365_library()}));
+    assert_eq!(check["failed"], 0, "{check:#}");
+    assert_eq!(check["conforms"], true, "{check:#}");
+
     // Protocol 1.1: the saved values read back for an Edit form, secrets marked.
     let loaded = w.ok(json!({"request": "load", "account": "Reports"}));
     assert_eq!(loaded["plugin"], "office365", "{loaded:#}");

@@ -270,7 +270,10 @@ fn ctrl_c_at_the_terminal_mid_upload_cancels_in_the_runner_and_leaves_nothing() 
     let error = &finished.result().expect("a result line")["error"];
     assert_eq!(error["kind"], "cancelled", "{}", shown(&finished));
     assert!(
-        error["message"].as_str().unwrap_or_default().contains("nothing was sent"),
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nothing was sent"),
         "{}",
         shown(&finished)
     );

@@ -188,3 +188,56 @@ fn the_office365_flow_works_the_same_isolated() {
         .any(|m| m.subject == "Isolated send"));
     runtime.close();
 }
+
+/// The conformance run as a request: in process as `atrs-test-host check` runs it, and
+/// isolated in a runner of its own, where a library that crashes during the run ends
+/// the request with what happened and the host goes on.
+#[test]
+fn the_conformance_run_is_a_request_and_a_crash_during_it_spares_the_host() {
+    let plugins = plugins_dir(&[office365_library(), fixture("crashes")]);
+    let store = tempfile::tempdir().unwrap();
+    let office365 = plugins
+        .path()
+        .join(office365_library().file_name().unwrap());
+    let request = json!({"request": "check", "library": office365});
+
+    let here = Runtime::open_json(
+        &json!({"plugins_dir": plugins.path(), "store": store.path()}).to_string(),
+        HostHooks::default(),
+    )
+    .unwrap();
+    let in_process = send(&here, request.clone());
+    assert_eq!(in_process["ok"], true, "{in_process:#}");
+    assert_eq!(in_process["plugin"], "office365");
+    assert_eq!(in_process["failed"], 0, "{in_process:#}");
+    assert_eq!(in_process["conforms"], true);
+    let checks = in_process["checks"].as_array().unwrap().len();
+    assert!(checks >= 8, "{in_process:#}");
+
+    let isolated = runtime(plugins.path(), store.path(), 5_000);
+    let answer = send(&isolated, request);
+    assert_eq!(answer["ok"], true, "{answer:#}");
+    assert_eq!(
+        answer["checks"], in_process["checks"],
+        "the same checks, the same outcomes"
+    );
+
+    let crashes = plugins.path().join(fixture("crashes").file_name().unwrap());
+    let crashed = send(
+        &isolated,
+        json!({"request": "check", "library": crashes, "values": {"crash": "abort"}}),
+    );
+    println!("check of a library that aborts during the run: {crashed:#}");
+    assert_eq!(crashed["ok"], false, "{crashed:#}");
+    let message = crashed["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("SIGABRT"), "{crashed:#}");
+    assert_eq!(crashed["error"]["origin"], "host");
+    let hello = send(&isolated, json!({"request": "hello"}));
+    assert_eq!(hello["ok"], true, "the host goes on");
+    let not_a_library = send(
+        &isolated,
+        json!({"request": "check", "library": store.path().join("nothing.so")}),
+    );
+    assert_eq!(not_a_library["ok"], true, "{not_a_library:#}");
+    assert_eq!(not_a_library["conforms"], false, "{not_a_library:#}");
+}

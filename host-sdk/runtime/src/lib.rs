@@ -18,6 +18,7 @@
 //!   [`runner_environment`]: what a runner inherits of its host's environment;
 //! - [`service_calls`]: host services as JSON calls, for plugins whose host is across
 //!   a boundary (the C library's callback, a runner's pipe);
+//! - [`conformance_run`]: the conformance checks of a library, as the `check` request;
 //! - [`process_guard`]: what a host or runner process does for itself first (no core
 //!   dumps while it holds secrets, panics without their payload);
 //! - [`wire`]: the JSON shape of the SDK's values; [`media_type`]: file types by name.
@@ -26,6 +27,7 @@
 
 pub mod browser_url;
 pub mod catalog;
+pub mod conformance_run;
 pub mod handles;
 pub mod hosted;
 pub mod isolation;

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 use crate::{
     catalog::{outcome_json, Catalog},
+    conformance_run,
     handles::Handles,
     isolation::Isolated,
     media_type::content_type,
@@ -364,6 +365,7 @@ impl Runtime {
                     "secret_keys": wire::secret_keys(&values),
                 }))
             }
+            Request::Check(r) => Ok(conformance_run::run(&r)),
             Request::DeliveryStart(r) => self.delivery_start(*r),
             Request::DeliveryPoll(r) => {
                 let delivery = self.delivery(r.handle)?;

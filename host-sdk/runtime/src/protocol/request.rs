@@ -45,6 +45,8 @@ pub enum Request {
     /// A saved account's values as the plugin reads them back, for an Edit or
     /// Re-verify form (protocol 1.1).
     Load(AccountRequest),
+    /// The conformance checks of a library file (protocol 1.1).
+    Check(Check),
     /// Starts a delivery: answers a delivery handle.
     DeliveryStart(Box<DeliveryStart>),
     /// A delivery's state, waiting up to `wait_ms` for a change.
@@ -73,6 +75,7 @@ pub const NAMES: &[&str] = &[
     "token",
     "remove",
     "load",
+    "check",
     "delivery.start",
     "delivery.poll",
     "delivery.cancel",
@@ -199,6 +202,22 @@ pub struct AccountRequest {
     /// The plugin id, when several have an account of that name.
     #[serde(default)]
     pub plugin: Option<String>,
+}
+
+/// `check`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Check {
+    /// The library file to check.
+    pub library: PathBuf,
+    /// Values for the checks that fill in the form (a test server's address).
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Count a check that did not run for want of values as not conforming.
+    #[serde(default)]
+    pub strict: bool,
+    /// The bound on each call into the library (default 5 000).
+    #[serde(default)]
+    pub call_timeout_ms: Option<u64>,
 }
 
 /// `token`.
@@ -359,6 +378,7 @@ pub fn read(value: Value) -> Result<Request, ProtocolError> {
         "token" => Request::Token(fields(&name, value)?),
         "remove" => Request::Remove(fields(&name, value)?),
         "load" => Request::Load(fields(&name, value)?),
+        "check" => Request::Check(fields(&name, value)?),
         "delivery.start" => {
             let start: DeliveryStart = fields(&name, value)?;
             let given = [

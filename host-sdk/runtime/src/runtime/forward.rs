@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 
 use super::{lock, Answer, Runtime, MAX_POLL_WAIT};
 use crate::{
+    conformance_run,
     isolation::{Isolated, RunnerCommand, RunnerError},
     protocol::{
-        request::{AccountRequest, Request},
+        request::{self, AccountRequest, Request},
         ProtocolError,
     },
     service_calls::ServiceServer,
@@ -157,6 +158,47 @@ impl Runtime {
         Ok((plugin, generation, answer))
     }
 
+    /// The conformance run in a runner of its own for the library named, ended with
+    /// the run: a library that crashes or hangs ends the request with what happened.
+    fn check_isolated(&self, r: &request::Check, raw: Value) -> Answer {
+        const CHECKER: &str = "conformance";
+        let name = r
+            .library
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| r.library.display().to_string());
+        let services =
+            PluginServices::new(CHECKER, self.store.clone(), self.log, self.browser.clone())
+                .with_log_sink(self.log_sink.clone());
+        let runner = Isolated::new(
+            name,
+            r.library.clone(),
+            RunnerCommand {
+                program: self
+                    .runner
+                    .clone()
+                    .unwrap_or_else(RunnerCommand::default_program),
+                call_timeout: conformance_run::options(r).call_timeout,
+                log_level: self.log_level.clone(),
+                // The run checks the file as it is, signed or not (a vendor's build).
+                trusted_keys: None,
+                plugin_id: CHECKER.to_owned(),
+            },
+            ServiceServer::new(CHECKER, self.store.clone(), services),
+        );
+        let answer = runner.request(&raw, conformance_run::run_bound(r));
+        runner.close();
+        let mut answer = answer?.1;
+        if answer["ok"] != true {
+            return Err(ProtocolError::Remote(answer["error"].clone()));
+        }
+        if let Value::Object(fields) = &mut answer {
+            fields.remove("ok");
+            fields.remove("id");
+        }
+        Ok(answer)
+    }
+
     /// Answers `request` for isolated plugins; `raw` is the request as it came.
     pub(super) fn answer_isolated(&self, request: Request, raw: Value) -> Answer {
         let wait = |raw: &Value| Duration::from_millis(raw["wait_ms"].as_u64().unwrap_or(0));
@@ -212,6 +254,7 @@ impl Runtime {
                     Err(e) => json!({"error": e.to_json()}),
                 }
             }),
+            Request::Check(r) => self.check_isolated(&r, raw),
             Request::Health(r) | Request::Remove(r) | Request::Load(r) => {
                 Ok(self.owner_forward(&r, raw)?.2)
             }
