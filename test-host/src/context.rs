@@ -6,17 +6,19 @@ use std::{
     time::Duration,
 };
 
+use atrs_host_runtime::{catalog::described::Describer, isolation::RunnerCommand};
 use atrs_host_runtime::{
     hosted::{HostedPlugin, RemotePlugin},
     HostHooks, Runtime, RuntimeOptions,
 };
-use atrs_host_sdk::{loader::PluginLibrary, signing::TrustedKeys, LogLevel};
+use atrs_host_sdk::{signing::TrustedKeys, LogLevel};
 
 use crate::{
     catalog::{
+        described,
         listing::{self, Listing},
         manifest_cache::ManifestCache,
-        Catalog,
+        Catalog, CatalogPlugin,
     },
     error::CommandError,
     output::Output,
@@ -55,6 +57,10 @@ pub struct Context {
     pub isolation: Option<Isolation>,
 }
 
+/// How long a runner may take to describe one library when `--call-timeout` is not
+/// given.
+const DEFAULT_DESCRIBE_BOUND: Duration = Duration::from_secs(60);
+
 /// How plugins run isolated (`--isolate`): through one runtime per command, opened on
 /// first use over the command's store, whose runners live as long as it.
 #[derive(Debug, Clone, Default)]
@@ -81,10 +87,26 @@ impl Isolation {
 }
 
 impl Context {
-    /// Loads the plugins folder (only signed libraries when trusted keys are set).
+    /// Loads the plugins folder (only signed libraries when trusted keys are set); with
+    /// `--isolate`, runners describe each library and this process opens none.
     pub fn catalog(&self) -> Result<Catalog, CommandError> {
         let trusted = self.trusted_keys()?;
+        if let Some(isolation) = &self.isolation {
+            return Ok(Catalog::describe(
+                &self.plugins_dir,
+                &self.describer(isolation),
+            )?);
+        }
         Ok(Catalog::load_trusting(&self.plugins_dir, trusted.as_ref())?)
+    }
+
+    /// How runners describe libraries for `--isolate`.
+    fn describer(&self, isolation: &Isolation) -> Describer {
+        Describer {
+            program: RunnerCommand::default_program(),
+            trusted_keys: self.trusted_keys.clone(),
+            bound: isolation.call_timeout.unwrap_or(DEFAULT_DESCRIBE_BOUND),
+        }
     }
 
     /// Lists the plugins folder, opening only the libraries that changed since their
@@ -93,7 +115,15 @@ impl Context {
     pub fn listing(&self) -> Result<Listing, CommandError> {
         let trusted = self.trusted_keys()?;
         let mut cache = ManifestCache::open(manifest_cache_file());
-        let listed = listing::list(&self.plugins_dir, trusted.as_ref(), &mut cache)?;
+        let listed = match &self.isolation {
+            Some(isolation) => described::list(
+                &self.plugins_dir,
+                trusted.as_ref(),
+                &mut cache,
+                &self.describer(isolation),
+            )?,
+            None => listing::list(&self.plugins_dir, trusted.as_ref(), &mut cache)?,
+        };
         // A cache that cannot be written costs the next listing a load, nothing more.
         let _ = cache.save();
         Ok(listed)
@@ -149,7 +179,7 @@ impl Context {
 
     /// Creates an instance of `plugin` lending it this host's services: in this
     /// process, or with `--isolate` in its runner.
-    pub fn open(&self, plugin: &PluginLibrary) -> Result<HostedPlugin, CommandError> {
+    pub fn open(&self, plugin: &CatalogPlugin) -> Result<HostedPlugin, CommandError> {
         let id = plugin.manifest().id.as_str();
         if let Some(isolation) = &self.isolation {
             let runtime = self.isolating_runtime(isolation)?;

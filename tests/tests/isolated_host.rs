@@ -352,3 +352,77 @@ fn a_crashing_plugin_fails_the_command_and_the_next_command_works() {
         assert_eq!(after.status.code(), Some(0), "after {crash}: {after:?}");
     }
 }
+
+/// Isolated, the host never opens a plugin library: runners describe the folder and
+/// serve the calls. A library that hangs or panics while it loads is refused with what
+/// happened, and the others are listed as usual.
+#[test]
+fn the_isolated_host_never_maps_a_plugin_library_and_a_bad_one_is_refused() {
+    let plugins = plugins_dir(&[
+        atrs_e2e::office365_library(),
+        fixture("init-loops"),
+        fixture("init-panics"),
+    ]);
+    let store = tempfile::tempdir().unwrap();
+    let listed = run_host(
+        &[
+            "--plugins-dir",
+            utf8(plugins.path()),
+            "--store",
+            utf8(store.path()),
+            "--isolate",
+            "--call-timeout",
+            "3",
+            "--json",
+            "plugins",
+        ],
+        &[("ATRS_PLUGIN_RUNNER", utf8(plugin_runner()))],
+    );
+    let result = json_result(&listed);
+    println!("{result:#}");
+    let by_file = |name: &str| {
+        result["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["path"].as_str().unwrap_or_default().contains(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} listed: {result:#}"))
+    };
+    assert_eq!(by_file("libatrs_office365")["status"], "loaded");
+    assert_eq!(by_file("init_loops")["reason"], "hung_while_loading");
+    assert_eq!(by_file("init_panics")["reason"], "init_panicked");
+
+    // A host waiting on a sign-in holds the plugin in its runner only.
+    let s = Sandbox::new(
+        atrs_mock_idp::MockConfig {
+            auto_approve_delay: Duration::from_secs(600),
+            ..atrs_mock_idp::MockConfig::default()
+        },
+        &[],
+    )
+    .with_flag("--isolate");
+    let args = s.add_args("Waiting", "device", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut host = s.spawn(&args);
+    let code = host
+        .next_of_type("action", WAIT)
+        .expect("the code is shown");
+    assert_eq!(code["action"], "enter_code", "{code}");
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", host.pid())).unwrap();
+    assert!(
+        !maps.contains("libatrs_office365"),
+        "the host mapped the plugin library itself"
+    );
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", host.pid())).unwrap();
+    let runner_maps: String = children
+        .split_whitespace()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/maps")).ok())
+        .collect();
+    assert!(
+        runner_maps.contains("libatrs_office365"),
+        "a runner holds the plugin: children {children:?}"
+    );
+    host.kill();
+}

@@ -1,18 +1,116 @@
-//! The plugins folder: what loaded, what was refused, and finding a plugin by id; and
-//! listing it without opening unchanged libraries ([`listing`], [`manifest_cache`]).
+//! The plugins folder: what loaded, what was refused, and finding a plugin by id;
+//! listing it without opening unchanged libraries ([`listing`], [`manifest_cache`]);
+//! and, for a host that isolates its plugins, reading each library's manifest in a
+//! runner so the host itself never opens one ([`described`]).
 
+pub mod described;
 pub mod listing;
 pub mod manifest_cache;
 
 use std::path::{Path, PathBuf};
 
 use atrs_host_sdk::{
-    loader::{self, LoadOutcome, PluginLibrary},
+    loader::{self, IntegrationHandle, PluginLibrary},
     signing::TrustedKeys,
+    HostServices, Manifest, PluginError,
 };
 use serde_json::{json, Value};
 
 use manifest_cache::ManifestInfo;
+
+/// One library of the folder: the plugin it holds, or why it was refused.
+#[derive(Debug)]
+pub struct Entry {
+    /// The library file.
+    pub path: PathBuf,
+    /// The plugin, or why it was refused.
+    pub result: Result<CatalogPlugin, Refused>,
+}
+
+/// A plugin the catalog found: loaded in this process, or described by the runner that
+/// loaded it (a host that isolates its plugins never opens one itself).
+#[derive(Debug)]
+pub enum CatalogPlugin {
+    /// Loaded and checked in this process.
+    Loaded(PluginLibrary),
+    /// Loaded and checked by a runner, which said what it holds.
+    Described {
+        /// The library file.
+        path: PathBuf,
+        /// Its manifest, as the runner read it.
+        manifest: Manifest,
+    },
+}
+
+impl CatalogPlugin {
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            CatalogPlugin::Loaded(library) => library.manifest(),
+            CatalogPlugin::Described { manifest, .. } => manifest,
+        }
+    }
+
+    /// The library file.
+    pub fn path(&self) -> &Path {
+        match self {
+            CatalogPlugin::Loaded(library) => library.path(),
+            CatalogPlugin::Described { path, .. } => path,
+        }
+    }
+
+    /// An instance in this process lent `services`; a described plugin runs only in its
+    /// runner, so asking for one here is refused.
+    pub fn instantiate(
+        &self,
+        services: impl HostServices,
+    ) -> Result<IntegrationHandle, PluginError> {
+        match self {
+            CatalogPlugin::Loaded(library) => library.instantiate(services),
+            CatalogPlugin::Described { manifest, .. } => Err(PluginError::internal(format!(
+                "The {} plugin runs in a process of its own here and cannot be opened in the host's.",
+                manifest.display_name
+            ))
+            .with_hint("Reach it through the runtime's requests (the host isolates its plugins).")),
+        }
+    }
+}
+
+/// Why a library was refused: by this process's loader, or by the runner that tried it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Refused {
+    /// The loader's own refusal.
+    #[error(transparent)]
+    Loader(#[from] loader::Refusal),
+    /// What a runner reported (its loader's refusal), or what became of the runner.
+    #[error("{message}")]
+    Reported {
+        /// The refusal's code (`not_a_plugin`, `crashed_while_loading`, …).
+        code: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
+}
+
+impl Refused {
+    /// The refusal's code.
+    pub fn code(&self) -> &str {
+        match self {
+            Refused::Loader(r) => r.code(),
+            Refused::Reported { code, .. } => code,
+        }
+    }
+
+    /// How to fix it.
+    pub fn hint(&self) -> String {
+        match self {
+            Refused::Loader(r) => r.hint(),
+            Refused::Reported { hint, .. } => hint.clone(),
+        }
+    }
+}
 
 /// Why the catalog could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +168,18 @@ pub fn default_plugins_dir() -> PathBuf {
 #[derive(Debug)]
 pub struct Catalog {
     dir: PathBuf,
-    outcomes: Vec<LoadOutcome>,
+    entries: Vec<Entry>,
     signatures_checked: bool,
+}
+
+fn entries(outcomes: Vec<loader::LoadOutcome>) -> Vec<Entry> {
+    outcomes
+        .into_iter()
+        .map(|o| Entry {
+            path: o.path,
+            result: o.result.map(CatalogPlugin::Loaded).map_err(Refused::from),
+        })
+        .collect()
 }
 
 impl Catalog {
@@ -90,7 +198,7 @@ impl Catalog {
             loader::load_dir_trusting(dir, trusted).map_err(|source| folder_error(dir, source))?;
         Ok(Catalog {
             dir: dir.to_owned(),
-            outcomes,
+            entries: entries(outcomes),
             signatures_checked: trusted.is_some(),
         })
     }
@@ -106,10 +214,10 @@ impl Catalog {
     pub fn file_trusting(path: &Path, trusted: Option<&TrustedKeys>) -> Catalog {
         Catalog {
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            outcomes: vec![LoadOutcome {
+            entries: entries(vec![loader::LoadOutcome {
                 path: path.to_owned(),
                 result: loader::load_file_trusting(path, trusted),
-            }],
+            }]),
             signatures_checked: trusted.is_some(),
         }
     }
@@ -124,18 +232,18 @@ impl Catalog {
         &self.dir
     }
 
-    /// One outcome per library file, in file-name order.
-    pub fn outcomes(&self) -> &[LoadOutcome] {
-        &self.outcomes
+    /// One entry per library file, in file-name order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
     /// The plugins that loaded.
-    pub fn plugins(&self) -> impl Iterator<Item = &PluginLibrary> {
-        self.outcomes.iter().filter_map(|o| o.result.as_ref().ok())
+    pub fn plugins(&self) -> impl Iterator<Item = &CatalogPlugin> {
+        self.entries.iter().filter_map(|o| o.result.as_ref().ok())
     }
 
     /// The loaded plugin with `id`, or an error that lists what is there.
-    pub fn find(&self, id: &str) -> Result<&PluginLibrary, CatalogError> {
+    pub fn find(&self, id: &str) -> Result<&CatalogPlugin, CatalogError> {
         if let Some(p) = self.plugins().find(|p| p.manifest().id.as_str() == id) {
             return Ok(p);
         }
@@ -146,7 +254,7 @@ impl Catalog {
                 .plugins()
                 .map(|p| p.manifest().id.to_string())
                 .collect(),
-            refused: self.outcomes.iter().filter(|o| o.result.is_err()).count(),
+            refused: self.entries.iter().filter(|o| o.result.is_err()).count(),
         })
     }
 }
@@ -167,11 +275,11 @@ fn folder_error(dir: &Path, source: std::io::Error) -> CatalogError {
     }
 }
 
-/// One outcome as JSON.
-pub fn outcome_json(outcome: &LoadOutcome) -> Value {
-    match &outcome.result {
-        Ok(p) => manifest_json(&outcome.path, &ManifestInfo::from(p.manifest())),
-        Err(r) => refusal_json(&outcome.path, r),
+/// One entry as JSON.
+pub fn entry_json(entry: &Entry) -> Value {
+    match &entry.result {
+        Ok(p) => manifest_json(&entry.path, &ManifestInfo::from(p.manifest())),
+        Err(r) => refusal_json(&entry.path, r),
     }
 }
 
@@ -190,7 +298,7 @@ fn manifest_json(path: &Path, m: &ManifestInfo) -> Value {
 }
 
 /// A refused library as JSON.
-fn refusal_json(path: &Path, r: &loader::Refusal) -> Value {
+fn refusal_json(path: &Path, r: &Refused) -> Value {
     json!({
         "path": path,
         "status": "refused",

@@ -81,7 +81,7 @@ fn signal_words(signal: i32) -> String {
 }
 
 #[cfg(unix)]
-fn how_it_ended(status: std::process::ExitStatus) -> String {
+pub(crate) fn how_it_ended(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (_, Some(signal)) => signal_words(signal),
@@ -91,7 +91,7 @@ fn how_it_ended(status: std::process::ExitStatus) -> String {
 }
 
 #[cfg(not(unix))]
-fn how_it_ended(status: std::process::ExitStatus) -> String {
+pub(crate) fn how_it_ended(status: std::process::ExitStatus) -> String {
     match status.code() {
         // Windows reports a crash as an exception code for an exit code.
         Some(code) if code < 0 => format!("exception 0x{:08X}", code as u32),

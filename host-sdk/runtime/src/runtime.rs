@@ -22,10 +22,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    catalog::{outcome_json, Catalog},
+    catalog::{described::Describer, entry_json, Catalog},
     conformance_run,
     handles::Handles,
-    isolation::Isolated,
+    isolation::{Isolated, RunnerCommand},
     media_type::content_type,
     protocol::{
         request::{self, AccountRequest, Method, Request},
@@ -35,6 +35,9 @@ use crate::{
     store::Store,
     wire,
 };
+
+/// The bound on a call into a plugin when the options name none.
+const DEFAULT_CALL_BOUND: Duration = Duration::from_secs(60);
 
 /// The longest one poll waits for a change.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(30);
@@ -186,6 +189,21 @@ impl Runtime {
             None if options.plugins_dir.as_os_str().is_empty() => {
                 return Err(OpenError::Options("`plugins_dir` is missing".to_owned()))
             }
+            // Isolated, the host never opens a library: runners describe them.
+            None if options.isolate => Catalog::describe(
+                &options.plugins_dir,
+                &Describer {
+                    program: options
+                        .runner
+                        .clone()
+                        .unwrap_or_else(RunnerCommand::default_program),
+                    trusted_keys: options.trusted_keys.clone(),
+                    bound: options
+                        .call_timeout_ms
+                        .map_or(DEFAULT_CALL_BOUND, Duration::from_millis),
+                },
+            )
+            .map_err(ProtocolError::from)?,
             None => Catalog::load_trusting(&options.plugins_dir, trusted.as_ref())
                 .map_err(ProtocolError::from)?,
         };
@@ -275,7 +293,7 @@ impl Runtime {
             })),
             Request::Plugins => Ok(json!({
                 "plugins_dir": self.catalog.dir(),
-                "plugins": self.catalog.outcomes().iter().map(outcome_json).collect::<Vec<_>>(),
+                "plugins": self.catalog.entries().iter().map(entry_json).collect::<Vec<_>>(),
             })),
             Request::Form(r) => {
                 let integration = self.integration(&r.plugin)?;

@@ -49,7 +49,7 @@ pub fn run_on_terminal(ctx: &Context) -> Result<(), CommandError> {
     ctx.store()?;
     let catalog = ctx.catalog()?;
     let mut prompter = TerminalPrompter::new(ctx.browser.clone());
-    for outcome in catalog.outcomes() {
+    for outcome in catalog.entries() {
         if let Err(r) = &outcome.result {
             prompter.say(&format!("(skipped {}: {r})", outcome.path.display()));
         }

@@ -10,6 +10,8 @@ use atrs_host_sdk::{
     loader::{self, Refusal},
     signing::{TrustedKeys, SIGNATURE_SUFFIX},
 };
+
+use super::Refused;
 use serde_json::{json, Value};
 
 use super::{
@@ -43,7 +45,7 @@ pub struct Listed {
     /// The library file.
     pub path: PathBuf,
     /// Its manifest and where it was read, or why it was refused.
-    pub result: Result<(ManifestInfo, ReadFrom), Refusal>,
+    pub result: Result<(ManifestInfo, ReadFrom), Refused>,
 }
 
 /// Every library of one plugins folder, listed.
@@ -64,6 +66,20 @@ pub fn list(
     trusted: Option<&TrustedKeys>,
     cache: &mut ManifestCache,
 ) -> Result<Listing, CatalogError> {
+    list_reading(dir, trusted, cache, |path| {
+        loader::load_file_trusting(path, trusted)
+            .map(|library| ManifestInfo::from(library.manifest()))
+            .map_err(Refused::from)
+    })
+}
+
+/// [`list`], reading with `read` the libraries the cache cannot answer for.
+pub(crate) fn list_reading(
+    dir: &Path,
+    trusted: Option<&TrustedKeys>,
+    cache: &mut ManifestCache,
+    read: impl Fn(&Path) -> Result<ManifestInfo, Refused>,
+) -> Result<Listing, CatalogError> {
     let paths = loader::library_paths(dir).map_err(|source| folder_error(dir, source))?;
     let keys = trusted.map(|t| {
         t.keys()
@@ -72,10 +88,7 @@ pub fn list(
             .collect::<Vec<_>>()
             .join("")
     });
-    let entries = list_with(&paths, keys.as_deref(), cache, |path| {
-        loader::load_file_trusting(path, trusted)
-            .map(|library| ManifestInfo::from(library.manifest()))
-    });
+    let entries = list_with(&paths, keys.as_deref(), cache, read);
     Ok(Listing {
         dir: dir.to_owned(),
         entries,
@@ -88,7 +101,7 @@ pub(crate) fn list_with(
     paths: &[PathBuf],
     keys: Option<&str>,
     cache: &mut ManifestCache,
-    load: impl Fn(&Path) -> Result<ManifestInfo, Refusal>,
+    load: impl Fn(&Path) -> Result<ManifestInfo, Refused>,
 ) -> Vec<Listed> {
     let mut first_of_id: Vec<(String, PathBuf)> = Vec::new();
     paths
@@ -96,10 +109,10 @@ pub(crate) fn list_with(
         .map(|path| {
             let result = read(path, keys, cache, &load).and_then(|(manifest, from)| {
                 match first_of_id.iter().find(|(id, _)| *id == manifest.id) {
-                    Some((id, first)) => Err(Refusal::DuplicateId {
+                    Some((id, first)) => Err(Refused::Loader(Refusal::DuplicateId {
                         id: id.clone(),
                         first: first.clone(),
-                    }),
+                    })),
                     None => {
                         first_of_id.push((manifest.id.clone(), path.clone()));
                         Ok((manifest, from))
@@ -120,8 +133,8 @@ fn read(
     path: &Path,
     keys: Option<&str>,
     cache: &mut ManifestCache,
-    load: &impl Fn(&Path) -> Result<ManifestInfo, Refusal>,
-) -> Result<(ManifestInfo, ReadFrom), Refusal> {
+    load: &impl Fn(&Path) -> Result<ManifestInfo, Refused>,
+) -> Result<(ManifestInfo, ReadFrom), Refused> {
     let key = FileIdentity::of(path).map(|library| CacheKey {
         library,
         signature: keys.and_then(|_| FileIdentity::of(&signature_path(path))),
@@ -199,7 +212,7 @@ mod tests {
         let load = |p: &Path| {
             loads.set(loads.get() + 1);
             match p.file_name().unwrap().to_str().unwrap() {
-                "lib2.so" => Err(Refusal::InitPanicked),
+                "lib2.so" => Err(Refused::Loader(Refusal::InitPanicked)),
                 "lib1.so" => Ok(manifest("a")),
                 _ => Ok(manifest("a")),
             }
@@ -209,17 +222,23 @@ mod tests {
         assert_eq!(loads.get(), 3);
         assert!(matches!(first[0].result, Ok((_, ReadFrom::Library))));
         assert!(
-            matches!(&first[1].result, Err(Refusal::DuplicateId { id, first }) if id == "a" && first == &paths[0]),
+            matches!(&first[1].result, Err(Refused::Loader(Refusal::DuplicateId { id, first })) if id == "a" && first == &paths[0]),
             "{:?}",
             first[1]
         );
-        assert!(matches!(first[2].result, Err(Refusal::InitPanicked)));
+        assert!(matches!(
+            first[2].result,
+            Err(Refused::Loader(Refusal::InitPanicked))
+        ));
 
         let second = list_with(&paths, None, &mut cache, load);
         assert_eq!(loads.get(), 4, "only the refused library is opened again");
         assert!(matches!(second[0].result, Ok((_, ReadFrom::Cache))));
         assert!(
-            matches!(second[1].result, Err(Refusal::DuplicateId { .. })),
+            matches!(
+                second[1].result,
+                Err(Refused::Loader(Refusal::DuplicateId { .. }))
+            ),
             "the duplicate rule holds for cached manifests: {:?}",
             second[1]
         );

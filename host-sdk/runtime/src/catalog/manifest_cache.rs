@@ -111,6 +111,19 @@ impl From<&Manifest> for ManifestInfo {
     }
 }
 
+impl From<&ManifestInfo> for Manifest {
+    fn from(m: &ManifestInfo) -> Self {
+        Manifest {
+            id: m.id.as_str().into(),
+            display_name: m.display_name.as_str().into(),
+            plugin_version: m.plugin_version.as_str().into(),
+            vendor: m.vendor.as_str().into(),
+            description: m.description.as_str().into(),
+            sdk_version: m.sdk_version.as_str().into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
     key: CacheKey,

@@ -62,7 +62,7 @@ impl Runtime {
     }
 
     fn call_bound(&self) -> Duration {
-        self.call_timeout.unwrap_or(Duration::from_secs(60))
+        self.call_timeout.unwrap_or(super::DEFAULT_CALL_BOUND)
     }
 
     /// Sends `request` to `plugin`'s runner; its answer without `ok` (or its error).
