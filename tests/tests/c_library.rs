@@ -75,7 +75,7 @@ fn a_c_program_lists_shows_the_form_adds_and_gets_a_token() {
             .unwrap_or_else(|| panic!("no `{step}` line in:\n{stdout}"));
         serde_json::from_str(&line[step.len() + 1..]).expect("an answer is JSON")
     };
-    assert!(stdout.starts_with("protocol 1.0\n"), "{stdout}");
+    assert!(stdout.starts_with("protocol 1.1\n"), "{stdout}");
     assert_eq!(answer("plugins")["plugins"][0]["id"], "office365");
     assert!(answer("form")["fields"].as_array().unwrap().len() >= 4);
     assert_eq!(answer("verify.poll")["state"], "verified");

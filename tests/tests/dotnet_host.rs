@@ -113,7 +113,7 @@ fn the_console_host_adds_an_account_gets_a_token_and_sends_a_test_message() {
     };
     assert_eq!(code, 0, "{transcript}");
     for expected in [
-        "ATRS host runtime, protocol 1.0",
+        "ATRS host runtime, protocol 1.1",
         "Integrations:\n  Office 365",
         "Office 365 → Add:\n  Account name (required)",
         "To sign in, open ",
