@@ -1017,3 +1017,73 @@ fn questions_and_help_wrap_between_words_and_typing_keeps_room() {
         t.exit_code();
     }
 }
+
+/// How often `needle` shows on the terminal's rows read as words (a label wrapped over
+/// rows counts once).
+fn times_shown(t: &Terminal, needle: &str) -> usize {
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(&t.rows_as_shown().join(" ")).matches(needle).count()
+}
+
+/// Issue 23, item 21 (progress): a delivery's progress label reads whole at 50, 80 and
+/// 120 columns (it was cut to "Creating a draft for the la…" at 80), and narrowing the
+/// terminal while the delivery waits leaves no stale fragment of the old status.
+#[test]
+fn delivery_progress_reads_whole_and_a_resize_leaves_no_stale_status() {
+    const DRAFT: &str = "Creating a draft for the large attachments…";
+    const FIGURES: &str = "0% 0.0 / 4.0 MB";
+    let sandbox = atrs_e2e::sandbox::Sandbox::instant(&[]);
+    let added = sandbox.add_device("Mailer", &[], Duration::from_secs(60));
+    assert_eq!(added.code, Some(0), "{}", added.stdout);
+    let files = tempfile::tempdir().unwrap();
+    // Above the plugin's inline limit (3 MB): the send starts with a draft.
+    let big = files.path().join("report.bin");
+    std::fs::write(&big, vec![7u8; 4_000_000]).unwrap();
+    // The draft request waits, so the status stays on screen.
+    sandbox
+        .mock
+        .set_fault(Endpoint::Graph, Fault::Delay(Duration::from_secs(60)));
+    let mut args = sandbox.folder_args().to_vec();
+    args.extend(["send", "Mailer", "--to", "a@example.com", "--subject", "Report"]);
+    args.extend(["--attach", big.to_str().unwrap()]);
+    for width in [50, 80, 120] {
+        let mut term = Terminal::start(host_binary(), &args, &[], width, 20);
+        term.wait_until("the draft's progress", Duration::from_secs(30), |s| {
+            s.contains("Creating a draft")
+        });
+        let t = &term;
+        t.wait_until("the label whole", Duration::from_secs(10), |_| {
+            shown_whole(t, DRAFT) && shown_whole(t, FIGURES)
+        });
+        assert!(
+            t.rows_as_shown().iter().any(|r| r.starts_with("[--")),
+            "{width}: a bar where it has room: {:#?}",
+            t.rows_as_shown()
+        );
+        // Narrower mid-wait: the old rows fold onto more rows; the next redraw takes
+        // them all away.
+        term.resize(40, 20);
+        let t = &term;
+        // A bar a third of the row wide (13 cells) is one drawn for 40 columns, not a
+        // piece of an older, wider one that the terminal folded.
+        let redrawn = format!("[{}]", "-".repeat(13));
+        t.wait_until("a redraw at 40 columns", Duration::from_secs(10), |_| {
+            t.rows_as_shown().iter().any(|r| r.starts_with(&redrawn))
+        });
+        assert!(
+            shown_whole(t, DRAFT) && shown_whole(t, FIGURES),
+            "{width} → 40: {:#?}",
+            t.rows_as_shown()
+        );
+        for part in ["draft", "MB", "[--"] {
+            assert_eq!(
+                times_shown(t, part),
+                1,
+                "{width} → 40: {part:?} once, no stale fragment: {:#?}",
+                t.rows_as_shown()
+            );
+        }
+        t.press(&["C-c"]);
+        assert_eq!(t.exit_code(), 4, "{}", t.screen());
+    }
+}
