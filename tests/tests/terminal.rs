@@ -1087,3 +1087,48 @@ fn delivery_progress_reads_whole_and_a_resize_leaves_no_stale_status() {
         assert_eq!(t.exit_code(), 4, "{}", t.screen());
     }
 }
+
+/// Issue 23, item 21 (waiting line): the menu's waiting line keeps its parts whole at
+/// 50, 80 and 120 columns, and narrowing the terminal while the menu waits for a
+/// device-code sign-in leaves no stale piece of the old line.
+#[test]
+fn narrowing_the_terminal_while_the_menu_waits_leaves_no_stale_waiting_line() {
+    use atrs_test_host::live_line::SPINNER;
+    const WAITING: &str = "Waiting for you to sign in…";
+    let mock = mock(Duration::from_secs(3));
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    let status = |t: &Terminal| -> Vec<String> {
+        t.rows_as_shown()
+            .into_iter()
+            .filter(|r| r.starts_with(SPINNER))
+            .collect()
+    };
+    for width in [50, 80, 120] {
+        let mut menu = Menu::open(width, &["--no-browser"]);
+        menu.add();
+        menu.fill("Reports", &mock.base_url());
+        menu.choose("Verify");
+        let t = &menu.term;
+        t.wait_for("Waiting for you to sign in");
+        for part in [WAITING, " left", "Esc: cancel"] {
+            assert!(shown_whole(t, part), "{width}: {:#?}", t.rows_as_shown());
+        }
+        menu.term.resize(40, 30);
+        let t = &menu.term;
+        // A waiting line shorter than the row is one drawn for 40 columns, not the
+        // first row of an older, longer one that the terminal folded (that fills it).
+        t.wait_until("a redraw at 40 columns", Duration::from_secs(10), |_| {
+            status(t).iter().any(|r| r.chars().count() < 40)
+        });
+        for part in ["Waiting for you to sign in", " left", "Esc: cancel"] {
+            assert_eq!(
+                times_shown(t, part),
+                1,
+                "{width} → 40: {part:?} once, no stale fragment: {:#?}",
+                t.rows_as_shown()
+            );
+        }
+        assert!(shown_whole(t, WAITING), "{width}: {:#?}", t.rows_as_shown());
+        ctrl_c_ends_the_menu(&menu);
+    }
+}
