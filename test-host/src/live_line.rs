@@ -118,7 +118,10 @@ impl LiveRows {
 /// row longer than the width is folded onto more rows (as terminals reflow on resize).
 fn occupied(lengths: &[usize], columns: usize) -> usize {
     let columns = columns.max(1);
-    lengths.iter().map(|&len| len.div_ceil(columns).max(1)).sum()
+    lengths
+        .iter()
+        .map(|&len| len.div_ceil(columns).max(1))
+        .sum()
 }
 
 /// A progress line on a terminal while nothing else is shown: redrawn in place (see
@@ -203,7 +206,10 @@ mod tests {
             ]
         );
         // A label wider than the row wraps between its words.
-        let rows = status_rows("⠋ Creating a draft for the large attachments… · Esc: cancel", 30);
+        let rows = status_rows(
+            "⠋ Creating a draft for the large attachments… · Esc: cancel",
+            30,
+        );
         whole(&rows, "⠋ Creating a draft for the large attachments…", 30);
         assert!(rows.iter().any(|r| r.ends_with("Esc: cancel")), "{rows:#?}");
     }
@@ -236,7 +242,10 @@ mod tests {
         let mut out = Vec::new();
         let first = vec!["x".repeat(108)];
         live.draw_on(&mut out, 120, &first);
-        assert_eq!(String::from_utf8_lossy(&out), format!("\r\x1b[J{}", first[0]));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            format!("\r\x1b[J{}", first[0])
+        );
         out.clear();
         // Now 50 columns wide: the 108 characters take 3 rows, the cursor on the last.
         live.draw_on(&mut out, 50, &["a".to_owned(), "b".to_owned()]);

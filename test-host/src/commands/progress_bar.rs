@@ -127,7 +127,10 @@ mod tests {
         }
         let wide = render("Uploading", 30, 60, 119);
         assert_eq!(wide.len(), 1);
-        assert!(wide[0].starts_with("[#") && wide[0].contains(" 50%"), "{wide:?}");
+        assert!(
+            wide[0].starts_with("[#") && wide[0].contains(" 50%"),
+            "{wide:?}"
+        );
         assert_eq!(
             render("Sending the message…", 0, 0, 79),
             vec!["Sending the message…".to_owned()]
@@ -164,7 +167,10 @@ mod tests {
             vec!["25%  1.0 / 4.0 MB  Uploading a.bin…".to_owned()]
         );
         // A file name longer than the row wraps; nothing of it is cut.
-        let long = format!("Uploading {}.xlsx in fragments…", "quarterly-report-".repeat(4));
+        let long = format!(
+            "Uploading {}.xlsx in fragments…",
+            "quarterly-report-".repeat(4)
+        );
         let rows = render(&long, 0, 4_000_000, 49);
         fits(&rows, 49);
         assert_eq!(rows.concat().replace(' ', ""), {
