@@ -137,21 +137,8 @@ impl Menu {
 
     /// Moves the list's marker to the item starting with `item` and picks it.
     fn choose(&self, item: &str) {
-        let t = &self.term;
-        let marked = format!("❯ {item}");
-        t.wait_for(LIST);
-        for _ in 0..12 {
-            if t.screen().lines().any(|l| l.starts_with(&marked)) {
-                t.press(&["Enter"]);
-                return;
-            }
-            let before = t.screen();
-            t.press(&["Down"]);
-            t.wait_until("the marker to move", Duration::from_secs(10), |s| {
-                s != before
-            });
-        }
-        panic!("no item {item:?}; the screen:\n{}", t.screen());
+        self.term.wait_for(LIST);
+        choose(&self.term, item);
     }
 
     /// Verify with a device code, checking the waiting line stays on one row.
@@ -198,6 +185,23 @@ impl Menu {
         assert_eq!(t.exit_code(), 0, "{}", t.screen());
         assert!(t.cursor_visible(), "cursor hidden after exit");
     }
+}
+
+/// Moves the marker of the list on screen to the item starting with `item` and picks it.
+fn choose(t: &Terminal, item: &str) {
+    let marked = format!("❯ {item}");
+    for _ in 0..12 {
+        if t.screen().lines().any(|l| l.starts_with(&marked)) {
+            t.press(&["Enter"]);
+            return;
+        }
+        let before = t.screen();
+        t.press(&["Down"]);
+        t.wait_until("the marker to move", Duration::from_secs(10), |s| {
+            s != before
+        });
+    }
+    panic!("no item {item:?}; the screen:\n{}", t.screen());
 }
 
 fn add_verify_save(width: u16) {
@@ -1044,7 +1048,14 @@ fn delivery_progress_reads_whole_and_a_resize_leaves_no_stale_status() {
         .mock
         .set_fault(Endpoint::Graph, Fault::Delay(Duration::from_secs(60)));
     let mut args = sandbox.folder_args().to_vec();
-    args.extend(["send", "Mailer", "--to", "a@example.com", "--subject", "Report"]);
+    args.extend([
+        "send",
+        "Mailer",
+        "--to",
+        "a@example.com",
+        "--subject",
+        "Report",
+    ]);
     args.extend(["--attach", big.to_str().unwrap()]);
     for width in [50, 80, 120] {
         let mut term = Terminal::start(host_binary(), &args, &[], width, 20);
@@ -1130,5 +1141,78 @@ fn narrowing_the_terminal_while_the_menu_waits_leaves_no_stale_waiting_line() {
         }
         assert!(shown_whole(t, WAITING), "{width}: {:#?}", t.rows_as_shown());
         ctrl_c_ends_the_menu(&menu);
+    }
+}
+
+/// Issue 23, item 5 in a terminal: after editing only *Client secret expires* of a
+/// saved, verified account, the form says Save & Close checks whether a new sign-in is
+/// needed (not "not verified"), shown whole at 50, 80 and 120 columns, and Save &
+/// Close saves it without one.
+#[test]
+fn an_edited_saved_account_is_not_called_not_verified() {
+    const TITLE: &str = "? Account (edited — Save & Close checks if it needs a new sign-in)";
+    const HELP: &str = "Save & Close keeps the saved sign-in if none of your changes affects it; otherwise it names what needs a new sign-in (then choose Verify).";
+    let sandbox = atrs_e2e::sandbox::Sandbox::instant(&[]);
+    let added = sandbox.add_device("Reports", &[], Duration::from_secs(60));
+    assert_eq!(added.code, Some(0), "{}", added.stdout);
+    let sign_ins = || {
+        sandbox
+            .mock
+            .stats()
+            .grant_count(atrs_mock_idp::DEVICE_CODE_GRANT_TYPE)
+    };
+    let before = sign_ins();
+    let mut args = sandbox.folder_args().to_vec();
+    args.push("menu");
+    for (width, expires) in [(50, "2030-01-31"), (80, "2030-02-28"), (120, "2030-03-31")] {
+        let term = Terminal::start(host_binary(), &args, &[], width, 30);
+        let t = &term;
+        t.wait_for("❯ Office 365");
+        t.press(&["Enter"]);
+        t.wait_for(&format!("? Integrations › Office 365 {LIST}"));
+        choose(t, "Reports");
+        t.wait_for(&format!("? Office 365 › Reports {LIST}"));
+        choose(t, "Edit");
+        for prompt in [
+            "? Account name",
+            "? Client ID",
+            "? Tenant ID",
+            "? Client secret",
+        ] {
+            t.wait_for_prompt(prompt);
+            t.press(&["Enter"]);
+        }
+        t.wait_for_prompt("? Client secret expires");
+        t.press(&["C-u"]);
+        t.answer(expires);
+        t.wait_for("❯ Global");
+        t.press(&["Enter"]);
+        t.wait_until("the form's title", Duration::from_secs(10), |_| {
+            shown_whole(t, TITLE)
+        });
+        assert!(shown_whole(t, HELP), "{width}: {:#?}", t.rows_as_shown());
+        assert!(
+            !t.screen().contains("not verified"),
+            "{width}: {}",
+            t.screen()
+        );
+        choose(t, "Save & Close");
+        t.wait_for("✓ Saved.");
+        t.wait_for(&format!("? Integrations › Office 365 {LIST}"));
+        t.press(&["Escape"]);
+        t.wait_for("❯ Office 365");
+        t.press(&["Escape"]);
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        let settings = Store::open(sandbox.store())
+            .unwrap()
+            .read_settings("office365", "Reports")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            settings.get("client_secret_expires").map(String::as_str),
+            Some(expires),
+            "{width}"
+        );
+        assert_eq!(sign_ins(), before, "{width}: saved without a new sign-in");
     }
 }
