@@ -274,7 +274,8 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     }
     menu.term.wait_for("❯ Global");
     menu.term.press(&["Enter"]);
-    menu.wait_for_list("? Account (not verified)");
+    // Edited, not "not verified": Save & Close would say whether it needs a new sign-in.
+    menu.wait_for_list("? Account (edited — Save & Close checks if it needs a new sign-in)");
     menu.choose("Verify");
     menu.wait_for_list("? Account (verified)");
     menu.term.press(&["Enter"]);

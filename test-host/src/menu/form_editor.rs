@@ -3,7 +3,10 @@
 //! Saving an edited account under a new name is a move: one account afterwards, under
 //! the new name, with what was verified again ([`super::account_save`]). Saving under
 //! the name of another saved account asks first. An Edit that changes nothing saves
-//! nothing and needs no verification.
+//! nothing and needs no verification; one that changes something is "edited", not "not
+//! verified": Save & Close saves it with the saved sign-in when the plugin finds nothing
+//! the sign-in depends on changed, and otherwise names what did (the host cannot tell
+//! in advance: interface 1.2 has no call for it).
 
 use atrs_host_sdk::{
     loader::IntegrationHandle, ErrorKind, FieldKind, FormField, FormValues, VerifyMethod,
