@@ -85,6 +85,22 @@ impl Terminal {
         terminal
     }
 
+    /// Resizes the pane to `width` × `height`, as a person dragging the window's edge
+    /// does: the program gets SIGWINCH, and tmux folds rows wider than the new width.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        let out = self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+        assert!(out.status.success(), "resize-window failed: {out:?}");
+        self.width = usize::from(width);
+    }
+
     fn tmux(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .arg("-S")

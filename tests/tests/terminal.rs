@@ -137,21 +137,8 @@ impl Menu {
 
     /// Moves the list's marker to the item starting with `item` and picks it.
     fn choose(&self, item: &str) {
-        let t = &self.term;
-        let marked = format!("❯ {item}");
-        t.wait_for(LIST);
-        for _ in 0..12 {
-            if t.screen().lines().any(|l| l.starts_with(&marked)) {
-                t.press(&["Enter"]);
-                return;
-            }
-            let before = t.screen();
-            t.press(&["Down"]);
-            t.wait_until("the marker to move", Duration::from_secs(10), |s| {
-                s != before
-            });
-        }
-        panic!("no item {item:?}; the screen:\n{}", t.screen());
+        self.term.wait_for(LIST);
+        choose(&self.term, item);
     }
 
     /// Verify with a device code, checking the waiting line stays on one row.
@@ -198,6 +185,23 @@ impl Menu {
         assert_eq!(t.exit_code(), 0, "{}", t.screen());
         assert!(t.cursor_visible(), "cursor hidden after exit");
     }
+}
+
+/// Moves the marker of the list on screen to the item starting with `item` and picks it.
+fn choose(t: &Terminal, item: &str) {
+    let marked = format!("❯ {item}");
+    for _ in 0..12 {
+        if t.screen().lines().any(|l| l.starts_with(&marked)) {
+            t.press(&["Enter"]);
+            return;
+        }
+        let before = t.screen();
+        t.press(&["Down"]);
+        t.wait_until("the marker to move", Duration::from_secs(10), |s| {
+            s != before
+        });
+    }
+    panic!("no item {item:?}; the screen:\n{}", t.screen());
 }
 
 fn add_verify_save(width: u16) {
@@ -270,7 +274,8 @@ fn edit_rename_verify_save_leaves_one_account_under_the_new_name() {
     }
     menu.term.wait_for("❯ Global");
     menu.term.press(&["Enter"]);
-    menu.wait_for_list("? Account (not verified)");
+    // Edited, not "not verified": Save & Close would say whether it needs a new sign-in.
+    menu.wait_for_list("? Account (edited — Save & Close checks if it needs a new sign-in)");
     menu.choose("Verify");
     menu.wait_for_list("? Account (verified)");
     menu.term.press(&["Enter"]);
@@ -1015,5 +1020,200 @@ fn questions_and_help_wrap_between_words_and_typing_keeps_room() {
         );
         t.press(&["C-c"]);
         t.exit_code();
+    }
+}
+
+/// How often `needle` shows on the terminal's rows read as words (a label wrapped over
+/// rows counts once).
+fn times_shown(t: &Terminal, needle: &str) -> usize {
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(&t.rows_as_shown().join(" ")).matches(needle).count()
+}
+
+/// Issue 23, item 21 (progress): a delivery's progress label reads whole at 50, 80 and
+/// 120 columns (it was cut to "Creating a draft for the la…" at 80), and narrowing the
+/// terminal while the delivery waits leaves no stale fragment of the old status.
+#[test]
+fn delivery_progress_reads_whole_and_a_resize_leaves_no_stale_status() {
+    const DRAFT: &str = "Creating a draft for the large attachments…";
+    const FIGURES: &str = "0% 0.0 / 4.0 MB";
+    let sandbox = atrs_e2e::sandbox::Sandbox::instant(&[]);
+    let added = sandbox.add_device("Mailer", &[], Duration::from_secs(60));
+    assert_eq!(added.code, Some(0), "{}", added.stdout);
+    let files = tempfile::tempdir().unwrap();
+    // Above the plugin's inline limit (3 MB): the send starts with a draft.
+    let big = files.path().join("report.bin");
+    std::fs::write(&big, vec![7u8; 4_000_000]).unwrap();
+    // The draft request waits, so the status stays on screen.
+    sandbox
+        .mock
+        .set_fault(Endpoint::Graph, Fault::Delay(Duration::from_secs(60)));
+    let mut args = sandbox.folder_args().to_vec();
+    args.extend([
+        "send",
+        "Mailer",
+        "--to",
+        "a@example.com",
+        "--subject",
+        "Report",
+    ]);
+    args.extend(["--attach", big.to_str().unwrap()]);
+    for width in [50, 80, 120] {
+        let mut term = Terminal::start(host_binary(), &args, &[], width, 20);
+        term.wait_until("the draft's progress", Duration::from_secs(30), |s| {
+            s.contains("Creating a draft")
+        });
+        let t = &term;
+        t.wait_until("the label whole", Duration::from_secs(10), |_| {
+            shown_whole(t, DRAFT) && shown_whole(t, FIGURES)
+        });
+        assert!(
+            t.rows_as_shown().iter().any(|r| r.starts_with("[--")),
+            "{width}: a bar where it has room: {:#?}",
+            t.rows_as_shown()
+        );
+        // Narrower mid-wait: the old rows fold onto more rows; the next redraw takes
+        // them all away.
+        term.resize(40, 20);
+        let t = &term;
+        // A bar a third of the row wide (13 cells) is one drawn for 40 columns, not a
+        // piece of an older, wider one that the terminal folded.
+        let redrawn = format!("[{}]", "-".repeat(13));
+        t.wait_until("a redraw at 40 columns", Duration::from_secs(10), |_| {
+            t.rows_as_shown().iter().any(|r| r.starts_with(&redrawn))
+        });
+        assert!(
+            shown_whole(t, DRAFT) && shown_whole(t, FIGURES),
+            "{width} → 40: {:#?}",
+            t.rows_as_shown()
+        );
+        for part in ["draft", "MB", "[--"] {
+            assert_eq!(
+                times_shown(t, part),
+                1,
+                "{width} → 40: {part:?} once, no stale fragment: {:#?}",
+                t.rows_as_shown()
+            );
+        }
+        t.press(&["C-c"]);
+        assert_eq!(t.exit_code(), 4, "{}", t.screen());
+    }
+}
+
+/// Issue 23, item 21 (waiting line): the menu's waiting line keeps its parts whole at
+/// 50, 80 and 120 columns, and narrowing the terminal while the menu waits for a
+/// device-code sign-in leaves no stale piece of the old line.
+#[test]
+fn narrowing_the_terminal_while_the_menu_waits_leaves_no_stale_waiting_line() {
+    use atrs_test_host::live_line::SPINNER;
+    const WAITING: &str = "Waiting for you to sign in…";
+    let mock = mock(Duration::from_secs(3));
+    mock.set_device_outcome(DeviceOutcome::Ignore);
+    let status = |t: &Terminal| -> Vec<String> {
+        t.rows_as_shown()
+            .into_iter()
+            .filter(|r| r.starts_with(SPINNER))
+            .collect()
+    };
+    for width in [50, 80, 120] {
+        let mut menu = Menu::open(width, &["--no-browser"]);
+        menu.add();
+        menu.fill("Reports", &mock.base_url());
+        menu.choose("Verify");
+        let t = &menu.term;
+        t.wait_for("Waiting for you to sign in");
+        for part in [WAITING, " left", "Esc: cancel"] {
+            assert!(shown_whole(t, part), "{width}: {:#?}", t.rows_as_shown());
+        }
+        menu.term.resize(40, 30);
+        let t = &menu.term;
+        // A waiting line shorter than the row is one drawn for 40 columns, not the
+        // first row of an older, longer one that the terminal folded (that fills it).
+        t.wait_until("a redraw at 40 columns", Duration::from_secs(10), |_| {
+            status(t).iter().any(|r| r.chars().count() < 40)
+        });
+        for part in ["Waiting for you to sign in", " left", "Esc: cancel"] {
+            assert_eq!(
+                times_shown(t, part),
+                1,
+                "{width} → 40: {part:?} once, no stale fragment: {:#?}",
+                t.rows_as_shown()
+            );
+        }
+        assert!(shown_whole(t, WAITING), "{width}: {:#?}", t.rows_as_shown());
+        ctrl_c_ends_the_menu(&menu);
+    }
+}
+
+/// Issue 23, item 5 in a terminal: after editing only *Client secret expires* of a
+/// saved, verified account, the form says Save & Close checks whether a new sign-in is
+/// needed (not "not verified"), shown whole at 50, 80 and 120 columns, and Save &
+/// Close saves it without one.
+#[test]
+fn an_edited_saved_account_is_not_called_not_verified() {
+    const TITLE: &str = "? Account (edited — Save & Close checks if it needs a new sign-in)";
+    const HELP: &str = "Save & Close keeps the saved sign-in if none of your changes affects it; otherwise it names what needs a new sign-in (then choose Verify).";
+    let sandbox = atrs_e2e::sandbox::Sandbox::instant(&[]);
+    let added = sandbox.add_device("Reports", &[], Duration::from_secs(60));
+    assert_eq!(added.code, Some(0), "{}", added.stdout);
+    let sign_ins = || {
+        sandbox
+            .mock
+            .stats()
+            .grant_count(atrs_mock_idp::DEVICE_CODE_GRANT_TYPE)
+    };
+    let before = sign_ins();
+    let mut args = sandbox.folder_args().to_vec();
+    args.push("menu");
+    for (width, expires) in [(50, "2030-01-31"), (80, "2030-02-28"), (120, "2030-03-31")] {
+        let term = Terminal::start(host_binary(), &args, &[], width, 30);
+        let t = &term;
+        t.wait_for("❯ Office 365");
+        t.press(&["Enter"]);
+        t.wait_for(&format!("? Integrations › Office 365 {LIST}"));
+        choose(t, "Reports");
+        t.wait_for(&format!("? Office 365 › Reports {LIST}"));
+        choose(t, "Edit");
+        for prompt in [
+            "? Account name",
+            "? Client ID",
+            "? Tenant ID",
+            "? Client secret",
+        ] {
+            t.wait_for_prompt(prompt);
+            t.press(&["Enter"]);
+        }
+        t.wait_for_prompt("? Client secret expires");
+        t.press(&["C-u"]);
+        t.answer(expires);
+        t.wait_for("❯ Global");
+        t.press(&["Enter"]);
+        t.wait_until("the form's title", Duration::from_secs(10), |_| {
+            shown_whole(t, TITLE)
+        });
+        assert!(shown_whole(t, HELP), "{width}: {:#?}", t.rows_as_shown());
+        assert!(
+            !t.screen().contains("not verified"),
+            "{width}: {}",
+            t.screen()
+        );
+        choose(t, "Save & Close");
+        t.wait_for("✓ Saved.");
+        t.wait_for(&format!("? Integrations › Office 365 {LIST}"));
+        t.press(&["Escape"]);
+        t.wait_for("❯ Office 365");
+        t.press(&["Escape"]);
+        assert_eq!(t.exit_code(), 0, "{}", t.screen());
+        let settings = Store::open(sandbox.store())
+            .unwrap()
+            .read_settings("office365", "Reports")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            settings.get("client_secret_expires").map(String::as_str),
+            Some(expires),
+            "{width}"
+        );
+        assert_eq!(sign_ins(), before, "{width}: saved without a new sign-in");
     }
 }

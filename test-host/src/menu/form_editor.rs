@@ -3,7 +3,10 @@
 //! Saving an edited account under a new name is a move: one account afterwards, under
 //! the new name, with what was verified again ([`super::account_save`]). Saving under
 //! the name of another saved account asks first. An Edit that changes nothing saves
-//! nothing and needs no verification.
+//! nothing and needs no verification; one that changes something is "edited", not "not
+//! verified": Save & Close saves it with the saved sign-in when the plugin finds nothing
+//! the sign-in depends on changed, and otherwise names what did (the host cannot tell
+//! in advance: interface 1.2 has no call for it).
 
 use atrs_host_runtime::hosted::HostedPlugin;
 use atrs_host_sdk::{ErrorKind, FieldKind, FormField, FormValues, VerifyMethod};
@@ -24,6 +27,12 @@ const EDIT: &str = "Edit fields";
 const ADVANCED: &str = "Advanced settings";
 const SAVE: &str = "Save & Close";
 const CLOSE: &str = "Close";
+
+/// The form's state once a saved account's values were edited and not verified since:
+/// saving may or may not need a new sign-in, and only the plugin can tell.
+pub(super) const EDITED: &str = "edited — Save & Close checks if it needs a new sign-in";
+/// Said when the form becomes [`EDITED`].
+pub(super) const EDITED_HELP: &str = "  Save & Close keeps the saved sign-in if none of your changes affects it; otherwise it names what needs a new sign-in (then choose Verify).";
 
 const KEEP_SECRET: &str = "Keep the saved one";
 const KEEP_TYPED: &str = "Keep the one typed";
@@ -67,13 +76,21 @@ pub(super) fn edit_account(
     }
     let mut verified: Option<String> = None;
     let methods = verify_choices(integration);
+    // The state the form's title showed last.
+    let mut shown = "";
     loop {
         let unchanged = matches!(purpose, Purpose::Edit(_)) && values == as_saved;
-        let status = match (&verified, unchanged) {
-            (Some(_), _) => "verified",
-            (None, true) => "saved, unchanged",
-            (None, false) => "not verified",
+        let status = match (&verified, &purpose, unchanged) {
+            (Some(_), _, _) => "verified",
+            (None, Purpose::Edit(_), true) => "saved, unchanged",
+            // Only the plugin knows which edits need a new sign-in; it checks on save.
+            (None, Purpose::Edit(_), false) => EDITED,
+            (None, Purpose::Add, _) => "not verified",
         };
+        if status == EDITED && shown != EDITED {
+            p.say(EDITED_HELP);
+        }
+        shown = status;
         let mut actions: Vec<String> = methods.iter().map(|(label, _)| label.clone()).collect();
         actions.extend([EDIT, ADVANCED, SAVE, CLOSE].map(String::from));
         let Ok(choice) = p.select(

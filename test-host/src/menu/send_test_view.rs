@@ -75,7 +75,7 @@ fn send(p: &mut dyn Prompter, integration: &HostedPlugin, account: &str, to: &st
             job.cancel();
         }
         match job.poll(POLL) {
-            DeliveryState::Running { message, .. } => p.status(&format!("{message} (Esc cancels)")),
+            DeliveryState::Running { message, .. } => p.status(&format!("{message} · Esc: cancel")),
             end => break end,
         }
     };

@@ -1,7 +1,8 @@
 //! The real prompter: the menu's questions drawn on the terminal (stderr) in raw mode.
 //!
-//! Every line it redraws (a list, a line being typed, the waiting line) is cut to the
-//! terminal's width, measured at each draw, so a redraw replaces it in place. The
+//! Every line it redraws (a list, a line being typed, the waiting line) fits the
+//! terminal's width, measured at each draw, so a redraw replaces it in place; the
+//! waiting line wraps rather than being cut (see [`crate::live_line`]). The
 //! terminal is put back (cooked mode, cursor shown) after each question, when the
 //! prompter is dropped (a normal end or an error), and by a panic hook. Esc backs out
 //! of any question; Ctrl-C backs out of every question from then on, so the menu
@@ -30,7 +31,7 @@ use super::{
 };
 use crate::{
     interrupt::Interrupt,
-    live_line::{self, width},
+    live_line::{status_rows, width, LiveRows},
     present::{fit, wrap, LongWords},
     services::Browser,
     symbols,
@@ -41,7 +42,8 @@ use crate::{
 pub struct TerminalPrompter {
     browser: Browser,
     waiting: bool,
-    status_shown: bool,
+    /// The live status line, while one is shown.
+    status: LiveRows,
     interrupted: bool,
     signal: Interrupt,
 }
@@ -53,17 +55,14 @@ impl TerminalPrompter {
         TerminalPrompter {
             browser,
             waiting: false,
-            status_shown: false,
+            status: LiveRows::new(),
             interrupted: false,
             signal: Interrupt::install(),
         }
     }
 
     fn clear_status(&mut self) {
-        if self.status_shown {
-            live_line::clear();
-            self.status_shown = false;
-        }
+        self.status.clear();
     }
 
     /// Starts a question: `Err(Back)` at once after Ctrl-C; else raw mode is on.
@@ -305,8 +304,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn status(&mut self, line: &str) {
-        live_line::draw(line);
-        self.status_shown = true;
+        self.status.draw(&status_rows(line, width()));
     }
 
     fn key(&mut self) -> Option<Key> {

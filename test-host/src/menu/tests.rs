@@ -93,6 +93,7 @@ mod with_mock {
     use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
 
     use super::*;
+    use crate::menu::form_editor::{EDITED, EDITED_HELP};
 
     fn mock() -> MockIdp {
         MockIdp::spawn(MockConfig {
@@ -235,6 +236,105 @@ mod with_mock {
         let saved = text.find("✓ Saved.").expect("saved after verifying again");
         assert!(refused < saved, "{text}");
         assert_eq!(store.list("office365").unwrap(), vec!["Renamed"]);
+    }
+
+    /// The basic fields of an Edit of "Reports", with `tenant` and the secret's expiry
+    /// `expires`; the secret and the cloud stay.
+    fn edit_basic(tenant: &str, expires: &str) -> Vec<ScriptedAnswer> {
+        vec![
+            t("Reports"),
+            t(defaults::DESKTOP_CLIENT_ID),
+            t(tenant),
+            t(""),
+            t(expires),
+            pick("Global"),
+        ]
+    }
+
+    /// Issue 23, item 5: after an edit of a saved account the form does not claim it is
+    /// "not verified": Save & Close checks whether the edit needs a new sign-in. An
+    /// edit of the secret's expiry saves without one; a new tenant is refused, named.
+    /// A new account is still "not verified".
+    #[test]
+    fn an_edited_saved_account_says_save_checks_whether_it_needs_a_new_sign_in() {
+        let mock = mock();
+        let url = mock.base_url();
+        let edited = format!("? Account ({EDITED}) [");
+        let mut script = vec![pick("Office 365"), pick("Add")];
+        script.extend(fill(&url, "Reports"));
+        script.extend([pick("Verify"), pick("Save & Close")]);
+        script.extend([pick("Reports"), pick("Edit")]);
+        script.extend(edit_basic(defaults::TENANT_ID, "2030-06-30"));
+        script.push(pick("Save & Close"));
+        script.extend([pick("Reports"), pick("Edit")]);
+        script.extend(edit_basic("contoso.onmicrosoft.com", "2030-06-30"));
+        script.extend([pick("Save & Close"), pick("Close")]);
+        script.extend([pick("Back"), pick("Quit")]);
+        let (transcript, store, _dir) = run_script(script);
+        let text = transcript.join("\n");
+        let at = |what: &dyn Fn(&String) -> bool| {
+            transcript
+                .iter()
+                .position(what)
+                .unwrap_or_else(|| panic!("not shown: {text}"))
+        };
+        let not_verified = |l: &String| l.starts_with("? Account (not verified) [");
+        // Added: not verified until Verify.
+        assert!(
+            at(&not_verified) < at(&|l| l.starts_with("✓ Verified")),
+            "{text}"
+        );
+        let edits: Vec<usize> = (0..transcript.len())
+            .filter(|&i| {
+                transcript[i].starts_with("? Office 365 › Reports [")
+                    && transcript[i].ends_with("› Edit")
+            })
+            .collect();
+        assert_eq!(edits.len(), 2, "{text}");
+        let (first, second) = (&transcript[edits[0]..edits[1]], &transcript[edits[1]..]);
+        for edit in [first, second] {
+            assert!(!edit.iter().any(not_verified), "{text}");
+            let title = edit.iter().position(|l| l.starts_with(&edited));
+            let help = edit.iter().position(|l| l == EDITED_HELP);
+            assert!(help.is_some() && help < title, "{text}");
+        }
+        // The expiry alone: saved with the sign-in it had, no new one.
+        assert!(first.iter().any(|l| l == "✓ Saved."), "{text}");
+        assert!(
+            !first.iter().any(|l| l.contains("have not been verified")),
+            "{text}"
+        );
+        assert_eq!(
+            mock.stats()
+                .grant_count(atrs_mock_idp::DEVICE_CODE_GRANT_TYPE),
+            1,
+            "{text}"
+        );
+        let settings = store
+            .read_settings("office365", "Reports")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            settings.get("client_secret_expires").map(String::as_str),
+            Some("2030-06-30"),
+            "{settings:?}"
+        );
+        // A new tenant needs a sign-in: refused, naming it, and the saved one stays.
+        assert!(
+            second
+                .iter()
+                .any(|l| l.contains("Tenant ID changed since the last sign-in")),
+            "{text}"
+        );
+        assert!(!second.iter().any(|l| l == "✓ Saved."), "{text}");
+        let settings = store
+            .read_settings("office365", "Reports")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            settings.get("tenant_id").map(String::as_str),
+            Some(defaults::TENANT_ID)
+        );
     }
 
     #[test]

@@ -242,7 +242,8 @@ fn status_line(waiting: &Waiting, tick: usize, can_open: bool) -> String {
         let secs = (at - now).max(0);
         format!(" · {}:{:02} left", secs / 60, secs % 60)
     });
-    // Most important first: a narrow terminal cuts the end of the line.
+    // Most important first: a narrow terminal moves the last parts to a row below
+    // (`live_line::status_rows`).
     let keys = if waiting.url.is_some() && can_open {
         " · Esc: cancel · O: open browser"
     } else {
@@ -294,9 +295,11 @@ mod tests {
         };
         let line = status_line(&w, 1, true);
         assert!(!status_line(&w, 1, false).contains("O: open"));
-        // At 60 columns the cut keeps the countdown and Esc.
-        let cut = crate::present::fit(&line, 59);
-        assert!(cut.contains("left · Esc: cancel"), "{cut}");
+        // On a narrow row the countdown and Esc stay beside the label, the O key goes
+        // below; nothing is cut.
+        let rows = crate::live_line::status_rows(&line, 40);
+        assert!(rows[0].ends_with("left · Esc: cancel"), "{rows:?}");
+        assert_eq!(rows[1], "O: open browser", "{rows:?}");
         assert!(
             line.contains("2:0") && line.contains(" left · Esc: cancel · O: open browser"),
             "{line}"
