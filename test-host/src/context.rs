@@ -68,6 +68,7 @@ pub struct Isolation {
     /// The bound on each call into a plugin (`--call-timeout`); the runtime's default
     /// when `None`.
     pub call_timeout: Option<Duration>,
+    catalog: Arc<OnceLock<Arc<Catalog>>>,
     runtime: Arc<OnceLock<Arc<Runtime>>>,
 }
 
@@ -76,6 +77,7 @@ impl Isolation {
     pub fn new(call_timeout: Option<Duration>) -> Self {
         Isolation {
             call_timeout,
+            catalog: Arc::default(),
             runtime: Arc::default(),
         }
     }
@@ -89,15 +91,23 @@ impl Isolation {
 impl Context {
     /// Loads the plugins folder (only signed libraries when trusted keys are set); with
     /// `--isolate`, runners describe each library and this process opens none.
-    pub fn catalog(&self) -> Result<Catalog, CommandError> {
+    /// Described once per command: the isolating runtime shares it.
+    pub fn catalog(&self) -> Result<Arc<Catalog>, CommandError> {
         let trusted = self.trusted_keys()?;
-        if let Some(isolation) = &self.isolation {
-            return Ok(Catalog::describe(
+        let Some(isolation) = &self.isolation else {
+            return Ok(Arc::new(Catalog::load_trusting(
                 &self.plugins_dir,
-                &self.describer(isolation),
-            )?);
+                trusted.as_ref(),
+            )?));
+        };
+        if let Some(catalog) = isolation.catalog.get() {
+            return Ok(catalog.clone());
         }
-        Ok(Catalog::load_trusting(&self.plugins_dir, trusted.as_ref())?)
+        let catalog = Arc::new(Catalog::describe(
+            &self.plugins_dir,
+            &self.describer(isolation),
+        )?);
+        Ok(isolation.catalog.get_or_init(|| catalog).clone())
     }
 
     /// How runners describe libraries for `--isolate`.
@@ -214,6 +224,7 @@ impl Context {
         };
         let hooks = HostHooks {
             store: Some(self.store()?),
+            catalog: Some(self.catalog()?),
             open_url: match &self.browser {
                 Browser::Host(open) => Some(open.clone()),
                 _ => None,

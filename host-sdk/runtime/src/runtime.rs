@@ -85,6 +85,10 @@ pub struct RuntimeOptions {
 pub struct HostHooks {
     /// The account store; the runtime opens `options.store` when none is given.
     pub store: Option<Store>,
+    /// The plugins folder as the front end already read it (from `options.plugins_dir`,
+    /// with the same isolation and trusted keys); the runtime reads it when none is
+    /// given.
+    pub catalog: Option<Arc<Catalog>>,
     /// Where plugin log lines go; stderr when none is given.
     pub log: Option<LogSink>,
     /// How URLs are opened; by `options.open_browser` when none is given.
@@ -133,7 +137,7 @@ type Shared<T> = Arc<Mutex<T>>;
 
 /// A host runtime.
 pub struct Runtime {
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     store: Store,
     log: LogConfig,
     log_level: Option<String>,
@@ -175,37 +179,9 @@ impl Runtime {
 
     /// Loads the plugins folder and opens the store (the hooks' own, if given).
     pub fn open(options: RuntimeOptions, hooks: HostHooks) -> Result<Runtime, OpenError> {
-        let trusted = match &options.trusted_keys {
-            Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
-                OpenError::Options(format!(
-                    "the trusted keys file {} could not be read ({e})",
-                    path.display()
-                ))
-            })?),
-            None => None,
-        };
-        let catalog = match &options.library {
-            Some(file) => Catalog::file_trusting(file, trusted.as_ref()),
-            None if options.plugins_dir.as_os_str().is_empty() => {
-                return Err(OpenError::Options("`plugins_dir` is missing".to_owned()))
-            }
-            // Isolated, the host never opens a library: runners describe them.
-            None if options.isolate => Catalog::describe(
-                &options.plugins_dir,
-                &Describer {
-                    program: options
-                        .runner
-                        .clone()
-                        .unwrap_or_else(RunnerCommand::default_program),
-                    trusted_keys: options.trusted_keys.clone(),
-                    bound: options
-                        .call_timeout_ms
-                        .map_or(DEFAULT_CALL_BOUND, Duration::from_millis),
-                },
-            )
-            .map_err(ProtocolError::from)?,
-            None => Catalog::load_trusting(&options.plugins_dir, trusted.as_ref())
-                .map_err(ProtocolError::from)?,
+        let catalog = match hooks.catalog {
+            Some(catalog) => catalog,
+            None => Arc::new(Runtime::read_catalog(&options)?),
         };
         let store = match hooks.store {
             Some(store) => store,
@@ -241,6 +217,43 @@ impl Runtime {
             integrations: Mutex::default(),
             sessions: Handles::default(),
             deliveries: Handles::default(),
+        })
+    }
+
+    /// The plugins folder (or the one library) `options` name: loaded here, or with
+    /// `isolate` described by runners so this process opens no library.
+    fn read_catalog(options: &RuntimeOptions) -> Result<Catalog, OpenError> {
+        let trusted = match &options.trusted_keys {
+            Some(path) => Some(TrustedKeys::read(path).map_err(|e| {
+                OpenError::Options(format!(
+                    "the trusted keys file {} could not be read ({e})",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
+        Ok(match &options.library {
+            Some(file) => Catalog::file_trusting(file, trusted.as_ref()),
+            None if options.plugins_dir.as_os_str().is_empty() => {
+                return Err(OpenError::Options("`plugins_dir` is missing".to_owned()))
+            }
+            // Isolated, the host never opens a library: runners describe them.
+            None if options.isolate => Catalog::describe(
+                &options.plugins_dir,
+                &Describer {
+                    program: options
+                        .runner
+                        .clone()
+                        .unwrap_or_else(RunnerCommand::default_program),
+                    trusted_keys: options.trusted_keys.clone(),
+                    bound: options
+                        .call_timeout_ms
+                        .map_or(DEFAULT_CALL_BOUND, Duration::from_millis),
+                },
+            )
+            .map_err(ProtocolError::from)?,
+            None => Catalog::load_trusting(&options.plugins_dir, trusted.as_ref())
+                .map_err(ProtocolError::from)?,
         })
     }
 

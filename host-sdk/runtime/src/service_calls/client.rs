@@ -44,6 +44,7 @@ pub fn hooks_over(caller: Caller) -> HostHooks {
         store: Some(Store::over(CallStore { callback: caller })),
         log: Some(log),
         open_url: Some(open_url),
+        catalog: None,
     }
 }
 
