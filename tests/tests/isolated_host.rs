@@ -426,3 +426,48 @@ fn the_isolated_host_never_maps_a_plugin_library_and_a_bad_one_is_refused() {
     );
     host.kill();
 }
+
+/// The README's demo with `--isolate`: the menu's whole Add → Verify → Save & Close,
+/// the plugin in its runner.
+#[test]
+fn the_demo_runs_isolated() {
+    let plugins = plugins_dir(&[atrs_e2e::office365_library()]);
+    let runner = RecordingRunner::new();
+    let out = run_host(
+        &[
+            "--plugins-dir",
+            utf8(plugins.path()),
+            "--isolate",
+            "demo",
+            "--approve-after",
+            "0",
+        ],
+        &[("ATRS_PLUGIN_RUNNER", utf8(&runner.program()))],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("✓ Verified: signed in as Adele Vance"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("✓ Saved."), "{stdout}");
+    assert!(
+        runner
+            .log()
+            .lines()
+            .any(|l| l.starts_with("args --describe")),
+        "the folder was described by a runner"
+    );
+    assert!(
+        runner
+            .log()
+            .lines()
+            .any(|l| l.starts_with("args ") && !l.contains("--describe")),
+        "the plugin was served by a runner"
+    );
+}
