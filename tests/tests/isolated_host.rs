@@ -34,6 +34,28 @@ fn shown(f: &Finished) -> String {
     format!("exit {:?}\n{}\n{}", f.code, f.stdout, f.stderr)
 }
 
+/// `atrs-test-host --isolate --json` over `plugins` and `store` with calls bound by
+/// `call_timeout` seconds, then `args`.
+fn run_isolated(
+    plugins: &Path,
+    store: &Path,
+    call_timeout: &str,
+    args: &[&str],
+) -> std::process::Output {
+    let mut all = vec![
+        "--plugins-dir",
+        utf8(plugins),
+        "--store",
+        utf8(store),
+        "--isolate",
+        "--call-timeout",
+        call_timeout,
+        "--json",
+    ];
+    all.extend_from_slice(args);
+    run_host(&all, &[("ATRS_PLUGIN_RUNNER", utf8(plugin_runner()))])
+}
+
 fn wait_for(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
     while !condition() {
@@ -299,26 +321,14 @@ fn ctrl_c_at_the_terminal_mid_upload_cancels_in_the_runner_and_leaves_nothing() 
 fn a_crashing_plugin_fails_the_command_and_the_next_command_works() {
     let plugins = plugins_dir(&[fixture("crashes")]);
     let store = tempfile::tempdir().unwrap();
-    let runner = plugin_runner();
     let validate = |crash: &str| {
         let set = format!("crash={crash}");
         let started = Instant::now();
-        let out = run_host(
-            &[
-                "--plugins-dir",
-                utf8(plugins.path()),
-                "--store",
-                utf8(store.path()),
-                "--isolate",
-                "--call-timeout",
-                "2",
-                "--json",
-                "validate",
-                "crashes",
-                "--set",
-                &set,
-            ],
-            &[("ATRS_PLUGIN_RUNNER", utf8(runner))],
+        let out = run_isolated(
+            plugins.path(),
+            store.path(),
+            "2",
+            &["validate", "crashes", "--set", &set],
         );
         (out, started.elapsed())
     };
@@ -364,20 +374,7 @@ fn the_isolated_host_never_maps_a_plugin_library_and_a_bad_one_is_refused() {
         fixture("init-panics"),
     ]);
     let store = tempfile::tempdir().unwrap();
-    let listed = run_host(
-        &[
-            "--plugins-dir",
-            utf8(plugins.path()),
-            "--store",
-            utf8(store.path()),
-            "--isolate",
-            "--call-timeout",
-            "3",
-            "--json",
-            "plugins",
-        ],
-        &[("ATRS_PLUGIN_RUNNER", utf8(plugin_runner()))],
-    );
+    let listed = run_isolated(plugins.path(), store.path(), "3", &["plugins"]);
     let result = json_result(&listed);
     println!("{result:#}");
     let by_file = |name: &str| {

@@ -44,6 +44,12 @@ impl Link {
         }
     }
 
+    /// Polls the session or delivery `handle` with `request`, waiting up to `timeout`.
+    fn poll(&self, request: &str, handle: u64, timeout: Duration) -> Result<Value, PluginError> {
+        let wait_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.ask(json!({"request": request, "handle": handle, "wait_ms": wait_ms}))
+    }
+
     /// Sends a request about a handle, when the answer does not matter (a cancel, an
     /// end): a runner that is gone has nothing left to cancel.
     fn tell(&self, request: &str, handle: u64) {
@@ -368,12 +374,7 @@ pub struct RemoteSession {
 
 impl RemoteSession {
     pub(super) fn poll(&self, timeout: Duration) -> SessionState {
-        let wait_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        let state = match self.link.ask(json!({
-            "request": "verify.poll",
-            "handle": self.handle,
-            "wait_ms": wait_ms,
-        })) {
+        let state = match self.link.poll("verify.poll", self.handle, timeout) {
             Ok(answer) => from_wire::session_state(&answer, "verify.poll"),
             Err(e) => SessionState::failed(e),
         };
@@ -441,12 +442,7 @@ pub struct RemoteDelivery {
 
 impl RemoteDelivery {
     pub(super) fn poll(&self, timeout: Duration) -> DeliveryState {
-        let wait_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        match self.link.ask(json!({
-            "request": "delivery.poll",
-            "handle": self.handle,
-            "wait_ms": wait_ms,
-        })) {
+        match self.link.poll("delivery.poll", self.handle, timeout) {
             Ok(answer) => from_wire::delivery_state(&answer, "delivery.poll"),
             Err(e) => DeliveryState::Failed(e),
         }
