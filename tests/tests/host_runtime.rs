@@ -22,7 +22,7 @@ struct World {
 fn compiled_schema() -> (boon::Schemas, boon::SchemaIndex) {
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
-    let url = "https://atrs.invalid/host-runtime/protocol/1.0/answer.json";
+    let url = "https://atrs.invalid/host-runtime/protocol/1.1/answer.json";
     compiler
         .add_resource(
             url,
@@ -37,6 +37,11 @@ fn compiled_schema() -> (boon::Schemas, boon::SchemaIndex) {
 
 impl World {
     fn new() -> World {
+        World::with(false)
+    }
+
+    /// A world whose runtime runs its plugins in runners when `isolate`.
+    fn with(isolate: bool) -> World {
         let mock = MockIdp::spawn(MockConfig {
             device_interval_secs: 0,
             auto_approve_delay: Duration::ZERO,
@@ -50,6 +55,8 @@ impl World {
             "store": store.path(),
             "call_timeout_ms": 30_000,
             "a_future_option": true,
+            "isolate": isolate,
+            "runner": atrs_e2e::plugin_runner(),
         });
         let runtime =
             Runtime::open_json(&options.to_string(), HostHooks::default()).expect("runtime opens");
@@ -261,7 +268,17 @@ fn add_verify_save_then_use_the_account_through_the_protocol_alone() {
 /// refresh, and its removal of the account, are seen by the very next call.
 #[test]
 fn a_long_running_host_sees_another_processs_refresh_and_removal_on_its_next_call() {
-    let w = World::new();
+    sees_another_processs_refresh_and_removal(World::new());
+}
+
+/// The same through a runner, which answers the plugin's `store_generation` from the
+/// generation sent with each request: the other process's writes are still seen at once.
+#[test]
+fn an_isolated_plugin_sees_another_processs_refresh_and_removal_on_its_next_call() {
+    sees_another_processs_refresh_and_removal(World::with(true));
+}
+
+fn sees_another_processs_refresh_and_removal(w: World) {
     let (handle, state) = w.verify("Reports");
     assert_eq!(state["state"], "verified", "{state:#}");
     w.ok(json!({"request": "save", "handle": handle}));

@@ -238,8 +238,13 @@ impl Isolated {
             guard(&process.pending).remove(&seq);
             return Err(why);
         }
+        // The store's generation goes with it: the plugin's `store_generation` is
+        // answered in the runner, without a round trip back here.
+        let generation = self.server.generation();
         // A failed write means the runner is gone: its reader says how it ended.
-        let _ = process.send(&json!({"type": "request", "seq": seq, "request": request}));
+        let _ = process.send(&json!({
+            "type": "request", "seq": seq, "generation": generation, "request": request,
+        }));
         match answered.recv_timeout(bound) {
             Ok(result) => result.map(|answer| (process.generation, answer)),
             Err(_) => {

@@ -1,6 +1,7 @@
 //! The plugin runner's side of isolation: one plugin library loaded in a process of its
 //! own, serving the runtime's protocol on its standard input and output, one JSON
-//! object per line. The host sends `{"type":"request","seq":N,"request":{…}}` and gets
+//! object per line. The host sends `{"type":"request","seq":N,"generation":G,"request":{…}}`
+//! (`G`: its store's generation then, see [`SentGeneration`]) and gets
 //! `{"type":"answer","seq":N,"answer":{…}}`; the plugin's host services go the other
 //! way as service calls, `{"type":"call","seq":M,"call":{…}}` answered by
 //! `{"type":"reply","seq":M,"ok":true|false,"reply":{…}}`. Requests are answered on
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 
 use crate::{
     runtime::{OpenError, Runtime, RuntimeOptions},
-    service_calls::{hooks_over, Caller, Refusal},
+    service_calls::{hooks_over, Caller, Refusal, SentGeneration},
 };
 
 type Output = Arc<Mutex<Box<dyn Write + Send>>>;
@@ -67,6 +68,8 @@ pub fn serve(
     // makes service calls); requests wait in `requests` until it is open.
     let (request_tx, requests) = mpsc::channel::<(u64, String)>();
     let routes = pending.clone();
+    let sent = Arc::new(SentGeneration::default());
+    let store_sent = sent.clone();
     std::thread::Builder::new()
         .name("atrs-runner-input".into())
         .spawn(move || {
@@ -78,6 +81,9 @@ pub fn serve(
                 let seq = message["seq"].as_u64().unwrap_or(0);
                 match message["type"].as_str() {
                     Some("request") => {
+                        if let Some(generation) = message["generation"].as_u64() {
+                            sent.sent(generation);
+                        }
                         let request = (seq, message["request"].to_string());
                         if request_tx.send(request).is_err() {
                             break;
@@ -104,7 +110,7 @@ pub fn serve(
     options.library = Some(library);
     let runtime = Arc::new(Runtime::open(
         options,
-        hooks_over(caller(output.clone(), pending.clone())),
+        hooks_over(caller(output.clone(), pending.clone()), Some(store_sent)),
     )?);
     for (seq, request) in requests {
         let (runtime, output) = (runtime.clone(), output.clone());

@@ -7,6 +7,7 @@
 //! gives a [`Refusal`] (`kind`, `message`, `hint`).
 
 pub mod client;
+pub mod sent_generation;
 pub mod server;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 pub use client::hooks_over;
+pub use sent_generation::SentGeneration;
 pub use server::ServiceServer;
 
 /// Makes one service call: the reply, or why it was refused.

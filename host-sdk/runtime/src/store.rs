@@ -223,6 +223,12 @@ impl Generation {
         Generation(parts)
     }
 
+    /// The generation whose number ([`Generation::as_u64`]) is `number`: one taken
+    /// across a boundary (a runner's host sent it).
+    pub fn from_u64(number: u64) -> Self {
+        Generation([0, number])
+    }
+
     /// The generation as one number, as plugins get it (interface 1.2's
     /// `store_generation`): the parts mixed so that a change of either (by the small
     /// steps commits make) always changes the number.

@@ -84,8 +84,10 @@ unsafe fn open(
 /// folder), `call_timeout_ms`, `log_level` (`error`, `warn`, `info`, `debug`; lines go
 /// to stderr), `open_browser` (default false), `isolate` (run each plugin in an
 /// `atrs-plugin-runner` process of its own, so a crash or hang ends one request with a
-/// typed error, never the host; default false) and `runner` (that program's path;
-/// default beside the host program, or `ATRS_PLUGIN_RUNNER`). Returns NULL on failure and, when
+/// typed error, never the host; default false), `runner` (that program's path;
+/// default beside the host program, or `ATRS_PLUGIN_RUNNER`) and `trusted_keys` (a file
+/// of vendor public keys: only libraries signed by one of them load, and each runner
+/// checks the file it opens). Returns NULL on failure and, when
 /// `error_out` is not NULL, stores there an answer-shaped JSON error (`ok` false,
 /// `error`) to free with `atrs_host_free`; on success `*error_out` is set to NULL.
 ///

@@ -40,7 +40,10 @@ pub struct AtrsReply {
 /// - `lock` (`name`, `wait_ms`) → `{"token": N}`: a named lock shared by every process
 ///   using the store, or an error of kind `timed_out` when it stayed held; `unlock`
 ///   (`token`) releases it;
-/// - `log` (`plugin`, `level`, `message`) and `open_url` (`url`).
+/// - `log` (`plugin`, `level`, `message`) and `open_url` (`url`);
+/// - optional, `generation` → `{"generation": N | null}`: a number that changes with
+///   every write to the store (by any process), so plugins keep what they read while
+///   it stands; a callback that refuses it just has plugins read anew each time.
 ///
 /// A failed call returns non-zero and may reply `{"error": {"message", "hint", "kind"}}`.
 pub type AtrsServiceCallback = Option<
@@ -103,7 +106,7 @@ impl Callback {
     /// a service call on a callback thread.
     pub(crate) fn hooks(self) -> HostHooks {
         let caller: Caller = Arc::new(move |call| self.call(call));
-        hooks_over(caller)
+        hooks_over(caller, None)
     }
 }
 

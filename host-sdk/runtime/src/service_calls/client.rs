@@ -3,23 +3,31 @@
 //! callback, or the host process across a runner's pipe. The calls and their replies
 //! are those listed on the C library's `AtrsServiceCallback`.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use atrs_host_sdk::{ErrorKind, PluginError};
 use serde_json::{json, Value};
 
-use super::Caller;
+use super::{Caller, SentGeneration};
 use crate::{
     runtime::HostHooks,
     services::{level_name, LogSink, UrlOpener},
     store::{
-        AccountRef, AccountStore, Change, KeySource, Store, StoreError, StoreInfo, StoreLock,
-        Values,
+        AccountRef, AccountStore, Change, Generation, KeySource, Store, StoreError, StoreInfo,
+        StoreLock, Values,
     },
 };
 
-/// The hooks a runtime gets from `caller`: store, log and URL opener, all by calls.
-pub fn hooks_over(caller: Caller) -> HostHooks {
+/// The hooks a runtime gets from `caller`: store, log and URL opener, all by calls;
+/// `sent` is the generation a runner's host sends with each request (none for a C
+/// host's callback, which is asked).
+pub fn hooks_over(caller: Caller, sent: Option<Arc<SentGeneration>>) -> HostHooks {
     let (for_log, for_url) = (caller.clone(), caller.clone());
     let log: LogSink = Arc::new(move |plugin: &str, level, message: &str| {
         let _ = for_log(json!({
@@ -41,7 +49,11 @@ pub fn hooks_over(caller: Caller) -> HostHooks {
             })
     });
     HostHooks {
-        store: Some(Store::over(CallStore { callback: caller })),
+        store: Some(Store::over(CallStore {
+            callback: caller,
+            sent,
+            no_generation: Arc::default(),
+        })),
         log: Some(log),
         open_url: Some(open_url),
         catalog: None,
@@ -61,6 +73,19 @@ fn store_call(caller: &Caller, call: Value) -> Result<Value, StoreError> {
 #[derive(Clone)]
 struct CallStore {
     callback: Caller,
+    /// The generation sent with the request being served (a runner's).
+    sent: Option<Arc<SentGeneration>>,
+    /// The host does not answer `generation` (a callback from before it): not asked again.
+    no_generation: Arc<AtomicBool>,
+}
+
+impl CallStore {
+    /// The store may have moved: a sent generation no longer answers for it.
+    fn moved(&self) {
+        if let Some(sent) = &self.sent {
+            sent.forget();
+        }
+    }
 }
 
 impl std::fmt::Debug for CallStore {
@@ -158,6 +183,7 @@ impl AccountStore for CallStore {
     }
 
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        self.moved();
         store_call(
             &self.callback,
             json!({"call": "apply", "plugin": plugin, "change": change}),
@@ -169,6 +195,8 @@ impl AccountStore for CallStore {
         if name.trim().is_empty() {
             return Err(StoreError::LockName);
         }
+        // Whoever held it may have written: after it, the store is asked again.
+        self.moved();
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         let reply = (self.callback)(json!({"call": "lock", "name": name, "wait_ms": wait_ms}))
             .map_err(|r| match r.kind.as_deref() {
@@ -192,6 +220,24 @@ impl AccountStore for CallStore {
                 token,
             },
         ))
+    }
+
+    /// The generation the runner's host sent with the request, while fresh; else the
+    /// host's answer to `generation`; `None` from a host that does not answer it.
+    fn generation(&self) -> Result<Option<Generation>, StoreError> {
+        if let Some(generation) = self.sent.as_ref().and_then(|s| s.fresh()) {
+            return Ok(Some(Generation::from_u64(generation)));
+        }
+        if self.no_generation.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        match (self.callback)(json!({"call": "generation"})) {
+            Ok(reply) => Ok(reply["generation"].as_u64().map(Generation::from_u64)),
+            Err(_) => {
+                self.no_generation.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::Refusal;
 use crate::{
     services::PluginServices,
-    store::{Change, Store, StoreError, StoreLock, Values},
+    store::{Change, Generation, Store, StoreError, StoreLock, Values},
 };
 
 /// Answers the service calls of one plugin.
@@ -68,6 +68,16 @@ impl ServiceServer {
         }
     }
 
+    /// The store's generation now, as a number ([`Generation::as_u64`]); `None` when
+    /// the store cannot tell.
+    pub fn generation(&self) -> Option<u64> {
+        self.store
+            .generation()
+            .ok()
+            .flatten()
+            .map(Generation::as_u64)
+    }
+
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, StoreLock>> {
         self.locks.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -94,6 +104,10 @@ impl ServiceServer {
                 }))
             }
             "check" => self.store.check().map(|()| json!({})).map_err(refused),
+            "generation" => {
+                let generation = self.store.generation().map_err(refused)?;
+                Ok(json!({"generation": generation.map(Generation::as_u64)}))
+            }
             "accounts" => {
                 let accounts = self.store.all_accounts().map_err(refused)?;
                 let mine: Vec<_> = accounts
