@@ -245,7 +245,7 @@ mod tests {
             let call: Value = serde_json::from_str(&call.to_string()).unwrap();
             server.serve(&call)
         });
-        hooks_over(caller).store.unwrap()
+        hooks_over(caller, None).store.unwrap()
     }
 
     #[test]
