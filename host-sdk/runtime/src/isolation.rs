@@ -56,7 +56,7 @@ impl RunnerError {
     /// How to go on.
     pub fn hint(&self) -> String {
         match self {
-            RunnerError::Stopped { .. } | RunnerError::Unresponsive { .. } => "The host is fine and the next request starts the plugin again. If it happens again, report it to the plugin's vendor with the steps that led to it.".to_owned(),
+            RunnerError::Stopped { .. } | RunnerError::Unresponsive { .. } => "The host is fine: trying again starts the plugin afresh. If it happens again, report it to the plugin's vendor with the steps that led to it.".to_owned(),
             RunnerError::Start { .. } => "Check that atrs-plugin-runner is installed beside the host (or name it with ATRS_PLUGIN_RUNNER or the runtime's `runner` option).".to_owned(),
         }
     }
