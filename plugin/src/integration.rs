@@ -358,12 +358,7 @@ impl Integration for Office365 {
         request: DeliveryRequest,
     ) -> Result<Box<dyn DeliveryJob>, PluginError> {
         let mut values = saved::read_values(&self.host, account)?;
-        if let Some(secret) = self
-            .host
-            .secret_read(account, saved::SECRET_CLIENT_SECRET)?
-        {
-            values.set_secret(fields::CLIENT_SECRET, &secret);
-        }
+        saved::CredentialSecrets::read(&self.host, account)?.fill(&mut values);
         let config = AccountConfig::parse(&values).map_err(|errors| {
             let e = first_error(errors);
             PluginError::invalid_input(format!(

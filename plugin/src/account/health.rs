@@ -7,13 +7,17 @@ use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
 use crate::{
     account::refresh_facts::RefreshFacts,
-    account::saved::{self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
+    account::saved::{
+        self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_CERTIFICATE_PASSWORD,
+        SECRET_REFRESH_TOKEN,
+    },
     account::secret_expiry,
     account::token_cache::TokenCache,
     authority::aadsts,
     certificate,
     clock::unix_now,
     fields,
+    secret::Secret,
     sign_in_kind::SignIn,
 };
 
@@ -33,9 +37,15 @@ pub fn of(host: &Host, account: &str) -> Result<AccountHealth, PluginError> {
     let has_refresh_token = host.secret_read(account, SECRET_REFRESH_TOKEN)?.is_some();
     let now = unix_now();
     let health = assess(&settings, cache.valid_until(), has_refresh_token, now);
-    let certificate_expires_at = settings
-        .get(fields::CERTIFICATE_FILE)
-        .and_then(|path| certificate::expiry_of_file(std::path::Path::new(path)));
+    let certificate_expires_at = match settings.get(fields::CERTIFICATE_FILE) {
+        Some(path) => {
+            let password = host
+                .secret_read(account, SECRET_CERTIFICATE_PASSWORD)?
+                .map(Secret::new);
+            certificate::expiry_of_file(std::path::Path::new(path), password.as_ref())
+        }
+        None => None,
+    };
     Ok(with_certificate(health, certificate_expires_at, now))
 }
 

@@ -51,6 +51,11 @@ const FORM_KEYS: [&str; 12] = [
 
 /// Secret name of the client secret in the secrets store.
 pub const SECRET_CLIENT_SECRET: &str = "client_secret";
+/// Secret name of the PKCS#12 certificate file's password in the secrets store.
+pub const SECRET_CERTIFICATE_PASSWORD: &str = "certificate_password";
+/// The secrets that are part of the account's configuration (the app's credential), as
+/// opposed to what a sign-in brought: kept when tokens are renewed, read with the settings.
+pub const CREDENTIAL_SECRETS: [&str; 2] = [SECRET_CLIENT_SECRET, SECRET_CERTIFICATE_PASSWORD];
 /// Secret name of the refresh token in the secrets store.
 pub const SECRET_REFRESH_TOKEN: &str = "refresh_token";
 /// Secret name of the access-token cache in the secrets store.
@@ -161,6 +166,9 @@ pub fn write(
     let mut secrets = Secrets::new();
     if let Some(secret) = &config.client_secret {
         secrets.insert(SECRET_CLIENT_SECRET.into(), secret.expose().into());
+    }
+    if let Some(password) = &config.certificate_password {
+        secrets.insert(SECRET_CERTIFICATE_PASSWORD.into(), password.expose().into());
     }
     if let Some(token) = refresh_token {
         secrets.insert(SECRET_REFRESH_TOKEN.into(), token.expose().into());
@@ -315,28 +323,57 @@ pub fn remove(host: &Host, account: &str) -> Result<(), PluginError> {
     host.settings_remove(account)
 }
 
-/// The configuration `account` was saved with, its client secret included.
-pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
-    let settings = host.settings_read(account)?;
-    let client_secret = host.secret_read(account, SECRET_CLIENT_SECRET)?;
-    config_from(account, settings, client_secret.map(Secret::new))
+/// The secrets of an account's configuration: its client secret and its certificate
+/// file's password, when saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialSecrets {
+    /// The client secret.
+    pub client_secret: Option<Secret>,
+    /// The PKCS#12 certificate file's password.
+    pub certificate_password: Option<Secret>,
 }
 
-/// The configuration of `account` from its stored `settings` and client secret (as
+impl CredentialSecrets {
+    /// The credential secrets saved for `account`.
+    pub fn read(host: &Host, account: &str) -> Result<CredentialSecrets, PluginError> {
+        Ok(CredentialSecrets {
+            client_secret: host.secret_read(account, SECRET_CLIENT_SECRET)?.map(Secret::new),
+            certificate_password: host
+                .secret_read(account, SECRET_CERTIFICATE_PASSWORD)?
+                .map(Secret::new),
+        })
+    }
+
+    /// Puts them in `values` under their form keys, as secrets.
+    pub fn fill(&self, values: &mut FormValues) {
+        if let Some(secret) = &self.client_secret {
+            values.set_secret(fields::CLIENT_SECRET, secret.expose());
+        }
+        if let Some(password) = &self.certificate_password {
+            values.set_secret(fields::CERTIFICATE_PASSWORD, password.expose());
+        }
+    }
+}
+
+/// The configuration `account` was saved with, its credential secrets included.
+pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
+    let settings = host.settings_read(account)?;
+    config_from(account, settings, &CredentialSecrets::read(host, account)?)
+}
+
+/// The configuration of `account` from its stored `settings` and credential secrets (as
 /// [`config_of`] reads them).
 pub fn config_from(
     account: &str,
     settings: Option<Settings>,
-    client_secret: Option<Secret>,
+    secrets: &CredentialSecrets,
 ) -> Result<AccountConfig, PluginError> {
     let settings = settings
         .map(migrate)
         .transpose()?
         .ok_or_else(|| not_found(account))?;
     let mut values = form_values(account, &settings);
-    if let Some(secret) = client_secret {
-        values.set_secret(fields::CLIENT_SECRET, secret.expose());
-    }
+    secrets.fill(&mut values);
     AccountConfig::parse(&values).map_err(|errors| {
         let fields: Vec<&str> = errors.iter().map(|e| e.field()).collect();
         PluginError::internal(format!(

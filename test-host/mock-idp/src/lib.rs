@@ -211,6 +211,7 @@ mod graph_drive;
 mod graph_json;
 mod graph_mail;
 mod ids;
+pub mod pkcs12_file;
 mod in_flight;
 mod issuance;
 mod login;
