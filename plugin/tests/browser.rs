@@ -567,6 +567,42 @@ fn a_certificate_app_verifies_with_a_client_assertion() {
 }
 
 #[test]
+fn a_pkcs12_certificate_app_verifies_with_a_client_assertion() {
+    let idp = idp();
+    let browser = Browser::new();
+    let (memory, mut plugin) = plugin();
+    let dir = tempfile::tempdir().unwrap();
+    let pfx = dir.path().join("app.pfx");
+    let password = "Pfx~browser-Pa55word";
+    std::fs::write(
+        &pfx,
+        atrs_mock_idp::pkcs12_file::export(
+            defaults::CERT_PEM,
+            Some(defaults::CERT_KEY_PEM),
+            password,
+            atrs_mock_idp::pkcs12_file::Encryption::Aes256,
+        ),
+    )
+    .unwrap();
+    let mut form = values(&idp, defaults::CERT_CLIENT_ID)
+        .with(fields::CERTIFICATE_FILE, pfx.to_str().unwrap());
+    form.set_secret(fields::CERTIFICATE_PASSWORD, password);
+    let session = start(&mut plugin, &form, false);
+    let address = browser.sign_in(&shown(session.as_ref()).url);
+    session.submit(&address).unwrap();
+    verified(end(session.as_ref()));
+    plugin.save(&form).unwrap();
+    let secrets = memory.secrets_of("Reports mailbox");
+    assert!(!secrets.contains_key("client_secret"));
+    assert_eq!(
+        secrets.get(fields::CERTIFICATE_PASSWORD).map(String::as_str),
+        Some(password)
+    );
+    assert_eq!(code_redemptions(&idp), 1);
+    assert!(!format!("{:?}", memory.log_lines()).contains(password));
+}
+
+#[test]
 fn public_client_flows_off_does_not_matter_to_a_desktop_redirect() {
     // Only device code needs "Allow public client flows"; the redirect's platform makes
     // the browser sign-in public.
