@@ -323,10 +323,15 @@ fn pasting_the_full_address_verifies_and_saves() {
     assert_eq!(account.user_principal_name.as_str(), defaults::USER_UPN);
     assert_eq!(account.display_name.as_str(), defaults::USER_DISPLAY_NAME);
     assert_eq!(account.tenant_id.as_str(), defaults::TENANT_ID);
-    assert!(
-        account.missing_scopes.is_empty(),
-        "{:?}",
-        account.missing_scopes
+    let missing: Vec<&str> = account
+        .missing_scopes
+        .iter()
+        .map(|m| m.scope.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        ["Mail.ReadWrite", "Files.ReadWrite"],
+        "only the deliveries the default permissions leave out"
     );
     assert_eq!(code_redemptions(&idp), 1);
     assert_eq!(
