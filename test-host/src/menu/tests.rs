@@ -118,6 +118,7 @@ mod with_mock {
             t(""),
             t(""),
             t(""),
+            t(""),
             pick("A user signs in"),
             t(""),
         ]
@@ -172,6 +173,7 @@ mod with_mock {
             t(&url),
             t(""),
             pick("In the address"),
+            t(""),
             t(""),
             t(""),
             t(""),
