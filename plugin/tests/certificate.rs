@@ -309,3 +309,54 @@ fn pkcs12_refusals_each_name_their_field_and_fix_and_never_the_password() {
     assert!(!shown.contains(PFX_PASSWORD) && !shown.contains(wrong));
 }
 
+#[test]
+fn editing_a_saved_pkcs12_account_keeps_its_password_when_the_field_is_left_empty() {
+    let idp = idp();
+    let dir = tempfile::tempdir().unwrap();
+    let pfx = pfx_file(dir.path(), "app.pfx", true, Encryption::Aes256);
+    let memory = MemoryHost::new();
+    let mut plugin = Office365::new(memory.handle()).unwrap();
+    let values = pfx_form(&idp, &pfx, Some(PFX_PASSWORD));
+    assert!(matches!(verify(&mut plugin, &values), SessionState::Verified(_)));
+    plugin.save(&values).unwrap();
+
+    // The form comes back without the password, as every secret does; a change that needs
+    // no new sign-in saves, and the saved password stays.
+    let mut plugin = Office365::new(memory.handle()).unwrap();
+    let mut edited = plugin.load_account(ACCOUNT).unwrap();
+    assert_eq!(edited.get(fields::CERTIFICATE_PASSWORD), None);
+    edited.set(fields::MAX_MESSAGE_MB, "50");
+    assert!(plugin.validate(&edited).is_empty(), "{:?}", plugin.validate(&edited));
+    plugin.save(&edited).expect("saved without typing the password again");
+    assert_eq!(
+        memory
+            .settings_of(ACCOUNT)
+            .unwrap()
+            .get(fields::MAX_MESSAGE_MB)
+            .map(String::as_str),
+        Some("50")
+    );
+    assert_eq!(
+        memory
+            .secrets_of(ACCOUNT)
+            .get(fields::CERTIFICATE_PASSWORD)
+            .map(String::as_str),
+        Some(PFX_PASSWORD)
+    );
+    // Re-verifying the edited values opens the file with the saved password too.
+    assert!(matches!(verify(&mut plugin, &edited), SessionState::Verified(_)));
+
+    // Another file is another credential: its password must be typed.
+    let other = pfx_file(dir.path(), "other.pfx", true, Encryption::Legacy3Des);
+    let mut moved = edited.clone();
+    moved.set(fields::CERTIFICATE_FILE, other.to_str().unwrap());
+    let errors = plugin.validate(&moved);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.field() == fields::CERTIFICATE_PASSWORD
+                && e.message().contains("protected by a password")),
+        "{errors:?}"
+    );
+}
+

@@ -355,6 +355,40 @@ impl CredentialSecrets {
     }
 }
 
+/// `values` editing the saved account `account`, with its saved certificate password put
+/// in when they leave the password empty and name the same certificate file: as with the
+/// client secret, a password left empty keeps the saved one (the form never gets a saved
+/// secret back, and a PKCS#12 file cannot be opened without it). Otherwise — no such
+/// account, another file, a password typed, or a store that cannot be read — `values` as
+/// they are.
+pub fn keeping_certificate_password(host: &Host, values: &FormValues, account: &str) -> FormValues {
+    let typed = values
+        .get(fields::CERTIFICATE_PASSWORD)
+        .is_some_and(|p| !p.is_empty());
+    let Some(file) = values.get_trimmed(fields::CERTIFICATE_FILE) else {
+        return values.clone();
+    };
+    if typed {
+        return values.clone();
+    }
+    let same_file = read(host, account)
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.get(fields::CERTIFICATE_FILE).map(String::as_str) == Some(file));
+    let saved = match same_file {
+        true => host
+            .secret_read(account, SECRET_CERTIFICATE_PASSWORD)
+            .ok()
+            .flatten(),
+        false => None,
+    };
+    let mut kept = values.clone();
+    if let Some(password) = saved {
+        kept.set_secret(fields::CERTIFICATE_PASSWORD, password);
+    }
+    kept
+}
+
 /// The configuration `account` was saved with, its credential secrets included.
 pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
     let settings = host.settings_read(account)?;
