@@ -730,7 +730,9 @@ fn parse_certificate(
                 fields::CERTIFICATE_PASSWORD,
                 "Certificate password is given, but Certificate names no file.",
             )
-            .with_hint("Name the .pfx / .p12 file in Certificate, or leave Certificate password empty.")),
+            .with_hint(
+                "Name the .pfx / .p12 file in Certificate, or leave Certificate password empty.",
+            )),
         };
     };
     Certificate::load(std::path::Path::new(raw), password)

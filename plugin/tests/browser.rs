@@ -600,7 +600,9 @@ fn a_pkcs12_certificate_app_verifies_with_a_client_assertion() {
     let secrets = memory.secrets_of("Reports mailbox");
     assert!(!secrets.contains_key("client_secret"));
     assert_eq!(
-        secrets.get(fields::CERTIFICATE_PASSWORD).map(String::as_str),
+        secrets
+            .get(fields::CERTIFICATE_PASSWORD)
+            .map(String::as_str),
         Some(password)
     );
     assert_eq!(code_redemptions(&idp), 1);

@@ -218,7 +218,11 @@ fn a_pkcs12_account_verifies_saves_and_renews_and_its_password_stays_secret() {
             .secrets_of(ACCOUNT)
             .contains_key(fields::CERTIFICATE_PASSWORD));
         let health = plugin.account_health(ACCOUNT).expect("health");
-        assert_eq!(health.state, atrs_host_sdk::HealthState::Healthy, "{health:?}");
+        assert_eq!(
+            health.state,
+            atrs_host_sdk::HealthState::Healthy,
+            "{health:?}"
+        );
         let everything = format!(
             "{settings:?}{:?}{:?}{values:?}{health:?}",
             memory.log_lines(),
@@ -238,7 +242,11 @@ fn pkcs12_refusals_each_name_their_field_and_fix_and_never_the_password() {
     let pfx = pfx_file(dir.path(), "app.pfx", true, Encryption::Aes256);
     let cert_only = pfx_file(dir.path(), "cert-only.pfx", false, Encryption::Aes256);
     let junk = dir.path().join("report.xlsx");
-    std::fs::write(&junk, b"PK\x03\x04\x14\x00 a spreadsheet, not a certificate").unwrap();
+    std::fs::write(
+        &junk,
+        b"PK\x03\x04\x14\x00 a spreadsheet, not a certificate",
+    )
+    .unwrap();
     let wrong = "Not-the-export-password";
     let cases = [
         (
@@ -295,7 +303,11 @@ fn pkcs12_refusals_each_name_their_field_and_fix_and_never_the_password() {
             "{what}: {:?}",
             e.hint()
         );
-        messages.push(format!("{what}: {} — fix: {}", e.message(), e.hint().unwrap()));
+        messages.push(format!(
+            "{what}: {} — fix: {}",
+            e.message(),
+            e.hint().unwrap()
+        ));
         // Starting a verification is refused the same way, before any request.
         let mut plugin = Office365::new(MemoryHost::new().handle()).unwrap();
         let refused = plugin
@@ -317,7 +329,10 @@ fn editing_a_saved_pkcs12_account_keeps_its_password_when_the_field_is_left_empt
     let memory = MemoryHost::new();
     let mut plugin = Office365::new(memory.handle()).unwrap();
     let values = pfx_form(&idp, &pfx, Some(PFX_PASSWORD));
-    assert!(matches!(verify(&mut plugin, &values), SessionState::Verified(_)));
+    assert!(matches!(
+        verify(&mut plugin, &values),
+        SessionState::Verified(_)
+    ));
     plugin.save(&values).unwrap();
 
     // The form comes back without the password, as every secret does; a change that needs
@@ -326,8 +341,14 @@ fn editing_a_saved_pkcs12_account_keeps_its_password_when_the_field_is_left_empt
     let mut edited = plugin.load_account(ACCOUNT).unwrap();
     assert_eq!(edited.get(fields::CERTIFICATE_PASSWORD), None);
     edited.set(fields::MAX_MESSAGE_MB, "50");
-    assert!(plugin.validate(&edited).is_empty(), "{:?}", plugin.validate(&edited));
-    plugin.save(&edited).expect("saved without typing the password again");
+    assert!(
+        plugin.validate(&edited).is_empty(),
+        "{:?}",
+        plugin.validate(&edited)
+    );
+    plugin
+        .save(&edited)
+        .expect("saved without typing the password again");
     assert_eq!(
         memory
             .settings_of(ACCOUNT)
@@ -344,7 +365,10 @@ fn editing_a_saved_pkcs12_account_keeps_its_password_when_the_field_is_left_empt
         Some(PFX_PASSWORD)
     );
     // Re-verifying the edited values opens the file with the saved password too.
-    assert!(matches!(verify(&mut plugin, &edited), SessionState::Verified(_)));
+    assert!(matches!(
+        verify(&mut plugin, &edited),
+        SessionState::Verified(_)
+    ));
 
     // Another file is another credential: its password must be typed.
     let other = pfx_file(dir.path(), "other.pfx", true, Encryption::Legacy3Des);
@@ -359,4 +383,3 @@ fn editing_a_saved_pkcs12_account_keeps_its_password_when_the_field_is_left_empt
         "{errors:?}"
     );
 }
-

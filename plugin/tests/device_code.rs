@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use atrs_host_sdk::{
-    testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, PluginError, SessionState,
-    VerificationSession, VerifiedAccount, VerifyMethod,
+    testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, PluginError,
+    SessionState, VerificationSession, VerifiedAccount, VerifyMethod,
 };
 use atrs_mock_idp::{
     defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp, DEVICE_CODE_GRANT_TYPE,
@@ -194,7 +194,9 @@ fn approved_sign_in_is_verified_and_saved() {
         .map(|m| m.scope.as_str())
         .collect();
     assert_eq!(missing, ["Mail.ReadWrite", "Files.ReadWrite"]);
-    assert!(account.missing_scopes[0].hint.starts_with("Attachments over 3 MB"));
+    assert!(account.missing_scopes[0]
+        .hint
+        .starts_with("Attachments over 3 MB"));
     assert!(account.missing_scopes[1].hint.contains("Scopes"));
     assert!(memory
         .log_lines()
@@ -317,7 +319,10 @@ fn with_the_delivery_permissions_granted_nothing_is_missing_and_health_is_quiet(
     plugin.save(&form).unwrap();
     let health = plugin.account_health("Reports mailbox").unwrap();
     assert_eq!(health.state, HealthState::Healthy);
-    assert!(health.reason.is_empty() && health.fix.is_none(), "{health:?}");
+    assert!(
+        health.reason.is_empty() && health.fix.is_none(),
+        "{health:?}"
+    );
     assert!(memory
         .log_lines()
         .iter()
@@ -338,7 +343,10 @@ fn the_health_of_an_account_without_the_file_permission_names_the_deliveries() {
         "Deliveries: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite."
     );
     assert!(
-        health.fix.as_deref().is_some_and(|f| f.contains("Mail.ReadWrite, Files.ReadWrite")),
+        health
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("Mail.ReadWrite, Files.ReadWrite")),
         "{health:?}"
     );
 }

@@ -263,8 +263,14 @@ fn a_challenge_on_verify_s_me_gets_one_token_request_one_retry_and_its_tokens_ar
         other => panic!("{other:?}"),
     }
     let counts = idp.stats().account(defaults::USER_UPN);
-    assert_eq!(counts.claims_challenges, 1, "/me challenged once: {counts:?}");
-    assert_eq!(counts.claims_answered, 1, "one token request with the claims");
+    assert_eq!(
+        counts.claims_challenges, 1,
+        "/me challenged once: {counts:?}"
+    );
+    assert_eq!(
+        counts.claims_answered, 1,
+        "one token request with the claims"
+    );
     assert_eq!(
         idp.stats().account_grant_count(defaults::USER_UPN, REFRESH),
         1,

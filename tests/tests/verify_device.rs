@@ -296,7 +296,11 @@ fn a_missing_permission_is_named_with_how_to_grant_it() {
     let result = json_result(&out);
     assert_eq!(result["saved"], false);
     let missing = result["missing_scopes"].as_array().unwrap();
-    assert_eq!(missing.len(), 3, "Mail.Send, then the other deliveries' {result}");
+    assert_eq!(
+        missing.len(),
+        3,
+        "Mail.Send, then the other deliveries' {result}"
+    );
     assert_eq!(missing[0]["scope"], "Mail.Send");
     assert!(
         missing[0]["hint"]
@@ -339,16 +343,24 @@ fn the_deliveries_the_permissions_allow_are_said_after_verify_and_in_the_health_
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     println!("{stdout}");
-    assert!(stdout.contains("✓ Verified: signed in as Adele Vance"), "{stdout}");
     assert!(
-        stdout.contains("! Permission Mail.ReadWrite was not granted: Attachments over 3 MB go through a draft"),
+        stdout.contains("✓ Verified: signed in as Adele Vance"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "! Permission Mail.ReadWrite was not granted: Attachments over 3 MB go through a draft"
+        ),
         "{stdout}"
     );
     assert!(
         stdout.contains("! Permission Files.ReadWrite was not granted: Uploading files to the user's OneDrive needs it"),
         "{stdout}"
     );
-    assert!(!stdout.contains("Permission Mail.Send was not granted"), "{stdout}");
+    assert!(
+        !stdout.contains("Permission Mail.Send was not granted"),
+        "{stdout}"
+    );
 
     let out = s.host_text(&["accounts", "Reports"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -359,7 +371,9 @@ fn the_deliveries_the_permissions_allow_are_said_after_verify_and_in_the_health_
         "{stdout}"
     );
     assert!(
-        stdout.contains("    fix: To allow them, add Mail.ReadWrite, Files.ReadWrite to the account's Scopes"),
+        stdout.contains(
+            "    fix: To allow them, add Mail.ReadWrite, Files.ReadWrite to the account's Scopes"
+        ),
         "{stdout}"
     );
 

@@ -328,7 +328,10 @@ impl AccountTokens {
         now: i64,
     ) -> Result<Issued, PluginError> {
         let mut secrets = BTreeMap::new();
-        for name in saved::CREDENTIAL_SECRETS.into_iter().chain([SECRET_REFRESH_TOKEN]) {
+        for name in saved::CREDENTIAL_SECRETS
+            .into_iter()
+            .chain([SECRET_REFRESH_TOKEN])
+        {
             if let Some(v) = self.host.secret_read(account, name)? {
                 secrets.insert(name.to_owned(), v);
             }

@@ -337,7 +337,9 @@ impl CredentialSecrets {
     /// The credential secrets saved for `account`.
     pub fn read(host: &Host, account: &str) -> Result<CredentialSecrets, PluginError> {
         Ok(CredentialSecrets {
-            client_secret: host.secret_read(account, SECRET_CLIENT_SECRET)?.map(Secret::new),
+            client_secret: host
+                .secret_read(account, SECRET_CLIENT_SECRET)?
+                .map(Secret::new),
             certificate_password: host
                 .secret_read(account, SECRET_CERTIFICATE_PASSWORD)?
                 .map(Secret::new),

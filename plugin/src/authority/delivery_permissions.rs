@@ -207,7 +207,10 @@ mod tests {
         let none = Summary::of(SignIn::Application, &[]);
         assert_eq!(none.refused().count(), 3);
         assert!(user_fix("Sites.ReadWrite.All").contains("Grant admin consent"));
-        assert_eq!(purpose(SignIn::Application, "mail.readwrite"), Some(ATTACHMENTS_PURPOSE));
+        assert_eq!(
+            purpose(SignIn::Application, "mail.readwrite"),
+            Some(ATTACHMENTS_PURPOSE)
+        );
         assert_eq!(purpose(SignIn::User, "User.Read.All"), None);
         assert!(!user_fix("Files.ReadWrite").contains("Grant admin consent"));
     }

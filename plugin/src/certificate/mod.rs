@@ -57,7 +57,9 @@ pub enum CertificateError {
     #[error("is protected by a password, and Certificate password is empty")]
     PasswordNeeded,
     /// A PKCS#12 file that the password given does not open.
-    #[error("does not open with the password in Certificate password (it is not the file's password)")]
+    #[error(
+        "does not open with the password in Certificate password (it is not the file's password)"
+    )]
     WrongPassword,
     /// A PEM file, with a password given (PEM files here are never encrypted).
     #[error("is a PEM file, which is read without a password")]
@@ -337,21 +339,36 @@ mod tests {
                 .and_utc()
                 .timestamp()
         };
-        assert_eq!(expiry_of_file(&short, None), Some(at("2026-12-17 03:16:16")));
+        assert_eq!(
+            expiry_of_file(&short, None),
+            Some(at("2026-12-17 03:16:16"))
+        );
         let long = file(dir.path(), "long.pem", defaults::CERT_PEM);
         assert_eq!(expiry_of_file(&long, None), Some(at("2126-11-13 03:04:19")));
         assert_eq!(expiry_of_file(&dir.path().join("none.pem"), None), None);
-        let p12 = file(dir.path(), "app.pfx", pfx(Some(defaults::CERT_KEY_PEM), Encryption::Aes256));
+        let p12 = file(
+            dir.path(),
+            "app.pfx",
+            pfx(Some(defaults::CERT_KEY_PEM), Encryption::Aes256),
+        );
         let password = Secret::new(PASSWORD);
-        assert_eq!(expiry_of_file(&p12, Some(&password)), Some(at("2126-11-13 03:04:19")));
-        assert_eq!(expiry_of_file(&p12, None), None, "a PKCS#12 opens only with its password");
+        assert_eq!(
+            expiry_of_file(&p12, Some(&password)),
+            Some(at("2126-11-13 03:04:19"))
+        );
+        assert_eq!(
+            expiry_of_file(&p12, None),
+            None,
+            "a PKCS#12 opens only with its password"
+        );
     }
 
     #[test]
     fn unusable_files_say_what_is_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let load =
-            |name: &str, text: &str| Certificate::load(&file(dir.path(), name, text), None).unwrap_err();
+        let load = |name: &str, text: &str| {
+            Certificate::load(&file(dir.path(), name, text), None).unwrap_err()
+        };
         assert_eq!(load("c.pem", defaults::CERT_PEM), CertificateError::NoKey);
         assert_eq!(
             load("k.pem", defaults::CERT_KEY_PEM),
@@ -376,7 +393,8 @@ mod tests {
     #[test]
     fn the_certificate_for_the_key_is_chosen_and_a_stranger_s_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let load = |name: &str, text: String| Certificate::load(&file(dir.path(), name, text), None);
+        let load =
+            |name: &str, text: String| Certificate::load(&file(dir.path(), name, text), None);
         // A chain file: an unrelated certificate first, then the key's own.
         let chain = format!(
             "{}{}{}",
@@ -385,17 +403,30 @@ mod tests {
             defaults::CERT_KEY_PEM
         );
         let cert = load("chain.pem", chain).unwrap();
-        assert_eq!(cert.thumbprint(), "oVdFBRdePp-XxPIKRlLYQMTnPkXjpwx0HSm_iKWHPAQ");
+        assert_eq!(
+            cert.thumbprint(),
+            "oVdFBRdePp-XxPIKRlLYQMTnPkXjpwx0HSm_iKWHPAQ"
+        );
         let stranger = format!("{}{}", defaults::CERT_EXPIRED_PEM, defaults::CERT_KEY_PEM);
-        assert_eq!(load("x.pem", stranger).unwrap_err(), CertificateError::KeyMismatch);
+        assert_eq!(
+            load("x.pem", stranger).unwrap_err(),
+            CertificateError::KeyMismatch
+        );
     }
 
     #[test]
     fn a_pkcs12_file_opens_with_its_password_in_either_encryption() {
         let dir = tempfile::tempdir().unwrap();
         let password = Secret::new(PASSWORD);
-        for (name, encryption) in [("aes.pfx", Encryption::Aes256), ("3des.p12", Encryption::Legacy3Des)] {
-            let path = file(dir.path(), name, pfx(Some(defaults::CERT_KEY_PEM), encryption));
+        for (name, encryption) in [
+            ("aes.pfx", Encryption::Aes256),
+            ("3des.p12", Encryption::Legacy3Des),
+        ] {
+            let path = file(
+                dir.path(),
+                name,
+                pfx(Some(defaults::CERT_KEY_PEM), encryption),
+            );
             let cert = Certificate::load(&path, Some(&password)).unwrap();
             assert_eq!(
                 cert.thumbprint(),
@@ -411,7 +442,11 @@ mod tests {
     #[test]
     fn pkcs12_refusals_tell_password_file_and_missing_key_apart() {
         let dir = tempfile::tempdir().unwrap();
-        let with_key = file(dir.path(), "app.pfx", pfx(Some(defaults::CERT_KEY_PEM), Encryption::Aes256));
+        let with_key = file(
+            dir.path(),
+            "app.pfx",
+            pfx(Some(defaults::CERT_KEY_PEM), Encryption::Aes256),
+        );
         let wrong = Secret::new("not-the-password");
         let e = Certificate::load(&with_key, Some(&wrong)).unwrap_err();
         assert_eq!(e, CertificateError::WrongPassword);
@@ -424,14 +459,25 @@ mod tests {
         let e = Certificate::load(&cert_only, Some(&Secret::new(PASSWORD))).unwrap_err();
         assert_eq!(e, CertificateError::Pkcs12WithoutKey);
         assert!(e.fix().contains("export the private key"), "{}", e.fix());
-        let junk = file(dir.path(), "junk.pfx", [0x30u8, 0x03, 0x02, 0x01, 0x07, 0xff, 0x00]);
+        let junk = file(
+            dir.path(),
+            "junk.pfx",
+            [0x30u8, 0x03, 0x02, 0x01, 0x07, 0xff, 0x00],
+        );
         assert_eq!(
             Certificate::load(&junk, Some(&Secret::new(PASSWORD))).unwrap_err(),
             CertificateError::NeitherPemNorPkcs12
         );
         let zip = file(dir.path(), "app.zip", b"PK\x03\x04 not a certificate");
-        assert_eq!(Certificate::load(&zip, None).unwrap_err(), CertificateError::NeitherPemNorPkcs12);
-        let pem = file(dir.path(), "app.pem", format!("{}{}", defaults::CERT_PEM, defaults::CERT_KEY_PEM));
+        assert_eq!(
+            Certificate::load(&zip, None).unwrap_err(),
+            CertificateError::NeitherPemNorPkcs12
+        );
+        let pem = file(
+            dir.path(),
+            "app.pem",
+            format!("{}{}", defaults::CERT_PEM, defaults::CERT_KEY_PEM),
+        );
         assert_eq!(
             Certificate::load(&pem, Some(&Secret::new(PASSWORD))).unwrap_err(),
             CertificateError::PasswordForPem

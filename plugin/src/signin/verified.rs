@@ -123,8 +123,12 @@ fn with_deliveries(mut missing: Vec<MissingScope>, deliveries: &Summary) -> Vec<
             Some(m) => m.hint = format!("{} {}", d.purpose, m.hint).into(),
             None => missing.push(MissingScope {
                 scope: d.permission.into(),
-                hint: format!("{} {}", d.purpose, delivery_permissions::user_fix(d.permission))
-                    .into(),
+                hint: format!(
+                    "{} {}",
+                    d.purpose,
+                    delivery_permissions::user_fix(d.permission)
+                )
+                .into(),
             }),
         }
     }
