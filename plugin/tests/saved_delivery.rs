@@ -322,6 +322,7 @@ fn a_challenge_on_verify_s_me_the_user_must_answer_fails_the_verification_with_t
         e.hint().is_some_and(|h| h.contains("Choose Verify again")),
         "{e:?}"
     );
+    assert_eq!(e.provider_code(), Some("AADSTS50076"), "{e:?}");
     let counts = idp.stats().account(defaults::USER_UPN);
     assert_eq!(counts.claims_challenges, 1, "{counts:?}");
     assert_eq!(counts.claims_answered, 1, "one token request, refused");

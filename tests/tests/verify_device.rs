@@ -8,7 +8,7 @@ use atrs_e2e::{
     add_office365_args, json_lines, json_result, office365_library, plugins_dir, run_host,
     sandbox::StoreFiles,
 };
-use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
+use atrs_mock_idp::{defaults, ClaimsChallenge, DeviceOutcome, MockConfig, MockIdp};
 use serde_json::Value;
 
 struct Setup {
@@ -393,6 +393,69 @@ fn the_deliveries_the_permissions_allow_are_said_after_verify_and_in_the_health_
     let health = &accounts["accounts"][0]["health"];
     assert_eq!(health["state"], "healthy", "{accounts}");
     assert_eq!(health["reason"], "", "{accounts}");
+}
+
+#[test]
+fn a_claims_challenge_on_verify_s_me_is_answered_once_or_fails_the_add_with_its_reason() {
+    let s = setup(MockConfig::default());
+    // Answerable: one token request with the claims, one retry of /me, saved.
+    s.mock.arm_claims_challenge(
+        defaults::USER_UPN,
+        ClaimsChallenge {
+            path_contains: Some("/me".into()),
+            needs_user: false,
+        },
+    );
+    let out = s.add(
+        "Challenged",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_result(&out)["saved"], true);
+    let counts = s.mock.stats().account(defaults::USER_UPN);
+    assert_eq!(
+        (counts.claims_challenges, counts.claims_answered),
+        (1, 1),
+        "{counts:?}"
+    );
+
+    // The claims need the user: the add fails with the reason and saves nothing.
+    s.mock.arm_claims_challenge(
+        defaults::USER_UPN,
+        ClaimsChallenge {
+            path_contains: Some("/me".into()),
+            needs_user: true,
+        },
+    );
+    let out = s.add(
+        "Needs MFA",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let result = json_result(&out);
+    assert_eq!(result["error"]["kind"], "authorization_refused", "{result}");
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(message.contains("claims challenge"), "{message}");
+    assert!(message.contains("sign in again"), "{message}");
+    assert!(
+        result["error"]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("complete everything the sign-in page asks")),
+        "{result}"
+    );
+    assert_eq!(result["error"]["provider_code"], "AADSTS50076", "{result}");
+    let accounts = json_result(&s.host(&["accounts"]));
+    let names: Vec<&str> = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Challenged"], "{accounts}");
 }
 
 #[test]

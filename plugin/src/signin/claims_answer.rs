@@ -79,7 +79,14 @@ async fn answer(
     )
     .await
     .map_err(|e| match &e {
-        RefreshError::SignInAgain(_) => needs_user(config, &e.reason()),
+        RefreshError::SignInAgain(_) => {
+            let provider = e.to_plugin_error(config);
+            let refusal = needs_user(config, &e.reason());
+            match provider.provider_code() {
+                Some(code) => refusal.with_provider_code(code),
+                None => refusal,
+            }
+        }
         _ => e.to_plugin_error(config),
     })?;
     let lifetime = renewed.token.expires_at.saturating_sub(unix_now()).max(0);
