@@ -87,7 +87,7 @@ impl CertificateError {
             CertificateError::NeitherPemNorPkcs12 => "Give the certificate file registered on the app: PEM with its private key (cat cert.pem key.pem > app.pem), or the .pfx / .p12 file exported with its private key, with that file's password in Certificate password.",
             CertificateError::Pkcs12WithoutKey => "Export the certificate again with its private key: Windows certificate manager → All Tasks → Export → \"Yes, export the private key\" (Personal Information Exchange, .pfx); or openssl pkcs12 -export -in cert.pem -inkey key.pem -out app.pfx.",
             CertificateError::PasswordNeeded => "Type the password the .pfx / .p12 file was exported with in Certificate password (it is kept as a secret).",
-            CertificateError::WrongPassword => "Type the password the .pfx / .p12 file was exported with (the one chosen in the export wizard, or given to openssl pkcs12 -export) in Certificate password, or export the file again with a password you know.",
+            CertificateError::WrongPassword => "Type the password the .pfx / .p12 file was exported with (the one chosen in the export wizard, or given to openssl pkcs12 -export) in Certificate password — or leave it empty for a file exported without one — or export the file again with a password you know.",
             CertificateError::PasswordForPem => "Leave Certificate password empty: only .pfx / .p12 files have one.",
             CertificateError::UnsupportedPkcs12(_) => "Export the file again with AES-256 (Windows: \"AES256-SHA256\" in the export wizard; OpenSSL 3: openssl pkcs12 -export, its default), or give the certificate and key as PEM.",
             CertificateError::KeyMismatch => "Put the certificate registered on the app together with its own private key in the file (compare: openssl x509 -noout -modulus -in cert.pem and openssl rsa -noout -modulus -in key.pem must match).",
@@ -436,6 +436,31 @@ mod tests {
             assert!(cert.expires_at().is_some());
             let shown = format!("{cert:?}");
             assert!(!shown.contains(PASSWORD), "{shown}");
+        }
+    }
+
+    #[test]
+    fn files_openssl_wrote_open_in_the_current_and_the_legacy_encryptions() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = Secret::new(defaults::CERT_PFX_PASSWORD);
+        for (name, bytes) in [
+            ("openssl3.pfx", defaults::CERT_PFX_OPENSSL3),
+            ("legacy-rc2.pfx", defaults::CERT_PFX_OPENSSL_LEGACY),
+            ("3des-sha1.pfx", defaults::CERT_PFX_3DES_SHA1),
+        ] {
+            let path = file(dir.path(), name, bytes);
+            let cert =
+                Certificate::load(&path, Some(&password)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                cert.thumbprint(),
+                "oVdFBRdePp-XxPIKRlLYQMTnPkXjpwx0HSm_iKWHPAQ",
+                "{name}"
+            );
+            assert_eq!(
+                Certificate::load(&path, Some(&Secret::new("wrong"))).unwrap_err(),
+                CertificateError::WrongPassword,
+                "{name}"
+            );
         }
     }
 
