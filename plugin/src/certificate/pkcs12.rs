@@ -50,6 +50,11 @@ fn refusal(e: &Error, password_given: bool) -> CertificateError {
         Error::UnsupportedEncryptionScheme | Error::UnsupportedMacAlgorithm => {
             CertificateError::UnsupportedPkcs12(e.to_string())
         }
+        // Iteration counts over a million (a file made to stall its reader) or parameters
+        // the algorithm does not take.
+        Error::InvalidParameters => {
+            CertificateError::UnsupportedPkcs12("parameters beyond what is accepted".to_owned())
+        }
         // The PBES2 parameters' own errors (an unknown cipher or PRF) carry only the
         // algorithm's name; never the password or the key.
         Error::Pkcs5Error(reason) => CertificateError::UnsupportedPkcs12(reason.clone()),
