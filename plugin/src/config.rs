@@ -34,13 +34,14 @@ impl Tenant {
 
 /// The labels of the values whose change needs a new sign-in, in form order (the
 /// order [`AccountConfig::sign_in_changes`] compares them in).
-pub const SIGN_IN_VALUES: [&str; 11] = [
+pub const SIGN_IN_VALUES: [&str; 12] = [
     "Account name",
     "Account kind",
     "Client ID",
     "Tenant ID",
     "Client secret",
     "Certificate",
+    "Certificate password",
     "Cloud",
     "Authority URL override",
     "Scopes",
@@ -75,6 +76,8 @@ pub struct AccountConfig {
     pub max_message_bytes: u64,
     /// The certificate credential, used instead of a client secret.
     pub certificate: Option<Certificate>,
+    /// The password the PKCS#12 certificate file was opened with (kept as a secret).
+    pub certificate_password: Option<Secret>,
     /// Who signs in: a user, or nobody (an application account).
     pub sign_in: SignIn,
     /// The mailbox an application account acts for (`None` for user accounts).
@@ -139,9 +142,17 @@ impl AccountConfig {
             &mut errors,
             parse_max_message(values.get(fields::MAX_MESSAGE_MB)),
         );
+        // A password is taken as typed: spaces and quotes may be part of it.
+        let certificate_password = values
+            .get(fields::CERTIFICATE_PASSWORD)
+            .filter(|v| !v.is_empty())
+            .map(Secret::new);
         let certificate = collect(
             &mut errors,
-            parse_certificate(values.get(fields::CERTIFICATE_FILE)),
+            parse_certificate(
+                values.get(fields::CERTIFICATE_FILE),
+                certificate_password.as_ref(),
+            ),
         );
         if app {
             app_checks(&mut errors, &tenant);
@@ -207,6 +218,7 @@ impl AccountConfig {
                 ca_file,
                 max_message_bytes,
                 certificate,
+                certificate_password,
                 sign_in,
                 mailbox,
             }),
@@ -246,6 +258,7 @@ impl AccountConfig {
             self.tenant == other.tenant,
             self.client_secret == other.client_secret,
             self.certificate == other.certificate,
+            self.certificate_password == other.certificate_password,
             self.cloud == other.cloud,
             self.authority_override == other.authority_override,
             self.scopes == other.scopes,
@@ -703,18 +716,33 @@ fn parse_max_message(value: Option<&str>) -> Result<u64, FieldError> {
     }
 }
 
-fn parse_certificate(value: Option<&str>) -> Result<Option<Certificate>, FieldError> {
+/// The certificate file, opened (a PKCS#12 one with `password`). A refusal about the
+/// password is the password field's; a password without a file is refused too, so no
+/// secret is kept that nothing uses.
+fn parse_certificate(
+    value: Option<&str>,
+    password: Option<&Secret>,
+) -> Result<Option<Certificate>, FieldError> {
     let Some(raw) = blank(value) else {
-        return Ok(None);
+        return match password {
+            None => Ok(None),
+            Some(_) => Err(FieldError::new(
+                fields::CERTIFICATE_PASSWORD,
+                "Certificate password is given, but Certificate names no file.",
+            )
+            .with_hint(
+                "Name the .pfx / .p12 file in Certificate, or leave Certificate password empty.",
+            )),
+        };
     };
-    Certificate::load(std::path::Path::new(raw))
+    Certificate::load(std::path::Path::new(raw), password)
         .map(Some)
         .map_err(|e| {
-            FieldError::new(
-                fields::CERTIFICATE_FILE,
-                format!("The certificate file {raw} {e}."),
-            )
-            .with_hint(e.fix())
+            let field = match e.is_about_the_password() {
+                true => fields::CERTIFICATE_PASSWORD,
+                false => fields::CERTIFICATE_FILE,
+            };
+            FieldError::new(field, format!("The certificate file {raw} {e}.")).with_hint(e.fix())
         })
 }
 

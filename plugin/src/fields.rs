@@ -30,8 +30,11 @@ pub const CA_FILE: &str = "ca_file";
 pub const MAX_MESSAGE_MB: &str = "max_message_mb";
 
 /// Advanced: a PEM file with the certificate registered on the app and its private key,
-/// used instead of a client secret.
+/// or a PKCS#12 (`.pfx`, `.p12`) file of both, used instead of a client secret.
 pub const CERTIFICATE_FILE: &str = "certificate_file";
+
+/// Advanced, secret: the password of a PKCS#12 [`CERTIFICATE_FILE`].
+pub const CERTIFICATE_PASSWORD: &str = "certificate_password";
 
 /// Advanced: who signs in — `user` (device code or browser; the default) or `application`
 /// (no user: client credentials, acting for [`MAILBOX`]).
@@ -41,7 +44,7 @@ pub const SIGN_IN: &str = "sign_in";
 pub const MAILBOX: &str = "mailbox";
 
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 14] = [
+pub const ALL_KEYS: [&str; 15] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -54,6 +57,7 @@ pub const ALL_KEYS: [&str; 14] = [
     CA_FILE,
     MAX_MESSAGE_MB,
     CERTIFICATE_FILE,
+    CERTIFICATE_PASSWORD,
     SIGN_IN,
     MAILBOX,
 ];
@@ -162,16 +166,27 @@ pub fn describe() -> Vec<FormField> {
             ),
         FormField::new(
             CERTIFICATE_FILE,
-            "Certificate (PEM file with its private key)",
+            "Certificate (PEM or .pfx / .p12 file with its private key)",
             FieldKind::Text,
         )
         .advanced()
-        .with_placeholder("/etc/atrs/app.pem")
+        .with_placeholder("/etc/atrs/app.pem or /etc/atrs/app.pfx")
         .with_help(
-            "Instead of a client secret, for tenants that forbid secrets: a PEM file with the \
-             certificate uploaded under Certificates & secrets → Certificates and its RSA \
-             private key (unencrypted; keep the file readable only by this account). \
-             Leave Client secret empty.",
+            "Instead of a client secret, for tenants that forbid secrets: the certificate \
+             uploaded under Certificates & secrets → Certificates with its RSA private key — \
+             a PEM file (key unencrypted), or the .pfx / .p12 file exported with the private \
+             key, its password in Certificate password. Keep the file readable only by this \
+             account. Leave Client secret empty.",
+        ),
+        FormField::new(
+            CERTIFICATE_PASSWORD,
+            "Certificate password (.pfx / .p12)",
+            FieldKind::Secret,
+        )
+        .advanced()
+        .with_help(
+            "The password the .pfx / .p12 file was exported with; kept as a secret. Leave \
+             empty for a PEM file.",
         ),
         FormField::new(
             SIGN_IN,
@@ -216,12 +231,15 @@ mod tests {
     }
 
     #[test]
-    fn only_the_client_secret_is_secret() {
+    fn only_the_client_secret_and_certificate_password_are_secret() {
         let secret: Vec<String> = describe()
             .iter()
             .filter(|f| f.is_secret())
             .map(|f| f.key.to_string())
             .collect();
-        assert_eq!(secret, vec![CLIENT_SECRET.to_string()]);
+        assert_eq!(
+            secret,
+            vec![CLIENT_SECRET.to_string(), CERTIFICATE_PASSWORD.to_string()]
+        );
     }
 }

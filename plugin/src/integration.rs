@@ -79,7 +79,11 @@ impl Office365 {
         values: &FormValues,
         replaces: Option<&str>,
     ) -> Result<(), PluginError> {
-        let config = AccountConfig::parse(values).map_err(first_error)?;
+        let edited = replaces
+            .or(values.get_trimmed(fields::ACCOUNT_NAME))
+            .unwrap_or_default();
+        let values = saved::keeping_certificate_password(&self.host, values, edited);
+        let config = AccountConfig::parse(&values).map_err(first_error)?;
         match self.verified() {
             Some(verified) => {
                 let changes = verified.config.sign_in_changes(&config);
@@ -126,6 +130,13 @@ impl Office365 {
             return Err(needs_verification(Some(&changes)));
         }
         saved::update_form(&self.host, &config)
+    }
+
+    /// `values` with what an edit of the saved account they name keeps when left empty
+    /// (see [`saved::keeping_certificate_password`]).
+    fn keeping_saved(&self, values: &FormValues) -> FormValues {
+        let account = values.get_trimmed(fields::ACCOUNT_NAME).unwrap_or_default();
+        saved::keeping_certificate_password(&self.host, values, account)
     }
 
     /// Stops the running verification, if any, so it can no longer mark values verified.
@@ -258,7 +269,9 @@ impl Integration for Office365 {
     }
 
     fn validate(&self, values: &FormValues) -> Vec<FieldError> {
-        let mut errors = AccountConfig::parse(values).err().unwrap_or_default();
+        let mut errors = AccountConfig::parse(&self.keeping_saved(values))
+            .err()
+            .unwrap_or_default();
         if !errors
             .iter()
             .any(|e| e.field() == fields::CLIENT_SECRET_EXPIRES)
@@ -273,7 +286,7 @@ impl Integration for Office365 {
         values: &FormValues,
         method: VerifyMethod,
     ) -> Result<Box<dyn VerificationSession>, PluginError> {
-        let config = AccountConfig::parse(values).map_err(first_error)?;
+        let config = AccountConfig::parse(&self.keeping_saved(values)).map_err(first_error)?;
         // A new attempt replaces the previous one: it must not mark values verified later.
         self.cancel_current();
         *self.slot() = None;
@@ -358,12 +371,7 @@ impl Integration for Office365 {
         request: DeliveryRequest,
     ) -> Result<Box<dyn DeliveryJob>, PluginError> {
         let mut values = saved::read_values(&self.host, account)?;
-        if let Some(secret) = self
-            .host
-            .secret_read(account, saved::SECRET_CLIENT_SECRET)?
-        {
-            values.set_secret(fields::CLIENT_SECRET, &secret);
-        }
+        saved::CredentialSecrets::read(&self.host, account)?.fill(&mut values);
         let config = AccountConfig::parse(&values).map_err(|errors| {
             let e = first_error(errors);
             PluginError::invalid_input(format!(

@@ -12,13 +12,14 @@
 //!      validation, verify, save, tokens, health, delivery — handing each to a folder;
 //!    - [`fields`]: the account form; [`config`]: its values checked into an
 //!      [`config::AccountConfig`], with [`certificate`] (certificate credentials instead of
-//!      a client secret), [`response_mode`] (how a browser sign-in asks for its answer) and
+//!      a client secret, from PEM or PKCS#12 files), [`response_mode`] (how a browser sign-in asks for its answer) and
 //!      [`sign_in_kind`] (a user signs in, or an application account with nobody signing in);
 //!    - shared leaves: [`secret`] (the redacting wrapper for secrets), [`clock`] (Unix
 //!      time), [`runtime`] (the plugin's own tokio runtime), [`version`].
 //! 2. [`signin`]: getting a first verified account — the skeleton both methods share
 //!    (discover → sign in → confirm), device code, browser (state, paste, loopback
-//!    listener, inbox), the ID token, who signed in, what a success leaves for Save.
+//!    listener, inbox), the ID token, who signed in (answering a claims challenge on
+//!    `/me`), what a success leaves for Save.
 //! 3. [`account`]: the saved account at work — the stores' keys, the token cache, one
 //!    refresh per account across threads and processes, refresh errors and facts, health,
 //!    the client secret's expiry.
@@ -27,7 +28,7 @@
 //!    refusals.
 //! 5. [`authority`]: the identity platform as all three speak to it — discovery, issuer,
 //!    token answers, AADSTS errors, scopes, claims challenges, redirect URIs, admin
-//!    consent.
+//!    consent, which deliveries the granted permissions allow.
 //! 6. [`net`]: the network layer under everything — the bounded HTTP client, extra
 //!    certificate authorities, `client-request-id`, national clouds, provider text made
 //!    safe.

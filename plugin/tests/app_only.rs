@@ -431,3 +431,32 @@ fn an_application_account_with_a_certificate_verifies_and_renews_with_client_ass
     );
     assert!(!everything.contains(key_line));
 }
+
+#[test]
+fn the_deliveries_an_application_s_roles_allow_are_said_after_verify_and_in_its_health() {
+    let idp = idp();
+    let (memory, plugin) = saved(&idp, defaults::APP_ONLY_MAIL_CLIENT_ID);
+    assert!(memory.log_lines().iter().any(|(_, l)| l.contains(
+        "Deliveries the granted permissions allow: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite.All."
+    )));
+    let health = plugin.account_health(ACCOUNT).unwrap();
+    assert_eq!(health.state, HealthState::Healthy, "{health:?}");
+    assert_eq!(
+        health.reason,
+        "Deliveries: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite.All."
+    );
+    let fix = health.fix.unwrap();
+    assert!(
+        fix.contains("application permission(s) Mail.ReadWrite, Files.ReadWrite.All")
+            && fix.contains("admin consent"),
+        "{fix}"
+    );
+
+    // Granted everything: healthy, nothing to add.
+    let (_memory, plugin) = saved(&idp, defaults::APP_ONLY_CLIENT_ID);
+    let health = plugin.account_health(ACCOUNT).unwrap();
+    assert!(
+        health.reason.is_empty() && health.fix.is_none(),
+        "{health:?}"
+    );
+}

@@ -323,10 +323,15 @@ fn pasting_the_full_address_verifies_and_saves() {
     assert_eq!(account.user_principal_name.as_str(), defaults::USER_UPN);
     assert_eq!(account.display_name.as_str(), defaults::USER_DISPLAY_NAME);
     assert_eq!(account.tenant_id.as_str(), defaults::TENANT_ID);
-    assert!(
-        account.missing_scopes.is_empty(),
-        "{:?}",
-        account.missing_scopes
+    let missing: Vec<&str> = account
+        .missing_scopes
+        .iter()
+        .map(|m| m.scope.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        ["Mail.ReadWrite", "Files.ReadWrite"],
+        "only the deliveries the default permissions leave out"
     );
     assert_eq!(code_redemptions(&idp), 1);
     assert_eq!(
@@ -564,6 +569,44 @@ fn a_certificate_app_verifies_with_a_client_assertion() {
         .secrets_of("Reports mailbox")
         .contains_key("client_secret"));
     assert_eq!(code_redemptions(&idp), 1);
+}
+
+#[test]
+fn a_pkcs12_certificate_app_verifies_with_a_client_assertion() {
+    let idp = idp();
+    let browser = Browser::new();
+    let (memory, mut plugin) = plugin();
+    let dir = tempfile::tempdir().unwrap();
+    let pfx = dir.path().join("app.pfx");
+    let password = "Pfx~browser-Pa55word";
+    std::fs::write(
+        &pfx,
+        atrs_mock_idp::pkcs12_file::export(
+            defaults::CERT_PEM,
+            Some(defaults::CERT_KEY_PEM),
+            password,
+            atrs_mock_idp::pkcs12_file::Encryption::Aes256,
+        ),
+    )
+    .unwrap();
+    let mut form = values(&idp, defaults::CERT_CLIENT_ID)
+        .with(fields::CERTIFICATE_FILE, pfx.to_str().unwrap());
+    form.set_secret(fields::CERTIFICATE_PASSWORD, password);
+    let session = start(&mut plugin, &form, false);
+    let address = browser.sign_in(&shown(session.as_ref()).url);
+    session.submit(&address).unwrap();
+    verified(end(session.as_ref()));
+    plugin.save(&form).unwrap();
+    let secrets = memory.secrets_of("Reports mailbox");
+    assert!(!secrets.contains_key("client_secret"));
+    assert_eq!(
+        secrets
+            .get(fields::CERTIFICATE_PASSWORD)
+            .map(String::as_str),
+        Some(password)
+    );
+    assert_eq!(code_redemptions(&idp), 1);
+    assert!(!format!("{:?}", memory.log_lines()).contains(password));
 }
 
 #[test]

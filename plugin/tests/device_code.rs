@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use atrs_host_sdk::{
-    testing::MemoryHost, ErrorKind, FormValues, Integration, PluginError, SessionState,
-    VerificationSession, VerifiedAccount, VerifyMethod,
+    testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, PluginError,
+    SessionState, VerificationSession, VerifiedAccount, VerifyMethod,
 };
 use atrs_mock_idp::{
     defaults, DeviceOutcome, Endpoint, Fault, MockConfig, MockIdp, DEVICE_CODE_GRANT_TYPE,
@@ -186,11 +186,22 @@ fn approved_sign_in_is_verified_and_saved() {
         granted.contains(&"User.Read") && granted.contains(&"Mail.Send"),
         "{granted:?}"
     );
-    assert!(
-        account.missing_scopes.is_empty(),
-        "{:?}",
-        account.missing_scopes
-    );
+    // The default permissions send mail; the deliveries they leave out are named with
+    // what to ask for (they were not requested, so Scopes is part of the fix).
+    let missing: Vec<&str> = account
+        .missing_scopes
+        .iter()
+        .map(|m| m.scope.as_str())
+        .collect();
+    assert_eq!(missing, ["Mail.ReadWrite", "Files.ReadWrite"]);
+    assert!(account.missing_scopes[0]
+        .hint
+        .starts_with("Attachments over 3 MB"));
+    assert!(account.missing_scopes[1].hint.contains("Scopes"));
+    assert!(memory
+        .log_lines()
+        .iter()
+        .any(|(_, l)| l.contains("Deliveries the granted permissions allow: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite.")));
     assert_eq!(
         idp.stats().count(Endpoint::Graph),
         1,
@@ -273,8 +284,13 @@ fn a_permission_needing_admin_consent_is_named_as_missing_with_how_to_grant_it()
         .iter()
         .map(|m| m.scope.as_str())
         .collect();
-    assert_eq!(missing, vec!["Mail.Send"]);
+    assert_eq!(
+        missing,
+        vec!["Mail.Send", "Mail.ReadWrite", "Files.ReadWrite"],
+        "the requested permission first, then what other deliveries need"
+    );
     let hint = account.missing_scopes[0].hint.as_str();
+    assert!(hint.starts_with("Sending mail needs it."), "{hint}");
     assert!(
         hint.contains("API permissions") && hint.contains("admin consent"),
         "{hint}"
@@ -283,6 +299,56 @@ fn a_permission_needing_admin_consent_is_named_as_missing_with_how_to_grant_it()
         .granted_scopes
         .iter()
         .any(|s| s.as_str() == "User.Read"));
+}
+
+#[test]
+fn with_the_delivery_permissions_granted_nothing_is_missing_and_health_is_quiet() {
+    let idp = quick_idp();
+    let (memory, mut plugin) = plugin();
+    let form = contoso(&idp).with(
+        fields::SCOPES,
+        "openid profile offline_access User.Read Mail.Send Mail.ReadWrite Files.ReadWrite",
+    );
+    let run = verify(&mut plugin, &form);
+    let account = run.verified();
+    assert!(
+        account.missing_scopes.is_empty(),
+        "{:?}",
+        account.missing_scopes
+    );
+    plugin.save(&form).unwrap();
+    let health = plugin.account_health("Reports mailbox").unwrap();
+    assert_eq!(health.state, HealthState::Healthy);
+    assert!(
+        health.reason.is_empty() && health.fix.is_none(),
+        "{health:?}"
+    );
+    assert!(memory
+        .log_lines()
+        .iter()
+        .any(|(_, l)| l.contains("mail ✓, attachments over 3 MB ✓, files ✓")));
+}
+
+#[test]
+fn the_health_of_an_account_without_the_file_permission_names_the_deliveries() {
+    let idp = quick_idp();
+    let (_memory, mut plugin) = plugin();
+    let form = contoso(&idp);
+    verify(&mut plugin, &form).verified();
+    plugin.save(&form).unwrap();
+    let health = plugin.account_health("Reports mailbox").unwrap();
+    assert_eq!(health.state, HealthState::Healthy);
+    assert_eq!(
+        health.reason,
+        "Deliveries: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite."
+    );
+    assert!(
+        health
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("Mail.ReadWrite, Files.ReadWrite")),
+        "{health:?}"
+    );
 }
 
 #[test]

@@ -232,6 +232,110 @@ fn a_challenge_the_user_must_answer_needs_sign_in_again_keeps_the_store_and_neve
     assert_eq!(counts.claims_answered, 1, "no second token request");
 }
 
+/// Verifies `form` by device code; the end state.
+fn verify_end(plugin: &mut Office365, form: &FormValues) -> SessionState {
+    let session = plugin
+        .start_verification(form, VerifyMethod::DeviceCode)
+        .expect("verification starts");
+    let started = Instant::now();
+    loop {
+        match session.poll(Duration::from_millis(100)) {
+            s if s.is_terminal() => return s,
+            _ => assert!(started.elapsed() < DEADLINE, "no verification"),
+        }
+    }
+}
+
+#[test]
+fn a_challenge_on_verify_s_me_gets_one_token_request_one_retry_and_its_tokens_are_saved() {
+    let idp = idp();
+    idp.arm_claims_challenge(
+        defaults::USER_UPN,
+        ClaimsChallenge {
+            path_contains: None,
+            needs_user: false,
+        },
+    );
+    let memory = MemoryHost::new();
+    let mut plugin = Office365::new(memory.handle()).unwrap();
+    match verify_end(&mut plugin, &form(&idp)) {
+        SessionState::Verified(a) => assert_eq!(a.user_principal_name.as_str(), defaults::USER_UPN),
+        other => panic!("{other:?}"),
+    }
+    let counts = idp.stats().account(defaults::USER_UPN);
+    assert_eq!(
+        counts.claims_challenges, 1,
+        "/me challenged once: {counts:?}"
+    );
+    assert_eq!(
+        counts.claims_answered, 1,
+        "one token request with the claims"
+    );
+    assert_eq!(
+        idp.stats().account_grant_count(defaults::USER_UPN, REFRESH),
+        1,
+        "no other refresh"
+    );
+    assert_eq!(
+        idp.stats().count(Endpoint::Graph),
+        2,
+        "the challenged /me and one retry"
+    );
+    plugin.save(&form(&idp)).expect("saves");
+    // What was saved is the token issued for the claims (and the refresh token that came
+    // with it): the first delivery is not challenged and asks the provider nothing.
+    idp.reset_stats();
+    match deliver(&plugin) {
+        DeliveryState::Done(_) => {}
+        other => panic!("{other:?}"),
+    }
+    let counts = idp.stats().account(defaults::USER_UPN);
+    assert_eq!(counts.claims_challenges, 0, "{counts:?}");
+    assert!(counts.grant_types.is_empty(), "{counts:?}");
+    assert!(memory
+        .log_lines()
+        .iter()
+        .any(|(_, l)| l.contains("answered /me with a claims challenge")));
+}
+
+#[test]
+fn a_challenge_on_verify_s_me_the_user_must_answer_fails_the_verification_with_the_reason() {
+    let idp = idp();
+    idp.arm_claims_challenge(
+        defaults::USER_UPN,
+        ClaimsChallenge {
+            path_contains: Some("/me".into()),
+            needs_user: true,
+        },
+    );
+    let memory = MemoryHost::new();
+    let mut plugin = Office365::new(memory.handle()).unwrap();
+    let e = match verify_end(&mut plugin, &form(&idp)) {
+        SessionState::Failed(e) => e,
+        other => panic!("{other:?}"),
+    };
+    println!("claims on /me the user must answer: {e}");
+    assert_eq!(e.kind(), ErrorKind::AuthorizationRefused, "{e}");
+    assert!(e.message().contains("claims challenge"), "{e}");
+    assert!(e.message().contains("sign in again"), "{e}");
+    assert!(
+        e.hint().is_some_and(|h| h.contains("Choose Verify again")),
+        "{e:?}"
+    );
+    assert_eq!(e.provider_code(), Some("AADSTS50076"), "{e:?}");
+    let counts = idp.stats().account(defaults::USER_UPN);
+    assert_eq!(counts.claims_challenges, 1, "{counts:?}");
+    assert_eq!(counts.claims_answered, 1, "one token request, refused");
+    assert_eq!(
+        idp.stats().count(Endpoint::Graph),
+        1,
+        "no retry without a new token"
+    );
+    // Nothing was verified, so nothing can be saved.
+    assert!(plugin.save(&form(&idp)).is_err());
+    assert!(memory.settings_of(ACCOUNT).is_none());
+}
+
 #[test]
 fn ten_deliveries_at_once_never_have_more_than_four_requests_in_flight() {
     let idp = idp();

@@ -125,6 +125,7 @@ fn form_describes_every_field_as_json() {
             "ca_file",
             "max_message_mb",
             "certificate_file",
+            "certificate_password",
             "sign_in",
             "mailbox"
         ]

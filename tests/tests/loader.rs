@@ -39,6 +39,7 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "ca_file",
             "max_message_mb",
             "certificate_file",
+            "certificate_password",
             "sign_in",
             "mailbox"
         ]

@@ -3,10 +3,11 @@
 //! stdout and stderr (its log and any panic message), and every byte of every file in the
 //! store (the database, its write-ahead log, the lock files) — is searched for every
 //! secret value, which the store keeps sealed: the client secret, the certificate's
-//! private key, and each device code, authorization code, PKCE verifier, access token,
+//! private key and a PKCS#12 file's password, and each device code, authorization code, PKCE verifier, access token,
 //! refresh token and pre-authenticated upload URL the mock issued or received (read from
 //! the mock, so nothing is guessed). The flows: device code, browser with paste, browser
-//! with loopback, a certificate account (client assertions), an application account
+//! with loopback, a certificate account (client assertions) from a PEM file and from a
+//! PKCS#12 file (its password searched for too), an application account
 //! (client credentials: `add --verify direct`, `token --force`, `send-test`; its secret is
 //! searched for too), save over a saved account,
 //! `token`, `refresh`, `send`, `upload` (simple and with an upload session), `accounts`,
@@ -17,10 +18,13 @@
 use std::{path::Path, time::Duration};
 
 use atrs_e2e::sandbox::{Finished, Sandbox};
-use atrs_mock_idp::defaults;
+use atrs_mock_idp::{defaults, pkcs12_file};
 use atrs_test_host::store::{AccountStore, Change, KeyOptions, SqliteStore};
 
 const WAIT: Duration = Duration::from_secs(60);
+
+/// The PKCS#12 certificate file's export password, searched for like every secret.
+const PFX_PASSWORD: &str = "Pfx~audit-Pa55word-7c1e";
 
 /// Plays the browser: GETs `url`; the `Location` it redirects to.
 fn follow(url: &str) -> String {
@@ -156,6 +160,40 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     audit.run(
         "token --force (certificate)",
         sandbox.run(&["token", "Certificate", "--force"], WAIT),
+    );
+
+    // A PKCS#12 certificate: its password is typed on stdin and kept as a secret; every
+    // token request opens the file with it and signs a client assertion.
+    let pfx = key_dir.path().join("app.pfx");
+    std::fs::write(
+        &pfx,
+        pkcs12_file::export(
+            defaults::CERT_PEM,
+            Some(defaults::CERT_KEY_PEM),
+            PFX_PASSWORD,
+            pkcs12_file::Encryption::Aes256,
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = sandbox
+        .add_args("Pkcs12", "device", &[])
+        .into_iter()
+        .map(|a| a.replace(defaults::DESKTOP_CLIENT_ID, defaults::CERT_CLIENT_ID))
+        .chain([
+            "--set".to_owned(),
+            format!("certificate_file={}", pfx.display()),
+            "--set-secret".to_owned(),
+            "certificate_password".to_owned(),
+        ])
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut pkcs12 = sandbox.spawn(&args);
+    pkcs12.write_line(PFX_PASSWORD);
+    pkcs12.close_stdin();
+    audit.run("add (PKCS#12 certificate)", pkcs12.finish(WAIT));
+    audit.run(
+        "token --force (PKCS#12 certificate)",
+        sandbox.run(&["token", "Pkcs12", "--force"], WAIT),
     );
 
     // An application account: nobody signs in, the app's secret gets every token.
@@ -340,6 +378,7 @@ fn no_secret_reaches_any_output_log_or_store_file() {
             defaults::APP_ONLY_CLIENT_SECRET.to_owned(),
         ],
     ));
+    leaks.extend(audit.leaks("certificate password", &[PFX_PASSWORD.to_owned()]));
     // Every line of the private key's base64 (each 64 characters of key material).
     let key_lines: Vec<String> = defaults::CERT_KEY_PEM
         .lines()
@@ -355,7 +394,7 @@ fn no_secret_reaches_any_output_log_or_store_file() {
     leaks.extend(audit.leaks("refresh token", &seen.refresh_tokens));
     leaks.extend(audit.leaks("upload session URL", &upload_urls));
     println!(
-        "searched {} places for 2 client secrets, {} private key lines, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
+        "searched {} places for 2 client secrets, 1 certificate password, {} private key lines, {} device codes, {} authorization codes, {} PKCE verifiers, {} access tokens, {} refresh tokens, {} upload session URLs",
         audit.places.len(),
         key_lines.len(),
         seen.device_codes.len(),

@@ -127,7 +127,9 @@ impl Menu {
         t.press(&["Enter"]);
         t.wait_for_prompt("? Maximum message size");
         t.press(&["Enter"]);
-        t.wait_for_prompt("? Certificate");
+        t.wait_for_prompt("? Certificate (PEM");
+        t.press(&["Enter"]);
+        t.wait_for_prompt("? Certificate password");
         t.press(&["Enter"]);
         t.wait_for("❯ A user signs in");
         t.press(&["Enter"]);

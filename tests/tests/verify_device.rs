@@ -8,7 +8,7 @@ use atrs_e2e::{
     add_office365_args, json_lines, json_result, office365_library, plugins_dir, run_host,
     sandbox::StoreFiles,
 };
-use atrs_mock_idp::{defaults, DeviceOutcome, MockConfig, MockIdp};
+use atrs_mock_idp::{defaults, ClaimsChallenge, DeviceOutcome, MockConfig, MockIdp};
 use serde_json::Value;
 
 struct Setup {
@@ -114,7 +114,14 @@ fn a_device_sign_in_is_verified_saved_listed_and_removed_without_leaking_secrets
     assert_eq!(result["display_name"], defaults::USER_DISPLAY_NAME);
     assert_eq!(result["tenant_id"], defaults::TENANT_ID);
     assert_eq!(result["saved"], true);
-    assert_eq!(result["missing_scopes"], Value::Array(vec![]));
+    // The default permissions send mail; what the other deliveries need is named.
+    let missing: Vec<&str> = result["missing_scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["Mail.ReadWrite", "Files.ReadWrite"], "{result}");
     let granted: Vec<&str> = result["granted_scopes"]
         .as_array()
         .unwrap()
@@ -289,7 +296,11 @@ fn a_missing_permission_is_named_with_how_to_grant_it() {
     let result = json_result(&out);
     assert_eq!(result["saved"], false);
     let missing = result["missing_scopes"].as_array().unwrap();
-    assert_eq!(missing.len(), 1, "{result}");
+    assert_eq!(
+        missing.len(),
+        3,
+        "Mail.Send, then the other deliveries' {result}"
+    );
     assert_eq!(missing[0]["scope"], "Mail.Send");
     assert!(
         missing[0]["hint"]
@@ -299,6 +310,152 @@ fn a_missing_permission_is_named_with_how_to_grant_it() {
             .contains("admin"),
         "{result}"
     );
+}
+
+impl Setup {
+    /// The host's output for a person (no `--json`).
+    fn host_text(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec![
+            "--plugins-dir",
+            path(self.plugins.path()),
+            "--store",
+            path(self.store.path()),
+        ];
+        all.extend_from_slice(args);
+        run_host(&all, &[])
+    }
+}
+
+#[test]
+fn the_deliveries_the_permissions_allow_are_said_after_verify_and_in_the_health_view() {
+    let s = setup(MockConfig::default());
+    let authority = s.mock.base_url();
+    let args = add_office365_args(
+        "Reports",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        None,
+        &authority,
+        "device",
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = s.host_text(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    println!("{stdout}");
+    assert!(
+        stdout.contains("✓ Verified: signed in as Adele Vance"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "! Permission Mail.ReadWrite was not granted: Attachments over 3 MB go through a draft"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("! Permission Files.ReadWrite was not granted: Uploading files to the user's OneDrive needs it"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Permission Mail.Send was not granted"),
+        "{stdout}"
+    );
+
+    let out = s.host_text(&["accounts", "Reports"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    println!("{stdout}");
+    assert!(
+        stdout.contains("    health: ✓ healthy — Deliveries: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "    fix: To allow them, add Mail.ReadWrite, Files.ReadWrite to the account's Scopes"
+        ),
+        "{stdout}"
+    );
+
+    // Asked for and granted, nothing is missing and the health view has nothing to add.
+    let out = s.add(
+        "Everything",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        &[
+            "--set",
+            "scopes=openid profile offline_access User.Read Mail.Send Mail.ReadWrite Files.ReadWrite",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_result(&out)["missing_scopes"], Value::Array(vec![]));
+    let accounts = json_result(&s.host(&["accounts", "Everything"]));
+    let health = &accounts["accounts"][0]["health"];
+    assert_eq!(health["state"], "healthy", "{accounts}");
+    assert_eq!(health["reason"], "", "{accounts}");
+}
+
+#[test]
+fn a_claims_challenge_on_verify_s_me_is_answered_once_or_fails_the_add_with_its_reason() {
+    let s = setup(MockConfig::default());
+    // Answerable: one token request with the claims, one retry of /me, saved.
+    s.mock.arm_claims_challenge(
+        defaults::USER_UPN,
+        ClaimsChallenge {
+            path_contains: Some("/me".into()),
+            needs_user: false,
+        },
+    );
+    let out = s.add(
+        "Challenged",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_result(&out)["saved"], true);
+    let counts = s.mock.stats().account(defaults::USER_UPN);
+    assert_eq!(
+        (counts.claims_challenges, counts.claims_answered),
+        (1, 1),
+        "{counts:?}"
+    );
+
+    // The claims need the user: the add fails with the reason and saves nothing.
+    s.mock.arm_claims_challenge(
+        defaults::USER_UPN,
+        ClaimsChallenge {
+            path_contains: Some("/me".into()),
+            needs_user: true,
+        },
+    );
+    let out = s.add(
+        "Needs MFA",
+        defaults::DESKTOP_CLIENT_ID,
+        defaults::TENANT_ID,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let result = json_result(&out);
+    assert_eq!(result["error"]["kind"], "authorization_refused", "{result}");
+    let message = result["error"]["message"].as_str().unwrap();
+    assert!(message.contains("claims challenge"), "{message}");
+    assert!(message.contains("sign in again"), "{message}");
+    assert!(
+        result["error"]["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("complete everything the sign-in page asks")),
+        "{result}"
+    );
+    assert_eq!(result["error"]["provider_code"], "AADSTS50076", "{result}");
+    let accounts = json_result(&s.host(&["accounts"]));
+    let names: Vec<&str> = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Challenged"], "{accounts}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::{
 use atrs_host_sdk::{Host, PluginError, Settings};
 
 use crate::{
-    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET},
+    account::saved::{self, CredentialSecrets, SECRET_ACCESS_TOKENS},
     account::token_cache::TokenCache,
     config::AccountConfig,
     secret::Secret,
@@ -31,8 +31,8 @@ struct Kept<S, V> {
     value: Arc<V>,
 }
 
-/// An account's configuration is parsed from its settings and client secret.
-type ConfigSource = (Option<Settings>, Option<Secret>);
+/// An account's configuration is parsed from its settings and credential secrets.
+type ConfigSource = (Option<Settings>, CredentialSecrets);
 
 /// Accounts kept before starting again from empty: a bound on memory.
 const MOST_ACCOUNTS: usize = 10_000;
@@ -106,17 +106,14 @@ impl AccountMemo {
     ) -> Result<Arc<AccountConfig>, PluginError> {
         let read = || -> Result<ConfigSource, PluginError> {
             let settings = host.settings_read(account)?;
-            let client_secret = host
-                .secret_read(account, SECRET_CLIENT_SECRET)?
-                .map(Secret::new);
-            Ok((settings, client_secret))
+            Ok((settings, CredentialSecrets::read(host, account)?))
         };
         remembered(
             &self.configs,
             account,
             generation,
             read,
-            |(settings, secret)| saved::config_from(account, settings.clone(), secret.clone()),
+            |(settings, secrets)| saved::config_from(account, settings.clone(), secrets),
         )
     }
 
@@ -147,7 +144,10 @@ impl AccountMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{account::saved::SECRET_REFRESH_TOKEN, fields};
+    use crate::{
+        account::saved::{SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
+        fields,
+    };
     use atrs_host_sdk::{testing::MemoryHost, HostServices, LogLevel, Secrets};
     use std::sync::atomic::{AtomicU64, Ordering};
 

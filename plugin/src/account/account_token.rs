@@ -26,7 +26,7 @@ use crate::{
     account::refresh::{self, Renewed, RetryBound},
     account::refresh_error::RefreshError,
     account::refresh_facts::{RefreshFacts, StoredFailure},
-    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
+    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
     account::token_cache::{CachedToken, TokenCache},
     authority::discovery,
     authority::scopes,
@@ -328,7 +328,10 @@ impl AccountTokens {
         now: i64,
     ) -> Result<Issued, PluginError> {
         let mut secrets = BTreeMap::new();
-        for name in [SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN] {
+        for name in saved::CREDENTIAL_SECRETS
+            .into_iter()
+            .chain([SECRET_REFRESH_TOKEN])
+        {
             if let Some(v) = self.host.secret_read(account, name)? {
                 secrets.insert(name.to_owned(), v);
             }

@@ -1,19 +1,26 @@
 //! The health of a saved account, from what the store holds (no network): healthy,
 //! expiring soon (the sign-in lapses within [`LAPSE_WARNING_DAYS`] unless used, or the
 //! client secret or the certificate expires within [`SECRET_WARNING_DAYS`]), needs
-//! signing in again, or the app's credential (client secret or certificate) expired.
+//! signing in again, or the app's credential (client secret or certificate) expired. A
+//! healthy account whose granted permissions leave deliveries out says which
+//! ([`with_deliveries`]).
 
 use atrs_host_sdk::{AccountHealth, HealthState, Host, PluginError, Settings};
 
 use crate::{
     account::refresh_facts::RefreshFacts,
-    account::saved::{self, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
+    account::saved::{
+        self, FACT_GRANTED_SCOPES, FACT_VERIFIED_AT, SECRET_ACCESS_TOKENS,
+        SECRET_CERTIFICATE_PASSWORD, SECRET_REFRESH_TOKEN,
+    },
     account::secret_expiry,
     account::token_cache::TokenCache,
     authority::aadsts,
+    authority::delivery_permissions::Summary,
     certificate,
     clock::unix_now,
     fields,
+    secret::Secret,
     sign_in_kind::SignIn,
 };
 
@@ -33,10 +40,45 @@ pub fn of(host: &Host, account: &str) -> Result<AccountHealth, PluginError> {
     let has_refresh_token = host.secret_read(account, SECRET_REFRESH_TOKEN)?.is_some();
     let now = unix_now();
     let health = assess(&settings, cache.valid_until(), has_refresh_token, now);
-    let certificate_expires_at = settings
-        .get(fields::CERTIFICATE_FILE)
-        .and_then(|path| certificate::expiry_of_file(std::path::Path::new(path)));
-    Ok(with_certificate(health, certificate_expires_at, now))
+    let certificate_expires_at = match settings.get(fields::CERTIFICATE_FILE) {
+        Some(path) => {
+            let password = host
+                .secret_read(account, SECRET_CERTIFICATE_PASSWORD)?
+                .map(Secret::new);
+            certificate::expiry_of_file(std::path::Path::new(path), password.as_ref())
+        }
+        None => None,
+    };
+    let health = with_certificate(health, certificate_expires_at, now);
+    Ok(with_deliveries(health, &settings))
+}
+
+/// A healthy account's `health` with the deliveries its granted permissions do not allow:
+/// the reason names each delivery ("Deliveries: mail ✓, attachments over 3 MB need
+/// Mail.ReadWrite, files need Files.ReadWrite."), the fix how to allow them. Unchanged
+/// when all are allowed, when what was granted is not known, or when the account needs
+/// attention for another reason (that comes first).
+pub fn with_deliveries(mut health: AccountHealth, settings: &Settings) -> AccountHealth {
+    if health.state != HealthState::Healthy {
+        return health;
+    }
+    let granted: Vec<String> = settings
+        .get(FACT_GRANTED_SCOPES)
+        .map(|g| g.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if granted.is_empty() {
+        return health;
+    }
+    let kind = settings
+        .get(fields::SIGN_IN)
+        .and_then(|k| SignIn::parse(k))
+        .unwrap_or_default();
+    let deliveries = Summary::of(kind, &granted);
+    if let Some(fix) = deliveries.fix() {
+        health.reason = format!("Deliveries: {}.", deliveries.text());
+        health.fix = Some(fix);
+    }
+    health
 }
 
 /// `health` with the certificate credential's expiry weighed in: expired needs a new
@@ -219,6 +261,44 @@ mod tests {
             HealthState::NeedsSignIn,
             "a user account does lapse"
         );
+    }
+
+    #[test]
+    fn a_healthy_account_says_which_deliveries_its_permissions_leave_out() {
+        let mut user = verified(1);
+        user.insert(FACT_GRANTED_SCOPES.into(), "User.Read Mail.Send".into());
+        let h = with_deliveries(assess(&user, None, true, NOW), &user);
+        assert_eq!(h.state, HealthState::Healthy);
+        assert_eq!(
+            h.reason,
+            "Deliveries: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite."
+        );
+        assert!(h.fix.as_deref().unwrap().contains("Scopes"), "{h:?}");
+
+        let mut app = verified(1);
+        app.insert(fields::SIGN_IN.into(), "application".into());
+        app.insert(FACT_GRANTED_SCOPES.into(), "Mail.Send User.Read.All".into());
+        let h = with_deliveries(assess(&app, None, false, NOW), &app);
+        assert_eq!(
+            h.reason,
+            "Deliveries: mail ✓, attachments over 3 MB need Mail.ReadWrite, files need Files.ReadWrite.All."
+        );
+        assert!(h.fix.as_deref().unwrap().contains("admin consent"), "{h:?}");
+
+        // Everything allowed, nothing known, or a more urgent reason: unchanged.
+        user.insert(
+            FACT_GRANTED_SCOPES.into(),
+            "User.Read Mail.Send Mail.ReadWrite Files.ReadWrite".into(),
+        );
+        let h = with_deliveries(assess(&user, None, true, NOW), &user);
+        assert!(h.reason.is_empty() && h.fix.is_none(), "{h:?}");
+        let h = with_deliveries(assess(&verified(1), None, true, NOW), &verified(1));
+        assert!(h.reason.is_empty(), "{h:?}");
+        let mut lapsing = verified(80);
+        lapsing.insert(FACT_GRANTED_SCOPES.into(), "User.Read".into());
+        let h = with_deliveries(assess(&lapsing, None, true, NOW), &lapsing);
+        assert_eq!(h.state, HealthState::ExpiringSoon);
+        assert!(h.reason.contains("lapses"), "{h:?}");
     }
 
     #[test]

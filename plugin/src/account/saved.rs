@@ -51,6 +51,11 @@ const FORM_KEYS: [&str; 12] = [
 
 /// Secret name of the client secret in the secrets store.
 pub const SECRET_CLIENT_SECRET: &str = "client_secret";
+/// Secret name of the PKCS#12 certificate file's password in the secrets store.
+pub const SECRET_CERTIFICATE_PASSWORD: &str = "certificate_password";
+/// The secrets that are part of the account's configuration (the app's credential), as
+/// opposed to what a sign-in brought: kept when tokens are renewed, read with the settings.
+pub const CREDENTIAL_SECRETS: [&str; 2] = [SECRET_CLIENT_SECRET, SECRET_CERTIFICATE_PASSWORD];
 /// Secret name of the refresh token in the secrets store.
 pub const SECRET_REFRESH_TOKEN: &str = "refresh_token";
 /// Secret name of the access-token cache in the secrets store.
@@ -161,6 +166,9 @@ pub fn write(
     let mut secrets = Secrets::new();
     if let Some(secret) = &config.client_secret {
         secrets.insert(SECRET_CLIENT_SECRET.into(), secret.expose().into());
+    }
+    if let Some(password) = &config.certificate_password {
+        secrets.insert(SECRET_CERTIFICATE_PASSWORD.into(), password.expose().into());
     }
     if let Some(token) = refresh_token {
         secrets.insert(SECRET_REFRESH_TOKEN.into(), token.expose().into());
@@ -315,28 +323,93 @@ pub fn remove(host: &Host, account: &str) -> Result<(), PluginError> {
     host.settings_remove(account)
 }
 
-/// The configuration `account` was saved with, its client secret included.
-pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
-    let settings = host.settings_read(account)?;
-    let client_secret = host.secret_read(account, SECRET_CLIENT_SECRET)?;
-    config_from(account, settings, client_secret.map(Secret::new))
+/// The secrets of an account's configuration: its client secret and its certificate
+/// file's password, when saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialSecrets {
+    /// The client secret.
+    pub client_secret: Option<Secret>,
+    /// The PKCS#12 certificate file's password.
+    pub certificate_password: Option<Secret>,
 }
 
-/// The configuration of `account` from its stored `settings` and client secret (as
+impl CredentialSecrets {
+    /// The credential secrets saved for `account`.
+    pub fn read(host: &Host, account: &str) -> Result<CredentialSecrets, PluginError> {
+        Ok(CredentialSecrets {
+            client_secret: host
+                .secret_read(account, SECRET_CLIENT_SECRET)?
+                .map(Secret::new),
+            certificate_password: host
+                .secret_read(account, SECRET_CERTIFICATE_PASSWORD)?
+                .map(Secret::new),
+        })
+    }
+
+    /// Puts them in `values` under their form keys, as secrets.
+    pub fn fill(&self, values: &mut FormValues) {
+        if let Some(secret) = &self.client_secret {
+            values.set_secret(fields::CLIENT_SECRET, secret.expose());
+        }
+        if let Some(password) = &self.certificate_password {
+            values.set_secret(fields::CERTIFICATE_PASSWORD, password.expose());
+        }
+    }
+}
+
+/// `values` editing the saved account `account`, with its saved certificate password put
+/// in when they leave the password empty and name the same certificate file: as with the
+/// client secret, a password left empty keeps the saved one (the form never gets a saved
+/// secret back, and a PKCS#12 file cannot be opened without it). Otherwise — no such
+/// account, another file, a password typed, or a store that cannot be read — `values` as
+/// they are.
+pub fn keeping_certificate_password(host: &Host, values: &FormValues, account: &str) -> FormValues {
+    let typed = values
+        .get(fields::CERTIFICATE_PASSWORD)
+        .is_some_and(|p| !p.is_empty());
+    let Some(file) = values.get_trimmed(fields::CERTIFICATE_FILE) else {
+        return values.clone();
+    };
+    if typed {
+        return values.clone();
+    }
+    let same_file = read(host, account)
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.get(fields::CERTIFICATE_FILE).map(String::as_str) == Some(file));
+    let saved = match same_file {
+        true => host
+            .secret_read(account, SECRET_CERTIFICATE_PASSWORD)
+            .ok()
+            .flatten(),
+        false => None,
+    };
+    let mut kept = values.clone();
+    if let Some(password) = saved {
+        kept.set_secret(fields::CERTIFICATE_PASSWORD, password);
+    }
+    kept
+}
+
+/// The configuration `account` was saved with, its credential secrets included.
+pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
+    let settings = host.settings_read(account)?;
+    config_from(account, settings, &CredentialSecrets::read(host, account)?)
+}
+
+/// The configuration of `account` from its stored `settings` and credential secrets (as
 /// [`config_of`] reads them).
 pub fn config_from(
     account: &str,
     settings: Option<Settings>,
-    client_secret: Option<Secret>,
+    secrets: &CredentialSecrets,
 ) -> Result<AccountConfig, PluginError> {
     let settings = settings
         .map(migrate)
         .transpose()?
         .ok_or_else(|| not_found(account))?;
     let mut values = form_values(account, &settings);
-    if let Some(secret) = client_secret {
-        values.set_secret(fields::CLIENT_SECRET, secret.expose());
-    }
+    secrets.fill(&mut values);
     AccountConfig::parse(&values).map_err(|errors| {
         let fields: Vec<&str> = errors.iter().map(|e| e.field()).collect();
         PluginError::internal(format!(

@@ -9,15 +9,17 @@
 //!   and the claims challenges Graph answers with;
 //! - [`redirect`]: which redirect URI is sent; [`admin_consent`]: the address for an
 //!   administrator when permissions need consent; [`app_access`]: what an application
-//!   account may reach (roles, Exchange access policies) and its refusals.
+//!   account may reach (roles, Exchange access policies) and its refusals;
+//!   [`delivery_permissions`]: which deliveries the granted permissions allow.
 //!
 //! May import: [`crate::net`] and the top-level form and leaves (`config`, `fields`,
-//! `secret`, `clock`). Never `signin`, `account` or `delivery`, which all build on it.
+//! `secret`, `clock`, `sign_in_kind`). Never `signin`, `account` or `delivery`, which all build on it.
 
 pub mod aadsts;
 pub mod admin_consent;
 pub mod app_access;
 pub mod claims;
+pub mod delivery_permissions;
 pub mod discovery;
 pub mod issuer;
 pub mod redirect;

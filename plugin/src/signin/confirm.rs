@@ -1,5 +1,7 @@
 //! Who signed in: Microsoft Graph `/me` where the provider names a Graph host, else the
-//! userinfo endpoint, else the ID token's claims.
+//! userinfo endpoint, else the ID token's claims. A `/me` answered with a claims challenge
+//! (Continuous Access Evaluation) is handed back to the caller, which answers it with one
+//! token request and asks once more ([`Confirmation::ClaimsChallenge`]).
 
 use atrs_host_sdk::{ErrorKind, Host, PluginError};
 use serde::Deserialize;
@@ -62,6 +64,16 @@ struct GraphInner {
     client_request_id: Option<String>,
 }
 
+/// What confirming found: the account, or a claims challenge Graph answered `/me` with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Who signed in.
+    Account(Account),
+    /// Graph's `401` with `error="insufficient_claims"`: the claims (JSON) a new token must
+    /// be issued for before `/me` answers.
+    ClaimsChallenge(String),
+}
+
 /// Confirms who signed in with `tokens`, using the best source `endpoints` offer;
 /// `claims` are the ID token's, already checked ([`crate::signin::id_token::check`]).
 pub async fn confirm(
@@ -70,7 +82,7 @@ pub async fn confirm(
     endpoints: &Endpoints,
     tokens: &Tokens,
     claims: Option<Claims>,
-) -> Result<Account, PluginError> {
+) -> Result<Confirmation, PluginError> {
     let token_tenant = claims
         .as_ref()
         .and_then(|c| c.tid.clone())
@@ -78,7 +90,11 @@ pub async fn confirm(
     let mut graph_refusal = None;
     if let Some(graph) = &endpoints.graph {
         match graph_me(http, graph, tokens).await {
-            Ok(me) => return from_me(me, claims.as_ref(), token_tenant),
+            Ok(me) => return from_me(me, claims.as_ref(), token_tenant).map(Confirmation::Account),
+            Err(LookupFailure::Challenged(challenge)) => {
+                host.info("Microsoft Graph answered /me with a claims challenge (Continuous Access Evaluation).");
+                return Ok(Confirmation::ClaimsChallenge(challenge));
+            }
             // Without User.Read Graph refuses; the other sources may still say who it is.
             Err(LookupFailure::Denied(e)) => {
                 host.warn(&format!(
@@ -96,16 +112,17 @@ pub async fn confirm(
                 if let Some(account) =
                     from_claims(&info, claims.as_ref(), token_tenant.clone(), "userinfo")
                 {
-                    return Ok(account);
+                    return Ok(Confirmation::Account(account));
                 }
             }
             Err(LookupFailure::Denied(e)) => graph_refusal = graph_refusal.or(Some(e)),
             Err(LookupFailure::Failed(e)) => return Err(e),
+            Err(LookupFailure::Challenged(_)) => {}
         }
     }
     if let Some(c) = &claims {
         if let Some(account) = from_claims(c, None, token_tenant, "id_token") {
-            return Ok(account);
+            return Ok(Confirmation::Account(account));
         }
     }
     Err(graph_refusal.unwrap_or_else(|| {
@@ -114,10 +131,12 @@ pub async fn confirm(
     }))
 }
 
-/// Why a source gave no answer: refused (try the next), or failed (stop).
+/// Why a source gave no answer: refused (try the next), failed (stop), or challenged for
+/// claims (answer the challenge, then ask again).
 enum LookupFailure {
     Denied(PluginError),
     Failed(PluginError),
+    Challenged(String),
 }
 
 async fn graph_me(http: &Http, graph: &Url, tokens: &Tokens) -> Result<Me, LookupFailure> {
@@ -135,6 +154,16 @@ async fn graph_me(http: &Http, graph: &Url, tokens: &Tokens) -> Result<Me, Looku
     if status == 200 {
         return parse_json(&response, &host)
             .map_err(|e| LookupFailure::Failed(e.to_plugin_error()));
+    }
+    if status == 401 {
+        let challenge = response
+            .headers()
+            .get(oauth2::http::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::authority::claims::challenge_claims);
+        if let Some(challenge) = challenge {
+            return Err(LookupFailure::Challenged(challenge));
+        }
     }
     let body: GraphErrorBody = serde_json::from_slice(response.body()).unwrap_or_default();
     let error = graph_error(status, &body.error, &host);

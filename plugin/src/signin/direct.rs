@@ -17,11 +17,13 @@ use crate::{
     account::refresh::{self, RetryBound},
     account::saved::VerifiedFacts,
     authority::app_access::{self, FILES_ROLES, MAIL_READ_ROLES},
+    authority::delivery_permissions::{self, Summary},
     authority::discovery,
     clock::unix_now,
     config::{AccountConfig, Tenant},
     net::http::{host_of, Http},
     secret::Secret,
+    sign_in_kind::SignIn,
     signin::verified::Verified,
 };
 
@@ -185,6 +187,12 @@ pub async fn verify(
             false => format!("; deliveries that need {} will be refused", missing.join(", ")),
         }
     ));
+    if roles.is_some() {
+        host.info(&format!(
+            "Deliveries the granted permissions allow: {}.",
+            Summary::of(SignIn::Application, &granted).text()
+        ));
+    }
     let verified = Verified {
         config: config.clone(),
         refresh_token: None,
@@ -320,13 +328,12 @@ impl Probe<'_> {
     }
 }
 
-/// What deliveries an application permission the app lacks would allow.
+/// What an application permission the app lacks is needed for.
 fn purpose(role: &str) -> &'static str {
     match role {
-        app_access::MAIL_READWRITE => "Attachments over 3 MB go through a draft, which needs it.",
-        app_access::FILES_READWRITE_ALL => "Uploading files to the mailbox's OneDrive needs it (SharePoint sites: Sites.ReadWrite.All).",
         app_access::USER_READ_ALL => "Verify reads the mailbox's name and id with it.",
-        _ => "Some deliveries need it.",
+        other => delivery_permissions::purpose(SignIn::Application, other)
+            .unwrap_or("Some deliveries need it."),
     }
 }
 

@@ -30,7 +30,7 @@ pub enum Audience {
 }
 
 /// ID token (and userinfo) claims we read (Entra v2.0 names).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Claims {
     /// The issuer.
     #[serde(default)]

@@ -11,8 +11,9 @@
 //!   RFC 9207 `iss`), [`loopback`] (the listener that catches it, by query or form post,
 //!   on 127.0.0.1 and `[::1]`) and [`inbox`] (where either way delivers it, once);
 //! - [`id_token`]: the ID token's claims, checked (iss, aud, exp, nonce); [`confirm`]: who
-//!   signed in (Graph `/me`, userinfo, ID token); [`verified`]: what a success leaves for
-//!   Save.
+//!   signed in (Graph `/me`, userinfo, ID token), with [`claims_answer`] answering a
+//!   claims challenge on `/me` by one token request; [`verified`]: what a success leaves
+//!   for Save.
 //!
 //! May import: [`crate::account`] (what Save keeps: the verified facts, the first cached
 //! token), [`crate::authority`], [`crate::net`] and the top-level form and leaves. Never
@@ -20,6 +21,7 @@
 
 pub mod auth_state;
 pub mod browser;
+pub mod claims_answer;
 pub mod confirm;
 pub mod device_code;
 pub mod direct;

@@ -1,11 +1,12 @@
 //! What a successful sign-in leaves: the account shown to the user, and the exact
 //! values verified with the refresh token and facts that Save stores.
 
-use atrs_host_sdk::{ErrorKind, Host, PluginError, VerifiedAccount};
+use atrs_host_sdk::{ErrorKind, Host, MissingScope, PluginError, VerifiedAccount};
 
 use crate::{
     account::saved::VerifiedFacts,
     account::token_cache::CachedToken,
+    authority::delivery_permissions::{self, Summary},
     authority::discovery::Endpoints,
     authority::scopes,
     authority::token::Tokens,
@@ -13,7 +14,9 @@ use crate::{
     config::{AccountConfig, Tenant},
     net::http::{host_of, Http},
     secret::Secret,
-    signin::confirm::{self, Account},
+    sign_in_kind::SignIn,
+    signin::claims_answer,
+    signin::confirm::Account,
     signin::id_token::{self, Claims},
 };
 
@@ -49,7 +52,11 @@ pub async fn conclude(
         .with_hint("Keep offline_access in the Scopes field and make sure your organization allows it, then choose Verify again.")
     })?;
     let claims = checked_claims(config, endpoints, &tokens, nonce)?;
-    let account = confirm::confirm(http, host, endpoints, &tokens, claims).await?;
+    // A claims challenge on `/me` is answered with one token request; the tokens saved are
+    // then the ones that satisfied it.
+    let (account, tokens) =
+        claims_answer::confirm(http, host, config, endpoints, tokens, claims).await?;
+    let refresh_token = tokens.refresh_token.clone().unwrap_or(refresh_token);
     let graph_host = endpoints.graph.as_ref().and_then(|g| {
         g.host_str().map(|h| match g.port() {
             Some(p) => format!("{h}:{p}"),
@@ -69,6 +76,7 @@ pub async fn conclude(
             _ => None,
         })
         .unwrap_or_else(|| config.tenant.segment().to_owned());
+    let deliveries = Summary::of(SignIn::User, &granted.granted);
     let shown = VerifiedAccount {
         account_name: config.account_name.as_str().into(),
         user_principal_name: account.user_principal_name.as_str().into(),
@@ -76,8 +84,12 @@ pub async fn conclude(
         user_id: account.user_id.clone().map(Into::into).into(),
         tenant_id: tenant_id.as_str().into(),
         granted_scopes: granted.granted.iter().map(|s| s.as_str().into()).collect(),
-        missing_scopes: granted.missing.into_iter().collect(),
+        missing_scopes: with_deliveries(granted.missing, &deliveries).into(),
     };
+    host.info(&format!(
+        "Deliveries the granted permissions allow: {}.",
+        deliveries.text()
+    ));
     host.info(&format!(
         "Confirmed the account from {}: {} ({} scope(s) granted, {} missing).",
         account.source,
@@ -99,6 +111,28 @@ pub async fn conclude(
         access_token: Some(access_token),
     };
     Ok((shown, verified))
+}
+
+/// `missing` (requested, not granted) with each permission a delivery needs but the
+/// sign-in did not grant: one named already gets the delivery's purpose before its hint,
+/// one not asked for is added with how to ask for it.
+fn with_deliveries(mut missing: Vec<MissingScope>, deliveries: &Summary) -> Vec<MissingScope> {
+    for d in deliveries.refused() {
+        let key = scopes::key(d.permission);
+        match missing.iter_mut().find(|m| scopes::key(&m.scope) == key) {
+            Some(m) => m.hint = format!("{} {}", d.purpose, m.hint).into(),
+            None => missing.push(MissingScope {
+                scope: d.permission.into(),
+                hint: format!(
+                    "{} {}",
+                    d.purpose,
+                    delivery_permissions::user_fix(d.permission)
+                )
+                .into(),
+            }),
+        }
+    }
+    missing
 }
 
 /// The ID token's claims, checked; an `openid` sign-in without one is refused, since

@@ -133,6 +133,21 @@ pub const CERT_PEM: &str = include_str!("../fixtures/certificate-app.cert.pem");
 pub const CERT_EXPIRED_KEY_PEM: &str = include_str!("../fixtures/certificate-app-expired.key.pem");
 /// The certificate whose registration on [`CERT_CLIENT_ID`] has expired.
 pub const CERT_EXPIRED_PEM: &str = include_str!("../fixtures/certificate-app-expired.cert.pem");
+/// [`CERT_PEM`] with [`CERT_KEY_PEM`] as OpenSSL 3.0 exports them by default (`openssl
+/// pkcs12 -export -in certificate-app.cert.pem -inkey certificate-app.key.pem -passout
+/// pass:Interop-Pa55`): PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) bags, an HMAC-SHA256 MAC.
+/// Made by OpenSSL, not by this crate's writer, so a reader is tested against it.
+pub const CERT_PFX_OPENSSL3: &[u8] = include_bytes!("../fixtures/certificate-app.openssl3.pfx");
+/// The same with `-legacy`: the certificate bag in `pbeWithSHA1And40BitRC2-CBC`, the key in
+/// `pbeWithSHA1And3-KeyTripleDES-CBC`, an HMAC-SHA1 MAC (what older tools and Windows before
+/// 1709 wrote).
+pub const CERT_PFX_OPENSSL_LEGACY: &[u8] =
+    include_bytes!("../fixtures/certificate-app.openssl-legacy.pfx");
+/// The same with both bags in 3DES and an HMAC-SHA1 MAC (`-certpbe PBE-SHA1-3DES -keypbe
+/// PBE-SHA1-3DES -macalg sha1`), as Windows' "TripleDES-SHA1" export choice writes.
+pub const CERT_PFX_3DES_SHA1: &[u8] = include_bytes!("../fixtures/certificate-app.3des-sha1.pfx");
+/// The password of the `CERT_PFX_*` files.
+pub const CERT_PFX_PASSWORD: &str = "Interop-Pa55";
 /// `x5t#S256` of [`CERT_PEM`].
 const CERT_THUMBPRINT: &str = "oVdFBRdePp-XxPIKRlLYQMTnPkXjpwx0HSm_iKWHPAQ";
 /// The RSA public key of [`CERT_PEM`] (PKCS#1 DER, base64).

@@ -216,6 +216,7 @@ mod issuance;
 mod login;
 mod pages;
 mod params;
+pub mod pkcs12_file;
 mod redirect;
 mod refresh_rules;
 mod reply;

@@ -135,6 +135,7 @@ fn script(authority: &str) -> Vec<ScriptedAnswer> {
         typed(""),
         typed(""),
         typed(""),
+        typed(""),
         pick("A user signs in"),
         typed(""),
         pick("Verify"),

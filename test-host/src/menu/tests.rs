@@ -119,6 +119,7 @@ mod with_mock {
             t(""),
             t(""),
             t(""),
+            t(""),
             pick("A user signs in"),
             t(""),
         ]
@@ -173,6 +174,7 @@ mod with_mock {
             t(&url),
             t(""),
             pick("In the address"),
+            t(""),
             t(""),
             t(""),
             t(""),
