@@ -447,7 +447,16 @@ impl Store {
 
     /// Every saved account of every plugin.
     pub fn all_accounts(&self) -> Result<Vec<AccountRef>, StoreError> {
-        self.backend.accounts(None)
+        // As for settings: the generation first, so a change in between is never missed.
+        let Some(generation) = self.backend.generation()? else {
+            return self.backend.accounts(None);
+        };
+        if let Some(kept) = self.reads.listing(generation) {
+            return Ok(kept);
+        }
+        let listed = self.backend.accounts(None)?;
+        self.reads.keep_listing(generation, &listed);
+        Ok(listed)
     }
 
     /// The settings of one account.

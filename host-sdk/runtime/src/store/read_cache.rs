@@ -1,5 +1,5 @@
-//! What a [`Store`](super::Store) handle keeps of what it read: each account's settings
-//! and secrets as last read, valid while the store's [`Generation`] is the one they were
+//! What a [`Store`](super::Store) handle keeps of what it read: the list of accounts and
+//! each account's settings and secrets as last read, valid while the store's [`Generation`] is the one they were
 //! read at. Any committed change, by any process, moves the generation, and the first
 //! read after that empties the cache; so a cached read is never older than the last
 //! change a reader could have seen.
@@ -14,7 +14,7 @@ use std::{
 
 use zeroize::Zeroizing;
 
-use super::{Generation, Values};
+use super::{AccountRef, Generation, Values};
 
 /// Accounts kept before the cache starts again from empty: a bound on memory for hosts
 /// that read many accounts once each.
@@ -31,20 +31,29 @@ struct Account {
 #[derive(Default)]
 struct Kept {
     generation: Option<Generation>,
+    /// Every account, as listed.
+    listing: Option<Vec<AccountRef>>,
     /// Plugin → account → its reads.
     accounts: HashMap<String, HashMap<String, Account>>,
     count: usize,
 }
 
 impl Kept {
-    /// The reads of `plugin`'s `account` at `generation`; everything kept at another
-    /// generation is dropped first.
-    fn account(&mut self, generation: Generation, plugin: &str, account: &str) -> &mut Account {
+    /// Keeps reads at `generation` from now on: everything kept at another generation
+    /// (or too much of it) is dropped.
+    fn at(&mut self, generation: Generation) {
         if self.generation != Some(generation) || self.count >= MOST_ACCOUNTS {
             self.accounts.clear();
+            self.listing = None;
             self.count = 0;
             self.generation = Some(generation);
         }
+    }
+
+    /// The reads of `plugin`'s `account` at `generation`; everything kept at another
+    /// generation is dropped first.
+    fn account(&mut self, generation: Generation, plugin: &str, account: &str) -> &mut Account {
+        self.at(generation);
         let accounts = self.accounts.entry(plugin.to_owned()).or_default();
         if !accounts.contains_key(account) {
             self.count += 1;
@@ -123,9 +132,26 @@ impl ReadCache {
             .insert(name.to_owned(), value.clone().map(Zeroizing::new));
     }
 
+    /// Every account as listed at `generation`, if it was.
+    pub fn listing(&self, generation: Generation) -> Option<Vec<AccountRef>> {
+        let kept = self.kept();
+        if kept.generation != Some(generation) {
+            return None;
+        }
+        kept.listing.clone()
+    }
+
+    /// Keeps `listing` as listed at `generation`.
+    pub fn keep_listing(&self, generation: Generation, listing: &[AccountRef]) {
+        let mut kept = self.kept();
+        kept.at(generation);
+        kept.listing = Some(listing.to_vec());
+    }
+
     /// Drops everything kept (after this handle changed the store).
     pub fn forget(&self) {
         let mut kept = self.kept();
+        kept.listing = None;
         kept.accounts.clear();
         kept.count = 0;
         kept.generation = None;
@@ -189,9 +215,26 @@ pub(crate) fn check_reads_follow_every_change(a: &super::Store, b: &super::Store
         b.read_secret("p", "A", "rt").unwrap().as_deref(),
         Some("rt-3")
     );
+    let names = |s: &super::Store| -> Vec<String> {
+        s.all_accounts()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.account)
+            .collect()
+    };
+    assert_eq!(names(a), ["A"]);
+    assert_eq!(names(a), ["A"], "listed again from what was kept");
+    b.write_account("p", "B", &settings("b"), &Values::new(), None)
+        .unwrap();
+    assert_eq!(
+        names(a),
+        ["A", "B"],
+        "another handle's new account is listed"
+    );
     b.remove_account("p", "A").unwrap();
     assert_eq!(a.read_settings("p", "A").unwrap(), None);
     assert_eq!(a.read_secret("p", "A", "rt").unwrap(), None);
+    assert_eq!(names(a), ["B"], "and its removal");
 }
 
 #[cfg(test)]
