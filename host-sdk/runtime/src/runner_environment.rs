@@ -36,6 +36,16 @@ const BY_NAME: &[&str] = &[
 /// Variables passed on by prefix.
 const BY_PREFIX: &[&str] = &["LC_", "XDG_"];
 
+/// The host's own settings: never passed on, whatever a plugin's id makes its prefix
+/// (a plugin `store` would otherwise get `ATRS_STORE_…`, the store's location and key).
+const HOST_ONLY: &[&str] = &[
+    "ATRS_STORE",
+    "ATRS_PLUGINS_DIR",
+    "ATRS_PLUGIN_RUNNER",
+    "ATRS_TRUSTED_KEYS",
+    "ATRS_MANIFEST_CACHE",
+];
+
 /// The prefix of the settings that belong to plugin `id`: `ATRS_OFFICE365_` for
 /// `office365`.
 pub fn plugin_prefix(id: &str) -> String {
@@ -58,6 +68,9 @@ pub fn inherits(id: &str, name: &OsStr) -> bool {
         return false;
     };
     let upper = name.to_ascii_uppercase();
+    if HOST_ONLY.iter().any(|h| upper.starts_with(h)) {
+        return false;
+    }
     BY_NAME.contains(&upper.as_str())
         || BY_PREFIX.iter().any(|p| upper.starts_with(p))
         || upper.starts_with(&plugin_prefix(id))
@@ -114,6 +127,24 @@ mod tests {
                 "ATRS_OFFICE365_REQUEST_TIMEOUT"
             ]
         );
+    }
+
+    #[test]
+    fn no_plugin_id_reaches_the_host_s_own_settings() {
+        let store = |id: &str| {
+            for_runner(
+                id,
+                [
+                    ("ATRS_STORE_KEY_FILE", "/etc/atrs/key"),
+                    ("ATRS_STORE", "postgres://atrs:s3cret@db/atrs"),
+                    ("ATRS_PLUGINS_DIR_X", "x"),
+                ]
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+            )
+        };
+        assert!(store("store").is_empty());
+        assert!(store("store.key").is_empty());
+        assert!(store("plugins.dir").is_empty());
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn signature_path(library: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A listed library as JSON, shaped as [`super::outcome_json`] shapes a loaded one,
+/// A listed library as JSON, shaped as [`super::entry_json`] shapes a loaded one,
 /// plus `read_from`.
 pub fn listed_json(listed: &Listed) -> Value {
     match &listed.result {
