@@ -160,7 +160,7 @@ impl Context {
                 return Err(CommandError::usage(format!(
                     "There is no account store at {shown}: the folder does not exist."
                 ))
-                .with_hint("Check the folder given with --store (or ATRS_STORE_DIR); adding the first account creates a store."));
+                .with_hint("Check the folder given with --store (or ATRS_STORE); adding the first account creates a store."));
             }
         }
         self.store()

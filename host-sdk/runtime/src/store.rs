@@ -368,7 +368,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// The folder used when no store is named (`--store`, `ATRS_STORE_DIR`).
+    /// The folder used when no store is named (`--store`, `ATRS_STORE`).
     pub fn default_dir() -> PathBuf {
         dirs::config_dir()
             .unwrap_or_else(|| PathBuf::from("."))

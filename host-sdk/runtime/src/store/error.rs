@@ -171,7 +171,7 @@ impl StoreError {
                 ),
             },
             StoreError::NotAFolder { path } => format!(
-                "Give --store (or ATRS_STORE_DIR) a folder; {} is a file.",
+                "Give --store (or ATRS_STORE) a folder; {} is a file.",
                 path.display()
             ),
             StoreError::Corrupt { path, .. } => format!(
