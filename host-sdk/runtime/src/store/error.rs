@@ -2,6 +2,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use super::lock_holder::{self, LockHolder};
+
 /// What went wrong with the store, and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,13 +59,16 @@ pub enum StoreError {
         /// What the connection attempt said.
         detail: String,
     },
-    /// Another process kept the database busy for the whole wait.
-    #[error("the account database {} stayed busy (another process is writing to it) for {} s", path.display(), waited.as_secs_f64())]
+    /// Another process kept the database's write lock (a transaction open) for the
+    /// whole wait.
+    #[error("the account database {} is held by {}, which keeps its write lock (a transaction open), and stayed so for the whole wait of {} s", path.display(), lock_holder::named(held_by.as_ref()), waited.as_secs_f64())]
     Busy {
-        /// The database file.
+        /// The database file (or server).
         path: PathBuf,
         /// How long it was waited for.
         waited: Duration,
+        /// The process holding the lock, where the system says.
+        held_by: Option<LockHolder>,
     },
     /// The store's folder or one of its files may be changed by someone else, so it is
     /// not used.
@@ -120,12 +125,14 @@ pub enum StoreError {
         name: String,
     },
     /// A named lock stayed held by someone else for the whole wait.
-    #[error("the lock \"{name}\" is still held by another process after {} s", waited.as_secs_f64())]
+    #[error("the lock \"{name}\" is held by {} and stayed so for the whole wait of {} s", lock_holder::named(held_by.as_ref()), waited.as_secs_f64())]
     LockBusy {
         /// The lock.
         name: String,
         /// How long it was waited for.
         waited: Duration,
+        /// The process holding it, where the system says.
+        held_by: Option<LockHolder>,
     },
     /// The host application's own store (its service callback) failed.
     #[error("the host's `{call}` service failed: {message}")]
@@ -155,6 +162,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether it is a wait for another process's lock that ran out (a time-out: exit 4
+    /// in the test host, `timed_out` at the ABI).
+    pub fn is_lock_wait(&self) -> bool {
+        matches!(self, StoreError::Busy { .. } | StoreError::LockBusy { .. })
+    }
+
     /// How to fix it.
     pub fn hint(&self) -> String {
         match self {
@@ -183,7 +196,11 @@ impl StoreError {
                 "Check the disk and the permissions of {}; if it is damaged, restore it from a backup.",
                 path.display()
             ),
-            StoreError::Busy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::Busy { path, held_by, .. } => format!(
+                "Let {} finish its transaction on {} (or end it, if it hangs), then run the command again; the store was not changed.",
+                lock_holder::named(held_by.as_ref()),
+                path.display()
+            ),
             StoreError::Unreachable { location, .. } => format!(
                 "Start the PostgreSQL server at {location} (or check the network to it), then try again; nothing was saved or lost."
             ),
@@ -200,7 +217,10 @@ impl StoreError {
             StoreError::Unsealable { account, .. } => format!(
                 "Sign in to \"{account}\" again (add it with --replace) to save a new secret."
             ),
-            StoreError::LockBusy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::LockBusy { held_by, .. } => format!(
+                "Let {} finish what it holds the lock for (renewing an account's token, for one; end it, if it hangs), then run the command again; the store was not changed.",
+                lock_holder::named(held_by.as_ref())
+            ),
             StoreError::Host { hint, .. } => hint.clone().unwrap_or_else(|| "Check the host application's own log for why its account store refused.".to_owned()),
             StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),
         }

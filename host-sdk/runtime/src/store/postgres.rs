@@ -401,6 +401,7 @@ impl PostgresStore {
             return StoreError::Busy {
                 path: self.location.clone().into(),
                 waited: Duration::from_millis(LOCK_TIMEOUT_MS),
+                held_by: None,
             };
         }
         StoreError::Database {
