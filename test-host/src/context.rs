@@ -36,6 +36,19 @@ pub fn manifest_cache_file() -> Option<PathBuf> {
     }
 }
 
+/// Whether `line` is said for the first time in this process: a command opens its store
+/// more than once (for itself, for each plugin), and a warning about how it was reached
+/// is said once.
+fn first_time(line: &str) -> bool {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+    if said.iter().any(|l| l == line) {
+        return false;
+    }
+    said.push(line.to_owned());
+    true
+}
+
 /// The settings shared by every command.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -171,7 +184,9 @@ impl Context {
     pub fn store_with(&self, options: &KeyOptions) -> Result<Store, CommandError> {
         let store = Store::open_location(&self.store_dir.to_string_lossy(), options)?;
         for line in store.opened().lines() {
-            self.output.note(line);
+            if first_time(&line) {
+                self.output.note(line);
+            }
         }
         store.check()?;
         Ok(store)

@@ -92,6 +92,9 @@ pub struct OpenReport {
     pub key_created: Option<PathBuf>,
     /// The host created the store's key in the Secret Service, as this item.
     pub key_stored: Option<KeySource>,
+    /// What a person should know about how the store was reached (a password file
+    /// ignored because others may read it).
+    pub warnings: Vec<String>,
 }
 
 impl OpenReport {
@@ -114,6 +117,7 @@ impl OpenReport {
         if let Some(report) = &self.imported {
             lines.push(report.to_string());
         }
+        lines.extend(self.warnings.iter().cloned());
         lines
     }
 }

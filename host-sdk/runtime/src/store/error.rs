@@ -59,6 +59,17 @@ pub enum StoreError {
         /// What the connection attempt said.
         detail: String,
     },
+    /// The database server refused the login: a wrong or missing password, or a user
+    /// it does not know.
+    #[error("the account database server {location} refused the login: {detail}")]
+    LoginRefused {
+        /// The server, without its password.
+        location: String,
+        /// What the server said (never the password).
+        detail: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// Another process kept the database's write lock (a transaction open) for the
     /// whole wait.
     #[error("the account database {} is held by {}, which keeps its write lock (a transaction open), and stayed so for the whole wait of {} s", path.display(), lock_holder::named(held_by.as_ref()), waited.as_secs_f64())]
@@ -206,7 +217,8 @@ impl StoreError {
             ),
             StoreError::Untrusted { fix, .. }
             | StoreError::KeyFile { fix, .. }
-            | StoreError::KeySetting { fix, .. } => fix.clone(),
+            | StoreError::KeySetting { fix, .. }
+            | StoreError::LoginRefused { fix, .. } => fix.clone(),
             StoreError::SecretService(e) => e.hint(),
             StoreError::KeyMissing { key, .. } => format!(
                 "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",
