@@ -14,13 +14,11 @@ pub struct Cli {
 
     /// Folder of the account store (its database, `accounts.db`), or a
     /// `postgres://user@host/db` URL for a store several servers share [default: the
-    /// user's config folder].
-    #[arg(
-        long = "store",
-        env = "ATRS_STORE_DIR",
-        global = true,
-        value_name = "DIR"
-    )]
+    /// user's config folder] [env: ATRS_STORE; its older name ATRS_STORE_DIR is read
+    /// when ATRS_STORE is not set].
+    // The variables are read by `Cli::store_location`, not by clap, whose help would
+    // show their values: a URL's password.
+    #[arg(long = "store", global = true, value_name = "DIR|URL")]
     pub store_dir: Option<PathBuf>,
 
     /// Print JSON lines on stdout (the last line is the result); human text goes to stderr.
@@ -52,6 +50,34 @@ pub struct Cli {
     /// What to do; with none, on a terminal, the Integrations menu opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The environment variable naming the store (what `--store` takes).
+pub const STORE_ENV: &str = "ATRS_STORE";
+
+/// The older name of [`STORE_ENV`]: read only when `ATRS_STORE` is not set.
+pub const STORE_ENV_OLDER: &str = "ATRS_STORE_DIR";
+
+impl Cli {
+    /// Where accounts are saved as the command line and environment say, in this order:
+    /// `--store`, `ATRS_STORE`, `ATRS_STORE_DIR` (an empty value counts as unset);
+    /// `None`: the default folder.
+    pub fn store_location(&self) -> Option<PathBuf> {
+        self.store_location_with(|name| std::env::var_os(name))
+    }
+
+    /// [`Cli::store_location`] with the environment read through `var`.
+    fn store_location_with(
+        &self,
+        var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Option<PathBuf> {
+        let given = self.store_dir.clone().map(PathBuf::into_os_string);
+        [given, var(STORE_ENV), var(STORE_ENV_OLDER)]
+            .into_iter()
+            .flatten()
+            .find(|named| !named.is_empty())
+            .map(PathBuf::from)
+    }
 }
 
 /// The commands.
@@ -370,6 +396,29 @@ mod tests {
         assert!(tip.is_some_and(|t| t.contains("refresh")));
         let e = Cli::try_parse_from(["atrs-test-host", "accounts", "--nope"]).unwrap_err();
         assert!(usage_detail(&e).0.contains("--nope"));
+    }
+
+    #[test]
+    fn the_store_is_the_flag_or_atrs_store_else_the_older_atrs_store_dir() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let both = env(&[(STORE_ENV, "/new"), (STORE_ENV_OLDER, "/older")]);
+        let mut cli =
+            Cli::try_parse_from(["atrs-test-host", "--store", "/flag", "plugins"]).unwrap();
+        assert_eq!(cli.store_location_with(both), Some("/flag".into()));
+        cli.store_dir = None;
+        assert_eq!(cli.store_location_with(both), Some("/new".into()));
+        let older = env(&[(STORE_ENV_OLDER, "/older")]);
+        assert_eq!(cli.store_location_with(older), Some("/older".into()));
+        let empty_new = env(&[(STORE_ENV, ""), (STORE_ENV_OLDER, "/older")]);
+        assert_eq!(cli.store_location_with(empty_new), Some("/older".into()));
+        assert_eq!(cli.store_location_with(env(&[(STORE_ENV, "")])), None);
+        assert_eq!(cli.store_location_with(env(&[])), None);
     }
 
     #[test]

@@ -36,6 +36,19 @@ pub fn manifest_cache_file() -> Option<PathBuf> {
     }
 }
 
+/// Whether `line` is said for the first time in this process: a command opens its store
+/// more than once (for itself, for each plugin), and a warning about how it was reached
+/// is said once.
+fn first_time(line: &str) -> bool {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+    if said.iter().any(|l| l == line) {
+        return false;
+    }
+    said.push(line.to_owned());
+    true
+}
+
 /// The settings shared by every command.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -170,7 +183,7 @@ impl Context {
                 return Err(CommandError::usage(format!(
                     "There is no account store at {shown}: the folder does not exist."
                 ))
-                .with_hint("Check the folder given with --store (or ATRS_STORE_DIR); adding the first account creates a store."));
+                .with_hint("Check the folder given with --store (or ATRS_STORE); adding the first account creates a store."));
             }
         }
         self.store()
@@ -181,7 +194,9 @@ impl Context {
     pub fn store_with(&self, options: &KeyOptions) -> Result<Store, CommandError> {
         let store = Store::open_location(&self.store_dir.to_string_lossy(), options)?;
         for line in store.opened().lines() {
-            self.output.note(line);
+            if first_time(&line) {
+                self.output.note(line);
+            }
         }
         store.check()?;
         Ok(store)

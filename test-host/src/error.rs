@@ -116,6 +116,7 @@ impl From<StoreError> for CommandError {
             | StoreError::SecretService(
                 SecretServiceError::NoSessionBus { .. } | SecretServiceError::NoService { .. },
             ) => Exit::Unavailable,
+            _ if e.is_lock_wait() => Exit::CancelledOrTimedOut,
             _ => Exit::Failure,
         };
         CommandError::new(exit, format!("The account store failed: {e}.")).with_hint(hint)

@@ -1,10 +1,27 @@
 //! How an account's health reads for a person (the `accounts` and `refresh` lines, the
-//! menu's status) and as JSON.
+//! menu's status) and as JSON, and where the accounts live (`accounts`, the menu).
 
 use atrs_host_sdk::{AccountHealth, HealthState};
 use serde_json::{json, Value};
 
-use crate::present::{local_time, relative_time};
+use crate::{
+    present::{local_time, relative_time},
+    store::StoreInfo,
+};
+
+/// Where accounts live, in one line: the store, its backend, whether secrets are sealed
+/// and where the key comes from (never the key).
+pub fn store_line(info: &StoreInfo) -> String {
+    let secrets = if info.sealed {
+        format!("secrets sealed (XChaCha20-Poly1305), {}", info.key_source)
+    } else {
+        "secrets in PLAIN TEXT (allowed by ATRS_STORE_PLAINTEXT=1)".to_owned()
+    };
+    format!(
+        "Accounts live in {} ({}; {secrets}).",
+        info.location, info.backend
+    )
+}
 
 /// The state in words.
 pub fn state_words(state: HealthState) -> &'static str {

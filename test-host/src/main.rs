@@ -35,10 +35,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    let store_location = cli.store_location();
     let ctx = Context {
         output: Output::new(cli.json),
         plugins_dir: cli.plugins_dir.clone().unwrap_or_else(default_plugins_dir),
-        store_dir: cli.store_dir.clone().unwrap_or_else(Store::default_dir),
+        store_dir: store_location.clone().unwrap_or_else(Store::default_dir),
         log: LogConfig::from_verbosity(cli.verbose),
         browser: if cli.no_browser {
             Browser::Disabled
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
     if let Some(timeout) = cli.call_timeout {
         atrs_host_sdk::loader::set_default_call_timeout(Some(timeout));
     }
-    let keep_store = cli.store_dir.is_some();
+    let keep_store = store_location.is_some();
     match cli.command {
         // These two print their own results: the server's first line, the checks table.
         Some(Command::MockIdp(args)) => atrs_mock_idp::cli::run(args),

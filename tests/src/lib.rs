@@ -239,6 +239,7 @@ pub fn run_host(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.args(args).stdin(Stdio::null());
     command
         .env_remove("ATRS_PLUGINS_DIR")
+        .env_remove("ATRS_STORE")
         .env_remove("ATRS_STORE_DIR")
         .env_remove("RUST_BACKTRACE");
     for (k, v) in env {
@@ -258,6 +259,7 @@ pub fn run_host_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> 
         .stderr(Stdio::piped());
     command
         .env_remove("ATRS_PLUGINS_DIR")
+        .env_remove("ATRS_STORE")
         .env_remove("ATRS_STORE_DIR")
         .env_remove("RUST_BACKTRACE");
     for (k, v) in env {
@@ -317,6 +319,7 @@ impl HostProcess {
             .stderr(Stdio::inherit());
         command
             .env_remove("ATRS_PLUGINS_DIR")
+            .env_remove("ATRS_STORE")
             .env_remove("ATRS_STORE_DIR")
             .env_remove("BROWSER");
         for (k, v) in env {

@@ -135,16 +135,24 @@ impl Sandbox {
 
     /// The host binary with the sandbox's folders, flags and environment, then `args`.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut store = vec!["--store", self.store_location()];
+        store.extend(args);
+        self.command_naming_no_store(&store)
+    }
+
+    /// Like [`Sandbox::command`] but with no `--store` and no store variable inherited:
+    /// for a test that names the store itself (`ATRS_STORE` set with
+    /// [`Command::env`]).
+    pub fn command_naming_no_store(&self, args: &[&str]) -> Command {
         let mut command = Command::new(host_binary());
         command
             .arg("--plugins-dir")
             .arg(self.plugins.path())
-            .arg("--store")
-            .arg(self.store_location())
             .args(&self.flags)
             .args(args);
         for var in [
             "ATRS_PLUGINS_DIR",
+            "ATRS_STORE",
             "ATRS_STORE_DIR",
             "RUST_BACKTRACE",
             "BROWSER",
@@ -182,7 +190,13 @@ impl Sandbox {
 
     /// Runs the host with `args` and no input, for at most `within`.
     pub fn run(&self, args: &[&str], within: Duration) -> Finished {
-        let mut running = self.spawn(args);
+        Sandbox::run_command(self.command(args), within)
+    }
+
+    /// Runs `command` (one of [`Sandbox::command`]'s, changed by the test) with no
+    /// input, for at most `within`.
+    pub fn run_command(command: Command, within: Duration) -> Finished {
+        let mut running = Running::start(command);
         running.close_stdin();
         running.finish(within)
     }

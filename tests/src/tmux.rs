@@ -61,6 +61,7 @@ impl Terminal {
             .arg(program)
             .args(args)
             .env_remove("ATRS_PLUGINS_DIR")
+            .env_remove("ATRS_STORE")
             .env_remove("ATRS_STORE_DIR")
             .env_remove("BROWSER")
             .env("TERM", "xterm-256color");

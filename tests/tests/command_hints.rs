@@ -47,7 +47,8 @@ impl Person<'_> {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env("ATRS_PLUGINS_DIR", self.sandbox.plugins())
-            .env("ATRS_STORE_DIR", self.sandbox.store())
+            .env("ATRS_STORE", self.sandbox.store())
+            .env_remove("ATRS_STORE_DIR")
             .env("ATRS_CALL_TIMEOUT", "20")
             .env_remove("ATRS_TRUSTED_KEYS")
             .env_remove("ATRS_STORE_PLAINTEXT")
@@ -262,7 +263,7 @@ fn every_command_hint_the_host_prints_runs_as_printed() {
             &["menu"],
             &[
                 ("ATRS_PLUGINS_DIR", empty.path().to_str().unwrap()),
-                ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
+                ("ATRS_STORE", store.path().to_str().unwrap()),
             ],
             200,
             30,

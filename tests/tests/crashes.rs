@@ -32,6 +32,7 @@ fn validate_with(how: &str) -> (Output, Duration) {
         .args(["--plugins-dir", dir.path().to_str().unwrap(), "--json"])
         .args(["validate", "crashes", "--set", &setting])
         .env_remove("ATRS_PLUGINS_DIR")
+        .env_remove("ATRS_STORE")
         .env_remove("ATRS_STORE_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -91,6 +91,7 @@ impl Installation {
             .args(args)
             .stdin(Stdio::null())
             .env_remove("ATRS_PLUGINS_DIR")
+            .env_remove("ATRS_STORE")
             .env_remove("ATRS_STORE_DIR")
             .output()
             .expect("the installed host runs");

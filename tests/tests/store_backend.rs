@@ -8,6 +8,8 @@
 //!   a clear error with the fix, and nothing destroyed.
 //! - `store rotate-key` seals everything again under a new key; the account keeps working.
 //! - Plain text only with `ATRS_STORE_PLAINTEXT=1`, and `accounts` says so.
+//! - The store is named by `--store`, else `ATRS_STORE` (a folder or a `postgres://`
+//!   URL), else the older `ATRS_STORE_DIR`; `--help` says so.
 
 use std::{
     os::unix::fs::PermissionsExt,
@@ -15,7 +17,10 @@ use std::{
     time::Duration,
 };
 
-use atrs_e2e::sandbox::{Finished, Sandbox, StoreFiles};
+use atrs_e2e::{
+    run_host,
+    sandbox::{Finished, Sandbox, StoreFiles},
+};
 use atrs_test_host::store::{FolderStore, KeyOptions, Values};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -332,4 +337,103 @@ fn plain_text_is_an_explicit_opt_in_and_accounts_says_so() {
         stderr.contains("store rotate-key") && stderr.contains("ATRS_STORE_PLAINTEXT=1"),
         "{stderr}"
     );
+}
+
+/// `accounts` run with the store named only by `env` (and `flags`): which store it
+/// listed, and the run.
+fn accounts_in(sandbox: &Sandbox, flags: &[&str], env: &[(&str, &str)]) -> (String, Finished) {
+    let mut args = flags.to_vec();
+    args.push("accounts");
+    let mut command = sandbox.command_naming_no_store(&args);
+    command.envs(env.iter().copied());
+    let run = ok("accounts", Sandbox::run_command(command, WAIT));
+    let store = run.result().unwrap()["store"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (store, run)
+}
+
+#[test]
+fn atrs_store_names_the_store_and_wins_over_the_older_atrs_store_dir() {
+    let (_keys, key) = key_place();
+    let sandbox = Sandbox::instant(&[("ATRS_STORE_KEY_FILE", key.to_str().unwrap())]);
+    ok("add", sandbox.add_device("Reports", &[], WAIT));
+    let saved = sandbox.store().to_str().unwrap();
+    let saved_db = sandbox.store().join("accounts.db");
+    let saved_db = saved_db.to_str().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let other_dir = other.path().to_str().unwrap();
+    let other_db = other.path().join("accounts.db");
+    let listed = |run: &Finished| run.result().unwrap()["accounts"].as_array().unwrap().len();
+
+    // ATRS_STORE alone: the folder it names.
+    let (store, run) = accounts_in(&sandbox, &[], &[("ATRS_STORE", saved)]);
+    assert_eq!(store, saved_db, "{}", run.transcript());
+    assert_eq!(listed(&run), 1, "{}", run.transcript());
+    // The older spelling alone still works.
+    let (store, run) = accounts_in(&sandbox, &[], &[("ATRS_STORE_DIR", saved)]);
+    assert_eq!(store, saved_db, "{}", run.transcript());
+    assert_eq!(listed(&run), 1, "{}", run.transcript());
+    // Both set: ATRS_STORE wins.
+    let (store, run) = accounts_in(
+        &sandbox,
+        &[],
+        &[("ATRS_STORE", other_dir), ("ATRS_STORE_DIR", saved)],
+    );
+    assert_eq!(store, other_db.to_str().unwrap(), "{}", run.transcript());
+    assert_eq!(listed(&run), 0, "{}", run.transcript());
+    // An empty ATRS_STORE counts as unset: the older spelling is used.
+    let (store, run) = accounts_in(
+        &sandbox,
+        &[],
+        &[("ATRS_STORE", ""), ("ATRS_STORE_DIR", saved)],
+    );
+    assert_eq!(store, saved_db, "{}", run.transcript());
+    // --store wins over both.
+    let (store, run) = accounts_in(
+        &sandbox,
+        &["--store", saved],
+        &[("ATRS_STORE", other_dir), ("ATRS_STORE_DIR", other_dir)],
+    );
+    assert_eq!(store, saved_db, "{}", run.transcript());
+    assert_eq!(listed(&run), 1, "{}", run.transcript());
+
+    // A postgres:// URL in ATRS_STORE is a PostgreSQL store (here one nobody serves: a
+    // closed loopback port), over a folder in ATRS_STORE_DIR; its password never shown.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("postgres://atrs:pw-never-shown@127.0.0.1:{port}/atrs");
+    let mut command = sandbox.command_naming_no_store(&["accounts"]);
+    command.envs([("ATRS_STORE", url.as_str()), ("ATRS_STORE_DIR", saved)]);
+    let down = Sandbox::run_command(command, WAIT);
+    assert_eq!(down.code, Some(5), "{}", down.transcript());
+    assert!(
+        down.transcript().contains(&format!(
+            "server postgres://atrs@127.0.0.1:{port}/atrs cannot be reached"
+        )),
+        "{}",
+        down.transcript()
+    );
+    assert!(
+        !down.transcript().contains("pw-never-shown"),
+        "{}",
+        down.transcript()
+    );
+
+    // --help documents the names and which wins, and never shows their values (a
+    // URL's password).
+    let help = run_host(
+        &["--help"],
+        &[("ATRS_STORE", &url), ("ATRS_STORE_DIR", &url)],
+    );
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains(
+            "[env: ATRS_STORE; its older name ATRS_STORE_DIR is read when ATRS_STORE is not set]"
+        ),
+        "{help}"
+    );
+    assert!(!help.contains("pw-never-shown"), "{help}");
 }

@@ -11,6 +11,10 @@
 //!
 //! - 8 nodes adding, editing, renaming over, refreshing and removing for a bounded time
 //!   → every account intact and equal to its last acknowledged write.
+//! - A URL without a password, against a server that asks for one: the password comes
+//!   from `PGPASSFILE`, else `~/.pgpass`, as libpq reads them (wildcards, escapes, the
+//!   first matching line); a file others may read is ignored with a warning; none found
+//!   or a wrong one → "refused the login" with what to do; the password is never shown.
 //!
 //! Figures: `cargo test -p atrs-e2e --test store_postgres -- --nocapture`.
 
@@ -281,4 +285,113 @@ fn eight_nodes_adding_editing_and_removing_at_once_leave_every_account_intact() 
         .with_store_url(&server.database("churn"));
     let summary = store_churn::processes_at_once(Arc::new(sandbox));
     println!("store concurrency (PostgreSQL): {summary}");
+}
+
+#[test]
+fn a_url_without_a_password_takes_it_from_the_password_file_as_libpq_does_and_never_shows_it() {
+    // `:` and `\` are what a password file escapes.
+    const PASSWORD: &str = "pg:pass\\w0rd-never-shown";
+    const IN_FILE: &str = "pg\\:pass\\\\w0rd-never-shown";
+    let Some(server) = Server::start_requiring_password(PASSWORD) else {
+        return;
+    };
+    server.database("pgpass");
+    let url = server.url_without_password("pgpass");
+    let port = server.port.to_string();
+    let plugins = plugins_dir(&[office365_library()]);
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("store.key");
+    let home = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let named = files.path().join("passwords");
+    let write = |path: &std::path::Path, text: &str, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let accounts = |passfile: &std::path::Path| {
+        let out = run_host(
+            &[
+                "--plugins-dir",
+                plugins.path().to_str().unwrap(),
+                "--store",
+                &url,
+                "--json",
+                "accounts",
+            ],
+            &[
+                ("ATRS_STORE_KEY_FILE", key.to_str().unwrap()),
+                ("HOME", home.path().to_str().unwrap()),
+                ("PGPASSFILE", passfile.to_str().unwrap()),
+            ],
+        );
+        let words = text(&out);
+        assert!(
+            !words.contains("never-shown"),
+            "the password shown: {words}"
+        );
+        out
+    };
+    let refused = |out: &std::process::Output, hint_has: &str| {
+        let words = text(out);
+        assert_eq!(out.status.code(), Some(1), "{words}");
+        let error = &json_result(out)["error"];
+        let message = error["message"].as_str().unwrap_or_default();
+        let hint = error["hint"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!(
+                "server postgres://atrs@127.0.0.1:{port}/pgpass refused the login"
+            )),
+            "{words}"
+        );
+        assert!(hint.contains(hint_has), "{hint}");
+        assert!(
+            hint.contains("HOST:PORT:DATABASE:atrs:PASSWORD") && hint.contains("chmod 600"),
+            "{hint}"
+        );
+    };
+    let empty = std::path::Path::new("");
+
+    // Nothing anywhere: refused, saying where the password goes.
+    let home_file = home.path().join(".pgpass");
+    refused(
+        &accounts(empty),
+        &format!("the password file {}", home_file.display()),
+    );
+
+    // The named file, open to others: ignored, and said so.
+    let matching = format!("127.0.0.1:{port}:pgpass:atrs:{IN_FILE}\n");
+    write(&named, &matching, 0o644);
+    refused(
+        &accounts(&named),
+        &format!(
+            "The PostgreSQL password file {} was ignored: it has group or world access (mode 0644)",
+            named.display()
+        ),
+    );
+
+    // Owner-only: the first matching line wins; comments and other servers' lines skipped.
+    write(
+        &named,
+        &format!(
+            "# host:port:database:user:password\n\
+             127.0.0.1:1:pgpass:atrs:other-port\n\
+             127.0.0.1:{port}:otherdb:atrs:other-database\n\
+             *:{port}:pgpass:atrs:{IN_FILE}\n\
+             *:*:*:*:too-late\n"
+        ),
+        0o600,
+    );
+    let listed = accounts(&named);
+    assert!(listed.status.success(), "{}", text(&listed));
+    assert_eq!(json_result(&listed)["backend"], "postgres");
+
+    // Without PGPASSFILE: ~/.pgpass.
+    write(&home_file, &format!("*:*:*:atrs:{IN_FILE}\n"), 0o600);
+    let listed = accounts(empty);
+    assert!(listed.status.success(), "{}", text(&listed));
+
+    // A wrong password there: refused by the server.
+    write(&home_file, "*:*:*:atrs:not-the-password\n", 0o600);
+    refused(&accounts(empty), "the password file");
 }

@@ -57,7 +57,7 @@ impl Menu {
         args.push("menu");
         let mut all_env = vec![
             ("ATRS_PLUGINS_DIR", plugins.path().to_str().unwrap()),
-            ("ATRS_STORE_DIR", store.path().to_str().unwrap()),
+            ("ATRS_STORE", store.path().to_str().unwrap()),
         ];
         all_env.extend_from_slice(env);
         let term = Terminal::start(host_binary(), &args, &all_env, width, 30);

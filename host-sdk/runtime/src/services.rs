@@ -164,7 +164,7 @@ impl PluginServices {
 fn store_error(e: StoreError) -> PluginError {
     let hint = e.hint();
     let kind = match e {
-        StoreError::LockBusy { .. } => ErrorKind::TimedOut,
+        _ if e.is_lock_wait() => ErrorKind::TimedOut,
         StoreError::LockName => ErrorKind::InvalidInput,
         StoreError::Unreachable { .. } => ErrorKind::Network,
         _ => ErrorKind::Internal,

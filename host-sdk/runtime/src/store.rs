@@ -18,6 +18,7 @@ mod error;
 pub mod folder;
 mod group_commit;
 pub mod key_file;
+mod lock_holder;
 mod named_lock;
 pub mod postgres;
 mod read_cache;
@@ -34,6 +35,7 @@ use serde::Serialize;
 pub use error::StoreError;
 pub use folder::FolderStore;
 pub use key_file::{KeyOptions, KeySource, KeyStore};
+pub use lock_holder::LockHolder;
 pub use named_lock::NamedLock;
 pub use postgres::PostgresStore;
 use read_cache::ReadCache;
@@ -90,6 +92,9 @@ pub struct OpenReport {
     pub key_created: Option<PathBuf>,
     /// The host created the store's key in the Secret Service, as this item.
     pub key_stored: Option<KeySource>,
+    /// What a person should know about how the store was reached (a password file
+    /// ignored because others may read it).
+    pub warnings: Vec<String>,
 }
 
 impl OpenReport {
@@ -112,6 +117,7 @@ impl OpenReport {
         if let Some(report) = &self.imported {
             lines.push(report.to_string());
         }
+        lines.extend(self.warnings.iter().cloned());
         lines
     }
 }
@@ -374,7 +380,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// The folder used when no store is named (`--store`, `ATRS_STORE_DIR`).
+    /// The folder used when no store is named (`--store`, `ATRS_STORE`).
     pub fn default_dir() -> PathBuf {
         dirs::config_dir()
             .unwrap_or_else(|| PathBuf::from("."))

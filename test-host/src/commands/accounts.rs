@@ -15,21 +15,7 @@ use crate::{
     error::CommandError,
     health_view,
     present::{account_lines, natural_order},
-    store::StoreInfo,
 };
-
-/// Where accounts live, in one line.
-pub fn store_line(info: &StoreInfo) -> String {
-    let secrets = if info.sealed {
-        format!("secrets sealed (XChaCha20-Poly1305), {}", info.key_source)
-    } else {
-        "secrets in PLAIN TEXT (allowed by ATRS_STORE_PLAINTEXT=1)".to_owned()
-    };
-    format!(
-        "Accounts live in {} ({}; {secrets}).",
-        info.location, info.backend
-    )
-}
 
 /// The health of `account` from its plugin, when the plugin loads and reports it.
 fn health_of(
@@ -70,7 +56,7 @@ pub fn run(ctx: &Context, account: Option<&str>, all: bool) -> Result<(), Comman
     let detailed = all || account.is_some();
     let out = ctx.output;
     let info = store.info();
-    out.say(store_line(&info));
+    out.say(health_view::store_line(&info));
     if accounts.is_empty() {
         out.say(format!("No saved accounts in {}.", info.location));
     }

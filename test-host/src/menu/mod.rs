@@ -23,6 +23,7 @@ use crate::{
     exit::Exit,
     health_view,
     present::{natural_order, plugin_error_lines},
+    store::StoreInfo,
 };
 use form_editor::Purpose;
 
@@ -38,6 +39,9 @@ pub struct MenuPlugin<'a> {
     pub open: Box<dyn Fn() -> Result<HostedPlugin, CommandError> + 'a>,
     /// Names of its saved accounts.
     pub accounts: Box<dyn Fn() -> Result<Vec<String>, CommandError> + 'a>,
+    /// Where its accounts live (the store, its backend, sealed or not, the key's
+    /// source), shown above the accounts and their health.
+    pub store: Box<dyn Fn() -> Result<StoreInfo, CommandError> + 'a>,
     /// Values Add starts from (empty, or the demo's pre-filled directory).
     pub prefill: FormValues,
 }
@@ -105,6 +109,7 @@ pub fn menu_plugins<'a>(
                     names.sort_by(|a, b| natural_order(a, b));
                     Ok(names)
                 }),
+                store: Box::new(move || Ok(ctx.store()?.info())),
             }
         })
         .collect()
@@ -129,9 +134,11 @@ pub fn run(p: &mut dyn Prompter, plugins: &[MenuPlugin<'_>]) -> Result<(), Comma
     }
 }
 
-/// The plugin's accounts, one entry each (with its health), plus Add and Back; an
-/// account opens its actions, and the list comes back with that account chosen.
+/// The plugin's accounts, one entry each (with its health), plus Add and Back, under a
+/// line saying where they live; an account opens its actions, and the list comes back
+/// with that account chosen.
 fn integration_screen(p: &mut dyn Prompter, plugin: &MenuPlugin<'_>) -> Result<(), CommandError> {
+    p.say(&health_view::store_line(&(plugin.store)()?));
     let can_send = (plugin.open)().is_ok_and(|i| send_test_view::can_send(&i));
     let mut chosen = 0;
     loop {

@@ -22,6 +22,7 @@ fn plugin<'a>(store: &'a Store) -> MenuPlugin<'a> {
             Ok(loader::instantiate_in_process::<Office365>(services)?.into())
         }),
         accounts: Box::new(move || Ok(store.list("office365")?)),
+        store: Box::new(move || Ok(store.info())),
         prefill: FormValues::new(),
     }
 }
@@ -45,6 +46,56 @@ fn t(s: &str) -> ScriptedAnswer {
 
 fn pick(s: &str) -> ScriptedAnswer {
     ScriptedAnswer::Pick(s.into())
+}
+
+#[test]
+fn the_health_view_says_where_accounts_live_and_never_the_key() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("store.key");
+    let options = crate::store::KeyOptions {
+        key_file: Some(key.clone()),
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(dir.path(), &options).unwrap();
+    let plugins = vec![plugin(&store)];
+    let mut p = ScriptedPrompter::new(vec![pick("Office 365"), pick("Back"), pick("Quit")]);
+    run(&mut p, &plugins).unwrap();
+    let text = p.transcript.join("\n");
+    let line = format!(
+        "Accounts live in {} (sqlite; secrets sealed (XChaCha20-Poly1305), key file {} (ATRS_STORE_KEY_FILE)).",
+        dir.path().join("accounts.db").display(),
+        key.display()
+    );
+    // Above the accounts and their health, once each time the view opens.
+    let shown = p.transcript.iter().position(|l| *l == line);
+    let listed = p
+        .transcript
+        .iter()
+        .position(|l| l.starts_with("? Integrations › Office 365 ["));
+    assert!(shown.is_some() && shown < listed, "{text}");
+    assert_eq!(text.matches(&line).count(), 1, "{text}");
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    assert!(!text.contains(key_text.trim()), "the key is never shown");
+
+    // A plain-text store says so.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = crate::store::KeyOptions {
+        plaintext: true,
+        ..Default::default()
+    };
+    let store = Store::open_with(plain_dir.path(), &plain).unwrap();
+    let plugins = vec![plugin(&store)];
+    let mut p = ScriptedPrompter::new(vec![pick("Office 365"), pick("Back"), pick("Quit")]);
+    run(&mut p, &plugins).unwrap();
+    let text = p.transcript.join("\n");
+    assert!(
+        text.contains(&format!(
+            "Accounts live in {} (sqlite; secrets in PLAIN TEXT (allowed by ATRS_STORE_PLAINTEXT=1)).",
+            plain_dir.path().join("accounts.db").display()
+        )),
+        "{text}"
+    );
 }
 
 #[test]

@@ -122,7 +122,7 @@ impl ProtocolError {
             ProtocolError::DeliveryKind { .. } | ProtocolError::MethodNotOffered { .. } => {
                 ErrorKind::Unsupported.as_str()
             }
-            ProtocolError::Store(StoreError::LockBusy { .. }) => ErrorKind::TimedOut.as_str(),
+            ProtocolError::Store(e) if e.is_lock_wait() => ErrorKind::TimedOut.as_str(),
             ProtocolError::Store(_) => ErrorKind::Internal.as_str(),
             ProtocolError::Plugin(e) => e.kind().as_str(),
             ProtocolError::Runner(_) => ErrorKind::Internal.as_str(),

@@ -203,6 +203,7 @@ impl AccountStore for CallStore {
                 Some("timed_out") => StoreError::LockBusy {
                     name: name.to_owned(),
                     waited: wait,
+                    held_by: None,
                 },
                 _ => StoreError::Host {
                     call: "lock".to_owned(),

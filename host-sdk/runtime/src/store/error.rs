@@ -2,6 +2,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use super::lock_holder::{self, LockHolder};
+
 /// What went wrong with the store, and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,13 +59,27 @@ pub enum StoreError {
         /// What the connection attempt said.
         detail: String,
     },
-    /// Another process kept the database busy for the whole wait.
-    #[error("the account database {} stayed busy (another process is writing to it) for {} s", path.display(), waited.as_secs_f64())]
+    /// The database server refused the login: a wrong or missing password, or a user
+    /// it does not know.
+    #[error("the account database server {location} refused the login: {detail}")]
+    LoginRefused {
+        /// The server, without its password.
+        location: String,
+        /// What the server said (never the password).
+        detail: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// Another process kept the database's write lock (a transaction open) for the
+    /// whole wait.
+    #[error("the account database {} is held by {}, which keeps its write lock (a transaction open), and stayed so for the whole wait of {} s", path.display(), lock_holder::named(held_by.as_ref()), waited.as_secs_f64())]
     Busy {
-        /// The database file.
+        /// The database file (or server).
         path: PathBuf,
         /// How long it was waited for.
         waited: Duration,
+        /// The process holding the lock, where the system says.
+        held_by: Option<LockHolder>,
     },
     /// The store's folder or one of its files may be changed by someone else, so it is
     /// not used.
@@ -120,12 +136,14 @@ pub enum StoreError {
         name: String,
     },
     /// A named lock stayed held by someone else for the whole wait.
-    #[error("the lock \"{name}\" is still held by another process after {} s", waited.as_secs_f64())]
+    #[error("the lock \"{name}\" is held by {} and stayed so for the whole wait of {} s", lock_holder::named(held_by.as_ref()), waited.as_secs_f64())]
     LockBusy {
         /// The lock.
         name: String,
         /// How long it was waited for.
         waited: Duration,
+        /// The process holding it, where the system says.
+        held_by: Option<LockHolder>,
     },
     /// The host application's own store (its service callback) failed.
     #[error("the host's `{call}` service failed: {message}")]
@@ -155,6 +173,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether it is a wait for another process's lock that ran out (a time-out: exit 4
+    /// in the test host, `timed_out` at the ABI).
+    pub fn is_lock_wait(&self) -> bool {
+        matches!(self, StoreError::Busy { .. } | StoreError::LockBusy { .. })
+    }
+
     /// How to fix it.
     pub fn hint(&self) -> String {
         match self {
@@ -171,7 +195,7 @@ impl StoreError {
                 ),
             },
             StoreError::NotAFolder { path } => format!(
-                "Give --store (or ATRS_STORE_DIR) a folder; {} is a file.",
+                "Give --store (or ATRS_STORE) a folder; {} is a file.",
                 path.display()
             ),
             StoreError::Corrupt { path, .. } => format!(
@@ -183,13 +207,18 @@ impl StoreError {
                 "Check the disk and the permissions of {}; if it is damaged, restore it from a backup.",
                 path.display()
             ),
-            StoreError::Busy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::Busy { path, held_by, .. } => format!(
+                "Let {} finish its transaction on {} (or end it, if it hangs), then run the command again; the store was not changed.",
+                lock_holder::named(held_by.as_ref()),
+                path.display()
+            ),
             StoreError::Unreachable { location, .. } => format!(
                 "Start the PostgreSQL server at {location} (or check the network to it), then try again; nothing was saved or lost."
             ),
             StoreError::Untrusted { fix, .. }
             | StoreError::KeyFile { fix, .. }
-            | StoreError::KeySetting { fix, .. } => fix.clone(),
+            | StoreError::KeySetting { fix, .. }
+            | StoreError::LoginRefused { fix, .. } => fix.clone(),
             StoreError::SecretService(e) => e.hint(),
             StoreError::KeyMissing { key, .. } => format!(
                 "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",
@@ -200,7 +229,10 @@ impl StoreError {
             StoreError::Unsealable { account, .. } => format!(
                 "Sign in to \"{account}\" again (add it with --replace) to save a new secret."
             ),
-            StoreError::LockBusy { .. } => "Wait for the other process to finish, then try again.".to_owned(),
+            StoreError::LockBusy { held_by, .. } => format!(
+                "Let {} finish what it holds the lock for (renewing an account's token, for one; end it, if it hangs), then run the command again; the store was not changed.",
+                lock_holder::named(held_by.as_ref())
+            ),
             StoreError::Host { hint, .. } => hint.clone().unwrap_or_else(|| "Check the host application's own log for why its account store refused.".to_owned()),
             StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),
         }

@@ -23,6 +23,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    lock_holder,
     named_lock::{self, NamedLock},
     AccountRef, AccountStore, Change, Contents, KeySource, StoreError, StoreInfo, StoreLock,
     Values, FILE_VERSION,
@@ -498,6 +499,7 @@ impl FolderStore {
                 return Err(StoreError::LockBusy {
                     name: path.display().to_string(),
                     waited: LOCK_WAIT,
+                    held_by: lock_holder::holder_of(&path, lock_holder::Span::Any),
                 });
             }
             std::thread::sleep(left.min(LOCK_RETRY));

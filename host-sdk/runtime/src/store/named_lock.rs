@@ -9,6 +9,7 @@ use std::{
 };
 
 use super::{
+    lock_holder::{self, Span},
     trust::{self, Role},
     StoreError,
 };
@@ -76,6 +77,7 @@ pub(super) fn acquire(dir: &Path, name: &str, wait: Duration) -> Result<NamedLoc
             return Err(StoreError::LockBusy {
                 name: name.to_owned(),
                 waited: wait,
+                held_by: lock_holder::holder_of(&path, Span::Any),
             });
         }
         std::thread::sleep(left.min(RETRY));

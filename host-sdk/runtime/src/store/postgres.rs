@@ -10,12 +10,13 @@
 //! never a half-written account.
 
 use std::{
+    path::PathBuf,
     str::FromStr,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
-use postgres::{Client, Config, NoTls, Statement, Transaction};
+use postgres::{error::SqlState, Client, Config, NoTls, Statement, Transaction};
 
 use lock_session::LockSession;
 use zeroize::Zeroizing;
@@ -77,6 +78,10 @@ struct State {
 /// An account store in a PostgreSQL database.
 pub struct PostgresStore {
     config: Config,
+    /// The password file looked in for a URL without a password, if one was.
+    passfile: Option<PathBuf>,
+    /// Why that file was not used, if it was ignored.
+    passfile_ignored: Option<String>,
     location: String,
     store_id: String,
     options: KeyOptions,
@@ -108,10 +113,16 @@ impl PostgresStore {
         })?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
+        let (passfile, passfile_ignored) = match config.get_password() {
+            Some(_) => (None, None),
+            None => password_from_file(&mut config),
+        };
         let location = redacted(&config);
         let mut store = PostgresStore {
             locks: LockSession::new(config.clone(), location.clone()),
             config,
+            passfile,
+            passfile_ignored,
             location,
             store_id: String::new(),
             options: options.clone(),
@@ -123,6 +134,7 @@ impl PostgresStore {
             }),
             opened: OpenReport::default(),
         };
+        store.opened.warnings.extend(store.passfile_ignored.clone());
         let mut client = store.connect()?;
         let (store_id, sealing, check, created) = store.migrate(&mut client, options)?;
         let (key, key_source) = match sealing.as_str() {
@@ -272,10 +284,38 @@ impl PostgresStore {
     fn connect(&self) -> Result<Client, StoreError> {
         self.config
             .connect(NoTls)
-            .map_err(|e| StoreError::Unreachable {
+            .map_err(|e| self.connect_error(&e))
+    }
+
+    /// A failed connection: the login refused (a wrong or missing password, an unknown
+    /// user), else the server not reached.
+    fn connect_error(&self, e: &postgres::Error) -> StoreError {
+        let refused = e.code().is_some_and(|code| {
+            *code == SqlState::INVALID_PASSWORD
+                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        }) || first_line(e).contains("password missing");
+        if !refused {
+            return StoreError::Unreachable {
                 location: self.location.clone(),
-                detail: first_line(&e),
-            })
+                detail: first_line(e),
+            };
+        }
+        let user = self.config.get_user().unwrap_or("USER");
+        let file = match &self.passfile {
+            Some(path) => format!("the password file {}", path.display()),
+            None => format!("~/.pgpass (or the file {} names)", pgpass::PASSFILE_ENV),
+        };
+        let mut fix = format!(
+            "Give the password of the user {user}: in {file}, a line `HOST:PORT:DATABASE:{user}:PASSWORD` (`*` matches any) in an owner-only file (chmod 600), or in the URL (postgres://{user}:PASSWORD@…)."
+        );
+        if let Some(ignored) = &self.passfile_ignored {
+            fix = format!("{ignored} {fix}");
+        }
+        StoreError::LoginRefused {
+            location: self.location.clone(),
+            detail: first_line(e),
+            fix,
+        }
     }
 
     /// Creates or migrates the tables (one opener at a time, under an advisory lock)
@@ -401,6 +441,7 @@ impl PostgresStore {
             return StoreError::Busy {
                 path: self.location.clone().into(),
                 waited: Duration::from_millis(LOCK_TIMEOUT_MS),
+                held_by: None,
             };
         }
         StoreError::Database {
@@ -665,6 +706,29 @@ fn set_meta(tx: &mut Transaction<'_>, name: &str, value: &str) -> Result<(), pos
     .map(drop)
 }
 
+/// For a URL without a password: the password of the matching entry of the password
+/// file (`PGPASSFILE`, else `~/.pgpass`) put in `config`. Gives the file looked in and,
+/// when it was ignored (others may read it), the warning saying so.
+fn password_from_file(config: &mut Config) -> (Option<PathBuf>, Option<String>) {
+    let Some(file) = pgpass::file_from_env() else {
+        return (None, None);
+    };
+    let Some((host, port, database, user)) = pgpass::wanted(config) else {
+        return (Some(file), None);
+    };
+    let wanted = pgpass::Wanted {
+        host: &host,
+        port,
+        database: &database,
+        user: &user,
+    };
+    let lookup = pgpass::look_up(&file, &wanted);
+    if let Some(password) = &lookup.password {
+        config.password(password.as_bytes());
+    }
+    (Some(file), lookup.warning())
+}
+
 /// The server as a person is told: user, hosts, ports and database, never a password.
 fn redacted(config: &Config) -> String {
     let hosts: Vec<String> = config
@@ -706,6 +770,7 @@ fn first_line(e: &postgres::Error) -> String {
 }
 
 mod lock_session;
+mod pgpass;
 pub mod throwaway;
 
 #[cfg(test)]

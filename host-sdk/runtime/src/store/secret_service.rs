@@ -7,7 +7,9 @@
 //! one line — the same text a key file holds — so `secret-tool lookup application atrs
 //! store ID` gives a copy that `ATRS_STORE_KEY_FILE` can name. Nothing here ever prompts:
 //! a locked collection is reported with how to unlock it, never waited on. Every call
-//! to the service is bounded by [`CALL_TIMEOUT`].
+//! to the service is bounded by [`CALL_TIMEOUT`]. A process keeps one session with the
+//! service per bus for its life (`session`): fetching a key then costs a search and a
+//! read, not a new connection and key exchange each time the store is opened.
 
 use std::time::Duration;
 
@@ -168,6 +170,15 @@ mod client {
             .map_err(classify)
     }
 
+    /// Runs `call` over this process's session with the Secret Service on
+    /// `bus_address` (see [`super::session`]).
+    fn with_service<T>(
+        bus_address: Option<&str>,
+        call: impl Fn(&SecretService<'static>) -> Result<T, SecretServiceError>,
+    ) -> Result<T, SecretServiceError> {
+        super::session::with_session(bus_address, connect, call)
+    }
+
     fn classify_name(name: &str, detail: String) -> SecretServiceError {
         if name.ends_with("ServiceUnknown")
             || name.ends_with("NameHasNoOwner")
@@ -256,7 +267,10 @@ mod client {
         bus_address: Option<&str>,
         store_id: &str,
     ) -> Result<Keys, SecretServiceError> {
-        let service = connect(bus_address)?;
+        with_service(bus_address, |service| load_over(service, store_id))
+    }
+
+    fn load_over(service: &SecretService<'_>, store_id: &str) -> Result<Keys, SecretServiceError> {
         let mut keys = Keys::default();
         for slot in [Slot::Next, Slot::Current] {
             let found = service
@@ -314,7 +328,18 @@ mod client {
         label: &str,
         key: &[u8; KEY_LEN],
     ) -> Result<(), SecretServiceError> {
-        let service = connect(bus_address)?;
+        with_service(bus_address, |service| {
+            save_over(service, store_id, slot, label, key)
+        })
+    }
+
+    fn save_over(
+        service: &SecretService<'_>,
+        store_id: &str,
+        slot: Slot,
+        label: &str,
+        key: &[u8; KEY_LEN],
+    ) -> Result<(), SecretServiceError> {
         let collection = service.get_default_collection().map_err(|e| match e {
             Error::NoResult => SecretServiceError::Failed {
                 detail: "it has no default collection (keyring) to keep the key in".into(),
@@ -345,16 +370,20 @@ mod client {
         store_id: &str,
         slot: Slot,
     ) -> Result<(), SecretServiceError> {
-        let service = connect(bus_address)?;
-        let found = service
-            .search_items(attributes(store_id, slot))
-            .map_err(classify)?;
-        for item in found.unlocked.iter().chain(&found.locked) {
-            item.delete().map_err(classify)?;
-        }
-        Ok(())
+        with_service(bus_address, |service| {
+            let found = service
+                .search_items(attributes(store_id, slot))
+                .map_err(classify)?;
+            for item in found.unlocked.iter().chain(&found.locked) {
+                item.delete().map_err(classify)?;
+            }
+            Ok(())
+        })
     }
 }
+
+#[cfg(target_os = "linux")]
+mod session;
 
 #[cfg(target_os = "linux")]
 pub mod throwaway;

@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 use super::{
     group_commit::{GroupCommit, Queued},
     key_file::{self, KeyOptions, KeySource},
+    lock_holder::{self, Span, SQLITE_WAL_WRITER},
     named_lock,
     seal::StoreKey,
     sealing::{
@@ -694,6 +695,8 @@ pub(crate) fn db_error(path: &Path, e: rusqlite::Error, waited: Duration) -> Sto
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
             path: path.to_owned(),
             waited,
+            held_by: lock_holder::holder_of(&with_suffix(path, "-shm"), SQLITE_WAL_WRITER)
+                .or_else(|| lock_holder::holder_of(path, Span::Any)),
         },
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
             corrupt(path, "it is not an intact SQLite database")

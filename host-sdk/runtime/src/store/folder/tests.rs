@@ -390,8 +390,17 @@ fn a_store_lock_held_elsewhere_ends_in_a_clear_error_within_its_bound() {
     let e = store.write_settings("p", "B", &Values::new()).unwrap_err();
     assert!(started.elapsed() >= LOCK_WAIT);
     assert!(matches!(e, StoreError::LockBusy { .. }), "{e}");
+    assert!(e.is_lock_wait());
+    // The holder is this process (the kernel names it on Linux).
+    let held_by = match &e {
+        StoreError::LockBusy { held_by, .. } => held_by.clone(),
+        _ => None,
+    };
+    if cfg!(target_os = "linux") {
+        assert_eq!(held_by.map(|h| h.pid), Some(std::process::id()), "{e}");
+    }
     assert!(
-        e.hint().contains("Wait for the other process"),
+        e.hint().contains("then run the command again"),
         "{}",
         e.hint()
     );

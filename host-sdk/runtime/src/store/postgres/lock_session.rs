@@ -52,6 +52,7 @@ impl LockSession {
         let busy = || StoreError::LockBusy {
             name: name.to_owned(),
             waited: wait,
+            held_by: None,
         };
         let mut held = locked(&self.held);
         while held.contains(name) {

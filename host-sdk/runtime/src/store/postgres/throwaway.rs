@@ -22,6 +22,8 @@ pub struct Server {
     /// The loopback port it listens on.
     pub port: u16,
     child: Option<Child>,
+    /// The password its user `atrs` must give (`None`: every local login is trusted).
+    password: Option<String>,
 }
 
 fn binaries() -> Option<PathBuf> {
@@ -60,6 +62,16 @@ impl Server {
     /// Creates and starts a server; `None` (after saying so on stdout) when the
     /// PostgreSQL binaries are not installed.
     pub fn start() -> Option<Server> {
+        Server::start_with(None)
+    }
+
+    /// Like [`Server::start`], but its user `atrs` must log in with `password`
+    /// (SCRAM-SHA-256): for tests of where a URL without one finds it.
+    pub fn start_requiring_password(password: &str) -> Option<Server> {
+        Server::start_with(Some(password))
+    }
+
+    fn start_with(password: Option<&str>) -> Option<Server> {
         let Some(bin) = binaries() else {
             println!("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or in /usr/lib/postgresql; install Debian's postgresql package");
             return None;
@@ -69,18 +81,32 @@ impl Server {
         if trust::current_user() == 0 {
             std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
         }
-        let status = command(&bin, "initdb")
-            .args(["-D"])
-            .arg(dir.path().join("data"))
-            .args([
-                "-U",
-                "atrs",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ])
+        let mut initdb = command(&bin, "initdb");
+        initdb.args(["-D"]).arg(dir.path().join("data")).args([
+            "-U",
+            "atrs",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        match password {
+            None => {
+                initdb.arg("--auth=trust");
+            }
+            Some(password) => {
+                let file = dir.path().join("pwfile");
+                std::fs::write(&file, password).unwrap();
+                #[cfg(unix)]
+                if trust::current_user() == 0 {
+                    std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+                }
+                initdb
+                    .arg("--auth=scram-sha-256")
+                    .arg(format!("--pwfile={}", file.display()));
+            }
+        }
+        let status = initdb
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -91,6 +117,7 @@ impl Server {
             bin,
             port: free_port(),
             child: None,
+            password: password.map(str::to_owned),
         };
         server.run();
         Some(server)
@@ -137,12 +164,35 @@ impl Server {
         }
     }
 
-    /// The server's `postgres` database (user `atrs`; the password is ignored).
+    /// The server's `postgres` database (user `atrs`, with its password; a server that
+    /// trusts every login ignores the one given).
     pub fn url(&self) -> String {
         format!(
-            "postgres://atrs:pw-not-shown@127.0.0.1:{}/postgres",
+            "postgres://atrs:{}@127.0.0.1:{}/postgres",
+            self.url_password(),
             self.port
         )
+    }
+
+    /// The password as a URL carries it (percent-encoded).
+    fn url_password(&self) -> String {
+        match &self.password {
+            None => "pw-not-shown".to_owned(),
+            Some(password) => password
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect(),
+        }
+    }
+
+    /// The database `name` on this server as a URL without a password.
+    pub fn url_without_password(&self, name: &str) -> String {
+        format!("postgres://atrs@127.0.0.1:{}/{name}", self.port)
     }
 
     /// A fresh database of its own on this server, for one test.
@@ -155,7 +205,8 @@ impl Server {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         format!(
-            "postgres://atrs:pw-not-shown@127.0.0.1:{}/{name}",
+            "postgres://atrs:{}@127.0.0.1:{}/{name}",
+            self.url_password(),
             self.port
         )
     }

@@ -407,3 +407,51 @@ fn a_rotation_cut_after_its_commit_is_finished_by_the_next_open_and_a_bad_item_i
     assert!(matches!(e, StoreError::KeyWrong { .. }), "{e:?}");
     assert_eq!(w.store_bytes(), before, "nothing was changed");
 }
+
+#[test]
+fn a_process_keeps_one_session_with_the_keyring_for_all_its_opens_and_survives_a_restart() {
+    let Some(mut keyring) = Keyring::start() else {
+        return;
+    };
+    let w = World::new();
+    let options = w.options(KeyStore::SecretService, &keyring.address);
+    let store = SqliteStore::open(w.dir(), &options).unwrap();
+    put(&store, "A", "rt-kept-session");
+    drop(store);
+    let opens = |count: usize| {
+        for _ in 0..count {
+            let store = SqliteStore::open(w.dir(), &options).unwrap();
+            assert_eq!(read(&store, "A").as_deref(), Some("rt-kept-session"));
+        }
+    };
+
+    // Five opens, one connection between the two counts: the count's own.
+    let before = keyring.connections_so_far();
+    opens(5);
+    assert_eq!(
+        keyring.connections_so_far() - before,
+        1,
+        "the opens connected to the bus again"
+    );
+
+    // The keyring restarts: the kept session is gone; the next open makes a new one,
+    // which is kept in turn.
+    keyring.restart();
+    opens(1);
+    let before = keyring.connections_so_far();
+    opens(3);
+    assert_eq!(keyring.connections_so_far() - before, 1);
+
+    // A keyring that has stopped is told as before, through the kept session.
+    drop(keyring);
+    let e = SqliteStore::open(w.dir(), &options).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::SecretService(
+                SecretServiceError::NoService { .. } | SecretServiceError::NoSessionBus { .. }
+            )
+        ),
+        "{e}"
+    );
+}

@@ -131,19 +131,7 @@ impl Keyring {
                 .expect("an owner-only runtime folder");
         }
         let address = bus.address.clone();
-        let mut keyring = Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--foreground"])
-            .envs(Self::environment_of(&address, dir))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon starts");
-        {
-            // The password, then end of input: the login keyring is created unlocked.
-            let mut stdin = keyring.stdin.take().expect("its stdin");
-            stdin.write_all(PASSWORD.as_bytes()).expect("the password");
-        }
+        let keyring = Self::spawn_daemon(&address, dir);
         let started = Keyring {
             address,
             keyring,
@@ -151,6 +139,59 @@ impl Keyring {
         };
         started.wait_for_service();
         Some(started)
+    }
+
+    /// Starts `gnome-keyring-daemon` on the bus at `address`, its files in `dir`, and
+    /// gives it the password: the login keyring is created (or opened) unlocked.
+    fn spawn_daemon(address: &str, dir: &Path) -> Child {
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .envs(Self::environment_of(address, dir))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon starts");
+        // The password, then end of input.
+        let mut stdin = keyring.stdin.take().expect("its stdin");
+        stdin.write_all(PASSWORD.as_bytes()).expect("the password");
+        keyring
+    }
+
+    /// Stops the keyring and starts it again on the same bus with the same files (as a
+    /// desktop session restarting it would): every session with the old one is gone.
+    pub fn restart(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        // The bus lets the name go once it sees the old daemon's connection close.
+        let connection = zbus::blocking::connection::Builder::address(self.address.as_str())
+            .and_then(|b| b.build())
+            .expect("the private bus");
+        let dbus = zbus::blocking::fdo::DBusProxy::new(&connection).expect("the bus");
+        let name = zbus::names::BusName::try_from(BUS_NAME).expect("a valid bus name");
+        let deadline = Instant::now() + START_WITHIN;
+        while dbus.name_has_owner(name.clone()).expect("the bus answers") {
+            assert!(
+                Instant::now() < deadline,
+                "the stopped keyring still owns {BUS_NAME} after {START_WITHIN:?}"
+            );
+            std::thread::yield_now();
+        }
+        self.keyring = Self::spawn_daemon(&self.address, self.bus.dir.path());
+        self.wait_for_service();
+    }
+
+    /// How many connections the bus has taken since it started, this question's own
+    /// included: the number in the unique name (`:1.N`) the bus gives a new one.
+    pub fn connections_so_far(&self) -> u64 {
+        let connection = zbus::blocking::connection::Builder::address(self.address.as_str())
+            .and_then(|b| b.build())
+            .expect("the private bus");
+        let name = connection.unique_name().expect("a unique name").to_string();
+        name.rsplit('.')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a unique name of the form :1.N, not {name}"))
     }
 
     /// What a process needs in its environment to use this bus and nothing of the
