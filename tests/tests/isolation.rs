@@ -81,7 +81,7 @@ fn every_crash_ends_the_request_with_a_typed_error_and_the_host_goes_on() {
             assert!(error["hint"]
                 .as_str()
                 .unwrap()
-                .contains("next request starts the plugin again"));
+                .contains("trying again starts the plugin afresh"));
         }
         assert!(
             took < Duration::from_secs(30),
