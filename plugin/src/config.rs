@@ -82,6 +82,8 @@ pub struct AccountConfig {
     pub sign_in: SignIn,
     /// The mailbox an application account acts for (`None` for user accounts).
     pub mailbox: Option<String>,
+    /// The SharePoint site files go to when a delivery names none (its address).
+    pub site: Option<String>,
 }
 
 impl AccountConfig {
@@ -138,6 +140,7 @@ impl AccountConfig {
             parse_response_mode(values.get(fields::RESPONSE_MODE)),
         );
         let ca_file = collect(&mut errors, parse_ca_file(values.get(fields::CA_FILE)));
+        let site = collect(&mut errors, parse_site(values.get(fields::SITE)));
         let max_message_bytes = collect(
             &mut errors,
             parse_max_message(values.get(fields::MAX_MESSAGE_MB)),
@@ -189,6 +192,7 @@ impl AccountConfig {
             certificate,
             sign_in,
             mailbox,
+            site,
         ) {
             (
                 Some(account_name),
@@ -205,6 +209,7 @@ impl AccountConfig {
                 Some(certificate),
                 Some(sign_in),
                 Some(mailbox),
+                Some(site),
             ) if errors.is_empty() => Ok(AccountConfig {
                 account_name,
                 client_id,
@@ -221,6 +226,7 @@ impl AccountConfig {
                 certificate_password,
                 sign_in,
                 mailbox,
+                site,
             }),
             _ => Err(errors),
         }
@@ -308,6 +314,26 @@ fn parse_sign_in(value: Option<&str>) -> Result<SignIn, FieldError> {
                 .with_hint("Choose user (a user signs in; the usual choice) or application (no user signs in).")
         }),
     }
+}
+
+/// The SharePoint site files go to by default: an `https` address with a host
+/// (`https://contoso.sharepoint.com/sites/Reports`), found through Graph by host and path.
+fn parse_site(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(site) = blank(value) else {
+        return Ok(None);
+    };
+    let refused = || {
+        FieldError::new(
+            fields::SITE,
+            format!("`{site}` is not a SharePoint site address."),
+        )
+        .with_hint("Give the site's address as the browser shows it, for example https://contoso.sharepoint.com/sites/Reports (or leave it empty for OneDrive).")
+    };
+    let url = Url::parse(site).map_err(|_| refused())?;
+    if url.scheme() != "https" || url.host_str().is_none() || url.query().is_some() {
+        return Err(refused());
+    }
+    Ok(Some(site.trim_end_matches('/').to_owned()))
 }
 
 /// The mailbox an application account acts for: required for one, refused for a user

@@ -43,8 +43,12 @@ pub const SIGN_IN: &str = "sign_in";
 /// Advanced, application accounts: the mailbox (and OneDrive) the account acts for.
 pub const MAILBOX: &str = "mailbox";
 
+/// Advanced: the SharePoint site files go to when a delivery names none (instead of the
+/// user's, or an application account's mailbox's, OneDrive).
+pub const SITE: &str = "site";
+
 /// Every key the form knows.
-pub const ALL_KEYS: [&str; 15] = [
+pub const ALL_KEYS: [&str; 16] = [
     ACCOUNT_NAME,
     CLIENT_ID,
     TENANT_ID,
@@ -60,6 +64,7 @@ pub const ALL_KEYS: [&str; 15] = [
     CERTIFICATE_PASSWORD,
     SIGN_IN,
     MAILBOX,
+    SITE,
 ];
 
 /// Exchange Online's default maximum message size, in MB.
@@ -213,6 +218,15 @@ pub fn describe() -> Vec<FormField> {
                 "The mailbox an application account sends as, and whose OneDrive it writes \
                  to. An Exchange application access policy may limit which mailboxes the \
                  app reaches.",
+            ),
+        FormField::new(SITE, "Files go to (SharePoint site)", FieldKind::Text)
+            .advanced()
+            .with_placeholder("https://contoso.sharepoint.com/sites/Reports")
+            .with_help(
+                "Where uploads go when a delivery names no site: a SharePoint site's address. \
+                 Empty: the signed-in user's OneDrive (an application account: its mailbox's). \
+                 An application account needs Sites.ReadWrite.All (or Files.ReadWrite.All); \
+                 Verify ▾ Directly checks that it reaches the site.",
             ),
     ]
 }

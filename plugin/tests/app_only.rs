@@ -460,3 +460,84 @@ fn the_deliveries_an_application_s_roles_allow_are_said_after_verify_and_in_its_
         "{health:?}"
     );
 }
+
+/// The site an application account writes files to: Verify ▾ Directly finds it and its
+/// document library, a file for no site in particular goes there, one naming a site goes
+/// where it says; a site that is not there is refused at Verify, on its field.
+#[test]
+fn an_application_account_with_a_site_verifies_it_and_its_files_go_there() {
+    let idp = idp();
+    let memory = MemoryHost::new();
+    let mut plugin = Office365::new(memory.handle()).unwrap();
+    let site = format!("https://{}{}", defaults::SITE_HOST, defaults::SITE_PATH);
+    let values = form(&idp, defaults::APP_ONLY_CLIENT_ID, defaults::USER_UPN)
+        .with(fields::SITE, format!("{site}/"));
+    match verify(&mut plugin, &values, VerifyMethod::Direct) {
+        SessionState::Verified(a) => assert!(a.missing_scopes.is_empty(), "{a:?}"),
+        other => panic!("{other:?}"),
+    }
+    let paths = |idp: &MockIdp| -> Vec<String> {
+        idp.stats()
+            .requests
+            .iter()
+            .map(|r| r.path.clone())
+            .collect()
+    };
+    assert!(
+        paths(&idp).iter().any(|p| p.ends_with(&format!(
+            "/sites/{}:{}",
+            defaults::SITE_HOST,
+            defaults::SITE_PATH
+        ))),
+        "Verify looked the site up: {:?}",
+        paths(&idp)
+    );
+    plugin.save(&values).unwrap();
+    assert_eq!(
+        memory.settings_of(ACCOUNT).unwrap()[fields::SITE],
+        site,
+        "saved without the trailing slash"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("nightly.csv");
+    std::fs::write(&report, "day,total\n2026-12-06,42\n").unwrap();
+    let file = |site: Option<String>| {
+        DeliveryRequest::File(FileRequest {
+            source: report.clone(),
+            folder: "Reports".into(),
+            site,
+            file_name: "nightly.csv".into(),
+            conflict: atrs_host_sdk::ConflictBehavior::Replace,
+        })
+    };
+    let job = plugin.start_delivery(ACCOUNT, file(None)).unwrap();
+    match finish(job.as_ref()) {
+        DeliveryState::Done(receipt) => assert!(receipt.summary.contains(&site), "{receipt:?}"),
+        other => panic!("{other:?}"),
+    }
+    let items = idp.drive_items();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].drive, defaults::SITE_ID, "to the account's site");
+
+    // A site that is not there: refused at Verify, on its field, with the fix.
+    let mut other = Office365::new(MemoryHost::new().handle()).unwrap();
+    let wrong = form(&idp, defaults::APP_ONLY_CLIENT_ID, defaults::USER_UPN).with(
+        fields::SITE,
+        format!("https://{}/sites/Nope", defaults::SITE_HOST),
+    );
+    let error = failed(verify(&mut other, &wrong, VerifyMethod::Direct));
+    assert_eq!(error.field(), Some(fields::SITE), "{error:?}");
+    assert!(
+        error.message().contains("There is no SharePoint site"),
+        "{error:?}"
+    );
+    // And a value that is no site address at all: refused by the form.
+    let not_an_address =
+        form(&idp, defaults::APP_ONLY_CLIENT_ID, defaults::USER_UPN).with(fields::SITE, "Reports");
+    let problems = other.validate(&not_an_address);
+    assert!(
+        problems.iter().any(|p| p.field() == fields::SITE),
+        "{problems:?}"
+    );
+}

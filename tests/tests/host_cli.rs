@@ -127,7 +127,8 @@ fn form_describes_every_field_as_json() {
             "certificate_file",
             "certificate_password",
             "sign_in",
-            "mailbox"
+            "mailbox",
+            "site"
         ]
     );
     assert_eq!(fields[3]["kind"], "secret");

@@ -41,7 +41,8 @@ fn the_office365_library_loads_with_its_manifest_form_and_validation() {
             "certificate_file",
             "certificate_password",
             "sign_in",
-            "mailbox"
+            "mailbox",
+            "site"
         ]
     );
     assert!(form

@@ -135,6 +135,8 @@ impl Menu {
         t.press(&["Enter"]);
         t.wait_for_prompt("? Mailbox");
         t.press(&["Enter"]);
+        t.wait_for_prompt("? Files go to");
+        t.press(&["Enter"]);
     }
 
     /// Moves the list's marker to the item starting with `item` and picks it.

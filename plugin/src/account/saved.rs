@@ -34,7 +34,7 @@ pub const WRITTEN_BY: &str = "written_by";
 const LAYOUT_1_WRITER: &str = "0.1.x";
 
 /// The form values an account keeps in its settings (the client secret goes apart).
-const FORM_KEYS: [&str; 12] = [
+const FORM_KEYS: [&str; 13] = [
     fields::CLIENT_ID,
     fields::CLIENT_SECRET_EXPIRES,
     fields::TENANT_ID,
@@ -47,6 +47,7 @@ const FORM_KEYS: [&str; 12] = [
     fields::CERTIFICATE_FILE,
     fields::SIGN_IN,
     fields::MAILBOX,
+    fields::SITE,
 ];
 
 /// Secret name of the client secret in the secrets store.
@@ -241,6 +242,9 @@ fn form_settings(config: &AccountConfig) -> Settings {
     }
     if let Some(mailbox) = &config.mailbox {
         settings.insert(fields::MAILBOX.into(), mailbox.clone());
+    }
+    if let Some(site) = &config.site {
+        settings.insert(fields::SITE.into(), site.clone());
     }
     if config.max_message_bytes != crate::config::DEFAULT_MAX_MESSAGE_BYTES {
         settings.insert(

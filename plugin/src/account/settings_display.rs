@@ -25,6 +25,7 @@ pub fn settings_display() -> Vec<SettingDisplay> {
         text(fields::CLIENT_SECRET_EXPIRES, "Client secret expires"),
         text(fields::SIGN_IN, "Account kind"),
         text(fields::MAILBOX, "Acts for mailbox"),
+        SettingDisplay::new(fields::SITE, "Files go to", ShownAs::Url),
         text(saved::FACT_USER_PRINCIPAL_NAME, "Signed in as"),
         text(saved::FACT_DISPLAY_NAME, "Name"),
         text(saved::FACT_MAIL, "Mail"),

@@ -121,15 +121,21 @@ impl Drop for Job {
 
 /// Start delivering `request` through a saved account with these settings: they name the
 /// authority, whose discovery names the Graph host, and the mailbox's maximum message size
-/// (a message over it is refused here, before anything is sent); `token` is the account's
-/// token source.
+/// (a message over it is refused here, before anything is sent), and the site a file
+/// goes to when the request names none; `token` is the account's token source.
 pub fn start_for_account(
     config: crate::config::AccountConfig,
     runtime: &Runtime,
     limits: crate::net::http::Limits,
-    request: DeliveryRequest,
+    mut request: DeliveryRequest,
     token: crate::delivery::graph::TokenFn,
 ) -> Result<Job, PluginError> {
+    // A file for no site in particular goes to the account's own site, when it has one.
+    if let DeliveryRequest::File(file) = &mut request {
+        if file.site.is_none() {
+            file.site.clone_from(&config.site);
+        }
+    }
     let loopback = config
         .authority_override
         .as_ref()

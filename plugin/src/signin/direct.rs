@@ -140,6 +140,10 @@ pub async fn verify(
     if may(&FILES_ROLES) {
         reporter.working(format!("Checking the OneDrive of {mailbox}…"));
         probe.drive(&host, &mut missing).await?;
+        if let Some(site) = &config.site {
+            reporter.working(format!("Checking the SharePoint site {site}…"));
+            probe.site(site, &mut missing).await?;
+        }
     } else {
         missing.push(app_access::FILES_READWRITE_ALL.to_owned());
     }
@@ -326,6 +330,57 @@ impl Probe<'_> {
             _ => Err(unexpected(&a, "reading the OneDrive")),
         }
     }
+
+    /// The account's own SharePoint site and its document library: a site that is not
+    /// there is refused (files would fail), one the app may not reach is noted.
+    async fn site(&self, site: &str, missing: &mut Vec<String>) -> Result<(), PluginError> {
+        let url = Url::parse(site).map_err(|_| not_a_site(site))?;
+        let host = url.host_str().ok_or_else(|| not_a_site(site))?;
+        let path: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let mut segments = vec!["sites".to_owned(), format!("{host}:")];
+        segments.extend(path.iter().map(|s| (*s).to_owned()));
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let found = self.get(&segments, "$select=id").await?;
+        let id = match found.status {
+            200 => serde_json::from_slice::<serde_json::Value>(&found.body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+                .ok_or_else(|| unexpected(&found, "finding the SharePoint site"))?,
+            403 => {
+                missing.push(app_access::SITES_READWRITE_ALL.to_owned());
+                return Ok(());
+            }
+            404 => {
+                return Err(PluginError::invalid_input(format!(
+                    "There is no SharePoint site at {site} (Microsoft Graph: {}).",
+                    found.message
+                ))
+                .with_field(crate::fields::SITE)
+                .with_hint("Check the address in Files go to (open the site in a browser and copy its address), or leave it empty for the mailbox's OneDrive."))
+            }
+            _ => return Err(unexpected(&found, "finding the SharePoint site")),
+        };
+        let drive = self.get(&["sites", &id, "drive"], "$select=id").await?;
+        match drive.status {
+            200 => Ok(()),
+            403 => {
+                missing.push(app_access::SITES_READWRITE_ALL.to_owned());
+                Ok(())
+            }
+            _ => Err(unexpected(&drive, "reading the site's document library")),
+        }
+    }
+}
+
+fn not_a_site(site: &str) -> PluginError {
+    PluginError::invalid_input(format!("`{site}` is not a SharePoint site address."))
+        .with_field(crate::fields::SITE)
+        .with_hint(
+            "Give the site's address, for example https://contoso.sharepoint.com/sites/Reports.",
+        )
 }
 
 /// What an application permission the app lacks is needed for.

@@ -138,6 +138,7 @@ fn script(authority: &str) -> Vec<ScriptedAnswer> {
         typed(""),
         pick("A user signs in"),
         typed(""),
+        typed(""),
         pick("Verify"),
         pick("Save & Close"),
         pick("Back"),

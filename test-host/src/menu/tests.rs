@@ -173,6 +173,7 @@ mod with_mock {
             t(""),
             pick("A user signs in"),
             t(""),
+            t(""),
         ]
     }
 
@@ -231,6 +232,7 @@ mod with_mock {
             t(""),
             pick("Application"),
             t(defaults::USER_UPN),
+            t(""),
         ]);
         // The plain Verify signs in with a code: refused at once, saying what to choose.
         script.extend([
