@@ -23,20 +23,26 @@ const MAIL_PURPOSE: &str = "Sending mail needs it.";
 const ATTACHMENTS_PURPOSE: &str =
     "Attachments over 3 MB go through a draft (an upload session), which needs it.";
 
+/// Mail, by either kind of account.
+const MAIL: Delivery = Delivery {
+    label: "mail",
+    permission: "Mail.Send",
+    allowed_by: &["Mail.Send"],
+    purpose: MAIL_PURPOSE,
+};
+
+/// Attachments over 3 MB, by either kind of account.
+const ATTACHMENTS: Delivery = Delivery {
+    label: "attachments over 3 MB",
+    permission: "Mail.ReadWrite",
+    allowed_by: &["Mail.ReadWrite"],
+    purpose: ATTACHMENTS_PURPOSE,
+};
+
 /// A user account's deliveries (delegated permissions).
 const USER: [Delivery; 3] = [
-    Delivery {
-        label: "mail",
-        permission: "Mail.Send",
-        allowed_by: &["Mail.Send"],
-        purpose: MAIL_PURPOSE,
-    },
-    Delivery {
-        label: "attachments over 3 MB",
-        permission: "Mail.ReadWrite",
-        allowed_by: &["Mail.ReadWrite"],
-        purpose: ATTACHMENTS_PURPOSE,
-    },
+    MAIL,
+    ATTACHMENTS,
     Delivery {
         label: "files",
         permission: "Files.ReadWrite",
@@ -47,18 +53,8 @@ const USER: [Delivery; 3] = [
 
 /// An application account's deliveries (application permissions).
 const APPLICATION: [Delivery; 3] = [
-    Delivery {
-        label: "mail",
-        permission: "Mail.Send",
-        allowed_by: &["Mail.Send"],
-        purpose: MAIL_PURPOSE,
-    },
-    Delivery {
-        label: "attachments over 3 MB",
-        permission: "Mail.ReadWrite",
-        allowed_by: &["Mail.ReadWrite"],
-        purpose: ATTACHMENTS_PURPOSE,
-    },
+    MAIL,
+    ATTACHMENTS,
     Delivery {
         label: "files",
         permission: "Files.ReadWrite.All",
