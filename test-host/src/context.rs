@@ -6,9 +6,10 @@ use std::{
     time::Duration,
 };
 
-use atrs_host_runtime::{catalog::described::Describer, isolation::RunnerCommand};
 use atrs_host_runtime::{
+    catalog::described::Describer,
     hosted::{HostedPlugin, RemotePlugin},
+    isolation::RunnerCommand,
     HostHooks, Runtime, RuntimeOptions,
 };
 use atrs_host_sdk::{signing::TrustedKeys, LogLevel};
