@@ -107,8 +107,8 @@ impl Context {
     /// `--isolate`, runners describe each library and this process opens none.
     /// Described once per command: the isolating runtime shares it.
     pub fn catalog(&self) -> Result<Arc<Catalog>, CommandError> {
-        let trusted = self.trusted_keys()?;
         let Some(isolation) = &self.isolation else {
+            let trusted = self.trusted_keys()?;
             return Ok(Arc::new(Catalog::load_trusting(
                 &self.plugins_dir,
                 trusted.as_ref(),
@@ -117,6 +117,8 @@ impl Context {
         if let Some(catalog) = isolation.catalog.get() {
             return Ok(catalog.clone());
         }
+        // Read here only to report a bad keys file as this host does; runners read it.
+        self.trusted_keys()?;
         let catalog = Arc::new(Catalog::describe(
             &self.plugins_dir,
             &self.describer(isolation),

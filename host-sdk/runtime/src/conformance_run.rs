@@ -13,22 +13,26 @@ use crate::protocol::request;
 /// The bound on each call into the library when the request names none (as `check`).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The bound on each call into the library `r` asks for.
+pub fn call_timeout(r: &request::Check) -> Duration {
+    r.call_timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_CALL_TIMEOUT)
+}
+
 /// The conformance kit's options for `r`.
 pub fn options(r: &request::Check) -> Options {
     Options {
         library: r.library.clone(),
         values: r.values.clone().into_iter().collect(),
-        call_timeout: r
-            .call_timeout_ms
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_CALL_TIMEOUT),
+        call_timeout: call_timeout(r),
     }
 }
 
 /// The longest a whole run may take: every check's calls at their bound, and then
 /// some. (A run in a runner that outlives it is stopped, as a stuck plugin is.)
 pub fn run_bound(r: &request::Check) -> Duration {
-    options(r).call_timeout * 24 + Duration::from_secs(10)
+    call_timeout(r) * 24 + Duration::from_secs(10)
 }
 
 /// Runs the checks in this process.

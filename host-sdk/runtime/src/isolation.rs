@@ -11,7 +11,7 @@ use std::{
     collections::HashMap,
     io::{BufRead, BufReader, Write},
     path::PathBuf,
-    process::{Child, ChildStdin, Command, Stdio},
+    process::{Child, ChildStdin, Stdio},
     sync::{
         atomic::{AtomicU64, Ordering},
         mpsc, Arc, Mutex, MutexGuard,
@@ -277,30 +277,24 @@ impl Isolated {
             plugin: self.name.clone(),
             detail: format!("{}: {e}", self.command.program.display()),
         };
-        let mut command = Command::new(&self.command.program);
+        let mut args = vec![
+            self.library.clone().into_os_string(),
+            "--call-timeout-ms".into(),
+            self.command.call_timeout.as_millis().to_string().into(),
+        ];
+        if let Some(level) = &self.command.log_level {
+            args.extend(["--log-level".into(), level.into()]);
+        }
+        let mut command = runner_environment::runner_command(
+            &self.command.program,
+            Some(&self.command.plugin_id),
+            args,
+            self.command.trusted_keys.as_deref(),
+        );
         command
-            .arg(&self.library)
-            .arg("--call-timeout-ms")
-            .arg(self.command.call_timeout.as_millis().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .env_clear()
-            .envs(runner_environment::for_runner(
-                &self.command.plugin_id,
-                std::env::vars_os(),
-            ));
-        // A process group of its own: Ctrl-C at the terminal reaches the host alone,
-        // which cancels what runs in the runner and ends it cleanly; the runner ends
-        // with the host anyway, when its input closes.
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        if let Some(level) = &self.command.log_level {
-            command.args(["--log-level", level]);
-        }
-        if let Some(keys) = &self.command.trusted_keys {
-            command.arg("--trusted-keys").arg(keys);
-        }
+            .stderr(Stdio::inherit());
         let mut child = command.spawn().map_err(start_error)?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");

@@ -2,8 +2,13 @@
 //! run and reach the network (paths, locale, time zone, temporary and user folders,
 //! proxies, certificate files) and the plugin's own `ATRS_{ID}_…` settings — never the
 //! host's store location, store key, database password or anything else it was given.
+//! [`runner_command`] starts every runner so, whatever it is started for.
 
-use std::ffi::{OsStr, OsString};
+use std::{
+    ffi::{OsStr, OsString},
+    path::Path,
+    process::Command,
+};
 
 /// Variables passed on by exact name (compared without case, as Windows does).
 const BY_NAME: &[&str] = &[
@@ -62,8 +67,9 @@ pub fn plugin_prefix(id: &str) -> String {
     format!("ATRS_{id}_")
 }
 
-/// Whether the runner of plugin `id` inherits the variable `name`.
-pub fn inherits(id: &str, name: &OsStr) -> bool {
+/// Whether the runner of `plugin` (none: a runner for no plugin in particular, which
+/// gets no plugin's own settings) inherits the variable `name`.
+pub fn inherits(plugin: Option<&str>, name: &OsStr) -> bool {
     let Some(name) = name.to_str() else {
         return false;
     };
@@ -73,18 +79,41 @@ pub fn inherits(id: &str, name: &OsStr) -> bool {
     }
     BY_NAME.contains(&upper.as_str())
         || BY_PREFIX.iter().any(|p| upper.starts_with(p))
-        || upper.starts_with(&plugin_prefix(id))
+        || plugin.is_some_and(|id| upper.starts_with(&plugin_prefix(id)))
 }
 
-/// The variables of `environment` the runner of plugin `id` inherits.
+/// The variables of `environment` the runner of `plugin` inherits.
 pub fn for_runner(
-    id: &str,
+    plugin: Option<&str>,
     environment: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Vec<(OsString, OsString)> {
     environment
         .into_iter()
-        .filter(|(name, _)| inherits(id, name))
+        .filter(|(name, _)| inherits(plugin, name))
         .collect()
+}
+
+/// The runner `program` with `args`, for `plugin`: the environment it inherits, a
+/// process group of its own (Ctrl-C at the terminal reaches the host alone, which
+/// cancels what runs in the runner and ends it cleanly; the runner ends with the host
+/// anyway, when its input closes), and the trusted keys it checks signatures with.
+pub fn runner_command<A: AsRef<OsStr>>(
+    program: &Path,
+    plugin: Option<&str>,
+    args: impl IntoIterator<Item = A>,
+    trusted_keys: Option<&Path>,
+) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .envs(for_runner(plugin, std::env::vars_os()));
+    if let Some(keys) = trusted_keys {
+        command.arg("--trusted-keys").arg(keys);
+    }
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command
 }
 
 #[cfg(test)]
@@ -93,7 +122,7 @@ mod tests {
 
     fn kept(vars: &[(&str, &str)]) -> Vec<String> {
         for_runner(
-            "office365",
+            Some("office365"),
             vars.iter()
                 .map(|(k, v)| (OsString::from(k), OsString::from(v))),
         )
@@ -133,7 +162,7 @@ mod tests {
     fn no_plugin_id_reaches_the_host_s_own_settings() {
         let store = |id: &str| {
             for_runner(
-                id,
+                Some(id),
                 [
                     ("ATRS_STORE_KEY_FILE", "/etc/atrs/key"),
                     ("ATRS_STORE", "postgres://atrs:s3cret@db/atrs"),

@@ -3,9 +3,10 @@
 //! crashes or hangs while it loads is refused with what happened, and the host goes on.
 
 use std::{
+    ffi::OsStr,
     io::Read,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     sync::mpsc,
     time::Duration,
 };
@@ -40,20 +41,16 @@ impl Describer {
     /// The manifest of `library`, as a runner that loaded and checked it says; or why
     /// it was refused, by that runner's loader or because the runner did not survive.
     pub fn describe(&self, library: &Path) -> Result<ManifestInfo, Refused> {
-        let mut command = Command::new(&self.program);
+        let mut command = runner_environment::runner_command(
+            &self.program,
+            None,
+            [OsStr::new("--describe"), library.as_os_str()],
+            self.trusted_keys.as_deref(),
+        );
         command
-            .arg("--describe")
-            .arg(library)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .env_clear()
-            .envs(runner_environment::for_runner("", std::env::vars_os()));
-        if let Some(keys) = &self.trusted_keys {
-            command.arg("--trusted-keys").arg(keys);
-        }
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+            .stderr(Stdio::inherit());
         let mut child = command.spawn().map_err(|e| Refused::Reported {
             code: "runner_missing".into(),
             message: format!(

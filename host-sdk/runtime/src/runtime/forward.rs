@@ -178,7 +178,7 @@ impl Runtime {
                     .runner
                     .clone()
                     .unwrap_or_else(RunnerCommand::default_program),
-                call_timeout: conformance_run::options(r).call_timeout,
+                call_timeout: conformance_run::call_timeout(r),
                 log_level: self.log_level.clone(),
                 // The run checks the file as it is, signed or not (a vendor's build).
                 trusted_keys: None,
