@@ -3,7 +3,7 @@
 //! it does not understand reads as `None`.
 
 /// One DER element: its tag, its content and what follows it.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(super) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *input.first()?;
     let first = *input.get(1)?;
     let (len, head) = if first & 0x80 == 0 {

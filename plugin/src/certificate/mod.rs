@@ -138,13 +138,23 @@ impl Certificate {
     /// `password`.
     pub fn load(path: &Path, password: Option<&Secret>) -> Result<Certificate, CertificateError> {
         let bytes = std::fs::read(path).map_err(|e| CertificateError::Unreadable(e.to_string()))?;
-        let (certificates, key) = if pem::looks_like_pem(&bytes) {
+        Certificate::read(path, &bytes, password)
+    }
+
+    /// The certificate and key in `bytes`, the contents of the file at `path`: PEM, or
+    /// PKCS#12 opened with `password`.
+    pub fn read(
+        path: &Path,
+        bytes: &[u8],
+        password: Option<&Secret>,
+    ) -> Result<Certificate, CertificateError> {
+        let (certificates, key) = if pem::looks_like_pem(bytes) {
             if password.is_some_and(|p| !p.expose().is_empty()) {
                 return Err(CertificateError::PasswordForPem);
             }
-            pem_contents(&bytes)?
+            pem_contents(bytes)?
         } else {
-            pkcs12_contents(&bytes, password)?
+            pkcs12_contents(bytes, password)?
         };
         let cert = certificates
             .iter()
