@@ -10,14 +10,13 @@
 //! never a half-written account.
 
 use std::{
-    path::PathBuf,
-    str::FromStr,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
 
-use postgres::{error::SqlState, Client, Config, NoTls, Statement, Transaction};
+use postgres::{Client, Statement, Transaction};
 
+use connector::{Connector, LOCK_TIMEOUT_MS};
 use lock_session::LockSession;
 use zeroize::Zeroizing;
 
@@ -37,10 +36,6 @@ pub const SCHEMA_VERSION: u64 = 2;
 /// Rows of the store's generation counter: each change adds one to the row of its
 /// account, so concurrent writers of different accounts rarely wait for each other.
 const GENERATION_SHARDS: i32 = 64;
-/// The longest a connection attempt takes.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest a statement waits for another transaction's row locks.
-const LOCK_TIMEOUT_MS: u64 = 10_000;
 /// The advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6174_7273_5f6d_6967;
 
@@ -77,11 +72,7 @@ struct State {
 
 /// An account store in a PostgreSQL database.
 pub struct PostgresStore {
-    config: Config,
-    /// The password file looked in for a URL without a password, if one was.
-    passfile: Option<PathBuf>,
-    /// Why that file was not used, if it was ignored.
-    passfile_ignored: Option<String>,
+    connector: Arc<Connector>,
     location: String,
     store_id: String,
     options: KeyOptions,
@@ -107,23 +98,12 @@ impl PostgresStore {
     /// Connects to the store at `url`, creating or migrating its tables, and finds its
     /// key as `options` say. A layout newer than this version's is refused.
     pub fn open(url: &str, options: &KeyOptions) -> Result<PostgresStore, StoreError> {
-        let mut config = Config::from_str(url).map_err(|_| StoreError::Database {
-            path: "postgres://…".into(),
-            detail: "the address is not a PostgreSQL connection URL".into(),
-        })?;
-        config.connect_timeout(CONNECT_TIMEOUT);
-        config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
-        let (passfile, passfile_ignored) = match config.get_password() {
-            Some(_) => (None, None),
-            None => password_from_file(&mut config),
-        };
-        let location = redacted(&config);
+        let (connector, warnings) = Connector::new(url)?;
+        let connector = Arc::new(connector);
         let mut store = PostgresStore {
-            locks: LockSession::new(config.clone(), location.clone()),
-            config,
-            passfile,
-            passfile_ignored,
-            location,
+            locks: LockSession::new(connector.clone()),
+            location: connector.location().to_owned(),
+            connector,
             store_id: String::new(),
             options: options.clone(),
             state: Mutex::new(State {
@@ -134,7 +114,7 @@ impl PostgresStore {
             }),
             opened: OpenReport::default(),
         };
-        store.opened.warnings.extend(store.passfile_ignored.clone());
+        store.opened.warnings.extend(warnings);
         let mut client = store.connect()?;
         let (store_id, sealing, check, created) = store.migrate(&mut client, options)?;
         let (key, key_source) = match sealing.as_str() {
@@ -282,40 +262,7 @@ impl PostgresStore {
     }
 
     fn connect(&self) -> Result<Client, StoreError> {
-        self.config
-            .connect(NoTls)
-            .map_err(|e| self.connect_error(&e))
-    }
-
-    /// A failed connection: the login refused (a wrong or missing password, an unknown
-    /// user), else the server not reached.
-    fn connect_error(&self, e: &postgres::Error) -> StoreError {
-        let refused = e.code().is_some_and(|code| {
-            *code == SqlState::INVALID_PASSWORD
-                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-        }) || first_line(e).contains("password missing");
-        if !refused {
-            return StoreError::Unreachable {
-                location: self.location.clone(),
-                detail: first_line(e),
-            };
-        }
-        let user = self.config.get_user().unwrap_or("USER");
-        let file = match &self.passfile {
-            Some(path) => format!("the password file {}", path.display()),
-            None => format!("~/.pgpass (or the file {} names)", pgpass::PASSFILE_ENV),
-        };
-        let mut fix = format!(
-            "Give the password of the user {user}: in {file}, a line `HOST:PORT:DATABASE:{user}:PASSWORD` (`*` matches any) in an owner-only file (chmod 600), or in the URL (postgres://{user}:PASSWORD@…)."
-        );
-        if let Some(ignored) = &self.passfile_ignored {
-            fix = format!("{ignored} {fix}");
-        }
-        StoreError::LoginRefused {
-            location: self.location.clone(),
-            detail: first_line(e),
-            fix,
-        }
+        self.connector.connect()
     }
 
     /// Creates or migrates the tables (one opener at a time, under an advisory lock)
@@ -706,52 +653,6 @@ fn set_meta(tx: &mut Transaction<'_>, name: &str, value: &str) -> Result<(), pos
     .map(drop)
 }
 
-/// For a URL without a password: the password of the matching entry of the password
-/// file (`PGPASSFILE`, else `~/.pgpass`) put in `config`. Gives the file looked in and,
-/// when it was ignored (others may read it), the warning saying so.
-fn password_from_file(config: &mut Config) -> (Option<PathBuf>, Option<String>) {
-    let Some(file) = pgpass::file_from_env() else {
-        return (None, None);
-    };
-    let Some((host, port, database, user)) = pgpass::wanted(config) else {
-        return (Some(file), None);
-    };
-    let wanted = pgpass::Wanted {
-        host: &host,
-        port,
-        database: &database,
-        user: &user,
-    };
-    let lookup = pgpass::look_up(&file, &wanted);
-    if let Some(password) = &lookup.password {
-        config.password(password.as_bytes());
-    }
-    (Some(file), lookup.warning())
-}
-
-/// The server as a person is told: user, hosts, ports and database, never a password.
-fn redacted(config: &Config) -> String {
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
-        .map(|(host, port)| match host {
-            postgres::config::Host::Tcp(h) => format!("{h}:{port}"),
-            #[cfg(unix)]
-            postgres::config::Host::Unix(p) => format!("{}:{port}", p.display()),
-        })
-        .collect();
-    format!(
-        "postgres://{}{}/{}",
-        config
-            .get_user()
-            .map(|u| format!("{u}@"))
-            .unwrap_or_default(),
-        hosts.join(","),
-        config.get_dbname().unwrap_or("")
-    )
-}
-
 /// The first line of an error, which names the cause and never a parameter's value.
 fn first_line(e: &postgres::Error) -> String {
     let text = match e.as_db_error() {
@@ -769,9 +670,11 @@ fn first_line(e: &postgres::Error) -> String {
     text.lines().next().unwrap_or("").to_owned()
 }
 
+mod connector;
 mod lock_session;
 mod pgpass;
 pub mod throwaway;
+mod tls;
 
 #[cfg(test)]
 mod tests;

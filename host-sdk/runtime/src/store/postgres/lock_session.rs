@@ -13,8 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use postgres::{Client, Config, NoTls};
+use postgres::Client;
 
+use super::connector::Connector;
 use crate::store::{StoreError, StoreLock};
 
 /// How long one try for a lock another process holds waits before the next.
@@ -22,8 +23,7 @@ const RETRY: Duration = Duration::from_millis(20);
 
 /// The lock connection and the names held on it.
 pub(super) struct LockSession {
-    config: Config,
-    location: String,
+    connector: Arc<Connector>,
     client: Mutex<Option<Client>>,
     held: Mutex<HashSet<String>>,
     released: Condvar,
@@ -34,11 +34,10 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LockSession {
-    /// Locks on the server `config` names (`location` is it for people).
-    pub fn new(config: Config, location: String) -> Arc<LockSession> {
+    /// Locks on the server `connector` reaches.
+    pub fn new(connector: Arc<Connector>) -> Arc<LockSession> {
         Arc::new(LockSession {
-            config,
-            location,
+            connector,
             client: Mutex::new(None),
             held: Mutex::new(HashSet::new()),
             released: Condvar::new(),
@@ -90,14 +89,7 @@ impl LockSession {
     fn try_lock(&self, name: &str) -> Result<bool, StoreError> {
         let mut client = locked(&self.client);
         if client.as_ref().is_none_or(Client::is_closed) {
-            *client = Some(
-                self.config
-                    .connect(NoTls)
-                    .map_err(|e| StoreError::Unreachable {
-                        location: self.location.clone(),
-                        detail: super::first_line(&e),
-                    })?,
-            );
+            *client = Some(self.connector.connect()?);
         }
         let conn = client.as_mut().expect("connected just now");
         conn.query_one(
@@ -106,7 +98,7 @@ impl LockSession {
         )
         .map(|row| row.get(0))
         .map_err(|e| StoreError::Unreachable {
-            location: self.location.clone(),
+            location: self.connector.location().to_owned(),
             detail: super::first_line(&e),
         })
     }

@@ -1,7 +1,9 @@
 //! Against a throwaway PostgreSQL server of the tests' own (see [`throwaway`]); skipped,
 //! saying so, where the binaries are missing.
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{path::Path, str::FromStr, sync::Arc, time::Instant};
+
+use postgres::{Config, NoTls};
 
 use super::{throwaway::Server, *};
 use crate::store::{KeyStore, Store};

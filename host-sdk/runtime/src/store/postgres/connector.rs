@@ -1,0 +1,222 @@
+//! How this process connects to the store's server: the URL read once (its password,
+//! or the password file's; its TLS settings), and every connection — the store's and
+//! the lock session's — made the same way, a failure told as what went wrong and what
+//! to do, never with the password.
+
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+use postgres::{error::SqlState, Client, Config};
+
+use super::{
+    first_line, pgpass,
+    tls::{self, HandshakeError, MakeTls, Policy},
+};
+use crate::store::StoreError;
+
+/// The longest a connection attempt takes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a statement waits for another transaction's row locks.
+pub(super) const LOCK_TIMEOUT_MS: u64 = 10_000;
+
+/// The server, and how to reach it.
+pub(super) struct Connector {
+    config: Config,
+    tls: MakeTls,
+    policy: Policy,
+    /// The password file looked in for a URL without a password, if one was.
+    passfile: Option<PathBuf>,
+    /// Why that file was not used, if it was ignored.
+    passfile_ignored: Option<String>,
+    /// The server as a person is told: no password.
+    location: String,
+}
+
+impl Connector {
+    /// Reads `url`. Gives what a person should be told once about it (a password file
+    /// ignored, a connection others could read) with it.
+    pub fn new(url: &str) -> Result<(Connector, Vec<String>), StoreError> {
+        let setting = |location: &str, e: tls::SettingError| StoreError::Tls {
+            location: location.to_owned(),
+            detail: e.detail,
+            fix: e.fix,
+        };
+        let (url, requested) = tls::take_parameters(url).map_err(|e| setting("postgres://…", e))?;
+        let mut config = Config::from_str(&url).map_err(|e| StoreError::Database {
+            path: "postgres://…".into(),
+            detail: format!(
+                "the address is not a PostgreSQL connection URL ({})",
+                first_line(&e)
+            ),
+        })?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
+        let (passfile, passfile_ignored) = match config.get_password() {
+            Some(_) => (None, None),
+            None => password_from_file(&mut config),
+        };
+        let location = redacted(&config);
+        let home = dirs::home_dir();
+        let policy = Policy::decide(
+            requested,
+            config.get_hosts(),
+            &|name| std::env::var(name).ok(),
+            home.as_deref(),
+        )
+        .map_err(|e| setting(&location, e))?;
+        config.ssl_mode(policy.wire_mode());
+        let tls = policy.connector().map_err(|e| setting(&location, e))?;
+        let warnings = passfile_ignored
+            .iter()
+            .cloned()
+            .chain(policy.warning(config.get_hosts(), &location))
+            .collect();
+        Ok((
+            Connector {
+                config,
+                tls,
+                policy,
+                passfile,
+                passfile_ignored,
+                location,
+            },
+            warnings,
+        ))
+    }
+
+    /// The server as a person is told: user, hosts, ports and database, never a password.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// A new connection.
+    pub fn connect(&self) -> Result<Client, StoreError> {
+        self.config
+            .connect(self.tls.clone())
+            .map_err(|e| self.connect_error(&e))
+    }
+
+    /// A failed connection: TLS not as asked, the login refused (a wrong or missing
+    /// password, an unknown user), else the server not reached.
+    fn connect_error(&self, e: &postgres::Error) -> StoreError {
+        if let Some((detail, fix)) = self.tls_failure(e) {
+            return StoreError::Tls {
+                location: self.location.clone(),
+                detail,
+                fix,
+            };
+        }
+        let refused = e.code().is_some_and(|code| {
+            *code == SqlState::INVALID_PASSWORD
+                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        }) || first_line(e).contains("password missing");
+        if !refused {
+            return StoreError::Unreachable {
+                location: self.location.clone(),
+                detail: first_line(e),
+            };
+        }
+        let user = self.config.get_user().unwrap_or("USER");
+        let file = match &self.passfile {
+            Some(path) => format!("the password file {}", path.display()),
+            None => format!("~/.pgpass (or the file {} names)", pgpass::PASSFILE_ENV),
+        };
+        let mut fix = format!(
+            "Give the password of the user {user}: in {file}, a line `HOST:PORT:DATABASE:{user}:PASSWORD` (`*` matches any) in an owner-only file (chmod 600), or in the URL (postgres://{user}:PASSWORD@…)."
+        );
+        if let Some(ignored) = &self.passfile_ignored {
+            fix = format!("{ignored} {fix}");
+        }
+        StoreError::LoginRefused {
+            location: self.location.clone(),
+            detail: first_line(e),
+            fix,
+        }
+    }
+
+    /// What went wrong with TLS, and the fix, if that is why `e` failed.
+    fn tls_failure(&self, e: &postgres::Error) -> Option<(String, String)> {
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            if let Some(failure) = cause.downcast_ref::<HandshakeError>() {
+                let host = self.host_names();
+                return Some(tls::explain(failure, &self.policy, &host));
+            }
+            if cause.to_string() == "server does not support TLS" {
+                return Some(tls::server_without_tls(&self.policy));
+            }
+            source = cause.source();
+        }
+        let refused_plain = e.code() == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+            && first_line(e).contains("no encryption");
+        refused_plain.then(|| {
+            (
+                format!(
+                    "the server accepts only encrypted connections (sslmode={}): {}",
+                    self.policy.mode.name(),
+                    first_line(e)
+                ),
+                "Add sslmode=verify-full&sslrootcert=PATH (the CA that signed the server's certificate) to the --store URL, or sslmode=require to encrypt without checking the certificate.".into(),
+            )
+        })
+    }
+
+    fn host_names(&self) -> String {
+        let names: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .filter_map(|h| match h {
+                postgres::config::Host::Tcp(name) => Some(name.clone()),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(_) => None,
+            })
+            .collect();
+        names.join(" / ")
+    }
+}
+
+/// For a URL without a password: the password of the matching entry of the password
+/// file (`PGPASSFILE`, else `~/.pgpass`) put in `config`. Gives the file looked in and,
+/// when it was ignored (others may read it), the warning saying so.
+fn password_from_file(config: &mut Config) -> (Option<PathBuf>, Option<String>) {
+    let Some(file) = pgpass::file_from_env() else {
+        return (None, None);
+    };
+    let Some((host, port, database, user)) = pgpass::wanted(config) else {
+        return (Some(file), None);
+    };
+    let wanted = pgpass::Wanted {
+        host: &host,
+        port,
+        database: &database,
+        user: &user,
+    };
+    let lookup = pgpass::look_up(&file, &wanted);
+    if let Some(password) = &lookup.password {
+        config.password(password.as_bytes());
+    }
+    (Some(file), lookup.warning())
+}
+
+/// The server as a person is told: user, hosts, ports and database, never a password.
+fn redacted(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            postgres::config::Host::Tcp(h) => format!("{h}:{port}"),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => format!("{}:{port}", p.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}{}/{}",
+        config
+            .get_user()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default(),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
