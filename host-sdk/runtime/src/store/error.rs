@@ -243,8 +243,9 @@ impl StoreError {
                 "Sign in to \"{account}\" again (add it with --replace) to save a new secret."
             ),
             StoreError::LockBusy { held_by, .. } => format!(
-                "Let {} finish what it holds the lock for (renewing an account's token, for one; end it, if it hangs), then run the command again; the store was not changed.",
-                lock_holder::named(held_by.as_ref())
+                "Let {} finish what it holds the lock for (renewing an account's token, for one; {}), then run the command again; the store was not changed.",
+                lock_holder::named(held_by.as_ref()),
+                lock_holder::ending(held_by.as_ref())
             ),
             StoreError::Host { hint, .. } => hint.clone().unwrap_or_else(|| "Check the host application's own log for why its account store refused.".to_owned()),
             StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),

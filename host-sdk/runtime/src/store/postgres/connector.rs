@@ -50,6 +50,9 @@ impl Connector {
         })?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
+        if config.get_application_name().is_none() {
+            config.application_name(&application_name());
+        }
         let (passfile, passfile_ignored) = match config.get_password() {
             Some(_) => (None, None),
             None => password_from_file(&mut config),
@@ -172,6 +175,51 @@ impl Connector {
             })
             .collect();
         names.join(" / ")
+    }
+}
+
+/// What this process's connections call themselves (`application_name`, which
+/// `pg_stat_activity` shows and a busy lock's error names): its program, process id and
+/// machine, `atrs-test-host pid 4242 on node-a`, within PostgreSQL's 63 bytes (the
+/// program's name shortened first). A URL's own `application_name` is kept instead.
+fn application_name() -> String {
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "atrs".to_owned());
+    let rest = format!(
+        " pid {}{}",
+        std::process::id(),
+        host_name().map(|h| format!(" on {h}")).unwrap_or_default()
+    );
+    let room = 63usize.saturating_sub(rest.len());
+    let mut name: String = program
+        .chars()
+        .take_while(|c| c.is_ascii_graphic())
+        .collect();
+    name.truncate(room);
+    let mut name = format!("{name}{rest}");
+    // A host name too long for the rest: cut at a character boundary.
+    while name.len() > 63 {
+        name.pop();
+    }
+    name
+}
+
+/// This machine's name, where the system says.
+fn host_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is writable for its whole length, which is passed.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        let end = buf.iter().position(|&b| b == 0)?;
+        let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+        (ok && !name.is_empty()).then_some(name)
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("COMPUTERNAME").ok().filter(|n| !n.is_empty())
     }
 }
 

@@ -439,3 +439,89 @@ fn locks_of_one_process_share_one_connection_and_still_exclude_its_own_threads()
     node.lock("office365/refresh/Account 8", Duration::from_secs(5))
         .unwrap();
 }
+
+#[test]
+fn a_lock_wait_that_runs_out_names_the_connection_holding_it() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("holder");
+    let a = PostgresStore::open(
+        &format!("{url}?application_name=node-a"),
+        &options(keys.path()),
+    )
+    .unwrap();
+    let b = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    let held = a.lock("office365/refresh/Sales", Duration::ZERO).unwrap();
+    let e = b
+        .lock("office365/refresh/Sales", Duration::from_millis(100))
+        .unwrap_err();
+    let StoreError::LockBusy {
+        held_by: Some(holder),
+        ..
+    } = &e
+    else {
+        panic!("no holder named: {e}");
+    };
+    let mut admin = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
+    let lock_pid: i32 = admin
+        .query_one(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(holder.pid, lock_pid as u32);
+    assert_eq!(holder.command.as_deref(), Some("node-a"));
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!(
+            "the lock \"office365/refresh/Sales\" is held by the connection \"node-a\" (server process {lock_pid}, connected from 127.0.0.1 port "
+        )),
+        "{text}"
+    );
+    assert!(text.contains(" UTC)"), "{text}");
+    assert!(
+        e.hint()
+            .contains(&format!("SELECT pg_terminate_backend({lock_pid})")),
+        "{}",
+        e.hint()
+    );
+    // Without one in the URL, a connection calls itself by program, process and machine.
+    let names: Vec<String> = admin
+        .query(
+            "SELECT application_name FROM pg_stat_activity
+             WHERE datname = 'holder' AND application_name NOT IN ('', 'node-a')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!names.is_empty());
+    for name in names {
+        assert!(
+            name.contains(&format!(" pid {} on ", std::process::id())),
+            "{name}"
+        );
+        assert!(name.len() <= 63, "{name}");
+    }
+    // Another thread of the holder's own process is told it is this process.
+    let e = a
+        .lock("office365/refresh/Sales", Duration::from_millis(50))
+        .unwrap_err();
+    let StoreError::LockBusy {
+        held_by: Some(holder),
+        ..
+    } = &e
+    else {
+        panic!("no holder named: {e}");
+    };
+    assert_eq!(holder.pid, std::process::id());
+    assert_eq!(holder.connection, None);
+    // Once let go, the other node takes it.
+    drop(held);
+    b.lock("office365/refresh/Sales", Duration::from_secs(5))
+        .unwrap();
+}
