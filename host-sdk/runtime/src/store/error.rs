@@ -70,6 +70,14 @@ pub enum StoreError {
         /// How to fix it.
         fix: String,
     },
+    /// The database server's address (a `postgres://` URL) cannot be used as written.
+    #[error("the account database address cannot be used: {detail}")]
+    Address {
+        /// What is wrong with it (never its password).
+        detail: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// The connection to the database server could not be secured as its URL asks (the
     /// server's certificate not trusted or not for that host, TLS off at the server), or
     /// the URL's TLS settings cannot be used.
@@ -231,7 +239,8 @@ impl StoreError {
             | StoreError::KeyFile { fix, .. }
             | StoreError::KeySetting { fix, .. }
             | StoreError::LoginRefused { fix, .. }
-            | StoreError::Tls { fix, .. } => fix.clone(),
+            | StoreError::Tls { fix, .. }
+            | StoreError::Address { fix, .. } => fix.clone(),
             StoreError::SecretService(e) => e.hint(),
             StoreError::KeyMissing { key, .. } => format!(
                 "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",

@@ -5,12 +5,13 @@
 //! (every node must name the same key file, `ATRS_STORE_KEY_FILE`). Named locks are
 //! session advisory locks held on one connection of their own (`lock_session`), so
 //! the server releases them the moment their holder's connection dies (a node killed);
-//! taken with a deadline. A lost connection (the server restarted) is made again on the
-//! next call; while the server is down every call ends in [`StoreError::Unreachable`],
+//! taken with a deadline. Everything else runs on a few connections shared by the
+//! handle's threads (`pool`: the URL's `pool_size`, default 4). A lost connection (the
+//! server restarted) is made again on the next call; while the server is down every call ends in [`StoreError::Unreachable`],
 //! never a half-written account.
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::Duration,
 };
 
@@ -18,6 +19,7 @@ use postgres::{Client, Statement, Transaction};
 
 use connector::{Connector, LOCK_TIMEOUT_MS};
 use lock_session::LockSession;
+use pool::Pool;
 use zeroize::Zeroizing;
 
 use super::{
@@ -61,11 +63,9 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
-/// The connection (made again when lost) and the key.
-struct State {
-    client: Option<Client>,
-    /// The generation query, prepared on `client`.
-    generation_query: Option<Statement>,
+/// The store key and where it came from: read by every operation, replaced by a
+/// rotation (which waits for the operations under way, and they for it).
+struct Keys {
     key: Option<StoreKey>,
     key_source: KeySource,
 }
@@ -76,7 +76,8 @@ pub struct PostgresStore {
     location: String,
     store_id: String,
     options: KeyOptions,
-    state: Mutex<State>,
+    keys: RwLock<Keys>,
+    pool: Pool,
     opened: OpenReport,
     locks: Arc<LockSession>,
 }
@@ -103,12 +104,11 @@ impl PostgresStore {
         let mut store = PostgresStore {
             locks: LockSession::new(connector.clone()),
             location: connector.location().to_owned(),
+            pool: Pool::new(connector.pool_size()),
             connector,
             store_id: String::new(),
             options: options.clone(),
-            state: Mutex::new(State {
-                client: None,
-                generation_query: None,
+            keys: RwLock::new(Keys {
                 key: None,
                 key_source: KeySource::None,
             }),
@@ -141,12 +141,8 @@ impl PostgresStore {
         };
         store.opened.key_created = created;
         store.store_id = store_id;
-        *store.state.get_mut().unwrap_or_else(|p| p.into_inner()) = State {
-            client: Some(client),
-            generation_query: None,
-            key,
-            key_source,
-        };
+        *store.keys.get_mut().unwrap_or_else(|p| p.into_inner()) = Keys { key, key_source };
+        store.pool.adopt(client);
         Ok(store)
     }
 
@@ -198,21 +194,12 @@ impl PostgresStore {
         let (new_key, bytes) = StoreKey::generate();
         key_file::write_pending(&target_path, &bytes)?;
         drop(bytes);
-        let mut state = self.state();
-        let State {
-            client,
-            generation_query,
-            key,
-            key_source,
-        } = &mut *state;
+        let mut keys = self.keys_mut();
+        let Keys { key, key_source } = &mut *keys;
         let result = (|| {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *generation_query = None;
-                *client = Some(self.connect()?);
-            }
-            let conn = client.as_mut().expect("connected just now");
+            let mut conn = self.pool.take(&self.connector)?;
             let db = |e| self.db_error(e);
-            let mut tx = conn.transaction().map_err(db)?;
+            let mut tx = conn.client.transaction().map_err(db)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .map_err(db)?;
             let rows = tx
@@ -328,14 +315,18 @@ impl PostgresStore {
         Ok((store_id, sealing, check, created))
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn keys(&self) -> RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `op` on the connection, connecting again first when it was lost; an
-    /// operation cut off by a lost connection is run once more on a new one (every
-    /// operation is one transaction whose change is idempotent, so a commit whose
-    /// acknowledgement was lost is applied again to the same result).
+    fn keys_mut(&self) -> RwLockWriteGuard<'_, Keys> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `op` on a connection of the pool (made again when lost); an operation cut
+    /// off by a lost connection is run once more on a new one (every operation is one
+    /// transaction whose change is idempotent, so a commit whose acknowledgement was
+    /// lost is applied again to the same result).
     fn run<T>(
         &self,
         mut op: impl FnMut(&mut Client, Option<&StoreKey>) -> Result<T, StoreError>,
@@ -353,24 +344,16 @@ impl PostgresStore {
             &mut Option<Statement>,
         ) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut state = self.state();
-        let State {
-            client,
-            key,
-            generation_query,
-            ..
-        } = &mut *state;
+        let keys = self.keys();
         for attempt in 0..2 {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *generation_query = None;
-                *client = Some(self.connect()?);
-            }
-            let conn = client.as_mut().expect("connected just now");
-            match op(conn, key.as_ref(), generation_query) {
-                Err(e) if attempt == 0 && conn.is_closed() => {
-                    let _ = e;
-                    *client = None;
-                }
+            let mut conn = self.pool.take(&self.connector)?;
+            let pool::Conn {
+                client,
+                generation_query,
+            } = &mut *conn;
+            match op(client, keys.key.as_ref(), generation_query) {
+                // Given back closed, it goes, and the idle ones with it.
+                Err(_) if attempt == 0 && client.is_closed() => {}
                 other => return other,
             }
         }
@@ -498,12 +481,12 @@ impl PostgresStore {
 
 impl AccountStore for PostgresStore {
     fn info(&self) -> StoreInfo {
-        let state = self.state();
+        let keys = self.keys();
         StoreInfo {
             backend: "postgres",
             location: self.location.clone(),
-            sealed: state.key.is_some(),
-            key_source: state.key_source.clone(),
+            sealed: keys.key.is_some(),
+            key_source: keys.key_source.clone(),
         }
     }
 
@@ -673,8 +656,10 @@ fn first_line(e: &postgres::Error) -> String {
 mod connector;
 mod lock_session;
 mod pgpass;
+mod pool;
 pub mod throwaway;
 mod tls;
+mod url_params;
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,9 @@ use postgres::{error::SqlState, Client, Config};
 
 use super::{
     first_line, pgpass,
+    pool::{DEFAULT_SIZE, MAX_SIZE},
     tls::{self, HandshakeError, MakeTls, Policy},
+    url_params,
 };
 use crate::store::StoreError;
 
@@ -29,6 +31,8 @@ pub(super) struct Connector {
     passfile_ignored: Option<String>,
     /// The server as a person is told: no password.
     location: String,
+    /// How many connections the store keeps (`pool_size`).
+    pool_size: usize,
 }
 
 impl Connector {
@@ -40,13 +44,12 @@ impl Connector {
             detail: e.detail,
             fix: e.fix,
         };
-        let (url, requested) = tls::take_parameters(url).map_err(|e| setting("postgres://…", e))?;
-        let mut config = Config::from_str(&url).map_err(|e| StoreError::Database {
-            path: "postgres://…".into(),
-            detail: format!(
-                "the address is not a PostgreSQL connection URL ({})",
-                first_line(&e)
-            ),
+        let (url, pool_size) = pool_size(url)?;
+        let (url, requested) =
+            tls::take_parameters(&url).map_err(|e| setting("postgres://…", e))?;
+        let mut config = Config::from_str(&url).map_err(|e| StoreError::Address {
+            detail: format!("it is not a PostgreSQL connection URL ({})", first_line(&e)),
+            fix: "Write it as postgres://USER@HOST[:PORT]/DATABASE[?PARAMETER=VALUE&…], with the parameters libpq knows (sslmode, sslrootcert, application_name, connect_timeout, …) and pool_size.".into(),
         })?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
@@ -81,6 +84,7 @@ impl Connector {
                 passfile,
                 passfile_ignored,
                 location,
+                pool_size,
             },
             warnings,
         ))
@@ -89,6 +93,11 @@ impl Connector {
     /// The server as a person is told: user, hosts, ports and database, never a password.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// How many connections the store keeps.
+    pub fn pool_size(&self) -> usize {
+        self.pool_size
     }
 
     /// A new connection.
@@ -176,6 +185,23 @@ impl Connector {
             .collect();
         names.join(" / ")
     }
+}
+
+/// `url` without its `pool_size`, and the number it gives (else [`DEFAULT_SIZE`]).
+fn pool_size(url: &str) -> Result<(String, usize), StoreError> {
+    let (url, taken) = url_params::take(url, &["pool_size"]);
+    let size = match taken.last() {
+        None => DEFAULT_SIZE,
+        Some((_, value)) => value
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_SIZE).contains(n))
+            .ok_or_else(|| StoreError::Address {
+                detail: format!("pool_size={value} is not a number of connections from 1 to {MAX_SIZE}"),
+                fix: format!("Give pool_size the number of connections each host keeps to the server (default {DEFAULT_SIZE}; every node's count adds up against the server's max_connections), or leave it out."),
+            })?,
+    };
+    Ok((url, size))
 }
 
 /// What this process's connections call themselves (`application_name`, which

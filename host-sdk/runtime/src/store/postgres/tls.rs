@@ -32,6 +32,8 @@ use rustls::{
 
 pub(super) use stream::{HandshakeError, MakeTls};
 
+use super::url_params;
+
 /// The environment variable naming the `sslmode` when the URL does not.
 pub(super) const SSLMODE_ENV: &str = "PGSSLMODE";
 /// The environment variable naming the `sslrootcert` when the URL does not.
@@ -118,37 +120,15 @@ pub(super) struct SettingError {
 
 /// `url` without its `sslmode` and `sslrootcert` parameters, and what they asked for.
 pub(super) fn take_parameters(url: &str) -> Result<(String, Requested), SettingError> {
-    // As the `postgres` crate reads a URL: the credentials end at the first `@`, the
-    // parameters start at the first `?` after them.
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let after_credentials = url[after_scheme..]
-        .find('@')
-        .map_or(after_scheme, |i| after_scheme + i + 1);
-    let Some(question) = url[after_credentials..].find('?') else {
-        return Ok((url.to_owned(), Requested::default()));
-    };
-    let (base, query) = url.split_at(after_credentials + question);
+    let (url, taken) = url_params::take(url, &["sslmode", "sslrootcert"]);
     let mut requested = Requested::default();
-    let mut kept = Vec::new();
-    for pair in query[1..].split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match decode(key).as_deref() {
-            Some("sslmode") => {
-                let value = decode(value).unwrap_or_default();
-                requested.mode = Some(SslMode::parse(&value).ok_or_else(|| bad_mode(&value))?);
-            }
-            Some("sslrootcert") => {
-                let value = decode(value).unwrap_or_default();
-                requested.roots = Some(roots_named(&value)?);
-            }
-            _ => kept.push(pair),
+    for (name, value) in taken {
+        if name == "sslmode" {
+            requested.mode = Some(SslMode::parse(&value).ok_or_else(|| bad_mode(&value))?);
+        } else {
+            requested.roots = Some(roots_named(&value)?);
         }
     }
-    let url = if kept.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
     Ok((url, requested))
 }
 
@@ -168,27 +148,6 @@ fn roots_named(value: &str) -> Result<Roots, SettingError> {
         }),
         path => Ok(Roots::File(PathBuf::from(path))),
     }
-}
-
-/// Percent-decoded text (`None` if it is not UTF-8).
-fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h)? * 16 + hex(l)?) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// What the connection will do: the mode and the CAs to check against, decided from the
