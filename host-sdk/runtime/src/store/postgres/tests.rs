@@ -526,9 +526,47 @@ fn a_lock_wait_that_runs_out_names_the_connection_holding_it() {
         .unwrap();
 }
 
+/// A relay on loopback to the server at `port` that holds every chunk for `delay`
+/// before passing it on, as a server a round trip of twice that away would answer;
+/// gives its port. (A measurement's stand-in for a network: the delay is the point.)
+fn delaying_relay(port: u16, delay: Duration) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                std::thread::sleep(delay);
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(Shutdown::Write);
+        });
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            client.set_nodelay(true).unwrap();
+            server.set_nodelay(true).unwrap();
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                delay,
+            );
+            pipe(server, client, delay);
+        }
+    });
+    relay
+}
+
 /// A measurement, not run by default: 8 threads of one handle each read the settings
 /// and a secret of 1,000 accounts (16,000 queries), every value checked; prints the
-/// time. `ATRS_PG_BENCH_PARAMS` adds URL parameters (`pool_size=1`).
+/// time. `ATRS_PG_BENCH_PARAMS` adds URL parameters (`pool_size=1`);
+/// `ATRS_PG_BENCH_RTT_MS` puts the server that many milliseconds of round trip away
+/// (through [`delaying_relay`]).
 /// `cargo test -p atrs-host-runtime --lib eight_threads_read -- --ignored --nocapture`
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
@@ -538,6 +576,13 @@ fn eight_threads_read_a_thousand_accounts() {
     };
     let keys = tempfile::tempdir().unwrap();
     let mut url = server.database("bench_reads");
+    if let Some(rtt) = std::env::var("ATRS_PG_BENCH_RTT_MS")
+        .ok()
+        .and_then(|ms| ms.parse::<f64>().ok())
+    {
+        let relay = delaying_relay(server.port, Duration::from_secs_f64(rtt / 2000.0));
+        url = url.replace(&format!(":{}/", server.port), &format!(":{relay}/"));
+    }
     if let Ok(params) = std::env::var("ATRS_PG_BENCH_PARAMS") {
         url = format!("{url}?{params}");
     }
