@@ -70,6 +70,26 @@ pub enum StoreError {
         /// How to fix it.
         fix: String,
     },
+    /// The database server's address (a `postgres://` URL) cannot be used as written.
+    #[error("the account database address cannot be used: {detail}")]
+    Address {
+        /// What is wrong with it (never its password).
+        detail: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// The connection to the database server could not be secured as its URL asks (the
+    /// server's certificate not trusted or not for that host, TLS off at the server), or
+    /// the URL's TLS settings cannot be used.
+    #[error("the account database server {location} cannot be reached securely: {detail}")]
+    Tls {
+        /// The server, without its password.
+        location: String,
+        /// What went wrong.
+        detail: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// Another process kept the database's write lock (a transaction open) for the
     /// whole wait.
     #[error("the account database {} is held by {}, which keeps its write lock (a transaction open), and stayed so for the whole wait of {} s", path.display(), lock_holder::named(held_by.as_ref()), waited.as_secs_f64())]
@@ -218,7 +238,9 @@ impl StoreError {
             StoreError::Untrusted { fix, .. }
             | StoreError::KeyFile { fix, .. }
             | StoreError::KeySetting { fix, .. }
-            | StoreError::LoginRefused { fix, .. } => fix.clone(),
+            | StoreError::LoginRefused { fix, .. }
+            | StoreError::Tls { fix, .. }
+            | StoreError::Address { fix, .. } => fix.clone(),
             StoreError::SecretService(e) => e.hint(),
             StoreError::KeyMissing { key, .. } => format!(
                 "Put the key file back at {} (from where you keep a copy of it), or name it with ATRS_STORE_KEY_FILE. Nothing was changed: the sealed secrets open again with their key.",
@@ -230,8 +252,9 @@ impl StoreError {
                 "Sign in to \"{account}\" again (add it with --replace) to save a new secret."
             ),
             StoreError::LockBusy { held_by, .. } => format!(
-                "Let {} finish what it holds the lock for (renewing an account's token, for one; end it, if it hangs), then run the command again; the store was not changed.",
-                lock_holder::named(held_by.as_ref())
+                "Let {} finish what it holds the lock for (renewing an account's token, for one; {}), then run the command again; the store was not changed.",
+                lock_holder::named(held_by.as_ref()),
+                lock_holder::ending(held_by.as_ref())
             ),
             StoreError::Host { hint, .. } => hint.clone().unwrap_or_else(|| "Check the host application's own log for why its account store refused.".to_owned()),
             StoreError::LockName => "Name the lock, for example \"office365/refresh/Reports\".".to_owned(),

@@ -1,24 +1,40 @@
-//! Who holds a lock on a store file that this process waited for in vain: on Linux the
-//! kernel lists every file lock, with its owner's process id, in `/proc/locks`; elsewhere
-//! (and for locks that name no process) nobody is named and the error says "another
-//! process".
+//! Who holds a lock that this process waited for in vain. For a store file: on Linux
+//! the kernel lists every file lock, with its owner's process id, in `/proc/locks`;
+//! elsewhere (and for locks that name no process) nobody is named and the error says
+//! "another process". For a PostgreSQL advisory lock: the server's own view of the
+//! holder's connection (see the PostgreSQL store's lock session).
 
 use std::path::Path;
 
 /// The process holding a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockHolder {
-    /// Its process id.
+    /// Its process id; for a lock held on a database server, the id of the server's
+    /// process serving the holder's connection (what `pg_terminate_backend` takes).
     pub pid: u32,
-    /// Its command name as the process table shows it (at most 15 bytes on Linux).
+    /// Its command name as the process table shows it (at most 15 bytes on Linux); for a
+    /// lock held on a database server, the application name its connection gave.
     pub command: Option<String>,
+    /// For a lock held on a database server: its connection as the server describes it,
+    /// where from and since when (`from 10.0.0.5 since 2026-12-07 14:31:02 UTC`).
+    pub connection: Option<String>,
 }
 
 impl std::fmt::Display for LockHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.command {
-            Some(command) => write!(f, "process {} ({command})", self.pid),
-            None => write!(f, "process {}", self.pid),
+        match (&self.connection, &self.command) {
+            (Some(connection), Some(command)) => write!(
+                f,
+                "the connection \"{command}\" (server process {}, connected {connection})",
+                self.pid
+            ),
+            (Some(connection), None) => write!(
+                f,
+                "a connection (server process {}, connected {connection})",
+                self.pid
+            ),
+            (None, Some(command)) => write!(f, "process {} ({command})", self.pid),
+            (None, None) => write!(f, "process {}", self.pid),
         }
     }
 }
@@ -26,6 +42,46 @@ impl std::fmt::Display for LockHolder {
 /// The holder as a person reads it: the process, else "another process".
 pub(crate) fn named(holder: Option<&LockHolder>) -> String {
     holder.map_or_else(|| "another process".to_owned(), ToString::to_string)
+}
+
+/// How to end a holder that hangs, for a hint: "end it", or for a database server's
+/// connection, the statement that ends it.
+pub(crate) fn ending(holder: Option<&LockHolder>) -> String {
+    match holder {
+        Some(LockHolder {
+            pid,
+            connection: Some(_),
+            ..
+        }) => format!(
+            "end it, if it hangs, with `SELECT pg_terminate_backend({pid})` on the database server"
+        ),
+        _ => "end it, if it hangs".to_owned(),
+    }
+}
+
+/// This process, as a holder: a lock another of its threads holds.
+pub(crate) fn this_process() -> LockHolder {
+    LockHolder {
+        pid: std::process::id(),
+        command: command_of(std::process::id()),
+        connection: None,
+    }
+}
+
+/// The command name of the process `pid`, where the system says.
+fn command_of(pid: u32) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
 }
 
 /// Which part of a file the lock covers.
@@ -49,11 +105,11 @@ pub(crate) fn holder_of(path: &Path, span: Span) -> Option<LockHolder> {
         let file = std::fs::metadata(path).ok()?;
         let locks = std::fs::read_to_string("/proc/locks").ok()?;
         let pid = find(&locks, device_numbers(file.dev()), file.ino(), span)?;
-        let command = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .ok()
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty());
-        Some(LockHolder { pid, command })
+        Some(LockHolder {
+            pid,
+            command: command_of(pid),
+            connection: None,
+        })
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -169,5 +225,29 @@ mod tests {
         );
         drop(file);
         assert_eq!(holder_of(&path, Span::Any), None);
+        assert_eq!(this_process(), holder);
+    }
+
+    #[test]
+    fn a_database_servers_holder_is_named_by_its_connection_with_how_to_end_it() {
+        let holder = LockHolder {
+            pid: 777,
+            command: Some("atrs-test-host pid 4242 on node-a".into()),
+            connection: Some("from 10.0.0.5 since 2026-12-07 14:31:02 UTC".into()),
+        };
+        assert_eq!(
+            holder.to_string(),
+            "the connection \"atrs-test-host pid 4242 on node-a\" (server process 777, connected from 10.0.0.5 since 2026-12-07 14:31:02 UTC)"
+        );
+        assert!(ending(Some(&holder)).contains("SELECT pg_terminate_backend(777)"));
+        let unnamed = LockHolder {
+            command: None,
+            ..holder
+        };
+        assert!(unnamed
+            .to_string()
+            .starts_with("a connection (server process 777"));
+        assert_eq!(ending(None), "end it, if it hangs");
+        assert_eq!(named(None), "another process");
     }
 }

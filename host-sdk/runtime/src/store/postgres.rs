@@ -5,20 +5,21 @@
 //! (every node must name the same key file, `ATRS_STORE_KEY_FILE`). Named locks are
 //! session advisory locks held on one connection of their own (`lock_session`), so
 //! the server releases them the moment their holder's connection dies (a node killed);
-//! taken with a deadline. A lost connection (the server restarted) is made again on the
-//! next call; while the server is down every call ends in [`StoreError::Unreachable`],
+//! taken with a deadline. Everything else runs on a few connections shared by the
+//! handle's threads (`pool`: the URL's `pool_size`, default 4). A lost connection (the
+//! server restarted) is made again on the next call; while the server is down every call ends in [`StoreError::Unreachable`],
 //! never a half-written account.
 
 use std::{
-    path::PathBuf,
-    str::FromStr,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::Duration,
 };
 
-use postgres::{error::SqlState, Client, Config, NoTls, Statement, Transaction};
+use postgres::{Client, Statement, Transaction};
 
+use connector::{Connector, LOCK_TIMEOUT_MS};
 use lock_session::LockSession;
+use pool::Pool;
 use zeroize::Zeroizing;
 
 use super::{
@@ -37,10 +38,6 @@ pub const SCHEMA_VERSION: u64 = 2;
 /// Rows of the store's generation counter: each change adds one to the row of its
 /// account, so concurrent writers of different accounts rarely wait for each other.
 const GENERATION_SHARDS: i32 = 64;
-/// The longest a connection attempt takes.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest a statement waits for another transaction's row locks.
-const LOCK_TIMEOUT_MS: u64 = 10_000;
 /// The advisory lock that serialises migrations.
 const MIGRATION_LOCK: i64 = 0x6174_7273_5f6d_6967;
 
@@ -66,26 +63,21 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
-/// The connection (made again when lost) and the key.
-struct State {
-    client: Option<Client>,
-    /// The generation query, prepared on `client`.
-    generation_query: Option<Statement>,
+/// The store key and where it came from: read by every operation, replaced by a
+/// rotation (which waits for the operations under way, and they for it).
+struct Keys {
     key: Option<StoreKey>,
     key_source: KeySource,
 }
 
 /// An account store in a PostgreSQL database.
 pub struct PostgresStore {
-    config: Config,
-    /// The password file looked in for a URL without a password, if one was.
-    passfile: Option<PathBuf>,
-    /// Why that file was not used, if it was ignored.
-    passfile_ignored: Option<String>,
+    connector: Arc<Connector>,
     location: String,
     store_id: String,
     options: KeyOptions,
-    state: Mutex<State>,
+    keys: RwLock<Keys>,
+    pool: Pool,
     opened: OpenReport,
     locks: Arc<LockSession>,
 }
@@ -107,34 +99,22 @@ impl PostgresStore {
     /// Connects to the store at `url`, creating or migrating its tables, and finds its
     /// key as `options` say. A layout newer than this version's is refused.
     pub fn open(url: &str, options: &KeyOptions) -> Result<PostgresStore, StoreError> {
-        let mut config = Config::from_str(url).map_err(|_| StoreError::Database {
-            path: "postgres://…".into(),
-            detail: "the address is not a PostgreSQL connection URL".into(),
-        })?;
-        config.connect_timeout(CONNECT_TIMEOUT);
-        config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
-        let (passfile, passfile_ignored) = match config.get_password() {
-            Some(_) => (None, None),
-            None => password_from_file(&mut config),
-        };
-        let location = redacted(&config);
+        let (connector, warnings) = Connector::new(url)?;
+        let connector = Arc::new(connector);
         let mut store = PostgresStore {
-            locks: LockSession::new(config.clone(), location.clone()),
-            config,
-            passfile,
-            passfile_ignored,
-            location,
+            locks: LockSession::new(connector.clone()),
+            location: connector.location().to_owned(),
+            pool: Pool::new(connector.pool_size()),
+            connector,
             store_id: String::new(),
             options: options.clone(),
-            state: Mutex::new(State {
-                client: None,
-                generation_query: None,
+            keys: RwLock::new(Keys {
                 key: None,
                 key_source: KeySource::None,
             }),
             opened: OpenReport::default(),
         };
-        store.opened.warnings.extend(store.passfile_ignored.clone());
+        store.opened.warnings.extend(warnings);
         let mut client = store.connect()?;
         let (store_id, sealing, check, created) = store.migrate(&mut client, options)?;
         let (key, key_source) = match sealing.as_str() {
@@ -161,12 +141,8 @@ impl PostgresStore {
         };
         store.opened.key_created = created;
         store.store_id = store_id;
-        *store.state.get_mut().unwrap_or_else(|p| p.into_inner()) = State {
-            client: Some(client),
-            generation_query: None,
-            key,
-            key_source,
-        };
+        *store.keys.get_mut().unwrap_or_else(|p| p.into_inner()) = Keys { key, key_source };
+        store.pool.adopt(client);
         Ok(store)
     }
 
@@ -218,21 +194,12 @@ impl PostgresStore {
         let (new_key, bytes) = StoreKey::generate();
         key_file::write_pending(&target_path, &bytes)?;
         drop(bytes);
-        let mut state = self.state();
-        let State {
-            client,
-            generation_query,
-            key,
-            key_source,
-        } = &mut *state;
+        let mut keys = self.keys_mut();
+        let Keys { key, key_source } = &mut *keys;
         let result = (|| {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *generation_query = None;
-                *client = Some(self.connect()?);
-            }
-            let conn = client.as_mut().expect("connected just now");
+            let mut conn = self.pool.take(&self.connector)?;
             let db = |e| self.db_error(e);
-            let mut tx = conn.transaction().map_err(db)?;
+            let mut tx = conn.client.transaction().map_err(db)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .map_err(db)?;
             let rows = tx
@@ -282,40 +249,7 @@ impl PostgresStore {
     }
 
     fn connect(&self) -> Result<Client, StoreError> {
-        self.config
-            .connect(NoTls)
-            .map_err(|e| self.connect_error(&e))
-    }
-
-    /// A failed connection: the login refused (a wrong or missing password, an unknown
-    /// user), else the server not reached.
-    fn connect_error(&self, e: &postgres::Error) -> StoreError {
-        let refused = e.code().is_some_and(|code| {
-            *code == SqlState::INVALID_PASSWORD
-                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-        }) || first_line(e).contains("password missing");
-        if !refused {
-            return StoreError::Unreachable {
-                location: self.location.clone(),
-                detail: first_line(e),
-            };
-        }
-        let user = self.config.get_user().unwrap_or("USER");
-        let file = match &self.passfile {
-            Some(path) => format!("the password file {}", path.display()),
-            None => format!("~/.pgpass (or the file {} names)", pgpass::PASSFILE_ENV),
-        };
-        let mut fix = format!(
-            "Give the password of the user {user}: in {file}, a line `HOST:PORT:DATABASE:{user}:PASSWORD` (`*` matches any) in an owner-only file (chmod 600), or in the URL (postgres://{user}:PASSWORD@…)."
-        );
-        if let Some(ignored) = &self.passfile_ignored {
-            fix = format!("{ignored} {fix}");
-        }
-        StoreError::LoginRefused {
-            location: self.location.clone(),
-            detail: first_line(e),
-            fix,
-        }
+        self.connector.connect()
     }
 
     /// Creates or migrates the tables (one opener at a time, under an advisory lock)
@@ -381,14 +315,18 @@ impl PostgresStore {
         Ok((store_id, sealing, check, created))
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn keys(&self) -> RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `op` on the connection, connecting again first when it was lost; an
-    /// operation cut off by a lost connection is run once more on a new one (every
-    /// operation is one transaction whose change is idempotent, so a commit whose
-    /// acknowledgement was lost is applied again to the same result).
+    fn keys_mut(&self) -> RwLockWriteGuard<'_, Keys> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `op` on a connection of the pool (made again when lost); an operation cut
+    /// off by a lost connection is run once more on a new one (every operation is one
+    /// transaction whose change is idempotent, so a commit whose acknowledgement was
+    /// lost is applied again to the same result).
     fn run<T>(
         &self,
         mut op: impl FnMut(&mut Client, Option<&StoreKey>) -> Result<T, StoreError>,
@@ -406,24 +344,16 @@ impl PostgresStore {
             &mut Option<Statement>,
         ) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut state = self.state();
-        let State {
-            client,
-            key,
-            generation_query,
-            ..
-        } = &mut *state;
+        let keys = self.keys();
         for attempt in 0..2 {
-            if client.as_ref().is_none_or(Client::is_closed) {
-                *generation_query = None;
-                *client = Some(self.connect()?);
-            }
-            let conn = client.as_mut().expect("connected just now");
-            match op(conn, key.as_ref(), generation_query) {
-                Err(e) if attempt == 0 && conn.is_closed() => {
-                    let _ = e;
-                    *client = None;
-                }
+            let mut conn = self.pool.take(&self.connector)?;
+            let pool::Conn {
+                client,
+                generation_query,
+            } = &mut *conn;
+            match op(client, keys.key.as_ref(), generation_query) {
+                // Given back closed, it goes, and the idle ones with it.
+                Err(_) if attempt == 0 && client.is_closed() => {}
                 other => return other,
             }
         }
@@ -551,12 +481,12 @@ impl PostgresStore {
 
 impl AccountStore for PostgresStore {
     fn info(&self) -> StoreInfo {
-        let state = self.state();
+        let keys = self.keys();
         StoreInfo {
             backend: "postgres",
             location: self.location.clone(),
-            sealed: state.key.is_some(),
-            key_source: state.key_source.clone(),
+            sealed: keys.key.is_some(),
+            key_source: keys.key_source.clone(),
         }
     }
 
@@ -706,52 +636,6 @@ fn set_meta(tx: &mut Transaction<'_>, name: &str, value: &str) -> Result<(), pos
     .map(drop)
 }
 
-/// For a URL without a password: the password of the matching entry of the password
-/// file (`PGPASSFILE`, else `~/.pgpass`) put in `config`. Gives the file looked in and,
-/// when it was ignored (others may read it), the warning saying so.
-fn password_from_file(config: &mut Config) -> (Option<PathBuf>, Option<String>) {
-    let Some(file) = pgpass::file_from_env() else {
-        return (None, None);
-    };
-    let Some((host, port, database, user)) = pgpass::wanted(config) else {
-        return (Some(file), None);
-    };
-    let wanted = pgpass::Wanted {
-        host: &host,
-        port,
-        database: &database,
-        user: &user,
-    };
-    let lookup = pgpass::look_up(&file, &wanted);
-    if let Some(password) = &lookup.password {
-        config.password(password.as_bytes());
-    }
-    (Some(file), lookup.warning())
-}
-
-/// The server as a person is told: user, hosts, ports and database, never a password.
-fn redacted(config: &Config) -> String {
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
-        .map(|(host, port)| match host {
-            postgres::config::Host::Tcp(h) => format!("{h}:{port}"),
-            #[cfg(unix)]
-            postgres::config::Host::Unix(p) => format!("{}:{port}", p.display()),
-        })
-        .collect();
-    format!(
-        "postgres://{}{}/{}",
-        config
-            .get_user()
-            .map(|u| format!("{u}@"))
-            .unwrap_or_default(),
-        hosts.join(","),
-        config.get_dbname().unwrap_or("")
-    )
-}
-
 /// The first line of an error, which names the cause and never a parameter's value.
 fn first_line(e: &postgres::Error) -> String {
     let text = match e.as_db_error() {
@@ -769,9 +653,13 @@ fn first_line(e: &postgres::Error) -> String {
     text.lines().next().unwrap_or("").to_owned()
 }
 
+mod connector;
 mod lock_session;
 mod pgpass;
+mod pool;
 pub mod throwaway;
+mod tls;
+mod url_params;
 
 #[cfg(test)]
 mod tests;

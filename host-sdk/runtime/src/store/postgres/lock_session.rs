@@ -6,6 +6,10 @@
 //! An advisory lock is re-entrant within its session, so the server alone cannot keep
 //! this process's own threads apart: a name held here is first reserved in
 //! [`LockSession`]'s own table, and a second taker in this process waits for that.
+//!
+//! A wait that runs out names the holder: this process, or the connection the server
+//! says holds the lock (its `application_name`, where from, since when, and its server
+//! process), found in `pg_locks` and `pg_stat_activity`.
 
 use std::{
     collections::HashSet,
@@ -13,17 +17,32 @@ use std::{
     time::{Duration, Instant},
 };
 
-use postgres::{Client, Config, NoTls};
+use postgres::Client;
 
-use crate::store::{StoreError, StoreLock};
+use super::connector::Connector;
+use crate::store::{
+    lock_holder::{self, LockHolder},
+    StoreError, StoreLock,
+};
 
 /// How long one try for a lock another process holds waits before the next.
 const RETRY: Duration = Duration::from_millis(20);
 
+/// The connection holding the advisory lock of the name `$1` in this database: a
+/// session lock on a `bigint` key is listed with its high half as `classid`, its low
+/// half as `objid`, and `objsubid` 1.
+const HOLDER: &str = "
+SELECT a.pid, a.application_name, host(a.client_addr), a.client_port,
+       to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)
+LIMIT 1";
+
 /// The lock connection and the names held on it.
 pub(super) struct LockSession {
-    config: Config,
-    location: String,
+    connector: Arc<Connector>,
     client: Mutex<Option<Client>>,
     held: Mutex<HashSet<String>>,
     released: Condvar,
@@ -34,11 +53,10 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LockSession {
-    /// Locks on the server `config` names (`location` is it for people).
-    pub fn new(config: Config, location: String) -> Arc<LockSession> {
+    /// Locks on the server `connector` reaches.
+    pub fn new(connector: Arc<Connector>) -> Arc<LockSession> {
         Arc::new(LockSession {
-            config,
-            location,
+            connector,
             client: Mutex::new(None),
             held: Mutex::new(HashSet::new()),
             released: Condvar::new(),
@@ -49,16 +67,16 @@ impl LockSession {
     /// for other processes'.
     pub fn lock(self: &Arc<Self>, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
         let deadline = Instant::now() + wait;
-        let busy = || StoreError::LockBusy {
+        let busy = |held_by| StoreError::LockBusy {
             name: name.to_owned(),
             waited: wait,
-            held_by: None,
+            held_by,
         };
         let mut held = locked(&self.held);
         while held.contains(name) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(busy());
+                return Err(busy(Some(lock_holder::this_process())));
             }
             held = self
                 .released
@@ -80,7 +98,7 @@ impl LockSession {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(busy());
+                return Err(busy(self.holder(name)));
             }
             std::thread::sleep(left.min(RETRY));
         }
@@ -90,14 +108,7 @@ impl LockSession {
     fn try_lock(&self, name: &str) -> Result<bool, StoreError> {
         let mut client = locked(&self.client);
         if client.as_ref().is_none_or(Client::is_closed) {
-            *client = Some(
-                self.config
-                    .connect(NoTls)
-                    .map_err(|e| StoreError::Unreachable {
-                        location: self.location.clone(),
-                        detail: super::first_line(&e),
-                    })?,
-            );
+            *client = Some(self.connector.connect()?);
         }
         let conn = client.as_mut().expect("connected just now");
         conn.query_one(
@@ -106,8 +117,36 @@ impl LockSession {
         )
         .map(|row| row.get(0))
         .map_err(|e| StoreError::Unreachable {
-            location: self.location.clone(),
+            location: self.connector.location().to_owned(),
             detail: super::first_line(&e),
+        })
+    }
+
+    /// The connection the server says holds `name`, if it says (a holder that let go
+    /// meanwhile, or a server that cannot be asked, names nobody).
+    fn holder(&self, name: &str) -> Option<LockHolder> {
+        let mut client = locked(&self.client);
+        let row = client.as_mut()?.query_opt(HOLDER, &[&name]).ok()??;
+        let pid: i32 = row.get(0);
+        let application: Option<String> = row.get(1);
+        let address: Option<String> = row.get(2);
+        let port: Option<i32> = row.get(3);
+        let since: Option<String> = row.get(4);
+        let from = match (address, port) {
+            (Some(address), Some(port)) if port > 0 => format!("from {address} port {port}"),
+            (Some(address), _) => format!("from {address}"),
+            // No address: a Unix socket, or a holder whose details the server keeps from
+            // users without pg_read_all_stats.
+            (None, Some(-1)) => "through the server's local socket".to_owned(),
+            (None, _) => "from an address the server does not show this user".to_owned(),
+        };
+        Some(LockHolder {
+            pid: u32::try_from(pid).ok()?,
+            command: application.filter(|a| !a.is_empty()),
+            connection: Some(match since {
+                Some(since) => format!("{from} since {since} UTC"),
+                None => from,
+            }),
         })
     }
 

@@ -3,6 +3,7 @@
 //! loopback port, as the unprivileged user `nobody` when the tests run as root
 //! (PostgreSQL refuses to run as root). Debian's `postgresql` package provides the
 //! binaries; without them [`Server::start`] says so and gives `None`.
+//! [`Server::start_with_tls`] turns TLS on with a certificate and key the test made.
 
 use std::{
     path::{Path, PathBuf},
@@ -24,6 +25,22 @@ pub struct Server {
     child: Option<Child>,
     /// The password its user `atrs` must give (`None`: every local login is trusted).
     password: Option<String>,
+    /// Whether it offers TLS (its certificate and key in `dir`).
+    tls: bool,
+}
+
+/// A file in the server's folder that the server's user (`nobody` when root) owns and
+/// alone may read.
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if trust::current_user() == 0 {
+            std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+        }
+    }
 }
 
 fn binaries() -> Option<PathBuf> {
@@ -71,7 +88,26 @@ impl Server {
         Server::start_with(Some(password))
     }
 
+    /// Like [`Server::start`] (or [`Server::start_requiring_password`], given a
+    /// password), offering TLS too (`ssl = on`) with the PEM certificate chain
+    /// `cert_pem` and its key `key_pem`; unencrypted connections are still accepted.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str, password: Option<&str>) -> Option<Server> {
+        let mut server = Server::create(password)?;
+        write_private(&server.dir.path().join("server.crt"), cert_pem);
+        write_private(&server.dir.path().join("server.key"), key_pem);
+        server.tls = true;
+        server.run();
+        Some(server)
+    }
+
     fn start_with(password: Option<&str>) -> Option<Server> {
+        let mut server = Server::create(password)?;
+        server.run();
+        Some(server)
+    }
+
+    /// `initdb`, not started.
+    fn create(password: Option<&str>) -> Option<Server> {
         let Some(bin) = binaries() else {
             println!("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or in /usr/lib/postgresql; install Debian's postgresql package");
             return None;
@@ -112,25 +148,37 @@ impl Server {
             .status()
             .unwrap();
         assert!(status.success(), "initdb failed");
-        let mut server = Server {
+        Some(Server {
             dir,
             bin,
             port: free_port(),
             child: None,
             password: password.map(str::to_owned),
-        };
-        server.run();
-        Some(server)
+            tls: false,
+        })
     }
 
     /// Starts the server on its data and port, and waits until it takes connections.
     pub fn run(&mut self) {
-        let child = command(&self.bin, "postgres")
+        let mut postgres = command(&self.bin, "postgres");
+        postgres
             .arg("-D")
             .arg(self.dir.path().join("data"))
             .args(["-p", &self.port.to_string(), "-h", "127.0.0.1", "-k"])
             .arg(self.dir.path())
-            .args(["-F", "-c", "max_connections=200"])
+            .args(["-F", "-c", "max_connections=200"]);
+        if self.tls {
+            let file = |name: &str| self.dir.path().join(name).display().to_string();
+            postgres.args([
+                "-c",
+                "ssl=on",
+                "-c",
+                &format!("ssl_cert_file={}", file("server.crt")),
+                "-c",
+                &format!("ssl_key_file={}", file("server.key")),
+            ]);
+        }
+        let child = postgres
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

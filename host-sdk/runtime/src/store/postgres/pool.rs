@@ -1,0 +1,154 @@
+//! The store's connections: at most `size` of them (the URL's `pool_size`, else
+//! [`DEFAULT_SIZE`]), made when first needed, so threads of one host run their queries
+//! side by side instead of one after another. Each connection keeps the generation query
+//! prepared on it. A connection found lost (the server restarted) is dropped with every
+//! idle one (they went with it), and the next taker connects again.
+
+use std::{
+    ops::{Deref, DerefMut},
+    sync::{Condvar, Mutex, MutexGuard},
+};
+
+use postgres::{Client, Statement};
+
+use super::connector::Connector;
+use crate::store::StoreError;
+
+/// Connections a store keeps when its URL does not say.
+pub(super) const DEFAULT_SIZE: usize = 4;
+/// The most a URL may ask for (a server takes 100 connections by default, shared by
+/// every node).
+pub(super) const MAX_SIZE: usize = 64;
+
+/// One connection and what is prepared on it.
+pub(super) struct Conn {
+    pub client: Client,
+    /// The generation query, prepared on `client`.
+    pub generation_query: Option<Statement>,
+}
+
+struct Slots {
+    idle: Vec<Conn>,
+    /// Connections made and not dropped: idle, taken, or being made.
+    open: usize,
+}
+
+/// The connections of one store.
+pub(super) struct Pool {
+    size: usize,
+    slots: Mutex<Slots>,
+    returned: Condvar,
+}
+
+/// A connection taken from the pool, given back when dropped (a panic included).
+pub(super) struct Taken<'a> {
+    pool: &'a Pool,
+    conn: Option<Conn>,
+}
+
+impl Deref for Taken<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("held until dropped")
+    }
+}
+
+impl DerefMut for Taken<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.give_back(conn);
+        }
+    }
+}
+
+impl Pool {
+    /// A pool of at most `size` connections, none made yet.
+    pub fn new(size: usize) -> Pool {
+        Pool {
+            size: size.max(1),
+            slots: Mutex::new(Slots {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Keeps `client`, made before the pool was, as one of its connections.
+    pub fn adopt(&self, client: Client) {
+        self.slots().open += 1;
+        self.give_back(Conn {
+            client,
+            generation_query: None,
+        });
+    }
+
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle connection, else a new one while fewer than `size` are open, else the
+    /// next one given back (waiting, as threads waited for the one connection before).
+    pub fn take(&self, connector: &Connector) -> Result<Taken<'_>, StoreError> {
+        let taken = |conn| Taken {
+            pool: self,
+            conn: Some(conn),
+        };
+        let mut slots = self.slots();
+        loop {
+            while let Some(conn) = slots.idle.pop() {
+                if !conn.client.is_closed() {
+                    return Ok(taken(conn));
+                }
+                slots.open -= 1;
+            }
+            if slots.open < self.size {
+                slots.open += 1;
+                drop(slots);
+                return match connector.connect() {
+                    Ok(client) => Ok(taken(Conn {
+                        client,
+                        generation_query: None,
+                    })),
+                    Err(e) => {
+                        self.slots().open -= 1;
+                        self.returned.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            slots = self.returned.wait(slots).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Gives `conn` back: kept if it still works, else dropped with every idle
+    /// connection (a lost connection means the server restarted or the network
+    /// broke, and the idle ones went with it).
+    fn give_back(&self, conn: Conn) {
+        let mut slots = self.slots();
+        let mut lost = Vec::new();
+        if conn.client.is_closed() {
+            lost = std::mem::take(&mut slots.idle);
+            slots.open -= 1 + lost.len();
+            lost.push(conn);
+        } else {
+            slots.idle.push(conn);
+        }
+        drop(slots);
+        self.returned.notify_all();
+        // Closing a connection talks to the server: not while others wait for the pool.
+        drop(lost);
+    }
+
+    /// How many connections are open (for tests and reports).
+    #[cfg(test)]
+    pub fn open(&self) -> usize {
+        self.slots().open
+    }
+}
