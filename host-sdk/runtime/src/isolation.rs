@@ -356,7 +356,11 @@ fn read(
         match message["type"].as_str() {
             Some("answer") => {
                 if let Some(waiting) = guard(&process.pending).remove(&seq) {
-                    let _ = waiting.send(Ok(message["answer"].clone()));
+                    let answer = match message {
+                        Value::Object(mut fields) => fields.remove("answer"),
+                        _ => None,
+                    };
+                    let _ = waiting.send(Ok(answer.unwrap_or(Value::Null)));
                 }
             }
             Some("call") => {

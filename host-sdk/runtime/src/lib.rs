@@ -34,6 +34,7 @@ pub mod isolation;
 pub mod media_type;
 pub mod process_guard;
 pub mod protocol;
+mod reused_threads;
 pub mod runner;
 pub mod runner_environment;
 pub mod runtime;

@@ -5,7 +5,8 @@
 //! `{"type":"answer","seq":N,"answer":{…}}`; the plugin's host services go the other
 //! way as service calls, `{"type":"call","seq":M,"call":{…}}` answered by
 //! `{"type":"reply","seq":M,"ok":true|false,"reply":{…}}`. Requests are answered on
-//! threads of their own, so a long poll never holds up another request or a reply.
+//! threads of their own (reused from one request to the next), so a long poll never
+//! holds up another request or a reply.
 //! The runner ends when its input ends (the host closed it or died).
 
 use std::{
@@ -21,6 +22,7 @@ use std::{
 use serde_json::{json, Value};
 
 use crate::{
+    reused_threads::ReusedThreads,
     runtime::{OpenError, Runtime, RuntimeOptions},
     service_calls::{hooks_over, Caller, Refusal, SentGeneration},
 };
@@ -66,7 +68,7 @@ pub fn serve(
     let pending: Pending = Arc::default();
     // Replies are routed as they come, even while the runtime opens (opening already
     // makes service calls); requests wait in `requests` until it is open.
-    let (request_tx, requests) = mpsc::channel::<(u64, String)>();
+    let (request_tx, requests) = mpsc::channel::<(u64, Value)>();
     let routes = pending.clone();
     let sent = Arc::new(SentGeneration::default());
     let store_sent = sent.clone();
@@ -84,8 +86,13 @@ pub fn serve(
                         if let Some(generation) = message["generation"].as_u64() {
                             sent.sent(generation);
                         }
-                        let request = (seq, message["request"].to_string());
-                        if request_tx.send(request).is_err() {
+                        let request = match message {
+                            Value::Object(mut fields) => {
+                                fields.remove("request").unwrap_or(Value::Null)
+                            }
+                            _ => Value::Null,
+                        };
+                        if request_tx.send((seq, request)).is_err() {
                             break;
                         }
                     }
@@ -112,16 +119,19 @@ pub fn serve(
         options,
         hooks_over(caller(output.clone(), pending.clone()), Some(store_sent)),
     )?);
+    let threads = ReusedThreads::new("atrs-runner-request");
     for (seq, request) in requests {
         let (runtime, output) = (runtime.clone(), output.clone());
-        std::thread::spawn(move || {
-            let answer: Value = serde_json::from_str(&runtime.handle(&request))
-                .unwrap_or_else(|_| json!({"ok": false}));
+        // When no thread can be started, the host's bound on the request tells it so.
+        let _ = threads.run(Box::new(move |release| {
+            let answer = runtime.handle_value(request);
+            drop(runtime);
+            release();
             send(
                 &output,
                 &json!({"type": "answer", "seq": seq, "answer": answer}),
             );
-        });
+        }));
     }
     if let Ok(runtime) = Arc::try_unwrap(runtime) {
         runtime.close();

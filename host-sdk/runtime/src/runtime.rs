@@ -261,6 +261,19 @@ impl Runtime {
     /// any input.
     pub fn handle(&self, request: &str) -> String {
         let (id, raw) = request::parse(request);
+        self.answer(id, raw).to_string()
+    }
+
+    /// Answers one request already read as JSON (a runner reads it with its envelope),
+    /// with its answer as JSON.
+    pub fn handle_value(&self, request: Value) -> Value {
+        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        self.answer(id, Ok(request))
+    }
+
+    /// The answer, `ok` first, to the request `raw` (or to why it could not be read),
+    /// carrying its `id`.
+    fn answer(&self, id: Value, raw: Result<Value, ProtocolError>) -> Value {
         let answer = raw.and_then(|raw| {
             let request = request::read(raw.clone())?;
             if self.isolate {
@@ -292,7 +305,7 @@ impl Runtime {
         if !id.is_null() {
             body.insert("id".into(), id);
         }
-        Value::Object(body).to_string()
+        Value::Object(body)
     }
 
     /// Answers `request` with the plugins loaded in this process.
