@@ -12,8 +12,9 @@
 //!
 //! Reading changes nothing in the folder (no rename, no removal): the files stay as
 //! they were, a backup of the store as the earlier version left it. Each file read must
-//! pass the store's trust rules ([`super::trust`]); a file of a newer layout is refused
-//! with the words every store uses ([`StoreError::Newer`]).
+//! pass the store's trust rules (a regular file, not a symbolic link, owned by you or
+//! root, not writable by group or others); a file of a newer layout is refused with the
+//! words every store uses ([`StoreError::Newer`]).
 
 use std::{
     collections::BTreeMap,
