@@ -1,27 +1,15 @@
-//! How fast the account store saves and reads, on each backend: the JSON folder
-//! (every write a locked, fsynced, atomic replace of the whole file) and SQLite (every
-//! write one WAL transaction, secrets sealed); both bounded by the disk's sync latency.
+//! How fast the account store saves and reads on SQLite, the default backend (every
+//! write one WAL transaction, secrets sealed), bounded by the disk's sync latency.
 //!
 //! `cargo bench -p atrs-test-host --bench store`
 
-use atrs_test_host::store::{FolderStore, Store, Values};
+use atrs_test_host::store::{Store, Values};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 fn store(c: &mut Criterion) {
-    let folder_dir = tempfile::tempdir().unwrap();
     let sqlite_dir = tempfile::tempdir().unwrap();
-    for (backend, store) in [
-        (
-            "folder",
-            Store::over(FolderStore::open(folder_dir.path()).unwrap()),
-        ),
-        (
-            "sqlite",
-            Store::open(sqlite_dir.path().join("store")).unwrap(),
-        ),
-    ] {
-        backend_bench(c, backend, &store);
-    }
+    let store = Store::open(sqlite_dir.path().join("store")).unwrap();
+    backend_bench(c, "sqlite", &store);
 }
 
 fn backend_bench(c: &mut Criterion, backend: &str, store: &Store) {

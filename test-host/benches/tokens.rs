@@ -1,9 +1,9 @@
 //! Access tokens for saved accounts, against the mock identity platform on 127.0.0.1:
 //!
-//! - `tokens/from_cache/accounts_{1,1000,10000}/{memory,sqlite,postgres,folder}`:
+//! - `tokens/from_cache/accounts_{1,1000,10000}/{memory,sqlite,postgres}`:
 //!   `IntegrationHandle::token` on a fresh cached token (no request), in process, over
 //!   the SDK's in-memory store and over each backend of the host runtime's store
-//!   (PostgreSQL on a throwaway server when installed; the JSON folder up to 1,000);
+//!   (PostgreSQL on a throwaway server when installed);
 //! - `tokens/refresh_half_of_1000/{memory,sqlite,postgres}`: 1,000 threads each ask for
 //!   their own account's token at the same moment; 500 have a fresh cached token, 500
 //!   none. Each round checks that the refresh count equals the expired count.
@@ -28,7 +28,7 @@ use atrs_mock_idp::{defaults, MockConfig, MockIdp};
 use atrs_office365::{account::saved, account::saved::SECRET_ACCESS_TOKENS, fields, Office365};
 use atrs_test_host::{
     services::{Browser, LogConfig, PluginServices},
-    store::{postgres::throwaway::Server, FolderStore, KeyOptions, Store},
+    store::{postgres::throwaway::Server, KeyOptions, Store},
 };
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -89,9 +89,8 @@ fn from_cache(c: &mut Criterion) {
     let idp = idp();
     let request = TokenRequest::saved_scopes();
     // Each store with 1, 1,000 and 10,000 saved accounts: a cache hit reads one
-    // account, which must not cost more with more accounts. The folder store rewrites
-    // every account on each save, so it stops at 1,000; the PostgreSQL store runs on a
-    // throwaway server when its binaries are installed.
+    // account, which must not cost more with more accounts. The PostgreSQL store runs
+    // on a throwaway server when its binaries are installed.
     let server = Server::start();
     for count in [1, ACCOUNTS, 10 * ACCOUNTS] {
         let label = format!("accounts_{count}/memory");
@@ -110,9 +109,6 @@ fn from_cache(c: &mut Criterion) {
                 "postgres",
                 open_postgres(server, &keys, &format!("bench{count}")),
             ));
-        }
-        if count <= ACCOUNTS {
-            stores.push(("folder", open_folder(&dir.path().join("folder"))));
         }
         for (backend, store) in stores {
             let label = format!("accounts_{count}/{backend}");
@@ -141,10 +137,6 @@ fn open_postgres(server: &Server, keys: &tempfile::TempDir, database: &str) -> S
         ..KeyOptions::default()
     };
     Store::open_location(&server.database(database), &options).unwrap()
-}
-
-fn open_folder(dir: &std::path::Path) -> Store {
-    Store::over(FolderStore::open(dir).unwrap())
 }
 
 fn open_sqlite(dir: &std::path::Path) -> Store {

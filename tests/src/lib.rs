@@ -19,6 +19,7 @@
 
 pub mod compat;
 pub mod elf;
+pub mod json_store;
 pub mod proxy;
 pub mod releases;
 pub mod sandbox;

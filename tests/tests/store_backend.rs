@@ -17,11 +17,12 @@ use std::{
     time::Duration,
 };
 
+use atrs_e2e::json_store::write_file;
 use atrs_e2e::{
     run_host,
     sandbox::{Finished, Sandbox, StoreFiles},
 };
-use atrs_test_host::store::{FolderStore, KeyOptions, Values};
+use atrs_test_host::store::KeyOptions;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -39,13 +40,6 @@ fn named(key: &Path) -> KeyOptions {
     }
 }
 
-fn values(pairs: &[(&str, &str)]) -> Values {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 fn ok(what: &str, run: Finished) -> Finished {
     assert!(run.succeeded(), "{what}: {}", run.transcript());
     run
@@ -61,48 +55,37 @@ fn a_json_store_with_a_pending_commit_is_imported_whole_once_and_kept_read_only(
     let sandbox = Sandbox::instant(&[("ATRS_STORE_KEY_FILE", key.to_str().unwrap())]);
     let dir = sandbox.store();
     // Today's JSON store: two accounts, then a rewrite of one cut off by a crash after
-    // its commit marker (settings renamed into place, secrets still `.next`).
-    let json = FolderStore::open(dir).unwrap();
-    json.write_account(
-        "office365",
-        "Reports",
-        &values(&[("client_id", "c1")]),
-        &values(&[("refresh_token", "rt-reports-old")]),
-        None,
-    )
-    .unwrap();
-    json.write_account(
-        "office365",
-        "Sales",
-        &values(&[("client_id", "c2")]),
-        &values(&[("refresh_token", "rt-sales")]),
-        None,
-    )
-    .unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    for file in ["settings.json", "secrets.json"] {
-        std::fs::copy(dir.join(file), scratch.path().join(file)).unwrap();
-    }
-    FolderStore::open(scratch.path())
-        .unwrap()
-        .write_account(
-            "office365",
-            "Reports",
-            &values(&[("client_id", "c1-new")]),
-            &values(&[("refresh_token", "rt-reports-new")]),
-            None,
-        )
-        .unwrap();
-    std::fs::copy(
-        scratch.path().join("settings.json"),
-        dir.join("settings.json"),
-    )
-    .unwrap();
-    std::fs::copy(
-        scratch.path().join("secrets.json"),
-        dir.join("secrets.json.next"),
-    )
-    .unwrap();
+    // its commit marker (settings renamed into place, secrets still `.next`, the old
+    // `secrets.json` beside it).
+    write_file(
+        &dir.join("settings.json"),
+        &[
+            ("office365", "Reports", &[("client_id", "c1-new")]),
+            ("office365", "Sales", &[("client_id", "c2")]),
+        ],
+    );
+    write_file(
+        &dir.join("secrets.json"),
+        &[
+            (
+                "office365",
+                "Reports",
+                &[("refresh_token", "rt-reports-old")],
+            ),
+            ("office365", "Sales", &[("refresh_token", "rt-sales")]),
+        ],
+    );
+    write_file(
+        &dir.join("secrets.json.next"),
+        &[
+            (
+                "office365",
+                "Reports",
+                &[("refresh_token", "rt-reports-new")],
+            ),
+            ("office365", "Sales", &[("refresh_token", "rt-sales")]),
+        ],
+    );
     std::fs::write(dir.join(".commit"), "").unwrap();
 
     let first = ok("accounts", sandbox.run(&["accounts"], WAIT));
@@ -113,7 +96,9 @@ fn a_json_store_with_a_pending_commit_is_imported_whole_once_and_kept_read_only(
     };
     assert_eq!(told(&first), 1, "{}", first.transcript());
     assert!(
-        first.stderr.contains("kept read-only as a backup"),
+        first.stderr.contains(
+            "settings.json, secrets.json and secrets.json.next kept read-only as a backup (secrets.json and secrets.json.next hold the secrets in plain text"
+        ),
         "{}",
         first.stderr
     );
@@ -145,16 +130,20 @@ fn a_json_store_with_a_pending_commit_is_imported_whole_once_and_kept_read_only(
     assert_eq!(
         files.settings_of("Reports")["client_id"],
         "c1-new",
-        "the pending commit was finished first"
+        "the pending commit was read as committed"
     );
     assert_eq!(
         files.secrets_of("Reports")["refresh_token"],
         "rt-reports-new"
     );
     assert_eq!(files.secrets_of("Sales")["refresh_token"], "rt-sales");
-    for file in ["settings.json", "secrets.json"] {
+    for file in ["settings.json", "secrets.json", "secrets.json.next"] {
         assert_eq!(mode(&dir.join(file)), 0o400, "{file} is a read-only backup");
     }
+    assert!(
+        dir.join(".commit").exists(),
+        "nothing renamed or removed: the backup is the folder as it was"
+    );
     let db = std::fs::read(dir.join("accounts.db")).unwrap();
     assert!(
         !db.windows(14).any(|w| w == b"rt-reports-new"),

@@ -9,6 +9,10 @@
 //!   host's own store code): `token --force` ends within the plugin's lock wait with exit
 //!   4, naming the lock, this process and what to do; nothing changed.
 //! - Once released, every one of those commands works.
+//!
+//! The same again with `--isolate`, where the plugin runs in a runner and reaches the
+//! store through service calls: the same exit code and the same words (the holder
+//! named), the refusal's kind and holder carried across the call.
 
 use std::time::{Duration, Instant};
 
@@ -60,14 +64,27 @@ fn refused_for(what: &str, run: &Finished, held: &str, bound: Duration, todo: &s
 
 #[test]
 fn a_held_write_or_refresh_lock_ends_commands_in_time_with_a_clear_error_and_changes_nothing() {
+    held_locks_end_commands(false);
+}
+
+#[test]
+fn isolated_a_held_write_or_refresh_lock_ends_commands_with_exit_4_naming_the_holder() {
+    held_locks_end_commands(true);
+}
+
+/// The whole story, in process or with `--isolate`.
+fn held_locks_end_commands(isolate: bool) {
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("store.key");
-    let sandbox = Sandbox::instant(&[
+    let mut sandbox = Sandbox::instant(&[
         ("ATRS_STORE_KEY_FILE", key.to_str().unwrap()),
         // The refresh lock's wait is the plugin's bound on one refresh: its retries (20
         // s) and one request; this keeps the request part short.
         ("ATRS_OFFICE365_REQUEST_TIMEOUT", "2"),
     ]);
+    if isolate {
+        sandbox = sandbox.with_flag("--isolate");
+    }
     ok("add", sandbox.add_device("Reports", &[], WAIT));
     ok("token", sandbox.run(&["token", "Reports"], WAIT));
     let before = sandbox.files();

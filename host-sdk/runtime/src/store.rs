@@ -6,17 +6,19 @@
 //! handle the rest of the runtime uses. Backends:
 //! - [`sqlite`]: one SQLite database in the store folder, secrets sealed at rest (the
 //!   default for a folder path);
-//! - [`postgres`]: a PostgreSQL database several servers share (`postgres://…`);
-//! - [`folder`]: two JSON files under one folder (the earlier default; a folder holding
-//!   one is imported into SQLite on first open).
+//! - [`postgres`]: a PostgreSQL database several servers share (`postgres://…`).
+//!
+//! The JSON store of earlier versions (two JSON files in the folder) is no backend any
+//! more: a folder holding one is read once ([`json_store`]) and imported into SQLite on
+//! first open, its files kept read-only as a backup.
 //!
 //! The key that seals secrets is kept in a key file or in the freedesktop Secret
 //! Service ([`secret_service`]); [`key_file`] says which a new store gets, and a store
 //! records which sealed it.
 
 mod error;
-pub mod folder;
 mod group_commit;
+pub mod json_store;
 pub mod key_file;
 mod lock_holder;
 mod named_lock;
@@ -33,7 +35,6 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, sync::Arc, time::Duration};
 use serde::Serialize;
 
 pub use error::StoreError;
-pub use folder::FolderStore;
 pub use key_file::{KeyOptions, KeySource, KeyStore};
 pub use lock_holder::LockHolder;
 pub use named_lock::NamedLock;
@@ -45,9 +46,6 @@ pub use sqlite::{Rotation, SqliteStore};
 
 /// Plain values of one account, by name.
 pub type Values = BTreeMap<String, String>;
-
-/// The JSON store layout this version writes and reads; a newer one is refused.
-pub(crate) const FILE_VERSION: u64 = 1;
 
 /// Everything a store holds, secrets opened: plugin → account → values. `Debug` shows
 /// how many accounts there are, never a value.
@@ -249,7 +247,7 @@ impl Generation {
 /// Where accounts live, as a person is told (`accounts`, the health view): never a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreInfo {
-    /// The backend's name: `sqlite` or `folder`.
+    /// The backend's name: `sqlite`, `postgres`, or `host` (the store a runner's host keeps).
     pub backend: &'static str,
     /// Where: a folder or file path, or a server address without its password.
     pub location: String,

@@ -1,12 +1,12 @@
-//! The JSON folder store reading its files — what the SQLite store's first open imports
-//! from an earlier version's folder: the input is written as `settings.json` (and, split
-//! at the first NUL, `secrets.json`), then the folder backend lists and reads every
-//! account in it.
+//! The JSON store of earlier versions read as the SQLite store's first open imports it:
+//! the input is written as `settings.json` (and, split at the first NUL, `secrets.json`),
+//! then the reader reads the folder. Whatever the bytes, it returns the accounts or a
+//! typed error.
 #![no_main]
 
 use std::sync::LazyLock;
 
-use atrs_test_host::store::{FolderStore, Store};
+use atrs_test_host::store::json_store;
 use libfuzzer_sys::fuzz_target;
 
 static DIR: LazyLock<tempfile::TempDir> = LazyLock::new(|| tempfile::tempdir().unwrap());
@@ -23,14 +23,9 @@ fuzz_target!(|data: &[u8]| {
     } else {
         std::fs::write(dir.join("secrets.json"), secrets).unwrap();
     }
-    let Ok(store) = FolderStore::open(dir).map(Store::over) else {
-        return;
-    };
-    match store.all_accounts() {
-        Ok(accounts) => {
-            for account in accounts {
-                let _ = format!("{account:?}");
-            }
+    match json_store::read(dir) {
+        Ok(store) => {
+            let _ = format!("{store:?}");
         }
         Err(e) => {
             let _ = (e.to_string(), e.hint());

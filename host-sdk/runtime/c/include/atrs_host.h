@@ -52,7 +52,14 @@ typedef struct AtrsReply AtrsReply;
  *   every write to the store (by any process), so plugins keep what they read while
  *   it stands; a callback that refuses it just has plugins read anew each time.
  *
- * A failed call returns non-zero and may reply `{"error": {"message", "hint", "kind"}}`.
+ * A failed call returns non-zero and may reply `{"error": {"message", "hint", "kind"}}`,
+ * and optionally `store`, the store's error itself, which the plugin then reports in
+ * the runtime's own words and kind: `{"refused": "lock_busy", "name", "waited_ms",
+ * "held_by"}` (a named lock stayed held: `timed_out`), `{"refused": "busy", "path",
+ * "waited_ms", "held_by"}` (the database's write lock stayed held: `timed_out`), or
+ * `{"refused": "unreachable", "location", "detail"}` (the database server is out of
+ * reach: `network`); `held_by` is `{"pid": N, "command": "…" | null}` or null. An
+ * unknown `refused` is ignored.
  */
 typedef int32_t (*AtrsServiceCallback)(void *context, const char *call_json, struct AtrsReply *reply);
 

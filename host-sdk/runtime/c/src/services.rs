@@ -45,7 +45,14 @@ pub struct AtrsReply {
 ///   every write to the store (by any process), so plugins keep what they read while
 ///   it stands; a callback that refuses it just has plugins read anew each time.
 ///
-/// A failed call returns non-zero and may reply `{"error": {"message", "hint", "kind"}}`.
+/// A failed call returns non-zero and may reply `{"error": {"message", "hint", "kind"}}`,
+/// and optionally `store`, the store's error itself, which the plugin then reports in
+/// the runtime's own words and kind: `{"refused": "lock_busy", "name", "waited_ms",
+/// "held_by"}` (a named lock stayed held: `timed_out`), `{"refused": "busy", "path",
+/// "waited_ms", "held_by"}` (the database's write lock stayed held: `timed_out`), or
+/// `{"refused": "unreachable", "location", "detail"}` (the database server is out of
+/// reach: `network`); `held_by` is `{"pid": N, "command": "…" | null}` or null. An
+/// unknown `refused` is ignored.
 pub type AtrsServiceCallback = Option<
     unsafe extern "C" fn(
         context: *mut c_void,
@@ -98,6 +105,7 @@ impl Callback {
                     kind: None,
                     message: "the runtime is closing".to_owned(),
                     hint: None,
+                    store: None,
                 })
             })
     }
@@ -117,6 +125,7 @@ impl Function {
             kind: None,
             message: "a value holds a NUL character".to_owned(),
             hint: None,
+            store: None,
         })?;
         let mut reply = AtrsReply { text: None };
         // SAFETY: the function and context are the caller's, valid for the runtime's
@@ -128,6 +137,7 @@ impl Function {
                 kind: None,
                 message: format!("its reply to `{name}` is not JSON ({e})"),
                 hint: None,
+                store: None,
             })?,
         };
         if status == 0 {

@@ -14,7 +14,7 @@ use std::{
 use atrs_host_sdk::{ErrorKind, PluginError};
 use serde_json::{json, Value};
 
-use super::{Caller, SentGeneration};
+use super::{Caller, Refusal, SentGeneration};
 use crate::{
     runtime::HostHooks,
     services::{level_name, LogSink, UrlOpener},
@@ -62,11 +62,20 @@ pub fn hooks_over(caller: Caller, sent: Option<Arc<SentGeneration>>) -> HostHook
 
 fn store_call(caller: &Caller, call: Value) -> Result<Value, StoreError> {
     let name = call["call"].as_str().unwrap_or_default().to_owned();
-    caller(call).map_err(|r| StoreError::Host {
-        call: name,
-        message: r.message,
-        hint: r.hint,
-    })
+    caller(call).map_err(|r| store_error(&name, r))
+}
+
+/// The store error a refusal of `call` tells: the one the server sent, else the host's
+/// own words.
+fn store_error(call: &str, r: Refusal) -> StoreError {
+    match r.store {
+        Some(store) => (*store).into_error(),
+        None => StoreError::Host {
+            call: call.to_owned(),
+            message: r.message,
+            hint: r.hint,
+        },
+    }
 }
 
 /// An account store reached through service calls.
@@ -199,17 +208,14 @@ impl AccountStore for CallStore {
         self.moved();
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         let reply = (self.callback)(json!({"call": "lock", "name": name, "wait_ms": wait_ms}))
-            .map_err(|r| match r.kind.as_deref() {
-                Some("timed_out") => StoreError::LockBusy {
+            .map_err(|r| match (&r.store, r.kind.as_deref()) {
+                // A host that only says the lock stayed held: nobody named.
+                (None, Some("timed_out")) => StoreError::LockBusy {
                     name: name.to_owned(),
                     waited: wait,
                     held_by: None,
                 },
-                _ => StoreError::Host {
-                    call: "lock".to_owned(),
-                    message: r.message,
-                    hint: r.hint,
-                },
+                _ => store_error("lock", r),
             })?;
         let token = reply["token"]
             .as_u64()

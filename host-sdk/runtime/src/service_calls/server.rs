@@ -11,10 +11,10 @@ use std::{
     time::Duration,
 };
 
-use atrs_host_sdk::{Host, LogLevel};
+use atrs_host_sdk::{ErrorKind, Host, LogLevel};
 use serde_json::{json, Value};
 
-use super::Refusal;
+use super::{Refusal, StoreRefusal};
 use crate::{
     services::PluginServices,
     store::{Change, Generation, Store, StoreError, StoreLock, Values},
@@ -37,11 +37,20 @@ impl std::fmt::Debug for ServiceServer {
     }
 }
 
+/// The refusal that tells the caller `e`: its kind as the runtime maps store errors
+/// (a lock wait that ran out is `timed_out`, a server out of reach `network`), its
+/// words, and the error itself where the caller needs more than words to rebuild it.
 fn refused(e: StoreError) -> Refusal {
+    let kind = match &e {
+        _ if e.is_lock_wait() => Some(ErrorKind::TimedOut),
+        StoreError::Unreachable { .. } => Some(ErrorKind::Network),
+        _ => None,
+    };
     Refusal {
-        kind: matches!(e, StoreError::LockBusy { .. }).then(|| "timed_out".to_owned()),
+        kind: kind.map(|k| k.as_str().to_owned()),
         hint: Some(e.hint()),
         message: e.to_string(),
+        store: StoreRefusal::of(&e).map(Box::new),
     }
 }
 
@@ -168,6 +177,7 @@ impl ServiceServer {
                     kind: Some(e.kind().as_str().to_owned()),
                     message: e.message().to_owned(),
                     hint: e.hint().map(str::to_owned),
+                    store: None,
                 }),
             other => Err(Refusal::new(format!("there is no service call `{other}`"))),
         }
@@ -243,7 +253,10 @@ mod tests {
         let caller: Caller = Arc::new(move |call| {
             // Through text, as across a pipe.
             let call: Value = serde_json::from_str(&call.to_string()).unwrap();
-            server.serve(&call)
+            server.serve(&call).map_err(|refusal| {
+                let reply: Value = serde_json::from_str(&refusal.to_reply().to_string()).unwrap();
+                Refusal::from_reply(&reply, || "no message".into())
+            })
         });
         hooks_over(caller, None).store.unwrap()
     }
@@ -320,5 +333,57 @@ mod tests {
         server.release_locks();
         local.lock_named("p/refresh/A", Duration::ZERO).unwrap();
         drop(again);
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_reaches_the_plugin_in_the_same_words_naming_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (local, server) = server(dir.path(), "p");
+        let store = remote(server);
+        let _held = local.lock_named("p/refresh/A", Duration::ZERO).unwrap();
+        let wait = Duration::from_millis(20);
+        let in_process = local.lock_named("p/refresh/A", wait).unwrap_err();
+        let across = store.lock_named("p/refresh/A", wait).unwrap_err();
+        assert!(matches!(across, StoreError::LockBusy { .. }), "{across}");
+        assert_eq!(across.to_string(), in_process.to_string());
+        assert_eq!(across.hint(), in_process.hint());
+        if cfg!(target_os = "linux") {
+            let pid = format!("process {}", std::process::id());
+            assert!(across.to_string().contains(&pid), "{across}");
+        }
+    }
+
+    #[test]
+    fn a_database_kept_busy_elsewhere_reaches_the_plugin_as_a_time_out_naming_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = crate::store::KeyOptions {
+            plaintext: true,
+            ..Default::default()
+        };
+        let mut backend = crate::store::SqliteStore::open(dir.path(), &plain).unwrap();
+        backend.set_busy_wait(Duration::from_millis(50)).unwrap();
+        let path = backend.path().to_owned();
+        let store = Store::over(backend);
+        let services = PluginServices::new(
+            "p",
+            store.clone(),
+            LogConfig::from_verbosity(0),
+            Browser::Disabled,
+        );
+        let remote = remote(Arc::new(ServiceServer::new("p", store.clone(), services)));
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let in_process = store.write_settings("p", "A", &Values::new()).unwrap_err();
+        let across = remote.write_settings("p", "A", &Values::new()).unwrap_err();
+        assert!(matches!(across, StoreError::Busy { .. }), "{across}");
+        assert!(across.is_lock_wait());
+        assert_eq!(across.to_string(), in_process.to_string());
+        assert_eq!(across.hint(), in_process.hint());
+        if cfg!(target_os = "linux") {
+            let pid = format!("process {}", std::process::id());
+            assert!(across.to_string().contains(&pid), "{across}");
+        }
+        holder.execute_batch("ROLLBACK").unwrap();
+        remote.write_settings("p", "A", &Values::new()).unwrap();
     }
 }

@@ -8,7 +8,7 @@
 //! unless plain text was explicitly allowed.
 //! Named locks are local OS locks under `locks/`, taken with a deadline.
 //!
-//! Opening a folder that holds today's JSON store (`settings.json`, `secrets.json`)
+//! Opening a folder that holds the earlier JSON store (`settings.json`, `secrets.json`)
 //! imports it, whole, in the transaction that creates the database; see
 //! [`import`].
 

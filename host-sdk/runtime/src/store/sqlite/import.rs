@@ -1,7 +1,7 @@
-//! Today's JSON store (see [`crate::store::folder`]) imported into a new database: on the
-//! first open of a folder that holds one, whole, in the transaction that creates the
-//! database. A commit the folder store left pending is finished first, by the folder
-//! store's own recovery. The JSON files stay, read-only, as a backup.
+//! Today's JSON store (see [`crate::store::json_store`]) imported into a new database: on
+//! the first open of a folder that holds one, whole, in the transaction that creates the
+//! database. A commit the JSON store left pending is read as committed (its `*.next`
+//! files); the JSON files stay as they were, made read-only, as a backup.
 
 use std::{
     fs,
@@ -12,21 +12,9 @@ use rusqlite::{params, Transaction};
 use serde::Serialize;
 
 use super::{
-    super::{folder::FolderStore, seal::StoreKey, sealing::seal_secret, StoreError},
+    super::{json_store, seal::StoreKey, sealing::seal_secret, StoreError},
     db_error,
 };
-
-/// The JSON store's files.
-const JSON_FILES: [&str; 2] = ["settings.json", "secrets.json"];
-/// Files that show a JSON store was (being) written here: its two files, a pending
-/// commit's marker and its complete copies.
-const TRACES: [&str; 5] = [
-    "settings.json",
-    "secrets.json",
-    ".commit",
-    "settings.json.next",
-    "secrets.json.next",
-];
 
 /// What an import brought over, told once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,7 +25,8 @@ pub struct ImportReport {
     pub accounts: usize,
     /// Secrets imported.
     pub secrets: usize,
-    /// The JSON files kept, read-only, as a backup.
+    /// The JSON files kept, read-only, as a backup (a pending commit's `*.next` files
+    /// among them).
     pub backups: Vec<PathBuf>,
 }
 
@@ -50,16 +39,48 @@ impl std::fmt::Display for ImportReport {
             .collect();
         write!(
             f,
-            "Imported {} saved account(s) and {} secret(s) from the JSON store in {}; {} kept read-only as a backup",
+            "Imported {} saved account(s) and {} secret(s) from the JSON store in {}",
             self.accounts,
             self.secrets,
             self.from.display(),
-            names.join(" and ")
         )?;
-        if names.iter().any(|n| n == "secrets.json") {
-            f.write_str(" (secrets.json holds the secrets in plain text: delete it once you no longer need it)")?;
+        if !names.is_empty() {
+            write!(f, "; {} kept read-only as a backup", listed(&names))?;
+        }
+        let secrets: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| n.starts_with(json_store::SECRETS_FILE))
+            .collect();
+        match secrets.as_slice() {
+            [] => {}
+            [one] => write!(
+                f,
+                " ({one} holds the secrets in plain text: delete it once you no longer need it)"
+            )?,
+            many => write!(
+                f,
+                " ({} hold the secrets in plain text: delete them once you no longer need them)",
+                listed(many)
+            )?,
         }
         f.write_str(".")
+    }
+}
+
+/// Names as a person lists them: `a`, `a and b`, `a, b and c`.
+fn listed(names: &[impl AsRef<str>]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [init @ .., last] => format!(
+            "{} and {}",
+            init.iter()
+                .map(AsRef::as_ref)
+                .collect::<Vec<_>>()
+                .join(", "),
+            last.as_ref()
+        ),
     }
 }
 
@@ -70,10 +91,10 @@ pub(crate) fn from_folder(
     key: Option<&StoreKey>,
     db: &Path,
 ) -> Result<Option<ImportReport>, StoreError> {
-    if !TRACES.iter().any(|name| dir.join(name).exists()) {
+    let Some(json) = json_store::read(dir)? else {
         return Ok(None);
-    }
-    let contents = FolderStore::open(dir)?.contents()?;
+    };
+    let contents = &json.contents;
     let db = |e| db_error(db, e, super::BUSY_WAIT);
     let mut accounts = 0;
     for (plugin, by_account) in &contents.settings {
@@ -109,11 +130,7 @@ pub(crate) fn from_folder(
         from: dir.to_owned(),
         accounts,
         secrets,
-        backups: JSON_FILES
-            .iter()
-            .map(|name| dir.join(name))
-            .filter(|p| p.exists())
-            .collect(),
+        backups: json.files,
     }))
 }
 

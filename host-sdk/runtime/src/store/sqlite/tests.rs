@@ -1,7 +1,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
-use crate::store::{FolderStore, KeyStore, Store};
+use crate::store::{json_store::tests::write_file, KeyStore, Store};
 
 fn values(pairs: &[(&str, &str)]) -> Values {
     pairs
@@ -65,7 +65,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 #[test]
-fn each_change_is_applied_as_the_folder_store_applies_it() {
+fn each_change_is_applied_whole_as_its_variant_says() {
     let w = World::new();
     let store = w.open();
     store
@@ -444,64 +444,33 @@ fn a_damaged_database_is_reported_as_damaged() {
     assert!(e.hint().contains("backup"), "{}", e.hint());
 }
 
-/// A JSON store as the folder backend leaves it when a crash cut a commit off after its
-/// marker: settings already renamed into place, secrets still `secrets.json.next`.
+/// A JSON store as the earlier version left it when a crash cut a commit (a rewrite of
+/// A) off after its marker: settings already renamed into place, secrets still
+/// `secrets.json.next`, the old `secrets.json` beside it.
 fn json_store_with_a_pending_commit(dir: &Path) {
-    let store = FolderStore::open(dir).unwrap();
-    store
-        .write_account(
-            "office365",
-            "Old",
-            &values(&[("v", "1")]),
-            &values(&[("refresh_token", "rt-old")]),
-            None,
-        )
-        .unwrap();
-    store
-        .write_account(
-            "office365",
-            "A",
-            &values(&[("v", "old")]),
-            &values(&[("refresh_token", "rt-a-old")]),
-            None,
-        )
-        .unwrap();
-    store
-        .write_settings("other", "X", &values(&[("k", "x")]))
-        .unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    fs::copy(
-        dir.join("settings.json"),
-        scratch.path().join("settings.json"),
-    )
-    .unwrap();
-    fs::copy(
-        dir.join("secrets.json"),
-        scratch.path().join("secrets.json"),
-    )
-    .unwrap();
-    let newer = FolderStore::open(scratch.path()).unwrap();
-    newer
-        .write_account(
-            "office365",
-            "A",
-            &values(&[("v", "new")]),
-            &values(&[("refresh_token", "rt-a-new")]),
-            None,
-        )
-        .unwrap();
-    fs::copy(
-        scratch.path().join("settings.json"),
-        dir.join("settings.json.next"),
-    )
-    .unwrap();
-    fs::copy(
-        scratch.path().join("secrets.json"),
-        dir.join("secrets.json.next"),
-    )
-    .unwrap();
+    write_file(
+        &dir.join("settings.json"),
+        &[
+            ("office365", "A", &[("v", "new")]),
+            ("office365", "Old", &[("v", "1")]),
+            ("other", "X", &[("k", "x")]),
+        ],
+    );
+    write_file(
+        &dir.join("secrets.json"),
+        &[
+            ("office365", "A", &[("refresh_token", "rt-a-old")]),
+            ("office365", "Old", &[("refresh_token", "rt-old")]),
+        ],
+    );
+    write_file(
+        &dir.join("secrets.json.next"),
+        &[
+            ("office365", "A", &[("refresh_token", "rt-a-new")]),
+            ("office365", "Old", &[("refresh_token", "rt-old")]),
+        ],
+    );
     fs::write(dir.join(".commit"), "").unwrap();
-    fs::rename(dir.join("settings.json.next"), dir.join("settings.json")).unwrap();
 }
 
 #[test]
@@ -520,14 +489,19 @@ fn a_json_store_with_a_pending_commit_is_imported_whole_once_and_kept_as_a_read_
     assert_eq!((report.accounts, report.secrets), (3, 2));
     assert_eq!(
         report.backups,
-        vec![w.dir().join("settings.json"), w.dir().join("secrets.json")]
+        ["settings.json", "secrets.json", "secrets.json.next"].map(|f| w.dir().join(f))
     );
-    assert!(report.to_string().contains("delete it once"), "{report}");
+    assert!(
+        report.to_string().contains(
+            "settings.json, secrets.json and secrets.json.next kept read-only as a backup (secrets.json and secrets.json.next hold the secrets in plain text: delete them once"
+        ),
+        "{report}"
+    );
     assert!(
         store.opened().key_created.is_some(),
         "the first open made the host's key"
     );
-    // The pending commit was finished before the import: A is wholly the new write.
+    // The pending commit was read as committed: A is wholly the new write.
     assert_eq!(
         store.read_settings("office365", "A").unwrap().unwrap()["v"],
         "new"
@@ -550,10 +524,13 @@ fn a_json_store_with_a_pending_commit_is_imported_whole_once_and_kept_as_a_read_
         store.read_settings("other", "X").unwrap().unwrap()["k"],
         "x"
     );
-    for file in ["settings.json", "secrets.json"] {
+    for file in ["settings.json", "secrets.json", "secrets.json.next"] {
         assert_eq!(mode(&w.dir().join(file)), 0o400, "{file} kept read-only");
     }
-    assert!(!w.dir().join(".commit").exists());
+    assert!(
+        w.dir().join(".commit").exists(),
+        "nothing renamed or removed: the backup is the folder as it was"
+    );
     // The imported secrets are sealed like any other.
     assert!(!contains(&w.raw_bytes(), "rt-a-new"));
     drop(store);
@@ -565,6 +542,41 @@ fn a_json_store_with_a_pending_commit_is_imported_whole_once_and_kept_as_a_read_
     });
 }
 
+#[test]
+fn leftovers_of_an_uncommitted_json_change_are_not_imported_and_stay() {
+    let w = World::new();
+    fs::create_dir(w.dir()).unwrap();
+    fs::set_permissions(w.dir(), fs::Permissions::from_mode(0o700)).unwrap();
+    write_file(
+        &w.dir().join("settings.json"),
+        &[("p", "A", &[("v", "old")])],
+    );
+    write_file(
+        &w.dir().join("secrets.json"),
+        &[("p", "A", &[("refresh_token", "rt-old")])],
+    );
+    write_file(
+        &w.dir().join("settings.json.next"),
+        &[("p", "A", &[("v", "new")]), ("p", "B", &[])],
+    );
+    fs::write(w.dir().join(".write-k3J9aa"), "{\"version\": 1").unwrap();
+    let store = w.open();
+    let report = store.opened().imported.clone().unwrap();
+    assert_eq!((report.accounts, report.secrets), (1, 1));
+    assert_eq!(store.read_settings("p", "A").unwrap().unwrap()["v"], "old");
+    assert_eq!(store.read_settings("p", "B").unwrap(), None);
+    assert_eq!(
+        store
+            .read_secret("p", "A", "refresh_token")
+            .unwrap()
+            .as_deref(),
+        Some("rt-old")
+    );
+    for left in ["settings.json.next", ".write-k3J9aa"] {
+        assert!(w.dir().join(left).exists(), "{left} is left as it was");
+    }
+}
+
 fn store_then(w: &World, f: impl FnOnce(&SqliteStore)) {
     f(&w.open())
 }
@@ -574,16 +586,7 @@ fn a_damaged_json_store_is_not_half_imported() {
     let w = World::new();
     fs::create_dir(w.dir()).unwrap();
     fs::set_permissions(w.dir(), fs::Permissions::from_mode(0o700)).unwrap();
-    FolderStore::open(w.dir())
-        .unwrap()
-        .write_account(
-            "p",
-            "A",
-            &values(&[("v", "1")]),
-            &values(&[("s", "x")]),
-            None,
-        )
-        .unwrap();
+    write_file(&w.dir().join("settings.json"), &[("p", "A", &[("v", "1")])]);
     fs::write(
         w.dir().join("secrets.json"),
         "{\"version\": 1, \"plugins\": ",
