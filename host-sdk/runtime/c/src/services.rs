@@ -51,8 +51,9 @@ pub struct AtrsReply {
 /// "held_by"}` (a named lock stayed held: `timed_out`), `{"refused": "busy", "path",
 /// "waited_ms", "held_by"}` (the database's write lock stayed held: `timed_out`), or
 /// `{"refused": "unreachable", "location", "detail"}` (the database server is out of
-/// reach: `network`); `held_by` is `{"pid": N, "command": "…" | null}` or null. An
-/// unknown `refused` is ignored.
+/// reach: `network`); `held_by` is `{"pid": N, "command": "…" | null}` (with
+/// `"connection": "…"` for a lock on a database server) or null. An unknown `refused` is
+/// ignored.
 pub type AtrsServiceCallback = Option<
     unsafe extern "C" fn(
         context: *mut c_void,

@@ -7,8 +7,8 @@
 //!
 //! As JSON: `{"refused": "lock_busy", "name", "waited_ms", "held_by"}`,
 //! `{"refused": "busy", "path", "waited_ms", "held_by"}` or `{"refused": "unreachable",
-//! "location", "detail"}`; `held_by` is `{"pid", "command"}` or null. A `refused` the
-//! caller does not know is ignored.
+//! "location", "detail"}`; `held_by` is `{"pid", "command"}` (and `"connection"` for a
+//! lock on a database server) or null. A `refused` the caller does not know is ignored.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -55,6 +55,10 @@ pub struct Holder {
     pub pid: u32,
     /// Its command name, when known.
     pub command: Option<String>,
+    /// For a lock on a database server: the holder's connection as the server describes
+    /// it. Absent from what earlier versions send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
 }
 
 impl From<&LockHolder> for Holder {
@@ -62,6 +66,7 @@ impl From<&LockHolder> for Holder {
         Holder {
             pid: h.pid,
             command: h.command.clone(),
+            connection: h.connection.clone(),
         }
     }
 }
@@ -71,6 +76,7 @@ impl From<Holder> for LockHolder {
         LockHolder {
             pid: h.pid,
             command: h.command,
+            connection: h.connection,
         }
     }
 }
@@ -156,12 +162,23 @@ mod tests {
         let holder = LockHolder {
             pid: 4242,
             command: Some("atrs-test-host".into()),
+            connection: None,
+        };
+        let server_side = LockHolder {
+            pid: 777,
+            command: Some("atrs-test-host pid 4242 on node-a".into()),
+            connection: Some("from 10.0.0.5 port 50412 since 2026-12-07 14:31:02 UTC".into()),
         };
         let errors = [
             StoreError::LockBusy {
                 name: "office365/refresh/Reports".into(),
                 waited: Duration::from_millis(22_500),
                 held_by: Some(holder.clone()),
+            },
+            StoreError::LockBusy {
+                name: "office365/refresh/Reports".into(),
+                waited: Duration::from_secs(30),
+                held_by: Some(server_side),
             },
             StoreError::Busy {
                 path: "/srv/accounts.db".into(),
