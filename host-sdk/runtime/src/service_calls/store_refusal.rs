@@ -71,6 +71,8 @@ impl From<Holder> for LockHolder {
         LockHolder {
             pid: h.pid,
             command: h.command,
+            // Not sent across (a runner's host names its own holder).
+            connection: None,
         }
     }
 }
@@ -156,6 +158,7 @@ mod tests {
         let holder = LockHolder {
             pid: 4242,
             command: Some("atrs-test-host".into()),
+            connection: None,
         };
         let errors = [
             StoreError::LockBusy {
