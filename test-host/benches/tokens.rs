@@ -88,7 +88,11 @@ fn saved_accounts(idp: &MockIdp, host: Host, count: usize) -> Office365 {
 /// `ATRS_BENCH_CALLS=N`: make `N` cache hits per wanted store and time none of them.
 fn calls_only() -> Option<u64> {
     let calls = std::env::var("ATRS_BENCH_CALLS").ok()?;
-    Some(calls.parse().expect("ATRS_BENCH_CALLS is a number of calls"))
+    Some(
+        calls
+            .parse()
+            .expect("ATRS_BENCH_CALLS is a number of calls"),
+    )
 }
 
 /// Whether the benchmark `name` is wanted (`ATRS_BENCH_ONLY`), so its setup is done.
