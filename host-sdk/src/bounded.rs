@@ -107,10 +107,7 @@ impl<T: Send + Sync + 'static> Bounded<T> {
         extra: Duration,
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
     ) -> Result<R, PluginError> {
-        if let Some(stuck) = self.stuck_call() {
-            return Err(still_busy(name, stuck));
-        }
-        self.call_even_if_stuck(name, extra, f)
+        self.call_unless(true, name, extra, f)
     }
 
     /// Like [`Bounded::call`], but tried even while an earlier call is stuck (for
@@ -121,11 +118,30 @@ impl<T: Send + Sync + 'static> Bounded<T> {
         extra: Duration,
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
     ) -> Result<R, PluginError> {
+        self.call_unless(false, name, extra, f)
+    }
+
+    /// Runs `f` within the timeout; refused at once when `refuse_if_stuck` and an
+    /// earlier call is stuck. The check and the call's id take the bookkeeping lock
+    /// once.
+    fn call_unless<R: Send + 'static>(
+        &self,
+        refuse_if_stuck: bool,
+        name: &'static str,
+        extra: Duration,
+        f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, PluginError> {
         let Some(timeout) = self.timeout else {
+            if let Some(stuck) = self.stuck_call().filter(|_| refuse_if_stuck) {
+                return Err(still_busy(name, stuck));
+            }
             return f(&self.shared().object).map_err(call_failure::from_plugin);
         };
         let id = {
             let mut calls = self.shared().calls();
+            if let Some((_, stuck)) = calls.abandoned.first().filter(|_| refuse_if_stuck) {
+                return Err(still_busy(name, stuck));
+            }
             calls.next_id += 1;
             calls.next_id
         };

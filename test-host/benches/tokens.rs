@@ -14,6 +14,11 @@
 //! the names) sets up and runs only the benchmarks whose names contain it.
 //!
 //! `cargo bench -p atrs-test-host --bench tokens`
+//!
+//! `ATRS_BENCH_CALLS=N` makes `N` cache hits in each wanted `from_cache` benchmark
+//! without timing them: run the bench binary under `valgrind --tool=callgrind` (or
+//! `strace -c -f`) twice with different `N` and the difference is the cost of the
+//! extra calls, whatever the machine's load.
 
 use std::{
     sync::{Arc, Barrier},
@@ -80,6 +85,16 @@ fn saved_accounts(idp: &MockIdp, host: Host, count: usize) -> Office365 {
     plugin
 }
 
+/// `ATRS_BENCH_CALLS=N`: make `N` cache hits per wanted store and time none of them.
+fn calls_only() -> Option<u64> {
+    let calls = std::env::var("ATRS_BENCH_CALLS").ok()?;
+    Some(
+        calls
+            .parse()
+            .expect("ATRS_BENCH_CALLS is a number of calls"),
+    )
+}
+
 /// Whether the benchmark `name` is wanted (`ATRS_BENCH_ONLY`), so its setup is done.
 fn wanted(name: &str) -> bool {
     std::env::var("ATRS_BENCH_ONLY").map_or(true, |only| name.contains(&only))
@@ -91,8 +106,13 @@ fn from_cache(c: &mut Criterion) {
     // Each store with 1, 1,000 and 10,000 saved accounts: a cache hit reads one
     // account, which must not cost more with more accounts. The PostgreSQL store runs
     // on a throwaway server when its binaries are installed.
-    let server = Server::start();
-    for count in [1, ACCOUNTS, 10 * ACCOUNTS] {
+    let counts = [1, ACCOUNTS, 10 * ACCOUNTS];
+    let server = counts
+        .iter()
+        .any(|count| wanted(&format!("tokens/from_cache/accounts_{count}/postgres")))
+        .then(Server::start)
+        .flatten();
+    for count in counts {
         let label = format!("accounts_{count}/memory");
         if wanted(&format!("tokens/from_cache/{label}")) {
             let memory = MemoryHost::new();
@@ -152,6 +172,17 @@ fn bench_cache_hits(
 ) {
     handle.token(&name(0), request).unwrap();
     let requests = idp.stats().total();
+    if let Some(calls) = calls_only() {
+        // A fixed number of calls instead of timing: for instruction counts
+        // (`valgrind --tool=callgrind`) and system-call counts (`strace -c`), which a
+        // loaded machine does not change. Two runs differing only in the number of
+        // calls give the cost of one.
+        for _ in 0..calls {
+            black_box(handle.token(black_box(&name(0)), request).unwrap());
+        }
+        assert_eq!(idp.stats().total(), requests, "cache hits made requests");
+        return;
+    }
     c.bench_function(&format!("tokens/from_cache/{label}"), |b| {
         b.iter(|| black_box(handle.token(black_box(&name(0)), request).unwrap()))
     });

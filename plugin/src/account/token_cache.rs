@@ -43,12 +43,12 @@ impl CachedToken {
     /// or it is what a request for all of them got (OpenID scopes are never listed in a
     /// token's scopes and are not compared).
     fn covers(&self, wanted: &[String]) -> bool {
+        // Compared in place ([`scopes::same`]): a cache hit allocates nothing here.
         let listed = |list: &[String]| {
-            let have: Vec<String> = list.iter().map(|s| scopes::key(s)).collect();
             wanted
                 .iter()
                 .filter(|s| !scopes::is_oidc(s))
-                .all(|s| have.contains(&scopes::key(s)))
+                .all(|s| list.iter().any(|have| scopes::same(have, s)))
         };
         listed(&self.scopes) || (!self.requested.is_empty() && listed(&self.requested))
     }

@@ -62,16 +62,32 @@ pub fn key(scope: &str) -> String {
     normalize(scope, None)
 }
 
+/// Whether `a` and `b` name the same permission (their [`key`]s are equal), compared
+/// in place: the token path asks this for every scope of every cache lookup.
+pub fn same(a: &str, b: &str) -> bool {
+    without_graph_prefix(a).eq_ignore_ascii_case(without_graph_prefix(b))
+}
+
+/// `scope` after the first Graph prefix it starts with (in any case), or all of it.
+fn without_graph_prefix(scope: &str) -> &str {
+    GRAPH_PREFIXES
+        .iter()
+        .find_map(|prefix| {
+            let head = scope.as_bytes().get(..prefix.len())?;
+            // The prefixes are ASCII, so a match ends on a character boundary.
+            head.eq_ignore_ascii_case(prefix.as_bytes())
+                .then(|| &scope[prefix.len()..])
+        })
+        .unwrap_or(scope)
+}
+
 /// Lower-cased, with a Graph resource prefix removed.
 fn normalize(scope: &str, graph_host: Option<&str>) -> String {
     let lower = scope.to_ascii_lowercase();
     let discovered = graph_host.map(|h| format!("https://{}/", h.to_ascii_lowercase()));
-    let prefixes = GRAPH_PREFIXES
-        .iter()
-        .map(|p| p.to_string())
-        .chain(discovered);
+    let prefixes = GRAPH_PREFIXES.iter().copied().chain(discovered.as_deref());
     for prefix in prefixes {
-        if let Some(short) = lower.strip_prefix(&prefix) {
+        if let Some(short) = lower.strip_prefix(prefix) {
             return short.to_owned();
         }
     }
@@ -114,6 +130,33 @@ mod tests {
         );
         assert!(c.missing.is_empty(), "{c:?}");
         assert_eq!(c.granted, req("User.Read Mail.Send"));
+    }
+
+    #[test]
+    fn same_agrees_with_comparing_keys() {
+        let scopes = [
+            "User.Read",
+            "user.read",
+            "USER.READ",
+            "https://graph.microsoft.com/User.Read",
+            "HTTPS://GRAPH.MICROSOFT.COM/user.read",
+            "https://graph.microsoft.us/User.Read",
+            "https://dod-graph.microsoft.us/user.READ",
+            "https://microsoftgraph.chinacloudapi.cn/User.Read",
+            "https://graph.microsoft.com/",
+            "https://graph.microsoft.co",
+            "https://outlook.office.com/SMTP.Send",
+            "https://outlook.office.com/smtp.send",
+            "Mail.Send",
+            "Ünïcode.Read",
+            "ünïcode.read",
+            "",
+        ];
+        for a in scopes {
+            for b in scopes {
+                assert_eq!(same(a, b), key(a) == key(b), "{a:?} and {b:?}");
+            }
+        }
     }
 
     #[test]
