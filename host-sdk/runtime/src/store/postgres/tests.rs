@@ -760,3 +760,78 @@ fn after_a_restart_the_first_call_succeeds_though_every_pooled_connection_was_lo
     );
     assert_eq!(store.pool.open(), 1);
 }
+
+/// The statement texts prepared on the connection `store` lends next (its pool of one),
+/// each with how many times it is prepared there.
+fn prepared_on_the_connection(store: &PostgresStore) -> Vec<(String, i64)> {
+    store
+        .run(|client, _| {
+            Ok(client
+                .query(
+                    "SELECT statement, count(*) FROM pg_prepared_statements
+                     WHERE statement NOT LIKE '%pg_prepared_statements%' GROUP BY statement",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect())
+        })
+        .unwrap()
+}
+
+#[test]
+fn each_statement_is_prepared_once_per_connection_and_again_on_a_new_one() {
+    let Some(mut server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("prepared_once");
+    let store = PostgresStore::open(&format!("{url}?pool_size=1"), &options(keys.path())).unwrap();
+    let secrets = values(&[("refresh_token", "rt"), ("access_tokens", "[]")]);
+    for round in 0..3 {
+        store
+            .apply(
+                "p",
+                Change::Account {
+                    account: "A",
+                    settings: &values(&[("round", &round.to_string())]),
+                    secrets: &secrets,
+                    replaces: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .read_secret("p", "A", "refresh_token")
+                .unwrap()
+                .as_deref(),
+            Some("rt")
+        );
+        assert!(store.read_settings("p", "A").unwrap().is_some());
+        store.generation().unwrap().unwrap();
+    }
+    let prepared = prepared_on_the_connection(&store);
+    // The reads, the generation and a change's five statements, each once.
+    assert_eq!(prepared.len(), 8, "{prepared:?}");
+    assert!(prepared.iter().all(|(_, n)| *n == 1), "{prepared:?}");
+    assert!(
+        prepared
+            .iter()
+            .any(|(s, _)| s.starts_with("SELECT value FROM atrs_secrets")),
+        "{prepared:?}"
+    );
+    // A new connection (the server restarted) has none, and prepares what it uses.
+    server.stop();
+    server.run();
+    assert_eq!(
+        store
+            .read_secret("p", "A", "refresh_token")
+            .unwrap()
+            .as_deref(),
+        Some("rt")
+    );
+    let prepared = prepared_on_the_connection(&store);
+    assert_eq!(prepared.len(), 1, "{prepared:?}");
+    assert!(prepared[0].0.starts_with("SELECT value FROM atrs_secrets"));
+}
