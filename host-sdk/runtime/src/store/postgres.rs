@@ -579,6 +579,56 @@ impl AccountStore for PostgresStore {
         })
     }
 
+    /// One query, one snapshot: the generation and the settings as of the same moment.
+    fn read_settings_at(
+        &self,
+        plugin: &str,
+        account: &str,
+    ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
+        let (sum, text): (Option<i64>, Option<String>) =
+            self.run_prepared(|client, _, prepared| {
+                let db = |e| self.db_error(e);
+                let query = prepared
+                    .get(
+                        client,
+                        "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
+                                (SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2)",
+                    )
+                    .map_err(db)?;
+                let row = client.query_one(&query, &[&plugin, &account]).map_err(db)?;
+                Ok((row.get(0), row.get(1)))
+            })?;
+        let settings = text.map(|t| self.parse_settings(&t)).transpose()?;
+        Ok((Some(generation_of(sum)), settings))
+    }
+
+    /// One query, one snapshot: the generation and the secret as of the same moment.
+    fn read_secret_at(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<(Option<Generation>, Option<String>), StoreError> {
+        self.run_prepared(|client, key, prepared| {
+            let db = |e| self.db_error(e);
+            let query = prepared
+                .get(
+                    client,
+                    "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
+                            (SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3)",
+                )
+                .map_err(db)?;
+            let row = client
+                .query_one(&query, &[&plugin, &account, &name])
+                .map_err(db)?;
+            let value: Option<Vec<u8>> = row.get(1);
+            let value = value
+                .map(|v| open_secret(key, plugin, account, name, &v))
+                .transpose()?;
+            Ok((Some(generation_of(row.get(0))), value))
+        })
+    }
+
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
         let shard = generation_shard(plugin, change.account());
         self.run_prepared(|client, key, prepared| {
@@ -600,12 +650,8 @@ impl AccountStore for PostgresStore {
             let query = prepared
                 .get(conn, "SELECT sum(n)::BIGINT FROM atrs_generation")
                 .map_err(db)?;
-            let sum = conn
-                .query_one(&query, &[])
-                .map_err(db)?
-                .get::<_, Option<i64>>(0)
-                .unwrap_or(0);
-            Ok(Some(Generation::new([sum as u64, 0])))
+            let sum = conn.query_one(&query, &[]).map_err(db)?.get(0);
+            Ok(Some(generation_of(sum)))
         })
     }
 
@@ -615,6 +661,11 @@ impl AccountStore for PostgresStore {
         }
         self.locks.lock(name, wait)
     }
+}
+
+/// The generation whose counters sum to `sum` (`None`: no rows).
+fn generation_of(sum: Option<i64>) -> Generation {
+    Generation::new([sum.unwrap_or(0) as u64, 0])
 }
 
 /// The generation counter row a change of `plugin`'s `account` adds to.

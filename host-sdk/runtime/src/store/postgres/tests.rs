@@ -809,11 +809,17 @@ fn each_statement_is_prepared_once_per_connection_and_again_on_a_new_one() {
             Some("rt")
         );
         assert!(store.read_settings("p", "A").unwrap().is_some());
-        store.generation().unwrap().unwrap();
+        let now = store.generation().unwrap().unwrap();
+        // A read with its generation: one query, the generation that of its snapshot.
+        let (at, value) = store.read_secret_at("p", "A", "refresh_token").unwrap();
+        assert_eq!((at, value.as_deref()), (Some(now), Some("rt")));
+        let (at, settings) = store.read_settings_at("p", "A").unwrap();
+        assert_eq!(at, Some(now));
+        assert_eq!(settings.unwrap()["round"], round.to_string());
     }
     let prepared = prepared_on_the_connection(&store);
-    // The reads, the generation and a change's five statements, each once.
-    assert_eq!(prepared.len(), 8, "{prepared:?}");
+    // The four reads, the generation and a change's five statements, each once.
+    assert_eq!(prepared.len(), 10, "{prepared:?}");
     assert!(prepared.iter().all(|(_, n)| *n == 1), "{prepared:?}");
     assert!(
         prepared
