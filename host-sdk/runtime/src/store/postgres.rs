@@ -390,6 +390,55 @@ impl PostgresStore {
         })
     }
 
+    /// `account` gets exactly `settings` and `secrets` (a token refresh's write) in one
+    /// statement, so one round trip: a statement is a transaction of its own, all of it
+    /// or none of it. The end is the same as [`PostgresStore::write`]'s: secrets not
+    /// named are deleted, the named ones stored; the generation moves.
+    fn put_account(
+        &self,
+        plugin: &str,
+        account: &str,
+        (settings, secrets): (&Values, &Values),
+        shard: i32,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(settings).expect("a map of strings always serializes");
+        let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
+        self.run_prepared(|client, key, prepared| {
+            let db = |e| self.db_error(e);
+            let sealed: Vec<Vec<u8>> = secrets
+                .iter()
+                .map(|(name, value)| seal_secret(key, plugin, account, name, value))
+                .collect();
+            let statement = prepared
+                .get(
+                    client,
+                    "WITH settings AS (
+                         INSERT INTO atrs_accounts (plugin, account, settings) VALUES ($1, $2, $3)
+                         ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings
+                     ), gone AS (
+                         DELETE FROM atrs_secrets
+                         WHERE plugin = $1 AND account = $2 AND name <> ALL($4::TEXT[])
+                     ), stored AS (
+                         INSERT INTO atrs_secrets (plugin, account, name, value)
+                         SELECT $1, $2, t.name, t.value
+                         FROM unnest($4::TEXT[], $5::BYTEA[]) AS t(name, value)
+                         ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value
+                     ), moved AS (
+                         UPDATE atrs_generation SET n = n + 1 WHERE shard = $6
+                     )
+                     SELECT 1",
+                )
+                .map_err(db)?;
+            client
+                .execute(
+                    &statement,
+                    &[&plugin, &account, &text, &names, &sealed, &shard],
+                )
+                .map(drop)
+                .map_err(db)
+        })
+    }
+
     /// Makes `change` inside `tx` with the statements `st` (prepared on its connection).
     fn write(
         tx: &mut Transaction<'_>,
@@ -631,6 +680,15 @@ impl AccountStore for PostgresStore {
 
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
         let shard = generation_shard(plugin, change.account());
+        if let Change::Account {
+            account,
+            settings,
+            secrets,
+            replaces: None,
+        } = change
+        {
+            return self.put_account(plugin, account, (settings, secrets), shard);
+        }
         self.run_prepared(|client, key, prepared| {
             let db = |e| self.db_error(e);
             let statements = WriteStatements::prepare(client, prepared).map_err(db)?;

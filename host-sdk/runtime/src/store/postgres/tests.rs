@@ -818,8 +818,8 @@ fn each_statement_is_prepared_once_per_connection_and_again_on_a_new_one() {
         assert_eq!(settings.unwrap()["round"], round.to_string());
     }
     let prepared = prepared_on_the_connection(&store);
-    // The four reads, the generation and a change's five statements, each once.
-    assert_eq!(prepared.len(), 10, "{prepared:?}");
+    // The four reads, the generation and the account write, each once.
+    assert_eq!(prepared.len(), 6, "{prepared:?}");
     assert!(prepared.iter().all(|(_, n)| *n == 1), "{prepared:?}");
     assert!(
         prepared
@@ -840,4 +840,63 @@ fn each_statement_is_prepared_once_per_connection_and_again_on_a_new_one() {
     let prepared = prepared_on_the_connection(&store);
     assert_eq!(prepared.len(), 1, "{prepared:?}");
     assert!(prepared[0].0.starts_with("SELECT value FROM atrs_secrets"));
+}
+
+#[test]
+fn an_account_write_leaves_it_exactly_the_secrets_named_and_moves_the_generation() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("account_exact");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    let write = |secrets: &[(&str, &str)], client_id: &str| {
+        store
+            .apply(
+                "p",
+                Change::Account {
+                    account: "A",
+                    settings: &values(&[("client_id", client_id)]),
+                    secrets: &values(secrets),
+                    replaces: None,
+                },
+            )
+            .unwrap()
+    };
+    write(&[("refresh_token", "rt-1"), ("client_secret", "cs")], "c1");
+    // Another plugin's account of the same name is not touched.
+    store
+        .apply(
+            "q",
+            Change::Secret {
+                account: "A",
+                name: "refresh_token",
+                value: "other",
+            },
+        )
+        .unwrap();
+    let before = store.generation().unwrap();
+    write(&[("refresh_token", "rt-2"), ("access_tokens", "[]")], "c2");
+    assert_ne!(store.generation().unwrap(), before);
+    let secret = |plugin, name| store.read_secret(plugin, "A", name).unwrap();
+    assert_eq!(secret("p", "refresh_token").as_deref(), Some("rt-2"));
+    assert_eq!(secret("p", "access_tokens").as_deref(), Some("[]"));
+    assert_eq!(
+        secret("p", "client_secret"),
+        None,
+        "a secret not named goes"
+    );
+    assert_eq!(secret("q", "refresh_token").as_deref(), Some("other"));
+    assert_eq!(
+        store.read_settings("p", "A").unwrap().unwrap()["client_id"],
+        "c2"
+    );
+    // No secrets at all: every one goes, the settings stay.
+    write(&[], "c3");
+    assert_eq!(secret("p", "refresh_token"), None);
+    assert_eq!(secret("p", "access_tokens"), None);
+    assert_eq!(
+        store.read_settings("p", "A").unwrap().unwrap()["client_id"],
+        "c3"
+    );
 }
