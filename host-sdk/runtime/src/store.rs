@@ -306,6 +306,29 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
         account: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError>;
+    /// [`AccountStore::read_settings`] with the store's [`Generation`] as of the read
+    /// (taken before it, or in the same snapshot: the value is never older than the
+    /// generation says). The default asks twice; a backend that can answer both at once
+    /// (one query, one lock) does.
+    fn read_settings_at(
+        &self,
+        plugin: &str,
+        account: &str,
+    ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
+        let generation = self.generation()?;
+        Ok((generation, self.read_settings(plugin, account)?))
+    }
+    /// [`AccountStore::read_secret`] with the store's [`Generation`] as of the read (see
+    /// [`AccountStore::read_settings_at`]).
+    fn read_secret_at(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<(Option<Generation>, Option<String>), StoreError> {
+        let generation = self.generation()?;
+        Ok((generation, self.read_secret(plugin, account, name)?))
+    }
     /// Applies one change to `plugin`'s accounts as one transaction.
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError>;
     /// Takes the named lock `name`, shared by every process on this store, waiting at
@@ -465,16 +488,22 @@ impl Store {
 
     /// The settings of one account.
     pub fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        // The generation is taken before the read: a change committed in between makes
-        // the next check miss, never serves an older read.
-        let Some(generation) = self.backend.generation()? else {
-            return self.backend.read_settings(plugin, account);
-        };
-        if let Some(kept) = self.reads.settings(generation, plugin, account) {
-            return Ok(kept);
+        // Something kept: a generation check says whether it still holds. Else the
+        // read comes with its generation (taken before it or with it: a change
+        // committed in between makes the next check miss, never serves an older read),
+        // one query on a store a round trip away instead of two.
+        if self.reads.holds_settings(plugin, account) {
+            let Some(generation) = self.backend.generation()? else {
+                return self.backend.read_settings(plugin, account);
+            };
+            if let Some(kept) = self.reads.settings(generation, plugin, account) {
+                return Ok(kept);
+            }
         }
-        let read = self.backend.read_settings(plugin, account)?;
-        self.reads.keep_settings(generation, plugin, account, &read);
+        let (generation, read) = self.backend.read_settings_at(plugin, account)?;
+        if let Some(generation) = generation {
+            self.reads.keep_settings(generation, plugin, account, &read);
+        }
         Ok(read)
     }
 
@@ -485,15 +514,20 @@ impl Store {
         account: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
-        let Some(generation) = self.backend.generation()? else {
-            return self.backend.read_secret(plugin, account, name);
-        };
-        if let Some(kept) = self.reads.secret(generation, plugin, account, name) {
-            return Ok(kept);
+        // As for settings.
+        if self.reads.holds_secret(plugin, account, name) {
+            let Some(generation) = self.backend.generation()? else {
+                return self.backend.read_secret(plugin, account, name);
+            };
+            if let Some(kept) = self.reads.secret(generation, plugin, account, name) {
+                return Ok(kept);
+            }
         }
-        let read = self.backend.read_secret(plugin, account, name)?;
-        self.reads
-            .keep_secret(generation, plugin, account, name, &read);
+        let (generation, read) = self.backend.read_secret_at(plugin, account, name)?;
+        if let Some(generation) = generation {
+            self.reads
+                .keep_secret(generation, plugin, account, name, &read);
+        }
         Ok(read)
     }
 

@@ -21,7 +21,7 @@ use atrs_host_sdk::{ErrorKind, Host, HostLock, PluginError, Settings};
 use url::Url;
 
 use crate::{
-    account::account_http,
+    account::account_http::Clients,
     account::account_memo::AccountMemo,
     account::refresh::{self, Renewed, RetryBound},
     account::refresh_error::RefreshError,
@@ -80,6 +80,7 @@ pub struct AccountTokens {
     gates: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     token_urls: Mutex<HashMap<String, TokenEndpoint>>,
     memo: AccountMemo,
+    clients: Clients,
 }
 
 /// An account's token endpoint, as its discovery named it.
@@ -101,6 +102,7 @@ impl AccountTokens {
             gates: Mutex::new(HashMap::new()),
             token_urls: Mutex::new(HashMap::new()),
             memo: AccountMemo::default(),
+            clients: Clients::default(),
         }
     }
 
@@ -245,7 +247,7 @@ impl AccountTokens {
             crate::net::http::host_of(token_url.as_str())
         ));
         let claims = crate::authority::claims::request_claims(challenge, endpoint.takes_claims);
-        let http = account_http::client(config, self.limits)?;
+        let http = self.clients.get(config, self.limits)?;
         let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
         let outcome = self.run(async move {
             refresh::renew(
@@ -276,7 +278,7 @@ impl AccountTokens {
             "Getting an application token for \"{account}\" at {} (client credentials).",
             crate::net::http::host_of(endpoint.url.as_str())
         ));
-        let http = account_http::client(config, self.limits)?;
+        let http = self.clients.get(config, self.limits)?;
         let (config_owned, wanted_owned, bound) = (config.clone(), wanted.to_vec(), self.bound);
         let outcome = self.run(async move {
             refresh::client_credentials(&http, &endpoint.url, &config_owned, &wanted_owned, bound)
@@ -373,7 +375,7 @@ impl AccountTokens {
         {
             return Ok(found.clone());
         }
-        let http = account_http::client(config, self.limits)?;
+        let http = self.clients.get(config, self.limits)?;
         let config = config.clone();
         let endpoints = self.run(async move { discovery::discover(&http, &config).await })??;
         let found = TokenEndpoint {

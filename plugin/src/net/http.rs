@@ -26,7 +26,7 @@ pub type HttpRequest = oauth2::HttpRequest;
 pub type HttpResponse = oauth2::HttpResponse;
 
 /// How long and how much the client will wait for and read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Time to open a connection.
     pub connect_timeout: Duration,
@@ -323,6 +323,8 @@ pub struct Http {
     client: reqwest::Client,
     limits: Limits,
     last_failure: LastFailure,
+    /// Shared by the copies of one built client ([`Http::same_client`]).
+    built: std::sync::Arc<()>,
 }
 
 impl fmt::Debug for Http {
@@ -367,7 +369,22 @@ impl Http {
             client,
             limits,
             last_failure: LastFailure::default(),
+            built: std::sync::Arc::default(),
         })
+    }
+
+    /// The same client (its connections shared) with a failure record of its own, so
+    /// [`Http::annotate`] names only exchanges made through the copy.
+    pub fn fresh(&self) -> Http {
+        Http {
+            last_failure: LastFailure::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether `other` is a copy of the client this one is (built once, not twice).
+    pub fn same_client(&self, other: &Http) -> bool {
+        std::sync::Arc::ptr_eq(&self.built, &other.built)
     }
 
     /// `e` with the ids of the last exchange, if it failed (see [`crate::net::request_id`]).

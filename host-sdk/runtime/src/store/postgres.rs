@@ -20,6 +20,7 @@ use postgres::{Client, Statement, Transaction};
 use connector::{Connector, LOCK_TIMEOUT_MS};
 use lock_session::LockSession;
 use pool::Pool;
+use prepared::Prepared;
 use zeroize::Zeroizing;
 
 use super::{
@@ -334,24 +335,17 @@ impl PostgresStore {
         self.run_prepared(|client, key, _| op(client, key))
     }
 
-    /// [`PostgresStore::run`], `op` also given the connection's prepared generation
-    /// query (`None` until prepared on this connection).
+    /// [`PostgresStore::run`], `op` also given the statements prepared on the
+    /// connection ([`Prepared`]).
     fn run_prepared<T>(
         &self,
-        mut op: impl FnMut(
-            &mut Client,
-            Option<&StoreKey>,
-            &mut Option<Statement>,
-        ) -> Result<T, StoreError>,
+        mut op: impl FnMut(&mut Client, Option<&StoreKey>, &mut Prepared) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let keys = self.keys();
         for attempt in 0..2 {
             let mut conn = self.pool.take(&self.connector)?;
-            let pool::Conn {
-                client,
-                generation_query,
-            } = &mut *conn;
-            match op(client, keys.key.as_ref(), generation_query) {
+            let pool::Conn { client, prepared } = &mut *conn;
+            match op(client, keys.key.as_ref(), prepared) {
                 // Given back closed, it goes, and the idle ones with it.
                 Err(_) if attempt == 0 && client.is_closed() => {}
                 other => return other,
@@ -396,64 +390,85 @@ impl PostgresStore {
         })
     }
 
-    fn write(
+    /// `account` gets exactly `settings` and `secrets` (a token refresh's write) in one
+    /// statement, so one round trip: a statement is a transaction of its own, all of it
+    /// or none of it. The end is the same as [`PostgresStore::write`]'s: secrets not
+    /// named are deleted, the named ones stored; the generation moves.
+    fn put_account(
         &self,
+        plugin: &str,
+        account: &str,
+        (settings, secrets): (&Values, &Values),
+        shard: i32,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(settings).expect("a map of strings always serializes");
+        let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
+        self.run_prepared(|client, key, prepared| {
+            let db = |e| self.db_error(e);
+            let sealed: Vec<Vec<u8>> = secrets
+                .iter()
+                .map(|(name, value)| seal_secret(key, plugin, account, name, value))
+                .collect();
+            let statement = prepared
+                .get(
+                    client,
+                    "WITH settings AS (
+                         INSERT INTO atrs_accounts (plugin, account, settings) VALUES ($1, $2, $3)
+                         ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings
+                     ), gone AS (
+                         DELETE FROM atrs_secrets
+                         WHERE plugin = $1 AND account = $2 AND name <> ALL($4::TEXT[])
+                     ), stored AS (
+                         INSERT INTO atrs_secrets (plugin, account, name, value)
+                         SELECT $1, $2, t.name, t.value
+                         FROM unnest($4::TEXT[], $5::BYTEA[]) AS t(name, value)
+                         ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value
+                     ), moved AS (
+                         UPDATE atrs_generation SET n = n + 1 WHERE shard = $6
+                     )
+                     SELECT 1",
+                )
+                .map_err(db)?;
+            client
+                .execute(
+                    &statement,
+                    &[&plugin, &account, &text, &names, &sealed, &shard],
+                )
+                .map(drop)
+                .map_err(db)
+        })
+    }
+
+    /// Makes `change` inside `tx` with the statements `st` (prepared on its connection).
+    fn write(
         tx: &mut Transaction<'_>,
+        st: &WriteStatements,
         key: Option<&StoreKey>,
         plugin: &str,
         change: Change<'_>,
     ) -> Result<(), postgres::Error> {
-        fn put_settings(
-            tx: &mut Transaction<'_>,
-            plugin: &str,
-            account: &str,
-            values: &Values,
-        ) -> Result<(), postgres::Error> {
+        let put_settings = |tx: &mut Transaction<'_>, account: &str, values: &Values| {
             let text = serde_json::to_string(values).expect("a map of strings always serializes");
-            tx.execute(
-                "INSERT INTO atrs_accounts (plugin, account, settings) VALUES ($1, $2, $3)
-                 ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings",
-                &[&plugin, &account, &text],
-            )
-            .map(drop)
-        }
-        fn put_secret(
-            tx: &mut Transaction<'_>,
-            key: Option<&StoreKey>,
-            plugin: &str,
-            account: &str,
-            name: &str,
-            value: &str,
-        ) -> Result<(), postgres::Error> {
+            tx.execute(&st.put_settings, &[&plugin, &account, &text])
+                .map(drop)
+        };
+        let put_secret = |tx: &mut Transaction<'_>, account: &str, name: &str, value: &str| {
             let sealed = seal_secret(key, plugin, account, name, value);
-            tx.execute(
-                "INSERT INTO atrs_secrets (plugin, account, name, value) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value",
-                &[&plugin, &account, &name, &sealed],
-            )
-            .map(drop)
-        }
-        fn remove(
-            tx: &mut Transaction<'_>,
-            table: &str,
-            plugin: &str,
-            account: &str,
-        ) -> Result<(), postgres::Error> {
-            tx.execute(
-                &format!("DELETE FROM {table} WHERE plugin = $1 AND account = $2"),
-                &[&plugin, &account],
-            )
-            .map(drop)
-        }
+            tx.execute(&st.put_secret, &[&plugin, &account, &name, &sealed])
+                .map(drop)
+        };
+        let remove = |tx: &mut Transaction<'_>, statement: &Statement, account: &str| {
+            tx.execute(statement, &[&plugin, &account]).map(drop)
+        };
         match change {
-            Change::Settings { account, values } => put_settings(tx, plugin, account, values),
-            Change::RemoveSettings { account } => remove(tx, "atrs_accounts", plugin, account),
+            Change::Settings { account, values } => put_settings(tx, account, values),
+            Change::RemoveSettings { account } => remove(tx, &st.remove_settings, account),
             Change::Secret {
                 account,
                 name,
                 value,
-            } => put_secret(tx, key, plugin, account, name, value),
-            Change::RemoveSecrets { account } => remove(tx, "atrs_secrets", plugin, account),
+            } => put_secret(tx, account, name, value),
+            Change::RemoveSecrets { account } => remove(tx, &st.remove_secrets, account),
             Change::Account {
                 account,
                 settings,
@@ -461,21 +476,60 @@ impl PostgresStore {
                 replaces,
             } => {
                 if let Some(old) = replaces.filter(|old| *old != account) {
-                    remove(tx, "atrs_accounts", plugin, old)?;
-                    remove(tx, "atrs_secrets", plugin, old)?;
+                    remove(tx, &st.remove_settings, old)?;
+                    remove(tx, &st.remove_secrets, old)?;
                 }
-                put_settings(tx, plugin, account, settings)?;
-                remove(tx, "atrs_secrets", plugin, account)?;
+                put_settings(tx, account, settings)?;
+                remove(tx, &st.remove_secrets, account)?;
                 for (name, value) in secrets {
-                    put_secret(tx, key, plugin, account, name, value)?;
+                    put_secret(tx, account, name, value)?;
                 }
                 Ok(())
             }
             Change::RemoveAccount { account } => {
-                remove(tx, "atrs_accounts", plugin, account)?;
-                remove(tx, "atrs_secrets", plugin, account)
+                remove(tx, &st.remove_settings, account)?;
+                remove(tx, &st.remove_secrets, account)
             }
         }
+    }
+}
+
+/// The statements a change uses, prepared on its connection before its transaction
+/// begins (so a transaction that fails never holds a half-prepared set).
+struct WriteStatements {
+    put_settings: Statement,
+    put_secret: Statement,
+    remove_settings: Statement,
+    remove_secrets: Statement,
+    add_generation: Statement,
+}
+
+impl WriteStatements {
+    fn prepare(client: &mut Client, prepared: &mut Prepared) -> Result<Self, postgres::Error> {
+        Ok(WriteStatements {
+            put_settings: prepared.get(
+                client,
+                "INSERT INTO atrs_accounts (plugin, account, settings) VALUES ($1, $2, $3)
+                 ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings",
+            )?,
+            put_secret: prepared.get(
+                client,
+                "INSERT INTO atrs_secrets (plugin, account, name, value) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (plugin, account, name) DO UPDATE SET value = excluded.value",
+            )?,
+            remove_settings: prepared.get(
+                client,
+                "DELETE FROM atrs_accounts WHERE plugin = $1 AND account = $2",
+            )?,
+            remove_secrets: prepared.get(
+                client,
+                "DELETE FROM atrs_secrets WHERE plugin = $1 AND account = $2",
+            )?,
+            add_generation: prepared.get(
+                client,
+                "UPDATE atrs_generation SET n = n + 1 WHERE shard = $1",
+            )?,
+        })
     }
 }
 
@@ -512,15 +566,17 @@ impl AccountStore for PostgresStore {
     }
 
     fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
-        self.run(|client, _| {
-            let rows = client
-                .query(
+        self.run_prepared(|client, _, prepared| {
+            let db = |e| self.db_error(e);
+            let query = prepared
+                .get(
+                    client,
                     "SELECT plugin, account FROM atrs_accounts
                      WHERE $1::TEXT IS NULL OR plugin = $1
                      ORDER BY plugin COLLATE \"C\", account COLLATE \"C\"",
-                    &[&plugin],
                 )
-                .map_err(|e| self.db_error(e))?;
+                .map_err(db)?;
+            let rows = client.query(&query, &[&plugin]).map_err(db)?;
             Ok(rows
                 .iter()
                 .map(|r| AccountRef {
@@ -532,13 +588,17 @@ impl AccountStore for PostgresStore {
     }
 
     fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        let text: Option<String> = self.run(|client, _| {
-            Ok(client
-                .query_opt(
+        let text: Option<String> = self.run_prepared(|client, _, prepared| {
+            let db = |e| self.db_error(e);
+            let query = prepared
+                .get(
+                    client,
                     "SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2",
-                    &[&plugin, &account],
                 )
-                .map_err(|e| self.db_error(e))?
+                .map_err(db)?;
+            Ok(client
+                .query_opt(&query, &[&plugin, &account])
+                .map_err(db)?
                 .map(|r| r.get(0)))
         })?;
         text.map(|t| self.parse_settings(&t)).transpose()
@@ -550,13 +610,17 @@ impl AccountStore for PostgresStore {
         account: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.run(|client, key| {
-            let value: Option<Vec<u8>> = client
-                .query_opt(
+        self.run_prepared(|client, key, prepared| {
+            let db = |e| self.db_error(e);
+            let query = prepared
+                .get(
+                    client,
                     "SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3",
-                    &[&plugin, &account, &name],
                 )
-                .map_err(|e| self.db_error(e))?
+                .map_err(db)?;
+            let value: Option<Vec<u8>> = client
+                .query_opt(&query, &[&plugin, &account, &name])
+                .map_err(db)?
                 .map(|r| r.get(0));
             value
                 .map(|v| open_secret(key, plugin, account, name, &v))
@@ -564,17 +628,74 @@ impl AccountStore for PostgresStore {
         })
     }
 
+    /// One query, one snapshot: the generation and the settings as of the same moment.
+    fn read_settings_at(
+        &self,
+        plugin: &str,
+        account: &str,
+    ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
+        let (sum, text): (Option<i64>, Option<String>) =
+            self.run_prepared(|client, _, prepared| {
+                let db = |e| self.db_error(e);
+                let query = prepared
+                    .get(
+                        client,
+                        "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
+                                (SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2)",
+                    )
+                    .map_err(db)?;
+                let row = client.query_one(&query, &[&plugin, &account]).map_err(db)?;
+                Ok((row.get(0), row.get(1)))
+            })?;
+        let settings = text.map(|t| self.parse_settings(&t)).transpose()?;
+        Ok((Some(generation_of(sum)), settings))
+    }
+
+    /// One query, one snapshot: the generation and the secret as of the same moment.
+    fn read_secret_at(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<(Option<Generation>, Option<String>), StoreError> {
+        self.run_prepared(|client, key, prepared| {
+            let db = |e| self.db_error(e);
+            let query = prepared
+                .get(
+                    client,
+                    "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
+                            (SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3)",
+                )
+                .map_err(db)?;
+            let row = client
+                .query_one(&query, &[&plugin, &account, &name])
+                .map_err(db)?;
+            let value: Option<Vec<u8>> = row.get(1);
+            let value = value
+                .map(|v| open_secret(key, plugin, account, name, &v))
+                .transpose()?;
+            Ok((Some(generation_of(row.get(0))), value))
+        })
+    }
+
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
         let shard = generation_shard(plugin, change.account());
-        self.run(|client, key| {
+        if let Change::Account {
+            account,
+            settings,
+            secrets,
+            replaces: None,
+        } = change
+        {
+            return self.put_account(plugin, account, (settings, secrets), shard);
+        }
+        self.run_prepared(|client, key, prepared| {
             let db = |e| self.db_error(e);
+            let statements = WriteStatements::prepare(client, prepared).map_err(db)?;
             let mut tx = client.transaction().map_err(db)?;
-            self.write(&mut tx, key, plugin, change).map_err(db)?;
-            tx.execute(
-                "UPDATE atrs_generation SET n = n + 1 WHERE shard = $1",
-                &[&shard],
-            )
-            .map_err(db)?;
+            Self::write(&mut tx, &statements, key, plugin, change).map_err(db)?;
+            tx.execute(&statements.add_generation, &[&shard])
+                .map_err(db)?;
             tx.commit().map_err(db)
         })
     }
@@ -584,19 +705,11 @@ impl AccountStore for PostgresStore {
     fn generation(&self) -> Result<Option<Generation>, StoreError> {
         self.run_prepared(|conn, _, prepared| {
             let db = |e| self.db_error(e);
-            if prepared.is_none() {
-                let query = conn
-                    .prepare("SELECT sum(n)::BIGINT FROM atrs_generation")
-                    .map_err(db)?;
-                *prepared = Some(query);
-            }
-            let query = prepared.as_ref().expect("prepared just now");
-            let sum = conn
-                .query_one(query, &[])
-                .map_err(db)?
-                .get::<_, Option<i64>>(0)
-                .unwrap_or(0);
-            Ok(Some(Generation::new([sum as u64, 0])))
+            let query = prepared
+                .get(conn, "SELECT sum(n)::BIGINT FROM atrs_generation")
+                .map_err(db)?;
+            let sum = conn.query_one(&query, &[]).map_err(db)?.get(0);
+            Ok(Some(generation_of(sum)))
         })
     }
 
@@ -606,6 +719,11 @@ impl AccountStore for PostgresStore {
         }
         self.locks.lock(name, wait)
     }
+}
+
+/// The generation whose counters sum to `sum` (`None`: no rows).
+fn generation_of(sum: Option<i64>) -> Generation {
+    Generation::new([sum.unwrap_or(0) as u64, 0])
 }
 
 /// The generation counter row a change of `plugin`'s `account` adds to.
@@ -657,6 +775,7 @@ mod connector;
 mod lock_session;
 mod pgpass;
 mod pool;
+mod prepared;
 pub mod throwaway;
 mod tls;
 mod url_params;

@@ -104,6 +104,25 @@ impl ReadCache {
         self.kept().account(generation, plugin, account).settings = Some(settings.clone());
     }
 
+    /// Whether settings of `account` are kept (at whatever generation): only then is
+    /// a generation check worth a query of its own.
+    pub fn holds_settings(&self, plugin: &str, account: &str) -> bool {
+        let kept = self.kept();
+        kept.accounts
+            .get(plugin)
+            .and_then(|a| a.get(account))
+            .is_some_and(|a| a.settings.is_some())
+    }
+
+    /// Whether the secret `name` of `account` is kept (at whatever generation).
+    pub fn holds_secret(&self, plugin: &str, account: &str, name: &str) -> bool {
+        let kept = self.kept();
+        kept.accounts
+            .get(plugin)
+            .and_then(|a| a.get(account))
+            .is_some_and(|a| a.secrets.contains_key(name))
+    }
+
     /// The secret `name` of `account` as read at `generation`, if it was.
     pub fn secret(
         &self,

@@ -581,13 +581,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        let state = self.state();
-        let text: Option<String> = state
-            .conn
-            .prepare_cached("SELECT settings FROM accounts WHERE plugin = ?1 AND account = ?2")
-            .and_then(|mut s| s.query_row([plugin, account], |r| r.get(0)).optional())
-            .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
-        text.map(|t| self.parse_settings(&t)).transpose()
+        self.settings_in(&self.state(), plugin, account)
     }
 
     fn read_secret(
@@ -596,7 +590,71 @@ impl AccountStore for SqliteStore {
         account: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
+        self.secret_in(&self.state(), plugin, account, name)
+    }
+
+    /// The generation and the read under one hold of the connection.
+    fn read_settings_at(
+        &self,
+        plugin: &str,
+        account: &str,
+    ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
         let state = self.state();
+        let generation = self.generation_in(&state)?;
+        Ok((Some(generation), self.settings_in(&state, plugin, account)?))
+    }
+
+    /// The generation and the read under one hold of the connection.
+    fn read_secret_at(
+        &self,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<(Option<Generation>, Option<String>), StoreError> {
+        let state = self.state();
+        let generation = self.generation_in(&state)?;
+        Ok((
+            Some(generation),
+            self.secret_in(&state, plugin, account, name)?,
+        ))
+    }
+
+    fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
+        self.write(plugin, change)
+    }
+
+    fn generation(&self) -> Result<Option<Generation>, StoreError> {
+        self.generation_in(&self.state()).map(Some)
+    }
+
+    fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
+        let held = named_lock::acquire(&self.dir, name, wait)?;
+        Ok(StoreLock::new(name, held))
+    }
+}
+
+impl SqliteStore {
+    fn settings_in(
+        &self,
+        state: &State,
+        plugin: &str,
+        account: &str,
+    ) -> Result<Option<Values>, StoreError> {
+        let text: Option<String> = state
+            .conn
+            .prepare_cached("SELECT settings FROM accounts WHERE plugin = ?1 AND account = ?2")
+            .and_then(|mut s| s.query_row([plugin, account], |r| r.get(0)).optional())
+            .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
+        text.map(|t| self.parse_settings(&t)).transpose()
+    }
+
+    fn secret_in(
+        &self,
+        state: &State,
+        plugin: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
         let value: Option<Vec<u8>> = state
             .conn
             .prepare_cached(
@@ -612,25 +670,15 @@ impl AccountStore for SqliteStore {
             .transpose()
     }
 
-    fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
-        self.write(plugin, change)
-    }
-
     /// `PRAGMA data_version` (changed by every other connection's commit, in any
     /// process) with this connection's own commits.
-    fn generation(&self) -> Result<Option<Generation>, StoreError> {
-        let state = self.state();
+    fn generation_in(&self, state: &State) -> Result<Generation, StoreError> {
         let others: i64 = state
             .conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
-        Ok(Some(Generation::new([others as u64, state.commits])))
-    }
-
-    fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
-        let held = named_lock::acquire(&self.dir, name, wait)?;
-        Ok(StoreLock::new(name, held))
+        Ok(Generation::new([others as u64, state.commits]))
     }
 }
 

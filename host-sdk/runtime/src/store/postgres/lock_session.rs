@@ -19,7 +19,7 @@ use std::{
 
 use postgres::Client;
 
-use super::connector::Connector;
+use super::{connector::Connector, prepared::Prepared};
 use crate::store::{
     lock_holder::{self, LockHolder},
     StoreError, StoreLock,
@@ -40,10 +40,21 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
   AND ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)
 LIMIT 1";
 
+/// Takes a lock if free: true when taken.
+const TRY_LOCK: &str = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))";
+/// Lets a lock go.
+const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
+
+/// The lock connection and the statements prepared on it.
+struct Session {
+    client: Client,
+    prepared: Prepared,
+}
+
 /// The lock connection and the names held on it.
 pub(super) struct LockSession {
     connector: Arc<Connector>,
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<Session>>,
     held: Mutex<HashSet<String>>,
     released: Condvar,
 }
@@ -106,27 +117,34 @@ impl LockSession {
 
     /// One try on the server, connecting first when there is no live connection.
     fn try_lock(&self, name: &str) -> Result<bool, StoreError> {
-        let mut client = locked(&self.client);
-        if client.as_ref().is_none_or(Client::is_closed) {
-            *client = Some(self.connector.connect()?);
+        let mut session = locked(&self.client);
+        if session.as_ref().is_none_or(|s| s.client.is_closed()) {
+            // A new connection prepares its statements again.
+            *session = Some(Session {
+                client: self.connector.connect()?,
+                prepared: Prepared::default(),
+            });
         }
-        let conn = client.as_mut().expect("connected just now");
-        conn.query_one(
-            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-            &[&name],
-        )
-        .map(|row| row.get(0))
-        .map_err(|e| StoreError::Unreachable {
-            location: self.connector.location().to_owned(),
-            detail: super::first_line(&e),
-        })
+        let Session { client, prepared } = session.as_mut().expect("connected just now");
+        prepared
+            .get(client, TRY_LOCK)
+            .and_then(|statement| client.query_one(&statement, &[&name]))
+            .map(|row| row.get(0))
+            .map_err(|e| StoreError::Unreachable {
+                location: self.connector.location().to_owned(),
+                detail: super::first_line(&e),
+            })
     }
 
     /// The connection the server says holds `name`, if it says (a holder that let go
     /// meanwhile, or a server that cannot be asked, names nobody).
     fn holder(&self, name: &str) -> Option<LockHolder> {
-        let mut client = locked(&self.client);
-        let row = client.as_mut()?.query_opt(HOLDER, &[&name]).ok()??;
+        let mut session = locked(&self.client);
+        let row = session
+            .as_mut()?
+            .client
+            .query_opt(HOLDER, &[&name])
+            .ok()??;
         let pid: i32 = row.get(0);
         let application: Option<String> = row.get(1);
         let address: Option<String> = row.get(2);
@@ -154,11 +172,10 @@ impl LockSession {
     /// process's next taker.
     fn release(&self, name: &str, on_server: bool) {
         if on_server {
-            if let Some(conn) = locked(&self.client).as_mut() {
-                let _ = conn.execute(
-                    "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
-                    &[&name],
-                );
+            if let Some(Session { client, prepared }) = locked(&self.client).as_mut() {
+                let _ = prepared
+                    .get(client, UNLOCK)
+                    .and_then(|statement| client.execute(&statement, &[&name]));
             }
         }
         locked(&self.held).remove(name);

@@ -1,7 +1,7 @@
 //! The store's connections: at most `size` of them (the URL's `pool_size`, else
 //! [`DEFAULT_SIZE`]), made when first needed, so threads of one host run their queries
-//! side by side instead of one after another. Each connection keeps the generation query
-//! prepared on it. A connection found lost (the server restarted) is dropped with every
+//! side by side instead of one after another. Each connection keeps the statements
+//! prepared on it ([`Prepared`]). A connection found lost (the server restarted) is dropped with every
 //! idle one (they went with it), and the next taker connects again.
 
 use std::{
@@ -9,9 +9,9 @@ use std::{
     sync::{Condvar, Mutex, MutexGuard},
 };
 
-use postgres::{Client, Statement};
+use postgres::Client;
 
-use super::connector::Connector;
+use super::{connector::Connector, prepared::Prepared};
 use crate::store::StoreError;
 
 /// Connections a store keeps when its URL does not say.
@@ -23,8 +23,8 @@ pub(super) const MAX_SIZE: usize = 64;
 /// One connection and what is prepared on it.
 pub(super) struct Conn {
     pub client: Client,
-    /// The generation query, prepared on `client`.
-    pub generation_query: Option<Statement>,
+    /// The statements prepared on `client`.
+    pub prepared: Prepared,
 }
 
 struct Slots {
@@ -85,7 +85,7 @@ impl Pool {
         self.slots().open += 1;
         self.give_back(Conn {
             client,
-            generation_query: None,
+            prepared: Prepared::default(),
         });
     }
 
@@ -114,7 +114,7 @@ impl Pool {
                 return match connector.connect() {
                     Ok(client) => Ok(taken(Conn {
                         client,
-                        generation_query: None,
+                        prepared: Prepared::default(),
                     })),
                     Err(e) => {
                         self.slots().open -= 1;
@@ -141,7 +141,14 @@ impl Pool {
             slots.idle.push(conn);
         }
         drop(slots);
-        self.returned.notify_all();
+        // One connection back is one waiter's turn: waking every waiter (a thousand
+        // threads asking at once) only to put all but one back to sleep cost more than
+        // the queries. Slots freed by a loss may serve several, so all of them wake.
+        if lost.is_empty() {
+            self.returned.notify_one();
+        } else {
+            self.returned.notify_all();
+        }
         // Closing a connection talks to the server: not while others wait for the pool.
         drop(lost);
     }

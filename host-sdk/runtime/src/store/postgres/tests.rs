@@ -760,3 +760,143 @@ fn after_a_restart_the_first_call_succeeds_though_every_pooled_connection_was_lo
     );
     assert_eq!(store.pool.open(), 1);
 }
+
+/// The statement texts prepared on the connection `store` lends next (its pool of one),
+/// each with how many times it is prepared there.
+fn prepared_on_the_connection(store: &PostgresStore) -> Vec<(String, i64)> {
+    store
+        .run(|client, _| {
+            Ok(client
+                .query(
+                    "SELECT statement, count(*) FROM pg_prepared_statements
+                     WHERE statement NOT LIKE '%pg_prepared_statements%' GROUP BY statement",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect())
+        })
+        .unwrap()
+}
+
+#[test]
+fn each_statement_is_prepared_once_per_connection_and_again_on_a_new_one() {
+    let Some(mut server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("prepared_once");
+    let store = PostgresStore::open(&format!("{url}?pool_size=1"), &options(keys.path())).unwrap();
+    let secrets = values(&[("refresh_token", "rt"), ("access_tokens", "[]")]);
+    for round in 0..3 {
+        store
+            .apply(
+                "p",
+                Change::Account {
+                    account: "A",
+                    settings: &values(&[("round", &round.to_string())]),
+                    secrets: &secrets,
+                    replaces: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .read_secret("p", "A", "refresh_token")
+                .unwrap()
+                .as_deref(),
+            Some("rt")
+        );
+        assert!(store.read_settings("p", "A").unwrap().is_some());
+        let now = store.generation().unwrap().unwrap();
+        // A read with its generation: one query, the generation that of its snapshot.
+        let (at, value) = store.read_secret_at("p", "A", "refresh_token").unwrap();
+        assert_eq!((at, value.as_deref()), (Some(now), Some("rt")));
+        let (at, settings) = store.read_settings_at("p", "A").unwrap();
+        assert_eq!(at, Some(now));
+        assert_eq!(settings.unwrap()["round"], round.to_string());
+    }
+    let prepared = prepared_on_the_connection(&store);
+    // The four reads, the generation and the account write, each once.
+    assert_eq!(prepared.len(), 6, "{prepared:?}");
+    assert!(prepared.iter().all(|(_, n)| *n == 1), "{prepared:?}");
+    assert!(
+        prepared
+            .iter()
+            .any(|(s, _)| s.starts_with("SELECT value FROM atrs_secrets")),
+        "{prepared:?}"
+    );
+    // A new connection (the server restarted) has none, and prepares what it uses.
+    server.stop();
+    server.run();
+    assert_eq!(
+        store
+            .read_secret("p", "A", "refresh_token")
+            .unwrap()
+            .as_deref(),
+        Some("rt")
+    );
+    let prepared = prepared_on_the_connection(&store);
+    assert_eq!(prepared.len(), 1, "{prepared:?}");
+    assert!(prepared[0].0.starts_with("SELECT value FROM atrs_secrets"));
+}
+
+#[test]
+fn an_account_write_leaves_it_exactly_the_secrets_named_and_moves_the_generation() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("account_exact");
+    let store = PostgresStore::open(&url, &options(keys.path())).unwrap();
+    let write = |secrets: &[(&str, &str)], client_id: &str| {
+        store
+            .apply(
+                "p",
+                Change::Account {
+                    account: "A",
+                    settings: &values(&[("client_id", client_id)]),
+                    secrets: &values(secrets),
+                    replaces: None,
+                },
+            )
+            .unwrap()
+    };
+    write(&[("refresh_token", "rt-1"), ("client_secret", "cs")], "c1");
+    // Another plugin's account of the same name is not touched.
+    store
+        .apply(
+            "q",
+            Change::Secret {
+                account: "A",
+                name: "refresh_token",
+                value: "other",
+            },
+        )
+        .unwrap();
+    let before = store.generation().unwrap();
+    write(&[("refresh_token", "rt-2"), ("access_tokens", "[]")], "c2");
+    assert_ne!(store.generation().unwrap(), before);
+    let secret = |plugin, name| store.read_secret(plugin, "A", name).unwrap();
+    assert_eq!(secret("p", "refresh_token").as_deref(), Some("rt-2"));
+    assert_eq!(secret("p", "access_tokens").as_deref(), Some("[]"));
+    assert_eq!(
+        secret("p", "client_secret"),
+        None,
+        "a secret not named goes"
+    );
+    assert_eq!(secret("q", "refresh_token").as_deref(), Some("other"));
+    assert_eq!(
+        store.read_settings("p", "A").unwrap().unwrap()["client_id"],
+        "c2"
+    );
+    // No secrets at all: every one goes, the settings stay.
+    write(&[], "c3");
+    assert_eq!(secret("p", "refresh_token"), None);
+    assert_eq!(secret("p", "access_tokens"), None);
+    assert_eq!(
+        store.read_settings("p", "A").unwrap().unwrap()["client_id"],
+        "c3"
+    );
+}
