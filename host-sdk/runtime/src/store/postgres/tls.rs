@@ -255,7 +255,10 @@ impl Policy {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algorithms = provider.signature_verification_algorithms;
         let verifier: Arc<dyn ServerCertVerifier> = match (&self.roots, self.mode) {
-            (None, _) => Arc::new(EncryptOnly { algorithms }),
+            (None, _) => Arc::new(NoNameCheck {
+                roots: None,
+                algorithms,
+            }),
             (Some(roots), SslMode::VerifyFull) => {
                 WebPkiServerVerifier::builder_with_provider(load(roots)?, provider.clone())
                     .build()
@@ -264,8 +267,8 @@ impl Policy {
                         fix: "Name a PEM file of CA certificates with sslrootcert.".into(),
                     })?
             }
-            (Some(roots), _) => Arc::new(ChainOnly {
-                roots: load(roots)?,
+            (Some(roots), _) => Arc::new(NoNameCheck {
+                roots: Some(load(roots)?),
                 algorithms,
             }),
         };
@@ -337,57 +340,18 @@ fn load(roots: &Roots) -> Result<Arc<RootCertStore>, SettingError> {
     Ok(Arc::new(store))
 }
 
-/// `prefer` and `require` without a CA, as in libpq: encrypted, the handshake's
-/// signatures checked against the certificate, the certificate itself not checked.
+/// Every mode that checks no host name, as in libpq: without a CA (`prefer`, `require`)
+/// encrypted, the handshake's signatures checked against the certificate, the
+/// certificate itself not checked; with one (`verify-ca`, and `prefer` / `require` given
+/// a CA) the certificate also signed by a trusted CA and in date, whatever name it
+/// carries.
 #[derive(Debug)]
-struct EncryptOnly {
+struct NoNameCheck {
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-/// `verify-ca` (and `prefer` / `require` with a CA): the certificate signed by a trusted
-/// CA and in date, whatever name it carries.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for NoNameCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -396,14 +360,16 @@ impl ServerCertVerifier for ChainOnly {
         _: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
