@@ -354,6 +354,23 @@ impl PostgresStore {
         unreachable!("the second attempt returns")
     }
 
+    /// Runs `sql`, whose first column is the store's generation counter sum, as one
+    /// prepared query: the generation and what `value` reads from the same row, as of
+    /// one snapshot.
+    fn read_at_generation<T>(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+        value: impl Fn(&postgres::Row, Option<&StoreKey>) -> Result<T, StoreError>,
+    ) -> Result<(Option<Generation>, T), StoreError> {
+        self.run_prepared(|client, key, prepared| {
+            let db = |e| self.db_error(e);
+            let query = prepared.get(client, sql).map_err(db)?;
+            let row = client.query_one(&query, params).map_err(db)?;
+            Ok((Some(generation_of(row.get(0))), value(&row, key)?))
+        })
+    }
+
     fn db_error(&self, e: postgres::Error) -> StoreError {
         if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
             return StoreError::Unreachable {
@@ -634,21 +651,15 @@ impl AccountStore for PostgresStore {
         plugin: &str,
         account: &str,
     ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
-        let (sum, text): (Option<i64>, Option<String>) =
-            self.run_prepared(|client, _, prepared| {
-                let db = |e| self.db_error(e);
-                let query = prepared
-                    .get(
-                        client,
-                        "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
-                                (SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2)",
-                    )
-                    .map_err(db)?;
-                let row = client.query_one(&query, &[&plugin, &account]).map_err(db)?;
-                Ok((row.get(0), row.get(1)))
-            })?;
-        let settings = text.map(|t| self.parse_settings(&t)).transpose()?;
-        Ok((Some(generation_of(sum)), settings))
+        self.read_at_generation(
+            "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
+                    (SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2)",
+            &[&plugin, &account],
+            |row, _| {
+                let text: Option<String> = row.get(1);
+                text.map(|t| self.parse_settings(&t)).transpose()
+            },
+        )
     }
 
     /// One query, one snapshot: the generation and the secret as of the same moment.
@@ -658,24 +669,17 @@ impl AccountStore for PostgresStore {
         account: &str,
         name: &str,
     ) -> Result<(Option<Generation>, Option<String>), StoreError> {
-        self.run_prepared(|client, key, prepared| {
-            let db = |e| self.db_error(e);
-            let query = prepared
-                .get(
-                    client,
-                    "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
-                            (SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3)",
-                )
-                .map_err(db)?;
-            let row = client
-                .query_one(&query, &[&plugin, &account, &name])
-                .map_err(db)?;
-            let value: Option<Vec<u8>> = row.get(1);
-            let value = value
-                .map(|v| open_secret(key, plugin, account, name, &v))
-                .transpose()?;
-            Ok((Some(generation_of(row.get(0))), value))
-        })
+        self.read_at_generation(
+            "SELECT (SELECT sum(n)::BIGINT FROM atrs_generation),
+                    (SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3)",
+            &[&plugin, &account, &name],
+            |row, key| {
+                let value: Option<Vec<u8>> = row.get(1);
+                value
+                    .map(|v| open_secret(key, plugin, account, name, &v))
+                    .transpose()
+            },
+        )
     }
 
     fn apply(&self, plugin: &str, change: Change<'_>) -> Result<(), StoreError> {
