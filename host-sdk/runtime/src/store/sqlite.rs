@@ -14,6 +14,7 @@
 
 pub mod import;
 pub(crate) mod schema;
+mod wal_index;
 
 use std::{
     fs,
@@ -25,6 +26,7 @@ use std::{
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use zeroize::Zeroizing;
 
+use self::wal_index::{SinceHeader, WalIndex};
 use super::{
     group_commit::{GroupCommit, Queued},
     key_file::{self, KeyOptions, KeySource},
@@ -53,6 +55,10 @@ struct State {
     /// Transactions this connection committed: SQLite's `data_version` counts only
     /// other connections' commits.
     commits: u64,
+    /// The WAL-index header, to skip asking `data_version` while nothing was committed.
+    wal_index: Option<WalIndex>,
+    /// The last `data_version`, with the header it was read under.
+    data_version: SinceHeader<u64>,
 }
 
 /// An account store in one SQLite database in a folder.
@@ -191,6 +197,8 @@ impl SqliteStore {
             Some(PLAIN) => return Err(StoreError::PlainText { path }),
             _ => return Err(corrupt(&path, "its sealing is not one this version knows")),
         };
+        // After the reads above, SQLite has made the WAL-index.
+        let wal_index = WalIndex::open(&path);
         Ok(SqliteStore {
             dir,
             path,
@@ -201,6 +209,8 @@ impl SqliteStore {
                 key,
                 key_source,
                 commits: 0,
+                wal_index,
+                data_version: SinceHeader::default(),
             }),
             opened,
             busy_wait: BUSY_WAIT,
@@ -599,8 +609,8 @@ impl AccountStore for SqliteStore {
         plugin: &str,
         account: &str,
     ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
-        let state = self.state();
-        let generation = self.generation_in(&state)?;
+        let mut state = self.state();
+        let generation = self.generation_in(&mut state)?;
         Ok((Some(generation), self.settings_in(&state, plugin, account)?))
     }
 
@@ -611,8 +621,8 @@ impl AccountStore for SqliteStore {
         account: &str,
         name: &str,
     ) -> Result<(Option<Generation>, Option<String>), StoreError> {
-        let state = self.state();
-        let generation = self.generation_in(&state)?;
+        let mut state = self.state();
+        let generation = self.generation_in(&mut state)?;
         Ok((
             Some(generation),
             self.secret_in(&state, plugin, account, name)?,
@@ -624,7 +634,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn generation(&self) -> Result<Option<Generation>, StoreError> {
-        self.generation_in(&self.state()).map(Some)
+        self.generation_in(&mut self.state()).map(Some)
     }
 
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
@@ -671,14 +681,24 @@ impl SqliteStore {
     }
 
     /// `PRAGMA data_version` (changed by every other connection's commit, in any
-    /// process) with this connection's own commits.
-    fn generation_in(&self, state: &State) -> Result<Generation, StoreError> {
-        let others: i64 = state
-            .conn
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
-        Ok(Generation::new([others as u64, state.commits]))
+    /// process) with this connection's own commits. While the WAL-index header is as
+    /// it was when `data_version` was last read, nothing was committed since and that
+    /// answer stands ([`wal_index`]).
+    fn generation_in(&self, state: &mut State) -> Result<Generation, StoreError> {
+        let header = state.wal_index.as_ref().and_then(WalIndex::header);
+        let others = match state.data_version.get(header) {
+            Some(others) => others,
+            None => {
+                let others: i64 = state
+                    .conn
+                    .prepare_cached("PRAGMA data_version")
+                    .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                    .map_err(|e| db_error(&self.path, e, self.busy_wait))?;
+                state.data_version.keep(header, others as u64);
+                others as u64
+            }
+        };
+        Ok(Generation::new([others, state.commits]))
     }
 }
 

@@ -860,6 +860,99 @@ fn reads_kept_by_a_handle_follow_every_change_by_another_connection() {
 }
 
 #[test]
+fn the_generation_moves_with_every_commit_by_another_connection_across_checkpoints() {
+    let w = World::new();
+    let (reader, writer) = (w.open(), w.open());
+    let other = Connection::open(w.dir().join(DB_FILE)).unwrap();
+    // While nothing is committed the answer comes from the WAL-index header alone.
+    let quiet = |store: &SqliteStore| {
+        let state = store.state();
+        let header = state.wal_index.as_ref().and_then(WalIndex::header);
+        state.data_version.get(header).is_some()
+    };
+    let mut before = reader.generation().unwrap();
+    for round in 0..60 {
+        assert_eq!(reader.generation().unwrap(), before, "round {round}");
+        assert!(quiet(&reader), "round {round}: the header shortcut is not used");
+        let account = format!("A{}", round % 7);
+        writer
+            .apply(
+                "p",
+                Change::Secret {
+                    account: &account,
+                    name: "s",
+                    value: &round.to_string(),
+                },
+            )
+            .unwrap();
+        let after = reader.generation().unwrap();
+        assert_ne!(after, before, "round {round}: a commit was not seen");
+        before = after;
+        match round % 3 {
+            // The log emptied and restarted: the next commit begins at frame one.
+            0 => {
+                other
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .unwrap();
+            }
+            // A commit by a connection that is not a store.
+            1 => {
+                other
+                    .execute(
+                        "INSERT OR REPLACE INTO meta (name, value) VALUES ('probe', ?1)",
+                        [round],
+                    )
+                    .unwrap();
+                let after = reader.generation().unwrap();
+                assert_ne!(after, before, "round {round}: a raw commit was not seen");
+                before = after;
+            }
+            _ => {}
+        }
+        // A checkpoint moves no data: the generation may stay, and must be stable.
+        before = reader.generation().unwrap();
+    }
+    // Its own commits move it too.
+    reader
+        .apply(
+            "p",
+            Change::Secret {
+                account: "own",
+                name: "s",
+                value: "v",
+            },
+        )
+        .unwrap();
+    assert_ne!(reader.generation().unwrap(), before);
+}
+
+#[test]
+fn the_wal_index_header_is_read_only_where_sqlite_keeps_one() {
+    let w = World::new();
+    let store = w.open();
+    let index = WalIndex::open(store.path()).expect("a store in WAL mode has a WAL-index");
+    let first = index.header().expect("an initialised header");
+    assert_eq!(index.header(), Some(first));
+    store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "v",
+            },
+        )
+        .unwrap();
+    assert_ne!(index.header(), Some(first));
+    // No `-shm` beside the file (a database not in WAL mode): nothing to map.
+    assert!(WalIndex::open(&w.root.path().join("none.db")).is_none());
+    // A `-shm` too short to hold a header is not mapped.
+    let short = w.root.path().join("short.db");
+    fs::write(with_suffix(&short, "-shm"), b"abc").unwrap();
+    assert!(WalIndex::open(&short).is_none());
+}
+
+#[test]
 fn openers_of_a_new_store_at_the_same_moment_all_open_it() {
     // Switching a new database to WAL takes an exclusive lock; where waiting could
     // deadlock SQLite answers "busy" at once instead of waiting, so the opener retries.
