@@ -391,7 +391,7 @@ impl Integration for Office365 {
                 TokenAsk::Renewed => tokens.token(&name, &[], true)?,
                 TokenAsk::WithClaims(claims) => tokens.token_for_claims(&name, &claims)?,
             };
-            Ok(issued.token.token)
+            Ok(issued.token.token.clone())
         });
         let job = delivery::job::start_for_account(
             config,

@@ -27,7 +27,7 @@ use crate::{
     account::refresh_error::RefreshError,
     account::refresh_facts::{RefreshFacts, StoredFailure},
     account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
-    account::token_cache::{CachedToken, TokenCache},
+    account::token_cache::{SharedToken, TokenCache},
     authority::discovery,
     authority::scopes,
     clock::unix_now,
@@ -50,7 +50,7 @@ pub enum Origin {
 #[derive(Debug, Clone)]
 pub struct Issued {
     /// The token, its expiry and scopes.
-    pub token: CachedToken,
+    pub token: SharedToken,
     /// Where it came from.
     pub origin: Origin,
 }
@@ -137,12 +137,12 @@ impl AccountTokens {
         let generation = self.host.store_generation();
         let config = self.memo.config_at(&self.host, account, generation)?;
         let wanted = match (scopes.is_empty(), config.is_application()) {
-            (true, _) => config.scopes.clone(),
+            (true, _) => &config.scopes[..],
             (false, true) => within_application(account, scopes, &config.scopes)?,
             (false, false) => within_saved(account, scopes, &config.scopes)?,
         };
         if !force {
-            if let Some(hit) = self.cached(account, &wanted, generation)? {
+            if let Some(hit) = self.cached(account, wanted, generation)? {
                 return Ok(hit);
             }
         }
@@ -152,14 +152,14 @@ impl AccountTokens {
         // Whoever held the lock before may have refreshed: read the store again.
         if !force {
             let now = self.host.store_generation();
-            if let Some(hit) = self.cached(account, &wanted, now)? {
+            if let Some(hit) = self.cached(account, wanted, now)? {
                 return Ok(Issued {
                     origin: Origin::Refreshed,
                     ..hit
                 });
             }
         }
-        self.refresh(account, &config, &wanted, force, None)
+        self.refresh(account, &config, wanted, force, None)
     }
 
     /// A new token for `account` issued for `claims` (the JSON of Graph's claims challenge):
@@ -169,11 +169,10 @@ impl AccountTokens {
     /// asking again.
     pub fn token_for_claims(&self, account: &str, claims: &str) -> Result<Issued, PluginError> {
         let config = self.memo.config(&self.host, account)?;
-        let wanted = config.scopes.clone();
         let gate = self.gate(account);
         let _in_process = gate.lock().unwrap_or_else(|p| p.into_inner());
         let _across_processes = self.take_lock(account)?;
-        self.refresh(account, &config, &wanted, false, Some(claims))
+        self.refresh(account, &config, &config.scopes, false, Some(claims))
     }
 
     /// The cache hit for `wanted` in the cache as stored at `generation`, or why none
@@ -185,8 +184,8 @@ impl AccountTokens {
         generation: Option<u64>,
     ) -> Result<Option<Issued>, PluginError> {
         let cache = self.memo.token_cache_at(&self.host, account, generation)?;
-        Ok(cache.find(wanted, unix_now()).map(|t| Issued {
-            token: t.clone(),
+        Ok(cache.find_shared(wanted, unix_now()).map(|token| Issued {
+            token,
             origin: Origin::Cache,
         }))
     }
@@ -359,7 +358,7 @@ impl AccountTokens {
             token.expires_at
         ));
         Ok(Issued {
-            token,
+            token: token.into(),
             origin: Origin::Refreshed,
         })
     }
@@ -416,11 +415,11 @@ fn no_refresh_token(account: &str) -> PluginError {
 /// An application account's token carries every application permission granted to the app
 /// (its one scope is Graph's `.default`): asked Microsoft Graph permissions get that token;
 /// another resource's are refused, since client credentials give a token for one resource.
-fn within_application(
+fn within_application<'a>(
     account: &str,
     asked: &[String],
-    saved: &[String],
-) -> Result<Vec<String>, PluginError> {
+    saved: &'a [String],
+) -> Result<&'a [String], PluginError> {
     let graph = saved
         .first()
         .and_then(|s| s.strip_suffix(".default"))
@@ -431,7 +430,7 @@ fn within_application(
         .filter(|s| !scopes::is_oidc(s) && s.contains("://") && !s.starts_with(graph))
         .collect();
     if other.is_empty() {
-        return Ok(saved.to_vec());
+        return Ok(saved);
     }
     Err(PluginError::invalid_input(format!(
         "\"{account}\" is an application account: its tokens are for Microsoft Graph, with the application permissions granted to the app, and {} {} not a Microsoft Graph permission.",
@@ -443,19 +442,18 @@ fn within_application(
 
 /// `asked` when each scope is one of the `saved` ones (compared as [`scopes::key`]s; OpenID
 /// Connect scopes always pass); otherwise an invalid-input error naming the others.
-fn within_saved(
+fn within_saved<'a>(
     account: &str,
-    asked: &[String],
+    asked: &'a [String],
     saved: &[String],
-) -> Result<Vec<String>, PluginError> {
-    let saved_keys: Vec<String> = saved.iter().map(|s| scopes::key(s)).collect();
+) -> Result<&'a [String], PluginError> {
     let outside: Vec<&str> = asked
         .iter()
-        .filter(|s| !scopes::is_oidc(s) && !saved_keys.contains(&scopes::key(s)))
+        .filter(|s| !scopes::is_oidc(s) && !saved.iter().any(|k| scopes::same(k, s)))
         .map(String::as_str)
         .collect();
     if outside.is_empty() {
-        return Ok(asked.to_vec());
+        return Ok(asked);
     }
     Err(PluginError::invalid_input(format!(
         "{} {} not among the scopes saved with \"{account}\" ({}).",

@@ -2,7 +2,7 @@
 //! process on the same store shares it): one entry per set of scopes, served while more
 //! than [`SKEW_SECS`] of its life is left.
 
-use std::time::Duration;
+use std::{ops::Deref, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,31 @@ mod exposed {
     }
 }
 
+/// A cached token shared with the cache that holds it, so a cache hit copies nothing
+/// (a token and its scopes are a dozen allocations).
+#[derive(Debug, Clone)]
+pub struct SharedToken {
+    cache: Arc<TokenCache>,
+    index: usize,
+}
+
+impl From<CachedToken> for SharedToken {
+    fn from(token: CachedToken) -> SharedToken {
+        SharedToken {
+            cache: Arc::new(TokenCache::of(token)),
+            index: 0,
+        }
+    }
+}
+
+impl Deref for SharedToken {
+    type Target = CachedToken;
+
+    fn deref(&self) -> &CachedToken {
+        &self.cache.entries[self.index]
+    }
+}
+
 /// The cached tokens of one account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenCache {
@@ -131,10 +156,24 @@ impl TokenCache {
 
     /// A token carrying `wanted` with more than the skew left at `now`.
     pub fn find(&self, wanted: &[String], now: i64) -> Option<&CachedToken> {
+        self.find_index(wanted, now).map(|i| &self.entries[i])
+    }
+
+    /// [`TokenCache::find`], handed out with the cache it is in rather than copied.
+    pub fn find_shared(self: &Arc<Self>, wanted: &[String], now: i64) -> Option<SharedToken> {
+        self.find_index(wanted, now).map(|index| SharedToken {
+            cache: Arc::clone(self),
+            index,
+        })
+    }
+
+    fn find_index(&self, wanted: &[String], now: i64) -> Option<usize> {
         self.entries
             .iter()
-            .filter(|t| t.fresh_at(now) && t.covers(wanted))
-            .max_by_key(|t| t.expires_at)
+            .enumerate()
+            .filter(|(_, t)| t.fresh_at(now) && t.covers(wanted))
+            .max_by_key(|(_, t)| t.expires_at)
+            .map(|(i, _)| i)
     }
 
     /// Adds `token`, dropping entries that expired by `now` and any it makes redundant
@@ -203,6 +242,33 @@ mod tests {
         assert!(cache.find(&want("Files.Read"), 1000).is_none());
         assert!(cache.find(&saved, 1000 + 3600 - SKEW_SECS - 1).is_some());
         assert!(cache.find(&saved, 1000 + 3600 - SKEW_SECS).is_none());
+    }
+
+    #[test]
+    fn a_shared_hit_is_the_entry_find_picks_and_stays_whole_while_the_cache_is_replaced() {
+        let mut cache = TokenCache::default();
+        cache.put(token("both", 1000 + 1800, "Files.Read Mail.Send"), 1000);
+        cache.put(token("long", 1000 + 3600, "Mail.Send"), 1000);
+        cache.put(token("short", 1000 + 900, "User.Read"), 1000);
+        let cache = Arc::new(cache);
+        for (asked, at) in [
+            ("User.Read", 1000),
+            ("Mail.Send", 1000),
+            ("Files.Read", 1000),
+            ("User.Read", 2000),
+        ] {
+            let found = cache.find(&want(asked), at).cloned();
+            let shared = cache.find_shared(&want(asked), at).map(|t| (*t).clone());
+            assert_eq!(shared, found, "{asked} at {at}");
+        }
+        assert!(cache.find_shared(&want("Calendars.Read"), 1000).is_none());
+        // A hit handed out keeps its token after the memo lets go of the cache.
+        let hit = cache.find_shared(&want("Mail.Send"), 1000).unwrap();
+        drop(cache);
+        assert_eq!(hit.token.expose(), "long");
+        // A token from a refresh is handed out the same way.
+        let fresh = SharedToken::from(token("new", 5000, "User.Read"));
+        assert_eq!((fresh.token.expose(), fresh.expires_at), ("new", 5000));
     }
 
     #[test]
