@@ -84,23 +84,25 @@ impl Office365 {
             .unwrap_or_default();
         let values = saved::keeping_certificate_password(&self.host, values, edited);
         let config = AccountConfig::parse(&values).map_err(first_error)?;
-        match self.verified() {
-            Some(verified) => {
-                let changes = verified.config.sign_in_changes(&config);
-                if !changes.is_empty() {
-                    return Err(needs_verification(Some(&changes)));
+        // Held against a refresh of the same account, which writes it back whole.
+        self.tokens
+            .while_locked(edited, |_| match self.verified() {
+                Some(verified) => {
+                    let changes = verified.config.sign_in_changes(&config);
+                    if !changes.is_empty() {
+                        return Err(needs_verification(Some(&changes)));
+                    }
+                    saved::write(
+                        &self.host,
+                        &config,
+                        verified.refresh_token.as_ref(),
+                        verified.access_token.as_ref(),
+                        &verified.facts,
+                        replaces,
+                    )
                 }
-                saved::write(
-                    &self.host,
-                    &config,
-                    verified.refresh_token.as_ref(),
-                    verified.access_token.as_ref(),
-                    &verified.facts,
-                    replaces,
-                )?;
-            }
-            None => self.save_unverified(config.clone(), replaces)?,
-        }
+                None => self.save_unverified(config.clone(), replaces),
+            })?;
         self.host.info(&format!(
             "Saved Office 365 account \"{}\".",
             config.account_name

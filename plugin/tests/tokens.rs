@@ -5,13 +5,17 @@
 //! Nothing here sleeps to wait: sessions are polled with a deadline.
 
 use std::{
-    sync::{Arc, Barrier},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Barrier,
+    },
     time::{Duration, Instant},
 };
 
 use atrs_host_sdk::{
-    testing::MemoryHost, ErrorKind, FormValues, HealthState, Integration, SessionState,
-    TokenRequest, TokenSource, VerifyMethod,
+    testing::MemoryHost, ErrorKind, FormValues, HealthState, Host, HostServices, Integration,
+    LogLevel, PluginError, Secrets, SessionState, Settings, TokenRequest, TokenSource,
+    VerifyMethod,
 };
 use atrs_mock_idp::{
     defaults, Endpoint, Fault, MockConfig, MockIdp, RefreshFailure, RefreshPolicy,
@@ -41,7 +45,13 @@ fn form(idp: &MockIdp) -> FormValues {
 /// A plugin with `ACCOUNT` verified by device code and saved.
 fn saved_account(idp: &MockIdp) -> (MemoryHost, Office365) {
     let memory = MemoryHost::new();
-    let mut plugin = Office365::new(memory.handle()).expect("the plugin starts");
+    let plugin = saved_account_on(idp, memory.handle());
+    (memory, plugin)
+}
+
+/// A plugin on `host` with `ACCOUNT` verified by device code and saved.
+fn saved_account_on(idp: &MockIdp, host: Host) -> Office365 {
+    let mut plugin = Office365::new(host).expect("the plugin starts");
     let session = plugin
         .start_verification(&form(idp), VerifyMethod::DeviceCode)
         .expect("verification starts");
@@ -57,7 +67,7 @@ fn saved_account(idp: &MockIdp) -> (MemoryHost, Office365) {
         }
     }
     plugin.save(&form(idp)).expect("the verified values save");
-    (memory, plugin)
+    plugin
 }
 
 /// [`saved_account`] without the access token its sign-in left in the cache, as an
@@ -205,6 +215,162 @@ fn the_rotated_refresh_token_is_stored_and_the_old_one_never_used_again() {
     assert_eq!(health.state, HealthState::Healthy);
     assert!(health.refresh_token_rotated_at.is_some());
     assert!(health.last_refresh_error.is_none());
+}
+
+/// A store with a generation, moved by every write, that counts the reads made of it.
+#[derive(Clone, Default)]
+struct CountedStore {
+    inner: MemoryHost,
+    generation: Arc<AtomicU64>,
+    reads: Arc<AtomicU64>,
+}
+
+impl CountedStore {
+    fn read(&self) -> &MemoryHost {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        &self.inner
+    }
+
+    fn write(&self) -> &MemoryHost {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        &self.inner
+    }
+
+    /// The reads made by `f`.
+    fn reads_of(&self, f: impl FnOnce()) -> u64 {
+        let before = self.reads.load(Ordering::SeqCst);
+        f();
+        self.reads.load(Ordering::SeqCst) - before
+    }
+}
+
+impl HostServices for CountedStore {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner.log(level, message)
+    }
+    fn open_url(&self, url: &str) -> Result<(), PluginError> {
+        self.inner.open_url(url)
+    }
+    fn settings_list(&self) -> Result<Vec<String>, PluginError> {
+        self.read().settings_list()
+    }
+    fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
+        self.read().settings_read(account)
+    }
+    fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
+        self.write().settings_write(account, settings)
+    }
+    fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
+        self.write().settings_remove(account)
+    }
+    fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
+        self.read().secret_read(account, name)
+    }
+    fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
+        self.write().secret_write(account, name, value)
+    }
+    fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
+        self.write().secrets_remove(account)
+    }
+    fn account_write(
+        &self,
+        account: &str,
+        settings: &Settings,
+        secrets: &Secrets,
+        replaces: Option<&str>,
+    ) -> Result<(), PluginError> {
+        self.write()
+            .account_write(account, settings, secrets, replaces)
+    }
+    fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
+        self.inner.lock(name, wait)
+    }
+    fn unlock(&self, token: u64) {
+        self.inner.unlock(token)
+    }
+    fn store_generation(&self) -> Option<u64> {
+        Some(self.generation.load(Ordering::SeqCst))
+    }
+}
+
+#[test]
+fn a_refresh_reads_each_stored_value_once_and_a_hit_after_another_write_reads_two() {
+    let idp = idp();
+    let store = CountedStore::default();
+    let plugin = saved_account_on(&idp, Host::from_services(store.clone()));
+    let host = Host::from_services(store.clone());
+    let expire = || {
+        host.secret_write(ACCOUNT, saved::SECRET_ACCESS_TOKENS, "[]")
+            .unwrap()
+    };
+    let token = || {
+        plugin.token(ACCOUNT, &saved()).unwrap();
+    };
+    let other_account_written = || {
+        host.settings_write("Another account", &Settings::new())
+            .unwrap()
+    };
+
+    expire();
+    // Settings and the two credential secrets (nothing kept yet), the token cache;
+    // then, the lock held and the store unchanged, only the refresh token.
+    assert_eq!(store.reads_of(token), 5);
+    assert_eq!(refreshes(&idp), 1);
+    // The refresh wrote the account, its settings too (when it was renewed): the next
+    // call reads it whole, and the token cache; the one after, on a store unchanged
+    // since, reads nothing.
+    assert_eq!(store.reads_of(token), 4);
+    assert_eq!(store.reads_of(token), 0);
+    // After another account's write: its settings (found as kept) and its token cache.
+    other_account_written();
+    assert_eq!(store.reads_of(token), 2);
+    assert_eq!(store.reads_of(token), 0, "until the store changes again");
+
+    // Expired after a write: settings and cache find no token; the lock held, the
+    // whole account is read again (settings and credential secrets) for the refresh,
+    // and its refresh token; the cache read before is current and is not read again.
+    expire();
+    assert_eq!(store.reads_of(token), 6);
+    assert_eq!(refreshes(&idp), 2);
+}
+
+#[test]
+fn a_save_while_the_account_is_being_refreshed_waits_for_it_and_neither_is_lost() {
+    let idp = idp();
+    let (memory, refresher) = saved_account_without_cached_token(&idp);
+    let original = memory.secrets_of(ACCOUNT)[saved::SECRET_REFRESH_TOKEN].clone();
+    // The refresh is held at the token endpoint while the account is saved again with
+    // a value that needs no new sign-in, by another plugin instance on the same store
+    // (as another process would).
+    idp.set_fault_times(
+        Endpoint::Token,
+        Fault::Delay(Duration::from_millis(1500)),
+        1,
+    );
+    let refreshing = std::thread::spawn(move || refresher.token(ACCOUNT, &saved()).map(|_| ()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while idp.fault_armed(Endpoint::Token) {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the mock"
+        );
+        std::thread::yield_now();
+    }
+    let mut editor = Office365::new(memory.handle()).expect("the plugin starts");
+    editor
+        .save(&form(&idp).with(fields::MAX_MESSAGE_MB, "20"))
+        .expect("an edit that needs no sign-in saves");
+    refreshing.join().unwrap().expect("the refresh succeeds");
+    // The refresh wrote the account back whole before the save: the edit stands, and
+    // so does the rotated refresh token.
+    let settings = memory.handle().settings_read(ACCOUNT).unwrap().unwrap();
+    assert_eq!(
+        settings.get(fields::MAX_MESSAGE_MB).map(String::as_str),
+        Some("20")
+    );
+    let rotated = memory.secrets_of(ACCOUNT)[saved::SECRET_REFRESH_TOKEN].clone();
+    assert_ne!(rotated, original, "the rotated refresh token is kept");
+    assert_eq!(refreshes(&idp), 1);
 }
 
 #[test]

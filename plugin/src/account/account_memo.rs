@@ -27,6 +27,9 @@ use crate::{
 /// (`None`: the host has none).
 struct Kept<S, V> {
     generation: Option<u64>,
+    /// A later generation at which part of `stored` was read again and found the same
+    /// (for a configuration: its settings; see [`AccountMemo::config_for_cache_at`]).
+    partly_at: Option<u64>,
     stored: S,
     value: Arc<V>,
 }
@@ -67,9 +70,22 @@ fn remembered<S: PartialEq, V>(
     read: impl FnOnce() -> Result<S, PluginError>,
     parse: impl FnOnce(&S) -> Result<V, PluginError>,
 ) -> Result<Arc<V>, PluginError> {
+    remembered_with(map, account, generation, read, parse, |_| ()).map(|(value, ())| value)
+}
+
+/// [`remembered`], with `project` of what the value was parsed from, taken under the
+/// same hold of `map`.
+fn remembered_with<S: PartialEq, V, W>(
+    map: &Mutex<HashMap<String, Kept<S, V>>>,
+    account: &str,
+    generation: Option<u64>,
+    read: impl FnOnce() -> Result<S, PluginError>,
+    parse: impl FnOnce(&S) -> Result<V, PluginError>,
+    project: impl FnOnce(&S) -> W,
+) -> Result<(Arc<V>, W), PluginError> {
     if let Some(kept) = locked(map).get(account) {
         if generation.is_some() && kept.generation == generation {
-            return Ok(kept.value.clone());
+            return Ok((kept.value.clone(), project(&kept.stored)));
         }
     }
     let stored = read()?;
@@ -77,17 +93,30 @@ fn remembered<S: PartialEq, V>(
         if kept.stored == stored {
             // Unchanged by whatever moved the generation: fast again from here.
             kept.generation = generation;
-            return Ok(kept.value.clone());
+            return Ok((kept.value.clone(), project(&stored)));
         }
     }
     let value = Arc::new(parse(&stored)?);
+    let projected = project(&stored);
     let kept = Kept {
         generation,
+        partly_at: None,
         stored,
         value: value.clone(),
     };
     keep(map, account, kept);
-    Ok(value)
+    Ok((value, projected))
+}
+
+/// An account's configuration with the settings it was parsed from, from one read: what
+/// a refresh works from.
+pub struct ConfigRead {
+    /// The configuration.
+    pub config: Arc<AccountConfig>,
+    /// The settings as stored (`None`: no such account).
+    pub settings: Option<Settings>,
+    /// The credential secrets as stored.
+    pub secrets: CredentialSecrets,
 }
 
 impl AccountMemo {
@@ -104,16 +133,79 @@ impl AccountMemo {
         account: &str,
         generation: Option<u64>,
     ) -> Result<Arc<AccountConfig>, PluginError> {
-        let read = || -> Result<ConfigSource, PluginError> {
-            let settings = host.settings_read(account)?;
-            Ok((settings, CredentialSecrets::read(host, account)?))
-        };
+        let (config, ()) = self.config_read_at(host, account, generation, |_| ())?;
+        Ok(config)
+    }
+
+    /// [`AccountMemo::config_at`] with the settings it was parsed from: what a refresh
+    /// works from, taken with the account's lock held.
+    pub fn config_with_settings_at(
+        &self,
+        host: &Host,
+        account: &str,
+        generation: Option<u64>,
+    ) -> Result<ConfigRead, PluginError> {
+        let (config, (settings, secrets)) =
+            self.config_read_at(host, account, generation, Clone::clone)?;
+        Ok(ConfigRead {
+            config,
+            settings,
+            secrets,
+        })
+    }
+
+    /// The configuration of `account` for choosing among its cached tokens: as
+    /// [`AccountMemo::config_at`], except that when only the credential secrets could
+    /// have changed since it was kept — its settings read the same — the kept one is
+    /// used without reading them (one read instead of three). Which token answers a
+    /// request depends on the settings alone (the scopes, the account kind); a refresh
+    /// takes the whole configuration again under the account's lock.
+    pub fn config_for_cache_at(
+        &self,
+        host: &Host,
+        account: &str,
+        generation: Option<u64>,
+    ) -> Result<Arc<AccountConfig>, PluginError> {
+        if let Some(kept) = locked(&self.configs).get(account) {
+            if generation.is_some_and(|g| [kept.generation, kept.partly_at].contains(&Some(g))) {
+                return Ok(kept.value.clone());
+            }
+        }
+        let settings = host.settings_read(account)?;
+        if let Some(kept) = locked(&self.configs).get_mut(account) {
+            if settings.is_some() && kept.stored.0 == settings {
+                kept.partly_at = generation;
+                return Ok(kept.value.clone());
+            }
+        }
+        let read = move || Ok((settings, CredentialSecrets::read(host, account)?));
         remembered(
             &self.configs,
             account,
             generation,
             read,
             |(settings, secrets)| saved::config_from(account, settings.clone(), secrets),
+        )
+    }
+
+    fn config_read_at<W>(
+        &self,
+        host: &Host,
+        account: &str,
+        generation: Option<u64>,
+        project: impl FnOnce(&ConfigSource) -> W,
+    ) -> Result<(Arc<AccountConfig>, W), PluginError> {
+        let read = || -> Result<ConfigSource, PluginError> {
+            let settings = host.settings_read(account)?;
+            Ok((settings, CredentialSecrets::read(host, account)?))
+        };
+        remembered_with(
+            &self.configs,
+            account,
+            generation,
+            read,
+            |(settings, secrets)| saved::config_from(account, settings.clone(), secrets),
+            project,
         )
     }
 
@@ -279,6 +371,75 @@ mod tests {
         // An edit of "A" itself is seen on the next call.
         host.settings_write("A", &settings(APP_2)).unwrap();
         assert_eq!(memo.config(&host, "A").unwrap().client_id, APP_2);
+    }
+
+    #[test]
+    fn for_the_cache_a_kept_configuration_is_checked_by_its_settings_and_a_refresh_reads_it_whole()
+    {
+        let reads = Arc::new(AtomicU64::new(0));
+        let host = Host::from_services(Generations {
+            inner: MemoryHost::new(),
+            generation: Arc::new(AtomicU64::new(1)),
+            reads: reads.clone(),
+        });
+        host.settings_write("A", &settings(APP_1)).unwrap();
+        host.secret_write("A", SECRET_CLIENT_SECRET, "cs-1")
+            .unwrap();
+        let memo = AccountMemo::default();
+        let reads_of = |f: &dyn Fn() -> Arc<AccountConfig>| {
+            let before = reads.load(Ordering::SeqCst);
+            let config = f();
+            (config, reads.load(Ordering::SeqCst) - before)
+        };
+        let now = || host.store_generation();
+        let for_cache = || memo.config_for_cache_at(&host, "A", now()).unwrap();
+        let whole = || {
+            memo.config_with_settings_at(&host, "A", now())
+                .unwrap()
+                .config
+        };
+
+        let (first, n) = reads_of(&for_cache);
+        assert_eq!(
+            n, 3,
+            "settings and both credential secrets, nothing kept yet"
+        );
+        assert_eq!(reads_of(&for_cache).1, 0);
+
+        // Another account's write: the settings alone are read, once.
+        host.settings_write("B", &settings(APP_2)).unwrap();
+        let (same, n) = reads_of(&for_cache);
+        assert!(Arc::ptr_eq(&first, &same));
+        assert_eq!(n, 1);
+        assert_eq!(reads_of(&for_cache).1, 0);
+
+        // A new client secret changes nothing a cached token is chosen by; a refresh
+        // reads the account whole and gets it, with the settings and secrets as stored.
+        host.secret_write("A", SECRET_CLIENT_SECRET, "cs-2")
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &reads_of(&for_cache).0));
+        let (renewed_with, n) = reads_of(&whole);
+        assert_eq!(n, 3);
+        assert_eq!(
+            renewed_with.client_secret.as_ref().map(Secret::expose),
+            Some("cs-2")
+        );
+        let read = memo.config_with_settings_at(&host, "A", now()).unwrap();
+        assert!(
+            Arc::ptr_eq(&read.config, &renewed_with),
+            "kept at this generation"
+        );
+        assert_eq!(read.settings, Some(settings(APP_1)));
+        assert_eq!(
+            read.secrets.client_secret.as_ref().map(Secret::expose),
+            Some("cs-2")
+        );
+
+        // An edit of the settings is seen at once.
+        host.settings_write("A", &settings(APP_2)).unwrap();
+        let (edited, n) = reads_of(&for_cache);
+        assert_eq!(edited.client_id, APP_2);
+        assert_eq!(n, 3);
     }
 
     #[test]

@@ -22,11 +22,11 @@ use url::Url;
 
 use crate::{
     account::account_http::Clients,
-    account::account_memo::AccountMemo,
+    account::account_memo::{AccountMemo, ConfigRead},
     account::refresh::{self, Renewed, RetryBound},
     account::refresh_error::RefreshError,
     account::refresh_facts::{RefreshFacts, StoredFailure},
-    account::saved::{self, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
+    account::saved::{self, CredentialSecrets, SECRET_ACCESS_TOKENS, SECRET_REFRESH_TOKEN},
     account::token_cache::{SharedToken, TokenCache},
     authority::discovery,
     authority::scopes,
@@ -35,6 +35,7 @@ use crate::{
     fields,
     net::http::Limits,
     runtime::Runtime,
+    secret::Secret,
 };
 
 /// Where a token came from.
@@ -53,6 +54,15 @@ pub struct Issued {
     pub token: SharedToken,
     /// Where it came from.
     pub origin: Origin,
+}
+
+/// What a refresh read of the stored account with its lock held, written back with
+/// the new token.
+struct Stored<'a> {
+    secrets: &'a CredentialSecrets,
+    refresh_token: Option<Secret>,
+    /// The store generation the account was read at.
+    generation: Option<u64>,
 }
 
 /// The name of the host lock that serialises refreshes of `account`.
@@ -135,31 +145,32 @@ impl AccountTokens {
     ) -> Result<Issued, PluginError> {
         // One generation for the configuration and the cache: a hit costs one host call.
         let generation = self.host.store_generation();
-        let config = self.memo.config_at(&self.host, account, generation)?;
-        let wanted = match (scopes.is_empty(), config.is_application()) {
-            (true, _) => &config.scopes[..],
-            (false, true) => within_application(account, scopes, &config.scopes)?,
-            (false, false) => within_saved(account, scopes, &config.scopes)?,
-        };
+        let config = self
+            .memo
+            .config_for_cache_at(&self.host, account, generation)?;
+        let wanted = wanted(account, scopes, &config)?;
         if !force {
             if let Some(hit) = self.cached(account, wanted, generation)? {
                 return Ok(hit);
             }
         }
-        let gate = self.gate(account);
-        let _in_process = gate.lock().unwrap_or_else(|p| p.into_inner());
-        let _across_processes = self.take_lock(account)?;
-        // Whoever held the lock before may have refreshed: read the store again.
-        if !force {
-            let now = self.host.store_generation();
-            if let Some(hit) = self.cached(account, wanted, now)? {
-                return Ok(Issued {
-                    origin: Origin::Refreshed,
-                    ..hit
-                });
+        self.while_locked(account, |now| {
+            // Whoever held the lock before may have refreshed, or the account changed:
+            // read it again, once; the refresh works from this read.
+            let read = self
+                .memo
+                .config_with_settings_at(&self.host, account, now)?;
+            let wanted = self::wanted(account, scopes, &read.config)?;
+            if !force {
+                if let Some(hit) = self.cached(account, wanted, now)? {
+                    return Ok(Issued {
+                        origin: Origin::Refreshed,
+                        ..hit
+                    });
+                }
             }
-        }
-        self.refresh(account, &config, wanted, force, None)
+            self.refresh(account, &read, wanted, force, None, now)
+        })
     }
 
     /// A new token for `account` issued for `claims` (the JSON of Graph's claims challenge):
@@ -168,11 +179,35 @@ impl AccountTokens {
     /// as any refresh refused for good does; a refusal already standing is returned without
     /// asking again.
     pub fn token_for_claims(&self, account: &str, claims: &str) -> Result<Issued, PluginError> {
-        let config = self.memo.config(&self.host, account)?;
+        // An account that is not there is refused before its lock is taken.
+        self.memo.config(&self.host, account)?;
+        self.while_locked(account, |now| {
+            let read = self
+                .memo
+                .config_with_settings_at(&self.host, account, now)?;
+            self.refresh(
+                account,
+                &read,
+                &read.config.scopes,
+                false,
+                Some(claims),
+                now,
+            )
+        })
+    }
+
+    /// Runs `f` with `account` held against refreshes and saves — by the other threads
+    /// of this process (a gate per account) and by other processes on the same store
+    /// (the host's named lock) — giving it the store generation read once both are held.
+    pub fn while_locked<R>(
+        &self,
+        account: &str,
+        f: impl FnOnce(Option<u64>) -> Result<R, PluginError>,
+    ) -> Result<R, PluginError> {
         let gate = self.gate(account);
         let _in_process = gate.lock().unwrap_or_else(|p| p.into_inner());
         let _across_processes = self.take_lock(account)?;
-        self.refresh(account, &config, &config.scopes, false, Some(claims))
+        f(self.host.store_generation())
     }
 
     /// The cache hit for `wanted` in the cache as stored at `generation`, or why none
@@ -210,31 +245,42 @@ impl AccountTokens {
     }
 
     /// Refreshes `account` (its lock held), answering `challenge` when given, and stores
-    /// the outcome.
+    /// the outcome. `read` is the account as read with the lock held, at `generation`.
     fn refresh(
         &self,
         account: &str,
-        config: &AccountConfig,
+        read: &ConfigRead,
         wanted: &[String],
         force: bool,
         challenge: Option<&str>,
+        generation: Option<u64>,
     ) -> Result<Issued, PluginError> {
-        let settings =
-            saved::read(&self.host, account)?.ok_or_else(|| saved::not_found(account))?;
+        let config = &*read.config;
+        let settings = read
+            .settings
+            .clone()
+            .map(saved::migrate)
+            .transpose()?
+            .ok_or_else(|| saved::not_found(account))?;
         let facts = RefreshFacts::read(&settings);
         // A refusal for good stands until the account is signed in again (or a forced
         // refresh tries once more): asking again would only be refused again.
         if let (false, Some(failure)) = (force, facts.needs_sign_in()) {
             return Err(failure.to_error());
         }
-        if config.is_application() {
-            return self.application_token(account, config, wanted, (settings, facts));
-        }
         let refresh_token = self
             .host
             .secret_read(account, SECRET_REFRESH_TOKEN)?
-            .map(crate::secret::Secret::new)
-            .ok_or_else(|| no_refresh_token(account))?;
+            .map(Secret::new);
+        let stored = Stored {
+            secrets: &read.secrets,
+            refresh_token: refresh_token.clone(),
+            generation,
+        };
+        if config.is_application() {
+            return self.application_token(account, config, wanted, (settings, facts), stored);
+        }
+        let refresh_token = refresh_token.ok_or_else(|| no_refresh_token(account))?;
         let endpoint = self.token_endpoint(config)?;
         let token_url = endpoint.url;
         let why = match challenge {
@@ -259,7 +305,7 @@ impl AccountTokens {
             )
             .await
         })?;
-        self.settle(account, config, (settings, facts), outcome)
+        self.settle(account, config, (settings, facts), outcome, stored)
     }
 
     /// A new application token for the application account `account` (its lock held): the
@@ -271,6 +317,7 @@ impl AccountTokens {
         config: &AccountConfig,
         wanted: &[String],
         saved: (Settings, RefreshFacts),
+        stored: Stored<'_>,
     ) -> Result<Issued, PluginError> {
         let endpoint = self.token_endpoint(config)?;
         self.host.info(&format!(
@@ -283,7 +330,7 @@ impl AccountTokens {
             refresh::client_credentials(&http, &endpoint.url, &config_owned, &wanted_owned, bound)
                 .await
         })?;
-        self.settle(account, config, saved, outcome)
+        self.settle(account, config, saved, outcome, stored)
     }
 
     /// Stores the outcome of a token request: the new token, or the failure in the facts.
@@ -293,10 +340,11 @@ impl AccountTokens {
         config: &AccountConfig,
         (settings, mut facts): (Settings, RefreshFacts),
         outcome: Result<Renewed, RefreshError>,
+        stored: Stored<'_>,
     ) -> Result<Issued, PluginError> {
         let now = unix_now();
         match outcome {
-            Ok(renewed) => self.store_renewed(account, settings, facts, renewed, now),
+            Ok(renewed) => self.store_renewed(account, (settings, facts), renewed, stored, now),
             Err(e) => {
                 let error = e.to_plugin_error(config);
                 let for_good = matches!(e, RefreshError::SignInAgain(_));
@@ -319,30 +367,34 @@ impl AccountTokens {
     }
 
     /// Stores the new refresh token (when rotated), the cache and the facts in one write,
-    /// then returns the new access token.
+    /// then returns the new access token. The secrets kept are the ones read with the
+    /// lock held (`stored`): nobody else changes them while it is (a refresh or a save
+    /// of this account takes the same lock).
     fn store_renewed(
         &self,
         account: &str,
-        mut settings: Settings,
-        mut facts: RefreshFacts,
+        (mut settings, mut facts): (Settings, RefreshFacts),
         renewed: Renewed,
+        stored: Stored<'_>,
         now: i64,
     ) -> Result<Issued, PluginError> {
         let mut secrets = BTreeMap::new();
-        for name in saved::CREDENTIAL_SECRETS
-            .into_iter()
-            .chain([SECRET_REFRESH_TOKEN])
+        stored.secrets.put_in(&mut secrets);
+        if let Some(refresh_token) = renewed
+            .refresh_token
+            .as_ref()
+            .or(stored.refresh_token.as_ref())
         {
-            if let Some(v) = self.host.secret_read(account, name)? {
-                secrets.insert(name.to_owned(), v);
-            }
-        }
-        if let Some(rotated) = &renewed.refresh_token {
-            secrets.insert(SECRET_REFRESH_TOKEN.to_owned(), rotated.expose().to_owned());
+            secrets.insert(
+                SECRET_REFRESH_TOKEN.to_owned(),
+                refresh_token.expose().to_owned(),
+            );
         }
         let token = renewed.token;
-        let stored = self.host.secret_read(account, SECRET_ACCESS_TOKENS)?;
-        let mut cache = TokenCache::parse(stored.as_deref());
+        let kept = self
+            .memo
+            .token_cache_at(&self.host, account, stored.generation)?;
+        let mut cache = TokenCache::clone(&kept);
         cache.put(token.clone(), now);
         secrets.insert(SECRET_ACCESS_TOKENS.to_owned(), cache.to_stored());
         facts.succeeded(now, renewed.refresh_token.is_some());
@@ -410,6 +462,20 @@ fn no_refresh_token(account: &str) -> PluginError {
         format!("\"{account}\" has no saved sign-in to renew its access with."),
     )
     .with_hint("Re-verify the account (sign in again); its name and settings are kept.")
+}
+
+/// The scopes a request for `scopes` gets from `account` configured as `config`: the
+/// saved ones when it names none, else the ones it names, when allowed.
+fn wanted<'a>(
+    account: &str,
+    scopes: &'a [String],
+    config: &'a AccountConfig,
+) -> Result<&'a [String], PluginError> {
+    match (scopes.is_empty(), config.is_application()) {
+        (true, _) => Ok(&config.scopes),
+        (false, true) => within_application(account, scopes, &config.scopes),
+        (false, false) => within_saved(account, scopes, &config.scopes),
+    }
 }
 
 /// An application account's token carries every application permission granted to the app

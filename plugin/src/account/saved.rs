@@ -350,6 +350,19 @@ impl CredentialSecrets {
         })
     }
 
+    /// Puts them in `secrets` under their stored names.
+    pub fn put_in(&self, secrets: &mut Secrets) {
+        if let Some(secret) = &self.client_secret {
+            secrets.insert(SECRET_CLIENT_SECRET.to_owned(), secret.expose().to_owned());
+        }
+        if let Some(password) = &self.certificate_password {
+            secrets.insert(
+                SECRET_CERTIFICATE_PASSWORD.to_owned(),
+                password.expose().to_owned(),
+            );
+        }
+    }
+
     /// Puts them in `values` under their form keys, as secrets.
     pub fn fill(&self, values: &mut FormValues) {
         if let Some(secret) = &self.client_secret {
