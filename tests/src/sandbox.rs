@@ -451,9 +451,17 @@ impl Finished {
         !self.hung && self.code == Some(0)
     }
 
-    /// stdout and stderr, for failure messages.
+    /// How it ended, stdout and stderr, for failure messages.
     pub fn transcript(&self) -> String {
-        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        let ended = match (self.hung, self.code) {
+            (true, _) => "killed, still running at its bound".to_owned(),
+            (false, Some(code)) => format!("exit code {code}"),
+            (false, None) => "killed by a signal".to_owned(),
+        };
+        format!(
+            "{ended} after {:.1?}\nstdout:\n{}\nstderr:\n{}",
+            self.elapsed, self.stdout, self.stderr
+        )
     }
 }
 

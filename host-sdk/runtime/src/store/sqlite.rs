@@ -26,7 +26,7 @@ use std::{
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use zeroize::Zeroizing;
 
-use self::wal_index::{SinceHeader, WalIndex};
+use self::wal_index::SinceHeader;
 use super::{
     group_commit::{GroupCommit, Queued},
     key_file::{self, KeyOptions, KeySource},
@@ -55,9 +55,8 @@ struct State {
     /// Transactions this connection committed: SQLite's `data_version` counts only
     /// other connections' commits.
     commits: u64,
-    /// The WAL-index header, to skip asking `data_version` while nothing was committed.
-    wal_index: Option<WalIndex>,
-    /// The last `data_version`, with the header it was read under.
+    /// The last `data_version`, with the WAL-index header it was read under: while the
+    /// header is the same nothing was committed, and it is not asked again.
     data_version: SinceHeader<u64>,
 }
 
@@ -197,8 +196,6 @@ impl SqliteStore {
             Some(PLAIN) => return Err(StoreError::PlainText { path }),
             _ => return Err(corrupt(&path, "its sealing is not one this version knows")),
         };
-        // After the reads above, SQLite has made the WAL-index.
-        let wal_index = WalIndex::open(&path);
         Ok(SqliteStore {
             dir,
             path,
@@ -209,7 +206,6 @@ impl SqliteStore {
                 key,
                 key_source,
                 commits: 0,
-                wal_index,
                 data_version: SinceHeader::default(),
             }),
             opened,
@@ -685,7 +681,7 @@ impl SqliteStore {
     /// it was when `data_version` was last read, nothing was committed since and that
     /// answer stands ([`wal_index`]).
     fn generation_in(&self, state: &mut State) -> Result<Generation, StoreError> {
-        let header = state.wal_index.as_ref().and_then(WalIndex::header);
+        let header = wal_index::header(&state.conn);
         let others = match state.data_version.get(header) {
             Some(others) => others,
             None => {

@@ -12,98 +12,81 @@
 //! means a commit is being published. A header that is not initialised, of another
 //! version, or mid-write is never taken as "unchanged".
 //!
-//! The file is mapped read-only. It stays the one SQLite uses for as long as the
-//! store's connection is open: in WAL mode a connection holds a shared lock on the
-//! database all along, and only a connection that gets the exclusive lock (the last
-//! one) may delete or truncate the `-shm` file. The map belongs to the same state as
-//! that connection and is dropped with it.
+//! The header is read where the connection's own SQLite has the file mapped, found
+//! through the VFS (`SQLITE_FCNTL_FILE_POINTER`, then `xShmMap` without extending):
+//! no descriptor of our own is opened on the file. That matters: closing any
+//! descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+//! "someone uses this WAL-index" lock included, and the next process to open the
+//! database would then take itself for the first and reset the file under us.
 
-use std::{fs::File, os::fd::AsRawFd, path::Path, ptr::NonNull};
+use std::{
+    ffi::{c_int, c_void},
+    ptr,
+};
+
+use rusqlite::{ffi, Connection};
 
 /// Bytes of one copy of the header: twelve 32-bit words.
 const HEADER_WORDS: usize = 12;
-/// The two copies.
-const MAPPED: usize = 2 * HEADER_WORDS * 4;
 /// `iVersion`, the first word, in every WAL-index SQLite 3.7.0 and later writes.
 const WAL_INDEX_VERSION: u32 = 3_007_000;
+/// The size of each WAL-index region SQLite maps (`WALINDEX_PGSZ`).
+const REGION_BYTES: c_int = 32 * 1024;
 
 /// One copy of the header, word for word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Header([u32; HEADER_WORDS]);
 
-/// The mapped start of a database's `-shm` file.
-pub(super) struct WalIndex {
-    start: NonNull<u32>,
+/// The WAL-index header of `conn`'s main database as it stands, or `None` when there
+/// is none to read (not in WAL mode, no region mapped yet, a VFS without shared
+/// memory) or it is being written or not in a form this reader knows.
+pub(super) fn header(conn: &Connection) -> Option<Header> {
+    let start = mapped_start(conn)?;
+    let first = copy(start, 0);
+    std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    let second = copy(start, 1);
+    // `isInit`, the byte after the change counter.
+    let initialised = first.0[3].to_ne_bytes()[0] == 1;
+    (first == second && first.0[0] == WAL_INDEX_VERSION && initialised).then_some(first)
 }
 
-// SAFETY: the map is read-only and only ever read through volatile loads; it may be
-// read from any thread.
-unsafe impl Send for WalIndex {}
-
-impl WalIndex {
-    /// Maps the header of the WAL-index beside the database at `db`, or `None` when
-    /// there is none to map (not in WAL mode, shared memory kept in the heap, a file
-    /// too short to hold a header).
-    pub(super) fn open(db: &Path) -> Option<WalIndex> {
-        let mut name = db.as_os_str().to_owned();
-        name.push("-shm");
-        let file = File::open(name).ok()?;
-        if file.metadata().ok()?.len() < MAPPED as u64 {
+/// Where SQLite has the first WAL-index region of `conn`'s main database mapped.
+fn mapped_start(conn: &Connection) -> Option<*const u32> {
+    let mut file: *mut ffi::sqlite3_file = ptr::null_mut();
+    // SAFETY: `conn` is open and used by this thread alone while it is borrowed; the
+    // file pointer asked for is written to `file`, and the methods it names belong to
+    // it for as long as the connection is open.
+    unsafe {
+        let found = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_FILE_POINTER,
+            ptr::from_mut(&mut file).cast(),
+        );
+        if found != ffi::SQLITE_OK || file.is_null() || (*file).pMethods.is_null() {
             return None;
         }
-        // SAFETY: a fresh read-only shared mapping of an open file, checked above to
-        // cover the bytes read; the mapping outlives `file` by design (closing the
-        // descriptor keeps it).
-        let start = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                MAPPED,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if start == libc::MAP_FAILED {
+        let methods = &*(*file).pMethods;
+        // Shared memory came with version 2 of the methods.
+        if methods.iVersion < 2 {
             return None;
         }
-        NonNull::new(start.cast()).map(|start| WalIndex { start })
-    }
-
-    /// The header as it stands, or `None` while it is being written or not in a form
-    /// this reader knows.
-    pub(super) fn header(&self) -> Option<Header> {
-        let first = self.copy(0);
-        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        let second = self.copy(1);
-        // `isInit`, the byte after the change counter.
-        let initialised = first.0[3].to_ne_bytes()[0] == 1;
-        (first == second && first.0[0] == WAL_INDEX_VERSION && initialised).then_some(first)
-    }
-
-    fn copy(&self, which: usize) -> Header {
-        let mut words = [0u32; HEADER_WORDS];
-        for (i, word) in words.iter_mut().enumerate() {
-            // SAFETY: inside the mapping (`MAPPED` bytes, 4-aligned as the page is);
-            // volatile because another process changes these words under us.
-            *word = unsafe {
-                self.start
-                    .as_ptr()
-                    .add(which * HEADER_WORDS + i)
-                    .read_volatile()
-            };
-        }
-        Header(words)
+        let map = methods.xShmMap?;
+        let mut region: *mut c_void = ptr::null_mut();
+        // Not extending: a region not mapped yet stays unmapped and reads as `None`.
+        let mapped = map(file, 0, REGION_BYTES, 0, &mut region);
+        (mapped == ffi::SQLITE_OK && !region.is_null()).then_some(region.cast_const().cast())
     }
 }
 
-impl Drop for WalIndex {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `open`, unmapped once.
-        unsafe {
-            libc::munmap(self.start.as_ptr().cast(), MAPPED);
-        }
+fn copy(start: *const u32, which: usize) -> Header {
+    let mut words = [0u32; HEADER_WORDS];
+    for (i, word) in words.iter_mut().enumerate() {
+        // SAFETY: inside the first region (32 KiB, page-aligned) SQLite maps while the
+        // connection is open; volatile because other processes change these words.
+        *word = unsafe { start.add(which * HEADER_WORDS + i).read_volatile() };
     }
+    Header(words)
 }
 
 /// Remembers an answer with the header it was computed under.
