@@ -57,6 +57,31 @@ fn caller(output: Output, pending: Pending) -> Caller {
     })
 }
 
+/// Where requests go once the runtime is open: each is answered on a reused thread.
+struct Dispatch {
+    runtime: Arc<Runtime>,
+    threads: ReusedThreads,
+    output: Output,
+}
+
+impl Dispatch {
+    fn answer(&self, seq: u64, request: Value) {
+        let (runtime, output) = (self.runtime.clone(), self.output.clone());
+        // When no thread can be started, the host's bound on the request tells it so.
+        let _ = self.threads.run(Box::new(move |release| {
+            let answer = runtime.handle_value(request);
+            drop(runtime);
+            release();
+            send(
+                &output,
+                &json!({"type": "answer", "seq": seq, "answer": answer}),
+            );
+        }));
+    }
+}
+
+type Ready = Arc<Mutex<Option<Arc<Dispatch>>>>;
+
 /// Serves the plugin `library` until `input` ends.
 pub fn serve(
     library: PathBuf,
@@ -67,14 +92,19 @@ pub fn serve(
     let output: Output = Arc::new(Mutex::new(Box::new(output)));
     let pending: Pending = Arc::default();
     // Replies are routed as they come, even while the runtime opens (opening already
-    // makes service calls); requests wait in `requests` until it is open.
-    let (request_tx, requests) = mpsc::channel::<(u64, Value)>();
+    // makes service calls). Requests that come before it is open wait in `early`;
+    // after, the input thread hands each to a request thread itself (one thread fewer
+    // to wake on the way).
+    let (early_tx, early) = mpsc::channel::<(u64, Value)>();
+    let ready: Ready = Arc::default();
+    let dispatch_to = ready.clone();
     let routes = pending.clone();
     let sent = Arc::new(SentGeneration::default());
     let store_sent = sent.clone();
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name("atrs-runner-input".into())
         .spawn(move || {
+            let mut early_tx = Some(early_tx);
             for line in input.lines() {
                 let Ok(line) = line else { break };
                 let Ok(message) = serde_json::from_str::<Value>(&line) else {
@@ -92,8 +122,22 @@ pub fn serve(
                             }
                             _ => Value::Null,
                         };
-                        if request_tx.send((seq, request)).is_err() {
-                            break;
+                        let dispatch = dispatch_to
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clone();
+                        match dispatch {
+                            Some(dispatch) => {
+                                // Open: whatever came early is with the main thread.
+                                early_tx = None;
+                                dispatch.answer(seq, request);
+                            }
+                            None => {
+                                let queued = early_tx.as_ref().map(|tx| tx.send((seq, request)));
+                                if !matches!(queued, Some(Ok(()))) {
+                                    break;
+                                }
+                            }
                         }
                     }
                     Some("reply") => {
@@ -119,20 +163,19 @@ pub fn serve(
         options,
         hooks_over(caller(output.clone(), pending.clone()), Some(store_sent)),
     )?);
-    let threads = ReusedThreads::new("atrs-runner-request");
-    for (seq, request) in requests {
-        let (runtime, output) = (runtime.clone(), output.clone());
-        // When no thread can be started, the host's bound on the request tells it so.
-        let _ = threads.run(Box::new(move |release| {
-            let answer = runtime.handle_value(request);
-            drop(runtime);
-            release();
-            send(
-                &output,
-                &json!({"type": "answer", "seq": seq, "answer": answer}),
-            );
-        }));
+    let dispatch = Arc::new(Dispatch {
+        runtime: runtime.clone(),
+        threads: ReusedThreads::new("atrs-runner-request"),
+        output,
+    });
+    *ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(dispatch.clone());
+    // Until the input thread sees the runtime open (or the input ends).
+    for (seq, request) in early {
+        dispatch.answer(seq, request);
     }
+    let _ = reader.join();
+    ready.lock().unwrap_or_else(|p| p.into_inner()).take();
+    drop(dispatch);
     if let Ok(runtime) = Arc::try_unwrap(runtime) {
         runtime.close();
     }
