@@ -137,8 +137,8 @@ impl AccountMemo {
         Ok(config)
     }
 
-    /// [`AccountMemo::config_at`] with the settings it was parsed from: what a refresh
-    /// works from, taken with the account's lock held.
+    /// [`AccountMemo::config_at`] with the settings and credential secrets it was parsed
+    /// from: what a refresh works from, taken with the account's lock held.
     pub fn config_with_settings_at(
         &self,
         host: &Host,
