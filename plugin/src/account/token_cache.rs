@@ -43,6 +43,10 @@ impl CachedToken {
     /// or it is what a request for all of them got (OpenID scopes are never listed in a
     /// token's scopes and are not compared).
     fn covers(&self, wanted: &[String]) -> bool {
+        // The same request as the one that got it, word for word: the usual case.
+        if !self.requested.is_empty() && self.requested == wanted {
+            return true;
+        }
         // Compared in place ([`scopes::same`]): a cache hit allocates nothing here.
         let listed = |list: &[String]| {
             wanted
