@@ -18,7 +18,7 @@ use std::{
 };
 
 use crate::{
-    call_failure,
+    answer, call_failure,
     error::{ErrorKind, PluginError},
     workers::{self, Job},
 };
@@ -145,7 +145,7 @@ impl<T: Send + Sync + 'static> Bounded<T> {
             calls.next_id += 1;
             calls.next_id
         };
-        let (tx, rx) = mpsc::sync_channel(1);
+        let (tx, rx) = answer::pair();
         let shared = Arc::clone(self.shared());
         let job: Job = Box::new(move |release| {
             let result = f(&shared.object).map_err(call_failure::from_plugin);
@@ -153,7 +153,7 @@ impl<T: Send + Sync + 'static> Bounded<T> {
             // Answer under the lock, so the host either sees the answer or has
             // already marked the call abandoned, never neither.
             let mut calls = shared.calls();
-            let _ = tx.send(result);
+            tx.send(result);
             calls.abandoned.retain(|(abandoned, _)| *abandoned != id);
         });
         if let Err(e) = workers::run(job) {
@@ -168,7 +168,7 @@ impl<T: Send + Sync + 'static> Bounded<T> {
             )),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let mut calls = self.shared().calls();
-                if let Ok(result) = rx.try_recv() {
+                if let Ok(result) = rx.try_take() {
                     return result;
                 }
                 calls.abandoned.push((id, name));
@@ -207,13 +207,13 @@ impl<T: Send + Sync + 'static> Drop for Bounded<T> {
         if !std::mem::needs_drop::<T>() || self.stuck_call_of(&shared).is_some() {
             return;
         }
-        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let (tx, rx) = answer::pair::<()>();
         // Our reference moves to a worker: when it is the last, the worker runs the
         // plugin's destructor and the host waits for that no longer than the timeout.
         let job: Job = Box::new(move |release| {
             drop(shared);
             release();
-            let _ = tx.send(());
+            tx.send(());
         });
         if workers::run(job).is_ok() {
             let _ = workers::wait_for(&rx, timeout);

@@ -166,6 +166,8 @@
 pub mod abi;
 mod account;
 #[cfg(feature = "host")]
+mod answer;
+#[cfg(feature = "host")]
 mod bounded;
 #[cfg(feature = "host")]
 mod call_failure;

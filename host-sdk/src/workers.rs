@@ -9,6 +9,7 @@
 //! stack, so a second call at the same time (a `cancel` while a `poll` waits) gets a
 //! worker of its own instead of queueing behind the first.
 
+use crate::answer::Awaited;
 use std::{
     io,
     sync::{
@@ -119,16 +120,16 @@ pub(crate) fn spin_until<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
     None
 }
 
-/// Waits up to `limit` for the answer on `answers`: spinning first, then asleep.
+/// Waits up to `limit` for `answer`: spinning first, then asleep.
 ///
 /// The spin looks at the clock only for [`SPIN`]: a limit shorter than that is
 /// overrun by at most the spin.
 pub(crate) fn wait_for<R>(
-    answers: &Receiver<R>,
+    answer: &Awaited<R>,
     limit: Duration,
 ) -> Result<R, mpsc::RecvTimeoutError> {
     let start = Instant::now();
-    let spun = spin_until(|| match answers.try_recv() {
+    let spun = spin_until(|| match answer.try_take() {
         Ok(answer) => Some(Ok(answer)),
         Err(TryRecvError::Empty) => None,
         Err(TryRecvError::Disconnected) => Some(Err(mpsc::RecvTimeoutError::Disconnected)),
@@ -136,7 +137,7 @@ pub(crate) fn wait_for<R>(
     match spun {
         Some(answer) => answer,
         // A limit already passed still takes an answer that is there.
-        None => answers.recv_timeout(limit.saturating_sub(start.elapsed())),
+        None => answer.wait(limit.saturating_sub(start.elapsed())),
     }
 }
 
@@ -144,12 +145,14 @@ pub(crate) fn wait_for<R>(
 mod tests {
     use super::*;
 
+    use crate::answer;
+
     fn call<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-        let (tx, rx) = mpsc::sync_channel(1);
+        let (tx, rx) = answer::pair();
         run(Box::new(move |release| {
             let answer = f();
             release();
-            let _ = tx.send(answer);
+            tx.send(answer);
         }))
         .unwrap();
         wait_for(&rx, Duration::from_secs(10)).unwrap()
@@ -181,11 +184,11 @@ mod tests {
     #[test]
     fn a_busy_worker_does_not_hold_up_the_next_job() {
         let (release, blocked) = mpsc::channel::<()>();
-        let (answer_tx, answer_rx) = mpsc::sync_channel(1);
+        let (answer_tx, answer_rx) = answer::pair();
         run(Box::new(move |done| {
             let _ = blocked.recv();
             done();
-            let _ = answer_tx.send(());
+            answer_tx.send(());
         }))
         .unwrap();
         // The first job waits for us; the second must still run.
@@ -196,14 +199,14 @@ mod tests {
 
     #[test]
     fn waiting_ends_at_the_limit_or_when_the_sender_goes() {
-        let (_tx, rx) = mpsc::sync_channel::<()>(1);
+        let (_tx, rx) = answer::pair::<()>();
         let started = Instant::now();
         assert_eq!(
             wait_for(&rx, Duration::from_millis(20)),
             Err(mpsc::RecvTimeoutError::Timeout)
         );
         assert!(started.elapsed() >= Duration::from_millis(20));
-        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let (tx, rx) = answer::pair::<()>();
         drop(tx);
         assert_eq!(
             wait_for(&rx, Duration::from_secs(10)),
