@@ -360,6 +360,7 @@ impl Http {
         for root in roots {
             builder = builder.add_root_certificate(root);
         }
+        super::tls::install();
         let client = builder.build().map_err(|e| {
             PluginError::internal(format!("The HTTP client could not be set up ({e}).")).with_hint(
                 "This is a bug in the Office 365 plugin or a broken TLS setup; report it.",
