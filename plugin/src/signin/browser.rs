@@ -38,6 +38,7 @@ use crate::{
     config::AccountConfig,
     config::ResponseMode,
     net::http::{host_of, Http},
+    random,
     secret::Secret,
     signin::auth_state::AuthState,
     signin::inbox::Inbox,
@@ -84,13 +85,13 @@ pub async fn sign_in(
         reporter,
         endpoints,
     };
-    let nonce = Secret::new(CsrfToken::new_random_len(NONCE_BYTES).into_secret());
+    let nonce = Secret::new(random::url_safe::<NONCE_BYTES>());
     let tokens = attempt.sign_in(inbox, loopback, &nonce).await?;
     Ok((tokens, nonce))
 }
 
 /// Random bytes in a nonce (base64url-encoded, 43 characters).
-const NONCE_BYTES: u32 = 32;
+const NONCE_BYTES: usize = 32;
 
 /// Hands pasted text to `inbox`, logging the outcome (never the text).
 pub fn paste_check(
@@ -135,7 +136,9 @@ impl Attempt<'_> {
         };
         let client = self.client(&redirect);
         let state = AuthState::new(ATTEMPT_LIFETIME);
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        // oauth2's `new_random_sha256`, from our random source: 32 bytes, S256.
+        let verifier = PkceCodeVerifier::new(random::url_safe::<32>());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
         let url = self.authorize_url(&client, &state, challenge, mode, nonce);
         let deadline = state.deadline();
         let issuer = IssuerRule {
