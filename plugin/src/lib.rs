@@ -46,7 +46,7 @@
 //! | [`authority`] | `net`, the form and leaves |
 //! | form: `fields`, `config`, `certificate` | `net`, the leaves |
 //! | [`net`] | the leaves |
-//! | leaves: `secret`, `clock`, `runtime`, `version`, `response_mode`, `sign_in_kind` | nothing of the plugin's own |
+//! | leaves: `secret`, `clock`, `random`, `runtime`, `version`, `response_mode`, `sign_in_kind` | nothing of the plugin's own |
 //!
 //! Unit tests may reach further to build their inputs (a test of `net` may build a config).
 
@@ -61,6 +61,7 @@ pub mod delivery;
 pub mod fields;
 pub mod integration;
 pub mod net;
+pub mod random;
 pub mod response_mode;
 pub mod runtime;
 pub mod secret;

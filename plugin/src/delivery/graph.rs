@@ -310,6 +310,7 @@ impl Graph {
         if loopback_only {
             builder = builder.no_proxy();
         }
+        crate::net::tls::install();
         let client = builder.build().map_err(|e| {
             PluginError::internal(format!("The HTTP client could not be set up ({e})."))
         })?;

@@ -4,6 +4,7 @@
 //! - [`http`]: the bounded, typed HTTP client (time and size limits, JSON only, errors by
 //!   where the exchange failed), and what an address is (`host_of`, `is_loopback`);
 //! - [`trust`]: extra certificate authorities besides the system's store;
+//! - [`tls`]: the cipher suites offered (AES-GCM; no ChaCha20);
 //! - [`request_id`]: the `client-request-id` on every request and the ids of the last
 //!   failed exchange;
 //! - [`cloud`]: the national clouds, their sign-in hosts and where their Graph lives;
@@ -16,4 +17,5 @@ pub mod cloud;
 pub mod http;
 pub mod provider_text;
 pub mod request_id;
+pub mod tls;
 pub mod trust;

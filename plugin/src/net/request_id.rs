@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 
 use atrs_host_sdk::PluginError;
-use rand::RngCore;
 
 /// The request header (and the answer header Entra echoes it in).
 pub const CLIENT_REQUEST_ID: &str = "client-request-id";
@@ -19,8 +18,7 @@ pub const DETAIL: &str = "client_request_id";
 
 /// A new random (version 4) GUID.
 pub fn new_id() -> String {
-    let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
+    let mut b = crate::random::bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -7,13 +7,12 @@
 
 use std::time::Duration;
 
-use oauth2::CsrfToken;
 use tokio::time::Instant;
 
 use crate::secret::Secret;
 
 /// Random bytes in a state (base64url-encoded, 43 characters): guessing is hopeless.
-const STATE_BYTES: u32 = 32;
+const STATE_BYTES: usize = 32;
 
 /// A sign-in attempt's `state`; `Debug` never shows its value.
 #[derive(Debug)]
@@ -26,10 +25,7 @@ pub struct AuthState {
 impl AuthState {
     /// A fresh random state that expires after `lifetime`.
     pub fn new(lifetime: Duration) -> Self {
-        Self::with_value(
-            CsrfToken::new_random_len(STATE_BYTES).into_secret(),
-            lifetime,
-        )
+        Self::with_value(crate::random::url_safe::<STATE_BYTES>(), lifetime)
     }
 
     /// A state with a known value (for tests of what checks it).

@@ -23,8 +23,8 @@ use atrs_host_sdk::{session::Reporter, ErrorKind, Host, PluginError, SessionStat
 use oauth2::{
     basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse},
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    StandardRevocableToken, TokenUrl,
+    EndpointSet, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, StandardRevocableToken,
+    TokenUrl,
 };
 use tokio::{sync::oneshot, time::Instant};
 use url::Url;
@@ -38,6 +38,7 @@ use crate::{
     config::AccountConfig,
     config::ResponseMode,
     net::http::{host_of, Http},
+    random,
     secret::Secret,
     signin::auth_state::AuthState,
     signin::inbox::Inbox,
@@ -84,13 +85,24 @@ pub async fn sign_in(
         reporter,
         endpoints,
     };
-    let nonce = Secret::new(CsrfToken::new_random_len(NONCE_BYTES).into_secret());
+    let nonce = Secret::new(random::url_safe::<NONCE_BYTES>());
     let tokens = attempt.sign_in(inbox, loopback, &nonce).await?;
     Ok((tokens, nonce))
 }
 
+/// The PKCE `S256` challenge of `verifier` (RFC 7636 §4.2): its SHA-256, base64url
+/// without padding. Computed with *ring*, the plugin's crypto, as `oauth2` would with
+/// `sha2` (whose code then stays out of the library).
+fn pkce_s256(verifier: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
 /// Random bytes in a nonce (base64url-encoded, 43 characters).
-const NONCE_BYTES: u32 = 32;
+const NONCE_BYTES: usize = 32;
 
 /// Hands pasted text to `inbox`, logging the outcome (never the text).
 pub fn paste_check(
@@ -135,8 +147,10 @@ impl Attempt<'_> {
         };
         let client = self.client(&redirect);
         let state = AuthState::new(ATTEMPT_LIFETIME);
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let url = self.authorize_url(&client, &state, challenge, mode, nonce);
+        // oauth2's `new_random_sha256`, from our random source: 32 bytes, S256.
+        let verifier = PkceCodeVerifier::new(random::url_safe::<32>());
+        let challenge = pkce_s256(verifier.secret());
+        let url = self.authorize_url(&client, &state, &challenge, mode, nonce);
         let deadline = state.deadline();
         let issuer = IssuerRule {
             issuer: self.endpoints.issuer.clone(),
@@ -236,7 +250,7 @@ impl Attempt<'_> {
         &self,
         client: &BrowserClient,
         state: &AuthState,
-        challenge: PkceCodeChallenge,
+        challenge: &str,
         mode: ResponseMode,
         nonce: &Secret,
     ) -> Url {
@@ -244,7 +258,9 @@ impl Attempt<'_> {
         let mut request = client
             .authorize_url(move || CsrfToken::new(value))
             .add_scopes(self.config.scopes.iter().map(|s| Scope::new(s.clone())))
-            .set_pkce_challenge(challenge);
+            // What `set_pkce_challenge` adds (after the scope here, not before it).
+            .add_extra_param("code_challenge", challenge)
+            .add_extra_param("code_challenge_method", "S256");
         let hint = crate::account::saved::signed_in_user(self.host, self.config);
         for (name, value) in authorize_params(&self.endpoints.server, mode, hint, nonce) {
             request = request.add_extra_param(name, value);
@@ -388,6 +404,21 @@ fn expired() -> PluginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pkce_challenge_is_rfc_7636_s256_as_oauth2_makes_it() {
+        // RFC 7636, Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(
+            pkce_s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let fresh = PkceCodeVerifier::new(random::url_safe::<32>());
+        assert_eq!(
+            pkce_s256(fresh.secret()),
+            oauth2::PkceCodeChallenge::from_code_verifier_sha256(&fresh).as_str()
+        );
+    }
 
     #[test]
     fn instructions_name_the_redirect_to_register() {
