@@ -5,13 +5,7 @@ use std::path::PathBuf;
 use atrs_host_sdk::{FieldError, FormValues};
 use url::Url;
 
-use crate::{
-    fields,
-    net::cloud::Cloud,
-    net::http::{is_loopback, non_ascii_host},
-    net::trust,
-    secret::Secret,
-};
+use crate::{fields, net::cloud::Cloud, net::http::is_loopback, net::trust, secret::Secret};
 
 use crate::certificate::Certificate;
 pub use crate::response_mode::ResponseMode;
@@ -335,13 +329,6 @@ fn parse_site(value: Option<&str>) -> Result<Option<String>, FieldError> {
         )
         .with_hint("Give the site's address as the browser shows it, for example https://contoso.sharepoint.com/sites/Reports (or leave it empty for OneDrive).")
     };
-    if let Some(host) = non_ascii_host(site) {
-        return Err(non_ascii_host_refused(
-            fields::SITE,
-            "The SharePoint site address",
-            host,
-        ));
-    }
     let url = Url::parse(site).map_err(|_| refused())?;
     if url.scheme() != "https" || url.host_str().is_none() || url.query().is_some() {
         return Err(refused());
@@ -582,24 +569,11 @@ fn parse_cloud(value: Option<&str>) -> Result<Cloud, FieldError> {
     })
 }
 
-/// `label`'s address names its host in Unicode: the plugin takes only the ASCII form
-/// (see [`non_ascii_host`]).
-fn non_ascii_host_refused(field: &str, label: &str, host: &str) -> FieldError {
-    FieldError::new(
-        field,
-        format!("{label} has a host name that is not plain ASCII (`{host}`); the Office 365 plugin accepts international host names only in their ASCII form."),
-    )
-    .with_hint("Enter the host's ASCII form, which begins with xn-- (for example xn--bcher-kva.example for bücher.example); a browser's address bar or `idn2 HOST` shows it.")
-}
-
 fn parse_authority(value: Option<&str>) -> Result<Option<Url>, FieldError> {
     let field = fields::AUTHORITY;
     let Some(raw) = blank(value) else {
         return Ok(None);
     };
-    if let Some(host) = non_ascii_host(raw) {
-        return Err(non_ascii_host_refused(field, "Authority URL", host));
-    }
     let url = Url::parse(raw).map_err(|e| {
         FieldError::new(
             field,
@@ -985,26 +959,6 @@ mod tests {
         let c = AccountConfig::parse(&valid().with(fields::AUTHORITY, "http://127.0.0.1:8080/"))
             .unwrap();
         assert_eq!(c.authority(), "http://127.0.0.1:8080");
-    }
-
-    #[test]
-    fn a_unicode_host_is_refused_saying_to_give_its_ascii_form() {
-        for (field, address) in [
-            (fields::AUTHORITY, "https://lögin.example"),
-            (fields::SITE, "https://cöntoso.sharepoint.com/sites/Reports"),
-        ] {
-            let e = AccountConfig::parse(&valid().with(field, address)).unwrap_err();
-            assert_eq!(e.len(), 1, "{address}: {e:?}");
-            assert_eq!(e[0].field(), field);
-            assert!(e[0].message().contains("not plain ASCII"), "{:?}", e[0]);
-            assert!(e[0].message().contains(".example") || e[0].message().contains("sharepoint"));
-            assert!(e[0].hint().unwrap().contains("xn--"), "{:?}", e[0]);
-        }
-        // The ASCII (punycode) form of the same host is taken as any other.
-        let c =
-            AccountConfig::parse(&valid().with(fields::AUTHORITY, "https://xn--lgin-5qa.example"))
-                .unwrap();
-        assert_eq!(c.authority(), "https://xn--lgin-5qa.example");
     }
 
     #[test]

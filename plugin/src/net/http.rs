@@ -572,51 +572,6 @@ pub fn host_of(url: &str) -> String {
     }
 }
 
-/// The host name of `address` (`scheme://host...`) when it is not plain ASCII: an
-/// internationalised name (`bücher.example`) given in Unicode.
-///
-/// The plugin's URL parser is built without Unicode tables (Cargo.lock pins
-/// `idna_adapter` 1.0, which keeps ICU4X's data out of the library), so it would refuse
-/// such an address as an invalid one; callers ask first, to refuse it saying why and
-/// that the ASCII form (`xn--bcher-kva.example`) works.
-pub fn non_ascii_host(address: &str) -> Option<&str> {
-    let rest = address.trim().split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#', '\\']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    (!host_port.is_ascii()).then_some(host_port)
-}
-
-/// `address` with a Unicode host name written in punycode (`xn--…`), label by label and
-/// lower-cased, for showing where an address goes: a homograph (`lоcalhost` with a
-/// Cyrillic `о`) shows as the different name it is. It is not UTS 46 (no mapping or
-/// normalisation, see [`non_ascii_host`]), so a host converted here is never one to
-/// connect to or to accept. `None` when the host is ASCII (or punycode cannot encode it).
-pub fn with_punycode_host(address: &str) -> Option<String> {
-    let host = non_ascii_host(address)?;
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    let labels = name
-        .split('.')
-        .map(|label| {
-            if label.is_ascii() {
-                Some(label.to_ascii_lowercase())
-            } else {
-                idna::punycode::encode_str(&label.to_lowercase()).map(|p| format!("xn--{p}"))
-            }
-        })
-        .collect::<Option<Vec<_>>>()?;
-    // `name` is a slice of `address`: replace it where it stands.
-    let start = name.as_ptr() as usize - address.as_ptr() as usize;
-    Some(format!(
-        "{}{}{}",
-        &address[..start],
-        labels.join("."),
-        &address[start + name.len()..]
-    ))
-}
-
 /// Whether the URL's host is a loopback address or `localhost`.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -826,53 +781,6 @@ mod tests {
         let http = Http::new(limits(), true).unwrap();
         let url = Url::parse(url).unwrap();
         rt().block_on(http.post_form(&url, &[("a", "b")]))
-    }
-
-    #[test]
-    fn a_unicode_host_name_is_found_wherever_the_address_names_it() {
-        assert_eq!(
-            non_ascii_host("https://bücher.example/x"),
-            Some("bücher.example")
-        );
-        assert_eq!(
-            non_ascii_host(" https://u:p@bücher.example:8443?q"),
-            Some("bücher.example:8443")
-        );
-        assert_eq!(non_ascii_host("https://例え.テスト"), Some("例え.テスト"));
-        // Only the host counts: a Unicode path or query is percent-encoded, not refused.
-        assert_eq!(
-            non_ascii_host("https://contoso.sharepoint.com/sites/Bücher"),
-            None
-        );
-        assert_eq!(non_ascii_host("https://xn--bcher-kva.example/"), None);
-        assert_eq!(non_ascii_host("not an address: bücher"), None);
-    }
-
-    #[test]
-    fn a_unicode_host_is_shown_in_punycode() {
-        assert_eq!(
-            with_punycode_host("http://l\u{43e}calhost:53123/?code=x").as_deref(),
-            Some("http://xn--lcalhost-nbh:53123/?code=x")
-        );
-        assert_eq!(
-            with_punycode_host("https://Mail.BÜCHER.example/a").as_deref(),
-            Some("https://mail.xn--bcher-kva.example/a")
-        );
-        assert_eq!(with_punycode_host("https://login.example/bücher"), None);
-    }
-
-    /// The URL parser has no Unicode tables (Cargo.lock pins `idna_adapter` 1.0, about
-    /// 130 KB less library): a Unicode host is an error, never a guessed or unchecked
-    /// name, and its ASCII form parses. Should this fail after `cargo update`, pin it again
-    /// (`cargo update -p idna_adapter --precise 1.0.0`) or accept the larger library.
-    #[test]
-    fn the_url_parser_refuses_a_unicode_host_and_takes_its_ascii_form() {
-        assert_eq!(
-            Url::parse("https://bücher.example/").unwrap_err(),
-            url::ParseError::IdnaError
-        );
-        let ascii = Url::parse("https://XN--BCHER-KVA.example/").unwrap();
-        assert_eq!(ascii.host_str(), Some("xn--bcher-kva.example"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use url::{Position, Url};
 
 use crate::{
     authority::aadsts::ProviderError, authority::issuer::Issuer, authority::redirect::RedirectUri,
-    net::http::with_punycode_host, secret::Secret, signin::auth_state::AuthState,
+    secret::Secret, signin::auth_state::AuthState,
 };
 
 /// The most text looked at; a real redirect address is 1–3 KB.
@@ -244,29 +244,24 @@ fn form_of<'a>(text: &'a str, redirect: &RedirectUri) -> Result<Form<'a>, PasteR
         return Ok(Form::Query(query));
     }
     if has_scheme(text) {
-        return address(text);
+        return Url::parse(text)
+            .map(Form::Address)
+            .map_err(|_| PasteRejection::NotAnAddress);
     }
     // `localhost:53123/?code=…`: an address whose scheme the browser hid.
     if let Some(q) = text.find('?') {
         let before = &text[..q];
         if !before.contains('=') && before.contains(['/', ':', '.']) {
             let scheme = redirect.url().scheme();
-            return address(&format!("{scheme}://{text}"));
+            return Url::parse(&format!("{scheme}://{text}"))
+                .map(Form::Address)
+                .map_err(|_| PasteRejection::NotAnAddress);
         }
     }
     if text.contains('=') {
         return Ok(Form::Query(text));
     }
     Ok(Form::Bare(text))
-}
-
-/// `text` as an address. A Unicode host (which the URL parser does not take, and no
-/// redirect URI has) is read in punycode, so that it is refused as the other address it is.
-fn address<'a>(text: &str) -> Result<Form<'a>, PasteRejection> {
-    let ascii = with_punycode_host(text);
-    Url::parse(ascii.as_deref().unwrap_or(text))
-        .map(Form::Address)
-        .map_err(|_| PasteRejection::NotAnAddress)
 }
 
 /// Whether `text` starts with `scheme://`.
