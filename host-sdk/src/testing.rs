@@ -22,6 +22,25 @@ struct State {
     locks: BTreeMap<u64, String>,
     next_lock: u64,
     account_writes: usize,
+    /// Settings and secret reads made.
+    reads: u64,
+    /// The store generation, for a host made [`MemoryHost::with_generation`].
+    generation: Option<u64>,
+}
+
+impl State {
+    /// Every write moves the generation (when the host keeps one).
+    fn wrote(&mut self) -> &mut Self {
+        if let Some(generation) = &mut self.generation {
+            *generation += 1;
+        }
+        self
+    }
+
+    fn read(&mut self) -> &mut Self {
+        self.reads += 1;
+        self
+    }
 }
 
 /// Host services kept in memory; clones share one state.
@@ -35,6 +54,19 @@ impl MemoryHost {
     /// An empty host.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty host whose store says its generation (as hosts of interface 1.2 do),
+    /// moved by every write: plugins may then keep what they read while it stands.
+    pub fn with_generation() -> Self {
+        let host = Self::default();
+        host.lock().generation = Some(1);
+        host
+    }
+
+    /// How many settings and secret reads were made so far.
+    pub fn reads(&self) -> u64 {
+        self.lock().reads
     }
 
     /// A plugin-side [`Host`] handle over this memory host.
@@ -99,24 +131,26 @@ impl HostServices for MemoryHost {
     }
 
     fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
-        Ok(self.lock().settings.get(account).cloned())
+        Ok(self.lock().read().settings.get(account).cloned())
     }
 
     fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
         self.lock()
+            .wrote()
             .settings
             .insert(account.to_owned(), settings.clone());
         Ok(())
     }
 
     fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
-        self.lock().settings.remove(account);
+        self.lock().wrote().settings.remove(account);
         Ok(())
     }
 
     fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
         Ok(self
             .lock()
+            .read()
             .secrets
             .get(account)
             .and_then(|s| s.get(name))
@@ -125,13 +159,13 @@ impl HostServices for MemoryHost {
 
     fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
         let mut state = self.lock();
-        let secrets = state.secrets.entry(account.to_owned()).or_default();
+        let secrets = state.wrote().secrets.entry(account.to_owned()).or_default();
         secrets.insert(name.to_owned(), value.to_owned());
         Ok(())
     }
 
     fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
-        self.lock().secrets.remove(account);
+        self.lock().wrote().secrets.remove(account);
         Ok(())
     }
 
@@ -143,6 +177,7 @@ impl HostServices for MemoryHost {
         replaces: Option<&str>,
     ) -> Result<(), PluginError> {
         let mut state = self.lock();
+        state.wrote();
         if let Some(old) = replaces.filter(|old| *old != account) {
             state.settings.remove(old);
             state.secrets.remove(old);
@@ -180,11 +215,44 @@ impl HostServices for MemoryHost {
         self.lock().locks.remove(&token);
         self.lock_released.notify_all();
     }
+
+    fn store_generation(&self) -> Option<u64> {
+        self.lock().generation
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_with_a_generation_moves_it_on_every_write_and_counts_reads() {
+        assert_eq!(MemoryHost::new().handle().store_generation(), None);
+        let memory = MemoryHost::with_generation();
+        let host = memory.handle();
+        let mut last = host.store_generation().unwrap();
+        let mut moved = |host: &Host| {
+            let now = host.store_generation().unwrap();
+            assert!(now > last);
+            last = now;
+        };
+        host.settings_write("a", &Settings::new()).unwrap();
+        moved(&host);
+        host.secret_write("a", "s", "v").unwrap();
+        moved(&host);
+        host.account_write("a", &Settings::new(), &Secrets::new(), None)
+            .unwrap();
+        moved(&host);
+        host.secrets_remove("a").unwrap();
+        moved(&host);
+        host.settings_remove("a").unwrap();
+        moved(&host);
+        assert_eq!(memory.reads(), 0);
+        host.settings_read("a").unwrap();
+        host.secret_read("a", "s").unwrap();
+        assert_eq!(memory.reads(), 2);
+        assert_eq!(host.store_generation(), Some(last), "reads move nothing");
+    }
 
     #[test]
     fn round_trips_through_the_abi_handle() {

@@ -5,17 +5,13 @@
 //! Nothing here sleeps to wait: sessions are polled with a deadline.
 
 use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Barrier,
-    },
+    sync::{Arc, Barrier},
     time::{Duration, Instant},
 };
 
 use atrs_host_sdk::{
-    testing::MemoryHost, ErrorKind, FormValues, HealthState, Host, HostServices, Integration,
-    LogLevel, PluginError, Secrets, SessionState, Settings, TokenRequest, TokenSource,
-    VerifyMethod,
+    testing::MemoryHost, ErrorKind, FormValues, HealthState, Host, Integration, SessionState,
+    Settings, TokenRequest, TokenSource, VerifyMethod,
 };
 use atrs_mock_idp::{
     defaults, Endpoint, Fault, MockConfig, MockIdp, RefreshFailure, RefreshPolicy,
@@ -217,88 +213,18 @@ fn the_rotated_refresh_token_is_stored_and_the_old_one_never_used_again() {
     assert!(health.last_refresh_error.is_none());
 }
 
-/// A store with a generation, moved by every write, that counts the reads made of it.
-#[derive(Clone, Default)]
-struct CountedStore {
-    inner: MemoryHost,
-    generation: Arc<AtomicU64>,
-    reads: Arc<AtomicU64>,
-}
-
-impl CountedStore {
-    fn read(&self) -> &MemoryHost {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        &self.inner
-    }
-
-    fn write(&self) -> &MemoryHost {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        &self.inner
-    }
-
-    /// The reads made by `f`.
-    fn reads_of(&self, f: impl FnOnce()) -> u64 {
-        let before = self.reads.load(Ordering::SeqCst);
-        f();
-        self.reads.load(Ordering::SeqCst) - before
-    }
-}
-
-impl HostServices for CountedStore {
-    fn log(&self, level: LogLevel, message: &str) {
-        self.inner.log(level, message)
-    }
-    fn open_url(&self, url: &str) -> Result<(), PluginError> {
-        self.inner.open_url(url)
-    }
-    fn settings_list(&self) -> Result<Vec<String>, PluginError> {
-        self.read().settings_list()
-    }
-    fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
-        self.read().settings_read(account)
-    }
-    fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
-        self.write().settings_write(account, settings)
-    }
-    fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
-        self.write().settings_remove(account)
-    }
-    fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
-        self.read().secret_read(account, name)
-    }
-    fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
-        self.write().secret_write(account, name, value)
-    }
-    fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
-        self.write().secrets_remove(account)
-    }
-    fn account_write(
-        &self,
-        account: &str,
-        settings: &Settings,
-        secrets: &Secrets,
-        replaces: Option<&str>,
-    ) -> Result<(), PluginError> {
-        self.write()
-            .account_write(account, settings, secrets, replaces)
-    }
-    fn lock(&self, name: &str, wait: Duration) -> Result<u64, PluginError> {
-        self.inner.lock(name, wait)
-    }
-    fn unlock(&self, token: u64) {
-        self.inner.unlock(token)
-    }
-    fn store_generation(&self) -> Option<u64> {
-        Some(self.generation.load(Ordering::SeqCst))
-    }
-}
-
 #[test]
 fn a_refresh_reads_each_stored_value_once_and_a_hit_after_another_write_reads_two() {
     let idp = idp();
-    let store = CountedStore::default();
-    let plugin = saved_account_on(&idp, Host::from_services(store.clone()));
-    let host = Host::from_services(store.clone());
+    let memory = MemoryHost::with_generation();
+    let plugin = saved_account_on(&idp, memory.handle());
+    let host = memory.handle();
+    // The reads made by `f`.
+    let reads_of = |f: &dyn Fn()| {
+        let before = memory.reads();
+        f();
+        memory.reads() - before
+    };
     let expire = || {
         host.secret_write(ACCOUNT, saved::SECRET_ACCESS_TOKENS, "[]")
             .unwrap()
@@ -314,23 +240,23 @@ fn a_refresh_reads_each_stored_value_once_and_a_hit_after_another_write_reads_tw
     expire();
     // Settings and the two credential secrets (nothing kept yet), the token cache;
     // then, the lock held and the store unchanged, only the refresh token.
-    assert_eq!(store.reads_of(token), 5);
+    assert_eq!(reads_of(&token), 5);
     assert_eq!(refreshes(&idp), 1);
     // The refresh wrote the account, its settings too (when it was renewed): the next
     // call reads it whole, and the token cache; the one after, on a store unchanged
     // since, reads nothing.
-    assert_eq!(store.reads_of(token), 4);
-    assert_eq!(store.reads_of(token), 0);
+    assert_eq!(reads_of(&token), 4);
+    assert_eq!(reads_of(&token), 0);
     // After another account's write: its settings (found as kept) and its token cache.
     other_account_written();
-    assert_eq!(store.reads_of(token), 2);
-    assert_eq!(store.reads_of(token), 0, "until the store changes again");
+    assert_eq!(reads_of(&token), 2);
+    assert_eq!(reads_of(&token), 0, "until the store changes again");
 
     // Expired after a write: settings and cache find no token; the lock held, the
     // whole account is read again (settings and credential secrets) for the refresh,
     // and its refresh token; the cache read before is current and is not read again.
     expire();
-    assert_eq!(store.reads_of(token), 6);
+    assert_eq!(reads_of(&token), 6);
     assert_eq!(refreshes(&idp), 2);
 }
 

@@ -240,8 +240,7 @@ mod tests {
         account::saved::{SECRET_CLIENT_SECRET, SECRET_REFRESH_TOKEN},
         fields,
     };
-    use atrs_host_sdk::{testing::MemoryHost, HostServices, LogLevel, Secrets};
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use atrs_host_sdk::{testing::MemoryHost, Secrets};
 
     fn settings(client_id: &str) -> Settings {
         [
@@ -289,72 +288,22 @@ mod tests {
         assert!(gone.message().contains("no saved"), "{gone:?}");
     }
 
-    /// A host whose store has a generation, moved by every write, that counts reads.
-    struct Generations {
-        inner: MemoryHost,
-        generation: Arc<AtomicU64>,
-        reads: Arc<AtomicU64>,
-    }
-
-    impl HostServices for Generations {
-        fn log(&self, level: LogLevel, message: &str) {
-            self.inner.log(level, message)
-        }
-        fn open_url(&self, url: &str) -> Result<(), PluginError> {
-            self.inner.open_url(url)
-        }
-        fn settings_list(&self) -> Result<Vec<String>, PluginError> {
-            self.inner.settings_list()
-        }
-        fn settings_read(&self, account: &str) -> Result<Option<Settings>, PluginError> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            self.inner.settings_read(account)
-        }
-        fn settings_write(&self, account: &str, settings: &Settings) -> Result<(), PluginError> {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            self.inner.settings_write(account, settings)
-        }
-        fn settings_remove(&self, account: &str) -> Result<(), PluginError> {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            self.inner.settings_remove(account)
-        }
-        fn secret_read(&self, account: &str, name: &str) -> Result<Option<String>, PluginError> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            self.inner.secret_read(account, name)
-        }
-        fn secret_write(&self, account: &str, name: &str, value: &str) -> Result<(), PluginError> {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            self.inner.secret_write(account, name, value)
-        }
-        fn secrets_remove(&self, account: &str) -> Result<(), PluginError> {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            self.inner.secrets_remove(account)
-        }
-        fn store_generation(&self) -> Option<u64> {
-            Some(self.generation.load(Ordering::SeqCst))
-        }
-    }
-
     #[test]
     fn with_a_store_generation_an_unchanged_store_is_not_read_and_any_write_is_seen() {
-        let (generation, reads) = (Arc::new(AtomicU64::new(1)), Arc::new(AtomicU64::new(0)));
-        let host = Host::from_services(Generations {
-            inner: MemoryHost::new(),
-            generation: generation.clone(),
-            reads: reads.clone(),
-        });
+        let memory = MemoryHost::with_generation();
+        let host = memory.handle();
         host.settings_write("A", &settings(APP_1)).unwrap();
         host.settings_write("B", &settings(APP_1)).unwrap();
         let memo = AccountMemo::default();
         let first = memo.config(&host, "A").unwrap();
         memo.token_cache(&host, "A").unwrap();
-        let after_first = reads.load(Ordering::SeqCst);
+        let after_first = memory.reads();
         for _ in 0..5 {
             assert!(Arc::ptr_eq(&first, &memo.config(&host, "A").unwrap()));
             memo.token_cache(&host, "A").unwrap();
         }
         assert_eq!(
-            reads.load(Ordering::SeqCst),
+            memory.reads(),
             after_first,
             "nothing read while the generation stands"
         );
@@ -363,10 +312,10 @@ mod tests {
         // and the next call is free again.
         host.settings_write("B", &settings(APP_2)).unwrap();
         assert!(Arc::ptr_eq(&first, &memo.config(&host, "A").unwrap()));
-        let after_unrelated = reads.load(Ordering::SeqCst);
+        let after_unrelated = memory.reads();
         assert!(after_unrelated > after_first);
         memo.config(&host, "A").unwrap();
-        assert_eq!(reads.load(Ordering::SeqCst), after_unrelated);
+        assert_eq!(memory.reads(), after_unrelated);
 
         // An edit of "A" itself is seen on the next call.
         host.settings_write("A", &settings(APP_2)).unwrap();
@@ -376,20 +325,16 @@ mod tests {
     #[test]
     fn for_the_cache_a_kept_configuration_is_checked_by_its_settings_and_a_refresh_reads_it_whole()
     {
-        let reads = Arc::new(AtomicU64::new(0));
-        let host = Host::from_services(Generations {
-            inner: MemoryHost::new(),
-            generation: Arc::new(AtomicU64::new(1)),
-            reads: reads.clone(),
-        });
+        let memory = MemoryHost::with_generation();
+        let host = memory.handle();
         host.settings_write("A", &settings(APP_1)).unwrap();
         host.secret_write("A", SECRET_CLIENT_SECRET, "cs-1")
             .unwrap();
         let memo = AccountMemo::default();
         let reads_of = |f: &dyn Fn() -> Arc<AccountConfig>| {
-            let before = reads.load(Ordering::SeqCst);
+            let before = memory.reads();
             let config = f();
-            (config, reads.load(Ordering::SeqCst) - before)
+            (config, memory.reads() - before)
         };
         let now = || host.store_generation();
         let for_cache = || memo.config_for_cache_at(&host, "A", now()).unwrap();
