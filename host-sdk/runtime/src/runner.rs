@@ -4,9 +4,9 @@
 //! (`G`: its store's generation then, see [`SentGeneration`]) and gets
 //! `{"type":"answer","seq":N,"answer":{…}}`; the plugin's host services go the other
 //! way as service calls, `{"type":"call","seq":M,"call":{…}}` answered by
-//! `{"type":"reply","seq":M,"ok":true|false,"reply":{…}}`. Requests are answered on
-//! threads of their own (reused from one request to the next), so a long poll never
-//! holds up another request or a reply.
+//! `{"type":"reply","seq":M,"ok":true|false,"reply":{…}}`. Each request is answered by
+//! the thread that read it, after passing the input on to another, so a long poll
+//! never holds up another request or a reply.
 //! The runner ends when its input ends (the host closed it or died).
 
 use std::{
@@ -22,7 +22,7 @@ use std::{
 use serde_json::{json, Value};
 
 use crate::{
-    reused_threads::ReusedThreads,
+    leader_follower::{self, Read},
     runtime::{OpenError, Runtime, RuntimeOptions},
     service_calls::{hooks_over, Caller, Refusal, SentGeneration},
 };
@@ -57,30 +57,100 @@ fn caller(output: Output, pending: Pending) -> Caller {
     })
 }
 
-/// Where requests go once the runtime is open: each is answered on a reused thread.
-struct Dispatch {
+/// A request to answer, with the runtime to answer it.
+struct Job {
+    seq: u64,
+    request: Value,
     runtime: Arc<Runtime>,
-    threads: ReusedThreads,
-    output: Output,
 }
 
-impl Dispatch {
-    fn answer(&self, seq: u64, request: Value) {
-        let (runtime, output) = (self.runtime.clone(), self.output.clone());
-        // When no thread can be started, the host's bound on the request tells it so.
-        let _ = self.threads.run(Box::new(move |release| {
-            let answer = runtime.handle_value(request);
-            drop(runtime);
-            release();
-            send(
-                &output,
-                &json!({"type": "answer", "seq": seq, "answer": answer}),
-            );
-        }));
+/// Answers `job` on this thread and sends the answer.
+fn answer(job: Job, output: &Output, release: &mut dyn FnMut()) {
+    let Job {
+        seq,
+        request,
+        runtime,
+    } = job;
+    let answer = runtime.handle_value(request);
+    drop(runtime);
+    release();
+    send(
+        output,
+        &json!({"type": "answer", "seq": seq, "answer": answer}),
+    );
+}
+
+/// The runtime once open; until then, requests wait in `early`.
+type Ready = Arc<Mutex<Option<Arc<Runtime>>>>;
+
+fn ready_of(ready: &Ready) -> std::sync::MutexGuard<'_, Option<Arc<Runtime>>> {
+    ready.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The host's messages, and where each goes.
+struct Input<B> {
+    lines: std::io::Lines<B>,
+    ready: Ready,
+    /// Requests that came before the runtime was open, for the main thread.
+    early: Option<mpsc::Sender<(u64, Value)>>,
+    pending: Pending,
+    sent: Arc<SentGeneration>,
+}
+
+/// Reads the next message: a reply is routed to the call waiting for it, a request
+/// becomes a job (or waits in `early`).
+fn read<B: BufRead>(input: &mut Input<B>) -> Read<Job> {
+    let Some(Ok(line)) = input.lines.next() else {
+        // The host is gone: every call waiting for it fails, and serving ends.
+        pending_of(&input.pending).clear();
+        input.early = None;
+        return Read::End;
+    };
+    let Ok(message) = serde_json::from_str::<Value>(&line) else {
+        return Read::Handled;
+    };
+    let seq = message["seq"].as_u64().unwrap_or(0);
+    match message["type"].as_str() {
+        Some("request") => {
+            if let Some(generation) = message["generation"].as_u64() {
+                input.sent.sent(generation);
+            }
+            let request = match message {
+                Value::Object(mut fields) => fields.remove("request").unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            let runtime = ready_of(&input.ready).clone();
+            match runtime {
+                Some(runtime) => {
+                    // Open: whatever came early is with the main thread.
+                    input.early = None;
+                    Read::Job(Job {
+                        seq,
+                        request,
+                        runtime,
+                    })
+                }
+                None => match input.early.as_ref().map(|tx| tx.send((seq, request))) {
+                    Some(Ok(())) => Read::Handled,
+                    _ => Read::End,
+                },
+            }
+        }
+        Some("reply") => {
+            if let Some(waiting) = pending_of(&input.pending).remove(&seq) {
+                let reply = &message["reply"];
+                let result = if message["ok"] == true {
+                    Ok(reply.clone())
+                } else {
+                    Err(Refusal::from_reply(reply, || "the host refused".to_owned()))
+                };
+                let _ = waiting.send(result);
+            }
+            Read::Handled
+        }
+        _ => Read::Handled,
     }
 }
-
-type Ready = Arc<Mutex<Option<Arc<Dispatch>>>>;
 
 /// Serves the plugin `library` until `input` ends.
 pub fn serve(
@@ -93,89 +163,48 @@ pub fn serve(
     let pending: Pending = Arc::default();
     // Replies are routed as they come, even while the runtime opens (opening already
     // makes service calls). Requests that come before it is open wait in `early`;
-    // after, the input thread hands each to a request thread itself (one thread fewer
-    // to wake on the way).
+    // after, each is answered by the thread that read it, which first passes the
+    // input on (see `leader_follower`).
     let (early_tx, early) = mpsc::channel::<(u64, Value)>();
     let ready: Ready = Arc::default();
-    let dispatch_to = ready.clone();
-    let routes = pending.clone();
     let sent = Arc::new(SentGeneration::default());
-    let store_sent = sent.clone();
-    let reader = std::thread::Builder::new()
-        .name("atrs-runner-input".into())
-        .spawn(move || {
-            let mut early_tx = Some(early_tx);
-            for line in input.lines() {
-                let Ok(line) = line else { break };
-                let Ok(message) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                let seq = message["seq"].as_u64().unwrap_or(0);
-                match message["type"].as_str() {
-                    Some("request") => {
-                        if let Some(generation) = message["generation"].as_u64() {
-                            sent.sent(generation);
-                        }
-                        let request = match message {
-                            Value::Object(mut fields) => {
-                                fields.remove("request").unwrap_or(Value::Null)
-                            }
-                            _ => Value::Null,
-                        };
-                        let dispatch = dispatch_to
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .clone();
-                        match dispatch {
-                            Some(dispatch) => {
-                                // Open: whatever came early is with the main thread.
-                                early_tx = None;
-                                dispatch.answer(seq, request);
-                            }
-                            None => {
-                                let queued = early_tx.as_ref().map(|tx| tx.send((seq, request)));
-                                if !matches!(queued, Some(Ok(()))) {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    Some("reply") => {
-                        if let Some(waiting) = pending_of(&routes).remove(&seq) {
-                            let reply = &message["reply"];
-                            let result = if message["ok"] == true {
-                                Ok(reply.clone())
-                            } else {
-                                Err(Refusal::from_reply(reply, || "the host refused".to_owned()))
-                            };
-                            let _ = waiting.send(result);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            // The host is gone: every call waiting for it fails, and serving ends.
-            pending_of(&routes).clear();
-        })
-        .expect("a thread for the runner's input");
+    let answers = output.clone();
+    let ended = leader_follower::serve(
+        "atrs-runner-request",
+        Input {
+            lines: input.lines(),
+            ready: ready.clone(),
+            early: Some(early_tx),
+            pending: pending.clone(),
+            sent: sent.clone(),
+        },
+        Box::new(read),
+        Box::new(move |job, release| answer(job, &answers, release)),
+    )
+    .expect("a thread for the runner's input");
     options.library = Some(library);
     let runtime = Arc::new(Runtime::open(
         options,
-        hooks_over(caller(output.clone(), pending.clone()), Some(store_sent)),
+        hooks_over(caller(output.clone(), pending), Some(sent)),
     )?);
-    let dispatch = Arc::new(Dispatch {
-        runtime: runtime.clone(),
-        threads: ReusedThreads::new("atrs-runner-request"),
-        output,
-    });
-    *ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(dispatch.clone());
+    *ready_of(&ready) = Some(runtime.clone());
     // Until the input thread sees the runtime open (or the input ends).
     for (seq, request) in early {
-        dispatch.answer(seq, request);
+        let (job, output) = (
+            Job {
+                seq,
+                request,
+                runtime: runtime.clone(),
+            },
+            output.clone(),
+        );
+        // When no thread can be started, the host's bound on the request tells it so.
+        let _ = std::thread::Builder::new()
+            .name("atrs-runner-request".into())
+            .spawn(move || answer(job, &output, &mut || {}));
     }
-    let _ = reader.join();
-    ready.lock().unwrap_or_else(|p| p.into_inner()).take();
-    drop(dispatch);
+    let _ = ended.recv();
+    ready_of(&ready).take();
     if let Ok(runtime) = Arc::try_unwrap(runtime) {
         runtime.close();
     }
