@@ -14,11 +14,13 @@
 //!
 //! Before measuring it prints the resident memory of the host and of one runner.
 //!
-//! `cargo bench -p atrs-e2e --bench host_runtime`
+//! `cargo bench -p atrs-e2e --bench host_runtime`; `ATRS_BENCH_RUNNER=PROGRAM` runs
+//! another build of the runner instead (to compare two versions in one sitting: the
+//! machine's load moves these figures by a third from one run to the next).
 
 use std::{
     ffi::{c_char, CStr, CString},
-    path::Path,
+    path::{Path, PathBuf},
     time::Duration,
 };
 
@@ -37,12 +39,21 @@ fn mock() -> MockIdp {
     .expect("the mock starts")
 }
 
+/// The runner program: the release build, or `ATRS_BENCH_RUNNER` (another build of it,
+/// to compare two versions in one sitting).
+fn runner() -> PathBuf {
+    std::env::var_os("ATRS_BENCH_RUNNER").map_or_else(
+        || release_runtime().get("atrs_plugin_runner").to_path_buf(),
+        PathBuf::from,
+    )
+}
+
 fn options(plugins: &Path, store: &Path, isolate: bool) -> Value {
     json!({
         "plugins_dir": plugins,
         "store": store,
         "isolate": isolate,
-        "runner": release_runtime().get("atrs_plugin_runner"),
+        "runner": runner(),
         "call_timeout_ms": 30_000,
     })
 }
