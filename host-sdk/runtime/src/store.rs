@@ -339,11 +339,137 @@ pub trait AccountStore: Send + Sync + fmt::Debug {
     fn generation(&self) -> Result<Option<Generation>, StoreError> {
         Ok(None)
     }
+    /// Whether asking the [`Generation`] costs as much as a read: a server round trip
+    /// either way. Then [`Store`] reads through (one round trip) instead of checking
+    /// what it kept first (one, and a second whenever another process changed
+    /// anything since). False (the default) when the generation is asked in memory.
+    fn generation_costs_a_read(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// One account's settings and one secret, a generation another process may move,
+    /// and a count of the backend's calls.
+    #[derive(Debug)]
+    struct Counted {
+        generation: AtomicU64,
+        costly_generation: bool,
+        generations_asked: AtomicU64,
+        reads: AtomicU64,
+    }
+
+    impl Counted {
+        fn new(costly_generation: bool) -> Counted {
+            Counted {
+                generation: AtomicU64::new(1),
+                costly_generation,
+                generations_asked: AtomicU64::new(0),
+                reads: AtomicU64::new(0),
+            }
+        }
+
+        fn at(&self) -> Option<Generation> {
+            Some(Generation::from_u64(self.generation.load(Ordering::SeqCst)))
+        }
+    }
+
+    impl AccountStore for Arc<Counted> {
+        fn info(&self) -> StoreInfo {
+            StoreInfo {
+                backend: "counted",
+                location: String::new(),
+                sealed: false,
+                key_source: KeySource::None,
+            }
+        }
+        fn check(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn accounts(&self, _: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        }
+        fn read_settings(&self, _: &str, _: &str) -> Result<Option<Values>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(Some([("k".to_owned(), "v".to_owned())].into()))
+        }
+        fn read_secret(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(Some("s".to_owned()))
+        }
+        fn read_settings_at(
+            &self,
+            plugin: &str,
+            account: &str,
+        ) -> Result<(Option<Generation>, Option<Values>), StoreError> {
+            Ok((self.at(), self.read_settings(plugin, account)?))
+        }
+        fn read_secret_at(
+            &self,
+            plugin: &str,
+            account: &str,
+            name: &str,
+        ) -> Result<(Option<Generation>, Option<String>), StoreError> {
+            Ok((self.at(), self.read_secret(plugin, account, name)?))
+        }
+        fn apply(&self, _: &str, _: Change<'_>) -> Result<(), StoreError> {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn lock(&self, name: &str, _: Duration) -> Result<StoreLock, StoreError> {
+            Ok(StoreLock::new(name, ()))
+        }
+        fn generation(&self) -> Result<Option<Generation>, StoreError> {
+            self.generations_asked.fetch_add(1, Ordering::SeqCst);
+            Ok(self.at())
+        }
+        fn generation_costs_a_read(&self) -> bool {
+            self.costly_generation
+        }
+    }
+
+    /// Reads of settings, a secret and the listing, twice on an unchanged store and
+    /// once after another process's change: the backend's (generations, reads).
+    fn calls_for_reads(costly_generation: bool) -> [(u64, u64); 3] {
+        let backend = Arc::new(Counted::new(costly_generation));
+        let store = Store::over(backend.clone());
+        let mut calls = [(0, 0); 3];
+        let mut before = (0, 0);
+        for (round, counted) in calls.iter_mut().enumerate() {
+            if round == 2 {
+                backend.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            assert_eq!(store.read_settings("p", "A").unwrap().unwrap()["k"], "v");
+            assert_eq!(
+                store.read_secret("p", "A", "rt").unwrap().as_deref(),
+                Some("s")
+            );
+            assert!(store.all_accounts().unwrap().is_empty());
+            let now = (
+                backend.generations_asked.load(Ordering::SeqCst),
+                backend.reads.load(Ordering::SeqCst),
+            );
+            *counted = (now.0 - before.0, now.1 - before.1);
+            before = now;
+        }
+        calls
+    }
+
+    #[test]
+    fn a_generation_asked_in_memory_saves_reads_and_one_that_costs_a_read_is_not_asked() {
+        // Asked in memory: the first reads are kept, an unchanged store serves them
+        // again after one check each; after a change, the first check drops all that
+        // was kept, so the secret is read without one.
+        assert_eq!(calls_for_reads(false), [(1, 3), (3, 0), (2, 3)]);
+        // A round trip either way: every read goes to the backend once, and the
+        // generation is never asked on its own.
+        assert_eq!(calls_for_reads(true), [(0, 3), (0, 3), (0, 3)]);
+    }
 
     #[test]
     fn contents_show_no_value_in_debug() {
@@ -475,6 +601,9 @@ impl Store {
     /// Every saved account of every plugin.
     pub fn all_accounts(&self) -> Result<Vec<AccountRef>, StoreError> {
         // As for settings: the generation first, so a change in between is never missed.
+        if !self.keeps_reads() {
+            return self.backend.accounts(None);
+        }
         let Some(generation) = self.backend.generation()? else {
             return self.backend.accounts(None);
         };
@@ -492,7 +621,7 @@ impl Store {
         // read comes with its generation (taken before it or with it: a change
         // committed in between makes the next check miss, never serves an older read),
         // one query on a store a round trip away instead of two.
-        if self.reads.holds_settings(plugin, account) {
+        if self.keeps_reads() && self.reads.holds_settings(plugin, account) {
             let Some(generation) = self.backend.generation()? else {
                 return self.backend.read_settings(plugin, account);
             };
@@ -501,7 +630,7 @@ impl Store {
             }
         }
         let (generation, read) = self.backend.read_settings_at(plugin, account)?;
-        if let Some(generation) = generation {
+        if let Some(generation) = generation.filter(|_| self.keeps_reads()) {
             self.reads.keep_settings(generation, plugin, account, &read);
         }
         Ok(read)
@@ -515,7 +644,7 @@ impl Store {
         name: &str,
     ) -> Result<Option<String>, StoreError> {
         // As for settings.
-        if self.reads.holds_secret(plugin, account, name) {
+        if self.keeps_reads() && self.reads.holds_secret(plugin, account, name) {
             let Some(generation) = self.backend.generation()? else {
                 return self.backend.read_secret(plugin, account, name);
             };
@@ -524,11 +653,17 @@ impl Store {
             }
         }
         let (generation, read) = self.backend.read_secret_at(plugin, account, name)?;
-        if let Some(generation) = generation {
+        if let Some(generation) = generation.filter(|_| self.keeps_reads()) {
             self.reads
                 .keep_secret(generation, plugin, account, name, &read);
         }
         Ok(read)
+    }
+
+    /// Whether reads are kept and checked against the generation: not where asking it
+    /// costs a read of its own ([`AccountStore::generation_costs_a_read`]).
+    fn keeps_reads(&self) -> bool {
+        !self.backend.generation_costs_a_read()
     }
 
     /// The store's generation now ([`AccountStore::generation`]).

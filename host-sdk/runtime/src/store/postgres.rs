@@ -717,6 +717,11 @@ impl AccountStore for PostgresStore {
         })
     }
 
+    /// Both are a round trip to the server.
+    fn generation_costs_a_read(&self) -> bool {
+        true
+    }
+
     fn lock(&self, name: &str, wait: Duration) -> Result<StoreLock, StoreError> {
         if name.trim().is_empty() {
             return Err(StoreError::LockName);
