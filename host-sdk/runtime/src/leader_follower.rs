@@ -224,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn a_job_that_waits_for_a_later_message_gets_it_and_the_end_is_told() {
+    fn a_job_held_up_does_not_hold_up_the_input_and_the_end_is_told() {
         let feed = Arc::new(Feed::default());
         let (go_tx, go) = mpsc::channel::<()>();
         let go = Mutex::new(go);
