@@ -16,7 +16,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         mpsc, Arc, Mutex, MutexGuard,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::{json, Value};
@@ -132,6 +132,30 @@ impl Process {
     }
 }
 
+/// How long a caller looks for its answer, giving way to other threads, before it
+/// sleeps: longer than a cached token's round trip to the runner (about 80 µs), so the
+/// quick answers find the caller awake instead of waking it (and its processor).
+const SPIN: Duration = Duration::from_micros(150);
+
+/// The answer from `answered`, waiting at most `bound`: first looked for through
+/// [`SPIN`], then asleep.
+fn answer_within<T>(
+    answered: &mpsc::Receiver<T>,
+    bound: Duration,
+) -> Result<T, mpsc::RecvTimeoutError> {
+    let start = Instant::now();
+    while start.elapsed() < SPIN.min(bound) {
+        match answered.try_recv() {
+            Ok(answer) => return Ok(answer),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                return Err(mpsc::RecvTimeoutError::Disconnected)
+            }
+            Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    answered.recv_timeout(bound.saturating_sub(start.elapsed()))
+}
+
 /// How to start runners, shared by every isolated plugin of a runtime.
 #[derive(Debug, Clone)]
 pub struct RunnerCommand {
@@ -245,7 +269,7 @@ impl Isolated {
         let _ = process.send(&json!({
             "type": "request", "seq": seq, "generation": generation, "request": request,
         }));
-        match answered.recv_timeout(bound) {
+        match answer_within(&answered, bound) {
             Ok(result) => result.map(|answer| (process.generation, answer)),
             Err(_) => {
                 let why = RunnerError::Unresponsive {
@@ -394,5 +418,31 @@ mod tests {
         );
         assert_eq!(signal_words(6), "SIGABRT: it aborted");
         assert_eq!(signal_words(64), "signal 64");
+    }
+
+    #[test]
+    fn an_answer_is_taken_while_spinning_or_after_and_the_bound_still_holds() {
+        let (tx, rx) = mpsc::sync_channel(1);
+        tx.send(1).unwrap();
+        assert_eq!(answer_within(&rx, Duration::from_secs(10)), Ok(1));
+        // Given long after the spin: the sleeping caller still gets it.
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(SPIN * 20);
+            tx.send(2).unwrap();
+            tx
+        });
+        assert_eq!(answer_within(&rx, Duration::from_secs(10)), Ok(2));
+        let tx = late.join().unwrap();
+        let start = Instant::now();
+        assert_eq!(
+            answer_within(&rx, Duration::from_millis(30)),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        drop(tx);
+        assert_eq!(
+            answer_within(&rx, Duration::from_secs(10)),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
     }
 }
