@@ -518,7 +518,9 @@ mod tests {
 ///
 /// A handle and its clones keep what they read while the backend's [`Generation`] stays
 /// the same, so reading an unchanged account again costs one generation check; a change
-/// made by any process is seen by the next read.
+/// made by any process is seen by the next read. Where that check costs as much as the
+/// read ([`AccountStore::generation_costs_a_read`]), nothing is kept: every read goes
+/// to the backend.
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Arc<dyn AccountStore>,
