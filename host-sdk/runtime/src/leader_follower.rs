@@ -46,7 +46,7 @@ struct Shared<I, J> {
     read: Box<Reader<I, J>>,
     work: Box<Worker<J>>,
     /// Told once, by the thread that reads the end.
-    end_tx: Mutex<Option<mpsc::Sender<()>>>,
+    end_tx: mpsc::Sender<()>,
 }
 
 /// Serves `input` on threads named `name` until it ends; the answer is told when it
@@ -66,7 +66,7 @@ pub fn serve<I: Send + 'static, J: 'static>(
         ended: AtomicBool::new(false),
         read,
         work,
-        end_tx: Mutex::new(Some(end_tx)),
+        end_tx,
     });
     start(&shared)?;
     Ok(ended)
@@ -103,10 +103,7 @@ fn take_turns<I: Send + 'static, J: 'static>(shared: &Arc<Shared<I, J>>) {
                     Read::Job(job) => break job,
                     Read::End => {
                         shared.ended.store(true, Ordering::SeqCst);
-                        let told = shared.end_tx.lock().unwrap_or_else(|p| p.into_inner());
-                        if let Some(tx) = told.as_ref() {
-                            let _ = tx.send(());
-                        }
+                        let _ = shared.end_tx.send(());
                         return;
                     }
                 }
