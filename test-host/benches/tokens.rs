@@ -15,6 +15,9 @@
 //!
 //! `cargo bench -p atrs-test-host --bench tokens`
 //!
+//! `ATRS_BENCH_PG_PARAMS=pool_size=8` (any connection parameters) opens the PostgreSQL
+//! stores with them, to compare settings in one build.
+//!
 //! `ATRS_BENCH_CALLS=N` makes `N` cache hits in each wanted `from_cache` benchmark
 //! without timing them: run the bench binary under `valgrind --tool=callgrind` (or
 //! `strace -c -f`) twice with different `N` and the difference is the cost of the
@@ -156,7 +159,11 @@ fn open_postgres(server: &Server, keys: &tempfile::TempDir, database: &str) -> S
         key_file: Some(keys.path().join(format!("{database}.key"))),
         ..KeyOptions::default()
     };
-    Store::open_location(&server.database(database), &options).unwrap()
+    let mut url = server.database(database);
+    if let Ok(params) = std::env::var("ATRS_BENCH_PG_PARAMS") {
+        url = format!("{url}?{params}");
+    }
+    Store::open_location(&url, &options).unwrap()
 }
 
 fn open_sqlite(dir: &std::path::Path) -> Store {

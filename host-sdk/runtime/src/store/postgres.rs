@@ -15,10 +15,11 @@ use std::{
     time::Duration,
 };
 
-use postgres::{Client, Statement, Transaction};
+use postgres::{types::ToSql, Client, Row, Statement, Transaction};
 
 use connector::{Connector, LOCK_TIMEOUT_MS};
 use lock_session::LockSession;
+use pipeline::Pipeline;
 use pool::Pool;
 use prepared::Prepared;
 use zeroize::Zeroizing;
@@ -79,6 +80,8 @@ pub struct PostgresStore {
     options: KeyOptions,
     keys: RwLock<Keys>,
     pool: Pool,
+    /// The connection shared at once when every pooled one is taken.
+    pipeline: Pipeline,
     opened: OpenReport,
     locks: Arc<LockSession>,
 }
@@ -106,6 +109,7 @@ impl PostgresStore {
             locks: LockSession::new(connector.clone()),
             location: connector.location().to_owned(),
             pool: Pool::new(connector.pool_size()),
+            pipeline: Pipeline::default(),
             connector,
             store_id: String::new(),
             options: options.clone(),
@@ -360,15 +364,49 @@ impl PostgresStore {
     fn read_at_generation<T>(
         &self,
         sql: &'static str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-        value: impl Fn(&postgres::Row, Option<&StoreKey>) -> Result<T, StoreError>,
+        params: &[&(dyn ToSql + Sync)],
+        value: impl Fn(&Row, Option<&StoreKey>) -> Result<T, StoreError>,
     ) -> Result<(Option<Generation>, T), StoreError> {
-        self.run_prepared(|client, key, prepared| {
-            let db = |e| self.db_error(e);
-            let query = prepared.get(client, sql).map_err(db)?;
-            let row = client.query_one(&query, params).map_err(db)?;
-            Ok((Some(generation_of(row.get(0))), value(&row, key)?))
-        })
+        let keys = self.keys();
+        let row = self.one_row(sql, params)?;
+        Ok((Some(generation_of(row.get(0))), value(&row, keys.key.as_ref())?))
+    }
+
+    /// Runs the one statement `sql` (prepared once per connection) and gives its rows:
+    /// on an idle pooled connection when there is one, else on the shared [`Pipeline`],
+    /// behind the statements already sent there, instead of waiting for a pooled one.
+    /// A statement cut off by a lost connection is sent once more on a new one (each
+    /// is a transaction of its own whose change is idempotent).
+    fn rows(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        for attempt in 0..2 {
+            let (rows, lost) = match self.pool.try_take(&self.connector)? {
+                Some(mut conn) => {
+                    let pool::Conn { client, prepared } = &mut *conn;
+                    let rows = prepared
+                        .get(client, sql)
+                        .and_then(|statement| client.query(&statement, params));
+                    let lost = client.is_closed();
+                    (rows, lost)
+                }
+                None => {
+                    let sent = self.pipeline.query(&self.connector, sql, params)?;
+                    (sent.rows, sent.lost)
+                }
+            };
+            match rows {
+                Err(_) if attempt == 0 && lost => {}
+                other => return other.map_err(|e| self.db_error(e)),
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    /// The one row a statement that always gives one (a `SELECT` without `FROM`) gave.
+    fn one_row(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+        self.rows(sql, params)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.corrupt("a query that always answers a row answered none"))
     }
 
     fn db_error(&self, e: postgres::Error) -> StoreError {
@@ -420,16 +458,13 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(settings).expect("a map of strings always serializes");
         let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
-        self.run_prepared(|client, key, prepared| {
-            let db = |e| self.db_error(e);
-            let sealed: Vec<Vec<u8>> = secrets
-                .iter()
-                .map(|(name, value)| seal_secret(key, plugin, account, name, value))
-                .collect();
-            let statement = prepared
-                .get(
-                    client,
-                    "WITH settings AS (
+        let keys = self.keys();
+        let sealed: Vec<Vec<u8>> = secrets
+            .iter()
+            .map(|(name, value)| seal_secret(keys.key.as_ref(), plugin, account, name, value))
+            .collect();
+        self.rows(
+            "WITH settings AS (
                          INSERT INTO atrs_accounts (plugin, account, settings) VALUES ($1, $2, $3)
                          ON CONFLICT (plugin, account) DO UPDATE SET settings = excluded.settings
                      ), gone AS (
@@ -444,16 +479,9 @@ impl PostgresStore {
                          UPDATE atrs_generation SET n = n + 1 WHERE shard = $6
                      )
                      SELECT 1",
-                )
-                .map_err(db)?;
-            client
-                .execute(
-                    &statement,
-                    &[&plugin, &account, &text, &names, &sealed, &shard],
-                )
-                .map(drop)
-                .map_err(db)
-        })
+            &[&plugin, &account, &text, &names, &sealed, &shard],
+        )
+        .map(drop)
     }
 
     /// Makes `change` inside `tx` with the statements `st` (prepared on its connection).
@@ -583,41 +611,29 @@ impl AccountStore for PostgresStore {
     }
 
     fn accounts(&self, plugin: Option<&str>) -> Result<Vec<AccountRef>, StoreError> {
-        self.run_prepared(|client, _, prepared| {
-            let db = |e| self.db_error(e);
-            let query = prepared
-                .get(
-                    client,
-                    "SELECT plugin, account FROM atrs_accounts
-                     WHERE $1::TEXT IS NULL OR plugin = $1
-                     ORDER BY plugin COLLATE \"C\", account COLLATE \"C\"",
-                )
-                .map_err(db)?;
-            let rows = client.query(&query, &[&plugin]).map_err(db)?;
-            Ok(rows
-                .iter()
-                .map(|r| AccountRef {
-                    plugin: r.get(0),
-                    account: r.get(1),
-                })
-                .collect())
-        })
+        let rows = self.rows(
+            "SELECT plugin, account FROM atrs_accounts
+             WHERE $1::TEXT IS NULL OR plugin = $1
+             ORDER BY plugin COLLATE \"C\", account COLLATE \"C\"",
+            &[&plugin],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| AccountRef {
+                plugin: r.get(0),
+                account: r.get(1),
+            })
+            .collect())
     }
 
     fn read_settings(&self, plugin: &str, account: &str) -> Result<Option<Values>, StoreError> {
-        let text: Option<String> = self.run_prepared(|client, _, prepared| {
-            let db = |e| self.db_error(e);
-            let query = prepared
-                .get(
-                    client,
-                    "SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2",
-                )
-                .map_err(db)?;
-            Ok(client
-                .query_opt(&query, &[&plugin, &account])
-                .map_err(db)?
-                .map(|r| r.get(0)))
-        })?;
+        let text: Option<String> = self
+            .rows(
+                "SELECT settings FROM atrs_accounts WHERE plugin = $1 AND account = $2",
+                &[&plugin, &account],
+            )?
+            .first()
+            .map(|r| r.get(0));
         text.map(|t| self.parse_settings(&t)).transpose()
     }
 
@@ -627,22 +643,17 @@ impl AccountStore for PostgresStore {
         account: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.run_prepared(|client, key, prepared| {
-            let db = |e| self.db_error(e);
-            let query = prepared
-                .get(
-                    client,
-                    "SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3",
-                )
-                .map_err(db)?;
-            let value: Option<Vec<u8>> = client
-                .query_opt(&query, &[&plugin, &account, &name])
-                .map_err(db)?
-                .map(|r| r.get(0));
-            value
-                .map(|v| open_secret(key, plugin, account, name, &v))
-                .transpose()
-        })
+        let keys = self.keys();
+        let value: Option<Vec<u8>> = self
+            .rows(
+                "SELECT value FROM atrs_secrets WHERE plugin = $1 AND account = $2 AND name = $3",
+                &[&plugin, &account, &name],
+            )?
+            .first()
+            .map(|r| r.get(0));
+        value
+            .map(|v| open_secret(keys.key.as_ref(), plugin, account, name, &v))
+            .transpose()
     }
 
     /// One query, one snapshot: the generation and the settings as of the same moment.
@@ -707,14 +718,8 @@ impl AccountStore for PostgresStore {
     /// The sum of the generation counters: one round trip, the query prepared once
     /// per connection.
     fn generation(&self) -> Result<Option<Generation>, StoreError> {
-        self.run_prepared(|conn, _, prepared| {
-            let db = |e| self.db_error(e);
-            let query = prepared
-                .get(conn, "SELECT sum(n)::BIGINT FROM atrs_generation")
-                .map_err(db)?;
-            let sum = conn.query_one(&query, &[]).map_err(db)?.get(0);
-            Ok(Some(generation_of(sum)))
-        })
+        let row = self.one_row("SELECT sum(n)::BIGINT FROM atrs_generation", &[])?;
+        Ok(Some(generation_of(row.get(0))))
     }
 
     /// Both are a round trip to the server.
@@ -783,6 +788,7 @@ fn first_line(e: &postgres::Error) -> String {
 mod connector;
 mod lock_session;
 mod pgpass;
+mod pipeline;
 mod pool;
 mod prepared;
 pub mod throwaway;

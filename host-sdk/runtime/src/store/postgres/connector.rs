@@ -5,7 +5,8 @@
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use postgres::{error::SqlState, Client, Config};
+use postgres::{error::SqlState, Client};
+use tokio_postgres::Config;
 
 use super::{
     first_line, pgpass,
@@ -52,9 +53,9 @@ impl Connector {
             fix: "Write it as postgres://USER@HOST[:PORT]/DATABASE[?PARAMETER=VALUE&…], with the parameters libpq knows (sslmode, sslrootcert, application_name, connect_timeout, …) and pool_size.".into(),
         })?;
         config.connect_timeout(CONNECT_TIMEOUT);
-        config.options(&format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
+        config.options(format!("-c lock_timeout={LOCK_TIMEOUT_MS}"));
         if config.get_application_name().is_none() {
-            config.application_name(&application_name());
+            config.application_name(application_name());
         }
         let (passfile, passfile_ignored) = match config.get_password() {
             Some(_) => (None, None),
@@ -102,14 +103,32 @@ impl Connector {
 
     /// A new connection.
     pub fn connect(&self) -> Result<Client, StoreError> {
-        self.config
+        postgres::Config::from(self.config.clone())
             .connect(self.tls.clone())
             .map_err(|e| self.connect_error(&e))
     }
 
+    /// How to make a connection driven by the caller's own I/O (the pipeline's).
+    pub fn async_config(&self) -> Config {
+        self.config.clone()
+    }
+
+    /// The TLS every connection is made with.
+    pub fn tls(&self) -> MakeTls {
+        self.tls.clone()
+    }
+
+    /// The server not reached, for `detail`.
+    pub fn unreachable(&self, detail: &str) -> StoreError {
+        StoreError::Unreachable {
+            location: self.location.clone(),
+            detail: detail.to_owned(),
+        }
+    }
+
     /// A failed connection: TLS not as asked, the login refused (a wrong or missing
     /// password, an unknown user), else the server not reached.
-    fn connect_error(&self, e: &postgres::Error) -> StoreError {
+    pub fn connect_error(&self, e: &postgres::Error) -> StoreError {
         if let Some((detail, fix)) = self.tls_failure(e) {
             return StoreError::Tls {
                 location: self.location.clone(),

@@ -148,7 +148,7 @@ fn split(line: &str) -> Vec<Zeroizing<String>> {
 /// What a connection described by `config` asks the password file for: its first host
 /// (`localhost` for a Unix socket, as libpq matches it), port (5432 when not given),
 /// database (the user's name when not given) and user.
-pub(crate) fn wanted(config: &postgres::Config) -> Option<(String, u16, String, String)> {
+pub(crate) fn wanted(config: &tokio_postgres::Config) -> Option<(String, u16, String, String)> {
     let user = config.get_user()?.to_owned();
     let host = match config.get_hosts().first()? {
         postgres::config::Host::Tcp(host) => host.clone(),
@@ -252,12 +252,12 @@ db.example:5432:atrs:someone:wrong-user
     #[test]
     fn a_url_asks_for_its_first_host_port_database_and_user_with_libpq_defaults() {
         use std::str::FromStr;
-        let config = postgres::Config::from_str("postgres://atrs@db.example/store").unwrap();
+        let config = tokio_postgres::Config::from_str("postgres://atrs@db.example/store").unwrap();
         assert_eq!(
             wanted(&config),
             Some(("db.example".into(), 5432, "store".into(), "atrs".into()))
         );
-        let config = postgres::Config::from_str("postgres://atrs@db.example:6000").unwrap();
+        let config = tokio_postgres::Config::from_str("postgres://atrs@db.example:6000").unwrap();
         assert_eq!(
             wanted(&config),
             Some(("db.example".into(), 6000, "atrs".into(), "atrs".into()))

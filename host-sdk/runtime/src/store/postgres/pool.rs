@@ -33,6 +33,10 @@ struct Slots {
     open: usize,
 }
 
+/// What the pool has for a taker now: a connection, or (every one taken) the pool's
+/// state, still held, to wait on.
+type Now<'a> = Result<Taken<'a>, MutexGuard<'a, Slots>>;
+
 /// The connections of one store.
 pub(super) struct Pool {
     size: usize,
@@ -96,34 +100,61 @@ impl Pool {
     /// An idle connection, else a new one while fewer than `size` are open, else the
     /// next one given back (waiting, as threads waited for the one connection before).
     pub fn take(&self, connector: &Connector) -> Result<Taken<'_>, StoreError> {
-        let taken = |conn| Taken {
-            pool: self,
-            conn: Some(conn),
-        };
         let mut slots = self.slots();
         loop {
-            while let Some(conn) = slots.idle.pop() {
-                if !conn.client.is_closed() {
-                    return Ok(taken(conn));
+            match self.take_now(slots, connector)? {
+                Ok(taken) => return Ok(taken),
+                Err(full) => {
+                    slots = self.returned.wait(full).unwrap_or_else(|p| p.into_inner());
                 }
-                slots.open -= 1;
             }
-            if slots.open < self.size {
-                slots.open += 1;
-                drop(slots);
-                return match connector.connect() {
-                    Ok(client) => Ok(taken(Conn {
-                        client,
-                        prepared: Prepared::default(),
-                    })),
-                    Err(e) => {
-                        self.slots().open -= 1;
-                        self.returned.notify_one();
-                        Err(e)
-                    }
-                };
+        }
+    }
+
+    /// As [`Pool::take`], but none when every connection is taken: never waits.
+    pub fn try_take(&self, connector: &Connector) -> Result<Option<Taken<'_>>, StoreError> {
+        Ok(self.take_now(self.slots(), connector)?.ok())
+    }
+
+    /// An idle connection, else a new one while fewer than `size` are open, else the
+    /// pool's state back, still held, to wait on.
+    fn take_now<'a>(
+        &'a self,
+        mut slots: MutexGuard<'a, Slots>,
+        connector: &Connector,
+    ) -> Result<Now<'a>, StoreError> {
+        while let Some(conn) = slots.idle.pop() {
+            if !conn.client.is_closed() {
+                return Ok(Ok(Taken {
+                    pool: self,
+                    conn: Some(conn),
+                }));
             }
-            slots = self.returned.wait(slots).unwrap_or_else(|p| p.into_inner());
+            slots.open -= 1;
+        }
+        if slots.open < self.size {
+            slots.open += 1;
+            drop(slots);
+            return self.made(connector).map(Ok);
+        }
+        Ok(Err(slots))
+    }
+
+    /// A new connection, its slot already counted as open (given back when it fails).
+    fn made(&self, connector: &Connector) -> Result<Taken<'_>, StoreError> {
+        match connector.connect() {
+            Ok(client) => Ok(Taken {
+                pool: self,
+                conn: Some(Conn {
+                    client,
+                    prepared: Prepared::default(),
+                }),
+            }),
+            Err(e) => {
+                self.slots().open -= 1;
+                self.returned.notify_one();
+                Err(e)
+            }
         }
     }
 

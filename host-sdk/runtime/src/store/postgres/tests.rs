@@ -657,7 +657,7 @@ fn all_inside_at_once(store: &Arc<PostgresStore>, threads: usize, wait: Duration
 }
 
 #[test]
-fn threads_of_one_handle_query_side_by_side_on_at_most_pool_size_connections() {
+fn threads_of_one_handle_query_side_by_side_on_pool_size_connections_and_one_shared() {
     let Some(server) = Server::start() else {
         return;
     };
@@ -689,6 +689,43 @@ fn threads_of_one_handle_query_side_by_side_on_at_most_pool_size_connections() {
         r.join().unwrap();
     }
     assert_eq!(store.pool.open(), 3);
+
+    // Every pooled connection held (by three transactions): a query does not wait for
+    // one, it is answered on the one connection all threads share.
+    let (holding, release) = (
+        Arc::new(std::sync::Barrier::new(4)),
+        Arc::new(std::sync::Barrier::new(4)),
+    );
+    let holders: Vec<_> = (0..3)
+        .map(|_| {
+            let (store, holding, release) = (store.clone(), holding.clone(), release.clone());
+            std::thread::spawn(move || {
+                store
+                    .run(|_, _| {
+                        holding.wait();
+                        release.wait();
+                        Ok(())
+                    })
+                    .unwrap()
+            })
+        })
+        .collect();
+    holding.wait();
+    let (answered, answer) = std::sync::mpsc::channel();
+    let asker = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let generation = store.generation();
+            let listed = store.accounts(None);
+            answered.send((generation, listed)).unwrap();
+        })
+    };
+    let (generation, listed) = answer
+        .recv_timeout(Duration::from_secs(10))
+        .expect("answered while every pooled connection was held");
+    assert!(generation.unwrap().is_some());
+    listed.unwrap();
+    asker.join().unwrap();
     let mut admin = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
     let on_server: i64 = admin
         .query_one(
@@ -697,7 +734,12 @@ fn threads_of_one_handle_query_side_by_side_on_at_most_pool_size_connections() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(on_server, 3);
+    assert_eq!(on_server, 4, "the pool's 3 and the shared one");
+    release.wait();
+    for h in holders {
+        h.join().unwrap();
+    }
+    assert_eq!(store.pool.open(), 3);
 
     // The default is 4; one connection is the old behaviour, one query at a time.
     assert_eq!(
