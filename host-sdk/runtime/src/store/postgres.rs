@@ -6,7 +6,9 @@
 //! session advisory locks held on one connection of their own (`lock_session`), so
 //! the server releases them the moment their holder's connection dies (a node killed);
 //! taken with a deadline. Everything else runs on a few connections shared by the
-//! handle's threads (`pool`: the URL's `pool_size`, default 4). A lost connection (the
+//! handle's threads (`pool`: the URL's `pool_size`, default 4); a single statement that
+//! finds all of them taken goes on one more, which every thread shares at once
+//! (`pipeline`). A lost connection (the
 //! server restarted) is made again on the next call; while the server is down every call ends in [`StoreError::Unreachable`],
 //! never a half-written account.
 
@@ -369,7 +371,10 @@ impl PostgresStore {
     ) -> Result<(Option<Generation>, T), StoreError> {
         let keys = self.keys();
         let row = self.one_row(sql, params)?;
-        Ok((Some(generation_of(row.get(0))), value(&row, keys.key.as_ref())?))
+        Ok((
+            Some(generation_of(row.get(0))),
+            value(&row, keys.key.as_ref())?,
+        ))
     }
 
     /// Runs the one statement `sql` (prepared once per connection) and gives its rows:
@@ -377,7 +382,11 @@ impl PostgresStore {
     /// behind the statements already sent there, instead of waiting for a pooled one.
     /// A statement cut off by a lost connection is sent once more on a new one (each
     /// is a transaction of its own whose change is idempotent).
-    fn rows(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    fn rows(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
         for attempt in 0..2 {
             let (rows, lost) = match self.pool.try_take(&self.connector)? {
                 Some(mut conn) => {
@@ -402,7 +411,11 @@ impl PostgresStore {
     }
 
     /// The one row a statement that always gives one (a `SELECT` without `FROM`) gave.
-    fn one_row(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+    fn one_row(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
         self.rows(sql, params)?
             .into_iter()
             .next()

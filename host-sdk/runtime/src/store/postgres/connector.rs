@@ -217,7 +217,7 @@ fn pool_size(url: &str) -> Result<(String, usize), StoreError> {
             .filter(|n| (1..=MAX_SIZE).contains(n))
             .ok_or_else(|| StoreError::Address {
                 detail: format!("pool_size={value} is not a number of connections from 1 to {MAX_SIZE}"),
-                fix: format!("Give pool_size the number of connections each host keeps to the server (default {DEFAULT_SIZE}; every node's count adds up against the server's max_connections), or leave it out."),
+                fix: format!("Give pool_size the number of connections each host keeps to the server for its accounts (default {DEFAULT_SIZE}; each node also keeps one shared and one for locks, and every node's count adds up against the server's max_connections), or leave it out."),
             })?,
     };
     Ok((url, size))

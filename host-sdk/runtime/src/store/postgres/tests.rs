@@ -692,53 +692,23 @@ fn threads_of_one_handle_query_side_by_side_on_pool_size_connections_and_one_sha
 
     // Every pooled connection held (by three transactions): a query does not wait for
     // one, it is answered on the one connection all threads share.
-    let (holding, release) = (
-        Arc::new(std::sync::Barrier::new(4)),
-        Arc::new(std::sync::Barrier::new(4)),
-    );
-    let holders: Vec<_> = (0..3)
-        .map(|_| {
-            let (store, holding, release) = (store.clone(), holding.clone(), release.clone());
-            std::thread::spawn(move || {
-                store
-                    .run(|_, _| {
-                        holding.wait();
-                        release.wait();
-                        Ok(())
-                    })
-                    .unwrap()
-            })
-        })
-        .collect();
-    holding.wait();
-    let (answered, answer) = std::sync::mpsc::channel();
-    let asker = {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            let generation = store.generation();
-            let listed = store.accounts(None);
-            answered.send((generation, listed)).unwrap();
-        })
-    };
-    let (generation, listed) = answer
-        .recv_timeout(Duration::from_secs(10))
-        .expect("answered while every pooled connection was held");
-    assert!(generation.unwrap().is_some());
-    listed.unwrap();
-    asker.join().unwrap();
-    let mut admin = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
-    let on_server: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pooled'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let on_server = while_every_pooled_one_is_held(&store, 3, || {
+        let (generation, listed) = answered_within(&store, Duration::from_secs(10), |store| {
+            (store.generation(), store.accounts(None))
+        });
+        assert!(generation.unwrap().is_some());
+        listed.unwrap();
+        let mut admin = Config::from_str(&url).unwrap().connect(NoTls).unwrap();
+        let count: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pooled'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        count
+    });
     assert_eq!(on_server, 4, "the pool's 3 and the shared one");
-    release.wait();
-    for h in holders {
-        h.join().unwrap();
-    }
     assert_eq!(store.pool.open(), 3);
 
     // The default is 4; one connection is the old behaviour, one query at a time.
@@ -801,6 +771,87 @@ fn after_a_restart_the_first_call_succeeds_though_every_pooled_connection_was_lo
         Some("kept")
     );
     assert_eq!(store.pool.open(), 1);
+}
+
+/// Runs `f` while `n` threads each hold one of `store`'s pooled connections (in a
+/// transaction of `run`), so that none is idle.
+fn while_every_pooled_one_is_held<T>(
+    store: &Arc<PostgresStore>,
+    n: usize,
+    f: impl FnOnce() -> T,
+) -> T {
+    let (holding, release) = (
+        Arc::new(std::sync::Barrier::new(n + 1)),
+        Arc::new(std::sync::Barrier::new(n + 1)),
+    );
+    let holders: Vec<_> = (0..n)
+        .map(|_| {
+            let (store, holding, release) = (store.clone(), holding.clone(), release.clone());
+            std::thread::spawn(move || {
+                store
+                    .run(|_, _| {
+                        holding.wait();
+                        release.wait();
+                        Ok(())
+                    })
+                    .unwrap()
+            })
+        })
+        .collect();
+    holding.wait();
+    let outcome = f();
+    release.wait();
+    for h in holders {
+        h.join().unwrap();
+    }
+    outcome
+}
+
+/// What `ask` gives on another thread, which must answer within `deadline`.
+fn answered_within<T: Send + 'static>(
+    store: &Arc<PostgresStore>,
+    deadline: Duration,
+    ask: impl FnOnce(&PostgresStore) -> T + Send + 'static,
+) -> T {
+    let (answered, answer) = std::sync::mpsc::channel();
+    let store = store.clone();
+    std::thread::spawn(move || answered.send(ask(&store)).unwrap());
+    answer
+        .recv_timeout(deadline)
+        .expect("answered while every pooled connection was held")
+}
+
+#[test]
+fn the_shared_connection_lost_in_a_restart_is_made_again_by_the_next_statement() {
+    let Some(mut server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let url = server.database("shared_restart");
+    let store = Arc::new(
+        PostgresStore::open(&format!("{url}?pool_size=1"), &options(keys.path())).unwrap(),
+    );
+    store
+        .apply(
+            "p",
+            Change::Secret {
+                account: "A",
+                name: "s",
+                value: "kept",
+            },
+        )
+        .unwrap();
+    let read = |store: &Arc<PostgresStore>| {
+        while_every_pooled_one_is_held(store, 1, || {
+            answered_within(store, Duration::from_secs(10), |store| {
+                store.read_secret("p", "A", "s")
+            })
+        })
+    };
+    assert_eq!(read(&store).unwrap().as_deref(), Some("kept"));
+    server.stop();
+    server.run();
+    assert_eq!(read(&store).unwrap().as_deref(), Some("kept"));
 }
 
 /// The statement texts prepared on the connection `store` lends next (its pool of one),
