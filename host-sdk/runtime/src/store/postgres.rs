@@ -8,9 +8,9 @@
 //! taken with a deadline. Everything else runs on a few connections shared by the
 //! handle's threads (`pool`: the URL's `pool_size`, default 4); a single statement that
 //! finds all of them taken goes on one more, which every thread shares at once
-//! (`pipeline`). A lost connection (the
-//! server restarted) is made again on the next call; while the server is down every call ends in [`StoreError::Unreachable`],
-//! never a half-written account.
+//! (`pipeline`). A lost connection (the server restarted) is made again on the next
+//! call; while the server is down every call ends in [`StoreError::Unreachable`], never
+//! a half-written account.
 
 use std::{
     sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},

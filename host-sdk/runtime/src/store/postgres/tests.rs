@@ -740,15 +740,17 @@ fn threads_of_one_handle_query_side_by_side_on_pool_size_connections_and_one_sha
     }
 }
 
-#[test]
-fn after_a_restart_the_first_call_succeeds_though_every_pooled_connection_was_lost() {
-    let Some(mut server) = Server::start() else {
-        return;
-    };
-    let keys = tempfile::tempdir().unwrap();
-    let url = server.database("pool_restart");
+/// A store in the new database `name` on `server` with `pool_size` pooled connections,
+/// keeping the secret `s` = "kept" of account `A`.
+fn keeping_a_secret(
+    server: &Server,
+    name: &str,
+    pool_size: usize,
+    keys: &Path,
+) -> Arc<PostgresStore> {
+    let url = server.database(name);
     let store = Arc::new(
-        PostgresStore::open(&format!("{url}?pool_size=3"), &options(keys.path())).unwrap(),
+        PostgresStore::open(&format!("{url}?pool_size={pool_size}"), &options(keys)).unwrap(),
     );
     store
         .apply(
@@ -760,6 +762,16 @@ fn after_a_restart_the_first_call_succeeds_though_every_pooled_connection_was_lo
             },
         )
         .unwrap();
+    store
+}
+
+#[test]
+fn after_a_restart_the_first_call_succeeds_though_every_pooled_connection_was_lost() {
+    let Some(mut server) = Server::start() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let store = keeping_a_secret(&server, "pool_restart", 3, keys.path());
     assert!(all_inside_at_once(&store, 3, Duration::from_secs(10)));
     assert_eq!(store.pool.open(), 3);
     server.stop();
@@ -827,20 +839,7 @@ fn the_shared_connection_lost_in_a_restart_is_made_again_by_the_next_statement()
         return;
     };
     let keys = tempfile::tempdir().unwrap();
-    let url = server.database("shared_restart");
-    let store = Arc::new(
-        PostgresStore::open(&format!("{url}?pool_size=1"), &options(keys.path())).unwrap(),
-    );
-    store
-        .apply(
-            "p",
-            Change::Secret {
-                account: "A",
-                name: "s",
-                value: "kept",
-            },
-        )
-        .unwrap();
+    let store = keeping_a_secret(&server, "shared_restart", 1, keys.path());
     let read = |store: &Arc<PostgresStore>| {
         while_every_pooled_one_is_held(store, 1, || {
             answered_within(store, Duration::from_secs(10), |store| {
