@@ -1,7 +1,8 @@
 //! The named locks of one [`PostgresStore`](super::PostgresStore): session advisory
 //! locks, all held on one connection of their own, so the server releases every one of
 //! them the moment the process dies (its connection with it), and a thousand accounts
-//! renewing at once need one connection, not a thousand.
+//! renewing at once need one connection, not a thousand. Every thread sends its tries
+//! and releases on it at once ([`Pipeline`]), so none waits for another's round trip.
 //!
 //! An advisory lock is re-entrant within its session, so the server alone cannot keep
 //! this process's own threads apart: a name held here is first reserved in
@@ -17,9 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use postgres::Client;
-
-use super::{connector::Connector, prepared::Prepared};
+use super::{connector::Connector, pipeline::Pipeline};
 use crate::store::{
     lock_holder::{self, LockHolder},
     StoreError, StoreLock,
@@ -45,16 +44,10 @@ const TRY_LOCK: &str = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))";
 /// Lets a lock go.
 const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
 
-/// The lock connection and the statements prepared on it.
-struct Session {
-    client: Client,
-    prepared: Prepared,
-}
-
 /// The lock connection and the names held on it.
 pub(super) struct LockSession {
     connector: Arc<Connector>,
-    client: Mutex<Option<Session>>,
+    connection: Pipeline,
     held: Mutex<HashSet<String>>,
     released: Condvar,
 }
@@ -68,7 +61,7 @@ impl LockSession {
     pub fn new(connector: Arc<Connector>) -> Arc<LockSession> {
         Arc::new(LockSession {
             connector,
-            client: Mutex::new(None),
+            connection: Pipeline::default(),
             held: Mutex::new(HashSet::new()),
             released: Condvar::new(),
         })
@@ -117,34 +110,22 @@ impl LockSession {
 
     /// One try on the server, connecting first when there is no live connection.
     fn try_lock(&self, name: &str) -> Result<bool, StoreError> {
-        let mut session = locked(&self.client);
-        if session.as_ref().is_none_or(|s| s.client.is_closed()) {
-            // A new connection prepares its statements again.
-            *session = Some(Session {
-                client: self.connector.connect()?,
-                prepared: Prepared::default(),
-            });
-        }
-        let Session { client, prepared } = session.as_mut().expect("connected just now");
-        prepared
-            .get(client, TRY_LOCK)
-            .and_then(|statement| client.query_one(&statement, &[&name]))
-            .map(|row| row.get(0))
-            .map_err(|e| StoreError::Unreachable {
-                location: self.connector.location().to_owned(),
-                detail: super::first_line(&e),
-            })
+        let rows = self
+            .connection
+            .query(&self.connector, TRY_LOCK, &[&name])?
+            .rows
+            .map_err(|e| self.connector.unreachable(&super::first_line(&e)))?;
+        rows.first().map(|row| row.get(0)).ok_or_else(|| {
+            self.connector
+                .unreachable("the server answered no row to a lock")
+        })
     }
 
     /// The connection the server says holds `name`, if it says (a holder that let go
     /// meanwhile, or a server that cannot be asked, names nobody).
     fn holder(&self, name: &str) -> Option<LockHolder> {
-        let mut session = locked(&self.client);
-        let row = session
-            .as_mut()?
-            .client
-            .query_opt(HOLDER, &[&name])
-            .ok()??;
+        let rows = self.connection.query_if_connected(HOLDER, &[&name])?.ok()?;
+        let row = rows.first()?;
         let pid: i32 = row.get(0);
         let application: Option<String> = row.get(1);
         let address: Option<String> = row.get(2);
@@ -172,11 +153,8 @@ impl LockSession {
     /// process's next taker.
     fn release(&self, name: &str, on_server: bool) {
         if on_server {
-            if let Some(Session { client, prepared }) = locked(&self.client).as_mut() {
-                let _ = prepared
-                    .get(client, UNLOCK)
-                    .and_then(|statement| client.execute(&statement, &[&name]));
-            }
+            // Not on a new connection: the old one's locks went with it.
+            let _ = self.connection.query_if_connected(UNLOCK, &[&name]);
         }
         locked(&self.held).remove(name);
         self.released.notify_all();

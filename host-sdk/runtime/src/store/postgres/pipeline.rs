@@ -1,10 +1,11 @@
-//! One more connection of a store, shared by every thread at once: a statement that
-//! finds each pooled connection taken is sent on it straight away, behind the others
-//! already sent, instead of waiting for a pooled connection to come back. The server
-//! answers them in order (the protocol's pipelining, which `tokio-postgres` does when
-//! several requests are in flight), so a thousand threads asking at once share one
-//! connection's round trips rather than queueing for four, and a server far away is
-//! kept busy by one connection (the README gives the figures).
+//! A connection every thread of a store sends statements on at once: each is sent
+//! straight away, behind the others already sent, and the server answers them in order
+//! (the protocol's pipelining, which `tokio-postgres` does when several requests are in
+//! flight). The store sends on one a statement that finds each pooled connection taken,
+//! instead of waiting for a pooled one to come back, so a thousand threads asking at
+//! once share one connection's round trips rather than queueing for four, and a server
+//! far away is kept busy by one connection (the README gives the figures); its named
+//! locks are all taken and let go on another.
 //!
 //! The connection is driven by a thread of its own (`atrs-store-pipeline`), made when a
 //! statement first needs it; a lost connection (the server restarted) is made again by
@@ -59,10 +60,7 @@ impl Pipeline {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Sent, StoreError> {
         let live = self.live(connector)?;
-        let rows = block_on(async {
-            let statement = live.statement(sql).await?;
-            live.client.query(&statement, params).await
-        });
+        let rows = live.send(sql, params);
         let lost = rows.is_err() && live.client.is_closed();
         if lost {
             // The next statement connects again (unless another did already).
@@ -72,6 +70,20 @@ impl Pipeline {
             }
         }
         Ok(Sent { rows, lost })
+    }
+
+    /// Sends `sql` with `params` on the connection there is, if it is live: none when
+    /// there is none, or it was lost (nothing is connected for it).
+    pub fn query_if_connected(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Option<Result<Vec<Row>, postgres::Error>> {
+        let live = locked(&self.live)
+            .as_ref()
+            .filter(|l| !l.client.is_closed())?
+            .clone();
+        Some(live.send(sql, params))
     }
 
     /// The live connection, made when there is none or it was lost.
@@ -90,6 +102,19 @@ impl Pipeline {
 }
 
 impl Live {
+    /// Sends `sql` with `params` (prepared first when this connection has not seen it)
+    /// and waits for its rows.
+    fn send(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        block_on(async {
+            let statement = self.statement(sql).await?;
+            self.client.query(&statement, params).await
+        })
+    }
+
     /// `sql` prepared on this connection (once; two threads preparing it at the same
     /// moment both get a working statement, and one is kept).
     async fn statement(&self, sql: &'static str) -> Result<Statement, postgres::Error> {
