@@ -14,13 +14,14 @@ use std::{
     process::{Child, ChildStdin, Stdio},
     sync::{
         atomic::{AtomicU64, Ordering},
-        mpsc, Arc, Mutex, MutexGuard,
+        mpsc, Arc, Mutex,
     },
     time::{Duration, Instant},
 };
 
 use serde_json::{json, Value};
 
+use crate::locked::locked;
 use crate::{runner_environment, service_calls::ServiceServer};
 
 /// Why a request to a runner got no answer.
@@ -112,21 +113,17 @@ struct Process {
     next_seq: AtomicU64,
 }
 
-fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Process {
     /// Marks the process ended with `why` and fails every request waiting on it.
     fn end(&self, why: RunnerError) {
-        guard(&self.ended).get_or_insert(why.clone());
-        for (_, waiting) in guard(&self.pending).drain() {
+        locked(&self.ended).get_or_insert(why.clone());
+        for (_, waiting) in locked(&self.pending).drain() {
             let _ = waiting.send(Err(why.clone()));
         }
     }
 
     fn send(&self, line: &Value) -> std::io::Result<()> {
-        let mut stdin = guard(&self.stdin);
+        let mut stdin = locked(&self.stdin);
         writeln!(stdin, "{line}")?;
         stdin.flush()
     }
@@ -233,17 +230,17 @@ impl Isolated {
     /// The runner generation now running (0: none yet); handles of an older generation
     /// belong to a runner that ended.
     pub fn generation(&self) -> u64 {
-        guard(&self.process)
+        locked(&self.process)
             .as_ref()
-            .filter(|p| guard(&p.ended).is_none())
+            .filter(|p| locked(&p.ended).is_none())
             .map_or(0, |p| p.generation)
     }
 
     /// Why the runner of `generation` ended, if it did.
     pub fn ended(&self, generation: u64) -> Option<RunnerError> {
-        let process = guard(&self.process);
+        let process = locked(&self.process);
         match process.as_ref() {
-            Some(p) if p.generation == generation => guard(&p.ended).clone(),
+            Some(p) if p.generation == generation => locked(&p.ended).clone(),
             _ => Some(RunnerError::Stopped {
                 plugin: self.name.clone(),
                 how: "it was restarted since".to_owned(),
@@ -257,9 +254,9 @@ impl Isolated {
         let process = self.running()?;
         let seq = process.next_seq.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = mpsc::sync_channel(1);
-        guard(&process.pending).insert(seq, answer);
-        if let Some(why) = guard(&process.ended).clone() {
-            guard(&process.pending).remove(&seq);
+        locked(&process.pending).insert(seq, answer);
+        if let Some(why) = locked(&process.ended).clone() {
+            locked(&process.pending).remove(&seq);
             return Err(why);
         }
         // The store's generation goes with it: the plugin's `store_generation` is
@@ -277,7 +274,7 @@ impl Isolated {
                     bound,
                 };
                 process.end(why.clone());
-                let _ = guard(&process.child).kill();
+                let _ = locked(&process.child).kill();
                 Err(why)
             }
         }
@@ -285,9 +282,9 @@ impl Isolated {
 
     /// The running process, started if none runs (or the last one ended).
     fn running(&self) -> Result<Arc<Process>, RunnerError> {
-        let mut slot = guard(&self.process);
+        let mut slot = locked(&self.process);
         if let Some(process) = slot.as_ref() {
-            if guard(&process.ended).is_none() {
+            if locked(&process.ended).is_none() {
                 return Ok(process.clone());
             }
         }
@@ -343,18 +340,18 @@ impl Isolated {
     /// Stops the runner of `generation` (stuck inside the plugin): the next request
     /// starts a fresh one.
     pub fn stop(&self, generation: u64, why: RunnerError) {
-        let process = guard(&self.process).clone();
+        let process = locked(&self.process).clone();
         if let Some(process) = process.filter(|p| p.generation == generation) {
             process.end(why);
-            let _ = guard(&process.child).kill();
+            let _ = locked(&process.child).kill();
         }
     }
 
     /// Ends the runner (its input closes; it closes the plugin and exits).
     pub fn close(&self) {
-        if let Some(process) = guard(&self.process).take() {
-            drop(guard(&process.stdin));
-            let mut child = guard(&process.child);
+        if let Some(process) = locked(&self.process).take() {
+            drop(locked(&process.stdin));
+            let mut child = locked(&process.child);
             // Closing stdin asks it to end; a runner stuck in the plugin is killed.
             let _ = child.kill();
             let _ = child.wait();
@@ -379,7 +376,7 @@ fn read(
         let seq = message["seq"].as_u64().unwrap_or(0);
         match message["type"].as_str() {
             Some("answer") => {
-                if let Some(waiting) = guard(&process.pending).remove(&seq) {
+                if let Some(waiting) = locked(&process.pending).remove(&seq) {
                     let answer = match message {
                         Value::Object(mut fields) => fields.remove("answer"),
                         _ => None,
@@ -401,7 +398,7 @@ fn read(
             _ => {}
         }
     }
-    let status = guard(&process.child).wait();
+    let status = locked(&process.child).wait();
     let how = status.map_or_else(|e| format!("its status is unknown: {e}"), how_it_ended);
     process.end(RunnerError::Stopped { plugin: name, how });
 }

@@ -32,6 +32,7 @@ pub mod handles;
 pub mod hosted;
 pub mod isolation;
 mod leader_follower;
+mod locked;
 pub mod media_type;
 pub mod process_guard;
 pub mod protocol;

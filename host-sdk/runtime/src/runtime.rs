@@ -8,7 +8,7 @@ mod forward;
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -21,6 +21,7 @@ use atrs_host_sdk::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::locked::locked;
 use crate::{
     catalog::{described::Describer, entry_json, Catalog},
     conformance_run,
@@ -161,10 +162,6 @@ impl std::fmt::Debug for Runtime {
             .field("store", &self.store.info())
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 type Answer = Result<Value, ProtocolError>;
@@ -323,7 +320,7 @@ impl Runtime {
             })),
             Request::Form(r) => {
                 let integration = self.integration(&r.plugin)?;
-                let integration = lock(&integration);
+                let integration = locked(&integration);
                 let fields = integration.describe()?;
                 Ok(json!({
                     "fields": fields.iter().map(wire::field_json).collect::<Vec<_>>(),
@@ -334,7 +331,7 @@ impl Runtime {
             }
             Request::Validate(r) => {
                 let integration = self.integration(&r.plugin)?;
-                let integration = lock(&integration);
+                let integration = locked(&integration);
                 let values = self.values(&integration, &r.values)?;
                 let errors = integration.validate(&values)?;
                 Ok(json!({"field_errors": wire::field_errors_json(&errors)}))
@@ -345,7 +342,7 @@ impl Runtime {
                 let wait = Duration::from_millis(r.wait_ms).min(MAX_POLL_WAIT);
                 let state = session.handle.poll(wait);
                 let answer = wire::session_state_json(&state, &session.method);
-                *lock(&session.last) = Some(state);
+                *locked(&session.last) = Some(state);
                 Ok(answer)
             }
             Request::VerifySubmit(r) => {
@@ -372,7 +369,7 @@ impl Runtime {
             Request::Accounts(r) => self.accounts(r),
             Request::Health(r) => {
                 let plugin = self.owner(&r)?;
-                let health = lock(&*self.integration(&plugin)?).account_health(&r.account)?;
+                let health = locked(&*self.integration(&plugin)?).account_health(&r.account)?;
                 Ok(
                     json!({"plugin": plugin, "account": r.account, "health": wire::health_json(&health)}),
                 )
@@ -384,7 +381,8 @@ impl Runtime {
                 })?;
                 let mut token_request = TokenRequest::for_scopes(r.scopes.clone());
                 token_request.force_refresh = r.force;
-                let grant = lock(&*self.integration(&plugin)?).token(&r.account, &token_request)?;
+                let grant =
+                    locked(&*self.integration(&plugin)?).token(&r.account, &token_request)?;
                 Ok(json!({
                     "plugin": plugin,
                     "account": r.account,
@@ -396,12 +394,12 @@ impl Runtime {
             }
             Request::Remove(r) => {
                 let plugin = self.owner(&r)?;
-                lock(&*self.integration(&plugin)?).remove_account(&r.account)?;
+                locked(&*self.integration(&plugin)?).remove_account(&r.account)?;
                 Ok(json!({"plugin": plugin, "account": r.account}))
             }
             Request::Load(r) => {
                 let plugin = self.owner(&r)?;
-                let values = lock(&*self.integration(&plugin)?).load_account(&r.account)?;
+                let values = locked(&*self.integration(&plugin)?).load_account(&r.account)?;
                 Ok(json!({
                     "plugin": plugin,
                     "account": r.account,
@@ -436,7 +434,7 @@ impl Runtime {
 
     /// The instance of `plugin`, created on first use and kept.
     fn integration(&self, plugin: &str) -> Result<Shared<IntegrationHandle>, ProtocolError> {
-        let mut open = lock(&self.integrations);
+        let mut open = locked(&self.integrations);
         if let Some(handle) = open.get(plugin) {
             return Ok(handle.clone());
         }
@@ -474,7 +472,7 @@ impl Runtime {
 
     fn verify_start(&self, r: request::VerifyStart) -> Answer {
         let integration = self.integration(&r.plugin)?;
-        let mut integration = lock(&integration);
+        let mut integration = locked(&integration);
         let values = self.values(&integration, &r.values)?;
         let method = match r.method {
             Method::DeviceCode => atrs_host_sdk::VerifyMethod::DeviceCode,
@@ -519,7 +517,7 @@ impl Runtime {
     fn save(&self, r: request::Save) -> Answer {
         let session = self.session(r.handle)?;
         let state = {
-            let last = lock(&session.last).clone();
+            let last = locked(&session.last).clone();
             match last {
                 Some(state @ SessionState::Verified(_)) => state,
                 _ => session.handle.poll(Duration::ZERO),
@@ -541,7 +539,7 @@ impl Runtime {
             return Err(ProtocolError::AlreadySaved { account: name });
         }
         let integration = self.integration(&session.plugin)?;
-        let mut integration = lock(&integration);
+        let mut integration = locked(&integration);
         match renames {
             Some(previous) => integration.save_replacing(&session.values, previous)?,
             None => integration.save(&session.values)?,
@@ -562,7 +560,7 @@ impl Runtime {
             return Err(ProtocolError::NoAccount { account: r.account });
         }
         let integration = self.integration(&r.plugin)?;
-        let mut integration = lock(&integration);
+        let mut integration = locked(&integration);
         let values = self.values(&integration, &r.values)?;
         let name = values
             .get_trimmed(atrs_host_sdk::ACCOUNT_NAME)
@@ -580,7 +578,7 @@ impl Runtime {
         self.list_accounts(&r, |account| {
             match self
                 .integration(&account.plugin)
-                .and_then(|i| Ok(lock(&i).account_health(&account.account)?))
+                .and_then(|i| Ok(locked(&i).account_health(&account.account)?))
             {
                 Ok(health) => wire::health_json(&health),
                 Err(e) => json!({"error": e.to_json()}),
@@ -652,7 +650,7 @@ impl Runtime {
             }
         };
         let integration = self.integration(&plugin)?;
-        let integration = lock(&integration);
+        let integration = locked(&integration);
         let kind = request.kind();
         let offered = integration.delivery_kinds();
         if !offered.contains(&kind) {
@@ -684,10 +682,10 @@ impl Runtime {
             delivery.handle.cancel();
             let _ = delivery.handle.poll(Duration::ZERO);
         }
-        for (_, integration) in lock(&self.integrations).drain() {
-            let _ = lock(&integration).close();
+        for (_, integration) in locked(&self.integrations).drain() {
+            let _ = locked(&integration).close();
         }
-        for (_, isolated) in lock(&self.isolated).drain() {
+        for (_, isolated) in locked(&self.isolated).drain() {
             isolated.close();
         }
     }
@@ -766,7 +764,7 @@ fn file_name(path: &std::path::Path) -> String {
 impl Drop for Session {
     fn drop(&mut self) {
         if !matches!(
-            lock(&self.last).as_ref(),
+            locked(&self.last).as_ref(),
             Some(SessionState::Verified(_) | SessionState::Failed(_))
         ) {
             self.handle.cancel();

@@ -3,7 +3,7 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex, MutexGuard, OnceLock},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -14,11 +14,8 @@ use atrs_host_sdk::{
 use serde_json::{json, Value};
 
 use super::from_wire;
+use crate::locked::locked;
 use crate::{wire, Runtime};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The runtime and the plugin a request goes to.
 #[derive(Debug, Clone)]
@@ -184,7 +181,7 @@ impl RemotePlugin {
         }
         let answer = self.link.ask(request)?;
         // A new verification replaces the one that waited to be saved.
-        if let Some(old) = lock(&self.verified).take() {
+        if let Some(old) = locked(&self.verified).take() {
             self.link.tell("verify.end", old.handle);
         }
         Ok(RemoteSession {
@@ -206,7 +203,7 @@ impl RemotePlugin {
         previous: Option<&str>,
     ) -> Result<(), PluginError> {
         let verified = {
-            let mut verified = lock(&self.verified);
+            let mut verified = locked(&self.verified);
             match verified.as_ref() {
                 Some(v) if v.values == plain(values) => verified.take(),
                 _ => None,
@@ -337,7 +334,7 @@ impl RemotePlugin {
 
     /// Ends the verification that waited to be saved.
     pub(super) fn close(&mut self) {
-        if let Some(old) = lock(&self.verified).take() {
+        if let Some(old) = locked(&self.verified).take() {
             self.link.tell("verify.end", old.handle);
         }
     }
@@ -378,11 +375,11 @@ impl RemoteSession {
             Ok(answer) => from_wire::session_state(&answer, "verify.poll"),
             Err(e) => SessionState::failed(e),
         };
-        let mut progress = lock(&self.state);
+        let mut progress = locked(&self.state);
         match &state {
             SessionState::Verified(_) if *progress == Progress::Running => {
                 *progress = Progress::Verified;
-                *lock(&self.verified) = Some(Verified {
+                *locked(&self.verified) = Some(Verified {
                     handle: self.handle,
                     values: self.values.clone(),
                 });
@@ -403,10 +400,10 @@ impl RemoteSession {
 
     pub(super) fn cancel(&self) {
         // Seen as it is now: a session that ended before the cancel keeps its result.
-        if *lock(&self.state) == Progress::Running {
+        if *locked(&self.state) == Progress::Running {
             self.poll(Duration::ZERO);
         }
-        let mut progress = lock(&self.state);
+        let mut progress = locked(&self.state);
         *progress = match *progress {
             Progress::Running | Progress::Cancelled => Progress::Cancelled,
             _ => Progress::CancelledAfterEnd,
@@ -417,14 +414,14 @@ impl RemoteSession {
     }
 
     pub(super) fn ended_before_cancel(&self) -> bool {
-        *lock(&self.state) == Progress::CancelledAfterEnd
+        *locked(&self.state) == Progress::CancelledAfterEnd
     }
 }
 
 impl Drop for RemoteSession {
     fn drop(&mut self) {
         // A verified session waits with its instance to be saved; any other ends here.
-        let waiting = lock(&self.verified)
+        let waiting = locked(&self.verified)
             .as_ref()
             .is_some_and(|v| v.handle == self.handle);
         if !waiting {

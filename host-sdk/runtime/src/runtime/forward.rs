@@ -7,7 +7,8 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::{json, Value};
 
-use super::{lock, Answer, Runtime, MAX_POLL_WAIT};
+use super::{Answer, Runtime, MAX_POLL_WAIT};
+use crate::locked::locked;
 use crate::{
     conformance_run,
     isolation::{Isolated, RunnerCommand, RunnerError},
@@ -34,7 +35,7 @@ const MARGIN: Duration = Duration::from_secs(5);
 impl Runtime {
     /// The isolated plugin `plugin`, set up on first use.
     fn isolated(&self, plugin: &str) -> Result<Arc<Isolated>, ProtocolError> {
-        let mut open = lock(&self.isolated);
+        let mut open = locked(&self.isolated);
         if let Some(isolated) = open.get(plugin) {
             return Ok(isolated.clone());
         }

@@ -14,11 +14,12 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Condvar, Mutex, MutexGuard},
+    sync::{Arc, Condvar, Mutex},
     time::{Duration, Instant},
 };
 
 use super::{connector::Connector, pipeline::Pipeline};
+use crate::locked::locked;
 use crate::store::{
     lock_holder::{self, LockHolder},
     StoreError, StoreLock,
@@ -50,10 +51,6 @@ pub(super) struct LockSession {
     connection: Pipeline,
     held: Mutex<HashSet<String>>,
     released: Condvar,
-}
-
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl LockSession {

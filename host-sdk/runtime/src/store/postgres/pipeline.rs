@@ -15,7 +15,7 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::pin,
-    sync::{mpsc, Arc, Mutex, MutexGuard},
+    sync::{mpsc, Arc, Mutex},
     task::{Context, Poll, Wake, Waker},
     thread::{self, Thread},
 };
@@ -23,6 +23,7 @@ use std::{
 use postgres::{types::ToSql, Row, Statement};
 
 use super::connector::Connector;
+use crate::locked::locked;
 use crate::store::StoreError;
 
 /// The shared connection, made when first used.
@@ -45,10 +46,6 @@ pub(super) struct Sent {
     pub lost: bool,
 }
 
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Pipeline {
     /// Sends `sql` with `params` (prepared first when this connection has not seen it)
     /// and waits for its rows. The connection is made first when there is none, or
@@ -61,14 +58,8 @@ impl Pipeline {
     ) -> Result<Sent, StoreError> {
         let live = self.live(connector)?;
         let rows = live.send(sql, params);
+        // A lost connection is made again by the next statement ([`Pipeline::live`]).
         let lost = rows.is_err() && live.client.is_closed();
-        if lost {
-            // The next statement connects again (unless another did already).
-            let mut current = locked(&self.live);
-            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &live)) {
-                *current = None;
-            }
-        }
         Ok(Sent { rows, lost })
     }
 
