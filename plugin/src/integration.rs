@@ -372,8 +372,7 @@ impl Integration for Office365 {
         account: &str,
         request: DeliveryRequest,
     ) -> Result<Box<dyn DeliveryJob>, PluginError> {
-        let mut values = saved::read_values(&self.host, account)?;
-        saved::CredentialSecrets::read(&self.host, account)?.fill(&mut values);
+        let values = saved::read_values_with_secrets(&self.host, account)?;
         let config = AccountConfig::parse(&values).map_err(|errors| {
             let e = first_error(errors);
             PluginError::invalid_input(format!(

@@ -238,14 +238,15 @@ fn a_refresh_reads_each_stored_value_once_and_a_hit_after_another_write_reads_tw
     };
 
     expire();
-    // Settings and the two credential secrets (nothing kept yet), the token cache;
-    // then, the lock held and the store unchanged, only the refresh token.
-    assert_eq!(reads_of(&token), 5);
+    // Settings (a public client's: they say no credential secret is saved, so none is
+    // read) and the token cache; then, the lock held and the store unchanged, only the
+    // refresh token.
+    assert_eq!(reads_of(&token), 3);
     assert_eq!(refreshes(&idp), 1);
     // The refresh wrote the account, its settings too (when it was renewed): the next
-    // call reads it whole, and the token cache; the one after, on a store unchanged
-    // since, reads nothing.
-    assert_eq!(reads_of(&token), 4);
+    // call reads them and the token cache; the one after, on a store unchanged since,
+    // reads nothing.
+    assert_eq!(reads_of(&token), 2);
     assert_eq!(reads_of(&token), 0);
     // After another account's write: its settings (found as kept) and its token cache.
     other_account_written();
@@ -253,11 +254,58 @@ fn a_refresh_reads_each_stored_value_once_and_a_hit_after_another_write_reads_tw
     assert_eq!(reads_of(&token), 0, "until the store changes again");
 
     // Expired after a write: settings and cache find no token; the lock held, the
-    // whole account is read again (settings and credential secrets) for the refresh,
-    // and its refresh token; the cache read before is current and is not read again.
+    // settings are read again for the refresh, and its refresh token; the cache read
+    // before is current and is not read again.
     expire();
-    assert_eq!(reads_of(&token), 6);
+    assert_eq!(reads_of(&token), 4);
     assert_eq!(refreshes(&idp), 2);
+}
+
+#[test]
+fn an_account_saved_before_the_credential_list_has_both_secrets_read_until_its_first_renewal() {
+    let idp = idp();
+    let memory = MemoryHost::with_generation();
+    let plugin = saved_account_on(&idp, memory.handle());
+    let host = memory.handle();
+    let listed = || memory.settings_of(ACCOUNT).unwrap();
+    assert_eq!(
+        listed()[saved::SAVED_CREDENTIAL_SECRETS],
+        "",
+        "a public client saves none"
+    );
+    // As an earlier version saved it: no list, and a token to renew.
+    let mut earlier = listed();
+    earlier.remove(saved::SAVED_CREDENTIAL_SECRETS);
+    host.settings_write(ACCOUNT, &earlier).unwrap();
+    host.secret_write(ACCOUNT, saved::SECRET_ACCESS_TOKENS, "[]")
+        .unwrap();
+    let reads_of = |f: &dyn Fn()| {
+        let before = memory.reads();
+        f();
+        memory.reads() - before
+    };
+    let token = || {
+        plugin.token(ACCOUNT, &saved()).unwrap();
+    };
+
+    // Settings, both credential secrets, the cache; the lock held, the refresh token.
+    assert_eq!(reads_of(&token), 5);
+    assert_eq!(refreshes(&idp), 1);
+    assert_eq!(
+        listed()[saved::SAVED_CREDENTIAL_SECRETS],
+        "",
+        "the renewal wrote the list with the secrets"
+    );
+    host.secret_write(ACCOUNT, saved::SECRET_ACCESS_TOKENS, "[]")
+        .unwrap();
+    // Settings (no credential secret now) and the cache; the lock held and the store
+    // unchanged, only the refresh token.
+    assert_eq!(reads_of(&token), 3);
+    assert_eq!(refreshes(&idp), 2);
+    assert!(memory
+        .secrets_of(ACCOUNT)
+        .keys()
+        .all(|name| !saved::CREDENTIAL_SECRETS.contains(&name.as_str())));
 }
 
 #[test]

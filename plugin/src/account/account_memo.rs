@@ -178,7 +178,10 @@ impl AccountMemo {
                 return Ok(kept.value.clone());
             }
         }
-        let read = move || Ok((settings, CredentialSecrets::read(host, account)?));
+        let read = move || {
+            let secrets = CredentialSecrets::read(host, account, settings.as_ref())?;
+            Ok((settings, secrets))
+        };
         remembered(
             &self.configs,
             account,
@@ -197,7 +200,8 @@ impl AccountMemo {
     ) -> Result<(Arc<AccountConfig>, W), PluginError> {
         let read = || -> Result<ConfigSource, PluginError> {
             let settings = host.settings_read(account)?;
-            Ok((settings, CredentialSecrets::read(host, account)?))
+            let secrets = CredentialSecrets::read(host, account, settings.as_ref())?;
+            Ok((settings, secrets))
         };
         remembered_with(
             &self.configs,

@@ -399,6 +399,9 @@ impl AccountTokens {
         secrets.insert(SECRET_ACCESS_TOKENS.to_owned(), cache.to_stored());
         facts.succeeded(now, renewed.refresh_token.is_some());
         facts.write(&mut settings);
+        // Written with the secrets, so an account saved before the list existed has
+        // only its saved credential secrets read from now on.
+        saved::record_credential_secrets(&mut settings, &secrets);
         self.host
             .account_write(account, &settings, &secrets, None)?;
         let rotated = match renewed.refresh_token {

@@ -57,6 +57,12 @@ pub const SECRET_CERTIFICATE_PASSWORD: &str = "certificate_password";
 /// The secrets that are part of the account's configuration (the app's credential), as
 /// opposed to what a sign-in brought: kept when tokens are renewed, read with the settings.
 pub const CREDENTIAL_SECRETS: [&str; 2] = [SECRET_CLIENT_SECRET, SECRET_CERTIFICATE_PASSWORD];
+/// Settings key (layout 2): which [`CREDENTIAL_SECRETS`] are saved with the account,
+/// their names separated by spaces (empty: none), written in the same store write as
+/// the secrets. A read of the configuration asks the store only for those — a public
+/// client's renewal reads no credential secret at all. Settings without the key (saved
+/// by an earlier build, which ignores it) have both read; their first renewal adds it.
+pub const SAVED_CREDENTIAL_SECRETS: &str = "credential_secrets";
 /// Secret name of the refresh token in the secrets store.
 pub const SECRET_REFRESH_TOKEN: &str = "refresh_token";
 /// Secret name of the access-token cache in the secrets store.
@@ -178,6 +184,8 @@ pub fn write(
         let cache = TokenCache::of(token.clone());
         secrets.insert(SECRET_ACCESS_TOKENS.into(), cache.to_stored());
     }
+    let mut settings = settings;
+    record_credential_secrets(&mut settings, &secrets);
     host.account_write(&config.account_name, &settings, &secrets, replaces)
 }
 
@@ -261,10 +269,33 @@ pub fn read(host: &Host, account: &str) -> Result<Option<Settings>, PluginError>
     host.settings_read(account)?.map(migrate).transpose()
 }
 
+/// Records in `settings` which credential secrets `secrets` — everything the same write
+/// stores for the account — holds ([`SAVED_CREDENTIAL_SECRETS`]); not in layout 1, which
+/// release 0.1.0 wrote without it.
+pub fn record_credential_secrets(settings: &mut Settings, secrets: &Secrets) {
+    if layout() == "1" {
+        return;
+    }
+    let saved: Vec<&str> = CREDENTIAL_SECRETS
+        .into_iter()
+        .filter(|name| secrets.contains_key(*name))
+        .collect();
+    settings.insert(SAVED_CREDENTIAL_SECRETS.into(), saved.join(" "));
+}
+
 /// The saved form values of `account` (secrets left out), migrated to the current layout.
 pub fn read_values(host: &Host, account: &str) -> Result<FormValues, PluginError> {
     let settings = read(host, account)?.ok_or_else(|| not_found(account))?;
     Ok(form_values(account, &settings))
+}
+
+/// The saved form values of `account` with its credential secrets, migrated to the
+/// current layout: what its configuration is parsed from.
+pub fn read_values_with_secrets(host: &Host, account: &str) -> Result<FormValues, PluginError> {
+    let settings = read(host, account)?.ok_or_else(|| not_found(account))?;
+    let mut values = form_values(account, &settings);
+    CredentialSecrets::read(host, account, Some(&settings))?.fill(&mut values);
+    Ok(values)
 }
 
 /// The form values of `account` in its (migrated) `settings`.
@@ -338,15 +369,25 @@ pub struct CredentialSecrets {
 }
 
 impl CredentialSecrets {
-    /// The credential secrets saved for `account`.
-    pub fn read(host: &Host, account: &str) -> Result<CredentialSecrets, PluginError> {
+    /// The credential secrets saved for `account` whose stored `settings` are given:
+    /// only the ones they say are saved ([`SAVED_CREDENTIAL_SECRETS`]); both when they
+    /// do not say (saved by an earlier version) or there are none.
+    pub fn read(
+        host: &Host,
+        account: &str,
+        settings: Option<&Settings>,
+    ) -> Result<CredentialSecrets, PluginError> {
+        let listed = settings.and_then(|s| s.get(SAVED_CREDENTIAL_SECRETS));
+        let saved = |name: &str| listed.is_none_or(|list| list.split(' ').any(|n| n == name));
+        let read = |name: &str| -> Result<Option<Secret>, PluginError> {
+            match saved(name) {
+                true => Ok(host.secret_read(account, name)?.map(Secret::new)),
+                false => Ok(None),
+            }
+        };
         Ok(CredentialSecrets {
-            client_secret: host
-                .secret_read(account, SECRET_CLIENT_SECRET)?
-                .map(Secret::new),
-            certificate_password: host
-                .secret_read(account, SECRET_CERTIFICATE_PASSWORD)?
-                .map(Secret::new),
+            client_secret: read(SECRET_CLIENT_SECRET)?,
+            certificate_password: read(SECRET_CERTIFICATE_PASSWORD)?,
         })
     }
 
@@ -411,7 +452,8 @@ pub fn keeping_certificate_password(host: &Host, values: &FormValues, account: &
 /// The configuration `account` was saved with, its credential secrets included.
 pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
     let settings = host.settings_read(account)?;
-    config_from(account, settings, &CredentialSecrets::read(host, account)?)
+    let secrets = CredentialSecrets::read(host, account, settings.as_ref())?;
+    config_from(account, settings, &secrets)
 }
 
 /// The configuration of `account` from its stored `settings` and credential secrets (as
@@ -534,6 +576,48 @@ mod tests {
         );
         let old = settings_in_layout(&config(), &facts(), "1");
         assert_eq!(migrate_to(old.clone(), "1").unwrap(), old);
+    }
+
+    #[test]
+    fn only_the_credential_secrets_the_settings_list_are_read() {
+        let memory = MemoryHost::new();
+        let host = memory.handle();
+        write(&host, &config(), None, None, &facts(), None).unwrap();
+        let listed = memory.settings_of("Reports").unwrap();
+        assert_eq!(listed[SAVED_CREDENTIAL_SECRETS], SECRET_CLIENT_SECRET);
+        let reads_of = |f: &dyn Fn() -> AccountConfig| {
+            let before = memory.reads();
+            let config = f();
+            (memory.reads() - before, config)
+        };
+        let (reads, read) = reads_of(&|| config_of(&host, "Reports").unwrap());
+        assert_eq!(reads, 2, "the settings and the client secret");
+        assert_eq!(
+            read.client_secret.as_ref().map(Secret::expose),
+            Some("s3cr3t~value")
+        );
+
+        // Settings an earlier version saved do not say: both are read.
+        let mut earlier = listed.clone();
+        earlier.remove(SAVED_CREDENTIAL_SECRETS);
+        host.settings_write("Reports", &earlier).unwrap();
+        let (reads, read) = reads_of(&|| config_of(&host, "Reports").unwrap());
+        assert_eq!(reads, 3);
+        assert_eq!(
+            read.client_secret.as_ref().map(Secret::expose),
+            Some("s3cr3t~value")
+        );
+        let values = read_values_with_secrets(&host, "Reports").unwrap();
+        assert_eq!(values.get(fields::CLIENT_SECRET), Some("s3cr3t~value"));
+
+        // A list with both names, as an account with a certificate and its password.
+        let mut both = listed;
+        both.insert(
+            SAVED_CREDENTIAL_SECRETS.into(),
+            CREDENTIAL_SECRETS.join(" "),
+        );
+        host.settings_write("Reports", &both).unwrap();
+        assert_eq!(reads_of(&|| config_of(&host, "Reports").unwrap()).0, 3);
     }
 
     fn facts() -> VerifiedFacts {

@@ -35,6 +35,7 @@ pub fn settings_display() -> Vec<SettingDisplay> {
         SettingDisplay::new(saved::FACT_VERIFIED_AT, "Verified", ShownAs::Date),
         hidden(saved::SCHEMA_KEY),
         hidden(saved::WRITTEN_BY),
+        hidden(saved::SAVED_CREDENTIAL_SECRETS),
         hidden(saved::LAST_REFRESH_AT),
         hidden(saved::LAST_REFRESH_OK_AT),
         hidden(saved::LAST_REFRESH_ERROR),
