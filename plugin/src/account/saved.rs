@@ -169,7 +169,7 @@ pub fn write(
     facts: &VerifiedFacts,
     replaces: Option<&str>,
 ) -> Result<(), PluginError> {
-    let settings = settings_in_layout(config, facts, layout());
+    let mut settings = settings_in_layout(config, facts, layout());
     let mut secrets = Secrets::new();
     if let Some(secret) = &config.client_secret {
         secrets.insert(SECRET_CLIENT_SECRET.into(), secret.expose().into());
@@ -184,7 +184,6 @@ pub fn write(
         let cache = TokenCache::of(token.clone());
         secrets.insert(SECRET_ACCESS_TOKENS.into(), cache.to_stored());
     }
-    let mut settings = settings;
     record_credential_secrets(&mut settings, &secrets);
     host.account_write(&config.account_name, &settings, &secrets, replaces)
 }
@@ -371,7 +370,7 @@ pub struct CredentialSecrets {
 impl CredentialSecrets {
     /// The credential secrets saved for `account` whose stored `settings` are given:
     /// only the ones they say are saved ([`SAVED_CREDENTIAL_SECRETS`]); both when they
-    /// do not say (saved by an earlier version) or there are none.
+    /// do not say (saved by an earlier build) or there are no settings.
     pub fn read(
         host: &Host,
         account: &str,
