@@ -95,6 +95,13 @@ fn lower_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The settings and secret reads `f` makes on `memory`.
+fn reads_made(memory: &MemoryHost, f: &dyn Fn()) -> u64 {
+    let before = memory.reads();
+    f();
+    memory.reads() - before
+}
+
 fn saved() -> TokenRequest {
     TokenRequest::saved_scopes()
 }
@@ -219,12 +226,7 @@ fn a_refresh_reads_each_stored_value_once_and_a_hit_after_another_write_reads_tw
     let memory = MemoryHost::with_generation();
     let plugin = saved_account_on(&idp, memory.handle());
     let host = memory.handle();
-    // The reads made by `f`.
-    let reads_of = |f: &dyn Fn()| {
-        let before = memory.reads();
-        f();
-        memory.reads() - before
-    };
+    let reads_of = |f: &dyn Fn()| reads_made(&memory, f);
     let expire = || {
         host.secret_write(ACCOUNT, saved::SECRET_ACCESS_TOKENS, "[]")
             .unwrap()
@@ -279,11 +281,7 @@ fn an_account_saved_before_the_credential_list_has_both_secrets_read_until_its_f
     host.settings_write(ACCOUNT, &earlier).unwrap();
     host.secret_write(ACCOUNT, saved::SECRET_ACCESS_TOKENS, "[]")
         .unwrap();
-    let reads_of = |f: &dyn Fn()| {
-        let before = memory.reads();
-        f();
-        memory.reads() - before
-    };
+    let reads_of = |f: &dyn Fn()| reads_made(&memory, f);
     let token = || {
         plugin.token(ACCOUNT, &saved()).unwrap();
     };
