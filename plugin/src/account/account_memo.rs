@@ -198,11 +198,7 @@ impl AccountMemo {
         generation: Option<u64>,
         project: impl FnOnce(&ConfigSource) -> W,
     ) -> Result<(Arc<AccountConfig>, W), PluginError> {
-        let read = || -> Result<ConfigSource, PluginError> {
-            let settings = host.settings_read(account)?;
-            let secrets = CredentialSecrets::read(host, account, settings.as_ref())?;
-            Ok((settings, secrets))
-        };
+        let read = || saved::read_stored(host, account);
         remembered_with(
             &self.configs,
             account,

@@ -377,9 +377,8 @@ impl CredentialSecrets {
         settings: Option<&Settings>,
     ) -> Result<CredentialSecrets, PluginError> {
         let listed = settings.and_then(|s| s.get(SAVED_CREDENTIAL_SECRETS));
-        let saved = |name: &str| listed.is_none_or(|list| list.split(' ').any(|n| n == name));
         let read = |name: &str| -> Result<Option<Secret>, PluginError> {
-            match saved(name) {
+            match listed.is_none_or(|list| list.split(' ').any(|n| n == name)) {
                 true => Ok(host.secret_read(account, name)?.map(Secret::new)),
                 false => Ok(None),
             }
@@ -450,9 +449,19 @@ pub fn keeping_certificate_password(host: &Host, values: &FormValues, account: &
 
 /// The configuration `account` was saved with, its credential secrets included.
 pub fn config_of(host: &Host, account: &str) -> Result<AccountConfig, PluginError> {
+    let (settings, secrets) = read_stored(host, account)?;
+    config_from(account, settings, &secrets)
+}
+
+/// What the configuration of `account` is parsed from, as stored: its settings (`None`:
+/// no such account) and the credential secrets they list.
+pub fn read_stored(
+    host: &Host,
+    account: &str,
+) -> Result<(Option<Settings>, CredentialSecrets), PluginError> {
     let settings = host.settings_read(account)?;
     let secrets = CredentialSecrets::read(host, account, settings.as_ref())?;
-    config_from(account, settings, &secrets)
+    Ok((settings, secrets))
 }
 
 /// The configuration of `account` from its stored `settings` and credential secrets (as
